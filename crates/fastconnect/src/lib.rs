@@ -19,6 +19,7 @@ mod http;
 pub mod rate_limit;
 pub mod signalr;
 mod token;
+pub mod trading;
 pub mod wire;
 
 pub use codes::{
@@ -29,3 +30,4 @@ pub use config::{DataConfig, HttpConfig, RateRule, StreamConfig, TradingConfig, 
 pub use data::{Channel, ChannelKind, DataClient, MarketEvent, MarketEvents, MarketSubscription};
 pub use decimal::Decimal;
 pub use error::{Error, ErrorKind, Result};
+pub use trading::{ResumeFrom, TradingClient, TradingEvent, TradingEvents, TradingSubscription};

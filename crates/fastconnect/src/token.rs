@@ -87,15 +87,6 @@ impl TokenCache {
         Ok(fresh)
     }
 
-    /// The cached token, even if close to expiry; `None` if there is none or it has expired.
-    pub(crate) async fn peek(&self) -> Option<Token> {
-        let current = self.current.lock().await;
-        current
-            .as_ref()
-            .filter(|t| t.expires_at > now_secs())
-            .cloned()
-    }
-
     /// Stores a token obtained elsewhere (an explicit login).
     pub(crate) async fn set(&self, token: Token) {
         *self.current.lock().await = Some(token);

@@ -378,6 +378,15 @@ impl<'a> Record<'a> {
     }
 }
 
+/// `deserialize_with` for an array that SSI may send as `null`.
+pub(crate) fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(<Option<Vec<T>> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `#[serde(with)]` for an optional open code table value ([`crate::codes`]).
 pub(crate) mod serde_opt_code {
     use serde::Deserialize as _;
