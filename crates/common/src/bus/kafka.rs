@@ -1,0 +1,329 @@
+//! The bus on a Kafka-protocol broker, through rdkafka (librdkafka built from source).
+//!
+//! Events are produced to the partition chosen by [`super::partition_for`] (the same as the
+//! embedded bus and Kafka's Java client), with the envelope as the record value and its id,
+//! type and trace context also in record headers for tools. Consumers never auto-commit: a
+//! commit is an explicit, synchronous offset commit for the group, so at-least-once holds.
+//! Topics are created through the admin API (brokers such as tansu do not auto-create them).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{
+    Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, partition_for, topics,
+};
+use crate::settings::KafkaSettings;
+
+/// A bus on a Kafka-protocol broker.
+pub struct KafkaBus {
+    settings: KafkaSettings,
+    client_id: String,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    /// Topics known to this process: created here, or found in the registry and on the broker.
+    known: Mutex<HashMap<String, TopicSpec>>,
+    round_robin: std::sync::atomic::AtomicU64,
+}
+
+impl KafkaBus {
+    /// Connects a producer and an admin client. Nothing is sent until first use.
+    pub fn connect(settings: &KafkaSettings, client_id: &str) -> Result<Self, Error> {
+        let mut base = ClientConfig::new();
+        base.set("bootstrap.servers", &settings.brokers)
+            .set("client.id", client_id)
+            .set("socket.keepalive.enable", "true");
+        let producer: FutureProducer = base
+            .clone()
+            .set("acks", "all")
+            .set(
+                "enable.idempotence",
+                if settings.idempotence {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .set(
+                "message.timeout.ms",
+                settings.message_timeout_ms.to_string(),
+            )
+            .set("linger.ms", "1")
+            .create()?;
+        let admin: AdminClient<DefaultClientContext> = base.create()?;
+        Ok(Self {
+            settings: settings.clone(),
+            client_id: client_id.to_owned(),
+            producer,
+            admin,
+            known: Mutex::new(HashMap::new()),
+            round_robin: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.message_timeout_ms)
+    }
+
+    /// The spec of `topic`: known already, or registered and present on the broker.
+    async fn spec(&self, topic: &str) -> Result<TopicSpec, Error> {
+        if let Some(spec) = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(topic)
+        {
+            return Ok(spec.clone());
+        }
+        let partitions = self.partitions_on_broker(topic).await?;
+        let Some(partitions) = partitions else {
+            return Err(Error::UnknownTopic(topic.to_owned()));
+        };
+        let mut spec = topics::find(topic)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic(topic.to_owned()))?;
+        spec.partitions = partitions;
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(topic.to_owned(), spec.clone());
+        Ok(spec)
+    }
+
+    async fn partitions_on_broker(&self, topic: &str) -> Result<Option<i32>, Error> {
+        let client = self.producer.clone();
+        let topic = topic.to_owned();
+        let timeout = self.timeout();
+        tokio::task::spawn_blocking(move || {
+            let md = client.client().fetch_metadata(Some(&topic), timeout)?;
+            Ok(md
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+                .map(|t| t.partitions().len() as i32))
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl EventBus for KafkaBus {
+    async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), Error> {
+        for spec in topics {
+            spec.validate()?;
+        }
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|t| {
+                NewTopic::new(
+                    &t.name,
+                    t.partitions,
+                    TopicReplication::Fixed(self.settings.replication_factor),
+                )
+            })
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(self.timeout()));
+        let results = self.admin.create_topics(new.iter(), &opts).await?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    tracing::warn!(topic, code = %code, "create topic failed");
+                    return Err(Error::Kafka(KafkaError::AdminOp(code)));
+                }
+            }
+        }
+        for spec in topics {
+            let existing = self
+                .partitions_on_broker(&spec.name)
+                .await?
+                .unwrap_or(spec.partitions);
+            if existing != spec.partitions {
+                return Err(Error::PartitionMismatch {
+                    topic: spec.name.to_string(),
+                    existing,
+                    wanted: spec.partitions,
+                });
+            }
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(spec.name.to_string(), spec.clone());
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, topic: &str, envelope: &Envelope) -> Result<Position, Error> {
+        let spec = self.spec(topic).await?;
+        if envelope.event_type != spec.payload {
+            return Err(Error::WrongPayload {
+                topic: topic.to_owned(),
+                expected: spec.payload.to_string(),
+                actual: envelope.event_type.clone(),
+            });
+        }
+        let partition = if envelope.key.is_empty() {
+            let n = self
+                .round_robin
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (n % spec.partitions as u64) as i32
+        } else {
+            partition_for(envelope.key.as_bytes(), spec.partitions)
+        };
+        let payload = envelope.to_bytes();
+        let id = envelope.id.to_string();
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "qts-event-id",
+                value: Some(id.as_bytes()),
+            })
+            .insert(Header {
+                key: "qts-event-type",
+                value: Some(envelope.event_type.as_bytes()),
+            });
+        for (k, v) in &envelope.trace_context {
+            headers = headers.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        let record = FutureRecord::to(topic)
+            .key(envelope.key.as_bytes())
+            .payload(&payload)
+            .partition(partition)
+            .headers(headers);
+        let delivered = self
+            .producer
+            .send(record, self.timeout())
+            .await
+            .map_err(|(e, _)| Error::Kafka(e))?;
+        Ok(Position {
+            partition: delivered.partition,
+            offset: delivered.offset,
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, Error> {
+        super::check_group_name(group)?;
+        for t in topics {
+            self.spec(t).await?;
+        }
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.settings.brokers)
+            .set("client.id", &self.client_id)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set(
+                "session.timeout.ms",
+                self.settings.session_timeout_ms.to_string(),
+            )
+            .set(
+                "heartbeat.interval.ms",
+                (self.settings.session_timeout_ms / 4).max(100).to_string(),
+            )
+            .create()?;
+        consumer.subscribe(topics)?;
+        Ok(Box::new(KafkaSubscription {
+            consumer: Arc::new(consumer),
+        }))
+    }
+
+    fn kind(&self) -> &'static str {
+        "kafka"
+    }
+}
+
+struct KafkaSubscription {
+    consumer: Arc<StreamConsumer>,
+}
+
+#[async_trait]
+impl Subscription for KafkaSubscription {
+    async fn poll(&mut self, timeout: Duration) -> Result<Option<Delivery>, Error> {
+        let message = match tokio::time::timeout(timeout, self.consumer.recv()).await {
+            Err(_) => return Ok(None),
+            Ok(Err(e)) => return Err(Error::Kafka(e)),
+            Ok(Ok(m)) => m,
+        };
+        let topic = message.topic().to_owned();
+        let partition = message.partition();
+        let offset = message.offset();
+        let envelope =
+            Envelope::from_bytes(message.payload().unwrap_or_default()).map_err(|reason| {
+                Error::Malformed {
+                    topic: topic.clone(),
+                    partition,
+                    offset,
+                    reason,
+                }
+            })?;
+        Ok(Some(Delivery {
+            topic,
+            partition,
+            offset,
+            envelope,
+        }))
+    }
+
+    async fn commit_offset(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), Error> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
+        let consumer = self.consumer.clone();
+        let (topic, partition_) = (topic.to_owned(), partition);
+        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+            .map_err(|e| {
+                let rebalanced = matches!(
+                    e,
+                    KafkaError::ConsumerCommit(
+                        RDKafkaErrorCode::IllegalGeneration
+                            | RDKafkaErrorCode::UnknownMemberId
+                            | RDKafkaErrorCode::RebalanceInProgress
+                    )
+                );
+                if rebalanced {
+                    Error::NotAssigned {
+                        topic,
+                        partition: partition_,
+                    }
+                } else {
+                    Error::Kafka(e)
+                }
+            })
+    }
+
+    fn assignment(&self) -> Result<Vec<(String, i32)>, Error> {
+        let tpl = self.consumer.assignment()?;
+        let mut out: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}

@@ -1,0 +1,522 @@
+//! The service skeleton: every service is a [`Host`] built from its [`ServiceSpec`], settings,
+//! backends, HTTP routes (with OpenAPI) and gRPC routes.
+//!
+//! [`Host::bind`] does all fallible setup and binds every listener (port 0 works) but serves
+//! nothing; [`Host::run`] serves public HTTP (with `/openapi.json` and Swagger UI, offline),
+//! gRPC (with `grpc.health.v1`), the admin port (`/live`, `/ready`, `/metrics`) and the
+//! service's own background tasks until the token is cancelled, then drains for at most the
+//! grace period. If one task ends early, it logs which and why, cancels the rest and returns the
+//! error.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus::Registry;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
+
+use crate::bus::embedded::EmbeddedBus;
+use crate::bus::kafka::KafkaBus;
+use crate::bus::{Envelope, SharedBus, topics};
+use crate::cache::{MemoryCache, RedisCache, SharedCache};
+use crate::metrics::{GrpcLayer, RequestMetrics};
+use crate::registry::ServiceSpec;
+use crate::settings::{BusKind, CacheKind, ServiceSettings};
+use crate::store::{Db, Migrations};
+
+/// The stores and brokers a service talks to.
+#[derive(Clone)]
+pub struct Backends {
+    /// Event bus.
+    pub bus: SharedBus,
+    /// Cache, already prefixed for this service.
+    pub cache: SharedCache,
+    /// Relational storage, migrated.
+    pub db: Db,
+}
+
+impl Backends {
+    /// Connects everything `settings` names for `spec`, applies migrations and creates the
+    /// registered topics.
+    pub async fn connect(
+        spec: &ServiceSpec,
+        settings: &ServiceSettings,
+        own: Option<Migrations>,
+    ) -> anyhow::Result<Self> {
+        let bus: SharedBus = match settings.bus.kind {
+            BusKind::Embedded if settings.bus.embedded.persist => Arc::new(
+                EmbeddedBus::persistent(
+                    &settings.data_dir.join("bus"),
+                    settings.bus.embedded.retention_per_partition,
+                )
+                .context("open embedded bus")?,
+            ),
+            BusKind::Embedded => Arc::new(EmbeddedBus::in_memory(
+                settings.bus.embedded.retention_per_partition,
+            )),
+            BusKind::Kafka => Arc::new(
+                KafkaBus::connect(&settings.bus.kafka, spec.name)
+                    .context("create kafka clients")?,
+            ),
+        };
+        let cache: SharedCache = match settings.cache.kind {
+            CacheKind::Memory => Arc::new(MemoryCache::new(cache_prefix(spec, settings))),
+            CacheKind::Redis => {
+                use secrecy::ExposeSecret;
+                Arc::new(
+                    RedisCache::connect(
+                        settings.cache.url.expose_secret(),
+                        cache_prefix(spec, settings),
+                    )
+                    .await
+                    .context("connect to redis")?,
+                )
+            }
+        };
+        let db = connect_db(spec, settings, own).await?;
+        Self::with(bus, cache, db).await
+    }
+
+    /// Uses the given bus and cache (shared by every service in `qts up`); creates topics.
+    pub async fn with(bus: SharedBus, cache: SharedCache, db: Db) -> anyhow::Result<Self> {
+        bus.create_topics(topics::TOPICS)
+            .await
+            .context("create registered topics")?;
+        Ok(Self { bus, cache, db })
+    }
+
+    fn describe(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("bus".to_owned(), self.bus.kind().to_owned()),
+            ("cache".to_owned(), self.cache.kind().to_owned()),
+            ("database".to_owned(), self.db.engine().as_str().to_owned()),
+        ])
+    }
+}
+
+/// Connects and migrates the service's database.
+pub async fn connect_db(
+    spec: &ServiceSpec,
+    settings: &ServiceSettings,
+    own: Option<Migrations>,
+) -> anyhow::Result<Db> {
+    let db = Db::connect(
+        &settings.database_url(spec.name),
+        settings.database.max_connections,
+        Duration::from_millis(settings.database.connect_timeout_ms),
+    )
+    .await
+    .context("connect to database")?;
+    db.migrate(own).await.context("migrate database")?;
+    Ok(db)
+}
+
+/// The cache key prefix for `spec`.
+pub fn cache_prefix(spec: &ServiceSpec, settings: &ServiceSettings) -> String {
+    if settings.cache.key_prefix.is_empty() {
+        format!("{}:", spec.name)
+    } else {
+        settings.cache.key_prefix.clone()
+    }
+}
+
+/// What a running instance says about itself (`GET /api/<name>/v1/info`, gRPC `GetInfo`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ServiceInfo {
+    /// Registry name.
+    pub name: String,
+    /// Binary version.
+    pub version: String,
+    /// What the service owns.
+    pub description: String,
+    /// `skeleton`, `partial` or `complete`.
+    pub maturity: String,
+    /// Start time, RFC 3339.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: OffsetDateTime,
+    /// This instance's id.
+    pub instance_id: Uuid,
+    /// Backend kinds in use, e.g. `bus: kafka`.
+    pub backends: BTreeMap<String, String>,
+}
+
+impl ServiceInfo {
+    /// The gRPC form.
+    pub fn to_proto(&self) -> proto::common::v1::ServiceInfo {
+        proto::common::v1::ServiceInfo {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            description: self.description.clone(),
+            maturity: self.maturity.clone(),
+            started_at: Some(prost_types::Timestamp {
+                seconds: self.started_at.unix_timestamp(),
+                nanos: i32::try_from(self.started_at.nanosecond()).unwrap_or(0),
+            }),
+            instance_id: self.instance_id.to_string(),
+            backends: self.backends.clone().into_iter().collect(),
+        }
+    }
+}
+
+/// What is needed to build a [`Host`], besides settings and backends.
+pub struct Parts {
+    /// The service's HTTP routes, relative to its prefix (`/v1/...`), with OpenAPI docs.
+    pub http: OpenApiRouter,
+    /// The service's gRPC services.
+    pub grpc: tonic::service::Routes,
+    /// The metrics registry; the shared request metrics are added to it.
+    pub registry: Registry,
+}
+
+type Task = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+/// A named background task, started with the host's cancellation token.
+type TaskStarter = (
+    &'static str,
+    Box<dyn FnOnce(CancellationToken) -> Task + Send>,
+);
+
+/// Addresses a bound host listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Addrs {
+    /// Public HTTP.
+    pub http: SocketAddr,
+    /// gRPC.
+    pub grpc: SocketAddr,
+    /// Admin.
+    pub admin: SocketAddr,
+}
+
+/// A bound, not yet serving, service.
+pub struct Host {
+    spec: &'static ServiceSpec,
+    info: Arc<ServiceInfo>,
+    backends: Backends,
+    http: (TcpListener, Router),
+    grpc: (TcpListener, tonic::service::Routes),
+    admin: (TcpListener, Router),
+    request_metrics: Arc<RequestMetrics>,
+    ready: Arc<AtomicBool>,
+    grace: Duration,
+    tasks: Vec<TaskStarter>,
+}
+
+/// Builds the [`ServiceInfo`] of an instance of `spec` that is about to bind.
+pub fn service_info(spec: &ServiceSpec, version: &str, backends: &Backends) -> Arc<ServiceInfo> {
+    Arc::new(ServiceInfo {
+        name: spec.name.to_owned(),
+        version: version.to_owned(),
+        description: spec.description.to_owned(),
+        maturity: spec.maturity.as_str().to_owned(),
+        started_at: OffsetDateTime::now_utc(),
+        instance_id: Uuid::now_v7(),
+        backends: backends.describe(),
+    })
+}
+
+/// The `GET /v1/info` route every service serves; its state is the instance's info.
+pub fn info_routes(info: Arc<ServiceInfo>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(get_info))
+        .with_state(info)
+}
+
+/// What this instance is: name, version, maturity, backends.
+#[utoipa::path(get, path = "/v1/info", tag = "service",
+    responses((status = 200, description = "This instance", body = ServiceInfo)))]
+async fn get_info(State(info): State<Arc<ServiceInfo>>) -> axum::Json<ServiceInfo> {
+    axum::Json(info.as_ref().clone())
+}
+
+impl Host {
+    /// Binds every listener and assembles the routers; serves nothing yet.
+    pub async fn bind(
+        spec: &'static ServiceSpec,
+        settings: &ServiceSettings,
+        info: Arc<ServiceInfo>,
+        backends: Backends,
+        parts: Parts,
+    ) -> anyhow::Result<Self> {
+        let request_metrics = Arc::new(
+            RequestMetrics::register(spec.name, &parts.registry)
+                .context("register request metrics")?,
+        );
+        let ready = Arc::new(AtomicBool::new(false));
+
+        let prefix = spec.route_prefix();
+        let doc = openapi_doc(spec, &info.version);
+        let (router, api) = OpenApiRouter::with_openapi(doc)
+            .nest(&prefix, parts.http)
+            .split_for_parts();
+        let router = router
+            .merge(
+                SwaggerUi::new(format!("{prefix}/swagger-ui"))
+                    .url(format!("{prefix}/openapi.json"), api.clone()),
+            )
+            .route(
+                "/openapi.json",
+                get(move || std::future::ready(axum::Json(api))),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                request_metrics.clone(),
+                crate::metrics::http_middleware,
+            ));
+
+        let admin = admin_router(AdminState {
+            ready: ready.clone(),
+            registry: Arc::new(parts.registry),
+            db: backends.db.clone(),
+        });
+
+        let http_l = bind(settings.http.addr(), "http").await?;
+        let grpc_l = bind(settings.grpc.addr(), "grpc").await?;
+        let admin_l = bind(settings.admin.addr(), "admin").await?;
+        Ok(Self {
+            spec,
+            info,
+            backends,
+            http: (http_l, router),
+            grpc: (grpc_l, parts.grpc),
+            admin: (admin_l, admin),
+            request_metrics,
+            ready,
+            grace: settings.shutdown.grace_period(),
+            tasks: Vec::new(),
+        })
+    }
+
+    /// The bound addresses.
+    pub fn addrs(&self) -> anyhow::Result<Addrs> {
+        Ok(Addrs {
+            http: self.http.0.local_addr()?,
+            grpc: self.grpc.0.local_addr()?,
+            admin: self.admin.0.local_addr()?,
+        })
+    }
+
+    /// Adds a background task (consumer, relay, timer) that runs beside the servers until the
+    /// token is cancelled. If it returns early, the whole service stops.
+    pub fn spawn<F, Fut>(&mut self, name: &'static str, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.tasks
+            .push((name, Box::new(move |token| Box::pin(task(token)))));
+    }
+
+    /// Serves until `token` is cancelled or a task fails; then drains within the grace period.
+    pub async fn run(self, token: CancellationToken) -> anyhow::Result<()> {
+        let name = self.spec.name;
+        let mut set: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+
+        let (http_l, router) = self.http;
+        let t = token.clone();
+        set.spawn(async move {
+            let r = axum::serve(http_l, router)
+                .with_graceful_shutdown(t.cancelled_owned())
+                .await;
+            ("http", r.context("http server"))
+        });
+
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_service_status(self.spec.grpc_service, tonic_health::ServingStatus::Serving)
+            .await;
+        health_reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let (grpc_l, routes) = self.grpc;
+        let t = token.clone();
+        let layer = GrpcLayer::new(self.request_metrics.clone());
+        set.spawn(async move {
+            let r = tonic::transport::Server::builder()
+                .layer(layer)
+                .add_routes(routes)
+                .add_service(health_service)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(grpc_l),
+                    t.cancelled_owned(),
+                )
+                .await;
+            ("grpc", r.context("grpc server"))
+        });
+
+        let (admin_l, admin) = self.admin;
+        let t = token.clone();
+        set.spawn(async move {
+            let r = axum::serve(admin_l, admin)
+                .with_graceful_shutdown(t.cancelled_owned())
+                .await;
+            ("admin", r.context("admin server"))
+        });
+
+        for (task_name, task) in self.tasks {
+            let fut = task(token.clone());
+            set.spawn(async move { (task_name, fut.await) });
+        }
+
+        self.ready.store(true, Ordering::SeqCst);
+        publish_lifecycle(
+            &self.backends,
+            &self.info,
+            proto::events::v1::service_lifecycle::State::Ready,
+        )
+        .await;
+        tracing::info!(service = name, "ready");
+
+        let mut failure = None;
+        tokio::select! {
+            () = token.cancelled() => {}
+            Some(joined) = set.join_next() => {
+                let (task, result) = joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
+                match result {
+                    Ok(()) => tracing::error!(service = name, task, "task ended before shutdown"),
+                    Err(ref err) => tracing::error!(service = name, task, error = %format!("{err:#}"), "task failed"),
+                }
+                failure = Some(match result {
+                    Ok(()) => anyhow::anyhow!("{name}: {task} ended before shutdown"),
+                    Err(err) => err.context(format!("{name}: {task}")),
+                });
+                token.cancel();
+            }
+        }
+
+        self.ready.store(false, Ordering::SeqCst);
+        health_reporter
+            .set_service_status(
+                self.spec.grpc_service,
+                tonic_health::ServingStatus::NotServing,
+            )
+            .await;
+        publish_lifecycle(
+            &self.backends,
+            &self.info,
+            proto::events::v1::service_lifecycle::State::Stopping,
+        )
+        .await;
+        tracing::info!(
+            service = name,
+            grace_secs = self.grace.as_secs(),
+            "draining"
+        );
+
+        let drained = tokio::time::timeout(self.grace, async {
+            while let Some(joined) = set.join_next().await {
+                if let Ok((task, Err(err))) = joined {
+                    tracing::warn!(service = name, task, error = %format!("{err:#}"), "task failed while draining");
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(service = name, "grace period over; aborting what is left");
+            set.abort_all();
+        }
+        self.backends.db.close().await;
+        tracing::info!(service = name, "stopped");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("bind {what} listener on {addr}"))
+}
+
+async fn publish_lifecycle(
+    backends: &Backends,
+    info: &ServiceInfo,
+    state: proto::events::v1::service_lifecycle::State,
+) {
+    let now = OffsetDateTime::now_utc();
+    let event = proto::events::v1::ServiceLifecycle {
+        service: info.name.clone(),
+        instance_id: info.instance_id.to_string(),
+        version: info.version.clone(),
+        state: state as i32,
+        at: Some(prost_types::Timestamp {
+            seconds: now.unix_timestamp(),
+            nanos: i32::try_from(now.nanosecond()).unwrap_or(0),
+        }),
+    };
+    let envelope = Envelope::new(&info.name, info.name.clone(), &event);
+    let publish = backends
+        .bus
+        .publish(&topics::SYSTEM_LIFECYCLE.name, &envelope);
+    match tokio::time::timeout(Duration::from_secs(5), publish).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            tracing::warn!(service = %info.name, error = %err, "cannot publish lifecycle event")
+        }
+        Err(_) => tracing::warn!(service = %info.name, "lifecycle event timed out"),
+    }
+}
+
+fn openapi_doc(spec: &ServiceSpec, version: &str) -> OpenApi {
+    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title(format!("QTS {}", spec.name))
+                .version(version)
+                .description(Some(format!(
+                    "{}. Served at {} directly and through the gateway; errors are {{\"code\", \"message\"}}.",
+                    spec.description,
+                    spec.route_prefix()
+                ))),
+        )
+        .build()
+}
+
+#[derive(Clone)]
+struct AdminState {
+    ready: Arc<AtomicBool>,
+    registry: Arc<Registry>,
+    db: Db,
+}
+
+fn admin_router(state: AdminState) -> Router {
+    Router::new()
+        .route("/live", get(|| async { "live" }))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
+    if !s.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting or stopping");
+    }
+    match tokio::time::timeout(Duration::from_secs(2), s.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(&s.registry),
+    )
+}

@@ -1,0 +1,109 @@
+use super::*;
+use crate::registry;
+
+fn oms() -> &'static ServiceSpec {
+    registry::find("oms").unwrap()
+}
+
+fn env(pairs: &[(&str, &str)]) -> Sources {
+    Sources {
+        file: None,
+        env: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+#[test]
+fn defaults_give_registry_ports_and_embedded_backends() {
+    let s = ServiceSettings::load_from(oms(), "", &Sources::default()).unwrap();
+    assert_eq!(s.http.port, oms().http_port);
+    assert_eq!(s.grpc.port, oms().grpc_port);
+    assert_eq!(s.admin.port, oms().admin_port);
+    assert_eq!(s.bus.kind, BusKind::Embedded);
+    assert_eq!(s.cache.kind, CacheKind::Memory);
+    assert_eq!(s.database_url("oms"), "sqlite://data/oms.db?mode=rwc");
+}
+
+#[test]
+fn env_overrides_file_which_overrides_service_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("oms.toml");
+    std::fs::write(&file, "[http]\nport = 7001\n[grpc]\nport = 7002\n").unwrap();
+    let mut sources = env(&[("OMS__HTTP__PORT", "7100"), ("OMS__BUS__KIND", "kafka")]);
+    sources.file = Some(file);
+    let s = ServiceSettings::load_from(oms(), "[admin]\nport = 7003\n", &sources).unwrap();
+    assert_eq!(s.http.port, 7100, "env wins over file");
+    assert_eq!(s.grpc.port, 7002, "file wins over defaults");
+    assert_eq!(
+        s.admin.port, 7003,
+        "service defaults win over shared defaults"
+    );
+    assert_eq!(s.bus.kind, BusKind::Kafka);
+}
+
+#[test]
+fn single_underscore_after_prefix_is_ignored_and_other_services_env_too() {
+    let s = ServiceSettings::load_from(
+        oms(),
+        "",
+        &env(&[("OMS_HTTP__PORT", "7100"), ("RISK__HTTP__PORT", "7200")]),
+    )
+    .unwrap();
+    assert_eq!(s.http.port, oms().http_port);
+}
+
+#[test]
+fn an_unknown_key_is_an_error_naming_it() {
+    let err =
+        ServiceSettings::load_from(oms(), "", &env(&[("OMS__DATABSE__URL", "x")])).unwrap_err();
+    assert!(err.to_string().contains("databse"), "{err}");
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_an_error() {
+    let err =
+        ServiceSettings::load_from(oms(), "", &env(&[("OMS__HTTP__PORT", "eighty")])).unwrap_err();
+    assert!(err.to_string().contains("port"), "{err}");
+}
+
+#[test]
+fn every_broken_rule_is_reported_at_once() {
+    let err = ServiceSettings::load_from(
+        oms(),
+        "",
+        &env(&[
+            ("OMS__HTTP__PORT", "7000"),
+            ("OMS__GRPC__PORT", "7000"),
+            ("OMS__DATABASE__URL", "mysql://x"),
+            ("OMS__SHUTDOWN__GRACE_PERIOD_SECS", "0"),
+        ]),
+    )
+    .unwrap_err();
+    let Error::Invalid(problems) = err else {
+        panic!("expected Invalid")
+    };
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+#[test]
+fn secrets_do_not_appear_in_debug_output() {
+    let s = ServiceSettings::load_from(
+        oms(),
+        "",
+        &env(&[("OMS__DATABASE__URL", "postgres://u:hunter2@db/oms")]),
+    )
+    .unwrap();
+    assert!(!format!("{s:?}").contains("hunter2"));
+    assert_eq!(s.database_url("oms"), "postgres://u:hunter2@db/oms");
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let sources = Sources {
+        file: Some("/nonexistent/oms.toml".into()),
+        env: HashMap::new(),
+    };
+    assert!(ServiceSettings::load_from(oms(), "", &sources).is_err());
+}

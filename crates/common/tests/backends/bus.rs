@@ -1,0 +1,408 @@
+//! One conformance suite, run against the embedded bus (in memory and persisted) and a real
+//! Kafka-protocol broker.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::bus::embedded::EmbeddedBus;
+use common::bus::kafka::KafkaBus;
+use common::bus::{Envelope, Error, EventBus, SharedBus, Subscription, TopicSpec, partition_for};
+use common::settings::KafkaSettings;
+use proto::events::v1::ServiceLifecycle;
+
+use crate::helpers::{server, unique};
+
+const PAYLOAD: &str = "qts.events.v1.ServiceLifecycle";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn event(n: usize, key: &str) -> Envelope {
+    let msg = ServiceLifecycle {
+        service: format!("svc-{n}"),
+        instance_id: n.to_string(),
+        version: "1".into(),
+        state: 1,
+        at: None,
+    };
+    Envelope::new("test", key, &msg)
+}
+
+fn seq(d: &common::bus::Delivery) -> usize {
+    d.envelope
+        .decode::<ServiceLifecycle>()
+        .unwrap()
+        .instance_id
+        .parse()
+        .unwrap()
+}
+
+async fn topic(bus: &dyn EventBus, partitions: i32) -> String {
+    let name = unique("conf");
+    bus.create_topics(&[TopicSpec::new(name.clone(), PAYLOAD, partitions)])
+        .await
+        .unwrap();
+    name
+}
+
+/// Polls until `n` deliveries arrived (committing each if asked) or the wait runs out.
+async fn take(sub: &mut dyn Subscription, n: usize, commit: bool) -> Vec<common::bus::Delivery> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while out.len() < n && tokio::time::Instant::now() < deadline {
+        if let Some(d) = sub.poll(Duration::from_millis(500)).await.unwrap() {
+            if commit {
+                sub.commit(&d).await.unwrap();
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Polls until the subscription has partitions assigned (Kafka joins groups asynchronously).
+async fn until_assigned(subs: &mut [&mut Box<dyn Subscription>]) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut all = true;
+        for s in subs.iter_mut() {
+            assert!(
+                s.poll(Duration::from_millis(200)).await.unwrap().is_none(),
+                "topic should be empty"
+            );
+            all &= !s.assignment().unwrap().is_empty();
+        }
+        if all {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no partitions assigned within {WAIT:?}"
+        );
+    }
+}
+
+pub async fn envelope_round_trips(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 1).await;
+    let mut sent = event(1, "VNM");
+    sent.trace_context.insert(
+        "traceparent".into(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+    );
+    let pos = bus.publish(&t, &sent).await.unwrap();
+    let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 1, true).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].envelope, sent);
+    assert_eq!(
+        (got[0].partition, got[0].offset),
+        (pos.partition, pos.offset)
+    );
+    assert_eq!(got[0].topic, t);
+}
+
+pub async fn one_key_stays_in_order_on_its_partition(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 4).await;
+    let keys = ["VNM", "FPT", "HPG", "VN30F2512", "SSI", "MWG"];
+    for n in 0..60 {
+        let key = keys[n % keys.len()];
+        let pos = bus.publish(&t, &event(n, key)).await.unwrap();
+        assert_eq!(
+            pos.partition,
+            partition_for(key.as_bytes(), 4),
+            "murmur2 partitioning"
+        );
+    }
+    let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 60, true).await;
+    assert_eq!(got.len(), 60);
+    let mut per_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for d in &got {
+        assert_eq!(d.partition, partition_for(d.envelope.key.as_bytes(), 4));
+        per_key
+            .entry(d.envelope.key.clone())
+            .or_default()
+            .push(seq(d));
+    }
+    for (key, seqs) in per_key {
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        assert_eq!(seqs, sorted, "events of {key} out of order");
+        assert_eq!(seqs.len(), 10);
+    }
+}
+
+pub async fn every_group_sees_every_event(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 2).await;
+    for n in 0..20 {
+        bus.publish(&t, &event(n, &format!("k{n}"))).await.unwrap();
+    }
+    for _ in 0..2 {
+        let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+        let got: BTreeSet<usize> = take(sub.as_mut(), 20, true).await.iter().map(seq).collect();
+        assert_eq!(got, (0..20).collect());
+    }
+}
+
+pub async fn members_of_a_group_share_its_partitions(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 4).await;
+    let group = unique("g");
+    let mut a = bus.subscribe(&group, &[&t]).await.unwrap();
+    let mut b = bus.subscribe(&group, &[&t]).await.unwrap();
+    until_assigned(&mut [&mut a, &mut b]).await;
+    // Let a late rebalance settle: both must hold a stable, disjoint, complete split.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (pa, pb) = (a.assignment().unwrap(), b.assignment().unwrap());
+        let union: BTreeSet<_> = pa.iter().chain(pb.iter()).cloned().collect();
+        if union.len() == 4 && pa.len() + pb.len() == 4 && !pa.is_empty() && !pb.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "assignment never settled: {pa:?} {pb:?}"
+        );
+        a.poll(Duration::from_millis(100)).await.unwrap();
+        b.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    for n in 0..40 {
+        bus.publish(&t, &event(n, &format!("key-{n}")))
+            .await
+            .unwrap();
+    }
+    let mut seen: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while seen.values().map(BTreeSet::len).sum::<usize>() < 40
+        && tokio::time::Instant::now() < deadline
+    {
+        for (name, sub) in [("a", &mut a), ("b", &mut b)] {
+            if let Some(d) = sub.poll(Duration::from_millis(100)).await.unwrap() {
+                sub.commit(&d).await.unwrap();
+                seen.entry(name).or_default().insert(seq(&d));
+            }
+        }
+    }
+    let all: BTreeSet<usize> = seen.values().flatten().copied().collect();
+    assert_eq!(
+        all,
+        (0..40).collect(),
+        "the group as a whole gets every event"
+    );
+    assert!(
+        seen.get("a").is_some_and(|s| !s.is_empty())
+            && seen.get("b").is_some_and(|s| !s.is_empty()),
+        "both members get a share: {seen:?}"
+    );
+    assert!(
+        seen["a"].is_disjoint(&seen["b"]),
+        "no event goes to both members while the group is stable"
+    );
+}
+
+pub async fn uncommitted_events_are_delivered_again(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 1).await;
+    for n in 0..6 {
+        bus.publish(&t, &event(n, "VNM")).await.unwrap();
+    }
+    let group = unique("g");
+    {
+        let mut first = bus.subscribe(&group, &[&t]).await.unwrap();
+        let got = take(first.as_mut(), 6, false).await;
+        assert_eq!(got.len(), 6);
+        first.commit(&got[2]).await.unwrap(); // handled 0..=2, crashed before committing 3..=5
+    }
+    let mut second = bus.subscribe(&group, &[&t]).await.unwrap();
+    let got: Vec<usize> = take(second.as_mut(), 3, true)
+        .await
+        .iter()
+        .map(seq)
+        .collect();
+    assert_eq!(got, vec![3, 4, 5]);
+    assert!(
+        second
+            .poll(Duration::from_millis(500))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn a_group_resumes_after_its_committed_offset(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 2).await;
+    for n in 0..10 {
+        bus.publish(&t, &event(n, &format!("k{n}"))).await.unwrap();
+    }
+    let group = unique("g");
+    {
+        let mut sub = bus.subscribe(&group, &[&t]).await.unwrap();
+        assert_eq!(take(sub.as_mut(), 10, true).await.len(), 10);
+    }
+    let mut sub = bus.subscribe(&group, &[&t]).await.unwrap();
+    until_assigned(&mut [&mut sub]).await;
+    bus.publish(&t, &event(10, "k10")).await.unwrap();
+    let got: Vec<usize> = take(sub.as_mut(), 1, true).await.iter().map(seq).collect();
+    assert_eq!(got, vec![10]);
+    assert!(
+        sub.poll(Duration::from_millis(500))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn bad_publishes_are_refused(bus: SharedBus) {
+    let err = bus
+        .publish(&unique("never-created"), &event(0, "k"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownTopic(_)), "{err}");
+    let t = topic(bus.as_ref(), 1).await;
+    let wrong = Envelope::new("test", "k", &proto::common::v1::GetInfoRequest {});
+    let err = bus.publish(&t, &wrong).await.unwrap_err();
+    assert!(matches!(err, Error::WrongPayload { .. }), "{err}");
+    let err = bus
+        .create_topics(&[TopicSpec::new("bad name!", PAYLOAD, 1)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
+    let err = bus
+        .create_topics(&[TopicSpec::new(t.clone(), PAYLOAD, 3)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PartitionMismatch { .. }), "{err}");
+    assert!(bus.subscribe("", &[&t]).await.is_err(), "empty group name");
+}
+
+macro_rules! conformance {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            conformance!(@case $make; envelope_round_trips, one_key_stays_in_order_on_its_partition,
+                every_group_sees_every_event, members_of_a_group_share_its_partitions,
+                uncommitted_events_are_delivered_again, a_group_resumes_after_its_committed_offset,
+                bad_publishes_are_refused);
+        }
+    };
+    (@case $make:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let make = $make;
+                let Some(bus) = make().await else { return };
+                super::$case(bus).await;
+            }
+        )*
+    };
+}
+
+conformance!(embedded_in_memory, || async {
+    Some(Arc::new(EmbeddedBus::in_memory(10_000)) as SharedBus)
+});
+conformance!(embedded_persistent, || async {
+    let dir = tempfile::tempdir().unwrap().keep();
+    Some(Arc::new(EmbeddedBus::persistent(&dir, 10_000).unwrap()) as SharedBus)
+});
+conformance!(kafka, || async {
+    kafka_bus().map(|b| Arc::new(b) as SharedBus)
+});
+
+fn kafka_settings(brokers: String) -> KafkaSettings {
+    KafkaSettings {
+        brokers,
+        replication_factor: 1,
+        session_timeout_ms: 6000,
+        message_timeout_ms: 10_000,
+        idempotence: false,
+    }
+}
+
+fn kafka_bus() -> Option<KafkaBus> {
+    let brokers = server("TEST_KAFKA_BROKERS")?;
+    Some(KafkaBus::connect(&kafka_settings(brokers), "qts-conformance").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_a_malformed_record_is_reported_with_its_position_and_can_be_skipped() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let Some(bus) = kafka_bus() else { return };
+    let t = topic(&bus, 1).await;
+    let brokers = std::env::var("TEST_KAFKA_BROKERS").unwrap();
+    let raw: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    raw.send(
+        FutureRecord::to(&t)
+            .key("x")
+            .payload(&b"\xff not an envelope"[..])
+            .partition(0),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    bus.publish(&t, &event(7, "x")).await.unwrap();
+    let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (p, o) = loop {
+        match sub.poll(Duration::from_millis(500)).await {
+            Err(Error::Malformed {
+                partition, offset, ..
+            }) => break (partition, offset),
+            Ok(None) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "malformed record never reported"
+            ),
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    };
+    assert_eq!((p, o), (0, 0));
+    sub.commit_offset(&t, p, o).await.unwrap();
+    let got = take(sub.as_mut(), 1, true).await;
+    assert_eq!(got.iter().map(seq).collect::<Vec<_>>(), vec![7]);
+}
+
+#[tokio::test]
+async fn embedded_log_and_commits_survive_a_restart_and_a_torn_tail_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = unique("restart");
+    let spec = TopicSpec::new(t.clone(), PAYLOAD, 2);
+    let group = "restart-group";
+    {
+        let bus = EmbeddedBus::persistent(dir.path(), 100).unwrap();
+        bus.create_topics(std::slice::from_ref(&spec))
+            .await
+            .unwrap();
+        for n in 0..8 {
+            bus.publish(&t, &event(n, &format!("k{n}"))).await.unwrap();
+        }
+        let mut sub = bus.subscribe(group, &[&t]).await.unwrap();
+        let got = take(sub.as_mut(), 8, false).await;
+        for d in got.iter().filter(|d| seq(d) < 5) {
+            sub.commit(d).await.unwrap();
+        }
+    }
+    // A crash in the middle of an append leaves half a record behind.
+    use std::io::Write;
+    let log = dir.path().join("topics").join(&t).join("0.log");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(&[42, 0, 0, 0, 1, 2])
+        .unwrap();
+
+    let bus = EmbeddedBus::persistent(dir.path(), 100).unwrap();
+    bus.create_topics(&[spec]).await.unwrap();
+    let mut sub = bus.subscribe(group, &[&t]).await.unwrap();
+    let mut got: Vec<usize> = take(sub.as_mut(), 3, true).await.iter().map(seq).collect();
+    got.sort_unstable();
+    // Offsets follow publish order within a partition, so committing every event below 5
+    // covers exactly 0..5: the rest, and only the rest, comes again.
+    let expected = vec![5, 6, 7];
+    assert_eq!(got, expected);
+    let pos = bus.publish(&t, &event(99, "k0")).await.unwrap();
+    let before: i64 = (0..8)
+        .filter(|n| partition_for(format!("k{n}").as_bytes(), 2) == pos.partition)
+        .count() as i64;
+    assert_eq!(pos.offset, before, "offsets continue after the cut tail");
+}

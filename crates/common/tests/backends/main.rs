@@ -1,0 +1,17 @@
+//! Backends against real servers: the bus conformance suite (embedded and Kafka), storage
+//! (SQLite and PostgreSQL) and cache (memory and Redis).
+//!
+//! Server addresses come from `TEST_KAFKA_BROKERS`, `TEST_DATABASE_URL` (a PostgreSQL URL whose
+//! user may create databases) and `TEST_REDIS_URL`; `scripts/test.sh` starts throw-away servers
+//! and sets them. Unset, a test skips with a warning, except under `CI=true`, where it fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
+mod bus;
+mod cache;
+mod helpers;
+mod store;

@@ -1,0 +1,15 @@
+//! The ingestion service. Market-data ingestion: SSI FastConnect streams into the event bus.
+//!
+//! State: skeleton. It serves the shared runtime (HTTP `/api/ingestion/v1/info`, OpenAPI and Swagger
+//! UI, gRPC `qts.ingestion.v1.IngestionService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
+//! lifecycle events); its own behaviour comes with the issue that builds it.
+//! Start at [`App::build`].
+
+mod app;
+mod grpc;
+pub mod settings;
+
+pub use app::App;
+
+/// This service's entry in the fleet registry.
+pub static SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[0];

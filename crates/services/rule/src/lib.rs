@@ -1,0 +1,15 @@
+//! The rule service. Dynamic business rules.
+//!
+//! State: skeleton. It serves the shared runtime (HTTP `/api/rule/v1/info`, OpenAPI and Swagger
+//! UI, gRPC `qts.rule.v1.RuleService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
+//! lifecycle events); its own behaviour comes with the issue that builds it.
+//! Start at [`App::build`].
+
+mod app;
+mod grpc;
+pub mod settings;
+
+pub use app::App;
+
+/// This service's entry in the fleet registry.
+pub static SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[8];

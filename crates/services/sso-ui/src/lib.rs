@@ -1,0 +1,15 @@
+//! The sso-ui service. Sign-in user interface.
+//!
+//! State: skeleton. It serves the shared runtime (HTTP `/api/sso-ui/v1/info`, OpenAPI and Swagger
+//! UI, gRPC `qts.sso_ui.v1.SsoUiService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
+//! lifecycle events); its own behaviour comes with the issue that builds it.
+//! Start at [`App::build`].
+
+mod app;
+mod grpc;
+pub mod settings;
+
+pub use app::App;
+
+/// This service's entry in the fleet registry.
+pub static SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[11];

@@ -1,0 +1,12 @@
+//! Settings of the sso service: the shared sections, layered as `common::settings` describes.
+
+/// The service's settings.
+pub type Settings = common::settings::ServiceSettings;
+
+/// This service's compiled-in defaults (`config/default.toml`).
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Loads defaults < `$SSO_CONFIG` file < `SSO__*` environment, and validates.
+pub fn load() -> Result<Settings, common::settings::Error> {
+    Settings::load(crate::SPEC, DEFAULTS)
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The one test command: starts throw-away PostgreSQL, Redis and a Kafka-protocol broker (tansu)
+# on free ports, points the tests at them, runs the whole workspace suite, and stops them.
+# nginx is started by the gateway test itself. Extra arguments go to the test runner
+# (e.g. `scripts/test.sh -p common`).
+#
+# Needs: PostgreSQL and Redis server binaries, nginx, and tansu (see .ci/setup.sh, which
+# installs all of them on a fresh Debian machine).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/qts/target}
+work=$(mktemp -d /tmp/qts-test.XXXXXX)
+pids=()
+pg_ctl_cmd=()
+
+cleanup() {
+    set +e
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+    if [ ${#pg_ctl_cmd[@]} -gt 0 ]; then "${pg_ctl_cmd[@]}" -m immediate stop >/dev/null 2>&1; fi
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_port() { # name port
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "test.sh: $1 did not open port $2" >&2
+    return 1
+}
+
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# --- PostgreSQL -------------------------------------------------------------------------
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ -n "$pg_bin" ]; then
+        port=$(free_port)
+        mkdir -p "$work/pg" "$work/pgsock"
+        [ "$(id -u)" = 0 ] && chown postgres "$work" "$work/pg" "$work/pgsock"
+        as_pg "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1 \
+            || { cat "$work/initdb.log" >&2; exit 1; }
+        pg_ctl_cmd=(as_pg "$pg_bin/pg_ctl" -D "$work/pg")
+        "${pg_ctl_cmd[@]}" -o "-p $port -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \
+            -l "$work/pg/server.log" -w start >/dev/null
+        export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+        echo "test.sh: PostgreSQL on $port"
+    else
+        echo "test.sh: WARNING: no PostgreSQL server binaries; PostgreSQL tests will skip (or fail under CI)" >&2
+    fi
+fi
+
+# --- Redis ------------------------------------------------------------------------------
+if [ -z "${TEST_REDIS_URL:-}" ]; then
+    if command -v redis-server >/dev/null; then
+        port=$(free_port)
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+        pids+=($!)
+        wait_port redis "$port"
+        export TEST_REDIS_URL="redis://127.0.0.1:$port"
+        echo "test.sh: Redis on $port"
+    else
+        echo "test.sh: WARNING: no redis-server; Redis tests will skip (or fail under CI)" >&2
+    fi
+fi
+
+# --- Kafka protocol (tansu) -------------------------------------------------------------
+if [ -z "${TEST_KAFKA_BROKERS:-}" ]; then
+    tansu=${QTS_TANSU:-$(command -v tansu || echo "$HOME/.cache/qts/bin/tansu")}
+    if [ -x "$tansu" ]; then
+        port=$(free_port)
+        "$tansu" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \
+            --storage-engine memory://tansu/ >"$work/tansu.log" 2>&1 &
+        pids+=($!)
+        wait_port tansu "$port"
+        export TEST_KAFKA_BROKERS="127.0.0.1:$port"
+        echo "test.sh: tansu on $port"
+    else
+        echo "test.sh: WARNING: no tansu binary; Kafka tests will skip (or fail under CI)" >&2
+    fi
+fi
+
+# --- nginx (the gateway test starts its own instance) -----------------------------------
+if [ -z "${TEST_NGINX:-}" ]; then
+    nginx_bin=$(command -v nginx || true)
+    [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
+    if [ -n "$nginx_bin" ]; then export TEST_NGINX="$nginx_bin"; fi
+fi
+
+status=0
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --profile "${NEXTEST_PROFILE:-ci}" "${@:---workspace}" || status=$?
+else
+    cargo test "${@:---workspace}" || status=$?
+fi
+if [ "$status" != 0 ] && [ -f "$work/tansu.log" ]; then
+    echo "--- tail of tansu log ---" >&2; tail -n 30 "$work/tansu.log" >&2
+fi
+exit "$status"
