@@ -1,0 +1,9 @@
+//! Integration tests of the FastConnect client against a test fake of SSI on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod data_rest;
+mod data_stream;
+mod fake_ssi;
+mod helpers;
+mod trading_rest;
+mod trading_stream;
