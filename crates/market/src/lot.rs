@@ -176,9 +176,9 @@ impl LotRules {
         }
     }
 
-    /// Adds up the absolute open positions that count against the limit for an order in
-    /// `contract`, per [`LotRules::position_scope`]. Positions are signed contracts (long
-    /// positive, short negative) per contract. Returns the net position in scope.
+    /// The net position that counts against the limit for an order in `contract`: the sum of
+    /// the signed positions (long positive, short negative) of every contract in scope per
+    /// [`LotRules::position_scope`] (reference §6).
     pub fn position_in_scope(
         &self,
         positions: &[(FutureContract, i64)],

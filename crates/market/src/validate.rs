@@ -57,6 +57,9 @@ pub struct OrderContext<'a> {
     /// Whether the investor already has an opposite-side order in this security in the
     /// current call auction, not carried over from continuous trading (§3.5).
     pub opposite_order_in_auction: bool,
+    /// Whether the opposite side of the book is empty: market orders (MTL, MOK, MAK) are
+    /// then rejected (§3.1). Leave `false` when unknown.
+    pub opposite_side_empty: bool,
     /// Net futures position in scope for the position limit before this order (long
     /// positive), see [`crate::lot::LotRules::position_in_scope`] (§6).
     pub futures_position: Option<i64>,
@@ -73,6 +76,7 @@ impl<'a> OrderContext<'a> {
             foreign_room: None,
             has_closing_price: true,
             opposite_order_in_auction: false,
+            opposite_side_empty: false,
             futures_position: None,
         }
     }
@@ -216,6 +220,12 @@ pub enum Violation {
         /// Board.
         board: Board,
     },
+    /// Market orders need a resting opposite order at entry (§3.1).
+    #[error("{order_type} needs a resting opposite order")]
+    NoOppositeOrders {
+        /// Order type.
+        order_type: OrderType,
+    },
     /// PLO needs a closing price for the day (§2.3).
     #[error("PLO orders need a closing price for the day")]
     NoClosingPrice,
@@ -300,8 +310,8 @@ impl std::error::Error for Violations {}
 ///
 /// Checks, in order: security status and restricted trading; board availability; session
 /// and order-type matrix; price presence, tick and band; quantity (zero, round lot, odd-lot
-/// size, maximum, put-through minimum); first-match block; PLO closing price; same-auction
-/// opposite orders; buying power; sellable quantity; foreign room; futures position limit.
+/// size, maximum, put-through minimum); first-match block; market order against an empty
+/// book; PLO closing price; same-auction opposite orders; buying power; sellable quantity; foreign room; futures position limit.
 pub fn validate_order(
     order: &Order,
     security: &Security,
@@ -460,6 +470,11 @@ pub fn validate_order(
     // First day / resumption (§5.3), PLO (§2.3), self-cross in auctions (§3.5).
     if security.awaiting_first_match && board != Board::Main {
         out.push(Violation::BlockedUntilFirstMatch { board });
+    }
+    if order.order_type.is_market() && ctx.opposite_side_empty {
+        out.push(Violation::NoOppositeOrders {
+            order_type: order.order_type,
+        });
     }
     if order.order_type == OrderType::Plo && !ctx.has_closing_price {
         out.push(Violation::NoClosingPrice);

@@ -468,6 +468,31 @@ fn plo_needs_a_closing_price_and_the_plo_window() {
 }
 
 #[test]
+fn market_orders_need_a_resting_opposite_order() {
+    let rules = MarketRules::default();
+    let sec = hose_stock(49_000);
+    let mut ctx = OrderContext::exchange_only(&rules, InvestorProfile::DOMESTIC_INDIVIDUAL);
+    ctx.opposite_side_empty = true;
+    let s = at(Phase::Continuous, 10, 0);
+    let mtl = Order {
+        order_type: OrderType::Mtl,
+        price: None,
+        ..lo(Side::Buy, 1, 100)
+    };
+    assert_eq!(
+        errs(validate_order(&mtl, &sec, &s, &ctx)),
+        vec![Violation::NoOppositeOrders {
+            order_type: OrderType::Mtl
+        }]
+    );
+    // A limit order may rest on an empty book.
+    assert_eq!(
+        validate_order(&lo(Side::Buy, 50_000, 100), &sec, &s, &ctx),
+        Ok(())
+    );
+}
+
+#[test]
 fn opposite_orders_in_the_same_call_auction_are_rejected() {
     let rules = MarketRules::default();
     let sec = hose_stock(49_000);
