@@ -462,7 +462,11 @@ impl DataClient {
         let items = match envelope.data {
             // SSI answers `data: null` for an empty result.
             serde_json::Value::Null => Vec::new(),
-            _ => envelope.parse()?,
+            serde_json::Value::Bool(_)
+            | serde_json::Value::Number(_)
+            | serde_json::Value::String(_)
+            | serde_json::Value::Array(_)
+            | serde_json::Value::Object(_) => envelope.parse()?,
         };
         Ok(Page {
             items,

@@ -297,7 +297,10 @@ pub(crate) fn interpret(
             let status = match status {
                 Value::String(s) => s,
                 Value::Null => format!("HTTP {}", http_status.as_u16()),
-                other => other.to_string(),
+                other
+                @ (Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_)) => {
+                    other.to_string()
+                }
             };
             return Err(Error::Rejected {
                 endpoint,
@@ -336,6 +339,7 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::wildcard_enum_match_arm)]
 mod tests {
     use super::*;
 

@@ -17,7 +17,7 @@ pub mod decimal;
 pub mod error;
 mod http;
 pub mod rate_limit;
-pub mod signalr;
+mod signalr;
 mod token;
 pub mod trading;
 pub mod wire;

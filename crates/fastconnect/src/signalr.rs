@@ -2,8 +2,8 @@
 //! negotiate → WebSocket connect → wait for the init frame → start, then JSON frames
 //! (`{}` keep-alives, `{"C":..,"M":[..]}` hub calls, `{"I":..}` invocation results).
 //!
-//! [`run`] drives one logical stream over many connections: it reconnects with exponential
-//! backoff, lets the [`HubSession`] re-send its subscriptions, and pushes events into a
+//! `run` drives one logical stream over many connections: it reconnects with exponential
+//! backoff, lets the `HubSession` re-send its subscriptions, and pushes events into a
 //! bounded channel, pausing reads while the consumer is behind (backpressure).
 
 use std::future::Future;
@@ -24,7 +24,7 @@ use crate::config::StreamConfig;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Path of SSI's SignalR endpoints on both hubs.
-pub const SIGNALR_PATH: &str = "/v2.0/signalr";
+pub(crate) const SIGNALR_PATH: &str = "/v2.0/signalr";
 
 /// Where and how to connect.
 #[derive(Clone)]
@@ -105,9 +105,9 @@ pub(crate) fn parse_frame(text: &str) -> Result<Frame> {
         return Ok(Frame::Messages(out));
     }
     if let Some(id) = map.get("I") {
-        let id = match id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let id = match id.as_str() {
+            Some(s) => s.to_owned(),
+            None => id.to_string(),
         };
         let error = map.get("E").and_then(Value::as_str).map(str::to_owned);
         return Ok(Frame::InvocationResult { id, error });

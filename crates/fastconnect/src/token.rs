@@ -77,10 +77,11 @@ impl TokenCache {
         Fut: Future<Output = Result<Token>>,
     {
         let mut current = self.current.lock().await;
-        if let Some(token) = current.as_ref() {
-            if token.expires_at > now_secs() + self.margin.as_secs() {
-                return Ok(token.clone());
-            }
+        if let Some(token) = current
+            .as_ref()
+            .filter(|t| t.expires_at > now_secs() + self.margin.as_secs())
+        {
+            return Ok(token.clone());
         }
         let fresh = fetch().await?;
         *current = Some(fresh.clone());

@@ -90,10 +90,8 @@ pub fn decimal(value: &Value) -> Result<Decimal, FieldError> {
 /// a fractional part other than zero is an error.
 pub fn opt_int(value: &Value) -> Result<Option<i64>, FieldError> {
     const EXPECTED: &str = "a whole number";
-    if let Value::Number(n) = value {
-        if let Some(i) = n.as_i64() {
-            return Ok(Some(i));
-        }
+    if let Some(i) = value.as_i64() {
+        return Ok(Some(i));
     }
     match opt_decimal(value).map_err(|_| FieldError::new(EXPECTED, value))? {
         None => Ok(None),

@@ -165,7 +165,7 @@ impl SecurityDetail {
             _ => None,
         })
         .collect();
-        bands.sort_by(|a, b| a.from.cmp(&b.from));
+        bands.sort_by_key(|b| b.from);
         bands
     }
 }

@@ -393,6 +393,10 @@ pub struct OddLot {
 
 /// What the market-data stream yields.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once into the channel; boxing would allocate per tick"
+)]
 pub enum MarketEvent {
     /// A connection is up and every subscription has been (re)sent.
     Connected,
@@ -626,9 +630,9 @@ pub fn decode_broadcast(arg: &Value) -> Result<MarketEvent> {
 }
 
 fn truncate(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+    let text = match value.as_str() {
+        Some(s) => s.to_owned(),
+        None => value.to_string(),
     };
     text.chars().take(2048).collect()
 }
@@ -652,8 +656,8 @@ impl HubSession for DataSession {
     type Event = MarketEvent;
     type Command = Channel;
 
-    fn target(&mut self) -> impl std::future::Future<Output = Result<HubTarget>> + Send {
-        async move {
+    async fn target(&mut self) -> Result<HubTarget> {
+        {
             let token = self.client.inner().token().await?;
             let bearer = format!("Bearer {}", token.value.expose_secret());
             self.last_token = Some(token);
@@ -669,8 +673,8 @@ impl HubSession for DataSession {
         }
     }
 
-    fn auth_failed(&mut self) -> impl std::future::Future<Output = ()> + Send {
-        async move {
+    async fn auth_failed(&mut self) {
+        {
             if let Some(stale) = self.last_token.take() {
                 self.client.inner().invalidate(&stale).await;
             }

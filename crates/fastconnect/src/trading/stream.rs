@@ -280,6 +280,10 @@ pub struct PortfolioEvent {
 
 /// What the trading stream yields.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved once into the channel; order events are few"
+)]
 pub enum TradingEvent {
     /// A connection is up (replay from the last delivered `notifyID` follows).
     Connected,
@@ -324,12 +328,12 @@ impl TradingEvent {
 }
 
 fn parse_data<T: serde::de::DeserializeOwned>(kind: &str, data: Value) -> Result<T> {
-    let data = match data {
-        Value::String(text) => serde_json::from_str(&text).map_err(|source| Error::Decode {
+    let data = match data.as_str() {
+        Some(text) => serde_json::from_str(text).map_err(|source| Error::Decode {
             endpoint: kind.to_owned(),
             source,
         })?,
-        other => other,
+        None => data,
     };
     serde_json::from_value(data).map_err(|source| Error::Decode {
         endpoint: kind.to_owned(),
@@ -340,12 +344,12 @@ fn parse_data<T: serde::de::DeserializeOwned>(kind: &str, data: Value) -> Result
 /// Decodes the argument of a trading `Broadcast`: `{"type": .., "data": ..}`, as a JSON
 /// string (or already an object).
 pub fn decode_broadcast(arg: &Value) -> Result<TradingEvent> {
-    let outer: Value = match arg {
-        Value::String(text) => serde_json::from_str(text).map_err(|source| Error::Decode {
+    let outer: Value = match arg.as_str() {
+        Some(text) => serde_json::from_str(text).map_err(|source| Error::Decode {
             endpoint: "trading Broadcast".to_owned(),
             source,
         })?,
-        other => other.clone(),
+        None => arg.clone(),
     };
     let Value::Object(mut map) = outer else {
         return Err(Error::Protocol(
@@ -428,8 +432,8 @@ impl HubSession for TradingSession {
     type Event = TradingEvent;
     type Command = ();
 
-    fn target(&mut self) -> impl std::future::Future<Output = Result<HubTarget>> + Send {
-        async move {
+    async fn target(&mut self) -> Result<HubTarget> {
+        {
             let token = self.client.inner().token().await?;
             let bearer = format!("Bearer {}", token.value.expose_secret());
             self.last_token = Some(token);
@@ -449,8 +453,8 @@ impl HubSession for TradingSession {
         }
     }
 
-    fn auth_failed(&mut self) -> impl std::future::Future<Output = ()> + Send {
-        async move {
+    async fn auth_failed(&mut self) {
+        {
             if let Some(stale) = self.last_token.take() {
                 self.client.inner().invalidate(&stale).await;
             }
@@ -492,11 +496,11 @@ impl HubSession for TradingSession {
                     }
                 }
             };
-            if let (Some(n), Some(last)) = (event.notify_id(), self.cursor()) {
-                if n <= last {
-                    tracing::debug!(notify_id = n, last, "dropping replayed trading event");
-                    continue;
-                }
+            if let (Some(n), Some(last)) = (event.notify_id(), self.cursor())
+                && n <= last
+            {
+                tracing::debug!(notify_id = n, last, "dropping replayed trading event");
+                continue;
             }
             out.push(event);
         }
@@ -507,18 +511,18 @@ impl HubSession for TradingSession {
         event.notify_id()
     }
 
-    fn delivered(&mut self, mark: i64) -> impl std::future::Future<Output = ()> + Send {
-        async move {
+    async fn delivered(&mut self, mark: i64) {
+        {
             let current = self.cursor();
             if current.is_some_and(|c| c >= mark) {
                 return;
             }
             self.last.store(mark, Ordering::SeqCst);
             self.last_date = Some(today());
-            if let Some(path) = &self.file {
-                if let Err(error) = write_cursor(path, mark).await {
-                    tracing::warn!(error = %error, path = %path.display(), "cannot record NotifyID");
-                }
+            if let Some(path) = &self.file
+                && let Err(error) = write_cursor(path, mark).await
+            {
+                tracing::warn!(error = %error, path = %path.display(), "cannot record NotifyID");
             }
         }
     }

@@ -1,5 +1,10 @@
 //! Integration tests of the FastConnect client against a test fake of SSI on 127.0.0.1.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::wildcard_enum_match_arm
+)]
 
 mod data_rest;
 mod data_stream;
