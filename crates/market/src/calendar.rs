@@ -249,7 +249,7 @@ impl TradingCalendar {
     }
 
     /// Last trading day of a futures contract: the third Thursday of the expiry month, or
-    /// the previous trading day if that is a holiday (reference §7.4) [C].
+    /// the previous trading day if that is a holiday (reference §7.4) \[C\].
     pub fn last_trading_day(&self, contract: &FutureContract) -> Option<Date> {
         let month = Month::try_from(contract.month).ok()?;
         let first = Date::from_calendar_date(i32::from(contract.year), month, 1).ok()?;
@@ -271,7 +271,7 @@ impl TradingCalendar {
 
     /// The four contracts of `underlying` listed on `today`: current month (rolled after its
     /// last trading day), next month, and the last months of the next two quarters
-    /// (reference §1.3) [C].
+    /// (reference §1.3) \[C\].
     pub fn listed_contracts(
         &self,
         underlying: crate::ticker::Underlying,

@@ -1,6 +1,6 @@
 //! [`MarketRules`]: every rule number in one serde struct, with defaults from the reference.
 //!
-//! Facts the reference tags [U] (and broker-specific numbers) are configuration, never
+//! Facts the reference tags \[U\] (and broker-specific numbers) are configuration, never
 //! constants. The defaults are compiled in (`MarketRules::default()`), and
 //! `crates/market/config/default.toml` lists every key with its default; a unit test keeps
 //! the two identical. Load overrides with [`MarketRules::from_toml`]: any key left out keeps
@@ -45,12 +45,12 @@ pub enum Error {
     ZeroRoundLot(Exchange),
 }
 
-/// Validation choices the reference leaves open [U].
+/// Validation choices the reference leaves open \[U\].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ValidationRules {
     /// Whether put-through prices must lie within the day's ceiling and floor. Default true
-    /// (§4 removes the tick step for put-through but no source exempts it from the band) [U].
+    /// (§4 removes the tick step for put-through but no source exempts it from the band) \[U\].
     pub put_through_within_band: bool,
 }
 

@@ -25,16 +25,16 @@ pub enum Error {
     LimitAbove100(u32),
 }
 
-/// Sector caps and [U] behaviour (reference §9), with defaults.
+/// Sector caps and \[U\] behaviour (reference §9), with defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForeignRules {
-    /// Default cap in unrestricted sectors: 100% (Decree 155/2020) [S].
+    /// Default cap in unrestricted sectors: 100% (Decree 155/2020) \[S\].
     pub default_limit_bps: u32,
-    /// Commercial banks: 30% aggregate (Decree 69/2025 keeps 30%) [S].
+    /// Commercial banks: 30% aggregate (Decree 69/2025 keeps 30%) \[S\].
     pub bank_limit_bps: u32,
     /// Whether a foreign buy larger than the current room is rejected (our reading: yes,
-    /// §9 [U]). When false the check is skipped and the exchange decides.
+    /// §9 \[U\]). When false the check is skipped and the exchange decides.
     pub reject_when_room_insufficient: bool,
 }
 

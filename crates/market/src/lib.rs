@@ -4,7 +4,7 @@
 //! index futures) that risk, OMS, the simulator, ingestion validation, the backtester and
 //! the portal need; none of them may encode an exchange rule of its own. The source of
 //! every rule is `shared/reference/vn-market-rules.md` (post-KRX, from 5 May 2025); each
-//! item's doc cites its section (§). Facts the reference tags [U] are configuration in
+//! item's doc cites its section (§). Facts the reference tags \[U\] are configuration in
 //! [`MarketRules`] with documented defaults; `docs/market-rules.md` explains the model.
 //!
 //! Does **not** own: market data, account state (callers pass cash, holdings and room in

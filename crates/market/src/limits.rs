@@ -57,7 +57,7 @@ pub struct Bands {
     pub wide_bps: u32,
 }
 
-/// How futures ceiling/floor are rounded to 0.1 point (reference §5.2 [U]).
+/// How futures ceiling/floor are rounded to 0.1 point (reference §5.2 \[U\]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FuturesLimitRounding {
@@ -69,27 +69,27 @@ pub enum FuturesLimitRounding {
     Nearest,
 }
 
-/// The band numbers and [U] choices of reference §5, with defaults.
+/// The band numbers and \[U\] choices of reference §5, with defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitRules {
-    /// HOSE: ±7% normal, ±20% wide [C].
+    /// HOSE: ±7% normal, ±20% wide \[C\].
     pub hose: Bands,
-    /// HNX listed: ±10% normal, ±30% wide [C].
+    /// HNX listed: ±10% normal, ±30% wide \[C\].
     pub hnx: Bands,
-    /// UPCoM: ±15% normal, ±40% wide [C].
+    /// UPCoM: ±15% normal, ±40% wide \[C\].
     pub upcom: Bands,
-    /// Futures: ±7% of the prior settlement price [C]; no wide case.
+    /// Futures: ±7% of the prior settlement price \[C\]; no wide case.
     pub futures_bps: u32,
-    /// Futures rounding direction; default toward the reference (§5.2 [U]).
+    /// Futures rounding direction; default toward the reference (§5.2 \[U\]).
     pub futures_rounding: FuturesLimitRounding,
     /// Exchanges where the "limit equals reference → move one tick" corner case applies.
-    /// HNX documents it [C]; HOSE and UPCoM by analogy [U]. Default: all three.
+    /// HNX documents it \[C\]; HOSE and UPCoM by analogy \[U\]. Default: all three.
     pub reference_corner_case: Vec<Exchange>,
-    /// Covered-warrant floor when the derived floor is not positive: 10 VND [C].
+    /// Covered-warrant floor when the derived floor is not positive: 10 VND \[C\].
     pub covered_warrant_min_floor: i64,
     /// Rounding of computed reference prices (UPCoM VWAP, ex-rights adjustment) to a tick;
-    /// not documented, default nearest (§5.3 [U]).
+    /// not documented, default nearest (§5.3 \[U\]).
     pub reference_rounding: Rounding,
 }
 
@@ -333,8 +333,8 @@ pub fn split_reference(
 }
 
 /// UPCoM reference: the volume-weighted average of the previous day's round-lot
-/// continuous matches, put-through excluded (reference §5.3 [C]). The caller passes only
-/// those trades. With no trade the previous reference carries over (§5.3 [U]).
+/// continuous matches, put-through excluded (reference §5.3 \[C\]). The caller passes only
+/// those trades. With no trade the previous reference carries over (§5.3 \[U\]).
 pub fn upcom_reference(
     rules: &LimitRules,
     ticks: &TickRules,

@@ -13,7 +13,7 @@ use crate::venue::{Exchange, InstrumentKind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeLots {
-    /// Round lot (100 on HOSE since 4 Jan 2021, HNX and UPCoM) [C].
+    /// Round lot (100 on HOSE since 4 Jan 2021, HNX and UPCoM) \[C\].
     pub round_lot: u64,
     /// Largest quantity of one order, or `None` for no cap.
     pub max_order_quantity: Option<u64>,
@@ -21,7 +21,7 @@ pub struct ExchangeLots {
     pub put_through_min: Option<u64>,
 }
 
-/// How futures positions are netted for the VSDC limit (reference §6 [U]).
+/// How futures positions are netted for the VSDC limit (reference §6 \[U\]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PositionScope {
@@ -49,23 +49,23 @@ pub enum PositionLimitClass {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LotRules {
-    /// HOSE: lot 100, max 500,000 per order [C], put-through ≥ 20,000 [C].
+    /// HOSE: lot 100, max 500,000 per order \[C\], put-through ≥ 20,000 \[C\].
     pub hose: ExchangeLots,
-    /// HNX: lot 100, no documented max [U → none], put-through ≥ 5,000 [C].
+    /// HNX: lot 100, no documented max \[U → none\], put-through ≥ 5,000 \[C\].
     pub hnx: ExchangeLots,
-    /// UPCoM: lot 100, no documented max [U → none], no put-through minimum [C].
+    /// UPCoM: lot 100, no documented max \[U → none\], no put-through minimum \[C\].
     pub upcom: ExchangeLots,
-    /// Futures: lot 1 contract, max 500 contracts per order [C].
+    /// Futures: lot 1 contract, max 500 contracts per order \[C\].
     pub futures: ExchangeLots,
-    /// Minimum bond put-through quantity (HNX bonds from 1) [C].
+    /// Minimum bond put-through quantity (HNX bonds from 1) \[C\].
     pub bond_put_through_min: u64,
-    /// VSDC position limit for individuals: 5,000 contracts [C].
+    /// VSDC position limit for individuals: 5,000 contracts \[C\].
     pub position_limit_individual: u64,
-    /// VSDC position limit for institutions: 10,000 contracts [C].
+    /// VSDC position limit for institutions: 10,000 contracts \[C\].
     pub position_limit_institution: u64,
-    /// VSDC position limit for professional investors: 20,000 contracts [C].
+    /// VSDC position limit for professional investors: 20,000 contracts \[C\].
     pub position_limit_professional: u64,
-    /// How positions are netted against the limit; default all futures (§6 [U]).
+    /// How positions are netted against the limit; default all futures (§6 \[U\]).
     pub position_scope: PositionScope,
 }
 

@@ -413,11 +413,11 @@ pub fn check_amend(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OrderRules {
-    /// Tick offset on HOSE: 1 [C].
+    /// Tick offset on HOSE: 1 \[C\].
     pub mtl_offset_ticks_hose: u32,
-    /// Tick offset on HNX: default 1 (KRX behaviour; pre-KRX it was 0, §3.1 [U]).
+    /// Tick offset on HNX: default 1 (KRX behaviour; pre-KRX it was 0, §3.1 \[U\]).
     pub mtl_offset_ticks_hnx: u32,
-    /// Tick offset on derivatives: 1 [C].
+    /// Tick offset on derivatives: 1 \[C\].
     pub mtl_offset_ticks_derivatives: u32,
 }
 

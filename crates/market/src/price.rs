@@ -173,7 +173,7 @@ impl Vnd {
     }
 
     /// `self × rate`, with the rate in parts per million, rounded half away from zero to
-    /// whole VND (fee and tax rounding; the exchanges do not document it, reference §8 [U]).
+    /// whole VND (fee and tax rounding; the exchanges do not document it, reference §8 \[U\]).
     pub fn apply_ppm(self, rate_ppm: u32) -> Result<Vnd, Error> {
         let product = i128::from(self.0) * i128::from(rate_ppm);
         let rounded = div_round_half_away(product, 1_000_000);

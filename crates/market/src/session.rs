@@ -3,7 +3,7 @@
 //! A [`Timetable`] is a list of `[start, end)` segments of local time, each with a
 //! [`Phase`]. [`SessionRules`] holds one timetable per (exchange, board) plus the HOSE
 //! restricted-stock periodic-auction timetable (§2.2) and the HNX/UPCoM restricted
-//! weekdays (§2.3 [S]/[U]). All times are `Asia/Ho_Chi_Minh` (UTC+7, no DST). Which phase
+//! weekdays (§2.3 \[S\]/\[U\]). All times are `Asia/Ho_Chi_Minh` (UTC+7, no DST). Which phase
 //! applies at an instant, including weekends and holidays, is answered by
 //! [`crate::calendar::TradingCalendar::session`].
 
@@ -116,7 +116,7 @@ pub enum Phase {
     /// Not a trading day, or after the board's last phase.
     Closed,
     /// A trading day before the board's first phase. The exchange takes no orders;
-    /// brokers queue them (reference §3.1, §15 item 10 [U]).
+    /// brokers queue them (reference §3.1, §15 item 10 \[U\]).
     PreOpen,
     /// Opening call auction (ATO): HOSE 09:00–09:15, futures 08:45–09:00.
     OpeningAuction,
@@ -272,26 +272,26 @@ pub struct BoardTimetables {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionRules {
-    /// HOSE (§2.1) [C].
+    /// HOSE (§2.1) \[C\].
     pub hose: BoardTimetables,
-    /// HOSE restricted stocks: ATO, PCA1–9, break, PCA10–15, ATC (§2.2) [C].
+    /// HOSE restricted stocks: ATO, PCA1–9, break, PCA10–15, ATC (§2.2) \[C\].
     pub hose_restricted: Timetable,
-    /// HOSE bonds: put-through only, 09:00–11:30 and 13:00–15:00 (§2.1) [C].
+    /// HOSE bonds: put-through only, 09:00–11:30 and 13:00–15:00 (§2.1) \[C\].
     pub hose_bond: Timetable,
-    /// HNX listed (§2.3) [C].
+    /// HNX listed (§2.3) \[C\].
     pub hnx: BoardTimetables,
-    /// UPCoM (§2.4) [C].
+    /// UPCoM (§2.4) \[C\].
     pub upcom: BoardTimetables,
-    /// Derivatives round-lot board (§2.5) [C].
+    /// Derivatives round-lot board (§2.5) \[C\].
     pub derivatives: Timetable,
-    /// Derivatives put-through 08:45–11:30, 13:00–14:45 (§2.5) [C].
+    /// Derivatives put-through 08:45–11:30, 13:00–14:45 (§2.5) \[C\].
     pub derivatives_put_through: Timetable,
     /// ISO weekdays (1 = Monday … 7 = Sunday) on which HNX restricted stocks trade, with
-    /// the normal HNX timetable. Default `[5]`, Fridays only (§2.3 [S]; KRX-era hours [U]).
+    /// the normal HNX timetable. Default `[5]`, Fridays only (§2.3 \[S\]; KRX-era hours \[U\]).
     pub hnx_restricted_weekdays: Vec<u8>,
-    /// Same for UPCoM restricted stocks; default `[5]` by analogy with HNX (§15 item 5 [U]).
+    /// Same for UPCoM restricted stocks; default `[5]` by analogy with HNX (§15 item 5 \[U\]).
     pub upcom_restricted_weekdays: Vec<u8>,
-    /// Amend/cancel blackout at the end of each HOSE periodic auction: 5 minutes (§2.2) [C].
+    /// Amend/cancel blackout at the end of each HOSE periodic auction: 5 minutes (§2.2) \[C\].
     pub pca_amend_blackout_minutes: u32,
 }
 

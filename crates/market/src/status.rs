@@ -14,9 +14,9 @@ pub enum SecurityStatus {
     Normal,
     /// Cảnh báo: trades normally; not marginable; not index-eligible.
     Warning,
-    /// Kiểm soát: trades normally [S]; not marginable.
+    /// Kiểm soát: trades normally \[S\]; not marginable.
     Controlled,
-    /// Kiểm soát đặc biệt: effect per exchange notice [U]; see
+    /// Kiểm soát đặc biệt: effect per exchange notice \[U\]; see
     /// [`StatusRules::special_control_treated_as`].
     SpecialControl,
     /// Hạn chế giao dịch: HOSE call auctions only (§2.2); HNX/UPCoM on restricted weekdays.
@@ -55,11 +55,11 @@ pub struct StatusEffects {
     pub restricted: bool,
 }
 
-/// [U] status facts, with defaults.
+/// \[U\] status facts, with defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatusRules {
-    /// How "special control" trades: its effect is per exchange notice (§11.2 [U]). Default
+    /// How "special control" trades: its effect is per exchange notice (§11.2 \[U\]). Default
     /// `restricted`, the conservative reading.
     pub special_control_treated_as: SecurityStatus,
 }

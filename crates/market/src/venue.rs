@@ -53,7 +53,7 @@ impl Exchange {
         }
     }
 
-    /// The KRX market id (`STO`, `STX`, `UPX`, `FIO`). Reference §1.2 tags these [U]: use
+    /// The KRX market id (`STO`, `STX`, `UPX`, `FIO`). Reference §1.2 tags these \[U\]: use
     /// for display and logs, never as a protocol constant.
     pub const fn krx_market_id(self) -> &'static str {
         match self {
@@ -107,7 +107,7 @@ impl Board {
     /// All boards.
     pub const ALL: [Board; 3] = [Board::Main, Board::OddLot, Board::PutThrough];
 
-    /// The KRX board id (`G1`, `G4`, `G3`); reference §1.2 tags these [U].
+    /// The KRX board id (`G1`, `G4`, `G3`); reference §1.2 tags these \[U\].
     pub const fn krx_board_id(self) -> &'static str {
         match self {
             Board::Main => "G1",

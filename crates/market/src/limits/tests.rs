@@ -311,3 +311,27 @@ proptest! {
         prop_assert!(l.floor.units() >= 10);
     }
 }
+
+proptest! {
+    #[test]
+    fn prop_rounding_a_price_inside_the_band_stays_on_tick_and_inside(
+        reference in 100i64..300_000,
+        frac in 0u32..=1_000,
+        ex in 0usize..3,
+        dir in 0usize..3,
+    ) {
+        let exchange = Exchange::ALL[ex];
+        let t = TickRules::default();
+        let lim = LimitRules::default()
+            .price_limits(&t, exchange, InstrumentKind::Stock, p(reference), LimitCase::Normal)
+            .unwrap();
+        let span = lim.ceiling.units() - lim.floor.units();
+        let raw = lim.floor.units() + span * i64::from(frac) / 1_000;
+        let rounding = [Rounding::Down, Rounding::Up, Rounding::Nearest][dir];
+        let q = t
+            .round_units(exchange, InstrumentKind::Stock, Board::Main, raw, rounding)
+            .unwrap();
+        prop_assert!(t.is_on_tick(exchange, InstrumentKind::Stock, Board::Main, q));
+        prop_assert!(lim.contains(q), "{q} outside [{}, {}]", lim.floor, lim.ceiling);
+    }
+}
