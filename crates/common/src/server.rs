@@ -386,17 +386,11 @@ impl Host {
 
         let mut failure = None;
         tokio::select! {
+            biased;
             () = token.cancelled() => {}
             Some(joined) = set.join_next() => {
                 let (task, result) = joined.unwrap_or_else(|e| ("task", Err(anyhow::anyhow!("panicked: {e}"))));
-                match result {
-                    Ok(()) => tracing::error!(service = name, task, "task ended before shutdown"),
-                    Err(ref err) => tracing::error!(service = name, task, error = %format!("{err:#}"), "task failed"),
-                }
-                failure = Some(match result {
-                    Ok(()) => anyhow::anyhow!("{name}: {task} ended before shutdown"),
-                    Err(err) => err.context(format!("{name}: {task}")),
-                });
+                failure = early_end(name, task, result, &token);
                 token.cancel();
             }
         }
@@ -435,6 +429,27 @@ impl Host {
         self.backends.db.close().await;
         tracing::info!(service = name, "stopped");
         failure.map_or(Ok(()), Err)
+    }
+}
+
+/// What a task that ended during serving means: nothing if shutdown had begun and it ended
+/// cleanly (it raced the token), otherwise the error that stops the service.
+fn early_end(
+    name: &str,
+    task: &str,
+    result: anyhow::Result<()>,
+    token: &CancellationToken,
+) -> Option<anyhow::Error> {
+    match result {
+        Ok(()) if token.is_cancelled() => None,
+        Ok(()) => {
+            tracing::error!(service = name, task, "task ended before shutdown");
+            Some(anyhow::anyhow!("{name}: {task} ended before shutdown"))
+        }
+        Err(err) => {
+            tracing::error!(service = name, task, error = %format!("{err:#}"), "task failed");
+            Some(err.context(format!("{name}: {task}")))
+        }
     }
 }
 

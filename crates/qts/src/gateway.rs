@@ -1,0 +1,224 @@
+//! The embedded gateway of `qts up`: the same routes as `deploy/nginx/nginx.conf`
+//! (`/api/<service>/...` to that service's HTTP listener, paths unchanged), served on one port
+//! so a user needs no nginx. `/` lists the services; `/ready` is 200 once every service is.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use common::shutdown::CancellationToken;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpListener;
+
+/// Headers that belong to one hop and must not be forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+struct Gateway {
+    /// Service name -> (http, admin) address.
+    routes: Arc<HashMap<String, (SocketAddr, SocketAddr)>>,
+    client: Client<HttpConnector, Body>,
+}
+
+/// The gateway's router over `routes` (service name -> (http, admin) address).
+pub fn router(routes: HashMap<String, (SocketAddr, SocketAddr)>) -> Router {
+    let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let state = Gateway {
+        routes: Arc::new(routes),
+        client,
+    };
+    Router::new()
+        .route("/", get(index))
+        .route("/ready", get(ready))
+        .fallback(proxy)
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `token` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(token.cancelled_owned())
+        .await?;
+    Ok(())
+}
+
+fn error(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+async fn proxy(State(gw): State<Gateway>, mut req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    let Some(service) = path
+        .strip_prefix("/api/")
+        .and_then(|rest| rest.split('/').next())
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route for {path}; services live under /api/<service>/"),
+        );
+    };
+    let Some((addr, _)) = gw.routes.get(service) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no service named {service:?}"),
+        );
+    };
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or(path.as_str(), |pq| pq.as_str())
+        .to_owned();
+    let uri = match Uri::builder()
+        .scheme("http")
+        .authority(addr.to_string())
+        .path_and_query(path_and_query)
+        .build()
+    {
+        Ok(uri) => uri,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_argument",
+                format!("bad request target: {err}"),
+            );
+        }
+    };
+    *req.uri_mut() = uri;
+    let headers = req.headers_mut();
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
+        headers.insert(header::HOST, host);
+    }
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, gw.client.request(req)).await {
+        Ok(Ok(resp)) => {
+            let (mut parts, body) = resp.into_parts();
+            for name in HOP_BY_HOP {
+                parts.headers.remove(name);
+            }
+            Response::from_parts(parts, Body::new(body))
+        }
+        Ok(Err(err)) => {
+            tracing::warn!(service, error = %err, "upstream failed");
+            error(
+                StatusCode::BAD_GATEWAY,
+                "unavailable",
+                format!("{service} did not answer"),
+            )
+        }
+        Err(_) => error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "deadline_exceeded",
+            format!("{service} took longer than {}s", UPSTREAM_TIMEOUT.as_secs()),
+        ),
+    }
+}
+
+/// Names of the services whose admin `/ready` does not answer 200 now.
+async fn not_ready(gw: &Gateway) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, (_, admin)) in gw.routes.iter() {
+        let ok = match Request::get(format!("http://{admin}/ready")).body(Body::empty()) {
+            Ok(req) => matches!(
+                tokio::time::timeout(Duration::from_secs(2), gw.client.request(req)).await,
+                Ok(Ok(r)) if r.status().is_success()
+            ),
+            Err(_) => false,
+        };
+        if !ok {
+            out.push(name.clone());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Waits until every service in `routes` answers `/ready`, or fails after `timeout` naming
+/// the ones that did not.
+pub async fn wait_ready(
+    routes: HashMap<String, (SocketAddr, SocketAddr)>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let gw = Gateway {
+        routes: Arc::new(routes),
+        client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let missing = not_ready(&gw).await;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "not ready after {}s: {}",
+                timeout.as_secs(),
+                missing.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn ready(State(gw): State<Gateway>) -> Response {
+    let missing = not_ready(&gw).await;
+    if missing.is_empty() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("not ready: {}", missing.join(", ")),
+        )
+    }
+}
+
+async fn index(State(gw): State<Gateway>) -> Html<String> {
+    let mut rows = String::new();
+    for spec in &common::registry::SERVICES {
+        if gw.routes.contains_key(spec.name) {
+            let p = spec.route_prefix();
+            rows.push_str(&format!(
+                "<tr><td>{name}</td><td>{desc}</td><td><a href=\"{p}/v1/info\">info</a></td><td><a href=\"{p}/swagger-ui/\">Swagger UI</a></td><td><a href=\"{p}/openapi.json\">OpenAPI</a></td></tr>\n",
+                name = spec.name,
+                desc = spec.description,
+            ));
+        }
+    }
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>QTS</title></head><body>\
+         <h1>QTS</h1><p>Every service of the fleet, behind this gateway. <a href=\"/ready\">/ready</a></p>\
+         <table border=\"1\" cellpadding=\"4\"><tr><th>service</th><th>owns</th><th colspan=\"3\">API</th></tr>\n{rows}</table></body></html>"
+    ))
+}

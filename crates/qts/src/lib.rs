@@ -1,0 +1,7 @@
+//! The `qts` command-line program's library: the in-process fleet behind `qts up`, its
+//! embedded gateway, and the Nginx config generator. The binary in `main.rs` is a thin CLI over
+//! these; the end-to-end tests drive them directly.
+
+pub mod fleet;
+pub mod gateway;
+pub mod nginx;

@@ -1,0 +1,287 @@
+//! `qts`: run the whole QTS fleet on one machine, generate the gateway config, list services.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use common::registry::{GATEWAY_HTTP_PORT, SERVICES};
+use common::settings::{LogFormat, TelemetrySettings};
+use qts::{fleet, gateway, nginx};
+
+/// QTS: a trading system for the Vietnamese stock market (HOSE, HNX, UPCoM, VN30 futures).
+#[derive(Parser)]
+#[command(name = "qts", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run all 17 services in this process, with a gateway on one port.
+    ///
+    /// Embedded by default: an in-process event bus, SQLite files under the data directory, an
+    /// in-memory cache. Any backend can be switched, for every service with `--set` (e.g.
+    /// `--set bus.kind=kafka --set bus.kafka.brokers=host:9092`) or for one service with its
+    /// environment (e.g. `OMS__DATABASE__URL=postgres://...`). Stops cleanly on Ctrl-C/SIGTERM.
+    Up {
+        /// Directory for SQLite files and the bus log.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Port of the gateway (every service under /api/<service>/).
+        #[arg(long)]
+        gateway_port: Option<u16>,
+        /// Bind every service (and the gateway, unless --gateway-port is given) to a free port
+        /// instead of the registry's defaults.
+        #[arg(long)]
+        ephemeral_ports: bool,
+        /// A setting for every service, as section.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        overrides: Vec<(String, String)>,
+        /// Seconds to wait for every service to answer /ready.
+        #[arg(long, default_value_t = 30)]
+        ready_timeout_secs: u64,
+    },
+    /// List the services of the fleet with their ports and routes.
+    Services {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Gateway configuration.
+    Gateway {
+        #[command(subcommand)]
+        command: GatewayCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum GatewayCommand {
+    /// Write the Nginx config generated from the service registry.
+    Nginx {
+        /// Where to write it.
+        #[arg(long, default_value = "deploy/nginx/nginx.conf")]
+        output: PathBuf,
+        /// Do not write; exit with status 1 if the file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Aligned columns.
+    Table,
+    /// A Markdown table.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
+    if k.is_empty()
+        || !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(format!("invalid key {k:?}: use section.key, e.g. bus.kind"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up {
+            data_dir,
+            gateway_port,
+            ephemeral_ports,
+            overrides,
+            ready_timeout_secs,
+        } => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+            };
+            runtime.block_on(up(
+                data_dir,
+                gateway_port,
+                ephemeral_ports,
+                overrides,
+                Duration::from_secs(ready_timeout_secs),
+            ))
+        }
+        Command::Services { format } => services(format),
+        Command::Gateway {
+            command: GatewayCommand::Nginx { output, check },
+        } => gateway_nginx(&output, check),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => fail(&err),
+    }
+}
+
+fn fail(err: &anyhow::Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "qts: error: {err:#}");
+    ExitCode::FAILURE
+}
+
+async fn up(
+    data_dir: PathBuf,
+    gateway_port: Option<u16>,
+    ephemeral_ports: bool,
+    overrides: Vec<(String, String)>,
+    ready_timeout: Duration,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let telemetry = TelemetrySettings {
+        log_format: LogFormat::Pretty,
+        log_level: "info,sqlx=warn".into(),
+        otlp_endpoint: String::new(),
+    };
+    let _telemetry = common::telemetry::init("qts", &telemetry).context("start telemetry")?;
+    let token = common::shutdown::on_signal();
+    let options = fleet::Options {
+        data_dir: Some(data_dir.clone()),
+        ephemeral_ports,
+        overrides,
+        env: std::env::vars().collect::<HashMap<_, _>>(),
+    };
+    let fleet = fleet::Fleet::start(&options, token.clone()).await?;
+    let port = gateway_port.unwrap_or(if ephemeral_ports {
+        0
+    } else {
+        GATEWAY_HTTP_PORT
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .with_context(|| format!("bind gateway on port {port}"))?;
+    let gateway_addr = listener.local_addr()?;
+    let routes = fleet.http_routes();
+    let gateway_task = tokio::spawn(gateway::serve(
+        listener,
+        gateway::router(routes.clone()),
+        token.clone(),
+    ));
+    gateway::wait_ready(routes, ready_timeout).await?;
+
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "QTS is up: {} services, data in {}",
+        fleet.services.len(),
+        data_dir.display()
+    )?;
+    writeln!(out, "gateway  http://{gateway_addr}/")?;
+    writeln!(
+        out,
+        "{:<14} {:<48} {:<22} {:<22}",
+        "service", "swagger ui", "grpc", "admin"
+    )?;
+    for s in &fleet.services {
+        writeln!(
+            out,
+            "{:<14} {:<48} {:<22} {:<22}",
+            s.spec.name,
+            format!("http://{gateway_addr}{}/swagger-ui/", s.spec.route_prefix()),
+            s.addrs.grpc.to_string(),
+            format!("http://{}/ready", s.addrs.admin),
+        )?;
+    }
+    writeln!(
+        out,
+        "ready in {:.1}s; Ctrl-C stops",
+        started.elapsed().as_secs_f64()
+    )?;
+    out.flush()?;
+    drop(out);
+
+    let result = fleet.wait().await;
+    token.cancel();
+    gateway_task.await.context("gateway task")??;
+    result?;
+    writeln!(std::io::stdout(), "stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn services(format: Format) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&SERVICES)?)?,
+        Format::Markdown => {
+            writeln!(
+                out,
+                "| service | owns | state | HTTP prefix | ports (http/grpc/admin) | gRPC service |"
+            )?;
+            writeln!(out, "|---|---|---|---|---|---|")?;
+            for s in &SERVICES {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | `{}/` | {}/{}/{} | `{}` |",
+                    s.name,
+                    s.description,
+                    s.maturity.as_str(),
+                    s.route_prefix(),
+                    s.http_port,
+                    s.grpc_port,
+                    s.admin_port,
+                    s.grpc_service
+                )?;
+            }
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "{:<14} {:<9} {:<20} {:>5} {:>5} {:>5}  owns",
+                "service", "state", "http prefix", "http", "grpc", "admin"
+            )?;
+            for s in &SERVICES {
+                writeln!(
+                    out,
+                    "{:<14} {:<9} {:<20} {:>5} {:>5} {:>5}  {}",
+                    s.name,
+                    s.maturity.as_str(),
+                    s.route_prefix(),
+                    s.http_port,
+                    s.grpc_port,
+                    s.admin_port,
+                    s.description
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn gateway_nginx(output: &std::path::Path, check: bool) -> anyhow::Result<ExitCode> {
+    let config = nginx::kubernetes();
+    if check {
+        let current = std::fs::read_to_string(output)
+            .with_context(|| format!("read {}", output.display()))?;
+        if current != config {
+            writeln!(
+                std::io::stderr(),
+                "{} is stale: run `qts gateway nginx`",
+                output.display()
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+        writeln!(std::io::stdout(), "{} is up to date", output.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(output, config).with_context(|| format!("write {}", output.display()))?;
+    writeln!(std::io::stdout(), "wrote {}", output.display())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,131 @@
+//! The `qts` binary as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const QTS: &str = env!("CARGO_BIN_EXE_qts");
+
+#[test]
+fn help_documents_every_subcommand() {
+    let out = Command::new(QTS).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for cmd in ["up", "services", "gateway"] {
+        assert!(help.contains(cmd), "--help lists {cmd}:\n{help}");
+    }
+    let up = String::from_utf8(
+        Command::new(QTS)
+            .args(["up", "--help"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for flag in ["--data-dir", "--gateway-port", "--ephemeral-ports", "--set"] {
+        assert!(up.contains(flag), "up --help documents {flag}");
+    }
+}
+
+#[test]
+fn services_lists_all_seventeen() {
+    let out = Command::new(QTS)
+        .args(["services", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 17);
+}
+
+#[test]
+fn bad_settings_stop_up_with_a_clear_error_before_anything_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(QTS)
+        .args(["up", "--ephemeral-ports", "--data-dir"])
+        .arg(dir.path())
+        .args(["--set", "database.url=mysql://nowhere/x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("database.url"), "{err}");
+    let out = Command::new(QTS)
+        .args(["up", "--set", "no-equals-sign"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("KEY=VALUE"));
+}
+
+#[test]
+fn up_serves_through_its_gateway_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(QTS)
+        .args(["up", "--ephemeral-ports", "--data-dir"])
+        .arg(dir.path())
+        .env("OMS__SHUTDOWN__GRACE_PERIOD_SECS", "5")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    let mut gateway = None;
+    let mut output = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("gateway  ") {
+            gateway = Some(url.trim().trim_end_matches('/').to_owned());
+        }
+        let done = line.starts_with("ready in ");
+        output.push(line);
+        if done {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not ready: {output:?}"
+        );
+    }
+    assert!(
+        output.iter().any(|l| l.starts_with("ready in ")),
+        "{output:?}"
+    );
+    assert_eq!(
+        output.iter().filter(|l| l.contains("/swagger-ui/")).count(),
+        17
+    );
+    let gateway = gateway.expect("gateway url printed");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let info: serde_json::Value = rt.block_on(async {
+        reqwest::get(format!("{gateway}/api/oms/v1/info"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(info["name"], "oms");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "qts up did not stop within 30s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "clean exit: {exit:?}");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"));
+}

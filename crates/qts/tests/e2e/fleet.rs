@@ -1,0 +1,236 @@
+//! The in-process fleet: every service ready, documented, reachable over HTTP, gRPC and the bus.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::bus::embedded::EmbeddedBus;
+use common::bus::{Envelope, EventBus, topics};
+use proto::events::v1::ServiceLifecycle;
+use proto::events::v1::service_lifecycle::State;
+
+use crate::helpers::{grpc_get_info, http, spawn_fleet, spawn_fleet_in};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_is_ready_and_documented_directly_and_through_the_gateway() {
+    let fleet = spawn_fleet().await;
+    let c = http();
+    assert_eq!(fleet.services.len(), 17);
+    for s in &fleet.services {
+        let name = s.spec.name;
+        let admin = s.addrs.admin;
+        assert_eq!(
+            c.get(format!("http://{admin}/live"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let ready = c.get(format!("http://{admin}/ready")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{name} ready");
+        let direct: serde_json::Value = c
+            .get(format!("http://{}/openapi.json", s.addrs.http))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(direct["info"]["title"], format!("QTS {name}"));
+        assert!(
+            direct["paths"][format!("/api/{name}/v1/info")]["get"].is_object(),
+            "{name} documents its info route"
+        );
+        let via_gateway: serde_json::Value = c
+            .get(format!("http://{}/api/{name}/openapi.json", fleet.gateway))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            via_gateway, direct,
+            "{name}: the gateway serves the same document"
+        );
+        let info: serde_json::Value = c
+            .get(format!("http://{}/api/{name}/v1/info", fleet.gateway))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["name"], name);
+        assert_eq!(info["maturity"], "skeleton");
+        assert_eq!(info["backends"]["bus"], "embedded");
+        assert_eq!(info["backends"]["database"], "sqlite");
+        assert_eq!(info["backends"]["cache"], "memory");
+        let swagger = c
+            .get(format!("http://{}/api/{name}/swagger-ui/", fleet.gateway))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(swagger.status(), 200, "{name} swagger ui");
+        assert!(
+            swagger.text().await.unwrap().contains("swagger"),
+            "{name} swagger ui is the real page"
+        );
+        let metrics = c
+            .get(format!("http://{admin}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(&format!("qts_http_requests_total{{method=\"GET\",route=\"/api/{name}/v1/info\",service=\"{name}\",status=\"200\"}} 1")),
+            "{name} counts its requests:\n{metrics}"
+        );
+    }
+    assert_eq!(
+        c.get(format!("http://{}/ready", fleet.gateway))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let index = c
+        .get(format!("http://{}/", fleet.gateway))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(index.contains("/api/master-data/swagger-ui/"));
+    let missing = c
+        .get(format!("http://{}/api/nope/v1/info", fleet.gateway))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_answers_grpc_get_info_and_health() {
+    let fleet = spawn_fleet().await;
+    for s in &fleet.services {
+        let info = grpc_get_info(s.addrs.grpc, s.spec.grpc_service)
+            .await
+            .unwrap();
+        assert_eq!(info.name, s.spec.name);
+        assert_eq!(
+            info.backends.get("bus").map(String::as_str),
+            Some("embedded")
+        );
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", s.addrs.grpc))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: s.spec.grpc_service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+            "{}",
+            s.spec.name
+        );
+    }
+    let unknown = grpc_get_info(fleet.services[0].addrs.grpc, "qts.nope.v1.NopeService")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::Unimplemented);
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_announce_themselves_and_events_flow_through_the_bus() {
+    let fleet = spawn_fleet().await;
+    let topic = topics::SYSTEM_LIFECYCLE.name.as_ref();
+    let mut sub = fleet.bus.subscribe("e2e-observer", &[topic]).await.unwrap();
+    let mut ready = BTreeSet::new();
+    while ready.len() < 17 {
+        let d = sub
+            .poll(Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("17 ready events");
+        let event: ServiceLifecycle = d.envelope.decode().unwrap();
+        assert_eq!(event.state, State::Ready as i32);
+        assert_eq!(d.envelope.source, event.service);
+        ready.insert(event.service);
+        sub.commit(&d).await.unwrap();
+    }
+    assert_eq!(ready.len(), 17);
+
+    let ping = ServiceLifecycle {
+        service: "e2e".into(),
+        instance_id: "t".into(),
+        version: "0".into(),
+        state: State::Ready as i32,
+        at: None,
+    };
+    let sent = Envelope::new("e2e", "e2e", &ping);
+    fleet.bus.publish(topic, &sent).await.unwrap();
+    let got = sub
+        .poll(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("our event");
+    assert_eq!(got.envelope, sent);
+    sub.commit(&got).await.unwrap();
+    drop(sub);
+    fleet.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_fleet_keeps_every_event_and_starts_again_on_the_same_data() {
+    let fleet = spawn_fleet().await;
+    let dir = fleet.stop().await;
+
+    let bus = EmbeddedBus::persistent(&dir.path().join("bus"), 1000).unwrap();
+    bus.create_topics(topics::TOPICS).await.unwrap();
+    let mut sub = bus
+        .subscribe("after-restart", &[topics::SYSTEM_LIFECYCLE.name.as_ref()])
+        .await
+        .unwrap();
+    let mut states = (0, 0);
+    while let Some(d) = sub.poll(Duration::from_millis(300)).await.unwrap() {
+        match State::try_from(d.envelope.decode::<ServiceLifecycle>().unwrap().state).unwrap() {
+            State::Ready => states.0 += 1,
+            State::Stopping => states.1 += 1,
+            State::Unspecified => panic!("unspecified state"),
+        }
+    }
+    assert_eq!(
+        states,
+        (17, 17),
+        "every ready and every stopping event survived the stop"
+    );
+    drop(sub);
+    drop(bus);
+
+    let again = spawn_fleet_in(dir).await;
+    let info = grpc_get_info(
+        again.services[6].addrs.grpc,
+        again.services[6].spec.grpc_service,
+    )
+    .await
+    .unwrap();
+    assert_eq!(info.name, "oms");
+    again.stop().await;
+}

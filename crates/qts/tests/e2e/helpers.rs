@@ -1,0 +1,102 @@
+//! Starting a throw-away fleet and talking to it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::bus::SharedBus;
+use common::shutdown::CancellationToken;
+use proto::common::v1 as pb;
+use qts::fleet::{Fleet, Options, Running};
+use tonic::transport::Channel;
+
+/// A fleet on free ports with its data in a temporary directory.
+pub struct TestFleet {
+    pub services: Vec<Running>,
+    pub gateway: SocketAddr,
+    pub bus: SharedBus,
+    pub dir: tempfile::TempDir,
+    token: CancellationToken,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub fn options(dir: &std::path::Path) -> Options {
+    Options {
+        data_dir: Some(dir.to_owned()),
+        ephemeral_ports: true,
+        overrides: vec![("shutdown.grace_period_secs".into(), "5".into())],
+        env: HashMap::new(),
+    }
+}
+
+pub async fn spawn_fleet() -> TestFleet {
+    spawn_fleet_in(tempfile::tempdir().unwrap()).await
+}
+
+pub async fn spawn_fleet_in(dir: tempfile::TempDir) -> TestFleet {
+    let token = CancellationToken::new();
+    let fleet = Fleet::start(&options(dir.path()), token.clone())
+        .await
+        .unwrap();
+    let routes = fleet.http_routes();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = listener.local_addr().unwrap();
+    tokio::spawn(qts::gateway::serve(
+        listener,
+        qts::gateway::router(routes.clone()),
+        token.clone(),
+    ));
+    qts::gateway::wait_ready(routes, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let services = fleet.services.clone();
+    let bus = fleet.bus.clone().expect("embedded bus");
+    let done = tokio::spawn(fleet.wait());
+    TestFleet {
+        services,
+        gateway,
+        bus,
+        dir,
+        token,
+        done,
+    }
+}
+
+impl TestFleet {
+    /// Cancels and waits for every service to drain; returns the data directory.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.token.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.done)
+            .await
+            .expect("fleet stops within 30s")
+            .unwrap()
+            .unwrap();
+        self.dir
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// `GetInfo` of any service, by its fully qualified gRPC service name.
+pub async fn grpc_get_info(
+    addr: SocketAddr,
+    service: &str,
+) -> Result<pb::ServiceInfo, tonic::Status> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::try_from(format!("/{service}/GetInfo")).unwrap();
+    let codec = tonic_prost::ProstCodec::<pb::GetInfoRequest, pb::ServiceInfo>::default();
+    grpc.unary(tonic::Request::new(pb::GetInfoRequest {}), path, codec)
+        .await
+        .map(tonic::Response::into_inner)
+}

@@ -1,0 +1,13 @@
+//! End-to-end: the whole fleet in-process and as the `qts up` binary, through the embedded
+//! gateway and through real nginx.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
+mod cli;
+mod fleet;
+mod helpers;
+mod nginx;
