@@ -1,0 +1,88 @@
+use super::*;
+use crate::universe::UniverseSize;
+
+fn generator(seed: u64) -> Generator {
+    let calendar = TradingCalendar::embedded().unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
+    let size = UniverseSize {
+        hose: 40,
+        hnx: 20,
+        upcom: 30,
+    };
+    let universe = Universe::generate(seed, size, &calendar, today);
+    Generator::new(
+        seed,
+        MarketRules::default(),
+        calendar,
+        universe,
+        today,
+        60,
+        5,
+    )
+}
+
+#[test]
+fn every_trade_is_on_tick_inside_the_band_and_in_round_lots() {
+    let g = generator(3);
+    let rules = MarketRules::default();
+    for i in 0..g.universe().instruments().len() {
+        let inst = g.universe().instrument(i).unwrap().clone();
+        for day in [1, 30, 60] {
+            let tape = g.tape(i, day).unwrap();
+            assert!(!tape.trades.is_empty());
+            let lot = rules.lots.round_lot(inst.exchange);
+            for t in &tape.trades {
+                let p = Price::new(t.price).unwrap();
+                assert!(
+                    tape.limits.contains(p),
+                    "{} {} outside band",
+                    inst.symbol,
+                    t.price
+                );
+                assert!(
+                    rules.is_on_tick(inst.exchange, inst.kind, Board::Main, p),
+                    "{} {} off tick",
+                    inst.symbol,
+                    t.price
+                );
+                assert_eq!(t.volume % lot, 0);
+                let phase = g.phase(inst.exchange, inst.kind, tape.date, t.secs);
+                assert!(
+                    phase.is_open() || t.phase != Phase::Continuous,
+                    "{} trade at {} during {phase}",
+                    inst.symbol,
+                    t.secs
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_last_print_is_the_close_and_tomorrows_reference() {
+    let g = generator(4);
+    for i in 0..g.universe().instruments().len() {
+        let s = g.summary(i, 10).unwrap();
+        assert_eq!(s.close, g.close(i, 10));
+        assert_eq!(g.reference(i, 11), s.close);
+        assert!(s.low <= s.open && s.open <= s.high);
+        assert!(s.low <= s.close && s.close <= s.high);
+    }
+}
+
+#[test]
+fn generation_is_deterministic_for_a_seed() {
+    let a = generator(11);
+    let b = generator(11);
+    let c = generator(12);
+    assert_eq!(a.tape(5, 20).unwrap(), b.tape(5, 20).unwrap());
+    assert_ne!(a.tape(5, 20).unwrap(), c.tape(5, 20).unwrap());
+}
+
+#[test]
+fn index_value_starts_at_its_base() {
+    let g = generator(2);
+    let (pos, def) = g.universe().index("VN30").unwrap();
+    let base = g.index_value(pos, |m| g.universe().instrument(m).unwrap().base_price);
+    assert!((base - def.base_value).abs() < 0.01);
+}
