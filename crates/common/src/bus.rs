@@ -259,6 +259,22 @@ pub struct Delivery {
     pub envelope: Envelope,
 }
 
+impl Delivery {
+    /// A span for handling this event, continuing the producer's trace from the envelope.
+    pub fn span(&self) -> tracing::Span {
+        let span = tracing::info_span!(
+            "consume",
+            topic = %self.topic,
+            partition = self.partition,
+            offset = self.offset,
+            event_type = %self.envelope.event_type,
+            event_id = %self.envelope.id,
+        );
+        crate::telemetry::set_parent(&span, &self.envelope.trace_context);
+        span
+    }
+}
+
 /// A shared handle to a bus.
 pub type SharedBus = Arc<dyn EventBus>;
 
@@ -413,6 +429,25 @@ mod tests {
             .decode::<proto::events::v1::ServiceLifecycle>()
             .unwrap_err();
         assert!(matches!(err, Error::TypeMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_consumer_span_continues_the_producers_trace() {
+        use crate::telemetry::{current_context, ids, with_test_tracer};
+        with_test_tracer(|| {
+            let producer = tracing::info_span!("produce");
+            let msg = proto::common::v1::GetInfoRequest {};
+            let envelope = producer.in_scope(|| Envelope::new("oms", "k", &msg));
+            let sent = envelope.trace_context["traceparent"].clone();
+            let delivery = Delivery {
+                topic: "t".into(),
+                partition: 0,
+                offset: 0,
+                envelope,
+            };
+            let got = delivery.span().in_scope(current_context);
+            assert_eq!(ids(&got["traceparent"]).0, ids(&sent).0);
+        });
     }
 
     #[test]

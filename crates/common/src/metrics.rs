@@ -221,3 +221,57 @@ fn code_name(code: tonic::Code) -> &'static str {
         tonic::Code::Unauthenticated => "Unauthenticated",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{current_context, ids, with_test_tracer};
+    use tower::{Layer, Service, ServiceExt};
+
+    #[test]
+    fn the_grpc_layer_counts_calls_by_code_and_continues_the_callers_trace() {
+        let registry = Registry::new();
+        let metrics = Arc::new(RequestMetrics::register("oms", &registry).unwrap());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        with_test_tracer(|| {
+            let seen = Arc::new(std::sync::Mutex::new(None));
+            let seen2 = seen.clone();
+            let inner = tower::service_fn(move |_req: http::Request<()>| {
+                *seen2.lock().unwrap() = current_context().get("traceparent").cloned();
+                async move {
+                    Ok::<_, std::convert::Infallible>(
+                        http::Response::builder()
+                            .header("grpc-status", "5")
+                            .body(())
+                            .unwrap(),
+                    )
+                }
+            });
+            let mut svc = GrpcLayer::new(metrics.clone()).layer(inner);
+            let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+            let req = http::Request::builder()
+                .uri("/qts.oms.v1.OmsService/GetInfo")
+                .header("traceparent", parent)
+                .body(())
+                .unwrap();
+            rt.block_on(async { svc.ready().await.unwrap().call(req).await.unwrap() });
+            let inside = seen
+                .lock()
+                .unwrap()
+                .clone()
+                .expect("a span was current in the handler");
+            assert_eq!(
+                ids(&inside).0,
+                ids(parent).0,
+                "the handler runs in the caller's trace"
+            );
+        });
+        let text = render(&registry);
+        assert!(
+            text.contains(r#"qts_grpc_requests_total{code="NotFound",method="/qts.oms.v1.OmsService/GetInfo",service="oms"} 1"#),
+            "{text}"
+        );
+    }
+}

@@ -290,7 +290,9 @@ impl ServiceSettings {
         }
     }
 
-    /// The database URL to connect to: the configured one, or the embedded SQLite file.
+    /// The database URL to connect to: the configured one (with `{service}` replaced by the
+    /// service's name in snake case, so one setting can give every service its own database),
+    /// or the embedded SQLite file.
     pub fn database_url(&self, service: &str) -> String {
         let url = self.database.url.expose_secret();
         if url.is_empty() {
@@ -299,7 +301,7 @@ impl ServiceSettings {
                 self.data_dir.join(format!("{service}.db")).display()
             )
         } else {
-            url.to_owned()
+            url.replace("{service}", &service.replace('-', "_"))
         }
     }
 }

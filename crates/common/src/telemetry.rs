@@ -182,3 +182,78 @@ impl Extractor for HeaderExtractor<'_> {
         self.0.keys().map(http::HeaderName::as_str).collect()
     }
 }
+
+/// A tracing subscriber with an OpenTelemetry layer, for tests that need real trace ids.
+#[cfg(test)]
+pub(crate) fn with_test_tracer<R>(f: impl FnOnce() -> R) -> R {
+    let provider = SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, f)
+}
+
+/// The trace id and span id of a `traceparent` value.
+#[cfg(test)]
+pub(crate) fn ids(traceparent: &str) -> (String, String) {
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    (parts[1].to_owned(), parts[2].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_in_a_carrier_becomes_the_remote_parent_of_the_next_span() {
+        with_test_tracer(|| {
+            let producer = tracing::info_span!("produce");
+            let carrier = producer.in_scope(current_context);
+            let (trace, producer_span) = ids(&carrier["traceparent"]);
+            let consumer = tracing::info_span!("consume");
+            set_parent(&consumer, &carrier);
+            let (trace2, consumer_span) = ids(&consumer.in_scope(current_context)["traceparent"]);
+            assert_eq!(trace2, trace, "same trace");
+            assert_ne!(consumer_span, producer_span, "a new span in it");
+        });
+    }
+
+    #[test]
+    fn grpc_clients_send_the_context_in_metadata_that_servers_read_as_headers() {
+        with_test_tracer(|| {
+            let span = tracing::info_span!("call");
+            let req = span
+                .in_scope(|| grpc_client_interceptor(tonic::Request::new(())))
+                .unwrap();
+            let headers = req.metadata().clone().into_headers();
+            let sent = headers
+                .get("traceparent")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let server = tracing::info_span!("serve");
+            set_parent_from_headers(&server, &headers);
+            let got = server.in_scope(current_context);
+            assert_eq!(ids(&got["traceparent"]).0, ids(&sent).0);
+
+            let mut http_headers = http::HeaderMap::new();
+            span.in_scope(|| inject_headers(&mut http_headers));
+            assert_eq!(
+                http_headers.get("traceparent").unwrap().to_str().unwrap(),
+                sent
+            );
+        });
+    }
+
+    #[test]
+    fn outside_any_span_nothing_is_sent_and_garbage_is_ignored() {
+        with_test_tracer(|| {
+            assert!(current_context().is_empty());
+            let span = tracing::info_span!("s");
+            let bad = HashMap::from([("traceparent".to_owned(), "not-a-traceparent".to_owned())]);
+            set_parent(&span, &bad);
+            let ctx = span.in_scope(current_context);
+            assert_eq!(ctx["traceparent"].len(), 55, "a fresh root trace instead");
+        });
+    }
+}

@@ -107,3 +107,20 @@ fn a_missing_config_file_is_an_error() {
     };
     assert!(ServiceSettings::load_from(oms(), "", &sources).is_err());
 }
+
+#[test]
+fn a_service_placeholder_gives_each_service_its_own_database() {
+    let s = ServiceSettings::load_from(
+        registry::find("master-data").unwrap(),
+        "",
+        &env(&[(
+            "MASTER_DATA__DATABASE__URL",
+            "postgres://qts@db/qts_{service}",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.database_url("master-data"),
+        "postgres://qts@db/qts_master_data"
+    );
+}

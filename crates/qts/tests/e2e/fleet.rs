@@ -234,3 +234,126 @@ async fn a_stopped_fleet_keeps_every_event_and_starts_again_on_the_same_data() {
     assert_eq!(info.name, "oms");
     again.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_runs_on_kafka_postgresql_and_redis_when_settings_say_so() {
+    use crate::helpers::server;
+    use common::bus::kafka::KafkaBus;
+    use common::settings::KafkaSettings;
+    let (Some(brokers), Some(pg), Some(redis)) = (
+        server("TEST_KAFKA_BROKERS"),
+        server("TEST_DATABASE_URL"),
+        server("TEST_REDIS_URL"),
+    ) else {
+        return;
+    };
+    // One database per service, as in production.
+    sqlx_create_databases(&pg).await;
+    let (base, _) = pg.rsplit_once('/').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = crate::helpers::options(dir.path());
+    options.overrides.extend([
+        ("bus.kind".to_owned(), "kafka".to_owned()),
+        ("bus.kafka.brokers".to_owned(), brokers.clone()),
+        ("bus.kafka.session_timeout_ms".to_owned(), "6000".to_owned()),
+        ("cache.kind".to_owned(), "redis".to_owned()),
+        ("cache.url".to_owned(), redis),
+        ("database.url".to_owned(), format!("{base}/e2e_{{service}}")),
+        ("database.max_connections".to_owned(), "2".to_owned()),
+    ]);
+    let token = common::shutdown::CancellationToken::new();
+    let fleet = qts::fleet::Fleet::start(&options, token.clone())
+        .await
+        .unwrap();
+    assert!(
+        fleet.bus.is_none(),
+        "no embedded bus when every service uses Kafka"
+    );
+    let routes = fleet.http_routes();
+    qts::gateway::wait_ready(routes, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let c = http();
+    for s in &fleet.services {
+        let info: serde_json::Value = c
+            .get(format!(
+                "http://{}/api/{}/v1/info",
+                s.addrs.http, s.spec.name
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["backends"]["bus"], "kafka");
+        assert_eq!(info["backends"]["database"], "postgres");
+        assert_eq!(info["backends"]["cache"], "redis");
+    }
+    let kafka = KafkaBus::connect(
+        &KafkaSettings {
+            brokers,
+            replication_factor: 1,
+            session_timeout_ms: 6000,
+            message_timeout_ms: 10_000,
+            idempotence: false,
+        },
+        "e2e",
+    )
+    .unwrap();
+    let mut sub = kafka
+        .subscribe(
+            &format!("e2e-{}", uuid_like()),
+            &[topics::SYSTEM_LIFECYCLE.name.as_ref()],
+        )
+        .await
+        .unwrap();
+    let mut ready = BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while ready.len() < 17 && tokio::time::Instant::now() < deadline {
+        if let Some(d) = sub.poll(Duration::from_millis(500)).await.unwrap() {
+            let event: ServiceLifecycle = d.envelope.decode().unwrap();
+            if event.state == State::Ready as i32 {
+                ready.insert(event.service);
+            }
+        }
+    }
+    assert_eq!(
+        ready.len(),
+        17,
+        "every service announced itself on Kafka: {ready:?}"
+    );
+    drop(sub);
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(30), fleet.wait())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+async fn sqlx_create_databases(admin_url: &str) {
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(admin_url).await.unwrap();
+    for spec in &common::registry::SERVICES {
+        let name = format!("e2e_{}", spec.name.replace('-', "_"));
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+}

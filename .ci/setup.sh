@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine, skipping what is there:
+# PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
+# and the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin).
+set -euo pipefail
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v python3 >/dev/null || need_apt+=(python3)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: installing ${need_apt[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" != 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    # No service is started by the packages' scripts: the tests start their own instances.
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+    "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
+fi
+
+tansu_bin="$HOME/.cache/qts/bin/tansu"
+if ! command -v tansu >/dev/null && [ ! -x "$tansu_bin" ]; then
+    echo "setup: building tansu (Kafka-protocol broker) once; it is cached in $tansu_bin"
+    mkdir -p "$HOME/.cache/qts/bin"
+    CARGO_TARGET_DIR="$HOME/.cache/qts/tansu-target" cargo install tansu --version 0.6.0 --locked \
+        --features dynostore --root "$HOME/.cache/qts/tansu-root" --quiet
+    cp "$HOME/.cache/qts/tansu-root/bin/tansu" "$tansu_bin"
+    rm -rf "$HOME/.cache/qts/tansu-target"
+fi
+echo "setup: ready"
