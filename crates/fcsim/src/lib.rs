@@ -11,9 +11,18 @@
 //! Start at [`SimConfig`] and [`serve`]; `docs/simulator.md` explains the model, the demo
 //! credentials and what differs from SSI.
 
+pub mod auth;
+pub mod clock;
+pub mod config;
+mod data_api;
+pub mod data_hub;
+mod rest;
 mod rng;
+mod sim;
 pub mod tape;
 pub mod universe;
 
+pub use config::SimConfig;
+pub use sim::{Error, Simulator, serve};
 pub use tape::{DaySummary, DayTape, Generator, Trade};
 pub use universe::{IndexDef, Instrument, Universe, UniverseSize};

@@ -429,10 +429,10 @@ impl Generator {
 
     /// Daily statistics of instrument `i` on day `day` (cached).
     pub fn summary(&self, i: usize, day: usize) -> Result<DaySummary, Error> {
-        if let Ok(cache) = self.summaries.lock() {
-            if let Some(s) = cache.get(&(i, day)) {
-                return Ok(*s);
-            }
+        if let Ok(cache) = self.summaries.lock()
+            && let Some(s) = cache.get(&(i, day))
+        {
+            return Ok(*s);
         }
         let tape = self.tape(i, day)?;
         let summary = summarize(&tape);
@@ -492,7 +492,7 @@ fn locate(segments: &[(u32, u32)], mut offset: u32) -> u32 {
     segments.last().map_or(0, |&(_, end)| end.saturating_sub(1))
 }
 
-fn summarize(tape: &DayTape) -> DaySummary {
+pub(crate) fn summarize(tape: &DayTape) -> DaySummary {
     let reference = tape.limits.reference.units();
     let mut s = DaySummary {
         date: tape.date,

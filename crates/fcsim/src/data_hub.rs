@@ -1,0 +1,667 @@
+//! The FC Data hub: classic ASP.NET SignalR (`negotiate`, `connect`, `start`, `abort`,
+//! `ping`) with hub `FcMarketDataV2Hub`, client method `SwitchChannels(channel)` and server
+//! method `Broadcast(payload)` whose payload is double-encoded JSON, fed from the
+//! generator's tapes at simulated time.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use fastconnect::wire::format_date;
+use market::{Board, InstrumentKind, Price};
+use serde_json::{Value, json};
+
+use crate::auth::Audience;
+use crate::rest::Params;
+use crate::sim::Core;
+use crate::tape::{DayTape, Trade, display_price};
+use crate::universe::Instrument;
+
+/// Hub name.
+pub const HUB: &str = "FcMarketDataV2Hub";
+
+/// How often the hub pushes, in wall time.
+const PUMP_MS: u64 = 100;
+/// Keep-alive period, wall time (negotiate advertises 20 s).
+const KEEP_ALIVE_SECS: u64 = 10;
+/// Index values are published every this many simulated seconds.
+const INDEX_EVERY_SECS: u32 = 5;
+
+pub(crate) fn router(core: Arc<Core>) -> Router<Arc<Core>> {
+    let _ = core;
+    Router::new()
+        .route("/v2.0/signalr/negotiate", any(negotiate))
+        .route("/v2.0/signalr/connect", get(connect))
+        .route("/v2.0/signalr/reconnect", get(connect))
+        .route("/v2.0/signalr/start", any(start))
+        .route("/v2.0/signalr/abort", any(abort))
+        .route("/v2.0/signalr/ping", any(ping))
+}
+
+/// Bearer from the header, or `access_token` in the query (Java SDK).
+pub(crate) fn authorized(
+    core: &Core,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    audience: Audience,
+) -> bool {
+    let header_value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let from_query = Params::parse(query)
+        .get("access_token")
+        .map(|t| format!("Bearer {t}"));
+    core.tokens()
+        .check(header_value.or(from_query.as_deref()), audience)
+        .is_ok()
+}
+
+async fn negotiate(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if !authorized(&core, &headers, q.as_deref(), Audience::Data) {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    negotiate_body(&core, &Params::parse(q.as_deref()))
+}
+
+pub(crate) fn negotiate_body(core: &Core, p: &Params) -> Response {
+    let n = crate::rng::mix(
+        core.config.seed
+            ^ crate::auth::unix_now().unsigned_abs()
+            ^ core.clock.now().unix_timestamp_nanos().unsigned_abs() as u64,
+    );
+    axum::Json(json!({
+        "Url": "/v2.0/signalr", "ConnectionToken": format!("{n:016x}/{:08x}+sim=", n >> 32),
+        "ConnectionId": format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", n >> 32, n & 0xffff, n & 0xfff, (n >> 12) & 0xfff, n >> 16),
+        "KeepAliveTimeout": 20.0, "DisconnectTimeout": 30.0, "ConnectionTimeout": 110.0,
+        "TryWebSockets": true, "ProtocolVersion": p.get("clientprotocol").unwrap_or("1.5"),
+        "TransportConnectTimeout": 5.0, "LongPollDelay": 0.0
+    }))
+    .into_response()
+}
+
+pub(crate) async fn start() -> Response {
+    axum::Json(json!({"Response": "started"})).into_response()
+}
+
+pub(crate) async fn abort() -> Response {
+    StatusCode::OK.into_response()
+}
+
+pub(crate) async fn ping() -> Response {
+    axum::Json(json!({"Response": "pong"})).into_response()
+}
+
+async fn connect(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !authorized(&core, &headers, q.as_deref(), Audience::Data) {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    ws.on_upgrade(move |socket| run(core, socket))
+}
+
+/// One `SwitchChannels` subscription: a channel type and its symbols (`None` = `ALL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    pub(crate) kind: Kind,
+    pub(crate) symbols: Option<HashSet<String>>,
+}
+
+/// Channel types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Status,
+    Snapshot,
+    Quote,
+    Trade,
+    Room,
+    Index,
+    Bar,
+    OddLot,
+}
+
+impl Kind {
+    fn wire(self) -> &'static str {
+        match self {
+            Kind::Status => "F",
+            Kind::Snapshot => "X",
+            Kind::Quote => "X-QUOTE",
+            Kind::Trade => "X-TRADE",
+            Kind::Room => "R",
+            Kind::Index => "MI",
+            Kind::Bar => "B",
+            Kind::OddLot => "OL",
+        }
+    }
+}
+
+/// Parses `X-QUOTE:SSI-ACB`, `MI:ALL`, `F: SSI` (channel grammar of reference §4.2).
+pub(crate) fn parse_channel(text: &str) -> Result<Subscription, String> {
+    let (kind, list) = text
+        .split_once(':')
+        .ok_or_else(|| format!("Channel '{text}' is invalid: expected <TYPE>:<symbols|ALL>"))?;
+    let kind = match kind.trim().to_ascii_uppercase().as_str() {
+        "F" => Kind::Status,
+        "X" => Kind::Snapshot,
+        "X-QUOTE" | "QUOTE" => Kind::Quote,
+        "X-TRADE" | "TRADE" => Kind::Trade,
+        "R" => Kind::Room,
+        "MI" => Kind::Index,
+        "B" => Kind::Bar,
+        "OL" => Kind::OddLot,
+        other => return Err(format!("Channel type '{other}' is invalid")),
+    };
+    let list = list.trim();
+    if list.is_empty() {
+        return Err(format!("Channel '{text}' has no symbols"));
+    }
+    let symbols = if list.eq_ignore_ascii_case("ALL") {
+        None
+    } else {
+        Some(
+            list.split('-')
+                .map(|s| s.trim().to_ascii_uppercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        )
+    };
+    Ok(Subscription { kind, symbols })
+}
+
+fn wants(subs: &[Subscription], kind: Kind, symbol: &str) -> bool {
+    subs.iter().any(|s| {
+        s.kind == kind
+            && s.symbols
+                .as_ref()
+                .is_none_or(|set| set.contains(&symbol.to_ascii_uppercase()))
+    })
+}
+
+fn hms(secs: u32) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn session_code(phase: market::session::Phase) -> &'static str {
+    use market::session::Phase;
+    match phase {
+        Phase::OpeningAuction => "ATO",
+        Phase::Continuous
+        | Phase::PeriodicAuction(_)
+        | Phase::PloMatching
+        | Phase::PloCollection => "LO",
+        Phase::ClosingAuction => "ATC",
+        Phase::Break => "BREAK",
+        Phase::PutThrough | Phase::PutThroughAfterHours | Phase::PutThroughOnly => "PT",
+        Phase::Halted => "HALT",
+        Phase::Closed | Phase::PreOpen => "C",
+    }
+}
+
+/// The double-encoded `Broadcast` argument.
+pub(crate) fn payload(kind: Kind, content: &Value) -> Value {
+    Value::String(json!({"DataType": kind.wire(), "Content": content.to_string()}).to_string())
+}
+
+/// One book level: price units and volume.
+type Level = (i64, u64);
+
+/// Market-data messages of one instrument after trade `k` of its tape.
+struct Ctx<'a> {
+    core: &'a Core,
+    x: &'a Instrument,
+    tape: &'a DayTape,
+}
+
+impl Ctx<'_> {
+    fn levels(&self, k: usize) -> (Vec<Level>, Vec<Level>) {
+        let Some(t) = self.tape.trades.get(k) else {
+            return (Vec::new(), Vec::new());
+        };
+        let rules = &self.core.generator.rules().ticks;
+        let (x, limits) = (self.x, self.tape.limits);
+        let depth = if x.exchange == market::Exchange::Hose {
+            3
+        } else {
+            10
+        };
+        let lot = self
+            .core
+            .generator
+            .rules()
+            .lots
+            .round_lot(x.exchange)
+            .max(1);
+        let mut rng = crate::rng::Rng::new(
+            self.core.config.seed,
+            self.tape.instrument as u64,
+            u64::from(t.secs),
+            k as u64,
+        );
+        let step = |p: i64, up: bool| -> Option<i64> {
+            let price = Price::new(p).ok()?;
+            let next = if up {
+                rules.tick_up(x.exchange, x.kind, Board::Main, price)
+            } else {
+                rules.tick_down(x.exchange, x.kind, Board::Main, price)
+            }?;
+            limits.contains(next).then_some(next.units())
+        };
+        let (mut bid, mut ask) = match t.side {
+            crate::tape::Aggressor::Sell => (Some(t.price), step(t.price, true)),
+            crate::tape::Aggressor::Buy | crate::tape::Aggressor::Auction => {
+                (step(t.price, false), Some(t.price))
+            }
+        };
+        let (mut bids, mut asks) = (Vec::new(), Vec::new());
+        for _ in 0..depth {
+            if let Some(b) = bid {
+                bids.push((b, lot * rng.range(1, 50)));
+                bid = step(b, false);
+            }
+            if let Some(a) = ask {
+                asks.push((a, lot * rng.range(1, 50)));
+                ask = step(a, true);
+            }
+        }
+        (bids, asks)
+    }
+
+    fn common(&self, kind: Kind, secs: u32) -> Value {
+        let phase = self
+            .core
+            .generator
+            .phase(self.x.exchange, self.x.kind, self.tape.date, secs);
+        json!({"RType": kind.wire(), "TradingDate": format_date(self.tape.date), "Time": hms(secs),
+            "Symbol": self.x.symbol, "Exchange": self.x.exchange.ssi_code(), "MarketId": self.x.exchange.ssi_code(),
+            "TradingSession": session_code(phase), "TradingStatus": "N"})
+    }
+
+    fn quote_fields(&self, v: &mut Value, k: usize) {
+        let (bids, asks) = self.levels(k);
+        for n in 1..=10 {
+            let b = bids.get(n - 1).copied().unwrap_or((0, 0));
+            let a = asks.get(n - 1).copied().unwrap_or((0, 0));
+            v[format!("BidPrice{n}")] = json!(display_price(self.x, b.0));
+            v[format!("BidVol{n}")] = json!(b.1);
+            v[format!("AskPrice{n}")] = json!(display_price(self.x, a.0));
+            v[format!("AskVol{n}")] = json!(a.1);
+        }
+    }
+
+    fn trade_fields(&self, v: &mut Value, k: usize) {
+        let trades = &self.tape.trades[..=k.min(self.tape.trades.len().saturating_sub(1))];
+        let Some(last) = trades.last() else { return };
+        let x = self.x;
+        let l = self.tape.limits;
+        let (vol, val) = trades.iter().fold((0u64, 0i128), |(v, s), t| {
+            (v + t.volume, s + i128::from(t.price) * i128::from(t.volume))
+        });
+        let high = trades.iter().map(|t| t.price).max().unwrap_or(last.price);
+        let low = trades.iter().map(|t| t.price).min().unwrap_or(last.price);
+        let reference = l.reference.units();
+        let avg = if vol > 0 {
+            (val / i128::from(vol)) as i64
+        } else {
+            reference
+        };
+        let change = last.price - reference;
+        let est = matches!(
+            last.phase,
+            market::session::Phase::OpeningAuction | market::session::Phase::ClosingAuction
+        );
+        v["Isin"] = json!(x.isin);
+        v["Ceiling"] = json!(display_price(x, l.ceiling.units()));
+        v["Floor"] = json!(display_price(x, l.floor.units()));
+        v["RefPrice"] = json!(display_price(x, reference));
+        v["PriorVal"] = json!(display_price(x, reference));
+        v["AvgPrice"] = json!(display_price(x, avg));
+        v["LastPrice"] = json!(display_price(x, last.price));
+        v["LastVol"] = json!(last.volume);
+        v["TotalVal"] = json!(crate::tape::display_value(x, val));
+        v["TotalVol"] = json!(vol);
+        v["Highest"] = json!(display_price(x, high));
+        v["Lowest"] = json!(display_price(x, low));
+        v["Open"] = json!(display_price(
+            x,
+            trades.first().map_or(reference, |t| t.price)
+        ));
+        v["High"] = json!(display_price(x, high));
+        v["Low"] = json!(display_price(x, low));
+        v["Close"] = json!(display_price(x, last.price));
+        v["Change"] = json!(display_price(x, change));
+        v["RatioChange"] =
+            json!(((change as f64 / reference.max(1) as f64) * 10_000.0).round() / 100.0);
+        v["EstMatchedPrice"] = json!(if est {
+            display_price(x, last.price)
+        } else {
+            display_price(x, 0)
+        });
+        v["Side"] = json!(last.side.code());
+    }
+
+    fn messages(&self, k: usize, subs: &[Subscription], out: &mut Vec<Value>) {
+        let Some(t): Option<&Trade> = self.tape.trades.get(k) else {
+            return;
+        };
+        let sym = &self.x.symbol;
+        if wants(subs, Kind::Trade, sym) {
+            let mut v = self.common(Kind::Trade, t.secs);
+            self.trade_fields(&mut v, k);
+            out.push(payload(Kind::Trade, &v));
+        }
+        if wants(subs, Kind::Quote, sym) {
+            let mut v = self.common(Kind::Quote, t.secs);
+            self.quote_fields(&mut v, k);
+            out.push(payload(Kind::Quote, &v));
+        }
+        if wants(subs, Kind::Snapshot, sym) {
+            let mut v = self.common(Kind::Snapshot, t.secs);
+            self.trade_fields(&mut v, k);
+            self.quote_fields(&mut v, k);
+            out.push(payload(Kind::Snapshot, &v));
+        }
+        if wants(subs, Kind::Bar, sym) {
+            let p = json!(display_price(self.x, t.price));
+            let v = json!({"RType": "B", "Symbol": sym, "TradingTime": hms(t.secs), "Time": hms(t.secs),
+                "Open": p, "High": p, "Low": p, "Close": p, "Volume": t.volume, "Value": 0});
+            out.push(payload(Kind::Bar, &v));
+        }
+    }
+
+    fn status(&self, secs: u32) -> Value {
+        let mut v = self.common(Kind::Status, secs);
+        let phase = self
+            .core
+            .generator
+            .phase(self.x.exchange, self.x.kind, self.tape.date, secs);
+        v["TradingSession"] = json!(match session_code(phase) {
+            "H" => "HALT",
+            c => c,
+        });
+        payload(Kind::Status, &v)
+    }
+
+    fn room(&self, secs: u32) -> Value {
+        let mut v = self.common(Kind::Room, secs);
+        let total = i128::from(self.x.listed_shares)
+            * i128::from(self.core.generator.rules().foreign.default_limit_bps)
+            / 10_000;
+        v["Isin"] = json!(self.x.isin);
+        v["TotalRoom"] = json!(total);
+        v["CurrentRoom"] = json!(total);
+        for k in ["BuyVol", "SellVol", "BuyVal", "SellVal"] {
+            v[k] = json!(0);
+        }
+        payload(Kind::Room, &v)
+    }
+}
+
+/// Today's tapes of every instrument, built once per simulated day.
+pub(crate) struct LiveDay {
+    pub(crate) date: time::Date,
+    pub(crate) tapes: Vec<DayTape>,
+}
+
+pub(crate) fn live_day(core: &Core) -> Option<Arc<LiveDay>> {
+    let (today, _) = core.local_now();
+    let day = core.generator.day_index(today)?;
+    let mut slot = core
+        .live
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(live) = slot.as_ref().filter(|l| l.date == today) {
+        return Some(live.clone());
+    }
+    let tapes = (0..core.generator.universe().instruments().len())
+        .filter_map(|i| core.generator.tape(i, day).ok())
+        .collect();
+    let live = Arc::new(LiveDay { date: today, tapes });
+    *slot = Some(live.clone());
+    Some(live)
+}
+
+/// Every message due in the simulated window `(from, to]` of today, for `subs`.
+pub(crate) fn collect(
+    core: &Core,
+    live: &LiveDay,
+    subs: &[Subscription],
+    from: u32,
+    to: u32,
+    out: &mut Vec<Value>,
+) {
+    let universe = core.generator.universe();
+    for tape in &live.tapes {
+        let Some(x) = universe.instrument(tape.instrument) else {
+            continue;
+        };
+        let interested = [Kind::Trade, Kind::Quote, Kind::Snapshot, Kind::Bar]
+            .iter()
+            .any(|k| wants(subs, *k, &x.symbol));
+        if !interested {
+            continue;
+        }
+        let start = tape.trades.partition_point(|t| t.secs <= from);
+        let end = tape.trades.partition_point(|t| t.secs <= to);
+        let ctx = Ctx { core, x, tape };
+        for k in start..end {
+            ctx.messages(k, subs, out);
+        }
+    }
+    let first_tick = from / INDEX_EVERY_SECS + 1;
+    let last_tick = to / INDEX_EVERY_SECS;
+    if first_tick <= last_tick {
+        let secs = last_tick * INDEX_EVERY_SECS;
+        for (i, def) in universe.indices().iter().enumerate() {
+            if !wants(subs, Kind::Index, &def.code) {
+                continue;
+            }
+            let price_at = |m: usize| {
+                live.tapes.get(m).map_or(1, |t| {
+                    let n = t.trades.partition_point(|tr| tr.secs <= secs);
+                    n.checked_sub(1)
+                        .and_then(|k| t.trades.get(k))
+                        .map_or(t.limits.reference.units(), |tr| tr.price)
+                })
+            };
+            let prior = core.generator.index_value(i, |m| {
+                live.tapes.get(m).map_or(1, |t| t.limits.reference.units())
+            });
+            let value = core.generator.index_value(i, price_at);
+            let (mut vol, mut val, mut adv, mut dec, mut unch) = (0u64, 0i128, 0, 0, 0);
+            for &m in &def.members {
+                if let Some(t) = live.tapes.get(m) {
+                    for tr in t.trades.iter().take_while(|tr| tr.secs <= secs) {
+                        vol += tr.volume;
+                        val += i128::from(tr.price) * i128::from(tr.volume);
+                    }
+                    match price_at(m).cmp(&t.limits.reference.units()) {
+                        std::cmp::Ordering::Greater => adv += 1,
+                        std::cmp::Ordering::Less => dec += 1,
+                        std::cmp::Ordering::Equal => unch += 1,
+                    }
+                }
+            }
+            let phase = core
+                .generator
+                .phase(def.exchange, InstrumentKind::Stock, live.date, secs);
+            let change = ((value - prior) * 100.0).round() / 100.0;
+            let v = json!({"RType": "MI", "IndexId": def.code, "IndexValue": value, "IndexValEst": 0,
+                "PriorIndexValue": prior, "TradingDate": format_date(live.date), "Time": hms(secs),
+                "Change": change, "RatioChange": ((change / prior.max(0.01)) * 10_000.0).round() / 100.0,
+                "TotalTrade": 0, "TotalQtty": vol, "TotalValue": val, "IndexName": def.name, "IndexType": "Main",
+                "Advances": adv, "NoChanges": unch, "Declines": dec, "Ceilings": 0, "Floors": 0,
+                "TotalQttyPt": 0, "TotalValuePt": 0, "TotalQttyOd": 0, "TotalValueOd": 0,
+                "AllQty": vol, "AllValue": val, "Exchange": def.exchange.ssi_code(),
+                "TradingSession": session_code(phase), "MarketId": def.exchange.ssi_code()});
+            out.push(payload(Kind::Index, &v));
+        }
+    }
+}
+
+/// Snapshot messages sent right after a subscription: `F` status and `R` room.
+fn on_subscribe(core: &Core, live: &LiveDay, sub: &Subscription, secs: u32, out: &mut Vec<Value>) {
+    if !matches!(sub.kind, Kind::Status | Kind::Room) {
+        return;
+    }
+    let universe = core.generator.universe();
+    for tape in &live.tapes {
+        let Some(x) = universe.instrument(tape.instrument) else {
+            continue;
+        };
+        if sub.symbols.as_ref().is_some_and(|s| !s.contains(&x.symbol)) {
+            continue;
+        }
+        let ctx = Ctx { core, x, tape };
+        out.push(match sub.kind {
+            Kind::Room => ctx.room(secs),
+            Kind::Status
+            | Kind::Snapshot
+            | Kind::Quote
+            | Kind::Trade
+            | Kind::Index
+            | Kind::Bar
+            | Kind::OddLot => ctx.status(secs),
+        });
+    }
+}
+
+pub(crate) fn frame(hub: &str, cursor: u64, messages: Vec<Value>) -> String {
+    let m: Vec<Value> = messages
+        .into_iter()
+        .map(|a| json!({"H": hub, "M": "Broadcast", "A": [a]}))
+        .collect();
+    json!({"C": format!("d-{cursor:X},{cursor}|B,0|C,1"), "M": m}).to_string()
+}
+
+/// Messages per frame: keeps frames small for slow clients.
+const BATCH: usize = 64;
+
+async fn run(core: Arc<Core>, mut socket: WebSocket) {
+    let init = json!({"C": "s-0,1", "S": 1, "M": []}).to_string();
+    if socket.send(Message::Text(init.into())).await.is_err() {
+        return;
+    }
+    let mut subs: Vec<Subscription> = Vec::new();
+    let mut cursor: u64 = 1;
+    let (mut date, mut last) = core.local_now();
+    let mut pump = tokio::time::interval(Duration::from_millis(PUMP_MS));
+    let mut keep_alive = tokio::time::interval(Duration::from_secs(KEEP_ALIVE_SECS));
+    loop {
+        let mut out = Vec::new();
+        tokio::select! {
+            _ = pump.tick() => {
+                let (today, now) = core.local_now();
+                if today != date {
+                    date = today;
+                    last = 0;
+                }
+                if now > last && !subs.is_empty() && let Some(live) = live_day(&core) {
+                    collect(&core, &live, &subs, last, now, &mut out);
+                }
+                last = last.max(now);
+            }
+            _ = keep_alive.tick() => {
+                if socket.send(Message::Text("{}".into())).await.is_err() { return }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = invoke(&core, text.as_str(), &mut subs, last, &mut out);
+                    if socket.send(Message::Text(reply.into())).await.is_err() { return }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+            },
+        }
+        for chunk in out.chunks(BATCH) {
+            cursor += 1;
+            if socket
+                .send(Message::Text(frame(HUB, cursor, chunk.to_vec()).into()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// Handles one client frame; returns the result frame.
+fn invoke(
+    core: &Core,
+    text: &str,
+    subs: &mut Vec<Subscription>,
+    now: u32,
+    out: &mut Vec<Value>,
+) -> String {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else {
+        return json!({"I": "0", "E": "Invalid message: not JSON"}).to_string();
+    };
+    let id = match &frame["I"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => "0".to_owned(),
+    };
+    let hub = frame["H"].as_str().unwrap_or_default();
+    let method = frame["M"].as_str().unwrap_or_default();
+    if !hub.eq_ignore_ascii_case(HUB) {
+        return json!({"I": id, "E": format!("'{hub}' Hub could not be resolved.")}).to_string();
+    }
+    if !method.eq_ignore_ascii_case("SwitchChannels") {
+        return json!({"I": id, "E": format!("'{method}' method could not be resolved.")})
+            .to_string();
+    }
+    let Some(channel) = frame["A"].get(0).and_then(Value::as_str) else {
+        return json!({"I": id, "E": "SwitchChannels expects one string argument"}).to_string();
+    };
+    match parse_channel(channel) {
+        Ok(sub) => {
+            if let Some(live) = live_day(core) {
+                on_subscribe(core, &live, &sub, now, out);
+            }
+            if !subs.contains(&sub) {
+                subs.push(sub);
+            }
+            json!({"I": id}).to_string()
+        }
+        Err(e) => json!({"I": id, "E": e}).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_grammar_accepts_ssi_forms_and_rejects_garbage() {
+        let s = parse_channel("X-QUOTE:SSI-ACB").unwrap();
+        assert_eq!(s.kind, Kind::Quote);
+        assert_eq!(s.symbols.unwrap().len(), 2);
+        assert_eq!(parse_channel("mi:ALL").unwrap().symbols, None);
+        assert_eq!(parse_channel("F: SSI").unwrap().kind, Kind::Status);
+        assert!(parse_channel("X-QUOTE").is_err());
+        assert!(parse_channel("NOPE:SSI").is_err());
+        assert!(parse_channel("X:").is_err());
+    }
+
+    #[test]
+    fn broadcast_payload_is_double_encoded() {
+        let p = payload(Kind::Trade, &json!({"RType": "X-TRADE", "Symbol": "SSI"}));
+        let outer: Value = serde_json::from_str(p.as_str().unwrap()).unwrap();
+        assert_eq!(outer["DataType"], "X-TRADE");
+        let inner: Value = serde_json::from_str(outer["Content"].as_str().unwrap()).unwrap();
+        assert_eq!(inner["Symbol"], "SSI");
+    }
+}

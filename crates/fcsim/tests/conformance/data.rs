@@ -1,0 +1,232 @@
+//! FC Data REST and hub through `fastconnect::DataClient`.
+
+use std::time::Duration;
+
+use fastconnect::data::{
+    DailyIndexQuery, DailyOhlcQuery, DailyStockPriceQuery, IndexComponentsQuery, IndexListQuery,
+    IntradayOhlcQuery, PageSize, Paging, SecuritiesDetailsQuery, SecuritiesQuery,
+};
+use fastconnect::{Channel, ChannelKind, DataConfig, Exchange, MarketEvent};
+use time::macros::date;
+
+use crate::helpers::{data_client, spawn_sim};
+
+#[tokio::test]
+async fn reference_data_endpoints_answer_with_the_generated_universe() {
+    let t = spawn_sim().await;
+    let c = data_client(&t);
+    let page = c
+        .page(&SecuritiesQuery::default(), Paging::first(PageSize::S100))
+        .await
+        .unwrap();
+    assert_eq!(page.total_record, Some(104)); // 60 + 20 + 20 + 4 futures
+    assert_eq!(page.items.len(), 100);
+    let hose = c
+        .all(&SecuritiesQuery {
+            market: Some(Exchange::Hose),
+        })
+        .await
+        .unwrap();
+    assert_eq!(hose.len(), 60);
+    assert!(hose.iter().any(|s| s.symbol == "SSI"));
+
+    let details = c
+        .page(
+            &SecuritiesDetailsQuery {
+                market: None,
+                symbol: Some("SSI".into()),
+            },
+            Paging::first(PageSize::S10),
+        )
+        .await
+        .unwrap();
+    let ssi = &details.items[0].repeated_info[0];
+    assert_eq!(ssi.lot_size, Some(100));
+    let bands = ssi.tick_bands();
+    assert_eq!(bands.len(), 3, "HOSE stock tick table: {bands:?}");
+    assert_eq!(bands[1].from.to_i64_exact(), Some(10_000));
+    assert_eq!(bands[1].step.to_i64_exact(), Some(50));
+
+    let vn30 = c
+        .all(&IndexComponentsQuery {
+            index_code: "VN30".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(vn30[0].index_component.len(), 30);
+    let indexes = c
+        .all(&IndexListQuery {
+            exchange: Exchange::Hnx,
+        })
+        .await
+        .unwrap();
+    assert!(indexes.iter().any(|i| i.index_code == "HNX30"));
+}
+
+#[tokio::test]
+async fn history_endpoints_answer_from_the_generated_history() {
+    let t = spawn_sim().await;
+    let c = data_client(&t);
+    let bars = c
+        .all(&DailyOhlcQuery::new(
+            "SSI",
+            date!(2025 - 05 - 12),
+            date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        bars.len(),
+        21,
+        "trading days from Mon 12/05 to Mon 09/06/2025"
+    );
+    for b in &bars {
+        assert!(b.low <= b.open && b.open <= b.high && b.low <= b.close && b.close <= b.high);
+        assert!(b.volume > 0);
+    }
+    // Deterministic: a second simulator with the same seed tells the same history.
+    let t2 = spawn_sim().await;
+    let again = data_client(&t2)
+        .all(&DailyOhlcQuery::new(
+            "SSI",
+            date!(2025 - 05 - 12),
+            date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(bars, again);
+
+    let minutes = c
+        .all(&IntradayOhlcQuery::new(
+            "SSI",
+            date!(2025 - 06 - 09),
+            date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap();
+    assert!(minutes.len() > 100, "{} one-minute bars", minutes.len());
+    let index = c
+        .all(&DailyIndexQuery::new(
+            "VN30",
+            date!(2025 - 06 - 02),
+            date!(2025 - 06 - 06),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(index.len(), 5);
+    let prices = c
+        .all(&DailyStockPriceQuery {
+            symbol: Some("FPT".into()),
+            market: None,
+            from: date!(2025 - 06 - 02),
+            to: date!(2025 - 06 - 06),
+        })
+        .await
+        .unwrap();
+    assert_eq!(prices.len(), 5);
+    // SSI's 30-day DailyOhlc limit is enforced with its envelope.
+    let err = c
+        .all(&DailyOhlcQuery::new(
+            "SSI",
+            date!(2025 - 01 - 01),
+            date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("30 days"), "{err}");
+    let err = c
+        .all(&DailyOhlcQuery::new(
+            "NOPE",
+            date!(2025 - 06 - 02),
+            date!(2025 - 06 - 06),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_credentials_and_bad_input_get_ssi_envelopes() {
+    let t = spawn_sim().await;
+    let mut config = DataConfig::new("nobody", "wrong".to_owned().into());
+    config.url = t.data_url.clone();
+    let c = fastconnect::DataClient::new(config).unwrap();
+    assert!(c.access_token().await.is_err());
+    let http = reqwest_like(&t.data_url, "/api/v2/Market/AccessToken", "{not json").await;
+    assert!(http.contains("\"status\":400"), "{http}");
+    let http = reqwest_like(&t.data_url, "/API/V2/MARKET/SECURITIES?pageSize=10", "").await;
+    assert!(http.contains("\"status\":401"), "{http}");
+}
+
+/// Minimal HTTP/1.1 request over a TCP socket (keeps dev-dependencies lean).
+async fn reqwest_like(base: &str, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let method = if body.is_empty() { "GET" } else { "POST" };
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_hub_streams_trades_quotes_and_index_values() {
+    let t = spawn_sim().await;
+    let c = data_client(&t);
+    let (_sub, mut events) = c
+        .stream([
+            Channel::symbols(ChannelKind::Trade, ["SSI", "FPT"]).unwrap(),
+            Channel::symbols(ChannelKind::Quote, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::Index, ["VN30"]).unwrap(),
+            Channel::symbols(ChannelKind::SecurityStatus, ["SSI"]).unwrap(),
+        ])
+        .unwrap();
+    let (mut trades, mut quotes, mut index, mut status) = (0, 0, 0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while trades < 5 || quotes < 3 || index < 1 || status < 1 {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("stream timed out")
+            .unwrap();
+        match event {
+            MarketEvent::Trade(tr) => {
+                assert!(tr.symbol == "SSI" || tr.symbol == "FPT");
+                let (last, floor, ceiling) = (
+                    tr.last_price.unwrap(),
+                    tr.floor.unwrap(),
+                    tr.ceiling.unwrap(),
+                );
+                assert!(floor <= last && last <= ceiling);
+                trades += 1;
+            }
+            MarketEvent::Quote(q) => {
+                assert_eq!(q.symbol, "SSI");
+                assert_eq!(
+                    q.bids.iter().filter(|l| !l.price.is_zero()).count(),
+                    3,
+                    "HOSE shows 3 levels"
+                );
+                quotes += 1;
+            }
+            MarketEvent::Index(i) => {
+                assert_eq!(i.index_id, "VN30");
+                index += 1;
+            }
+            MarketEvent::SecurityStatus(_) => status += 1,
+            MarketEvent::Malformed { error, payload } => panic!("malformed {error}: {payload}"),
+            MarketEvent::HubError(e) => panic!("hub error {e}"),
+            MarketEvent::Connected
+            | MarketEvent::Disconnected { .. }
+            | MarketEvent::Snapshot(_)
+            | MarketEvent::ForeignRoom(_)
+            | MarketEvent::Bar(_)
+            | MarketEvent::OddLot(_) => {}
+        }
+    }
+    assert!(t.sim.now() > time::macros::datetime!(2025-06-10 09:15 +7));
+}

@@ -1,0 +1,5 @@
+//! Conformance: our `fastconnect` client against the simulator on port 0.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod data;
+mod helpers;
