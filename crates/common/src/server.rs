@@ -276,6 +276,7 @@ impl Host {
                 "/openapi.json",
                 get(move || std::future::ready(axum::Json(api))),
             )
+            .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
                 request_metrics.clone(),
                 crate::metrics::http_middleware,
@@ -451,6 +452,14 @@ fn early_end(
             Some(err.context(format!("{name}: {task}")))
         }
     }
+}
+
+/// Unknown paths get the same JSON error body as every other failure.
+async fn not_found(uri: http::Uri) -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        crate::error::Kind::NotFound,
+        format!("no route for {}", uri.path()),
+    )
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {

@@ -1,7 +1,8 @@
 //! The `qts` command-line program's library: the in-process fleet behind `qts up`, its
-//! embedded gateway, and the Nginx config generator. The binary in `main.rs` is a thin CLI over
+//! embedded gateway, the Nginx config generator, and the OpenAPI snapshot. The binary in `main.rs` is a thin CLI over
 //! these; the end-to-end tests drive them directly.
 
 pub mod fleet;
 pub mod gateway;
 pub mod nginx;
+pub mod openapi;

@@ -53,6 +53,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Write every service's OpenAPI document to a directory (what each serves at
+    /// /api/<service>/openapi.json), taken from a throw-away fleet.
+    Openapi {
+        /// Where to write `<service>.json`.
+        #[arg(long, default_value = "docs/openapi")]
+        dir: PathBuf,
+        /// Do not write; exit with status 1 if any file differs.
+        #[arg(long)]
+        check: bool,
+    },
     /// Gateway configuration.
     Gateway {
         #[command(subcommand)]
@@ -120,6 +130,10 @@ fn main() -> ExitCode {
             ))
         }
         Command::Services { format } => services(format),
+        Command::Openapi { dir, check } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(openapi(&dir, check)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
         Command::Gateway {
             command: GatewayCommand::Nginx { output, check },
         } => gateway_nginx(&output, check),
@@ -210,6 +224,41 @@ async fn up(
     gateway_task.await.context("gateway task")??;
     result?;
     writeln!(std::io::stdout(), "stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn openapi(dir: &std::path::Path, check: bool) -> anyhow::Result<ExitCode> {
+    let docs = qts::openapi::collect().await?;
+    if check {
+        let stale = qts::openapi::stale(dir, &docs);
+        if !stale.is_empty() {
+            writeln!(
+                std::io::stderr(),
+                "stale OpenAPI documents in {}: {}; run `qts openapi`",
+                dir.display(),
+                stale.join(", ")
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+        writeln!(
+            std::io::stdout(),
+            "{} OpenAPI documents in {} are up to date",
+            docs.len(),
+            dir.display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    for (name, doc) in &docs {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, doc).with_context(|| format!("write {}", path.display()))?;
+    }
+    writeln!(
+        std::io::stdout(),
+        "wrote {} OpenAPI documents to {}",
+        docs.len(),
+        dir.display()
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

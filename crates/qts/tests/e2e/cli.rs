@@ -11,7 +11,7 @@ fn help_documents_every_subcommand() {
     let out = Command::new(QTS).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["up", "services", "gateway"] {
+    for cmd in ["up", "services", "gateway", "openapi"] {
         assert!(help.contains(cmd), "--help lists {cmd}:\n{help}");
     }
     let up = String::from_utf8(
@@ -128,4 +128,19 @@ fn up_serves_through_its_gateway_and_stops_cleanly_on_sigterm() {
     assert!(exit.success(), "clean exit: {exit:?}");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"));
+}
+
+#[test]
+fn the_committed_openapi_documents_are_what_the_services_serve() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi");
+    let out = Command::new(QTS)
+        .args(["openapi", "--check", "--dir", dir])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
