@@ -1419,9 +1419,12 @@ impl Engine {
                 (o.account.clone(), o.filled, o.remaining())
             };
             let rules = &self.rules;
-            let sale_cash = rules
-                .settlement
-                .sale_cash_available_from(&self.calendar, clock.date);
+            let sale_cash = match side {
+                Side::Sell => rules
+                    .settlement
+                    .sale_cash_available_from(&self.calendar, clock.date),
+                Side::Buy => None,
+            };
             let acct = self
                 .state
                 .accounts
