@@ -116,3 +116,13 @@ pub fn server(var: &str) -> Option<String> {
         }
     }
 }
+
+/// `n` distinct free ports: all are held open until every one is chosen, so none repeats.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}

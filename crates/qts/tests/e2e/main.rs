@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod binaries;
 mod cli;
 mod fleet;
 mod helpers;

@@ -1,13 +1,12 @@
 //! The Nginx gateway: the committed config is fresh, and real nginx routes HTTP and gRPC to
 //! every running service.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use qts::nginx::{Layout, kubernetes, render};
 
-use crate::helpers::{grpc_get_info, http, spawn_fleet};
+use crate::helpers::{free_ports, grpc_get_info, http, spawn_fleet};
 
 #[test]
 fn the_committed_nginx_conf_is_generated_from_the_registry() {
@@ -37,14 +36,6 @@ fn nginx_binary() -> Option<String> {
     None
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Nginx(Child);
 impl Drop for Nginx {
     fn drop(&mut self) {
@@ -58,7 +49,8 @@ async fn real_nginx_routes_http_and_grpc_to_every_service() {
     let Some(bin) = nginx_binary() else { return };
     let fleet = spawn_fleet().await;
     let scratch = tempfile::tempdir().unwrap();
-    let (http_port, grpc_port) = (free_port(), free_port());
+    let ports = free_ports(2);
+    let (http_port, grpc_port) = (ports[0], ports[1]);
     let services = fleet.services.clone();
     let conf = render(&Layout {
         http_port,
