@@ -28,7 +28,71 @@ pub struct TradingConsumer {
     pub public_key: String,
     /// PIN accepted with `twoFactorType = 0`.
     pub pin: String,
+    /// Sub-accounts this key trades (SSI convention: ending in `1` cash, `8` derivatives).
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
 }
+
+/// A simulated broker sub-account opened at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccountConfig {
+    /// Account number (`account` on the wire).
+    pub id: String,
+    /// Opening cash, VND.
+    pub cash: i64,
+    /// Opening settled holdings: `(symbol, shares)`. Unknown symbols are skipped with a
+    /// warning.
+    #[serde(default)]
+    pub positions: Vec<(String, u64)>,
+}
+
+/// One FC Trading quota rule, as `rateLimit` returns it (§8).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RateRule {
+    /// `*` (all), `get:*`, `post:*`, or `*:*/<api>` / `get:*/<api>` / `post:*/<api>`.
+    pub endpoint: String,
+    /// Window: `1s`, `5s`, `1m`, `1h`, `1d`.
+    pub period: String,
+    /// Calls admitted per window and consumer.
+    pub limit: u32,
+}
+
+impl RateRule {
+    /// The window length in milliseconds, if `period` is well-formed.
+    pub fn period_ms(&self) -> Option<u64> {
+        let p = self.period.trim();
+        let split = p.find(|c: char| !c.is_ascii_digit())?;
+        let (n, unit) = p.split_at(split);
+        let n: u64 = n.parse().ok()?;
+        let unit_ms = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return None,
+        };
+        n.checked_mul(unit_ms)
+    }
+
+    /// Whether the rule counts a call of `method` (`get`/`post`) to `api` (lower case).
+    pub fn applies(&self, method: &str, api: &str) -> bool {
+        let e = self.endpoint.trim().to_ascii_lowercase();
+        if e == "*" {
+            return true;
+        }
+        let (m, rest) = e.split_once(':').unwrap_or(("*", e.as_str()));
+        if m != "*" && m != method {
+            return false;
+        }
+        rest == "*" || rest.trim_start_matches("*/") == api
+    }
+}
+
+/// Demo: cash account of the demo key.
+pub const DEMO_CASH_ACCOUNT: &str = "0001001";
+/// Demo: derivatives account of the demo key.
+pub const DEMO_DERIVATIVES_ACCOUNT: &str = "0001008";
 
 /// Demo: FC Data ConsumerID.
 pub const DEMO_DATA_CONSUMER_ID: &str = "demo-data";
@@ -73,6 +137,8 @@ pub struct SimConfig {
     pub data_port: u16,
     /// FC Trading port (REST and hub).
     pub trading_port: u16,
+    /// FC Trading quota rules, per consumer (§8).
+    pub rate_limits: Vec<RateRule>,
 }
 
 impl Default for SimConfig {
@@ -83,7 +149,7 @@ impl Default for SimConfig {
 
 impl SimConfig {
     /// The demo configuration: seed 1, a Tuesday 09:00 in Hanoi, real time, the full
-    /// universe, the demo keys, ports 18400/18401.
+    /// universe, the demo keys and accounts, ports 18400/18401, 50 calls/s and 1,500/min.
     pub fn demo() -> Self {
         Self {
             seed: 1,
@@ -100,11 +166,35 @@ impl SimConfig {
                 consumer_secret: DEMO_TRADING_CONSUMER_SECRET.to_owned(),
                 public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
                 pin: DEMO_PIN.to_owned(),
+                accounts: vec![
+                    AccountConfig {
+                        id: DEMO_CASH_ACCOUNT.to_owned(),
+                        cash: 2_000_000_000,
+                        positions: vec![("SSI".to_owned(), 10_000), ("FPT".to_owned(), 5_000)],
+                    },
+                    AccountConfig {
+                        id: DEMO_DERIVATIVES_ACCOUNT.to_owned(),
+                        cash: 1_000_000_000,
+                        positions: Vec::new(),
+                    },
+                ],
             }],
             token_lifetime_secs: 8 * 3600,
             daily_ohlc_max_days: 30,
             data_port: 18400,
             trading_port: 18401,
+            rate_limits: vec![
+                RateRule {
+                    endpoint: "*".to_owned(),
+                    period: "1s".to_owned(),
+                    limit: 50,
+                },
+                RateRule {
+                    endpoint: "*".to_owned(),
+                    period: "1m".to_owned(),
+                    limit: 1_500,
+                },
+            ],
         }
     }
 }

@@ -216,7 +216,61 @@ pub(crate) fn payload(kind: Kind, content: &Value) -> Value {
 }
 
 /// One book level: price units and volume.
-type Level = (i64, u64);
+pub(crate) type Level = (i64, u64);
+
+/// The generated book after trade `k` of `tape`: up to 3 levels per side on HOSE, 10
+/// elsewhere, on tick and inside the band (also what the market maker quotes).
+pub(crate) fn quote_levels(
+    core: &Core,
+    x: &Instrument,
+    tape: &DayTape,
+    k: usize,
+) -> (Vec<Level>, Vec<Level>) {
+    let Some(t) = tape.trades.get(k) else {
+        return (Vec::new(), Vec::new());
+    };
+    let rules = &core.generator.rules().ticks;
+    let (x, limits) = (x, tape.limits);
+    let depth = if x.exchange == market::Exchange::Hose {
+        3
+    } else {
+        10
+    };
+    let lot = core.generator.rules().lots.round_lot(x.exchange).max(1);
+    let mut rng = crate::rng::Rng::new(
+        core.config.seed,
+        tape.instrument as u64,
+        u64::from(t.secs),
+        k as u64,
+    );
+    let step = |p: i64, up: bool| -> Option<i64> {
+        let price = Price::new(p).ok()?;
+        let next = if up {
+            rules.tick_up(x.exchange, x.kind, Board::Main, price)
+        } else {
+            rules.tick_down(x.exchange, x.kind, Board::Main, price)
+        }?;
+        limits.contains(next).then_some(next.units())
+    };
+    let (mut bid, mut ask) = match t.side {
+        crate::tape::Aggressor::Sell => (Some(t.price), step(t.price, true)),
+        crate::tape::Aggressor::Buy | crate::tape::Aggressor::Auction => {
+            (step(t.price, false), Some(t.price))
+        }
+    };
+    let (mut bids, mut asks) = (Vec::new(), Vec::new());
+    for _ in 0..depth {
+        if let Some(b) = bid {
+            bids.push((b, lot * rng.range(1, 50)));
+            bid = step(b, false);
+        }
+        if let Some(a) = ask {
+            asks.push((a, lot * rng.range(1, 50)));
+            ask = step(a, true);
+        }
+    }
+    (bids, asks)
+}
 
 /// Market-data messages of one instrument after trade `k` of its tape.
 struct Ctx<'a> {
@@ -227,56 +281,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn levels(&self, k: usize) -> (Vec<Level>, Vec<Level>) {
-        let Some(t) = self.tape.trades.get(k) else {
-            return (Vec::new(), Vec::new());
-        };
-        let rules = &self.core.generator.rules().ticks;
-        let (x, limits) = (self.x, self.tape.limits);
-        let depth = if x.exchange == market::Exchange::Hose {
-            3
-        } else {
-            10
-        };
-        let lot = self
-            .core
-            .generator
-            .rules()
-            .lots
-            .round_lot(x.exchange)
-            .max(1);
-        let mut rng = crate::rng::Rng::new(
-            self.core.config.seed,
-            self.tape.instrument as u64,
-            u64::from(t.secs),
-            k as u64,
-        );
-        let step = |p: i64, up: bool| -> Option<i64> {
-            let price = Price::new(p).ok()?;
-            let next = if up {
-                rules.tick_up(x.exchange, x.kind, Board::Main, price)
-            } else {
-                rules.tick_down(x.exchange, x.kind, Board::Main, price)
-            }?;
-            limits.contains(next).then_some(next.units())
-        };
-        let (mut bid, mut ask) = match t.side {
-            crate::tape::Aggressor::Sell => (Some(t.price), step(t.price, true)),
-            crate::tape::Aggressor::Buy | crate::tape::Aggressor::Auction => {
-                (step(t.price, false), Some(t.price))
-            }
-        };
-        let (mut bids, mut asks) = (Vec::new(), Vec::new());
-        for _ in 0..depth {
-            if let Some(b) = bid {
-                bids.push((b, lot * rng.range(1, 50)));
-                bid = step(b, false);
-            }
-            if let Some(a) = ask {
-                asks.push((a, lot * rng.range(1, 50)));
-                ask = step(a, true);
-            }
-        }
-        (bids, asks)
+        quote_levels(self.core, self.x, self.tape, k)
     }
 
     fn common(&self, kind: Kind, secs: u32) -> Value {

@@ -12,6 +12,7 @@
 //! credentials and what differs from SSI.
 
 pub mod auth;
+mod broker;
 pub mod clock;
 pub mod config;
 mod data_api;
@@ -20,9 +21,12 @@ mod rest;
 mod rng;
 mod sim;
 pub mod tape;
+mod trading_api;
+pub mod trading_hub;
 pub mod universe;
 
+pub use broker::MARKET_MAKER;
 pub use config::SimConfig;
-pub use sim::{Error, Simulator, serve};
+pub use sim::{Error, Simulator, serve, serve_all, serve_trading};
 pub use tape::{DaySummary, DayTape, Generator, Trade};
 pub use universe::{IndexDef, Instrument, Universe, UniverseSize};

@@ -8,10 +8,14 @@ use time::{Date, OffsetDateTime};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use matching::{Engine, EngineConfig};
+
 use crate::auth::{KeyError, Tokens, parse_public_key};
+use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::tape::Generator;
+use crate::trading_api::Limiter;
 use crate::universe::Universe;
 
 /// Why the simulator could not start or stopped.
@@ -29,6 +33,9 @@ pub enum Error {
         #[source]
         source: KeyError,
     },
+    /// The simulated broker could not open the configured accounts.
+    #[error("broker accounts: {0}")]
+    Broker(String),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -41,11 +48,25 @@ pub(crate) struct Core {
     pub(crate) keys: Vec<(String, RsaPublicKey)>,
     tokens: Mutex<Tokens>,
     pub(crate) live: Mutex<Option<Arc<crate::data_hub::LiveDay>>>,
+    broker: Mutex<Broker>,
+    limiter: Mutex<Limiter>,
 }
 
 impl Core {
     pub(crate) fn tokens(&self) -> MutexGuard<'_, Tokens> {
         self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn broker(&self) -> MutexGuard<'_, Broker> {
+        self.broker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -79,6 +100,18 @@ impl Simulator {
         let calendar = rules.calendar().map_err(|e| Error::Rules(e.to_string()))?;
         let (today, _) = TradingCalendar::local(config.start);
         let universe = Universe::generate(config.seed, config.universe, &calendar, today);
+        let engine = Engine::new(
+            rules.clone(),
+            calendar.clone(),
+            EngineConfig {
+                roll_reference: false,
+                ..EngineConfig::default()
+            },
+        );
+        let mut broker = Broker::new(engine, universe.clone());
+        broker
+            .open_accounts(&config.trading_consumers)
+            .map_err(|e| Error::Broker(e.to_string()))?;
         let generator = Generator::new(
             config.seed,
             rules,
@@ -100,7 +133,7 @@ impl Simulator {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+        let sim = Self {
             core: Arc::new(Core {
                 clock: Clock::new(config.start, config.speed),
                 config,
@@ -108,8 +141,57 @@ impl Simulator {
                 keys,
                 tokens: Mutex::new(Tokens::default()),
                 live: Mutex::new(None),
+                broker: Mutex::new(broker),
+                limiter: Mutex::new(Limiter::default()),
             }),
-        })
+        };
+        sim.seed_accounts();
+        Ok(sim)
+    }
+
+    /// Sets the engine clock and lists and seeds the configured opening positions.
+    fn seed_accounts(&self) {
+        let core = &self.core;
+        let live = crate::data_hub::live_day(core);
+        let mut broker = core.broker();
+        broker.sync(core, core.clock.now(), None);
+        let Some(live) = live else {
+            tracing::warn!(
+                "fcsim: the start date is not a simulated trading day; no opening positions"
+            );
+            return;
+        };
+        for c in &core.config.trading_consumers {
+            for a in &c.accounts {
+                for (symbol, qty) in &a.positions {
+                    if let Err(e) = broker.seed(&live, &a.id, symbol, *qty) {
+                        tracing::warn!(account = %a.id, %symbol, error = %e, "fcsim: opening position skipped");
+                    }
+                }
+            }
+        }
+        broker.process();
+    }
+
+    /// The pending OTP of an FC Trading consumer after `GetOTP` (SSI would send it by SMS).
+    pub fn pending_otp(&self, consumer_id: &str) -> Option<String> {
+        self.core
+            .tokens()
+            .pending_otp(consumer_id)
+            .map(str::to_owned)
+    }
+
+    /// The axum app serving FC Trading REST and the FC Trading hub.
+    pub fn trading_router(&self) -> axum::Router {
+        crate::trading_api::router(self.core.clone())
+    }
+
+    /// Moves the broker to the simulated now: session transitions, market-maker quotes,
+    /// stream notices. The trading server calls this every 200 ms.
+    pub fn tick(&self) {
+        let core = &self.core;
+        let live = crate::data_hub::live_day(core);
+        core.broker().sync(core, core.clock.now(), live.as_deref());
     }
 
     /// The simulated instant now.
@@ -153,4 +235,48 @@ pub async fn serve(
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await?;
     Ok(())
+}
+
+/// Serves FC Trading (REST and hub) on `trading` until `cancel` fires, advancing the
+/// broker every 200 ms of wall time.
+pub async fn serve_trading(
+    sim: Simulator,
+    trading: TcpListener,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    let ticker = {
+        let sim = sim.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    _ = every.tick() => sim.tick(),
+                }
+            }
+        })
+    };
+    let app = sim.trading_router();
+    let served = axum::serve(trading, app)
+        .with_graceful_shutdown(cancel.clone().cancelled_owned())
+        .await;
+    cancel.cancel();
+    let _ = ticker.await;
+    served?;
+    Ok(())
+}
+
+/// Serves FC Data on `data` and FC Trading on `trading` until `cancel` fires.
+pub async fn serve_all(
+    sim: Simulator,
+    data: TcpListener,
+    trading: TcpListener,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    let (a, b) = tokio::join!(
+        serve(sim.clone(), data, cancel.clone()),
+        serve_trading(sim, trading, cancel)
+    );
+    a.and(b)
 }

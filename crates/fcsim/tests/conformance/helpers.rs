@@ -1,7 +1,10 @@
 //! Starts a simulator on 127.0.0.1:0 and builds clients for it.
 
-use fastconnect::{DataClient, DataConfig, HttpConfig, StreamConfig};
-use fcsim::config::{DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET};
+use fastconnect::{DataClient, DataConfig, HttpConfig, StreamConfig, TradingClient, TradingConfig};
+use fcsim::config::{
+    DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64,
+    DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+};
 use fcsim::{SimConfig, Simulator, UniverseSize};
 use time::macros::datetime;
 use tokio_util::sync::CancellationToken;
@@ -9,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct TestSim {
     pub(crate) sim: Simulator,
     pub(crate) data_url: String,
+    pub(crate) trading_url: String,
     _cancel: tokio_util::sync::DropGuard,
 }
 
@@ -25,16 +29,73 @@ pub(crate) async fn spawn_sim() -> TestSim {
         history_days: 60,
         ..SimConfig::demo()
     };
+    spawn_with(config).await
+}
+
+/// A simulator for `config` on two free ports.
+pub(crate) async fn spawn_with(config: SimConfig) -> TestSim {
     let sim = Simulator::new(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let data_url = format!("http://{}", listener.local_addr().unwrap());
+    let trading_url = format!("http://{}", trading.local_addr().unwrap());
     let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve(sim.clone(), listener, cancel.clone()));
+    tokio::spawn(fcsim::serve_all(
+        sim.clone(),
+        listener,
+        trading,
+        cancel.clone(),
+    ));
     TestSim {
         sim,
         data_url,
+        trading_url,
         _cancel: cancel.drop_guard(),
     }
+}
+
+/// A small market in continuous trading (10:00 on a Tuesday), real time.
+pub(crate) fn trading_config() -> SimConfig {
+    SimConfig {
+        start: datetime!(2025-06-10 10:00:00 +7),
+        speed: 1.0,
+        universe: UniverseSize {
+            hose: 40,
+            hnx: 10,
+            upcom: 10,
+        },
+        history_days: 30,
+        ..SimConfig::demo()
+    }
+}
+
+/// A `TradingClient` for the demo key against `t`.
+pub(crate) fn trading_client(t: &TestSim) -> TradingClient {
+    trading_client_with_key(t, DEMO_PRIVATE_KEY_XML_B64)
+}
+
+/// A `TradingClient` for the demo consumer signing with `key`.
+pub(crate) fn trading_client_with_key(t: &TestSim, key: &str) -> TradingClient {
+    let mut config = TradingConfig::new(
+        DEMO_TRADING_CONSUMER_ID,
+        DEMO_TRADING_CONSUMER_SECRET.to_owned().into(),
+        key.to_owned().into(),
+    );
+    config.url = t.trading_url.clone();
+    config.hub_url = t.trading_url.clone();
+    config.pin = Some(DEMO_PIN.to_owned().into());
+    config.http = HttpConfig {
+        timeout_ms: 20_000,
+        rate_limits: Vec::new(),
+        ..HttpConfig::default()
+    };
+    config.stream = StreamConfig {
+        reconnect_initial_ms: 50,
+        reconnect_max_ms: 500,
+        connect_timeout_ms: 10_000,
+        ..StreamConfig::default()
+    };
+    TradingClient::new(config).unwrap()
 }
 
 pub(crate) fn data_client(t: &TestSim) -> DataClient {

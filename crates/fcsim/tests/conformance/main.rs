@@ -3,3 +3,4 @@
 
 mod data;
 mod helpers;
+mod trading;

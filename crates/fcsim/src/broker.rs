@@ -1,0 +1,768 @@
+//! The simulated broker behind FC Trading: a `matching::Engine` holding the configured
+//! accounts and a market-maker account that quotes the generator's book, plus the
+//! translation of engine events into SSI trading-stream notices with `notifyID`s.
+//!
+//! Liquidity model: for every instrument a client touches, the market maker (account
+//! [`MARKET_MAKER`]) rests limit orders at the generated bid/ask levels of the latest
+//! generated trade (the same levels the FC Data hub publishes in `X-QUOTE`), and re-quotes
+//! when the generator prints a new trade. Client orders therefore match inside the engine,
+//! under `market`'s rules, against what the data feed shows. fcsim checks nothing itself.
+
+use std::collections::{HashMap, HashSet};
+
+use market::investor::{InvestorKind, Residency};
+use market::{
+    Board, InstrumentKind, InvestorProfile, OrderType, Price, Quantity, SecurityStatus, Side,
+    Symbol, Vnd,
+};
+use matching::{
+    AccountId, ChangeRejection, Engine, Event, EventRecord, Listing, OrderId, OrderRecord,
+    OrderRequest, OrderStatus, RejectReason,
+};
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+use tokio::sync::watch;
+
+use crate::data_hub::{LiveDay, quote_levels};
+use crate::sim::Core;
+use crate::tape::display_price;
+use crate::universe::Instrument;
+
+/// Account id of the simulator's market maker (never visible to clients).
+pub const MARKET_MAKER: &str = "FCSIM-MM";
+
+/// Cash of the market maker, VND.
+const MM_CASH: i64 = 1_000_000_000_000_000;
+/// Settled shares the market maker holds of every stock it quotes.
+const MM_SHARES: u64 = 1_000_000_000;
+/// Levels per side the market maker quotes.
+const MM_LEVELS: usize = 3;
+
+/// One message of the trading stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice {
+    pub(crate) id: i64,
+    pub(crate) date: Date,
+    pub(crate) consumer: String,
+    /// The `Broadcast` argument: `{"type":..,"data":..}` as a JSON string.
+    pub(crate) payload: String,
+}
+
+/// What the broker remembers about a client order beyond the engine record.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderMeta {
+    pub(crate) consumer: String,
+    pub(crate) orig_request: String,
+    pub(crate) last_request: String,
+    pub(crate) market: &'static str,
+    pub(crate) channel: String,
+    pub(crate) last_error: Option<Value>,
+    pub(crate) modified: OffsetDateTime,
+}
+
+/// A client action waiting to be attributed when its events are drained.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    request: Option<(String, String)>,
+}
+
+/// The broker state (one per simulator, behind a mutex).
+pub(crate) struct Broker {
+    pub(crate) engine: Engine,
+    universe: crate::universe::Universe,
+    multiplier: i64,
+    mm: AccountId,
+    listed: HashMap<Symbol, (Date, usize)>,
+    mm_quotes: HashMap<Symbol, (Date, usize, Vec<OrderId>)>,
+    pub(crate) meta: HashMap<OrderId, OrderMeta>,
+    pub(crate) owners: HashMap<AccountId, String>,
+    request_ids: HashMap<String, (Date, HashSet<String>)>,
+    pub(crate) log: Vec<Notice>,
+    next_notify: i64,
+    notify: watch::Sender<i64>,
+    pending: Pending,
+}
+
+/// Why a client action failed before reaching the engine (REST error envelope).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BrokerError {
+    /// Bad input: HTTP 400, body status 400.
+    #[error("{0}")]
+    Bad(String),
+}
+
+fn bad(msg: impl Into<String>) -> BrokerError {
+    BrokerError::Bad(msg.into())
+}
+
+/// The SSI `orderStatus` code of an engine status.
+pub(crate) fn status_code(status: OrderStatus, filled: u64) -> &'static str {
+    match status {
+        OrderStatus::Queued => "QU",
+        OrderStatus::PartiallyFilled => "PF",
+        OrderStatus::Filled => "FF",
+        OrderStatus::Cancelled if filled > 0 => "FFPC",
+        OrderStatus::Cancelled => "CL",
+        OrderStatus::Expired => "EX",
+        OrderStatus::Rejected => "RJ",
+    }
+}
+
+/// The SSI error code (§7.5) of an entry rejection.
+pub(crate) fn reject_code(reason: &RejectReason) -> &'static str {
+    use market::Violation as V;
+    match reason {
+        RejectReason::Rules { violations } => match violations.as_slice().first() {
+            Some(V::PriceOffTick { .. }) => "ORD004",
+            Some(V::PriceAboveCeiling { .. }) => "ORD003",
+            Some(V::PriceBelowFloor { .. }) => "ORD002",
+            Some(V::NotRoundLot { .. } | V::OddLotTooLarge { .. }) => "ORD005",
+            Some(V::QuantityAboveMaximum { .. }) => "ORD008",
+            Some(V::InsufficientBuyingPower { .. }) => "ORD040",
+            Some(V::InsufficientSellable { .. }) => "ORD007",
+            Some(V::ForeignRoomExceeded { .. }) => "ORD034",
+            Some(V::SecurityNotTradable { .. }) => "ORD017",
+            Some(
+                V::MarketNotOpen { .. }
+                | V::OrderTypeNotAccepted { .. }
+                | V::RestrictedOutsideCallAuction { .. }
+                | V::RestrictedWeekday { .. },
+            ) => "ORD016",
+            Some(V::PriceRequired { .. } | V::PriceNotAllowed { .. } | V::ZeroQuantity) => "ORD006",
+            Some(_) | None => "ERR500",
+        },
+        RejectReason::UnknownAccount { .. } => "ORD025",
+        RejectReason::UnknownSecurity { .. } => "ORD001",
+        RejectReason::InsufficientBuyingPower { .. } => "ORD040",
+        RejectReason::PutThroughNotMatched
+        | RejectReason::SameAccountDeal
+        | RejectReason::ClockNotSet
+        | RejectReason::Overflow => "ERR500",
+    }
+}
+
+/// The SSI error code of a refused amendment or cancellation.
+pub(crate) fn change_code(reason: &ChangeRejection) -> &'static str {
+    match reason {
+        ChangeRejection::UnknownOrder { .. } => "ORD013",
+        ChangeRejection::NotWorking { .. } => "ORD012",
+        ChangeRejection::Window { .. } => "ORD011",
+        ChangeRejection::Rules { .. } => "ORD006",
+        ChangeRejection::InsufficientBuyingPower { .. } => "ORD040",
+        ChangeRejection::Overflow => "ERR500",
+    }
+}
+
+/// Price units per wire unit: futures are quoted in points with one decimal.
+pub(crate) fn scale(kind: InstrumentKind) -> f64 {
+    match kind {
+        InstrumentKind::IndexFuture => 10.0,
+        InstrumentKind::Stock
+        | InstrumentKind::FundCertificate
+        | InstrumentKind::Etf
+        | InstrumentKind::CoveredWarrant
+        | InstrumentKind::Bond => 1.0,
+    }
+}
+
+/// Wire price → engine units; `None` when it is not a whole number of units.
+pub(crate) fn to_units(kind: InstrumentKind, price: f64) -> Option<i64> {
+    let x = price * scale(kind);
+    let r = x.round();
+    if !x.is_finite() || (x - r).abs() > 1e-6 || r.abs() > 1e15 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Some(r as i64)
+}
+
+fn epoch_ms(t: OffsetDateTime) -> String {
+    (t.unix_timestamp_nanos() / 1_000_000).to_string()
+}
+
+impl Broker {
+    pub(crate) fn new(engine: Engine, universe: crate::universe::Universe) -> Self {
+        let (notify, _) = watch::channel(0);
+        let multiplier = engine
+            .rules()
+            .settlement
+            .futures_multiplier_vnd_per_point
+            .max(1);
+        Self {
+            engine,
+            universe,
+            multiplier,
+            mm: AccountId::new(MARKET_MAKER),
+            listed: HashMap::new(),
+            mm_quotes: HashMap::new(),
+            meta: HashMap::new(),
+            owners: HashMap::new(),
+            request_ids: HashMap::new(),
+            log: Vec::new(),
+            next_notify: 0,
+            notify,
+            pending: Pending::default(),
+        }
+    }
+
+    /// Opens the market maker and the configured accounts.
+    pub(crate) fn open_accounts(
+        &mut self,
+        consumers: &[crate::config::TradingConsumer],
+    ) -> Result<(), matching::Error> {
+        let mm_profile = InvestorProfile {
+            residency: Residency::Domestic,
+            kind: InvestorKind::Institution,
+            professional: true,
+            non_prefunding: false,
+        };
+        self.engine
+            .open_account(self.mm.clone(), mm_profile, Vnd::new(MM_CASH))?;
+        for c in consumers {
+            for a in &c.accounts {
+                let id = AccountId::new(a.id.clone());
+                self.engine.open_account(
+                    id.clone(),
+                    InvestorProfile::DOMESTIC_INDIVIDUAL,
+                    Vnd::new(a.cash),
+                )?;
+                self.owners.insert(id, c.consumer_id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Seeds a configured opening position (listing the instrument first).
+    pub(crate) fn seed(
+        &mut self,
+        live: &LiveDay,
+        account: &str,
+        symbol: &str,
+        quantity: u64,
+    ) -> Result<(), BrokerError> {
+        let (sym, i) = self.ensure_listed(live, symbol)?;
+        let price = live
+            .tapes
+            .iter()
+            .find(|t| t.instrument == i)
+            .map_or(0, |t| t.limits.reference.units());
+        let cost = Vnd::new(price.saturating_mul(i64::try_from(quantity).unwrap_or(0)));
+        self.engine
+            .seed_position(&AccountId::new(account), sym, Quantity::new(quantity), cost)
+            .map_err(|e| bad(e.to_string()))
+    }
+
+    /// Whether `consumer` owns `account`.
+    pub(crate) fn owns(&self, consumer: &str, account: &str) -> bool {
+        self.owners
+            .get(&AccountId::new(account))
+            .is_some_and(|c| c == consumer)
+    }
+
+    /// A new receiver of the latest notifyID.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<i64> {
+        self.notify.subscribe()
+    }
+
+    /// The latest notifyID issued.
+    pub(crate) fn last_notify(&self) -> i64 {
+        self.next_notify
+    }
+
+    /// Records `request_id` for `consumer` today; false if it was already used.
+    pub(crate) fn claim_request_id(&mut self, consumer: &str, today: Date, id: &str) -> bool {
+        let entry = self
+            .request_ids
+            .entry(consumer.to_owned())
+            .or_insert_with(|| (today, HashSet::new()));
+        if entry.0 != today {
+            *entry = (today, HashSet::new());
+        }
+        entry.1.insert(id.to_owned())
+    }
+
+    /// Moves the engine to `now` and re-quotes every instrument with working client orders.
+    pub(crate) fn sync(&mut self, core: &Core, now: OffsetDateTime, live: Option<&LiveDay>) {
+        if let Err(e) = self.engine.advance_to(now) {
+            tracing::debug!(error = %e, "engine clock not advanced");
+        }
+        if let Some(live) = live {
+            let working: HashSet<Symbol> = self
+                .meta
+                .keys()
+                .filter_map(|id| self.engine.order(*id))
+                .filter(|o| !o.status.is_final())
+                .map(|o| o.symbol)
+                .collect();
+            for sym in working {
+                self.requote(core, live, sym);
+            }
+        }
+        self.process();
+    }
+
+    /// Lists `symbol` for today (re-listing with today's band on a new day).
+    pub(crate) fn ensure_listed(
+        &mut self,
+        live: &LiveDay,
+        symbol: &str,
+    ) -> Result<(Symbol, usize), BrokerError> {
+        let universe = &self.universe;
+        let i = universe
+            .find(symbol)
+            .ok_or_else(|| bad(format!("Symbol {symbol} does not exist")))?;
+        let x = universe
+            .instrument(i)
+            .ok_or_else(|| bad(format!("Symbol {symbol} does not exist")))?;
+        let kind = x.kind;
+        let exchange = x.exchange;
+        let sym = Symbol::parse(&x.symbol).map_err(|e| bad(e.to_string()))?;
+        if self.listed.get(&sym).is_some_and(|(d, _)| *d == live.date) {
+            return Ok((sym, i));
+        }
+        let tape = live
+            .tapes
+            .iter()
+            .find(|t| t.instrument == i)
+            .ok_or_else(|| bad(format!("Symbol {symbol} does not trade today")))?;
+        let listing = Listing {
+            security: market::Security {
+                symbol: sym,
+                exchange,
+                kind,
+                status: SecurityStatus::Normal,
+                limits: Some(tape.limits),
+                awaiting_first_match: false,
+            },
+            foreign_room: None,
+        };
+        self.engine.list(listing).map_err(|e| bad(e.to_string()))?;
+        if kind != InstrumentKind::IndexFuture {
+            let held = self
+                .engine
+                .account(&self.mm)
+                .and_then(|a| a.positions.get(&sym))
+                .map_or(0, |p| p.total().units());
+            if held < MM_SHARES / 2 {
+                let cost = Vnd::new(
+                    tape.limits
+                        .reference
+                        .units()
+                        .saturating_mul(i64::try_from(MM_SHARES).unwrap_or(0)),
+                );
+                self.engine
+                    .seed_position(&self.mm, sym, Quantity::new(MM_SHARES), cost)
+                    .map_err(|e| bad(e.to_string()))?;
+            }
+        }
+        self.listed.insert(sym, (live.date, i));
+        Ok((sym, i))
+    }
+
+    /// Replaces the market maker's quotes on `sym` when the generator printed a new trade.
+    pub(crate) fn requote(&mut self, core: &Core, live: &LiveDay, sym: Symbol) {
+        let Some(&(date, i)) = self.listed.get(&sym) else {
+            return;
+        };
+        let Some(tape) = live.tapes.iter().find(|t| t.instrument == i) else {
+            return;
+        };
+        let Some(clock) = self.engine.clock() else {
+            return;
+        };
+        let now = clock.time.seconds();
+        let k = tape.trades.iter().take_while(|t| t.secs <= now).count();
+        if k == 0 {
+            return;
+        }
+        let k = k - 1;
+        if self
+            .mm_quotes
+            .get(&sym)
+            .is_some_and(|(d, kk, _)| *d == date && *kk == k)
+        {
+            return;
+        }
+        let old = self
+            .mm_quotes
+            .remove(&sym)
+            .map(|(_, _, ids)| ids)
+            .unwrap_or_default();
+        let mut keep = Vec::new();
+        for id in old {
+            let working = self.engine.order(id).is_some_and(|o| !o.status.is_final());
+            if working && self.engine.cancel(id).is_err() {
+                keep.push(id);
+            }
+        }
+        let Some(x) = self.universe.instrument(i) else {
+            return;
+        };
+        let (bids, asks) = quote_levels(core, x, tape, k);
+        let mut ids = keep;
+        for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
+            for (price, volume) in levels.into_iter().take(MM_LEVELS) {
+                let Ok(price) = Price::new(price) else {
+                    continue;
+                };
+                let req = OrderRequest {
+                    account: self.mm.clone(),
+                    symbol: sym,
+                    board: Board::Main,
+                    side,
+                    order_type: OrderType::Lo,
+                    price: Some(price),
+                    quantity: Quantity::new(volume),
+                };
+                if let Ok(id) = self.engine.submit(req) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.mm_quotes.insert(sym, (date, k, ids));
+    }
+
+    /// Submits a client order; its events are attributed to `request_id`.
+    pub(crate) fn submit(
+        &mut self,
+        req: OrderRequest,
+        meta: OrderMeta,
+    ) -> Result<OrderId, matching::Error> {
+        let result = self.engine.submit(req);
+        let id = match &result {
+            Ok(id) => *id,
+            Err(matching::Error::Rejected { order, .. }) => *order,
+            Err(_) => return result,
+        };
+        self.meta.insert(id, meta);
+        self.process();
+        result
+    }
+
+    /// Amends or cancels with attribution to `request_id`.
+    pub(crate) fn change(
+        &mut self,
+        id: OrderId,
+        request_id: &str,
+        consumer: &str,
+        amendment: Option<market::order::Amendment>,
+    ) {
+        if let Some(m) = self.meta.get_mut(&id) {
+            m.last_request = request_id.to_owned();
+        }
+        self.pending.request = Some((consumer.to_owned(), request_id.to_owned()));
+        let _ = match amendment {
+            Some(a) => self.engine.amend(id, a).map(|_| ()),
+            None => self.engine.cancel(id),
+        };
+        self.process();
+        self.pending.request = None;
+    }
+
+    fn order_json(&self, o: &OrderRecord, meta: &OrderMeta, x: Option<&Instrument>) -> Value {
+        let price = |units: i64| -> Value {
+            match x {
+                Some(x) => json!(display_price(x, units).to_f64_lossy()),
+                None => json!(units),
+            }
+        };
+        let avg = if o.filled.units() > 0 {
+            let v = o.filled_value.amount() as f64 / o.filled.units() as f64;
+            json!(match x {
+                Some(x) => v / scale(x.kind),
+                None => v,
+            })
+        } else {
+            json!(0)
+        };
+        let input = OffsetDateTime::new_in_offset(
+            o.date,
+            time::Time::from_hms(0, 0, 0).unwrap_or(time::Time::MIDNIGHT),
+            market::calendar::VN_OFFSET,
+        ) + time::Duration::seconds(i64::from(o.entered_at.seconds()));
+        let cancelled = if matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired) {
+            o.remaining().units()
+        } else {
+            0
+        };
+        json!({
+            "orderID": o.id.to_string(),
+            "instrumentID": o.symbol.as_str(),
+            "uniqueID": meta.last_request,
+            "origRequestID": meta.orig_request,
+            "origOrderId": o.id.to_string(),
+            "buySell": match o.side { Side::Buy => "B", Side::Sell => "S" },
+            "orderType": o.order_type.code(),
+            "ipAddress": "127.0.0.1",
+            "price": o.price.map_or(json!(0), |p| price(p.units())),
+            "prefix": "",
+            "quantity": o.quantity.units(),
+            "marketID": meta.market,
+            "account": o.account.as_str(),
+            "cancelQty": cancelled,
+            "osQty": if o.status.is_final() { 0 } else { o.remaining().units() },
+            "filledQty": o.filled.units(),
+            "avgPrice": avg,
+            "channel": meta.channel,
+            "inputTime": epoch_ms(input),
+            "modifiedTime": epoch_ms(meta.modified),
+            "isForceSell": "F",
+            "isShortSell": "F",
+            "orderStatus": status_code(o.status, o.filled.units()),
+            "rejectReason": "0",
+            "stopOrder": false,
+            "stopPrice": 0,
+            "stopType": "",
+            "stopStep": 0,
+            "profitPrice": 0
+        })
+    }
+
+    fn instrument_of(&self, sym: Symbol) -> Option<usize> {
+        self.listed.get(&sym).map(|(_, i)| *i)
+    }
+
+    /// The wire `OrderItem` of an order (orderBook, orderHistory).
+    pub(crate) fn order_item(&self, o: &OrderRecord, audit: bool) -> Option<Value> {
+        let meta = self.meta.get(&o.id)?;
+        let x = self
+            .instrument_of(o.symbol)
+            .and_then(|i| self.universe.instrument(i));
+        let mut v = self.order_json(o, meta, x);
+        let reject = meta
+            .last_error
+            .as_ref()
+            .and_then(|e| e["message"].as_str())
+            .filter(|_| o.status == OrderStatus::Rejected)
+            .unwrap_or("0");
+        v["rejectReason"] = json!(reject);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("isForceSell");
+            m.remove("isShortSell");
+        }
+        v["isForcesell"] = json!("F");
+        v["isShortsell"] = json!("F");
+        if audit {
+            v["lastErrorEvent"] = meta.last_error.clone().unwrap_or(Value::Null);
+        }
+        Some(v)
+    }
+
+    fn push(&mut self, consumer: &str, date: Date, kind: &str, mut data: Value) {
+        self.next_notify += 1;
+        data["notifyID"] = json!(self.next_notify);
+        let payload = json!({"type": kind, "data": data}).to_string();
+        self.log.push(Notice {
+            id: self.next_notify,
+            date,
+            consumer: consumer.to_owned(),
+            payload,
+        });
+    }
+
+    /// Drains engine events into stream notices for client accounts.
+    pub(crate) fn process(&mut self) {
+        let events = self.engine.drain_events();
+        if events.is_empty() {
+            return;
+        }
+        for rec in events {
+            self.translate(rec);
+        }
+        self.notify.send_replace(self.next_notify);
+    }
+
+    fn error_data(&self, id: OrderId, code: &str, message: &str, unique: &str) -> Value {
+        let mut data = match (self.engine.order(id), self.meta.get(&id)) {
+            (Some(o), Some(m)) => {
+                let x = self
+                    .instrument_of(o.symbol)
+                    .and_then(|i| self.universe_instrument(i));
+                self.order_json(o, m, x.as_ref())
+            }
+            (Some(_) | None, _) => json!({"orderID": id.to_string()}),
+        };
+        data["message"] = json!(message);
+        data["errorCode"] = json!(code);
+        data["uniqueID"] = json!(unique);
+        data["connectionID"] = json!("");
+        data["data"] = Value::Null;
+        data["modifiable"] = json!(true);
+        data["note"] = json!("");
+        data
+    }
+
+    fn universe_instrument(&self, i: usize) -> Option<Instrument> {
+        self.universe.instrument(i).cloned()
+    }
+
+    fn translate(&mut self, rec: EventRecord) {
+        let date = rec.at.date();
+        let order_id = match &rec.event {
+            Event::OrderAccepted { order } | Event::OrderRejected { order, .. } => Some(order.id),
+            Event::OrderAmended { order, .. }
+            | Event::AmendRejected { order, .. }
+            | Event::CancelRejected { order, .. }
+            | Event::OrderCancelled { order, .. }
+            | Event::MtlConverted { order, .. }
+            | Event::OrderExpired { order, .. } => Some(*order),
+            Event::OrderFilled(f) => Some(f.order),
+            Event::Trade(_)
+            | Event::PhaseChanged { .. }
+            | Event::AuctionUncrossed { .. }
+            | Event::ClosingPrice { .. }
+            | Event::ReferenceRolled { .. } => None,
+        };
+        let Some(id) = order_id else { return };
+        let Some(meta) = self.meta.get_mut(&id) else {
+            return;
+        };
+        meta.modified = rec.at;
+        let consumer = meta.consumer.clone();
+        let unique = meta.last_request.clone();
+        let Some(o) = self.engine.order(id).cloned() else {
+            return;
+        };
+        let Some(meta) = self.meta.get(&id).cloned() else {
+            return;
+        };
+        let x = self
+            .instrument_of(o.symbol)
+            .and_then(|i| self.universe_instrument(i));
+        let mut ev = self.order_json(&o, &meta, x.as_ref());
+        match rec.event {
+            Event::OrderAccepted { order } => {
+                ev["orderStatus"] = json!("QU");
+                ev["filledQty"] = json!(0);
+                ev["osQty"] = json!(order.quantity.units());
+                ev["quantity"] = json!(order.quantity.units());
+                self.push(&consumer, date, "orderEvent", ev);
+            }
+            Event::OrderRejected { reason, .. } => {
+                let code = reject_code(&reason);
+                let data = self.error_data(id, code, &reason.to_string(), &unique);
+                if let Some(m) = self.meta.get_mut(&id) {
+                    m.last_error = Some(data.clone());
+                }
+                self.push(&consumer, date, "orderError", data);
+            }
+            Event::AmendRejected { reason, .. } | Event::CancelRejected { reason, .. } => {
+                let code = change_code(&reason);
+                let data = self.error_data(id, code, &reason.to_string(), &unique);
+                if let Some(m) = self.meta.get_mut(&id) {
+                    m.last_error = Some(data.clone());
+                }
+                self.push(&consumer, date, "orderError", data);
+            }
+            Event::OrderAmended {
+                price, quantity, ..
+            } => {
+                if let (Some(p), Some(x)) = (price, x.as_ref()) {
+                    ev["price"] = json!(display_price(x, p.units()).to_f64_lossy());
+                }
+                ev["quantity"] = json!(quantity.units());
+                self.push(&consumer, date, "orderEvent", ev);
+            }
+            Event::OrderCancelled {
+                cancelled, filled, ..
+            } => {
+                ev["orderStatus"] = json!(if filled.units() > 0 { "FFPC" } else { "CL" });
+                ev["cancelQty"] = json!(cancelled.units());
+                ev["osQty"] = json!(0);
+                self.push(&consumer, date, "orderEvent", ev);
+            }
+            Event::OrderExpired { expired, .. } => {
+                ev["orderStatus"] = json!("EX");
+                ev["cancelQty"] = json!(expired.units());
+                ev["osQty"] = json!(0);
+                self.push(&consumer, date, "orderEvent", ev);
+            }
+            Event::MtlConverted { .. } => self.push(&consumer, date, "orderEvent", ev),
+            Event::OrderFilled(fill) => {
+                let price = x.as_ref().map_or(json!(fill.price.units()), |x| {
+                    json!(display_price(x, fill.price.units()).to_f64_lossy())
+                });
+                let m = json!({
+                    "orderID": id.to_string(), "instrumentID": o.symbol.as_str(),
+                    "uniqueID": unique, "buySell": match fill.side { Side::Buy => "B", Side::Sell => "S" },
+                    "matchPrice": price, "matchQty": fill.quantity.units(), "ipAddress": "127.0.0.1",
+                    "prefix": "", "account": o.account.as_str(), "matchTime": epoch_ms(rec.at)
+                });
+                self.push(&consumer, date, "orderMatchEvent", m);
+                ev["orderStatus"] = json!(if fill.remaining.units() == 0 {
+                    "FF"
+                } else {
+                    "PF"
+                });
+                ev["filledQty"] = json!(fill.filled.units());
+                ev["osQty"] = json!(fill.remaining.units());
+                self.push(&consumer, date, "orderEvent", ev);
+                if x.as_ref()
+                    .is_some_and(|x| x.kind == InstrumentKind::IndexFuture)
+                {
+                    // SSI's stream sample spells the market key `martketID`.
+                    let open: Vec<Value> = self
+                        .portfolio(&o.account)
+                        .into_iter()
+                        .map(|mut p| {
+                            if let Some(m) = p.as_object_mut()
+                                && let Some(v) = m.remove("marketID")
+                            {
+                                m.insert("martketID".to_owned(), v);
+                            }
+                            p
+                        })
+                        .collect();
+                    let p = json!({
+                        "account": o.account.as_str(), "data": null,
+                        "clientPortfoliosOpen": open, "clientPortfoliosClose": null,
+                        "uniqueID": unique, "connectionID": "", "ipAddress": "127.0.0.1", "prefix": ""
+                    });
+                    self.push(&consumer, date, "clientPortfolioEvent", p);
+                }
+            }
+            Event::Trade(_)
+            | Event::PhaseChanged { .. }
+            | Event::AuctionUncrossed { .. }
+            | Event::ClosingPrice { .. }
+            | Event::ReferenceRolled { .. } => {}
+        }
+    }
+
+    /// Open futures positions of `account` in the stream/REST shape.
+    pub(crate) fn portfolio(&self, account: &AccountId) -> Vec<Value> {
+        let Some(a) = self.engine.account(account) else {
+            return Vec::new();
+        };
+        a.futures
+            .iter()
+            .map(|(sym, p)| {
+                let x = self
+                    .listed
+                    .get(sym)
+                    .and_then(|(_, i)| self.universe_instrument(*i));
+                let last = self
+                    .engine
+                    .instrument(*sym)
+                    .and_then(|inst| inst.main.last_price)
+                    .map_or(0, Price::units);
+                let points = |u: i64| x.as_ref().map_or(u as f64, |x| u as f64 / scale(x.kind));
+                let avg = if p.net != 0 {
+                    p.open_value.amount().abs() as f64
+                        / p.net.unsigned_abs() as f64
+                        / self.multiplier as f64
+                } else {
+                    0.0
+                };
+                json!({
+                    "marketID": "VNFE", "instrumentID": sym.as_str(),
+                    "longQty": p.net.max(0), "shortQty": (-p.net).max(0), "net": p.net,
+                    "bidAvgPrice": if p.net > 0 { avg } else { 0.0 },
+                    "askAvgPrice": if p.net < 0 { avg } else { 0.0 },
+                    "tradePrice": avg, "marketPrice": points(last),
+                    "floatingPL": 0, "tradingPL": p.realised.amount()
+                })
+            })
+            .collect()
+    }
+}
