@@ -1,0 +1,91 @@
+//! Embedded bus throughput: publish N events to a 6-partition topic, then consume and commit
+//! them all as one group member. In memory and persisted to disk (the `qts up` default).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use common::bus::embedded::EmbeddedBus;
+use common::bus::{Envelope, EventBus, TopicSpec};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use proto::events::v1::ServiceLifecycle;
+
+const EVENTS: u64 = 20_000;
+
+fn round_trip(bus: &EmbeddedBus, rt: &tokio::runtime::Runtime, events: &[Envelope]) -> Duration {
+    rt.block_on(async {
+        let topic = format!("bench-{}", uuid::Uuid::new_v4().simple());
+        bus.create_topics(&[TopicSpec::new(
+            topic.clone(),
+            "qts.events.v1.ServiceLifecycle",
+            6,
+        )])
+        .await
+        .unwrap();
+        let mut sub = bus.subscribe("bench", &[&topic]).await.unwrap();
+        let start = Instant::now();
+        for e in events {
+            bus.publish(&topic, e).await.unwrap();
+        }
+        let mut got = 0u64;
+        while got < events.len() as u64 {
+            let d = sub
+                .poll(Duration::from_secs(5))
+                .await
+                .unwrap()
+                .expect("every event arrives");
+            got += 1;
+            if got % 100 == 0 || got == events.len() as u64 {
+                sub.commit(&d).await.unwrap();
+            }
+        }
+        start.elapsed()
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let events: Vec<Envelope> = (0..EVENTS)
+        .map(|n| {
+            let msg = ServiceLifecycle {
+                service: "bench".into(),
+                instance_id: n.to_string(),
+                version: "1".into(),
+                state: 1,
+                at: None,
+            };
+            Envelope::new("bench", format!("SYM{}", n % 400), &msg)
+        })
+        .collect();
+    let mut group = c.benchmark_group("embedded_bus");
+    group
+        .throughput(Throughput::Elements(EVENTS))
+        .sample_size(10);
+    group.bench_function("publish_then_consume_20k_in_memory", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| round_trip(&EmbeddedBus::in_memory(1_000_000), &rt, &events))
+                .sum()
+        })
+    });
+    group.bench_function("publish_then_consume_20k_persistent", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let dir = tempfile::tempdir().unwrap();
+                    round_trip(
+                        &EmbeddedBus::persistent(dir.path(), 1_000_000).unwrap(),
+                        &rt,
+                        &events,
+                    )
+                })
+                .sum()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
