@@ -34,7 +34,7 @@ fn round_trip(bus: &EmbeddedBus, rt: &tokio::runtime::Runtime, events: &[Envelop
                 .unwrap()
                 .expect("every event arrives");
             got += 1;
-            if got % 100 == 0 || got == events.len() as u64 {
+            if got.is_multiple_of(100) || got == events.len() as u64 {
                 sub.commit(&d).await.unwrap();
             }
         }
