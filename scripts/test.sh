@@ -95,6 +95,9 @@ if [ -z "${TEST_NGINX:-}" ]; then
     if [ -n "$nginx_bin" ]; then export TEST_NGINX="$nginx_bin"; fi
 fi
 
+# The end-to-end tests run the real service binaries, which `cargo test` alone does not build.
+cargo build --workspace --bins
+
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --profile "${NEXTEST_PROFILE:-ci}" "${@:---workspace}" || status=$?
