@@ -63,6 +63,28 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run the offline SSI FastConnect simulator (FC Data and FC Trading, REST and hubs).
+    ///
+    /// Serves a synthetic HOSE/HNX/UPCoM/VN30-futures market with SSI's own protocol, so
+    /// `fastconnect` and SSI's SDKs run without SSI. Prints both base URLs and the demo
+    /// credentials (see docs/simulator.md). Stops cleanly on Ctrl-C/SIGTERM.
+    Sim {
+        /// Seed of every generated number.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Simulated start instant, RFC 3339 (default 2025-06-10T09:00:00+07:00).
+        #[arg(long)]
+        start: Option<String>,
+        /// FC Data port (REST and hub); 0 picks a free port.
+        #[arg(long, default_value_t = 18400)]
+        data_port: u16,
+        /// FC Trading port (REST and hub); 0 picks a free port.
+        #[arg(long, default_value_t = 18401)]
+        trading_port: u16,
+    },
     /// Gateway configuration.
     Gateway {
         #[command(subcommand)]
@@ -137,6 +159,16 @@ fn main() -> ExitCode {
         Command::Gateway {
             command: GatewayCommand::Nginx { output, check },
         } => gateway_nginx(&output, check),
+        Command::Sim {
+            seed,
+            speed,
+            start,
+            data_port,
+            trading_port,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(sim(seed, speed, start, data_port, trading_port)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
     };
     match result {
         Ok(code) => code,
@@ -147,6 +179,56 @@ fn main() -> ExitCode {
 fn fail(err: &anyhow::Error) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "qts: error: {err:#}");
     ExitCode::FAILURE
+}
+
+async fn sim(
+    seed: u64,
+    speed: f64,
+    start: Option<String>,
+    data_port: u16,
+    trading_port: u16,
+) -> anyhow::Result<ExitCode> {
+    use fcsim::config::{
+        DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET,
+        DEMO_DERIVATIVES_ACCOUNT, DEMO_PIN, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+    };
+    let mut config = fcsim::SimConfig::demo();
+    config.seed = seed;
+    config.speed = speed;
+    if let Some(start) = start {
+        config.start = fcsim::config::parse_start(&start)
+            .with_context(|| format!("--start {start:?} is not an RFC 3339 instant"))?;
+    }
+    let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
+    let data = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, data_port))
+        .await
+        .with_context(|| format!("bind FC Data port {data_port}"))?;
+    let trading = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, trading_port))
+        .await
+        .with_context(|| format!("bind FC Trading port {trading_port}"))?;
+    let data_url = format!("http://{}/", data.local_addr()?);
+    let trading_url = format!("http://{}/", trading.local_addr()?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "fc-data     {data_url}")?;
+    writeln!(out, "fc-trading  {trading_url}")?;
+    writeln!(
+        out,
+        "FC Data     ConsumerID {DEMO_DATA_CONSUMER_ID}  ConsumerSecret {DEMO_DATA_CONSUMER_SECRET}"
+    )?;
+    writeln!(
+        out,
+        "FC Trading  ConsumerID {DEMO_TRADING_CONSUMER_ID}  ConsumerSecret {DEMO_TRADING_CONSUMER_SECRET}  PIN {DEMO_PIN}  accounts {DEMO_CASH_ACCOUNT} (cash), {DEMO_DERIVATIVES_ACCOUNT} (derivatives)"
+    )?;
+    writeln!(out, "PrivateKey  crates/fcsim/demo/demo_key.xml.b64")?;
+    writeln!(out, "simulating from {}", simulator.now())?;
+    out.flush()?;
+    drop(out);
+    let token = common::shutdown::on_signal();
+    fcsim::serve_all(simulator, data, trading, token)
+        .await
+        .context("simulator stopped")?;
+    writeln!(std::io::stdout(), "stopped")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn up(

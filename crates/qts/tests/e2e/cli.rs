@@ -144,3 +144,82 @@ fn the_committed_openapi_documents_are_what_the_services_serve() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn sim_help_documents_its_flags() {
+    let out = Command::new(QTS).args(["sim", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--seed",
+        "--speed",
+        "--start",
+        "--data-port",
+        "--trading-port",
+    ] {
+        assert!(help.contains(flag), "sim --help documents {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn sim_on_free_ports_prints_its_urls_and_issues_fc_data_tokens() {
+    let mut child = Command::new(QTS)
+        .args(["sim", "--data-port", "0", "--trading-port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    let (mut data, mut trading) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("fc-data") {
+            data = Some(url.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(url) = line.strip_prefix("fc-trading") {
+            trading = Some(url.trim().trim_end_matches('/').to_owned());
+        }
+        if line.starts_with("simulating from") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "sim did not start"
+        );
+    }
+    let data = data.expect("FC Data URL printed");
+    let trading = trading.expect("FC Trading URL printed");
+    assert!(
+        !data.ends_with(":0") && !trading.ends_with(":0"),
+        "{data} {trading}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let token: serde_json::Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{data}/api/v2/Market/AccessToken"))
+            .json(&serde_json::json!({"consumerID": "demo-data", "consumerSecret": "demo-data-secret"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(token["status"], 200, "{token}");
+    assert!(token["data"]["accessToken"].as_str().unwrap().contains('.'));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "qts sim did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "clean exit: {exit:?}");
+}
