@@ -198,3 +198,8 @@ impl SimConfig {
         }
     }
 }
+
+/// Parses a `--start` value: an RFC 3339 instant such as `2025-06-10T09:00:00+07:00`.
+pub fn parse_start(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+}
