@@ -281,7 +281,8 @@ impl Broker {
         entry.1.insert(id.to_owned())
     }
 
-    /// Moves the engine to `now` and re-quotes every instrument with working client orders.
+    /// Moves the engine to `now`; with `live`, also re-quotes every instrument with working
+    /// client orders (the 200 ms ticker does; requests re-quote only what they touch).
     pub(crate) fn sync(&mut self, core: &Core, now: OffsetDateTime, live: Option<&LiveDay>) {
         if let Err(e) = self.engine.advance_to(now) {
             tracing::debug!(error = %e, "engine clock not advanced");
@@ -764,5 +765,47 @@ impl Broker {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_prices_convert_to_units_or_are_refused() {
+        assert_eq!(to_units(InstrumentKind::Stock, 23_450.0), Some(23_450));
+        assert_eq!(to_units(InstrumentKind::IndexFuture, 1_320.5), Some(13_205));
+        assert_eq!(to_units(InstrumentKind::IndexFuture, 1_320.55), None);
+        assert_eq!(to_units(InstrumentKind::Stock, 23_450.5), None);
+        assert_eq!(to_units(InstrumentKind::Stock, f64::NAN), None);
+    }
+
+    #[test]
+    fn engine_statuses_map_to_ssi_codes() {
+        assert_eq!(status_code(OrderStatus::Queued, 0), "QU");
+        assert_eq!(status_code(OrderStatus::PartiallyFilled, 100), "PF");
+        assert_eq!(status_code(OrderStatus::Filled, 100), "FF");
+        assert_eq!(status_code(OrderStatus::Cancelled, 0), "CL");
+        assert_eq!(status_code(OrderStatus::Cancelled, 100), "FFPC");
+        assert_eq!(status_code(OrderStatus::Expired, 0), "EX");
+        assert_eq!(status_code(OrderStatus::Rejected, 0), "RJ");
+    }
+
+    #[test]
+    fn entry_rejections_map_to_ssi_error_codes() {
+        let unknown = RejectReason::UnknownSecurity {
+            symbol: Symbol::parse("ZZZ").unwrap(),
+        };
+        assert_eq!(reject_code(&unknown), "ORD001");
+        let bp = RejectReason::InsufficientBuyingPower {
+            required: Vnd::new(2),
+            available: Vnd::new(1),
+        };
+        assert_eq!(reject_code(&bp), "ORD040");
+        assert_eq!(
+            change_code(&ChangeRejection::UnknownOrder { order: OrderId(7) }),
+            "ORD013"
+        );
     }
 }

@@ -203,3 +203,57 @@ impl SimConfig {
 pub fn parse_start(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
     OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(endpoint: &str, period: &str) -> RateRule {
+        RateRule {
+            endpoint: endpoint.to_owned(),
+            period: period.to_owned(),
+            limit: 1,
+        }
+    }
+
+    #[test]
+    fn rate_rule_periods_parse_in_ssi_units() {
+        assert_eq!(rule("*", "1s").period_ms(), Some(1_000));
+        assert_eq!(rule("*", "5s").period_ms(), Some(5_000));
+        assert_eq!(rule("*", "1m").period_ms(), Some(60_000));
+        assert_eq!(rule("*", "1h").period_ms(), Some(3_600_000));
+        assert_eq!(rule("*", "1d").period_ms(), Some(86_400_000));
+        assert_eq!(rule("*", "soon").period_ms(), None);
+        assert_eq!(rule("*", "3w").period_ms(), None);
+    }
+
+    #[test]
+    fn rate_rule_endpoints_match_method_and_api() {
+        assert!(rule("*", "1s").applies("get", "orderbook"));
+        assert!(rule("get:*", "1s").applies("get", "orderbook"));
+        assert!(!rule("get:*", "1s").applies("post", "neworder"));
+        assert!(rule("post:*", "1s").applies("post", "neworder"));
+        assert!(rule("*:*/NewOrder", "1s").applies("post", "neworder"));
+        assert!(!rule("*:*/NewOrder", "1s").applies("post", "cancelorder"));
+    }
+
+    #[test]
+    fn start_parses_rfc3339() {
+        assert_eq!(
+            parse_start("2025-06-10T10:00:00+07:00").ok(),
+            Some(datetime!(2025-06-10 10:00 +7))
+        );
+        assert!(parse_start("10/06/2025").is_err());
+    }
+
+    #[test]
+    fn demo_has_a_cash_and_a_derivatives_account() {
+        let demo = SimConfig::demo();
+        let ids: Vec<&str> = demo.trading_consumers[0]
+            .accounts
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(ids, [DEMO_CASH_ACCOUNT, DEMO_DERIVATIVES_ACCOUNT]);
+    }
+}

@@ -380,7 +380,7 @@ fn signed_post(
         return Err(business("Account is not exist."));
     }
     let now = core.clock.now();
-    broker.sync(core, now, Some(&live));
+    broker.sync(core, now, None);
     let (today, _) = core.local_now();
     match api.trim_start_matches("der") {
         "neworder" => new_order(
@@ -602,7 +602,7 @@ fn query(core: &Core, info: &TokenInfo, api: &str, p: &Params) -> Result<Respons
     if !broker.owns(&info.consumer, &account) {
         return Err(business("Account is not exist."));
     }
-    broker.sync(core, core.clock.now(), live.as_deref());
+    broker.sync(core, core.clock.now(), None);
     let id = AccountId::new(account.clone());
     let (today, _) = core.local_now();
     let data = match api {

@@ -3,4 +3,5 @@
 
 mod data;
 mod helpers;
+mod sdk;
 mod trading;

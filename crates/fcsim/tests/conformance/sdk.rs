@@ -1,7 +1,6 @@
 //! SSI's official Python SDKs (ssi-fc-data 2.2.2, ssi-fctrading 2.5.3), unchanged, against
 //! the simulator on free ports, via `scripts/sdk-conformance/run.sh`. Without python3 (or
 //! its venv module) the test is skipped with a warning locally and fails under `CI=true`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 
