@@ -239,6 +239,11 @@ async fn every_query_endpoint_answers_from_the_engine() {
     );
     o.request_id = rid(2001);
     client.new_order(o).await.unwrap();
+    let (_sub, mut events) = client.stream(Some(ResumeFrom::NewOnly)).unwrap();
+    next_where(&mut events, "Connected", |e| {
+        matches!(e, TradingEvent::Connected)
+    })
+    .await;
     let mut f = NewOrder::limit(
         DEMO_DERIVATIVES_ACCOUNT,
         &fut,
@@ -250,6 +255,18 @@ async fn every_query_endpoint_answers_from_the_engine() {
     f.order_type = OrderType::Mtl;
     f.request_id = rid(2002);
     client.new_order(f).await.unwrap();
+
+    let p = next_where(&mut events, "futures portfolio", |e| {
+        matches!(e, TradingEvent::Portfolio(_))
+    })
+    .await;
+    let TradingEvent::Portfolio(p) = p else {
+        unreachable!()
+    };
+    assert_eq!(p.account.as_deref(), Some(DEMO_DERIVATIVES_ACCOUNT));
+    assert_eq!(p.open.len(), 1);
+    assert_eq!(p.open[0].instrument_id, fut);
+    assert_eq!(p.open[0].net, Some(1));
 
     let today = t.sim.now().to_offset(market::calendar::VN_OFFSET).date();
     let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
