@@ -192,6 +192,18 @@ async fn sim(
         DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET,
         DEMO_DERIVATIVES_ACCOUNT, DEMO_PIN, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
     };
+    if !(speed.is_finite() && speed > 0.0) {
+        anyhow::bail!(
+            "--speed must be a positive number of simulated seconds per second, got {speed}"
+        );
+    }
+    let telemetry = TelemetrySettings {
+        log_format: LogFormat::Pretty,
+        log_level: "info".into(),
+        otlp_endpoint: String::new(),
+    };
+    // Logs carry the OTPs that GetOTP would have sent by SMS.
+    let _telemetry = common::telemetry::init("qts-sim", &telemetry).context("start telemetry")?;
     let mut config = fcsim::SimConfig::demo();
     config.seed = seed;
     config.speed = speed;
