@@ -194,9 +194,9 @@ impl Simulator {
         core.broker().sync(core, core.clock.now(), live.as_deref());
     }
 
-    /// The simulated instant now.
+    /// The simulated instant now, in Vietnam time (UTC+7).
     pub fn now(&self) -> OffsetDateTime {
-        self.core.clock.now()
+        self.core.clock.now().to_offset(market::calendar::VN_OFFSET)
     }
 
     /// The generator (universe, history, tapes).

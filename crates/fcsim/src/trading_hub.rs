@@ -2,7 +2,8 @@
 //! method; after connect the server pushes `Broadcast` calls whose argument is the JSON
 //! string `{"type":..,"data":..}` for the token's accounts (§6). The `NotifyID` header
 //! (or query key) selects the replay: `0` everything since the start of the simulated
-//! day, `-1` (default) only new messages, `n` everything after `n`.
+//! day, `-1` (default) only new messages, `n` everything after `n` (a cursor beyond the
+//! newest notice, left from before a simulator restart, replays the day).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,9 +77,13 @@ fn resume_after(
             .parse::<i64>()
             .map_err(|_| format!("NotifyID '{t}' is not a number"))?,
     };
+    let last = core.broker().last_notify();
     Ok(match n {
         0 => None,
-        n if n < 0 => Some(core.broker().last_notify()),
+        n if n < 0 => Some(last),
+        // A cursor beyond the newest notice comes from before a simulator restart (ids
+        // start again at 1): replay the day rather than wait for ids to catch up.
+        n if n > last => None,
         n => Some(n),
     })
 }

@@ -644,3 +644,75 @@ async fn notify_id_resume_misses_nothing() {
     .await;
     assert!(is_order(&c, 5004, OrderStatus::Queued), "{c:?}");
 }
+
+/// Reads `Broadcast` arguments from a raw hub connection opened with `NotifyID: notify`.
+async fn raw_hub(t: &TestSim, token: &str, notify: &str, want: usize) -> Vec<serde_json::Value> {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!(
+        "{}/v2.0/signalr/connect?transport=webSockets&clientProtocol=1.5&connectionToken=x&connectionData=%5B%7B%22name%22%3A%22BroadcastHubV2%22%7D%5D",
+        t.trading_url.replace("http://", "ws://")
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    req.headers_mut()
+        .insert("NotifyID", notify.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut out = Vec::new();
+    while out.len() < want {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("hub message")
+            .unwrap()
+            .unwrap();
+        let Ok(text) = msg.into_text() else { continue };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        for m in frame["M"].as_array().into_iter().flatten() {
+            assert_eq!(m["H"], "BroadcastHubV2");
+            assert_eq!(m["M"], "Broadcast");
+            let arg: serde_json::Value = serde_json::from_str(m["A"][0].as_str().unwrap()).unwrap();
+            out.push(arg);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_replays_by_notify_id_on_the_wire() {
+    let t = spawn_with(trading_config()).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor, _) = hose_stock(&t);
+    for n in [6001, 6002] {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(floor),
+            100,
+        );
+        o.request_id = rid(n);
+        client.new_order(o).await.unwrap();
+    }
+    let token = {
+        use secrecy::ExposeSecret as _;
+        client
+            .access_token()
+            .await
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let all = raw_hub(&t, &token, "0", 2).await;
+    assert_eq!(all[0]["type"], "orderEvent");
+    assert_eq!(all[0]["data"]["uniqueID"], "6001");
+    assert_eq!(all[1]["data"]["uniqueID"], "6002");
+    let first = all[0]["data"]["notifyID"].as_i64().unwrap();
+    let after = raw_hub(&t, &token, &first.to_string(), 1).await;
+    assert_eq!(after[0]["data"]["uniqueID"], "6002");
+    // A cursor from before a simulator restart (beyond the newest id) replays the day.
+    let stale = raw_hub(&t, &token, "99999", 2).await;
+    assert_eq!(stale[0]["data"]["uniqueID"], "6001");
+}
