@@ -354,21 +354,10 @@ fn signed_post(
                 "Code is required: the token was issued with isSave=false",
             ));
         }
-        let two_factor = core
-            .config
-            .trading_consumers
-            .iter()
-            .find(|c| c.consumer_id == info.consumer)
-            .map_or(0, |_| {
-                if code.len() == 6
-                    && core.tokens().pending_otp(&info.consumer) == Some(code.as_str())
-                {
-                    1
-                } else {
-                    0
-                }
-            });
-        if !two_factor_ok(core, &info.consumer, two_factor, &code) {
+        // The per-order code is the PIN or a pending OTP (consumed).
+        if !two_factor_ok(core, &info.consumer, 0, &code)
+            && !two_factor_ok(core, &info.consumer, 1, &code)
+        {
             return Err(business("Code is invalid"));
         }
     }

@@ -716,3 +716,86 @@ async fn the_hub_replays_by_notify_id_on_the_wire() {
     let stale = raw_hub(&t, &token, "99999", 2).await;
     assert_eq!(stale[0]["data"]["uniqueID"], "6001");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_every_endpoint_gets_an_envelope_and_the_server_stays_up() {
+    let t = spawn_with(SimConfig {
+        rate_limits: Vec::new(),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let token = {
+        use secrecy::ExposeSecret as _;
+        client
+            .access_token()
+            .await
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let signer =
+        RequestSigner::from_key(&fcsim::config::DEMO_PRIVATE_KEY_XML_B64.to_owned().into())
+            .unwrap();
+    let http = reqwest::Client::new();
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "{\"account\": 5}",
+        "{\"account\":\"0001001\",\"requestID\":\"1\",\"orderID\":\"99999999999\",\"marketID\":\"VN\",\"buySell\":\"B\",\"instrumentID\":\"SSI\",\"price\":1e308,\"quantity\":-1}",
+        "{\"account\":\"0001001\",\"requestID\":\"2\",\"instrumentID\":\"\\u0000\",\"market\":\"VN\",\"buySell\":\"B\",\"orderType\":\"LO\",\"price\":\"abc\",\"quantity\":1.5}",
+        "{\"consumerID\":[1],\"consumerSecret\":{},\"twoFactorType\":\"x\",\"isSave\":7}",
+    ];
+    let posts = [
+        "NewOrder",
+        "ModifyOrder",
+        "CancelOrder",
+        "derNewOrder",
+        "derModifyOrder",
+        "derCancelOrder",
+        "AccessToken",
+        "GetOTP",
+        "NoSuchThing",
+    ];
+    for path in posts {
+        for body in bodies {
+            let sig = signer.sign(body.as_bytes()).unwrap();
+            let resp = http
+                .post(format!("{}/api/v2/Trading/{path}", t.trading_url))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("X-Signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let v: serde_json::Value = resp.json().await.unwrap();
+            assert_ne!(v["status"], 200, "{path} {body}: {v}");
+            assert!(v["message"].is_string(), "{path} {body}: {v}");
+        }
+    }
+    let gets = [
+        "orderHistory?account=0001001&startDate=99/99/9999&endDate=x",
+        "orderBook",
+        "maxBuyQty?account=0001001&instrumentID=ZZZZ&price=-5",
+        "maxBuyQty?account=0001001&instrumentID=SSI&price=abc",
+        "maxSellQty?account=0001001",
+        "derivPosition?account=0001008&querySummary=maybe",
+        "cashAcctBal?account=%ZZ",
+        "stockPosition?account=0001001%00",
+    ];
+    for q in gets {
+        let resp = http
+            .get(format!("{}/api/v2/Trading/{q}", t.trading_url))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = resp.json().await.unwrap();
+        assert_ne!(v["status"], 200, "{q}: {v}");
+    }
+    client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+}
