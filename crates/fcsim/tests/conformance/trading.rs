@@ -319,6 +319,72 @@ async fn every_query_endpoint_answers_from_the_engine() {
         .unwrap();
     assert!(bal.account_balance.is_some());
 
+    // derNewOrder / derModifyOrder / derCancelOrder on a resting futures limit order.
+    let (fi, fx) = t
+        .sim
+        .generator()
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.symbol == fut)
+        .unwrap();
+    let day = t.sim.generator().day_index(today).unwrap();
+    let ffloor = t.sim.generator().limits(fi, day).unwrap().floor.units();
+    let points = fcsim::tape::display_price(fx, ffloor);
+    let mut rest = NewOrder::limit(
+        DEMO_DERIVATIVES_ACCOUNT,
+        &fut,
+        TradingMarket::Vnfe,
+        Side::Buy,
+        points,
+        1,
+    );
+    rest.request_id = rid(2003);
+    client.new_order(rest).await.unwrap();
+    let q = next_where(&mut events, "futures QU", |e| {
+        is_order(e, 2003, OrderStatus::Queued)
+    })
+    .await;
+    let TradingEvent::Order(q) = q else {
+        unreachable!()
+    };
+    client
+        .modify_order(ModifyOrder {
+            account: DEMO_DERIVATIVES_ACCOUNT.to_owned(),
+            instrument_id: fut.clone(),
+            market: TradingMarket::Vnfe,
+            side: Side::Buy,
+            order_type: OrderType::Lo,
+            order_id: q.order_id.clone(),
+            price: points,
+            quantity: 2,
+            request_id: rid(2004),
+            code: None,
+        })
+        .await
+        .unwrap();
+    next_where(&mut events, "futures amend", |e| {
+        matches!(e, TradingEvent::Order(o) if o.unique_id.as_deref() == Some("2004") && o.quantity == Some(2))
+    })
+    .await;
+    client
+        .cancel_order(CancelOrder {
+            account: DEMO_DERIVATIVES_ACCOUNT.to_owned(),
+            instrument_id: fut.clone(),
+            market: TradingMarket::Vnfe,
+            side: Side::Buy,
+            order_id: q.order_id.clone(),
+            request_id: rid(2005),
+            code: None,
+        })
+        .await
+        .unwrap();
+    next_where(&mut events, "futures CL", |e| {
+        is_order(e, 2005, OrderStatus::Cancelled)
+    })
+    .await;
+
     let rules = client.rate_limit().await.unwrap();
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0].limit, 50);
