@@ -60,12 +60,6 @@ pub(crate) struct OrderMeta {
     pub(crate) modified: OffsetDateTime,
 }
 
-/// A client action waiting to be attributed when its events are drained.
-#[derive(Debug, Clone, Default)]
-struct Pending {
-    request: Option<(String, String)>,
-}
-
 /// The broker state (one per simulator, behind a mutex).
 pub(crate) struct Broker {
     pub(crate) engine: Engine,
@@ -80,7 +74,6 @@ pub(crate) struct Broker {
     pub(crate) log: Vec<Notice>,
     next_notify: i64,
     notify: watch::Sender<i64>,
-    pending: Pending,
 }
 
 /// Why a client action failed before reaching the engine (REST error envelope).
@@ -201,7 +194,6 @@ impl Broker {
             log: Vec::new(),
             next_notify: 0,
             notify,
-            pending: Pending::default(),
         }
     }
 
@@ -440,24 +432,22 @@ impl Broker {
         result
     }
 
-    /// Amends or cancels with attribution to `request_id`.
+    /// Amends (`Some`) or cancels (`None`); the events carry `request_id` as `uniqueID`.
+    /// Refusals reach the client as `orderError` notices.
     pub(crate) fn change(
         &mut self,
         id: OrderId,
         request_id: &str,
-        consumer: &str,
         amendment: Option<market::order::Amendment>,
     ) {
         if let Some(m) = self.meta.get_mut(&id) {
             m.last_request = request_id.to_owned();
         }
-        self.pending.request = Some((consumer.to_owned(), request_id.to_owned()));
         let _ = match amendment {
             Some(a) => self.engine.amend(id, a).map(|_| ()),
             None => self.engine.cancel(id),
         };
         self.process();
-        self.pending.request = None;
     }
 
     fn order_json(&self, o: &OrderRecord, meta: &OrderMeta, x: Option<&Instrument>) -> Value {

@@ -546,10 +546,10 @@ fn change_order(
     }
     if modify {
         for a in amendments {
-            broker.change(id, request_id, &info.consumer, Some(a));
+            broker.change(id, request_id, Some(a));
         }
     } else {
-        broker.change(id, request_id, &info.consumer, None);
+        broker.change(id, request_id, None);
     }
     let drop: &[&str] = &["code", "deviceId", "userAgent"];
     Ok(ok(
