@@ -139,6 +139,9 @@ pub struct SimConfig {
     pub trading_port: u16,
     /// FC Trading quota rules, per consumer (§8).
     pub rate_limits: Vec<RateRule>,
+    /// Also answer an order the exchange rules reject at entry with body status 400 and
+    /// `"<ORD code>: <reason>"` (SSI answers 200 and reports it only as `orderError`).
+    pub reject_in_response: bool,
 }
 
 impl Default for SimConfig {
@@ -183,6 +186,7 @@ impl SimConfig {
             daily_ohlc_max_days: 30,
             data_port: 18400,
             trading_port: 18401,
+            reject_in_response: false,
             rate_limits: vec![
                 RateRule {
                     endpoint: "*".to_owned(),

@@ -480,8 +480,16 @@ fn new_order(
         price,
         quantity: Quantity::new(qty),
     };
-    // Entry rejections reach the client as `orderError` on the stream, as at SSI.
-    let _ = broker.submit(req, meta);
+    // Entry rejections reach the client as `orderError` on the stream, as at SSI; with
+    // `reject_in_response` the answer carries them too.
+    if let Err(matching::Error::Rejected { reason, .. }) = broker.submit(req, meta)
+        && core.config.reject_in_response
+    {
+        return Err(business(format!(
+            "{}: {reason}",
+            crate::broker::reject_code(&reason)
+        )));
+    }
     Ok(ok(json!({
         "requestID": request_id,
         "requestData": echo(m, &["code", "deviceId", "userAgent"]),

@@ -865,3 +865,40 @@ async fn garbage_on_every_endpoint_gets_an_envelope_and_the_server_stays_up() {
     }
     client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_in_response_answers_rule_breaks_with_the_ssi_code() {
+    let t = spawn_with(SimConfig {
+        reject_in_response: true,
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor, ceiling) = hose_stock(&t);
+    for (n, price, code) in [
+        (7001, ceiling + 1_000, "ORD003"),
+        (7002, floor + 1, "ORD004"),
+    ] {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(price),
+            100,
+        );
+        o.request_id = rid(n);
+        let err = client.new_order(o).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Rejected { message, .. } if message.starts_with(code)),
+            "{err}"
+        );
+    }
+    let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(
+        book.orders
+            .iter()
+            .all(|o| o.order_status == Some(OrderStatus::Rejected))
+    );
+}
