@@ -1,6 +1,6 @@
 //! The simulated market's instruments and indices: the whole VN universe (HOSE, HNX, UPCoM
 //! stocks, VN30 futures, main indices). Real tickers and names where we know them
-//! ([`names`]), generated ones otherwise; everything is a pure function of the seed.
+//! (`names`), generated ones otherwise; everything is a pure function of the seed.
 
 mod names;
 
