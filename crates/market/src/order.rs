@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::PriceLimits;
 use crate::price::{Price, Quantity};
 use crate::session::{Phase, SessionState};
 use crate::venue::{Board, Exchange, InstrumentKind};
@@ -212,6 +213,56 @@ pub fn is_accepted(
     order_type: OrderType,
 ) -> bool {
     accepted_order_types(exchange, board, kind, phase).contains(&order_type)
+}
+
+/// The price an order is funded at for buying power and holds (reference §3.1, §3.5,
+/// §14): its own price when it has one (an LO's limit; a PLO once priced at the closing
+/// price), otherwise the day's ceiling, the worst price an order without a price
+/// (ATO, ATC, MTL, MOK, MAK, an unpriced PLO) can trade at. `None` when the order has no
+/// price and the ceiling is unknown. [`crate::validate::validate_order`] funds buys (and
+/// futures initial margin) at this price.
+pub fn funding_price(price: Option<Price>, limits: Option<PriceLimits>) -> Option<Price> {
+    price.or(limits.map(|l| l.ceiling))
+}
+
+/// Whether an open order of `order_type` resting on a matching board is no longer valid
+/// once the board enters `phase`, so its remainder expires (reference §3.1, §2.3). Day
+/// orders end when the board leaves its last regular matching phase
+/// ([`Phase::ends_day_orders`]: after the closing auction; UPCoM and futures at the
+/// close). PLO orders live through the HNX post-close session and expire at its end
+/// (15:00, when the board closes). ATO/ATC remainders are cancelled by the auction itself.
+pub const fn order_expires(order_type: OrderType, phase: Phase) -> bool {
+    match order_type {
+        OrderType::Plo => matches!(phase, Phase::Closed),
+        OrderType::Lo
+        | OrderType::Ato
+        | OrderType::Atc
+        | OrderType::Mtl
+        | OrderType::Mok
+        | OrderType::Mak => phase.ends_day_orders(),
+    }
+}
+
+/// Whether a trade matched during `phase` counts towards the day's closing price
+/// (reference §3.4): every phase except the HNX post-close (PLO) session, whose trades
+/// happen at the closing price and never move it.
+pub const fn trade_sets_close(phase: Phase) -> bool {
+    !matches!(phase, Phase::PloCollection | Phase::PloMatching)
+}
+
+/// The day's closing price on HOSE and HNX (reference §3.4): the ATC match price; if the
+/// ATC produced no trade (or there is no ATC, as on UPCoM, §2.4), the last trade of the
+/// day (trades for which [`trade_sets_close`] holds; PLO trades never count). `None` when
+/// there was no trade at all: the day produced no closing price (PLO orders are then
+/// refused, §2.3) and the previous close carries over, see [`carried_close`].
+pub fn closing_price(atc_price: Option<Price>, last_trade: Option<Price>) -> Option<Price> {
+    atc_price.or(last_trade)
+}
+
+/// The close that stands for the day (reference §3.4, §5.3): today's
+/// [`closing_price`], or the previous close carried over when the day produced none.
+pub fn carried_close(today: Option<Price>, previous_close: Price) -> Price {
+    today.unwrap_or(previous_close)
 }
 
 /// One amendment: price **or** quantity, never both (reference §3.3).

@@ -153,6 +153,31 @@ impl Phase {
         )
     }
 
+    /// Whether a matching board entering this phase has left its last regular matching
+    /// phase of the day, so day orders resting on it expire (reference §3.1: an LO rests
+    /// until the end of the closing auction; §2.1–§2.5 give what follows it). Driven by the
+    /// timetable: HOSE and HNX odd lot go from the ATC to [`Phase::PutThroughOnly`], the
+    /// HNX round-lot board to the PLO session ([`Phase::PloCollection`]), futures after
+    /// their ATC and UPCoM (no ATC, §2.4) after continuous trading to [`Phase::Closed`].
+    /// PLO orders live on through the PLO session: see [`crate::order::order_expires`].
+    /// The lunch break, call auctions and halts end nothing.
+    pub const fn ends_day_orders(self) -> bool {
+        match self {
+            Phase::Closed | Phase::PutThroughOnly | Phase::PloCollection | Phase::PloMatching => {
+                true
+            }
+            Phase::PreOpen
+            | Phase::OpeningAuction
+            | Phase::Continuous
+            | Phase::Break
+            | Phase::PeriodicAuction(_)
+            | Phase::ClosingAuction
+            | Phase::PutThrough
+            | Phase::PutThroughAfterHours
+            | Phase::Halted => false,
+        }
+    }
+
     /// Whether the phase matches orders or deals of some kind (as opposed to closed,
     /// pre-open, break, put-through-only on a matching board, or halted).
     pub const fn is_open(self) -> bool {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::MarketRules;
 use crate::investor::InvestorProfile;
 use crate::limits::PriceLimits;
-use crate::order::{Order, OrderType, Side, accepted_order_types};
+use crate::order::{Order, OrderType, Side, accepted_order_types, funding_price};
 use crate::price::{Price, Quantity, Vnd};
 use crate::session::{Phase, SessionState, iso_weekday};
 use crate::status::SecurityStatus;
@@ -497,11 +497,6 @@ pub fn validate_order(
     }
 }
 
-/// The price a buy is funded at: its limit, or the ceiling for orders without one.
-fn funding_price(order: &Order, security: &Security) -> Option<Price> {
-    order.price.or(security.limits.map(|l| l.ceiling))
-}
-
 fn check_cash_account(
     order: &Order,
     security: &Security,
@@ -512,7 +507,7 @@ fn check_cash_account(
         Side::Buy => {
             if let (Some(available), Some(price), false) = (
                 ctx.buying_power,
-                funding_price(order, security),
+                funding_price(order.price, security.limits),
                 ctx.investor.uses_non_prefunding(),
             ) {
                 match i64::try_from(order.quantity.units())
@@ -581,9 +576,11 @@ fn check_futures_account(
             });
         }
     }
-    if let (Some(available), Some(price), true) =
-        (ctx.buying_power, funding_price(order, security), opening)
-    {
+    if let (Some(available), Some(price), true) = (
+        ctx.buying_power,
+        funding_price(order.price, security.limits),
+        opening,
+    ) {
         let new_contracts = after.unsigned_abs() - before.unsigned_abs().min(after.unsigned_abs());
         match ctx
             .rules

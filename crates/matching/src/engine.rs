@@ -10,7 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use market::foreign::ForeignRoom;
 use market::limits::{LimitCase, PriceLimits, upcom_reference};
-use market::order::{Amendment, Priority, check_amend, check_cancel};
+use market::order::{
+    Amendment, Priority, carried_close, check_amend, check_cancel, closing_price, funding_price,
+    order_expires, trade_sets_close,
+};
 use market::session::TimeOfDay;
 use market::ticker::{TickerKind, classify_with};
 use market::{
@@ -247,23 +250,6 @@ fn crosses(side: Side, limit: Price, resting: Price) -> bool {
     match side {
         Side::Buy => resting <= limit,
         Side::Sell => resting >= limit,
-    }
-}
-
-/// Phases after which day orders are no longer valid on a matching board (reference §3.1:
-/// an LO rests until the end of the closing auction; UPCoM until the close).
-fn ends_day_orders(phase: Phase) -> bool {
-    match phase {
-        Phase::Closed | Phase::PutThroughOnly | Phase::PloCollection | Phase::PloMatching => true,
-        Phase::PreOpen
-        | Phase::OpeningAuction
-        | Phase::Continuous
-        | Phase::Break
-        | Phase::PeriodicAuction(_)
-        | Phase::ClosingAuction
-        | Phase::PutThrough
-        | Phase::PutThroughAfterHours
-        | Phase::Halted => false,
     }
 }
 
@@ -530,10 +516,7 @@ impl Engine {
         let acct = self.account_ref(account)?;
         let inst = self.instrument_ref(symbol)?;
         let sec = inst.security;
-        let price = match price {
-            Some(p) => p,
-            None => inst.limits()?.ceiling,
-        };
+        let price = funding_price(price, sec.limits).ok_or(Error::NoLimits(sec.symbol))?;
         let bp = acct.buying_power()?;
         let mut cap = self.board_cap(&sec, board);
         if acct.investor.is_foreign()
@@ -559,10 +542,7 @@ impl Engine {
         let sec = inst.security;
         let cap = self.board_cap(&sec, board);
         if sec.kind == InstrumentKind::IndexFuture {
-            let price = match price {
-                Some(p) => p,
-                None => inst.limits()?.ceiling,
-            };
+            let price = funding_price(price, sec.limits).ok_or(Error::NoLimits(sec.symbol))?;
             let long = acct
                 .futures
                 .get(&symbol)
@@ -809,20 +789,19 @@ impl Engine {
             from,
             to,
         });
-        if board == Board::Main && ends_day_orders(to) {
-            self.fix_close(sym)?;
+        if board == Board::Main && to.ends_day_orders() {
+            self.fix_close(sym, None)?;
         }
         if to == Phase::PloMatching {
             self.uncross(sym, board, TradeKind::PostClose)?;
         }
-        if ends_day_orders(to) {
-            let keep_plo = to != Phase::Closed;
+        if to.ends_day_orders() {
             let entries = self.instrument_ref(sym)?.board(board).book.entries();
             for e in entries {
-                let is_plo = self
+                let expires = self
                     .order(e.order)
-                    .is_some_and(|o| o.order_type == OrderType::Plo);
-                if !(keep_plo && is_plo) {
+                    .is_none_or(|o| order_expires(o.order_type, to));
+                if expires {
                     self.close_open(e.order, Close::Expire)?;
                 }
             }
@@ -830,15 +809,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Fixes today's close if not yet fixed: the last trade of the day on the main board,
-    /// else none (the previous close carries over, reference §3.4).
-    fn fix_close(&mut self, sym: Symbol) -> Result<(), Error> {
+    /// Fixes today's close if not yet fixed with `market::order::closing_price`: the ATC
+    /// price (`atc_price`, when the main board's ATC just traded), else the last trade of
+    /// the day on the main board, else none (the previous close carries over, reference
+    /// §3.4).
+    fn fix_close(&mut self, sym: Symbol, atc_price: Option<Price>) -> Result<(), Error> {
         let inst = self.instrument_mut(sym)?;
         if inst.closing_fixed {
             return Ok(());
         }
         inst.closing_fixed = true;
-        inst.closing_price = inst.main.last_price;
+        inst.closing_price = closing_price(atc_price, inst.main.last_price);
         let price = inst.closing_price;
         self.emit(Event::ClosingPrice { symbol: sym, price });
         Ok(())
@@ -855,7 +836,7 @@ impl Engine {
                 }
             }
             if trading_day {
-                self.fix_close(sym)?;
+                self.fix_close(sym, None)?;
                 if self.state.config.roll_reference {
                     self.roll_reference(sym)?;
                 }
@@ -909,7 +890,7 @@ impl Engine {
                 )?
             }
             market::Exchange::Hose | market::Exchange::Hnx | market::Exchange::HnxDeriv => {
-                inst.closing_price.unwrap_or(lim.reference)
+                carried_close(inst.closing_price, lim.reference)
             }
         };
         let limits =
@@ -1026,14 +1007,7 @@ impl Engine {
             req.price
         };
         let hold = self
-            .required_hold(
-                acct,
-                inst,
-                req.side,
-                req.order_type,
-                plo_price,
-                req.quantity,
-            )
+            .required_hold(acct, inst, req.side, plo_price, req.quantity)
             .map_err(|_| RejectReason::Overflow)?;
         let bp = ctx.buying_power.unwrap_or(Vnd::ZERO);
         if hold > bp && !acct.investor.uses_non_prefunding() {
@@ -1116,15 +1090,15 @@ impl Engine {
         Some(self.rules.lots.position_in_scope(&positions, &this))
     }
 
-    /// Cash an open order ties up: equities buy = value at the funding price (the limit,
-    /// or the ceiling for orders without one) plus fees; futures = initial margin on the
-    /// contracts that add exposure plus fees (reference §7.1, §7.4, §8).
+    /// Cash an open order ties up: equities buy = value at the funding price
+    /// (`market::order::funding_price`: its price, or the ceiling for orders without one)
+    /// plus fees; futures = initial margin on the contracts that add exposure plus fees
+    /// (reference §7.1, §7.4, §8).
     fn required_hold(
         &self,
         acct: &Account,
         inst: &Instrument,
         side: Side,
-        order_type: OrderType,
         price: Option<Price>,
         remaining: Quantity,
     ) -> Result<Vnd, Error> {
@@ -1132,13 +1106,7 @@ impl Engine {
             return Ok(Vnd::ZERO);
         }
         let sec = &inst.security;
-        let price = match (
-            price,
-            order_type.carries_price() || order_type == OrderType::Plo,
-        ) {
-            (Some(p), _) => p,
-            (None, _) => inst.limits()?.ceiling,
-        };
+        let price = funding_price(price, sec.limits).ok_or(Error::NoLimits(sec.symbol))?;
         match sec.kind {
             InstrumentKind::IndexFuture => {
                 let before = acct.futures.get(&sec.symbol).map_or(0, |f| f.net);
@@ -1396,7 +1364,9 @@ impl Engine {
         let sec = {
             let inst = self.instrument_mut(sym)?;
             let b = inst.board_mut(board);
-            if kind != TradeKind::PostClose {
+            // PLO trades happen at the close and never move the last price the close is
+            // taken from (`market::order::trade_sets_close`, reference §3.4).
+            if trade_sets_close(b.phase) {
                 b.last_price = Some(price);
                 b.open_price = b.open_price.or(Some(price));
                 b.high = Some(b.high.map_or(price, |h| h.max(price)));
@@ -1502,7 +1472,7 @@ impl Engine {
         };
         let acct = self.account_ref(&o.account)?;
         let inst = self.instrument_ref(o.symbol)?;
-        let hold = self.required_hold(acct, inst, o.side, o.order_type, o.price, remaining)?;
+        let hold = self.required_hold(acct, inst, o.side, o.price, remaining)?;
         let account = o.account.clone();
         self.account_mut(&account)?.set_hold(id, hold)
     }
@@ -1711,7 +1681,7 @@ impl Engine {
             });
         }
         let hold = self
-            .required_hold(acct, inst, o.side, o.order_type, new_price, new_open)
+            .required_hold(acct, inst, o.side, new_price, new_open)
             .map_err(overflow)?;
         let available = acct
             .buying_power()
@@ -1916,7 +1886,7 @@ impl Engine {
             self.close_open(e.order, Close::Cancel(CancelReason::AuctionRemainder))?;
         }
         if phase == Phase::ClosingAuction && board == Board::Main {
-            self.fix_close(sym)?;
+            self.fix_close(sym, result.map(|u| u.price))?;
         }
         Ok(())
     }
@@ -2027,14 +1997,7 @@ impl Engine {
         validate_order(&rec.as_market_order(), &inst.security, &session, &ctx)
             .map_err(|violations| RejectReason::Rules { violations })?;
         let hold = self
-            .required_hold(
-                acct,
-                inst,
-                rec.side,
-                rec.order_type,
-                rec.price,
-                rec.quantity,
-            )
+            .required_hold(acct, inst, rec.side, rec.price, rec.quantity)
             .map_err(|_| RejectReason::Overflow)?;
         let bp = ctx.buying_power.unwrap_or(Vnd::ZERO);
         if hold > bp && !acct.investor.uses_non_prefunding() {

@@ -11,7 +11,8 @@
 //! and the 0.1% sale tax (§8), futures positions and initial margin (§7.4).
 //!
 //! Does **not** own any exchange rule: ticks, bands, lots, sessions, the order-type
-//! matrix, amend/cancel permission, fees and settlement all come from `market`
+//! matrix, amend/cancel permission, the funding price of orders without a price, when
+//! open orders expire, the closing price, fees and settlement all come from `market`
 //! (`docs/market-rules.md`). Does no IO, reads no clock, and persists nothing: the caller
 //! snapshots [`EngineState`] (serde) and restores it with [`Engine::from_state`].
 //!

@@ -283,3 +283,142 @@ fn mtl_offsets_are_configurable_per_exchange() {
     };
     assert_eq!(pre_krx.mtl_offset_ticks(Hnx), 0);
 }
+
+fn band(ceiling: i64) -> PriceLimits {
+    PriceLimits {
+        reference: Price::new(ceiling - 3_400).unwrap(),
+        ceiling: Price::new(ceiling).unwrap(),
+        floor: Price::new(ceiling - 6_800).unwrap(),
+    }
+}
+
+#[test]
+fn funding_price_is_the_own_price_else_the_ceiling_per_reference_3_1() {
+    let limits = Some(band(52_400));
+    let limit = Price::new(50_000).unwrap();
+    assert_eq!(funding_price(Some(limit), limits), Some(limit));
+    assert_eq!(
+        funding_price(None, limits),
+        Some(Price::new(52_400).unwrap())
+    );
+    // A priced order needs no band; an unpriced one does.
+    assert_eq!(funding_price(Some(limit), None), Some(limit));
+    assert_eq!(funding_price(None, None), None);
+}
+
+#[test]
+fn day_orders_end_when_the_board_leaves_its_last_matching_phase_per_reference_3_1() {
+    use crate::session::SessionRules;
+    let sessions = SessionRules::default();
+    let day = date!(2025 - 06 - 06);
+    let key = |exchange, board, kind| crate::session::SessionKey {
+        exchange,
+        board,
+        kind,
+        restricted: false,
+    };
+    // (timetable, the phase that ends day orders, the phase just before it).
+    let cases = [
+        (
+            key(Hose, Board::Main, Stock),
+            Phase::PutThroughOnly,
+            Phase::ClosingAuction,
+        ),
+        (
+            key(Hose, Board::OddLot, Stock),
+            Phase::PutThroughOnly,
+            Phase::ClosingAuction,
+        ),
+        (
+            key(Hnx, Board::Main, Stock),
+            Phase::PloCollection,
+            Phase::ClosingAuction,
+        ),
+        (
+            key(Hnx, Board::OddLot, Stock),
+            Phase::PutThroughOnly,
+            Phase::ClosingAuction,
+        ),
+        (
+            key(Upcom, Board::Main, Stock),
+            Phase::Closed,
+            Phase::Continuous,
+        ),
+        (
+            key(HnxDeriv, Board::Main, IndexFuture),
+            Phase::Closed,
+            Phase::ClosingAuction,
+        ),
+    ];
+    for (k, ends, before) in cases {
+        let tt = sessions.timetable(&k, day).unwrap();
+        let last = tt
+            .segments
+            .iter()
+            .rev()
+            .find(|s| !s.phase.ends_day_orders());
+        assert_eq!(last.map(|s| s.phase), Some(before), "{k:?}");
+        let next = tt
+            .segments
+            .iter()
+            .find(|s| last.is_some_and(|l| s.start == l.end))
+            .map_or(Phase::Closed, |s| s.phase);
+        assert_eq!(next, ends, "{k:?}");
+        for t in OrderType::ALL {
+            if t != Plo {
+                assert!(order_expires(t, ends), "{t} {k:?}");
+                assert!(!order_expires(t, before), "{t} {k:?}");
+            }
+        }
+    }
+    for p in [
+        Phase::PreOpen,
+        Phase::OpeningAuction,
+        Phase::Continuous,
+        Phase::Break,
+        Phase::PeriodicAuction(15),
+        Phase::ClosingAuction,
+        Phase::Halted,
+    ] {
+        assert!(!p.ends_day_orders(), "{p}");
+        assert!(!order_expires(Lo, p), "{p}");
+    }
+}
+
+#[test]
+fn plo_orders_expire_at_the_end_of_the_plo_session_per_reference_2_3() {
+    assert!(!order_expires(Plo, Phase::ClosingAuction));
+    assert!(!order_expires(Plo, Phase::PloCollection));
+    assert!(!order_expires(Plo, Phase::PloMatching));
+    assert!(order_expires(Plo, Phase::Closed));
+    assert!(order_expires(Lo, Phase::PloCollection));
+}
+
+#[test]
+fn plo_trades_do_not_count_towards_the_close_per_reference_3_4() {
+    assert!(!trade_sets_close(Phase::PloCollection));
+    assert!(!trade_sets_close(Phase::PloMatching));
+    for p in [
+        Phase::OpeningAuction,
+        Phase::Continuous,
+        Phase::PeriodicAuction(1),
+        Phase::ClosingAuction,
+        Phase::PutThrough,
+        Phase::PutThroughAfterHours,
+    ] {
+        assert!(trade_sets_close(p), "{p}");
+    }
+}
+
+#[test]
+fn closing_price_is_the_atc_else_the_last_trade_else_carried_per_reference_3_4() {
+    let p = |u| Price::new(u).unwrap();
+    assert_eq!(
+        closing_price(Some(p(50_100)), Some(p(49_900))),
+        Some(p(50_100))
+    );
+    assert_eq!(closing_price(None, Some(p(49_900))), Some(p(49_900)));
+    assert_eq!(closing_price(None, None), None);
+    assert_eq!(carried_close(Some(p(50_100)), p(48_000)), p(50_100));
+    assert_eq!(carried_close(None, p(48_000)), p(48_000));
+}
