@@ -83,7 +83,8 @@ pub(crate) struct Envelope {
 
 impl Envelope {
     /// `data` as `T`, with a typed error naming the endpoint.
-    pub(crate) fn parse<T: DeserializeOwned>(self) -> Result<T> {
+    pub(crate) fn parse<T: DeserializeOwned>(mut self) -> Result<T> {
+        crate::wire::drop_duplicate_spellings(&mut self.data);
         serde_json::from_value(self.data).map_err(|source| Error::Decode {
             endpoint: self.endpoint,
             source,

@@ -309,6 +309,44 @@ serde_adapter!(
     serde_opt_epoch_ms, super::opt_epoch_ms, Option<time::OffsetDateTime>
 );
 
+/// Keys SSI sends under more than one spelling, canonical spelling first. The trading models
+/// accept every spelling through `#[serde(alias)]`, but serde refuses an object that carries two
+/// of them at once, so [`drop_duplicate_spellings`] keeps one before decoding. Keep this list
+/// in step with the `alias` attributes in `trading/model.rs`, `trading/stream.rs` and
+/// `data/model.rs`.
+const SPELLINGS: &[&[&str]] = &[
+    &["isForcesell", "isForceSell"],
+    &["isShortsell", "isShortSell"],
+    &["marketID", "martketID", "marketid"],
+    &["cashBal", "cashbal"],
+    &["osQty", "osqty"],
+    &["ExcerciseRatio", "ExerciseRatio"],
+];
+
+/// In every object of `value`, keeps one spelling of each key in [`SPELLINGS`]: the canonical
+/// one if present, else the first alias present.
+pub(crate) fn drop_duplicate_spellings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for group in SPELLINGS {
+                let present: Vec<&str> = group
+                    .iter()
+                    .copied()
+                    .filter(|k| map.contains_key(*k))
+                    .collect();
+                for extra in present.iter().skip(1) {
+                    map.remove(*extra);
+                }
+            }
+            for v in map.values_mut() {
+                drop_duplicate_spellings(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_duplicate_spellings),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
 /// A JSON object read field by field, keys matched exactly first and then
 /// case-insensitively (SSI's docs and samples disagree on casing). Errors name the record
 /// and the field.
@@ -420,6 +458,18 @@ mod tests {
         assert_eq!(decimal(&json!(1259.4)).unwrap().to_string(), "1259.4");
         assert!(decimal(&json!(null)).is_err());
         assert!(decimal(&json!(true)).is_err());
+    }
+
+    #[test]
+    fn a_key_sent_under_two_spellings_keeps_the_canonical_one() {
+        let mut v = serde_json::json!({
+            "isForceSell": "T", "isForcesell": "F", "orders": [{"martketID": "VNFE", "marketid": "x"}]
+        });
+        drop_duplicate_spellings(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"isForcesell": "F", "orders": [{"martketID": "VNFE"}]})
+        );
     }
 
     #[test]

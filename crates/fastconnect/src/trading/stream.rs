@@ -138,10 +138,20 @@ pub struct OrderEvent {
     )]
     pub modified_time: Option<OffsetDateTime>,
     /// Forced sell.
-    #[serde(default, rename = "isForceSell", with = "crate::wire::serde_opt_bool")]
+    #[serde(
+        default,
+        rename = "isForceSell",
+        alias = "isForcesell",
+        with = "crate::wire::serde_opt_bool"
+    )]
     pub is_force_sell: Option<bool>,
     /// Short sell.
-    #[serde(default, rename = "isShortSell", with = "crate::wire::serde_opt_bool")]
+    #[serde(
+        default,
+        rename = "isShortSell",
+        alias = "isShortsell",
+        with = "crate::wire::serde_opt_bool"
+    )]
     pub is_short_sell: Option<bool>,
     /// Status.
     #[serde(default, rename = "orderStatus", with = "crate::wire::serde_opt_code")]
@@ -335,6 +345,8 @@ fn parse_data<T: serde::de::DeserializeOwned>(kind: &str, data: Value) -> Result
         })?,
         None => data,
     };
+    let mut data = data;
+    crate::wire::drop_duplicate_spellings(&mut data);
     serde_json::from_value(data).map_err(|source| Error::Decode {
         endpoint: kind.to_owned(),
         source,
@@ -670,6 +682,23 @@ mod tests {
         assert_eq!(e.is_force_sell, Some(false));
         assert_eq!(e.orig_order_id, None);
         assert_eq!(e.input_time.unwrap().unix_timestamp(), 1_683_189_939);
+    }
+
+    #[test]
+    fn an_event_carrying_both_spellings_of_a_key_still_decodes() {
+        let data = json!({
+            "orderID": "1", "notifyID": 3, "instrumentID": "SSI", "uniqueID": "7",
+            "buySell": "S", "orderType": "LO", "price": 23500.0, "quantity": 100,
+            "marketID": "VN", "account": "0001231", "channel": "TA",
+            "isForceSell": "T", "isForcesell": "T", "isShortSell": "F", "isShortsell": "F",
+            "orderStatus": "QU"
+        });
+        let payload = json!({"type": "orderEvent", "data": data}).to_string();
+        let TradingEvent::Order(e) = decode_broadcast(&Value::String(payload)).unwrap() else {
+            panic!("not an order event")
+        };
+        assert_eq!(e.is_force_sell, Some(true));
+        assert_eq!(e.is_short_sell, Some(false));
     }
 
     #[test]
