@@ -3,7 +3,7 @@
 //! method `Broadcast(payload)` whose payload is double-encoded JSON, fed from the
 //! generator's tapes at simulated time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::auth::Audience;
 use crate::rest::Params;
 use crate::sim::Core;
-use crate::tape::{DayTape, Trade, display_price};
+use crate::tape::{DayTape, OddLotTape, OddLotUpdate, Trade, display_price, display_value};
 use crate::universe::Instrument;
 
 /// Hub name.
@@ -210,6 +210,18 @@ fn session_code(phase: market::session::Phase) -> &'static str {
     }
 }
 
+/// `StockType` of the `OL` payload (reference §4.4: "Stock/Bond/ETF...").
+fn stock_type(kind: InstrumentKind) -> &'static str {
+    match kind {
+        InstrumentKind::Stock => "Stock",
+        InstrumentKind::Etf => "ETF",
+        InstrumentKind::FundCertificate => "Fund",
+        InstrumentKind::CoveredWarrant => "CW",
+        InstrumentKind::Bond => "Bond",
+        InstrumentKind::IndexFuture => "Future",
+    }
+}
+
 /// The double-encoded `Broadcast` argument.
 pub(crate) fn payload(kind: Kind, content: &Value) -> Value {
     Value::String(json!({"DataType": kind.wire(), "Content": content.to_string()}).to_string())
@@ -386,6 +398,35 @@ impl Ctx<'_> {
         }
     }
 
+    /// The `OL` message of one odd-lot board update (reference §4.4).
+    fn odd_lot(&self, u: &OddLotUpdate) -> Value {
+        let (x, l) = (self.x, self.tape.limits);
+        let price = |p: Option<i64>| json!(display_price(x, p.unwrap_or(0)));
+        let reference = l.reference.units();
+        let change = u.last.map_or(0, |p| p.price - reference);
+        let mut v = json!({"RType": Kind::OddLot.wire(), "TradingDate": format_date(self.tape.date),
+            "Time": hms(u.secs), "StockNo": self.tape.instrument + 1, "Symbol": x.symbol,
+            "Ceiling": display_price(x, l.ceiling.units()), "Floor": display_price(x, l.floor.units()),
+            "RefPrice": display_price(x, reference), "Open": price(u.open), "High": price(u.high),
+            "Low": price(u.low), "LastPrice": price(u.last.map(|p| p.price)),
+            "LastVol": u.last.map_or(0, |p| p.volume),
+            "TotalVal": display_value(x, u.round_value_units + u.odd_value_units),
+            "TotalVol": u.round_volume + u.odd_volume, "Exchange": x.exchange.ssi_code(),
+            "TradingSession": session_code(u.phase), "TradingStatus": "N",
+            "Change": display_price(x, change),
+            "RatioChange": ((change as f64 / reference.max(1) as f64) * 10_000.0).round() / 100.0,
+            "StockType": stock_type(x.kind)});
+        for n in 1..=crate::tape::ODD_LOT_DEPTH {
+            let b = u.bids.get(n - 1).copied().unwrap_or((0, 0));
+            let a = u.asks.get(n - 1).copied().unwrap_or((0, 0));
+            v[format!("BidPrice{n}")] = json!(display_price(x, b.0));
+            v[format!("BidVol{n}")] = json!(b.1);
+            v[format!("AskPrice{n}")] = json!(display_price(x, a.0));
+            v[format!("AskVol{n}")] = json!(a.1);
+        }
+        payload(Kind::OddLot, &v)
+    }
+
     fn status(&self, secs: u32) -> Value {
         let mut v = self.common(Kind::Status, secs);
         let phase = self
@@ -418,6 +459,30 @@ impl Ctx<'_> {
 pub(crate) struct LiveDay {
     pub(crate) date: time::Date,
     pub(crate) tapes: Vec<DayTape>,
+    /// Odd-lot boards by instrument position, generated on first `OL` interest.
+    odd_lots: std::sync::Mutex<HashMap<usize, Arc<OddLotTape>>>,
+}
+
+impl LiveDay {
+    /// The odd-lot board of `tape`'s instrument today (generated once, then shared).
+    fn odd_lot(&self, core: &Core, tape: &DayTape) -> Arc<OddLotTape> {
+        let cached = self
+            .odd_lots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&tape.instrument)
+            .cloned();
+        if let Some(odd) = cached {
+            return odd;
+        }
+        // Generated outside the lock; a concurrent duplicate is identical (deterministic).
+        let odd = Arc::new(core.generator.odd_lot_tape(tape));
+        self.odd_lots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(tape.instrument, odd.clone());
+        odd
+    }
 }
 
 pub(crate) fn live_day(core: &Core) -> Option<Arc<LiveDay>> {
@@ -433,7 +498,11 @@ pub(crate) fn live_day(core: &Core) -> Option<Arc<LiveDay>> {
     let tapes = (0..core.generator.universe().instruments().len())
         .filter_map(|i| core.generator.tape(i, day).ok())
         .collect();
-    let live = Arc::new(LiveDay { date: today, tapes });
+    let live = Arc::new(LiveDay {
+        date: today,
+        tapes,
+        odd_lots: std::sync::Mutex::new(HashMap::new()),
+    });
     *slot = Some(live.clone());
     Some(live)
 }
@@ -455,14 +524,28 @@ pub(crate) fn collect(
         let interested = [Kind::Trade, Kind::Quote, Kind::Snapshot, Kind::Bar]
             .iter()
             .any(|k| wants(subs, *k, &x.symbol));
-        if !interested {
+        let odd_lot = wants(subs, Kind::OddLot, &x.symbol);
+        if !interested && !odd_lot {
             continue;
         }
         let start = tape.trades.partition_point(|t| t.secs <= from);
         let end = tape.trades.partition_point(|t| t.secs <= to);
+        if start >= end {
+            continue;
+        }
+        let odd = odd_lot.then(|| live.odd_lot(core, tape));
+        let odd_updates = odd.as_deref().map_or(&[][..], |o| {
+            let a = o.updates.partition_point(|u| u.trade < start);
+            let b = o.updates.partition_point(|u| u.trade < end);
+            o.updates.get(a..b).unwrap_or_default()
+        });
+        let mut odd_updates = odd_updates.iter().peekable();
         let ctx = Ctx { core, x, tape };
         for k in start..end {
             ctx.messages(k, subs, out);
+            while let Some(u) = odd_updates.next_if(|u| u.trade == k) {
+                out.push(ctx.odd_lot(u));
+            }
         }
     }
     let first_tick = from / INDEX_EVERY_SECS + 1;
@@ -668,5 +751,119 @@ mod tests {
         assert_eq!(outer["DataType"], "X-TRADE");
         let inner: Value = serde_json::from_str(outer["Content"].as_str().unwrap()).unwrap();
         assert_eq!(inner["Symbol"], "SSI");
+    }
+
+    fn small_sim(seed: u64) -> crate::Simulator {
+        crate::Simulator::new(crate::SimConfig {
+            seed,
+            start: time::macros::datetime!(2025-06-10 09:14:40 +7),
+            universe: crate::UniverseSize {
+                hose: 30,
+                hnx: 10,
+                upcom: 10,
+            },
+            history_days: 5,
+            ..crate::SimConfig::demo()
+        })
+        .unwrap()
+    }
+
+    /// The `Content` objects of the whole day's messages for `channels`.
+    fn day_of(sim: &crate::Simulator, channels: &[&str]) -> Vec<Value> {
+        window_of(sim, channels, 0, 86_399)
+    }
+
+    /// The `Content` objects of the messages due in `(from, to]` for `channels`.
+    fn window_of(sim: &crate::Simulator, channels: &[&str], from: u32, to: u32) -> Vec<Value> {
+        let core = &sim.core;
+        let live = live_day(core).unwrap();
+        let subs: Vec<Subscription> = channels.iter().map(|c| parse_channel(c).unwrap()).collect();
+        let mut out = Vec::new();
+        collect(core, &live, &subs, from, to, &mut out);
+        out.iter()
+            .map(|p| {
+                let outer: Value = serde_json::from_str(p.as_str().unwrap()).unwrap();
+                serde_json::from_str(outer["Content"].as_str().unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn odd_lot_messages_carry_exactly_the_reference_keys() {
+        let sim = small_sim(1);
+        let day = day_of(&sim, &["OL:SSI"]);
+        assert!(day.len() > 50, "{} OL messages", day.len());
+        let mut expected: Vec<String> = [
+            "RType",
+            "TradingDate",
+            "Time",
+            "StockNo",
+            "Symbol",
+            "Ceiling",
+            "Floor",
+            "RefPrice",
+            "Open",
+            "High",
+            "Low",
+            "LastPrice",
+            "LastVol",
+            "TotalVal",
+            "TotalVol",
+            "Exchange",
+            "TradingSession",
+            "TradingStatus",
+            "Change",
+            "RatioChange",
+            "StockType",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for n in 1..=3 {
+            for k in ["BidPrice", "BidVol", "AskPrice", "AskVol"] {
+                expected.push(format!("{k}{n}"));
+            }
+        }
+        expected.sort();
+        for m in &day {
+            let mut keys: Vec<String> = m.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            assert_eq!(keys, expected);
+            assert_eq!(m["RType"], "OL");
+            assert_eq!(m["Symbol"], "SSI");
+            assert_eq!(m["Exchange"], "HOSE");
+            assert_eq!(m["StockType"], "Stock");
+            assert!(m["LastVol"].as_u64().unwrap() < 100);
+        }
+        assert!(day.iter().any(|m| m["LastVol"].as_u64() > Some(0)));
+    }
+
+    #[test]
+    fn odd_lot_subscriptions_select_symbols_and_skip_futures() {
+        let sim = small_sim(1);
+        let symbols = |day: &[Value]| -> HashSet<String> {
+            day.iter()
+                .map(|m| m["Symbol"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let pair = day_of(&sim, &["OL:SSI-FPT"]);
+        assert_eq!(
+            symbols(&pair),
+            HashSet::from(["SSI".to_owned(), "FPT".to_owned()])
+        );
+        // 10:00 to 10:10: a busy stretch of continuous trading.
+        let all = window_of(&sim, &["OL:ALL"], 36_000, 36_600);
+        let all_symbols = symbols(&all);
+        assert!(all_symbols.len() > 40, "{} symbols", all_symbols.len());
+        assert!(!all_symbols.iter().any(|s| s.starts_with("VN30F")));
+        assert!(all.iter().all(|m| m["RType"] == "OL"));
+    }
+
+    #[test]
+    fn the_odd_lot_feed_is_a_function_of_the_seed() {
+        let feed = |seed| day_of(&small_sim(seed), &["OL:SSI-FPT"]);
+        let first = feed(1);
+        assert!(!first.is_empty());
+        assert_eq!(feed(1), first);
+        assert_ne!(feed(2), first);
     }
 }

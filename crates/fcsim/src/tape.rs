@@ -20,6 +20,10 @@ use time::{Date, Duration};
 use crate::rng::Rng;
 use crate::universe::{Instrument, Universe};
 
+mod odd_lot;
+
+pub use odd_lot::{ODD_LOT_DEPTH, OddLotPrint, OddLotTape, OddLotUpdate};
+
 /// Which side initiated a trade (SSI `Side`: `BU` buy-up, `SD` sell-down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggressor {

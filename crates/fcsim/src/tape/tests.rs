@@ -1,7 +1,7 @@
 use super::*;
 use crate::universe::UniverseSize;
 
-fn generator(seed: u64) -> Generator {
+pub(super) fn generator(seed: u64) -> Generator {
     let calendar = TradingCalendar::embedded().unwrap();
     let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
     let size = UniverseSize {

@@ -230,3 +230,148 @@ async fn the_hub_streams_trades_quotes_and_index_values() {
     }
     assert!(t.sim.now() > time::macros::datetime!(2025-06-10 09:15 +7));
 }
+
+/// Floor <= every non-zero price <= ceiling.
+fn assert_in_band(
+    what: &str,
+    prices: impl IntoIterator<Item = fastconnect::Decimal>,
+    floor: fastconnect::Decimal,
+    ceiling: fastconnect::Decimal,
+) {
+    for p in prices {
+        assert!(
+            p.is_zero() || (floor <= p && p <= ceiling),
+            "{what}: {p} outside {floor}..{ceiling}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_channel_kind_arrives_and_decodes() {
+    let t = spawn_sim().await;
+    let c = data_client(&t);
+    let lot = market::MarketRules::default()
+        .lots
+        .round_lot(market::Exchange::Hose);
+    let (_sub, mut events) = c
+        .stream([
+            Channel::symbols(ChannelKind::SecurityStatus, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::Snapshot, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::Quote, ["FPT"]).unwrap(),
+            Channel::symbols(ChannelKind::Trade, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::ForeignRoom, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::Index, ["VN30"]).unwrap(),
+            Channel::symbols(ChannelKind::Bar, ["SSI"]).unwrap(),
+            Channel::symbols(ChannelKind::OddLot, ["SSI", "FPT"]).unwrap(),
+        ])
+        .unwrap();
+    let [
+        mut status,
+        mut snapshot,
+        mut quote,
+        mut trade,
+        mut room,
+        mut index,
+        mut bar,
+    ] = [0; 7];
+    let (mut odd, mut odd_prints) = (0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while status < 1
+        || snapshot < 2
+        || quote < 2
+        || trade < 2
+        || room < 1
+        || index < 1
+        || bar < 2
+        || odd < 5
+        || odd_prints < 1
+    {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("stream timed out")
+            .unwrap();
+        match event {
+            MarketEvent::SecurityStatus(s) => {
+                assert_eq!(s.symbol, "SSI");
+                assert_eq!(s.exchange, Some(Exchange::Hose));
+                assert!(s.trading_session.is_some());
+                status += 1;
+            }
+            MarketEvent::Snapshot(x) => {
+                assert_eq!(x.trade.symbol, "SSI");
+                let (floor, ceiling) = (x.trade.floor.unwrap(), x.trade.ceiling.unwrap());
+                let last = x.trade.last_price.unwrap();
+                assert!(!last.is_zero());
+                let levels = x.bids.iter().chain(&x.asks).map(|l| l.price);
+                assert_in_band("X", levels.chain([last]), floor, ceiling);
+                assert_eq!(x.bids.len(), 3, "HOSE shows 3 levels");
+                assert!(x.low.unwrap() <= x.high.unwrap());
+                assert!(x.trade.total_vol.unwrap() > 0);
+                snapshot += 1;
+            }
+            MarketEvent::Quote(q) => {
+                assert_eq!(q.symbol, "FPT");
+                assert_eq!(q.bids.iter().filter(|l| !l.price.is_zero()).count(), 3);
+                assert!(q.bids.iter().chain(&q.asks).all(|l| l.volume > 0));
+                quote += 1;
+            }
+            MarketEvent::Trade(tr) => {
+                assert_eq!(tr.symbol, "SSI");
+                let (floor, ceiling) = (tr.floor.unwrap(), tr.ceiling.unwrap());
+                assert_in_band("X-TRADE", [tr.last_price.unwrap()], floor, ceiling);
+                assert_eq!(tr.last_vol.unwrap() % lot as i64, 0);
+                trade += 1;
+            }
+            MarketEvent::ForeignRoom(r) => {
+                assert_eq!(r.symbol, "SSI");
+                assert!(r.total_room.unwrap() > 0);
+                assert!(r.current_room.unwrap() <= r.total_room.unwrap());
+                room += 1;
+            }
+            MarketEvent::Index(i) => {
+                assert_eq!(i.index_id, "VN30");
+                assert!(i.index_value > fastconnect::Decimal::ZERO);
+                index += 1;
+            }
+            MarketEvent::Bar(b) => {
+                assert_eq!(b.symbol, "SSI");
+                let (low, high) = (b.low.unwrap(), b.high.unwrap());
+                assert!(low <= b.open.unwrap() && b.close.unwrap() <= high);
+                assert!(!low.is_zero());
+                assert_eq!(b.volume.unwrap() % lot as i64, 0);
+                bar += 1;
+            }
+            MarketEvent::OddLot(o) => {
+                assert!(o.symbol == "SSI" || o.symbol == "FPT", "{}", o.symbol);
+                assert_eq!(o.exchange, Some(Exchange::Hose));
+                assert_eq!(o.stock_type.as_deref(), Some("Stock"));
+                assert_eq!(o.trading_date, Some(date!(2025 - 06 - 10)));
+                let (floor, ceiling) = (o.floor.unwrap(), o.ceiling.unwrap());
+                assert!(floor <= o.ref_price.unwrap() && o.ref_price.unwrap() <= ceiling);
+                assert_eq!(o.bids.len(), 3, "OL carries 3 bid levels: {o:?}");
+                assert_eq!(o.asks.len(), 3, "OL carries 3 ask levels: {o:?}");
+                let prices = o.bids.iter().chain(&o.asks).map(|l| l.price);
+                assert_in_band("OL", prices.chain(o.last_price), floor, ceiling);
+                for l in o.bids.iter().chain(&o.asks) {
+                    assert!(
+                        (1..lot as i64).contains(&l.volume),
+                        "odd-lot level {l:?} is not below a round lot"
+                    );
+                }
+                let best_bid = o.bids[0].price;
+                assert!(best_bid < o.asks[0].price, "crossed odd-lot book {o:?}");
+                let last_vol = o.last_vol.unwrap();
+                assert!(last_vol < lot as i64);
+                if last_vol > 0 {
+                    assert!(!o.last_price.unwrap().is_zero());
+                    odd_prints += 1;
+                }
+                assert!(o.total_vol.unwrap() > 0);
+                odd += 1;
+            }
+            MarketEvent::Malformed { error, payload } => panic!("malformed {error}: {payload}"),
+            MarketEvent::HubError(e) => panic!("hub error {e}"),
+            MarketEvent::Connected | MarketEvent::Disconnected { .. } => {}
+        }
+    }
+}
