@@ -14,4 +14,5 @@
 mod bus;
 mod cache;
 mod helpers;
+mod host;
 mod store;
