@@ -50,6 +50,19 @@ async fn host(dir: &std::path::Path) -> (Host, Db) {
     )
 }
 
+async fn until_ready(admin: std::net::SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("http://{admin}/ready"))
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+        != 200
+    {
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn ready_status(admin: std::net::SocketAddr) -> u16 {
     reqwest::get(format!("http://{admin}/ready"))
         .await
@@ -87,16 +100,7 @@ async fn shutdown_aborts_what_ignores_it_once_the_grace_period_is_over() {
     let admin = host.addrs().unwrap().admin;
     let token = CancellationToken::new();
     let running = tokio::spawn(host.run(token.clone()));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("http://{admin}/ready"))
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_ready(admin).await;
     let started = Instant::now();
     token.cancel();
     running.await.unwrap().unwrap();
@@ -114,16 +118,7 @@ async fn readiness_follows_the_database() {
     let admin = host.addrs().unwrap().admin;
     let token = CancellationToken::new();
     let running = tokio::spawn(host.run(token.clone()));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("http://{admin}/ready"))
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-        != 200
-    {
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_ready(admin).await;
     db.close().await;
     assert_eq!(
         ready_status(admin).await,

@@ -109,22 +109,7 @@ fn up_serves_through_its_gateway_and_stops_cleanly_on_sigterm() {
     });
     assert_eq!(info["name"], "oms");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "qts up did not stop within 30s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = terminate(&mut child, "qts up");
     assert!(exit.success(), "clean exit: {exit:?}");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"));
@@ -208,18 +193,26 @@ fn sim_on_free_ports_prints_its_urls_and_issues_fc_data_tokens() {
     });
     assert_eq!(token["status"], 200, "{token}");
     assert!(token["data"]["accessToken"].as_str().unwrap().contains('.'));
+    let exit = terminate(&mut child, "qts sim");
+    assert!(exit.success(), "clean exit: {exit:?}");
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for the process to exit.
+fn terminate(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(30);
-    let exit = loop {
+    loop {
         if let Some(s) = child.try_wait().unwrap() {
-            break s;
+            return s;
         }
-        assert!(Instant::now() < deadline, "qts sim did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not stop within 30s of SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "clean exit: {exit:?}");
+    }
 }
