@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! cargo run --release -p fcsim --example fcsim_bench -- orders 20000 16
+//! cargo run --release -p fcsim --example fcsim_bench -- orders 2000 1 /tmp/fcsim-bench
 //! cargo run --release -p fcsim --example fcsim_bench -- stream 10 60
 //! ```
 //!
 //! `orders N C`: N signed `NewOrder` requests from C concurrent HTTP clients (bodies signed
 //! beforehand with the demo key, so the figure is the server: HTTP, bearer check, quota,
 //! `X-Signature` verification, JSON, `requestID`, engine entry and stream notices). Every
-//! answer must be `status: 200` and the order book must hold N orders.
+//! answer must be `status: 200` and the order book must hold N orders. With DIR, the
+//! simulator saves its trading state there (`data_dir`, emptied first) before every answer.
 //!
 //! `stream S X`: the full universe at X× speed from 10:00; `fastconnect::DataClient`
 //! subscribed to `X-TRADE:ALL` and `X-QUOTE:ALL` counts decoded messages for S wall seconds.
@@ -47,11 +49,15 @@ async fn start(config: SimConfig) -> (Simulator, String, String, CancellationTok
     (sim, data_url, trading_url, cancel)
 }
 
-async fn orders(n: usize, concurrency: usize) {
+async fn orders(n: usize, concurrency: usize, dir: Option<std::path::PathBuf>) {
+    if let Some(dir) = &dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     let mut config = SimConfig {
         start: datetime!(2025-06-10 10:00:00 +7),
         history_days: 60,
         rate_limits: Vec::new(),
+        data_dir: dir.clone(),
         ..SimConfig::demo()
     };
     config.trading_consumers[0].accounts.push(AccountConfig {
@@ -148,8 +154,16 @@ async fn orders(n: usize, concurrency: usize) {
     let held = book["data"]["orders"].as_array().map_or(0, Vec::len);
     assert_eq!(held, n, "every order reached the engine");
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let saved = dir.map_or_else(String::new, |d| {
+        let bytes = std::fs::metadata(d.join(fcsim::store::STATE_FILE)).map_or(0, |m| m.len());
+        format!(
+            ", saved to {} (state file {} KB at the end)",
+            d.display(),
+            bytes / 1024
+        )
+    });
     out(&format!(
-        "orders: {n} NewOrder via HTTP+signature+engine, {concurrency} clients: {:.2} s, {:.0} orders/s, latency p50 {:.2} ms, p99 {:.2} ms",
+        "orders: {n} NewOrder via HTTP+signature+engine, {concurrency} clients: {:.2} s, {:.0} orders/s, latency p50 {:.2} ms, p99 {:.2} ms{saved}",
         wall.as_secs_f64(),
         n as f64 / wall.as_secs_f64(),
         pct(0.5).as_secs_f64() * 1e3,
@@ -232,10 +246,11 @@ async fn main() {
             orders(
                 arg(2, "20000").parse().unwrap(),
                 arg(3, "16").parse().unwrap(),
+                args.get(4).map(std::path::PathBuf::from),
             )
             .await
         }
         "stream" => stream(arg(2, "10").parse().unwrap(), arg(3, "60").parse().unwrap()).await,
-        other => panic!("unknown mode {other}: orders N C | stream SECS SPEED"),
+        other => panic!("unknown mode {other}: orders N C [DIR] | stream SECS SPEED"),
     }
 }

@@ -19,12 +19,14 @@ use matching::{
     AccountId, ChangeRejection, Engine, Event, EventRecord, Listing, OrderId, OrderRecord,
     OrderRequest, OrderStatus, RejectReason,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
 use tokio::sync::watch;
 
 use crate::data_hub::{LiveDay, quote_levels};
 use crate::sim::Core;
+use crate::store::{SnapshotRef, Store, StoreError};
 use crate::tape::display_price;
 use crate::universe::Instrument;
 
@@ -39,7 +41,7 @@ const MM_SHARES: u64 = 1_000_000_000;
 const MM_LEVELS: usize = 3;
 
 /// One message of the trading stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Notice {
     pub(crate) id: i64,
     pub(crate) date: Date,
@@ -49,16 +51,20 @@ pub(crate) struct Notice {
 }
 
 /// What the broker remembers about a client order beyond the engine record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OrderMeta {
     pub(crate) consumer: String,
     pub(crate) orig_request: String,
     pub(crate) last_request: String,
-    pub(crate) market: &'static str,
+    pub(crate) market: String,
     pub(crate) channel: String,
     pub(crate) last_error: Option<Value>,
     pub(crate) modified: OffsetDateTime,
 }
+
+/// The market maker's quotes on one symbol: the day and index of the generated trade they
+/// follow, and the engine ids of its resting orders.
+type MmQuotes = (Date, usize, Vec<OrderId>);
 
 /// The broker state (one per simulator, behind a mutex).
 pub(crate) struct Broker {
@@ -67,13 +73,59 @@ pub(crate) struct Broker {
     multiplier: i64,
     mm: AccountId,
     listed: HashMap<Symbol, (Date, usize)>,
-    mm_quotes: HashMap<Symbol, (Date, usize, Vec<OrderId>)>,
+    mm_quotes: HashMap<Symbol, MmQuotes>,
     pub(crate) meta: HashMap<OrderId, OrderMeta>,
     pub(crate) owners: HashMap<AccountId, String>,
     request_ids: HashMap<String, (Date, HashSet<String>)>,
     pub(crate) log: Vec<Notice>,
     next_notify: i64,
+    /// The newest notifyID that is saved and may be sent to clients.
+    published: i64,
     notify: watch::Sender<i64>,
+    /// Where the state is saved (`None`: in memory only).
+    store: Option<Store>,
+    /// Something changed since the last save.
+    dirty: bool,
+    /// The simulated instant of the last clock sync (saved with the state).
+    synced: Option<OffsetDateTime>,
+    /// Wall time of the last save.
+    saved: Option<std::time::Instant>,
+}
+
+/// The broker's own durable state (the engine's is `matching::EngineState`), as read.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BrokerState {
+    listed: Vec<(Symbol, (Date, usize))>,
+    mm_quotes: Vec<(Symbol, MmQuotes)>,
+    meta: Vec<(OrderId, OrderMeta)>,
+    request_ids: Vec<(String, (Date, HashSet<String>))>,
+    log: Vec<Notice>,
+    next_notify: i64,
+}
+
+/// The broker's own durable state, as written (borrowed).
+#[derive(Serialize)]
+pub(crate) struct BrokerStateRef<'a> {
+    listed: Vec<(&'a Symbol, &'a (Date, usize))>,
+    mm_quotes: Vec<(&'a Symbol, &'a MmQuotes)>,
+    meta: Vec<(&'a OrderId, &'a OrderMeta)>,
+    request_ids: Vec<(&'a String, &'a (Date, HashSet<String>))>,
+    log: &'a [Notice],
+    next_notify: i64,
+}
+
+#[cfg(test)]
+impl BrokerState {
+    pub(crate) fn as_ref(&self) -> BrokerStateRef<'_> {
+        BrokerStateRef {
+            listed: self.listed.iter().map(|(k, v)| (k, v)).collect(),
+            mm_quotes: self.mm_quotes.iter().map(|(k, v)| (k, v)).collect(),
+            meta: self.meta.iter().map(|(k, v)| (k, v)).collect(),
+            request_ids: self.request_ids.iter().map(|(k, v)| (k, v)).collect(),
+            log: &self.log,
+            next_notify: self.next_notify,
+        }
+    }
 }
 
 /// Why a client action failed before reaching the engine (REST error envelope).
@@ -174,7 +226,11 @@ fn epoch_ms(t: OffsetDateTime) -> String {
 }
 
 impl Broker {
-    pub(crate) fn new(engine: Engine, universe: crate::universe::Universe) -> Self {
+    pub(crate) fn new(
+        engine: Engine,
+        universe: crate::universe::Universe,
+        store: Option<Store>,
+    ) -> Self {
         let (notify, _) = watch::channel(0);
         let multiplier = engine
             .rules()
@@ -193,35 +249,109 @@ impl Broker {
             request_ids: HashMap::new(),
             log: Vec::new(),
             next_notify: 0,
+            published: 0,
             notify,
+            store,
+            dirty: true,
+            synced: None,
+            saved: None,
         }
     }
 
-    /// Opens the market maker and the configured accounts.
+    /// Takes back the broker's state from a snapshot (the engine is restored separately).
+    pub(crate) fn restore(&mut self, state: BrokerState, synced: OffsetDateTime) {
+        self.listed = state.listed.into_iter().collect();
+        self.mm_quotes = state.mm_quotes.into_iter().collect();
+        self.meta = state.meta.into_iter().collect();
+        self.request_ids = state.request_ids.into_iter().collect();
+        self.log = state.log;
+        self.next_notify = state.next_notify;
+        self.published = state.next_notify;
+        self.notify.send_replace(self.published);
+        self.synced = Some(synced);
+        self.dirty = false;
+    }
+
+    /// Saves the state if anything changed since the last save, then publishes the new
+    /// stream notices. Nothing a client can see (an answer, a notice) goes out before
+    /// this returns `Ok`; on error the change stays pending and the next commit retries.
+    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        if let (Some(store), Some(at)) = (&self.store, self.synced) {
+            let snapshot = SnapshotRef {
+                format: crate::store::format(),
+                market: store.market(),
+                saved_at: at,
+                engine: self.engine.state(),
+                broker: BrokerStateRef {
+                    listed: self.listed.iter().collect(),
+                    mm_quotes: self.mm_quotes.iter().collect(),
+                    meta: self.meta.iter().collect(),
+                    request_ids: self.request_ids.iter().collect(),
+                    log: &self.log,
+                    next_notify: self.next_notify,
+                },
+            };
+            store.save(&snapshot)?;
+            self.saved = Some(std::time::Instant::now());
+        }
+        self.dirty = false;
+        if self.published != self.next_notify {
+            self.published = self.next_notify;
+            self.notify.send_replace(self.published);
+        }
+        Ok(())
+    }
+
+    /// Saves even without a client-visible change when the last save is older than
+    /// `every` (so the simulated clock resumes near where a crashed simulator was), or
+    /// always with `every` zero (a clean stop).
+    pub(crate) fn checkpoint(&mut self, every: std::time::Duration) -> Result<(), StoreError> {
+        if self.store.is_none() {
+            return Ok(());
+        }
+        if self.saved.is_none_or(|t| t.elapsed() >= every) {
+            self.dirty = true;
+        }
+        self.commit()
+    }
+
+    /// Opens the market maker and the configured accounts that the engine does not hold
+    /// yet (all of them on a fresh start; after a restore, those added to the
+    /// configuration since), and returns the ids of those it opened.
     pub(crate) fn open_accounts(
         &mut self,
         consumers: &[crate::config::TradingConsumer],
-    ) -> Result<(), matching::Error> {
+    ) -> Result<Vec<String>, matching::Error> {
         let mm_profile = InvestorProfile {
             residency: Residency::Domestic,
             kind: InvestorKind::Institution,
             professional: true,
             non_prefunding: false,
         };
-        self.engine
-            .open_account(self.mm.clone(), mm_profile, Vnd::new(MM_CASH))?;
+        if self.engine.account(&self.mm).is_none() {
+            self.engine
+                .open_account(self.mm.clone(), mm_profile, Vnd::new(MM_CASH))?;
+        }
+        let mut opened = Vec::new();
         for c in consumers {
             for a in &c.accounts {
                 let id = AccountId::new(a.id.clone());
-                self.engine.open_account(
-                    id.clone(),
-                    InvestorProfile::DOMESTIC_INDIVIDUAL,
-                    Vnd::new(a.cash),
-                )?;
+                if self.engine.account(&id).is_none() {
+                    self.engine.open_account(
+                        id.clone(),
+                        InvestorProfile::DOMESTIC_INDIVIDUAL,
+                        Vnd::new(a.cash),
+                    )?;
+                    opened.push(a.id.clone());
+                    self.dirty = true;
+                }
                 self.owners.insert(id, c.consumer_id.clone());
             }
         }
-        Ok(())
+        Ok(opened)
     }
 
     /// Seeds a configured opening position (listing the instrument first).
@@ -239,6 +369,7 @@ impl Broker {
             .find(|t| t.instrument == i)
             .map_or(0, |t| t.limits.reference.units());
         let cost = Vnd::new(price.saturating_mul(i64::try_from(quantity).unwrap_or(0)));
+        self.dirty = true;
         self.engine
             .seed_position(&AccountId::new(account), sym, Quantity::new(quantity), cost)
             .map_err(|e| bad(e.to_string()))
@@ -256,9 +387,9 @@ impl Broker {
         self.notify.subscribe()
     }
 
-    /// The latest notifyID issued.
+    /// The latest notifyID that is saved and may be sent.
     pub(crate) fn last_notify(&self) -> i64 {
-        self.next_notify
+        self.published
     }
 
     /// Records `request_id` for `consumer` today; false if it was already used.
@@ -270,14 +401,23 @@ impl Broker {
         if entry.0 != today {
             *entry = (today, HashSet::new());
         }
-        entry.1.insert(id.to_owned())
+        let fresh = entry.1.insert(id.to_owned());
+        self.dirty |= fresh;
+        fresh
     }
 
     /// Moves the engine to `now`; with `live`, also re-quotes every instrument with working
     /// client orders (the 200 ms ticker does; requests re-quote only what they touch).
-    pub(crate) fn sync(&mut self, core: &Core, now: OffsetDateTime, live: Option<&LiveDay>) {
-        if let Err(e) = self.engine.advance_to(now) {
-            tracing::debug!(error = %e, "engine clock not advanced");
+    /// Then saves and publishes what changed ([`Broker::commit`]).
+    pub(crate) fn sync(
+        &mut self,
+        core: &Core,
+        now: OffsetDateTime,
+        live: Option<&LiveDay>,
+    ) -> Result<(), StoreError> {
+        match self.engine.advance_to(now) {
+            Ok(()) => self.synced = Some(now),
+            Err(e) => tracing::debug!(error = %e, "engine clock not advanced"),
         }
         if let Some(live) = live {
             let working: HashSet<Symbol> = self
@@ -292,6 +432,7 @@ impl Broker {
             }
         }
         self.process();
+        self.commit()
     }
 
     /// Lists `symbol` for today (re-listing with today's band on a new day).
@@ -428,6 +569,7 @@ impl Broker {
             Err(_) => return result,
         };
         self.meta.insert(id, meta);
+        self.dirty = true;
         self.process();
         result
     }
@@ -443,6 +585,7 @@ impl Broker {
         if let Some(m) = self.meta.get_mut(&id) {
             m.last_request = request_id.to_owned();
         }
+        self.dirty = true;
         let _ = match amendment {
             Some(a) => self.engine.amend(id, a).map(|_| ()),
             None => self.engine.cancel(id),
@@ -551,16 +694,15 @@ impl Broker {
         });
     }
 
-    /// Drains engine events into stream notices for client accounts.
+    /// Drains engine events into stream notices for client accounts. The notices go out
+    /// at the next [`Broker::commit`], once saved.
     pub(crate) fn process(&mut self) {
         let events = self.engine.drain_events();
-        if events.is_empty() {
-            return;
-        }
+        let before = self.next_notify;
         for rec in events {
             self.translate(rec);
         }
-        self.notify.send_replace(self.next_notify);
+        self.dirty |= self.next_notify != before;
     }
 
     fn error_data(&self, id: OrderId, code: &str, message: &str, unique: &str) -> Value {

@@ -1,6 +1,8 @@
 //! Simulator configuration: seed, clock, universe, credentials and ports. `SimConfig::demo`
 //! is what `qts sim` runs: the demo credentials are documented in `docs/simulator.md`.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -142,6 +144,11 @@ pub struct SimConfig {
     /// Also answer an order the exchange rules reject at entry with body status 400 and
     /// `"<ORD code>: <reason>"` (SSI answers 200 and reports it only as `orderError`).
     pub reject_in_response: bool,
+    /// Directory of the durable FC Trading state (`trading-state.json`): engine, orders,
+    /// positions, stream notices, used request ids and the simulated clock survive a
+    /// restart. `None` keeps everything in memory (a restart starts from the configured
+    /// accounts again).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -187,6 +194,7 @@ impl SimConfig {
             data_port: 18400,
             trading_port: 18401,
             reject_in_response: false,
+            data_dir: None,
             rate_limits: vec![
                 RateRule {
                     endpoint: "*".to_owned(),

@@ -14,9 +14,14 @@ use crate::auth::{KeyError, Tokens, parse_public_key};
 use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::config::SimConfig;
+use crate::store::{MarketKey, Store};
 use crate::tape::Generator;
 use crate::trading_api::Limiter;
 use crate::universe::Universe;
+
+/// With a `data_dir`, the ticker saves at least this often (wall time) even when no client
+/// saw a change, so the simulated clock of a crashed simulator resumes close to where it was.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the simulator could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +41,9 @@ pub enum Error {
     /// The simulated broker could not open the configured accounts.
     #[error("broker accounts: {0}")]
     Broker(String),
+    /// The durable trading state (`data_dir`) could not be read or written.
+    #[error(transparent)]
+    State(#[from] crate::store::StoreError),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -94,22 +102,54 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Builds the market (universe, history) for `config`; binds nothing.
+    /// Builds the market (universe, history) for `config`; binds nothing. With a
+    /// `data_dir` holding a saved state, the trading state (engine, orders, notices, used
+    /// request ids) and the simulated clock resume from it; an unreadable or corrupt state
+    /// file is an error naming it.
     pub fn new(config: SimConfig) -> Result<Self, Error> {
         let rules = MarketRules::default();
         let calendar = rules.calendar().map_err(|e| Error::Rules(e.to_string()))?;
         let (today, _) = TradingCalendar::local(config.start);
         let universe = Universe::generate(config.seed, config.universe, &calendar, today);
-        let engine = Engine::new(
-            rules.clone(),
-            calendar.clone(),
-            EngineConfig {
-                roll_reference: false,
-                ..EngineConfig::default()
-            },
-        );
-        let mut broker = Broker::new(engine, universe.clone());
-        broker
+        let (store, saved) = match &config.data_dir {
+            Some(dir) => {
+                let key = MarketKey {
+                    seed: config.seed,
+                    start: config.start,
+                    universe: [
+                        config.universe.hose,
+                        config.universe.hnx,
+                        config.universe.upcom,
+                    ],
+                };
+                let (store, saved) = Store::open(dir, key)?;
+                (Some(store), saved)
+            }
+            None => (None, None),
+        };
+        let mut clock_start = config.start;
+        let mut broker = match saved {
+            Some(saved) => {
+                let engine = Engine::from_state(rules.clone(), calendar.clone(), saved.engine);
+                let mut broker = Broker::new(engine, universe.clone(), store);
+                broker.restore(saved.broker, saved.saved_at);
+                clock_start = saved.saved_at;
+                tracing::info!(resumed_at = %saved.saved_at, "fcsim: trading state restored");
+                broker
+            }
+            None => {
+                let engine = Engine::new(
+                    rules.clone(),
+                    calendar.clone(),
+                    EngineConfig {
+                        roll_reference: false,
+                        ..EngineConfig::default()
+                    },
+                );
+                Broker::new(engine, universe.clone(), store)
+            }
+        };
+        let opened = broker
             .open_accounts(&config.trading_consumers)
             .map_err(|e| Error::Broker(e.to_string()))?;
         let generator = Generator::new(
@@ -135,7 +175,7 @@ impl Simulator {
             .collect::<Result<Vec<_>, _>>()?;
         let sim = Self {
             core: Arc::new(Core {
-                clock: Clock::new(config.start, config.speed),
+                clock: Clock::new(clock_start, config.speed),
                 config,
                 generator,
                 keys,
@@ -145,24 +185,27 @@ impl Simulator {
                 limiter: Mutex::new(Limiter::default()),
             }),
         };
-        sim.seed_accounts();
+        sim.seed_accounts(&opened)?;
         Ok(sim)
     }
 
-    /// Sets the engine clock and lists and seeds the configured opening positions.
-    fn seed_accounts(&self) {
+    /// Sets the engine clock, lists and seeds the configured opening positions of the
+    /// accounts just `opened`, and saves the result.
+    fn seed_accounts(&self, opened: &[String]) -> Result<(), Error> {
         let core = &self.core;
         let live = crate::data_hub::live_day(core);
         let mut broker = core.broker();
-        broker.sync(core, core.clock.now(), None);
+        broker.sync(core, core.clock.now(), None)?;
         let Some(live) = live else {
-            tracing::warn!(
-                "fcsim: the start date is not a simulated trading day; no opening positions"
-            );
-            return;
+            if !opened.is_empty() {
+                tracing::warn!(
+                    "fcsim: the start date is not a simulated trading day; no opening positions"
+                );
+            }
+            return Ok(broker.commit()?);
         };
         for c in &core.config.trading_consumers {
-            for a in &c.accounts {
+            for a in c.accounts.iter().filter(|a| opened.contains(&a.id)) {
                 for (symbol, qty) in &a.positions {
                     if let Err(e) = broker.seed(&live, &a.id, symbol, *qty) {
                         tracing::warn!(account = %a.id, %symbol, error = %e, "fcsim: opening position skipped");
@@ -171,6 +214,7 @@ impl Simulator {
             }
         }
         broker.process();
+        Ok(broker.commit()?)
     }
 
     /// The pending OTP of an FC Trading consumer after `GetOTP` (SSI would send it by SMS).
@@ -191,7 +235,22 @@ impl Simulator {
     pub fn tick(&self) {
         let core = &self.core;
         let live = crate::data_hub::live_day(core);
-        core.broker().sync(core, core.clock.now(), live.as_deref());
+        let mut broker = core.broker();
+        let saved = broker
+            .sync(core, core.clock.now(), live.as_deref())
+            .and_then(|()| broker.checkpoint(CHECKPOINT_EVERY));
+        if let Err(e) = saved {
+            tracing::error!(error = %e, "fcsim: trading state not saved; retrying");
+        }
+    }
+
+    /// Saves the trading state now (with a `data_dir`), including the simulated instant,
+    /// so a restart resumes exactly here. `serve_trading` calls it when it stops.
+    pub fn save(&self) -> Result<(), Error> {
+        let core = &self.core;
+        let mut broker = core.broker();
+        broker.sync(core, core.clock.now(), None)?;
+        Ok(broker.checkpoint(std::time::Duration::ZERO)?)
     }
 
     /// The simulated instant now, in Vietnam time (UTC+7).
@@ -263,8 +322,9 @@ pub async fn serve_trading(
         .await;
     cancel.cancel();
     let _ = ticker.await;
+    let saved = sim.save();
     served?;
-    Ok(())
+    saved
 }
 
 /// Serves FC Data on `data` and FC Trading on `trading` until `cancel` fires.

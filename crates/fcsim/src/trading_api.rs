@@ -369,9 +369,11 @@ fn signed_post(
         return Err(business("Account is not exist."));
     }
     let now = core.clock.now();
-    broker.sync(core, now, None);
+    if let Err(e) = broker.sync(core, now, None) {
+        return Err(not_saved(&e));
+    }
     let (today, _) = core.local_now();
-    match api.trim_start_matches("der") {
+    let result = match api.trim_start_matches("der") {
         "neworder" => new_order(
             core,
             &mut broker,
@@ -385,6 +387,22 @@ fn signed_post(
         ),
         "modifyorder" => change_order(&mut broker, info, &m, &request_id, &account, today, true),
         _ => change_order(&mut broker, info, &m, &request_id, &account, today, false),
+    };
+    // Nothing is acknowledged before it is saved (with a `data_dir`).
+    if let Err(e) = broker.commit() {
+        return Err(not_saved(&e));
+    }
+    result
+}
+
+/// HTTP 500 for a change that could not be saved: the client must not take it as done.
+fn not_saved(e: &crate::store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "fcsim: trading state not saved; request not acknowledged");
+    ApiError {
+        http: StatusCode::INTERNAL_SERVER_ERROR,
+        status: json!(500),
+        message: "The simulator could not save its state; the request is not acknowledged"
+            .to_owned(),
     }
 }
 
@@ -466,7 +484,7 @@ fn new_order(
         consumer: info.consumer.clone(),
         orig_request: request_id.to_owned(),
         last_request: request_id.to_owned(),
-        market,
+        market: market.to_owned(),
         channel: text(m, "channelID").unwrap_or_else(|| "TA".to_owned()),
         last_error: None,
         modified: core.clock.now(),
@@ -599,7 +617,9 @@ fn query(core: &Core, info: &TokenInfo, api: &str, p: &Params) -> Result<Respons
     if !broker.owns(&info.consumer, &account) {
         return Err(business("Account is not exist."));
     }
-    broker.sync(core, core.clock.now(), None);
+    if let Err(e) = broker.sync(core, core.clock.now(), None) {
+        tracing::error!(error = %e, "fcsim: trading state not saved; retrying");
+    }
     let id = AccountId::new(account.clone());
     let (today, _) = core.local_now();
     let data = match api {

@@ -123,15 +123,22 @@ fn pending(core: &Core, consumer: &str, after: Option<i64>) -> (Vec<Value>, Opti
         Some(n) => broker.log.partition_point(|m| m.id <= n),
         None => 0,
     };
-    let out = broker
+    // Only saved notices go out (`last_notify`); newer ones follow once saved.
+    let published = broker.last_notify();
+    let sendable = broker
         .log
         .get(start..)
         .unwrap_or_default()
         .iter()
-        .filter(|m| m.consumer == consumer && (after.is_some() || m.date == today))
-        .map(|m| Value::String(m.payload.clone()))
-        .collect();
-    let last = broker.log.last().map(|m| m.id).or(after);
+        .take_while(|m| m.id <= published);
+    let mut last = after;
+    let mut out = Vec::new();
+    for m in sendable {
+        last = Some(m.id);
+        if m.consumer == consumer && (after.is_some() || m.date == today) {
+            out.push(Value::String(m.payload.clone()));
+        }
+    }
     (out, last)
 }
 

@@ -84,6 +84,12 @@ enum Command {
         /// FC Trading port (REST and hub); 0 picks a free port.
         #[arg(long, default_value_t = 18401)]
         trading_port: u16,
+        /// Keep the FC Trading state (orders, fills, cash, positions, stream notices, used
+        /// request ids, simulated clock) in DIR/trading-state.json so a restart resumes it.
+        /// The state belongs to one --seed/--start; use one directory per market.
+        /// Default: none, everything in memory and a restart starts afresh.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// Gateway configuration.
     Gateway {
@@ -165,8 +171,9 @@ fn main() -> ExitCode {
             start,
             data_port,
             trading_port,
+            data_dir,
         } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(sim(seed, speed, start, data_port, trading_port)),
+            Ok(rt) => rt.block_on(sim(seed, speed, start, data_port, trading_port, data_dir)),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
     };
@@ -187,6 +194,7 @@ async fn sim(
     start: Option<String>,
     data_port: u16,
     trading_port: u16,
+    data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     use fcsim::config::{
         DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET,
@@ -211,6 +219,7 @@ async fn sim(
         config.start = fcsim::config::parse_start(&start)
             .with_context(|| format!("--start {start:?} is not an RFC 3339 instant"))?;
     }
+    config.data_dir = data_dir;
     let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
     let data = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, data_port))
         .await

@@ -13,7 +13,24 @@ pub(crate) struct TestSim {
     pub(crate) sim: Simulator,
     pub(crate) data_url: String,
     pub(crate) trading_url: String,
-    _cancel: tokio_util::sync::DropGuard,
+    cancel: CancellationToken,
+    served: Option<tokio::task::JoinHandle<Result<(), fcsim::Error>>>,
+}
+
+impl TestSim {
+    /// Stops the simulator as Ctrl-C would and waits until it has finished serving.
+    pub(crate) async fn stop(mut self) {
+        self.cancel.cancel();
+        if let Some(served) = self.served.take() {
+            served.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestSim {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
 }
 
 /// A small market starting 20 s before HOSE's ATO print, 30× faster than real time.
@@ -40,7 +57,7 @@ pub(crate) async fn spawn_with(config: SimConfig) -> TestSim {
     let data_url = format!("http://{}", listener.local_addr().unwrap());
     let trading_url = format!("http://{}", trading.local_addr().unwrap());
     let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(
+    let served = tokio::spawn(fcsim::serve_all(
         sim.clone(),
         listener,
         trading,
@@ -50,8 +67,20 @@ pub(crate) async fn spawn_with(config: SimConfig) -> TestSim {
         sim,
         data_url,
         trading_url,
-        _cancel: cancel.drop_guard(),
+        cancel,
+        served: Some(served),
     }
+}
+
+/// A fresh, empty directory under the system temp dir for one test's durable state.
+pub(crate) fn temp_data_dir(name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("fcsim-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A small market in continuous trading (10:00 on a Tuesday), real time.

@@ -3,5 +3,6 @@
 
 mod data;
 mod helpers;
+mod restart;
 mod sdk;
 mod trading;

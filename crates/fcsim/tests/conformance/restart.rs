@@ -1,0 +1,287 @@
+//! Durable FC Trading state: a simulator stopped and started again on the same data
+//! directory keeps its orders, fills, accounts, stream notices and used requestIDs.
+
+use std::time::Duration;
+
+use fastconnect::trading::{NewOrder, RequestId};
+use fastconnect::{
+    Decimal, Error, OrderStatus, OrderType, ResumeFrom, Side, TradingEvent, TradingEvents,
+    TradingMarket,
+};
+use fcsim::config::{DEMO_CASH_ACCOUNT, DEMO_PIN};
+use market::{Exchange, InstrumentKind};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::helpers::{TestSim, spawn_with, temp_data_dir, trading_client, trading_config};
+
+fn pin() -> SecretString {
+    DEMO_PIN.to_owned().into()
+}
+
+fn rid(n: u32) -> Option<RequestId> {
+    Some(RequestId::new(n).unwrap())
+}
+
+/// A HOSE stock of the test universe and today's floor in VND.
+fn hose_stock(t: &TestSim) -> (String, i64) {
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+        .unwrap();
+    (x.symbol.clone(), g.limits(i, day).unwrap().floor.units())
+}
+
+async fn next_where(
+    events: &mut TradingEvents,
+    what: &str,
+    pred: impl Fn(&TradingEvent) -> bool,
+) -> TradingEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(e)) if pred(&e) => return e,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("stream closed waiting for {what}"),
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn is_order(e: &TradingEvent, id: u32, status: OrderStatus) -> bool {
+    matches!(e, TradingEvent::Order(o)
+        if o.unique_id.as_deref() == Some(id.to_string().as_str()) && o.order_status == Some(status))
+}
+
+/// Every `Broadcast` argument a raw hub connection opened with `NotifyID: notify` receives
+/// until the hub has been quiet for a second.
+async fn hub_messages(t: &TestSim, token: &str, notify: &str) -> Vec<serde_json::Value> {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!(
+        "{}/v2.0/signalr/connect?transport=webSockets&clientProtocol=1.5&connectionToken=x&connectionData=%5B%7B%22name%22%3A%22BroadcastHubV2%22%7D%5D",
+        t.trading_url.replace("http://", "ws://")
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    req.headers_mut()
+        .insert("NotifyID", notify.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut out = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+        let Ok(text) = msg.unwrap().into_text() else {
+            continue;
+        };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        for m in frame["M"].as_array().into_iter().flatten() {
+            let arg: serde_json::Value = serde_json::from_str(m["A"][0].as_str().unwrap()).unwrap();
+            out.push(arg);
+        }
+    }
+    out
+}
+
+fn notify_ids(messages: &[serde_json::Value]) -> Vec<i64> {
+    messages
+        .iter()
+        .map(|m| m["data"]["notifyID"].as_i64().unwrap())
+        .collect()
+}
+
+async fn token_of(client: &fastconnect::TradingClient) -> String {
+    client
+        .access_token()
+        .await
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_simulator_keeps_orders_fills_accounts_notices_and_request_ids() {
+    let dir = temp_data_dir("restart");
+    let config = fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    };
+
+    // Before the restart: a filled MTL buy and a resting limit buy at the floor.
+    let t = spawn_with(config.clone()).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (_sub, mut events) = client.stream(Some(ResumeFrom::NewOnly)).unwrap();
+    next_where(&mut events, "Connected", |e| {
+        matches!(e, TradingEvent::Connected)
+    })
+    .await;
+    let (symbol, floor) = hose_stock(&t);
+    let mut buy = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::ZERO,
+        100,
+    );
+    buy.order_type = OrderType::Mtl;
+    buy.request_id = rid(7001);
+    client.new_order(buy).await.unwrap();
+    next_where(&mut events, "FF of 7001", |e| {
+        is_order(e, 7001, OrderStatus::Filled)
+    })
+    .await;
+    let resting = |n: u32| {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(floor),
+            200,
+        );
+        o.request_id = rid(n);
+        o
+    };
+    client.new_order(resting(7002)).await.unwrap();
+    next_where(&mut events, "QU of 7002", |e| {
+        is_order(e, 7002, OrderStatus::Queued)
+    })
+    .await;
+    let book_before = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let cash_before = client
+        .cash_account_balance(DEMO_CASH_ACCOUNT)
+        .await
+        .unwrap();
+    let positions_before = client.stock_position(DEMO_CASH_ACCOUNT).await.unwrap();
+    let today = t.sim.now().date();
+    let history_before = client
+        .order_history(DEMO_CASH_ACCOUNT, today, today)
+        .await
+        .unwrap();
+    let before = hub_messages(&t, &token_of(&client).await, "0").await;
+    let ids_before = notify_ids(&before);
+    assert!(
+        before.len() >= 4,
+        "QU, match, FF of 7001, QU of 7002: {before:?}"
+    );
+    assert_eq!(
+        ids_before,
+        (1..=i64::try_from(before.len()).unwrap()).collect::<Vec<_>>()
+    );
+    let last = *ids_before.last().unwrap();
+    let mid = ids_before[1];
+    let stopped_at = t.sim.now();
+    drop(events);
+    t.stop().await;
+    assert!(dir.join(fcsim::store::STATE_FILE).exists());
+
+    // After the restart, on the same data directory (tokens do not survive: log in again).
+    let t = spawn_with(config).await;
+    assert!(
+        t.sim.now() >= stopped_at,
+        "the simulated clock resumes: {} < {stopped_at}",
+        t.sim.now()
+    );
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    assert_eq!(
+        client.order_book(DEMO_CASH_ACCOUNT).await.unwrap(),
+        book_before
+    );
+    assert_eq!(
+        client
+            .order_history(DEMO_CASH_ACCOUNT, today, today)
+            .await
+            .unwrap(),
+        history_before
+    );
+    assert_eq!(
+        client
+            .cash_account_balance(DEMO_CASH_ACCOUNT)
+            .await
+            .unwrap(),
+        cash_before
+    );
+    assert_eq!(
+        client.stock_position(DEMO_CASH_ACCOUNT).await.unwrap(),
+        positions_before
+    );
+
+    // A requestID used before the restart is still used.
+    let err = client.new_order(resting(7001)).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Rejected { message, .. } if message.contains("Duplicate requestID")),
+        "{err}"
+    );
+
+    // A client resuming from its last notifyID gets what is new, nothing twice.
+    let (_sub, mut resumed) = client.stream(Some(ResumeFrom::After(last))).unwrap();
+    next_where(&mut resumed, "Connected", |e| {
+        matches!(e, TradingEvent::Connected)
+    })
+    .await;
+    client.new_order(resting(7003)).await.unwrap();
+    let first = next_where(&mut resumed, "first event after the restart", |e| {
+        e.notify_id().is_some()
+    })
+    .await;
+    assert!(is_order(&first, 7003, OrderStatus::Queued), "{first:?}");
+    assert_eq!(first.notify_id(), Some(last + 1));
+
+    let token = token_of(&client).await;
+    let after_last = hub_messages(&t, &token, &last.to_string()).await;
+    assert_eq!(notify_ids(&after_last), [last + 1]);
+    assert_eq!(after_last[0]["data"]["uniqueID"], "7003");
+    // A cursor from the middle of the pre-restart notices misses none of them.
+    let after_mid = hub_messages(&t, &token, &mid.to_string()).await;
+    assert_eq!(
+        notify_ids(&after_mid),
+        ((mid + 1)..=(last + 1)).collect::<Vec<_>>()
+    );
+    assert_eq!(after_mid[..after_mid.len() - 1], before[2..]);
+    // NotifyID 0 replays the whole day, the notices from before the restart included.
+    let day = hub_messages(&t, &token, "0").await;
+    assert_eq!(day[..before.len()], before[..]);
+    assert_eq!(notify_ids(&day), (1..=(last + 1)).collect::<Vec<_>>());
+
+    // The new order is in the book next to the old ones.
+    let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert_eq!(book.orders.len(), book_before.orders.len() + 1);
+    assert!(
+        book.orders
+            .iter()
+            .any(|o| o.unique_id.as_deref() == Some("7003")
+                && o.order_status == Some(OrderStatus::Queued))
+    );
+    t.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_state_file_stops_the_start_with_its_name() {
+    let dir = temp_data_dir("corrupt");
+    std::fs::write(dir.join(fcsim::store::STATE_FILE), b"not json").unwrap();
+    let config = fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    };
+    let err = fcsim::Simulator::new(config).unwrap_err();
+    assert!(
+        matches!(err, fcsim::Error::State(fcsim::StoreError::Corrupt { .. })),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&dir.join(fcsim::store::STATE_FILE).display().to_string()),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
