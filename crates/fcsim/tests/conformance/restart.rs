@@ -285,3 +285,62 @@ async fn a_corrupt_state_file_stops_the_start_with_its_name() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_on_disk_right_after_an_ack_already_holds_the_order() {
+    let dir = temp_data_dir("crash");
+    let t = spawn_with(fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor) = hose_stock(&t);
+    let mut o = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::from_i64(floor),
+        100,
+    );
+    o.request_id = rid(8001);
+    client.new_order(o.clone()).await.unwrap();
+    // A crash right after the ack: copy the files as they are, with the first simulator
+    // still running (it never gets to save on stop), and start a second one on the copy.
+    let crashed = temp_data_dir("crash-copy");
+    std::fs::copy(
+        dir.join(fcsim::store::STATE_FILE),
+        crashed.join(fcsim::store::STATE_FILE),
+    )
+    .unwrap();
+    let after = spawn_with(fcsim::SimConfig {
+        data_dir: Some(crashed.clone()),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&after);
+    client.login(&pin(), true).await.unwrap();
+    let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(
+        book.orders
+            .iter()
+            .any(|o| o.unique_id.as_deref() == Some("8001")
+                && o.order_status == Some(OrderStatus::Queued)),
+        "{book:?}"
+    );
+    let err = client.new_order(o).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Rejected { message, .. } if message.contains("Duplicate requestID")),
+        "{err}"
+    );
+    let day = hub_messages(&after, &token_of(&client).await, "0").await;
+    assert_eq!(day.len(), 1, "{day:?}");
+    assert_eq!(day[0]["data"]["uniqueID"], "8001");
+    assert_eq!(day[0]["data"]["orderStatus"], "QU");
+    after.stop().await;
+    t.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(crashed).unwrap();
+}
