@@ -30,33 +30,30 @@ const FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The data directory could not be created or cleaned.
-    #[error("simulator data directory {path}: {source}")]
+    #[error("simulator data directory {path}: {error}")]
     Dir {
         /// The directory or file concerned.
         path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
+        /// Cause (shown in the message, so not also a `source`: logs print the message).
+        error: std::io::Error,
     },
     /// The state file exists but could not be read.
-    #[error("cannot read the simulator state file {path}: {source}")]
+    #[error("cannot read the simulator state file {path}: {error}")]
     Read {
         /// The state file.
         path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
+        /// Cause (shown in the message, so not also a `source`: logs print the message).
+        error: std::io::Error,
     },
     /// The state file is not a snapshot this simulator wrote.
     #[error(
-        "the simulator state file {path} is corrupt ({source}); move it away to start from the configured accounts"
+        "the simulator state file {path} is corrupt ({error}); move it away to start from the configured accounts"
     )]
     Corrupt {
         /// The state file.
         path: PathBuf,
-        /// Cause.
-        #[source]
-        source: serde_json::Error,
+        /// Cause (shown in the message).
+        error: serde_json::Error,
     },
     /// The state file has another format version.
     #[error("the simulator state file {path} has format {found}, this simulator reads {FORMAT}")]
@@ -80,15 +77,14 @@ pub enum StoreError {
     },
     /// The snapshot could not be encoded.
     #[error("cannot encode the simulator state: {0}")]
-    Encode(#[source] serde_json::Error),
+    Encode(serde_json::Error),
     /// The snapshot could not be written.
-    #[error("cannot write the simulator state file {path}: {source}")]
+    #[error("cannot write the simulator state file {path}: {error}")]
     Write {
         /// The file being written or renamed.
         path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
+        /// Cause (shown in the message, so not also a `source`: logs print the message).
+        error: std::io::Error,
     },
 }
 
@@ -152,9 +148,9 @@ impl Store {
         dir: &Path,
         market: MarketKey,
     ) -> Result<(Self, Option<Snapshot>), StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+        std::fs::create_dir_all(dir).map_err(|error| StoreError::Dir {
             path: dir.to_owned(),
-            source,
+            error,
         })?;
         let path = dir.join(STATE_FILE);
         let temp = dir.join(TEMP_FILE);
@@ -164,14 +160,14 @@ impl Store {
                 "fcsim: removed a partly written state file left by a crash; the last complete save is used"
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(StoreError::Dir { path: temp, source }),
+            Err(error) => return Err(StoreError::Dir { path: temp, error }),
         }
         let snapshot = match std::fs::read(&path) {
             Ok(bytes) => {
                 let snap: Snapshot =
-                    serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                    serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
                         path: path.clone(),
-                        source,
+                        error,
                     })?;
                 if snap.format != FORMAT {
                     return Err(StoreError::Format {
@@ -189,7 +185,7 @@ impl Store {
                 Some(snap)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(StoreError::Read { path, source }),
+            Err(error) => return Err(StoreError::Read { path, error }),
         };
         Ok((Self { path, temp, market }, snapshot))
     }
@@ -202,13 +198,13 @@ impl Store {
     /// Writes `snapshot` to the temp file and renames it over the state file.
     pub(crate) fn save(&self, snapshot: &SnapshotRef<'_>) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(snapshot).map_err(StoreError::Encode)?;
-        std::fs::write(&self.temp, bytes).map_err(|source| StoreError::Write {
+        std::fs::write(&self.temp, bytes).map_err(|error| StoreError::Write {
             path: self.temp.clone(),
-            source,
+            error,
         })?;
-        std::fs::rename(&self.temp, &self.path).map_err(|source| StoreError::Write {
+        std::fs::rename(&self.temp, &self.path).map_err(|error| StoreError::Write {
             path: self.path.clone(),
-            source,
+            error,
         })
     }
 }
