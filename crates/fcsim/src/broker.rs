@@ -527,6 +527,12 @@ impl Broker {
             let working = self.engine.order(id).is_some_and(|o| !o.status.is_final());
             if working && self.engine.cancel(id).is_err() {
                 keep.push(id);
+                continue;
+            }
+            // A replaced quote is final and nobody asks about it again: dropping it keeps the
+            // engine (and the saved state) from growing with every re-quote.
+            if let Err(err) = self.engine.forget(id) {
+                tracing::debug!(order = %id, error = %err, "replaced quote kept");
             }
         }
         let Some(x) = self.universe.instrument(i) else {

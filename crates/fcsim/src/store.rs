@@ -24,7 +24,7 @@ pub const STATE_FILE: &str = "trading-state.json";
 /// Name of the temporary file a save writes before renaming it over [`STATE_FILE`].
 pub const TEMP_FILE: &str = "trading-state.json.tmp";
 /// Snapshot format version.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Why the durable state could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -689,7 +689,6 @@ fn orders(
     broker
         .engine
         .orders()
-        .iter()
         .filter(|o| &o.account == id && keep(o.date))
         .filter_map(|o| broker.order_item(o, audit))
         .collect()

@@ -201,7 +201,9 @@ pub struct EngineState {
     next_seq: u64,
     next_trade: u64,
     next_event: u64,
-    orders: Vec<OrderRecord>,
+    /// Next order id to hand out; ids are never reused, even after [`Engine::forget`].
+    next_order: u64,
+    orders: BTreeMap<OrderId, OrderRecord>,
     instruments: BTreeMap<Symbol, Instrument>,
     accounts: BTreeMap<AccountId, Account>,
     events: Vec<EventRecord>,
@@ -233,10 +235,6 @@ pub struct Engine {
     rules: MarketRules,
     calendar: TradingCalendar,
     state: EngineState,
-}
-
-fn idx(id: OrderId) -> usize {
-    usize::try_from(id.0).unwrap_or(usize::MAX)
 }
 
 fn opposite(side: Side) -> Side {
@@ -278,7 +276,8 @@ impl Engine {
                 next_seq: 0,
                 next_trade: 0,
                 next_event: 0,
-                orders: Vec::new(),
+                next_order: 0,
+                orders: BTreeMap::new(),
                 instruments: BTreeMap::new(),
                 accounts: BTreeMap::new(),
                 events: Vec::new(),
@@ -400,12 +399,36 @@ impl Engine {
 
     /// One order.
     pub fn order(&self, id: OrderId) -> Option<&OrderRecord> {
-        self.state.orders.get(idx(id))
+        self.state.orders.get(&id)
     }
 
-    /// Every order since the engine started, in id order.
-    pub fn orders(&self) -> &[OrderRecord] {
-        &self.state.orders
+    /// Every order since the engine started (less those [forgotten](Engine::forget)), in id
+    /// order.
+    pub fn orders(&self) -> impl Iterator<Item = &OrderRecord> {
+        self.state.orders.values()
+    }
+
+    /// Drops a final order (filled, cancelled, expired or rejected) from the engine's memory
+    /// and snapshots, e.g. a market maker's replaced quotes that nobody will ask about. Its id is
+    /// never handed out again; events already emitted keep referring to it. A working order is
+    /// refused: it is still in a book and may hold cash or shares.
+    pub fn forget(&mut self, id: OrderId) -> Result<OrderRecord, Error> {
+        let status = self.record(id)?.status;
+        if !status.is_final() {
+            return Err(Error::StillWorking(id));
+        }
+        self.state.orders.remove(&id).ok_or(Error::UnknownOrder(id))
+    }
+
+    /// Hands out the next order id.
+    fn next_order_id(&mut self) -> Result<OrderId, Error> {
+        let id = OrderId(self.state.next_order);
+        self.state.next_order = self
+            .state
+            .next_order
+            .checked_add(1)
+            .ok_or(Error::Overflow)?;
+        Ok(id)
     }
 
     /// One account.
@@ -911,7 +934,7 @@ impl Engine {
     /// plus a fee-inclusive hold check, then matching per the board's phase. Emits
     /// `OrderAccepted` then fills, or `OrderRejected`.
     pub fn submit(&mut self, req: OrderRequest) -> Result<OrderId, Error> {
-        let id = OrderId(u64::try_from(self.state.orders.len()).map_err(|_| Error::Overflow)?);
+        let id = self.next_order_id()?;
         let clock = self.state.clock;
         let mut rec = OrderRecord {
             id,
@@ -958,7 +981,7 @@ impl Engine {
             }
             Err(reason) => {
                 rec.status = OrderStatus::Rejected;
-                self.state.orders.push(rec.clone());
+                self.state.orders.insert(rec.id, rec.clone());
                 self.emit(Event::OrderRejected {
                     order: rec,
                     reason: reason.clone(),
@@ -1158,7 +1181,7 @@ impl Engine {
                 }));
             }
         }
-        self.state.orders.push(rec.clone());
+        self.state.orders.insert(rec.id, rec.clone());
         self.emit(Event::OrderAccepted { order: rec });
         Ok(())
     }
@@ -1901,12 +1924,11 @@ impl Engine {
         let mut ids = [OrderId(0); 2];
         let mut recs = Vec::with_capacity(2);
         let clock = self.state.clock;
-        let base = self.state.orders.len();
         for (i, (side, account)) in [(Side::Buy, &deal.buyer), (Side::Sell, &deal.seller)]
             .into_iter()
             .enumerate()
         {
-            let id = OrderId(u64::try_from(base + i).map_err(|_| Error::Overflow)?);
+            let id = self.next_order_id()?;
             ids[i] = id;
             recs.push(OrderRecord {
                 id,
@@ -1955,7 +1977,7 @@ impl Engine {
             Err(reason) => {
                 for mut rec in recs {
                     rec.status = OrderStatus::Rejected;
-                    self.state.orders.push(rec.clone());
+                    self.state.orders.insert(rec.id, rec.clone());
                     self.emit(Event::OrderRejected {
                         order: rec,
                         reason: reason.clone(),
@@ -2026,16 +2048,13 @@ impl Engine {
     }
 
     fn record(&self, id: OrderId) -> Result<&OrderRecord, Error> {
-        self.state
-            .orders
-            .get(idx(id))
-            .ok_or(Error::UnknownOrder(id))
+        self.state.orders.get(&id).ok_or(Error::UnknownOrder(id))
     }
 
     fn record_mut(&mut self, id: OrderId) -> Result<&mut OrderRecord, Error> {
         self.state
             .orders
-            .get_mut(idx(id))
+            .get_mut(&id)
             .ok_or(Error::UnknownOrder(id))
     }
 

@@ -35,6 +35,9 @@ pub enum Error {
     /// Unknown order id.
     #[error("unknown order {0}")]
     UnknownOrder(OrderId),
+    /// Only final orders can be forgotten.
+    #[error("order {0} is still working")]
+    StillWorking(OrderId),
     /// Unknown account.
     #[error("unknown account {0}")]
     UnknownAccount(AccountId),

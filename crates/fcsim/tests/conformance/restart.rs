@@ -344,3 +344,57 @@ async fn the_state_on_disk_right_after_an_ack_already_holds_the_order() {
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(crashed).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_market_maker_quotes_do_not_pile_up_in_the_saved_state() {
+    let dir = temp_data_dir("requotes");
+    let config = fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        speed: 120.0,
+        ..trading_config()
+    };
+    let t = spawn_with(config).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor) = hose_stock(&t);
+    // A resting buy at the floor keeps the market maker quoting this symbol.
+    let mut buy = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::from_i64(floor),
+        100,
+    );
+    buy.request_id = rid(8001);
+    client.new_order(buy).await.unwrap();
+    let start = t.sim.now();
+    // Ten simulated minutes: the generator prints many trades, each one a re-quote.
+    while t.sim.now() - start < time::Duration::minutes(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    t.stop().await;
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(fcsim::store::STATE_FILE)).unwrap())
+            .unwrap();
+    let orders = saved["engine"]["orders"]
+        .as_object()
+        .expect("orders by id")
+        .len();
+    let quoted: usize = saved["broker"]["mm_quotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q[1][2].as_array().unwrap().len())
+        .sum();
+    // The client's order plus the market maker's live quotes; replaced quotes are gone.
+    assert!(
+        orders <= 1 + quoted,
+        "{orders} orders kept for {quoted} live quotes"
+    );
+    let next = saved["engine"]["next_order"].as_u64().unwrap();
+    assert!(
+        next > orders as u64 + 10,
+        "the market maker re-quoted ({next} ids used), so something was dropped"
+    );
+}

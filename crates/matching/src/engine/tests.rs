@@ -1162,3 +1162,34 @@ fn a_restored_snapshot_continues_exactly_like_the_original() {
     assert_eq!(e.drain_events(), r.drain_events());
     assert_eq!(e.state(), r.state());
 }
+
+#[test]
+fn only_final_orders_can_be_forgotten_and_ids_are_never_reused() {
+    let mut e = engine();
+    at(&mut e, 9, 20);
+    let resting = lo(&mut e, "A", "FPT", Side::Buy, 99_000, 100);
+    assert!(matches!(e.forget(resting), Err(Error::StillWorking(id)) if id == resting));
+    e.cancel(resting).unwrap();
+    let forgotten = e.forget(resting).unwrap();
+    assert_eq!(forgotten.id, resting);
+    assert!(e.order(resting).is_none());
+    assert!(e.orders().all(|o| o.id != resting));
+    assert!(matches!(e.forget(resting), Err(Error::UnknownOrder(_))));
+    let next = lo(&mut e, "A", "FPT", Side::Buy, 99_000, 100);
+    assert!(next > resting, "a forgotten id is not handed out again");
+
+    // The snapshot no longer carries it, and a restored engine keeps counting from there.
+    let json = serde_json::to_string(e.state()).unwrap();
+    let state: EngineState = serde_json::from_str(&json).unwrap();
+    let calendar = e.rules().calendar().unwrap();
+    let mut restored = Engine::from_state(e.rules().clone(), calendar, state);
+    assert!(restored.order(resting).is_none());
+    assert_eq!(
+        restored.order(next).map(|o| o.status),
+        Some(OrderStatus::Queued)
+    );
+    let after = restored
+        .submit(req("A", "FPT", Side::Buy, OrderType::Lo, Some(99_000), 100))
+        .unwrap();
+    assert!(after > next);
+}
