@@ -1,144 +1,21 @@
-//! One classification of failures, mapped once to HTTP status and gRPC code.
+//! The edge of a service: [`ApiError`] turns a classified error into the `{"code", "message"}`
+//! HTTP body or a `tonic::Status`, and logs the whole chain once.
 //!
-//! Domain and library errors implement [`Classify`]; adapters turn them into [`ApiError`], which
-//! renders as `{"code": "not_found", "message": "..."}` over HTTP and as a `tonic::Status` over
-//! gRPC. For `Internal` and `Unavailable` the client sees a generic message and the full error
-//! chain is logged once, here, at the edge.
+//! [`Kind`], [`Classify`], [`ErrorBody`] and [`chain`] live in the small `common-error` crate
+//! (re-exported here) so domain crates can classify errors without linking a transport.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
-use serde::{Deserialize, Serialize};
 
-/// What kind of failure happened, from the caller's point of view. Names follow gRPC codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// The request is malformed or a value is out of range; retrying will not help.
-    InvalidArgument,
-    /// No or bad credentials.
-    Unauthenticated,
-    /// Credentials are fine but do not allow this.
-    PermissionDenied,
-    /// The thing asked for does not exist.
-    NotFound,
-    /// The thing to create exists already.
-    AlreadyExists,
-    /// The system is not in a state that allows this (e.g. market closed).
-    FailedPrecondition,
-    /// A quota or rate limit was hit.
-    ResourceExhausted,
-    /// A concurrent change won; retry the whole operation.
-    Aborted,
-    /// The deadline passed before the work finished.
-    DeadlineExceeded,
-    /// A dependency (database, broker, broker API) is down or unreachable; retry later.
-    Unavailable,
-    /// The operation is not offered by this service.
-    Unimplemented,
-    /// A bug or an invariant broke.
-    Internal,
-}
-
-impl Kind {
-    /// The HTTP status for this kind.
-    pub fn http_status(self) -> StatusCode {
-        match self {
-            Kind::InvalidArgument => StatusCode::BAD_REQUEST,
-            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Kind::PermissionDenied => StatusCode::FORBIDDEN,
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::AlreadyExists => StatusCode::CONFLICT,
-            Kind::FailedPrecondition => StatusCode::UNPROCESSABLE_ENTITY,
-            Kind::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Kind::Aborted => StatusCode::CONFLICT,
-            Kind::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
-            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::Unimplemented => StatusCode::NOT_IMPLEMENTED,
-            Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The gRPC code for this kind.
-    pub fn grpc_code(self) -> tonic::Code {
-        match self {
-            Kind::InvalidArgument => tonic::Code::InvalidArgument,
-            Kind::Unauthenticated => tonic::Code::Unauthenticated,
-            Kind::PermissionDenied => tonic::Code::PermissionDenied,
-            Kind::NotFound => tonic::Code::NotFound,
-            Kind::AlreadyExists => tonic::Code::AlreadyExists,
-            Kind::FailedPrecondition => tonic::Code::FailedPrecondition,
-            Kind::ResourceExhausted => tonic::Code::ResourceExhausted,
-            Kind::Aborted => tonic::Code::Aborted,
-            Kind::DeadlineExceeded => tonic::Code::DeadlineExceeded,
-            Kind::Unavailable => tonic::Code::Unavailable,
-            Kind::Unimplemented => tonic::Code::Unimplemented,
-            Kind::Internal => tonic::Code::Internal,
-        }
-    }
-
-    /// The snake_case code used in JSON error bodies.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::InvalidArgument => "invalid_argument",
-            Kind::Unauthenticated => "unauthenticated",
-            Kind::PermissionDenied => "permission_denied",
-            Kind::NotFound => "not_found",
-            Kind::AlreadyExists => "already_exists",
-            Kind::FailedPrecondition => "failed_precondition",
-            Kind::ResourceExhausted => "resource_exhausted",
-            Kind::Aborted => "aborted",
-            Kind::DeadlineExceeded => "deadline_exceeded",
-            Kind::Unavailable => "unavailable",
-            Kind::Unimplemented => "unimplemented",
-            Kind::Internal => "internal",
-        }
-    }
-
-    /// Whether the message may be shown to the caller; internal failures get a generic text.
-    pub fn is_public(self) -> bool {
-        !matches!(self, Kind::Internal | Kind::Unavailable)
-    }
-
-    fn generic_message(self) -> &'static str {
-        match self {
-            Kind::Unavailable => "a dependency is unavailable; retry later",
-            Kind::InvalidArgument
-            | Kind::Unauthenticated
-            | Kind::PermissionDenied
-            | Kind::NotFound
-            | Kind::AlreadyExists
-            | Kind::FailedPrecondition
-            | Kind::ResourceExhausted
-            | Kind::Aborted
-            | Kind::DeadlineExceeded
-            | Kind::Unimplemented
-            | Kind::Internal => "internal error",
-        }
-    }
-}
-
-/// Implemented by every error that can reach a caller.
-pub trait Classify: std::error::Error + Send + Sync + 'static {
-    /// How the caller should see this error.
-    fn kind(&self) -> Kind;
-}
-
-/// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    /// Stable machine-readable code, e.g. `not_found`.
-    pub code: String,
-    /// Human-readable explanation.
-    pub message: String,
-}
+pub use common_error::*;
 
 /// An error at the edge of a service (HTTP handler or gRPC method).
 #[derive(Debug)]
 pub struct ApiError {
     kind: Kind,
     message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The causes below `message`, already joined (see [`chain`]); logged, never sent.
+    causes: Option<String>,
 }
 
 impl ApiError {
@@ -147,7 +24,7 @@ impl ApiError {
         Self {
             kind,
             message: message.into(),
-            source: None,
+            causes: None,
         }
     }
 
@@ -167,34 +44,23 @@ impl ApiError {
 
     /// The JSON body for this error.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.kind.as_str().to_owned(),
-            message: self.public_message().to_owned(),
-        }
+        ErrorBody::new(self.kind, self.message.clone())
     }
 
     fn log(&self) {
         if self.kind.is_public() {
-            tracing::debug!(code = self.kind.as_str(), error = %self.message, "request failed");
+            tracing::debug!(code = self.kind.as_str(), error = %self.chain(), "request failed");
         } else {
-            let chain = self.chain();
-            tracing::error!(code = self.kind.as_str(), error = %chain, "request failed");
+            tracing::error!(code = self.kind.as_str(), error = %self.chain(), "request failed");
         }
     }
 
     /// The whole error chain as one line.
     pub fn chain(&self) -> String {
-        let mut out = self.message.clone();
-        let mut next: Option<&(dyn std::error::Error + 'static)> = match &self.source {
-            Some(s) => Some(s.as_ref()),
-            None => None,
-        };
-        while let Some(err) = next {
-            out.push_str(": ");
-            out.push_str(&err.to_string());
-            next = err.source();
+        match &self.causes {
+            Some(causes) => format!("{}: {causes}", self.message),
+            None => self.message.clone(),
         }
-        out
     }
 }
 
@@ -203,9 +69,7 @@ impl<E: Classify> From<E> for ApiError {
         Self {
             kind: err.kind(),
             message: err.to_string(),
-            source: err
-                .source()
-                .map(|s| Box::<dyn std::error::Error + Send + Sync>::from(s.to_string())),
+            causes: err.source().map(|s| chain(s).to_string()),
         }
     }
 }
@@ -233,6 +97,7 @@ impl From<ApiError> for tonic::Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     #[derive(Debug, thiserror::Error)]
     enum DomainError {
@@ -273,29 +138,5 @@ mod tests {
         );
         assert_eq!(err.chain(), "database down: connection refused");
         assert_eq!(err.kind().http_status(), StatusCode::SERVICE_UNAVAILABLE);
-    }
-
-    #[test]
-    fn every_kind_has_a_distinct_snake_case_code() {
-        let all = [
-            Kind::InvalidArgument,
-            Kind::Unauthenticated,
-            Kind::PermissionDenied,
-            Kind::NotFound,
-            Kind::AlreadyExists,
-            Kind::FailedPrecondition,
-            Kind::ResourceExhausted,
-            Kind::Aborted,
-            Kind::DeadlineExceeded,
-            Kind::Unavailable,
-            Kind::Unimplemented,
-            Kind::Internal,
-        ];
-        let codes: std::collections::HashSet<_> = all.iter().map(|k| k.as_str()).collect();
-        assert_eq!(codes.len(), all.len());
-        for k in all {
-            let json = serde_json::to_string(&k).unwrap();
-            assert_eq!(json, format!("\"{}\"", k.as_str()));
-        }
     }
 }

@@ -1,10 +1,16 @@
 //! The shared runtime of every QTS service.
 //!
-//! Owns: layered [`settings`], [`telemetry`] (logs, traces, context propagation), Prometheus
-//! [`metrics`], the one [`error`] classification, the service [`registry`], the service
-//! skeleton in [`server`], graceful [`shutdown`], the [`bus`] (embedded and Kafka), relational
-//! [`store`] (PostgreSQL and SQLite) and the [`cache`] (Redis and in-memory).
+//! Owns: the service skeleton in [`server`], the Prometheus [`metrics`], graceful [`shutdown`],
+//! relational [`store`] (PostgreSQL and SQLite, outbox and inbox), the [`cache`] (Redis and
+//! in-memory), the Kafka [`bus`] implementation and the edge of [`error`] handling (`ApiError`).
 //! Does not own: any service's behaviour or any exchange rule (see the `market` crate).
+//!
+//! The light parts live in their own crates, re-exported here under their old names, so that a
+//! domain crate can use them without linking axum, tonic, sqlx, redis or librdkafka:
+//! `common-error` ([`error`]: `Kind`, `Classify`, `chain`), `common-settings` ([`settings`],
+//! [`registry`]), `common-telemetry` ([`telemetry`]) and `common-bus` ([`bus`]: the envelope, the
+//! trait, topics, the embedded bus). Dependencies point down: this crate uses those, never the
+//! reverse.
 //!
 //! Start at [`server::Host`]: a service's `App::build` loads [`settings::ServiceSettings`],
 //! connects [`server::Backends`], and binds a host with its HTTP and gRPC routes.
@@ -13,9 +19,10 @@ pub mod bus;
 pub mod cache;
 pub mod error;
 pub mod metrics;
-pub mod registry;
 pub mod server;
-pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+
+pub use common_settings as settings;
+pub use common_settings::registry;

@@ -225,7 +225,8 @@ fn code_name(code: tonic::Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::{current_context, ids, with_test_tracer};
+    use crate::telemetry::current_context;
+    use crate::telemetry::testing::{ids, with_test_tracer};
     use tower::{Layer, Service, ServiceExt};
 
     #[test]

@@ -1,6 +1,6 @@
 //! The bus on a Kafka-protocol broker, through rdkafka (librdkafka built from source).
 //!
-//! Events are produced to the partition chosen by [`super::partition_for`] (the same as the
+//! Events are produced to the partition chosen by [`crate::bus::partition_for`] (the same as the
 //! embedded bus and Kafka's Java client), with the envelope as the record value and its id,
 //! type and trace context also in record headers for tools. Consumers never auto-commit: a
 //! commit is an explicit, synchronous offset commit for the group, so at-least-once holds.
@@ -20,10 +20,19 @@ use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{
-    Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, partition_for, topics,
+use crate::bus::{
+    Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, check_group_name,
+    partition_for, topics,
 };
 use crate::settings::KafkaSettings;
+
+/// The bus error for a failed rdkafka call.
+fn kafka(what: &'static str) -> impl FnOnce(KafkaError) -> Error {
+    move |e| Error::Broker {
+        what,
+        source: Box::new(e),
+    }
+}
 
 /// A bus on a Kafka-protocol broker.
 pub struct KafkaBus {
@@ -59,8 +68,10 @@ impl KafkaBus {
                 settings.message_timeout_ms.to_string(),
             )
             .set("linger.ms", "1")
-            .create()?;
-        let admin: AdminClient<DefaultClientContext> = base.create()?;
+            .create()
+            .map_err(kafka("create kafka producer"))?;
+        let admin: AdminClient<DefaultClientContext> =
+            base.create().map_err(kafka("create kafka admin client"))?;
         Ok(Self {
             settings: settings.clone(),
             client_id: client_id.to_owned(),
@@ -105,7 +116,10 @@ impl KafkaBus {
         let topic = topic.to_owned();
         let timeout = self.timeout();
         tokio::task::spawn_blocking(move || {
-            let md = client.client().fetch_metadata(Some(&topic), timeout)?;
+            let md = client
+                .client()
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(kafka("fetch kafka metadata"))?;
             Ok(md
                 .topics()
                 .iter()
@@ -134,13 +148,17 @@ impl EventBus for KafkaBus {
             })
             .collect();
         let opts = AdminOptions::new().operation_timeout(Some(self.timeout()));
-        let results = self.admin.create_topics(new.iter(), &opts).await?;
+        let results = self
+            .admin
+            .create_topics(new.iter(), &opts)
+            .await
+            .map_err(kafka("create kafka topics"))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((topic, code)) => {
                     tracing::warn!(topic, code = %code, "create topic failed");
-                    return Err(Error::Kafka(KafkaError::AdminOp(code)));
+                    return Err(kafka("create kafka topic")(KafkaError::AdminOp(code)));
                 }
             }
         }
@@ -207,7 +225,7 @@ impl EventBus for KafkaBus {
             .producer
             .send(record, self.timeout())
             .await
-            .map_err(|(e, _)| Error::Kafka(e))?;
+            .map_err(|(e, _)| kafka("kafka produce")(e))?;
         Ok(Position {
             partition: delivered.partition,
             offset: delivered.offset,
@@ -219,7 +237,7 @@ impl EventBus for KafkaBus {
         group: &str,
         topics: &[&str],
     ) -> Result<Box<dyn Subscription>, Error> {
-        super::check_group_name(group)?;
+        check_group_name(group)?;
         for t in topics {
             self.spec(t).await?;
         }
@@ -239,8 +257,11 @@ impl EventBus for KafkaBus {
                 "heartbeat.interval.ms",
                 (self.settings.session_timeout_ms / 4).max(100).to_string(),
             )
-            .create()?;
-        consumer.subscribe(topics)?;
+            .create()
+            .map_err(kafka("create kafka consumer"))?;
+        consumer
+            .subscribe(topics)
+            .map_err(kafka("kafka subscribe"))?;
         Ok(Box::new(KafkaSubscription {
             consumer: Arc::new(consumer),
         }))
@@ -260,7 +281,7 @@ impl Subscription for KafkaSubscription {
     async fn poll(&mut self, timeout: Duration) -> Result<Option<Delivery>, Error> {
         let message = match tokio::time::timeout(timeout, self.consumer.recv()).await {
             Err(_) => return Ok(None),
-            Ok(Err(e)) => return Err(Error::Kafka(e)),
+            Ok(Err(e)) => return Err(kafka("kafka consume")(e)),
             Ok(Ok(m)) => m,
         };
         let topic = message.topic().to_owned();
@@ -290,7 +311,8 @@ impl Subscription for KafkaSubscription {
         offset: i64,
     ) -> Result<(), Error> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))
+            .map_err(kafka("kafka commit"))?;
         let consumer = self.consumer.clone();
         let (topic, partition_) = (topic.to_owned(), partition);
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
@@ -311,13 +333,16 @@ impl Subscription for KafkaSubscription {
                         partition: partition_,
                     }
                 } else {
-                    Error::Kafka(e)
+                    kafka("kafka commit")(e)
                 }
             })
     }
 
     fn assignment(&self) -> Result<Vec<(String, i32)>, Error> {
-        let tpl = self.consumer.assignment()?;
+        let tpl = self
+            .consumer
+            .assignment()
+            .map_err(kafka("kafka assignment"))?;
         let mut out: Vec<(String, i32)> = tpl
             .elements()
             .iter()

@@ -1,8 +1,8 @@
-//! Layered, validated settings shared by every service.
+//! Layered, validated settings shared by every service, and the fleet's service [`registry`].
 //!
-//! Layers, lowest first: `crates/common/config/default.toml` (compiled in) < the service's own
+//! Layers, lowest first: `crates/common-settings/config/default.toml` (compiled in) < the service's own
 //! `config/default.toml` (compiled in) < the file at `$<SERVICE>_CONFIG` < environment variables
-//! `<SERVICE>__<SECTION>__<KEY>`. Ports default to the [registry](crate::registry). Unknown keys
+//! `<SERVICE>__<SECTION>__<KEY>`. Ports default to the [registry]. Unknown keys
 //! are errors, so a typo never passes silently. [`ServiceSettings::validate`] runs before anything
 //! binds.
 
@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub mod registry;
 
 use crate::registry::ServiceSpec;
 

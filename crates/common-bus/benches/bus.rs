@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use common::bus::embedded::EmbeddedBus;
-use common::bus::{Envelope, EventBus, TopicSpec};
+use common_bus::embedded::EmbeddedBus;
+use common_bus::{Envelope, EventBus, TopicSpec};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use proto::events::v1::ServiceLifecycle;
 
