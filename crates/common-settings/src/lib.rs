@@ -7,12 +7,15 @@
 //! binds.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 pub mod registry;
 
@@ -214,24 +217,33 @@ pub struct ServiceSettings {
 
 impl ServiceSettings {
     /// Loads the layers for `spec` from the process (env and `$<PREFIX>_CONFIG`) and validates.
+    /// A service with sections of its own uses [`Settings::load`] instead.
     pub fn load(spec: &ServiceSpec, service_defaults: &str) -> Result<Self, Error> {
         Self::load_from(spec, service_defaults, &Sources::from_process(spec))
     }
 
-    /// Loads the layers from explicit sources and validates.
+    /// Loads the layers from explicit sources and validates (no sections of the service's own).
     pub fn load_from(
         spec: &ServiceSpec,
         service_defaults: &str,
         sources: &Sources,
     ) -> Result<Self, Error> {
-        let settings: Self = layered(spec, service_defaults, sources)?.try_deserialize()?;
-        settings.validate()?;
-        Ok(settings)
+        Settings::<NoSections>::load_from(spec, service_defaults, sources).map(|s| s.shared)
     }
 
     /// Checks every rule and reports all broken ones at once.
     pub fn validate(&self) -> Result<(), Error> {
         let mut problems = Vec::new();
+        self.check(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// Appends every broken rule to `problems`.
+    fn check(&self, problems: &mut Vec<String>) {
         let listeners = [
             ("http", &self.http),
             ("grpc", &self.grpc),
@@ -285,11 +297,6 @@ impl ServiceSettings {
         if self.shutdown.grace_period_secs == 0 || self.shutdown.grace_period_secs > 300 {
             problems.push("shutdown.grace_period_secs must be between 1 and 300".to_owned());
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(problems))
-        }
     }
 
     /// The database URL to connect to: the configured one (with `{service}` replaced by the
@@ -305,6 +312,134 @@ impl ServiceSettings {
         } else {
             url.replace("{service}", &service.replace('-', "_"))
         }
+    }
+}
+
+/// A service's own settings sections, beside the shared ones: a serde struct with one field
+/// per top-level section (`ssi`, `limits`, ...), `#[serde(deny_unknown_fields)]`, whose defaults
+/// are in the service's `config/default.toml`.
+pub trait Sections: DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
+    /// Appends every broken rule of these sections to `problems`, each naming its key.
+    fn check(&self, problems: &mut Vec<String>) {
+        let _ = problems;
+    }
+}
+
+/// The sections of a service that has none of its own yet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSections {}
+
+impl Sections for NoSections {}
+
+/// A service's whole settings: the shared sections every service has and its own.
+///
+/// It dereferences to the shared part, so `settings.http`, `settings.database`, ... read as
+/// before. One loader ([`Settings::load`] / [`Settings::load_from`]) serves the service's
+/// `main`, `qts up` and tests alike.
+#[derive(Debug, Clone)]
+pub struct Settings<S = NoSections> {
+    /// The sections every service has (`crates/common-settings/config/default.toml`).
+    pub shared: ServiceSettings,
+    /// The service's own sections (its `config/default.toml`).
+    pub own: S,
+}
+
+impl<S> Deref for Settings<S> {
+    type Target = ServiceSettings;
+
+    fn deref(&self) -> &ServiceSettings {
+        &self.shared
+    }
+}
+
+impl<S: Sections> Settings<S> {
+    /// Loads the layers for `spec` from the process (env and `$<PREFIX>_CONFIG`) and validates.
+    pub fn load(spec: &ServiceSpec, service_defaults: &str) -> Result<Self, Error> {
+        Self::load_from(spec, service_defaults, &Sources::from_process(spec))
+    }
+
+    /// Loads the layers from explicit sources and validates both parts together: every
+    /// unknown key, wrong type and broken rule, shared or own, is listed in one error.
+    pub fn load_from(
+        spec: &ServiceSpec,
+        service_defaults: &str,
+        sources: &Sources,
+    ) -> Result<Self, Error> {
+        let merged: config::Map<String, config::Value> =
+            layered(spec, service_defaults, sources)?.try_deserialize()?;
+        let shared_keys = shared_keys()?;
+        let (shared, own): (config::Map<_, _>, config::Map<_, _>) = merged
+            .into_iter()
+            .partition(|(key, _)| shared_keys.contains(key));
+
+        let mut problems = Vec::new();
+        let shared = match table(shared).try_deserialize::<ServiceSettings>() {
+            Ok(shared) => {
+                shared.check(&mut problems);
+                Some(shared)
+            }
+            Err(err) => {
+                problems.push(err.to_string());
+                None
+            }
+        };
+        let own = match table(own.clone()).try_deserialize::<S>() {
+            Ok(own) => {
+                own.check(&mut problems);
+                Some(own)
+            }
+            Err(err) => {
+                problems.push(own_problem(spec, &shared_keys, &own, &err));
+                None
+            }
+        };
+        match (shared, own) {
+            (Some(shared), Some(own)) if problems.is_empty() => Ok(Self { shared, own }),
+            _ => Err(Error::Invalid(problems)),
+        }
+    }
+}
+
+/// The top-level keys of the shared defaults: what goes to [`ServiceSettings`]; every other
+/// top-level key is the service's own.
+fn shared_keys() -> Result<Vec<String>, config::ConfigError> {
+    let defaults: config::Map<String, config::Value> = config::Config::builder()
+        .add_source(config::File::from_str(
+            SHARED_DEFAULTS,
+            config::FileFormat::Toml,
+        ))
+        .build()?
+        .try_deserialize()?;
+    Ok(defaults.into_keys().collect())
+}
+
+fn table(map: config::Map<String, config::Value>) -> config::Value {
+    config::Value::new(None, config::ValueKind::Table(map))
+}
+
+/// Why the service's own part did not deserialize, saying what the known keys are when a key
+/// is unknown (the usual cause: a typo in a shared section's name).
+fn own_problem(
+    spec: &ServiceSpec,
+    shared_keys: &[String],
+    own: &config::Map<String, config::Value>,
+    err: &config::ConfigError,
+) -> String {
+    let message = err.to_string();
+    if message.starts_with("unknown field") {
+        let mut keys: Vec<&str> = own.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut shared: Vec<&str> = shared_keys.iter().map(String::as_str).collect();
+        shared.sort_unstable();
+        format!(
+            "{message} (top-level keys given: {}; shared keys: {}; the rest must be {}'s own sections)",
+            keys.join(", "),
+            shared.join(", "),
+            spec.name
+        )
+    } else {
+        format!("{}: {message}", spec.name)
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::registry;
+use serde::Deserialize;
 
 fn oms() -> &'static ServiceSpec {
     registry::find("oms").unwrap()
@@ -123,4 +124,81 @@ fn a_service_placeholder_gives_each_service_its_own_database() {
         s.database_url("master-data"),
         "postgres://qts@db/qts_master_data"
     );
+}
+
+/// A service's own sections, as a service with a broker connection would declare them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Own {
+    ssi: Ssi,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ssi {
+    url: String,
+    timeout_ms: u64,
+}
+
+impl Sections for Own {
+    fn check(&self, problems: &mut Vec<String>) {
+        if self.ssi.timeout_ms == 0 {
+            problems.push("ssi.timeout_ms must be at least 1".to_owned());
+        }
+    }
+}
+
+const OWN_DEFAULTS: &str = "[ssi]\nurl = \"https://fc-data.ssi.com.vn\"\ntimeout_ms = 5000\n";
+
+#[test]
+fn a_service_reads_its_own_sections_beside_the_shared_ones() {
+    let s = Settings::<Own>::load_from(
+        oms(),
+        OWN_DEFAULTS,
+        &env(&[("OMS__SSI__TIMEOUT_MS", "750"), ("OMS__HTTP__PORT", "7100")]),
+    )
+    .unwrap();
+    assert_eq!(s.own.ssi.url, "https://fc-data.ssi.com.vn");
+    assert_eq!(s.own.ssi.timeout_ms, 750, "env reaches the own section");
+    assert_eq!(s.http.port, 7100, "the shared part reads through Deref");
+}
+
+#[test]
+fn problems_in_shared_and_own_sections_are_listed_together() {
+    let err = Settings::<Own>::load_from(
+        oms(),
+        OWN_DEFAULTS,
+        &env(&[
+            ("OMS__SSI__TIMEOUT_MS", "0"),
+            ("OMS__SHUTDOWN__GRACE_PERIOD_SECS", "0"),
+        ]),
+    )
+    .unwrap_err();
+    let Error::Invalid(problems) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("ssi.timeout_ms")));
+    assert!(problems.iter().any(|p| p.contains("grace_period_secs")));
+}
+
+#[test]
+fn an_unknown_key_in_an_own_section_and_a_wrong_shared_type_are_both_reported() {
+    let err = Settings::<Own>::load_from(
+        oms(),
+        OWN_DEFAULTS,
+        &env(&[("OMS__SSI__URLL", "x"), ("OMS__HTTP__PORT", "eighty")]),
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("urll"), "{text}");
+    assert!(text.contains("port"), "{text}");
+}
+
+#[test]
+fn a_misspelt_section_is_named_with_the_keys_that_exist() {
+    let err = ServiceSettings::load_from(oms(), "", &env(&[("OMS__HTP__PORT", "1")])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("htp"), "{text}");
+    assert!(text.contains("shared keys: admin, bus, cache"), "{text}");
 }

@@ -12,14 +12,16 @@
 //! trait, topics, the embedded bus). Dependencies point down: this crate uses those, never the
 //! reverse.
 //!
-//! Start at [`server::Host`]: a service's `App::build` loads [`settings::ServiceSettings`],
-//! connects [`server::Backends`], and binds a host with its HTTP and gRPC routes.
+//! Start at [`service::Service`]: what a service is to its `main`, to `qts up` and to its tests.
+//! Its `build` gets its [`settings::Settings`] and connected [`server::Backends`] and binds a
+//! [`server::Host`] with its HTTP and gRPC routes.
 
 pub mod bus;
 pub mod cache;
 pub mod error;
 pub mod metrics;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

@@ -60,7 +60,7 @@ impl Backends {
     pub async fn connect(
         spec: &ServiceSpec,
         settings: &ServiceSettings,
-        own: Option<Migrations>,
+        own: Option<&Migrations>,
     ) -> anyhow::Result<Self> {
         let bus: SharedBus = match settings.bus.kind {
             BusKind::Embedded if settings.bus.embedded.persist => Arc::new(
@@ -117,7 +117,7 @@ impl Backends {
 pub async fn connect_db(
     spec: &ServiceSpec,
     settings: &ServiceSettings,
-    own: Option<Migrations>,
+    own: Option<&Migrations>,
 ) -> anyhow::Result<Db> {
     let db = Db::connect(
         &settings.database_url(spec.name),

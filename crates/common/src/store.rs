@@ -76,12 +76,39 @@ impl Engine {
     }
 }
 
-/// A service's own migrations, one folder per engine (`sqlx::migrate!`).
+/// A service's own migrations, one folder per engine, versions from 1000 up. A service declares
+/// them once, as a static its `main`, `qts up` and its tests all use:
+///
+/// ```ignore
+/// pub static MIGRATIONS: Migrations = Migrations {
+///     postgres: sqlx::migrate!("./migrations/postgres"),
+///     sqlite: sqlx::migrate!("./migrations/sqlite"),
+/// };
+/// ```
+#[derive(Debug)]
 pub struct Migrations {
     /// For PostgreSQL.
     pub postgres: Migrator,
     /// For SQLite.
     pub sqlite: Migrator,
+}
+
+/// The first version a service's own migration may have; lower ones are the shared tables'.
+pub const FIRST_SERVICE_MIGRATION: i64 = 1000;
+
+/// Migrations already in memory, as a source for one combined [`Migrator`].
+#[derive(Debug)]
+struct Resolved(Vec<sqlx::migrate::Migration>);
+
+impl sqlx::migrate::MigrationSource<'static> for Resolved {
+    fn resolve(
+        self,
+    ) -> futures::future::BoxFuture<
+        'static,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        Box::pin(std::future::ready(Ok(self.0)))
+    }
 }
 
 /// A connection pool and its engine.
@@ -139,22 +166,32 @@ impl Db {
         Ok(Self { pool, engine })
     }
 
-    /// Applies the shared migrations, then the service's own.
-    pub async fn migrate(&self, own: Option<Migrations>) -> Result<(), Error> {
-        let mut shared = match self.engine {
+    /// Applies the shared migrations and the service's own, as one ordered set (so a version
+    /// applied before but missing now is still an error, as sqlx means it to be).
+    pub async fn migrate(&self, own: Option<&Migrations>) -> Result<(), Error> {
+        let shared = match self.engine {
             Engine::Postgres => sqlx::migrate!("./migrations/postgres"),
             Engine::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         };
-        shared.set_ignore_missing(true);
-        shared.run(&self.pool).await?;
+        let mut all: Vec<_> = shared.iter().cloned().collect();
         if let Some(own) = own {
-            let mut migrator = match self.engine {
-                Engine::Postgres => own.postgres,
-                Engine::Sqlite => own.sqlite,
+            let own = match self.engine {
+                Engine::Postgres => &own.postgres,
+                Engine::Sqlite => &own.sqlite,
             };
-            migrator.set_ignore_missing(true);
-            migrator.run(&self.pool).await?;
+            if let Some(low) = own.iter().find(|m| m.version < FIRST_SERVICE_MIGRATION) {
+                return Err(Error::Migrate(sqlx::migrate::MigrateError::Source(
+                    format!(
+                        "service migration {} ({}) must be numbered {FIRST_SERVICE_MIGRATION} or above",
+                        low.version, low.description
+                    )
+                    .into(),
+                )));
+            }
+            all.extend(own.iter().cloned());
         }
+        all.sort_by_key(|m| m.version);
+        Migrator::new(Resolved(all)).await?.run(&self.pool).await?;
         Ok(())
     }
 

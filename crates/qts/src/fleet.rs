@@ -15,60 +15,80 @@ use common::bus::embedded::EmbeddedBus;
 use common::cache::{MemoryCache, SharedCache};
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends};
+use common::service::Service;
 use common::settings::{BusKind, CacheKind, ServiceSettings, Sources};
 use common::shutdown::CancellationToken;
+use common::store::Migrations;
 use tokio::task::JoinSet;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type RunFn = Box<dyn FnOnce(CancellationToken) -> BoxFuture<anyhow::Result<()>> + Send>;
-type BuildFn = fn(ServiceSettings, Backends) -> BoxFuture<anyhow::Result<(Addrs, RunFn)>>;
+type BuildFn = Box<dyn FnOnce(Backends) -> BoxFuture<anyhow::Result<(Addrs, RunFn)>> + Send>;
 
-/// One service the fleet can start.
+/// One service the fleet can start: anything implementing [`Service`], the same trait its own
+/// `main` and its API tests start it through.
 pub struct Member {
     /// Registry entry.
     pub spec: &'static ServiceSpec,
-    /// The service's compiled-in `config/default.toml`.
-    pub defaults: &'static str,
+    prepare: fn(&Sources) -> Result<Prepared, common::settings::Error>,
+}
+
+/// A member whose settings loaded: what the fleet needs to connect its backends, and how to
+/// build it once they are connected.
+struct Prepared {
+    shared: ServiceSettings,
+    migrations: Option<&'static Migrations>,
     build: BuildFn,
 }
 
-macro_rules! member {
-    ($krate:ident) => {
-        Member {
-            spec: $krate::SPEC,
-            defaults: $krate::settings::DEFAULTS,
-            build: |settings, backends| {
-                Box::pin(async move {
-                    let app = $krate::App::build(settings, backends).await?;
-                    let addrs = app.addrs()?;
-                    let run: RunFn = Box::new(move |token| Box::pin(app.run(token)));
-                    Ok((addrs, run))
-                })
-            },
+impl Member {
+    /// The member for service `S`.
+    pub fn of<S: Service>() -> Self {
+        Self {
+            spec: S::SPEC,
+            prepare: prepare::<S>,
         }
-    };
+    }
+}
+
+/// Loads `S`'s settings (shared and own sections, validated together) and keeps them for
+/// building it.
+fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::Error> {
+    let settings = S::load_settings(sources)?;
+    Ok(Prepared {
+        shared: settings.shared.clone(),
+        migrations: S::MIGRATIONS,
+        build: Box::new(move |backends| {
+            Box::pin(async move {
+                let app = S::build(settings, backends).await?;
+                let addrs = app.addrs()?;
+                let run: RunFn = Box::new(move |token| Box::pin(app.run(token)));
+                Ok((addrs, run))
+            })
+        }),
+    })
 }
 
 /// Every service, in registry order.
 pub fn members() -> Vec<Member> {
     vec![
-        member!(ingestion),
-        member!(historical),
-        member!(ta),
-        member!(prediction),
-        member!(decision),
-        member!(risk),
-        member!(oms),
-        member!(master_data),
-        member!(rule),
-        member!(config_svc),
-        member!(sso),
-        member!(sso_ui),
-        member!(notification),
-        member!(llm),
-        member!(emotion),
-        member!(portal),
-        member!(monitoring),
+        Member::of::<ingestion::App>(),
+        Member::of::<historical::App>(),
+        Member::of::<ta::App>(),
+        Member::of::<prediction::App>(),
+        Member::of::<decision::App>(),
+        Member::of::<risk::App>(),
+        Member::of::<oms::App>(),
+        Member::of::<master_data::App>(),
+        Member::of::<rule::App>(),
+        Member::of::<config_svc::App>(),
+        Member::of::<sso::App>(),
+        Member::of::<sso_ui::App>(),
+        Member::of::<notification::App>(),
+        Member::of::<llm::App>(),
+        Member::of::<emotion::App>(),
+        Member::of::<portal::App>(),
+        Member::of::<monitoring::App>(),
     ]
 }
 
@@ -135,25 +155,35 @@ impl Fleet {
     /// Loads every service's settings, connects backends, binds every listener and starts
     /// serving. Fails (starting nothing) if any service's settings or backends fail.
     pub async fn start(options: &Options, token: CancellationToken) -> anyhow::Result<Self> {
+        Self::start_members(members(), options, token).await
+    }
+
+    /// [`Fleet::start`] with the given members (tests put in a service of their own).
+    pub async fn start_members(
+        members: Vec<Member>,
+        options: &Options,
+        token: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let mut prepared = Vec::new();
-        for member in members() {
-            let settings = ServiceSettings::load_from(
-                member.spec,
-                member.defaults,
-                &options.sources(member.spec),
-            )
-            .with_context(|| format!("settings of {}", member.spec.name))?;
-            prepared.push((member, settings));
+        for member in members {
+            let loaded = (member.prepare)(&options.sources(member.spec))
+                .with_context(|| format!("settings of {}", member.spec.name))?;
+            prepared.push((member, loaded));
         }
         let data_dir = prepared
             .first()
-            .map(|(_, s)| s.data_dir.clone())
+            .map(|(_, p)| p.shared.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("data"));
 
         let mut shared_bus: Option<SharedBus> = None;
         let shared_cache = MemoryCache::new("");
         let mut started = Vec::new();
-        for (member, settings) in prepared {
+        for (member, prepared) in prepared {
+            let Prepared {
+                shared: settings,
+                migrations,
+                build,
+            } = prepared;
             let name = member.spec.name;
             let bus: SharedBus = match settings.bus.kind {
                 BusKind::Embedded => match &shared_bus {
@@ -197,13 +227,13 @@ impl Fleet {
                     )
                 }
             };
-            let db = common::server::connect_db(member.spec, &settings, None)
+            let db = common::server::connect_db(member.spec, &settings, migrations)
                 .await
                 .with_context(|| format!("{name}: database"))?;
             let backends = Backends::with(bus, cache, db)
                 .await
                 .with_context(|| format!("{name}: backends"))?;
-            let (addrs, run) = (member.build)(settings, backends)
+            let (addrs, run) = build(backends)
                 .await
                 .with_context(|| format!("start {name}"))?;
             started.push((member.spec, addrs, run));

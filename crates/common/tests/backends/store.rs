@@ -56,25 +56,35 @@ async fn migrations_apply_once_and_again_without_change(db: Db) {
     let table_sql = "CREATE TABLE orders_test (id TEXT PRIMARY KEY, qty BIGINT NOT NULL);";
     std::fs::write(dir.path().join("1001_orders.sql"), table_sql).unwrap();
     let own = || async { sqlx::migrate::Migrator::new(dir.path()).await.unwrap() };
-    db.migrate(Some(Migrations {
+    let migrations = Migrations {
         postgres: own().await,
         sqlite: own().await,
-    }))
-    .await
-    .unwrap();
-    // The shared migrator ignores the service's versions and the service's ignores the shared.
-    db.migrate(Some(Migrations {
-        postgres: own().await,
-        sqlite: own().await,
-    }))
-    .await
-    .unwrap();
+    };
+    db.migrate(Some(&migrations)).await.unwrap();
+    // Shared and own migrations run as one set: applying them again changes nothing.
+    db.migrate(Some(&migrations)).await.unwrap();
     sqlx::query("INSERT INTO orders_test (id, qty) VALUES ($1, $2)")
         .bind("o1")
         .bind(100i64)
         .execute(db.pool())
         .await
         .unwrap();
+
+    // A service migration numbered among the shared ones is refused before anything runs.
+    let low = tempfile::tempdir().unwrap();
+    std::fs::write(low.path().join("7_clash.sql"), "CREATE TABLE clash (id TEXT);").unwrap();
+    let low_migrator = || async { sqlx::migrate::Migrator::new(low.path()).await.unwrap() };
+    let err = db
+        .migrate(Some(&Migrations {
+            postgres: low_migrator().await,
+            sqlite: low_migrator().await,
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        common::error::chain(&err).to_string().contains("1000 or above"),
+        "{err}"
+    );
 }
 
 async fn outbox_publishes_exactly_what_was_committed_in_order(db: Db) {

@@ -12,3 +12,4 @@ mod cli;
 mod fleet;
 mod helpers;
 mod nginx;
+mod sections;

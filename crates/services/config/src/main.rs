@@ -1,13 +1,7 @@
-//! The `config` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `config` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = config::settings::load().context("load settings")?;
-    let _telemetry = common::telemetry::init(config::SPEC.name, &settings.telemetry)
-        .context("start telemetry")?;
-    let backends = common::server::Backends::connect(config::SPEC, &settings, None).await?;
-    let app = config::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<config::App>().await
 }

@@ -1,13 +1,7 @@
-//! The `decision` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `decision` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = decision::settings::load().context("load settings")?;
-    let _telemetry = common::telemetry::init(decision::SPEC.name, &settings.telemetry)
-        .context("start telemetry")?;
-    let backends = common::server::Backends::connect(decision::SPEC, &settings, None).await?;
-    let app = decision::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<decision::App>().await
 }

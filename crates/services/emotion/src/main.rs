@@ -1,13 +1,7 @@
-//! The `emotion` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `emotion` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = emotion::settings::load().context("load settings")?;
-    let _telemetry = common::telemetry::init(emotion::SPEC.name, &settings.telemetry)
-        .context("start telemetry")?;
-    let backends = common::server::Backends::connect(emotion::SPEC, &settings, None).await?;
-    let app = emotion::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<emotion::App>().await
 }

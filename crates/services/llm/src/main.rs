@@ -1,13 +1,7 @@
-//! The `llm` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `llm` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = llm::settings::load().context("load settings")?;
-    let _telemetry =
-        common::telemetry::init(llm::SPEC.name, &settings.telemetry).context("start telemetry")?;
-    let backends = common::server::Backends::connect(llm::SPEC, &settings, None).await?;
-    let app = llm::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<llm::App>().await
 }

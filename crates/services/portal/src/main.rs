@@ -1,13 +1,7 @@
-//! The `portal` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `portal` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = portal::settings::load().context("load settings")?;
-    let _telemetry = common::telemetry::init(portal::SPEC.name, &settings.telemetry)
-        .context("start telemetry")?;
-    let backends = common::server::Backends::connect(portal::SPEC, &settings, None).await?;
-    let app = portal::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<portal::App>().await
 }

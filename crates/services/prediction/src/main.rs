@@ -1,13 +1,7 @@
-//! The `prediction` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `prediction` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = prediction::settings::load().context("load settings")?;
-    let _telemetry = common::telemetry::init(prediction::SPEC.name, &settings.telemetry)
-        .context("start telemetry")?;
-    let backends = common::server::Backends::connect(prediction::SPEC, &settings, None).await?;
-    let app = prediction::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<prediction::App>().await
 }

@@ -1,18 +1,25 @@
 //! Wiring: backends and routes into a bound host.
 
+use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
+use common::service::Service;
 use common::shutdown::CancellationToken;
+use common::store::Migrations;
 
-use crate::settings::Settings;
+use crate::settings::{Sections, Settings};
 
 /// The bound risk service.
 pub struct App {
     host: Host,
 }
 
-impl App {
-    /// Binds every listener; serves nothing until [`App::run`].
-    pub async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
+impl Service for App {
+    type Sections = Sections;
+    const SPEC: &'static ServiceSpec = crate::SPEC;
+    const DEFAULTS: &'static str = crate::settings::DEFAULTS;
+    const MIGRATIONS: Option<&'static Migrations> = None;
+
+    async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let parts = Parts {
             http: common::server::info_routes(info.clone()),
@@ -23,13 +30,11 @@ impl App {
         Ok(Self { host })
     }
 
-    /// The bound addresses.
-    pub fn addrs(&self) -> anyhow::Result<Addrs> {
+    fn addrs(&self) -> anyhow::Result<Addrs> {
         self.host.addrs()
     }
 
-    /// Serves until `token` is cancelled, then drains.
-    pub async fn run(self, token: CancellationToken) -> anyhow::Result<()> {
+    async fn run(self, token: CancellationToken) -> anyhow::Result<()> {
         self.host.run(token).await
     }
 }

@@ -1,13 +1,7 @@
-//! The `rule` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `rule` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = rule::settings::load().context("load settings")?;
-    let _telemetry =
-        common::telemetry::init(rule::SPEC.name, &settings.telemetry).context("start telemetry")?;
-    let backends = common::server::Backends::connect(rule::SPEC, &settings, None).await?;
-    let app = rule::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<rule::App>().await
 }

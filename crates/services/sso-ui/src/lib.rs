@@ -3,7 +3,8 @@
 //! State: skeleton. It serves the shared runtime (HTTP `/api/sso-ui/v1/info`, OpenAPI and Swagger
 //! UI, gRPC `qts.sso_ui.v1.SsoUiService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
 //! lifecycle events); its own behaviour comes with the issue that builds it.
-//! Start at [`App::build`].
+//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
+//! API tests (`tests/api`) start.
 
 mod app;
 mod grpc;
@@ -12,4 +13,4 @@ pub mod settings;
 pub use app::App;
 
 /// This service's entry in the fleet registry.
-pub static SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[11];
+pub const SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[11];

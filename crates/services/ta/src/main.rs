@@ -1,13 +1,7 @@
-//! The `ta` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM.
-
-use anyhow::Context;
+//! The `ta` binary: loads settings, starts telemetry, connects backends, serves until SIGTERM
+//! (all in [`common::service::main`]).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = ta::settings::load().context("load settings")?;
-    let _telemetry =
-        common::telemetry::init(ta::SPEC.name, &settings.telemetry).context("start telemetry")?;
-    let backends = common::server::Backends::connect(ta::SPEC, &settings, None).await?;
-    let app = ta::App::build(settings, backends).await?;
-    app.run(common::shutdown::on_signal()).await
+    common::service::main::<ta::App>().await
 }

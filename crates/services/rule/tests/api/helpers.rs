@@ -1,0 +1,47 @@
+//! [`spawn_app`] and the [`TestApp`] with one method per endpoint.
+
+use common::service::testing::{Spawned, spawn};
+use proto::rule::v1::rule_service_client::RuleServiceClient;
+
+/// A running rule service and an HTTP client for it.
+pub struct TestApp {
+    /// The running service.
+    pub app: Spawned,
+    http: reqwest::Client,
+}
+
+/// Starts the service on port 0 with throw-away backends and waits until it is ready.
+pub async fn spawn_app() -> TestApp {
+    TestApp {
+        app: spawn::<rule::App>(&[]).await.expect("the service starts"),
+        http: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    /// `GET` a path of the public HTTP API.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.app.http_url(path))
+            .send()
+            .await
+            .expect("HTTP request")
+    }
+
+    /// `GET /api/rule/v1/info`.
+    pub async fn get_info(&self) -> reqwest::Response {
+        self.get("/api/rule/v1/info").await
+    }
+
+    /// gRPC `RuleService/GetInfo`.
+    pub async fn grpc_get_info(&self) -> proto::common::v1::ServiceInfo {
+        let mut client = RuleServiceClient::connect(self.app.grpc_url())
+            .await
+            .expect("gRPC connect");
+        client
+            .get_info(proto::common::v1::GetInfoRequest {})
+            .await
+            .expect("GetInfo")
+            .into_inner()
+    }
+}
