@@ -2,6 +2,7 @@
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there:
 # PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
 # and the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin).
+# Idempotent and quiet when everything is present; scripts/test.sh runs it first.
 set -euo pipefail
 
 need_apt=()
@@ -11,8 +12,13 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
 
+if [ ${#need_apt[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
+    echo "setup: missing ${need_apt[*]} and no apt-get here: install them with your package manager;" >&2
+    echo "setup: until then the tests that need them skip with a warning (and fail under CI=true)" >&2
+    need_apt=()
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
-    echo "setup: installing ${need_apt[*]}"
+    echo "setup: installing ${need_apt[*]} with apt-get (one time, about a minute)"
     sudo_cmd=()
     [ "$(id -u)" != 0 ] && sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
@@ -25,11 +31,12 @@ fi
 
 tansu_bin="$HOME/.cache/qts/bin/tansu"
 if ! command -v tansu >/dev/null && [ ! -x "$tansu_bin" ]; then
-    echo "setup: building tansu (Kafka-protocol broker) once; it is cached in $tansu_bin"
+    echo "setup: building tansu (Kafka-protocol broker) once with cargo; it takes about 15 minutes"
+    echo "setup: on 2 cores and is cached in $tansu_bin, so later runs skip this step"
     mkdir -p "$HOME/.cache/qts/bin"
     CARGO_TARGET_DIR="$HOME/.cache/qts/tansu-target" cargo install tansu --version 0.6.0 --locked \
         --features dynostore --root "$HOME/.cache/qts/tansu-root" --quiet
     cp "$HOME/.cache/qts/tansu-root/bin/tansu" "$tansu_bin"
     rm -rf "$HOME/.cache/qts/tansu-target"
 fi
-echo "setup: ready"
+echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu)"

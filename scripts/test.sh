@@ -4,12 +4,16 @@
 # nginx is started by the gateway test itself. Extra arguments go to the test runner
 # (e.g. `scripts/test.sh -p common`).
 #
-# Needs: PostgreSQL and Redis server binaries, nginx, and tansu (see .ci/setup.sh, which
-# installs all of them on a fresh Debian machine).
+# Needs: PostgreSQL and Redis server binaries, nginx, Python venv and tansu. It runs
+# .ci/setup.sh first, which installs what is missing on a Debian machine (once; it says what and
+# how long) and does nothing when all is there. QTS_SKIP_SETUP=1 skips that step.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+if [ "${QTS_SKIP_SETUP:-}" != 1 ]; then
+    bash .ci/setup.sh
+fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/qts/target}
 work=$(mktemp -d /tmp/qts-test.XXXXXX)
 pids=()
