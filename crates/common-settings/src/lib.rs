@@ -27,7 +27,7 @@ const SHARED_DEFAULTS: &str = include_str!("../config/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A layer could not be read or parsed, or a key is unknown or of the wrong type.
-    #[error("settings: {0}")]
+    #[error("settings could not be loaded")]
     Load(#[from] config::ConfigError),
     /// Values parsed but break a rule; every broken rule is listed.
     #[error("invalid settings: {}", .0.join("; "))]

@@ -17,7 +17,7 @@ pub fn on_signal() -> CancellationToken {
 async fn wait_for_signal() {
     let ctrl_c = async {
         if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            tracing::error!(error = %crate::error::chain(&err), "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
     };
@@ -28,7 +28,7 @@ async fn wait_for_signal() {
                 s.recv().await;
             }
             Err(err) => {
-                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                tracing::error!(error = %crate::error::chain(&err), "cannot listen for SIGTERM");
                 std::future::pending::<()>().await;
             }
         }

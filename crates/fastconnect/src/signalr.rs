@@ -402,7 +402,7 @@ pub(crate) async fn run<S: HubSession>(
         };
         match connected {
             Err(error) => {
-                tracing::warn!(error = %error, retry_in_ms = backoff.as_millis(), "hub connection failed");
+                tracing::warn!(error = %common_error::chain(&error), retry_in_ms = backoff.as_millis(), "hub connection failed");
                 if error.kind() == ErrorKind::Auth {
                     session.auth_failed().await;
                 }

@@ -269,7 +269,7 @@ impl Fleet {
             match joined {
                 Ok((_, Ok(()))) => {}
                 Ok((name, Err(err))) => {
-                    tracing::error!(service = name, error = %format!("{err:#}"), "service failed");
+                    tracing::error!(service = name, error = %common::error::chain(err.as_ref()), "service failed");
                     first_error.get_or_insert(err);
                 }
                 Err(err) => {

@@ -184,7 +184,11 @@ fn main() -> ExitCode {
 }
 
 fn fail(err: &anyhow::Error) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "qts: error: {err:#}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "qts: error: {}",
+        common::error::chain(err.as_ref())
+    );
     ExitCode::FAILURE
 }
 

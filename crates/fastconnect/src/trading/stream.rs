@@ -534,7 +534,7 @@ impl HubSession for TradingSession {
             if let Some(path) = &self.file
                 && let Err(error) = write_cursor(path, mark).await
             {
-                tracing::warn!(error = %error, path = %path.display(), "cannot record NotifyID");
+                tracing::warn!(error = %common_error::chain(&error), path = %path.display(), "cannot record NotifyID");
             }
         }
     }

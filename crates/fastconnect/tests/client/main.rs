@@ -12,3 +12,4 @@ mod fake_ssi;
 mod helpers;
 mod trading_rest;
 mod trading_stream;
+mod transport;
