@@ -516,12 +516,7 @@ async fn malformed_rows_are_typed_errors() {
     for expected in ["dd/MM/yyyy", "decimal number"] {
         let err = client.all(&q).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidResponse);
-        let chain = format!(
-            "{err}: {}",
-            std::error::Error::source(&err)
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        );
+        let chain = common_error::chain(&err).to_string();
         assert!(chain.contains(expected), "{chain}");
     }
     let err = client.all(&q).await.unwrap_err();
