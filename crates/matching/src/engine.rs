@@ -64,10 +64,11 @@ pub struct EngineConfig {
     pub self_trade: SelfTradePrevention,
     /// Call-auction tie-breaks that reference §3.4 leaves open.
     pub auction: AuctionRules,
-    /// At the end of each trading day, set the next day's reference price (HOSE, HNX,
-    /// futures: the close; UPCoM: `market::limits::upcom_reference`, reference §5.3) and
-    /// recompute the normal band with `MarketRules::price_limits`. Off when the caller
-    /// publishes limits itself. Covered warrants and bonds are never rolled.
+    /// At the end of each trading day, set the next day's reference price with
+    /// `MarketRules::next_reference` (HOSE, HNX, futures: the close; UPCoM: the VWAP of the
+    /// round-lot continuous matches; reference §5.3) and recompute the normal band with
+    /// `MarketRules::price_limits`. Off when the caller publishes limits itself. Covered
+    /// warrants and bonds are never rolled.
     pub roll_reference: bool,
 }
 

@@ -4,12 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use market::limits::{LimitCase, upcom_reference};
-use market::order::{carried_close, closing_price, order_expires};
+use market::limits::{LimitCase, PreviousSession};
+use market::order::{closing_price, order_expires};
 use market::session::TimeOfDay;
 use market::{
-    Board, InstrumentKind, Phase, Price, Quantity, Security, SessionState, Symbol, TradingCalendar,
-    Vnd,
+    Board, InstrumentKind, Phase, Price, Security, SessionState, Symbol, TradingCalendar, Vnd,
 };
 use time::macros::offset;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
@@ -250,9 +249,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Next day's reference (reference §5.3): previous close on HOSE/HNX (and, as a proxy
-    /// for the VSDC settlement price, futures); round-lot continuous VWAP on UPCoM via
-    /// `market::limits::upcom_reference`. The band comes from `MarketRules::price_limits`.
+    /// Next day's reference with `MarketRules::next_reference` (reference §5.3: the close
+    /// on HOSE/HNX and, standing in for VSDC's settlement price, futures; the round-lot
+    /// continuous VWAP on UPCoM). The band comes from `MarketRules::price_limits`.
     fn roll_reference(&mut self, sym: Symbol) -> Result<(), Error> {
         let inst = self.instrument_ref(sym)?;
         let sec = inst.security;
@@ -264,24 +263,18 @@ impl Engine {
             | InstrumentKind::Etf
             | InstrumentKind::IndexFuture => {}
         }
-        let reference = match sec.exchange {
-            market::Exchange::Upcom => {
-                let trades: Vec<(Price, Quantity)> = inst
-                    .continuous_trades
-                    .iter()
-                    .map(|(p, q)| (*p, *q))
-                    .collect();
-                upcom_reference(
-                    &self.rules.limits,
-                    &self.rules.ticks,
-                    &trades,
-                    lim.reference,
-                )?
-            }
-            market::Exchange::Hose | market::Exchange::Hnx | market::Exchange::HnxDeriv => {
-                carried_close(inst.closing_price, lim.reference)
-            }
+        let previous = PreviousSession {
+            reference: lim.reference,
+            close: inst.closing_price,
+            continuous: inst
+                .continuous_trades
+                .iter()
+                .map(|(p, q)| (*p, *q))
+                .collect(),
         };
+        let reference = self
+            .rules
+            .next_reference(sec.exchange, sec.kind, &previous)?;
         let limits =
             self.rules
                 .price_limits(sec.exchange, sec.kind, reference, LimitCase::Normal)?;

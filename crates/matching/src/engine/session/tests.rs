@@ -6,7 +6,7 @@ use crate::engine::test_support::{
     CASH, acct, at, engine, lo, px, rejected_with, req, status, sym,
 };
 use crate::error::Error;
-use crate::types::OrderStatus;
+use crate::types::{OrderStatus, PutThroughDeal};
 
 #[test]
 fn no_entry_amend_or_cancel_in_the_lunch_break_and_no_matching() {
@@ -103,4 +103,39 @@ fn time_may_not_go_backwards() {
         e.advance_to(datetime!(2025-06-02 09:00 +7)),
         Err(Error::TimeWentBackwards { .. })
     ));
+}
+
+#[test]
+fn the_upcom_reference_counts_round_lot_continuous_matches_only() {
+    let mut e = engine();
+    at(&mut e, 10, 0);
+    // Round-lot continuous: 100 @ 21,000 and 300 @ 20,000 -> VWAP 20,250 -> 20,300 (tick 100).
+    lo(&mut e, "A", "BSR", Side::Sell, 21_000, 100);
+    lo(&mut e, "B", "BSR", Side::Buy, 21_000, 100);
+    lo(&mut e, "A", "BSR", Side::Sell, 20_000, 300);
+    lo(&mut e, "B", "BSR", Side::Buy, 20_000, 300);
+    // An odd-lot match and a put-through deal far from it do not count (reference §5.3).
+    let mut odd = req("A", "BSR", Side::Sell, OrderType::Lo, Some(22_000), 50);
+    odd.board = Board::OddLot;
+    e.submit(odd.clone()).unwrap();
+    odd.account = acct("B");
+    odd.side = Side::Buy;
+    e.submit(odd).unwrap();
+    e.put_through(PutThroughDeal {
+        buyer: acct("C"),
+        seller: acct("A"),
+        symbol: sym("BSR"),
+        price: px(18_000),
+        quantity: Quantity::new(50_000),
+    })
+    .unwrap();
+    let inst = e.instrument(sym("BSR")).unwrap();
+    assert_eq!(inst.odd_lot.volume, Quantity::new(50));
+    assert_eq!(inst.put_through.volume, Quantity::new(50_000));
+    assert_eq!(inst.main.last_price, Some(px(20_000)));
+    e.advance_to(datetime!(2025-06-03 08:00 +7)).unwrap();
+    let lim = e.instrument(sym("BSR")).unwrap().security.limits.unwrap();
+    assert_eq!(lim.reference, px(20_300), "the VWAP, not the close 20,000");
+    // UPCoM's ±15% band around it, from `market`.
+    assert_eq!((lim.floor, lim.ceiling), (px(17_300), px(23_300)));
 }
