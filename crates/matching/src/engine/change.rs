@@ -2,9 +2,9 @@
 //! (cancel, expiry) with the release of what it held.
 
 use market::foreign::ForeignRoom;
-use market::order::{Amendment, Priority, check_amend, check_cancel};
+use market::order::{Amendment, ChangeViolation, Priority, check_amend, check_cancel};
 use market::{
-    OrderContext, Phase, Quantity, Side, Symbol, Violation, Violations, Vnd, validate_order,
+    OrderContext, Phase, Price, Quantity, Side, Symbol, Violation, Violations, Vnd, validate_order,
 };
 
 use super::{Close, Engine, overflow};
@@ -126,12 +126,25 @@ impl Engine {
     /// Amends price **or** quantity (new total) of a working order, if
     /// `market::order::check_amend` allows it now (reference §3.3). A price change or a
     /// quantity increase loses time priority (re-queued, and re-matched in continuous
-    /// trading); a decrease keeps it. The amended order must pass `validate_order`.
+    /// trading); a decrease keeps it. The amended order must pass `validate_order`. A
+    /// refusal changes nothing and emits `AmendRejected`.
     pub fn amend(&mut self, id: OrderId, amendment: Amendment) -> Result<Priority, Error> {
-        match self.check_amend_now(id, amendment) {
-            Ok(priority) => {
-                self.apply_amend(id, amendment, priority)?;
-                Ok(priority)
+        self.amend_all(id, &[amendment])
+    }
+
+    /// Amends a working order with several amendments as one request, all or nothing
+    /// (SSI's ModifyOrder may change price and quantity at once, which reference §3.3
+    /// makes two amendments). Each amendment is checked with `market::order::check_amend`
+    /// on the order as the ones before it leave it, then the amended order as a whole
+    /// against the exchange and account rules, before anything changes: one refused part
+    /// refuses the request (one `AmendRejected`, the order untouched). Otherwise one
+    /// `OrderAmended` carries the new price and quantity; priority is lost if any part
+    /// loses it. An empty list, or one that ends where it began, is refused as no change.
+    pub fn amend_all(&mut self, id: OrderId, amendments: &[Amendment]) -> Result<Priority, Error> {
+        match self.check_amend_now(id, amendments) {
+            Ok(amended) => {
+                self.apply_amend(id, amended)?;
+                Ok(amended.priority)
             }
             Err(reason) => {
                 self.emit(Event::AmendRejected {
@@ -146,36 +159,43 @@ impl Engine {
     fn check_amend_now(
         &self,
         id: OrderId,
-        amendment: Amendment,
-    ) -> Result<Priority, ChangeRejection> {
+        amendments: &[Amendment],
+    ) -> Result<Amended, ChangeRejection> {
         let o = self.working(id)?;
         let unknown = |_| ChangeRejection::UnknownOrder { order: id };
         let inst = self.instrument_ref(o.symbol).map_err(unknown)?;
         let acct = self.account_ref(&o.account).map_err(unknown)?;
         let clock = self.clock_now().map_err(unknown)?;
         let session = self.session_now(inst, o.board).map_err(unknown)?;
-        let current = o.as_market_order();
-        let priority = check_amend(
-            &current,
-            o.filled,
-            amendment,
-            &session,
-            self.rules.sessions.pca_amend_blackout_minutes,
-        )
-        .map_err(|violation| ChangeRejection::Window { violation })?;
-        let (new_price, new_qty) = match amendment {
-            Amendment::Price(p) => (Some(p), o.quantity),
-            Amendment::Quantity(q) => (o.price, q),
+        // The window and the priority, one amendment at a time on the order as the ones
+        // before it leave it.
+        let no_change = || ChangeRejection::Window {
+            violation: ChangeViolation::NoChange,
         };
-        let amended = market::Order {
-            price: if o.order_type.carries_price() {
-                new_price
-            } else {
-                None
-            },
-            quantity: new_qty,
-            ..current
-        };
+        let mut amended = o.as_market_order();
+        let (mut new_price, mut new_qty) = (o.price, o.quantity);
+        let mut priority = None;
+        for &amendment in amendments {
+            let p = check_amend(
+                &amended,
+                o.filled,
+                amendment,
+                &session,
+                self.rules.sessions.pca_amend_blackout_minutes,
+            )
+            .map_err(|violation| ChangeRejection::Window { violation })?;
+            if priority != Some(Priority::Lost) {
+                priority = Some(p);
+            }
+            match amendment {
+                Amendment::Price(p) => (new_price, amended.price) = (Some(p), Some(p)),
+                Amendment::Quantity(q) => (new_qty, amended.quantity) = (q, q),
+            }
+        }
+        let priority = priority.ok_or_else(no_change)?;
+        if (new_price, new_qty) == (o.price, o.quantity) {
+            return Err(no_change());
+        }
         // Exchange rules (tick, band, lot, maximum) on the amended order.
         let ctx = OrderContext::exchange_only(&self.rules, acct.investor);
         validate_order(&amended, &inst.security, &session, &ctx)
@@ -230,26 +250,23 @@ impl Engine {
                 available,
             });
         }
-        Ok(priority)
+        Ok(Amended {
+            price: new_price,
+            quantity: new_qty,
+            priority,
+        })
     }
 
-    fn apply_amend(
-        &mut self,
-        id: OrderId,
-        amendment: Amendment,
-        priority: Priority,
-    ) -> Result<(), Error> {
-        let lost = priority == Priority::Lost;
+    fn apply_amend(&mut self, id: OrderId, amended: Amended) -> Result<(), Error> {
+        let lost = amended.priority == Priority::Lost;
         if lost {
             self.unrest(id)?;
         }
         let seq = if lost { Some(self.next_seq()) } else { None };
         let o = self.record_mut(id)?;
         let old_open = o.remaining();
-        match amendment {
-            Amendment::Price(p) => o.price = Some(p),
-            Amendment::Quantity(q) => o.quantity = q,
-        }
+        o.price = amended.price;
+        o.quantity = amended.quantity;
         if let Some(s) = seq {
             o.seq = s;
         }
@@ -295,7 +312,7 @@ impl Engine {
             account,
             price,
             quantity,
-            priority,
+            priority: amended.priority,
         });
         if lost {
             match phase {
@@ -316,6 +333,15 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// An amendment request that passed every check: the order's price and quantity after it,
+/// and what it does to time priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Amended {
+    price: Option<Price>,
+    quantity: Quantity,
+    priority: Priority,
 }
 
 #[cfg(test)]
