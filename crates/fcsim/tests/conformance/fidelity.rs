@@ -1,12 +1,13 @@
 //! Fidelity to the exchanges and to SSI where a client can see it: UPCoM reference prices
-//! (vn-market-rules §5.3) in FC Data and in order entry.
+//! (vn-market-rules §5.3) in FC Data and in order entry, and refused `ModifyOrder`s
+//! (ssi-fastconnect §5.4, §7.5): NewOrder's error codes, and no change to the order.
 
 use std::time::Duration;
 
 use fastconnect::data::DailyStockPriceQuery;
-use fastconnect::trading::{NewOrder, RequestId};
+use fastconnect::trading::{ModifyOrder, NewOrder, RequestId};
 use fastconnect::{
-    Decimal, OrderStatus, ResumeFrom, Side, TradingClient, TradingEvent, TradingEvents,
+    Decimal, OrderStatus, OrderType, ResumeFrom, Side, TradingClient, TradingEvent, TradingEvents,
     TradingMarket, TradingSubscription,
 };
 use fcsim::config::{DEMO_CASH_ACCOUNT, DEMO_PIN};
@@ -190,4 +191,108 @@ async fn upcom_limits_come_from_the_previous_days_vwap_in_fc_data_and_in_order_e
         "{first:?}"
     );
     assert_eq!(error_code(&mut events, 6002).await, "ORD003");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_modify_carries_new_order_codes_and_leaves_the_order_unchanged() {
+    let t = spawn_with(trading_config()).await;
+    let g = t.sim.generator();
+    let rules = MarketRules::default();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+        .unwrap();
+    let symbol = x.symbol.clone();
+    let limits = g.limits(i, day).unwrap();
+    let (floor, ceiling) = (limits.floor.units(), limits.ceiling.units());
+    let (above_ceiling, _) = ticks_around(&rules, Exchange::Hose, ceiling);
+    let (_, below_floor) = ticks_around(&rules, Exchange::Hose, floor);
+    let (client, _sub, mut events) = logged_in(&t).await;
+
+    let mut o = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::from_i64(floor),
+        200,
+    );
+    o.request_id = rid(5001);
+    client.new_order(o).await.unwrap();
+    let queued = until(&mut events, "5001 queued", |e| unique(e) == Some("5001")).await;
+    let Some(TradingEvent::Order(queued)) = queued.last() else {
+        panic!("{queued:?}")
+    };
+    let order_id = queued.order_id.clone();
+    let book_item = |book: &fastconnect::trading::OrderBook| {
+        book.orders
+            .iter()
+            .find(|o| o.order_id == order_id)
+            .cloned()
+            .unwrap()
+    };
+    let before = book_item(&client.order_book(DEMO_CASH_ACCOUNT).await.unwrap());
+    let modify = |request: u32, price: i64, quantity: u64| ModifyOrder {
+        account: DEMO_CASH_ACCOUNT.to_owned(),
+        instrument_id: symbol.clone(),
+        market: TradingMarket::Vn,
+        side: Side::Buy,
+        order_type: OrderType::Lo,
+        order_id: order_id.clone(),
+        price: Decimal::from_i64(price),
+        quantity,
+        request_id: rid(request),
+        code: None,
+    };
+
+    // Each refusal names the broken rule as NewOrder would. 5002 to 5004 also raise the
+    // quantity to 300, which must not happen when the price is refused.
+    for (request, price, quantity, code) in [
+        (5002, above_ceiling, 300, "ORD003"),
+        (5003, below_floor, 300, "ORD002"),
+        (5004, floor + 1, 300, "ORD004"),
+        (5005, floor, 250, "ORD005"),
+    ] {
+        client
+            .modify_order(modify(request, price, quantity))
+            .await
+            .unwrap();
+        assert_eq!(error_code(&mut events, request).await, code, "{request}");
+    }
+    let after = book_item(&client.order_book(DEMO_CASH_ACCOUNT).await.unwrap());
+    assert_eq!(after.quantity, Some(200));
+    assert_eq!(after.price, Some(Decimal::from_i64(floor)));
+    assert_eq!(after.order_status, Some(OrderStatus::Queued));
+    assert_eq!(
+        after.unique_id.as_deref(),
+        Some("5001"),
+        "no refused request id"
+    );
+    assert_eq!(after.modified_time, before.modified_time);
+
+    // A valid modify goes through, and no order event of a refused request came before it.
+    client.modify_order(modify(5006, floor, 300)).await.unwrap();
+    let seen = until(&mut events, "5006 amended", |e| {
+        matches!(e, TradingEvent::Order(_)) && unique(e) == Some("5006")
+    })
+    .await;
+    let refused = ["5002", "5003", "5004", "5005"];
+    assert!(
+        !seen.iter().any(|e| matches!(e, TradingEvent::Order(_))
+            && unique(e).is_some_and(|u| refused.contains(&u))),
+        "{seen:?}"
+    );
+    let Some(TradingEvent::Order(amended)) = seen.last() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(amended.quantity, Some(300));
+    let now = book_item(&client.order_book(DEMO_CASH_ACCOUNT).await.unwrap());
+    assert_eq!(now.quantity, Some(300));
+    assert_eq!(now.unique_id.as_deref(), Some("5006"));
 }
