@@ -155,27 +155,8 @@ pub(crate) fn status_code(status: OrderStatus, filled: u64) -> &'static str {
 
 /// The SSI error code (§7.5) of an entry rejection.
 pub(crate) fn reject_code(reason: &RejectReason) -> &'static str {
-    use market::Violation as V;
     match reason {
-        RejectReason::Rules { violations } => match violations.as_slice().first() {
-            Some(V::PriceOffTick { .. }) => "ORD004",
-            Some(V::PriceAboveCeiling { .. }) => "ORD003",
-            Some(V::PriceBelowFloor { .. }) => "ORD002",
-            Some(V::NotRoundLot { .. } | V::OddLotTooLarge { .. }) => "ORD005",
-            Some(V::QuantityAboveMaximum { .. }) => "ORD008",
-            Some(V::InsufficientBuyingPower { .. }) => "ORD040",
-            Some(V::InsufficientSellable { .. }) => "ORD007",
-            Some(V::ForeignRoomExceeded { .. }) => "ORD034",
-            Some(V::SecurityNotTradable { .. }) => "ORD017",
-            Some(
-                V::MarketNotOpen { .. }
-                | V::OrderTypeNotAccepted { .. }
-                | V::RestrictedOutsideCallAuction { .. }
-                | V::RestrictedWeekday { .. },
-            ) => "ORD016",
-            Some(V::PriceRequired { .. } | V::PriceNotAllowed { .. } | V::ZeroQuantity) => "ORD006",
-            Some(_) | None => "ERR500",
-        },
+        RejectReason::Rules { violations } => violation_code(violations),
         RejectReason::UnknownAccount { .. } => "ORD025",
         RejectReason::UnknownSecurity { .. } => "ORD001",
         RejectReason::InsufficientBuyingPower { .. } => "ORD040",
@@ -186,13 +167,47 @@ pub(crate) fn reject_code(reason: &RejectReason) -> &'static str {
     }
 }
 
-/// The SSI error code of a refused amendment or cancellation.
+/// The SSI error code (§7.5) of the first broken exchange or account rule, the same for a
+/// new order and an amendment.
+fn violation_code(violations: &market::Violations) -> &'static str {
+    use market::Violation as V;
+    match violations.as_slice().first() {
+        Some(V::PriceOffTick { .. }) => "ORD004",
+        Some(V::PriceAboveCeiling { .. }) => "ORD003",
+        Some(V::PriceBelowFloor { .. }) => "ORD002",
+        Some(V::NotRoundLot { .. } | V::OddLotTooLarge { .. }) => "ORD005",
+        Some(V::QuantityAboveMaximum { .. }) => "ORD008",
+        Some(V::InsufficientBuyingPower { .. }) => "ORD040",
+        Some(V::InsufficientSellable { .. }) => "ORD007",
+        Some(V::ForeignRoomExceeded { .. }) => "ORD034",
+        Some(V::SecurityNotTradable { .. }) => "ORD017",
+        Some(
+            V::MarketNotOpen { .. }
+            | V::OrderTypeNotAccepted { .. }
+            | V::RestrictedOutsideCallAuction { .. }
+            | V::RestrictedWeekday { .. },
+        ) => "ORD016",
+        Some(V::PriceRequired { .. } | V::PriceNotAllowed { .. } | V::ZeroQuantity) => "ORD006",
+        Some(_) | None => "ERR500",
+    }
+}
+
+/// The SSI error code (§7.5) of a refused amendment or cancellation: an amended order that
+/// breaks a rule gets the code a new order breaking it gets (ceiling, floor, tick, lot, …).
 pub(crate) fn change_code(reason: &ChangeRejection) -> &'static str {
+    use market::order::ChangeViolation as W;
     match reason {
         ChangeRejection::UnknownOrder { .. } => "ORD013",
         ChangeRejection::NotWorking { .. } => "ORD012",
-        ChangeRejection::Window { .. } => "ORD011",
-        ChangeRejection::Rules { .. } => "ORD006",
+        ChangeRejection::Window { violation } => match violation {
+            W::PhaseBlocksChanges { .. } | W::PeriodicAuctionBlackout { .. } => "ORD011",
+            W::PloIsFinal | W::PutThroughExecuted | W::FullyFilled { .. } => "ORD012",
+            W::BelowFilled { .. } => "ORD031",
+            W::NoChange => "ORD014",
+            W::NoPriceToAmend { .. } => "ORD010",
+            W::PriceAndQuantity => "ORD006",
+        },
+        ChangeRejection::Rules { violations } => violation_code(violations),
         ChangeRejection::InsufficientBuyingPower { .. } => "ORD040",
         ChangeRejection::Overflow => "ERR500",
     }
@@ -580,23 +595,32 @@ impl Broker {
         result
     }
 
-    /// Amends (`Some`) or cancels (`None`); the events carry `request_id` as `uniqueID`.
-    /// Refusals reach the client as `orderError` notices.
+    /// Amends (`Some`: every amendment of one request, all or nothing) or cancels
+    /// (`None`); the events carry `request_id` as `uniqueID`. Refusals reach the client as
+    /// `orderError` notices and leave no trace on the order: its `uniqueID` and
+    /// `modifiedTime` stay those of the last action that changed it.
     pub(crate) fn change(
         &mut self,
         id: OrderId,
         request_id: &str,
-        amendment: Option<market::order::Amendment>,
+        amendments: Option<&[market::order::Amendment]>,
     ) {
-        if let Some(m) = self.meta.get_mut(&id) {
-            m.last_request = request_id.to_owned();
-        }
+        let before = self.meta.get_mut(&id).map(|m| {
+            let last = std::mem::replace(&mut m.last_request, request_id.to_owned());
+            (last, m.modified)
+        });
         self.dirty = true;
-        let _ = match amendment {
-            Some(a) => self.engine.amend(id, a).map(|_| ()),
+        let result = match amendments {
+            Some(a) => self.engine.amend_all(id, a).map(|_| ()),
             None => self.engine.cancel(id),
         };
         self.process();
+        if result.is_err()
+            && let (Some(m), Some((last, modified))) = (self.meta.get_mut(&id), before)
+        {
+            m.last_request = last;
+            m.modified = modified;
+        }
     }
 
     fn order_json(&self, o: &OrderRecord, meta: &OrderMeta, x: Option<&Instrument>) -> Value {
@@ -945,5 +969,71 @@ mod tests {
             change_code(&ChangeRejection::UnknownOrder { order: OrderId(7) }),
             "ORD013"
         );
+    }
+
+    #[test]
+    fn refused_amendments_carry_the_codes_of_new_orders() {
+        use market::Violation as V;
+        use market::order::ChangeViolation as W;
+        let p = |u| Price::new(u).unwrap();
+        for (violation, code) in [
+            (
+                V::PriceAboveCeiling {
+                    price: p(107_100),
+                    ceiling: p(107_000),
+                },
+                "ORD003",
+            ),
+            (
+                V::PriceBelowFloor {
+                    price: p(92_900),
+                    floor: p(93_000),
+                },
+                "ORD002",
+            ),
+            (
+                V::PriceOffTick {
+                    price: p(99_050),
+                    tick: p(100),
+                },
+                "ORD004",
+            ),
+            (
+                V::NotRoundLot {
+                    quantity: Quantity::new(150),
+                    round_lot: 100,
+                },
+                "ORD005",
+            ),
+        ] {
+            let violations = market::Violations(vec![violation]);
+            let amend = ChangeRejection::Rules {
+                violations: violations.clone(),
+            };
+            let entry = RejectReason::Rules { violations };
+            assert_eq!(change_code(&amend), code, "{amend}");
+            assert_eq!(reject_code(&entry), code, "{entry}");
+        }
+        let bp = ChangeRejection::InsufficientBuyingPower {
+            required: Vnd::new(2),
+            available: Vnd::new(1),
+        };
+        assert_eq!(change_code(&bp), "ORD040");
+        let window = |violation| change_code(&ChangeRejection::Window { violation });
+        assert_eq!(
+            window(W::PhaseBlocksChanges {
+                phase: market::Phase::Break
+            }),
+            "ORD011"
+        );
+        assert_eq!(window(W::NoChange), "ORD014");
+        assert_eq!(
+            window(W::BelowFilled {
+                requested: Quantity::new(100),
+                filled: Quantity::new(200)
+            }),
+            "ORD031"
+        );
+        assert_eq!(window(W::PloIsFinal), "ORD012");
     }
 }

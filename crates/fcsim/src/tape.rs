@@ -1,19 +1,20 @@
 //! The deterministic price generator. For every instrument and trading day it derives a
-//! reference price (yesterday's close), the day's band, an open and a close (a daily random
-//! walk), and a tape of trades between them (a Brownian bridge) timed by the exchange's
-//! session timetable. Every price goes through `market` for ticks and bands; lots come
-//! from `market` too. Nothing here is an exchange rule.
+//! reference price (`market`'s rule applied to the previous day: its close on HOSE, HNX and
+//! futures, the VWAP of its continuous tape on UPCoM), the day's band, an open and a close
+//! (a daily random walk), and a tape of trades between them (a Brownian bridge) timed by the
+//! exchange's session timetable. Every price goes through `market` for ticks, bands and
+//! reference prices; lots come from `market` too. Nothing here is an exchange rule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use fastconnect::Decimal;
-use market::limits::LimitCase;
+use market::limits::{LimitCase, PreviousSession, ReferenceBasis, Vwap};
 use market::session::Phase;
 use market::tick::Rounding;
 use market::{
-    Board, Exchange, InstrumentKind, MarketRules, Price, PriceLimits, SecurityStatus, SessionKey,
-    TradingCalendar,
+    Board, Exchange, InstrumentKind, MarketRules, Price, PriceLimits, Quantity, SecurityStatus,
+    SessionKey, TradingCalendar,
 };
 use time::{Date, Duration};
 
@@ -115,7 +116,15 @@ pub enum Error {
     Limits(String),
 }
 
-/// The generator: universe, rules, calendar and the daily closes of every instrument.
+/// One instrument's reference and close on one day, in price units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DayPrices {
+    reference: i64,
+    close: i64,
+}
+
+/// The generator: universe, rules, calendar and the daily reference and close of every
+/// instrument.
 #[derive(Debug)]
 pub struct Generator {
     seed: u64,
@@ -123,8 +132,8 @@ pub struct Generator {
     calendar: TradingCalendar,
     universe: Universe,
     days: Vec<Date>,
-    /// `closes[instrument][day]`: close in units.
-    closes: Vec<Vec<i64>>,
+    /// `history[instrument][day]`: that day's reference and close.
+    history: Vec<Vec<DayPrices>>,
     summaries: Mutex<HashMap<(usize, usize), DaySummary>>,
 }
 
@@ -155,8 +164,10 @@ pub fn display_value(inst: &Instrument, value_units: i128) -> Decimal {
 }
 
 impl Generator {
-    /// Generates `history_days` trading days of closes ending `horizon_days` trading days
-    /// after `today`.
+    /// Generates `history_days` trading days of references and closes before `today`, and
+    /// `horizon_days` after it. On UPCoM each day's reference is the VWAP of the previous
+    /// day's continuous tape, so those tapes are generated here once (the costliest part
+    /// of start-up; `docs/performance.md` "## fcsim" has the figure).
     pub fn new(
         seed: u64,
         rules: MarketRules,
@@ -190,25 +201,65 @@ impl Generator {
             calendar,
             universe,
             days,
-            closes: Vec::new(),
+            history: Vec::new(),
             summaries: Mutex::new(HashMap::new()),
         };
-        generator.closes = (0..generator.universe.instruments().len())
-            .map(|i| generator.close_series(i))
-            .collect();
+        generator.history = generator.price_history();
         generator
     }
 
-    fn close_series(&self, i: usize) -> Vec<i64> {
+    /// Every instrument's [`Self::price_series`], spread over the available cores. Worker
+    /// `w` of `n` takes instruments `w`, `w + n`, … (the costly UPCoM ones sit together at
+    /// the end of the universe); each series is independent, so the result does not
+    /// depend on the split.
+    fn price_history(&self) -> Vec<Vec<DayPrices>> {
+        let count = self.universe.instruments().len();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .clamp(1, count.max(1));
+        let share = |w: usize| (w..count).step_by(workers);
+        let mut parts: Vec<std::vec::IntoIter<Vec<DayPrices>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| scope.spawn(move || share(w).map(|i| self.price_series(i)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .enumerate()
+                .map(|(w, handle)| {
+                    // A worker cannot panic short of a bug; redo its share here if it did.
+                    let series: Vec<_> = handle
+                        .join()
+                        .unwrap_or_else(|_| share(w).map(|i| self.price_series(i)).collect());
+                    series.into_iter()
+                })
+                .collect()
+        });
+        (0..count)
+            .map(|i| {
+                parts
+                    .get_mut(i % workers)
+                    .and_then(Iterator::next)
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Day by day: the reference (`MarketRules::next_reference` of the day before; the
+    /// instrument's base price on the first day), then the close.
+    fn price_series(&self, i: usize) -> Vec<DayPrices> {
         let Some(inst) = self.universe.instrument(i) else {
             return Vec::new();
         };
+        let basis = self.rules.limits.reference_basis(inst.exchange);
         let mut out = Vec::with_capacity(self.days.len());
         let mut reference = inst.base_price;
         for day in 0..self.days.len() {
             let mut rng = Rng::new(self.seed, i as u64, day as u64, 1);
             let Ok(limits) = self.limits_for(inst, reference) else {
-                out.push(reference);
+                out.push(DayPrices {
+                    reference,
+                    close: reference,
+                });
                 continue;
             };
             // Daily return with a gentle pull back to the starting level, so three years
@@ -216,8 +267,29 @@ impl Generator {
             let drift = -0.03 * (reference as f64 / inst.base_price as f64).ln();
             let r = inst.volatility * rng.normal() + drift * inst.volatility;
             let close = self.on_tick(inst, reference as f64 * (1.0 + r), &limits);
-            out.push(close);
-            reference = close;
+            out.push(DayPrices { reference, close });
+            let continuous = match basis {
+                ReferenceBasis::Close => Vwap::EMPTY,
+                ReferenceBasis::ContinuousVwap => {
+                    let mut vwap = Vwap::EMPTY;
+                    let auctions = self.auctions(inst, day);
+                    self.continuous_prints(inst, i, day, &limits, close, auctions, |p, v| {
+                        if let Ok(p) = Price::new(p) {
+                            vwap.add(p, Quantity::new(v));
+                        }
+                    });
+                    vwap
+                }
+            };
+            let previous = PreviousSession {
+                reference: limits.reference,
+                close: Price::new(close).ok(),
+                continuous,
+            };
+            reference = self
+                .rules
+                .next_reference(inst.exchange, inst.kind, &previous)
+                .map_or(reference, Price::units);
         }
         out
     }
@@ -277,21 +349,32 @@ impl Generator {
         self.days.binary_search(&date).ok()
     }
 
-    /// Reference price of instrument `i` on day `day` (the previous close).
+    /// Reference price of instrument `i` on day `day` (reference §5.3, by
+    /// `MarketRules::next_reference`: the previous close on HOSE, HNX and futures, the
+    /// previous day's continuous VWAP on UPCoM; the base price on the first day).
     pub fn reference(&self, i: usize, day: usize) -> i64 {
+        self.day_prices(i, day).map_or_else(
+            || self.universe.instrument(i).map_or(1, |x| x.base_price),
+            |d| d.reference,
+        )
+    }
+
+    /// Close of instrument `i` on day `day`.
+    pub fn close(&self, i: usize, day: usize) -> i64 {
+        self.day_prices(i, day).map_or(1, |d| d.close)
+    }
+
+    /// Close of instrument `i` on the trading day before `day` (its base price before the
+    /// first day). Not the reference on UPCoM.
+    pub fn previous_close(&self, i: usize, day: usize) -> i64 {
         match day.checked_sub(1) {
             Some(prev) => self.close(i, prev),
             None => self.universe.instrument(i).map_or(1, |x| x.base_price),
         }
     }
 
-    /// Close of instrument `i` on day `day`.
-    pub fn close(&self, i: usize, day: usize) -> i64 {
-        self.closes
-            .get(i)
-            .and_then(|c| c.get(day))
-            .copied()
-            .unwrap_or(1)
+    fn day_prices(&self, i: usize, day: usize) -> Option<DayPrices> {
+        self.history.get(i).and_then(|h| h.get(day)).copied()
     }
 
     /// Reference, ceiling and floor of instrument `i` on day `day`.
@@ -319,83 +402,60 @@ impl Generator {
             .universe
             .instrument(i)
             .ok_or(Error::UnknownInstrument(i))?;
-        let date = *self.days.get(day).ok_or(Error::NotATradingDay(
-            self.days.last().copied().unwrap_or(Date::MIN),
-        ))?;
         let limits = self.limits(i, day)?;
-        let reference = limits.reference.units();
-        let close = self.close(i, day);
-        let mut rng = Rng::new(self.seed, i as u64, day as u64, 2);
-        let open = self.on_tick(
-            inst,
-            reference as f64 * (1.0 + inst.volatility * 0.4 * rng.normal()),
-            &limits,
-        );
-        let lot = self.rules.lots.round_lot(inst.exchange).max(1);
-        let key = self.session_key(inst);
+        self.build_tape(inst, i, day, limits, self.close(i, day))
+    }
+
+    /// The tape of `inst` (at position `i`) on `day`, inside `limits`, ending at `close`:
+    /// the continuous prints of [`Self::continuous_prints`] placed at random seconds of the
+    /// continuous session (stream 3, which also draws aggressor ties and auction volumes),
+    /// plus the ATO and ATC prints where the timetable has those auctions.
+    fn build_tape(
+        &self,
+        inst: &Instrument,
+        i: usize,
+        day: usize,
+        limits: PriceLimits,
+        close: i64,
+    ) -> Result<DayTape, Error> {
+        let date = self.date(day)?;
         let segments = self
             .calendar
             .sessions()
-            .timetable(&key, date)
+            .timetable(&self.session_key(inst), date)
             .map(|t| t.segments.clone())
             .unwrap_or_default();
+        let auctions = Auctions::of(segments.iter().map(|s| s.phase));
+        let mut prints = Vec::new();
+        let open = self.continuous_prints(inst, i, day, &limits, close, auctions, |p, v| {
+            prints.push((p, v));
+        });
         let continuous: Vec<(u32, u32)> = segments
             .iter()
             .filter(|s| s.phase == Phase::Continuous)
             .map(|s| (s.start.seconds(), s.end.seconds()))
             .collect();
         let total: u32 = continuous.iter().map(|(a, b)| b - a).sum();
-        let activity = 0.5 + rng.unit();
-        let n = ((f64::from(inst.trades_per_day) * activity) as usize).max(2);
-        let mut offsets: Vec<u32> = (0..n)
+        let mut rng = Rng::new(self.seed, i as u64, day as u64, 3);
+        let mut offsets: Vec<u32> = (0..prints.len())
             .map(|_| u32::try_from(rng.range(0, u64::from(total.max(1) - 1))).unwrap_or(0))
             .collect();
         offsets.sort_unstable();
-        // Brownian bridge from open to close over the continuous session.
-        let mut walk = Vec::with_capacity(n + 1);
-        let mut w = 0.0;
-        walk.push(0.0);
-        for _ in 0..n {
-            w += rng.normal() / (n as f64).sqrt();
-            walk.push(w);
-        }
-        let w_end = w;
-        let sigma = inst.volatility * 0.8 * reference as f64;
-        let volume_scale = 1.0 + f64::from(inst.trades_per_day).sqrt() / 4.0;
-        let volume = |rng: &mut Rng| -> u64 {
-            let lots = (rng.normal().exp() * volume_scale).ceil().max(1.0) as u64;
-            lots * lot
-        };
-        let mut trades = Vec::with_capacity(n + 2);
+        let lot = self.rules.lots.round_lot(inst.exchange).max(1);
+        let mut trades = Vec::with_capacity(prints.len() + 2);
         for s in &segments {
             if s.phase == Phase::OpeningAuction {
                 trades.push(Trade {
                     secs: s.end.seconds(),
                     price: open,
-                    volume: volume(&mut rng) * 5,
+                    volume: lots(&mut rng, inst) * lot * 5,
                     side: Aggressor::Auction,
                     phase: Phase::OpeningAuction,
                 });
             }
         }
-        let has_ato = !trades.is_empty();
-        let has_atc = segments.iter().any(|s| s.phase == Phase::ClosingAuction);
         let mut previous = open;
-        for (k, off) in offsets.iter().enumerate() {
-            let f = (k + 1) as f64 / (n + 1) as f64;
-            let bridge = walk.get(k + 1).copied().unwrap_or(0.0) - f * w_end;
-            let mut price = self.on_tick(
-                inst,
-                open as f64 + (close - open) as f64 * f + sigma * bridge,
-                &limits,
-            );
-            if k == 0 && !has_ato {
-                price = open;
-            }
-            if k + 1 == n && !has_atc {
-                price = close;
-            }
-            let secs = locate(&continuous, *off);
+        for (&(price, volume), &off) in prints.iter().zip(&offsets) {
             let side = match price.cmp(&previous) {
                 std::cmp::Ordering::Greater => Aggressor::Buy,
                 std::cmp::Ordering::Less => Aggressor::Sell,
@@ -404,9 +464,9 @@ impl Generator {
             };
             previous = price;
             trades.push(Trade {
-                secs,
+                secs: locate(&continuous, off),
                 price,
-                volume: volume(&mut rng),
+                volume,
                 side,
                 phase: Phase::Continuous,
             });
@@ -416,7 +476,7 @@ impl Generator {
                 trades.push(Trade {
                     secs: s.end.seconds(),
                     price: close,
-                    volume: volume(&mut rng) * 8,
+                    volume: lots(&mut rng, inst) * lot * 8,
                     side: Aggressor::Auction,
                     phase: Phase::ClosingAuction,
                 });
@@ -429,6 +489,83 @@ impl Generator {
             limits,
             trades,
         })
+    }
+
+    /// The continuous trades of `inst` on `day` in time order, as `print(price, volume)`,
+    /// and the day's open (returned). Stream 2 draws the open around the reference, the
+    /// number of trades, a Brownian bridge from the open to `close` and a volume per trade;
+    /// the first trade is at the open without an opening auction, the last at the close
+    /// without a closing auction. The UPCoM reference needs only these, so
+    /// [`Self::price_series`] calls this alone, without placing trades in time.
+    #[allow(clippy::too_many_arguments)]
+    fn continuous_prints(
+        &self,
+        inst: &Instrument,
+        i: usize,
+        day: usize,
+        limits: &PriceLimits,
+        close: i64,
+        auctions: Auctions,
+        mut print: impl FnMut(i64, u64),
+    ) -> i64 {
+        let reference = limits.reference.units();
+        let mut rng = Rng::new(self.seed, i as u64, day as u64, 2);
+        let open = self.on_tick(
+            inst,
+            reference as f64 * (1.0 + inst.volatility * 0.4 * rng.normal()),
+            limits,
+        );
+        let lot = self.rules.lots.round_lot(inst.exchange).max(1);
+        let activity = 0.5 + rng.unit();
+        let n = ((f64::from(inst.trades_per_day) * activity) as usize).max(2);
+        // Brownian bridge from open to close over the continuous session.
+        let mut walk = Vec::with_capacity(n + 1);
+        let mut w = 0.0;
+        walk.push(0.0);
+        for _ in 0..n {
+            w += rng.normal() / (n as f64).sqrt();
+            walk.push(w);
+        }
+        let w_end = w;
+        let sigma = inst.volatility * 0.8 * reference as f64;
+        for k in 0..n {
+            let f = (k + 1) as f64 / (n + 1) as f64;
+            let bridge = walk.get(k + 1).copied().unwrap_or(0.0) - f * w_end;
+            let price = if k == 0 && !auctions.opening {
+                open
+            } else if k + 1 == n && !auctions.closing {
+                close
+            } else {
+                self.on_tick(
+                    inst,
+                    open as f64 + (close - open) as f64 * f + sigma * bridge,
+                    limits,
+                )
+            };
+            print(price, lots(&mut rng, inst) * lot);
+        }
+        open
+    }
+
+    /// The call auctions of `inst`'s round-lot board on `day`.
+    fn auctions(&self, inst: &Instrument, day: usize) -> Auctions {
+        let timetable = self.date(day).ok().and_then(|date| {
+            self.calendar
+                .sessions()
+                .timetable(&self.session_key(inst), date)
+        });
+        Auctions::of(
+            timetable
+                .into_iter()
+                .flat_map(|t| t.segments.iter().map(|s| s.phase)),
+        )
+    }
+
+    /// Day `day`'s date.
+    fn date(&self, day: usize) -> Result<Date, Error> {
+        self.days.get(day).copied().ok_or(Error::NotATradingDay(
+            self.days.last().copied().unwrap_or(Date::MIN),
+        ))
     }
 
     /// Daily statistics of instrument `i` on day `day` (cached).
@@ -494,6 +631,28 @@ fn locate(segments: &[(u32, u32)], mut offset: u32) -> u32 {
         offset -= len;
     }
     segments.last().map_or(0, |&(_, end)| end.saturating_sub(1))
+}
+
+/// Which call auctions a day's timetable has (they print the open and the close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Auctions {
+    opening: bool,
+    closing: bool,
+}
+
+impl Auctions {
+    fn of(mut phases: impl Iterator<Item = Phase> + Clone) -> Self {
+        Self {
+            opening: phases.clone().any(|p| p == Phase::OpeningAuction),
+            closing: phases.any(|p| p == Phase::ClosingAuction),
+        }
+    }
+}
+
+/// A trade's size in round lots: log-normal, larger for more liquid instruments.
+fn lots(rng: &mut Rng, inst: &Instrument) -> u64 {
+    let scale = 1.0 + f64::from(inst.trades_per_day).sqrt() / 4.0;
+    (rng.normal().exp() * scale).ceil().max(1.0) as u64
 }
 
 pub(crate) fn summarize(tape: &DayTape) -> DaySummary {

@@ -570,13 +570,7 @@ fn change_order(
     if !broker.claim_request_id(&info.consumer, today, request_id) {
         return Err(ApiError::bad(format!("Duplicate requestID {request_id}")));
     }
-    if modify {
-        for a in amendments {
-            broker.change(id, request_id, Some(a));
-        }
-    } else {
-        broker.change(id, request_id, None);
-    }
+    broker.change(id, request_id, modify.then_some(amendments.as_slice()));
     let drop: &[&str] = &["code", "deviceId", "userAgent"];
     Ok(ok(
         json!({"requestID": request_id, "requestData": echo(m, drop)}),

@@ -193,6 +193,18 @@ impl MarketRules {
             .price_limits(&self.ticks, exchange, kind, reference, case)
     }
 
+    /// The next session's reference price (reference §5.3). See
+    /// [`LimitRules::next_reference`](limits::LimitRules::next_reference).
+    pub fn next_reference(
+        &self,
+        exchange: Exchange,
+        kind: InstrumentKind,
+        previous: &limits::PreviousSession,
+    ) -> Result<Price, limits::Error> {
+        self.limits
+            .next_reference(&self.ticks, exchange, kind, previous)
+    }
+
     /// The LO price an unfilled MTL remainder converts to (reference §3.1): buy = last +
     /// offset ticks capped at the ceiling, sell = last − offset ticks floored at the floor.
     pub fn mtl_conversion_price(

@@ -332,31 +332,149 @@ pub fn split_reference(
     round_reference(rules, ticks, exchange, kind, numer, denom)
 }
 
+/// What the next session's reference price is taken from (reference §5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceBasis {
+    /// The previous session's closing price (HOSE, HNX \[C\]). Futures too: their
+    /// reference is VSDC's daily settlement price, which `market` does not model, so the
+    /// close stands in for it.
+    Close,
+    /// The volume-weighted average price of the previous session's round-lot
+    /// **continuous** matches, put-through excluded (UPCoM \[C\]).
+    ContinuousVwap,
+}
+
+/// Running sums for a volume-weighted average price: Σ price units × quantity and
+/// Σ quantity. Add every trade that counts (for [`ReferenceBasis::ContinuousVwap`]: the
+/// round-lot continuous matches only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Vwap {
+    value: i128,
+    volume: i128,
+}
+
+impl Vwap {
+    /// No trade yet.
+    pub const EMPTY: Vwap = Vwap {
+        value: 0,
+        volume: 0,
+    };
+
+    /// Adds one trade (sums saturate instead of overflowing; no real day comes near).
+    pub fn add(&mut self, price: Price, quantity: Quantity) {
+        let q = i128::from(quantity.units());
+        self.value = self
+            .value
+            .saturating_add(i128::from(price.units()).saturating_mul(q));
+        self.volume = self.volume.saturating_add(q);
+    }
+
+    /// From sums already taken: `value` = Σ price units × quantity, `volume` = Σ quantity
+    /// (e.g. a day's matched value and volume as a data feed reports them).
+    pub fn from_totals(value: i128, volume: i128) -> Self {
+        Self { value, volume }
+    }
+
+    /// Σ price units × quantity.
+    pub fn value(&self) -> i128 {
+        self.value
+    }
+
+    /// Σ quantity.
+    pub fn volume(&self) -> i128 {
+        self.volume
+    }
+}
+
+impl FromIterator<(Price, Quantity)> for Vwap {
+    fn from_iter<I: IntoIterator<Item = (Price, Quantity)>>(trades: I) -> Self {
+        let mut v = Vwap::EMPTY;
+        for (p, q) in trades {
+            v.add(p, q);
+        }
+        v
+    }
+}
+
+/// What a session leaves for the next session's reference price (reference §5.3): the
+/// inputs of [`LimitRules::next_reference`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PreviousSession {
+    /// That session's own reference price; it carries over when the session left nothing
+    /// to take the next one from.
+    pub reference: Price,
+    /// Its closing price (`order::closing_price`), `None` when nothing traded.
+    pub close: Option<Price>,
+    /// Its round-lot continuous matches (auctions, odd lots and put-through excluded). Only
+    /// read for [`ReferenceBasis::ContinuousVwap`]; [`Vwap::EMPTY`] elsewhere is fine.
+    pub continuous: Vwap,
+}
+
+impl LimitRules {
+    /// What `exchange`'s next reference price is taken from (reference §5.3).
+    pub fn reference_basis(&self, exchange: Exchange) -> ReferenceBasis {
+        match exchange {
+            Exchange::Hose | Exchange::Hnx | Exchange::HnxDeriv => ReferenceBasis::Close,
+            Exchange::Upcom => ReferenceBasis::ContinuousVwap,
+        }
+    }
+
+    /// The next session's reference price after `previous` (reference §5.3): its close
+    /// on HOSE and HNX (and for futures, see [`ReferenceBasis::Close`]), the previous close
+    /// carrying over when it had none ([`crate::order::carried_close`]); on UPCoM the VWAP
+    /// of its round-lot continuous matches rounded to a tick per
+    /// [`LimitRules::reference_rounding`], the previous reference carrying over when none
+    /// traded (§5.3 \[U\]). Corporate-action adjustments are separate:
+    /// [`ex_rights_reference`], [`split_reference`].
+    pub fn next_reference(
+        &self,
+        ticks: &TickRules,
+        exchange: Exchange,
+        kind: InstrumentKind,
+        previous: &PreviousSession,
+    ) -> Result<Price, Error> {
+        match self.reference_basis(exchange) {
+            ReferenceBasis::Close => Ok(crate::order::carried_close(
+                previous.close,
+                previous.reference,
+            )),
+            ReferenceBasis::ContinuousVwap => {
+                if previous.continuous.volume <= 0 {
+                    return Ok(previous.reference);
+                }
+                round_reference(
+                    self,
+                    ticks,
+                    exchange,
+                    kind,
+                    previous.continuous.value,
+                    previous.continuous.volume,
+                )
+            }
+        }
+    }
+}
+
 /// UPCoM reference: the volume-weighted average of the previous day's round-lot
 /// continuous matches, put-through excluded (reference §5.3 \[C\]). The caller passes only
-/// those trades. With no trade the previous reference carries over (§5.3 \[U\]).
+/// those trades. With no trade the previous reference carries over (§5.3 \[U\]). The same
+/// as [`LimitRules::next_reference`] for a UPCoM stock.
 pub fn upcom_reference(
     rules: &LimitRules,
     ticks: &TickRules,
     continuous_round_lot_trades: &[(Price, Quantity)],
     previous_reference: Price,
 ) -> Result<Price, Error> {
-    let mut value: i128 = 0;
-    let mut volume: i128 = 0;
-    for (p, q) in continuous_round_lot_trades {
-        value += i128::from(p.units()) * i128::from(q.units());
-        volume += i128::from(q.units());
-    }
-    if volume == 0 {
-        return Ok(previous_reference);
-    }
-    round_reference(
-        rules,
+    rules.next_reference(
         ticks,
         Exchange::Upcom,
         InstrumentKind::Stock,
-        value,
-        volume,
+        &PreviousSession {
+            reference: previous_reference,
+            close: None,
+            continuous: continuous_round_lot_trades.iter().copied().collect(),
+        },
     )
 }
 

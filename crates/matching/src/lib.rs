@@ -18,8 +18,9 @@
 //!
 //! Where to start: [`Engine`] — [`Engine::new`], [`Engine::list`],
 //! [`Engine::open_account`], [`Engine::advance_to`], [`Engine::submit`],
-//! [`Engine::amend`], [`Engine::cancel`], [`Engine::put_through`],
-//! [`Engine::drain_events`], [`Engine::depth`], [`Engine::max_buy_qty`].
+//! [`Engine::amend`] (several at once, all or nothing: [`Engine::amend_all`]),
+//! [`Engine::cancel`], [`Engine::put_through`], [`Engine::drain_events`],
+//! [`Engine::depth`], [`Engine::max_buy_qty`].
 
 pub mod account;
 pub mod auction;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod data;
+mod fidelity;
 mod helpers;
 mod restart;
 mod sdk;

@@ -1,5 +1,7 @@
-use super::*;
 use proptest::prelude::*;
+
+use super::*;
+use crate::MarketRules;
 
 fn p(u: i64) -> Price {
     Price::new(u).unwrap()
@@ -266,6 +268,85 @@ fn upcom_reference_is_the_vwap_or_carries_over() {
     // (1,000,000 + 3,150,000) / 400 = 10,375 -> nearest 100 -> 10,400.
     assert_eq!(upcom_reference(&r, &t, &trades, p(9_000)), Ok(p(10_400)));
     assert_eq!(upcom_reference(&r, &t, &[], p(9_000)), Ok(p(9_000)));
+}
+
+#[test]
+fn next_reference_is_the_close_on_hose_hnx_and_futures_and_carries_without_one() {
+    let r = LimitRules::default();
+    let t = TickRules::default();
+    // A VWAP far from the close must not matter where the close is the basis.
+    let continuous: Vwap = [(p(30_000), Quantity::new(1_000))].into_iter().collect();
+    for (ex, kind) in [
+        (Exchange::Hose, InstrumentKind::Stock),
+        (Exchange::Hnx, InstrumentKind::Stock),
+        (Exchange::HnxDeriv, InstrumentKind::IndexFuture),
+    ] {
+        assert_eq!(r.reference_basis(ex), ReferenceBasis::Close);
+        let traded = PreviousSession {
+            reference: p(20_000),
+            close: Some(p(21_000)),
+            continuous,
+        };
+        assert_eq!(r.next_reference(&t, ex, kind, &traded), Ok(p(21_000)));
+        let quiet = PreviousSession {
+            close: None,
+            ..traded
+        };
+        assert_eq!(r.next_reference(&t, ex, kind, &quiet), Ok(p(20_000)));
+    }
+}
+
+#[test]
+fn next_reference_on_upcom_is_the_continuous_vwap_on_tick_not_the_close() {
+    let r = LimitRules::default();
+    let t = TickRules::default();
+    assert_eq!(
+        r.reference_basis(Exchange::Upcom),
+        ReferenceBasis::ContinuousVwap
+    );
+    // (10,000 × 100 + 10,500 × 300 + 10,600 × 100) / 500 = 10,420 -> nearest 100 -> 10,400,
+    // though the close was 10,600.
+    let continuous: Vwap = [
+        (p(10_000), Quantity::new(100)),
+        (p(10_500), Quantity::new(300)),
+        (p(10_600), Quantity::new(100)),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!((continuous.value(), continuous.volume()), (5_210_000, 500));
+    assert_eq!(Vwap::from_totals(5_210_000, 500), continuous);
+    let previous = PreviousSession {
+        reference: p(9_800),
+        close: Some(p(10_600)),
+        continuous,
+    };
+    let up = Exchange::Upcom;
+    let stock = InstrumentKind::Stock;
+    assert_eq!(r.next_reference(&t, up, stock, &previous), Ok(p(10_400)));
+    assert_eq!(
+        MarketRules::default().next_reference(up, stock, &previous),
+        Ok(p(10_400))
+    );
+    // Nothing matched continuously: the previous reference carries, not the close.
+    let quiet = PreviousSession {
+        continuous: Vwap::EMPTY,
+        ..previous
+    };
+    assert_eq!(r.next_reference(&t, up, stock, &quiet), Ok(p(9_800)));
+    // The rounding is configurable (§5.3 [U]).
+    let down = LimitRules {
+        reference_rounding: Rounding::Down,
+        ..LimitRules::default()
+    };
+    assert_eq!(down.next_reference(&t, up, stock, &previous), Ok(p(10_400)));
+    let up_rounding = LimitRules {
+        reference_rounding: Rounding::Up,
+        ..LimitRules::default()
+    };
+    assert_eq!(
+        up_rounding.next_reference(&t, up, stock, &previous),
+        Ok(p(10_500))
+    );
 }
 
 proptest! {
