@@ -191,6 +191,100 @@ impl ShutdownSettings {
     }
 }
 
+/// Inbound limits of every HTTP, gRPC and admin listener, and of the `qts up` gateway: what a
+/// slow, stuck or hostile client can hold.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// HTTP/1: time from connecting (or from the previous response) until the request headers
+    /// are complete; the connection is closed after it, so half-open and idle keep-alive
+    /// connections do not pile up. gRPC: time to receive the HTTP/2 preface.
+    pub header_read_timeout_ms: u64,
+    /// Time a request may take until its response starts; then 504 / DEADLINE_EXCEEDED.
+    pub request_timeout_ms: u64,
+    /// Requests served at once per listener; one more is answered at once with 503 /
+    /// UNAVAILABLE, never queued.
+    pub max_concurrent_requests: usize,
+    /// Largest HTTP request body, and largest gRPC request message; beyond it 413 /
+    /// RESOURCE_EXHAUSTED.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitsSettings {
+    /// The compiled-in defaults (those of `config/default.toml`, which a test keeps equal).
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_concurrent_requests: 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl LimitsSettings {
+    /// The shared defaults with `limits.<key>=<value>` overrides (other keys are ignored), as
+    /// `qts up --set` gives them; validated.
+    pub fn from_overrides(overrides: &[(String, String)]) -> Result<Self, Error> {
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            SHARED_DEFAULTS,
+            config::FileFormat::Toml,
+        ));
+        for (key, value) in overrides {
+            if key.starts_with("limits.") {
+                builder = builder.set_override(key.as_str(), value.as_str())?;
+            }
+        }
+        let limits: Self = builder.build()?.get("limits")?;
+        let mut problems = Vec::new();
+        limits.check(&mut problems);
+        if problems.is_empty() {
+            Ok(limits)
+        } else {
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// [`header_read_timeout_ms`](Self::header_read_timeout_ms) as a duration.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// [`request_timeout_ms`](Self::request_timeout_ms) as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// Appends every broken rule to `problems`.
+    fn check(&self, problems: &mut Vec<String>) {
+        const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
+        for (key, value) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("request_timeout_ms", self.request_timeout_ms),
+        ] {
+            if !TIMEOUT_MS.contains(&value) {
+                problems.push(format!(
+                    "limits.{key} must be between {} and {} (milliseconds), got {value}",
+                    TIMEOUT_MS.start(),
+                    TIMEOUT_MS.end()
+                ));
+            }
+        }
+        if !(1..=1_000_000).contains(&self.max_concurrent_requests) {
+            problems.push(format!(
+                "limits.max_concurrent_requests must be between 1 and 1000000, got {}",
+                self.max_concurrent_requests
+            ));
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.max_body_bytes) {
+            problems.push(format!(
+                "limits.max_body_bytes must be between 1024 and 1073741824, got {}",
+                self.max_body_bytes
+            ));
+        }
+    }
+}
+
 /// The settings every service has.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +307,8 @@ pub struct ServiceSettings {
     pub telemetry: TelemetrySettings,
     /// Graceful shutdown.
     pub shutdown: ShutdownSettings,
+    /// Inbound limits of every listener.
+    pub limits: LimitsSettings,
 }
 
 impl ServiceSettings {
@@ -297,6 +393,7 @@ impl ServiceSettings {
         if self.shutdown.grace_period_secs == 0 || self.shutdown.grace_period_secs > 300 {
             problems.push("shutdown.grace_period_secs must be between 1 and 300".to_owned());
         }
+        self.limits.check(problems);
     }
 
     /// The database URL to connect to: the configured one (with `{service}` replaced by the
@@ -316,7 +413,7 @@ impl ServiceSettings {
 }
 
 /// A service's own settings sections, beside the shared ones: a serde struct with one field
-/// per top-level section (`ssi`, `limits`, ...), `#[serde(deny_unknown_fields)]`, whose defaults
+/// per top-level section (`ssi`, `risk`, ...), `#[serde(deny_unknown_fields)]`, whose defaults
 /// are in the service's `config/default.toml`.
 pub trait Sections: DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
     /// Appends every broken rule of these sections to `problems`, each naming its key.

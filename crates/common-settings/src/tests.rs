@@ -202,3 +202,64 @@ fn a_misspelt_section_is_named_with_the_keys_that_exist() {
     assert!(text.contains("htp"), "{text}");
     assert!(text.contains("shared keys: admin, bus, cache"), "{text}");
 }
+
+#[test]
+fn limits_default_to_the_reference_file_and_take_env_and_overrides() {
+    let s = ServiceSettings::load_from(oms(), "", &Sources::default()).unwrap();
+    assert_eq!(
+        s.limits,
+        LimitsSettings::default(),
+        "Default and config/default.toml agree"
+    );
+    assert_eq!(
+        LimitsSettings::from_overrides(&[]).unwrap(),
+        LimitsSettings::default()
+    );
+    let s = ServiceSettings::load_from(oms(), "", &env(&[("OMS__LIMITS__MAX_BODY_BYTES", "2048")]))
+        .unwrap();
+    assert_eq!(s.limits.max_body_bytes, 2048);
+    let limits = LimitsSettings::from_overrides(&[
+        ("limits.request_timeout_ms".into(), "250".into()),
+        ("bus.kind".into(), "kafka".into()),
+    ])
+    .unwrap();
+    assert_eq!(limits.request_timeout(), Duration::from_millis(250));
+    assert_eq!(limits.header_read_timeout(), Duration::from_secs(10));
+}
+
+#[test]
+fn broken_limits_are_each_reported() {
+    let err = ServiceSettings::load_from(
+        oms(),
+        "",
+        &env(&[
+            ("OMS__LIMITS__HEADER_READ_TIMEOUT_MS", "0"),
+            ("OMS__LIMITS__REQUEST_TIMEOUT_MS", "99999999"),
+            ("OMS__LIMITS__MAX_CONCURRENT_REQUESTS", "0"),
+            ("OMS__LIMITS__MAX_BODY_BYTES", "10"),
+        ]),
+    )
+    .unwrap_err();
+    let Error::Invalid(problems) = err else {
+        panic!("expected invalid settings, got {err}")
+    };
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    for key in [
+        "limits.header_read_timeout_ms",
+        "limits.request_timeout_ms",
+        "limits.max_concurrent_requests",
+        "limits.max_body_bytes",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.contains(key)),
+            "{key}: {problems:?}"
+        );
+    }
+    let err = LimitsSettings::from_overrides(&[("limits.max_body_bytes".into(), "1".into())])
+        .unwrap_err();
+    assert!(err.to_string().contains("limits.max_body_bytes"), "{err}");
+    assert!(
+        LimitsSettings::from_overrides(&[("limits.max_body_byte".into(), "2048".into())]).is_err(),
+        "a misspelt key is an error"
+    );
+}
