@@ -1,12 +1,15 @@
 //! Prometheus metrics: one registry per service, plus the fleet-wide HTTP and gRPC request
 //! metrics (`qts_http_*`, `qts_grpc_*`, labelled by `service`) recorded by shared middleware.
 //!
-//! Labels are bounded: routes are matched templates (never raw paths), gRPC methods come from
-//! the service's own proto, status codes are numbers.
+//! Labels come from a fixed set, so no request can add a time series: an HTTP route is the
+//! matched template (`other` when nothing matched), an HTTP method one of the standard ones
+//! (`other` for the rest), a gRPC method the path of a method the service implements (`other`
+//! for an unknown service or method), a status a number, a gRPC code one of the 17.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -22,6 +25,10 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 /// A metric could not be created or registered.
 pub type Error = prometheus::Error;
+
+/// The label of everything outside the fixed set: unmatched routes, non-standard methods,
+/// unknown gRPC methods.
+pub const OTHER: &str = "other";
 
 /// The shared request metrics of one service.
 #[derive(Clone)]
@@ -105,22 +112,44 @@ pub async fn http_middleware(
 ) -> Response {
     use tracing::Instrument;
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .map_or_else(|| OTHER.to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("http", service = metrics.service, %method, %route, status = tracing::field::Empty);
     crate::telemetry::set_parent_from_headers(&span, req.headers());
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     span.record("status", status);
-    metrics.observe_http(&method, &route, status, started);
+    metrics.observe_http(method, &route, status, started);
     response
+}
+
+/// The label of an HTTP method: the standard ones by name, any other token as [`OTHER`].
+fn method_label(method: &http::Method) -> &'static str {
+    use http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => OTHER,
+    }
 }
 
 /// tower layer for tonic servers: records `qts_grpc_*` and opens the request span, continuing
 /// the caller's trace from the `traceparent` metadata.
+///
+/// The method label is the request path only when the call reached a method the service
+/// implements, which is when its request body was read: tonic answers an unknown service or
+/// method (UNIMPLEMENTED) without reading it. Everything else, including calls refused before
+/// they reached a method (e.g. over the concurrency limit), is [`OTHER`].
 #[derive(Clone)]
 pub struct GrpcLayer {
     metrics: Arc<RequestMetrics>,
@@ -152,12 +181,14 @@ pub struct GrpcMetricsService<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl<S, B, RB> tower::Service<http::Request<B>> for GrpcMetricsService<S>
+impl<S, RB> tower::Service<http::Request<tonic::body::Body>> for GrpcMetricsService<S>
 where
-    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<tonic::body::Body>, Response = http::Response<RB>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    B: Send + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -167,13 +198,24 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         use tracing::Instrument;
         let started = Instant::now();
-        // The path is /package.Service/Method: bounded by the service's own proto.
-        let method = req.uri().path().to_owned();
-        let span = tracing::info_span!("grpc", service = self.metrics.service, method = %method, code = tracing::field::Empty);
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!(
+            "grpc",
+            service = self.metrics.service,
+            method = tracing::field::Empty,
+            code = tracing::field::Empty
+        );
         crate::telemetry::set_parent_from_headers(&span, req.headers());
+        let read = Arc::new(AtomicBool::new(false));
+        let req = req.map(|body| {
+            tonic::body::Body::new(ReadMarker {
+                inner: body,
+                read: read.clone(),
+            })
+        });
         let metrics = self.metrics.clone();
         // Take the service that was driven to readiness; leave a fresh clone in its place.
         let clone = self.inner.clone();
@@ -191,12 +233,49 @@ where
                         .map_or("Ok", |c| code_name(tonic::Code::from_i32(c))),
                     Err(_) => "Unavailable",
                 };
-                tracing::Span::current().record("code", code);
-                metrics.observe_grpc(&method, code, started);
+                let method = if read.load(Ordering::Acquire) {
+                    path.as_str()
+                } else {
+                    OTHER
+                };
+                let span = tracing::Span::current();
+                span.record("method", method);
+                span.record("code", code);
+                metrics.observe_grpc(method, code, started);
                 result
             }
             .instrument(span),
         )
+    }
+}
+
+/// A request body that notes when it is first read (see [`GrpcLayer`]).
+struct ReadMarker<B> {
+    inner: B,
+    read: Arc<AtomicBool>,
+}
+
+impl<B> hyper::body::Body for ReadMarker<B>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+{
+    type Data = bytes::Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, B::Error>>> {
+        self.read.store(true, Ordering::Release);
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -227,7 +306,24 @@ mod tests {
     use super::*;
     use crate::telemetry::current_context;
     use crate::telemetry::testing::{ids, with_test_tracer};
+    use http_body_util::BodyExt;
     use tower::{Layer, Service, ServiceExt};
+
+    fn not_found() -> http::Response<()> {
+        http::Response::builder()
+            .header("grpc-status", "5")
+            .body(())
+            .unwrap()
+    }
+
+    fn grpc_request(path: &str) -> http::Request<tonic::body::Body> {
+        http::Request::builder()
+            .uri(path)
+            .body(tonic::body::Body::new(http_body_util::Full::new(
+                bytes::Bytes::from_static(&[0, 0, 0, 0, 0]),
+            )))
+            .unwrap()
+    }
 
     #[test]
     fn the_grpc_layer_counts_calls_by_code_and_continues_the_callers_trace() {
@@ -239,24 +335,19 @@ mod tests {
         with_test_tracer(|| {
             let seen = Arc::new(std::sync::Mutex::new(None));
             let seen2 = seen.clone();
-            let inner = tower::service_fn(move |_req: http::Request<()>| {
+            let inner = tower::service_fn(move |req: http::Request<tonic::body::Body>| {
                 *seen2.lock().unwrap() = current_context().get("traceparent").cloned();
                 async move {
-                    Ok::<_, std::convert::Infallible>(
-                        http::Response::builder()
-                            .header("grpc-status", "5")
-                            .body(())
-                            .unwrap(),
-                    )
+                    // A method reads its request message.
+                    req.into_body().collect().await.unwrap();
+                    Ok::<_, std::convert::Infallible>(not_found())
                 }
             });
             let mut svc = GrpcLayer::new(metrics.clone()).layer(inner);
             let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-            let req = http::Request::builder()
-                .uri("/qts.oms.v1.OmsService/GetInfo")
-                .header("traceparent", parent)
-                .body(())
-                .unwrap();
+            let mut req = grpc_request("/qts.oms.v1.OmsService/GetInfo");
+            req.headers_mut()
+                .insert("traceparent", http::HeaderValue::from_static(parent));
             rt.block_on(async { svc.ready().await.unwrap().call(req).await.unwrap() });
             let inside = seen
                 .lock()
@@ -274,5 +365,45 @@ mod tests {
             text.contains(r#"qts_grpc_requests_total{code="NotFound",method="/qts.oms.v1.OmsService/GetInfo",service="oms"} 1"#),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_call_that_reached_no_method_is_labelled_other() {
+        let registry = Registry::new();
+        let metrics = Arc::new(RequestMetrics::register("oms", &registry).unwrap());
+        // Like tonic's answer to an unknown method: UNIMPLEMENTED without reading the body.
+        let inner = tower::service_fn(|_req: http::Request<tonic::body::Body>| async {
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .header("grpc-status", "12")
+                    .body(())
+                    .unwrap(),
+            )
+        });
+        let mut svc = GrpcLayer::new(metrics).layer(inner);
+        for path in ["/qts.oms.v1.OmsService/Nope", "/x.Y/Z"] {
+            svc.ready()
+                .await
+                .unwrap()
+                .call(grpc_request(path))
+                .await
+                .unwrap();
+        }
+        let text = render(&registry);
+        assert!(
+            text.contains(
+                r#"qts_grpc_requests_total{code="Unimplemented",method="other",service="oms"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Nope"), "{text}");
+    }
+
+    #[test]
+    fn only_standard_http_methods_become_labels() {
+        assert_eq!(method_label(&http::Method::GET), "GET");
+        assert_eq!(method_label(&http::Method::PATCH), "PATCH");
+        let odd = http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&odd), OTHER);
     }
 }

@@ -7,6 +7,11 @@
 //! service's own background tasks until the token is cancelled, then drains for at most the
 //! grace period. If one task ends early, it logs which and why, cancels the rest and returns the
 //! error.
+//!
+//! Every listener is bounded by the shared `[limits]` settings ([`limits`], [`listen`]): a
+//! header-read timeout, a request timeout, a concurrency limit and a body-size limit, each
+//! answering with the error envelope over HTTP (every HTTP error carries `{"code", "message"}`,
+//! 404 and 405 included) or with a gRPC status.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -42,6 +47,12 @@ use crate::metrics::{GrpcLayer, RequestMetrics};
 use crate::registry::ServiceSpec;
 use crate::settings::{BusKind, CacheKind, ServiceSettings};
 use crate::store::{Db, Migrations};
+
+mod envelope;
+pub mod limits;
+pub mod listen;
+
+use self::limits::{GrpcLimitsLayer, Limits};
 
 /// The stores and brokers a service talks to.
 #[derive(Clone)]
@@ -217,6 +228,7 @@ pub struct Host {
     request_metrics: Arc<RequestMetrics>,
     ready: Arc<AtomicBool>,
     grace: Duration,
+    limits: crate::settings::LimitsSettings,
     tasks: Vec<TaskStarter>,
 }
 
@@ -264,9 +276,10 @@ impl Host {
 
         let prefix = spec.route_prefix();
         let doc = openapi_doc(spec, &info.version);
-        let (router, api) = OpenApiRouter::with_openapi(doc)
+        let (router, mut api) = OpenApiRouter::with_openapi(doc)
             .nest(&prefix, parts.http)
             .split_for_parts();
+        document_errors(&mut api);
         let router = router
             .merge(
                 SwaggerUi::new(format!("{prefix}/swagger-ui"))
@@ -276,17 +289,22 @@ impl Host {
                 "/openapi.json",
                 get(move || std::future::ready(axum::Json(api))),
             )
-            .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(
+            .fallback(not_found);
+        let router = limits::bounded(router, &Limits::new(&settings.limits)).layer(
+            axum::middleware::from_fn_with_state(
                 request_metrics.clone(),
                 crate::metrics::http_middleware,
-            ));
+            ),
+        );
 
-        let admin = admin_router(AdminState {
-            ready: ready.clone(),
-            registry: Arc::new(parts.registry),
-            db: backends.db.clone(),
-        });
+        let admin = limits::bounded(
+            admin_router(AdminState {
+                ready: ready.clone(),
+                registry: Arc::new(parts.registry),
+                db: backends.db.clone(),
+            }),
+            &Limits::new(&settings.limits),
+        );
 
         let http_l = bind(settings.http.addr(), "http").await?;
         let grpc_l = bind(settings.grpc.addr(), "grpc").await?;
@@ -301,6 +319,7 @@ impl Host {
             request_metrics,
             ready,
             grace: settings.shutdown.grace_period(),
+            limits: settings.limits.clone(),
             tasks: Vec::new(),
         })
     }
@@ -330,13 +349,12 @@ impl Host {
         let name = self.spec.name;
         let mut set: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
 
+        let header_read_timeout = self.limits.header_read_timeout();
         let (http_l, router) = self.http;
         let t = token.clone();
         set.spawn(async move {
-            let r = axum::serve(http_l, router)
-                .with_graceful_shutdown(t.cancelled_owned())
-                .await;
-            ("http", r.context("http server"))
+            listen::serve_http(http_l, router, header_read_timeout, t).await;
+            ("http", Ok(()))
         });
 
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -348,14 +366,17 @@ impl Host {
             .await;
         let (grpc_l, routes) = self.grpc;
         let t = token.clone();
-        let layer = GrpcLayer::new(self.request_metrics.clone());
+        let metrics_layer = GrpcLayer::new(self.request_metrics.clone());
+        let limits_layer = GrpcLimitsLayer::new(Limits::new(&self.limits));
         set.spawn(async move {
+            // Layers run in the order added: metrics see what the limits answer.
             let r = tonic::transport::Server::builder()
-                .layer(layer)
+                .layer(metrics_layer)
+                .layer(limits_layer)
                 .add_routes(routes)
                 .add_service(health_service)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(grpc_l),
+                    listen::grpc_incoming(grpc_l, header_read_timeout),
                     t.cancelled_owned(),
                 )
                 .await;
@@ -365,10 +386,8 @@ impl Host {
         let (admin_l, admin) = self.admin;
         let t = token.clone();
         set.spawn(async move {
-            let r = axum::serve(admin_l, admin)
-                .with_graceful_shutdown(t.cancelled_owned())
-                .await;
-            ("admin", r.context("admin server"))
+            listen::serve_http(admin_l, admin, header_read_timeout, t).await;
+            ("admin", Ok(()))
         });
 
         for (task_name, task) in self.tasks {
@@ -513,6 +532,58 @@ fn openapi_doc(spec: &ServiceSpec, version: &str) -> OpenApi {
         .build()
 }
 
+/// Documents the envelope as the `default` response of every operation: whatever status an
+/// operation does not list (404, 405, 413, 503, 504, ...) comes with `{"code", "message"}`.
+fn document_errors(api: &mut OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    use utoipa::{PartialSchema, ToSchema};
+    let components = api.components.get_or_insert_with(Default::default);
+    components.schemas.insert(
+        crate::error::ErrorBody::name().into_owned(),
+        crate::error::ErrorBody::schema(),
+    );
+    components.responses.insert(
+        "Error".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(
+                    "Any error, as {\"code\", \"message\"}: e.g. 404 not_found, 405 unimplemented \
+                     (method not allowed), 413 resource_exhausted (body over limits.max_body_bytes), \
+                     503 unavailable (over limits.max_concurrent_requests, or a dependency down), \
+                     504 deadline_exceeded (over limits.request_timeout_ms).",
+                )
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(
+                            crate::error::ErrorBody::name(),
+                        )))
+                        .build(),
+                )
+                .build(),
+        ),
+    );
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("default".to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Error")));
+        }
+    }
+}
+
 #[derive(Clone)]
 struct AdminState {
     ready: Arc<AtomicBool>,
@@ -528,13 +599,20 @@ fn admin_router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
+async fn ready(State(s): State<AdminState>) -> axum::response::Response {
+    let unready = |why: &str| {
+        limits::error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::error::Kind::Unavailable,
+            why.to_owned(),
+        )
+    };
     if !s.ready.load(Ordering::SeqCst) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "starting or stopping");
+        return unready("starting or stopping");
     }
     match tokio::time::timeout(Duration::from_secs(2), s.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
-        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(_)) | Err(_) => unready("database unreachable"),
     }
 }
 

@@ -15,4 +15,5 @@ mod bus;
 mod cache;
 mod helpers;
 mod host;
+mod limits;
 mod store;
