@@ -1,6 +1,10 @@
 //! The embedded gateway of `qts up`: the same routes as `deploy/nginx/nginx.conf`
 //! (`/api/<service>/...` to that service's HTTP listener, paths unchanged), served on one port
 //! so a user needs no nginx. `/` lists the services; `/ready` is 200 once every service is.
+//!
+//! It has the same inbound limits as every service ([`LimitsSettings`]: header-read timeout,
+//! request timeout, concurrency, body size) and every error it answers, its own (unknown
+//! prefix 404, upstream down 502, 405) or a limit's, carries the `{"code", "message"}` envelope.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +17,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use common::server::limits::{self, Limits};
+use common::server::listen;
+use common::settings::LimitsSettings;
 use common::shutdown::CancellationToken;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -31,39 +38,64 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Clone)]
 struct Gateway {
     /// Service name -> (http, admin) address.
     routes: Arc<HashMap<String, (SocketAddr, SocketAddr)>>,
     client: Client<HttpConnector, Body>,
+    limits: Limits,
 }
 
-/// The gateway's router over `routes` (service name -> (http, admin) address).
+/// The gateway's router over `routes` (service name -> (http, admin) address), with the
+/// default limits.
 pub fn router(routes: HashMap<String, (SocketAddr, SocketAddr)>) -> Router {
+    router_with(routes, &LimitsSettings::default())
+}
+
+/// The gateway's router over `routes` (service name -> (http, admin) address), bounded by
+/// `limits` (e.g. [`LimitsSettings::from_overrides`] of `qts up --set`).
+pub fn router_with(
+    routes: HashMap<String, (SocketAddr, SocketAddr)>,
+    limits: &LimitsSettings,
+) -> Router {
     let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let limits = Limits::new(limits);
     let state = Gateway {
         routes: Arc::new(routes),
         client,
+        limits: limits.clone(),
     };
-    Router::new()
+    let router = Router::new()
         .route("/", get(index))
         .route("/ready", get(ready))
         .fallback(proxy)
-        .with_state(state)
+        .with_state(state);
+    limits::bounded(router, &limits)
 }
 
-/// Serves `router` on `listener` until `token` is cancelled.
+/// Serves `router` on `listener` until `token` is cancelled, with the default header-read
+/// timeout.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     token: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await?;
-    Ok(())
+    serve_with(listener, router, &LimitsSettings::default(), token).await
+}
+
+/// Serves `router` on `listener` until `token` is cancelled; a connection that does not finish
+/// its request headers within `limits.header_read_timeout_ms` is closed.
+pub fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: &LimitsSettings,
+    token: CancellationToken,
+) -> impl Future<Output = anyhow::Result<()>> + Send + 'static {
+    let header_read_timeout = limits.header_read_timeout();
+    async move {
+        listen::serve_http(listener, router, header_read_timeout, token).await;
+        Ok(())
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response {
@@ -121,28 +153,38 @@ async fn proxy(State(gw): State<Gateway>, mut req: Request) -> Response {
     if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
         headers.insert(header::HOST, host);
     }
-    match tokio::time::timeout(UPSTREAM_TIMEOUT, gw.client.request(req)).await {
-        Ok(Ok(resp)) => {
+    // The request timeout is the limits middleware's: it answers 504 for the whole exchange.
+    match gw.client.request(req).await {
+        Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             for name in HOP_BY_HOP {
                 parts.headers.remove(name);
             }
             Response::from_parts(parts, Body::new(body))
         }
-        Ok(Err(err)) => {
-            tracing::warn!(service, error = %err, "upstream failed");
+        Err(err) if body_over_limit(&err) => limits::too_large(&gw.limits, None),
+        Err(err) => {
+            tracing::warn!(service, error = %common::error::chain(&err), "upstream failed");
             error(
                 StatusCode::BAD_GATEWAY,
                 "unavailable",
                 format!("{service} did not answer"),
             )
         }
-        Err(_) => error(
-            StatusCode::GATEWAY_TIMEOUT,
-            "deadline_exceeded",
-            format!("{service} took longer than {}s", UPSTREAM_TIMEOUT.as_secs()),
-        ),
     }
+}
+
+/// Whether forwarding failed because the caller's body (without a length, or with a false
+/// one) grew past the limit while it streamed.
+fn body_over_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// Names of the services whose admin `/ready` does not answer 200 now.
@@ -173,6 +215,7 @@ pub async fn wait_ready(
     let gw = Gateway {
         routes: Arc::new(routes),
         client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+        limits: Limits::new(&LimitsSettings::default()),
     };
     let deadline = tokio::time::Instant::now() + timeout;
     loop {

@@ -114,6 +114,30 @@ async fn every_service_is_ready_and_documented_directly_and_through_the_gateway(
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "not_found");
+    // A service's own 404 and 405 carry the envelope too, directly and through the gateway.
+    let oms = fleet
+        .services
+        .iter()
+        .find(|s| s.spec.name == "oms")
+        .unwrap();
+    for base in [oms.addrs.http, fleet.gateway] {
+        let wrong_method = c
+            .post(format!("http://{base}/api/oms/v1/info"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_method.status(), 405, "{base}");
+        let body: serde_json::Value = wrong_method.json().await.unwrap();
+        assert_eq!(body["code"], "unimplemented", "{base}: {body}");
+        let unknown = c
+            .get(format!("http://{base}/api/oms/v1/nope"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404, "{base}");
+        let body: serde_json::Value = unknown.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{base}: {body}");
+    }
     fleet.stop().await;
 }
 

@@ -10,6 +10,7 @@
 mod binaries;
 mod cli;
 mod fleet;
+mod gateway;
 mod helpers;
 mod nginx;
 mod sections;
