@@ -3,9 +3,9 @@
 //!
 //! A service implements [`Service`] once: its registry entry, its compiled-in defaults, its own
 //! settings sections and migrations, and how to build and run it. [`main`] is then the whole of
-//! its binary, `qts up` builds it through the same trait, and [`testing::spawn`] starts it on
-//! port 0 with throw-away backends, so the settings loader and the migrations a service uses can
-//! never differ between the three paths.
+//! its binary, `qts up` builds it through the same trait, and `testing::spawn` (feature
+//! `testing`) starts it on port 0 with throw-away backends, so the settings loader and the
+//! migrations a service uses can never differ between the three paths.
 
 use std::future::Future;
 

@@ -72,7 +72,11 @@ async fn migrations_apply_once_and_again_without_change(db: Db) {
 
     // A service migration numbered among the shared ones is refused before anything runs.
     let low = tempfile::tempdir().unwrap();
-    std::fs::write(low.path().join("7_clash.sql"), "CREATE TABLE clash (id TEXT);").unwrap();
+    std::fs::write(
+        low.path().join("7_clash.sql"),
+        "CREATE TABLE clash (id TEXT);",
+    )
+    .unwrap();
     let low_migrator = || async { sqlx::migrate::Migrator::new(low.path()).await.unwrap() };
     let err = db
         .migrate(Some(&Migrations {
@@ -82,7 +86,9 @@ async fn migrations_apply_once_and_again_without_change(db: Db) {
         .await
         .unwrap_err();
     assert!(
-        common::error::chain(&err).to_string().contains("1000 or above"),
+        common::error::chain(&err)
+            .to_string()
+            .contains("1000 or above"),
         "{err}"
     );
 }
