@@ -271,6 +271,9 @@ async fn up(
     };
     let _telemetry = common::telemetry::init("qts", &telemetry).context("start telemetry")?;
     let token = common::shutdown::on_signal();
+    // The gateway takes the same `--set limits.*` as every service behind it.
+    let limits =
+        common::settings::LimitsSettings::from_overrides(&overrides).context("gateway limits")?;
     let options = fleet::Options {
         data_dir: Some(data_dir.clone()),
         ephemeral_ports,
@@ -288,9 +291,10 @@ async fn up(
         .with_context(|| format!("bind gateway on port {port}"))?;
     let gateway_addr = listener.local_addr()?;
     let routes = fleet.http_routes();
-    let gateway_task = tokio::spawn(gateway::serve(
+    let gateway_task = tokio::spawn(gateway::serve_with(
         listener,
-        gateway::router(routes.clone()),
+        gateway::router_with(routes.clone(), &limits),
+        &limits,
         token.clone(),
     ));
     gateway::wait_ready(routes, ready_timeout).await?;

@@ -39,6 +39,27 @@ pub fn kubernetes() -> String {
     })
 }
 
+/// Errors the gateway answers itself: status, code, message (the services' error body).
+const NGINX_ERRORS: [(u16, &str, &str); 5] = [
+    (404, "not_found", "no service serves this path"),
+    (413, "resource_exhausted", "request body too large"),
+    (
+        502,
+        "unavailable",
+        "the service is unavailable; retry later",
+    ),
+    (
+        503,
+        "unavailable",
+        "the service is unavailable; retry later",
+    ),
+    (
+        504,
+        "deadline_exceeded",
+        "the service did not answer in time",
+    ),
+];
+
 /// Renders the config for `layout`.
 pub fn render(layout: &Layout<'_>) -> String {
     let mut out = String::new();
@@ -94,6 +115,19 @@ pub fn render(layout: &Layout<'_>) -> String {
     out.push_str(
         "        location = /ready {\n            return 200 \"gateway up\\n\";\n        }\n\n",
     );
+    // Errors nginx itself answers (no route, body too large, upstream down or slow) carry the
+    // same {"code", "message"} body as the services' own; upstream errors pass through as sent.
+    for (status, code, message) in NGINX_ERRORS {
+        let _ = writeln!(
+            out,
+            "        error_page {status} @error_{status};\n\
+             \x20       location @error_{status} {{\n\
+             \x20           default_type application/json;\n\
+             \x20           return {status} '{{\"code\":\"{code}\",\"message\":\"{message}\"}}';\n\
+             \x20       }}"
+        );
+    }
+    out.push_str("        location / {\n            return 404;\n        }\n\n");
     for spec in &SERVICES {
         let _ = writeln!(
             out,

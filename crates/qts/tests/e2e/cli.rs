@@ -64,7 +64,10 @@ fn up_serves_through_its_gateway_and_stops_cleanly_on_sigterm() {
     let mut child = Command::new(QTS)
         .args(["up", "--ephemeral-ports", "--data-dir"])
         .arg(dir.path())
+        .args(["--set", "limits.max_body_bytes=2048"])
         .env("OMS__SHUTDOWN__GRACE_PERIOD_SECS", "5")
+        // oms itself takes large bodies: a 413 for it can only come from the gateway.
+        .env("OMS__LIMITS__MAX_BODY_BYTES", "1048576")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -108,6 +111,17 @@ fn up_serves_through_its_gateway_and_stops_cleanly_on_sigterm() {
             .unwrap()
     });
     assert_eq!(info["name"], "oms");
+    let (status, body): (u16, serde_json::Value) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{gateway}/api/oms/v1/info"))
+            .body(vec![b'x'; 4096])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    });
+    assert_eq!(status, 413, "the gateway takes --set limits.*: {body}");
+    assert_eq!(body["code"], "resource_exhausted");
 
     let exit = terminate(&mut child, "qts up");
     assert!(exit.success(), "clean exit: {exit:?}");

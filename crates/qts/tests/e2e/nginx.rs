@@ -142,5 +142,19 @@ async fn real_nginx_routes_http_and_grpc_to_every_service() {
         .await
         .unwrap();
     assert_eq!(unrouted.status(), 404);
+    let body: serde_json::Value = unrouted.json().await.unwrap();
+    assert_eq!(
+        body["code"], "not_found",
+        "nginx's own errors carry the error body"
+    );
+    let too_large = c
+        .post(format!("http://127.0.0.1:{http_port}/api/oms/v1/info"))
+        .body(vec![b'x'; 9 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), 413);
+    let body: serde_json::Value = too_large.json().await.unwrap();
+    assert_eq!(body["code"], "resource_exhausted");
     fleet.stop().await;
 }
