@@ -262,6 +262,27 @@ impl Host {
         );
         let ready = Arc::new(AtomicBool::new(false));
 
+        // --- outbox relay (common::store::Relay): runs with the service, drained on shutdown
+        // like every task, metered in the service's registry. ---
+        let relay = crate::store::Relay::new(
+            backends.db.clone(),
+            backends.bus.clone(),
+            &settings.outbox,
+            &settings.inbox,
+            crate::store::RelayMetrics::register(spec.name, &parts.registry)
+                .context("register outbox relay metrics")?,
+        );
+        let relay_task: TaskStarter = (
+            "outbox-relay",
+            Box::new(move |token| {
+                Box::pin(async move {
+                    relay.run(token).await;
+                    Ok(())
+                })
+            }),
+        );
+        // --- end outbox relay ---
+
         let prefix = spec.route_prefix();
         let doc = openapi_doc(spec, &info.version);
         let (router, api) = OpenApiRouter::with_openapi(doc)
@@ -301,7 +322,7 @@ impl Host {
             request_metrics,
             ready,
             grace: settings.shutdown.grace_period(),
-            tasks: Vec::new(),
+            tasks: vec![relay_task],
         })
     }
 
