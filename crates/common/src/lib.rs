@@ -18,6 +18,7 @@
 
 pub mod bus;
 pub mod cache;
+pub mod consumer;
 pub mod error;
 pub mod metrics;
 pub mod retry;

@@ -14,6 +14,7 @@
 
 mod bus;
 mod cache;
+mod consumer;
 mod helpers;
 mod host;
 mod relay;
