@@ -330,6 +330,7 @@ impl<H: Handler> Consumer<H> {
                     partition,
                     offset,
                     reason,
+                    ..
                 }) => {
                     poll_failures = 0;
                     self.malformed(
