@@ -65,8 +65,19 @@ pub const SYSTEM_LIFECYCLE: TopicSpec = TopicSpec {
     description: Cow::Borrowed("A service instance became ready or began stopping"),
 };
 
+/// `system.deadletter.v1`: messages a consumer gave up on (`common::consumer`), with the reason,
+/// the original position, the error chain and the original envelope. One topic for the fleet,
+/// keyed by consumer group so one consumer's dead letters stay in order.
+pub const SYSTEM_DEADLETTER: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("system.deadletter.v1"),
+    key: Cow::Borrowed("consumer group"),
+    payload: Cow::Borrowed("qts.events.v1.DeadLetter"),
+    partitions: 1,
+    description: Cow::Borrowed("Messages a consumer gave up on, kept for inspection and replay"),
+};
+
 /// Every registered topic.
-pub const TOPICS: &[TopicSpec] = &[SYSTEM_LIFECYCLE];
+pub const TOPICS: &[TopicSpec] = &[SYSTEM_LIFECYCLE, SYSTEM_DEADLETTER];
 
 /// The registered topic with this name.
 pub fn find(name: &str) -> Option<&'static TopicSpec> {

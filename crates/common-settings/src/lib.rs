@@ -285,6 +285,49 @@ impl LimitsSettings {
     }
 }
 
+/// The transactional outbox relay (started with every service) and its housekeeping.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// How often the relay looks for rows when nothing woke it (rows written by another
+    /// process); rows enqueued in-process wake it at once.
+    pub poll_interval_ms: u64,
+    /// Rows read per relay pass.
+    pub batch_size: u32,
+    /// Attempts for a row the bus refuses (unknown topic, wrong payload) before it is moved to
+    /// `qts_outbox_dead`. A bus that is unreachable is retried without limit instead.
+    pub max_attempts: u32,
+    /// First retry delay; it doubles on every attempt up to `max_backoff_ms`.
+    pub retry_backoff_ms: u64,
+    /// Longest retry delay.
+    pub max_backoff_ms: u64,
+    /// Published rows are kept this long (for inspection), then pruned.
+    pub retention_secs: u64,
+    /// How often published outbox rows and old inbox rows are pruned.
+    pub prune_interval_secs: u64,
+}
+
+/// The inbox (which events each consumer has handled).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxSettings {
+    /// Handled-event records are kept this long, then pruned. Keep it longer than the bus
+    /// retains events, or a very late redelivery is handled twice.
+    pub retention_secs: u64,
+}
+
+/// The shared consumer loop (`common::consumer`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSettings {
+    /// Attempts for a message whose handler fails before it goes to the dead-letter topic.
+    pub max_attempts: u32,
+    /// First retry delay; it doubles on every attempt up to `max_backoff_ms`.
+    pub retry_backoff_ms: u64,
+    /// Longest retry delay (also for an unreachable bus or database, retried without limit).
+    pub max_backoff_ms: u64,
+}
+
 /// The settings every service has.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +352,12 @@ pub struct ServiceSettings {
     pub shutdown: ShutdownSettings,
     /// Inbound limits of every listener.
     pub limits: LimitsSettings,
+    /// Outbox relay.
+    pub outbox: OutboxSettings,
+    /// Inbox.
+    pub inbox: InboxSettings,
+    /// Consumer loop.
+    pub consumer: ConsumerSettings,
 }
 
 impl ServiceSettings {
@@ -394,6 +443,37 @@ impl ServiceSettings {
             problems.push("shutdown.grace_period_secs must be between 1 and 300".to_owned());
         }
         self.limits.check(problems);
+        let positive = [
+            ("outbox.poll_interval_ms", self.outbox.poll_interval_ms),
+            ("outbox.batch_size", u64::from(self.outbox.batch_size)),
+            ("outbox.max_attempts", u64::from(self.outbox.max_attempts)),
+            ("outbox.retry_backoff_ms", self.outbox.retry_backoff_ms),
+            ("outbox.retention_secs", self.outbox.retention_secs),
+            (
+                "outbox.prune_interval_secs",
+                self.outbox.prune_interval_secs,
+            ),
+            ("inbox.retention_secs", self.inbox.retention_secs),
+            (
+                "consumer.max_attempts",
+                u64::from(self.consumer.max_attempts),
+            ),
+            ("consumer.retry_backoff_ms", self.consumer.retry_backoff_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("{key} must be at least 1"));
+            }
+        }
+        if self.outbox.max_backoff_ms < self.outbox.retry_backoff_ms {
+            problems
+                .push("outbox.max_backoff_ms must be at least outbox.retry_backoff_ms".to_owned());
+        }
+        if self.consumer.max_backoff_ms < self.consumer.retry_backoff_ms {
+            problems.push(
+                "consumer.max_backoff_ms must be at least consumer.retry_backoff_ms".to_owned(),
+            );
+        }
     }
 
     /// The database URL to connect to: the configured one (with `{service}` replaced by the

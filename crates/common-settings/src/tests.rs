@@ -263,3 +263,26 @@ fn broken_limits_are_each_reported() {
         "a misspelt key is an error"
     );
 }
+
+#[test]
+fn outbox_inbox_and_consumer_settings_are_checked_together() {
+    let s = ServiceSettings::load_from(oms(), "", &Sources::default()).unwrap();
+    assert_eq!(s.outbox.max_attempts, 5);
+    assert_eq!(s.inbox.retention_secs, 8 * 24 * 3600);
+    let err = ServiceSettings::load_from(
+        oms(),
+        "",
+        &env(&[
+            ("OMS__OUTBOX__BATCH_SIZE", "0"),
+            ("OMS__OUTBOX__MAX_BACKOFF_MS", "10"),
+            ("OMS__INBOX__RETENTION_SECS", "0"),
+            ("OMS__CONSUMER__MAX_ATTEMPTS", "0"),
+        ]),
+    )
+    .unwrap_err();
+    let Error::Invalid(problems) = err else {
+        panic!("expected Invalid")
+    };
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("outbox.max_backoff_ms")));
+}

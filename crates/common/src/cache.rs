@@ -4,7 +4,7 @@
 //! sharing one Redis never collide. Values are bytes; TTLs are optional. The conformance tests in
 //! `tests/backends/cache.rs` run the same assertions against both implementations.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,11 +66,20 @@ pub trait Cache: Send + Sync + 'static {
 }
 
 /// The in-process cache.
+///
+/// Expired entries are dropped on every write path (`set`, `set_if_absent`, `incr`,
+/// `delete`): each write removes up to [`SWEEP_PER_WRITE`] entries whose time has passed,
+/// found through an index ordered by expiry, so the work per write is bounded (no full scan)
+/// and, as each write adds at most one entry, expired entries never pile up. A read of an
+/// expired key removes it too.
 #[derive(Default, Clone)]
 pub struct MemoryCache {
     prefix: String,
-    map: Arc<Mutex<HashMap<String, Entry>>>,
+    inner: Arc<Mutex<Entries>>,
 }
+
+/// Expired entries removed per write.
+pub const SWEEP_PER_WRITE: usize = 4;
 
 #[derive(Clone)]
 struct Entry {
@@ -84,12 +93,55 @@ impl Entry {
     }
 }
 
+/// The map and its expiry index; every entry with a TTL has exactly one index entry.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    expiry: BTreeSet<(Instant, String)>,
+}
+
+impl Entries {
+    fn live(&self, key: &str, now: Instant) -> Option<&Entry> {
+        self.map.get(key).filter(|e| e.live(now))
+    }
+
+    fn insert(&mut self, key: String, entry: Entry) {
+        if let Some(t) = self.map.get(&key).and_then(|old| old.expires) {
+            self.expiry.remove(&(t, key.clone()));
+        }
+        if let Some(t) = entry.expires {
+            self.expiry.insert((t, key.clone()));
+        }
+        self.map.insert(key, entry);
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.map.remove(key)?;
+        if let Some(t) = entry.expires {
+            self.expiry.remove(&(t, key.to_owned()));
+        }
+        Some(entry)
+    }
+
+    /// Removes up to `SWEEP_PER_WRITE` expired entries, oldest expiry first.
+    fn sweep(&mut self, now: Instant) {
+        for _ in 0..SWEEP_PER_WRITE {
+            match self.expiry.first() {
+                Some((t, _)) if *t <= now => {}
+                _ => return,
+            }
+            if let Some((_, key)) = self.expiry.pop_first() {
+                self.map.remove(&key);
+            }
+        }
+    }
+}
 impl MemoryCache {
     /// An empty cache whose keys start with `prefix`.
     pub fn new(prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),
-            map: Arc::default(),
+            inner: Arc::default(),
         }
     }
 
@@ -97,12 +149,22 @@ impl MemoryCache {
     pub fn with_prefix(&self, prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),
-            map: self.map.clone(),
+            inner: self.inner.clone(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.map
+    /// Entries held in the shared storage, including expired ones not yet swept.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -110,31 +172,29 @@ impl MemoryCache {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
-
-    /// Drops expired entries; called on writes so memory stays bounded by live keys.
-    fn sweep(map: &mut HashMap<String, Entry>, now: Instant) {
-        if map.len().is_multiple_of(1024) {
-            map.retain(|_, e| e.live(now));
-        }
-    }
 }
 
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         let now = Instant::now();
-        Ok(self
-            .lock()
-            .get(&self.key(key))
-            .filter(|e| e.live(now))
-            .map(|e| e.value.clone()))
+        let k = self.key(key);
+        let mut entries = self.lock();
+        match entries.map.get(&k) {
+            Some(e) if e.live(now) => Ok(Some(e.value.clone())),
+            Some(_) => {
+                entries.remove(&k);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), Error> {
         let now = Instant::now();
-        let mut map = self.lock();
-        Self::sweep(&mut map, now);
-        map.insert(
+        let mut entries = self.lock();
+        entries.sweep(now);
+        entries.insert(
             self.key(key),
             Entry {
                 value: value.to_vec(),
@@ -151,12 +211,13 @@ impl Cache for MemoryCache {
         ttl: Option<Duration>,
     ) -> Result<bool, Error> {
         let now = Instant::now();
-        let mut map = self.lock();
+        let mut entries = self.lock();
+        entries.sweep(now);
         let k = self.key(key);
-        if map.get(&k).is_some_and(|e| e.live(now)) {
+        if entries.live(&k, now).is_some() {
             return Ok(false);
         }
-        map.insert(
+        entries.insert(
             k,
             Entry {
                 value: value.to_vec(),
@@ -168,17 +229,17 @@ impl Cache for MemoryCache {
 
     async fn delete(&self, key: &str) -> Result<bool, Error> {
         let now = Instant::now();
-        Ok(self
-            .lock()
-            .remove(&self.key(key))
-            .is_some_and(|e| e.live(now)))
+        let mut entries = self.lock();
+        entries.sweep(now);
+        Ok(entries.remove(&self.key(key)).is_some_and(|e| e.live(now)))
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, Error> {
         let now = Instant::now();
-        let mut map = self.lock();
+        let mut entries = self.lock();
+        entries.sweep(now);
         let k = self.key(key);
-        let current = match map.get(&k).filter(|e| e.live(now)) {
+        let current = match entries.live(&k, now) {
             None => None,
             Some(e) => Some((
                 std::str::from_utf8(&e.value)
@@ -201,7 +262,7 @@ impl Cache for MemoryCache {
             ),
             None => (by, ttl.map(|t| now + t)),
         };
-        map.insert(
+        entries.insert(
             k,
             Entry {
                 value: value.to_string().into_bytes(),

@@ -1,7 +1,8 @@
 //! The shared runtime of every QTS service.
 //!
 //! Owns: the service skeleton in [`server`], the Prometheus [`metrics`], graceful [`shutdown`],
-//! relational [`store`] (PostgreSQL and SQLite, outbox and inbox), the [`cache`] (Redis and
+//! relational [`store`] (typed PostgreSQL and SQLite pools, outbox, inbox and the outbox relay),
+//! the [`consumer`] loop (inbox de-duplication, retries, dead letters), the [`cache`] (Redis and
 //! in-memory), the Kafka [`bus`] implementation and the edge of [`error`] handling (`ApiError`).
 //! Does not own: any service's behaviour or any exchange rule (see the `market` crate).
 //!
@@ -18,8 +19,10 @@
 
 pub mod bus;
 pub mod cache;
+pub mod consumer;
 pub mod error;
 pub mod metrics;
+pub mod retry;
 pub mod server;
 pub mod service;
 pub mod shutdown;

@@ -274,6 +274,27 @@ impl Host {
         );
         let ready = Arc::new(AtomicBool::new(false));
 
+        // --- outbox relay (common::store::Relay): runs with the service, drained on shutdown
+        // like every task, metered in the service's registry. ---
+        let relay = crate::store::Relay::new(
+            backends.db.clone(),
+            backends.bus.clone(),
+            &settings.outbox,
+            &settings.inbox,
+            crate::store::RelayMetrics::register(spec.name, &parts.registry)
+                .context("register outbox relay metrics")?,
+        );
+        let relay_task: TaskStarter = (
+            "outbox-relay",
+            Box::new(move |token| {
+                Box::pin(async move {
+                    relay.run(token).await;
+                    Ok(())
+                })
+            }),
+        );
+        // --- end outbox relay ---
+
         let prefix = spec.route_prefix();
         let doc = openapi_doc(spec, &info.version);
         let (router, mut api) = OpenApiRouter::with_openapi(doc)
@@ -320,7 +341,7 @@ impl Host {
             ready,
             grace: settings.shutdown.grace_period(),
             limits: settings.limits.clone(),
-            tasks: Vec::new(),
+            tasks: vec![relay_task],
         })
     }
 

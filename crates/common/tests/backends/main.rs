@@ -1,5 +1,6 @@
 //! Backends against real servers: the bus conformance suite (embedded and Kafka), storage
-//! (SQLite and PostgreSQL) and cache (memory and Redis).
+//! (SQLite and PostgreSQL), the outbox relay and the consumer loop (on both buses and both
+//! databases) and cache (memory and Redis).
 //!
 //! Server addresses come from `TEST_KAFKA_BROKERS`, `TEST_DATABASE_URL` (a PostgreSQL URL whose
 //! user may create databases) and `TEST_REDIS_URL`; `scripts/test.sh` starts throw-away servers
@@ -13,7 +14,9 @@
 
 mod bus;
 mod cache;
+mod consumer;
 mod helpers;
 mod host;
 mod limits;
+mod relay;
 mod store;

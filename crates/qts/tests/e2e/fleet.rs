@@ -366,8 +366,7 @@ fn uuid_like() -> String {
 }
 
 async fn sqlx_create_databases(admin_url: &str) {
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(admin_url).await.unwrap();
+    let admin = sqlx::PgPool::connect(admin_url).await.unwrap();
     for spec in &common::registry::SERVICES {
         let name = format!("e2e_{}", spec.name.replace('-', "_"));
         sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))

@@ -10,7 +10,6 @@ use common::shutdown::CancellationToken;
 use common::store::Migrations;
 use qts::fleet::{Fleet, Member, members};
 use serde::Deserialize;
-use sqlx::Row;
 
 use crate::helpers::options;
 
@@ -51,10 +50,13 @@ impl Service for Probe {
     const MIGRATIONS: Option<&'static Migrations> = Some(&PROBE_MIGRATIONS);
 
     async fn build(settings: Settings<ProbeSections>, backends: Backends) -> anyhow::Result<Self> {
-        sqlx::query("INSERT INTO probe_greetings (greeting) VALUES ($1)")
-            .bind(settings.own.probe.greeting.clone())
-            .execute(backends.db.pool())
-            .await?;
+        common::on_engine!(backends.db.pool(), |pool| sqlx::query(
+            "INSERT INTO probe_greetings (greeting) VALUES ($1)"
+        )
+        .bind(settings.own.probe.greeting.clone())
+        .execute(pool)
+        .await
+        .map(drop))?;
         let info = common::server::service_info(Self::SPEC, "test", &backends);
         let parts = Parts {
             http: common::server::info_routes(info.clone()),
@@ -102,18 +104,14 @@ async fn a_service_with_its_own_section_and_migrations_starts_in_the_fleet() {
     token.cancel();
     fleet.wait().await.unwrap();
 
-    let db = common::store::Db::connect(
-        &format!("sqlite://{}", dir.path().join("oms.db").display()),
-        1,
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    let rows = sqlx::query("SELECT greeting FROM probe_greetings")
-        .fetch_all(db.pool())
+    let db =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("oms.db").display()))
+            .await
+            .unwrap();
+    let greetings: Vec<String> = sqlx::query_scalar("SELECT greeting FROM probe_greetings")
+        .fetch_all(&db)
         .await
         .unwrap();
-    let greetings: Vec<String> = rows.iter().map(|r| r.get("greeting")).collect();
     assert_eq!(
         greetings,
         ["chào buổi sáng"],
