@@ -118,6 +118,16 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The broker refused this record for what it is (too large, malformed): sending it
+    /// again will not help, unlike a [`Error::Broker`] failure.
+    #[error("{what} refused")]
+    Refused {
+        /// What was being done, e.g. `kafka produce`.
+        what: &'static str,
+        /// The client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A blocking task failed.
     #[error("bus task: {0}")]
     Task(String),
@@ -131,6 +141,7 @@ impl Classify for Error {
             | Error::Payload { .. }
             | Error::TypeMismatch { .. }
             | Error::Invalid { .. }
+            | Error::Refused { .. }
             | Error::Malformed { .. } => Kind::InvalidArgument,
             Error::PartitionMismatch { .. } | Error::NotAssigned { .. } => Kind::FailedPrecondition,
             Error::Storage(_) | Error::Broker { .. } => Kind::Unavailable,

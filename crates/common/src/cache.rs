@@ -18,7 +18,7 @@ use crate::error::{Classify, Kind};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Redis refused or is unreachable.
-    #[error("redis: {0}")]
+    #[error("redis failed")]
     Redis(#[from] redis::RedisError),
     /// The stored value is not what the operation needs (e.g. `incr` on non-numbers).
     #[error("value at {key} is not {expected}")]

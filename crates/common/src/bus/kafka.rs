@@ -34,6 +34,29 @@ fn kafka(what: &'static str) -> impl FnOnce(KafkaError) -> Error {
     }
 }
 
+/// A failed produce: [`Error::Refused`] when the broker refuses the record itself (so the
+/// outbox relay dead-letters it instead of retrying it forever), [`Error::Broker`] otherwise.
+fn produce_error(e: KafkaError) -> Error {
+    let refused = matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::MessageBatchTooLarge
+        )
+    );
+    if refused {
+        Error::Refused {
+            what: "kafka produce",
+            source: Box::new(e),
+        }
+    } else {
+        kafka("kafka produce")(e)
+    }
+}
+
 /// A bus on a Kafka-protocol broker.
 pub struct KafkaBus {
     settings: KafkaSettings,
@@ -225,7 +248,7 @@ impl EventBus for KafkaBus {
             .producer
             .send(record, self.timeout())
             .await
-            .map_err(|(e, _)| kafka("kafka produce")(e))?;
+            .map_err(|(e, _)| produce_error(e))?;
         Ok(Position {
             partition: delivered.partition,
             offset: delivered.offset,

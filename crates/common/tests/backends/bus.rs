@@ -406,3 +406,18 @@ async fn embedded_log_and_commits_survive_a_restart_and_a_torn_tail_is_cut() {
         .count() as i64;
     assert_eq!(pos.offset, before, "offsets continue after the cut tail");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_a_record_the_broker_refuses_is_classified_as_refused_not_unavailable() {
+    use common::error::{Classify, Kind};
+    let Some(bus) = kafka_bus() else { return };
+    let t = topic(&bus, 1).await;
+    let mut huge = event(1, "k");
+    // Over librdkafka's default message.max.bytes (1,000,000): refused, whatever is retried.
+    huge.payload = vec![7u8; 2_000_000].into();
+    let err = bus.publish(&t, &huge).await.unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+    assert_eq!(err.kind(), Kind::InvalidArgument);
+    // The bus still takes ordinary records.
+    bus.publish(&t, &event(2, "k")).await.unwrap();
+}
