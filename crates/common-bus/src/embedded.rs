@@ -19,10 +19,12 @@
 //!   batch. A record becomes visible to consumers once it is written, so a consumer never
 //!   commits an offset that a crash could take back. Only the subscribers of the topic that
 //!   changed are woken.
-//! - **Durability.** `publish` and `commit` return once the data is written to the OS: a
-//!   process crash loses nothing. Files are fsynced [`DiskOptions::fsync_interval`] later at
-//!   most (default 1 s, like Redis' `appendfsync everysec`), so a power cut can lose that much;
-//!   a zero interval fsyncs each batch before answering.
+//! - **Durability.** `publish` returns once the event is written to the OS: a process crash
+//!   loses nothing. Files are fsynced [`DiskOptions::fsync_interval`] later at most (default
+//!   1 s, like Redis' `appendfsync everysec`), so a power cut can lose that much; a zero
+//!   interval fsyncs each batch before answering. A commit holds in memory at once and is
+//!   queued for the writer without waiting (committing every event stays cheap); a crash
+//!   before the writer's next batch loses it, which only delivers those events again.
 //! - **Segments and retention.** A partition's active segment is closed at
 //!   [`DiskOptions::segment_bytes`]; closed segments are deleted whole, oldest first, while the
 //!   partition holds more than [`DiskOptions::retention_bytes`] or once older than
@@ -55,6 +57,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::{Notify, oneshot};
 
 pub use disk::{DiskOptions, MAX_EVENT_BYTES};
@@ -120,12 +123,22 @@ struct Partition {
     disk_id: usize,
 }
 
+/// A record in memory.
+#[derive(Clone)]
+enum Stored {
+    /// In-memory buses keep the envelope as published: nothing to encode or decode.
+    Decoded(Arc<Envelope>),
+    /// Persisted buses keep the encoded envelope they wrote (one buffer, shared with the
+    /// writer, less than half the memory of the decoded form), decoded on delivery.
+    Encoded(Bytes),
+}
+
 /// The in-memory window of a partition.
 struct Mem {
     /// Offset of `slots[0]`.
     base: i64,
     /// `None` where a record is missing: quarantined on replay, or its write failed.
-    slots: VecDeque<Option<Arc<Envelope>>>,
+    slots: VecDeque<Option<Stored>>,
     /// Offset the next publish gets.
     next: i64,
     /// Records below this offset are stored and may be delivered.
@@ -134,20 +147,20 @@ struct Mem {
 
 impl Mem {
     /// A window over replayed records (offset ascending, all below `next`) of at most `window`.
-    fn replayed(records: Vec<(i64, Arc<Envelope>)>, next: i64, window: usize) -> Self {
+    fn replayed(records: Vec<(i64, Bytes)>, next: i64, window: usize) -> Self {
         let base = records
             .first()
             .map_or(next, |(o, _)| *o)
             .max(next - window as i64);
-        let mut slots: VecDeque<Option<Arc<Envelope>>> = VecDeque::new();
-        for (offset, envelope) in records {
+        let mut slots: VecDeque<Option<Stored>> = VecDeque::new();
+        for (offset, body) in records {
             if offset < base {
                 continue;
             }
             while base + (slots.len() as i64) < offset {
                 slots.push_back(None);
             }
-            slots.push_back(Some(envelope));
+            slots.push_back(Some(Stored::Encoded(body)));
         }
         while base + (slots.len() as i64) < next {
             slots.push_back(None);
@@ -161,9 +174,9 @@ impl Mem {
     }
 
     /// Appends at `self.next`, dropping the oldest record beyond `window`.
-    fn push(&mut self, envelope: Arc<Envelope>, window: usize) -> i64 {
+    fn push(&mut self, record: Stored, window: usize) -> i64 {
         let offset = self.next;
-        self.slots.push_back(Some(envelope));
+        self.slots.push_back(Some(record));
         self.next += 1;
         while self.slots.len() > window {
             self.slots.pop_front();
@@ -225,6 +238,30 @@ impl GroupState {
             }
         }
         out
+    }
+
+    /// Whether `partition` of `topic` is assigned to `member` (as [`Self::assignment`] would
+    /// say, without building the list: this runs on every commit).
+    fn owns(
+        &self,
+        member: u64,
+        topic: &str,
+        partition: i32,
+        topics: &HashMap<String, Arc<TopicState>>,
+    ) -> bool {
+        let consumes = |m: &Member| m.topics.iter().any(|t| t == topic);
+        if !self.members.get(&member).is_some_and(consumes) {
+            return false;
+        }
+        let count = self.members.values().filter(|m| consumes(m)).count();
+        let rank = self
+            .members
+            .iter()
+            .filter(|(_, m)| consumes(m))
+            .position(|(id, _)| *id == member)
+            .unwrap_or(usize::MAX);
+        let partitions = topics.get(topic).map_or(0, |t| t.partitions.len());
+        usize::try_from(partition).is_ok_and(|p| p < partitions && p % count.max(1) == rank)
     }
 
     /// A member joined or left: every member restarts from the committed offsets.
@@ -429,24 +466,23 @@ impl EventBus for EmbeddedBus {
             }
             let offset = {
                 let mut mem = lock(&part.mem);
-                let offset = mem.push(Arc::new(envelope.clone()), window);
+                let offset = mem.push(Stored::Decoded(Arc::new(envelope.clone())), window);
                 mem.visible = mem.next;
                 offset
             };
             t.wake();
             return Ok(Position { partition, offset });
         };
-        let body = envelope.to_bytes();
+        let body = Bytes::from(envelope.to_bytes());
         if body.len() > MAX_EVENT_BYTES {
             return Err(too_large(body.len()));
         }
-        let shared = Arc::new(envelope.clone());
         let (done, answer) = oneshot::channel();
         let offset = {
             // Offset and queue order are decided together, so the writer appends a
             // partition's records in offset order.
             let mut mem = lock(&part.mem);
-            let offset = mem.push(shared, window);
+            let offset = mem.push(Stored::Encoded(body.clone()), window);
             disk.writer.send(Job::Append {
                 id: part.disk_id,
                 offset,
@@ -551,7 +587,14 @@ struct Assigned {
     topic: Arc<TopicState>,
     partition: i32,
     next: i64,
+    /// Events skipped because they left the window, since the last warning.
+    lost: i64,
+    /// When that warning was logged.
+    warned: Option<std::time::Instant>,
 }
+
+/// A consumer that keeps falling behind is told at most this often.
+const LAG_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 /// A member of a consumer group on the embedded bus. Dropping it leaves the group.
 struct EmbeddedSubscription {
@@ -603,12 +646,14 @@ impl EmbeddedSubscription {
                     topic,
                     partition,
                     next,
+                    lost: 0,
+                    warned: None,
                 })
             })
             .collect();
     }
 
-    fn try_next(&mut self) -> Option<Delivery> {
+    fn try_next(&mut self) -> Result<Option<Delivery>, Error> {
         if self.group_generation.load(Ordering::Acquire) != self.generation {
             self.rebalance();
         }
@@ -621,29 +666,48 @@ impl EmbeddedSubscription {
             };
             let mem = lock(&part.mem);
             if a.next < mem.base {
-                tracing::warn!(topic = %a.topic.spec.name, partition = a.partition,
-                    lost = mem.base - a.next, group = %self.group, "consumer fell behind retention");
+                a.lost += mem.base - a.next;
                 a.next = mem.base;
+                if a.warned.is_none_or(|at| at.elapsed() >= LAG_WARNING_EVERY) {
+                    tracing::warn!(topic = %a.topic.spec.name, partition = a.partition,
+                        lost = a.lost, group = %self.group,
+                        "consumer fell behind retention: events left the in-memory window before it read them");
+                    a.lost = 0;
+                    a.warned = Some(std::time::Instant::now());
+                }
             }
             while a.next < mem.visible {
                 let offset = a.next;
                 a.next += 1;
-                if let Some(Some(envelope)) = mem.slots.get((offset - mem.base) as usize) {
-                    let envelope = envelope.as_ref().clone();
+                if let Some(Some(record)) = mem.slots.get((offset - mem.base) as usize) {
+                    let record = record.clone();
+                    drop(mem);
                     let topic = a.topic.spec.name.to_string();
                     let partition = a.partition;
-                    drop(mem);
                     self.cursor = (idx + 1) % n;
-                    return Some(Delivery {
+                    let envelope = match record {
+                        Stored::Decoded(envelope) => envelope.as_ref().clone(),
+                        // Checked when published or replayed; a failure here is reported
+                        // with its position, and the next poll goes on after it.
+                        Stored::Encoded(body) => {
+                            Envelope::from_bytes(&body).map_err(|reason| Error::Malformed {
+                                topic: topic.clone(),
+                                partition,
+                                offset,
+                                reason,
+                            })?
+                        }
+                    };
+                    return Ok(Some(Delivery {
                         topic,
                         partition,
                         offset,
                         envelope,
-                    });
+                    }));
                 }
             }
         }
-        None
+        Ok(None)
     }
 }
 
@@ -652,7 +716,7 @@ impl Subscription for EmbeddedSubscription {
     async fn poll(&mut self, timeout: Duration) -> Result<Option<Delivery>, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(d) = self.try_next() {
+            if let Some(d) = self.try_next()? {
                 return Ok(Some(d));
             }
             // A wake-up between `try_next` and here is kept as a permit, so none is missed.
@@ -671,40 +735,29 @@ impl Subscription for EmbeddedSubscription {
         partition: i32,
         offset: i64,
     ) -> Result<(), Error> {
-        let answer = {
-            let mut state = self.bus.lock();
-            let State { groups, topics, .. } = &mut *state;
-            let not_assigned = || Error::NotAssigned {
+        let mut state = self.bus.lock();
+        let State { groups, topics, .. } = &mut *state;
+        let not_assigned = || Error::NotAssigned {
+            topic: topic.to_owned(),
+            partition,
+        };
+        let group = groups.get_mut(&self.group).ok_or_else(not_assigned)?;
+        if !group.owns(self.member, topic, partition, topics) {
+            return Err(not_assigned());
+        }
+        group
+            .committed
+            .insert((topic.to_owned(), partition), offset + 1);
+        if let Some(disk) = &self.bus.inner.disk {
+            // Queued under the lock, so the log keeps the order of the commits. Not awaited:
+            // the commit holds from now on in this process; on disk it lands with the writer's
+            // next batch, and losing it in a crash only redelivers events (at least once).
+            disk.writer.send(Job::Commit {
+                group: self.group.clone(),
                 topic: topic.to_owned(),
                 partition,
-            };
-            let group = groups.get_mut(&self.group).ok_or_else(not_assigned)?;
-            let tp = (topic.to_owned(), partition);
-            if !group.assignment(self.member, topics).contains(&tp) {
-                return Err(not_assigned());
-            }
-            group.committed.insert(tp, offset + 1);
-            match &self.bus.inner.disk {
-                Some(disk) => {
-                    let (done, answer) = oneshot::channel();
-                    // Queued under the lock, so the log keeps the order of the commits.
-                    disk.writer.send(Job::Commit {
-                        group: self.group.clone(),
-                        topic: topic.to_owned(),
-                        partition,
-                        next: offset + 1,
-                        done,
-                    })?;
-                    Some(answer)
-                }
-                None => None,
-            }
-        };
-        if let Some(answer) = answer {
-            answer
-                .await
-                .map_err(|_| Error::Task("the bus writer has stopped".to_owned()))?
-                .map_err(Error::Storage)?;
+                next: offset + 1,
+            })?;
         }
         Ok(())
     }

@@ -438,12 +438,19 @@ async fn commits_survive_a_restart_and_the_commit_log_compacts() {
             let d = sub.poll(Duration::from_secs(5)).await.unwrap().unwrap();
             sub.commit(&d).await.unwrap();
         }
+        // Commits well past the compaction threshold, ending where the group got to.
+        for _ in 0..disk::COMPACT_AFTER + 100 {
+            sub.commit_offset("t", 0, 1000).await.unwrap();
+        }
+        sub.commit_offset("t", 0, 2499).await.unwrap();
     }
     let log = dir.path().join("groups").join("g.offsets");
+    let size = std::fs::metadata(&log).unwrap().len() as usize;
+    // Uncompacted, ~68,000 commit records of ~29 bytes would take ~2 MB.
     assert!(
-        std::fs::metadata(&log).unwrap().len() < 1100 * 30,
-        "compacted: {} bytes for 2500 commits",
-        std::fs::metadata(&log).unwrap().len()
+        size < 100_000,
+        "compacted: {size} bytes for {} commits",
+        disk::COMPACT_AFTER + 2601
     );
     let bus = open(dir.path(), DiskOptions::default()).await;
     let rest: Vec<i64> = read_all(&bus, "g").await.iter().map(|r| r.0).collect();
@@ -587,4 +594,32 @@ fn the_default_disk_options_are_the_defaults_of_default_toml() {
         DiskOptions::from(&settings.bus.embedded),
         DiskOptions::default()
     );
+}
+
+#[tokio::test]
+async fn the_commit_check_agrees_with_the_assignment() {
+    let bus = EmbeddedBus::in_memory(100);
+    bus.create_topics(&[
+        TopicSpec::new("x", PAYLOAD, 5),
+        TopicSpec::new("y", PAYLOAD, 3),
+    ])
+    .await
+    .unwrap();
+    let _a = bus.subscribe("g", &["x", "y"]).await.unwrap();
+    let _b = bus.subscribe("g", &["x"]).await.unwrap();
+    let _c = bus.subscribe("g", &["y", "x"]).await.unwrap();
+    let state = bus.lock();
+    let group = &state.groups["g"];
+    for member in group.members.keys() {
+        let assigned = group.assignment(*member, &state.topics);
+        for (topic, partitions) in [("x", 5), ("y", 3), ("z", 2)] {
+            for p in -1..partitions + 1 {
+                assert_eq!(
+                    group.owns(*member, topic, p, &state.topics),
+                    assigned.contains(&(topic.to_owned(), p)),
+                    "member {member}, {topic}/{p}"
+                );
+            }
+        }
+    }
 }

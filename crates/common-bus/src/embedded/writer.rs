@@ -1,7 +1,8 @@
 //! The writer thread: the only place the persisted bus writes files, so no async worker ever
 //! blocks on the disk and no lock that publishers and consumers share is held while writing.
 //!
-//! Publishers and committers send jobs over a channel and await a oneshot answer. The thread
+//! Publishers send jobs over a channel and await a oneshot answer; commits are queued
+//! without waiting. The thread
 //! takes every job waiting at once (a batch), writes each partition's records with one
 //! `write` call and each group's commits with another, then makes the records visible to
 //! consumers, wakes the subscribers of the topics that changed and answers. With a zero
@@ -16,6 +17,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::TopicState;
@@ -43,16 +45,17 @@ pub(super) enum Job {
     Append {
         id: usize,
         offset: i64,
-        body: Vec<u8>,
+        body: Bytes,
         done: Done,
     },
-    /// Store a group's committed offset (the next offset it will consume).
+    /// Store a group's committed offset (the next offset it will consume). Nobody waits for
+    /// it: the commit already holds in memory, and losing its record in a crash only means
+    /// events are delivered again.
     Commit {
         group: String,
         topic: String,
         partition: i32,
         next: i64,
-        done: Done,
     },
 }
 
@@ -130,7 +133,7 @@ struct Writer {
 }
 
 /// One partition's appends of a batch, in offset order.
-type Appends = Vec<(i64, Vec<u8>, Done)>;
+type Appends = Vec<(i64, Bytes, Done)>;
 
 impl Writer {
     fn run(mut self) {
@@ -161,7 +164,7 @@ impl Writer {
     fn process(&mut self, batch: Vec<Job>) {
         let mut order: Vec<usize> = Vec::new();
         let mut appends: HashMap<usize, Appends> = HashMap::new();
-        let mut commits: Vec<(String, String, i32, i64, Done)> = Vec::new();
+        let mut commits: Vec<(String, String, i32, i64)> = Vec::new();
         for job in batch {
             match job {
                 Job::Register {
@@ -196,8 +199,7 @@ impl Writer {
                     topic,
                     partition,
                     next,
-                    done,
-                } => commits.push((group, topic, partition, next, done)),
+                } => commits.push((group, topic, partition, next)),
             }
         }
 
@@ -224,20 +226,21 @@ impl Writer {
             written.extend(reg.log.take_written());
             outcomes.push((id, jobs, result));
         }
-        let mut by_group: HashMap<String, Vec<(String, i32, i64, Done)>> = HashMap::new();
-        for (group, topic, partition, next, done) in commits {
+        let mut by_group: HashMap<String, Vec<(String, i32, i64)>> = HashMap::new();
+        for (group, topic, partition, next) in commits {
             by_group
                 .entry(group)
                 .or_default()
-                .push((topic, partition, next, done));
+                .push((topic, partition, next));
         }
-        let mut commit_outcomes: Vec<(Vec<Done>, io::Result<()>)> = Vec::new();
-        for (group, jobs) in by_group {
-            let result = self.write_commits(&group, &jobs);
+        for (group, commits) in by_group {
+            if let Err(e) = self.write_commits(&group, &commits) {
+                tracing::error!(group = %group, error = %e,
+                    "cannot store committed offsets; after a restart the group sees some events again");
+            }
             if let Some(log) = self.groups.get_mut(&group) {
                 written.extend(log.take_written());
             }
-            commit_outcomes.push((jobs.into_iter().map(|j| j.3).collect(), result));
         }
 
         // Size retention of the partitions that grew.
@@ -297,32 +300,15 @@ impl Writer {
                 let _ = done.send(answer);
             }
         }
-        for (dones, result) in commit_outcomes {
-            let result = match (result, &sync_error) {
-                (Ok(()), Some(e)) => Err(copy_error(e)),
-                (r, _) => r,
-            };
-            for done in dones {
-                let answer = match &result {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(copy_error(e)),
-                };
-                let _ = done.send(answer);
-            }
-        }
     }
 
-    fn write_commits(&mut self, group: &str, jobs: &[(String, i32, i64, Done)]) -> io::Result<()> {
+    fn write_commits(&mut self, group: &str, commits: &[(String, i32, i64)]) -> io::Result<()> {
         if !self.groups.contains_key(group) {
             let log = GroupLog::open(&self.groups_dir, group)?;
             self.groups.insert(group.to_owned(), log);
         }
-        let commits: Vec<(String, i32, i64)> = jobs
-            .iter()
-            .map(|(t, p, n, _)| (t.clone(), *p, *n))
-            .collect();
         match self.groups.get_mut(group) {
-            Some(log) => log.append(&commits),
+            Some(log) => log.append(commits),
             None => Err(io::Error::other("commit log vanished")),
         }
     }
