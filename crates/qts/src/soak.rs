@@ -1,8 +1,8 @@
 //! `qts bench soak`: a simulated trading day of market data through the persisted embedded
 //! bus, compressed into minutes, sampling the process's memory and the bus's disk use.
 //!
-//! The traffic (see docs/performance.md "soak" for the derivation from
-//! /work/shared/reference/vn-market-rules.md §10.2):
+//! The traffic (docs/performance.md, "embedded bus soak", derives it from the market-rules
+//! reference's §10.2, market scale):
 //! - ~1,600 symbols: 640 on HOSE (quotes with 3 price levels, as HOSE publishes) and 960 on
 //!   HNX/UPCoM (10 levels). Activity is skewed like a real board: symbol `i` gets a share
 //!   proportional to 1/(i+1).
