@@ -1195,7 +1195,7 @@ pub(super) fn lock_dir(dir: &Path) -> Result<File, Error> {
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            let _ = (&mut file).take(64).read_to_string(&mut holder);
             let holder = holder.trim();
             Err(Error::Locked {
                 dir: dir.to_owned(),
