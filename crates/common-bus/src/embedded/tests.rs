@@ -623,3 +623,30 @@ async fn the_commit_check_agrees_with_the_assignment() {
         }
     }
 }
+
+#[test]
+fn bad_embedded_bus_settings_are_all_listed() {
+    let spec = &common_settings::registry::SERVICES[0];
+    let prefix = spec.env_prefix();
+    let env = [
+        ("SEGMENT_MIB", "2000"),
+        ("RETENTION_MIB_PER_PARTITION", "1"),
+        ("RETENTION_HOURS", "0"),
+        ("FSYNC_INTERVAL_MS", "600000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("{prefix}__BUS__EMBEDDED__{k}"), v.to_owned()))
+    .collect();
+    let sources = common_settings::Sources { file: None, env };
+    let err = common_settings::ServiceSettings::load_from(spec, "", &sources)
+        .unwrap_err()
+        .to_string();
+    for key in [
+        "segment_mib",
+        "retention_mib_per_partition",
+        "retention_hours",
+        "fsync_interval_ms",
+    ] {
+        assert!(err.contains(&format!("bus.embedded.{key}")), "{key}: {err}");
+    }
+}
