@@ -1,5 +1,6 @@
 //! Embedded bus throughput: publish N events to a 6-partition topic, then consume and commit
-//! them all as one group member. In memory and persisted to disk (the `qts up` default).
+//! them all as one group member. In memory and persisted to disk (the `qts up` default), with
+//! one publisher awaiting each publish, and with 16 concurrent publishers.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -42,6 +43,51 @@ fn round_trip(bus: &EmbeddedBus, rt: &tokio::runtime::Runtime, events: &[Envelop
     })
 }
 
+/// As [`round_trip`], but 16 tasks publish (each its share, in order) while one consumes.
+fn concurrent_round_trip(
+    bus: &EmbeddedBus,
+    rt: &tokio::runtime::Runtime,
+    events: &[Envelope],
+) -> Duration {
+    rt.block_on(async {
+        let topic = format!("bench-{}", uuid::Uuid::new_v4().simple());
+        bus.create_topics(&[TopicSpec::new(
+            topic.clone(),
+            "qts.events.v1.ServiceLifecycle",
+            6,
+        )])
+        .await
+        .unwrap();
+        let mut sub = bus.subscribe("bench", &[&topic]).await.unwrap();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for chunk in events.chunks(events.len().div_ceil(16)) {
+            let (bus, topic, chunk) = (bus.clone(), topic.clone(), chunk.to_vec());
+            tasks.push(tokio::spawn(async move {
+                for e in &chunk {
+                    bus.publish(&topic, e).await.unwrap();
+                }
+            }));
+        }
+        let mut got = 0u64;
+        while got < events.len() as u64 {
+            let d = sub
+                .poll(Duration::from_secs(5))
+                .await
+                .unwrap()
+                .expect("every event arrives");
+            got += 1;
+            if got.is_multiple_of(100) || got == events.len() as u64 {
+                sub.commit(&d).await.unwrap();
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -78,6 +124,25 @@ fn bench(c: &mut Criterion) {
                     round_trip(
                         &EmbeddedBus::persistent(dir.path(), 1_000_000).unwrap(),
                         &rt,
+                        &events,
+                    )
+                })
+                .sum()
+        })
+    });
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    group.bench_function("publish_16_concurrent_then_consume_20k_persistent", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let dir = tempfile::tempdir().unwrap();
+                    concurrent_round_trip(
+                        &EmbeddedBus::persistent(dir.path(), 1_000_000).unwrap(),
+                        &multi,
                         &events,
                     )
                 })

@@ -1,30 +1,71 @@
 //! The in-process bus used by `qts up`: Kafka's semantics without a broker.
 //!
-//! Each partition is an append-only log; with persistence on, every record is appended to
-//! `{dir}/topics/{topic}/{partition}.log` (length, CRC-32, envelope bytes) before `publish`
-//! returns, and committed offsets go to `{dir}/groups/{group}.json` (written to a temporary file
-//! and renamed). On start the logs are read back and a torn last record is cut off, so a crash
-//! or restart loses no published event and no commit. Group membership is rebalanced eagerly
-//! as in Kafka: when a member joins or leaves, every member restarts its partitions from the
-//! group's committed offsets.
+//! Each partition keeps its newest `retention_per_partition` records in memory; that window is
+//! what consumers read. A consumer group committed below it resumes at its start, with a
+//! warning; one committed beyond the end (the log lost its tail) resumes at the end.
 //!
-//! Files are flushed to the OS on every write but not fsynced: a process crash loses nothing, a
-//! power cut may lose the last writes. The log files grow without compaction; only the newest
-//! `retention_per_partition` records are kept in memory and replayed.
+//! # Persistence
+//!
+//! With a directory ([`EmbeddedBus::persistent`], [`EmbeddedBus::open`]) every record is also
+//! appended to a segment file of its partition, and committed offsets to the group's commit
+//! log; the on-disk format is described in `embedded/disk.rs`. The directory is locked
+//! (`bus.lock`, an OS advisory lock holding the owner's pid): a second bus on the same
+//! directory, in this process or another, fails with [`Error::Locked`] naming the directory and
+//! the pid.
+//!
+//! - **No blocking on async workers.** One writer thread does all file I/O. `publish` assigns
+//!   the offset under its partition's lock (so appends to a partition stay ordered and offsets
+//!   unique), queues the record and awaits the writer; concurrent publishes are written in one
+//!   batch. A record becomes visible to consumers once it is written, so a consumer never
+//!   commits an offset that a crash could take back. Only the subscribers of the topic that
+//!   changed are woken.
+//! - **Durability.** `publish` returns once the event is written to the OS: a process crash
+//!   loses nothing. Files are fsynced [`DiskOptions::fsync_interval`] later at most (default
+//!   1 s, like Redis' `appendfsync everysec`), so a power cut can lose that much; a zero
+//!   interval fsyncs each batch before answering. A commit holds in memory at once and is
+//!   queued for the writer without waiting (committing every event stays cheap); a crash
+//!   before the writer's next batch loses it, which only delivers those events again.
+//! - **Segments and retention.** A partition's active segment is closed at
+//!   [`DiskOptions::segment_bytes`]; closed segments are deleted whole, oldest first, while the
+//!   partition holds more than [`DiskOptions::retention_bytes`] or once older than
+//!   [`DiskOptions::retention`]. A restart reads only the retained segments, newest first, until
+//!   the in-memory window is full. Offsets continue across restarts and deletions: each record
+//!   stores its offset and each segment is named by its first.
+//! - **Nothing lost on replay.** On start, a record that fails its checksum or does not decode
+//!   is reported (path, byte position, offsets), its bytes are moved to
+//!   `quarantine/<topic>/<partition>/offset-<n>.damaged`, and the scan resynchronises on the
+//!   next valid record, which keeps its offset. Only an incomplete last record of the newest
+//!   segment (a crash in the middle of an append) is cut. A length header is checked against
+//!   [`MAX_EVENT_BYTES`] and the rest of the file before anything is read.
+//! - **Older logs.** A `topics/<topic>/<partition>.log` written before segments existed is
+//!   migrated into segments on first open (offsets kept), and a `groups/<group>.json` of
+//!   committed offsets into the group's commit log.
+//!
+//! Group membership is rebalanced eagerly as in Kafka: when a member joins or leaves, every
+//! member restarts its partitions from the group's committed offsets.
+
+mod disk;
+mod writer;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::watch;
+use bytes::Bytes;
+use tokio::sync::{Notify, oneshot};
+
+pub use disk::{DiskOptions, MAX_EVENT_BYTES};
 
 use super::{
     Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, partition_for,
 };
+use writer::{Job, WriterHandle};
 
 /// The in-process bus. Cheap to clone; clones share the same topics and groups.
 #[derive(Clone)]
@@ -33,60 +74,157 @@ pub struct EmbeddedBus {
 }
 
 struct Inner {
+    /// Topics and groups: held briefly, never across I/O or an await.
     state: Mutex<State>,
-    changed: watch::Sender<u64>,
-    dir: Option<PathBuf>,
-    retention: usize,
+    /// Records kept in memory per partition.
+    window: usize,
+    /// Files, when persisted.
+    disk: Option<Disk>,
+    /// Serialises topic creation, which opens files outside `state`.
+    creating: tokio::sync::Mutex<()>,
+}
+
+struct Disk {
+    dir: PathBuf,
+    opts: DiskOptions,
+    /// Dropped before `_lock`: the writer finishes (and fsyncs) before the directory is free.
+    writer: WriterHandle,
+    next_id: AtomicUsize,
+    _lock: std::fs::File,
 }
 
 #[derive(Default)]
 struct State {
-    topics: HashMap<String, TopicState>,
+    topics: HashMap<String, Arc<TopicState>>,
     groups: HashMap<String, GroupState>,
     next_member: u64,
-    version: u64,
 }
 
+/// A topic: its partitions and the subscribers to wake when one of them grows.
 struct TopicState {
     spec: TopicSpec,
-    partitions: Vec<PartitionLog>,
-    round_robin: u64,
+    partitions: Vec<Partition>,
+    round_robin: AtomicU64,
+    /// Member id -> its wake-up.
+    waiters: Mutex<HashMap<u64, Arc<Notify>>>,
 }
 
-struct PartitionLog {
-    /// Offset of `records[0]`.
-    base: i64,
-    records: VecDeque<Arc<Envelope>>,
-    file: Option<File>,
-}
-
-impl PartitionLog {
-    fn end(&self) -> i64 {
-        self.base + self.records.len() as i64
+impl TopicState {
+    fn wake(&self) {
+        for notify in lock(&self.waiters).values() {
+            notify.notify_one();
+        }
     }
+}
+
+struct Partition {
+    mem: Mutex<Mem>,
+    /// The writer's id for this partition's log (persisted buses only).
+    disk_id: usize,
+}
+
+/// A record in memory.
+#[derive(Clone)]
+enum Stored {
+    /// In-memory buses keep the envelope as published: nothing to encode or decode.
+    Decoded(Arc<Envelope>),
+    /// Persisted buses keep the encoded envelope they wrote (one buffer, shared with the
+    /// writer, less than half the memory of the decoded form), decoded on delivery.
+    Encoded(Bytes),
+}
+
+/// The in-memory window of a partition.
+struct Mem {
+    /// Offset of `slots[0]`.
+    base: i64,
+    /// `None` where a record is missing: quarantined on replay, or its write failed.
+    slots: VecDeque<Option<Stored>>,
+    /// Offset the next publish gets.
+    next: i64,
+    /// Records below this offset are stored and may be delivered.
+    visible: i64,
+}
+
+impl Mem {
+    /// A window over replayed records (offset ascending, all below `next`) of at most `window`.
+    fn replayed(records: Vec<(i64, Bytes)>, next: i64, window: usize) -> Self {
+        let base = records
+            .first()
+            .map_or(next, |(o, _)| *o)
+            .max(next - window as i64);
+        let mut slots: VecDeque<Option<Stored>> = VecDeque::new();
+        for (offset, body) in records {
+            if offset < base {
+                continue;
+            }
+            while base + (slots.len() as i64) < offset {
+                slots.push_back(None);
+            }
+            slots.push_back(Some(Stored::Encoded(body)));
+        }
+        while base + (slots.len() as i64) < next {
+            slots.push_back(None);
+        }
+        Self {
+            base,
+            slots,
+            next,
+            visible: next,
+        }
+    }
+
+    /// Appends at `self.next`, dropping the oldest record beyond `window`.
+    fn push(&mut self, record: Stored, window: usize) -> i64 {
+        let offset = self.next;
+        self.slots.push_back(Some(record));
+        self.next += 1;
+        while self.slots.len() > window {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        offset
+    }
+
+    fn tombstone(&mut self, offset: i64) {
+        if offset >= self.base
+            && let Some(slot) = self.slots.get_mut((offset - self.base) as usize)
+        {
+            *slot = None;
+        }
+    }
+}
+
+struct Member {
+    topics: Vec<String>,
+    notify: Arc<Notify>,
 }
 
 #[derive(Default)]
 struct GroupState {
-    /// Member id -> topics it consumes. Ordered, so assignment is deterministic.
-    members: BTreeMap<u64, Vec<String>>,
+    /// Member id -> what it consumes. Ordered, so assignment is deterministic.
+    members: BTreeMap<u64, Member>,
     committed: HashMap<(String, i32), i64>,
-    generation: u64,
+    /// Bumped on every join and leave; members compare it without taking `state`.
+    generation: Arc<AtomicU64>,
 }
 
 impl GroupState {
     /// Partitions of `member`: partition p of a topic goes to the (p mod n)-th member that
     /// consumes that topic.
-    fn assignment(&self, member: u64, topics: &HashMap<String, TopicState>) -> Vec<(String, i32)> {
+    fn assignment(
+        &self,
+        member: u64,
+        topics: &HashMap<String, Arc<TopicState>>,
+    ) -> Vec<(String, i32)> {
         let mut out = Vec::new();
         let Some(mine) = self.members.get(&member) else {
             return out;
         };
-        for topic in mine {
+        for topic in &mine.topics {
             let consumers: Vec<u64> = self
                 .members
                 .iter()
-                .filter(|(_, t)| t.contains(topic))
+                .filter(|(_, m)| m.topics.contains(topic))
                 .map(|(id, _)| *id)
                 .collect();
             let Some(rank) = consumers.iter().position(|id| *id == member) else {
@@ -101,6 +239,45 @@ impl GroupState {
         }
         out
     }
+
+    /// Whether `partition` of `topic` is assigned to `member` (as [`Self::assignment`] would
+    /// say, without building the list: this runs on every commit).
+    fn owns(
+        &self,
+        member: u64,
+        topic: &str,
+        partition: i32,
+        topics: &HashMap<String, Arc<TopicState>>,
+    ) -> bool {
+        let consumes = |m: &Member| m.topics.iter().any(|t| t == topic);
+        if !self.members.get(&member).is_some_and(consumes) {
+            return false;
+        }
+        let count = self.members.values().filter(|m| consumes(m)).count();
+        let rank = self
+            .members
+            .iter()
+            .filter(|(_, m)| consumes(m))
+            .position(|(id, _)| *id == member)
+            .unwrap_or(usize::MAX);
+        let partitions = topics.get(topic).map_or(0, |t| t.partitions.len());
+        usize::try_from(partition).is_ok_and(|p| p < partitions && p % count.max(1) == rank)
+    }
+
+    /// A member joined or left: every member restarts from the committed offsets.
+    fn rebalance(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for m in self.members.values() {
+            m.notify.notify_one();
+        }
+    }
+}
+
+/// Locks a mutex, recovering it if a thread panicked while holding it: every critical
+/// section leaves the state consistent between statements, and stopping the bus would lose
+/// more than going on.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl EmbeddedBus {
@@ -109,192 +286,143 @@ impl EmbeddedBus {
         Self::build(None, retention_per_partition)
     }
 
-    /// A bus persisted under `dir` (created if missing); existing logs are replayed as topics
-    /// are created.
+    /// A bus persisted under `dir` with the default [`DiskOptions`].
     pub fn persistent(dir: &Path, retention_per_partition: usize) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir.join("topics"))?;
-        std::fs::create_dir_all(dir.join("groups"))?;
-        Ok(Self::build(Some(dir.to_owned()), retention_per_partition))
+        Self::persistent_with(dir, retention_per_partition, DiskOptions::default())
     }
 
-    fn build(dir: Option<PathBuf>, retention: usize) -> Self {
-        let (changed, _) = watch::channel(0);
+    /// A bus persisted under `dir` (created if missing, then locked); existing logs are
+    /// replayed as topics are created.
+    pub fn persistent_with(
+        dir: &Path,
+        retention_per_partition: usize,
+        opts: DiskOptions,
+    ) -> Result<Self, Error> {
+        for sub in ["topics", "groups"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(|e| Error::Storage(disk::at(&path, e)))?;
+        }
+        let lock = disk::lock_dir(dir)?;
+        let writer = WriterHandle::start(dir.to_owned(), opts)
+            .map_err(|e| Error::Storage(disk::at(dir, e)))?;
+        Ok(Self::build(
+            Some(Disk {
+                dir: dir.to_owned(),
+                opts,
+                writer,
+                next_id: AtomicUsize::new(0),
+                _lock: lock,
+            }),
+            retention_per_partition,
+        ))
+    }
+
+    /// The bus `[bus.embedded]` describes: persisted under `{data_dir}/bus` when `persist` is
+    /// set, in memory otherwise.
+    pub fn open(
+        settings: &common_settings::EmbeddedBusSettings,
+        data_dir: &Path,
+    ) -> Result<Self, Error> {
+        if settings.persist {
+            Self::persistent_with(
+                &data_dir.join("bus"),
+                settings.retention_per_partition,
+                DiskOptions::from(settings),
+            )
+        } else {
+            Ok(Self::in_memory(settings.retention_per_partition))
+        }
+    }
+
+    fn build(disk: Option<Disk>, window: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
-                changed,
-                dir,
-                retention: retention.max(1),
+                window: window.max(1),
+                disk,
+                creating: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state half-written in a way that
-        // matters more than stopping the bus would, so recover the guard.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.inner.state)
     }
 
-    fn bump(&self, state: &mut State) {
-        state.version += 1;
-        self.inner.changed.send_replace(state.version);
+    fn topic(&self, name: &str) -> Result<Arc<TopicState>, Error> {
+        self.lock()
+            .topics
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic(name.to_owned()))
     }
 
-    fn open_partition(&self, topic: &str, partition: i32) -> Result<PartitionLog, Error> {
-        let Some(dir) = &self.inner.dir else {
-            return Ok(PartitionLog {
-                base: 0,
-                records: VecDeque::new(),
-                file: None,
+    /// Opens (or, in memory, creates) the partitions of `spec`.
+    async fn open_topic(&self, spec: &TopicSpec) -> Result<Arc<TopicState>, Error> {
+        let window = self.inner.window;
+        let Some(disk) = &self.inner.disk else {
+            let partitions = (0..spec.partitions)
+                .map(|_| Partition {
+                    mem: Mutex::new(Mem::replayed(Vec::new(), 0, window)),
+                    disk_id: 0,
+                })
+                .collect();
+            return Ok(Arc::new(TopicState {
+                spec: spec.clone(),
+                partitions,
+                round_robin: AtomicU64::new(0),
+                waiters: Mutex::new(HashMap::new()),
+            }));
+        };
+        let (dir, opts, name, count) = (
+            disk.dir.clone(),
+            disk.opts,
+            spec.name.to_string(),
+            spec.partitions,
+        );
+        let opened = tokio::task::spawn_blocking(move || {
+            (0..count)
+                .map(|p| disk::open_partition(&dir, &name, p, window, opts))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::Storage)?;
+        let mut logs = Vec::new();
+        let mut partitions = Vec::new();
+        for o in opened {
+            let id = disk.next_id.fetch_add(1, Ordering::Relaxed);
+            partitions.push(Partition {
+                mem: Mutex::new(Mem::replayed(o.records, o.next, window)),
+                disk_id: id,
             });
-        };
-        let topic_dir = dir.join("topics").join(topic);
-        std::fs::create_dir_all(&topic_dir)?;
-        let path = topic_dir.join(format!("{partition}.log"));
-        let (records, total, good_len) = read_log(&path, self.inner.retention)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)?;
-        if file.metadata()?.len() != good_len {
-            tracing::warn!(path = %path.display(), kept_bytes = good_len, "cutting torn tail of bus log");
-            file.set_len(good_len)?;
+            logs.push((id, o.log));
         }
-        let mut file = file;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))?;
-        Ok(PartitionLog {
-            base: total - records.len() as i64,
-            records,
-            file: Some(file),
-        })
+        let topic = Arc::new(TopicState {
+            spec: spec.clone(),
+            partitions,
+            round_robin: AtomicU64::new(0),
+            waiters: Mutex::new(HashMap::new()),
+        });
+        for (p, (id, log)) in logs.into_iter().enumerate() {
+            disk.writer.send(Job::Register {
+                id,
+                log,
+                topic: topic.clone(),
+                partition: p,
+            })?;
+        }
+        Ok(topic)
     }
-
-    fn load_group(&self, group: &str) -> Result<GroupState, Error> {
-        let mut state = GroupState::default();
-        let Some(dir) = &self.inner.dir else {
-            return Ok(state);
-        };
-        let path = dir
-            .join("groups")
-            .join(format!("{}.json", file_name(group)));
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let saved: HashMap<String, i64> = serde_json::from_slice(&bytes).map_err(|e| {
-                    Error::Storage(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("{}: {e}", path.display()),
-                    ))
-                })?;
-                for (k, offset) in saved {
-                    if let Some((topic, p)) = k.rsplit_once('/')
-                        && let Ok(p) = p.parse::<i32>()
-                    {
-                        state.committed.insert((topic.to_owned(), p), offset);
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(state)
-    }
-
-    fn save_group(&self, group: &str, state: &GroupState) -> Result<(), Error> {
-        let Some(dir) = &self.inner.dir else {
-            return Ok(());
-        };
-        let saved: BTreeMap<String, i64> = state
-            .committed
-            .iter()
-            .map(|((t, p), o)| (format!("{t}/{p}"), *o))
-            .collect();
-        let bytes =
-            serde_json::to_vec(&saved).map_err(|e| Error::Storage(std::io::Error::other(e)))?;
-        let path = dir
-            .join("groups")
-            .join(format!("{}.json", file_name(group)));
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(())
-    }
-}
-
-/// Group names may hold characters a file name may not; keep them readable but safe.
-fn file_name(group: &str) -> String {
-    group
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Reads a log: the newest `keep` records, the total count, and the length of the valid prefix.
-fn read_log(path: &Path, keep: usize) -> Result<(VecDeque<Arc<Envelope>>, i64, u64), Error> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((VecDeque::new(), 0, 0)),
-        Err(e) => return Err(e.into()),
-    };
-    let mut reader = BufReader::new(file);
-    let mut records = VecDeque::new();
-    let mut total = 0i64;
-    let mut good = 0u64;
-    loop {
-        let mut header = [0u8; 8];
-        if reader.read_exact(&mut header).is_err() {
-            break;
-        }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let mut body = vec![0u8; len];
-        if reader.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
-            break;
-        }
-        let Ok(envelope) = Envelope::from_bytes(&body) else {
-            break;
-        };
-        records.push_back(Arc::new(envelope));
-        if records.len() > keep {
-            records.pop_front();
-        }
-        total += 1;
-        good += 8 + len as u64;
-    }
-    Ok((records, total, good))
-}
-
-fn append_record(file: &mut File, bytes: &[u8]) -> Result<(), Error> {
-    let len = u32::try_from(bytes.len()).map_err(|_| Error::Invalid {
-        what: "event size",
-        value: bytes.len().to_string(),
-    })?;
-    let mut buf = Vec::with_capacity(8 + bytes.len());
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
-    buf.extend_from_slice(bytes);
-    file.write_all(&buf)?;
-    file.flush()?;
-    Ok(())
 }
 
 #[async_trait]
 impl EventBus for EmbeddedBus {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), Error> {
-        let mut state = self.lock();
+        let _creating = self.inner.creating.lock().await;
         for spec in topics {
             spec.validate()?;
-            if let Some(existing) = state.topics.get(spec.name.as_ref()) {
+            if let Some(existing) = self.lock().topics.get(spec.name.as_ref()) {
                 let n = existing.partitions.len() as i32;
                 if n != spec.partitions {
                     return Err(Error::PartitionMismatch {
@@ -305,30 +433,14 @@ impl EventBus for EmbeddedBus {
                 }
                 continue;
             }
-            let mut partitions = Vec::with_capacity(spec.partitions as usize);
-            for p in 0..spec.partitions {
-                partitions.push(self.open_partition(&spec.name, p)?);
-            }
-            state.topics.insert(
-                spec.name.to_string(),
-                TopicState {
-                    spec: spec.clone(),
-                    partitions,
-                    round_robin: 0,
-                },
-            );
+            let topic = self.open_topic(spec).await?;
+            self.lock().topics.insert(spec.name.to_string(), topic);
         }
-        self.bump(&mut state);
         Ok(())
     }
 
     async fn publish(&self, topic: &str, envelope: &Envelope) -> Result<Position, Error> {
-        let retention = self.inner.retention;
-        let mut state = self.lock();
-        let t = state
-            .topics
-            .get_mut(topic)
-            .ok_or_else(|| Error::UnknownTopic(topic.to_owned()))?;
+        let t = self.topic(topic)?;
         if envelope.event_type != t.spec.payload {
             return Err(Error::WrongPayload {
                 topic: topic.to_owned(),
@@ -338,22 +450,51 @@ impl EventBus for EmbeddedBus {
         }
         let n = t.partitions.len() as i32;
         let partition = if envelope.key.is_empty() {
-            t.round_robin += 1;
-            (t.round_robin % n as u64) as i32
+            let turn = t.round_robin.fetch_add(1, Ordering::Relaxed) + 1;
+            (turn % n as u64) as i32
         } else {
             partition_for(envelope.key.as_bytes(), n)
         };
-        let log = &mut t.partitions[partition as usize];
-        if let Some(file) = &mut log.file {
-            append_record(file, &envelope.to_bytes())?;
+        let part = t
+            .partitions
+            .get(partition as usize)
+            .ok_or_else(|| Error::Task(format!("partition {partition} of {topic} missing")))?;
+        let window = self.inner.window;
+        let Some(disk) = &self.inner.disk else {
+            if envelope.payload.len() > MAX_EVENT_BYTES {
+                return Err(too_large(envelope.payload.len()));
+            }
+            let offset = {
+                let mut mem = lock(&part.mem);
+                let offset = mem.push(Stored::Decoded(Arc::new(envelope.clone())), window);
+                mem.visible = mem.next;
+                offset
+            };
+            t.wake();
+            return Ok(Position { partition, offset });
+        };
+        let body = Bytes::from(envelope.to_bytes());
+        if body.len() > MAX_EVENT_BYTES {
+            return Err(too_large(body.len()));
         }
-        let offset = log.end();
-        log.records.push_back(Arc::new(envelope.clone()));
-        if log.records.len() > retention {
-            log.records.pop_front();
-            log.base += 1;
-        }
-        self.bump(&mut state);
+        let (done, answer) = oneshot::channel();
+        let offset = {
+            // Offset and queue order are decided together, so the writer appends a
+            // partition's records in offset order.
+            let mut mem = lock(&part.mem);
+            let offset = mem.push(Stored::Encoded(body.clone()), window);
+            disk.writer.send(Job::Append {
+                id: part.disk_id,
+                offset,
+                body,
+                done,
+            })?;
+            offset
+        };
+        answer
+            .await
+            .map_err(|_| Error::Task("the bus writer has stopped".to_owned()))?
+            .map_err(Error::Storage)?;
         Ok(Position { partition, offset })
     }
 
@@ -363,38 +504,69 @@ impl EventBus for EmbeddedBus {
         topics: &[&str],
     ) -> Result<Box<dyn Subscription>, Error> {
         super::check_group_name(group)?;
-        let loaded = {
+        {
             let state = self.lock();
-            if state.groups.contains_key(group) {
-                None
-            } else {
-                Some(self.load_group(group)?)
+            for t in topics {
+                if !state.topics.contains_key(*t) {
+                    return Err(Error::UnknownTopic((*t).to_owned()));
+                }
             }
+        }
+        let loaded = match &self.inner.disk {
+            Some(disk) if !self.lock().groups.contains_key(group) => {
+                let (groups, name) = (disk.dir.join("groups"), group.to_owned());
+                let committed =
+                    tokio::task::spawn_blocking(move || disk::read_committed(&groups, &name))
+                        .await
+                        .map_err(|e| Error::Task(e.to_string()))?
+                        .map_err(Error::Storage)?;
+                Some(committed)
+            }
+            Some(_) | None => None,
         };
+        let notify = Arc::new(Notify::new());
         let mut state = self.lock();
+        let mut handles = Vec::new();
         for t in topics {
-            if !state.topics.contains_key(*t) {
-                return Err(Error::UnknownTopic((*t).to_owned()));
-            }
+            let topic = state
+                .topics
+                .get(*t)
+                .cloned()
+                .ok_or_else(|| Error::UnknownTopic((*t).to_owned()))?;
+            handles.push(topic);
         }
         state.next_member += 1;
         let member = state.next_member;
         let g = state
             .groups
             .entry(group.to_owned())
-            .or_insert_with(|| loaded.unwrap_or_default());
-        g.members
-            .insert(member, topics.iter().map(|t| (*t).to_owned()).collect());
-        g.generation += 1;
-        self.bump(&mut state);
+            .or_insert_with(|| GroupState {
+                committed: loaded.unwrap_or_default(),
+                ..GroupState::default()
+            });
+        g.members.insert(
+            member,
+            Member {
+                topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+                notify: notify.clone(),
+            },
+        );
+        g.rebalance();
+        let generation = g.generation.clone();
+        drop(state);
+        for topic in &handles {
+            lock(&topic.waiters).insert(member, notify.clone());
+        }
         Ok(Box::new(EmbeddedSubscription {
             bus: self.clone(),
             group: group.to_owned(),
             member,
+            topics: handles,
+            group_generation: generation,
             generation: 0,
-            positions: HashMap::new(),
+            assigned: Vec::new(),
             cursor: 0,
-            changed: self.inner.changed.subscribe(),
+            notify,
         }))
     }
 
@@ -403,71 +575,139 @@ impl EventBus for EmbeddedBus {
     }
 }
 
+fn too_large(size: usize) -> Error {
+    Error::Invalid {
+        what: "event size (the embedded bus stores at most 8 MiB per event)",
+        value: size.to_string(),
+    }
+}
+
+/// A partition assigned to a member, and the next offset to hand out.
+struct Assigned {
+    topic: Arc<TopicState>,
+    partition: i32,
+    next: i64,
+    /// Events skipped because they left the window, since the last warning.
+    lost: i64,
+    /// When that warning was logged.
+    warned: Option<std::time::Instant>,
+}
+
+/// A consumer that keeps falling behind is told at most this often.
+const LAG_WARNING_EVERY: Duration = Duration::from_secs(10);
+
 /// A member of a consumer group on the embedded bus. Dropping it leaves the group.
 struct EmbeddedSubscription {
     bus: EmbeddedBus,
     group: String,
     member: u64,
-    /// Group generation the positions below belong to.
+    /// The topics it consumes (to unregister its wake-up).
+    topics: Vec<Arc<TopicState>>,
+    group_generation: Arc<AtomicU64>,
+    /// Group generation `assigned` belongs to.
     generation: u64,
-    /// Next offset to hand out, per assigned partition.
-    positions: HashMap<(String, i32), i64>,
+    assigned: Vec<Assigned>,
     cursor: usize,
-    changed: watch::Receiver<u64>,
+    notify: Arc<Notify>,
 }
 
 impl EmbeddedSubscription {
-    fn try_next(&mut self) -> Option<Delivery> {
-        let bus = self.bus.clone();
-        let state = bus.lock();
-        let group = state.groups.get(&self.group)?;
-        if group.generation != self.generation {
-            // Eager rebalance: restart every assigned partition from the committed offset.
-            self.generation = group.generation;
-            self.positions = group
-                .assignment(self.member, &state.topics)
-                .into_iter()
-                .map(|tp| {
-                    let committed = group.committed.get(&tp).copied().unwrap_or(0);
-                    (tp, committed)
+    /// Eager rebalance: restart every assigned partition from the committed offset.
+    fn rebalance(&mut self) {
+        let state = self.bus.lock();
+        let Some(group) = state.groups.get(&self.group) else {
+            self.assigned.clear();
+            return;
+        };
+        self.generation = group.generation.load(Ordering::Acquire);
+        let mut assignment = group.assignment(self.member, &state.topics);
+        assignment.sort();
+        self.assigned = assignment
+            .into_iter()
+            .filter_map(|(name, partition)| {
+                let topic = state.topics.get(&name)?.clone();
+                let committed = group
+                    .committed
+                    .get(&(name.clone(), partition))
+                    .copied()
+                    .unwrap_or(0);
+                let end = topic
+                    .partitions
+                    .get(partition as usize)
+                    .map_or(0, |p| lock(&p.mem).next);
+                let next = if committed > end {
+                    tracing::warn!(topic = %name, partition, committed, end, group = %self.group,
+                        "committed offset is beyond the end of the log (it lost its tail); resuming at the end");
+                    end
+                } else {
+                    committed
+                };
+                Some(Assigned {
+                    topic,
+                    partition,
+                    next,
+                    lost: 0,
+                    warned: None,
                 })
-                .collect();
+            })
+            .collect();
+    }
+
+    fn try_next(&mut self) -> Result<Option<Delivery>, Error> {
+        if self.group_generation.load(Ordering::Acquire) != self.generation {
+            self.rebalance();
         }
-        let mut keys: Vec<(String, i32)> = self.positions.keys().cloned().collect();
-        keys.sort();
-        if keys.is_empty() {
-            return None;
-        }
-        for i in 0..keys.len() {
-            let tp = &keys[(self.cursor + i) % keys.len()];
-            let Some(log) = state
-                .topics
-                .get(&tp.0)
-                .and_then(|t| t.partitions.get(tp.1 as usize))
-            else {
+        let n = self.assigned.len();
+        for i in 0..n {
+            let idx = (self.cursor + i) % n;
+            let a = &mut self.assigned[idx];
+            let Some(part) = a.topic.partitions.get(a.partition as usize) else {
                 continue;
             };
-            let pos = self.positions.get(tp).copied().unwrap_or(0);
-            let pos = if pos < log.base {
-                tracing::warn!(topic = %tp.0, partition = tp.1, lost = log.base - pos, "consumer fell behind retention");
-                log.base
-            } else {
-                pos
-            };
-            if pos < log.end() {
-                let idx = (pos - log.base) as usize;
-                let envelope = log.records.get(idx)?.as_ref().clone();
-                self.positions.insert(tp.clone(), pos + 1);
-                self.cursor = (self.cursor + i + 1) % keys.len();
-                return Some(Delivery {
-                    topic: tp.0.clone(),
-                    partition: tp.1,
-                    offset: pos,
-                    envelope,
-                });
+            let mem = lock(&part.mem);
+            if a.next < mem.base {
+                a.lost += mem.base - a.next;
+                a.next = mem.base;
+                if a.warned.is_none_or(|at| at.elapsed() >= LAG_WARNING_EVERY) {
+                    tracing::warn!(topic = %a.topic.spec.name, partition = a.partition,
+                        lost = a.lost, group = %self.group,
+                        "consumer fell behind retention: events left the in-memory window before it read them");
+                    a.lost = 0;
+                    a.warned = Some(std::time::Instant::now());
+                }
+            }
+            while a.next < mem.visible {
+                let offset = a.next;
+                a.next += 1;
+                if let Some(Some(record)) = mem.slots.get((offset - mem.base) as usize) {
+                    let record = record.clone();
+                    drop(mem);
+                    let topic = a.topic.spec.name.to_string();
+                    let partition = a.partition;
+                    self.cursor = (idx + 1) % n;
+                    let envelope = match record {
+                        Stored::Decoded(envelope) => envelope.as_ref().clone(),
+                        // Checked when published or replayed; a failure here is reported
+                        // with its position, and the next poll goes on after it.
+                        Stored::Encoded(body) => {
+                            Envelope::from_bytes(&body).map_err(|reason| Error::Malformed {
+                                topic: topic.clone(),
+                                partition,
+                                offset,
+                                reason,
+                            })?
+                        }
+                    };
+                    return Ok(Some(Delivery {
+                        topic,
+                        partition,
+                        offset,
+                        envelope,
+                    }));
+                }
             }
         }
-        None
+        Ok(None)
     }
 }
 
@@ -476,13 +716,15 @@ impl Subscription for EmbeddedSubscription {
     async fn poll(&mut self, timeout: Duration) -> Result<Option<Delivery>, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            self.changed.mark_unchanged();
-            if let Some(d) = self.try_next() {
+            if let Some(d) = self.try_next()? {
                 return Ok(Some(d));
             }
-            match tokio::time::timeout_at(deadline, self.changed.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return Ok(None),
+            // A wake-up between `try_next` and here is kept as a permit, so none is missed.
+            if tokio::time::timeout_at(deadline, self.notify.notified())
+                .await
+                .is_err()
+            {
+                return Ok(None);
             }
         }
     }
@@ -493,24 +735,30 @@ impl Subscription for EmbeddedSubscription {
         partition: i32,
         offset: i64,
     ) -> Result<(), Error> {
-        let bus = self.bus.clone();
-        let mut state = bus.lock();
+        let mut state = self.bus.lock();
         let State { groups, topics, .. } = &mut *state;
-        let group = groups
-            .get_mut(&self.group)
-            .ok_or_else(|| Error::NotAssigned {
-                topic: topic.to_owned(),
-                partition,
-            })?;
-        let tp = (topic.to_owned(), partition);
-        if !group.assignment(self.member, topics).contains(&tp) {
-            return Err(Error::NotAssigned {
-                topic: topic.to_owned(),
-                partition,
-            });
+        let not_assigned = || Error::NotAssigned {
+            topic: topic.to_owned(),
+            partition,
+        };
+        let group = groups.get_mut(&self.group).ok_or_else(not_assigned)?;
+        if !group.owns(self.member, topic, partition, topics) {
+            return Err(not_assigned());
         }
-        group.committed.insert(tp, offset + 1);
-        bus.save_group(&self.group, group)?;
+        group
+            .committed
+            .insert((topic.to_owned(), partition), offset + 1);
+        if let Some(disk) = &self.bus.inner.disk {
+            // Queued under the lock, so the log keeps the order of the commits. Not awaited:
+            // the commit holds from now on in this process; on disk it lands with the writer's
+            // next batch, and losing it in a crash only redelivers events (at least once).
+            disk.writer.send(Job::Commit {
+                group: self.group.clone(),
+                topic: topic.to_owned(),
+                partition,
+                next: offset + 1,
+            })?;
+        }
         Ok(())
     }
 
@@ -526,12 +774,13 @@ impl Subscription for EmbeddedSubscription {
 
 impl Drop for EmbeddedSubscription {
     fn drop(&mut self) {
-        let bus = self.bus.clone();
-        let mut state = bus.lock();
+        for topic in &self.topics {
+            lock(&topic.waiters).remove(&self.member);
+        }
+        let mut state = self.bus.lock();
         if let Some(g) = state.groups.get_mut(&self.group) {
             g.members.remove(&self.member);
-            g.generation += 1;
+            g.rebalance();
         }
-        bus.bump(&mut state);
     }
 }

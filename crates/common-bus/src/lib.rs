@@ -109,6 +109,17 @@ pub enum Error {
     /// The embedded log could not be read or written.
     #[error("bus storage")]
     Storage(#[from] std::io::Error),
+    /// Another embedded bus (in this process or another) holds the directory.
+    #[error(
+        "bus directory {} is locked by process {holder}: another `qts up` or service is using this data directory",
+        dir.display()
+    )]
+    Locked {
+        /// The bus directory.
+        dir: std::path::PathBuf,
+        /// What the lock file says about its owner: its pid.
+        holder: String,
+    },
     /// The broker client (Kafka) failed.
     #[error("{what}")]
     Broker {
@@ -143,7 +154,9 @@ impl Classify for Error {
             | Error::Invalid { .. }
             | Error::Refused { .. }
             | Error::Malformed { .. } => Kind::InvalidArgument,
-            Error::PartitionMismatch { .. } | Error::NotAssigned { .. } => Kind::FailedPrecondition,
+            Error::PartitionMismatch { .. } | Error::NotAssigned { .. } | Error::Locked { .. } => {
+                Kind::FailedPrecondition
+            }
             Error::Storage(_) | Error::Broker { .. } => Kind::Unavailable,
             Error::Task(_) => Kind::Internal,
         }

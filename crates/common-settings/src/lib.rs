@@ -100,8 +100,16 @@ pub enum BusKind {
 pub struct EmbeddedBusSettings {
     /// Persist the log under `{data_dir}/bus`.
     pub persist: bool,
-    /// Events kept per partition.
+    /// Newest events per partition kept in memory (what consumers can read) and replayed.
     pub retention_per_partition: usize,
+    /// Size at which a partition's segment file is closed and a new one started.
+    pub segment_mib: u64,
+    /// Retention by size: a partition's oldest segments are deleted beyond this.
+    pub retention_mib_per_partition: u64,
+    /// Retention by age: a closed segment last written longer ago is deleted.
+    pub retention_hours: u64,
+    /// Largest delay between a write and its fsync; 0 fsyncs before publish returns.
+    pub fsync_interval_ms: u64,
 }
 
 /// Kafka options.
@@ -424,8 +432,23 @@ impl ServiceSettings {
         if self.bus.kafka.replication_factor < 1 {
             problems.push("bus.kafka.replication_factor must be at least 1".to_owned());
         }
-        if self.bus.embedded.retention_per_partition == 0 {
+        let embedded = &self.bus.embedded;
+        if embedded.retention_per_partition == 0 {
             problems.push("bus.embedded.retention_per_partition must be at least 1".to_owned());
+        }
+        if !(1..=1024).contains(&embedded.segment_mib) {
+            problems.push("bus.embedded.segment_mib must be between 1 and 1024".to_owned());
+        }
+        if embedded.retention_mib_per_partition < embedded.segment_mib {
+            problems.push(
+                "bus.embedded.retention_mib_per_partition must be at least segment_mib".to_owned(),
+            );
+        }
+        if embedded.retention_hours == 0 {
+            problems.push("bus.embedded.retention_hours must be at least 1".to_owned());
+        }
+        if embedded.fsync_interval_ms > 60_000 {
+            problems.push("bus.embedded.fsync_interval_ms must be at most 60000".to_owned());
         }
         if self.cache.kind == CacheKind::Redis
             && !self.cache.url.expose_secret().starts_with("redis://")

@@ -74,16 +74,10 @@ impl Backends {
         own: Option<&Migrations>,
     ) -> anyhow::Result<Self> {
         let bus: SharedBus = match settings.bus.kind {
-            BusKind::Embedded if settings.bus.embedded.persist => Arc::new(
-                EmbeddedBus::persistent(
-                    &settings.data_dir.join("bus"),
-                    settings.bus.embedded.retention_per_partition,
-                )
-                .context("open embedded bus")?,
+            BusKind::Embedded => Arc::new(
+                EmbeddedBus::open(&settings.bus.embedded, &settings.data_dir)
+                    .context("open embedded bus")?,
             ),
-            BusKind::Embedded => Arc::new(EmbeddedBus::in_memory(
-                settings.bus.embedded.retention_per_partition,
-            )),
             BusKind::Kafka => Arc::new(
                 KafkaBus::connect(&settings.bus.kafka, spec.name)
                     .context("create kafka clients")?,

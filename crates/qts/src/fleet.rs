@@ -189,19 +189,10 @@ impl Fleet {
                 BusKind::Embedded => match &shared_bus {
                     Some(bus) => bus.clone(),
                     None => {
-                        let bus: SharedBus = if settings.bus.embedded.persist {
-                            Arc::new(
-                                EmbeddedBus::persistent(
-                                    &settings.data_dir.join("bus"),
-                                    settings.bus.embedded.retention_per_partition,
-                                )
+                        let bus: SharedBus = Arc::new(
+                            EmbeddedBus::open(&settings.bus.embedded, &settings.data_dir)
                                 .context("open embedded bus")?,
-                            )
-                        } else {
-                            Arc::new(EmbeddedBus::in_memory(
-                                settings.bus.embedded.retention_per_partition,
-                            ))
-                        };
+                        );
                         shared_bus = Some(bus.clone());
                         bus
                     }

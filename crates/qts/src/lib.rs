@@ -6,3 +6,4 @@ pub mod fleet;
 pub mod gateway;
 pub mod nginx;
 pub mod openapi;
+pub mod soak;

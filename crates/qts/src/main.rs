@@ -96,6 +96,18 @@ enum Command {
         #[command(subcommand)]
         command: GatewayCommand,
     },
+    /// Benchmarks of the whole program (see docs/performance.md).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// A simulated trading day of market data through the persisted embedded bus, compressed
+    /// into minutes, sampling memory and disk (they should stay flat after warm-up).
+    Soak(qts::soak::Args),
 }
 
 #[derive(Subcommand)]
@@ -174,6 +186,12 @@ fn main() -> ExitCode {
             data_dir,
         } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(sim(seed, speed, start, data_port, trading_port, data_dir)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Bench {
+            command: BenchCommand::Soak(args),
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(soak(&args)),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
     };
@@ -335,6 +353,17 @@ async fn up(
     gateway_task.await.context("gateway task")??;
     result?;
     writeln!(std::io::stdout(), "stopped")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn soak(args: &qts::soak::Args) -> anyhow::Result<ExitCode> {
+    let telemetry = TelemetrySettings {
+        log_format: LogFormat::Pretty,
+        log_level: "warn".into(),
+        otlp_endpoint: String::new(),
+    };
+    let _telemetry = common::telemetry::init("qts-bench", &telemetry).context("start telemetry")?;
+    qts::soak::run(args, &mut std::io::stdout()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

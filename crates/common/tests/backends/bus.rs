@@ -302,6 +302,15 @@ conformance!(embedded_persistent, || async {
     let dir = tempfile::tempdir().unwrap().keep();
     Some(Arc::new(EmbeddedBus::persistent(&dir, 10_000).unwrap()) as SharedBus)
 });
+conformance!(embedded_persistent_fsync_every_batch, || async {
+    use common::bus::embedded::DiskOptions;
+    let dir = tempfile::tempdir().unwrap().keep();
+    let opts = DiskOptions {
+        fsync_interval: Duration::ZERO,
+        ..DiskOptions::default()
+    };
+    Some(Arc::new(EmbeddedBus::persistent_with(&dir, 10_000, opts).unwrap()) as SharedBus)
+});
 conformance!(kafka, || async {
     kafka_bus().map(|b| Arc::new(b) as SharedBus)
 });
@@ -383,12 +392,18 @@ async fn embedded_log_and_commits_survive_a_restart_and_a_torn_tail_is_cut() {
     }
     // A crash in the middle of an append leaves half a record behind.
     use std::io::Write;
-    let log = dir.path().join("topics").join(&t).join("0.log");
+    let log = dir
+        .path()
+        .join("topics")
+        .join(&t)
+        .join("0")
+        .join("00000000000000000000.seg");
+    let bytes = std::fs::read(&log).unwrap();
     std::fs::OpenOptions::new()
         .append(true)
         .open(&log)
         .unwrap()
-        .write_all(&[42, 0, 0, 0, 1, 2])
+        .write_all(&bytes[..30])
         .unwrap();
 
     let bus = EmbeddedBus::persistent(dir.path(), 100).unwrap();

@@ -9,6 +9,7 @@
 
 mod binaries;
 mod cli;
+mod data_dir_lock;
 mod fleet;
 mod gateway;
 mod helpers;
