@@ -1,8 +1,11 @@
 //! The in-process bus used by `qts up`: Kafka's semantics without a broker.
 //!
-//! Each partition keeps its newest `retention_per_partition` records in memory; that window is
-//! what consumers read. A consumer group committed below it resumes at its start, with a
-//! warning; one committed beyond the end (the log lost its tail) resumes at the end.
+//! Each partition keeps its newest `retention_per_partition` records in memory, a cache that
+//! consumers keeping up read from. In memory only ([`EmbeddedBus::in_memory`]) that window is
+//! all there is: a consumer group below it resumes at its start, with a warning. Persisted, a
+//! group below the window reads the retained segment files instead (see *Lagging consumers*);
+//! only what retention deleted from disk is skipped. A group committed beyond the end (the log
+//! lost its tail) resumes at the end.
 //!
 //! # Persistence
 //!
@@ -29,8 +32,20 @@
 //!   [`DiskOptions::segment_bytes`]; closed segments are deleted whole, oldest first, while the
 //!   partition holds more than [`DiskOptions::retention_bytes`] or once older than
 //!   [`DiskOptions::retention`]. A restart reads only the retained segments, newest first, until
-//!   the in-memory window is full. Offsets continue across restarts and deletions: each record
-//!   stores its offset and each segment is named by its first.
+//!   the in-memory window is full; the older ones stay on disk for lagging consumers. Offsets
+//!   continue across restarts and deletions: each record stores its offset and each segment is
+//!   named by its first.
+//! - **Lagging consumers.** Whatever is retained on disk is delivered (at least once) to every
+//!   group that has not committed it. A member whose position is below the in-memory window
+//!   reads the partition's segment files in offset order, in batches of at most 1,024 records
+//!   or 1 MiB of encoded events (one batch per assigned partition held at a time), on a
+//!   blocking thread with no lock held, each batch going on where the last stopped (it reads
+//!   the segment files itself: the writer is never involved); it reads only what is already
+//!   written, then joins the window without a gap or a duplicate. A position below the oldest
+//!   retained record, or inside a segment that retention deleted meanwhile, skips to the
+//!   oldest retained record with a warning (at most every 10 s). Records missing from the
+//!   segments (quarantined, or whose write failed) are skipped by offset; damaged bytes in a
+//!   segment the replay did not scan are logged and skipped the same way, not quarantined.
 //! - **Nothing lost on replay.** On start, a record that fails its checksum or does not decode
 //!   is reported (path, byte position, offsets), its bytes are moved to
 //!   `quarantine/<topic>/<partition>/offset-<n>.damaged`, and the scan resynchronises on the
@@ -76,7 +91,7 @@ pub struct EmbeddedBus {
 struct Inner {
     /// Topics and groups: held briefly, never across I/O or an await.
     state: Mutex<State>,
-    /// Records kept in memory per partition.
+    /// Records kept in memory per partition (persisted buses read older ones from disk).
     window: usize,
     /// Files, when persisted.
     disk: Option<Disk>,
@@ -586,11 +601,48 @@ fn too_large(size: usize) -> Error {
 struct Assigned {
     topic: Arc<TopicState>,
     partition: i32,
+    /// The next offset to fetch (from memory or disk); `backlog` holds what was fetched from
+    /// disk below it and is handed out first.
     next: i64,
-    /// Events skipped because they left the window, since the last warning.
+    /// Records read from disk, not yet handed out (one bounded batch at most).
+    backlog: VecDeque<(i64, Envelope)>,
+    /// Where the last disk read stopped.
+    cursor: Option<disk::Cursor>,
+    /// Events skipped because they were gone before it read them, since the last warning.
     lost: i64,
     /// When that warning was logged.
     warned: Option<std::time::Instant>,
+}
+
+impl Assigned {
+    /// Counts events skipped by `skipped` and warns, at most every [`LAG_WARNING_EVERY`].
+    fn fell_behind(&mut self, skipped: i64, group: &str, why: &'static str) {
+        self.lost += skipped;
+        if self.lost > 0
+            && self
+                .warned
+                .is_none_or(|at| at.elapsed() >= LAG_WARNING_EVERY)
+        {
+            tracing::warn!(topic = %self.topic.spec.name, partition = self.partition,
+                lost = self.lost, group = %group, "consumer fell behind retention: {why}");
+            self.lost = 0;
+            self.warned = Some(std::time::Instant::now());
+        }
+    }
+}
+
+/// What a member does next.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "moved straight into poll's answer; boxing would allocate per event"
+)]
+enum Next {
+    /// Hand this out.
+    Deliver(Delivery),
+    /// Read assigned partition `idx` from disk: offsets `from..limit`.
+    Read { idx: usize, from: i64, limit: i64 },
+    /// Nothing to hand out until a publish or a rebalance.
+    Idle,
 }
 
 /// A consumer that keeps falling behind is told at most this often.
@@ -646,6 +698,8 @@ impl EmbeddedSubscription {
                     topic,
                     partition,
                     next,
+                    backlog: VecDeque::new(),
+                    cursor: None,
                     lost: 0,
                     warned: None,
                 })
@@ -653,28 +707,50 @@ impl EmbeddedSubscription {
             .collect();
     }
 
-    fn try_next(&mut self) -> Result<Option<Delivery>, Error> {
+    fn try_next(&mut self) -> Result<Next, Error> {
         if self.group_generation.load(Ordering::Acquire) != self.generation {
             self.rebalance();
         }
+        let persisted = self.bus.inner.disk.is_some();
         let n = self.assigned.len();
         for i in 0..n {
             let idx = (self.cursor + i) % n;
             let a = &mut self.assigned[idx];
-            let Some(part) = a.topic.partitions.get(a.partition as usize) else {
+            if let Some((offset, envelope)) = a.backlog.pop_front() {
+                self.cursor = (idx + 1) % n;
+                return Ok(Next::Deliver(Delivery {
+                    topic: a.topic.spec.name.to_string(),
+                    partition: a.partition,
+                    offset,
+                    envelope,
+                }));
+            }
+            let topic = a.topic.clone();
+            let Some(part) = topic.partitions.get(a.partition as usize) else {
                 continue;
             };
             let mem = lock(&part.mem);
             if a.next < mem.base {
-                a.lost += mem.base - a.next;
-                a.next = mem.base;
-                if a.warned.is_none_or(|at| at.elapsed() >= LAG_WARNING_EVERY) {
-                    tracing::warn!(topic = %a.topic.spec.name, partition = a.partition,
-                        lost = a.lost, group = %self.group,
-                        "consumer fell behind retention: events left the in-memory window before it read them");
-                    a.lost = 0;
-                    a.warned = Some(std::time::Instant::now());
+                if persisted {
+                    // Below the window: the rest is on disk, up to what is written.
+                    let limit = mem.base.min(mem.visible);
+                    if a.next < limit {
+                        self.cursor = idx;
+                        return Ok(Next::Read {
+                            idx,
+                            from: a.next,
+                            limit,
+                        });
+                    }
+                    continue;
                 }
+                let skipped = mem.base - a.next;
+                a.next = mem.base;
+                a.fell_behind(
+                    skipped,
+                    &self.group,
+                    "events left the in-memory window before it read them",
+                );
             }
             while a.next < mem.visible {
                 let offset = a.next;
@@ -698,7 +774,7 @@ impl EmbeddedSubscription {
                             })?
                         }
                     };
-                    return Ok(Some(Delivery {
+                    return Ok(Next::Deliver(Delivery {
                         topic,
                         partition,
                         offset,
@@ -707,7 +783,50 @@ impl EmbeddedSubscription {
                 }
             }
         }
-        Ok(None)
+        Ok(Next::Idle)
+    }
+
+    /// Reads the next batch of assigned partition `idx` below the in-memory window from its
+    /// segment files, on a blocking thread: no lock is held and no async worker waits on the
+    /// disk meanwhile. Cancel-safe: nothing changes until the batch is in.
+    async fn read_disk(&mut self, idx: usize, from: i64, limit: i64) -> Result<(), Error> {
+        let (Some(disk), Some(a)) = (&self.bus.inner.disk, self.assigned.get(idx)) else {
+            return Ok(());
+        };
+        let dir = disk
+            .dir
+            .join("topics")
+            .join(a.topic.spec.name.as_ref())
+            .join(a.partition.to_string());
+        let cursor = a.cursor;
+        let batch = tokio::task::spawn_blocking(move || {
+            disk::read_batch(&dir, from, limit, cursor, disk::READ_MAX)
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::Storage)?;
+        let Some(a) = self.assigned.get_mut(idx) else {
+            return Ok(());
+        };
+        if a.next != from {
+            return Ok(());
+        }
+        a.fell_behind(
+            batch.gone,
+            &self.group,
+            "retention deleted events from disk before it read them",
+        );
+        a.next = batch.next;
+        a.cursor = batch.cursor;
+        a.backlog = batch.records.into();
+        if a.backlog.is_empty() && a.next <= from {
+            // `read_batch` always makes progress; should it not, going on at `limit` beats
+            // reading the same place forever.
+            tracing::error!(topic = %a.topic.spec.name, partition = a.partition, from, limit,
+                "reading the bus log from disk made no progress; going on at the in-memory window");
+            a.next = limit;
+        }
+        Ok(())
     }
 }
 
@@ -716,8 +835,13 @@ impl Subscription for EmbeddedSubscription {
     async fn poll(&mut self, timeout: Duration) -> Result<Option<Delivery>, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(d) = self.try_next()? {
-                return Ok(Some(d));
+            match self.try_next()? {
+                Next::Deliver(d) => return Ok(Some(d)),
+                Next::Read { idx, from, limit } => {
+                    self.read_disk(idx, from, limit).await?;
+                    continue;
+                }
+                Next::Idle => {}
             }
             // A wake-up between `try_next` and here is kept as a permit, so none is missed.
             if tokio::time::timeout_at(deadline, self.notify.notified())

@@ -100,7 +100,8 @@ pub enum BusKind {
 pub struct EmbeddedBusSettings {
     /// Persist the log under `{data_dir}/bus`.
     pub persist: bool,
-    /// Newest events per partition kept in memory (what consumers can read) and replayed.
+    /// Newest events per partition kept in memory and loaded back on restart: a cache for
+    /// consumers that keep up (persisted, older retained events are read from disk).
     pub retention_per_partition: usize,
     /// Size at which a partition's segment file is closed and a new one started.
     pub segment_mib: u64,

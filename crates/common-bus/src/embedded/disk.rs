@@ -232,13 +232,16 @@ enum Parsed<T> {
     },
 }
 
+/// Decodes (or just checks) the body of a record whose checksum is valid, given its offset.
+pub(super) type Decode<'a, T> = &'a dyn Fn(i64, &[u8]) -> Result<T, String>;
+
 /// Parses the record at `pos`; `index` is the offset a legacy record gets.
 fn parse_at<T>(
     w: &mut Window,
     pos: u64,
     format: Format,
     index: i64,
-    decode: &dyn Fn(&[u8]) -> Result<T, String>,
+    decode: Decode<'_, T>,
 ) -> io::Result<Parsed<T>> {
     let remaining = w.len - pos;
     let header = format.header();
@@ -296,7 +299,7 @@ fn parse_at<T>(
             size,
         });
     }
-    match decode(body) {
+    match decode(offset, body) {
         Ok(value) => Ok(Parsed::Record {
             offset,
             size: header + len,
@@ -355,46 +358,107 @@ pub(super) struct Scan {
     pub(super) len: u64,
 }
 
-/// Reads every record of `path` in order, handing valid ones to `on_record` and collecting
-/// damage. Records of segment and commit files must have offsets from `first_offset` on,
-/// increasing. A damaged record is skipped by resynchronising on the next position holding a
-/// valid record; when nothing valid follows an incomplete record and `allow_torn` is set, it
-/// is a torn tail (a crash in the middle of an append), which only the newest segment can have.
-pub(super) fn scan<T>(
-    path: &Path,
+/// What [`Scanner::step`] found.
+pub(super) enum Step<T> {
+    /// A valid record.
+    Record {
+        offset: i64,
+        /// File position of its header.
+        pos: u64,
+        /// File position and length of its body.
+        body: (u64, u64),
+        value: T,
+    },
+    /// Bytes that are not a valid record; the scanner has moved past them.
+    Damaged(Damage),
+    /// An incomplete last record (a crash, or an append in progress) starting here.
+    Torn(u64),
+    /// The end of the file (as long as it was when opened).
+    End,
+}
+
+/// Reads the records of a file one at a time, from a record boundary on, resynchronising after
+/// damage. Holds one record and a read chunk at most ([`Window`]).
+pub(super) struct Scanner {
+    w: Window,
     format: Format,
     allow_torn: bool,
-    first_offset: i64,
-    decode: &dyn Fn(&[u8]) -> Result<T, String>,
-    on_record: OnRecord<'_, T>,
-) -> io::Result<Scan> {
-    let mut w = Window::open(path)?;
-    let len = w.len;
-    let header = format.header();
-    let mut out = Scan {
-        len,
-        next_index: first_offset,
-        ..Scan::default()
-    };
-    // Commit records carry committed offsets of many partitions: no order to check.
-    let ordered = format != Format::Commits;
-    let mut pos = 0u64;
-    while pos < len {
-        let expected = out.next_index;
-        let (defect, size) = match parse_at(&mut w, pos, format, expected, decode)? {
+    pos: u64,
+    /// The lowest offset the next record may have (legacy: the offset it gets).
+    expected: i64,
+}
+
+impl Scanner {
+    /// Starts at `pos` (a record boundary) of `path`, where the next record's offset is at
+    /// least `expected`. With `allow_torn`, an incomplete record followed by nothing valid is
+    /// [`Step::Torn`], not damage.
+    pub(super) fn open(
+        path: &Path,
+        format: Format,
+        allow_torn: bool,
+        pos: u64,
+        expected: i64,
+    ) -> io::Result<Self> {
+        let w = Window::open(path)?;
+        let pos = pos.min(w.len);
+        Ok(Self {
+            w,
+            format,
+            allow_torn,
+            pos,
+            expected,
+        })
+    }
+
+    /// Where the next step starts.
+    pub(super) fn pos(&self) -> u64 {
+        self.pos
+    }
+
+    /// The lowest offset the next record may have.
+    pub(super) fn expected(&self) -> i64 {
+        self.expected
+    }
+
+    /// The file's length when it was opened.
+    pub(super) fn len(&self) -> u64 {
+        self.w.len
+    }
+
+    /// The bytes at `(position, length)`, as [`Step::Record::body`] gives them.
+    pub(super) fn bytes(&mut self, (pos, n): (u64, u64)) -> io::Result<&[u8]> {
+        self.w.get(pos, n)
+    }
+
+    /// The next record, damaged region, torn tail or the end. Records of segment and commit
+    /// files must have offsets from `expected` on, increasing (commit records are not
+    /// ordered). A damaged record is skipped by resynchronising on the next position holding
+    /// a valid record.
+    pub(super) fn step<T>(&mut self, decode: Decode<'_, T>) -> io::Result<Step<T>> {
+        let len = self.w.len;
+        if self.pos >= len {
+            return Ok(Step::End);
+        }
+        let (pos, expected, format) = (self.pos, self.expected, self.format);
+        // Commit records carry committed offsets of many partitions: no order to check.
+        let ordered = format != Format::Commits;
+        let header = format.header();
+        let (defect, size) = match parse_at(&mut self.w, pos, format, expected, decode)? {
             Parsed::Record {
                 offset,
                 size,
                 value,
             } if !ordered || offset >= expected => {
-                let body = w.get(pos + header, size - header)?;
-                on_record(offset, body, value)?;
-                out.last = Some(offset);
                 if ordered {
-                    out.next_index = offset + 1;
+                    self.expected = offset + 1;
                 }
-                pos += size;
-                continue;
+                self.pos = pos + size;
+                return Ok(Step::Record {
+                    offset,
+                    pos,
+                    body: (pos + header, size - header),
+                    value,
+                });
             }
             Parsed::Record { offset, size, .. } => (Defect::Order(offset), Some(size)),
             Parsed::Defect { defect, size } => (defect, size),
@@ -404,35 +468,73 @@ pub(super) fn scan<T>(
             Format::Legacy => expected + 1,
             Format::Segment | Format::Commits => expected,
         };
-        match find_next(&mut w, pos, size, format, resync_index, decode)? {
+        match find_next(&mut self.w, pos, size, format, resync_index, decode)? {
             Some((next, next_offset)) => {
-                out.damaged.push(Damage {
+                self.expected = resync_index;
+                self.pos = next;
+                Ok(Step::Damaged(Damage {
                     pos,
                     len: next - pos,
                     reason: defect.to_string(),
                     first_offset: expected,
                     next_offset: Some(next_offset),
-                });
-                out.next_index = resync_index;
-                pos = next;
+                }))
             }
-            None if allow_torn && defect == Defect::Incomplete => {
-                out.torn_at = Some(pos);
-                pos = len;
+            None if self.allow_torn && defect == Defect::Incomplete => {
+                self.pos = len;
+                Ok(Step::Torn(pos))
             }
             None => {
-                out.damaged.push(Damage {
+                self.expected = resync_index;
+                self.pos = len;
+                Ok(Step::Damaged(Damage {
                     pos,
                     len: len - pos,
                     reason: defect.to_string(),
                     first_offset: expected,
                     next_offset: None,
-                });
-                out.next_index = resync_index;
-                pos = len;
+                }))
             }
         }
     }
+}
+
+/// Reads every record of `path` in order, handing valid ones to `on_record` and collecting
+/// damage (see [`Scanner::step`]); records of segment and commit files must have offsets from
+/// `first_offset` on. When nothing valid follows an incomplete record and `allow_torn` is set,
+/// it is a torn tail (a crash in the middle of an append), which only the newest segment can
+/// have.
+pub(super) fn scan<T>(
+    path: &Path,
+    format: Format,
+    allow_torn: bool,
+    first_offset: i64,
+    decode: Decode<'_, T>,
+    on_record: OnRecord<'_, T>,
+) -> io::Result<Scan> {
+    let mut scanner = Scanner::open(path, format, allow_torn, 0, first_offset)?;
+    let mut out = Scan {
+        len: scanner.len(),
+        next_index: first_offset,
+        ..Scan::default()
+    };
+    loop {
+        match scanner.step(decode)? {
+            Step::Record {
+                offset,
+                body,
+                value,
+                ..
+            } => {
+                on_record(offset, scanner.bytes(body)?, value)?;
+                out.last = Some(offset);
+            }
+            Step::Damaged(damage) => out.damaged.push(damage),
+            Step::Torn(pos) => out.torn_at = Some(pos),
+            Step::End => break,
+        }
+    }
+    out.next_index = scanner.expected();
     Ok(out)
 }
 
@@ -445,7 +547,7 @@ fn find_next<T>(
     size: Option<u64>,
     format: Format,
     min_offset: i64,
-    decode: &dyn Fn(&[u8]) -> Result<T, String>,
+    decode: Decode<'_, T>,
 ) -> io::Result<Option<(u64, i64)>> {
     let valid_at = |w: &mut Window, q: u64| -> io::Result<Option<i64>> {
         Ok(match parse_at(w, q, format, min_offset, decode)? {
@@ -768,7 +870,7 @@ pub(super) fn open_partition(
             Format::Segment,
             i == newest,
             seg.base,
-            &|body| Envelope::from_bytes(body).map(|_| ()),
+            &|_, body| Envelope::from_bytes(body).map(|_| ()),
             &mut |offset, body, ()| {
                 if keep > 0 {
                     found.push_back((offset, Bytes::copy_from_slice(body)));
@@ -866,6 +968,228 @@ fn list_segments(dir: &Path) -> io::Result<Vec<Segment>> {
     Ok(out)
 }
 
+// ---- reading for a consumer below the in-memory window -------------------------------------
+
+/// The most a consumer reads from disk at once: records, and bytes of their bodies. A member
+/// holds at most one such batch per assigned partition, whatever the size of the segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ReadMax {
+    pub(super) records: usize,
+    pub(super) bytes: usize,
+}
+
+/// What a consumer reads from disk at once (~1,000 market-data events).
+pub(super) const READ_MAX: ReadMax = ReadMax {
+    records: 1024,
+    bytes: 1024 * 1024,
+};
+
+/// Where a consumer's previous batch stopped, so the next one goes on from there instead of
+/// scanning its segment from the start. Valid for a read from `next` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Cursor {
+    /// Base offset of the segment.
+    segment: i64,
+    /// A record boundary in it.
+    pos: u64,
+    /// The lowest offset the record at `pos` may have.
+    expected: i64,
+    /// The offset the consumer goes on from.
+    next: i64,
+}
+
+/// Records read from disk for a consumer below the in-memory window.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    /// Envelopes with offsets in `from..limit`, ascending.
+    pub(super) records: Vec<(i64, Envelope)>,
+    /// The offset the consumer goes on from (past `records` and anything skipped).
+    pub(super) next: i64,
+    /// Where on disk `next` is, for the next batch.
+    pub(super) cursor: Option<Cursor>,
+    /// Offsets from `from` on that were deleted by retention before they were read.
+    pub(super) gone: i64,
+}
+
+/// The segments of a partition directory, oldest first, without touching anything (a
+/// consumer lists them while the writer appends, rolls and deletes).
+fn retained_segments(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| at(dir, e))? {
+        let entry = entry.map_err(|e| at(dir, e))?;
+        let name = entry.file_name();
+        if let Some(base) = name
+            .to_string_lossy()
+            .strip_suffix(".seg")
+            .and_then(|b| b.parse::<i64>().ok())
+        {
+            out.push((base, entry.path()));
+        }
+    }
+    out.sort_unstable_by_key(|s| s.0);
+    Ok(out)
+}
+
+/// Reads the records of offsets `from..limit` of the partition in `dir`, in offset order, at
+/// most `max` of them, for a consumer below the in-memory window. Every record below `limit`
+/// must already be written (the caller takes `limit` from the visible end of the log).
+///
+/// Offsets no segment holds any longer (retention deleted it, even while a previous batch was
+/// reading it) are skipped and counted in [`Batch::gone`]; records missing inside the retained
+/// segments (quarantined on replay, or a write that failed) are skipped silently; damaged bytes
+/// are logged and skipped, resynchronising as the replay does. A batch always makes progress:
+/// it holds records or its `next` is past `from`.
+pub(super) fn read_batch(
+    dir: &Path,
+    from: i64,
+    limit: i64,
+    cursor: Option<Cursor>,
+    max: ReadMax,
+) -> io::Result<Batch> {
+    let mut attempt = 0;
+    loop {
+        let segments = retained_segments(dir)?;
+        match read_segments(&segments, from, limit, cursor, max) {
+            // Retention deleted a segment between the listing and its opening: list again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 8 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+fn read_segments(
+    segments: &[(i64, PathBuf)],
+    from: i64,
+    limit: i64,
+    cursor: Option<Cursor>,
+    max: ReadMax,
+) -> io::Result<Batch> {
+    let mut out = Batch {
+        next: from,
+        ..Batch::default()
+    };
+    if from >= limit {
+        return Ok(out);
+    }
+    // Where the previous batch stopped, if its segment is still there; otherwise the segment
+    // holding `from`: the newest whose base is not above it.
+    let mut resume = cursor.filter(|c| c.next == from).and_then(|c| {
+        segments
+            .iter()
+            .position(|(base, _)| *base == c.segment)
+            .map(|i| (i, c))
+    });
+    let start = resume
+        .map(|(i, _)| i)
+        .or_else(|| segments.iter().rposition(|(base, _)| *base <= from));
+    let mut i = match start {
+        Some(i) => i,
+        None => {
+            // Everything below the oldest retained segment is gone.
+            let oldest = segments.first().map_or(limit, |s| s.0).min(limit);
+            out.gone = oldest - from;
+            out.next = oldest;
+            if oldest >= limit {
+                return Ok(out);
+            }
+            0
+        }
+    };
+    let first = out.next;
+    let mut bytes = 0usize;
+    loop {
+        let (base, path) = &segments[i];
+        let last = i + 1 == segments.len();
+        let (pos, expected) = match resume.take() {
+            Some((_, c)) => (c.pos, c.expected),
+            None => (0, *base),
+        };
+        let mut scanner = Scanner::open(path, Format::Segment, last, pos, expected)?;
+        let stop = |scanner: &Scanner, pos: u64, next: i64| Cursor {
+            segment: *base,
+            pos,
+            expected: scanner.expected(),
+            next,
+        };
+        // Decodes only what is delivered; records before `first` (a read starting inside a
+        // segment) are only checked.
+        let decode = |offset: i64, body: &[u8]| {
+            if offset < first || offset >= limit {
+                Ok(None)
+            } else {
+                Envelope::from_bytes(body).map(Some)
+            }
+        };
+        let tail = loop {
+            if scanner.expected() >= limit {
+                // Every record below `limit` has been read.
+                out.next = limit;
+                out.cursor = Some(stop(&scanner, scanner.pos(), limit));
+                return Ok(out);
+            }
+            if out.records.len() >= max.records || bytes >= max.bytes {
+                out.cursor = Some(stop(&scanner, scanner.pos(), out.next));
+                return Ok(out);
+            }
+            match scanner.step(&decode)? {
+                Step::Record {
+                    offset,
+                    pos,
+                    body,
+                    value,
+                } => {
+                    if offset >= limit {
+                        // Offsets from `next` to `limit` are not on disk (failed writes).
+                        out.next = limit;
+                        out.cursor = Some(Cursor {
+                            segment: *base,
+                            pos,
+                            expected: offset,
+                            next: limit,
+                        });
+                        return Ok(out);
+                    }
+                    if let Some(envelope) = value {
+                        bytes += body.1 as usize;
+                        out.records.push((offset, envelope));
+                        out.next = offset + 1;
+                    }
+                }
+                Step::Damaged(d) => tracing::error!(
+                    segment = %path.display(),
+                    byte = d.pos,
+                    bytes = d.len,
+                    first_offset = d.first_offset,
+                    next_valid_offset = ?d.next_offset,
+                    reason = %d.reason,
+                    "damaged bus record skipped while reading for a lagging consumer; the records after it are delivered"
+                ),
+                Step::Torn(at) => break at,
+                Step::End => break scanner.pos(),
+            }
+        };
+        if last {
+            // The end of the log on disk: nothing else below `limit` is stored. Appends go on
+            // from `tail` (an incomplete record there is one being written).
+            out.next = limit;
+            out.cursor = Some(stop(&scanner, tail, limit));
+            return Ok(out);
+        }
+        i += 1;
+        if !out.records.is_empty() {
+            // One segment per batch at most: a batch never waits on two files.
+            let next_base = segments[i].0;
+            out.cursor = Some(Cursor {
+                segment: next_base,
+                pos: 0,
+                expected: next_base,
+                next: out.next,
+            });
+            return Ok(out);
+        }
+    }
+}
+
 /// Moves damaged regions of a scanned segment to quarantine and removes them (and a torn
 /// tail) from the segment; the valid records keep their bytes and offsets.
 fn repair(
@@ -946,7 +1270,7 @@ fn migrate_legacy(
         Format::Legacy,
         true,
         0,
-        &|body| Envelope::from_bytes(body).map(|_| ()),
+        &|_, body| Envelope::from_bytes(body).map(|_| ()),
         &mut |offset, body, ()| {
             count += 1;
             log.push(offset, body)
@@ -1054,7 +1378,7 @@ pub(super) fn read_committed(groups: &Path, group: &str) -> io::Result<Committed
         Format::Commits,
         true,
         i64::MIN,
-        &decode_commit_key,
+        &|_, body| decode_commit_key(body),
         &mut |offset, _, key| {
             out.insert(key, offset);
             Ok(())

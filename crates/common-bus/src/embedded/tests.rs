@@ -1,6 +1,6 @@
 //! The persisted embedded bus against damaged, torn, old-format, expired and shared files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -648,5 +648,315 @@ fn bad_embedded_bus_settings_are_all_listed() {
         "fsync_interval_ms",
     ] {
         assert!(err.contains(&format!("bus.embedded.{key}")), "{key}: {err}");
+    }
+}
+
+// ---- consumers below the in-memory window read the segment files -------------------------
+
+/// A persisted bus with a window of `window` events per partition and one topic "t".
+async fn open_windowed(
+    dir: &Path,
+    window: usize,
+    opts: DiskOptions,
+    partitions: i32,
+) -> EmbeddedBus {
+    let bus = EmbeddedBus::persistent_with(dir, window, opts).unwrap();
+    bus.create_topics(&[TopicSpec::new("t", PAYLOAD, partitions)])
+        .await
+        .unwrap();
+    bus
+}
+
+/// Publishes events `range` keyed over seven symbols; returns (partition, offset, sequence).
+async fn publish_keyed(bus: &EmbeddedBus, range: std::ops::Range<usize>) -> Vec<(i32, i64, usize)> {
+    let mut out = Vec::new();
+    for n in range {
+        let mut e = event(n);
+        e.key = format!("SYM{}", n % 7);
+        let pos = bus.publish("t", &e).await.unwrap();
+        out.push((pos.partition, pos.offset, n));
+    }
+    out
+}
+
+/// Polls `group` until nothing comes for a while, committing each delivery when asked;
+/// returns (partition, offset, sequence) in delivery order.
+async fn drain(bus: &EmbeddedBus, group: &str, commit: bool) -> Vec<(i32, i64, usize)> {
+    let mut sub = bus.subscribe(group, &["t"]).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+        if commit {
+            sub.commit(&d).await.unwrap();
+        }
+        out.push((d.partition, d.offset, seq(&d)));
+    }
+    out
+}
+
+/// Per partition, in delivery order: (offset, sequence).
+fn per_partition(records: &[(i32, i64, usize)]) -> BTreeMap<i32, Vec<(i64, usize)>> {
+    let mut out: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for (p, o, n) in records {
+        out.entry(*p).or_default().push((*o, *n));
+    }
+    out
+}
+
+fn multi_segment() -> DiskOptions {
+    DiskOptions {
+        retention_bytes: 1 << 30,
+        ..small()
+    }
+}
+
+#[tokio::test]
+async fn a_group_below_the_window_gets_every_retained_event_in_order_also_after_a_restart() {
+    for opts in [DiskOptions::default(), multi_segment()] {
+        let dir = tempfile::tempdir().unwrap();
+        let published = {
+            let bus = open_windowed(dir.path(), 10, opts, 3).await;
+            let published = publish_keyed(&bus, 0..1000).await;
+            let got = drain(&bus, "g", false).await;
+            assert_eq!(got.len(), 1000, "{opts:?}: every event, none skipped");
+            assert_eq!(
+                per_partition(&got),
+                per_partition(&published),
+                "{opts:?}: in offset order per partition, from disk then memory"
+            );
+            published
+        };
+        if opts == multi_segment() {
+            assert!(segments(dir.path()).len() > 3, "read across segments");
+        }
+        let bus = open_windowed(dir.path(), 10, opts, 3).await;
+        let got = drain(&bus, "after-restart", false).await;
+        assert_eq!(
+            per_partition(&got),
+            per_partition(&published),
+            "{opts:?}: the replay keeps 10 per partition in memory, the rest comes from disk"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_group_that_commits_while_reading_from_disk_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let bus = open_windowed(dir.path(), 10, multi_segment(), 1).await;
+        publish(&bus, 0..1000).await;
+        let mut sub = bus.subscribe("g", &["t"]).await.unwrap();
+        for n in 0..500 {
+            let d = sub.poll(Duration::from_secs(5)).await.unwrap().unwrap();
+            assert_eq!((d.offset, seq(&d)), (n, n as usize));
+            sub.commit(&d).await.unwrap();
+        }
+    }
+    let bus = open_windowed(dir.path(), 10, multi_segment(), 1).await;
+    let rest: Vec<i64> = read_all(&bus, "g").await.iter().map(|r| r.0).collect();
+    assert_eq!(rest, (500..1000).collect::<Vec<i64>>());
+}
+
+#[tokio::test]
+async fn a_reader_racing_retention_skips_only_what_was_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    // 4 KiB segments, 16 KiB retained: a few segments of ~30 events each.
+    let bus = open_windowed(dir.path(), 10, small(), 1).await;
+    publish(&bus, 0..200).await;
+    let oldest_then = segment_bases(dir.path())[0];
+    assert!(
+        oldest_then > 0,
+        "retention deleted the first segments already"
+    );
+    let mut sub = bus.subscribe("g", &["t"]).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let d = sub.poll(Duration::from_secs(5)).await.unwrap().unwrap();
+        got.push(d.offset);
+    }
+    assert_eq!(got, (oldest_then..oldest_then + 5).collect::<Vec<i64>>());
+    // Retention deletes the segment being read, and the ones after it.
+    publish(&bus, 200..500).await;
+    let oldest_now = segment_bases(dir.path())[0];
+    assert!(
+        oldest_now > oldest_then + 60,
+        "the segments being read are gone"
+    );
+    while let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+        assert_eq!(seq(&d), d.offset as usize);
+        got.push(d.offset);
+    }
+    assert!(
+        got.windows(2).all(|w| w[0] < w[1]),
+        "in order, no duplicate"
+    );
+    // What the reader had in hand (the rest of its segment) is delivered, then it skips to
+    // the oldest retained record and misses nothing after it.
+    let before: Vec<i64> = got.iter().copied().filter(|o| *o < oldest_now).collect();
+    let after: Vec<i64> = got.iter().copied().filter(|o| *o >= oldest_now).collect();
+    assert_eq!(
+        before,
+        (oldest_then..oldest_then + before.len() as i64).collect::<Vec<_>>()
+    );
+    assert!(
+        (before.len() as i64) < oldest_now - oldest_then,
+        "something was deleted before it was read"
+    );
+    assert_eq!(after, (oldest_now..500).collect::<Vec<i64>>());
+}
+
+fn segment_bases(dir: &Path) -> Vec<i64> {
+    segments(dir)
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn damaged_records_outside_the_window_are_skipped_by_offset() {
+    // One segment: the replay scans it whole and quarantines the record. Small segments: the
+    // damaged one is older than the replayed window, so the consumer's read skips it.
+    for (opts, quarantines) in [(DiskOptions::default(), true), (multi_segment(), false)] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let bus = open_windowed(dir.path(), 10, opts, 1).await;
+            publish(&bus, 0..300).await;
+        }
+        let seg = first_segment(dir.path());
+        let (start, _) = record_ranges(&seg)[20];
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[start + SEGMENT_HEADER + 10] ^= 0x01;
+        std::fs::write(&seg, &bytes).unwrap();
+
+        let bus = open_windowed(dir.path(), 10, opts, 1).await;
+        let got: Vec<i64> = read_all(&bus, "g").await.iter().map(|r| r.0).collect();
+        let expected: Vec<i64> = (0..300).filter(|o| *o != 20).collect();
+        assert_eq!(got, expected, "{opts:?}");
+        assert_eq!(
+            quarantined(dir.path()) == vec!["offset-20.damaged"],
+            quarantines,
+            "{opts:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_disk_read_is_a_bounded_batch_that_resumes_and_survives_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let bus = open_windowed(dir.path(), 10, multi_segment(), 1).await;
+        publish(&bus, 0..3000).await;
+    }
+    let part = partition_dir(dir.path());
+    let bases = segment_bases(dir.path());
+    // The default batch holds at most READ_MAX records.
+    let big = DiskOptions {
+        segment_bytes: 1 << 30,
+        ..multi_segment()
+    };
+    let dir2 = tempfile::tempdir().unwrap();
+    {
+        let bus = open_windowed(dir2.path(), 10, big, 1).await;
+        publish(&bus, 0..3000).await;
+    }
+    let batch =
+        disk::read_batch(&partition_dir(dir2.path()), 0, 3000, None, disk::READ_MAX).unwrap();
+    assert_eq!(batch.records.len(), disk::READ_MAX.records);
+    assert_eq!(batch.next, disk::READ_MAX.records as i64);
+
+    // Small batches resume where the last stopped, across segments.
+    let max = disk::ReadMax {
+        records: 7,
+        bytes: 1 << 20,
+    };
+    let mut from = 0;
+    let mut cursor = None;
+    let mut offsets = Vec::new();
+    while from < 200 {
+        let batch = disk::read_batch(&part, from, 200, cursor, max).unwrap();
+        assert!(batch.records.len() <= 7);
+        assert_eq!(batch.gone, 0);
+        for (offset, envelope) in &batch.records {
+            assert_eq!(
+                envelope.decode::<ServiceLifecycle>().unwrap().instance_id,
+                offset.to_string()
+            );
+            offsets.push(*offset);
+        }
+        assert!(batch.next > from);
+        (from, cursor) = (batch.next, batch.cursor);
+    }
+    assert_eq!(offsets, (0..200).collect::<Vec<i64>>());
+
+    // The segment being read is deleted mid-way: the next batch skips to the next retained
+    // offset and says how many were lost.
+    let batch = disk::read_batch(&part, bases[1] + 2, 3000, None, max).unwrap();
+    assert_eq!(batch.records[0].0, bases[1] + 2);
+    std::fs::remove_file(segment_path_of(dir.path(), bases[0])).unwrap();
+    std::fs::remove_file(segment_path_of(dir.path(), bases[1])).unwrap();
+    let next = disk::read_batch(&part, batch.next, 3000, batch.cursor, max).unwrap();
+    assert_eq!(next.gone, bases[2] - batch.next);
+    assert_eq!(next.records[0].0, bases[2]);
+    // Below `limit` only.
+    let capped = disk::read_batch(&part, bases[2], bases[2] + 3, None, max).unwrap();
+    let got: Vec<i64> = capped.records.iter().map(|r| r.0).collect();
+    assert_eq!(got, (bases[2]..bases[2] + 3).collect::<Vec<i64>>());
+    assert_eq!(capped.next, bases[2] + 3);
+}
+
+fn segment_path_of(dir: &Path, base: i64) -> PathBuf {
+    partition_dir(dir).join(format!("{base:020}.seg"))
+}
+
+#[tokio::test]
+async fn an_in_memory_group_below_the_window_resumes_at_its_start() {
+    let bus = EmbeddedBus::in_memory(10);
+    bus.create_topics(&[spec("t")]).await.unwrap();
+    publish(&bus, 0..100).await;
+    let got: Vec<i64> = read_all(&bus, "g").await.iter().map(|r| r.0).collect();
+    assert_eq!(got, (90..100).collect::<Vec<i64>>(), "nothing else is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_reader_keeps_up_with_concurrent_appends_to_the_segment_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = open_windowed(dir.path(), 5, multi_segment(), 2).await;
+    let mut sub = bus.subscribe("g", &["t"]).await.unwrap();
+    let producer = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            let mut published = Vec::new();
+            for chunk in 0..40 {
+                // Bursts of concurrent publishes, so the window moves past the reader.
+                let batch = (chunk * 50..chunk * 50 + 50).map(|n| {
+                    let bus = bus.clone();
+                    async move {
+                        let mut e = event(n);
+                        e.key = format!("SYM{}", n % 7);
+                        let pos = bus.publish("t", &e).await.unwrap();
+                        (pos.partition, pos.offset, n)
+                    }
+                });
+                for task in batch.map(tokio::spawn).collect::<Vec<_>>() {
+                    published.push(task.await.unwrap());
+                }
+            }
+            published
+        })
+    };
+    let mut got = Vec::new();
+    while got.len() < 2000 {
+        let d = sub.poll(Duration::from_secs(10)).await.unwrap().unwrap();
+        got.push((d.partition, d.offset, seq(&d)));
+    }
+    let mut published = producer.await.unwrap();
+    published.sort_unstable();
+    let mut by_offset = got.clone();
+    by_offset.sort_unstable();
+    assert_eq!(by_offset, published, "every event once");
+    for (p, records) in per_partition(&got) {
+        assert!(
+            records.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+            "partition {p}: gap-free and in order"
+        );
     }
 }

@@ -249,6 +249,31 @@ pub async fn a_group_resumes_after_its_committed_offset(bus: SharedBus) {
     );
 }
 
+/// A group that joins after hundreds of events gets every one of them, in order per partition
+/// (the embedded bus with a small window reads the older ones from its segment files).
+pub async fn a_late_group_gets_every_retained_event_in_order(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 3).await;
+    let mut published: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for n in 0..300 {
+        let pos = bus
+            .publish(&t, &event(n, &format!("SYM{}", n % 11)))
+            .await
+            .unwrap();
+        published
+            .entry(pos.partition)
+            .or_default()
+            .push((pos.offset, n));
+    }
+    let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+    let mut got: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for d in take(sub.as_mut(), 300, true).await {
+        got.entry(d.partition)
+            .or_default()
+            .push((d.offset, seq(&d)));
+    }
+    assert_eq!(got, published);
+}
+
 pub async fn bad_publishes_are_refused(bus: SharedBus) {
     let err = bus
         .publish(&unique("never-created"), &event(0, "k"))
@@ -280,7 +305,7 @@ macro_rules! conformance {
             conformance!(@case $make; envelope_round_trips, one_key_stays_in_order_on_its_partition,
                 every_group_sees_every_event, members_of_a_group_share_its_partitions,
                 uncommitted_events_are_delivered_again, a_group_resumes_after_its_committed_offset,
-                bad_publishes_are_refused);
+                a_late_group_gets_every_retained_event_in_order, bad_publishes_are_refused);
         }
     };
     (@case $make:expr; $($case:ident),*) => {
@@ -301,6 +326,11 @@ conformance!(embedded_in_memory, || async {
 conformance!(embedded_persistent, || async {
     let dir = tempfile::tempdir().unwrap().keep();
     Some(Arc::new(EmbeddedBus::persistent(&dir, 10_000).unwrap()) as SharedBus)
+});
+// A window of 10 events per partition: most cases read from the segment files.
+conformance!(embedded_persistent_small_window, || async {
+    let dir = tempfile::tempdir().unwrap().keep();
+    Some(Arc::new(EmbeddedBus::persistent(&dir, 10).unwrap()) as SharedBus)
 });
 conformance!(embedded_persistent_fsync_every_batch, || async {
     use common::bus::embedded::DiskOptions;
