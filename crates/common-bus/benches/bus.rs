@@ -1,6 +1,8 @@
 //! Embedded bus throughput: publish N events to a 6-partition topic, then consume and commit
 //! them all as one group member. In memory and persisted to disk (the `qts up` default), with
-//! one publisher awaiting each publish, and with 16 concurrent publishers.
+//! one publisher awaiting each publish, and with 16 concurrent publishers. Then consuming
+//! alone, a new group reading N already published events: from the in-memory window, and as a
+//! lagging consumer, from the segment files.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -88,6 +90,53 @@ fn concurrent_round_trip(
     })
 }
 
+/// A persisted bus holding `events` on a 6-partition topic, with a window of `window` events
+/// per partition; returns the bus (its directory kept alive) and the topic.
+fn published(
+    rt: &tokio::runtime::Runtime,
+    window: usize,
+    events: &[Envelope],
+) -> (EmbeddedBus, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EmbeddedBus::persistent(dir.path(), window).unwrap();
+    let topic = "bench-consume".to_owned();
+    rt.block_on(async {
+        bus.create_topics(&[TopicSpec::new(
+            topic.clone(),
+            "qts.events.v1.ServiceLifecycle",
+            6,
+        )])
+        .await
+        .unwrap();
+        for e in events {
+            bus.publish(&topic, e).await.unwrap();
+        }
+    });
+    (bus, topic, dir)
+}
+
+/// A new group consumes every event of `topic` from offset 0, committing every 100.
+fn consume_all(bus: &EmbeddedBus, rt: &tokio::runtime::Runtime, topic: &str, n: u64) -> Duration {
+    rt.block_on(async {
+        let group = format!("bench-{}", uuid::Uuid::new_v4().simple());
+        let start = Instant::now();
+        let mut sub = bus.subscribe(&group, &[topic]).await.unwrap();
+        let mut got = 0u64;
+        while got < n {
+            let d = sub
+                .poll(Duration::from_secs(5))
+                .await
+                .unwrap()
+                .expect("every event arrives");
+            got += 1;
+            if got.is_multiple_of(100) || got == n {
+                sub.commit(&d).await.unwrap();
+            }
+        }
+        start.elapsed()
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -146,6 +195,25 @@ fn bench(c: &mut Criterion) {
                         &events,
                     )
                 })
+                .sum()
+        })
+    });
+    // Consuming alone: every event in the window, or (window 100 per partition) 19,400 of
+    // the 20,000 read back from the segment files by a lagging consumer.
+    let (bus, topic, _dir) = published(&rt, 1_000_000, &events);
+    group.bench_function("consume_20k_from_memory_window_persistent", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| consume_all(&bus, &rt, &topic, EVENTS))
+                .sum()
+        })
+    });
+    drop(bus);
+    let (bus, topic, _dir) = published(&rt, 100, &events);
+    group.bench_function("consume_20k_lagging_from_disk", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| consume_all(&bus, &rt, &topic, EVENTS))
                 .sum()
         })
     });
