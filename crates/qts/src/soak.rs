@@ -753,8 +753,8 @@ fn summarise(report: &Report, args: &Args, end: f64, out: &mut dyn Write) -> any
     let published = report.quotes + report.trades;
     writeln!(
         out,
-        "done: {} events ({} quotes, {} trades) published and {} consumed ({} lost: the consumer \
-         fell behind the in-memory window) in {:.0} s ({:.0} events/s), mean event {:.0} bytes \
+        "done: {} events ({} quotes, {} trades) published and {} consumed ({} lost: deleted \
+         by retention before it was read) in {:.0} s ({:.0} events/s), mean event {:.0} bytes \
          ({:.2} GiB written), at most {} events behind schedule",
         published,
         report.quotes,
