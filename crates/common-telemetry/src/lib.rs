@@ -49,7 +49,7 @@ pub struct Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Err(err) = self.provider.shutdown() {
-            tracing::warn!(error = %err, "trace provider shutdown");
+            tracing::warn!(error = %common_error::chain(&err), "trace provider shutdown");
         }
     }
 }
@@ -148,7 +148,7 @@ pub fn current_context() -> HashMap<String, String> {
 pub fn set_parent(span: &tracing::Span, carrier: &HashMap<String, String>) {
     let cx = TraceContextPropagator::new().extract(&MapExtractor(carrier));
     if let Err(err) = span.set_parent(cx) {
-        tracing::debug!(error = %err, "cannot set remote parent");
+        tracing::debug!(error = %common_error::chain(&err), "cannot set remote parent");
     }
 }
 
@@ -156,7 +156,7 @@ pub fn set_parent(span: &tracing::Span, carrier: &HashMap<String, String>) {
 pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
     let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     if let Err(err) = span.set_parent(cx) {
-        tracing::debug!(error = %err, "cannot set remote parent");
+        tracing::debug!(error = %common_error::chain(&err), "cannot set remote parent");
     }
 }
 

@@ -98,7 +98,7 @@ pub fn render(registry: &Registry) -> String {
     use prometheus::Encoder;
     let mut buf = Vec::new();
     if let Err(err) = prometheus::TextEncoder::new().encode(&registry.gather(), &mut buf) {
-        tracing::error!(error = %err, "cannot encode metrics");
+        tracing::error!(error = %crate::error::chain(&err), "cannot encode metrics");
     }
     String::from_utf8_lossy(&buf).into_owned()
 }

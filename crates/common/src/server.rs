@@ -452,7 +452,7 @@ impl Host {
         let drained = tokio::time::timeout(self.grace, async {
             while let Some(joined) = set.join_next().await {
                 if let Ok((task, Err(err))) = joined {
-                    tracing::warn!(service = name, task, error = %format!("{err:#}"), "task failed while draining");
+                    tracing::warn!(service = name, task, error = %crate::error::chain(err.as_ref()), "task failed while draining");
                 }
             }
         })
@@ -482,7 +482,7 @@ fn early_end(
             Some(anyhow::anyhow!("{name}: {task} ended before shutdown"))
         }
         Err(err) => {
-            tracing::error!(service = name, task, error = %format!("{err:#}"), "task failed");
+            tracing::error!(service = name, task, error = %crate::error::chain(err.as_ref()), "task failed");
             Some(err.context(format!("{name}: {task}")))
         }
     }
@@ -525,7 +525,7 @@ async fn publish_lifecycle(
     match tokio::time::timeout(Duration::from_secs(5), publish).await {
         Ok(Ok(_)) => {}
         Ok(Err(err)) => {
-            tracing::warn!(service = %info.name, error = %err, "cannot publish lifecycle event")
+            tracing::warn!(service = %info.name, error = %crate::error::chain(&err), "cannot publish lifecycle event")
         }
         Err(_) => tracing::warn!(service = %info.name, "lifecycle event timed out"),
     }

@@ -612,7 +612,7 @@ fn rewrite(path: &Path, keep: &[(u64, u64)], modified: SystemTime) -> io::Result
 /// only weakens durability against a power cut, so it is logged, not returned.
 pub(super) fn sync_dir(dir: &Path) {
     if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-        tracing::warn!(dir = %dir.display(), error = %e, "cannot fsync bus directory");
+        tracing::warn!(dir = %dir.display(), error = %common_error::chain(&e), "cannot fsync bus directory");
     }
 }
 
@@ -731,7 +731,7 @@ impl DiskLog {
             }
             Err(e) => {
                 if let Err(cut) = self.file.file.set_len(self.active.bytes) {
-                    tracing::error!(path = %self.active.path.display(), error = %cut, "cannot cut a failed write from a bus segment");
+                    tracing::error!(path = %self.active.path.display(), error = %common_error::chain(&cut), "cannot cut a failed write from a bus segment");
                 }
                 Err(at(&self.active.path, e))
             }
@@ -787,7 +787,7 @@ impl DiskLog {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    tracing::warn!(path = %oldest.path.display(), error = %e, "cannot delete an expired bus segment");
+                    tracing::warn!(path = %oldest.path.display(), error = %common_error::chain(&e), "cannot delete an expired bus segment");
                     break;
                 }
             }

@@ -235,7 +235,7 @@ impl Writer {
         }
         for (group, commits) in by_group {
             if let Err(e) = self.write_commits(&group, &commits) {
-                tracing::error!(group = %group, error = %e,
+                tracing::error!(group = %group, error = %common_error::chain(&e),
                     "cannot store committed offsets; after a restart the group sees some events again");
             }
             if let Some(log) = self.groups.get_mut(&group) {
@@ -290,7 +290,7 @@ impl Writer {
                 reg.topic.wake();
             }
             if let Err(e) = &result {
-                tracing::error!(error = %e, events = jobs.len(), "bus write failed");
+                tracing::error!(error = %common_error::chain(&e), events = jobs.len(), "bus write failed");
             }
             for (_, _, done) in jobs {
                 let answer = match &result {
@@ -326,12 +326,12 @@ impl Writer {
     fn shut_down(&mut self) {
         for reg in self.logs.values() {
             if let Err(e) = reg.log.active_file().sync() {
-                tracing::error!(error = %e, "final fsync of the bus log failed");
+                tracing::error!(error = %common_error::chain(&e), "final fsync of the bus log failed");
             }
         }
         for log in self.groups.values() {
             if let Err(e) = log.file().sync() {
-                tracing::error!(error = %e, "final fsync of a commit log failed");
+                tracing::error!(error = %common_error::chain(&e), "final fsync of a commit log failed");
             }
         }
         if let Some((tx, thread)) = self.syncer.take() {
@@ -368,7 +368,7 @@ fn sync_all(pending: &mut Vec<Arc<SyncFile>>) {
     for file in pending.drain(..) {
         if let Err(e) = file.sync() {
             // Already acknowledged: all that is left is to say so loudly.
-            tracing::error!(error = %e, "fsync of the bus log failed; a power cut could lose recent events");
+            tracing::error!(error = %common_error::chain(&e), "fsync of the bus log failed; a power cut could lose recent events");
         }
     }
 }
