@@ -30,5 +30,5 @@ pub use broker::MARKET_MAKER;
 pub use config::SimConfig;
 pub use sim::{Error, Simulator, serve, serve_all, serve_trading};
 pub use store::StoreError;
-pub use tape::{DaySummary, DayTape, Generator, Trade};
-pub use universe::{IndexDef, Instrument, Universe, UniverseSize};
+pub use tape::{DaySummary, DayTape, Generator, MarketModel, Trade};
+pub use universe::{IndexDef, Instrument, Liquidity, Sector, Universe, UniverseSize};
