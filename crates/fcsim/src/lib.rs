@@ -20,6 +20,7 @@ pub mod data_hub;
 mod rest;
 mod rng;
 mod sim;
+pub mod stats;
 pub mod store;
 pub mod tape;
 mod trading_api;
