@@ -525,7 +525,7 @@ impl Generator {
         let jump_rate = (1.0 - turbulent) + turbulent * m.regimes.jump_scale;
         // E[(0.6 + 0.8u)²] and E[(0.5 + u)²] for u uniform in [0, 1).
         let market_jumps = m.market.jump_prob * jump_rate * m.market.jump_size.powi(2) * 1.0533;
-        let own_jumps = m.stock.jump_prob * jump_rate * m.stock.jump_size.powi(2) * 13.0 / 12.0;
+        let own_jumps = m.stock.jump_prob * m.stock.jump_size.powi(2) * 13.0 / 12.0;
         let sector = m.sectors.of(inst.sector).factor_vol;
         let systematic = (inst.beta.powi(2) * m.market.vol.powi(2) + sector.powi(2)) * factor_var
             + inst.beta.powi(2) * market_jumps;
@@ -564,10 +564,10 @@ impl Generator {
         let sector_vol = crate::universe::Sector::ALL
             .get(l.sector)
             .map_or(0.0, |&x| m.sectors.of(x).factor_vol);
-        let (own_scale, jump_scale) = if turbulent {
-            (m.regimes.stock_scale, m.regimes.jump_scale)
+        let own_scale = if turbulent {
+            m.regimes.stock_scale
         } else {
-            (1.0, 1.0)
+            1.0
         };
         let own_vol = l.own * own_scale;
         let sigma = f64::sqrt(
@@ -576,7 +576,7 @@ impl Generator {
                 + own_vol.powi(2) * *garch,
         );
         let z = student(rng, s.tail_dof);
-        let jump = if rng.unit() < (s.jump_prob * jump_scale).min(1.0) {
+        let jump = if rng.unit() < s.jump_prob {
             let sign = if rng.unit() < 0.5 { -1.0 } else { 1.0 };
             sign * l.own * s.jump_size * (0.5 + rng.unit())
         } else {

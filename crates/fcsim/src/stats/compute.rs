@@ -11,10 +11,10 @@ use super::report::{Fact, HalfHour, IntradayShape, LimitRow, LiquidityRow, Repor
 use super::{Sample, Series};
 use crate::universe::Liquidity;
 
-/// Days of market-index history behind the turbulence measure of a day.
-const VOL_WINDOW: usize = 20;
+/// Days of market-index returns on each side of a day behind its turbulence measure.
+const VOL_WINDOW: usize = 10;
 /// Share of days (by that measure) counted as turbulent.
-const TURBULENT_SHARE: f64 = 0.2;
+const TURBULENT_SHARE: f64 = 1.0 / 3.0;
 /// Lags of the |r| autocorrelation.
 const LAGS: usize = 10;
 
@@ -59,20 +59,22 @@ fn index_returns(dates: &[Date], index: &[(Date, f64)]) -> Vec<Option<f64>> {
     out
 }
 
-/// Each day's regime by the market index: `Some(true)` when the volatility of its previous
-/// [`VOL_WINDOW`] returns is in the top [`TURBULENT_SHARE`] of the sample, `None` without
-/// enough history. Uses only days before the day itself.
+/// Each day's regime by the market index: `Some(true)` when the volatility of its returns
+/// over the [`VOL_WINDOW`] days before and after (the day itself left out, so the measure
+/// does not select on the day's own moves) is in the top [`TURBULENT_SHARE`] of the
+/// sample, `None` with fewer than [`VOL_WINDOW`] returns around it. A trailing window
+/// alone lags the regime: a sell-off's first days would count as calm.
 fn regimes(market: &[Option<f64>]) -> Vec<Option<bool>> {
     let vols: Vec<Option<f64>> = (0..market.len())
         .map(|t| {
-            let window: Vec<f64> = market
+            let before = market
                 .get(t.saturating_sub(VOL_WINDOW)..t)
-                .unwrap_or_default()
-                .iter()
-                .flatten()
-                .copied()
-                .collect();
-            (t >= VOL_WINDOW && window.len() >= VOL_WINDOW / 2).then(|| std_dev(&window))
+                .unwrap_or_default();
+            let after = market
+                .get(t + 1..(t + 1 + VOL_WINDOW).min(market.len()))
+                .unwrap_or_default();
+            let window: Vec<f64> = before.iter().chain(after).flatten().copied().collect();
+            (window.len() >= VOL_WINDOW).then(|| std_dev(&window))
         })
         .collect();
     let mut sorted: Vec<f64> = vols.iter().flatten().copied().collect();
@@ -95,6 +97,29 @@ fn mean_pairwise(rets: &[Vec<Option<f64>>], keep: impl Fn(usize) -> bool + Copy)
         }
     }
     mean(&cs)
+}
+
+/// Each day's co-movement of the stocks: the mean pairwise product of their demeaned
+/// returns over their mean square, `((Σz)² − Σz²) / ((n − 1) Σz²)`, in −1/(n−1)..=1;
+/// `None` with fewer than 5 returns. Weighs every day alike, unlike a correlation over days,
+/// which the largest days dominate.
+fn comovement(rets: &[Vec<Option<f64>>], days: usize) -> Vec<Option<f64>> {
+    let means: Vec<f64> = rets
+        .iter()
+        .map(|r| mean(&r.iter().flatten().copied().collect::<Vec<_>>()))
+        .collect();
+    (0..days)
+        .map(|t| {
+            let z: Vec<f64> = rets
+                .iter()
+                .zip(&means)
+                .filter_map(|(r, m)| r.get(t).copied().flatten().map(|x| x - m))
+                .collect();
+            let n = z.len() as f64;
+            let (sum, squares) = (z.iter().sum::<f64>(), z.iter().map(|x| x * x).sum::<f64>());
+            (z.len() >= 5 && squares > 0.0).then(|| (sum * sum - squares) / ((n - 1.0) * squares))
+        })
+        .collect()
 }
 
 fn finite_mean(xs: impl Iterator<Item = f64>) -> f64 {
@@ -124,7 +149,20 @@ fn return_stats(sample: &Sample, regime: &[Option<bool>]) -> Returns {
     }));
     let turbulent = |t: usize| regime.get(t).copied().flatten() == Some(true);
     let calm = |t: usize| regime.get(t).copied().flatten() == Some(false);
+    let daily = comovement(&rets, dates.len());
+    let comovement_on = |keep: &dyn Fn(usize) -> bool| {
+        finite_mean(
+            daily
+                .iter()
+                .enumerate()
+                .filter(|(t, _)| keep(*t))
+                .filter_map(|(_, c)| *c),
+        )
+    };
     Returns {
+        comovement: comovement_on(&|_| true),
+        comovement_turbulent: comovement_on(&turbulent),
+        comovement_calm: comovement_on(&calm),
         observations: pooled.len(),
         daily_vol: finite_mean(rets.iter().map(|r| {
             let seen: Vec<f64> = r.iter().flatten().copied().collect();
@@ -146,13 +184,51 @@ fn return_stats(sample: &Sample, regime: &[Option<bool>]) -> Returns {
     }
 }
 
+/// Stock-days of `stocks` closing at a limit, overall and by regime, as a row named
+/// `name`.
+fn limit_row(name: &str, stocks: &[&Series], dates: &[Date], regime: &[Option<bool>]) -> LimitRow {
+    let position: BTreeMap<Date, usize> = dates.iter().enumerate().map(|(t, d)| (*d, t)).collect();
+    let (mut days, mut up, mut down) = (0usize, 0usize, 0usize);
+    let (mut td, mut th, mut cd, mut ch) = (0usize, 0usize, 0usize, 0usize);
+    for s in stocks {
+        for r in s.daily.iter().filter(|r| r.volume > 0) {
+            days += 1;
+            let is_up = r.close >= r.ceiling;
+            let is_down = r.close <= r.floor;
+            up += usize::from(is_up);
+            down += usize::from(is_down);
+            let hit = usize::from(is_up || is_down);
+            match position
+                .get(&r.date)
+                .and_then(|t| regime.get(*t).copied().flatten())
+            {
+                Some(true) => {
+                    td += 1;
+                    th += hit;
+                }
+                Some(false) => {
+                    cd += 1;
+                    ch += hit;
+                }
+                None => {}
+            }
+        }
+    }
+    let share = |n: usize, d: usize| if d > 0 { n as f64 / d as f64 } else { f64::NAN };
+    LimitRow {
+        exchange: name.to_owned(),
+        symbols: stocks.len(),
+        stock_days: days,
+        limit_up: share(up, days),
+        limit_down: share(down, days),
+        limit_turbulent: share(th, td),
+        limit_calm: share(ch, cd),
+        turbulent_stock_days: td,
+        calm_stock_days: cd,
+    }
+}
+
 fn limit_stats(sample: &Sample, regime: &[Option<bool>]) -> Vec<LimitRow> {
-    let position: BTreeMap<Date, usize> = sample
-        .dates
-        .iter()
-        .enumerate()
-        .map(|(t, d)| (*d, t))
-        .collect();
     let mut rows = Vec::new();
     for exchange in ["HOSE", "HNX", "UPCOM"] {
         let stocks: Vec<&Series> = sample
@@ -160,48 +236,17 @@ fn limit_stats(sample: &Sample, regime: &[Option<bool>]) -> Vec<LimitRow> {
             .iter()
             .filter(|s| s.exchange == exchange)
             .collect();
-        if stocks.is_empty() {
-            continue;
+        if !stocks.is_empty() {
+            rows.push(limit_row(exchange, &stocks, &sample.dates, regime));
         }
-        let (mut days, mut up, mut down) = (0usize, 0usize, 0usize);
-        let (mut td, mut th, mut cd, mut ch) = (0usize, 0usize, 0usize, 0usize);
-        for s in &stocks {
-            for r in s.daily.iter().filter(|r| r.volume > 0) {
-                days += 1;
-                let is_up = r.close >= r.ceiling;
-                let is_down = r.close <= r.floor;
-                up += usize::from(is_up);
-                down += usize::from(is_down);
-                let hit = usize::from(is_up || is_down);
-                match position
-                    .get(&r.date)
-                    .and_then(|t| regime.get(*t).copied().flatten())
-                {
-                    Some(true) => {
-                        td += 1;
-                        th += hit;
-                    }
-                    Some(false) => {
-                        cd += 1;
-                        ch += hit;
-                    }
-                    None => {}
-                }
-            }
-        }
-        let share = |n: usize, d: usize| if d > 0 { n as f64 / d as f64 } else { f64::NAN };
-        rows.push(LimitRow {
-            exchange: exchange.to_owned(),
-            symbols: stocks.len(),
-            stock_days: days,
-            limit_up: share(up, days),
-            limit_down: share(down, days),
-            limit_turbulent: share(th, td),
-            limit_calm: share(ch, cd),
-            turbulent_stock_days: td,
-            calm_stock_days: cd,
-        });
     }
+    let selected: Vec<&Series> = sample.selected.iter().collect();
+    rows.push(limit_row(
+        &sample.index_code,
+        &selected,
+        &sample.dates,
+        regime,
+    ));
     rows
 }
 
@@ -379,7 +424,7 @@ fn facts(r: &Report) -> Vec<Fact> {
             "returns.abs_autocorrelation_mean",
             "mean autocorrelation of |r|, lags 1-10",
             x.abs_autocorrelation_mean,
-            (0.03, 0.35),
+            (0.03, 0.45),
             "Cont (2001); Ding, Granger and Engle (1993): positive, slowly decaying",
         ),
         fact(
@@ -397,10 +442,10 @@ fn facts(r: &Report) -> Vec<Fact> {
             "large caps: a few tenths (approximate for VN30)",
         ),
         fact(
-            "returns.correlation_rise",
-            "pairwise correlation turbulent minus calm",
-            x.pairwise_correlation_turbulent - x.pairwise_correlation_calm,
-            (0.005, 1.0),
+            "returns.comovement_rise",
+            "daily co-movement turbulent minus calm",
+            x.comovement_turbulent - x.comovement_calm,
+            (0.0, 1.0),
             "Longin and Solnik (2001): correlations rise in volatile, falling markets",
         ),
         fact(
@@ -418,7 +463,12 @@ fn facts(r: &Report) -> Vec<Fact> {
             "Karpoff (1987): volume rises with |price change|",
         ),
     ];
-    for l in &r.limits {
+    let exchanges = ["HOSE", "HNX", "UPCOM"];
+    for l in r
+        .limits
+        .iter()
+        .filter(|l| exchanges.contains(&l.exchange.as_str()))
+    {
         out.push(fact(
             &format!("limits.{}.share", l.exchange.to_ascii_lowercase()),
             &format!("{} stock-days closing at a limit", l.exchange),
@@ -427,44 +477,41 @@ fn facts(r: &Report) -> Vec<Fact> {
             "VN breadth: a few % of stocks at the ceiling or floor on a typical day (approximate)",
         ));
     }
-    // UPCoM is left out: its ±15% band is rarely reached by volatility, and its limit
-    // days come mostly from the tick of penny stocks (100 VND on a 1,000 VND stock is 10%).
-    let listed: Vec<&LimitRow> = r
-        .limits
-        .iter()
-        .filter(|l| l.exchange == "HOSE" || l.exchange == "HNX")
-        .collect();
-    let pooled = |share: &dyn Fn(&LimitRow) -> (f64, usize)| {
-        let (hits, days) = listed.iter().fold((0.0, 0usize), |(h, d), l| {
-            let (s, n) = share(l);
-            (h + s * n as f64, d + n)
-        });
-        hits / days.max(1) as f64
-    };
-    out.push(fact(
-        "limits.turbulent_ratio",
-        "HOSE+HNX limit share, turbulent / calm days",
-        pooled(&|l| (l.limit_turbulent, l.turbulent_stock_days))
-            / pooled(&|l| (l.limit_calm, l.calm_stock_days)),
-        (1.2, f64::INFINITY),
-        "limit hits cluster in sell-offs and rallies",
-    ));
+    // The regime effect on the selected large caps, whose limit days the market drives
+    // (small caps' come from their own news, and UPCoM penny stocks' from the tick).
+    if let Some(l) = r.limits.iter().find(|l| l.exchange == r.index) {
+        out.push(fact(
+            "limits.turbulent_ratio",
+            &format!("{} members: limit share turbulent / calm", l.exchange),
+            l.limit_turbulent / l.limit_calm,
+            (1.2, f64::INFINITY),
+            "limit hits cluster in sell-offs and rallies",
+        ));
+    }
     let class_mean = |class: &str, f: &dyn Fn(&LiquidityRow) -> f64| {
         finite_mean(r.liquidity.iter().filter(|l| l.class == class).map(f))
     };
-    let liquid_spread = class_mean("liquid", &|l| l.roll_spread_bps);
-    let illiquid_spread = class_mean("illiquid", &|l| l.roll_spread_bps);
+    // Spreads on HOSE, whose tick is a small part of the price; HNX's and UPCoM's flat
+    // 100 VND tick makes even liquid names' one-tick spread wide (shown in the table).
+    let hose_spread = |class: &str| {
+        finite_mean(
+            r.liquidity
+                .iter()
+                .filter(|l| l.exchange == "HOSE" && l.class == class)
+                .map(|l| l.roll_spread_bps),
+        )
+    };
     out.push(fact(
-        "liquidity.liquid.spread_bps",
-        "liquid: Roll effective spread, bps",
-        liquid_spread,
+        "liquidity.hose_liquid.spread_bps",
+        "HOSE liquid: Roll effective spread, bps",
+        hose_spread("liquid"),
         (3.0, 60.0),
         "VN30 names: about one tick, 10-40 bps (approximate)",
     ));
     out.push(fact(
-        "liquidity.spread_ratio",
-        "illiquid / liquid effective spread",
-        illiquid_spread / liquid_spread,
+        "liquidity.hose_spread_ratio",
+        "HOSE illiquid / liquid effective spread",
+        hose_spread("illiquid") / hose_spread("liquid"),
         (3.0, f64::INFINITY),
         "illiquid small caps quote several times wider (approximate)",
     ));

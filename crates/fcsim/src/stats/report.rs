@@ -23,7 +23,8 @@ pub struct Report {
     pub symbols: Vec<String>,
     /// Daily return statistics of the selected symbols.
     pub returns: Returns,
-    /// Limit-up and limit-down days per exchange (sampled stocks).
+    /// Limit-up and limit-down days per exchange (sampled stocks), then of the selected
+    /// symbols (named after their index).
     pub limits: Vec<LimitRow>,
     /// Volume, value, days without trades and spreads per exchange and liquidity class.
     pub liquidity: Vec<LiquidityRow>,
@@ -58,14 +59,21 @@ pub struct Returns {
     pub autocorrelation_lag1: f64,
     /// Mean pairwise correlation of the stocks.
     pub pairwise_correlation: f64,
-    /// The same on turbulent days (market index volatility of the 20 days before in its
-    /// top fifth).
+    /// The same on turbulent days (the index's volatility over the 10 days before and the
+    /// 10 after, the day itself left out, in its top third).
     pub pairwise_correlation_turbulent: f64,
     /// The same on the other days.
     pub pairwise_correlation_calm: f64,
-    /// Turbulent days (with a 20-day history).
+    /// Mean daily co-movement of the stocks: each day's mean pairwise product of demeaned
+    /// returns over their mean square (every day weighs alike).
+    pub comovement: f64,
+    /// The same on turbulent days.
+    pub comovement_turbulent: f64,
+    /// The same on calm days.
+    pub comovement_calm: f64,
+    /// Turbulent days.
     pub turbulent_days: usize,
-    /// Calm days (with a 20-day history).
+    /// Calm days.
     pub calm_days: usize,
     /// Mean correlation of each stock with the index.
     pub index_correlation: f64,
@@ -73,10 +81,11 @@ pub struct Returns {
     pub volume_abs_return_correlation: f64,
 }
 
-/// Stock-days closing at the ceiling or the floor on one exchange.
+/// Stock-days closing at the ceiling or the floor on one exchange (or of the selected
+/// symbols).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LimitRow {
-    /// HOSE, HNX or UPCOM.
+    /// HOSE, HNX or UPCOM, or the selected symbols' index.
     pub exchange: String,
     /// Stocks sampled.
     pub symbols: usize,

@@ -145,8 +145,15 @@ fn a_report_reads_returns_only_across_days_that_traded() {
     assert_eq!(report.returns.observations, 39 + 37);
     assert!((report.returns.pairwise_correlation - 1.0).abs() < 1e-9);
     assert!((report.returns.index_correlation - 1.0).abs() < 1e-9);
-    assert_eq!(report.limits.len(), 1);
+    assert_eq!(
+        report.limits.len(),
+        2,
+        "HOSE's sample, then the selected symbols"
+    );
+    assert_eq!(report.limits[0].exchange, "HOSE");
     assert_eq!(report.limits[0].stock_days, 39);
+    assert_eq!(report.limits[1].exchange, "VN30");
+    assert_eq!(report.limits[1].stock_days, 39 + 40);
     assert_eq!(report.limits[0].limit_up, 0.0);
     assert!((report.liquidity[0].no_trade_share - 1.0 / 40.0).abs() < 1e-12);
     assert!((report.odd_lot_volume_share - 0.005).abs() < 1e-12);

@@ -54,7 +54,7 @@ pub struct MarketFactor {
 impl Default for MarketFactor {
     fn default() -> Self {
         Self {
-            vol: 0.0085,
+            vol: 0.008,
             garch_alpha: 0.10,
             garch_beta: 0.85,
             jump_prob: 0.004,
@@ -77,18 +77,19 @@ pub struct Regimes {
     /// Multiplier of the stocks' own volatility when turbulent (below `factor_scale`, so
     /// correlations rise in turbulent markets).
     pub stock_scale: f64,
-    /// Multiplier of jump probabilities (market and stock) when turbulent.
+    /// Multiplier of the market's jump probability when turbulent (stocks' own news does
+    /// not cluster with the market's turbulence).
     pub jump_scale: f64,
 }
 
 impl Default for Regimes {
     fn default() -> Self {
         Self {
-            calm_to_turbulent: 0.008,
-            turbulent_to_calm: 0.03,
-            factor_scale: 2.2,
-            stock_scale: 1.5,
-            jump_scale: 4.0,
+            calm_to_turbulent: 0.012,
+            turbulent_to_calm: 0.045,
+            factor_scale: 2.5,
+            stock_scale: 1.3,
+            jump_scale: 6.0,
         }
     }
 }
@@ -103,7 +104,7 @@ pub struct StockShocks {
     pub garch_alpha: f64,
     /// GARCH(1,1) weight of yesterday's own variance.
     pub garch_beta: f64,
-    /// Probability of an own jump (news) on a calm day.
+    /// Probability of an own jump (news) on a day, in either regime.
     pub jump_prob: f64,
     /// Typical size of an own jump in units of the stock's own daily volatility (drawn in
     /// 0.5..1.5 × this, either sign).
@@ -119,7 +120,7 @@ impl Default for StockShocks {
             tail_dof: 3.0,
             garch_alpha: 0.07,
             garch_beta: 0.90,
-            jump_prob: 0.012,
+            jump_prob: 0.006,
             jump_size: 3.0,
             mean_reversion: 0.002,
         }

@@ -488,3 +488,68 @@ fn a_model_changes_the_market_and_the_default_model_is_the_default_market() {
     let calm = build(calm);
     assert_ne!(calm.tape(2, 20).unwrap(), default.tape(2, 20).unwrap());
 }
+
+#[test]
+fn turbulent_regimes_bring_wilder_days_more_limit_days_and_more_co_movement() {
+    // Ground truth from the generator's own regime path, over four years of the 30
+    // VN30 names (the client-side measure of the same facts is `stats`).
+    let calendar = TradingCalendar::embedded().unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
+    let size = UniverseSize {
+        hose: 30,
+        hnx: 0,
+        upcom: 0,
+    };
+    let universe = Universe::generate(5, size, &calendar, today);
+    let g = Generator::new(
+        5,
+        MarketRules::default(),
+        calendar,
+        universe,
+        today,
+        1_000,
+        0,
+    );
+    #[derive(Default)]
+    struct Tally {
+        days: f64,
+        abs: f64,
+        comovement: f64,
+        limits: f64,
+    }
+    let (mut calm, mut turbulent) = (Tally::default(), Tally::default());
+    for day in 1..g.days().len() {
+        let rets: Vec<f64> = (0..30)
+            .map(|i| (g.close(i, day) as f64 / g.close(i, day - 1) as f64).ln())
+            .collect();
+        let (sum, squares): (f64, f64) = (rets.iter().sum(), rets.iter().map(|x| x * x).sum());
+        let limits = (0..30)
+            .filter(|&i| {
+                let l = g.limits(i, day).unwrap();
+                g.close(i, day) == l.ceiling.units() || g.close(i, day) == l.floor.units()
+            })
+            .count();
+        let t = if g.turbulent(day) {
+            &mut turbulent
+        } else {
+            &mut calm
+        };
+        t.days += 1.0;
+        t.abs += rets.iter().map(|x| x.abs()).sum::<f64>() / 30.0;
+        t.comovement += (sum * sum - squares) / (29.0 * squares.max(1e-12));
+        t.limits += limits as f64 / 30.0;
+    }
+    assert!(turbulent.days > 50.0 && calm.days > 200.0);
+    let per_day = |t: &Tally| (t.abs / t.days, t.comovement / t.days, t.limits / t.days);
+    let (calm_abs, calm_co, calm_limits) = per_day(&calm);
+    let (wild_abs, wild_co, wild_limits) = per_day(&turbulent);
+    assert!(wild_abs > 1.5 * calm_abs, "|r| {wild_abs} vs {calm_abs}");
+    assert!(
+        wild_co > calm_co + 0.05,
+        "co-movement {wild_co} vs {calm_co}"
+    );
+    assert!(
+        wild_limits > 3.0 * calm_limits,
+        "limit days {wild_limits} vs {calm_limits}"
+    );
+}
