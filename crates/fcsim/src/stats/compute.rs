@@ -86,11 +86,12 @@ fn regimes(market: &[Option<f64>]) -> Vec<Option<bool>> {
     vols.iter().map(|v| v.map(|v| v >= cut)).collect()
 }
 
-fn mean_pairwise(rets: &[Vec<Option<f64>>], keep: impl Fn(usize) -> bool + Copy) -> f64 {
+/// Mean Pearson correlation over every pair of `rets`.
+fn mean_pairwise(rets: &[Vec<Option<f64>>]) -> f64 {
     let mut cs = Vec::new();
     for (a, ra) in rets.iter().enumerate() {
         for rb in rets.iter().skip(a + 1) {
-            let c = correlation(ra, rb, keep);
+            let c = correlation(ra, rb, |_| true);
             if !c.is_nan() {
                 cs.push(c);
             }
@@ -174,9 +175,7 @@ fn return_stats(sample: &Sample, regime: &[Option<bool>]) -> Returns {
         abs_autocorrelation_mean: mean(&abs_acf),
         abs_autocorrelation: abs_acf,
         autocorrelation_lag1: finite_mean(rets.iter().map(|r| autocorrelation(r, 1))),
-        pairwise_correlation: mean_pairwise(&rets, |_| true),
-        pairwise_correlation_turbulent: mean_pairwise(&rets, turbulent),
-        pairwise_correlation_calm: mean_pairwise(&rets, calm),
+        pairwise_correlation: mean_pairwise(&rets),
         turbulent_days: (0..dates.len()).filter(|t| turbulent(*t)).count(),
         calm_days: (0..dates.len()).filter(|t| calm(*t)).count(),
         index_correlation: finite_mean(rets.iter().map(|r| correlation(r, &index, |_| true))),

@@ -30,8 +30,8 @@ pub struct Report {
     pub liquidity: Vec<LiquidityRow>,
     /// Intraday shape of the selected symbols.
     pub intraday: IntradayShape,
-    /// Odd-lot volume as a share of round-lot volume (the selected symbols, the intraday
-    /// window, the `OL` board).
+    /// Odd-lot volume as a share of round-lot volume (the selected symbols' `OL` board
+    /// over the last 3 days).
     pub odd_lot_volume_share: f64,
     /// Each stylized fact with its real-market range.
     pub facts: Vec<Fact>,
@@ -59,15 +59,11 @@ pub struct Returns {
     pub autocorrelation_lag1: f64,
     /// Mean pairwise correlation of the stocks.
     pub pairwise_correlation: f64,
-    /// The same on turbulent days (the index's volatility over the 10 days before and the
-    /// 10 after, the day itself left out, in its top third).
-    pub pairwise_correlation_turbulent: f64,
-    /// The same on the other days.
-    pub pairwise_correlation_calm: f64,
     /// Mean daily co-movement of the stocks: each day's mean pairwise product of demeaned
     /// returns over their mean square (every day weighs alike).
     pub comovement: f64,
-    /// The same on turbulent days.
+    /// The same on turbulent days (the index's volatility over the 10 days before and the
+    /// 10 after, the day itself left out, in its top third).
     pub comovement_turbulent: f64,
     /// The same on calm days.
     pub comovement_calm: f64,
@@ -242,13 +238,11 @@ impl fmt::Display for Report {
             "  mean pairwise correlation       {:.3}",
             r.pairwise_correlation
         )?;
+        writeln!(f, "  mean daily co-movement          {:.3}", r.comovement)?;
         writeln!(
             f,
             "    turbulent / calm days         {:.3} ({} days) / {:.3} ({} days)",
-            r.pairwise_correlation_turbulent,
-            r.turbulent_days,
-            r.pairwise_correlation_calm,
-            r.calm_days
+            r.comovement_turbulent, r.turbulent_days, r.comovement_calm, r.calm_days
         )?;
         writeln!(
             f,
