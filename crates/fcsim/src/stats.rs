@@ -8,9 +8,10 @@
 //! against the range real markets show ([`Report::facts`]). `qts sim stats` prints the
 //! report; `docs/simulator.md` ("Market model") shows the figures next to the ranges.
 //!
-//! The one figure not read over REST is the odd-lot share: FC Data publishes odd lots only
-//! on the hub's `OL` channel, whose messages are [`Generator::odd_lot_tape`]; it is read
-//! from there.
+//! Two figures are not read over REST: the odd-lot share (FC Data publishes odd lots only
+//! on the hub's `OL` channel, whose messages are [`Generator::odd_lot_tape`]) and the
+//! put-through share (FC Data REST does not publish [`Generator::put_throughs`] yet); both
+//! are read from the generator.
 
 mod compute;
 mod estimators;
@@ -220,6 +221,8 @@ pub(crate) struct Sample {
     pub(crate) sampled: Vec<Series>,
     pub(crate) odd_lot_volume: u64,
     pub(crate) round_lot_volume: u64,
+    /// Value of the selected symbols' put-through deals over the measured days, VND.
+    pub(crate) put_through_value: f64,
 }
 
 /// Starts a simulator for `plan` in this process, serves its FC Data on a free local port,
@@ -522,8 +525,23 @@ async fn collect(sim: &Simulator, url: &str, plan: &Plan) -> Result<Sample, Erro
         }
     }
 
+    // Put-throughs: FC Data REST does not publish them yet (`TotalDeal*` are 0), so they
+    // are read from the generator that will feed those fields.
+    let mut put_through_value = 0.0;
+    for s in &selected {
+        let Some(i) = g.universe().find(s) else {
+            continue;
+        };
+        for day in first..t0 {
+            for d in g.put_throughs(i, day).unwrap_or_default() {
+                put_through_value += d.price as f64 * d.volume as f64;
+            }
+        }
+    }
+
     Ok(Sample {
         seed: plan.seed,
+        put_through_value,
         dates,
         index_code,
         market: index.clone(),

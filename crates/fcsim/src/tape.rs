@@ -33,6 +33,7 @@ mod book;
 mod factors;
 mod odd_lot;
 mod params;
+mod put_through;
 
 pub use book::Level;
 pub use odd_lot::{ODD_LOT_DEPTH, OddLotPrint, OddLotTape, OddLotUpdate};

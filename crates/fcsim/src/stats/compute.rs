@@ -577,6 +577,13 @@ fn facts(r: &Report) -> Vec<Fact> {
         (0.0005, 0.03),
         "odd lots: a small fraction of volume (approximate)",
     ));
+    out.push(fact(
+        "put_through.value_share",
+        "put-through / matched value",
+        r.put_through_value_share,
+        (0.03, 0.4),
+        "HOSE: negotiated deals are roughly a tenth of traded value (approximate)",
+    ));
     out
 }
 
@@ -607,6 +614,19 @@ pub(crate) fn report(sample: &Sample) -> Report {
             sample.odd_lot_volume as f64 / sample.round_lot_volume as f64
         } else {
             f64::NAN
+        },
+        put_through_value_share: {
+            let matched: f64 = sample
+                .selected
+                .iter()
+                .flat_map(|s| &s.daily)
+                .map(|r| r.value)
+                .sum();
+            if matched > 0.0 {
+                sample.put_through_value / matched
+            } else {
+                f64::NAN
+            }
         },
         facts: Vec::new(),
     };

@@ -33,6 +33,9 @@ pub struct Report {
     /// Odd-lot volume as a share of round-lot volume (the selected symbols' `OL` board
     /// over the last 3 days).
     pub odd_lot_volume_share: f64,
+    /// Put-through value as a share of matched value (the selected symbols, the measured
+    /// days, `Generator::put_throughs`).
+    pub put_through_value_share: f64,
     /// Each stylized fact with its real-market range.
     pub facts: Vec<Fact>,
 }
@@ -319,6 +322,11 @@ impl fmt::Display for Report {
             f,
             "  odd-lot volume / round-lot volume {}",
             pct(self.odd_lot_volume_share)
+        )?;
+        writeln!(
+            f,
+            "  put-through value / matched value {}",
+            pct(self.put_through_value_share)
         )?;
         writeln!(f)?;
         writeln!(f, "stylized facts (measured vs real-market range)")?;

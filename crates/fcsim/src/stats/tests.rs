@@ -139,6 +139,7 @@ fn a_report_reads_returns_only_across_days_that_traded() {
         sampled: vec![a],
         odd_lot_volume: 5,
         round_lot_volume: 1_000,
+        put_through_value: 0.0,
     };
     let report = compute::report(&sample);
     // 39 returns for BBB, 37 for AAA (day 10 did not trade: two returns lost).

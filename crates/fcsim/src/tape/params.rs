@@ -31,6 +31,8 @@ pub struct MarketModel {
     pub exchanges: Exchanges,
     /// VN30 index futures.
     pub futures: FuturesModel,
+    /// Put-through (negotiated) deals.
+    pub put_through: PutThroughModel,
 }
 
 /// The market factor: one daily shock shared by every stock (scaled by its beta).
@@ -439,6 +441,28 @@ impl Default for FuturesModel {
     }
 }
 
+/// Put-through deals per stock and day.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PutThroughModel {
+    /// Mean deals per day for a liquid, a mid and an illiquid stock.
+    pub deals_per_day: [f64; 3],
+    /// Put-through volume as a share of the stock's typical matched volume.
+    pub value_share: f64,
+    /// Standard deviation of a deal's log price around the reference.
+    pub price_sd: f64,
+}
+
+impl Default for PutThroughModel {
+    fn default() -> Self {
+        Self {
+            deals_per_day: [0.6, 0.2, 0.02],
+            value_share: 0.12,
+            price_sd: 0.02,
+        }
+    }
+}
+
 /// A parameter outside its domain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("market model: `{key}` {problem}")]
@@ -584,7 +608,13 @@ impl MarketModel {
             non_negative(p.beta_scale, format!("{key}.beta_scale"))?;
             non_negative(p.vol_scale, format!("{key}.vol_scale"))?;
         }
-        non_negative(self.futures.basis_sd, "futures.basis_sd")
+        non_negative(self.futures.basis_sd, "futures.basis_sd")?;
+        let p = &self.put_through;
+        for x in p.deals_per_day {
+            non_negative(x, "put_through.deals_per_day")?;
+        }
+        non_negative(p.value_share, "put_through.value_share")?;
+        non_negative(p.price_sd, "put_through.price_sd")
     }
 }
 
