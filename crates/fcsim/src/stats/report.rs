@@ -165,7 +165,7 @@ pub struct Fact {
     pub value: f64,
     /// Lowest value of the range.
     pub low: f64,
-    /// Highest value of the range.
+    /// Highest value of the range (infinite when unbounded: `null` in JSON).
     pub high: f64,
     /// Where the range comes from.
     pub reference: String,
