@@ -102,7 +102,7 @@ fn mean_pairwise(rets: &[Vec<Option<f64>>]) -> f64 {
 
 /// Each day's co-movement of the stocks: the mean pairwise product of their demeaned
 /// returns over their mean square, `((Σz)² − Σz²) / ((n − 1) Σz²)`, in −1/(n−1)..=1;
-/// `None` with fewer than 5 returns. Weighs every day alike, unlike a correlation over days,
+/// `None` with fewer than 2 returns. Weighs every day alike, unlike a correlation over days,
 /// which the largest days dominate.
 fn comovement(rets: &[Vec<Option<f64>>], days: usize) -> Vec<Option<f64>> {
     let means: Vec<f64> = rets
@@ -118,7 +118,7 @@ fn comovement(rets: &[Vec<Option<f64>>], days: usize) -> Vec<Option<f64>> {
                 .collect();
             let n = z.len() as f64;
             let (sum, squares) = (z.iter().sum::<f64>(), z.iter().map(|x| x * x).sum::<f64>());
-            (z.len() >= 5 && squares > 0.0).then(|| (sum * sum - squares) / ((n - 1.0) * squares))
+            (z.len() >= 2 && squares > 0.0).then(|| (sum * sum - squares) / ((n - 1.0) * squares))
         })
         .collect()
 }
