@@ -7,6 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use crate::tape::MarketModel;
 use crate::universe::UniverseSize;
 
 /// An FC Data API key the simulator accepts.
@@ -127,6 +128,9 @@ pub struct SimConfig {
     pub universe: UniverseSize,
     /// Trading days of history before the start date.
     pub history_days: u32,
+    /// Parameters of the generated market (returns, regimes, sectors, liquidity classes,
+    /// intraday shape); every key optional (`docs/simulator.md`, "Market model").
+    pub market: MarketModel,
     /// FC Data keys.
     pub data_consumers: Vec<DataConsumer>,
     /// FC Trading keys.
@@ -167,6 +171,7 @@ impl SimConfig {
             speed: 1.0,
             universe: UniverseSize::default(),
             history_days: 500,
+            market: MarketModel::default(),
             data_consumers: vec![DataConsumer {
                 consumer_id: DEMO_DATA_CONSUMER_ID.to_owned(),
                 consumer_secret: DEMO_DATA_CONSUMER_SECRET.to_owned(),
@@ -256,6 +261,23 @@ mod tests {
             Some(datetime!(2025-06-10 10:00 +7))
         );
         assert!(parse_start("10/06/2025").is_err());
+    }
+
+    #[test]
+    fn a_config_without_market_keys_gets_the_default_model_and_one_with_them_is_read() {
+        let plain: SimConfig = serde_json::from_str(r#"{"seed": 7}"#).unwrap();
+        assert_eq!(plain.seed, 7);
+        assert_eq!(plain.market, MarketModel::default());
+        let tuned: SimConfig = serde_json::from_str(
+            r#"{"seed": 7, "market": {"regimes": {"calm_to_turbulent": 0.02}}}"#,
+        )
+        .unwrap();
+        assert_eq!(tuned.market.regimes.calm_to_turbulent, 0.02);
+        assert_eq!(tuned.market.stock, MarketModel::default().stock);
+        assert!(
+            serde_json::from_str::<SimConfig>(r#"{"market": {"regime": {}}}"#).is_err(),
+            "a misspelt section is refused"
+        );
     }
 
     #[test]

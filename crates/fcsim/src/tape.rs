@@ -1,9 +1,17 @@
-//! The deterministic price generator. For every instrument and trading day it derives a
+//! The deterministic market generator. For every instrument and trading day it derives a
 //! reference price (`market`'s rule applied to the previous day: its close on HOSE, HNX and
-//! futures, the VWAP of its continuous tape on UPCoM), the day's band, an open and a close
-//! (a daily random walk), and a tape of trades between them (a Brownian bridge) timed by the
-//! exchange's session timetable. Every price goes through `market` for ticks, bands and
-//! reference prices; lots come from `market` too. Nothing here is an exchange rule.
+//! futures, the VWAP of its continuous tape on UPCoM), the day's band, an open and a close,
+//! and a tape of trades between them timed by the exchange's session timetable.
+//!
+//! Daily returns follow a factor model (`factors`): a market factor with GARCH(1,1)
+//! volatility, Student-t shocks and sell-off/rally jumps, calm and turbulent regimes, one
+//! factor per sector, and each stock's own GARCH, fat-tailed shocks and jumps. The band
+//! truncates them (limit-up and limit-down days, locked at the limit). The number of trades
+//! grows with the day's volatility and surprise; trades print at the bid or the ask of a
+//! spread set by the stock's liquidity class, along a Brownian bridge from the open to the
+//! close, at U-shaped intraday times. Parameters: [`MarketModel`]. Every price goes through
+//! `market` for ticks, bands and reference prices; lots come from `market` too. Nothing here
+//! is an exchange rule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,9 +29,20 @@ use time::{Date, Duration};
 use crate::rng::Rng;
 use crate::universe::{Instrument, Universe};
 
+mod book;
+mod factors;
 mod odd_lot;
+mod params;
+mod put_through;
 
+pub use book::Level;
 pub use odd_lot::{ODD_LOT_DEPTH, OddLotPrint, OddLotTape, OddLotUpdate};
+pub use params::{
+    ClassParams, ExchangeParams, Exchanges, FuturesModel, Intraday, LiquidityClasses, MarketFactor,
+    MarketModel, ModelError, Regimes, SectorParams, Sectors, StockShocks, VolumeModel,
+};
+
+use factors::{GARCH_CAP, MarketPath, gauss, poisson, student, turbulent_share};
 
 /// Which side initiated a trade (SSI `Side`: `BU` buy-up, `SD` sell-down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,16 +133,85 @@ pub enum Error {
     /// `market` refused a band computation.
     #[error("price band: {0}")]
     Limits(String),
+    /// A market-model parameter is outside its domain.
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
-/// One instrument's reference and close on one day, in price units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One instrument's day as the daily pass decided it, in price units.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct DayPrices {
     reference: i64,
     close: i64,
+    open: i64,
+    /// ln(latent close / reference): beyond the band on a locked limit day.
+    target: f32,
+    /// The day's conditional daily volatility.
+    sigma: f32,
+    /// Candidate continuous trades (0: the instrument does not trade that day).
+    trades: u32,
 }
 
-/// The generator: universe, rules, calendar and the daily reference and close of every
+impl DayPrices {
+    /// A day without trades: every price is the reference.
+    fn flat(reference: i64) -> Self {
+        Self {
+            reference,
+            close: reference,
+            open: reference,
+            target: 0.0,
+            sigma: 0.0,
+            trades: 0,
+        }
+    }
+}
+
+/// One continuous print before it is placed in time.
+#[derive(Debug, Clone, Copy)]
+struct Print {
+    /// Seconds since local midnight.
+    secs: u32,
+    price: i64,
+    volume: u64,
+    side: Aggressor,
+}
+
+/// How a stock's daily return loads on the factors.
+#[derive(Debug, Clone, Copy)]
+struct Loadings {
+    beta: f64,
+    sector: usize,
+    /// Daily volatility of the stock's own shock (calm regime, long-run GARCH level).
+    own: f64,
+}
+
+/// A bid and ask and the interval `[low, high)` of efficient prices they stand for.
+#[derive(Debug, Clone, Copy)]
+struct QuoteCache {
+    low: f64,
+    high: f64,
+    bid: i64,
+    ask: i64,
+}
+
+/// One minute (or less) of continuous trading and its share of the day's activity.
+#[derive(Debug, Clone, Copy)]
+struct Bin {
+    /// Clock second the bin starts at.
+    start: u32,
+    /// Seconds in the bin.
+    len: u32,
+    /// Cumulative intensity up to the end of this bin.
+    cumulative: f64,
+    /// Price variance weight of a trade in this bin: (intensity / the day's mean
+    /// intensity) ^ `volatility_elasticity`.
+    weight: f64,
+}
+
+/// The intensity bins of one continuous-session layout.
+type Bins = Arc<[Bin]>;
+
+/// The generator: universe, rules, calendar, market model and the daily prices of every
 /// instrument.
 #[derive(Debug)]
 pub struct Generator {
@@ -131,10 +219,14 @@ pub struct Generator {
     rules: MarketRules,
     calendar: TradingCalendar,
     universe: Universe,
+    model: MarketModel,
     days: Vec<Date>,
-    /// `history[instrument][day]`: that day's reference and close.
+    path: MarketPath,
+    /// `history[instrument][day]`: that day's reference, open, close and tape parameters.
     history: Vec<Vec<DayPrices>>,
     summaries: Mutex<HashMap<(usize, usize), DaySummary>>,
+    /// Intraday intensity bins by continuous-session layout.
+    bins: Mutex<HashMap<Vec<(u32, u32)>, Bins>>,
 }
 
 const SUMMARY_CACHE_MAX: usize = 400_000;
@@ -163,11 +255,14 @@ pub fn display_value(inst: &Instrument, value_units: i128) -> Decimal {
     }
 }
 
+/// Price units per index point of a VN30 futures contract (prices in 0.1 point).
+const FUTURES_UNITS_PER_POINT: f64 = 10.0;
+
 impl Generator {
-    /// Generates `history_days` trading days of references and closes before `today`, and
-    /// `horizon_days` after it. On UPCoM each day's reference is the VWAP of the previous
-    /// day's continuous tape, so those tapes are generated here once (the costliest part
-    /// of start-up; `docs/performance.md` "## fcsim" has the figure).
+    /// Generates `history_days` trading days before `today` and `horizon_days` after it
+    /// with the default [`MarketModel`]. On UPCoM each day's reference is the VWAP of the
+    /// previous day's continuous tape, so those tapes are generated here once (the
+    /// costliest part of start-up; `docs/performance.md` "## fcsim" has the figure).
     pub fn new(
         seed: u64,
         rules: MarketRules,
@@ -176,6 +271,51 @@ impl Generator {
         today: Date,
         history_days: u32,
         horizon_days: u32,
+    ) -> Self {
+        Self::build(
+            seed,
+            rules,
+            calendar,
+            universe,
+            today,
+            (history_days, horizon_days),
+            MarketModel::default(),
+        )
+    }
+
+    /// [`Self::new`] with `model`'s parameters (checked first). Pass a universe made by
+    /// `Universe::generate_with` with the same model, so per-instrument numbers agree.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_model(
+        seed: u64,
+        rules: MarketRules,
+        calendar: TradingCalendar,
+        universe: Universe,
+        today: Date,
+        history_days: u32,
+        horizon_days: u32,
+        model: MarketModel,
+    ) -> Result<Self, Error> {
+        model.validate()?;
+        Ok(Self::build(
+            seed,
+            rules,
+            calendar,
+            universe,
+            today,
+            (history_days, horizon_days),
+            model,
+        ))
+    }
+
+    fn build(
+        seed: u64,
+        rules: MarketRules,
+        calendar: TradingCalendar,
+        universe: Universe,
+        today: Date,
+        (history_days, horizon_days): (u32, u32),
+        model: MarketModel,
     ) -> Self {
         let mut first = calendar.this_or_next_trading_day(today).unwrap_or(today);
         for _ in 0..history_days {
@@ -195,87 +335,168 @@ impl Generator {
                 None => break,
             }
         }
+        let path = MarketPath::generate(seed, days.len(), &model);
         let mut generator = Self {
             seed,
             rules,
             calendar,
             universe,
+            model,
             days,
+            path,
             history: Vec::new(),
             summaries: Mutex::new(HashMap::new()),
+            bins: Mutex::new(HashMap::new()),
         };
         generator.history = generator.price_history();
         generator
     }
 
-    /// Every instrument's [`Self::price_series`], spread over the available cores. Worker
-    /// `w` of `n` takes instruments `w`, `w + n`, … (the costly UPCoM ones sit together at
-    /// the end of the universe); each series is independent, so the result does not
-    /// depend on the split.
+    /// Every instrument's [`Self::price_series`]: the stocks spread over the available
+    /// cores, then the futures, which follow the VN30 index of those stocks' closes.
+    /// Worker `w` of `n` takes instruments `w`, `w + n`, … (the costly UPCoM ones sit
+    /// together at the end of the universe); each stock's series is independent given the
+    /// market path, so the result does not depend on the split.
     fn price_history(&self) -> Vec<Vec<DayPrices>> {
         let count = self.universe.instruments().len();
+        let is_future = |i: usize| {
+            self.universe
+                .instrument(i)
+                .is_some_and(|x| x.kind == InstrumentKind::IndexFuture)
+        };
         let workers = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
             .clamp(1, count.max(1));
+        let series = |i: usize| {
+            if is_future(i) {
+                Vec::new()
+            } else {
+                self.price_series(i, None)
+            }
+        };
         let share = |w: usize| (w..count).step_by(workers);
         let mut parts: Vec<std::vec::IntoIter<Vec<DayPrices>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
-                .map(|w| scope.spawn(move || share(w).map(|i| self.price_series(i)).collect()))
+                .map(|w| scope.spawn(move || share(w).map(series).collect()))
                 .collect();
             handles
                 .into_iter()
                 .enumerate()
                 .map(|(w, handle)| {
                     // A worker cannot panic short of a bug; redo its share here if it did.
-                    let series: Vec<_> = handle
+                    let done: Vec<_> = handle
                         .join()
-                        .unwrap_or_else(|_| share(w).map(|i| self.price_series(i)).collect());
-                    series.into_iter()
+                        .unwrap_or_else(|_| share(w).map(series).collect());
+                    done.into_iter()
                 })
                 .collect()
         });
-        (0..count)
+        let mut history: Vec<Vec<DayPrices>> = (0..count)
             .map(|i| {
                 parts
                     .get_mut(i % workers)
                     .and_then(Iterator::next)
                     .unwrap_or_default()
             })
-            .collect()
+            .collect();
+        if (0..count).any(is_future) {
+            let vn30: Vec<f64> = match self.universe.index("VN30") {
+                Some((pos, _)) => (0..self.days.len())
+                    .map(|day| {
+                        self.index_value(pos, |m| {
+                            history
+                                .get(m)
+                                .and_then(|h| h.get(day))
+                                .map_or(1, |d| d.close)
+                        })
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            for i in (0..count).filter(|&i| is_future(i)) {
+                let futures = self.price_series(i, Some(&vn30));
+                if let Some(slot) = history.get_mut(i) {
+                    *slot = futures;
+                }
+            }
+        }
+        history
     }
 
     /// Day by day: the reference (`MarketRules::next_reference` of the day before; the
-    /// instrument's base price on the first day), then the close.
-    fn price_series(&self, i: usize) -> Vec<DayPrices> {
+    /// instrument's base price on the first day), the day's return and volatility (a
+    /// stock's factor model, or the VN30 index plus a basis for futures, given as
+    /// `vn30` closes), the number of trades, the open and the close inside the band.
+    fn price_series(&self, i: usize, vn30: Option<&[f64]>) -> Vec<DayPrices> {
         let Some(inst) = self.universe.instrument(i) else {
             return Vec::new();
         };
         let basis = self.rules.limits.reference_basis(inst.exchange);
-        let mut out = Vec::with_capacity(self.days.len());
+        let loadings = self.loadings(inst);
+        let ln_base = (inst.base_price.max(1) as f64).ln();
+        let overnight = self.model.intraday.overnight_share;
+        let mut latent = ln_base;
+        let mut garch = 1.0;
         let mut reference = inst.base_price;
+        let mut out = Vec::with_capacity(self.days.len());
         for day in 0..self.days.len() {
             let mut rng = Rng::new(self.seed, i as u64, day as u64, 1);
             let Ok(limits) = self.limits_for(inst, reference) else {
-                out.push(DayPrices {
-                    reference,
-                    close: reference,
-                });
+                out.push(DayPrices::flat(reference));
                 continue;
             };
-            // Daily return with a gentle pull back to the starting level, so three years
-            // of history stay in a realistic range.
-            let drift = -0.03 * (reference as f64 / inst.base_price as f64).ln();
-            let r = inst.volatility * rng.normal() + drift * inst.volatility;
-            let close = self.on_tick(inst, reference as f64 * (1.0 + r), &limits);
-            out.push(DayPrices { reference, close });
+            let (r, sigma) = match vn30 {
+                Some(index) => self.futures_return(day, latent, index, &mut rng),
+                None => self.stock_return(&loadings, day, latent - ln_base, &mut garch, &mut rng),
+            };
+            let trades = self.trade_count(inst, sigma, r, &mut rng);
+            if trades == 0 {
+                // Nothing trades: no price is revealed, the latent price moves on.
+                out.push(DayPrices {
+                    sigma: sigma as f32,
+                    ..DayPrices::flat(reference)
+                });
+                latent += r;
+                let previous = PreviousSession {
+                    reference: limits.reference,
+                    close: None,
+                    continuous: Vwap::EMPTY,
+                };
+                reference = self
+                    .rules
+                    .next_reference(inst.exchange, inst.kind, &previous)
+                    .map_or(reference, Price::units);
+                continue;
+            }
+            let target = latent + r;
+            let open_ln = latent
+                + overnight * r
+                + f64::sqrt(overnight * (1.0 - overnight)) * sigma * gauss(&mut rng);
+            let mut open = self.on_tick(inst, open_ln.exp(), &limits);
+            let close = self.on_tick(inst, target.exp(), &limits);
+            let layout = self.layout(inst, day);
+            if trades == 1 && layout.opening.is_none() && layout.closing.is_none() {
+                open = close; // one print is both the open and the close
+            }
+            let prices = DayPrices {
+                reference,
+                close,
+                open,
+                target: (target - (reference.max(1) as f64).ln()) as f32,
+                sigma: sigma as f32,
+                trades,
+            };
+            out.push(prices);
+            // The close is what the market saw; the part of the move the band cut off is
+            // gone (carrying it over would make returns predictable).
+            latent = (close.max(1) as f64).ln();
             let continuous = match basis {
                 ReferenceBasis::Close => Vwap::EMPTY,
                 ReferenceBasis::ContinuousVwap => {
                     let mut vwap = Vwap::EMPTY;
-                    let auctions = self.auctions(inst, day);
-                    self.continuous_prints(inst, i, day, &limits, close, auctions, |p, v| {
-                        if let Ok(p) = Price::new(p) {
-                            vwap.add(p, Quantity::new(v));
+                    self.continuous_prints(inst, i, day, &limits, &prices, &layout, |p| {
+                        if let Ok(price) = Price::new(p.price) {
+                            vwap.add(price, Quantity::new(p.volume));
                         }
                     });
                     vwap
@@ -294,9 +515,123 @@ impl Generator {
         out
     }
 
+    /// `inst`'s factor loadings: beta and sector from the universe, and the own
+    /// volatility that makes its long-run total volatility `inst.volatility` (what the
+    /// factors, regimes and jumps leave over, at least a quarter of it).
+    fn loadings(&self, inst: &Instrument) -> Loadings {
+        let m = &self.model;
+        let turbulent = turbulent_share(m);
+        let factor_var = (1.0 - turbulent) + turbulent * m.regimes.factor_scale.powi(2);
+        let stock_var = (1.0 - turbulent) + turbulent * m.regimes.stock_scale.powi(2);
+        let jump_rate = (1.0 - turbulent) + turbulent * m.regimes.jump_scale;
+        // E[(0.6 + 0.8u)²] and E[(0.5 + u)²] for u uniform in [0, 1).
+        let market_jumps = m.market.jump_prob * jump_rate * m.market.jump_size.powi(2) * 1.0533;
+        let own_jumps = m.stock.jump_prob * m.stock.jump_size.powi(2) * 13.0 / 12.0;
+        let sector = m.sectors.of(inst.sector).factor_vol;
+        let systematic = (inst.beta.powi(2) * m.market.vol.powi(2) + sector.powi(2)) * factor_var
+            + inst.beta.powi(2) * market_jumps;
+        let total = inst.volatility.powi(2);
+        let own_var = (total - systematic).max(total / 16.0);
+        Loadings {
+            beta: inst.beta,
+            sector: inst.sector.index(),
+            own: f64::sqrt(own_var / (stock_var + own_jumps)),
+        }
+    }
+
+    /// A stock's log return on `day` and its conditional volatility: beta times the market
+    /// factor, plus the sector factor, plus its own shock (GARCH variance `garch`, updated
+    /// here), less a slight pull of the log price's `deviation` from its start.
+    fn stock_return(
+        &self,
+        l: &Loadings,
+        day: usize,
+        deviation: f64,
+        garch: &mut f64,
+        rng: &mut Rng,
+    ) -> (f64, f64) {
+        let m = &self.model;
+        let s = &m.stock;
+        let turbulent = self.path.turbulent.get(day).copied().unwrap_or(false);
+        let scale = self.path.factor_scale.get(day).copied().unwrap_or(1.0);
+        let market = self.path.market.get(day).copied().unwrap_or(0.0);
+        let sector = self
+            .path
+            .sectors
+            .get(day)
+            .and_then(|f| f.get(l.sector))
+            .copied()
+            .unwrap_or(0.0);
+        let sector_vol = crate::universe::Sector::ALL
+            .get(l.sector)
+            .map_or(0.0, |&x| m.sectors.of(x).factor_vol);
+        let own_scale = if turbulent {
+            m.regimes.stock_scale
+        } else {
+            1.0
+        };
+        let own_vol = l.own * own_scale;
+        let sigma = f64::sqrt(
+            (l.beta * m.market.vol * scale).powi(2)
+                + (sector_vol * scale).powi(2)
+                + own_vol.powi(2) * *garch,
+        );
+        let z = student(rng, s.tail_dof);
+        let jump = if rng.unit() < s.jump_prob {
+            let sign = if rng.unit() < 0.5 { -1.0 } else { 1.0 };
+            sign * l.own * s.jump_size * (0.5 + rng.unit())
+        } else {
+            0.0
+        };
+        let own = own_vol * garch.sqrt() * z + jump;
+        let standardized = if own_vol > 0.0 { own / own_vol } else { 0.0 };
+        *garch = ((1.0 - s.garch_alpha - s.garch_beta)
+            + s.garch_alpha * standardized * standardized
+            + s.garch_beta * *garch)
+            .min(GARCH_CAP);
+        let r = l.beta * market + sector + own - s.mean_reversion * deviation;
+        (r, sigma)
+    }
+
+    /// A VN30 future's log return on `day` from its `latent` log price: the VN30 index
+    /// close (in price units) times a small random basis; volatility: the market's.
+    fn futures_return(&self, day: usize, latent: f64, vn30: &[f64], rng: &mut Rng) -> (f64, f64) {
+        let scale = self.path.factor_scale.get(day).copied().unwrap_or(1.0);
+        let sigma = self.model.market.vol * scale;
+        let basis = self.model.futures.basis_sd * gauss(rng);
+        match vn30.get(day).filter(|v| **v > 0.0) {
+            Some(index) => (
+                (index * FUTURES_UNITS_PER_POINT).ln() + basis - latent,
+                sigma,
+            ),
+            None => (sigma * gauss(rng), sigma),
+        }
+    }
+
+    /// The day's number of candidate continuous trades: the instrument's rate × log-normal
+    /// noise × (volatility / its average)^elasticity × (1 + surprise term), Poisson.
+    fn trade_count(&self, inst: &Instrument, sigma: f64, r: f64, rng: &mut Rng) -> u32 {
+        let v = &self.model.volume;
+        let noise = (v.activity_sd * gauss(rng) - v.activity_sd.powi(2) / 2.0).exp();
+        let ratio = if inst.volatility > 0.0 && sigma > 0.0 {
+            sigma / inst.volatility
+        } else {
+            1.0
+        };
+        let surprise = if sigma > 0.0 { r.abs() / sigma } else { 0.8 };
+        let activity = noise
+            * ratio.powf(v.vol_elasticity)
+            * (1.0 + v.abs_return_elasticity * (surprise - 0.8)).max(0.2);
+        poisson(rng, inst.trade_rate * activity)
+    }
+
     /// Rounds `x` to the nearest tick inside the band.
     fn on_tick(&self, inst: &Instrument, x: f64, limits: &PriceLimits) -> i64 {
-        let units = x.round().max(1.0) as i64;
+        let units = if x.is_finite() {
+            x.round().clamp(1.0, 1e15) as i64
+        } else {
+            limits.reference.units()
+        };
         let rounded = Price::new(units)
             .ok()
             .and_then(|p| {
@@ -310,6 +645,82 @@ impl Generator {
             })
             .map_or(limits.reference.units(), Price::units);
         rounded.clamp(limits.floor.units(), limits.ceiling.units())
+    }
+
+    /// One tick up (`up`) or down from `units`, staying inside `limits`.
+    fn tick_step(&self, inst: &Instrument, limits: &PriceLimits, units: i64, up: bool) -> i64 {
+        let ticks = &self.rules.ticks;
+        Price::new(units)
+            .ok()
+            .and_then(|p| {
+                if up {
+                    ticks.tick_up(inst.exchange, inst.kind, Board::Main, p)
+                } else {
+                    ticks.tick_down(inst.exchange, inst.kind, Board::Main, p)
+                }
+            })
+            .map_or(units, Price::units)
+            .clamp(limits.floor.units(), limits.ceiling.units())
+    }
+
+    /// `inst`'s quoted spread in ticks at `price`: its `spread_bps` of the price, at least
+    /// one tick (the tick size is `market`'s).
+    fn spread_ticks(&self, inst: &Instrument, price: f64) -> u32 {
+        if inst.spread_bps <= 0.0 {
+            return 1;
+        }
+        let tick = Price::new(price.max(1.0) as i64).map_or(1, |p| {
+            self.rules
+                .tick_size(inst.exchange, inst.kind, Board::Main, p)
+                .units()
+        });
+        (inst.spread_bps * 1e-4 * price / tick.max(1) as f64)
+            .round()
+            .clamp(1.0, 50.0) as u32
+    }
+
+    /// The best bid and ask around the efficient price `mid`: the bid is `mid` rounded
+    /// down to a tick less half the spread, the ask the spread above it, inside the band.
+    /// `cache` holds the last answer and the tick interval of mids it holds for: the
+    /// efficient price moves far less than a tick between most trades, so `market` is
+    /// asked again only when it leaves that interval.
+    fn quote_around(
+        &self,
+        inst: &Instrument,
+        limits: &PriceLimits,
+        mid: f64,
+        cache: &mut Option<QuoteCache>,
+    ) -> (i64, i64) {
+        if let Some(c) = cache.as_ref().filter(|c| mid >= c.low && mid < c.high) {
+            return (c.bid, c.ask);
+        }
+        let (floor, ceiling) = (limits.floor.units(), limits.ceiling.units());
+        let spread = self.spread_ticks(inst, mid);
+        let below = (mid.floor().clamp(1.0, 1e15) as i64).clamp(floor, ceiling);
+        let below = Price::new(below)
+            .ok()
+            .and_then(|p| {
+                self.rules
+                    .round_to_tick(inst.exchange, inst.kind, Board::Main, p, Rounding::Down)
+            })
+            .map_or(floor, Price::units)
+            .clamp(floor, ceiling);
+        let mut bid = below;
+        for _ in 0..(spread - 1) / 2 {
+            bid = self.tick_step(inst, limits, bid, false);
+        }
+        let mut ask = bid;
+        for _ in 0..spread {
+            ask = self.tick_step(inst, limits, ask, true);
+        }
+        let above = self.tick_step(inst, limits, below, true);
+        *cache = (above > below).then_some(QuoteCache {
+            low: below as f64,
+            high: above as f64,
+            bid,
+            ask,
+        });
+        (bid, ask)
     }
 
     fn limits_for(&self, inst: &Instrument, reference: i64) -> Result<PriceLimits, Error> {
@@ -334,6 +745,11 @@ impl Generator {
         &self.universe
     }
 
+    /// The market model the generator draws from.
+    pub fn model(&self) -> &MarketModel {
+        &self.model
+    }
+
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -349,9 +765,16 @@ impl Generator {
         self.days.binary_search(&date).ok()
     }
 
+    /// Whether the market is in its turbulent regime on day `day` (higher factor
+    /// volatility and more jumps; see [`Regimes`]).
+    pub fn turbulent(&self, day: usize) -> bool {
+        self.path.turbulent.get(day).copied().unwrap_or(false)
+    }
+
     /// Reference price of instrument `i` on day `day` (reference §5.3, by
     /// `MarketRules::next_reference`: the previous close on HOSE, HNX and futures, the
-    /// previous day's continuous VWAP on UPCoM; the base price on the first day).
+    /// previous day's continuous VWAP on UPCoM, the previous reference after a day without
+    /// trades; the base price on the first day).
     pub fn reference(&self, i: usize, day: usize) -> i64 {
         self.day_prices(i, day).map_or_else(
             || self.universe.instrument(i).map_or(1, |x| x.base_price),
@@ -359,7 +782,7 @@ impl Generator {
         )
     }
 
-    /// Close of instrument `i` on day `day`.
+    /// Close of instrument `i` on day `day` (the reference on a day without trades).
     pub fn close(&self, i: usize, day: usize) -> i64 {
         self.day_prices(i, day).map_or(1, |d| d.close)
     }
@@ -396,107 +819,100 @@ impl Generator {
         )
     }
 
-    /// The full tape of instrument `i` on day `day`.
+    /// The full tape of instrument `i` on day `day` (empty on a day without trades).
     pub fn tape(&self, i: usize, day: usize) -> Result<DayTape, Error> {
         let inst = self
             .universe
             .instrument(i)
             .ok_or(Error::UnknownInstrument(i))?;
         let limits = self.limits(i, day)?;
-        self.build_tape(inst, i, day, limits, self.close(i, day))
+        Ok(DayTape {
+            instrument: i,
+            date: self.date(day)?,
+            limits,
+            trades: self.day_trades(inst, i, day, &limits)?,
+        })
     }
 
-    /// The tape of `inst` (at position `i`) on `day`, inside `limits`, ending at `close`:
-    /// the continuous prints of [`Self::continuous_prints`] placed at random seconds of the
-    /// continuous session (stream 3, which also draws aggressor ties and auction volumes),
-    /// plus the ATO and ATC prints where the timetable has those auctions.
-    fn build_tape(
+    /// The trades of `inst` (at position `i`) on `day`, in time order: the ATO print at
+    /// the open and the ATC print at the close where the timetable has those auctions
+    /// (volumes: stream 4), and the continuous prints of [`Self::continuous_prints`].
+    fn day_trades(
         &self,
         inst: &Instrument,
         i: usize,
         day: usize,
-        limits: PriceLimits,
-        close: i64,
-    ) -> Result<DayTape, Error> {
-        let date = self.date(day)?;
-        let segments = self
-            .calendar
-            .sessions()
-            .timetable(&self.session_key(inst), date)
-            .map(|t| t.segments.clone())
-            .unwrap_or_default();
-        let auctions = Auctions::of(segments.iter().map(|s| s.phase));
-        let mut prints = Vec::new();
-        let open = self.continuous_prints(inst, i, day, &limits, close, auctions, |p, v| {
-            prints.push((p, v));
+        limits: &PriceLimits,
+    ) -> Result<Vec<Trade>, Error> {
+        self.date(day)?;
+        let Some(prices) = self.day_prices(i, day) else {
+            return Ok(Vec::new());
+        };
+        let layout = self.layout(inst, day);
+        let mut prints = Vec::with_capacity(prices.trades as usize);
+        self.continuous_prints(inst, i, day, limits, &prices, &layout, |p| {
+            prints.push(p);
         });
-        let continuous: Vec<(u32, u32)> = segments
-            .iter()
-            .filter(|s| s.phase == Phase::Continuous)
-            .map(|s| (s.start.seconds(), s.end.seconds()))
-            .collect();
-        let total: u32 = continuous.iter().map(|(a, b)| b - a).sum();
-        let mut rng = Rng::new(self.seed, i as u64, day as u64, 3);
-        let mut offsets: Vec<u32> = (0..prints.len())
-            .map(|_| u32::try_from(rng.range(0, u64::from(total.max(1) - 1))).unwrap_or(0))
-            .collect();
-        offsets.sort_unstable();
-        let lot = self.rules.lots.round_lot(inst.exchange).max(1);
-        let mut trades = Vec::with_capacity(prints.len() + 2);
-        for s in &segments {
-            if s.phase == Phase::OpeningAuction {
-                trades.push(Trade {
-                    secs: s.end.seconds(),
-                    price: open,
-                    volume: lots(&mut rng, inst) * lot * 5,
-                    side: Aggressor::Auction,
-                    phase: Phase::OpeningAuction,
-                });
-            }
+        if prints.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut previous = open;
-        for (&(price, volume), &off) in prints.iter().zip(&offsets) {
-            let side = match price.cmp(&previous) {
-                std::cmp::Ordering::Greater => Aggressor::Buy,
-                std::cmp::Ordering::Less => Aggressor::Sell,
-                std::cmp::Ordering::Equal if rng.unit() < 0.5 => Aggressor::Buy,
-                std::cmp::Ordering::Equal => Aggressor::Sell,
+        let lot = self.rules.lots.round_lot(inst.exchange).max(1);
+        let continuous_volume: u64 = prints.iter().map(|p| p.volume).sum();
+        let intraday = &self.model.intraday;
+        let rest = (1.0 - intraday.ato_volume_share - intraday.atc_volume_share).max(0.01);
+        let mut rng = Rng::new(self.seed, i as u64, day as u64, 4);
+        let mut auction_volume = |share: f64, at_limit: bool| {
+            let thin = if at_limit {
+                intraday.locked_trade_share
+            } else {
+                1.0
             };
-            previous = price;
+            let shares = continuous_volume as f64 * share / rest * (0.3 * rng.normal()).exp();
+            ((shares * thin / lot as f64).round() as u64).max(1) * lot
+        };
+        let at_limit = |p: i64| p >= limits.ceiling.units() || p <= limits.floor.units();
+        let ato_volume = auction_volume(intraday.ato_volume_share, at_limit(prices.open));
+        let atc_volume = auction_volume(intraday.atc_volume_share, at_limit(prices.close));
+        let mut trades = Vec::with_capacity(prints.len() + 2);
+        if let Some(secs) = layout.opening {
             trades.push(Trade {
-                secs: locate(&continuous, off),
-                price,
-                volume,
-                side,
-                phase: Phase::Continuous,
+                secs,
+                price: prices.open,
+                volume: ato_volume,
+                side: Aggressor::Auction,
+                phase: Phase::OpeningAuction,
             });
         }
-        for s in &segments {
-            if s.phase == Phase::ClosingAuction {
-                trades.push(Trade {
-                    secs: s.end.seconds(),
-                    price: close,
-                    volume: lots(&mut rng, inst) * lot * 8,
-                    side: Aggressor::Auction,
-                    phase: Phase::ClosingAuction,
-                });
-            }
+        trades.extend(prints.iter().map(|p| Trade {
+            secs: p.secs,
+            price: p.price,
+            volume: p.volume,
+            side: p.side,
+            phase: Phase::Continuous,
+        }));
+        if let Some(secs) = layout.closing {
+            trades.push(Trade {
+                secs,
+                price: prices.close,
+                volume: atc_volume,
+                side: Aggressor::Auction,
+                phase: Phase::ClosingAuction,
+            });
         }
-        trades.sort_by_key(|t| t.secs);
-        Ok(DayTape {
-            instrument: i,
-            date,
-            limits,
-            trades,
-        })
+        Ok(trades)
     }
 
-    /// The continuous trades of `inst` on `day` in time order, as `print(price, volume)`,
-    /// and the day's open (returned). Stream 2 draws the open around the reference, the
-    /// number of trades, a Brownian bridge from the open to `close` and a volume per trade;
-    /// the first trade is at the open without an opening auction, the last at the close
-    /// without a closing auction. The UPCoM reference needs only these, so
-    /// [`Self::price_series`] calls this alone, without placing trades in time.
+    /// The continuous prints of `inst` on `day` in time order. Their times are the day's
+    /// candidate trade times ([`Self::candidate_times`], U-shaped). The efficient log
+    /// price runs a Brownian bridge over the candidates (stream 2), from the open to the
+    /// day's latent close (beyond the band on a limit day), with a variance per trade that
+    /// grows with the intensity at its time, so volatility is U-shaped like activity. Each
+    /// trade prints at the ask (buyer) or the bid (seller) of the spread around the
+    /// efficient price. On a limit day, once the price reaches the limit it is locked
+    /// there: only a share of the candidates still print, at the limit, sellers hitting the
+    /// ceiling queue or buyers lifting the floor. The first print is the open without an
+    /// opening auction, the last the close without a closing auction. The UPCoM reference
+    /// needs only these, so [`Self::price_series`] calls this alone.
     #[allow(clippy::too_many_arguments)]
     fn continuous_prints(
         &self,
@@ -504,61 +920,209 @@ impl Generator {
         i: usize,
         day: usize,
         limits: &PriceLimits,
-        close: i64,
-        auctions: Auctions,
-        mut print: impl FnMut(i64, u64),
-    ) -> i64 {
-        let reference = limits.reference.units();
+        prices: &DayPrices,
+        layout: &Layout,
+        mut print: impl FnMut(Print),
+    ) {
+        let n = prices.trades as usize;
+        if n == 0 {
+            return;
+        }
+        let times = self.candidate_times(i, day, &layout.continuous, n);
+        // Variance of each step: its bin's weight, scaled so the day's variance is the
+        // continuous session's share of the day's. `remaining[k]`: weight of steps k..n.
+        let mut remaining = vec![0.0; n + 1];
+        for k in (0..n).rev() {
+            let w = times.get(k).map_or(1.0, |t| t.1);
+            let next = remaining.get(k + 1).copied().unwrap_or(0.0);
+            if let Some(slot) = remaining.get_mut(k) {
+                *slot = next + w;
+            }
+        }
+        let overnight = self.model.intraday.overnight_share;
+        let day_var = f64::from(prices.sigma).powi(2) * (1.0 - overnight);
+        let unit = day_var
+            / remaining
+                .first()
+                .copied()
+                .unwrap_or(1.0)
+                .max(f64::MIN_POSITIVE);
         let mut rng = Rng::new(self.seed, i as u64, day as u64, 2);
-        let open = self.on_tick(
-            inst,
-            reference as f64 * (1.0 + inst.volatility * 0.4 * rng.normal()),
-            limits,
-        );
         let lot = self.rules.lots.round_lot(inst.exchange).max(1);
-        let activity = 0.5 + rng.unit();
-        let n = ((f64::from(inst.trades_per_day) * activity) as usize).max(2);
-        // Brownian bridge from open to close over the continuous session.
-        let mut walk = Vec::with_capacity(n + 1);
-        let mut w = 0.0;
-        walk.push(0.0);
-        for _ in 0..n {
-            w += rng.normal() / (n as f64).sqrt();
-            walk.push(w);
-        }
-        let w_end = w;
-        let sigma = inst.volatility * 0.8 * reference as f64;
+        let (floor, ceiling) = (limits.floor.units(), limits.ceiling.units());
+        let target = (limits.reference.units().max(1) as f64).ln() + f64::from(prices.target);
+        let lock_up = prices.close >= ceiling && target >= (ceiling as f64).ln();
+        let lock_down = !lock_up && prices.close <= floor && target <= (floor as f64).ln();
+        let mut locked = (lock_up && prices.open >= ceiling) || (lock_down && prices.open <= floor);
+        let keep_locked = self.model.intraday.locked_trade_share;
+        let (opening, closing) = (layout.opening.is_some(), layout.closing.is_some());
+        let mut x = (prices.open.max(1) as f64).ln();
+        let mut quotes = None;
         for k in 0..n {
-            let f = (k + 1) as f64 / (n + 1) as f64;
-            let bridge = walk.get(k + 1).copied().unwrap_or(0.0) - f * w_end;
-            let price = if k == 0 && !auctions.opening {
-                open
-            } else if k + 1 == n && !auctions.closing {
-                close
+            // Brownian bridge to `target` at k = n − 1: this step's variance `v` out of the
+            // `left` that remain.
+            let v = times.get(k).map_or(1.0, |t| t.1);
+            let left = remaining.get(k).copied().unwrap_or(v).max(v);
+            let spread = (v * (left - v) / left * unit).max(0.0).sqrt();
+            x += (target - x) * v / left + spread * quick_normal(&mut rng);
+            let mid = x.exp();
+            if (lock_up && mid >= ceiling as f64) || (lock_down && mid <= floor as f64) {
+                locked = true;
+            }
+            let buyer = rng.unit() < 0.5;
+            let keep = locked && rng.unit() < keep_locked;
+            let volume = lots(&mut rng, inst) * lot;
+            let (first, last) = (k == 0, k + 1 == n);
+            let (price, side) = if locked && lock_up {
+                (ceiling, Aggressor::Sell)
+            } else if locked {
+                (floor, Aggressor::Buy)
             } else {
-                self.on_tick(
-                    inst,
-                    open as f64 + (close - open) as f64 * f + sigma * bridge,
-                    limits,
-                )
+                let (bid, ask) = self.quote_around(inst, limits, mid, &mut quotes);
+                if buyer {
+                    (ask, Aggressor::Buy)
+                } else {
+                    (bid, Aggressor::Sell)
+                }
             };
-            print(price, lots(&mut rng, inst) * lot);
+            let price = if first && !opening {
+                prices.open
+            } else if last && !closing {
+                prices.close
+            } else {
+                price
+            };
+            if locked && !first && !last && !keep {
+                continue;
+            }
+            print(Print {
+                secs: times.get(k).map_or(0, |t| t.0),
+                price,
+                volume,
+                side,
+            });
         }
-        open
     }
 
-    /// The call auctions of `inst`'s round-lot board on `day`.
-    fn auctions(&self, inst: &Instrument, day: usize) -> Auctions {
+    /// Seconds of `n` candidate trades over the `continuous` segments, in order, with the
+    /// price variance weight of their bin: order statistics of `n` uniforms
+    /// (exponential spacings, stream 3) mapped through the cumulative U-shaped intensity of
+    /// [`Self::intensity_bins`].
+    fn candidate_times(
+        &self,
+        i: usize,
+        day: usize,
+        continuous: &[(u32, u32)],
+        n: usize,
+    ) -> Vec<(u32, f64)> {
+        let bins = self.intensity_bins(continuous);
+        let Some(total) = bins.last().map(|b| b.cumulative) else {
+            return vec![(0, 1.0); n];
+        };
+        let mut rng = Rng::new(self.seed, i as u64, day as u64, 3);
+        let spacings: Vec<f64> = (0..=n).map(|_| -(1.0 - rng.unit()).ln()).collect();
+        let sum: f64 = spacings.iter().sum();
+        let mut out = Vec::with_capacity(n);
+        let (mut acc, mut b) = (0.0, 0);
+        for e in spacings.iter().take(n) {
+            acc += e;
+            let want = acc / sum * total;
+            while b + 1 < bins.len() && bins.get(b).is_some_and(|x| x.cumulative < want) {
+                b += 1;
+            }
+            let before = b
+                .checked_sub(1)
+                .and_then(|p| bins.get(p))
+                .map_or(0.0, |x| x.cumulative);
+            let Some(bin) = bins.get(b) else { break };
+            let width = (bin.cumulative - before).max(f64::MIN_POSITIVE);
+            let frac = ((want - before) / width).clamp(0.0, 1.0);
+            let offset = ((frac * f64::from(bin.len)) as u32).min(bin.len.saturating_sub(1));
+            out.push((bin.start + offset, bin.weight));
+        }
+        out
+    }
+
+    /// Minute bins of the `continuous` segments with the cumulative intraday intensity
+    /// 1 + open boost (decaying from the first open) + close boost (growing into the last
+    /// close) + afternoon boost (decaying from the second segment's start), and each bin's
+    /// price variance weight; cached per layout.
+    fn intensity_bins(&self, continuous: &[(u32, u32)]) -> Arc<[Bin]> {
+        if let Ok(cache) = self.bins.lock()
+            && let Some(bins) = cache.get(continuous)
+        {
+            return bins.clone();
+        }
+        let d = &self.model.intraday;
+        let first = continuous.first().map_or(0, |s| s.0);
+        let last = continuous.last().map_or(0, |s| s.1);
+        let afternoon = continuous.get(1).map(|s| s.0);
+        let intensity = |t: f64| {
+            let mut x = 1.0
+                + d.open_boost * (-(t - f64::from(first)) / (60.0 * d.open_decay_minutes)).exp()
+                + d.close_boost * (-(f64::from(last) - t) / (60.0 * d.close_decay_minutes)).exp();
+            if let Some(a) = afternoon.filter(|a| t >= f64::from(*a)) {
+                x += d.afternoon_boost
+                    * (-(t - f64::from(a)) / (60.0 * d.afternoon_decay_minutes)).exp();
+            }
+            x
+        };
+        let mut bins = Vec::new();
+        let mut cumulative = 0.0;
+        for &(start, end) in continuous {
+            let mut t = start;
+            while t < end {
+                let len = (end - t).min(60);
+                let level = intensity(f64::from(t) + f64::from(len) / 2.0);
+                cumulative += level * f64::from(len);
+                bins.push(Bin {
+                    start: t,
+                    len,
+                    cumulative,
+                    weight: level,
+                });
+                t += len;
+            }
+        }
+        let seconds: u32 = continuous.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+        let mean = cumulative / f64::from(seconds.max(1));
+        for bin in &mut bins {
+            bin.weight = (bin.weight / mean).powf(d.volatility_elasticity);
+        }
+        let bins: Arc<[Bin]> = bins.into();
+        if let Ok(mut cache) = self.bins.lock() {
+            cache.insert(continuous.to_vec(), bins.clone());
+        }
+        bins
+    }
+
+    /// The continuous segments and auction prints of `inst`'s round-lot board on `day`
+    /// (`market`'s timetable).
+    fn layout(&self, inst: &Instrument, day: usize) -> Layout {
         let timetable = self.date(day).ok().and_then(|date| {
             self.calendar
                 .sessions()
                 .timetable(&self.session_key(inst), date)
         });
-        Auctions::of(
-            timetable
-                .into_iter()
-                .flat_map(|t| t.segments.iter().map(|s| s.phase)),
-        )
+        let mut layout = Layout::default();
+        for s in timetable.iter().flat_map(|t| t.segments.iter()) {
+            match s.phase {
+                Phase::Continuous => layout.continuous.push((s.start.seconds(), s.end.seconds())),
+                Phase::OpeningAuction => layout.opening = Some(s.end.seconds()),
+                Phase::ClosingAuction => layout.closing = Some(s.end.seconds()),
+                Phase::PreOpen
+                | Phase::PeriodicAuction(_)
+                | Phase::Break
+                | Phase::PutThrough
+                | Phase::PutThroughAfterHours
+                | Phase::PutThroughOnly
+                | Phase::PloCollection
+                | Phase::PloMatching
+                | Phase::Halted
+                | Phase::Closed => {}
+            }
+        }
+        layout
     }
 
     /// Day `day`'s date.
@@ -575,7 +1139,17 @@ impl Generator {
         {
             return Ok(*s);
         }
-        let tape = self.tape(i, day)?;
+        let inst = self
+            .universe
+            .instrument(i)
+            .ok_or(Error::UnknownInstrument(i))?;
+        let limits = self.limits(i, day)?;
+        let tape = DayTape {
+            instrument: i,
+            date: self.date(day)?,
+            limits,
+            trades: self.day_trades(inst, i, day, &limits)?,
+        };
         let summary = summarize(&tape);
         if let Ok(mut cache) = self.summaries.lock() {
             if cache.len() > SUMMARY_CACHE_MAX {
@@ -621,38 +1195,29 @@ impl Generator {
     }
 }
 
-/// Time of the `offset`-th second of continuous trading.
-fn locate(segments: &[(u32, u32)], mut offset: u32) -> u32 {
-    for &(start, end) in segments {
-        let len = end - start;
-        if offset < len {
-            return start + offset;
-        }
-        offset -= len;
-    }
-    segments.last().map_or(0, |&(_, end)| end.saturating_sub(1))
+/// A day's timetable as the tape needs it: continuous segments, and the seconds of the
+/// opening and closing auction prints (the ends of those auctions), where there are any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Layout {
+    continuous: Vec<(u32, u32)>,
+    opening: Option<u32>,
+    closing: Option<u32>,
 }
 
-/// Which call auctions a day's timetable has (they print the open and the close).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Auctions {
-    opening: bool,
-    closing: bool,
-}
-
-impl Auctions {
-    fn of(mut phases: impl Iterator<Item = Phase> + Clone) -> Self {
-        Self {
-            opening: phases.clone().any(|p| p == Phase::OpeningAuction),
-            closing: phases.any(|p| p == Phase::ClosingAuction),
-        }
-    }
-}
-
-/// A trade's size in round lots: log-normal, larger for more liquid instruments.
+/// A trade's size in round lots: log-normal around the instrument's median.
 fn lots(rng: &mut Rng, inst: &Instrument) -> u64 {
-    let scale = 1.0 + f64::from(inst.trades_per_day).sqrt() / 4.0;
-    (rng.normal().exp() * scale).ceil().max(1.0) as u64
+    ((0.9 * quick_normal(rng)).exp() * inst.trade_lots)
+        .round()
+        .max(1.0) as u64
+}
+
+/// An approximately standard normal draw from one 64-bit word: four 16-bit uniforms
+/// summed, centred and scaled (bounded, |x| < 3.5, like the sum of four uniforms of
+/// `Rng::normal`, at a quarter of the draws: it runs once or twice per generated trade).
+fn quick_normal(rng: &mut Rng) -> f64 {
+    let x = rng.next_u64();
+    let sum = (x & 0xFFFF) + ((x >> 16) & 0xFFFF) + ((x >> 32) & 0xFFFF) + (x >> 48);
+    ((sum as f64 + 2.0) / 65_536.0 - 2.0) * 1.732_050_8
 }
 
 pub(crate) fn summarize(tape: &DayTape) -> DaySummary {

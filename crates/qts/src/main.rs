@@ -68,7 +68,11 @@ enum Command {
     /// Serves a synthetic HOSE/HNX/UPCoM/VN30-futures market with SSI's own protocol, so
     /// `fastconnect` and SSI's SDKs run without SSI. Prints both base URLs and the demo
     /// credentials (see docs/simulator.md). Stops cleanly on Ctrl-C/SIGTERM.
+    /// `qts sim stats` measures the simulated market instead of serving it.
+    #[command(args_conflicts_with_subcommands = true)]
     Sim {
+        #[command(subcommand)]
+        command: Option<SimCommand>,
         /// Seed of every generated number.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -108,6 +112,41 @@ enum BenchCommand {
     /// A simulated trading day of market data through the persisted embedded bus, compressed
     /// into minutes, sampling memory and disk (they should stay flat after warm-up).
     Soak(qts::soak::Args),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Measure the simulated market's stylized facts through its own FC Data REST API.
+    ///
+    /// Starts a simulator in this process (serving FC Data on a free local port only), fetches
+    /// the daily prices of the chosen stocks and of a sample of every exchange and liquidity
+    /// class, their index and 1-minute bars with the FC Data client, and prints fat tails,
+    /// volatility clustering, autocorrelation, correlations, limit days, liquidity and the
+    /// intraday shape, each stylized fact next to the range real markets show
+    /// (docs/simulator.md, "Market model"). Exits with status 1 if a fact is outside its range.
+    Stats {
+        /// Seed of the simulated market.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Trading days of daily history, ending the day before 2025-06-10 (at least 30).
+        #[arg(long, default_value_t = 250)]
+        days: u32,
+        /// An index code (its members, compared with it) or two or more comma-separated
+        /// symbols (compared with VN30).
+        #[arg(long, default_value = "VN30")]
+        symbols: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatsFormat {
+    /// A human-readable report.
+    Table,
+    /// The whole report as JSON.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +217,20 @@ fn main() -> ExitCode {
             command: GatewayCommand::Nginx { output, check },
         } => gateway_nginx(&output, check),
         Command::Sim {
+            command:
+                Some(SimCommand::Stats {
+                    seed,
+                    days,
+                    symbols,
+                    format,
+                }),
+            ..
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(sim_stats(seed, days, &symbols, format)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Sim {
+            command: None,
             seed,
             speed,
             start,
@@ -272,6 +325,41 @@ async fn sim(
         .context("simulator stopped")?;
     writeln!(std::io::stdout(), "stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn sim_stats(
+    seed: u64,
+    days: u32,
+    symbols: &str,
+    format: StatsFormat,
+) -> anyhow::Result<ExitCode> {
+    let plan = fcsim::stats::Plan {
+        seed,
+        days,
+        symbols: symbols.parse().context("read --symbols")?,
+        ..fcsim::stats::Plan::vn30_year(seed)
+    };
+    let report = fcsim::stats::measure(&plan)
+        .await
+        .context("measure the simulated market")?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        StatsFormat::Table => write!(out, "{report}")?,
+        StatsFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+    }
+    out.flush()?;
+    let failures = report.failures();
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<&str> = failures.iter().map(|f| f.key.as_str()).collect();
+    writeln!(
+        std::io::stderr(),
+        "qts: {} stylized fact(s) outside their range: {}",
+        failures.len(),
+        names.join(", ")
+    )?;
+    Ok(ExitCode::FAILURE)
 }
 
 async fn up(

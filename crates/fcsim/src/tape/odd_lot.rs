@@ -83,21 +83,29 @@ pub struct OddLotTape {
 }
 
 /// What `validate_order` needs, fixed for one instrument and day.
-struct Checker<'a> {
-    security: Security,
-    ctx: OrderContext<'a>,
+pub(super) struct Checker<'a> {
+    pub(super) security: Security,
+    pub(super) ctx: OrderContext<'a>,
+    pub(super) board: Board,
 }
 
 impl Checker<'_> {
-    /// Whether the exchange takes an odd-lot LO order of `volume` at `price` now.
-    fn accepts(&self, session: &SessionState, side: Side, price: i64, volume: u64) -> bool {
+    /// Whether the exchange takes an LO order of `volume` at `price` on the checker's
+    /// board now.
+    pub(super) fn accepts(
+        &self,
+        session: &SessionState,
+        side: Side,
+        price: i64,
+        volume: u64,
+    ) -> bool {
         let Ok(price) = Price::new(price) else {
             return false;
         };
         let order = Order {
             side,
             order_type: OrderType::Lo,
-            board: Board::OddLot,
+            board: self.board,
             price: Some(price),
             quantity: Quantity::new(volume),
         };
@@ -135,6 +143,7 @@ impl Generator {
                 awaiting_first_match: false,
             },
             ctx: OrderContext::exchange_only(&self.rules, InvestorProfile::DOMESTIC_INDIVIDUAL),
+            board: Board::OddLot,
         };
         let key = self.rules.session_key(
             inst.exchange,
@@ -304,7 +313,7 @@ mod tests {
             let inst = g.universe().instrument(i).unwrap().clone();
             let tape = g.tape(i, 30).unwrap();
             let odd = g.odd_lot_tape(&tape);
-            if inst.kind == InstrumentKind::IndexFuture {
+            if inst.kind == InstrumentKind::IndexFuture || tape.trades.is_empty() {
                 assert!(odd.updates.is_empty(), "{} has no odd lots", inst.symbol);
                 continue;
             }

@@ -1,7 +1,10 @@
 //! Real listed companies used as the named core of the synthetic universe: ticker,
 //! Vietnamese name, English name, an indicative price (VND) and listed shares (millions).
 //! Prices and share counts are rounded, indicative starting points for the generator, not
-//! market data.
+//! market data. Sectors are the companies' main business (ICB-like groups), as commonly
+//! classified; they drive the sector factors of the generator.
+
+use super::Sector;
 
 /// `(symbol, Vietnamese name, English name, indicative price VND, listed shares millions)`.
 pub(crate) type Named = (&'static str, &'static str, &'static str, i64, i64);
@@ -12,6 +15,31 @@ pub(crate) const VN30: [&str; 30] = [
     "MWG", "PLX", "SAB", "SHB", "SSB", "SSI", "STB", "TCB", "TPB", "VCB", "VHM", "VIB", "VIC",
     "VJC", "VNM", "VPB", "VRE",
 ];
+
+/// The sector of a named company (its main business); `None` for tickers not listed here.
+pub(crate) fn sector_of(symbol: &str) -> Option<Sector> {
+    use Sector::*;
+    Some(match symbol {
+        "ACB" | "BID" | "CTG" | "HDB" | "LPB" | "MBB" | "SHB" | "SSB" | "STB" | "TCB" | "TPB"
+        | "VCB" | "VIB" | "VPB" | "EIB" | "NVB" | "ABB" | "VAB" | "BVB" | "KLB" => Banks,
+        "SSI" | "HCM" | "VCI" | "VND" | "VIX" | "SHS" | "MBS" | "BVS" => Securities,
+        "BVH" | "PVI" => Insurance,
+        "BCM" | "VHM" | "VIC" | "VRE" | "DIG" | "DXG" | "KBC" | "KDH" | "NLG" | "NVL" | "PDR"
+        | "CEO" | "IDC" | "DTD" | "IDJ" | "SIP" => RealEstate,
+        "VGC" | "HHV" | "HUT" | "L14" | "VEA" => Industrials,
+        "HPG" | "HSG" => Steel,
+        "GVR" | "DGC" | "DCM" | "DPM" | "VCS" | "PLC" | "NTP" => Materials,
+        "GAS" | "PLX" | "PVD" | "PVS" | "BSR" | "OIL" => Energy,
+        "POW" | "REE" => Utilities,
+        "MSN" | "MWG" | "SAB" | "VNM" | "PNJ" | "VHC" | "FRT" | "HAG" | "SBT" | "TNG" | "MCH"
+        | "QNS" | "HNG" | "MML" => Consumer,
+        "FPT" | "CMG" | "DGW" | "VGI" | "FOX" => Technology,
+        "VJC" | "GMD" | "PVT" | "VSC" | "ACV" | "VTP" => Logistics,
+        "DHT" => Healthcare,
+        "E1VFVN30" | "FUEVFVND" => Funds,
+        _ => return None,
+    })
+}
 
 /// HOSE companies.
 pub(crate) const HOSE: &[Named] = &[
@@ -686,23 +714,23 @@ pub(crate) const UPCOM: &[Named] = &[
 ];
 
 /// Syllables for generated company names.
-pub(crate) const NAME_STEMS: [(&str, &str); 16] = [
-    ("Đầu tư", "Investment"),
-    ("Xây dựng", "Construction"),
-    ("Thương mại", "Trading"),
-    ("Dược phẩm", "Pharmaceutical"),
-    ("Thủy sản", "Seafood"),
-    ("Vận tải", "Transport"),
-    ("Năng lượng", "Energy"),
-    ("Bất động sản", "Real Estate"),
-    ("Công nghệ", "Technology"),
-    ("Khoáng sản", "Minerals"),
-    ("Nhựa", "Plastics"),
-    ("Cao su", "Rubber"),
-    ("Thép", "Steel"),
-    ("Điện", "Power"),
-    ("Cảng", "Port"),
-    ("Thực phẩm", "Foods"),
+pub(crate) const NAME_STEMS: [(&str, &str, Sector); 16] = [
+    ("Đầu tư", "Investment", Sector::RealEstate),
+    ("Xây dựng", "Construction", Sector::Industrials),
+    ("Thương mại", "Trading", Sector::Consumer),
+    ("Dược phẩm", "Pharmaceutical", Sector::Healthcare),
+    ("Thủy sản", "Seafood", Sector::Consumer),
+    ("Vận tải", "Transport", Sector::Logistics),
+    ("Năng lượng", "Energy", Sector::Energy),
+    ("Bất động sản", "Real Estate", Sector::RealEstate),
+    ("Công nghệ", "Technology", Sector::Technology),
+    ("Khoáng sản", "Minerals", Sector::Materials),
+    ("Nhựa", "Plastics", Sector::Materials),
+    ("Cao su", "Rubber", Sector::Materials),
+    ("Thép", "Steel", Sector::Steel),
+    ("Điện", "Power", Sector::Utilities),
+    ("Cảng", "Port", Sector::Logistics),
+    ("Thực phẩm", "Foods", Sector::Consumer),
 ];
 
 /// Places for generated company names.

@@ -40,3 +40,85 @@ fn the_same_seed_gives_the_same_universe() {
     assert_eq!(a.instruments(), b.instruments());
     assert_ne!(a.instruments(), c.instruments());
 }
+
+#[test]
+fn named_companies_have_their_real_sector_and_large_caps_are_liquid() {
+    let u = Universe::generate(1, UniverseSize::default(), &calendar(), today());
+    let of = |s: &str| u.instrument(u.find(s).unwrap()).unwrap();
+    for (symbol, sector) in [
+        ("VCB", Sector::Banks),
+        ("TCB", Sector::Banks),
+        ("SSI", Sector::Securities),
+        ("VHM", Sector::RealEstate),
+        ("HPG", Sector::Steel),
+        ("HSG", Sector::Steel),
+        ("GAS", Sector::Energy),
+        ("FPT", Sector::Technology),
+        ("VNM", Sector::Consumer),
+        ("VJC", Sector::Logistics),
+        ("E1VFVN30", Sector::Funds),
+    ] {
+        assert_eq!(of(symbol).sector, sector, "{symbol}");
+    }
+    let (_, vn30) = u.index("VN30").unwrap();
+    for &m in &vn30.members {
+        assert_eq!(u.instrument(m).unwrap().liquidity, Liquidity::Liquid);
+    }
+    // Most of UPCoM is thinly traded; every sector has stocks.
+    let upcom: Vec<&Instrument> = u
+        .instruments()
+        .iter()
+        .filter(|x| x.exchange == Exchange::Upcom)
+        .collect();
+    let illiquid = upcom
+        .iter()
+        .filter(|x| x.liquidity == Liquidity::Illiquid)
+        .count();
+    assert!(
+        illiquid * 10 > upcom.len() * 8,
+        "{illiquid} of {}",
+        upcom.len()
+    );
+    for sector in Sector::ALL {
+        assert!(
+            u.instruments().iter().any(|x| x.sector == sector),
+            "no {sector:?}"
+        );
+    }
+}
+
+#[test]
+fn per_instrument_numbers_come_from_the_class_ranges() {
+    let model = MarketModel::default();
+    let u = Universe::generate_with(4, UniverseSize::default(), &calendar(), today(), &model);
+    for x in u.instruments() {
+        let class = model.liquidity.of(x.liquidity);
+        let [lo, hi] = class.trades_per_day;
+        assert!(
+            (lo..=hi).contains(&x.trade_rate),
+            "{} {}",
+            x.symbol,
+            x.trade_rate
+        );
+        let [lo, hi] = class.spread_bps;
+        assert!((lo..=hi).contains(&x.spread_bps));
+        let [lo, hi] = class.book_lots;
+        assert!((lo..=hi).contains(&x.book_lots));
+        assert!(x.volatility > 0.0 && x.volatility < 0.1, "{}", x.volatility);
+        assert!(x.beta >= 0.0 && x.trade_lots >= 0.5);
+    }
+    // The model shapes the numbers, not the tickers.
+    let mut busy = MarketModel::default();
+    busy.liquidity.illiquid.trades_per_day = [50.0, 60.0];
+    let v = Universe::generate_with(4, UniverseSize::default(), &calendar(), today(), &busy);
+    let symbols = |u: &Universe| -> Vec<String> {
+        u.instruments().iter().map(|x| x.symbol.clone()).collect()
+    };
+    assert_eq!(symbols(&u), symbols(&v));
+    assert!(
+        v.instruments()
+            .iter()
+            .filter(|x| x.liquidity == Liquidity::Illiquid)
+            .all(|x| x.trade_rate >= 50.0)
+    );
+}

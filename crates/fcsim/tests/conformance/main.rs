@@ -6,4 +6,5 @@ mod fidelity;
 mod helpers;
 mod restart;
 mod sdk;
+mod stylized;
 mod trading;
