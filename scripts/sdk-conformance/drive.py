@@ -150,6 +150,68 @@ def trading_checks(today, symbol, data_client, data_config):
     check("fc-trading orderHistory", hist.get("status") == 200 and len(mine) == 1 and mine[0]["orderStatus"] == "CL",
           mine[0] if mine else hist)
 
+    cash_checks(client, account, day, wait_for)
+
+
+def cash_checks(client, account, day, wait_for):
+    """The SDK 2.5 cash, stock-transfer and rights methods (reference 5.7)."""
+    other = os.environ.get("FCSIM_SECOND_ACCOUNT", "0001008")
+    dev = {}
+
+    def data(res):
+        return (res or {}).get("data") or {}
+
+    # A market sell of 100 SSI, so there are unsettled proceeds to advance.
+    sell_id = str(random.randint(0, 99999999))
+    res = client.new_order(fcmodel_requests.NewOrder(
+        account, sell_id, "SSI", "VN", "S", "MTL", 0, 100,
+        deviceId=FCTradingClient.get_deviceid(), userAgent=FCTradingClient.get_user_agent(),
+    ))
+    filled = wait_for(lambda e: e.get("type") == "orderEvent" and str(e["data"].get("uniqueID")) == sell_id
+                      and e["data"]["orderStatus"] == "FF")
+    check("fc-trading sell SSI filled", res.get("status") == 200 and filled is not None, res)
+    bal = client.get_stock_account_balance(fcmodel_requests.StockAccountBalance(account))
+    check("fc-trading cashAcctBal matchedSellVolume", data(bal).get("matchedSellVolume", 0) > 0, data(bal))
+
+    amounts = client.get_cash_cia_amount(fcmodel_requests.CashInAdvanceAmount(account))
+    rows = data(amounts).get("CIAAmounts") or []
+    check("cash cashInAdvanceAmount", amounts.get("status") == 200 and len(rows) == 1 and rows[0]["CashAdvance"] > 0, amounts)
+    advance = rows[0]["CashAdvance"] // 2 if rows else 0
+    due = rows[0]["DueDate"] if rows else day
+    unsettled = client.get_cash_unsettle_sold_transaction(fcmodel_requests.UnsettleSoldTransaction(account, due))
+    sales = data(unsettled).get("orders") or []
+    check("cash unsettleSoldTransaction", unsettled.get("status") == 200 and sum(o["Quantity"] for o in sales) == 100, unsettled)
+    fee = client.get_cash_cia_est_fee(fcmodel_requests.CashInAdvanceEstFee(account, advance, 0))
+    check("cash estCashInAdvanceFee", fee.get("status") == 200 and data(fee).get("fee", 0) > 0, fee)
+    cia = client.create_cia(fcmodel_requests.CashCIA(account, advance, 0))
+    check("cash createCashInAdvance (signed)", cia.get("status") == 200 and data(cia).get("transactionID"), cia)
+    hist = client.get_cash_cia_history(fcmodel_requests.CashInAdvanceHistory(account, day, day))
+    check("cash cashInAdvanceHistories", hist.get("status") == 200 and len(data(hist).get("CIAHistories") or []) == 1, hist)
+
+    tr = client.create_cash_transfer(fcmodel_requests.CashTransfer(account, other, 1000000, "sdk conformance"))
+    check("cash transferInternal (signed)", tr.get("status") == 200 and data(tr).get("transactionID"), tr)
+    th = client.get_cash_transfer_history(fcmodel_requests.CashTransferHistory(account, day, day))
+    check("cash transferHistories", th.get("status") == 200 and len(data(th).get("transferHistories") or []) == 1, th)
+    vsd = client.create_cash_transfer_vsd(fcmodel_requests.CashTransferVSD(other, 1000, "D", ""))
+    check("cash vsdCashDW refused with the envelope", vsd.get("status") == 400 and vsd.get("message"), vsd)
+
+    st = client.get_stock_transferable(fcmodel_requests.StockTransferable(account))
+    ssi = [r for r in data(st).get("transferableStocks") or [] if r["instrumentID"] == "SSI"]
+    check("stock transferable", st.get("status") == 200 and ssi and ssi[0]["quantity"] > 0, st)
+    moved = client.create_stock_transfer(fcmodel_requests.StockTransfer(account, other, "VN", "SSI", 100))
+    check("stock transfer (signed)", moved.get("status") == 200 and data(moved).get("transactionID"), moved)
+    sh = client.get_stock_transfer_history(fcmodel_requests.StockTransferHistory(other, day, day))
+    check("stock transferHistories", sh.get("status") == 200 and len(data(sh).get("stockTransferHistories") or []) == 1, sh)
+
+    div = client.get_ors_dividend(fcmodel_requests.OrsDividend(account))
+    check("ors dividend", div.get("status") == 200 and data(div).get("dividends") == [], div)
+    ex = client.get_ors_exercisable_quantity(fcmodel_requests.OrsExercisableQuantity(account))
+    check("ors exercisableQuantity", ex.get("status") == 200 and data(ex).get("exercisableQuantities") == [], ex)
+    oh = client.get_ors_history(fcmodel_requests.OrsHistory(account, day, day))
+    check("ors histories", oh.get("status") == 200 and data(oh).get("onlineRightSubscriptionHistories") == [], oh)
+    ors = client.create_ors(fcmodel_requests.Ors(account, "SSI", "1", 100, 1000000))
+    check("ors create refused (no rights issue)", ors.get("status") == 400 and "does not exist" in (ors.get("message") or ""), ors)
+
 
 def main():
     today = datetime.datetime.strptime(os.environ.get("FCSIM_DATE", "10/06/2025"), "%d/%m/%Y").date()

@@ -3,15 +3,23 @@
 //!
 //! ```text
 //! cargo run --release -p fcsim --example fcsim_bench -- orders 20000 16
-//! cargo run --release -p fcsim --example fcsim_bench -- orders 2000 1 /tmp/fcsim-bench
+//! cargo run --release -p fcsim --example fcsim_bench -- orders 20000 16 /tmp/fcsim-bench
+//! cargo run --release -p fcsim --example fcsim_bench -- orders 20000 16 /tmp/fcsim-bench fsync
 //! cargo run --release -p fcsim --example fcsim_bench -- stream 10 60
+//! cargo run --release -p fcsim --example fcsim_bench -- history 3
 //! ```
 //!
 //! `orders N C`: N signed `NewOrder` requests from C concurrent HTTP clients (bodies signed
 //! beforehand with the demo key, so the figure is the server: HTTP, bearer check, quota,
 //! `X-Signature` verification, JSON, `requestID`, engine entry and stream notices). Every
 //! answer must be `status: 200` and the order book must hold N orders. With DIR, the
-//! simulator saves its trading state there (`data_dir`, emptied first) before every answer.
+//! simulator journals its trading state there (`data_dir`, emptied first) before every
+//! answer; with `fsync` too, it also `fdatasync`s the journal (`journal_fsync`).
+//!
+//! `history H`: H (at most 3) `DailyIndex` requests over the whole history (561 trading
+//! days) of HNXUpcomIndex, VNINDEX and HNXIndex (disjoint constituents, so no cache helps)
+//! run at once, while `orderBook` is queried every
+//! 20 ms; prints how long the history took and the `orderBook` latencies meanwhile.
 //!
 //! `stream S X`: the full universe at X× speed from 10:00; `fastconnect::DataClient`
 //! subscribed to `X-TRADE:ALL` and `X-QUOTE:ALL` counts decoded messages for S wall seconds.
@@ -49,7 +57,7 @@ async fn start(config: SimConfig) -> (Simulator, String, String, CancellationTok
     (sim, data_url, trading_url, cancel)
 }
 
-async fn orders(n: usize, concurrency: usize, dir: Option<std::path::PathBuf>) {
+async fn orders(n: usize, concurrency: usize, dir: Option<std::path::PathBuf>, fsync: bool) {
     if let Some(dir) = &dir {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -58,6 +66,7 @@ async fn orders(n: usize, concurrency: usize, dir: Option<std::path::PathBuf>) {
         history_days: 60,
         rate_limits: Vec::new(),
         data_dir: dir.clone(),
+        journal_fsync: fsync,
         ..SimConfig::demo()
     };
     config.trading_consumers[0].accounts.push(AccountConfig {
@@ -155,11 +164,13 @@ async fn orders(n: usize, concurrency: usize, dir: Option<std::path::PathBuf>) {
     assert_eq!(held, n, "every order reached the engine");
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let saved = dir.map_or_else(String::new, |d| {
-        let bytes = std::fs::metadata(d.join(fcsim::store::STATE_FILE)).map_or(0, |m| m.len());
+        let size = |f: &str| std::fs::metadata(d.join(f)).map_or(0, |m| m.len()) / 1024;
         format!(
-            ", saved to {} (state file {} KB at the end)",
+            ", journaled to {}{} (journal {} KB, snapshot {} KB at the end)",
             d.display(),
-            bytes / 1024
+            if fsync { " with fdatasync" } else { "" },
+            size(fcsim::store::JOURNAL_FILE),
+            size(fcsim::store::STATE_FILE)
         )
     });
     out(&format!(
@@ -237,6 +248,112 @@ async fn stream(secs: u64, speed: f64) {
     cancel.cancel();
 }
 
+async fn history(requests: usize) {
+    let config = SimConfig {
+        start: datetime!(2025-06-10 10:00:00 +7),
+        rate_limits: Vec::new(),
+        ..SimConfig::demo()
+    };
+    let (sim, data_url, url, cancel) = start(config).await;
+    let http = reqwest::Client::new();
+    let login = |url: String, body: Value| {
+        let http = http.clone();
+        async move {
+            let v: Value = http
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["data"]["accessToken"].as_str().unwrap().to_owned()
+        }
+    };
+    let data_token = login(
+        format!("{data_url}/api/v2/Market/AccessToken"),
+        json!({"consumerID": DEMO_DATA_CONSUMER_ID, "consumerSecret": DEMO_DATA_CONSUMER_SECRET}),
+    )
+    .await;
+    let token = login(
+        format!("{url}/api/v2/Trading/AccessToken"),
+        json!({"consumerID": DEMO_TRADING_CONSUMER_ID, "consumerSecret": DEMO_TRADING_CONSUMER_SECRET,
+            "twoFactorType": 0, "code": DEMO_PIN, "isSave": true}),
+    )
+    .await;
+    let book = format!("{url}/api/v2/Trading/orderBook?account=0001001");
+    // Indices with disjoint constituents, biggest first.
+    let indices: Vec<String> = ["HNXUpcomIndex", "VNINDEX", "HNXIndex"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let first = sim.generator().days().first().copied().unwrap();
+    let from = format!(
+        "{:02}/{:02}/{}",
+        first.day(),
+        u8::from(first.month()),
+        first.year()
+    );
+    let started = Instant::now();
+    let tasks: Vec<_> = indices
+        .iter()
+        .take(requests)
+        .map(|index| {
+            let url = format!(
+                "{data_url}/api/v2/Market/DailyIndex?indexId={index}&fromDate={from}&toDate=10/06/2025&pageIndex=1&pageSize=1000"
+            );
+            let (http, token, index) = (http.clone(), data_token.clone(), index.clone());
+            tokio::spawn(async move {
+                let v: Value = http
+                    .get(url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(v["status"], "Success", "{v}");
+                (index, started.elapsed())
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    while tasks.iter().any(|t| !t.is_finished()) {
+        let t = Instant::now();
+        let v: Value = http
+            .get(&book)
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], 200, "{v}");
+        lat.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut done = Vec::new();
+    for t in tasks {
+        let (index, took) = t.await.unwrap();
+        done.push(format!("{index} {:.1} s", took.as_secs_f64()));
+    }
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    out(&format!(
+        "history: {requests} DailyIndex requests over {} trading days ({}), meanwhile {} orderBook queries: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        sim.generator().days().len(),
+        done.join(", "),
+        lat.len(),
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        lat.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    ));
+    cancel.cancel();
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -247,10 +364,14 @@ async fn main() {
                 arg(2, "20000").parse().unwrap(),
                 arg(3, "16").parse().unwrap(),
                 args.get(4).map(std::path::PathBuf::from),
+                args.get(5).is_some_and(|a| a == "fsync"),
             )
             .await
         }
         "stream" => stream(arg(2, "10").parse().unwrap(), arg(3, "60").parse().unwrap()).await,
-        other => panic!("unknown mode {other}: orders N C [DIR] | stream SECS SPEED"),
+        "history" => history(arg(2, "3").parse().unwrap()).await,
+        other => {
+            panic!("unknown mode {other}: orders N C [DIR [fsync]] | stream SECS SPEED | history H")
+        }
     }
 }

@@ -1,6 +1,15 @@
-//! Tokens (JWT-shaped, with `exp`), OTPs and `X-Signature` verification.
+//! Tokens (JWT-shaped, with `exp`), OTPs, the guard against guessing them, and
+//! `X-Signature` verification.
+//!
+//! Tokens and OTPs come from the operating system's random source: nothing about them can
+//! be rebuilt from the seed or the time. Expired tokens are pruned and each consumer keeps
+//! at most `max_tokens_per_consumer` live ones (the oldest is revoked first), so a client
+//! logging in in a loop cannot grow the simulator.
 
-use std::collections::HashMap;
+pub(crate) mod throttle;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
@@ -11,10 +20,8 @@ use rsa::sha2::Sha256;
 use rsa::signature::Verifier as _;
 use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 
-use crate::rng::mix;
-
 /// Which API a token was issued by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// FC Data.
     Data,
@@ -49,16 +56,50 @@ pub enum TokenError {
     Expired,
 }
 
+/// The operating system's random source failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random source failed: {0}")]
+pub struct RandomError(String);
+
+/// `N` bytes from the operating system's random source.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| RandomError(e.to_string()))?;
+    Ok(buf)
+}
+
+/// A random number for identifiers that need not be secret (SignalR connection ids); falls
+/// back to the clock if the random source fails.
+pub(crate) fn random_u64() -> u64 {
+    random_bytes::<8>().map_or_else(
+        |_| {
+            crate::rng::mix(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64),
+            )
+        },
+        u64::from_le_bytes,
+    )
+}
+
 /// Issued tokens and pending OTPs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tokens {
     issued: HashMap<String, TokenInfo>,
-    otps: HashMap<String, String>,
-    counter: u64,
+    /// Live tokens per consumer and API, oldest first.
+    by_consumer: HashMap<(String, Audience), VecDeque<String>>,
+    otps: HashMap<String, (String, Instant)>,
+    otp_lifetime: Duration,
+    max_per_consumer: usize,
 }
 
 fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Current Unix time in seconds (tokens expire in real time: clients compare `exp` with
@@ -70,14 +111,25 @@ pub fn unix_now() -> i64 {
 }
 
 impl Tokens {
-    /// Issues a token. The payload is padded with spaces until its base64url form has no
-    /// `-`/`_`: SSI's Python SDK decodes it with the standard alphabet.
-    pub fn issue(&mut self, seed: u64, info: TokenInfo) -> String {
-        self.counter += 1;
+    /// An empty store with the configuration's OTP lifetime and per-consumer cap.
+    pub fn new(config: &crate::SimConfig) -> Self {
+        Self {
+            issued: HashMap::new(),
+            by_consumer: HashMap::new(),
+            otps: HashMap::new(),
+            otp_lifetime: Duration::from_secs(config.otp_lifetime_secs.unsigned_abs()),
+            max_per_consumer: config.max_tokens_per_consumer.max(1),
+        }
+    }
+
+    /// Issues a token with 128 random bits. The payload is padded with spaces until its
+    /// base64url form has no `-`/`_`: SSI's Python SDK decodes it with the standard
+    /// alphabet.
+    pub fn issue(&mut self, info: TokenInfo) -> Result<String, RandomError> {
+        let jti = hex(&random_bytes::<16>()?);
         let header = b64url(br#"{"alg":"RS256","typ":"JWT"}"#);
-        let jti = mix(seed ^ self.counter.rotate_left(32));
         let mut body = format!(
-            r#"{{"sub":"{}","aud":"{}","exp":{},"jti":"{jti:016x}"}}"#,
+            r#"{{"sub":"{}","aud":"{}","exp":{},"jti":"{jti}"}}"#,
             info.consumer,
             match info.audience {
                 Audience::Data => "fc-data",
@@ -93,10 +145,28 @@ impl Tokens {
             body.insert(1, ' ');
             payload = b64url(body.as_bytes());
         }
-        let signature = b64url(&mix(jti ^ 0x0053_494d).to_be_bytes());
+        let signature = b64url(&random_bytes::<32>()?);
         let token = format!("{header}.{payload}.{signature}");
+        let key = (info.consumer.clone(), info.audience);
         self.issued.insert(token.clone(), info);
-        token
+        let live = self.by_consumer.entry(key).or_default();
+        live.push_back(token.clone());
+        // Expired tokens of this consumer go first, then the oldest past the cap.
+        let now = unix_now();
+        let issued = &mut self.issued;
+        live.retain(|t| {
+            let keep = issued.get(t).is_some_and(|i| i.exp > now);
+            if !keep {
+                issued.remove(t);
+            }
+            keep
+        });
+        while live.len() > self.max_per_consumer {
+            if let Some(old) = live.pop_front() {
+                issued.remove(&old);
+            }
+        }
+        Ok(token)
     }
 
     /// Checks an `Authorization` header value.
@@ -117,22 +187,42 @@ impl Tokens {
         Ok(info.clone())
     }
 
-    /// Issues a 6-digit OTP for `consumer`, replacing any pending one.
-    pub fn issue_otp(&mut self, seed: u64, consumer: &str) -> String {
-        self.counter += 1;
-        let otp = format!("{:06}", mix(seed ^ self.counter ^ 0x004f_5450) % 1_000_000);
-        self.otps.insert(consumer.to_owned(), otp.clone());
-        otp
+    /// Live (issued, unexpired or not yet pruned) tokens.
+    pub fn len(&self) -> usize {
+        self.issued.len()
     }
 
-    /// The pending OTP of `consumer`.
+    /// Whether no token is held.
+    pub fn is_empty(&self) -> bool {
+        self.issued.is_empty()
+    }
+
+    /// Issues a random 6-digit OTP for `consumer`, replacing any pending one.
+    pub fn issue_otp(&mut self, consumer: &str) -> Result<String, RandomError> {
+        // Rejection sampling keeps the six digits uniform.
+        let n = loop {
+            let n = u32::from_le_bytes(random_bytes::<4>()?);
+            if n < 4_294_000_000 {
+                break n % 1_000_000;
+            }
+        };
+        let otp = format!("{n:06}");
+        self.otps
+            .insert(consumer.to_owned(), (otp.clone(), Instant::now()));
+        Ok(otp)
+    }
+
+    /// The pending (unexpired) OTP of `consumer`.
     pub fn pending_otp(&self, consumer: &str) -> Option<&str> {
-        self.otps.get(consumer).map(String::as_str)
+        self.otps
+            .get(consumer)
+            .filter(|(_, at)| at.elapsed() < self.otp_lifetime)
+            .map(|(otp, _)| otp.as_str())
     }
 
-    /// Consumes `code` if it is `consumer`'s pending OTP (single use).
+    /// Consumes `code` if it is `consumer`'s pending, unexpired OTP (single use).
     pub fn take_otp(&mut self, consumer: &str, code: &str) -> bool {
-        if self.otps.get(consumer).is_some_and(|o| o == code) {
+        if self.pending_otp(consumer).is_some_and(|o| o == code) {
             self.otps.remove(consumer);
             true
         } else {

@@ -2,33 +2,41 @@
 //! accounts and a market-maker account that quotes the generator's book, plus the
 //! translation of engine events into SSI trading-stream notices with `notifyID`s.
 //!
+//! Every change goes through [`Broker::apply`] with a [`Command`] and the simulated instant
+//! it happens at. The desk journals the command after applying it, and a restart
+//! replays the journal through the same code; the engine is deterministic, so replay
+//! rebuilds the same orders, notices and ids. Queries read the broker and change nothing.
+//!
 //! Liquidity model: for every instrument a client touches, the market maker (account
 //! [`MARKET_MAKER`]) rests limit orders at the generated bid/ask levels of the latest
 //! generated trade (the same levels the FC Data hub publishes in `X-QUOTE`), and re-quotes
 //! when the generator prints a new trade. Client orders therefore match inside the engine,
 //! under `market`'s rules, against what the data feed shows. fcsim checks nothing itself.
+//!
+//! Imports point down only: the generator and the live day, never the simulator or an
+//! HTTP module.
 
-use std::collections::{HashMap, HashSet};
+pub(crate) mod cash;
+pub(crate) mod notices;
+mod wire;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use market::investor::{InvestorKind, Residency};
 use market::{
     Board, InstrumentKind, InvestorProfile, OrderType, Price, Quantity, SecurityStatus, Side,
-    Symbol, Vnd,
+    Symbol, TradingCalendar, Vnd,
 };
 use matching::{
-    AccountId, ChangeRejection, Engine, Event, EventRecord, Listing, OrderId, OrderRecord,
-    OrderRequest, OrderStatus, RejectReason,
+    AccountId, ChangeRejection, Engine, Listing, OrderId, OrderRequest, OrderStatus, RejectReason,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::{Date, OffsetDateTime};
-use tokio::sync::watch;
 
-use crate::data_hub::{LiveDay, quote_levels};
-use crate::sim::Core;
-use crate::store::{SnapshotRef, Store, StoreError};
-use crate::tape::display_price;
-use crate::universe::Instrument;
+use crate::live::{LiveDay, LiveDays, quote_levels};
+use crate::tape::Generator;
+pub(crate) use notices::{Notice, NoticeLog};
 
 /// Account id of the simulator's market maker (never visible to clients).
 pub const MARKET_MAKER: &str = "FCSIM-MM";
@@ -39,106 +47,6 @@ const MM_CASH: i64 = 1_000_000_000_000_000;
 const MM_SHARES: u64 = 1_000_000_000;
 /// Levels per side the market maker quotes.
 const MM_LEVELS: usize = 3;
-
-/// One message of the trading stream.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Notice {
-    pub(crate) id: i64,
-    pub(crate) date: Date,
-    pub(crate) consumer: String,
-    /// The `Broadcast` argument: `{"type":..,"data":..}` as a JSON string.
-    pub(crate) payload: String,
-}
-
-/// What the broker remembers about a client order beyond the engine record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct OrderMeta {
-    pub(crate) consumer: String,
-    pub(crate) orig_request: String,
-    pub(crate) last_request: String,
-    pub(crate) market: String,
-    pub(crate) channel: String,
-    pub(crate) last_error: Option<Value>,
-    pub(crate) modified: OffsetDateTime,
-}
-
-/// The market maker's quotes on one symbol: the day and index of the generated trade they
-/// follow, and the engine ids of its resting orders.
-type MmQuotes = (Date, usize, Vec<OrderId>);
-
-/// The broker state (one per simulator, behind a mutex).
-pub(crate) struct Broker {
-    pub(crate) engine: Engine,
-    universe: crate::universe::Universe,
-    multiplier: i64,
-    mm: AccountId,
-    listed: HashMap<Symbol, (Date, usize)>,
-    mm_quotes: HashMap<Symbol, MmQuotes>,
-    pub(crate) meta: HashMap<OrderId, OrderMeta>,
-    pub(crate) owners: HashMap<AccountId, String>,
-    request_ids: HashMap<String, (Date, HashSet<String>)>,
-    pub(crate) log: Vec<Notice>,
-    next_notify: i64,
-    /// The newest notifyID that is saved and may be sent to clients.
-    published: i64,
-    notify: watch::Sender<i64>,
-    /// Where the state is saved (`None`: in memory only).
-    store: Option<Store>,
-    /// Something changed since the last save.
-    dirty: bool,
-    /// The simulated instant of the last clock sync (saved with the state).
-    synced: Option<OffsetDateTime>,
-    /// Wall time of the last save.
-    saved: Option<std::time::Instant>,
-}
-
-/// The broker's own durable state (the engine's is `matching::EngineState`), as read.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct BrokerState {
-    listed: Vec<(Symbol, (Date, usize))>,
-    mm_quotes: Vec<(Symbol, MmQuotes)>,
-    meta: Vec<(OrderId, OrderMeta)>,
-    request_ids: Vec<(String, (Date, HashSet<String>))>,
-    log: Vec<Notice>,
-    next_notify: i64,
-}
-
-/// The broker's own durable state, as written (borrowed).
-#[derive(Serialize)]
-pub(crate) struct BrokerStateRef<'a> {
-    listed: Vec<(&'a Symbol, &'a (Date, usize))>,
-    mm_quotes: Vec<(&'a Symbol, &'a MmQuotes)>,
-    meta: Vec<(&'a OrderId, &'a OrderMeta)>,
-    request_ids: Vec<(&'a String, &'a (Date, HashSet<String>))>,
-    log: &'a [Notice],
-    next_notify: i64,
-}
-
-#[cfg(test)]
-impl BrokerState {
-    pub(crate) fn as_ref(&self) -> BrokerStateRef<'_> {
-        BrokerStateRef {
-            listed: self.listed.iter().map(|(k, v)| (k, v)).collect(),
-            mm_quotes: self.mm_quotes.iter().map(|(k, v)| (k, v)).collect(),
-            meta: self.meta.iter().map(|(k, v)| (k, v)).collect(),
-            request_ids: self.request_ids.iter().map(|(k, v)| (k, v)).collect(),
-            log: &self.log,
-            next_notify: self.next_notify,
-        }
-    }
-}
-
-/// Why a client action failed before reaching the engine (REST error envelope).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum BrokerError {
-    /// Bad input: HTTP 400, body status 400.
-    #[error("{0}")]
-    Bad(String),
-}
-
-fn bad(msg: impl Into<String>) -> BrokerError {
-    BrokerError::Bad(msg.into())
-}
 
 /// The SSI `orderStatus` code of an engine status.
 pub(crate) fn status_code(status: OrderStatus, filled: u64) -> &'static str {
@@ -236,107 +144,317 @@ pub(crate) fn to_units(kind: InstrumentKind, price: f64) -> Option<i64> {
     Some(r as i64)
 }
 
-fn epoch_ms(t: OffsetDateTime) -> String {
-    (t.unix_timestamp_nanos() / 1_000_000).to_string()
+/// What the broker remembers about a client order beyond the engine record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrderMeta {
+    pub(crate) consumer: String,
+    pub(crate) orig_request: String,
+    pub(crate) last_request: String,
+    pub(crate) market: String,
+    pub(crate) channel: String,
+    /// The last `orderError` data of the order, as JSON text (kept compact: a parsed
+    /// `Value` costs several times its text). Format 2 snapshots hold it as an object.
+    #[serde(deserialize_with = "json_text")]
+    pub(crate) last_error: Option<Box<str>>,
+    pub(crate) modified: OffsetDateTime,
+}
+
+/// JSON text, read from a string or (format 2 snapshots) from the JSON itself.
+fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Box<str>>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => Some(text.into()),
+        Some(other) => Some(other.to_string().into()),
+    })
+}
+
+/// The market maker's quotes on one symbol: the day and index of the generated trade they
+/// follow, and the engine ids of its resting orders.
+type MmQuotes = (Date, usize, Vec<OrderId>);
+
+/// Request ids a consumer used on one simulated day.
+type UsedIds = (Date, BTreeSet<String>);
+
+/// Why a client action failed (REST error envelope).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BrokerError {
+    /// Malformed or duplicate input: HTTP 400, body status 400.
+    #[error("{0}")]
+    Invalid(String),
+    /// Refused by the broker (unknown order, unchanged amendment, market closed, …): HTTP
+    /// 200, body status 400, an SSI code in the message where there is one.
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn refused(msg: impl Into<String>) -> BrokerError {
+    BrokerError::Refused(msg.into())
+}
+
+/// A new order, as the REST layer parsed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NewOrder {
+    pub(crate) consumer: String,
+    pub(crate) account: String,
+    pub(crate) symbol: String,
+    /// `VN` or `VNFE`.
+    pub(crate) market: String,
+    pub(crate) side: Side,
+    pub(crate) order_type: OrderType,
+    /// Engine price units (`None` for types without a price).
+    pub(crate) price: Option<i64>,
+    pub(crate) quantity: u64,
+    pub(crate) board: Board,
+    pub(crate) channel: String,
+    pub(crate) request_id: String,
+    /// Answer an entry rejection in the response too (`reject_in_response`).
+    pub(crate) reject_in_response: bool,
+}
+
+/// A ModifyOrder (`modify: Some`) or CancelOrder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Change {
+    pub(crate) consumer: String,
+    pub(crate) account: String,
+    pub(crate) order_id: u64,
+    pub(crate) request_id: String,
+    pub(crate) modify: Option<Modify>,
+}
+
+/// The new price and quantity of a ModifyOrder, as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Modify {
+    /// Wire price, finite and not negative (`0`: unchanged).
+    pub(crate) price: f64,
+    pub(crate) quantity: u64,
+}
+
+/// Everything that changes the broker. Journaled with the instant it was applied at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(crate) enum Command {
+    /// Moves the engine to the instant; with `requote`, re-quotes every instrument with
+    /// working client orders (the periodic tick). `prune_before` is the retention cut the
+    /// broker made while applying it (recorded so replay makes the same one).
+    Tick {
+        requote: bool,
+        #[serde(default)]
+        prune_before: Option<Date>,
+    },
+    /// Lists a symbol for the day (quantity queries on an instrument nobody traded yet).
+    List { symbol: String },
+    /// NewOrder / derNewOrder.
+    NewOrder(NewOrder),
+    /// ModifyOrder / CancelOrder and their `der` variants.
+    Change(Change),
+    /// `cash/transferInternal`.
+    CashTransfer(cash::CashTransfer),
+    /// `cash/createCashInAdvance`.
+    CashAdvance(cash::CashAdvance),
+    /// `stock/transfer`.
+    StockTransfer(cash::StockTransfer),
+}
+
+/// What a command produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Applied.
+    Done,
+    /// The engine id of the new order.
+    Order(OrderId),
+    /// The id of a cash or stock transaction.
+    Transaction(String),
+}
+
+/// The result of [`Broker::apply`].
+#[derive(Debug)]
+pub(crate) struct Applied {
+    /// Whether the broker's durable state changed (a tick that did nothing but move the
+    /// clock need not be journaled).
+    pub(crate) changed: bool,
+    pub(crate) result: Result<Outcome, BrokerError>,
+}
+
+/// The broker's own durable state (the engine's is `matching::EngineState`), as read.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BrokerState {
+    listed: Vec<(Symbol, (Date, usize))>,
+    mm_quotes: Vec<(Symbol, MmQuotes)>,
+    meta: Vec<(OrderId, OrderMeta)>,
+    request_ids: Vec<(String, UsedIds)>,
+    log: VecDeque<Notice>,
+    next_notify: i64,
+    #[serde(default)]
+    pruned: Option<Date>,
+    #[serde(default)]
+    ledger: cash::Ledger,
+}
+
+/// The broker's own durable state, as written (borrowed).
+#[derive(Serialize)]
+pub(crate) struct BrokerStateRef<'a> {
+    listed: Vec<(&'a Symbol, &'a (Date, usize))>,
+    mm_quotes: Vec<(&'a Symbol, &'a MmQuotes)>,
+    meta: Vec<(&'a OrderId, &'a OrderMeta)>,
+    request_ids: Vec<(&'a String, &'a UsedIds)>,
+    log: &'a VecDeque<Notice>,
+    next_notify: i64,
+    pruned: Option<Date>,
+    ledger: &'a cash::Ledger,
+}
+
+#[cfg(test)]
+impl BrokerState {
+    pub(crate) fn as_ref(&self) -> BrokerStateRef<'_> {
+        BrokerStateRef {
+            listed: self.listed.iter().map(|(k, v)| (k, v)).collect(),
+            mm_quotes: self.mm_quotes.iter().map(|(k, v)| (k, v)).collect(),
+            meta: self.meta.iter().map(|(k, v)| (k, v)).collect(),
+            request_ids: self.request_ids.iter().map(|(k, v)| (k, v)).collect(),
+            log: &self.log,
+            next_notify: self.next_notify,
+            pruned: self.pruned,
+            ledger: &self.ledger,
+        }
+    }
+}
+
+/// The broker (one per simulator, owned by the desk's thread).
+pub(crate) struct Broker {
+    pub(crate) engine: Engine,
+    generator: Arc<Generator>,
+    live: Arc<LiveDays>,
+    multiplier: i64,
+    mm: AccountId,
+    listed: BTreeMap<Symbol, (Date, usize)>,
+    mm_quotes: BTreeMap<Symbol, MmQuotes>,
+    pub(crate) meta: BTreeMap<OrderId, OrderMeta>,
+    /// Client orders not final yet (what the tick re-quotes for).
+    working: BTreeSet<OrderId>,
+    /// Client orders by account (what the queries list).
+    by_account: BTreeMap<AccountId, BTreeSet<OrderId>>,
+    request_ids: BTreeMap<String, UsedIds>,
+    next_notify: i64,
+    /// Notices made but not yet durable, hence not published.
+    pending: Vec<Notice>,
+    log: Arc<NoticeLog>,
+    /// The simulated instant of the last clock sync (saved with the state).
+    synced: Option<OffsetDateTime>,
+    /// The last retention cut.
+    pruned: Option<Date>,
+    /// Final client orders and notices older than this many days are dropped.
+    retention_days: u32,
+    /// Cash advances, transfers and the sales behind them.
+    ledger: cash::Ledger,
+}
+
+/// What a broker is built from.
+pub(crate) struct Parts {
+    pub(crate) generator: Arc<Generator>,
+    pub(crate) live: Arc<LiveDays>,
+    pub(crate) log: Arc<NoticeLog>,
+    pub(crate) retention_days: u32,
+    pub(crate) cash_advance_fee_ppm_per_day: u32,
 }
 
 impl Broker {
-    pub(crate) fn new(
-        engine: Engine,
-        universe: crate::universe::Universe,
-        store: Option<Store>,
-    ) -> Self {
-        let (notify, _) = watch::channel(0);
+    /// A broker over `engine`; with `state`, the broker state saved with it.
+    pub(crate) fn new(engine: Engine, parts: Parts, state: Option<BrokerState>) -> Self {
         let multiplier = engine
             .rules()
             .settlement
             .futures_multiplier_vnd_per_point
             .max(1);
-        Self {
+        let parts_fee = parts.cash_advance_fee_ppm_per_day;
+        let mut broker = Self {
             engine,
-            universe,
+            generator: parts.generator,
+            live: parts.live,
             multiplier,
             mm: AccountId::new(MARKET_MAKER),
-            listed: HashMap::new(),
-            mm_quotes: HashMap::new(),
-            meta: HashMap::new(),
-            owners: HashMap::new(),
-            request_ids: HashMap::new(),
-            log: Vec::new(),
+            listed: BTreeMap::new(),
+            mm_quotes: BTreeMap::new(),
+            meta: BTreeMap::new(),
+            working: BTreeSet::new(),
+            by_account: BTreeMap::new(),
+            request_ids: BTreeMap::new(),
             next_notify: 0,
-            published: 0,
-            notify,
-            store,
-            dirty: true,
+            pending: Vec::new(),
+            log: parts.log,
             synced: None,
-            saved: None,
+            pruned: None,
+            retention_days: parts.retention_days,
+            ledger: cash::Ledger::new(parts.cash_advance_fee_ppm_per_day),
+        };
+        let (log, latest) = match state {
+            Some(state) => {
+                broker.listed = state.listed.into_iter().collect();
+                broker.mm_quotes = state.mm_quotes.into_iter().collect();
+                broker.meta = state.meta.into_iter().collect();
+                broker.request_ids = state.request_ids.into_iter().collect();
+                broker.next_notify = state.next_notify;
+                broker.pruned = state.pruned;
+                broker.ledger = state.ledger;
+                broker.ledger.set_fee(parts_fee);
+                (state.log, state.next_notify)
+            }
+            None => (VecDeque::new(), 0),
+        };
+        broker.log.reset(log, latest);
+        for id in broker.meta.keys() {
+            if let Some(o) = broker.engine.order(*id) {
+                broker
+                    .by_account
+                    .entry(o.account.clone())
+                    .or_default()
+                    .insert(*id);
+                if !o.status.is_final() {
+                    broker.working.insert(*id);
+                }
+            }
+        }
+        broker
+    }
+
+    /// The newest notifyID handed out (published or pending).
+    pub(crate) fn next_notify(&self) -> i64 {
+        self.next_notify
+    }
+
+    /// The simulated instant of the last clock sync.
+    pub(crate) fn synced(&self) -> Option<OffsetDateTime> {
+        self.synced
+    }
+
+    /// Publishes the notices made since the last call (their change is durable now).
+    pub(crate) fn publish(&mut self) {
+        let fresh = std::mem::take(&mut self.pending);
+        self.log.publish(fresh);
+    }
+
+    /// The borrowed durable state, for a snapshot (`log` is the published notices).
+    pub(crate) fn state_ref<'a>(&'a self, log: &'a VecDeque<Notice>) -> BrokerStateRef<'a> {
+        BrokerStateRef {
+            listed: self.listed.iter().collect(),
+            mm_quotes: self.mm_quotes.iter().collect(),
+            meta: self.meta.iter().collect(),
+            request_ids: self.request_ids.iter().collect(),
+            log,
+            next_notify: self.next_notify,
+            pruned: self.pruned,
+            ledger: &self.ledger,
         }
     }
 
-    /// Takes back the broker's state from a snapshot (the engine is restored separately).
-    pub(crate) fn restore(&mut self, state: BrokerState, synced: OffsetDateTime) {
-        self.listed = state.listed.into_iter().collect();
-        self.mm_quotes = state.mm_quotes.into_iter().collect();
-        self.meta = state.meta.into_iter().collect();
-        self.request_ids = state.request_ids.into_iter().collect();
-        self.log = state.log;
-        self.next_notify = state.next_notify;
-        self.published = state.next_notify;
-        self.notify.send_replace(self.published);
-        self.synced = Some(synced);
-        self.dirty = false;
-    }
-
-    /// Saves the state if anything changed since the last save, then publishes the new
-    /// stream notices. Nothing a client can see (an answer, a notice) goes out before
-    /// this returns `Ok`; on error the change stays pending and the next commit retries.
-    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
-        if !self.dirty {
-            return Ok(());
-        }
-        if let (Some(store), Some(at)) = (&self.store, self.synced) {
-            let snapshot = SnapshotRef {
-                format: crate::store::format(),
-                market: store.market(),
-                saved_at: at,
-                engine: self.engine.state(),
-                broker: BrokerStateRef {
-                    listed: self.listed.iter().collect(),
-                    mm_quotes: self.mm_quotes.iter().collect(),
-                    meta: self.meta.iter().collect(),
-                    request_ids: self.request_ids.iter().collect(),
-                    log: &self.log,
-                    next_notify: self.next_notify,
-                },
-            };
-            store.save(&snapshot)?;
-            self.saved = Some(std::time::Instant::now());
-        }
-        self.dirty = false;
-        if self.published != self.next_notify {
-            self.published = self.next_notify;
-            self.notify.send_replace(self.published);
-        }
-        Ok(())
-    }
-
-    /// Saves even without a client-visible change when the last save is older than
-    /// `every` (so the simulated clock resumes near where a crashed simulator was), or
-    /// always with `every` zero (a clean stop).
-    pub(crate) fn checkpoint(&mut self, every: std::time::Duration) -> Result<(), StoreError> {
-        if self.store.is_none() {
-            return Ok(());
-        }
-        if self.saved.is_none_or(|t| t.elapsed() >= every) {
-            self.dirty = true;
-        }
-        self.commit()
+    /// The shared log of published notices.
+    pub(crate) fn log(&self) -> &Arc<NoticeLog> {
+        &self.log
     }
 
     /// Opens the market maker and the configured accounts that the engine does not hold
     /// yet (all of them on a fresh start; after a restore, those added to the
     /// configuration since), and returns the ids of those it opened.
-    pub(crate) fn open_accounts(
+    fn open_accounts(
         &mut self,
         consumers: &[crate::config::TradingConsumer],
     ) -> Result<Vec<String>, matching::Error> {
@@ -361,16 +479,45 @@ impl Broker {
                         Vnd::new(a.cash),
                     )?;
                     opened.push(a.id.clone());
-                    self.dirty = true;
                 }
-                self.owners.insert(id, c.consumer_id.clone());
             }
         }
         Ok(opened)
     }
 
+    /// Start-up: moves the engine to `at`, opens the configured accounts the engine does
+    /// not hold yet and seeds their opening positions (written by the start-up snapshot).
+    pub(crate) fn start_at(
+        &mut self,
+        at: OffsetDateTime,
+        consumers: &[crate::config::TradingConsumer],
+    ) -> Result<(), matching::Error> {
+        let opened = self.open_accounts(consumers)?;
+        self.advance(at);
+        if opened.is_empty() {
+            return Ok(());
+        }
+        let Some(live) = self.live_at(at) else {
+            tracing::warn!(
+                "fcsim: the start date is not a simulated trading day; no opening positions"
+            );
+            return Ok(());
+        };
+        for c in consumers {
+            for a in c.accounts.iter().filter(|a| opened.contains(&a.id)) {
+                for (symbol, qty) in &a.positions {
+                    if let Err(e) = self.seed(&live, &a.id, symbol, *qty) {
+                        tracing::warn!(account = %a.id, %symbol, error = %e, "fcsim: opening position skipped");
+                    }
+                }
+            }
+        }
+        self.process();
+        Ok(())
+    }
+
     /// Seeds a configured opening position (listing the instrument first).
-    pub(crate) fn seed(
+    fn seed(
         &mut self,
         live: &LiveDay,
         account: &str,
@@ -378,76 +525,230 @@ impl Broker {
         quantity: u64,
     ) -> Result<(), BrokerError> {
         let (sym, i) = self.ensure_listed(live, symbol)?;
-        let price = live
-            .tapes
-            .iter()
-            .find(|t| t.instrument == i)
-            .map_or(0, |t| t.limits.reference.units());
+        let price = live.tape(i).map_or(0, |t| t.limits.reference.units());
         let cost = Vnd::new(price.saturating_mul(i64::try_from(quantity).unwrap_or(0)));
-        self.dirty = true;
         self.engine
             .seed_position(&AccountId::new(account), sym, Quantity::new(quantity), cost)
-            .map_err(|e| bad(e.to_string()))
+            .map_err(|e| refused(e.to_string()))
     }
 
-    /// Whether `consumer` owns `account`.
-    pub(crate) fn owns(&self, consumer: &str, account: &str) -> bool {
-        self.owners
-            .get(&AccountId::new(account))
-            .is_some_and(|c| c == consumer)
+    /// The live day of the simulated instant `at`.
+    fn live_at(&self, at: OffsetDateTime) -> Option<Arc<LiveDay>> {
+        self.live.get_blocking(TradingCalendar::local(at).0)
     }
 
-    /// A new receiver of the latest notifyID.
-    pub(crate) fn subscribe(&self) -> watch::Receiver<i64> {
-        self.notify.subscribe()
+    /// Applies `cmd` at the simulated instant `at`. Decisions the broker makes on the way
+    /// (the retention cut of a tick) are written back into `cmd`, so the journaled command
+    /// replays exactly (`replay`: take them from `cmd` instead).
+    pub(crate) fn apply(&mut self, at: OffsetDateTime, cmd: &mut Command, replay: bool) -> Applied {
+        let events = self.advance(at);
+        match cmd {
+            Command::Tick {
+                requote,
+                prune_before,
+            } => {
+                let mut changed = events > 0;
+                let symbols: BTreeSet<Symbol> = if *requote {
+                    self.working
+                        .iter()
+                        .filter_map(|id| self.engine.order(*id))
+                        .map(|o| o.symbol)
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                };
+                // The live day only when something is to be re-quoted: building one is
+                // costly, and at high speeds days go by without client orders.
+                if !symbols.is_empty()
+                    && let Some(live) = self.live_at(at)
+                {
+                    for sym in symbols {
+                        changed |= self.requote(&live, sym);
+                    }
+                    changed |= self.process() > 0;
+                }
+                if !replay {
+                    *prune_before = self.retention_cut(at);
+                }
+                if let Some(cut) = *prune_before {
+                    self.prune_before(cut);
+                    changed = true;
+                }
+                Applied {
+                    changed,
+                    result: Ok(Outcome::Done),
+                }
+            }
+            Command::List { symbol } => {
+                let result = match self.live_at(at) {
+                    Some(live) => self.ensure_listed(&live, symbol).map(|_| Outcome::Done),
+                    None => Err(refused("No trading day is simulated now")),
+                };
+                Applied {
+                    changed: true,
+                    result,
+                }
+            }
+            Command::NewOrder(order) => Applied {
+                changed: true,
+                result: self.new_order(at, order),
+            },
+            Command::Change(change) => Applied {
+                changed: true,
+                result: self.change(at, change),
+            },
+            Command::CashTransfer(c) => Applied {
+                changed: true,
+                result: self.cash_transfer(at, c),
+            },
+            Command::CashAdvance(c) => Applied {
+                changed: true,
+                result: self.cash_advance(at, c),
+            },
+            Command::StockTransfer(c) => Applied {
+                changed: true,
+                result: self.stock_transfer(at, c),
+            },
+        }
     }
 
-    /// The latest notifyID that is saved and may be sent.
-    pub(crate) fn last_notify(&self) -> i64 {
-        self.published
+    /// Moves the engine to `at` and turns its events into notices; returns how many
+    /// engine events there were.
+    fn advance(&mut self, at: OffsetDateTime) -> usize {
+        match self.engine.advance_to(at) {
+            Ok(()) => self.synced = Some(at),
+            Err(e) => tracing::debug!(error = %e, "engine clock not advanced"),
+        }
+        self.settle_advances();
+        self.process()
     }
 
-    /// Records `request_id` for `consumer` today; false if it was already used.
-    pub(crate) fn claim_request_id(&mut self, consumer: &str, today: Date, id: &str) -> bool {
+    /// Records `request_id` for `consumer` on `today`; false if it was already used.
+    fn claim_request_id(&mut self, consumer: &str, today: Date, id: &str) -> bool {
         let entry = self
             .request_ids
             .entry(consumer.to_owned())
-            .or_insert_with(|| (today, HashSet::new()));
+            .or_insert_with(|| (today, BTreeSet::new()));
         if entry.0 != today {
-            *entry = (today, HashSet::new());
+            *entry = (today, BTreeSet::new());
         }
-        let fresh = entry.1.insert(id.to_owned());
-        self.dirty |= fresh;
-        fresh
+        entry.1.insert(id.to_owned())
     }
 
-    /// Moves the engine to `now`; with `live`, also re-quotes every instrument with working
-    /// client orders (the 200 ms ticker does; requests re-quote only what they touch).
-    /// Then saves and publishes what changed ([`Broker::commit`]).
-    pub(crate) fn sync(
-        &mut self,
-        core: &Core,
-        now: OffsetDateTime,
-        live: Option<&LiveDay>,
-    ) -> Result<(), StoreError> {
-        match self.engine.advance_to(now) {
-            Ok(()) => self.synced = Some(now),
-            Err(e) => tracing::debug!(error = %e, "engine clock not advanced"),
+    fn new_order(&mut self, at: OffsetDateTime, o: &NewOrder) -> Result<Outcome, BrokerError> {
+        let live = self
+            .live_at(at)
+            .ok_or_else(|| refused("The market is closed: no trading day is simulated now"))?;
+        let (sym, _) = self.ensure_listed(&live, &o.symbol)?;
+        let (today, _) = TradingCalendar::local(at);
+        if !self.claim_request_id(&o.consumer, today, &o.request_id) {
+            return Err(BrokerError::Invalid(format!(
+                "Duplicate requestID {}",
+                o.request_id
+            )));
         }
-        if let Some(live) = live {
-            let working: HashSet<Symbol> = self
-                .meta
-                .keys()
-                .filter_map(|id| self.engine.order(*id))
-                .filter(|o| !o.status.is_final())
-                .map(|o| o.symbol)
-                .collect();
-            for sym in working {
-                self.requote(core, live, sym);
+        self.requote(&live, sym);
+        let meta = OrderMeta {
+            consumer: o.consumer.clone(),
+            orig_request: o.request_id.clone(),
+            last_request: o.request_id.clone(),
+            market: o.market.clone(),
+            channel: o.channel.clone(),
+            last_error: None,
+            modified: at,
+        };
+        let price = match o.price.map(Price::new).transpose() {
+            Ok(p) => p,
+            Err(e) => return Err(BrokerError::Invalid(e.to_string())),
+        };
+        let req = OrderRequest {
+            account: AccountId::new(o.account.clone()),
+            symbol: sym,
+            board: o.board,
+            side: o.side,
+            order_type: o.order_type,
+            price,
+            quantity: Quantity::new(o.quantity),
+        };
+        // Entry rejections reach the client as `orderError` on the stream, as at SSI; with
+        // `reject_in_response` the answer carries them too.
+        match self.submit(req, meta) {
+            Ok(id) => Ok(Outcome::Order(id)),
+            Err(matching::Error::Rejected { reason, .. }) if o.reject_in_response => {
+                Err(refused(format!("{}: {reason}", reject_code(&reason))))
+            }
+            Err(matching::Error::Rejected { order, .. }) => Ok(Outcome::Order(order)),
+            Err(e) => Err(refused(e.to_string())),
+        }
+    }
+
+    fn change(&mut self, at: OffsetDateTime, c: &Change) -> Result<Outcome, BrokerError> {
+        let id = OrderId(c.order_id);
+        let owned = self.meta.get(&id).is_some_and(|m| m.consumer == c.consumer)
+            && self
+                .engine
+                .order(id)
+                .is_some_and(|o| o.account.as_str() == c.account);
+        let Some(order) = self.engine.order(id).filter(|_| owned).cloned() else {
+            return Err(refused("ORD013: Order Is Null Error!"));
+        };
+        let mut amendments = Vec::new();
+        if let Some(m) = c.modify {
+            let kind = self
+                .engine
+                .instrument(order.symbol)
+                .map_or(InstrumentKind::Stock, |i| i.security.kind);
+            // Price 0 keeps the price (and an order without one has none to change).
+            if let Some(current) = order.price
+                && m.price > 0.0
+            {
+                let units = to_units(kind, m.price).ok_or_else(|| {
+                    refused(format!(
+                        "ORD004: Price {} is not a valid price step",
+                        m.price
+                    ))
+                })?;
+                if units != current.units() {
+                    let p = Price::new(units).map_err(|e| BrokerError::Invalid(e.to_string()))?;
+                    amendments.push(market::order::Amendment::Price(p));
+                }
+            }
+            if m.quantity != order.quantity.units() {
+                amendments.push(market::order::Amendment::Quantity(Quantity::new(
+                    m.quantity,
+                )));
+            }
+            if amendments.is_empty() {
+                return Err(refused("ORD014: Price and quantity are unchanged"));
             }
         }
+        let (today, _) = TradingCalendar::local(at);
+        if !self.claim_request_id(&c.consumer, today, &c.request_id) {
+            return Err(BrokerError::Invalid(format!(
+                "Duplicate requestID {}",
+                c.request_id
+            )));
+        }
+        // The events carry this request's id as `uniqueID`; a refusal leaves no trace on
+        // the order: its `uniqueID` and `modifiedTime` stay those of the last change.
+        let before = self.meta.get_mut(&id).map(|m| {
+            let last = std::mem::replace(&mut m.last_request, c.request_id.clone());
+            (last, m.modified)
+        });
+        // Every amendment of one request applies, or none (`amend_all`).
+        let result = if c.modify.is_some() {
+            self.engine.amend_all(id, &amendments).map(|_| ())
+        } else {
+            self.engine.cancel(id)
+        };
         self.process();
-        self.commit()
+        if result.is_err()
+            && let (Some(m), Some((last, modified))) = (self.meta.get_mut(&id), before)
+        {
+            m.last_request = last;
+            m.modified = modified;
+        }
+        Ok(Outcome::Done)
     }
 
     /// Lists `symbol` for today (re-listing with today's band on a new day).
@@ -456,24 +757,22 @@ impl Broker {
         live: &LiveDay,
         symbol: &str,
     ) -> Result<(Symbol, usize), BrokerError> {
-        let universe = &self.universe;
+        let universe = self.generator.universe();
         let i = universe
             .find(symbol)
-            .ok_or_else(|| bad(format!("Symbol {symbol} does not exist")))?;
+            .ok_or_else(|| refused(format!("Symbol {symbol} does not exist")))?;
         let x = universe
             .instrument(i)
-            .ok_or_else(|| bad(format!("Symbol {symbol} does not exist")))?;
+            .ok_or_else(|| refused(format!("Symbol {symbol} does not exist")))?;
         let kind = x.kind;
         let exchange = x.exchange;
-        let sym = Symbol::parse(&x.symbol).map_err(|e| bad(e.to_string()))?;
+        let sym = Symbol::parse(&x.symbol).map_err(|e| refused(e.to_string()))?;
         if self.listed.get(&sym).is_some_and(|(d, _)| *d == live.date) {
             return Ok((sym, i));
         }
         let tape = live
-            .tapes
-            .iter()
-            .find(|t| t.instrument == i)
-            .ok_or_else(|| bad(format!("Symbol {symbol} does not trade today")))?;
+            .tape(i)
+            .ok_or_else(|| refused(format!("Symbol {symbol} does not trade today")))?;
         let listing = Listing {
             security: market::Security {
                 symbol: sym,
@@ -485,7 +784,9 @@ impl Broker {
             },
             foreign_room: None,
         };
-        self.engine.list(listing).map_err(|e| bad(e.to_string()))?;
+        self.engine
+            .list(listing)
+            .map_err(|e| refused(e.to_string()))?;
         if kind != InstrumentKind::IndexFuture {
             let held = self
                 .engine
@@ -501,28 +802,29 @@ impl Broker {
                 );
                 self.engine
                     .seed_position(&self.mm, sym, Quantity::new(MM_SHARES), cost)
-                    .map_err(|e| bad(e.to_string()))?;
+                    .map_err(|e| refused(e.to_string()))?;
             }
         }
         self.listed.insert(sym, (live.date, i));
         Ok((sym, i))
     }
 
-    /// Replaces the market maker's quotes on `sym` when the generator printed a new trade.
-    pub(crate) fn requote(&mut self, core: &Core, live: &LiveDay, sym: Symbol) {
+    /// Replaces the market maker's quotes on `sym` when the generator printed a new trade;
+    /// returns whether it did.
+    fn requote(&mut self, live: &LiveDay, sym: Symbol) -> bool {
         let Some(&(date, i)) = self.listed.get(&sym) else {
-            return;
+            return false;
         };
-        let Some(tape) = live.tapes.iter().find(|t| t.instrument == i) else {
-            return;
+        let Some(tape) = live.tape(i) else {
+            return false;
         };
         let Some(clock) = self.engine.clock() else {
-            return;
+            return false;
         };
         let now = clock.time.seconds();
-        let k = tape.trades.iter().take_while(|t| t.secs <= now).count();
+        let k = tape.trades.partition_point(|t| t.secs <= now);
         if k == 0 {
-            return;
+            return false;
         }
         let k = k - 1;
         if self
@@ -530,7 +832,7 @@ impl Broker {
             .get(&sym)
             .is_some_and(|(d, kk, _)| *d == date && *kk == k)
         {
-            return;
+            return false;
         }
         let old = self
             .mm_quotes
@@ -550,10 +852,11 @@ impl Broker {
                 tracing::debug!(order = %id, error = %err, "replaced quote kept");
             }
         }
-        let Some(x) = self.universe.instrument(i) else {
-            return;
+        let generator = self.generator.clone();
+        let Some(x) = generator.universe().instrument(i) else {
+            return true;
         };
-        let (bids, asks) = quote_levels(core, x, tape, k);
+        let (bids, asks) = quote_levels(&generator, x, tape, k);
         let mut ids = keep;
         for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
             for (price, volume) in levels.into_iter().take(MM_LEVELS) {
@@ -575,14 +878,12 @@ impl Broker {
             }
         }
         self.mm_quotes.insert(sym, (date, k, ids));
+        true
     }
 
-    /// Submits a client order; its events are attributed to `request_id`.
-    pub(crate) fn submit(
-        &mut self,
-        req: OrderRequest,
-        meta: OrderMeta,
-    ) -> Result<OrderId, matching::Error> {
+    /// Submits a client order; its events are attributed to its request id.
+    fn submit(&mut self, req: OrderRequest, meta: OrderMeta) -> Result<OrderId, matching::Error> {
+        let account = req.account.clone();
         let result = self.engine.submit(req);
         let id = match &result {
             Ok(id) => *id,
@@ -590,450 +891,108 @@ impl Broker {
             Err(_) => return result,
         };
         self.meta.insert(id, meta);
-        self.dirty = true;
+        self.by_account.entry(account).or_default().insert(id);
         self.process();
         result
     }
 
-    /// Amends (`Some`: every amendment of one request, all or nothing) or cancels
-    /// (`None`); the events carry `request_id` as `uniqueID`. Refusals reach the client as
-    /// `orderError` notices and leave no trace on the order: its `uniqueID` and
-    /// `modifiedTime` stay those of the last action that changed it.
-    pub(crate) fn change(
-        &mut self,
-        id: OrderId,
-        request_id: &str,
-        amendments: Option<&[market::order::Amendment]>,
-    ) {
-        let before = self.meta.get_mut(&id).map(|m| {
-            let last = std::mem::replace(&mut m.last_request, request_id.to_owned());
-            (last, m.modified)
-        });
-        self.dirty = true;
-        let result = match amendments {
-            Some(a) => self.engine.amend_all(id, a).map(|_| ()),
-            None => self.engine.cancel(id),
-        };
-        self.process();
-        if result.is_err()
-            && let (Some(m), Some((last, modified))) = (self.meta.get_mut(&id), before)
-        {
-            m.last_request = last;
-            m.modified = modified;
-        }
-    }
-
-    fn order_json(&self, o: &OrderRecord, meta: &OrderMeta, x: Option<&Instrument>) -> Value {
-        let price = |units: i64| -> Value {
-            match x {
-                Some(x) => json!(display_price(x, units).to_f64_lossy()),
-                None => json!(units),
-            }
-        };
-        let avg = if o.filled.units() > 0 {
-            let v = o.filled_value.amount() as f64 / o.filled.units() as f64;
-            json!(match x {
-                Some(x) => v / scale(x.kind),
-                None => v,
-            })
-        } else {
-            json!(0)
-        };
-        let input = OffsetDateTime::new_in_offset(
-            o.date,
-            time::Time::from_hms(0, 0, 0).unwrap_or(time::Time::MIDNIGHT),
-            market::calendar::VN_OFFSET,
-        ) + time::Duration::seconds(i64::from(o.entered_at.seconds()));
-        let cancelled = if matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired) {
-            o.remaining().units()
-        } else {
-            0
-        };
-        json!({
-            "orderID": o.id.to_string(),
-            "instrumentID": o.symbol.as_str(),
-            "uniqueID": meta.last_request,
-            "origRequestID": meta.orig_request,
-            "origOrderId": o.id.to_string(),
-            "buySell": match o.side { Side::Buy => "B", Side::Sell => "S" },
-            "orderType": o.order_type.code(),
-            "ipAddress": "127.0.0.1",
-            "price": o.price.map_or(json!(0), |p| price(p.units())),
-            "prefix": "",
-            "quantity": o.quantity.units(),
-            "marketID": meta.market,
-            "account": o.account.as_str(),
-            "cancelQty": cancelled,
-            "osQty": if o.status.is_final() { 0 } else { o.remaining().units() },
-            "filledQty": o.filled.units(),
-            "avgPrice": avg,
-            "channel": meta.channel,
-            "inputTime": epoch_ms(input),
-            "modifiedTime": epoch_ms(meta.modified),
-            "isForceSell": "F",
-            "isShortSell": "F",
-            "orderStatus": status_code(o.status, o.filled.units()),
-            "rejectReason": "0",
-            "stopOrder": false,
-            "stopPrice": 0,
-            "stopType": "",
-            "stopStep": 0,
-            "profitPrice": 0
-        })
-    }
-
-    fn instrument_of(&self, sym: Symbol) -> Option<usize> {
-        self.listed.get(&sym).map(|(_, i)| *i)
-    }
-
-    /// The wire `OrderItem` of an order (orderBook, orderHistory).
-    pub(crate) fn order_item(&self, o: &OrderRecord, audit: bool) -> Option<Value> {
-        let meta = self.meta.get(&o.id)?;
-        let x = self
-            .instrument_of(o.symbol)
-            .and_then(|i| self.universe.instrument(i));
-        let mut v = self.order_json(o, meta, x);
-        let reject = meta
-            .last_error
-            .as_ref()
-            .and_then(|e| e["message"].as_str())
-            .filter(|_| o.status == OrderStatus::Rejected)
-            .unwrap_or("0");
-        v["rejectReason"] = json!(reject);
-        if let Some(m) = v.as_object_mut() {
-            m.remove("isForceSell");
-            m.remove("isShortSell");
-        }
-        v["isForcesell"] = json!("F");
-        v["isShortsell"] = json!("F");
-        if audit {
-            v["lastErrorEvent"] = meta.last_error.clone().unwrap_or(Value::Null);
-        }
-        Some(v)
-    }
-
-    fn push(&mut self, consumer: &str, date: Date, kind: &str, mut data: Value) {
-        self.next_notify += 1;
-        data["notifyID"] = json!(self.next_notify);
-        let payload = json!({"type": kind, "data": data}).to_string();
-        self.log.push(Notice {
-            id: self.next_notify,
-            date,
-            consumer: consumer.to_owned(),
-            payload,
-        });
-    }
-
-    /// Drains engine events into stream notices for client accounts. The notices go out
-    /// at the next [`Broker::commit`], once saved.
-    pub(crate) fn process(&mut self) {
+    /// Drains engine events into notices for client accounts (published once durable);
+    /// returns how many events there were.
+    fn process(&mut self) -> usize {
         let events = self.engine.drain_events();
-        let before = self.next_notify;
+        let n = events.len();
         for rec in events {
             self.translate(rec);
         }
-        self.dirty |= self.next_notify != before;
+        n
     }
 
-    fn error_data(&self, id: OrderId, code: &str, message: &str, unique: &str) -> Value {
-        let mut data = match (self.engine.order(id), self.meta.get(&id)) {
-            (Some(o), Some(m)) => {
-                let x = self
-                    .instrument_of(o.symbol)
-                    .and_then(|i| self.universe_instrument(i));
-                self.order_json(o, m, x.as_ref())
-            }
-            (Some(_) | None, _) => json!({"orderID": id.to_string()}),
-        };
-        data["message"] = json!(message);
-        data["errorCode"] = json!(code);
-        data["uniqueID"] = json!(unique);
-        data["connectionID"] = json!("");
-        data["data"] = Value::Null;
-        data["modifiable"] = json!(true);
-        data["note"] = json!("");
-        data
+    /// The retention cut due at `at`: once per simulated day, the first day to keep.
+    fn retention_cut(&self, at: OffsetDateTime) -> Option<Date> {
+        let (today, _) = TradingCalendar::local(at);
+        let cut = today.checked_sub(time::Duration::days(i64::from(self.retention_days)))?;
+        self.pruned.is_none_or(|p| p < cut).then_some(cut)
     }
 
-    fn universe_instrument(&self, i: usize) -> Option<Instrument> {
-        self.universe.instrument(i).cloned()
-    }
-
-    fn translate(&mut self, rec: EventRecord) {
-        let date = rec.at.date();
-        let order_id = match &rec.event {
-            Event::OrderAccepted { order } | Event::OrderRejected { order, .. } => Some(order.id),
-            Event::OrderAmended { order, .. }
-            | Event::AmendRejected { order, .. }
-            | Event::CancelRejected { order, .. }
-            | Event::OrderCancelled { order, .. }
-            | Event::MtlConverted { order, .. }
-            | Event::OrderExpired { order, .. } => Some(*order),
-            Event::OrderFilled(f) => Some(f.order),
-            Event::Trade(_)
-            | Event::PhaseChanged { .. }
-            | Event::AuctionUncrossed { .. }
-            | Event::ClosingPrice { .. }
-            | Event::ReferenceRolled { .. } => None,
-        };
-        let Some(id) = order_id else { return };
-        let Some(meta) = self.meta.get_mut(&id) else {
-            return;
-        };
-        meta.modified = rec.at;
-        let consumer = meta.consumer.clone();
-        let unique = meta.last_request.clone();
-        let Some(o) = self.engine.order(id).cloned() else {
-            return;
-        };
-        let Some(meta) = self.meta.get(&id).cloned() else {
-            return;
-        };
-        let x = self
-            .instrument_of(o.symbol)
-            .and_then(|i| self.universe_instrument(i));
-        let mut ev = self.order_json(&o, &meta, x.as_ref());
-        match rec.event {
-            Event::OrderAccepted { order } => {
-                ev["orderStatus"] = json!("QU");
-                ev["filledQty"] = json!(0);
-                ev["osQty"] = json!(order.quantity.units());
-                ev["quantity"] = json!(order.quantity.units());
-                self.push(&consumer, date, "orderEvent", ev);
+    /// Drops final client orders entered before `cut` (engine record, metadata, indexes)
+    /// and the notices of days before it.
+    fn prune_before(&mut self, cut: Date) {
+        let old: Vec<OrderId> = self
+            .meta
+            .keys()
+            .copied()
+            .filter(|id| {
+                self.engine
+                    .order(*id)
+                    .is_none_or(|o| o.date < cut && o.status.is_final())
+            })
+            .collect();
+        for id in &old {
+            if let Ok(o) = self.engine.forget(*id)
+                && let Some(ids) = self.by_account.get_mut(&o.account)
+            {
+                ids.remove(id);
             }
-            Event::OrderRejected { reason, .. } => {
-                let code = reject_code(&reason);
-                let data = self.error_data(id, code, &reason.to_string(), &unique);
-                if let Some(m) = self.meta.get_mut(&id) {
-                    m.last_error = Some(data.clone());
-                }
-                self.push(&consumer, date, "orderError", data);
-            }
-            Event::AmendRejected { reason, .. } | Event::CancelRejected { reason, .. } => {
-                let code = change_code(&reason);
-                let data = self.error_data(id, code, &reason.to_string(), &unique);
-                if let Some(m) = self.meta.get_mut(&id) {
-                    m.last_error = Some(data.clone());
-                }
-                self.push(&consumer, date, "orderError", data);
-            }
-            Event::OrderAmended {
-                price, quantity, ..
-            } => {
-                if let (Some(p), Some(x)) = (price, x.as_ref()) {
-                    ev["price"] = json!(display_price(x, p.units()).to_f64_lossy());
-                }
-                ev["quantity"] = json!(quantity.units());
-                self.push(&consumer, date, "orderEvent", ev);
-            }
-            Event::OrderCancelled {
-                cancelled, filled, ..
-            } => {
-                ev["orderStatus"] = json!(if filled.units() > 0 { "FFPC" } else { "CL" });
-                ev["cancelQty"] = json!(cancelled.units());
-                ev["osQty"] = json!(0);
-                self.push(&consumer, date, "orderEvent", ev);
-            }
-            Event::OrderExpired { expired, .. } => {
-                ev["orderStatus"] = json!("EX");
-                ev["cancelQty"] = json!(expired.units());
-                ev["osQty"] = json!(0);
-                self.push(&consumer, date, "orderEvent", ev);
-            }
-            Event::MtlConverted { .. } => self.push(&consumer, date, "orderEvent", ev),
-            Event::OrderFilled(fill) => {
-                let price = x.as_ref().map_or(json!(fill.price.units()), |x| {
-                    json!(display_price(x, fill.price.units()).to_f64_lossy())
-                });
-                let m = json!({
-                    "orderID": id.to_string(), "instrumentID": o.symbol.as_str(),
-                    "uniqueID": unique, "buySell": match fill.side { Side::Buy => "B", Side::Sell => "S" },
-                    "matchPrice": price, "matchQty": fill.quantity.units(), "ipAddress": "127.0.0.1",
-                    "prefix": "", "account": o.account.as_str(), "matchTime": epoch_ms(rec.at)
-                });
-                self.push(&consumer, date, "orderMatchEvent", m);
-                ev["orderStatus"] = json!(if fill.remaining.units() == 0 {
-                    "FF"
-                } else {
-                    "PF"
-                });
-                ev["filledQty"] = json!(fill.filled.units());
-                ev["osQty"] = json!(fill.remaining.units());
-                self.push(&consumer, date, "orderEvent", ev);
-                if x.as_ref()
-                    .is_some_and(|x| x.kind == InstrumentKind::IndexFuture)
-                {
-                    // SSI's stream sample spells the market key `martketID`.
-                    let open: Vec<Value> = self
-                        .portfolio(&o.account)
-                        .into_iter()
-                        .map(|mut p| {
-                            if let Some(m) = p.as_object_mut()
-                                && let Some(v) = m.remove("marketID")
-                            {
-                                m.insert("martketID".to_owned(), v);
-                            }
-                            p
-                        })
-                        .collect();
-                    let p = json!({
-                        "account": o.account.as_str(), "data": null,
-                        "clientPortfoliosOpen": open, "clientPortfoliosClose": null,
-                        "uniqueID": unique, "connectionID": "", "ipAddress": "127.0.0.1", "prefix": ""
-                    });
-                    self.push(&consumer, date, "clientPortfolioEvent", p);
-                }
-            }
-            Event::Trade(_)
-            | Event::PhaseChanged { .. }
-            | Event::AuctionUncrossed { .. }
-            | Event::ClosingPrice { .. }
-            | Event::ReferenceRolled { .. } => {}
+            self.meta.remove(id);
+            self.working.remove(id);
+        }
+        self.ledger.prune_before(cut);
+        let notices = self.log.prune_before(cut);
+        self.pending.retain(|n| n.date >= cut);
+        self.pruned = Some(cut);
+        if !old.is_empty() || notices > 0 {
+            tracing::info!(before = %cut, orders = old.len(), notices, "fcsim: retention dropped old final orders and notices");
         }
     }
 
-    /// Open futures positions of `account` in the stream/REST shape.
-    pub(crate) fn portfolio(&self, account: &AccountId) -> Vec<Value> {
-        let Some(a) = self.engine.account(account) else {
-            return Vec::new();
-        };
-        a.futures
-            .iter()
-            .map(|(sym, p)| {
-                let x = self
-                    .listed
-                    .get(sym)
-                    .and_then(|(_, i)| self.universe_instrument(*i));
-                let last = self
-                    .engine
-                    .instrument(*sym)
-                    .and_then(|inst| inst.main.last_price)
-                    .map_or(0, Price::units);
-                let points = |u: i64| x.as_ref().map_or(u as f64, |x| u as f64 / scale(x.kind));
-                let avg = if p.net != 0 {
-                    p.open_value.amount().abs() as f64
-                        / p.net.unsigned_abs() as f64
-                        / self.multiplier as f64
-                } else {
-                    0.0
-                };
-                json!({
-                    "marketID": "VNFE", "instrumentID": sym.as_str(),
-                    "longQty": p.net.max(0), "shortQty": (-p.net).max(0), "net": p.net,
-                    "bidAvgPrice": if p.net > 0 { avg } else { 0.0 },
-                    "askAvgPrice": if p.net < 0 { avg } else { 0.0 },
-                    "tradePrice": avg, "marketPrice": points(last),
-                    "floatingPL": 0, "tradingPL": p.realised.amount()
-                })
-            })
-            .collect()
+    /// Client orders of `account` (in id order).
+    pub(crate) fn orders_of(
+        &self,
+        account: &AccountId,
+    ) -> impl Iterator<Item = &matching::OrderRecord> {
+        self.by_account
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.engine.order(*id))
     }
+
+    /// The instrument position of a listed symbol.
+    pub(crate) fn instrument_of(&self, sym: Symbol) -> Option<usize> {
+        self.listed.get(&sym).map(|(_, i)| *i)
+    }
+
+    /// Whether `sym` is listed for `date`.
+    pub(crate) fn is_listed(&self, sym: &str, date: Date) -> bool {
+        Symbol::parse(sym)
+            .ok()
+            .and_then(|s| self.listed.get(&s))
+            .is_some_and(|(d, _)| *d == date)
+    }
+
+    /// Sizes of what the broker holds (for the soak tool and tests).
+    pub(crate) fn sizes(&self) -> Sizes {
+        Sizes {
+            orders: self.engine.orders().count(),
+            client_orders: self.meta.len(),
+            working: self.working.len(),
+            notices: self.log.len() + self.pending.len(),
+        }
+    }
+}
+
+/// How much the broker holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sizes {
+    /// Orders in the engine (client and market maker).
+    pub orders: usize,
+    /// Client orders with metadata.
+    pub client_orders: usize,
+    /// Client orders still working.
+    pub working: usize,
+    /// Stream notices kept for replay.
+    pub notices: usize,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wire_prices_convert_to_units_or_are_refused() {
-        assert_eq!(to_units(InstrumentKind::Stock, 23_450.0), Some(23_450));
-        assert_eq!(to_units(InstrumentKind::IndexFuture, 1_320.5), Some(13_205));
-        assert_eq!(to_units(InstrumentKind::IndexFuture, 1_320.55), None);
-        assert_eq!(to_units(InstrumentKind::Stock, 23_450.5), None);
-        assert_eq!(to_units(InstrumentKind::Stock, f64::NAN), None);
-    }
-
-    #[test]
-    fn engine_statuses_map_to_ssi_codes() {
-        assert_eq!(status_code(OrderStatus::Queued, 0), "QU");
-        assert_eq!(status_code(OrderStatus::PartiallyFilled, 100), "PF");
-        assert_eq!(status_code(OrderStatus::Filled, 100), "FF");
-        assert_eq!(status_code(OrderStatus::Cancelled, 0), "CL");
-        assert_eq!(status_code(OrderStatus::Cancelled, 100), "FFPC");
-        assert_eq!(status_code(OrderStatus::Expired, 0), "EX");
-        assert_eq!(status_code(OrderStatus::Rejected, 0), "RJ");
-    }
-
-    #[test]
-    fn entry_rejections_map_to_ssi_error_codes() {
-        let unknown = RejectReason::UnknownSecurity {
-            symbol: Symbol::parse("ZZZ").unwrap(),
-        };
-        assert_eq!(reject_code(&unknown), "ORD001");
-        let bp = RejectReason::InsufficientBuyingPower {
-            required: Vnd::new(2),
-            available: Vnd::new(1),
-        };
-        assert_eq!(reject_code(&bp), "ORD040");
-        assert_eq!(
-            change_code(&ChangeRejection::UnknownOrder { order: OrderId(7) }),
-            "ORD013"
-        );
-    }
-
-    #[test]
-    fn refused_amendments_carry_the_codes_of_new_orders() {
-        use market::Violation as V;
-        use market::order::ChangeViolation as W;
-        let p = |u| Price::new(u).unwrap();
-        for (violation, code) in [
-            (
-                V::PriceAboveCeiling {
-                    price: p(107_100),
-                    ceiling: p(107_000),
-                },
-                "ORD003",
-            ),
-            (
-                V::PriceBelowFloor {
-                    price: p(92_900),
-                    floor: p(93_000),
-                },
-                "ORD002",
-            ),
-            (
-                V::PriceOffTick {
-                    price: p(99_050),
-                    tick: p(100),
-                },
-                "ORD004",
-            ),
-            (
-                V::NotRoundLot {
-                    quantity: Quantity::new(150),
-                    round_lot: 100,
-                },
-                "ORD005",
-            ),
-        ] {
-            let violations = market::Violations(vec![violation]);
-            let amend = ChangeRejection::Rules {
-                violations: violations.clone(),
-            };
-            let entry = RejectReason::Rules { violations };
-            assert_eq!(change_code(&amend), code, "{amend}");
-            assert_eq!(reject_code(&entry), code, "{entry}");
-        }
-        let bp = ChangeRejection::InsufficientBuyingPower {
-            required: Vnd::new(2),
-            available: Vnd::new(1),
-        };
-        assert_eq!(change_code(&bp), "ORD040");
-        let window = |violation| change_code(&ChangeRejection::Window { violation });
-        assert_eq!(
-            window(W::PhaseBlocksChanges {
-                phase: market::Phase::Break
-            }),
-            "ORD011"
-        );
-        assert_eq!(window(W::NoChange), "ORD014");
-        assert_eq!(
-            window(W::BelowFilled {
-                requested: Quantity::new(100),
-                filled: Quantity::new(200)
-            }),
-            "ORD031"
-        );
-        assert_eq!(window(W::PloIsFinal), "ORD012");
-    }
-}
+mod tests;

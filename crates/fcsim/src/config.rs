@@ -113,9 +113,10 @@ pub const DEMO_PRIVATE_KEY_XML_B64: &str = include_str!("../demo/demo_key.xml.b6
 /// Demo: its public half (PEM).
 pub const DEMO_PUBLIC_KEY_PEM: &str = include_str!("../demo/demo_key_pub.pem");
 
-/// Everything the simulator needs.
+/// Everything the simulator needs. Every key is optional (the demo's value when absent);
+/// unknown keys are an error. [`SimConfig::validate`] checks the values.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// Seed of every generated number.
     pub seed: u64,
@@ -153,6 +154,63 @@ pub struct SimConfig {
     /// restart. `None` keeps everything in memory (a restart starts from the configured
     /// accounts again).
     pub data_dir: Option<PathBuf>,
+    /// `fdatasync` the journal before acknowledging (survives a power cut, not only a
+    /// crash or `kill -9`; costs a disk flush per batch of requests).
+    pub journal_fsync: bool,
+    /// Fold the journal into a new snapshot once it is this large.
+    pub snapshot_journal_bytes: u64,
+    /// Final client orders (orderHistory) and stream notices (NotifyID replay) are kept
+    /// this many days, then dropped.
+    pub retention_days: u32,
+    /// Threads generating FC Data history at once (`0`: one less than the CPUs, at least
+    /// one), so history requests never hold up trading.
+    pub data_workers: usize,
+    /// A connection that has not sent a whole request head within this is closed.
+    pub header_read_timeout_ms: u64,
+    /// Largest request body (REST), bytes; larger ones answer 413 in SSI's envelope.
+    pub max_body_bytes: usize,
+    /// Largest message (and frame) a hub client may send, bytes; larger ones close the
+    /// connection with 1009, as SignalR does.
+    pub hub_max_message_bytes: usize,
+    /// Most symbols one FC Data hub connection may subscribe to, over all its channels.
+    pub hub_max_symbols: usize,
+    /// Most channel subscriptions (type and symbol list) on one FC Data hub connection.
+    pub hub_max_subscriptions: usize,
+    /// Lifetime of an OTP from GetOTP, seconds.
+    pub otp_lifetime_secs: i64,
+    /// Live tokens kept per consumer; the oldest is revoked past this.
+    pub max_tokens_per_consumer: usize,
+    /// Wrong PINs, OTPs or secrets in a row before a consumer is locked out.
+    pub auth_max_failures: u32,
+    /// How long a lockout lasts, seconds.
+    pub auth_lockout_secs: u64,
+    /// AccessToken and GetOTP calls admitted per consumer and minute.
+    pub auth_calls_per_minute: u32,
+    /// Cash advance fee per day until settlement, in parts per million of the amount.
+    pub cash_advance_fee_ppm_per_day: u32,
+}
+
+/// A configuration value the simulator cannot run with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// The speed or start cannot drive the simulated clock.
+    #[error(transparent)]
+    Clock(#[from] crate::clock::ClockError),
+    /// A setting is out of range.
+    #[error("{key} {problem}")]
+    Invalid {
+        /// The setting.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
 }
 
 impl Default for SimConfig {
@@ -200,6 +258,21 @@ impl SimConfig {
             trading_port: 18401,
             reject_in_response: false,
             data_dir: None,
+            journal_fsync: false,
+            snapshot_journal_bytes: 64 << 20,
+            retention_days: 30,
+            data_workers: 0,
+            header_read_timeout_ms: 10_000,
+            max_body_bytes: 64 << 10,
+            hub_max_message_bytes: 64 << 10,
+            hub_max_symbols: 2_000,
+            hub_max_subscriptions: 64,
+            otp_lifetime_secs: 300,
+            max_tokens_per_consumer: 100,
+            auth_max_failures: 5,
+            auth_lockout_secs: 900,
+            auth_calls_per_minute: 30,
+            cash_advance_fee_ppm_per_day: 360,
             rate_limits: vec![
                 RateRule {
                     endpoint: "*".to_owned(),
@@ -213,6 +286,136 @@ impl SimConfig {
                 },
             ],
         }
+    }
+}
+
+impl SimConfig {
+    /// Checks every value; the simulator runs only a configuration that passes.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::clock::Clock::new(self.start, self.speed)?;
+        let positive = |key: &str, v: u64| {
+            if v == 0 {
+                Err(invalid(key, "must be greater than 0"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("history_days", u64::from(self.history_days))?;
+        if self.history_days > 10_000 {
+            return Err(invalid("history_days", "must be at most 10000"));
+        }
+        if self.token_lifetime_secs <= 0 {
+            return Err(invalid("token_lifetime_secs", "must be greater than 0"));
+        }
+        if self.otp_lifetime_secs <= 0 {
+            return Err(invalid("otp_lifetime_secs", "must be greater than 0"));
+        }
+        if self.daily_ohlc_max_days <= 0 {
+            return Err(invalid("daily_ohlc_max_days", "must be greater than 0"));
+        }
+        positive("retention_days", u64::from(self.retention_days))?;
+        if self.retention_days > 3_650 {
+            return Err(invalid("retention_days", "must be at most 3650"));
+        }
+        positive("snapshot_journal_bytes", self.snapshot_journal_bytes)?;
+        positive("header_read_timeout_ms", self.header_read_timeout_ms)?;
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        if self.hub_max_message_bytes < 1024 {
+            return Err(invalid("hub_max_message_bytes", "must be at least 1024"));
+        }
+        positive("hub_max_symbols", self.hub_max_symbols as u64)?;
+        positive("hub_max_subscriptions", self.hub_max_subscriptions as u64)?;
+        positive(
+            "max_tokens_per_consumer",
+            self.max_tokens_per_consumer as u64,
+        )?;
+        positive("auth_max_failures", u64::from(self.auth_max_failures))?;
+        positive("auth_lockout_secs", self.auth_lockout_secs)?;
+        positive(
+            "auth_calls_per_minute",
+            u64::from(self.auth_calls_per_minute),
+        )?;
+        if self.cash_advance_fee_ppm_per_day > 10_000 {
+            return Err(invalid(
+                "cash_advance_fee_ppm_per_day",
+                "must be at most 10000 (1% a day)",
+            ));
+        }
+        for (i, r) in self.rate_limits.iter().enumerate() {
+            if r.period_ms().is_none_or(|ms| ms == 0) {
+                return Err(invalid(
+                    format!("rate_limits[{i}].period"),
+                    format!("'{}' is not a period like 1s, 5s, 1m, 1h, 1d", r.period),
+                ));
+            }
+            positive(&format!("rate_limits[{i}].limit"), u64::from(r.limit))?;
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (i, c) in self.data_consumers.iter().enumerate() {
+            if c.consumer_id.is_empty() || c.consumer_secret.is_empty() {
+                return Err(invalid(
+                    format!("data_consumers[{i}]"),
+                    "needs a consumer_id and a consumer_secret",
+                ));
+            }
+            if !ids.insert(c.consumer_id.as_str()) {
+                return Err(invalid(
+                    format!("data_consumers[{i}].consumer_id"),
+                    format!("'{}' appears twice", c.consumer_id),
+                ));
+            }
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut accounts = std::collections::HashMap::new();
+        for (i, c) in self.trading_consumers.iter().enumerate() {
+            let key = |k: &str| format!("trading_consumers[{i}].{k}");
+            if c.consumer_id.is_empty() || c.consumer_secret.is_empty() || c.pin.is_empty() {
+                return Err(invalid(
+                    format!("trading_consumers[{i}]"),
+                    "needs a consumer_id, a consumer_secret and a pin",
+                ));
+            }
+            if !ids.insert(c.consumer_id.as_str()) {
+                return Err(invalid(
+                    key("consumer_id"),
+                    format!("'{}' appears twice", c.consumer_id),
+                ));
+            }
+            for (k, a) in c.accounts.iter().enumerate() {
+                if a.id.is_empty() || a.id.len() > 32 {
+                    return Err(invalid(
+                        key(&format!("accounts[{k}].id")),
+                        "must be 1 to 32 characters",
+                    ));
+                }
+                if a.cash < 0 {
+                    return Err(invalid(
+                        key(&format!("accounts[{k}].cash")),
+                        "must not be negative",
+                    ));
+                }
+                // An account with two owners would let one consumer see the other's orders.
+                if let Some(other) = accounts.insert(a.id.as_str(), c.consumer_id.as_str()) {
+                    return Err(invalid(
+                        key(&format!("accounts[{k}].id")),
+                        format!("account {} already belongs to consumer {other}", a.id),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Threads for FC Data history generation (`data_workers`, or one less than the CPUs).
+    pub fn data_workers(&self) -> usize {
+        if self.data_workers > 0 {
+            return self.data_workers;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1))
+            .max(1)
     }
 }
 

@@ -1,11 +1,17 @@
 //! FC Data REST (`/api/v2/Market/...`), routed case-insensitively like ASP.NET, answering
 //! with SSI's envelope (`status: "Success"`, PascalCase items, numbers as strings).
+//!
+//! Generating years of history takes seconds, so every data request runs on tokio's
+//! blocking pool, at most `data_workers` at a time: it never holds a runtime worker, a
+//! lock the trading side takes, or the trading desk's thread. Index days (the expensive
+//! part of `DailyIndex`: every constituent's day) are cached once complete; the cache holds
+//! at most one entry per index and generated day.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use fastconnect::Decimal;
@@ -15,6 +21,7 @@ use serde_json::{Value, json};
 use time::Date;
 
 use crate::auth::{Audience, TokenInfo, unix_now};
+use crate::history::IndexDay;
 use crate::rest::{ApiError, Params, data_page, ok, page_of, paging};
 use crate::sim::Core;
 use crate::tape::{DaySummary, display_price, display_value};
@@ -22,8 +29,9 @@ use crate::universe::Instrument;
 
 pub(crate) fn router(core: Arc<Core>) -> Router {
     Router::new()
-        .merge(crate::data_hub::router(core.clone()))
+        .merge(crate::data_hub::router())
         .fallback(handle)
+        .layer(DefaultBodyLimit::disable())
         .with_state(core)
 }
 
@@ -36,11 +44,15 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let path = uri.path().to_ascii_lowercase();
     let Some(endpoint) = path.strip_prefix("/api/v2/market/") else {
         return ApiError::not_found(uri.path()).into_response();
+    };
+    let body = match crate::http::body(body, core.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     if endpoint == "accesstoken" {
         if method != Method::POST {
@@ -64,18 +76,38 @@ async fn handle(
         return ApiError::unauthorized(StatusCode::OK, e.to_string()).into_response();
     }
     let params = Params::parse(uri.query());
-    let result = match endpoint {
-        "securities" => securities(&core, &params),
-        "securitiesdetails" => securities_details(&core, &params),
-        "indexcomponents" => index_components(&core, &params),
-        "indexlist" => index_list(&core, &params),
-        "dailyohlc" => daily_ohlc(&core, &params),
-        "intradayohlc" => intraday_ohlc(&core, &params),
-        "dailyindex" => daily_index(&core, &params),
-        "dailystockprice" => daily_stock_price(&core, &params),
-        _ => Err(ApiError::not_found(uri.path())),
+    let endpoint = endpoint.to_owned();
+    let full_path = uri.path().to_owned();
+    let _counted = core.data_jobs.enter();
+    let Some(_permit) = core.data_jobs.permit().await else {
+        return ApiError::internal("the data generation pool is closed").into_response();
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let job = core.clone();
+    let generated =
+        tokio::task::spawn_blocking(move || route(&job, &endpoint, &params, &full_path)).await;
+    match generated {
+        Ok(result) => result.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => {
+            tracing::error!(error = %e, "fcsim: data request failed");
+            ApiError::internal("the data request failed").into_response()
+        }
+    }
+}
+
+/// One FC Data GET (on the blocking pool).
+fn route(core: &Core, endpoint: &str, params: &Params, path: &str) -> Result<Response, ApiError> {
+    let (core, params) = (core, params);
+    match endpoint {
+        "securities" => securities(core, params),
+        "securitiesdetails" => securities_details(core, params),
+        "indexcomponents" => index_components(core, params),
+        "indexlist" => index_list(core, params),
+        "dailyohlc" => daily_ohlc(core, params),
+        "intradayohlc" => intraday_ohlc(core, params),
+        "dailyindex" => daily_index(core, params),
+        "dailystockprice" => daily_stock_price(core, params),
+        _ => Err(ApiError::not_found(path)),
+    }
 }
 
 /// Reads a JSON object body; malformed JSON is a 400 envelope.
@@ -116,15 +148,15 @@ fn access_token(core: &Core, body: &[u8]) -> Result<Response, ApiError> {
     if !known {
         return Err(ApiError::business("Invalid consumerId or consumerSecret"));
     }
-    let token = core.tokens().issue(
-        core.config.seed,
-        TokenInfo {
+    let token = core
+        .tokens()
+        .issue(TokenInfo {
             consumer: id,
             audience: Audience::Data,
             verified: false,
-            exp: unix_now() + core.config.token_lifetime_secs,
-        },
-    );
+            exp: unix_now().saturating_add(core.config.token_lifetime_secs),
+        })
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(ok(json!({ "accessToken": token })))
 }
 
@@ -321,19 +353,11 @@ fn range(core: &Core, p: &Params, max_days: Option<i64>) -> Result<(Date, Date, 
 
 /// Daily statistics up to `until` seconds (today) or the whole day.
 fn summary(core: &Core, i: usize, day: usize, until: Option<u32>) -> Result<DaySummary, ApiError> {
-    let internal = |e: crate::tape::Error| ApiError {
-        http: StatusCode::INTERNAL_SERVER_ERROR,
-        status: json!(500),
-        message: e.to_string(),
-    };
-    match until {
-        None => core.generator.summary(i, day).map_err(internal),
-        Some(secs) => {
-            let mut tape = core.generator.tape(i, day).map_err(internal)?;
-            tape.trades.retain(|t| t.secs <= secs);
-            Ok(crate::tape::summarize(&tape))
-        }
-    }
+    crate::history::summary(&core.generator, i, day, until).map_err(internal)
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(e.to_string())
 }
 
 fn symbol_lookup(core: &Core, p: &Params) -> Result<Symbol, ApiError> {
@@ -356,74 +380,18 @@ enum Symbol {
     Index(usize),
 }
 
-/// Index daily figures computed from the constituents.
-struct IndexDay {
-    open: f64,
-    close: f64,
-    high: f64,
-    low: f64,
-    volume: u64,
-    value: i128,
-    trades: u64,
-    advances: usize,
-    declines: usize,
-    unchanged: usize,
-    ceilings: usize,
-    floors: usize,
-}
-
 fn index_day(
     core: &Core,
     index: usize,
     day: usize,
     until: Option<u32>,
 ) -> Result<IndexDay, ApiError> {
-    let g = &core.generator;
-    let def = g
-        .universe()
-        .indices()
-        .get(index)
-        .ok_or_else(|| ApiError::bad("unknown index"))?;
-    let mut closes = std::collections::HashMap::new();
-    let mut d = IndexDay {
-        open: 0.0,
-        close: 0.0,
-        high: 0.0,
-        low: 0.0,
-        volume: 0,
-        value: 0,
-        trades: 0,
-        advances: 0,
-        declines: 0,
-        unchanged: 0,
-        ceilings: 0,
-        floors: 0,
-    };
-    for &m in &def.members {
-        let sm = summary(core, m, day, until)?;
-        closes.insert(m, sm.close);
-        d.volume += sm.volume;
-        d.value += sm.value_units;
-        d.trades += sm.trades;
-        let reference = sm.limits.reference.units();
-        match sm.close.cmp(&reference) {
-            std::cmp::Ordering::Greater => d.advances += 1,
-            std::cmp::Ordering::Less => d.declines += 1,
-            std::cmp::Ordering::Equal => d.unchanged += 1,
-        }
-        d.ceilings += usize::from(sm.close == sm.limits.ceiling.units());
-        d.floors += usize::from(sm.close == sm.limits.floor.units());
-    }
-    d.open = g.index_value(index, |m| g.reference(m, day));
-    d.close = g.index_value(index, |m| {
-        closes
-            .get(&m)
-            .copied()
-            .unwrap_or_else(|| g.reference(m, day))
-    });
-    d.high = d.open.max(d.close);
-    d.low = d.open.min(d.close);
-    Ok(d)
+    core.index_days
+        .get(&core.generator, index, day, until)
+        .map_err(|e| match e {
+            crate::history::Error::UnknownIndex(_) => ApiError::bad(e.to_string()),
+            crate::history::Error::Generator(_) => internal(e),
+        })
 }
 
 fn points(x: f64) -> Decimal {

@@ -2,8 +2,15 @@
 //! `ping`) with hub `FcMarketDataV2Hub`, client method `SwitchChannels(channel)` and server
 //! method `Broadcast(payload)` whose payload is double-encoded JSON, fed from the
 //! generator's tapes at simulated time.
+//!
+//! A connection holds at most `hub_max_subscriptions` channel subscriptions and
+//! `hub_max_symbols` symbols over all of them (a `SwitchChannels` past either is a hub
+//! error, and changes nothing), and may send messages of at most `hub_max_message_bytes`
+//! (larger ones close it with 1009, as SignalR does). Each push covers at most
+//! `MAX_LAG_SECS` (600) simulated seconds, so a very fast clock cannot make one push
+//! unbounded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,13 +21,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use fastconnect::wire::format_date;
-use market::{Board, InstrumentKind, Price};
+use market::InstrumentKind;
 use serde_json::{Value, json};
 
 use crate::auth::Audience;
+use crate::live::{Level, LiveDay, quote_levels};
 use crate::rest::Params;
+use crate::signalr::{abort, error_result, frame, invocation_id, negotiate_body, ping, start};
 use crate::sim::Core;
-use crate::tape::{DayTape, OddLotTape, OddLotUpdate, Trade, display_price, display_value};
+use crate::tape::{DayTape, OddLotUpdate, Trade, display_price, display_value};
 use crate::universe::Instrument;
 
 /// Hub name.
@@ -32,9 +41,10 @@ const PUMP_MS: u64 = 100;
 const KEEP_ALIVE_SECS: u64 = 10;
 /// Index values are published every this many simulated seconds.
 const INDEX_EVERY_SECS: u32 = 5;
+/// Most simulated seconds one push covers; older messages are skipped at extreme speeds.
+pub(crate) const MAX_LAG_SECS: u32 = 600;
 
-pub(crate) fn router(core: Arc<Core>) -> Router<Arc<Core>> {
-    let _ = core;
+pub(crate) fn router() -> Router<Arc<Core>> {
     Router::new()
         .route("/v2.0/signalr/negotiate", any(negotiate))
         .route("/v2.0/signalr/connect", get(connect))
@@ -70,35 +80,7 @@ async fn negotiate(
     if !authorized(&core, &headers, q.as_deref(), Audience::Data) {
         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     }
-    negotiate_body(&core, &Params::parse(q.as_deref()))
-}
-
-pub(crate) fn negotiate_body(core: &Core, p: &Params) -> Response {
-    let n = crate::rng::mix(
-        core.config.seed
-            ^ crate::auth::unix_now().unsigned_abs()
-            ^ core.clock.now().unix_timestamp_nanos().unsigned_abs() as u64,
-    );
-    axum::Json(json!({
-        "Url": "/v2.0/signalr", "ConnectionToken": format!("{n:016x}/{:08x}+sim=", n >> 32),
-        "ConnectionId": format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", n >> 32, n & 0xffff, n & 0xfff, (n >> 12) & 0xfff, n >> 16),
-        "KeepAliveTimeout": 20.0, "DisconnectTimeout": 30.0, "ConnectionTimeout": 110.0,
-        "TryWebSockets": true, "ProtocolVersion": p.get("clientprotocol").unwrap_or("1.5"),
-        "TransportConnectTimeout": 5.0, "LongPollDelay": 0.0
-    }))
-    .into_response()
-}
-
-pub(crate) async fn start() -> Response {
-    axum::Json(json!({"Response": "started"})).into_response()
-}
-
-pub(crate) async fn abort() -> Response {
-    StatusCode::OK.into_response()
-}
-
-pub(crate) async fn ping() -> Response {
-    axum::Json(json!({"Response": "pong"})).into_response()
+    negotiate_body(&Params::parse(q.as_deref()))
 }
 
 async fn connect(
@@ -110,7 +92,8 @@ async fn connect(
     if !authorized(&core, &headers, q.as_deref(), Audience::Data) {
         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     }
-    ws.on_upgrade(move |socket| run(core, socket))
+    let max = core.config.hub_max_message_bytes;
+    crate::signalr::limited(ws, max).on_upgrade(move |socket| run(core, socket))
 }
 
 /// One `SwitchChannels` subscription: a channel type and its symbols (`None` = `ALL`).
@@ -227,63 +210,6 @@ pub(crate) fn payload(kind: Kind, content: &Value) -> Value {
     Value::String(json!({"DataType": kind.wire(), "Content": content.to_string()}).to_string())
 }
 
-/// One book level: price units and volume.
-pub(crate) type Level = (i64, u64);
-
-/// The generated book after trade `k` of `tape`: up to 3 levels per side on HOSE, 10
-/// elsewhere, on tick and inside the band (also what the market maker quotes).
-pub(crate) fn quote_levels(
-    core: &Core,
-    x: &Instrument,
-    tape: &DayTape,
-    k: usize,
-) -> (Vec<Level>, Vec<Level>) {
-    let Some(t) = tape.trades.get(k) else {
-        return (Vec::new(), Vec::new());
-    };
-    let rules = &core.generator.rules().ticks;
-    let (x, limits) = (x, tape.limits);
-    let depth = if x.exchange == market::Exchange::Hose {
-        3
-    } else {
-        10
-    };
-    let lot = core.generator.rules().lots.round_lot(x.exchange).max(1);
-    let mut rng = crate::rng::Rng::new(
-        core.config.seed,
-        tape.instrument as u64,
-        u64::from(t.secs),
-        k as u64,
-    );
-    let step = |p: i64, up: bool| -> Option<i64> {
-        let price = Price::new(p).ok()?;
-        let next = if up {
-            rules.tick_up(x.exchange, x.kind, Board::Main, price)
-        } else {
-            rules.tick_down(x.exchange, x.kind, Board::Main, price)
-        }?;
-        limits.contains(next).then_some(next.units())
-    };
-    let (mut bid, mut ask) = match t.side {
-        crate::tape::Aggressor::Sell => (Some(t.price), step(t.price, true)),
-        crate::tape::Aggressor::Buy | crate::tape::Aggressor::Auction => {
-            (step(t.price, false), Some(t.price))
-        }
-    };
-    let (mut bids, mut asks) = (Vec::new(), Vec::new());
-    for _ in 0..depth {
-        if let Some(b) = bid {
-            bids.push((b, lot * rng.range(1, 50)));
-            bid = step(b, false);
-        }
-        if let Some(a) = ask {
-            asks.push((a, lot * rng.range(1, 50)));
-            ask = step(a, true);
-        }
-    }
-    (bids, asks)
-}
-
 /// Market-data messages of one instrument after trade `k` of its tape.
 struct Ctx<'a> {
     core: &'a Core,
@@ -293,7 +219,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn levels(&self, k: usize) -> (Vec<Level>, Vec<Level>) {
-        quote_levels(self.core, self.x, self.tape, k)
+        quote_levels(&self.core.generator, self.x, self.tape, k)
     }
 
     fn common(&self, kind: Kind, secs: u32) -> Value {
@@ -455,58 +381,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Today's tapes of every instrument, built once per simulated day.
-pub(crate) struct LiveDay {
-    pub(crate) date: time::Date,
-    pub(crate) tapes: Vec<DayTape>,
-    /// Odd-lot boards by instrument position, generated on first `OL` interest.
-    odd_lots: std::sync::Mutex<HashMap<usize, Arc<OddLotTape>>>,
-}
-
-impl LiveDay {
-    /// The odd-lot board of `tape`'s instrument today (generated once, then shared).
-    fn odd_lot(&self, core: &Core, tape: &DayTape) -> Arc<OddLotTape> {
-        let cached = self
-            .odd_lots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&tape.instrument)
-            .cloned();
-        if let Some(odd) = cached {
-            return odd;
-        }
-        // Generated outside the lock; a concurrent duplicate is identical (deterministic).
-        let odd = Arc::new(core.generator.odd_lot_tape(tape));
-        self.odd_lots
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(tape.instrument, odd.clone());
-        odd
-    }
-}
-
-pub(crate) fn live_day(core: &Core) -> Option<Arc<LiveDay>> {
-    let (today, _) = core.local_now();
-    let day = core.generator.day_index(today)?;
-    let mut slot = core
-        .live
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(live) = slot.as_ref().filter(|l| l.date == today) {
-        return Some(live.clone());
-    }
-    let tapes = (0..core.generator.universe().instruments().len())
-        .filter_map(|i| core.generator.tape(i, day).ok())
-        .collect();
-    let live = Arc::new(LiveDay {
-        date: today,
-        tapes,
-        odd_lots: std::sync::Mutex::new(HashMap::new()),
-    });
-    *slot = Some(live.clone());
-    Some(live)
-}
-
 /// Every message due in the simulated window `(from, to]` of today, for `subs`.
 pub(crate) fn collect(
     core: &Core,
@@ -533,7 +407,7 @@ pub(crate) fn collect(
         if start >= end {
             continue;
         }
-        let odd = odd_lot.then(|| live.odd_lot(core, tape));
+        let odd = odd_lot.then(|| live.odd_lot(&core.generator, tape));
         let odd_updates = odd.as_deref().map_or(&[][..], |o| {
             let a = o.updates.partition_point(|u| u.trade < start);
             let b = o.updates.partition_point(|u| u.trade < end);
@@ -626,26 +500,29 @@ fn on_subscribe(core: &Core, live: &LiveDay, sub: &Subscription, secs: u32, out:
     }
 }
 
-pub(crate) fn frame(hub: &str, cursor: u64, messages: Vec<Value>) -> String {
-    let m: Vec<Value> = messages
-        .into_iter()
-        .map(|a| json!({"H": hub, "M": "Broadcast", "A": [a]}))
-        .collect();
-    json!({"C": format!("d-{cursor:X},{cursor}|B,0|C,1"), "M": m}).to_string()
-}
-
 /// Messages per frame: keeps frames small for slow clients.
 const BATCH: usize = 64;
 
+/// What a connection subscribed to, within its caps.
+#[derive(Debug, Default)]
+struct Subscriptions {
+    subs: Vec<Subscription>,
+    symbols: usize,
+}
+
 async fn run(core: Arc<Core>, mut socket: WebSocket) {
-    let init = json!({"C": "s-0,1", "S": 1, "M": []}).to_string();
-    if socket.send(Message::Text(init.into())).await.is_err() {
+    if socket
+        .send(Message::Text(crate::signalr::init_frame().into()))
+        .await
+        .is_err()
+    {
         return;
     }
-    let mut subs: Vec<Subscription> = Vec::new();
+    let mut subs = Subscriptions::default();
     let mut cursor: u64 = 1;
     let (mut date, mut last) = core.local_now();
     let mut pump = tokio::time::interval(Duration::from_millis(PUMP_MS));
+    pump.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut keep_alive = tokio::time::interval(Duration::from_secs(KEEP_ALIVE_SECS));
     loop {
         let mut out = Vec::new();
@@ -656,8 +533,9 @@ async fn run(core: Arc<Core>, mut socket: WebSocket) {
                     date = today;
                     last = 0;
                 }
-                if now > last && !subs.is_empty() && let Some(live) = live_day(&core) {
-                    collect(&core, &live, &subs, last, now, &mut out);
+                if now > last && !subs.subs.is_empty() && let Some(live) = core.live.get(today).await {
+                    let from = last.max(now.saturating_sub(MAX_LAG_SECS));
+                    collect(&core, &live, &subs.subs, from, now, &mut out);
                 }
                 last = last.max(now);
             }
@@ -666,10 +544,17 @@ async fn run(core: Arc<Core>, mut socket: WebSocket) {
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = invoke(&core, text.as_str(), &mut subs, last, &mut out);
+                    let live = core.live.get(date).await;
+                    let reply = invoke(&core, live.as_deref(), text.as_str(), &mut subs, last, &mut out);
                     if socket.send(Message::Text(reply.into())).await.is_err() { return }
                 }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Err(e)) => {
+                    if crate::signalr::too_big(&e) {
+                        crate::signalr::close_too_big(&mut socket, core.config.hub_max_message_bytes).await;
+                    }
+                    return;
+                }
+                Some(Ok(Message::Close(_))) | None => return,
                 Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
             },
         }
@@ -689,43 +574,58 @@ async fn run(core: Arc<Core>, mut socket: WebSocket) {
 /// Handles one client frame; returns the result frame.
 fn invoke(
     core: &Core,
+    live: Option<&LiveDay>,
     text: &str,
-    subs: &mut Vec<Subscription>,
+    subs: &mut Subscriptions,
     now: u32,
     out: &mut Vec<Value>,
 ) -> String {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
-        return json!({"I": "0", "E": "Invalid message: not JSON"}).to_string();
+        return error_result("0", "Invalid message: not JSON");
     };
-    let id = match &frame["I"] {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => "0".to_owned(),
-    };
+    let id = invocation_id(&frame);
     let hub = frame["H"].as_str().unwrap_or_default();
     let method = frame["M"].as_str().unwrap_or_default();
     if !hub.eq_ignore_ascii_case(HUB) {
-        return json!({"I": id, "E": format!("'{hub}' Hub could not be resolved.")}).to_string();
+        return error_result(&id, &format!("'{hub}' Hub could not be resolved."));
     }
     if !method.eq_ignore_ascii_case("SwitchChannels") {
-        return json!({"I": id, "E": format!("'{method}' method could not be resolved.")})
-            .to_string();
+        return error_result(&id, &format!("'{method}' method could not be resolved."));
     }
     let Some(channel) = frame["A"].get(0).and_then(Value::as_str) else {
-        return json!({"I": id, "E": "SwitchChannels expects one string argument"}).to_string();
+        return error_result(&id, "SwitchChannels expects one string argument");
     };
-    match parse_channel(channel) {
-        Ok(sub) => {
-            if let Some(live) = live_day(core) {
-                on_subscribe(core, &live, &sub, now, out);
-            }
-            if !subs.contains(&sub) {
-                subs.push(sub);
-            }
-            json!({"I": id}).to_string()
+    let sub = match parse_channel(channel) {
+        Ok(sub) => sub,
+        Err(e) => return error_result(&id, &e),
+    };
+    if !subs.subs.contains(&sub) {
+        let (max_subs, max_symbols) = (
+            core.config.hub_max_subscriptions,
+            core.config.hub_max_symbols,
+        );
+        if subs.subs.len() >= max_subs {
+            return error_result(
+                &id,
+                &format!("Too many subscriptions on this connection: at most {max_subs}"),
+            );
         }
-        Err(e) => json!({"I": id, "E": e}).to_string(),
+        let n = sub.symbols.as_ref().map_or(0, HashSet::len);
+        if subs.symbols.saturating_add(n) > max_symbols {
+            return error_result(
+                &id,
+                &format!(
+                    "Too many symbols on this connection: at most {max_symbols} (use ALL for every symbol)"
+                ),
+            );
+        }
+        subs.symbols += n;
+        subs.subs.push(sub.clone());
     }
+    if let Some(live) = live {
+        on_subscribe(core, live, &sub, now, out);
+    }
+    json!({"I": id}).to_string()
 }
 
 #[cfg(test)]
@@ -776,7 +676,8 @@ mod tests {
     /// The `Content` objects of the messages due in `(from, to]` for `channels`.
     fn window_of(sim: &crate::Simulator, channels: &[&str], from: u32, to: u32) -> Vec<Value> {
         let core = &sim.core;
-        let live = live_day(core).unwrap();
+        let (today, _) = core.local_now();
+        let live = core.live.get_blocking(today).unwrap();
         let subs: Vec<Subscription> = channels.iter().map(|c| parse_channel(c).unwrap()).collect();
         let mut out = Vec::new();
         collect(core, &live, &subs, from, to, &mut out);

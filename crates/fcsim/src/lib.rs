@@ -10,6 +10,12 @@
 //!
 //! Start at [`SimConfig`] and [`serve`]; `docs/simulator.md` explains the model, the demo
 //! credentials and what differs from SSI.
+//!
+//! Modules depend one way: market generation (`universe`, `tape`, `history`) → the live
+//! day (`live`) → the broker and its store (`broker`, `store`) → the trading desk that runs
+//! them on their own thread (`desk`) → the simulator (`sim`, with `auth` and `quota`) → the
+//! HTTP and hub modules (`rest`, `data_api`, `data_hub`, `trading_api`, `trading_hub`, over
+//! `http` and `signalr`) → the servers (`server`).
 
 pub mod auth;
 mod broker;
@@ -17,8 +23,15 @@ pub mod clock;
 pub mod config;
 mod data_api;
 pub mod data_hub;
+mod desk;
+mod history;
+mod http;
+mod live;
+mod quota;
 mod rest;
 mod rng;
+mod server;
+mod signalr;
 mod sim;
 pub mod stats;
 pub mod store;
@@ -27,9 +40,10 @@ mod trading_api;
 pub mod trading_hub;
 pub mod universe;
 
-pub use broker::MARKET_MAKER;
-pub use config::SimConfig;
-pub use sim::{Error, Simulator, serve, serve_all, serve_trading};
+pub use broker::{MARKET_MAKER, Sizes};
+pub use config::{ConfigError, SimConfig};
+pub use server::{serve, serve_all, serve_trading};
+pub use sim::{Error, Simulator};
 pub use store::StoreError;
 pub use tape::{DaySummary, DayTape, Generator, MarketModel, Trade};
 pub use universe::{IndexDef, Instrument, Liquidity, Sector, Universe, UniverseSize};

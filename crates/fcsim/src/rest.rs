@@ -123,6 +123,15 @@ impl ApiError {
         }
     }
 
+    /// The simulator failed: HTTP 500, body status 500.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self {
+            http: StatusCode::INTERNAL_SERVER_ERROR,
+            status: json!(500),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn not_found(path: &str) -> Self {
         Self {
             http: StatusCode::NOT_FOUND,

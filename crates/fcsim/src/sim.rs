@@ -1,31 +1,33 @@
-//! The simulator: generator, clock, credentials, and the servers on top.
+//! The simulator: generator, clock, credentials and the trading desk, shared by the HTTP
+//! and hub modules (`server` runs them). Imports nothing from those modules.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use market::{MarketRules, TradingCalendar};
 use rsa::RsaPublicKey;
 use time::{Date, OffsetDateTime};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
-use matching::{Engine, EngineConfig};
-
+use crate::auth::throttle::Guard;
 use crate::auth::{KeyError, Tokens, parse_public_key};
-use crate::broker::Broker;
+use crate::broker::Sizes;
 use crate::clock::Clock;
 use crate::config::SimConfig;
-use crate::store::{MarketKey, Store};
+use crate::desk::{Desk, Opened, Start};
+use crate::history::IndexDays;
+use crate::live::LiveDays;
+use crate::quota::Limiter;
+use crate::store::MarketKey;
 use crate::tape::Generator;
-use crate::trading_api::Limiter;
 use crate::universe::Universe;
-
-/// With a `data_dir`, the ticker saves at least this often (wall time) even when no client
-/// saw a change, so the simulated clock of a crashed simulator resumes close to where it was.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why the simulator could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The market rules or calendar are unusable.
     #[error("market rules: {0}")]
     Rules(String),
@@ -44,20 +46,63 @@ pub enum Error {
     /// The durable trading state (`data_dir`) could not be read or written.
     #[error(transparent)]
     State(#[from] crate::store::StoreError),
+    /// The trading state could not be saved at a stop.
+    #[error("trading state: {0}")]
+    Desk(String),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
 
+/// FC Data requests that generate history, and the pool they run on.
+pub(crate) struct DataJobs {
+    permits: tokio::sync::Semaphore,
+    in_flight: AtomicUsize,
+}
+
+/// Counts one FC Data request in flight while alive.
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl DataJobs {
+    fn new(workers: usize) -> Self {
+        Self {
+            permits: tokio::sync::Semaphore::new(workers.max(1)),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a request in flight until the guard drops.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(&self.in_flight)
+    }
+
+    /// Waits for a generation worker.
+    pub(crate) async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.permits.acquire().await.ok()
+    }
+}
+
 pub(crate) struct Core {
     pub(crate) config: SimConfig,
-    pub(crate) generator: Generator,
+    pub(crate) generator: Arc<Generator>,
+    pub(crate) live: Arc<LiveDays>,
     pub(crate) clock: Clock,
     pub(crate) keys: Vec<(String, RsaPublicKey)>,
+    /// Account → the FC Trading consumer that owns it.
+    pub(crate) owners: HashMap<String, String>,
     tokens: Mutex<Tokens>,
-    pub(crate) live: Mutex<Option<Arc<crate::data_hub::LiveDay>>>,
-    broker: Mutex<Broker>,
+    guard: Mutex<Guard>,
     limiter: Mutex<Limiter>,
+    pub(crate) desk: Desk,
+    pub(crate) data_jobs: DataJobs,
+    pub(crate) index_days: IndexDays,
 }
 
 impl Core {
@@ -67,8 +112,8 @@ impl Core {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn broker(&self) -> MutexGuard<'_, Broker> {
-        self.broker
+    pub(crate) fn guard(&self) -> MutexGuard<'_, Guard> {
+        self.guard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -83,6 +128,11 @@ impl Core {
     pub(crate) fn local_now(&self) -> (Date, u32) {
         let (date, tod) = TradingCalendar::local(self.clock.now());
         (date, tod.seconds())
+    }
+
+    /// Whether `consumer` owns `account`.
+    pub(crate) fn owns(&self, consumer: &str, account: &str) -> bool {
+        self.owners.get(account).is_some_and(|c| c == consumer)
     }
 }
 
@@ -102,65 +152,17 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Builds the market (universe, history) for `config`; binds nothing. With a
-    /// `data_dir` holding a saved state, the trading state (engine, orders, notices, used
-    /// request ids) and the simulated clock resume from it; an unreadable or corrupt state
-    /// file is an error naming it.
+    /// Builds the market (universe, history) for `config` and starts the trading desk;
+    /// binds nothing. With a `data_dir`, the directory is locked for this simulator and the
+    /// trading state (engine, orders, notices, used request ids) and the simulated clock
+    /// resume from its snapshot and journal; an unreadable, corrupt or locked state is an
+    /// error naming the file.
     pub fn new(config: SimConfig) -> Result<Self, Error> {
+        config.validate()?;
         let rules = MarketRules::default();
         let calendar = rules.calendar().map_err(|e| Error::Rules(e.to_string()))?;
         let (today, _) = TradingCalendar::local(config.start);
         let universe = Universe::generate(config.seed, config.universe, &calendar, today);
-        let (store, saved) = match &config.data_dir {
-            Some(dir) => {
-                let key = MarketKey {
-                    seed: config.seed,
-                    start: config.start,
-                    universe: [
-                        config.universe.hose,
-                        config.universe.hnx,
-                        config.universe.upcom,
-                    ],
-                };
-                let (store, saved) = Store::open(dir, key)?;
-                (Some(store), saved)
-            }
-            None => (None, None),
-        };
-        let mut clock_start = config.start;
-        let mut broker = match saved {
-            Some(saved) => {
-                let engine = Engine::from_state(rules.clone(), calendar.clone(), saved.engine);
-                let mut broker = Broker::new(engine, universe.clone(), store);
-                broker.restore(saved.broker, saved.saved_at);
-                clock_start = saved.saved_at;
-                tracing::info!(resumed_at = %saved.saved_at, "fcsim: trading state restored");
-                broker
-            }
-            None => {
-                let engine = Engine::new(
-                    rules.clone(),
-                    calendar.clone(),
-                    EngineConfig {
-                        roll_reference: false,
-                        ..EngineConfig::default()
-                    },
-                );
-                Broker::new(engine, universe.clone(), store)
-            }
-        };
-        let opened = broker
-            .open_accounts(&config.trading_consumers)
-            .map_err(|e| Error::Broker(e.to_string()))?;
-        let generator = Generator::new(
-            config.seed,
-            rules,
-            calendar,
-            universe,
-            today,
-            config.history_days,
-            60,
-        );
         let keys = config
             .trading_consumers
             .iter()
@@ -173,48 +175,76 @@ impl Simulator {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let sim = Self {
+        let owners = config
+            .trading_consumers
+            .iter()
+            .flat_map(|c| {
+                c.accounts
+                    .iter()
+                    .map(|a| (a.id.clone(), c.consumer_id.clone()))
+            })
+            .collect();
+        let generator = Arc::new(Generator::new(
+            config.seed,
+            rules.clone(),
+            calendar.clone(),
+            universe,
+            today,
+            config.history_days,
+            60,
+        ));
+        let live = Arc::new(LiveDays::new(generator.clone()));
+        let mut opened = Opened::open(Start {
+            generator: generator.clone(),
+            live: live.clone(),
+            rules,
+            calendar,
+            retention_days: config.retention_days,
+            cash_advance_fee_ppm_per_day: config.cash_advance_fee_ppm_per_day,
+            data_dir: config.data_dir.clone(),
+            market: MarketKey {
+                seed: config.seed,
+                start: config.start,
+                universe: [
+                    config.universe.hose,
+                    config.universe.hnx,
+                    config.universe.upcom,
+                ],
+            },
+            journal_fsync: config.journal_fsync,
+            snapshot_journal_bytes: config.snapshot_journal_bytes,
+        })?;
+        let clock_start = match opened.resumed_at {
+            Some(at) => {
+                tracing::info!(resumed_at = %at, "fcsim: trading state restored");
+                at
+            }
+            None => config.start,
+        };
+        let clock = Clock::new(clock_start, config.speed)
+            .map_err(|e| Error::Config(crate::config::ConfigError::Clock(e)))?;
+        opened
+            .broker
+            .start_at(clock.now(), &config.trading_consumers)
+            .map_err(|e| Error::Broker(e.to_string()))?;
+        let desk = opened.spawn(clock)?;
+        let data_jobs = DataJobs::new(config.data_workers());
+        Ok(Self {
             core: Arc::new(Core {
-                clock: Clock::new(clock_start, config.speed),
-                config,
+                clock,
                 generator,
+                live,
                 keys,
-                tokens: Mutex::new(Tokens::default()),
-                live: Mutex::new(None),
-                broker: Mutex::new(broker),
+                owners,
+                tokens: Mutex::new(Tokens::new(&config)),
+                guard: Mutex::new(Guard::new(&config)),
                 limiter: Mutex::new(Limiter::default()),
+                desk,
+                data_jobs,
+                index_days: IndexDays::default(),
+                config,
             }),
-        };
-        sim.seed_accounts(&opened)?;
-        Ok(sim)
-    }
-
-    /// Sets the engine clock, lists and seeds the configured opening positions of the
-    /// accounts just `opened`, and saves the result.
-    fn seed_accounts(&self, opened: &[String]) -> Result<(), Error> {
-        let core = &self.core;
-        let live = crate::data_hub::live_day(core);
-        let mut broker = core.broker();
-        broker.sync(core, core.clock.now(), None)?;
-        let Some(live) = live else {
-            if !opened.is_empty() {
-                tracing::warn!(
-                    "fcsim: the start date is not a simulated trading day; no opening positions"
-                );
-            }
-            return Ok(broker.commit()?);
-        };
-        for c in &core.config.trading_consumers {
-            for a in c.accounts.iter().filter(|a| opened.contains(&a.id)) {
-                for (symbol, qty) in &a.positions {
-                    if let Err(e) = broker.seed(&live, &a.id, symbol, *qty) {
-                        tracing::warn!(account = %a.id, %symbol, error = %e, "fcsim: opening position skipped");
-                    }
-                }
-            }
-        }
-        broker.process();
-        Ok(broker.commit()?)
+        })
     }
 
     /// The pending OTP of an FC Trading consumer after `GetOTP` (SSI would send it by SMS).
@@ -225,32 +255,41 @@ impl Simulator {
             .map(str::to_owned)
     }
 
-    /// The axum app serving FC Trading REST and the FC Trading hub.
-    pub fn trading_router(&self) -> axum::Router {
-        crate::trading_api::router(self.core.clone())
-    }
-
     /// Moves the broker to the simulated now: session transitions, market-maker quotes,
     /// stream notices. The trading server calls this every 200 ms.
-    pub fn tick(&self) {
+    pub async fn tick(&self) {
         let core = &self.core;
-        let live = crate::data_hub::live_day(core);
-        let mut broker = core.broker();
-        let saved = broker
-            .sync(core, core.clock.now(), live.as_deref())
-            .and_then(|()| broker.checkpoint(CHECKPOINT_EVERY));
-        if let Err(e) = saved {
-            tracing::error!(error = %e, "fcsim: trading state not saved; retrying");
+        let (today, _) = core.local_now();
+        // Built off the desk's thread (and off the runtime's workers) on a new day.
+        let _ = core.live.get(today).await;
+        let tick = crate::broker::Command::Tick {
+            requote: true,
+            prune_before: None,
+        };
+        if let Err(e) = core.desk.apply(tick).await {
+            tracing::error!(error = %e, "fcsim: tick not applied");
         }
     }
 
-    /// Saves the trading state now (with a `data_dir`), including the simulated instant,
-    /// so a restart resumes exactly here. `serve_trading` calls it when it stops.
-    pub fn save(&self) -> Result<(), Error> {
-        let core = &self.core;
-        let mut broker = core.broker();
-        broker.sync(core, core.clock.now(), None)?;
-        Ok(broker.checkpoint(std::time::Duration::ZERO)?)
+    /// Writes a snapshot of the trading state now (with a `data_dir`; the journal already
+    /// holds every acknowledged change).
+    pub async fn save(&self) -> Result<(), Error> {
+        self.core
+            .desk
+            .snapshot()
+            .await
+            .map_err(|e| Error::Desk(e.to_string()))
+    }
+
+    /// Stops the trading desk: moves it to now, writes a final snapshot and releases the
+    /// data directory. `serve_trading` calls it when it stops; later trading requests
+    /// answer HTTP 500.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.core
+            .desk
+            .stop()
+            .await
+            .map_err(|e| Error::Desk(e.to_string()))
     }
 
     /// The simulated instant now, in Vietnam time (UTC+7).
@@ -277,66 +316,16 @@ impl Simulator {
         &self.core.config
     }
 
-    /// The axum app serving FC Data REST and the FC Data hub.
-    pub fn data_router(&self) -> axum::Router {
-        crate::data_api::router(self.core.clone())
+    /// FC Data requests being served now (waiting for or running on the generation pool).
+    pub fn data_requests_in_flight(&self) -> usize {
+        self.core.data_jobs.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How much the broker holds (orders, client orders, working orders, notices).
+    pub async fn sizes(&self) -> Sizes {
+        self.core.desk.read(|b| b.sizes()).await.unwrap_or_default()
     }
 }
 
-/// Serves FC Data (REST and hub) on `data` until `cancel` fires.
-pub async fn serve(
-    sim: Simulator,
-    data: TcpListener,
-    cancel: CancellationToken,
-) -> Result<(), Error> {
-    let app = sim.data_router();
-    axum::serve(data, app)
-        .with_graceful_shutdown(cancel.cancelled_owned())
-        .await?;
-    Ok(())
-}
-
-/// Serves FC Trading (REST and hub) on `trading` until `cancel` fires, advancing the
-/// broker every 200 ms of wall time.
-pub async fn serve_trading(
-    sim: Simulator,
-    trading: TcpListener,
-    cancel: CancellationToken,
-) -> Result<(), Error> {
-    let ticker = {
-        let sim = sim.clone();
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_millis(200));
-            loop {
-                tokio::select! {
-                    () = cancel.cancelled() => return,
-                    _ = every.tick() => sim.tick(),
-                }
-            }
-        })
-    };
-    let app = sim.trading_router();
-    let served = axum::serve(trading, app)
-        .with_graceful_shutdown(cancel.clone().cancelled_owned())
-        .await;
-    cancel.cancel();
-    let _ = ticker.await;
-    let saved = sim.save();
-    served?;
-    saved
-}
-
-/// Serves FC Data on `data` and FC Trading on `trading` until `cancel` fires.
-pub async fn serve_all(
-    sim: Simulator,
-    data: TcpListener,
-    trading: TcpListener,
-    cancel: CancellationToken,
-) -> Result<(), Error> {
-    let (a, b) = tokio::join!(
-        serve(sim.clone(), data, cancel.clone()),
-        serve_trading(sim, trading, cancel)
-    );
-    a.and(b)
-}
+#[cfg(test)]
+mod tests;

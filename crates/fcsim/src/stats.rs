@@ -246,7 +246,7 @@ pub async fn measure(plan: &Plan) -> Result<Report, Error> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let cancel = CancellationToken::new();
-    let server = tokio::spawn(crate::sim::serve(sim.clone(), listener, cancel.clone()));
+    let server = tokio::spawn(crate::server::serve(sim.clone(), listener, cancel.clone()));
     let sample = collect(&sim, &url, plan).await;
     cancel.cancel();
     // The server only stops serving; its own result adds nothing to ours.

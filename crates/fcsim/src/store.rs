@@ -1,15 +1,23 @@
-//! Durable FC Trading state: one JSON snapshot file in the configured data directory.
+//! Durable FC Trading state in the configured data directory: a snapshot, an append-only
+//! journal of what changed since, and a lock file.
 //!
-//! The snapshot holds the whole `matching::Engine` state (orders, books, accounts,
-//! positions) and the broker's own state (order metadata, market-maker quotes, the
-//! trading-stream notices with their `notifyID`s, used `requestID`s), plus the simulated
-//! instant it was taken at. The broker writes it before it answers a trading request and
-//! before it publishes a stream notice, so whatever a client has seen survives a crash.
+//! - `trading-state.json`: the whole `matching::Engine` state (orders, books, accounts,
+//!   positions) and the broker's own state (order metadata, market-maker quotes, stream
+//!   notices with their `notifyID`s, used `requestID`s, cash and stock transactions), the
+//!   simulated instant it was taken at, and the number of the last journal record it holds.
+//!   Written at start-up, at a clean stop and when the journal grows past
+//!   `snapshot_journal_bytes`: to `trading-state.json.tmp`, `fsync`ed, then renamed over
+//!   the snapshot (atomic on POSIX), so a crash mid-write leaves the previous snapshot.
+//! - `trading-journal.log`: one record per change (a client action or a tick that changed
+//!   something), appended before anything about it is answered or published
+//!   (`store/journal.rs`). A save costs the size of the change, not of the day.
+//! - `fcsim.lock`: the pid of the simulator using the directory (`store/lock.rs`).
 //!
-//! A save writes `trading-state.json.tmp` and renames it over `trading-state.json`
-//! (atomic on POSIX): a crash mid-write leaves the previous complete snapshot in place and
-//! a torn temp file, which the next start removes. There is no `fsync`: the state survives
-//! a process crash or kill, not a power loss or kernel crash.
+//! Replay on start: the snapshot, then the journal records after it, through the same
+//! broker code that applied them the first time (the engine is deterministic).
+
+pub(crate) mod journal;
+pub(crate) mod lock;
 
 use std::path::{Path, PathBuf};
 
@@ -18,13 +26,19 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::broker::{BrokerState, BrokerStateRef};
+pub use lock::LOCK_FILE;
 
 /// Name of the snapshot file inside the data directory.
 pub const STATE_FILE: &str = "trading-state.json";
-/// Name of the temporary file a save writes before renaming it over [`STATE_FILE`].
+/// Name of the temporary file a snapshot is written to before it is renamed.
 pub const TEMP_FILE: &str = "trading-state.json.tmp";
+/// Name of the journal file inside the data directory.
+pub const JOURNAL_FILE: &str = "trading-journal.log";
 /// Snapshot format version.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+/// The previous version (the whole state saved before every answer, no journal), still
+/// read: its snapshot holds no journal record.
+const FORMAT_2: u32 = 2;
 
 /// Why the durable state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -37,15 +51,33 @@ pub enum StoreError {
         /// Cause (shown in the message, so not also a `source`: logs print the message).
         error: std::io::Error,
     },
-    /// The state file exists but could not be read.
+    /// Another simulator uses the data directory.
+    #[error(
+        "the simulator data directory is in use by process {owner} (lock file {path}); stop that simulator, or remove the lock file if it no longer runs"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Its content: the owner's pid.
+        owner: String,
+    },
+    /// The lock file could not be written or removed.
+    #[error("cannot take the simulator lock file {path}: {error}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// Cause (shown in the message).
+        error: std::io::Error,
+    },
+    /// A state file exists but could not be read.
     #[error("cannot read the simulator state file {path}: {error}")]
     Read {
-        /// The state file.
+        /// The file.
         path: PathBuf,
         /// Cause (shown in the message, so not also a `source`: logs print the message).
         error: std::io::Error,
     },
-    /// The state file is not a snapshot this simulator wrote.
+    /// The snapshot is not one this simulator wrote.
     #[error(
         "the simulator state file {path} is corrupt ({error}); move it away to start from the configured accounts"
     )]
@@ -55,15 +87,17 @@ pub enum StoreError {
         /// Cause (shown in the message).
         error: serde_json::Error,
     },
-    /// The state file has another format version.
-    #[error("the simulator state file {path} has format {found}, this simulator reads {FORMAT}")]
+    /// The snapshot has another format version.
+    #[error(
+        "the simulator state file {path} has format {found}, this simulator reads {FORMAT_2} and {FORMAT}"
+    )]
     Format {
         /// The state file.
         path: PathBuf,
         /// Its version.
         found: u32,
     },
-    /// The state file belongs to another generated market.
+    /// The state belongs to another generated market.
     #[error(
         "the simulator state file {path} was made for {saved}, but this configuration is {configured}; use another data directory"
     )]
@@ -75,16 +109,62 @@ pub enum StoreError {
         /// The configured market.
         configured: String,
     },
-    /// The snapshot could not be encoded.
+    /// A journal record in the middle of the journal is damaged.
+    #[error(
+        "the simulator journal {path} is damaged at byte {offset}: {reason}; nothing was dropped: restore the file or move the data directory away"
+    )]
+    JournalDamaged {
+        /// The journal.
+        path: PathBuf,
+        /// Where the damage starts.
+        offset: u64,
+        /// What was found.
+        reason: String,
+    },
+    /// A journal record could not be replayed.
+    #[error("the simulator journal {path}, record {seq}: {reason}")]
+    Replay {
+        /// The journal.
+        path: PathBuf,
+        /// The record.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The journal has records the snapshot does not reach.
+    #[error(
+        "the simulator journal {path} starts at record {first} but the snapshot ends at record {snapshot}: records are missing"
+    )]
+    JournalGap {
+        /// The journal.
+        path: PathBuf,
+        /// First record in the journal.
+        first: u64,
+        /// Last record in the snapshot.
+        snapshot: u64,
+    },
+    /// The state could not be encoded.
     #[error("cannot encode the simulator state: {0}")]
     Encode(serde_json::Error),
-    /// The snapshot could not be written.
+    /// A state file could not be written.
     #[error("cannot write the simulator state file {path}: {error}")]
     Write {
         /// The file being written or renamed.
         path: PathBuf,
         /// Cause (shown in the message, so not also a `source`: logs print the message).
         error: std::io::Error,
+    },
+    /// A failed journal write could not be cut back: the journal ends in a partial record.
+    #[error(
+        "cannot write the simulator journal {path} ({error}) nor cut the partial record back ({cut})"
+    )]
+    JournalStuck {
+        /// The journal.
+        path: PathBuf,
+        /// Why the write failed.
+        error: std::io::Error,
+        /// Why the cut failed.
+        cut: std::io::Error,
     },
 }
 
@@ -109,7 +189,7 @@ impl std::fmt::Display for MarketKey {
     }
 }
 
-/// What a save writes (borrowed, so saving clones nothing).
+/// What a snapshot writes (borrowed, so saving clones nothing).
 #[derive(Serialize)]
 pub(crate) struct SnapshotRef<'a> {
     pub(crate) format: u32,
@@ -117,6 +197,8 @@ pub(crate) struct SnapshotRef<'a> {
     /// Simulated instant of the snapshot (the broker's last clock sync).
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) saved_at: OffsetDateTime,
+    /// The last journal record the snapshot holds.
+    pub(crate) journal_seq: u64,
     pub(crate) engine: &'a EngineState,
     pub(crate) broker: BrokerStateRef<'a>,
 }
@@ -124,70 +206,129 @@ pub(crate) struct SnapshotRef<'a> {
 /// What a start reads.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Snapshot {
-    pub(crate) format: u32,
     pub(crate) market: MarketKey,
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) saved_at: OffsetDateTime,
+    /// Absent in format 2.
+    #[serde(default)]
+    pub(crate) journal_seq: u64,
     pub(crate) engine: EngineState,
     pub(crate) broker: BrokerState,
 }
 
-/// The snapshot file of one data directory.
+/// What a data directory holds: the snapshot and the journal records after it.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) snapshot: Option<Snapshot>,
+    pub(crate) records: Vec<journal::RawRecord>,
+}
+
+/// The state files of one data directory, locked for this simulator.
 #[derive(Debug)]
 pub(crate) struct Store {
     path: PathBuf,
     temp: PathBuf,
+    dir: PathBuf,
     market: MarketKey,
+    journal: journal::Journal,
+    /// Number of the last record written (journal or snapshot).
+    seq: u64,
+    // Dropped last: the lock is released once everything is written.
+    _lock: lock::DirLock,
+}
+
+fn read_snapshot(path: &Path, market: &MarketKey) -> Result<Option<Snapshot>, StoreError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(StoreError::Read {
+                path: path.to_owned(),
+                error,
+            });
+        }
+    };
+    // The format first, so another version is reported as such, not as corrupt.
+    #[derive(Deserialize)]
+    struct Version {
+        format: u32,
+    }
+    let version: Version = serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+        path: path.to_owned(),
+        error,
+    })?;
+    if version.format != FORMAT && version.format != FORMAT_2 {
+        return Err(StoreError::Format {
+            path: path.to_owned(),
+            found: version.format,
+        });
+    }
+    let snap: Snapshot = serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+        path: path.to_owned(),
+        error,
+    })?;
+    if snap.market != *market {
+        return Err(StoreError::Mismatch {
+            path: path.to_owned(),
+            saved: snap.market.to_string(),
+            configured: market.to_string(),
+        });
+    }
+    Ok(Some(snap))
 }
 
 impl Store {
-    /// Opens `dir` (creating it), removes a torn temp file left by a crash mid-save, and
-    /// reads the snapshot if there is one. A snapshot that cannot be read, decoded or that
-    /// belongs to another market is an error naming the file, never a fresh start.
+    /// Opens `dir` (creating it), takes its lock, removes a torn temp file left by a crash
+    /// mid-snapshot, reads the snapshot and the journal records after it (cutting a torn
+    /// journal tail). A snapshot that cannot be read or belongs to another market, or a
+    /// journal damaged in the middle, is an error naming the file, never a fresh start.
     pub(crate) fn open(
         dir: &Path,
         market: MarketKey,
-    ) -> Result<(Self, Option<Snapshot>), StoreError> {
+        fsync: bool,
+    ) -> Result<(Self, Loaded), StoreError> {
         std::fs::create_dir_all(dir).map_err(|error| StoreError::Dir {
             path: dir.to_owned(),
             error,
         })?;
+        let lock = lock::DirLock::acquire(dir)?;
         let path = dir.join(STATE_FILE);
         let temp = dir.join(TEMP_FILE);
         match std::fs::remove_file(&temp) {
             Ok(()) => tracing::warn!(
                 file = %temp.display(),
-                "fcsim: removed a partly written state file left by a crash; the last complete save is used"
+                "fcsim: removed a partly written state file left by a crash; the last complete snapshot is used"
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => return Err(StoreError::Dir { path: temp, error }),
         }
-        let snapshot = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let snap: Snapshot =
-                    serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
-                        path: path.clone(),
-                        error,
-                    })?;
-                if snap.format != FORMAT {
-                    return Err(StoreError::Format {
-                        path,
-                        found: snap.format,
-                    });
-                }
-                if snap.market != market {
-                    return Err(StoreError::Mismatch {
-                        path,
-                        saved: snap.market.to_string(),
-                        configured: market.to_string(),
-                    });
-                }
-                Some(snap)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(error) => return Err(StoreError::Read { path, error }),
-        };
-        Ok((Self { path, temp, market }, snapshot))
+        let snapshot = read_snapshot(&path, &market)?;
+        let journal_path = dir.join(JOURNAL_FILE);
+        let (journal, records) = journal::Journal::open(&journal_path, fsync)?;
+        let base = snapshot.as_ref().map_or(0, |s| s.journal_seq);
+        let records = after(&journal_path, base, records)?;
+        let seq = records.last().map_or(base, |r| r.seq);
+        Ok((
+            Self {
+                path,
+                temp,
+                dir: dir.to_owned(),
+                market,
+                journal,
+                seq,
+                _lock: lock,
+            },
+            Loaded { snapshot, records },
+        ))
+    }
+
+    /// Reads the directory again (snapshot and journal), to roll memory back to what is
+    /// on disk after a failed write.
+    pub(crate) fn reload(&self) -> Result<Loaded, StoreError> {
+        let snapshot = read_snapshot(&self.path, &self.market)?;
+        let base = snapshot.as_ref().map_or(0, |s| s.journal_seq);
+        let records = after(&self.dir.join(JOURNAL_FILE), base, self.journal.reread()?)?;
+        Ok(Loaded { snapshot, records })
     }
 
     /// The market this store belongs to.
@@ -195,137 +336,85 @@ impl Store {
         &self.market
     }
 
-    /// Writes `snapshot` to the temp file and renames it over the state file.
-    pub(crate) fn save(&self, snapshot: &SnapshotRef<'_>) -> Result<(), StoreError> {
+    /// Number of the last record written.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Bytes in the journal.
+    pub(crate) fn journal_bytes(&self) -> u64 {
+        self.journal.len()
+    }
+
+    /// Appends `payloads` as the next journal records, in one write.
+    pub(crate) fn append(&mut self, payloads: &[Vec<u8>]) -> Result<(), StoreError> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let mut frames = Vec::with_capacity(payloads.iter().map(|p| p.len() + 32).sum());
+        for (k, p) in payloads.iter().enumerate() {
+            journal::encode(self.seq + 1 + k as u64, p, &mut frames);
+        }
+        self.journal.append(&frames)?;
+        self.seq += payloads.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `snapshot` (which must hold every record up to [`Store::seq`]) and empties
+    /// the journal.
+    pub(crate) fn snapshot(&mut self, snapshot: &SnapshotRef<'_>) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec(snapshot).map_err(StoreError::Encode)?;
-        std::fs::write(&self.temp, bytes).map_err(|error| StoreError::Write {
+        let write = |path: &Path| -> std::io::Result<()> {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(path)?;
+            f.write_all(&bytes)?;
+            f.sync_all()
+        };
+        write(&self.temp).map_err(|error| StoreError::Write {
             path: self.temp.clone(),
             error,
         })?;
         std::fs::rename(&self.temp, &self.path).map_err(|error| StoreError::Write {
             path: self.path.clone(),
             error,
-        })
+        })?;
+        // The rename must be on disk before the journal it replaces is emptied.
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        self.journal.clear()
+    }
+
+    /// Test hook: journal writes fail while the flag is set.
+    #[cfg(test)]
+    pub(crate) fn fail_writes(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.journal.fail_writes.clone()
     }
 }
 
-/// The format version a save writes.
+/// The records after `base`; the first must be `base + 1`.
+fn after(
+    path: &Path,
+    base: u64,
+    records: Vec<journal::RawRecord>,
+) -> Result<Vec<journal::RawRecord>, StoreError> {
+    let records: Vec<_> = records.into_iter().filter(|r| r.seq > base).collect();
+    if let Some(first) = records.first()
+        && first.seq != base + 1
+    {
+        return Err(StoreError::JournalGap {
+            path: path.to_owned(),
+            first: first.seq,
+            snapshot: base,
+        });
+    }
+    Ok(records)
+}
+
+/// The format version a snapshot writes.
 pub(crate) const fn format() -> u32 {
     FORMAT
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    fn key() -> MarketKey {
-        MarketKey {
-            seed: 1,
-            start: datetime!(2025-06-10 10:00 +7),
-            universe: [40, 10, 10],
-        }
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "fcsim-store-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    #[test]
-    fn an_empty_directory_has_no_snapshot() {
-        let dir = temp_dir("empty");
-        let (_, snap) = Store::open(&dir, key()).unwrap();
-        assert!(snap.is_none());
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_corrupt_state_file_is_an_error_naming_the_file() {
-        let dir = temp_dir("corrupt");
-        std::fs::write(dir.join(STATE_FILE), b"{\"format\":1,\"market\":").unwrap();
-        let err = Store::open(&dir, key()).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
-        let text = err.to_string();
-        assert!(
-            text.contains(&dir.join(STATE_FILE).display().to_string()),
-            "{text}"
-        );
-        // The file is left alone for the user to inspect.
-        assert!(dir.join(STATE_FILE).exists());
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn an_empty_state_file_is_corrupt_too() {
-        let dir = temp_dir("zero");
-        std::fs::write(dir.join(STATE_FILE), b"").unwrap();
-        let err = Store::open(&dir, key()).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_state_file_of_another_market_is_refused() {
-        let dir = temp_dir("mismatch");
-        let engine = matching::Engine::new(
-            market::MarketRules::default(),
-            market::MarketRules::default().calendar().unwrap(),
-            matching::EngineConfig::default(),
-        );
-        let other = MarketKey { seed: 2, ..key() };
-        let (store, _) = Store::open(&dir, other.clone()).unwrap();
-        let broker = BrokerState::default();
-        store
-            .save(&SnapshotRef {
-                format: FORMAT,
-                market: &other,
-                saved_at: datetime!(2025-06-10 10:00 +7),
-                engine: engine.state(),
-                broker: broker.as_ref(),
-            })
-            .unwrap();
-        let err = Store::open(&dir, key()).unwrap_err();
-        assert!(matches!(err, StoreError::Mismatch { .. }), "{err:?}");
-        assert!(err.to_string().contains("seed 2"), "{err}");
-        // The same market reads it back.
-        let (_, snap) = Store::open(&dir, other).unwrap();
-        assert!(snap.is_some());
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_torn_temp_file_from_a_crash_mid_save_does_not_break_start() {
-        let dir = temp_dir("torn");
-        let engine = matching::Engine::new(
-            market::MarketRules::default(),
-            market::MarketRules::default().calendar().unwrap(),
-            matching::EngineConfig::default(),
-        );
-        let (store, _) = Store::open(&dir, key()).unwrap();
-        let broker = BrokerState::default();
-        store
-            .save(&SnapshotRef {
-                format: FORMAT,
-                market: &key(),
-                saved_at: datetime!(2025-06-10 10:05 +7),
-                engine: engine.state(),
-                broker: broker.as_ref(),
-            })
-            .unwrap();
-        // A crash in the middle of the next save leaves half a file next to the state.
-        std::fs::write(dir.join(TEMP_FILE), b"{\"format\":1,\"mark").unwrap();
-        let (_, snap) = Store::open(&dir, key()).unwrap();
-        let snap = snap.expect("the last complete save");
-        assert_eq!(snap.saved_at, datetime!(2025-06-10 10:05 +7));
-        assert!(!dir.join(TEMP_FILE).exists());
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-}
+mod tests;

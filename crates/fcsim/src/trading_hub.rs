@@ -14,11 +14,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::{Audience, TokenInfo};
-use crate::data_hub::{abort, frame, negotiate_body, ping, start};
 use crate::rest::Params;
+use crate::signalr::{
+    abort, error_result, invocation_id, negotiate_body, payload_frame, ping, start,
+};
 use crate::sim::Core;
 
 /// Hub name.
@@ -57,7 +59,7 @@ async fn negotiate(
     if token(&core, &headers, q.as_deref()).is_none() {
         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     }
-    negotiate_body(&core, &Params::parse(q.as_deref()))
+    negotiate_body(&Params::parse(q.as_deref()))
 }
 
 /// The replay cursor: the last notifyID the client has, or `None` for "everything today".
@@ -77,7 +79,7 @@ fn resume_after(
             .parse::<i64>()
             .map_err(|_| format!("NotifyID '{t}' is not a number"))?,
     };
-    let last = core.broker().last_notify();
+    let last = core.desk.log().latest();
     Ok(match n {
         0 => None,
         n if n < 0 => Some(last),
@@ -101,58 +103,30 @@ async fn connect(
         Ok(a) => a,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    ws.on_upgrade(move |socket| run(core, socket, info.consumer, after))
+    let max = core.config.hub_max_message_bytes;
+    crate::signalr::limited(ws, max)
+        .on_upgrade(move |socket| run(core, socket, info.consumer, after))
 }
 
-/// The `I` of a client frame, as text.
-fn invocation_id(text: &str) -> String {
-    match serde_json::from_str::<Value>(text).map(|f| f["I"].clone()) {
-        Ok(Value::Number(n)) => n.to_string(),
-        Ok(Value::String(s)) => s,
-        Ok(Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_)) | Err(_) => {
-            "0".to_owned()
-        }
-    }
-}
-
-/// Notices of `consumer` after `after` (today's all when `None`), and the new cursor.
-fn pending(core: &Core, consumer: &str, after: Option<i64>) -> (Vec<Value>, Option<i64>) {
-    let (today, _) = core.local_now();
-    let broker = core.broker();
-    let start = match after {
-        Some(n) => broker.log.partition_point(|m| m.id <= n),
-        None => 0,
-    };
-    // Only saved notices go out (`last_notify`); newer ones follow once saved.
-    let published = broker.last_notify();
-    let sendable = broker
-        .log
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|m| m.id <= published);
-    let mut last = after;
-    let mut out = Vec::new();
-    for m in sendable {
-        last = Some(m.id);
-        if m.consumer == consumer && (after.is_some() || m.date == today) {
-            out.push(Value::String(m.payload.clone()));
-        }
-    }
-    (out, last)
-}
+/// Notices handed to one connection per wake-up, at most (a long replay goes out in
+/// rounds, so a connection never holds a whole day at once).
+const ROUND: usize = 512;
 
 async fn run(core: Arc<Core>, mut socket: WebSocket, consumer: String, mut after: Option<i64>) {
-    let init = json!({"C": "s-0,1", "S": 1, "M": []}).to_string();
-    if socket.send(Message::Text(init.into())).await.is_err() {
+    if socket
+        .send(Message::Text(crate::signalr::init_frame().into()))
+        .await
+        .is_err()
+    {
         return;
     }
-    let mut changes = core.broker().subscribe();
+    let mut changes = core.desk.log().subscribe();
     let mut keep_alive = tokio::time::interval(Duration::from_secs(KEEP_ALIVE_SECS));
     let mut cursor: u64 = 1;
-    let mut first = true;
+    // Look at the log without waiting: on connect, and while a replay has more rounds.
+    let mut ready = true;
     loop {
-        if !first {
+        if !ready {
             tokio::select! {
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = keep_alive.tick() => {
@@ -161,23 +135,30 @@ async fn run(core: Arc<Core>, mut socket: WebSocket, consumer: String, mut after
                 }
                 incoming = socket.recv() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        let id = invocation_id(text.as_str());
-                        let reply = json!({"I": id, "E": format!("{HUB} has no client methods")}).to_string();
+                        let frame = serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null);
+                        let reply = error_result(&invocation_id(&frame), &format!("{HUB} has no client methods"));
                         if socket.send(Message::Text(reply.into())).await.is_err() { return }
                         continue;
                     }
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                    Some(Err(e)) => {
+                        if crate::signalr::too_big(&e) {
+                            crate::signalr::close_too_big(&mut socket, core.config.hub_max_message_bytes).await;
+                        }
+                        return;
+                    }
+                    Some(Ok(Message::Close(_))) | None => return,
                     Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => continue,
                 },
             }
         }
-        first = false;
-        let (out, last) = pending(&core, &consumer, after);
+        let (today, _) = core.local_now();
+        let (out, last) = core.desk.log().after(&consumer, after, today, ROUND);
+        ready = out.len() == ROUND;
         after = last;
         for chunk in out.chunks(BATCH) {
             cursor += 1;
             if socket
-                .send(Message::Text(frame(HUB, cursor, chunk.to_vec()).into()))
+                .send(Message::Text(payload_frame(HUB, cursor, chunk).into()))
                 .await
                 .is_err()
             {

@@ -73,25 +73,31 @@ enum Command {
     Sim {
         #[command(subcommand)]
         command: Option<SimCommand>,
-        /// Seed of every generated number.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Simulated seconds per wall-clock second.
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
+        /// The simulator's settings as TOML (every key of `fcsim::SimConfig`, all optional:
+        /// trading consumers with their accounts, keys and PINs, limits, ...). The flags
+        /// below override it. Default: the demo configuration.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Seed of every generated number (default 1).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Simulated seconds per wall-clock second, from 0.001 to 100000 (default 1).
+        #[arg(long)]
+        speed: Option<f64>,
         /// Simulated start instant, RFC 3339 (default 2025-06-10T09:00:00+07:00).
         #[arg(long)]
         start: Option<String>,
-        /// FC Data port (REST and hub); 0 picks a free port.
-        #[arg(long, default_value_t = 18400)]
-        data_port: u16,
-        /// FC Trading port (REST and hub); 0 picks a free port.
-        #[arg(long, default_value_t = 18401)]
-        trading_port: u16,
+        /// FC Data port (REST and hub); 0 picks a free port (default 18400).
+        #[arg(long)]
+        data_port: Option<u16>,
+        /// FC Trading port (REST and hub); 0 picks a free port (default 18401).
+        #[arg(long)]
+        trading_port: Option<u16>,
         /// Keep the FC Trading state (orders, fills, cash, positions, stream notices, used
-        /// request ids, simulated clock) in DIR/trading-state.json so a restart resumes it.
-        /// The state belongs to one --seed/--start; use one directory per market.
-        /// Default: none, everything in memory and a restart starts afresh.
+        /// request ids, simulated clock) in DIR (a snapshot and a journal) so a restart
+        /// resumes it; one simulator per directory. The state belongs to one --seed/--start;
+        /// use one directory per market. Default: none, everything in memory and a restart
+        /// starts afresh.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
@@ -231,16 +237,27 @@ fn main() -> ExitCode {
         },
         Command::Sim {
             command: None,
+            config,
             seed,
             speed,
             start,
             data_port,
             trading_port,
             data_dir,
-        } => match tokio::runtime::Runtime::new() {
-            Ok(rt) => rt.block_on(sim(seed, speed, start, data_port, trading_port, data_dir)),
-            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
-        },
+        } => {
+            let flags = SimFlags {
+                seed,
+                speed,
+                start,
+                data_port,
+                trading_port,
+                data_dir,
+            };
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(sim(config, flags)),
+                Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+            }
+        }
         Command::Bench {
             command: BenchCommand::Soak(args),
         } => match tokio::runtime::Runtime::new() {
@@ -263,23 +280,55 @@ fn fail(err: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn sim(
-    seed: u64,
-    speed: f64,
+/// `qts sim` flags that override the configuration file.
+struct SimFlags {
+    seed: Option<u64>,
+    speed: Option<f64>,
     start: Option<String>,
-    data_port: u16,
-    trading_port: u16,
+    data_port: Option<u16>,
+    trading_port: Option<u16>,
     data_dir: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    use fcsim::config::{
-        DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET,
-        DEMO_DERIVATIVES_ACCOUNT, DEMO_PIN, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+}
+
+/// The simulator configuration: the file (or the demo), then the flags; validated.
+fn sim_config(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<fcsim::SimConfig> {
+    let mut config = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("read the simulator configuration {}", path.display()))?;
+            toml::from_str::<fcsim::SimConfig>(&text).with_context(|| {
+                format!("the simulator configuration {} is invalid", path.display())
+            })?
+        }
+        None => fcsim::SimConfig::demo(),
     };
-    if !(speed.is_finite() && speed > 0.0) {
-        anyhow::bail!(
-            "--speed must be a positive number of simulated seconds per second, got {speed}"
-        );
+    if let Some(seed) = flags.seed {
+        config.seed = seed;
     }
+    if let Some(speed) = flags.speed {
+        fcsim::clock::check_speed(speed).context("--speed")?;
+        config.speed = speed;
+    }
+    if let Some(start) = flags.start {
+        config.start = fcsim::config::parse_start(&start)
+            .with_context(|| format!("--start {start:?} is not an RFC 3339 instant"))?;
+    }
+    if let Some(port) = flags.data_port {
+        config.data_port = port;
+    }
+    if let Some(port) = flags.trading_port {
+        config.trading_port = port;
+    }
+    if flags.data_dir.is_some() {
+        config.data_dir = flags.data_dir;
+    }
+    config.validate().context("the simulator configuration")?;
+    Ok(config)
+}
+
+async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode> {
+    use fcsim::config::{DEMO_PIN, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET};
+    let config = sim_config(file, flags)?;
     let telemetry = TelemetrySettings {
         log_format: LogFormat::Pretty,
         log_level: "info".into(),
@@ -287,14 +336,9 @@ async fn sim(
     };
     // Logs carry the OTPs that GetOTP would have sent by SMS.
     let _telemetry = common::telemetry::init("qts-sim", &telemetry).context("start telemetry")?;
-    let mut config = fcsim::SimConfig::demo();
-    config.seed = seed;
-    config.speed = speed;
-    if let Some(start) = start {
-        config.start = fcsim::config::parse_start(&start)
-            .with_context(|| format!("--start {start:?} is not an RFC 3339 instant"))?;
-    }
-    config.data_dir = data_dir;
+    let (data_port, trading_port) = (config.data_port, config.trading_port);
+    let data_consumers = config.data_consumers.clone();
+    let trading_consumers = config.trading_consumers.clone();
     let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
     let data = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, data_port))
         .await
@@ -307,15 +351,37 @@ async fn sim(
     let mut out = std::io::stdout().lock();
     writeln!(out, "fc-data     {data_url}")?;
     writeln!(out, "fc-trading  {trading_url}")?;
-    writeln!(
-        out,
-        "FC Data     ConsumerID {DEMO_DATA_CONSUMER_ID}  ConsumerSecret {DEMO_DATA_CONSUMER_SECRET}"
-    )?;
-    writeln!(
-        out,
-        "FC Trading  ConsumerID {DEMO_TRADING_CONSUMER_ID}  ConsumerSecret {DEMO_TRADING_CONSUMER_SECRET}  PIN {DEMO_PIN}  accounts {DEMO_CASH_ACCOUNT} (cash), {DEMO_DERIVATIVES_ACCOUNT} (derivatives)"
-    )?;
-    writeln!(out, "PrivateKey  crates/fcsim/demo/demo_key.xml.b64")?;
+    for c in &data_consumers {
+        // The demo's credentials are public; a configured secret is not printed.
+        let secret = if c.consumer_id == fcsim::config::DEMO_DATA_CONSUMER_ID {
+            c.consumer_secret.as_str()
+        } else {
+            "(from the configuration)"
+        };
+        writeln!(
+            out,
+            "FC Data     ConsumerID {}  ConsumerSecret {secret}",
+            c.consumer_id
+        )?;
+    }
+    for c in &trading_consumers {
+        let accounts: Vec<&str> = c.accounts.iter().map(|a| a.id.as_str()).collect();
+        if c.consumer_id == DEMO_TRADING_CONSUMER_ID {
+            writeln!(
+                out,
+                "FC Trading  ConsumerID {DEMO_TRADING_CONSUMER_ID}  ConsumerSecret {DEMO_TRADING_CONSUMER_SECRET}  PIN {DEMO_PIN}  accounts {}",
+                accounts.join(", ")
+            )?;
+            writeln!(out, "PrivateKey  crates/fcsim/demo/demo_key.xml.b64")?;
+        } else {
+            writeln!(
+                out,
+                "FC Trading  ConsumerID {}  accounts {}",
+                c.consumer_id,
+                accounts.join(", ")
+            )?;
+        }
+    }
     writeln!(out, "simulating from {}", simulator.now())?;
     out.flush()?;
     drop(out);
@@ -561,4 +627,105 @@ fn gateway_nginx(output: &std::path::Path, check: bool) -> anyhow::Result<ExitCo
     std::fs::write(output, config).with_context(|| format!("write {}", output.display()))?;
     writeln!(std::io::stdout(), "wrote {}", output.display())?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod sim_tests {
+    use super::*;
+
+    fn flags() -> SimFlags {
+        SimFlags {
+            seed: None,
+            speed: None,
+            start: None,
+            data_port: None,
+            trading_port: None,
+            data_dir: None,
+        }
+    }
+
+    #[test]
+    fn speeds_the_clock_cannot_represent_are_refused_with_the_range() {
+        for speed in [1e15, 1e10, 0.0, -2.0, f64::NAN] {
+            let err = sim_config(
+                None,
+                SimFlags {
+                    speed: Some(speed),
+                    ..flags()
+                },
+            )
+            .unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains("--speed"), "{text}");
+            assert!(text.contains("between 0.001 and 100000"), "{text}");
+        }
+        assert_eq!(
+            sim_config(
+                None,
+                SimFlags {
+                    speed: Some(20.0),
+                    ..flags()
+                }
+            )
+            .unwrap()
+            .speed,
+            20.0
+        );
+    }
+
+    #[test]
+    fn a_configuration_file_adds_consumers_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sim.toml");
+        let pem = fcsim::config::DEMO_PUBLIC_KEY_PEM.replace('\n', "\\n");
+        std::fs::write(
+            &path,
+            format!(
+                r#"seed = 7
+speed = 5.0
+
+[[trading_consumers]]
+consumer_id = "alice"
+consumer_secret = "alice-secret"
+public_key = """{pem}"""
+pin = "111111"
+accounts = [{{ id = "0003001", cash = 1000000000, positions = [["SSI", 100]] }}]
+
+[[trading_consumers]]
+consumer_id = "bob"
+consumer_secret = "bob-secret"
+public_key = """{pem}"""
+pin = "222222"
+accounts = [{{ id = "0004001", cash = 500000000 }}]
+"#
+            ),
+        )
+        .unwrap();
+        let config = sim_config(
+            Some(path.clone()),
+            SimFlags {
+                speed: Some(2.0),
+                ..flags()
+            },
+        )
+        .unwrap();
+        assert_eq!(config.seed, 7);
+        assert_eq!(config.speed, 2.0);
+        let ids: Vec<&str> = config
+            .trading_consumers
+            .iter()
+            .map(|c| c.consumer_id.as_str())
+            .collect();
+        assert_eq!(ids, ["alice", "bob"]);
+        // An account given to two consumers is refused.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("0004001", "0003001");
+        std::fs::write(&path, text).unwrap();
+        let err = sim_config(Some(path.clone()), flags()).unwrap_err();
+        assert!(format!("{err:#}").contains("already belongs"), "{err:#}");
+        // An unknown key is refused too.
+        std::fs::write(&path, "sped = 2.0\n").unwrap();
+        assert!(sim_config(Some(path), flags()).is_err());
+    }
 }

@@ -375,3 +375,96 @@ async fn every_channel_kind_arrives_and_decodes() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_history_requests_do_not_hold_up_trading() {
+    use fcsim::config::{DEMO_CASH_ACCOUNT, DEMO_PIN};
+    let config = fcsim::SimConfig {
+        universe: fcsim::UniverseSize {
+            hose: 40,
+            hnx: 40,
+            upcom: 40,
+        },
+        history_days: 250,
+        rate_limits: Vec::new(),
+        ..crate::helpers::trading_config()
+    };
+    let t = crate::helpers::spawn_with(config).await;
+    let trading = crate::helpers::trading_client(&t);
+    trading
+        .login(&DEMO_PIN.to_owned().into(), true)
+        .await
+        .unwrap();
+    let token = {
+        let http = reqwest::Client::new();
+        let v: serde_json::Value = http
+            .post(format!("{}/api/v2/Market/AccessToken", t.data_url))
+            .json(
+                &serde_json::json!({"consumerID": fcsim::config::DEMO_DATA_CONSUMER_ID,
+                "consumerSecret": fcsim::config::DEMO_DATA_CONSUMER_SECRET}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["data"]["accessToken"].as_str().unwrap().to_owned()
+    };
+    // Three years-long DailyIndex requests over indices with disjoint constituents (so no
+    // cache helps): each generates every constituent's every day.
+    let history: Vec<_> = ["VNINDEX", "HNXIndex", "HNXUpcomIndex"]
+        .into_iter()
+        .map(|index| {
+            let url = format!(
+                "{}/api/v2/Market/DailyIndex?indexId={index}&fromDate=01/01/2024&toDate=10/06/2025&pageIndex=1&pageSize=1000",
+                t.data_url
+            );
+            let token = token.clone();
+            tokio::spawn(async move {
+                let v: serde_json::Value = reqwest::Client::new()
+                    .get(url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v
+            })
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while t.sim.data_requests_in_flight() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the history requests never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Trading answers while all three are still being generated.
+    let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(book.orders.is_empty());
+    trading
+        .cash_account_balance(DEMO_CASH_ACCOUNT)
+        .await
+        .unwrap();
+    let unfinished = history.iter().filter(|h| !h.is_finished()).count();
+    assert_eq!(
+        unfinished,
+        3,
+        "trading waited for history generation ({} of 3 history requests finished first)",
+        3 - unfinished
+    );
+    assert_eq!(t.sim.data_requests_in_flight(), 3);
+    for h in history {
+        let v = h.await.unwrap();
+        assert_eq!(v["status"], "Success", "{v}");
+        assert!(
+            v["data"].as_array().unwrap().len() > 200,
+            "{}",
+            v["totalRecord"]
+        );
+    }
+}

@@ -1,5 +1,7 @@
 //! Starts a simulator on 127.0.0.1:0 and builds clients for it.
 
+use std::time::Duration;
+
 use fastconnect::{DataClient, DataConfig, HttpConfig, StreamConfig, TradingClient, TradingConfig};
 use fcsim::config::{
     DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64,
@@ -105,13 +107,20 @@ pub(crate) fn trading_client(t: &TestSim) -> TradingClient {
 
 /// A `TradingClient` for the demo consumer signing with `key`.
 pub(crate) fn trading_client_with_key(t: &TestSim, key: &str) -> TradingClient {
+    let mut config = trading_client_config(&t.trading_url);
+    config.private_key = key.to_owned().into();
+    TradingClient::new(config).unwrap()
+}
+
+/// The demo consumer's client configuration for a simulator at `url`.
+pub(crate) fn trading_client_config(url: &str) -> TradingConfig {
     let mut config = TradingConfig::new(
         DEMO_TRADING_CONSUMER_ID,
         DEMO_TRADING_CONSUMER_SECRET.to_owned().into(),
-        key.to_owned().into(),
+        DEMO_PRIVATE_KEY_XML_B64.to_owned().into(),
     );
-    config.url = t.trading_url.clone();
-    config.hub_url = t.trading_url.clone();
+    config.url = url.to_owned();
+    config.hub_url = url.to_owned();
     config.pin = Some(DEMO_PIN.to_owned().into());
     config.http = HttpConfig {
         timeout_ms: 20_000,
@@ -124,7 +133,7 @@ pub(crate) fn trading_client_with_key(t: &TestSim, key: &str) -> TradingClient {
         connect_timeout_ms: 10_000,
         ..StreamConfig::default()
     };
-    TradingClient::new(config).unwrap()
+    config
 }
 
 pub(crate) fn data_client(t: &TestSim) -> DataClient {
@@ -146,4 +155,33 @@ pub(crate) fn data_client(t: &TestSim) -> DataClient {
         ..StreamConfig::default()
     };
     DataClient::new(config).unwrap()
+}
+
+/// Every `Broadcast` argument a raw hub connection opened with `NotifyID: notify` receives
+/// until the hub has been quiet for a second.
+pub(crate) async fn hub_messages(t: &TestSim, token: &str, notify: &str) -> Vec<serde_json::Value> {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!(
+        "{}/v2.0/signalr/connect?transport=webSockets&clientProtocol=1.5&connectionToken=x&connectionData=%5B%7B%22name%22%3A%22BroadcastHubV2%22%7D%5D",
+        t.trading_url.replace("http://", "ws://")
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    req.headers_mut()
+        .insert("NotifyID", notify.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut out = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
+        let Ok(text) = msg.unwrap().into_text() else {
+            continue;
+        };
+        let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+        for m in frame["M"].as_array().into_iter().flatten() {
+            let arg: serde_json::Value = serde_json::from_str(m["A"][0].as_str().unwrap()).unwrap();
+            out.push(arg);
+        }
+    }
+    out
 }

@@ -1,9 +1,12 @@
 //! Conformance: our `fastconnect` client against the simulator on port 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cash;
+mod consumers;
 mod data;
 mod fidelity;
 mod helpers;
+mod hostile;
 mod restart;
 mod sdk;
 mod stylized;

@@ -12,7 +12,10 @@ use fcsim::config::{DEMO_CASH_ACCOUNT, DEMO_PIN};
 use market::{Exchange, InstrumentKind};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::helpers::{TestSim, spawn_with, temp_data_dir, trading_client, trading_config};
+use crate::helpers::{
+    TestSim, hub_messages, spawn_with, temp_data_dir, trading_client, trading_client_config,
+    trading_config,
+};
 
 fn pin() -> SecretString {
     DEMO_PIN.to_owned().into()
@@ -58,35 +61,6 @@ async fn next_where(
 fn is_order(e: &TradingEvent, id: u32, status: OrderStatus) -> bool {
     matches!(e, TradingEvent::Order(o)
         if o.unique_id.as_deref() == Some(id.to_string().as_str()) && o.order_status == Some(status))
-}
-
-/// Every `Broadcast` argument a raw hub connection opened with `NotifyID: notify` receives
-/// until the hub has been quiet for a second.
-async fn hub_messages(t: &TestSim, token: &str, notify: &str) -> Vec<serde_json::Value> {
-    use futures::StreamExt as _;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let url = format!(
-        "{}/v2.0/signalr/connect?transport=webSockets&clientProtocol=1.5&connectionToken=x&connectionData=%5B%7B%22name%22%3A%22BroadcastHubV2%22%7D%5D",
-        t.trading_url.replace("http://", "ws://")
-    );
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    req.headers_mut()
-        .insert("NotifyID", notify.parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let mut out = Vec::new();
-    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
-        let Ok(text) = msg.unwrap().into_text() else {
-            continue;
-        };
-        let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
-        for m in frame["M"].as_array().into_iter().flatten() {
-            let arg: serde_json::Value = serde_json::from_str(m["A"][0].as_str().unwrap()).unwrap();
-            out.push(arg);
-        }
-    }
-    out
 }
 
 fn notify_ids(messages: &[serde_json::Value]) -> Vec<i64> {
@@ -307,14 +281,13 @@ async fn the_state_on_disk_right_after_an_ack_already_holds_the_order() {
     );
     o.request_id = rid(8001);
     client.new_order(o.clone()).await.unwrap();
-    // A crash right after the ack: copy the files as they are, with the first simulator
-    // still running (it never gets to save on stop), and start a second one on the copy.
+    // A crash right after the ack: copy the state files as they are (not the lock), with
+    // the first simulator still running (it never gets to save on stop), and start a
+    // second one on the copy. The order is in the journal, not yet in the snapshot.
     let crashed = temp_data_dir("crash-copy");
-    std::fs::copy(
-        dir.join(fcsim::store::STATE_FILE),
-        crashed.join(fcsim::store::STATE_FILE),
-    )
-    .unwrap();
+    for file in [fcsim::store::STATE_FILE, fcsim::store::JOURNAL_FILE] {
+        std::fs::copy(dir.join(file), crashed.join(file)).unwrap();
+    }
     let after = spawn_with(fcsim::SimConfig {
         data_dir: Some(crashed.clone()),
         ..trading_config()
@@ -397,4 +370,208 @@ async fn replaced_market_maker_quotes_do_not_pile_up_in_the_saved_state() {
         next > orders as u64 + 10,
         "the market maker re-quoted ({next} ids used), so something was dropped"
     );
+}
+
+/// Environment variable that turns [`child_simulator`] into a simulator process.
+const CHILD_DIR: &str = "FCSIM_TEST_CHILD_DATA_DIR";
+
+/// Not a test on its own: run by [`acknowledged_orders_survive_kill_9`] as a separate process
+/// (this test binary, filtered to this test, with `FCSIM_TEST_CHILD_DATA_DIR` set), it
+/// serves a simulator on that directory and prints its trading URL, until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_simulator() {
+    let Ok(dir) = std::env::var(CHILD_DIR) else {
+        return;
+    };
+    let t = spawn_with(fcsim::SimConfig {
+        data_dir: Some(dir.into()),
+        ..trading_config()
+    })
+    .await;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("trading {}", t.trading_url);
+    }
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_orders_survive_kill_9() {
+    use std::io::BufRead as _;
+    let dir = temp_data_dir("kill9");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "restart::child_simulator",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR, &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let read = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                // libtest prints `test <name> ... ` on the same line first.
+                l.split_once("trading http://")
+                    .map(|(_, rest)| format!("http://{}", rest.trim()))
+            })
+    });
+    let url = match tokio::time::timeout(Duration::from_secs(120), read).await {
+        Ok(url) => url.unwrap().expect("the child simulator printed its URL"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the child simulator did not start within 120 s");
+        }
+    };
+    let mut config = trading_client_config(&url);
+    config.url = url.clone();
+    let client = fastconnect::TradingClient::new(config).unwrap();
+    client.login(&pin(), true).await.unwrap();
+    let g = fcsim::Simulator::new(trading_config()).unwrap();
+    let (symbol, floor) = {
+        let t = g.generator();
+        let day = t.day_index(g.now().date()).unwrap();
+        let (i, x) = t
+            .universe()
+            .instruments()
+            .iter()
+            .enumerate()
+            .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+            .unwrap();
+        (x.symbol.clone(), t.limits(i, day).unwrap().floor.units())
+    };
+    drop(g);
+    for n in 9001..=9020 {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(floor),
+            100,
+        );
+        o.request_id = rid(n);
+        client.new_order(o).await.unwrap();
+    }
+    // SIGKILL right after the last acknowledgement: no stop, no final snapshot.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        dir.join(fcsim::store::LOCK_FILE).exists(),
+        "the dead child's lock is left"
+    );
+
+    let t = spawn_with(fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let ids: std::collections::BTreeSet<String> = book
+        .orders
+        .iter()
+        .filter_map(|o| o.unique_id.clone())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        (9001..=9020).map(|n: u32| n.to_string()).collect();
+    assert_eq!(ids, expected);
+    t.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_simulator_on_the_same_data_directory_refuses_to_start() {
+    let dir = temp_data_dir("second");
+    let config = fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    };
+    let first = spawn_with(config.clone()).await;
+    let err = fcsim::Simulator::new(config.clone()).unwrap_err();
+    assert!(
+        matches!(err, fcsim::Error::State(fcsim::StoreError::Locked { .. })),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(fcsim::store::LOCK_FILE), "{err}");
+    // The running one is untouched and keeps serving.
+    let client = trading_client(&first);
+    client.login(&pin(), true).await.unwrap();
+    client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    // Once it has stopped, the directory is free again.
+    first.stop().await;
+    assert!(!dir.join(fcsim::store::LOCK_FILE).exists());
+    let second = spawn_with(config).await;
+    second.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_file_of_the_previous_format_is_still_read() {
+    let dir = temp_data_dir("format2");
+    let config = fcsim::SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    };
+    let t = spawn_with(config.clone()).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor) = hose_stock(&t);
+    for (n, price) in [(8101, floor), (8102, floor - 1_000)] {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(price),
+            100,
+        );
+        o.request_id = rid(n);
+        client.new_order(o).await.unwrap();
+    }
+    let audit_before = client.audit_order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(
+        audit_before
+            .orders
+            .iter()
+            .any(|o| o.last_error_event.is_some())
+    );
+    t.stop().await;
+    // Rewrite the snapshot as the previous revision wrote it: format 2, no journal record
+    // number, no retention mark or ledger, errors as JSON objects, no journal.
+    let path = dir.join(fcsim::store::STATE_FILE);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v["format"] = serde_json::json!(2);
+    v.as_object_mut().unwrap().remove("journal_seq");
+    let broker = v["broker"].as_object_mut().unwrap();
+    broker.remove("pruned");
+    broker.remove("ledger");
+    for entry in broker["meta"].as_array_mut().unwrap() {
+        let meta = &mut entry[1];
+        if let Some(text) = meta["last_error"].as_str().map(str::to_owned) {
+            meta["last_error"] = serde_json::from_str(&text).unwrap();
+        }
+    }
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    std::fs::remove_file(dir.join(fcsim::store::JOURNAL_FILE)).unwrap();
+
+    let t = spawn_with(config).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    assert_eq!(
+        client.audit_order_book(DEMO_CASH_ACCOUNT).await.unwrap(),
+        audit_before
+    );
+    t.stop().await;
+    // The next snapshot is written in the current format.
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(v["format"], 3);
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -82,6 +82,11 @@ async fn official_python_sdks_run_unchanged_against_the_simulator() {
         "ok    fc-trading signed NewOrder",
         "ok    fc-trading signed CancelOrder",
         "ok    fc-trading orderHistory",
+        "ok    fc-trading cashAcctBal matchedSellVolume",
+        "ok    cash createCashInAdvance (signed)",
+        "ok    cash transferInternal (signed)",
+        "ok    stock transfer (signed)",
+        "ok    ors create refused (no rights issue)",
         "all SDK checks passed",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");

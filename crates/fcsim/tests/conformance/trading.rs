@@ -902,3 +902,182 @@ async fn reject_in_response_answers_rule_breaks_with_the_ssi_code() {
             .all(|o| o.order_status == Some(OrderStatus::Rejected))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modify_order_with_a_negative_or_nan_price_is_refused_not_taken_as_unchanged() {
+    let t = spawn_with(SimConfig {
+        rate_limits: Vec::new(),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor, _) = hose_stock(&t);
+    let mut o = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::from_i64(floor),
+        100,
+    );
+    o.request_id = rid(9001);
+    client.new_order(o).await.unwrap();
+    let order = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap().orders[0].clone();
+    let token = {
+        use secrecy::ExposeSecret as _;
+        client
+            .access_token()
+            .await
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let signer =
+        RequestSigner::from_key(&fcsim::config::DEMO_PRIVATE_KEY_XML_B64.to_owned().into())
+            .unwrap();
+    for (n, price, expect) in [
+        (9002, "-5", "ORD006"),
+        (9003, "\"NaN\"", "not a number"),
+        (9004, "\"-Infinity\"", "not a number"),
+        (9005, "\"inf\"", "not a number"),
+    ] {
+        let body = format!(
+            r#"{{"account":"{DEMO_CASH_ACCOUNT}","requestID":"{n}","orderID":"{}","marketID":"VN","buySell":"B","instrumentID":"{symbol}","orderType":"LO","price":{price},"quantity":200}}"#,
+            order.order_id
+        );
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v2/Trading/ModifyOrder", t.trading_url))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Signature", signer.sign(body.as_bytes()).unwrap())
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{price}");
+        let v: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(v["status"], 400, "{price}: {v}");
+        assert!(
+            v["message"].as_str().unwrap().contains(expect),
+            "{price}: {v}"
+        );
+    }
+    // The order is untouched (not even its quantity), and the request ids are still free.
+    let after = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap().orders[0].clone();
+    assert_eq!(after, order);
+    client
+        .modify_order(ModifyOrder {
+            account: DEMO_CASH_ACCOUNT.to_owned(),
+            instrument_id: symbol.clone(),
+            market: TradingMarket::Vn,
+            side: Side::Buy,
+            order_type: OrderType::Lo,
+            order_id: order.order_id.clone(),
+            price: Decimal::from_i64(floor),
+            quantity: 200,
+            request_id: rid(9002),
+            code: None,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cash_balance_counts_the_days_matched_buys_and_sells() {
+    let t = spawn_with(trading_config()).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (_sub, mut events) = client.stream(Some(ResumeFrom::NewOnly)).unwrap();
+    next_where(&mut events, "Connected", |e| {
+        matches!(e, TradingEvent::Connected)
+    })
+    .await;
+    let (symbol, _, _) = hose_stock(&t);
+    let before = client
+        .cash_account_balance(DEMO_CASH_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(before.matched_buy_volume, Some(Decimal::ZERO));
+    let mut buy = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::ZERO,
+        100,
+    );
+    buy.order_type = OrderType::Mtl;
+    buy.request_id = rid(9101);
+    client.new_order(buy).await.unwrap();
+    let mut sell = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        "SSI",
+        TradingMarket::Vn,
+        Side::Sell,
+        Decimal::ZERO,
+        100,
+    );
+    sell.order_type = OrderType::Mtl;
+    sell.request_id = rid(9102);
+    client.new_order(sell).await.unwrap();
+    let mut values = Vec::new();
+    for id in [9101, 9102] {
+        let e = next_where(&mut events, "fill", |e| {
+            matches!(e, TradingEvent::Match(m) if m.unique_id.as_deref() == Some(id.to_string().as_str()))
+        })
+        .await;
+        let TradingEvent::Match(m) = e else {
+            unreachable!()
+        };
+        values.push(Decimal::from_i64(
+            m.match_price.to_i64_exact().unwrap() * m.match_qty,
+        ));
+    }
+    let after = client
+        .cash_account_balance(DEMO_CASH_ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(after.matched_buy_volume, Some(values[0]), "{after:?}");
+    assert_eq!(after.matched_sell_volume, Some(values[1]), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_replay_arrives_whole_in_rounds() {
+    let t = spawn_with(SimConfig {
+        rate_limits: Vec::new(),
+        ..trading_config()
+    })
+    .await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, _, ceiling) = hose_stock(&t);
+    // 1,200 orders above the ceiling: one orderError each, more than two rounds of 512.
+    for n in 0..1_200u32 {
+        let mut o = NewOrder::limit(
+            DEMO_CASH_ACCOUNT,
+            &symbol,
+            TradingMarket::Vn,
+            Side::Buy,
+            Decimal::from_i64(ceiling + 1_000),
+            100,
+        );
+        o.request_id = rid(20_000 + n);
+        client.new_order(o).await.unwrap();
+    }
+    let token = {
+        use secrecy::ExposeSecret as _;
+        client
+            .access_token()
+            .await
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let all = raw_hub(&t, &token, "0", 1_200).await;
+    let ids: Vec<i64> = all
+        .iter()
+        .map(|m| m["data"]["notifyID"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=1_200).collect::<Vec<_>>());
+}

@@ -1,0 +1,79 @@
+//! The servers: FC Data and FC Trading (REST and hubs) on their listeners, the 200 ms
+//! trading ticker, and the stop. The top of the crate: it puts the simulator and the HTTP
+//! modules together.
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::sim::{Error, Simulator};
+
+/// How often the trading server moves the broker to the simulated now (wall time).
+const TICK: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Simulator {
+    /// The axum app serving FC Trading REST and the FC Trading hub.
+    pub fn trading_router(&self) -> axum::Router {
+        crate::trading_api::router(self.core.clone())
+    }
+
+    /// The axum app serving FC Data REST and the FC Data hub.
+    pub fn data_router(&self) -> axum::Router {
+        crate::data_api::router(self.core.clone())
+    }
+}
+
+/// Serves FC Data (REST and hub) on `data` until `cancel` fires.
+pub async fn serve(
+    sim: Simulator,
+    data: TcpListener,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    let app = sim.data_router();
+    crate::http::serve(data, app, crate::http::Limits::of(&sim.core.config), cancel).await?;
+    Ok(())
+}
+
+/// Serves FC Trading (REST and hub) on `trading` until `cancel` fires, advancing the
+/// broker every 200 ms of wall time, then stops the desk (final snapshot, lock released).
+pub async fn serve_trading(
+    sim: Simulator,
+    trading: TcpListener,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    let ticker = {
+        let sim = sim.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TICK);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    _ = every.tick() => sim.tick().await,
+                }
+            }
+        })
+    };
+    let app = sim.trading_router();
+    let limits = crate::http::Limits::of(&sim.core.config);
+    let served = crate::http::serve(trading, app, limits, cancel.clone()).await;
+    cancel.cancel();
+    let _ = ticker.await;
+    let stopped = sim.shutdown().await;
+    served?;
+    stopped
+}
+
+/// Serves FC Data on `data` and FC Trading on `trading` until `cancel` fires.
+pub async fn serve_all(
+    sim: Simulator,
+    data: TcpListener,
+    trading: TcpListener,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    let (a, b) = tokio::join!(
+        serve(sim.clone(), data, cancel.clone()),
+        serve_trading(sim, trading, cancel)
+    );
+    a.and(b)
+}
