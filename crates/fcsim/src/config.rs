@@ -343,6 +343,9 @@ impl SimConfig {
                 "must be at most 10000 (1% a day)",
             ));
         }
+        self.market
+            .validate()
+            .map_err(|e| invalid(format!("market.{}", e.key), e.problem))?;
         for (i, r) in self.rate_limits.iter().enumerate() {
             if r.period_ms().is_none_or(|ms| ms == 0) {
                 return Err(invalid(

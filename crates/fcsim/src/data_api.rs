@@ -517,15 +517,18 @@ fn daily_index(core: &Core, p: &Params) -> Result<Response, ApiError> {
         } else {
             0.0
         };
-        rows.push(json!({"IndexId": def.code, "IndexValue": s(points(d.close)),
+        rows.push(
+            json!({"IndexId": def.code, "IndexValue": s(points(d.close)),
             "TradingDate": core.generator.days().get(day).copied().map(format_date),
             "Time": until.map(|u| format!("{:02}:{:02}:{:02}", u / 3600, u / 60 % 60, u % 60)),
             "Change": s(points(change)), "RatioChange": s(points(ratio)), "TotalTrade": s(d.trades),
             "TotalMatchVol": s(d.volume), "TotalMatchVal": s(d.value), "TypeIndex": "Main",
             "IndexName": def.name, "Advances": s(d.advances), "NoChanges": s(d.unchanged),
             "Declines": s(d.declines), "Ceilings": s(d.ceilings), "Floors": s(d.floors),
-            "TotalDealVol": "0", "TotalDealVal": "0", "TotalVol": s(d.volume), "TotalVal": s(d.value),
-            "TradingSession": if until.is_some() { "LO" } else { "C" }}));
+            "TotalDealVol": s(d.deal_volume), "TotalDealVal": s(d.deal_value),
+            "TotalVol": s(d.volume + d.deal_volume), "TotalVal": s(d.value + d.deal_value),
+            "TradingSession": if until.is_some() { "LO" } else { "C" }}),
+        );
     }
     Ok(data_page(rows, total))
 }
@@ -570,6 +573,10 @@ fn daily_stock_price(core: &Core, p: &Params) -> Result<Response, ApiError> {
             reference
         };
         let value = display_value(x, sm.value_units);
+        let (deal_volume, deal_units) =
+            crate::history::put_through_totals(&core.generator, i, day, until).map_err(internal)?;
+        let deal_value = display_value(x, deal_units);
+        let traded_value = display_value(x, sm.value_units + deal_units);
         rows.push(json!({"TradingDate": format_date(sm.date), "Symbol": x.symbol,
             "Time": until.map(|u| format!("{:02}:{:02}:{:02}", u / 3600, u / 60 % 60, u % 60)),
             "PriceChange": s(display_price(x, change)),
@@ -578,12 +585,12 @@ fn daily_stock_price(core: &Core, p: &Params) -> Result<Response, ApiError> {
             "RefPrice": px(reference), "OpenPrice": px(sm.open), "HighestPrice": px(sm.high),
             "LowestPrice": px(sm.low), "ClosePrice": px(sm.close), "AveragePrice": px(avg),
             "ClosePriceAdjusted": px(sm.close), "TotalMatchVol": s(sm.volume), "TotalMatchVal": s(value),
-            "TotalDealVal": "0", "TotalDealVol": "0", "ForeignBuyVolTotal": "0",
+            "TotalDealVal": s(deal_value), "TotalDealVol": s(deal_volume), "ForeignBuyVolTotal": "0",
             "ForeignCurrentRoom": s(i128::from(x.listed_shares) * i128::from(core.generator.rules().foreign.default_limit_bps) / 10_000), "ForeignSellVolTotal": "0",
             "ForeignBuyValTotal": "0", "ForeignSellValTotal": "0", "TotalBuyTrade": s(sm.buy_trades),
             "TotalBuyTradeVol": "0", "TotalSellTrade": s(sm.sell_trades), "TotalSellTradeVol": "0",
-            "NetBuySellVol": "0", "NetBuySellVal": "0", "TotalTradedVol": s(sm.volume),
-            "TotalTradedValue": s(value)}));
+            "NetBuySellVol": "0", "NetBuySellVal": "0", "TotalTradedVol": s(sm.volume + deal_volume),
+            "TotalTradedValue": s(traded_value)}));
     }
     Ok(data_page(rows, total))
 }

@@ -443,7 +443,13 @@ pub(crate) fn collect(
             });
             let value = core.generator.index_value(i, price_at);
             let (mut vol, mut val, mut adv, mut dec, mut unch) = (0u64, 0i128, 0, 0, 0);
+            let (mut pt_vol, mut pt_val) = (0u64, 0i128);
             for &m in &def.members {
+                if let Some(deals) = live.put_throughs.get(m) {
+                    let (v, units) = crate::history::deal_totals(deals, Some(secs));
+                    pt_vol += v;
+                    pt_val += units;
+                }
                 if let Some(t) = live.tapes.get(m) {
                     for tr in t.trades.iter().take_while(|tr| tr.secs <= secs) {
                         vol += tr.volume;
@@ -465,8 +471,8 @@ pub(crate) fn collect(
                 "Change": change, "RatioChange": ((change / prior.max(0.01)) * 10_000.0).round() / 100.0,
                 "TotalTrade": 0, "TotalQtty": vol, "TotalValue": val, "IndexName": def.name, "IndexType": "Main",
                 "Advances": adv, "NoChanges": unch, "Declines": dec, "Ceilings": 0, "Floors": 0,
-                "TotalQttyPt": 0, "TotalValuePt": 0, "TotalQttyOd": 0, "TotalValueOd": 0,
-                "AllQty": vol, "AllValue": val, "Exchange": def.exchange.ssi_code(),
+                "TotalQttyPt": pt_vol, "TotalValuePt": pt_val, "TotalQttyOd": 0, "TotalValueOd": 0,
+                "AllQty": vol + pt_vol, "AllValue": val + pt_val, "Exchange": def.exchange.ssi_code(),
                 "TradingSession": session_code(phase), "MarketId": def.exchange.ssi_code()});
             out.push(payload(Kind::Index, &v));
         }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::tape::{DaySummary, Generator};
+use crate::tape::{DaySummary, Generator, PutThroughDeal};
 
 /// Why a history figure could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +38,30 @@ pub(crate) fn summary(
     }
 }
 
+/// Put-through (negotiated) deals of instrument `i` on day `day`, up to `until` seconds or
+/// the whole day: shares and value in price units.
+pub(crate) fn put_through_totals(
+    g: &Generator,
+    i: usize,
+    day: usize,
+    until: Option<u32>,
+) -> Result<(u64, i128), crate::tape::Error> {
+    Ok(deal_totals(&g.put_throughs(i, day)?, until))
+}
+
+/// Shares and value (price units) of `deals` up to `until` seconds (all with `None`).
+pub(crate) fn deal_totals(deals: &[PutThroughDeal], until: Option<u32>) -> (u64, i128) {
+    deals
+        .iter()
+        .filter(|d| until.is_none_or(|u| d.secs <= u))
+        .fold((0, 0), |(vol, val), d| {
+            (
+                vol + d.volume,
+                val + i128::from(d.price) * i128::from(d.volume),
+            )
+        })
+}
+
 /// Index daily figures computed from the constituents.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct IndexDay {
@@ -47,6 +71,9 @@ pub(crate) struct IndexDay {
     pub(crate) low: f64,
     pub(crate) volume: u64,
     pub(crate) value: i128,
+    /// Put-through shares and value (price units) of the constituents.
+    pub(crate) deal_volume: u64,
+    pub(crate) deal_value: i128,
     pub(crate) trades: u64,
     pub(crate) advances: usize,
     pub(crate) declines: usize,
@@ -106,6 +133,8 @@ fn compute(g: &Generator, index: usize, day: usize, until: Option<u32>) -> Resul
         low: 0.0,
         volume: 0,
         value: 0,
+        deal_volume: 0,
+        deal_value: 0,
         trades: 0,
         advances: 0,
         declines: 0,
@@ -119,6 +148,9 @@ fn compute(g: &Generator, index: usize, day: usize, until: Option<u32>) -> Resul
         d.volume += sm.volume;
         d.value += sm.value_units;
         d.trades += sm.trades;
+        let (deal_volume, deal_value) = put_through_totals(g, m, day, until)?;
+        d.deal_volume += deal_volume;
+        d.deal_value += deal_value;
         let reference = sm.limits.reference.units();
         match sm.close.cmp(&reference) {
             std::cmp::Ordering::Greater => d.advances += 1,

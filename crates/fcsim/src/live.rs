@@ -11,21 +11,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use market::{Board, Price};
 use time::Date;
 use tokio::sync::OnceCell;
 
-use crate::tape::{DayTape, Generator, OddLotTape};
+use crate::tape::{DayTape, Generator, OddLotTape, PutThroughDeal};
 use crate::universe::Instrument;
 
-/// One book level: price units and volume.
-pub(crate) type Level = (i64, u64);
+pub(crate) use crate::tape::Level;
 
 /// Today's tapes of every instrument, built once per simulated day.
 pub(crate) struct LiveDay {
     pub(crate) date: Date,
     /// Tapes in instrument order (instruments that do not trade that day are missing).
     pub(crate) tapes: Vec<DayTape>,
+    /// Put-through deals by instrument position (empty for an instrument without any).
+    pub(crate) put_throughs: Vec<Vec<PutThroughDeal>>,
     /// Odd-lot boards by instrument position, generated on first `OL` interest.
     odd_lots: Mutex<HashMap<usize, Arc<OddLotTape>>>,
 }
@@ -34,12 +34,17 @@ impl LiveDay {
     /// Generates the day `date` (`None` when it is not a generated trading day).
     fn generate(generator: &Generator, date: Date) -> Option<Self> {
         let day = generator.day_index(date)?;
-        let tapes = (0..generator.universe().instruments().len())
+        let count = generator.universe().instruments().len();
+        let tapes = (0..count)
             .filter_map(|i| generator.tape(i, day).ok())
+            .collect();
+        let put_throughs = (0..count)
+            .map(|i| generator.put_throughs(i, day).unwrap_or_default())
             .collect();
         Some(Self {
             date,
             tapes,
+            put_throughs,
             odd_lots: Mutex::new(HashMap::new()),
         })
     }
@@ -135,57 +140,18 @@ impl LiveDays {
     }
 }
 
-/// The generated book after trade `k` of `tape`: up to 3 levels per side on HOSE, 10
-/// elsewhere, on tick and inside the band (what `X-QUOTE` shows and the market maker
-/// quotes).
+/// The generated book after trade `k` of `tape` ([`Generator::quote_book`]): 3 levels per
+/// side on HOSE, 10 elsewhere, as `X-QUOTE` shows them and the market maker quotes them.
 pub(crate) fn quote_levels(
     generator: &Generator,
     x: &Instrument,
     tape: &DayTape,
     k: usize,
 ) -> (Vec<Level>, Vec<Level>) {
-    let Some(t) = tape.trades.get(k) else {
-        return (Vec::new(), Vec::new());
-    };
-    let rules = &generator.rules().ticks;
-    let limits = tape.limits;
     let depth = if x.exchange == market::Exchange::Hose {
         3
     } else {
         10
     };
-    let lot = generator.rules().lots.round_lot(x.exchange).max(1);
-    let mut rng = crate::rng::Rng::new(
-        generator.seed(),
-        tape.instrument as u64,
-        u64::from(t.secs),
-        k as u64,
-    );
-    let step = |p: i64, up: bool| -> Option<i64> {
-        let price = Price::new(p).ok()?;
-        let next = if up {
-            rules.tick_up(x.exchange, x.kind, Board::Main, price)
-        } else {
-            rules.tick_down(x.exchange, x.kind, Board::Main, price)
-        }?;
-        limits.contains(next).then_some(next.units())
-    };
-    let (mut bid, mut ask) = match t.side {
-        crate::tape::Aggressor::Sell => (Some(t.price), step(t.price, true)),
-        crate::tape::Aggressor::Buy | crate::tape::Aggressor::Auction => {
-            (step(t.price, false), Some(t.price))
-        }
-    };
-    let (mut bids, mut asks) = (Vec::new(), Vec::new());
-    for _ in 0..depth {
-        if let Some(b) = bid {
-            bids.push((b, lot * rng.range(1, 50)));
-            bid = step(b, false);
-        }
-        if let Some(a) = ask {
-            asks.push((a, lot * rng.range(1, 50)));
-            ask = step(a, true);
-        }
-    }
-    (bids, asks)
+    generator.quote_book(tape, k, depth)
 }

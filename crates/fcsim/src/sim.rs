@@ -31,6 +31,9 @@ pub enum Error {
     /// The market rules or calendar are unusable.
     #[error("market rules: {0}")]
     Rules(String),
+    /// The generated market cannot be built (a market-model parameter out of range).
+    #[error(transparent)]
+    Market(#[from] crate::tape::Error),
     /// A configured client key is unreadable.
     #[error("trading consumer {consumer}: {source}")]
     Key {
@@ -162,7 +165,13 @@ impl Simulator {
         let rules = MarketRules::default();
         let calendar = rules.calendar().map_err(|e| Error::Rules(e.to_string()))?;
         let (today, _) = TradingCalendar::local(config.start);
-        let universe = Universe::generate(config.seed, config.universe, &calendar, today);
+        let universe = Universe::generate_with(
+            config.seed,
+            config.universe,
+            &calendar,
+            today,
+            &config.market,
+        );
         let keys = config
             .trading_consumers
             .iter()
@@ -184,7 +193,7 @@ impl Simulator {
                     .map(|a| (a.id.clone(), c.consumer_id.clone()))
             })
             .collect();
-        let generator = Arc::new(Generator::new(
+        let generator = Arc::new(Generator::with_model(
             config.seed,
             rules.clone(),
             calendar.clone(),
@@ -192,7 +201,8 @@ impl Simulator {
             today,
             config.history_days,
             60,
-        ));
+            config.market.clone(),
+        )?);
         let live = Arc::new(LiveDays::new(generator.clone()));
         let mut opened = Opened::open(Start {
             generator: generator.clone(),
@@ -210,6 +220,7 @@ impl Simulator {
                     config.universe.hnx,
                     config.universe.upcom,
                 ],
+                model: crate::store::model_fingerprint(&config.market),
             },
             journal_fsync: config.journal_fsync,
             snapshot_journal_bytes: config.snapshot_journal_bytes,

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::broker::{BrokerState, BrokerStateRef};
+use crate::tape::MarketModel;
 pub use lock::LOCK_FILE;
 
 /// Name of the snapshot file inside the data directory.
@@ -168,7 +169,7 @@ pub enum StoreError {
     },
 }
 
-/// Which generated market a snapshot belongs to (seed, start, universe size).
+/// Which generated market a snapshot belongs to (seed, start, universe size, model).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MarketKey {
     pub(crate) seed: u64,
@@ -176,6 +177,27 @@ pub(crate) struct MarketKey {
     pub(crate) start: OffsetDateTime,
     /// HOSE, HNX, UPCoM stocks.
     pub(crate) universe: [usize; 3],
+    /// [`model_fingerprint`] of the market model's parameters (a snapshot written before
+    /// the model was recorded ran the default model).
+    #[serde(default = "default_model")]
+    pub(crate) model: String,
+}
+
+fn default_model() -> String {
+    "default".to_owned()
+}
+
+/// Names a market model in a snapshot: `default`, or a 64-bit FNV-1a hash of the model's
+/// JSON (compared as a string, so no float is parsed back).
+pub(crate) fn model_fingerprint(model: &MarketModel) -> String {
+    if *model == MarketModel::default() {
+        return default_model();
+    }
+    let json = serde_json::to_vec(model).unwrap_or_default();
+    let hash = json.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("custom-{hash:016x}")
 }
 
 impl std::fmt::Display for MarketKey {
@@ -183,8 +205,8 @@ impl std::fmt::Display for MarketKey {
         let [hose, hnx, upcom] = self.universe;
         write!(
             f,
-            "seed {} start {} universe {hose}/{hnx}/{upcom}",
-            self.seed, self.start
+            "seed {} start {} universe {hose}/{hnx}/{upcom} model {}",
+            self.seed, self.start, self.model
         )
     }
 }

@@ -41,6 +41,7 @@ pub use params::{
     ClassParams, ExchangeParams, Exchanges, FuturesModel, Intraday, LiquidityClasses, MarketFactor,
     MarketModel, ModelError, Regimes, SectorParams, Sectors, StockShocks, VolumeModel,
 };
+pub use put_through::PutThroughDeal;
 
 use factors::{GARCH_CAP, MarketPath, gauss, poisson, student, turbulent_share};
 

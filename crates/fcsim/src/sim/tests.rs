@@ -157,3 +157,43 @@ async fn an_order_that_cannot_be_saved_is_refused_and_not_applied() {
     t.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Mean |close / reference − 1| over every instrument and generated day.
+fn mean_abs_return(sim: &Simulator) -> f64 {
+    let g = sim.generator();
+    let (mut sum, mut n) = (0.0, 0.0);
+    for i in 0..g.universe().instruments().len() {
+        for day in 0..g.days().len() {
+            if let Ok(s) = g.summary(i, day) {
+                let reference = s.limits.reference.units() as f64;
+                sum += (s.close as f64 / reference - 1.0).abs();
+                n += 1.0;
+            }
+        }
+    }
+    sum / n
+}
+
+#[tokio::test]
+async fn the_configured_market_model_drives_the_generated_market() {
+    let plain = SimConfig {
+        data_dir: None,
+        history_days: 20,
+        ..config(std::path::Path::new("unused"))
+    };
+    let mut wild = plain.clone();
+    wild.market.market.vol *= 4.0;
+    let calm = Simulator::new(plain).unwrap();
+    let stormy = Simulator::new(wild.clone()).unwrap();
+    let (calm_r, stormy_r) = (mean_abs_return(&calm), mean_abs_return(&stormy));
+    assert!(
+        stormy_r > calm_r * 1.5,
+        "a 4x market volatility moves stocks more: {stormy_r} vs {calm_r}"
+    );
+
+    // A parameter outside its domain is refused by name before anything is built.
+    wild.market.market.garch_alpha = 0.9;
+    wild.market.market.garch_beta = 0.9;
+    let err = Simulator::new(wild).unwrap_err().to_string();
+    assert!(err.contains("market.market.garch_alpha"), "{err}");
+}

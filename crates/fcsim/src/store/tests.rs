@@ -6,6 +6,7 @@ fn key() -> MarketKey {
         seed: 1,
         start: datetime!(2025-06-10 10:00 +7),
         universe: [40, 10, 10],
+        model: model_fingerprint(&MarketModel::default()),
     }
 }
 
@@ -107,6 +108,37 @@ fn a_state_file_of_another_market_is_refused() {
     let (_, loaded) = Store::open(&dir, other, false).unwrap();
     assert!(loaded.snapshot.is_some());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_state_file_of_another_market_model_is_refused() {
+    let dir = temp_dir("model");
+    let mut model = MarketModel::default();
+    model.regimes.calm_to_turbulent = 0.02;
+    let custom = MarketKey {
+        model: model_fingerprint(&model),
+        ..key()
+    };
+    assert!(custom.model.starts_with("custom-"), "{custom}");
+    assert_eq!(model_fingerprint(&model), custom.model, "stable");
+    let (mut store, _) = Store::open(&dir, custom.clone(), false).unwrap();
+    snapshot(&mut store, &custom, datetime!(2025-06-10 10:00 +7));
+    drop(store);
+    let err = Store::open(&dir, key(), false).unwrap_err();
+    assert!(matches!(err, StoreError::Mismatch { .. }), "{err:?}");
+    assert!(err.to_string().contains("custom-"), "{err}");
+    let (_, loaded) = Store::open(&dir, custom, false).unwrap();
+    assert!(loaded.snapshot.is_some());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_snapshot_written_before_the_model_was_recorded_ran_the_default_model() {
+    let old: MarketKey = serde_json::from_str(
+        r#"{"seed": 1, "start": "2025-06-10T10:00:00+07:00", "universe": [40, 10, 10]}"#,
+    )
+    .unwrap();
+    assert_eq!(old, key());
 }
 
 #[test]

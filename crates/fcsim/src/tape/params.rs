@@ -5,12 +5,12 @@
 //!
 //! Nothing here is an exchange rule: bands, ticks, lots and sessions stay `market`'s.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::universe::{Liquidity, Sector};
 
 /// Everything the price, volume and intraday generator draws from.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct MarketModel {
     /// The market factor every stock loads on (with its GARCH volatility and jumps).
@@ -36,7 +36,7 @@ pub struct MarketModel {
 }
 
 /// The market factor: one daily shock shared by every stock (scaled by its beta).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MarketFactor {
     /// Daily volatility of the factor in the calm regime, as a fraction (0.011 = 1.1%).
@@ -67,7 +67,7 @@ impl Default for MarketFactor {
 }
 
 /// A two-state Markov chain of regimes: calm and turbulent.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Regimes {
     /// Daily probability that a calm market turns turbulent.
@@ -97,7 +97,7 @@ impl Default for Regimes {
 }
 
 /// Each stock's own (idiosyncratic) daily shock.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StockShocks {
     /// Degrees of freedom of the Student-t innovations (fat tails; `> 2`, ∞ = Gaussian).
@@ -130,7 +130,7 @@ impl Default for StockShocks {
 }
 
 /// The day's number of trades: the class's typical count × noise × volatility terms.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VolumeModel {
     /// Standard deviation of the log of the day's activity noise.
@@ -153,7 +153,7 @@ impl Default for VolumeModel {
 }
 
 /// The intraday shape of the tape.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Intraday {
     /// Share of the day's variance realised before the open (the gap from the reference to
@@ -204,7 +204,7 @@ impl Default for Intraday {
 }
 
 /// Parameters of one liquidity class.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassParams {
     /// Unconditional daily volatility of a stock of this class, as a fraction (before the
@@ -223,7 +223,7 @@ pub struct ClassParams {
 }
 
 /// The three liquidity classes.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LiquidityClasses {
     /// Large caps: one-tick spreads, deep books, thousands of trades a day.
@@ -274,7 +274,7 @@ impl LiquidityClasses {
 }
 
 /// Parameters of one sector.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SectorParams {
     /// Loading on the market factor (before the exchange's `beta_scale`).
@@ -294,7 +294,7 @@ const fn sector(beta: f64, factor_vol: f64, vol_scale: f64) -> SectorParams {
 }
 
 /// One [`SectorParams`] per [`Sector`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Sectors {
     /// Commercial banks.
@@ -375,7 +375,7 @@ impl Sectors {
 }
 
 /// Parameters of one exchange's stocks.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeParams {
     /// Multiplier of the sector beta (UPCoM names follow the market less).
@@ -385,7 +385,7 @@ pub struct ExchangeParams {
 }
 
 /// One [`ExchangeParams`] per stock exchange.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Exchanges {
     /// HOSE.
@@ -428,7 +428,7 @@ impl Exchanges {
 
 /// VN30 index futures: the daily close is the VN30 index (computed from its constituents'
 /// closes) plus a small random basis.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FuturesModel {
     /// Standard deviation of the daily basis (futures / index − 1).
@@ -442,7 +442,7 @@ impl Default for FuturesModel {
 }
 
 /// Put-through deals per stock and day.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PutThroughModel {
     /// Mean deals per day for a liquid, a mid and an illiquid stock.

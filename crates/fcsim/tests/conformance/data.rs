@@ -124,6 +124,49 @@ async fn history_endpoints_answer_from_the_generated_history() {
         .await
         .unwrap();
     assert_eq!(prices.len(), 5);
+    // Put-through deals count in the totals: matched + negotiated = traded, for a stock and
+    // for the index (a month of VN30, whose liquid names report a few deals a day).
+    let month = c
+        .all(&DailyIndexQuery::new(
+            "VN30",
+            date!(2025 - 05 - 12),
+            date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap();
+    let mut deal_days = 0;
+    for d in &month {
+        let deal = d.total_deal_vol.unwrap();
+        assert_eq!(
+            d.total_vol,
+            Some(d.total_match_vol.unwrap() + deal),
+            "{d:?}"
+        );
+        let val = |v: Option<fastconnect::Decimal>| v.unwrap().to_i64_exact().unwrap();
+        assert_eq!(
+            val(d.total_val),
+            val(d.total_match_val) + val(d.total_deal_val),
+            "{d:?}"
+        );
+        deal_days += usize::from(deal > 0);
+    }
+    assert!(
+        deal_days > month.len() / 2,
+        "{deal_days} of {} days",
+        month.len()
+    );
+    let mut stock_deals = 0;
+    for p in &prices {
+        let deal = p.total_deal_vol.unwrap();
+        assert_eq!(
+            p.total_traded_vol,
+            Some(p.total_match_vol.unwrap() + deal),
+            "{p:?}"
+        );
+        stock_deals += deal;
+    }
+    let vn30_deals: i64 = index.iter().map(|d| d.total_deal_vol.unwrap()).sum();
+    assert!(stock_deals <= vn30_deals, "FPT is a VN30 constituent");
     // SSI's 30-day DailyOhlc limit is enforced with its envelope.
     let err = c
         .all(&DailyOhlcQuery::new(
@@ -331,6 +374,11 @@ async fn every_channel_kind_arrives_and_decodes() {
             MarketEvent::Index(i) => {
                 assert_eq!(i.index_id, "VN30");
                 assert!(i.index_value > fastconnect::Decimal::ZERO);
+                assert_eq!(
+                    i.all_qty,
+                    Some(i.total_qtty.unwrap() + i.total_qtty_pt.unwrap()),
+                    "matched + put-through: {i:?}"
+                );
                 index += 1;
             }
             MarketEvent::Bar(b) => {
