@@ -8,10 +8,9 @@
 //! against the range real markets show ([`Report::facts`]). `qts sim stats` prints the
 //! report; `docs/simulator.md` ("Market model") shows the figures next to the ranges.
 //!
-//! Two figures are not read over REST: the odd-lot share (FC Data publishes odd lots only
-//! on the hub's `OL` channel, whose messages are [`Generator::odd_lot_tape`]) and the
-//! put-through share (FC Data REST does not publish [`Generator::put_throughs`] yet); both
-//! are read from the generator.
+//! One figure is not read over REST: the odd-lot share (FC Data publishes odd lots only on
+//! the hub's `OL` channel, whose messages are [`Generator::odd_lot_tape`]); it is read from
+//! the generator. The put-through share is `DailyStockPrice.TotalDealVal`.
 
 mod compute;
 mod estimators;
@@ -136,6 +135,8 @@ pub(crate) struct DailyRow {
     pub(crate) close: f64,
     pub(crate) volume: u64,
     pub(crate) value: f64,
+    /// Put-through (negotiated) value, VND.
+    pub(crate) deal_value: f64,
 }
 
 /// One 1-minute bar as `IntradayOhlc` shows it.
@@ -337,6 +338,7 @@ async fn fetch_series(
             close: number(r.close_price),
             volume: r.total_match_vol.unwrap_or(0).max(0).unsigned_abs(),
             value: number(r.total_match_val),
+            deal_value: number(r.total_deal_val),
         })
         .collect();
     daily.sort_by_key(|r| r.date);
@@ -525,19 +527,12 @@ async fn collect(sim: &Simulator, url: &str, plan: &Plan) -> Result<Sample, Erro
         }
     }
 
-    // Put-throughs: FC Data REST does not publish them yet (`TotalDeal*` are 0), so they
-    // are read from the generator that will feed those fields.
-    let mut put_through_value = 0.0;
-    for s in &selected {
-        let Some(i) = g.universe().find(s) else {
-            continue;
-        };
-        for day in first..t0 {
-            for d in g.put_throughs(i, day).unwrap_or_default() {
-                put_through_value += d.price as f64 * d.volume as f64;
-            }
-        }
-    }
+    // Put-throughs: `DailyStockPrice.TotalDealVal` of the selected symbols.
+    let put_through_value = selected_series
+        .iter()
+        .flat_map(|s| &s.daily)
+        .map(|r| r.deal_value)
+        .sum();
 
     Ok(Sample {
         seed: plan.seed,

@@ -110,6 +110,7 @@ fn series(symbol: &str, closes: &[f64], volumes: &[u64]) -> Series {
                 close: *c,
                 volume: *v,
                 value: c * *v as f64,
+                deal_value: 0.0,
             })
             .collect(),
         minutes: Vec::new(),
