@@ -308,11 +308,11 @@ async fn main() {
     out(&format!(
         "soak: {clients} clients, one action each per {} ms, speed {speed}x, simulated {} to {}",
         every.as_millis(),
-        start.time(),
-        end.time()
+        start,
+        end
     ));
     out(
-        "wall_s  simulated  rss_mb  orders_sent  client_orders  engine_orders  working  notices  stream_events  market_msgs  journal_kb",
+        "wall_s  simulated       rss_mb  orders_sent  client_orders  engine_orders  working  notices  stream_events  market_msgs  journal_kb",
     );
     let began = Instant::now();
     let mut warm: Option<(f64, usize)> = None;
@@ -329,8 +329,15 @@ async fn main() {
             "{:>6.0}  {}  {:>6.1}  {:>11}  {:>13}  {:>13}  {:>7}  {:>7}  {:>13}  {:>11}  {:>10}",
             began.elapsed().as_secs_f64(),
             {
-                let t = sim.now().time();
-                format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+                let (d, t) = (sim.now().date(), sim.now().time());
+                format!(
+                    "{:02}-{:02} {:02}:{:02}:{:02}",
+                    u8::from(d.month()),
+                    d.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
             },
             rss,
             counters.orders.load(Ordering::Relaxed),
