@@ -330,3 +330,102 @@ async fn an_unusable_session_fails_the_stream_for_good() {
     }
     assert!(events.recv().await.is_none());
 }
+
+const TLS_CERT: &str = include_str!("../fixtures/v3_localhost.pem");
+const TLS_KEY: &str = include_str!("../fixtures/v3_localhost.key");
+
+/// A `wss://` stream endpoint with the self-signed test certificate: it answers every
+/// subscribed topic with one message. Returns its port.
+async fn start_tls_stream() -> u16 {
+    use futures::{SinkExt as _, StreamExt as _};
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let certs = CertificateDer::pem_slice_iter(TLS_CERT.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(TLS_KEY.as_bytes()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
+                while let Some(Ok(Message::Text(text))) = ws.next().await {
+                    let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                    for topic in frame["topics"].as_array().into_iter().flatten() {
+                        let msg = json!({"channel": "DATA", "topic": topic, "data": {"s": "SSI", "p": "25350", "q": 100}});
+                        if ws.send(Message::text(msg.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn the_stream_runs_over_wss_when_the_self_signed_certificate_is_trusted() {
+    let fake = FakeV3::start().await;
+    let port = start_tls_stream().await;
+    let mut config = v3_config(&fake);
+    config.stream_url = format!("wss://localhost:{port}/ws/v3");
+    config.extra_ca_pem = Some(TLS_CERT.to_owned());
+    let client = Client::new(config.clone()).unwrap();
+    let (_handle, mut events) = client
+        .stream()
+        .connect(vec![Topic::trade("SSI").unwrap()])
+        .unwrap();
+    assert_eq!(
+        next(&mut events).await,
+        StreamEvent::Connected { reconnect: false }
+    );
+    match next(&mut events).await {
+        StreamEvent::Message { topic, payload, .. } => {
+            assert_eq!(topic, "trade.SSI");
+            assert!(matches!(*payload, Payload::Trade(ref t) if t.quantity == Some(100)));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Without the extra certificate the TLS handshake fails and the client keeps retrying.
+    config.extra_ca_pem = None;
+    let untrusting = Client::new(config).unwrap();
+    let (_handle, mut events) = untrusting.stream().connect(vec![]).unwrap();
+    match next(&mut events).await {
+        StreamEvent::Disconnected { reason } => {
+            assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_extra_ca_without_a_certificate_is_a_config_error() {
+    let mut config = fastconnect::v3::Config::new("k", "s".to_owned().into());
+    config.extra_ca_pem = Some("-----BEGIN NOTHING-----\n-----END NOTHING-----".to_owned());
+    assert!(matches!(
+        Client::new(config),
+        Err(fastconnect::Error::Config(_))
+    ));
+}
