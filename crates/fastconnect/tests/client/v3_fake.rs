@@ -57,6 +57,54 @@ pub(crate) struct V3State {
 pub(crate) struct FakeV3 {
     pub(crate) addr: SocketAddr,
     pub(crate) state: Arc<V3State>,
+    tls: bool,
+}
+
+pub(crate) const TLS_CERT: &str = include_str!("../fixtures/v3_localhost.pem");
+const TLS_KEY: &str = include_str!("../fixtures/v3_localhost.key");
+
+/// TLS on top of TCP for `axum::serve`, with the self-signed test certificate.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that does not trust the certificate fails here; keep serving.
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(TLS_CERT.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(TLS_KEY.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 fn now_secs() -> i64 {
@@ -67,7 +115,18 @@ fn now_secs() -> i64 {
 }
 
 impl FakeV3 {
+    /// REST on `http://`, the stream on `ws://`.
     pub(crate) async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// REST on `https://localhost`, the stream on `wss://localhost`, with the self-signed
+    /// certificate `tests/fixtures/v3_localhost.pem`.
+    pub(crate) async fn start_tls() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> Self {
         let state = Arc::new(V3State::default());
         state.lifetime_secs.store(3_600, Ordering::SeqCst);
         let app = Router::new()
@@ -76,18 +135,36 @@ impl FakeV3 {
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self { addr, state }
+        if tls {
+            let listener = TlsListener {
+                tcp: listener,
+                acceptor: tls_acceptor(),
+            };
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+        } else {
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+        }
+        Self { addr, state, tls }
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://{}", self.addr)
+        }
     }
 
     pub(crate) fn stream_url(&self) -> String {
-        format!("ws://{}/ws/v3", self.addr)
+        if self.tls {
+            format!("wss://localhost:{}/ws/v3", self.addr.port())
+        } else {
+            format!("ws://{}/ws/v3", self.addr)
+        }
     }
 
     /// Queues `answer` for the next `method path` (path case-insensitive).

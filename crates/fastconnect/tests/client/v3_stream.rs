@@ -331,67 +331,31 @@ async fn an_unusable_session_fails_the_stream_for_good() {
     assert!(events.recv().await.is_none());
 }
 
-const TLS_CERT: &str = include_str!("../fixtures/v3_localhost.pem");
-const TLS_KEY: &str = include_str!("../fixtures/v3_localhost.key");
-
-/// A `wss://` stream endpoint with the self-signed test certificate: it answers every
-/// subscribed topic with one message. Returns its port.
-async fn start_tls_stream() -> u16 {
-    use futures::{SinkExt as _, StreamExt as _};
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio_tungstenite::tungstenite::Message;
-
-    let certs = CertificateDer::pem_slice_iter(TLS_CERT.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(TLS_KEY.as_bytes()).unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
-                    return;
-                };
-                while let Some(Ok(Message::Text(text))) = ws.next().await {
-                    let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
-                    for topic in frame["topics"].as_array().into_iter().flatten() {
-                        let msg = json!({"channel": "DATA", "topic": topic, "data": {"s": "SSI", "p": "25350", "q": 100}});
-                        if ws.send(Message::text(msg.to_string())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 #[tokio::test]
-async fn the_stream_runs_over_wss_when_the_self_signed_certificate_is_trusted() {
-    let fake = FakeV3::start().await;
-    let port = start_tls_stream().await;
+async fn rest_and_stream_run_over_tls_when_the_self_signed_certificate_is_trusted() {
+    let fake = FakeV3::start_tls().await;
     let mut config = v3_config(&fake);
-    config.stream_url = format!("wss://localhost:{port}/ws/v3");
-    config.extra_ca_pem = Some(TLS_CERT.to_owned());
-    let client = Client::new(config.clone()).unwrap();
+    assert!(config.api_url.starts_with("https://localhost:"));
+    assert!(config.stream_url.starts_with("wss://localhost:"));
+
+    // Not trusted: REST and the stream both fail on the certificate.
+    let untrusting = Client::new(config.clone()).unwrap();
+    let err = untrusting.login_data_only().await.unwrap_err();
+    assert!(
+        matches!(err, fastconnect::Error::Transport { .. }),
+        "{err:?}"
+    );
+
+    config.extra_ca_pem = Some(crate::v3_fake::TLS_CERT.to_owned());
+    let client = Client::new(config).unwrap();
+    fake.enqueue(
+        "GET",
+        "/api/v3/data/indexList",
+        crate::fake_ssi::Canned::json(
+            json!([{"index": "VN30", "indexName": "VN30", "board": "HOSE"}]),
+        ),
+    );
+    assert_eq!(client.data().index_list(None).await.unwrap().len(), 1);
     let (_handle, mut events) = client
         .stream()
         .connect(vec![Topic::trade("SSI").unwrap()])
@@ -400,24 +364,56 @@ async fn the_stream_runs_over_wss_when_the_self_signed_certificate_is_trusted() 
         next(&mut events).await,
         StreamEvent::Connected { reconnect: false }
     );
-    match next(&mut events).await {
-        StreamEvent::Message { topic, payload, .. } => {
-            assert_eq!(topic, "trade.SSI");
+    eventually("subscription over wss", || {
+        fake.subscribed("DATA") == ["trade.SSI"]
+    })
+    .await;
+    fake.push(json!({"channel": "DATA", "topic": "trade.SSI", "data": {"s": "SSI", "p": "25350", "q": 100}}));
+    match next_non_ack(&mut events).await {
+        StreamEvent::Message { payload, .. } => {
             assert!(matches!(*payload, Payload::Trade(ref t) if t.quantity == Some(100)));
         }
         other => panic!("{other:?}"),
     }
 
-    // Without the extra certificate the TLS handshake fails and the client keeps retrying.
-    config.extra_ca_pem = None;
-    let untrusting = Client::new(config).unwrap();
+    // A stream without the certificate fails its TLS handshake and says why (REST on a
+    // plain fake, so that only the stream's TLS is in question).
+    let plain = FakeV3::start().await;
+    let mut untrusting_config = v3_config(&plain);
+    untrusting_config.stream_url = fake.stream_url();
+    let untrusting = Client::new(untrusting_config).unwrap();
     let (_handle, mut events) = untrusting.stream().connect(vec![]).unwrap();
     match next(&mut events).await {
         StreamEvent::Disconnected { reason } => {
-            assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+            assert!(reason.contains("invalid peer certificate"), "{reason}");
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn list_subscriptions_reports_the_server_view() {
+    let fake = FakeV3::start().await;
+    let client = v3_client(&fake);
+    let (handle, mut events) = client.stream().connect(vec![]).unwrap();
+    assert_eq!(
+        next(&mut events).await,
+        StreamEvent::Connected { reconnect: false }
+    );
+    handle.list_subscriptions().unwrap();
+    assert_eq!(
+        next_non_ack(&mut events).await,
+        StreamEvent::Subscriptions {
+            trading: vec![],
+            data: vec![]
+        }
+    );
+    eventually("list frame", || {
+        fake.ws_frames()
+            .iter()
+            .any(|f| f["method"] == "list_subscription")
+    })
+    .await;
 }
 
 #[test]
