@@ -479,6 +479,22 @@ fn check_range<T: PartialOrd>(from: T, to: T) -> Result<()> {
     Ok(())
 }
 
+/// Minute/hour bars: SSI answers nothing at all when `to` is after today (SDK
+/// `_clamp_future_end`), so a range that starts today or earlier and ends later is cut to the
+/// end of today. Daily bars and ranges starting in the future are left alone.
+fn clamp_future_end(
+    time_frame: TimeFrame,
+    from: PrimitiveDateTime,
+    to: PrimitiveDateTime,
+    today: Date,
+) -> PrimitiveDateTime {
+    if time_frame != TimeFrame::D1 && to.date() > today && from.date() <= today {
+        PrimitiveDateTime::new(today, time::macros::time!(23:59:59))
+    } else {
+        to
+    }
+}
+
 fn pages_count(reply: &Reply) -> Option<u32> {
     match reply {
         Reply::Json(v) => crate::v3::wire::opt_int(v.get("pagesCount")?)
@@ -531,10 +547,14 @@ impl DataClient {
     fn ohlc_params(q: &OhlcQuery) -> Result<Vec<(&'static str, String)>> {
         check_code("symbol", &q.symbol)?;
         check_range(q.from, q.to)?;
+        let today = time::OffsetDateTime::now_utc()
+            .to_offset(crate::wire::VIETNAM_OFFSET)
+            .date();
+        let to = clamp_future_end(q.time_frame, q.from, q.to, today);
         Ok(vec![
             ("symbol", q.symbol.to_ascii_uppercase()),
             ("from", format_datetime(q.from)),
-            ("to", format_datetime(q.to)),
+            ("to", format_datetime(to)),
             ("timeFrame", q.time_frame.as_str().to_owned()),
         ])
     }
@@ -705,5 +725,30 @@ impl DataClient {
         }
         let reply = self.core.get(CORPORATE_ACTIONS, q).await?;
         decode_rows(CORPORATE_ACTIONS, rows(CORPORATE_ACTIONS, reply)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn intraday_ranges_ending_after_today_are_cut_to_the_end_of_today() {
+        let today = date!(2026 - 05 - 04);
+        let from = datetime!(2026-05-04 09:00);
+        let far = datetime!(2026-06-01 15:00);
+        assert_eq!(
+            clamp_future_end(TimeFrame::M5, from, far, today),
+            datetime!(2026-05-04 23:59:59)
+        );
+        assert_eq!(clamp_future_end(TimeFrame::D1, from, far, today), far);
+        let future = datetime!(2026-05-05 09:00);
+        assert_eq!(clamp_future_end(TimeFrame::M1, future, far, today), far);
+        let past_to = datetime!(2026-05-04 15:00);
+        assert_eq!(
+            clamp_future_end(TimeFrame::H1, from, past_to, today),
+            past_to
+        );
     }
 }
