@@ -136,10 +136,21 @@ impl Session {
 
     /// A usable access token: cached, refreshed, or (data scope) logged in again.
     pub(crate) async fn token(&self, rest: &Rest) -> Result<SecretString> {
+        self.token_valid_for(rest, self.margin).await
+    }
+
+    /// Like [`token`](Self::token), renewing unless the token has more than `validity` (and
+    /// the configured margin) left: the stream asks for a token that outlives its cycle lead.
+    pub(crate) async fn token_valid_for(
+        &self,
+        rest: &Rest,
+        validity: Duration,
+    ) -> Result<SecretString> {
         let mut state = self.state.lock().await;
         let now = now_secs();
+        let need = validity.max(self.margin).as_secs();
         if let Some(t) = state.as_ref()
-            && t.expires_at > now + self.margin.as_secs()
+            && t.expires_at > now + need
         {
             return Ok(t.access.clone());
         }

@@ -719,7 +719,8 @@ impl Runner {
 
     async fn open(&self) -> Result<Ws> {
         let core = &self.core;
-        let token = core.session.token(&core.rest).await?;
+        let lead = Duration::from_secs(core.config.stream.token_cycle_lead_secs);
+        let token = core.session.token_valid_for(&core.rest, lead).await?;
         let mut request = core.config.stream_url.as_str().into_client_request()?;
         let headers = request.headers_mut();
         let header = |v: &str| {
@@ -774,12 +775,19 @@ impl Runner {
         Ok(ws)
     }
 
-    /// Seconds until the socket must be cycled for a fresh token.
+    /// Time until the socket must be cycled for a fresh token: `token_cycle_lead_secs` before
+    /// expiry, or half the remaining life (at least 1 s) when SSI issues tokens shorter than
+    /// the lead, so that cycling never spins.
     async fn cycle_in(&self) -> Option<Duration> {
         let info = self.core.session.info().await?;
         let lead = self.core.config.stream.token_cycle_lead_secs;
-        let due = info.expires_at.saturating_sub(lead);
-        Some(Duration::from_secs(due.saturating_sub(now_secs())))
+        let remaining = info.expires_at.saturating_sub(now_secs());
+        let wait = if remaining > lead {
+            remaining - lead
+        } else {
+            (remaining / 2).max(1)
+        };
+        Some(Duration::from_secs(wait))
     }
 
     async fn serve(&mut self, mut ws: Ws) -> End {

@@ -270,8 +270,8 @@ async fn a_server_rejection_after_accept_leads_to_a_reconnect() {
 #[tokio::test]
 async fn the_socket_is_cycled_before_the_token_expires() {
     let fake = FakeV3::start().await;
-    // 61 s tokens, cycled 60 s before expiry: after about one second. A 0 s refresh margin
-    // keeps the REST token as is.
+    // 61 s tokens, cycled 60 s before expiry: after about one second. A 0 s REST refresh
+    // margin: the stream itself must ask for a token that outlives its cycle lead.
     fake.state
         .lifetime_secs
         .store(61, std::sync::atomic::Ordering::SeqCst);
