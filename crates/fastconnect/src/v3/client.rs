@@ -35,6 +35,30 @@ pub(crate) struct Core {
     pub(crate) sockets: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// Live clients per (API URL, API key): SSI keeps one session per key, so a second client
+/// for the same key logs the first out.
+static LIVE_KEYS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn key_id(config: &Config) -> String {
+    format!(
+        "{} {}",
+        config.api_url.trim_end_matches('/'),
+        config.api_key
+    )
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        let id = key_id(&self.config);
+        let mut live = LIVE_KEYS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = live.iter().position(|k| *k == id) {
+            live.swap_remove(i);
+        }
+    }
+}
+
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
@@ -101,6 +125,16 @@ impl Client {
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let rest = Rest::new(http, &config.api_url, &config.http)?;
         let session = Session::new(&config);
+        {
+            let id = key_id(&config);
+            let mut live = LIVE_KEYS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if live.contains(&id) {
+                tracing::warn!(api_key = %config.api_key, "a second v3 client for this API key: SSI keeps one session per key, each login logs the other out; share one Client");
+            }
+            live.push(id);
+        }
         Ok(Self {
             core: Arc::new(Core {
                 config,
@@ -220,7 +254,12 @@ impl Core {
                     let wait = api
                         .retry_after
                         .unwrap_or_else(|| Duration::from_secs(1 << rate_tries.min(5)));
-                    self.rest.limiter.pause_for(wait).await;
+                    // Everyone waits, but never longer than max_retry_after on one header:
+                    // a cancel must not be stuck behind an absurd Retry-After.
+                    self.rest
+                        .limiter
+                        .pause_for(wait.min(self.rest.max_retry_after))
+                        .await;
                     if request.method == Method::GET
                         && rate_tries < 3
                         && wait <= self.rest.max_retry_after

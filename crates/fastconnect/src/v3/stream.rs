@@ -675,9 +675,29 @@ impl Runner {
                 Duration::from_millis(base.min(cfg.reconnect_max_ms))
             };
             attempt = attempt.saturating_add(1);
-            tokio::select! {
-                () = self.cancel.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
+            let wake = tokio::time::Instant::now() + backoff;
+            loop {
+                tokio::select! {
+                    () = self.cancel.cancelled() => return,
+                    () = tokio::time::sleep_until(wake) => break,
+                    // While disconnected, (un)subscriptions only change the book: the next
+                    // connect sends it.
+                    command = self.commands.recv() => match command {
+                        None => return,
+                        Some(Command::Subscribe(topics, reply)) => {
+                            let checked = frames_for("subscribe", &topics, cfg.max_frame_bytes).map(|_| ());
+                            if checked.is_ok() {
+                                self.book.add(&topics);
+                            }
+                            let _ = reply.send(checked);
+                        }
+                        Some(Command::Unsubscribe(topics, reply)) => {
+                            self.book.remove(&topics);
+                            let _ = reply.send(Ok(()));
+                        }
+                        Some(Command::List) => {}
+                    },
+                }
             }
         }
     }

@@ -189,6 +189,45 @@ async fn a_drop_reconnects_resubscribes_everything_and_reports_a_gap() {
 }
 
 #[tokio::test]
+async fn subscriptions_made_while_disconnected_are_sent_on_reconnect() {
+    let fake = FakeV3::start().await;
+    let mut config = v3_config(&fake);
+    config.stream.reconnect_initial_ms = 300;
+    config.stream.reconnect_max_ms = 300;
+    let client = Client::new(config).unwrap();
+    let (handle, mut events) = client
+        .stream()
+        .connect(vec![Topic::trade("SSI").unwrap()])
+        .unwrap();
+    assert_eq!(
+        next(&mut events).await,
+        StreamEvent::Connected { reconnect: false }
+    );
+    fake.drop_sockets();
+    assert!(matches!(
+        next_non_ack(&mut events).await,
+        StreamEvent::Disconnected { .. }
+    ));
+    // Answered at once, during the backoff.
+    tokio::time::timeout(
+        Duration::from_millis(200),
+        handle.subscribe(vec![Topic::quote("FPT").unwrap()]),
+    )
+    .await
+    .expect("no wait for the reconnect")
+    .unwrap();
+    assert_eq!(
+        next_non_ack(&mut events).await,
+        StreamEvent::Connected { reconnect: true }
+    );
+    eventually("resubscription", || {
+        fake.subscribed("DATA")
+            .ends_with(&["trade.SSI".to_owned(), "quote.FPT".to_owned()])
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn heartbeats_are_sent_and_pongs_swallowed() {
     let fake = FakeV3::start().await;
     let mut config = v3_config(&fake);
