@@ -194,7 +194,9 @@ pub(crate) fn interpret(
     };
     if value.is_object() {
         let code = code_of(&value);
-        if http_status == SMART_OTP_PENDING_STATUS || code == Some(SMART_OTP_PENDING_CODE) {
+        let auth = endpoint.starts_with("/api/v3/auth");
+        if code == Some(SMART_OTP_PENDING_CODE) || (auth && http_status == SMART_OTP_PENDING_STATUS)
+        {
             let message = message_of(&value).unwrap_or_else(text);
             return Err(error(Some(SMART_OTP_PENDING_CODE), message));
         }
@@ -283,6 +285,18 @@ mod tests {
             r#"{"code":401114,"msg":"Push-approval is pending"}"#,
         ));
         assert_eq!(e.class, ApiErrorClass::SmartOtpPending);
+        // A 202 elsewhere is not a Smart-OTP answer.
+        assert!(matches!(
+            run(202, r#"{"orderId":"1"}"#).unwrap(),
+            Reply::Json(_)
+        ));
+        let pending = interpret(
+            "/api/v3/auth/token".to_owned(),
+            StatusCode::ACCEPTED,
+            None,
+            br#"{"msg":"pending"}"#,
+        );
+        assert_eq!(api(pending).class, ApiErrorClass::SmartOtpPending);
         let e = api(run(502, "<html>"));
         assert_eq!(e.class, ApiErrorClass::Server);
         assert_eq!(e.code, None);
