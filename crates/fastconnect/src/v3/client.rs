@@ -203,6 +203,7 @@ impl Client {
     /// `auth/token` with a Smart-OTP transaction, polled every `otp_poll_interval_ms` while
     /// SSI answers 202/401114, for at most `otp_poll_max_wait_ms`. After that the pending
     /// error ([`ApiErrorClass::SmartOtpPending`]) is returned; call again with the same id.
+    /// Other calls of this client wait for the login (they need its session).
     pub async fn login_smart_otp(&self, transaction_id: &str) -> Result<SessionInfo> {
         self.core
             .session
