@@ -116,6 +116,10 @@ pub enum Error {
     /// The stream was shut down.
     #[error("stream closed")]
     Closed,
+    /// FastConnect v3 answered with an error: an HTTP status plus `{code, msg}`, classified
+    /// by [`crate::v3::ApiErrorClass`].
+    #[error("{0}")]
+    Api(Box<crate::v3::ApiError>),
 }
 
 /// The coarse class of an [`Error`], for deciding what to do about it.
@@ -153,6 +157,7 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::Config(_)
             | Error::Signing(_) => ErrorKind::InvalidInput,
+            Error::Api(api) => api.class.error_kind(),
         }
     }
 
@@ -171,6 +176,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Api(api) => api.retry_after,
             Error::Unauthorized { .. }
             | Error::LoginRequired(_)
             | Error::Rejected { .. }
@@ -189,11 +195,62 @@ impl Error {
         }
     }
 
+    /// The v3 error details, when this is one.
+    pub fn api(&self) -> Option<&crate::v3::ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            Error::Unauthorized { .. }
+            | Error::LoginRequired(_)
+            | Error::RateLimited { .. }
+            | Error::Rejected { .. }
+            | Error::Http { .. }
+            | Error::Transport { .. }
+            | Error::WebSocket(_)
+            | Error::Protocol(_)
+            | Error::Decode { .. }
+            | Error::InvalidField { .. }
+            | Error::UnknownValue { .. }
+            | Error::PageLimit { .. }
+            | Error::InvalidRequest(_)
+            | Error::Config(_)
+            | Error::Signing(_)
+            | Error::Closed => None,
+        }
+    }
+
+    /// True when SSI (v3) answered 409: the `clientRequestId`/`batchRequestId` was already
+    /// used today, so the order exists; look it up instead of placing it again.
+    pub fn is_duplicate_request(&self) -> bool {
+        self.api()
+            .is_some_and(|a| a.class == crate::v3::ApiErrorClass::Duplicate)
+    }
+
     pub(crate) fn field(record: &str, field: &str, source: FieldError) -> Self {
         Error::InvalidField {
             record: record.to_owned(),
             field: field.to_owned(),
             source,
+        }
+    }
+}
+
+impl common_error::Classify for Error {
+    fn kind(&self) -> common_error::Kind {
+        use common_error::Kind;
+        match self {
+            Error::Unauthorized { .. } | Error::LoginRequired(_) => Kind::Unauthenticated,
+            Error::RateLimited { .. } => Kind::ResourceExhausted,
+            Error::Rejected { .. } => Kind::FailedPrecondition,
+            Error::Http { status, .. } if *status >= 500 => Kind::Unavailable,
+            Error::Http { .. } => Kind::FailedPrecondition,
+            Error::Transport { .. } | Error::WebSocket(_) | Error::Closed => Kind::Unavailable,
+            Error::Protocol(_)
+            | Error::Decode { .. }
+            | Error::InvalidField { .. }
+            | Error::UnknownValue { .. } => Kind::Internal,
+            Error::PageLimit { .. } | Error::InvalidRequest(_) => Kind::InvalidArgument,
+            Error::Config(_) | Error::Signing(_) => Kind::FailedPrecondition,
+            Error::Api(api) => api.class.common_kind(),
         }
     }
 }

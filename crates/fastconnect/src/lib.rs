@@ -1,4 +1,4 @@
-//! Client for SSI FastConnect v2, the API through which QTS trades the Vietnamese market.
+//! Client for SSI FastConnect v2 and v3 ([`v3`]), the API through which QTS trades the Vietnamese market.
 //!
 //! This crate owns the wire: FC Data (market data) and FC Trading (orders, accounts), each
 //! over REST and over classic ASP.NET SignalR streaming. It turns SSI's loosely typed JSON
@@ -20,6 +20,7 @@ pub mod rate_limit;
 mod signalr;
 mod token;
 pub mod trading;
+pub mod v3;
 pub mod wire;
 
 pub use codes::{

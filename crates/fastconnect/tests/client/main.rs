@@ -13,3 +13,7 @@ mod helpers;
 mod trading_rest;
 mod trading_stream;
 mod transport;
+mod v3_auth;
+mod v3_fake;
+mod v3_rest;
+mod v3_stream;
