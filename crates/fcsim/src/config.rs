@@ -36,6 +36,35 @@ pub struct TradingConsumer {
     pub accounts: Vec<AccountConfig>,
 }
 
+/// How a FastConnect v3 key receives its OTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpMethod {
+    /// SMS/e-mail: `requestOtp` issues a 6-digit code (logged, [`crate::Simulator::pending_v3_otp`]).
+    #[default]
+    Sms,
+    /// Smart OTP (push approval): `requestOtp` answers a `transactionId` the client polls
+    /// `auth/token` with; the simulator approves it on the second poll (docs/simulator.md).
+    Smart,
+}
+
+/// A FastConnect v3 API key the simulator accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct V3Consumer {
+    /// `apiKey`.
+    pub api_key: String,
+    /// `apiSecret`.
+    pub api_secret: String,
+    /// Public half of the client's signing key (same forms as [`TradingConsumer::public_key`]).
+    pub public_key: String,
+    /// The FC Trading consumer (customer) whose accounts this key trades: v2 and v3 keys of
+    /// one customer see the same accounts and orders.
+    pub trading_consumer: String,
+    /// How `requestOtp` delivers the OTP.
+    #[serde(default)]
+    pub otp: OtpMethod,
+}
+
 /// A simulated broker sub-account opened at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AccountConfig {
@@ -105,6 +134,10 @@ pub const DEMO_DATA_CONSUMER_SECRET: &str = "demo-data-secret";
 pub const DEMO_TRADING_CONSUMER_ID: &str = "demo-trading";
 /// Demo: FC Trading ConsumerSecret.
 pub const DEMO_TRADING_CONSUMER_SECRET: &str = "demo-trading-secret";
+/// Demo: FastConnect v3 apiKey (trades the demo FC Trading consumer's accounts).
+pub const DEMO_V3_API_KEY: &str = "demo-v3";
+/// Demo: FastConnect v3 apiSecret.
+pub const DEMO_V3_API_SECRET: &str = "demo-v3-secret";
 /// Demo: PIN.
 pub const DEMO_PIN: &str = "123456";
 /// Demo: the throwaway 1024-bit private key of the demo consumer, in SSI's base64 XML form
@@ -136,6 +169,14 @@ pub struct SimConfig {
     pub data_consumers: Vec<DataConsumer>,
     /// FC Trading keys.
     pub trading_consumers: Vec<TradingConsumer>,
+    /// FastConnect v3 keys (REST under `/api/v3` and the stream `/ws/v3`, on the trading
+    /// port; the stream also over TLS on `v3_tls_port`).
+    pub v3_consumers: Vec<V3Consumer>,
+    /// Port of the v3 stream over TLS (`wss://localhost:<port>/ws/v3`, self-signed
+    /// certificate written to `<data_dir or temp>/fcsim-v3-cert.pem`); 0 disables it.
+    pub v3_tls_port: u16,
+    /// Lifetime of a v3 refresh token, seconds.
+    pub v3_refresh_lifetime_secs: i64,
     /// Lifetime of issued tokens, seconds (SSI documents 8 h for trading).
     pub token_lifetime_secs: i64,
     /// Longest `DailyOhlc` range in calendar days (SSI PDF: 30).
@@ -252,6 +293,15 @@ impl SimConfig {
                     },
                 ],
             }],
+            v3_consumers: vec![V3Consumer {
+                api_key: DEMO_V3_API_KEY.to_owned(),
+                api_secret: DEMO_V3_API_SECRET.to_owned(),
+                public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
+                trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+                otp: OtpMethod::Sms,
+            }],
+            v3_tls_port: 18402,
+            v3_refresh_lifetime_secs: 32 * 3600,
             token_lifetime_secs: 8 * 3600,
             daily_ohlc_max_days: 30,
             data_port: 18400,
@@ -408,6 +458,34 @@ impl SimConfig {
                 }
             }
         }
+        let mut keys = std::collections::HashSet::new();
+        for (i, c) in self.v3_consumers.iter().enumerate() {
+            let key = |k: &str| format!("v3_consumers[{i}].{k}");
+            if c.api_key.is_empty() || c.api_secret.is_empty() {
+                return Err(invalid(
+                    format!("v3_consumers[{i}]"),
+                    "needs an api_key and an api_secret",
+                ));
+            }
+            if !keys.insert(c.api_key.as_str()) {
+                return Err(invalid(
+                    key("api_key"),
+                    format!("'{}' appears twice", c.api_key),
+                ));
+            }
+            if !ids.contains(c.trading_consumer.as_str()) {
+                return Err(invalid(
+                    key("trading_consumer"),
+                    format!("'{}' is not a trading consumer", c.trading_consumer),
+                ));
+            }
+        }
+        if self.v3_refresh_lifetime_secs <= self.token_lifetime_secs {
+            return Err(invalid(
+                "v3_refresh_lifetime_secs",
+                "must be longer than token_lifetime_secs",
+            ));
+        }
         Ok(())
     }
 
@@ -484,6 +562,30 @@ mod tests {
             serde_json::from_str::<SimConfig>(r#"{"market": {"regime": {}}}"#).is_err(),
             "a misspelt section is refused"
         );
+    }
+
+    #[test]
+    fn v3_keys_must_name_a_trading_consumer_once() {
+        let mut c = SimConfig::demo();
+        assert!(c.validate().is_ok());
+        c.v3_consumers[0].trading_consumer = "nobody".to_owned();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("v3_consumers[0].trading_consumer")
+        );
+        let mut c = SimConfig::demo();
+        c.v3_consumers.push(c.v3_consumers[0].clone());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("appears twice")
+        );
+        let mut c = SimConfig::demo();
+        c.v3_refresh_lifetime_secs = c.token_lifetime_secs;
+        assert!(c.validate().is_err());
     }
 
     #[test]

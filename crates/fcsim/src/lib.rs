@@ -39,6 +39,7 @@ pub mod tape;
 mod trading_api;
 pub mod trading_hub;
 pub mod universe;
+mod v3;
 
 pub use broker::{MARKET_MAKER, Sizes};
 pub use config::{ConfigError, SimConfig};

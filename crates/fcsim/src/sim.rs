@@ -101,6 +101,11 @@ pub(crate) struct Core {
     /// Account → the FC Trading consumer that owns it.
     pub(crate) owners: HashMap<String, String>,
     tokens: Mutex<Tokens>,
+    /// FastConnect v3 keys and their verified public keys.
+    pub(crate) v3_keys: Vec<(crate::config::V3Consumer, RsaPublicKey)>,
+    v3: Mutex<crate::v3::Sessions>,
+    /// `batchRequestId`s used per apiKey on the simulated day.
+    v3_batches: Mutex<HashMap<String, (Date, std::collections::HashSet<String>)>>,
     guard: Mutex<Guard>,
     limiter: Mutex<Limiter>,
     pub(crate) desk: Desk,
@@ -113,6 +118,27 @@ impl Core {
         self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn v3(&self) -> MutexGuard<'_, crate::v3::Sessions> {
+        self.v3
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a v3 `batchRequestId` of `api_key` for `today`; false if already used.
+    pub(crate) fn claim_batch(&self, api_key: &str, today: Date, id: &str) -> bool {
+        let mut all = self
+            .v3_batches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = all
+            .entry(api_key.to_owned())
+            .or_insert_with(|| (today, std::collections::HashSet::new()));
+        if entry.0 != today {
+            *entry = (today, std::collections::HashSet::new());
+        }
+        entry.1.insert(id.to_owned())
     }
 
     pub(crate) fn guard(&self) -> MutexGuard<'_, Guard> {
@@ -184,6 +210,18 @@ impl Simulator {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let v3_keys = config
+            .v3_consumers
+            .iter()
+            .map(|c| {
+                parse_public_key(&c.public_key)
+                    .map(|k| (c.clone(), k))
+                    .map_err(|source| Error::Key {
+                        consumer: c.api_key.clone(),
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let owners = config
             .trading_consumers
             .iter()
@@ -248,6 +286,9 @@ impl Simulator {
                 keys,
                 owners,
                 tokens: Mutex::new(Tokens::new(&config)),
+                v3_keys,
+                v3: Mutex::new(crate::v3::Sessions::new(&config)),
+                v3_batches: Mutex::new(HashMap::new()),
                 guard: Mutex::new(Guard::new(&config)),
                 limiter: Mutex::new(Limiter::default()),
                 desk,
@@ -264,6 +305,12 @@ impl Simulator {
             .tokens()
             .pending_otp(consumer_id)
             .map(str::to_owned)
+    }
+
+    /// The pending OTP of a FastConnect v3 key after `requestOtp` (SSI would send it by
+    /// SMS or e-mail).
+    pub fn pending_v3_otp(&self, api_key: &str) -> Option<String> {
+        self.core.v3().pending_otp(api_key).map(str::to_owned)
     }
 
     /// Moves the broker to the simulated now: session transitions, market-maker quotes,

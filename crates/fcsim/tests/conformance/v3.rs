@@ -1,0 +1,625 @@
+//! FastConnect v3 against the simulator with raw HTTP and WebSocket clients: OTP and
+//! Smart-OTP login, refresh rotation and reuse, signatures, orders shared with v2,
+//! `clientRequestId` reuse, batches, quotas, durability, and the stream.
+
+use fastconnect::trading::RequestSigner;
+use fcsim::config::{
+    DEMO_CASH_ACCOUNT, DEMO_DERIVATIVES_ACCOUNT, DEMO_PRIVATE_KEY_XML_B64, DEMO_V3_API_KEY,
+    DEMO_V3_API_SECRET, OtpMethod,
+};
+use fcsim::{SimConfig, config::RateRule};
+use market::{Exchange, InstrumentKind};
+use serde_json::{Value, json};
+
+use super::helpers::{TestSim, spawn_with, temp_data_dir, trading_client, trading_config};
+
+/// A raw v3 client of the demo key.
+struct V3 {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    signer: RequestSigner,
+}
+
+async fn post(base: &str, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn creds() -> Value {
+    json!({"apiKey": DEMO_V3_API_KEY, "apiSecret": DEMO_V3_API_SECRET})
+}
+
+/// Logs in with an OTP from `requestOtp` (trading scope) or without (data only).
+async fn login(t: &TestSim, trading: bool) -> V3 {
+    let base = t.trading_url.clone();
+    let mut body = creds();
+    if trading {
+        let (status, otp) = post(&base, "/api/v3/auth/requestOtp", creds()).await;
+        assert_eq!((status, otp["code"].as_i64()), (200, Some(200)), "{otp}");
+        body["otp"] = json!(t.sim.pending_v3_otp(DEMO_V3_API_KEY).unwrap());
+    }
+    let (status, token) = post(&base, "/api/v3/auth/token", body).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["tokenType"], "Bearer");
+    assert!(token["refreshExpiresAt"].as_i64() > token["expiresAt"].as_i64());
+    V3 {
+        http: reqwest::Client::new(),
+        base,
+        token: token["accessToken"].as_str().unwrap().to_owned(),
+        signer: RequestSigner::from_key(&DEMO_PRIVATE_KEY_XML_B64.to_owned().into()).unwrap(),
+    }
+}
+
+impl V3 {
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+
+    /// A signed call; the body is serialised as the SDK does (`json.dumps` separators).
+    async fn signed(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let text = python_json(body);
+        let signature = self.signer.sign(text.as_bytes()).unwrap();
+        self.send(method, path, text, Some(&signature)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        text: String,
+        signature: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Content-Type", "application/json")
+            .body(text);
+        if let Some(s) = signature {
+            req = req.header("X-Signature", s);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap())
+    }
+}
+
+/// JSON with Python's default separators (`", "`, `": "`), as the SDK signs it.
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)) => {
+            other.to_string()
+        }
+    }
+}
+
+fn hose_stock(t: &TestSim) -> (String, i64) {
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+        .unwrap();
+    (x.symbol.clone(), g.limits(i, day).unwrap().floor.units())
+}
+
+fn place_body(symbol: &str, price: i64, qty: u64, id: &str) -> Value {
+    json!({"accountNo": DEMO_CASH_ACCOUNT, "symbol": symbol, "side": "B", "quantity": qty,
+        "price": price.to_string(), "orderType": "LO", "clientRequestId": id,
+        "deviceId": "0123456789abcdef0123456789abcdef", "userAgent": "conformance"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_login_scopes_and_refresh_rotation() {
+    let t = spawn_with(trading_config()).await;
+    // Without an OTP: market data and account info, but no trading.
+    let data = login(&t, false).await;
+    let (status, accounts) = data.get("/api/v3/account/info", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        accounts,
+        json!([{"accountNo": DEMO_CASH_ACCOUNT, "accountType": "Cash"},
+            {"accountNo": DEMO_DERIVATIVES_ACCOUNT, "accountType": "Derivative"}])
+    );
+    let (symbol, floor) = hose_stock(&t);
+    let (status, err) = data
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            &place_body(&symbol, floor, 100, "scope1"),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_i64()),
+        (401, Some(401_105)),
+        "{err}"
+    );
+
+    // A wrong OTP is refused with 401100; a right one grants trading.
+    let (_, _) = post(&t.trading_url, "/api/v3/auth/requestOtp", creds()).await;
+    let mut wrong = creds();
+    wrong["otp"] = json!("not-it");
+    let (status, err) = post(&t.trading_url, "/api/v3/auth/token", wrong).await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_100)));
+    let mut wrong_secret = creds();
+    wrong_secret["apiSecret"] = json!("nope");
+    let (status, err) = post(&t.trading_url, "/api/v3/auth/token", wrong_secret).await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_105)));
+
+    // One session per key: the OTP login replaced the data-only one.
+    let trader = login(&t, true).await;
+    let (status, err) = data.get("/api/v3/account/info", &[]).await;
+    assert_eq!(status, 401, "{err}");
+    assert_eq!(trader.get("/api/v3/account/info", &[]).await.0, 200);
+
+    // Refresh rotates; reusing the spent refresh token revokes the whole session.
+    let (_, first) = post(&t.trading_url, "/api/v3/auth/requestOtp", creds()).await;
+    assert_eq!(first["code"], 200);
+    let mut body = creds();
+    body["otp"] = json!(t.sim.pending_v3_otp(DEMO_V3_API_KEY).unwrap());
+    let (_, pair) = post(&t.trading_url, "/api/v3/auth/token", body).await;
+    let refresh = pair["refreshToken"].clone();
+    let (status, rotated) = post(
+        &t.trading_url,
+        "/api/v3/auth/refresh",
+        json!({"refreshToken": refresh}),
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let rotated_client = V3 {
+        token: rotated["accessToken"].as_str().unwrap().to_owned(),
+        ..login_free(&t)
+    };
+    // The refreshed token keeps the trading scope.
+    let (status, placed) = rotated_client
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            &place_body(&symbol, floor, 100, "afterRefresh1"),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let (status, err) = post(
+        &t.trading_url,
+        "/api/v3/auth/refresh",
+        json!({"refreshToken": refresh}),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_103)));
+    assert_eq!(rotated_client.get("/api/v3/account/info", &[]).await.0, 401);
+    let (status, err) = post(
+        &t.trading_url,
+        "/api/v3/auth/refresh",
+        json!({"refreshToken": rotated["refreshToken"]}),
+    )
+    .await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_101)));
+    t.stop().await;
+}
+
+/// A client with no token yet (filled in by the caller).
+fn login_free(t: &TestSim) -> V3 {
+    V3 {
+        http: reqwest::Client::new(),
+        base: t.trading_url.clone(),
+        token: String::new(),
+        signer: RequestSigner::from_key(&DEMO_PRIVATE_KEY_XML_B64.to_owned().into()).unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smart_otp_is_pending_on_the_first_poll_and_approved_on_the_second() {
+    let mut config = trading_config();
+    config.v3_consumers[0].otp = OtpMethod::Smart;
+    let t = spawn_with(config).await;
+    let (status, otp) = post(&t.trading_url, "/api/v3/auth/requestOtp", creds()).await;
+    assert_eq!(status, 200);
+    let id = otp["transactionId"].as_str().unwrap().to_owned();
+    let mut body = creds();
+    body["transactionId"] = json!(id);
+    let (status, pending) = post(&t.trading_url, "/api/v3/auth/token", body.clone()).await;
+    assert_eq!(
+        (status, pending["code"].as_i64()),
+        (202, Some(401_114)),
+        "{pending}"
+    );
+    let (status, token) = post(&t.trading_url, "/api/v3/auth/token", body.clone()).await;
+    assert_eq!(status, 200, "{token}");
+    assert!(token["accessToken"].as_str().is_some());
+    // Consumed: a third poll finds nothing.
+    let (status, gone) = post(&t.trading_url, "/api/v3/auth/token", body).await;
+    assert_eq!((status, gone["code"].as_i64()), (401, Some(401_113)));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_checked_over_the_exact_body() {
+    let t = spawn_with(trading_config()).await;
+    let v3 = login(&t, true).await;
+    let (symbol, floor) = hose_stock(&t);
+    let body = python_json(&place_body(&symbol, floor, 100, "sig1"));
+    let (status, err) = v3
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            body.clone(),
+            None,
+        )
+        .await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_006)));
+    // Signed over other bytes (the same JSON without spaces): refused.
+    let compact = serde_json::to_string(&place_body(&symbol, floor, 100, "sig1")).unwrap();
+    let other = v3.signer.sign(compact.as_bytes()).unwrap();
+    let (status, err) = v3
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            body.clone(),
+            Some(&other),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_i64()), (401, Some(401_013)));
+    let good = v3.signer.sign(body.as_bytes()).unwrap();
+    let (status, ok) = v3
+        .send(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            body,
+            Some(&good),
+        )
+        .await;
+    assert_eq!(status, 200, "{ok}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_shared_with_v2_and_client_ids_are_once_a_day() {
+    let t = spawn_with(trading_config()).await;
+    let v3 = login(&t, true).await;
+    let (symbol, floor) = hose_stock(&t);
+    let order = "/api/v3/trading/order";
+
+    // Placed over v3, resting at the floor.
+    let (status, placed) = v3
+        .signed(
+            reqwest::Method::POST,
+            order,
+            &place_body(&symbol, floor, 200, "abcDEF0123456789wxyz"),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(placed["clientRequestId"], "abcDEF0123456789wxyz");
+    let order_id = placed["orderId"].as_str().unwrap().to_owned();
+    // Reusing the clientRequestId the same day: 409.
+    let (status, dup) = v3
+        .signed(
+            reqwest::Method::POST,
+            order,
+            &place_body(&symbol, floor, 100, "abcDEF0123456789wxyz"),
+        )
+        .await;
+    assert_eq!((status, dup["code"].as_i64()), (409, Some(409)), "{dup}");
+    // Longer than 20 characters: 400.
+    let (status, _) = v3
+        .signed(
+            reqwest::Method::POST,
+            order,
+            &place_body(&symbol, floor, 100, "abcDEF0123456789wxyz1"),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // v2 sees it in its order book.
+    let v2 = trading_client(&t);
+    v2.login(&fcsim::config::DEMO_PIN.to_owned().into(), true)
+        .await
+        .unwrap();
+    let book = v2.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let seen = book
+        .orders
+        .iter()
+        .find(|o| o.order_id == order_id)
+        .expect("v3 order in v2's orderBook");
+    assert_eq!(seen.quantity, Some(200));
+
+    // Modify the quantity by clientRequestId; both price and quantity is 400107.
+    let (status, both) = v3
+        .signed(reqwest::Method::PUT, order, &json!({"accountNo": DEMO_CASH_ACCOUNT,
+            "clientModifyId": "mod1", "deviceId": "d", "userAgent": "u",
+            "clientRequestId": "abcDEF0123456789wxyz", "price": floor.to_string(), "quantity": 300}))
+        .await;
+    assert_eq!((status, both["code"].as_i64()), (400, Some(400_107)));
+    let (status, modified) = v3
+        .signed(
+            reqwest::Method::PUT,
+            order,
+            &json!({"accountNo": DEMO_CASH_ACCOUNT,
+            "clientModifyId": "mod2", "deviceId": "d", "userAgent": "u",
+            "clientRequestId": "abcDEF0123456789wxyz", "quantity": 300}),
+        )
+        .await;
+    assert_eq!(status, 200, "{modified}");
+    assert_eq!(modified["orderId"], order_id.as_str());
+    let book = v2.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let seen = book.orders.iter().find(|o| o.order_id == order_id).unwrap();
+    assert_eq!(seen.quantity, Some(300));
+
+    // Placed over v2, seen and cancelled over v3 (DELETE with a body).
+    let mut o = fastconnect::trading::NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &symbol,
+        fastconnect::TradingMarket::Vn,
+        fastconnect::Side::Buy,
+        fastconnect::Decimal::from_i64(floor),
+        100,
+    );
+    o.request_id = Some(fastconnect::trading::RequestId::new(4242).unwrap());
+    v2.new_order(o).await.unwrap();
+    let (status, book) = v3
+        .get(
+            "/api/v3/trading/orderBook",
+            &[("accountNo", DEMO_CASH_ACCOUNT), ("pageSize", "100")],
+        )
+        .await;
+    assert_eq!(status, 200, "{book}");
+    let list = book["orderList"].as_array().unwrap();
+    assert_eq!(book["totalRecord"].as_u64(), Some(list.len() as u64));
+    let from_v2 = list
+        .iter()
+        .find(|o| o["clientRequestId"] == "4242")
+        .expect("v2 order in v3's orderBook");
+    assert_eq!(from_v2["orderStatus"], "QU");
+    assert_eq!(from_v2["symbol"], symbol.as_str());
+    let (status, cancelled) = v3
+        .signed(
+            reqwest::Method::DELETE,
+            order,
+            &json!({"accountNo": DEMO_CASH_ACCOUNT,
+            "clientCancelId": "can1", "deviceId": "d", "userAgent": "u",
+            "orderId": from_v2["orderId"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["orderStatus"], "CL");
+    let book = v2.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let seen = book
+        .orders
+        .iter()
+        .find(|o| o.unique_id.as_deref() == Some("can1"))
+        .expect("the v3 cancel in v2's orderBook");
+    assert_eq!(seen.cancel_qty, Some(100));
+
+    // Another customer's account is denied.
+    let (status, _) = v3
+        .get("/api/v3/trading/orderBook", &[("accountNo", "9999991")])
+        .await;
+    assert_eq!(status, 403);
+
+    // Balance, position, maxBuySell, ppmmr answer from the same engine.
+    let (status, bal) = v3
+        .get(
+            "/api/v3/trading/accountBalance",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200, "{bal}");
+    assert!(bal["equity"]["onHoldCash"].as_i64().unwrap() >= 300 * floor);
+    let (status, pos) = v3
+        .get(
+            "/api/v3/trading/position",
+            &[("accountNo", DEMO_CASH_ACCOUNT), ("querySummary", "true")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let ssi = pos["equity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["symbol"] == "SSI")
+        .expect("demo SSI holding");
+    assert_eq!(ssi["quantity"], 10_000);
+    let (status, max) = v3
+        .get(
+            "/api/v3/trading/maxBuySell",
+            &[("accountNo", DEMO_CASH_ACCOUNT), ("symbol", "SSI")],
+        )
+        .await;
+    assert_eq!(status, 200, "{max}");
+    assert_eq!(max["maxSellQty"], 10_000);
+    assert!(max["maxBuyQty"].as_u64().unwrap() > 0);
+    let (status, pp) = v3
+        .get(
+            "/api/v3/trading/ppmmrAccount",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(pp["equity"]["purchasingPower"].as_i64().unwrap() > 0);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_all_or_nothing_and_once_a_day() {
+    let t = spawn_with(trading_config()).await;
+    let v3 = login(&t, true).await;
+    let (symbol, floor) = hose_stock(&t);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let path = "/api/v3/trading/order/batch";
+    // One bad order (quantity 0) rejects all.
+    let mut bad = place_body(&symbol, floor, 100, "b2");
+    bad["quantity"] = json!(0);
+    let (status, _) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &json!({"batchRequestId": "batch1",
+            "batchRequestTime": now_ms, "orders": [place_body(&symbol, floor, 100, "b1"), bad]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // A stale batchRequestTime is a replay.
+    let (status, stale) = v3
+        .signed(reqwest::Method::POST, path, &json!({"batchRequestId": "batch1",
+            "batchRequestTime": now_ms - 3_600_000, "orders": [place_body(&symbol, floor, 100, "b1")]}))
+        .await;
+    assert_eq!((status, stale["code"].as_i64()), (400, Some(400_111)));
+    let good = json!({"batchRequestId": "batch1", "batchRequestTime": now_ms,
+        "orders": [place_body(&symbol, floor, 100, "b1"), place_body(&symbol, floor, 100, "b2")]});
+    let (status, done) = v3.signed(reqwest::Method::POST, path, &good).await;
+    assert_eq!(status, 200, "{done}");
+    let results = done["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["success"] == true && r["orderId"].is_string())
+    );
+    let (status, again) = v3.signed(reqwest::Method::POST, path, &good).await;
+    assert_eq!(status, 409, "{again}");
+    // Batch cancel by clientRequestId.
+    let cancel = |id: &str, c: &str| {
+        json!({"accountNo": DEMO_CASH_ACCOUNT, "clientCancelId": c, "deviceId": "d",
+            "userAgent": "u", "clientRequestId": id})
+    };
+    let (status, done) = v3
+        .signed(
+            reqwest::Method::DELETE,
+            path,
+            &json!({"batchRequestId": "batch2",
+            "batchRequestTime": now_ms, "orders": [cancel("b1", "c1"), cancel("b2", "c2")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        done["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["success"] == true && r["orderStatus"] == "CL")
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quotas_answer_429_with_retry_after() {
+    let mut config = trading_config();
+    config.rate_limits = vec![RateRule {
+        endpoint: "*".to_owned(),
+        period: "1m".to_owned(),
+        limit: 3,
+    }];
+    let t = spawn_with(config).await;
+    let v3 = login(&t, false).await;
+    let (status, book) = v3
+        .get(
+            "/api/v3/trading/orderBook",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(book["totalRecord"], 0);
+    for _ in 0..2 {
+        assert_eq!(v3.get("/api/v3/account/info", &[]).await.0, 200);
+    }
+    let resp = v3
+        .http
+        .get(format!("{}/api/v3/account/info", v3.base))
+        .bearer_auth(&v3.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], 429);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_orders_and_client_ids_survive_a_restart() {
+    let dir = temp_data_dir("v3-restart");
+    let config = SimConfig {
+        data_dir: Some(dir.clone()),
+        ..trading_config()
+    };
+    let t = spawn_with(config.clone()).await;
+    let v3 = login(&t, true).await;
+    let (symbol, floor) = hose_stock(&t);
+    let (status, placed) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            &place_body(&symbol, floor, 100, "durable1"),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    t.stop().await;
+
+    let t = spawn_with(config).await;
+    let v3 = login(&t, true).await;
+    let (status, book) = v3
+        .get(
+            "/api/v3/trading/orderBook",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        book["orderList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["orderId"] == placed["orderId"] && o["clientRequestId"] == "durable1"),
+        "{book}"
+    );
+    let (status, _) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            &place_body(&symbol, floor, 100, "durable1"),
+        )
+        .await;
+    assert_eq!(status, 409);
+    t.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
