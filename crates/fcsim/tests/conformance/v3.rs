@@ -623,3 +623,192 @@ async fn v3_orders_and_client_ids_survive_a_restart() {
     t.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_data_comes_from_the_same_generator_as_fc_data() {
+    let t = super::helpers::spawn_sim().await;
+    let v3 = login(&t, false).await;
+    let ohlc = |from: &'static str, to: &'static str, tf: &'static str, size: &'static str| {
+        [
+            ("symbol", "SSI"),
+            ("from", from),
+            ("to", to),
+            ("timeFrame", tf),
+            ("pageSize", size),
+        ]
+    };
+    let (status, daily) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/05/12 00:00:00", "2025/06/09 23:59:59", "1d", "100"),
+        )
+        .await;
+    assert_eq!(status, 200, "{daily}");
+    let bars = daily["data"].as_array().unwrap();
+    assert_eq!(
+        bars.len(),
+        21,
+        "trading days from Mon 12/05 to Mon 09/06/2025"
+    );
+    assert_eq!(bars[0]["tradingDate"], "2025/06/09", "newest first");
+    let v2 = super::helpers::data_client(&t)
+        .all(&fastconnect::data::DailyOhlcQuery::new(
+            "SSI",
+            time::macros::date!(2025 - 05 - 12),
+            time::macros::date!(2025 - 06 - 09),
+        ))
+        .await
+        .unwrap();
+    let newest = v2.iter().max_by_key(|b| b.trading_date).unwrap();
+    assert_eq!(
+        bars[0]["close"].as_f64().unwrap(),
+        newest.close.to_string().parse::<f64>().unwrap()
+    );
+    // Longer than FC Data's 30-day window, paged by 10 by default.
+    let (_, long) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/03/03 00:00:00", "2025/06/09 23:59:59", "1d", "1000"),
+        )
+        .await;
+    let dates: Vec<&str> = long["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["tradingDate"].as_str().unwrap())
+        .collect();
+    assert!(
+        dates.len() > 30,
+        "more than one FC Data window: {}",
+        dates.len()
+    );
+    assert!(
+        dates.windows(2).all(|w| w[0] > w[1]),
+        "strictly newest first"
+    );
+    let (_, first_page) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/03/03 00:00:00", "2025/06/09 23:59:59", "1d", "10"),
+        )
+        .await;
+    assert_eq!(first_page["data"].as_array().unwrap().len(), 10);
+    // Minute bars stay inside the asked window.
+    let (status, minutes) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/06/09 09:15:00", "2025/06/09 10:00:00", "5m", "1000"),
+        )
+        .await;
+    assert_eq!(status, 200, "{minutes}");
+    let m = minutes["data"].as_array().unwrap();
+    assert!(!m.is_empty());
+    assert!(m.iter().all(|b| {
+        let d = b["tradingDate"].as_str().unwrap();
+        ("2025/06/09 09:15:00"..="2025/06/09 10:00:00").contains(&d)
+    }));
+    // Errors: a bare date, an unknown time frame.
+    let (status, e) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/06/09", "2025/06/09", "1d", "10"),
+        )
+        .await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(400_213)));
+    let (status, e) = v3
+        .get(
+            "/api/v3/data/ohlc",
+            &ohlc("2025/06/09 00:00:00", "2025/06/09 23:00:00", "1w", "10"),
+        )
+        .await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(400_210)));
+
+    let (status, list) = v3.get("/api/v3/data/indexList", &[("board", "HOSE")]).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["board"] == "HOSE")
+    );
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["index"] == "VNINDEX")
+    );
+    let (status, e) = v3.get("/api/v3/data/indexList", &[("board", "NYSE")]).await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(400_208)));
+    let (status, e) = v3.get("/api/v3/data/indexSummary", &[]).await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(504_207)));
+    let (status, summary) = v3
+        .get(
+            "/api/v3/data/indexSummary",
+            &[("index", "VNINDEX"), ("tradingDate", "2025/06/09")],
+        )
+        .await;
+    assert_eq!(status, 200, "{summary}");
+    assert!(summary[0]["indexValue"].as_f64().unwrap() > 0.0);
+    let (status, hnx) = v3
+        .get("/api/v3/data/securitiesByBoard", &[("board", "HNX")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(hnx.as_array().unwrap().len(), 20);
+    assert!(
+        hnx.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["board"] == "HNX" && s["lotSize"] == 100)
+    );
+    let (status, e) = v3.get("/api/v3/data/securitiesByBoard", &[]).await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(504_208)));
+    let (status, sec) = v3
+        .get(
+            "/api/v3/data/securitiesSummary",
+            &[
+                ("symbol", "SSI"),
+                ("from", "2025/06/02"),
+                ("to", "2025/06/09"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{sec}");
+    assert_eq!(sec["data"].as_array().unwrap().len(), 6);
+    let row = &sec["data"][0];
+    assert!(
+        row["floor"].as_f64() <= row["low"].as_f64()
+            && row["high"].as_f64() <= row["ceiling"].as_f64()
+    );
+    let (status, e) = v3
+        .get(
+            "/api/v3/data/securitiesSummary",
+            &[("symbol", "SSI"), ("index", "VN30")],
+        )
+        .await;
+    assert_eq!((status, e["code"].as_i64()), (400, Some(504_209)));
+    let (status, master) = v3
+        .get(
+            "/api/v3/data/masterdata",
+            &[
+                ("from", "2025/06/09"),
+                ("to", "2025/06/09"),
+                ("pageSize", "50"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{master}");
+    assert_eq!(master["data"].as_array().unwrap().len(), 50);
+    assert!(master["pagesCount"].as_u64().unwrap() >= 2);
+    let (status, none) = v3
+        .get(
+            "/api/v3/data/corporateActions",
+            &[
+                ("from", "2025/06/05"),
+                ("to", "2025/06/09"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!((status, none["code"].as_i64()), (200, Some(204)));
+    t.stop().await;
+}
