@@ -77,6 +77,8 @@ pub(crate) struct Sessions {
     spent: HashMap<String, String>,
     otps: HashMap<String, (String, Instant)>,
     transactions: HashMap<String, Transaction>,
+    /// Open stream sockets per apiKey.
+    sockets: HashMap<String, usize>,
     otp_lifetime: Duration,
     access_lifetime: i64,
     refresh_lifetime: i64,
@@ -102,6 +104,7 @@ impl Sessions {
             spent: HashMap::new(),
             otps: HashMap::new(),
             transactions: HashMap::new(),
+            sockets: HashMap::new(),
             otp_lifetime: Duration::from_secs(config.otp_lifetime_secs.unsigned_abs()),
             access_lifetime: config.token_lifetime_secs,
             refresh_lifetime: config.v3_refresh_lifetime_secs,
@@ -253,6 +256,26 @@ impl Sessions {
         }
         self.transactions.remove(transaction_id);
         Approval::Approved
+    }
+
+    /// Takes a stream socket slot of `api_key`; false when it already has `max`.
+    pub(crate) fn open_socket(&mut self, api_key: &str, max: usize) -> bool {
+        let n = self.sockets.entry(api_key.to_owned()).or_default();
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Releases a stream socket slot of `api_key`.
+    pub(crate) fn close_socket(&mut self, api_key: &str) {
+        if let Some(n) = self.sockets.get_mut(api_key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.sockets.remove(api_key);
+            }
+        }
     }
 
     /// Keys with a live session (tests).

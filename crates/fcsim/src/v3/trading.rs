@@ -602,7 +602,7 @@ fn v2_date(d: Date) -> String {
 }
 
 /// A v2 epoch-ms time as v3's `yyyy/MM/dd HH:mm:ss` (Vietnam time).
-fn v3_time(v: &Value) -> Value {
+pub(super) fn v3_time(v: &Value) -> Value {
     let ms = v
         .as_str()
         .and_then(|s| s.parse::<i64>().ok())

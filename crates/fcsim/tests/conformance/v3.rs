@@ -812,3 +812,206 @@ async fn market_data_comes_from_the_same_generator_as_fc_data() {
     assert_eq!((status, none["code"].as_i64()), (200, Some(204)));
     t.stop().await;
 }
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn stream(t: &TestSim, token: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!("{}/ws/v3", t.trading_url.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    use futures::SinkExt as _;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .unwrap();
+}
+
+/// The next JSON frame satisfying `pred` within `secs` seconds.
+async fn next_frame(ws: &mut Ws, secs: u64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    use futures::StreamExt as _;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let msg = tokio::time::timeout(left, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("stream closed waiting for {what}"))
+            .unwrap();
+        let Ok(text) = msg.into_text() else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        if pred(&v) {
+            return v;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_serves_market_and_account_topics() {
+    let t = super::helpers::spawn_sim().await;
+    let v3 = login(&t, true).await;
+    let mut ws = stream(&t, &v3.token).await;
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "DATA",
+        "topics": ["trade.SSI", "quote.ssi", "market.SSI", "market.flag", "trade.index.VNINDEX",
+            "trade.SSI@1m"]}),
+    )
+    .await;
+    let ack = next_frame(&mut ws, 5, "subscribe ack", |v| v["method"] == "subscribe").await;
+    assert_eq!(ack["status"], "ok", "{ack}");
+    let band = next_frame(&mut ws, 5, "market.SSI", |v| v["topic"] == "market.SSI").await;
+    assert!(band["data"]["ce"].as_f64() > band["data"]["fl"].as_f64());
+    let flag = next_frame(&mut ws, 5, "market.FLAG", |v| v["topic"] == "market.FLAG").await;
+    assert!(flag["data"]["b"].is_string() && flag["data"]["f"].is_string());
+    let trade = next_frame(&mut ws, 20, "trade.SSI", |v| v["topic"] == "trade.SSI").await;
+    assert_eq!(trade["channel"], "DATA");
+    assert_eq!(trade["data"]["s"], "SSI");
+    assert!(trade["data"]["p"].as_f64().unwrap() > 0.0 && trade["data"]["q"].as_u64().unwrap() > 0);
+    let bar = next_frame(&mut ws, 20, "trade.SSI@1m", |v| {
+        v["topic"] == "trade.SSI@1m"
+    })
+    .await;
+    assert!(bar["data"]["st"].is_string() && bar["data"]["v"].as_u64().unwrap() > 0);
+    let quote = next_frame(&mut ws, 20, "quote.SSI", |v| v["topic"] == "quote.SSI").await;
+    assert!(quote["data"]["bids"].is_array());
+    let index = next_frame(&mut ws, 20, "trade.index.VNINDEX", |v| {
+        v["topic"] == "trade.index.VNINDEX"
+    })
+    .await;
+    assert!(index["data"]["v"].as_f64().unwrap() > 0.0);
+
+    // Account topics: only the key's own accounts.
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "TRADING", "topics": ["order.9999991"]}),
+    )
+    .await;
+    let denied = next_frame(&mut ws, 5, "denied ack", |v| v["method"] == "subscribe").await;
+    assert_eq!(denied["status"], "error");
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("Denied (account)")
+    );
+    send(&mut ws, json!({"method": "subscribe", "channel": "TRADING", "topics": [format!("order.{DEMO_CASH_ACCOUNT}")]})).await;
+    let ok = next_frame(&mut ws, 5, "order ack", |v| v["method"] == "subscribe").await;
+    assert_eq!(ok["status"], "ok", "{ok}");
+    let (symbol, floor) = hose_stock(&t);
+    let (status, placed) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/order",
+            &place_body(&symbol, floor, 100, "streamed1"),
+        )
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let event = next_frame(&mut ws, 10, "orderEvent", |v| {
+        v["channel"] == "TRADING" && v["data"]["clientRequestId"] == "streamed1"
+    })
+    .await;
+    assert_eq!(event["topic"], format!("order.{DEMO_CASH_ACCOUNT}"));
+    assert_eq!(event["data"]["eventType"], "orderEvent");
+    assert_eq!(event["data"]["orderId"], placed["orderId"]);
+    assert_eq!(event["data"]["accountNo"], DEMO_CASH_ACCOUNT);
+
+    // Heartbeat and the subscription list.
+    send(
+        &mut ws,
+        json!({"method": "ping_pong", "channel": "HEARTBEAT", "topics": []}),
+    )
+    .await;
+    let pong = next_frame(&mut ws, 5, "pong", |v| v["channel"] == "HEARTBEAT").await;
+    assert_eq!(pong["method"], "PING_PONG");
+    send(&mut ws, json!({"method": "list_subscription"})).await;
+    let list = next_frame(&mut ws, 5, "list", |v| v.get("trading").is_some()).await;
+    assert_eq!(list["trading"], format!("order.{DEMO_CASH_ACCOUNT}"));
+    assert!(
+        list["data"]
+            .as_str()
+            .unwrap()
+            .split(';')
+            .any(|t| t == "quote.SSI")
+    );
+
+    // A frame over 4,096 bytes closes the socket with 1009.
+    let topics: Vec<String> = (0..600).map(|i| format!("trade.S{i:04}")).collect();
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "DATA", "topics": topics}),
+    )
+    .await;
+    use futures::StreamExt as _;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(m) = ws.next().await {
+            match m {
+                Ok(tokio_tungstenite::tungstenite::Message::Close(f)) => {
+                    return f.map(|f| u16::from(f.code));
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, Some(1009));
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_ten_sockets_per_key_and_trading_topics_need_an_otp_token() {
+    let t = spawn_with(trading_config()).await;
+    let data = login(&t, false).await;
+    let mut open = Vec::new();
+    for _ in 0..10 {
+        open.push(stream(&t, &data.token).await);
+    }
+    let mut eleventh = stream(&t, &data.token).await;
+    let refused = next_frame(&mut eleventh, 5, "429", |v| v.get("code").is_some()).await;
+    assert_eq!(refused["code"], 429);
+    let ws = &mut open[0];
+    send(ws, json!({"method": "subscribe", "channel": "TRADING", "topics": [format!("order.{DEMO_CASH_ACCOUNT}")]})).await;
+    let denied = next_frame(ws, 5, "scope ack", |v| v["method"] == "subscribe").await;
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("Denied (scope)"),
+        "{denied}"
+    );
+    // A slot frees when a socket closes.
+    drop(open.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut again = stream(&t, &data.token).await;
+    send(
+        &mut again,
+        json!({"method": "ping_pong", "channel": "HEARTBEAT", "topics": []}),
+    )
+    .await;
+    let pong = next_frame(&mut again, 5, "pong", |v| {
+        v.get("code").is_some() || v["channel"] == "HEARTBEAT"
+    })
+    .await;
+    assert_eq!(pong["method"], "PING_PONG", "{pong}");
+    // An unknown token is refused at the upgrade.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut req = format!("{}/ws/v3", t.trading_url.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", "Bearer nope".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    t.stop().await;
+}
