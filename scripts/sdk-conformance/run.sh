@@ -42,7 +42,7 @@ if [[ -z "${FCSIM_DATA_URL:-}" || -z "${FCSIM_TRADING_URL:-}" ]]; then
   qts="${QTS_BIN:-$(command -v qts || true)}"
   [[ -n "$qts" ]] || { echo "sdk-conformance: set FCSIM_DATA_URL/FCSIM_TRADING_URL or QTS_BIN" >&2; exit 2; }
   out="$(mktemp)"
-  "$qts" sim --data-port 0 --trading-port 0 --start 2025-06-10T10:00:00+07:00 >"$out" 2>/dev/null &
+  "$qts" sim --data-port 0 --trading-port 0 --v3-tls-port 0 --start 2025-06-10T10:00:00+07:00 >"$out" 2>/dev/null &
   sim_pid=$!
   for _ in $(seq 1 600); do
     grep -q '^simulating from' "$out" && break

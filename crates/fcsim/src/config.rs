@@ -170,10 +170,11 @@ pub struct SimConfig {
     /// FC Trading keys.
     pub trading_consumers: Vec<TradingConsumer>,
     /// FastConnect v3 keys (REST under `/api/v3` and the stream `/ws/v3`, on the trading
-    /// port; the stream also over TLS on `v3_tls_port`).
+    /// port, and both over TLS on `v3_tls_port`).
     pub v3_consumers: Vec<V3Consumer>,
-    /// Port of the v3 stream over TLS (`wss://localhost:<port>/ws/v3`, self-signed
-    /// certificate written to `<data_dir or temp>/fcsim-v3-cert.pem`); 0 disables it.
+    /// Port of FastConnect v3 over TLS (`https://localhost:<port>/api/v3` and
+    /// `wss://localhost:<port>/ws/v3`, with the self-signed certificate `qts sim` writes to
+    /// `<data_dir or temp dir>/fcsim-v3-cert-<port>.pem`); 0 picks a free port.
     pub v3_tls_port: u16,
     /// Lifetime of a v3 refresh token, seconds.
     pub v3_refresh_lifetime_secs: i64,

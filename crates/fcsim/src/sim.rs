@@ -52,6 +52,9 @@ pub enum Error {
     /// The trading state could not be saved at a stop.
     #[error("trading state: {0}")]
     Desk(String),
+    /// The v3 stream's TLS certificate could not be made.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -103,6 +106,9 @@ pub(crate) struct Core {
     tokens: Mutex<Tokens>,
     /// FastConnect v3 keys and their verified public keys.
     pub(crate) v3_keys: Vec<(crate::config::V3Consumer, RsaPublicKey)>,
+    /// The self-signed certificate (PEM) of the v3 TLS port and its server configuration.
+    pub(crate) v3_cert_pem: String,
+    pub(crate) v3_tls: Arc<rustls::ServerConfig>,
     v3: Mutex<crate::v3::Sessions>,
     /// `batchRequestId`s used per apiKey on the simulated day.
     v3_batches: Mutex<HashMap<String, (Date, std::collections::HashSet<String>)>>,
@@ -165,6 +171,25 @@ impl Core {
     }
 }
 
+/// A self-signed certificate for `localhost` and `127.0.0.1` (ECDSA P-256, made at start)
+/// and a TLS 1.3 server configuration with it.
+fn self_signed() -> Result<(String, Arc<rustls::ServerConfig>), Error> {
+    let tls = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(|e| tls(&e))?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(&e))?
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .map_err(|e| tls(&e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((made.cert.pem(), Arc::new(config)))
+}
+
 /// A running simulated market. Cheap to clone.
 #[derive(Clone)]
 pub struct Simulator {
@@ -222,6 +247,7 @@ impl Simulator {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let (v3_cert_pem, v3_tls) = self_signed()?;
         let owners = config
             .trading_consumers
             .iter()
@@ -287,6 +313,8 @@ impl Simulator {
                 owners,
                 tokens: Mutex::new(Tokens::new(&config)),
                 v3_keys,
+                v3_cert_pem,
+                v3_tls,
                 v3: Mutex::new(crate::v3::Sessions::new(&config)),
                 v3_batches: Mutex::new(HashMap::new()),
                 guard: Mutex::new(Guard::new(&config)),
@@ -311,6 +339,12 @@ impl Simulator {
     /// SMS or e-mail).
     pub fn pending_v3_otp(&self, api_key: &str) -> Option<String> {
         self.core.v3().pending_otp(api_key).map(str::to_owned)
+    }
+
+    /// The self-signed certificate (PEM) the v3 TLS port presents: a client trusts the
+    /// simulator's `wss://` stream with it (Python: `SSL_CERT_FILE=<file>`).
+    pub fn v3_cert_pem(&self) -> &str {
+        &self.core.v3_cert_pem
     }
 
     /// Moves the broker to the simulated now: session transitions, market-maker quotes,

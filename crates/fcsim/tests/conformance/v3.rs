@@ -1015,3 +1015,93 @@ async fn at_most_ten_sockets_per_key_and_trading_topics_need_an_otp_token() {
     assert!(tokio_tungstenite::connect_async(req).await.is_err());
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_and_the_stream_are_served_over_tls_with_the_written_certificate() {
+    use base64::Engine as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let t = spawn_with(trading_config()).await;
+    let dir = temp_data_dir("v3-tls");
+    let cert_file = dir.join("fcsim-v3-cert.pem");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let served = {
+        let (sim, file, cancel) = (t.sim.clone(), cert_file.clone(), cancel.clone());
+        tokio::spawn(async move { fcsim::serve_v3_tls(sim, listener, &file, cancel).await })
+    };
+    // The certificate file appears before the port serves.
+    let mut pem = String::new();
+    for _ in 0..50 {
+        if let Ok(text) = std::fs::read_to_string(&cert_file) {
+            pem = text;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(pem, t.sim.v3_cert_pem());
+    // REST over https, trusting only that certificate.
+    let https = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let token: Value = https
+        .post(format!("https://localhost:{port}/api/v3/auth/token"))
+        .json(&creds())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["accessToken"].as_str().unwrap().to_owned();
+    // Without the certificate the handshake fails.
+    assert!(
+        reqwest::Client::new()
+            .post(format!("https://localhost:{port}/api/v3/auth/token"))
+            .json(&creds())
+            .send()
+            .await
+            .is_err()
+    );
+    // The stream over wss.
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(der)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der.into()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut req = format!("wss://localhost:{port}/ws/v3")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {access}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        req,
+        None,
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+            config,
+        ))),
+    )
+    .await
+    .unwrap();
+    send(
+        &mut ws,
+        json!({"method": "ping_pong", "channel": "HEARTBEAT", "topics": []}),
+    )
+    .await;
+    let pong = next_frame(&mut ws, 5, "pong", |v| v["channel"] == "HEARTBEAT").await;
+    assert_eq!(pong["message"], "pong");
+    cancel.cancel();
+    served.await.unwrap().unwrap();
+    t.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
