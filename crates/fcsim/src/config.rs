@@ -138,6 +138,11 @@ pub const DEMO_TRADING_CONSUMER_SECRET: &str = "demo-trading-secret";
 pub const DEMO_V3_API_KEY: &str = "demo-v3";
 /// Demo: FastConnect v3 apiSecret.
 pub const DEMO_V3_API_SECRET: &str = "demo-v3-secret";
+/// Demo: a second FastConnect v3 apiKey on the same accounts, with Smart OTP (approved on
+/// the second poll).
+pub const DEMO_V3_SMART_API_KEY: &str = "demo-v3-smart";
+/// Demo: its apiSecret.
+pub const DEMO_V3_SMART_API_SECRET: &str = "demo-v3-smart-secret";
 /// Demo: PIN.
 pub const DEMO_PIN: &str = "123456";
 /// Demo: the throwaway 1024-bit private key of the demo consumer, in SSI's base64 XML form
@@ -294,13 +299,22 @@ impl SimConfig {
                     },
                 ],
             }],
-            v3_consumers: vec![V3Consumer {
-                api_key: DEMO_V3_API_KEY.to_owned(),
-                api_secret: DEMO_V3_API_SECRET.to_owned(),
-                public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
-                trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
-                otp: OtpMethod::Sms,
-            }],
+            v3_consumers: vec![
+                V3Consumer {
+                    api_key: DEMO_V3_API_KEY.to_owned(),
+                    api_secret: DEMO_V3_API_SECRET.to_owned(),
+                    public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
+                    trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+                    otp: OtpMethod::Sms,
+                },
+                V3Consumer {
+                    api_key: DEMO_V3_SMART_API_KEY.to_owned(),
+                    api_secret: DEMO_V3_SMART_API_SECRET.to_owned(),
+                    public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
+                    trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+                    otp: OtpMethod::Smart,
+                },
+            ],
             v3_tls_port: 18402,
             v3_refresh_lifetime_secs: 32 * 3600,
             token_lifetime_secs: 8 * 3600,

@@ -402,14 +402,15 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
             )?;
         }
     }
+    let trading_base = trading_url.trim_end_matches('/');
     writeln!(
         out,
-        "fc-v3       {trading_url}api/v3  stream {}ws/v3",
-        trading_url.replacen("http", "ws", 1)
+        "fc-v3       {trading_base}  stream {}/ws/v3",
+        trading_base.replacen("http", "ws", 1)
     )?;
     writeln!(
         out,
-        "fc-v3-tls   https://localhost:{tls_port}/api/v3  stream wss://localhost:{tls_port}/ws/v3  certificate {} (trust it: SSL_CERT_FILE=<file>)",
+        "fc-v3-tls   https://localhost:{tls_port}  stream wss://localhost:{tls_port}/ws/v3  certificate {} (trust it: SSL_CERT_FILE=<file>)",
         cert_file.display()
     )?;
     for c in &v3_consumers {
@@ -686,6 +687,7 @@ mod sim_tests {
             start: None,
             data_port: None,
             trading_port: None,
+            v3_tls_port: None,
             data_dir: None,
         }
     }

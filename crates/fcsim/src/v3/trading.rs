@@ -639,6 +639,7 @@ pub(crate) fn order_v3(o: &Value) -> Value {
         "filledQty": o["filledQty"],
         "cancelQty": o["cancelQty"],
         "osQty": o["osQty"],
+        "osQuantity": o["osQty"],
         "orderStatus": o["orderStatus"],
         "inputTime": v3_time(&o["inputTime"]),
         "modifiedTime": v3_time(&o["modifiedTime"]),
