@@ -474,7 +474,7 @@ impl SimConfig {
             }
         }
         let mut keys = std::collections::HashSet::new();
-        for (i, c) in self.v3_consumers.iter().enumerate() {
+        for (i, c) in self.live_v3_consumers().enumerate() {
             let key = |k: &str| format!("v3_consumers[{i}].{k}");
             if c.api_key.is_empty() || c.api_secret.is_empty() {
                 return Err(invalid(
@@ -502,6 +502,20 @@ impl SimConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The v3 keys the simulator serves: the configured ones, less the demo keys when the
+    /// demo FC Trading consumer they trade for is not configured (a configuration file with
+    /// its own trading consumers and no `v3_consumers`).
+    pub fn live_v3_consumers(&self) -> impl Iterator<Item = &V3Consumer> {
+        let demo = self.v3_consumers == Self::demo().v3_consumers;
+        self.v3_consumers.iter().filter(move |c| {
+            !demo
+                || self
+                    .trading_consumers
+                    .iter()
+                    .any(|t| t.consumer_id == c.trading_consumer)
+        })
     }
 
     /// Threads for FC Data history generation (`data_workers`, or one less than the CPUs).
@@ -601,6 +615,12 @@ mod tests {
         let mut c = SimConfig::demo();
         c.v3_refresh_lifetime_secs = c.token_lifetime_secs;
         assert!(c.validate().is_err());
+        // Own trading consumers and no v3 keys: the demo v3 keys are dropped.
+        let mut c = SimConfig::demo();
+        c.trading_consumers[0].consumer_id = "mine".to_owned();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.live_v3_consumers().count(), 0);
+        assert_eq!(SimConfig::demo().live_v3_consumers().count(), 2);
     }
 
     #[test]

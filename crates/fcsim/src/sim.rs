@@ -236,8 +236,7 @@ impl Simulator {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let v3_keys = config
-            .v3_consumers
-            .iter()
+            .live_v3_consumers()
             .map(|c| {
                 parse_public_key(&c.public_key)
                     .map(|k| (c.clone(), k))

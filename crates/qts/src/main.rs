@@ -351,7 +351,7 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
     let (data_port, trading_port) = (config.data_port, config.trading_port);
     let data_consumers = config.data_consumers.clone();
     let trading_consumers = config.trading_consumers.clone();
-    let v3_consumers = config.v3_consumers.clone();
+    let v3_consumers: Vec<_> = config.live_v3_consumers().cloned().collect();
     let v3_tls_port = config.v3_tls_port;
     let cert_dir = config.data_dir.clone().unwrap_or_else(std::env::temp_dir);
     let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
