@@ -17,6 +17,7 @@
 //! HTTP module.
 
 pub(crate) mod cash;
+pub(crate) mod fco;
 pub(crate) mod notices;
 mod wire;
 
@@ -253,6 +254,10 @@ pub(crate) enum Command {
     CashAdvance(cash::CashAdvance),
     /// `stock/transfer`.
     StockTransfer(cash::StockTransfer),
+    /// FastConnect v3 `fco/order` (POST): holds a conditional order.
+    FcoPlace(Box<fco::FcoRequest>),
+    /// FastConnect v3 `fco/order` (DELETE).
+    FcoCancel { consumer: String, id: u64 },
 }
 
 /// What a command produced.
@@ -288,6 +293,10 @@ pub(crate) struct BrokerState {
     pruned: Option<Date>,
     #[serde(default)]
     ledger: cash::Ledger,
+    #[serde(default)]
+    fcos: Vec<(u64, fco::Fco)>,
+    #[serde(default)]
+    next_fco: u64,
 }
 
 /// The broker's own durable state, as written (borrowed).
@@ -301,6 +310,8 @@ pub(crate) struct BrokerStateRef<'a> {
     next_notify: i64,
     pruned: Option<Date>,
     ledger: &'a cash::Ledger,
+    fcos: Vec<(&'a u64, &'a fco::Fco)>,
+    next_fco: u64,
 }
 
 #[cfg(test)]
@@ -315,6 +326,8 @@ impl BrokerState {
             next_notify: self.next_notify,
             pruned: self.pruned,
             ledger: &self.ledger,
+            fcos: self.fcos.iter().map(|(k, v)| (k, v)).collect(),
+            next_fco: self.next_fco,
         }
     }
 }
@@ -346,6 +359,9 @@ pub(crate) struct Broker {
     retention_days: u32,
     /// Cash advances, transfers and the sales behind them.
     ledger: cash::Ledger,
+    /// FastConnect v3 FCOs by id.
+    fcos: BTreeMap<u64, fco::Fco>,
+    next_fco: u64,
 }
 
 /// What a broker is built from.
@@ -385,6 +401,8 @@ impl Broker {
             pruned: None,
             retention_days: parts.retention_days,
             ledger: cash::Ledger::new(parts.cash_advance_fee_ppm_per_day),
+            fcos: BTreeMap::new(),
+            next_fco: 0,
         };
         let (log, latest) = match state {
             Some(state) => {
@@ -395,6 +413,8 @@ impl Broker {
                 broker.next_notify = state.next_notify;
                 broker.pruned = state.pruned;
                 broker.ledger = state.ledger;
+                broker.fcos = state.fcos.into_iter().collect();
+                broker.next_fco = state.next_fco;
                 broker.ledger.set_fee(parts_fee);
                 (state.log, state.next_notify)
             }
@@ -443,6 +463,8 @@ impl Broker {
             next_notify: self.next_notify,
             pruned: self.pruned,
             ledger: &self.ledger,
+            fcos: self.fcos.iter().collect(),
+            next_fco: self.next_fco,
         }
     }
 
@@ -567,6 +589,7 @@ impl Broker {
                     }
                     changed |= self.process() > 0;
                 }
+                changed |= self.fco_tick(at);
                 if !replay {
                     *prune_before = self.retention_cut(at);
                 }
@@ -608,6 +631,14 @@ impl Broker {
             Command::StockTransfer(c) => Applied {
                 changed: true,
                 result: self.stock_transfer(at, c),
+            },
+            Command::FcoPlace(r) => Applied {
+                changed: true,
+                result: self.fco_place(at, r),
+            },
+            Command::FcoCancel { consumer, id } => Applied {
+                changed: true,
+                result: self.fco_cancel(at, consumer, *id),
             },
         }
     }

@@ -8,6 +8,7 @@
 //! errors as HTTP status plus `{code, msg}`, `{code: 204}` for an empty result.
 
 mod data;
+mod fco;
 mod session;
 mod stream;
 mod trading;

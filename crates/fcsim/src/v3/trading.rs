@@ -48,6 +48,22 @@ pub(super) async fn route(
                 _ => Err(not_allowed(rest)),
             }
         }
+        ("POST" | "DELETE", "trading/fco/order") => {
+            caller.require_trading()?;
+            let body = signed(caller, headers, body)?;
+            if m == "POST" {
+                super::fco::place(core, caller, &body).await.map(answer)
+            } else {
+                super::fco::cancel(core, caller, &body).await.map(answer)
+            }
+        }
+        ("GET", "trading/fco/list") => super::fco::list(core, caller, params).await.map(answer),
+        ("GET", "trading/fco/orderbook") => super::fco::order_book(core, caller, params)
+            .await
+            .map(answer),
+        ("GET", "trading/fco/statushistory") => super::fco::status_history(core, caller, params)
+            .await
+            .map(answer),
         ("GET", "trading/maxbuysell") => max_buy_sell(core, caller, params).await.map(answer),
         ("GET", "trading/orderbook") => order_book(core, caller, params).await.map(answer),
         ("GET", "trading/accountbalance") => balance(core, caller, params).await.map(answer),
@@ -110,7 +126,7 @@ fn client_id(m: &Map<String, Value>, name: &str) -> Result<String, V3Error> {
     Ok(id)
 }
 
-fn account_of(
+pub(super) fn account_of(
     caller: &Caller<'_>,
     core: &Core,
     account: Option<String>,

@@ -1105,3 +1105,265 @@ async fn rest_and_the_stream_are_served_over_tls_with_the_written_certificate() 
     t.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The floor and ceiling of `symbol` today.
+fn band(t: &TestSim, symbol: &str) -> (i64, i64) {
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let i = g.universe().find(symbol).unwrap();
+    let l = g.limits(i, day).unwrap();
+    (l.floor.units(), l.ceiling.units())
+}
+
+fn fco_body(kind: &str, side: &str, qty: u64, extra: Value) -> Value {
+    let mut b = json!({"accountNo": DEMO_CASH_ACCOUNT, "type": kind, "symbol": "SSI", "side": side,
+        "quantity": qty, "from": "2025/06/10 00:00:00", "to": "2025/06/20 23:59:59",
+        "deviceId": "d", "userAgent": "u"});
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+/// Polls the FCO list until `fco_id` has `status`.
+async fn fco_until(v3: &V3, fco_id: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let (code, list) = v3
+            .get(
+                "/api/v3/trading/fco/list",
+                &[("accountNo", DEMO_CASH_ACCOUNT), ("fcoId", fco_id)],
+            )
+            .await;
+        assert_eq!(code, 200, "{list}");
+        if list["data"][0]["status"] == status {
+            return list["data"][0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("FCO {fco_id} never reached {status}");
+}
+
+fn fco_config(data_dir: Option<std::path::PathBuf>) -> SimConfig {
+    SimConfig {
+        speed: 5.0,
+        data_dir,
+        ..trading_config()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fco_orders_are_held_triggered_and_finished_by_the_broker() {
+    let t = spawn_with(fco_config(None)).await;
+    let v3 = login(&t, true).await;
+    let (floor, ceiling) = band(&t, "SSI");
+    let path = "/api/v3/trading/fco/order";
+
+    // A stop buy whose condition already holds: triggered, its marketable child fills.
+    let (status, placed) = v3
+        .signed(reqwest::Method::POST, path, &fco_body("stop", "B", 100,
+            json!({"stopPrice": floor, "operator": "greater_or_equal", "price": "MTL", "priceSlip": 0})))
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let stop = placed["fcoId"].as_str().unwrap().to_owned();
+    let done = fco_until(&v3, &stop, "FIS").await;
+    assert_eq!(done["matchedQuantity"], 100);
+    assert_eq!(done["isPlaceOrder"], true);
+    let (_, book) = v3
+        .get("/api/v3/trading/fco/orderbook", &[("fcoId", stop.as_str())])
+        .await;
+    let child = &book["data"][0];
+    assert_eq!(
+        (child["status"].as_str(), child["matchedQuantity"].as_u64()),
+        (Some("FF"), Some(100))
+    );
+    let (_, history) = v3
+        .get(
+            "/api/v3/trading/fco/statusHistory",
+            &[("fcoid", stop.as_str())],
+        )
+        .await;
+    let states: Vec<&str> = history["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["WAIT", "TRI", "TRIT", "FIS"]);
+    // The child is an ordinary order of the account, in v3's orderBook.
+    let (_, orders) = v3
+        .get(
+            "/api/v3/trading/orderBook",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert!(
+        orders["orderList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["orderId"] == child["orderId"])
+    );
+
+    // A stop sell below the floor never triggers; cancelling terminates it, once.
+    let (_, waiting) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body(
+                "stop",
+                "S",
+                100,
+                json!({"stopPrice": floor, "operator": "lesser", "price": "MTL"}),
+            ),
+        )
+        .await;
+    let waiting = waiting["fcoId"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    fco_until(&v3, &waiting, "WAIT").await;
+    let (status, _) = v3
+        .signed(
+            reqwest::Method::DELETE,
+            path,
+            &json!({"fcoId": waiting, "deviceId": "d", "userAgent": "u"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    fco_until(&v3, &waiting, "TER").await;
+    let (status, _) = v3
+        .signed(
+            reqwest::Method::DELETE,
+            path,
+            &json!({"fcoId": waiting, "deviceId": "d", "userAgent": "u"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // OCO on a holding: the take-profit leg (activation reached) rests at the ceiling;
+    // cancelling the FCO cancels it.
+    let (_, oco) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body(
+                "oco",
+                "S",
+                200,
+                json!({"tpActivePrice": floor,
+            "slActivePrice": floor, "tpPrice": ceiling.to_string(), "slPrice": "MP", "price": "MP",
+            "stopPrice": 0}),
+            ),
+        )
+        .await;
+    let oco = oco["fcoId"].as_str().unwrap().to_owned();
+    fco_until(&v3, &oco, "TRIT").await;
+    let (_, legs) = v3
+        .get("/api/v3/trading/fco/orderbook", &[("fcoId", oco.as_str())])
+        .await;
+    assert_eq!(legs["data"][0]["isAttachedOrder"], true);
+    assert_eq!(legs["data"][0]["price"], ceiling);
+    v3.signed(
+        reqwest::Method::DELETE,
+        path,
+        &json!({"fcoId": oco, "deviceId": "d"}),
+    )
+    .await;
+    fco_until(&v3, &oco, "TER").await;
+    let (_, legs) = v3
+        .get("/api/v3/trading/fco/orderbook", &[("fcoId", oco.as_str())])
+        .await;
+    assert_eq!(legs["data"][0]["status"], "CL");
+
+    // GTD places its limit order at once; a trailing stop activates and waits.
+    let (_, gtd) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body("gtd", "B", 100, json!({"price": floor.to_string()})),
+        )
+        .await;
+    fco_until(&v3, gtd["fcoId"].as_str().unwrap(), "TRIT").await;
+    let (_, trailing) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body(
+                "trailing_stop",
+                "S",
+                100,
+                json!({"activePrice": 0, "trailingAmount": ceiling, "price": "MTL"}),
+            ),
+        )
+        .await;
+    let trailing = fco_until(&v3, trailing["fcoId"].as_str().unwrap(), "WAIT").await;
+    assert_eq!(
+        trailing["params"]["trailingAmount"].as_f64(),
+        Some(ceiling as f64)
+    );
+
+    // Validation and ownership.
+    let (status, e) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body("stop", "B", 100, json!({"price": "MTL"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let mut other = fco_body("gtd", "B", 100, json!({"price": floor.to_string()}));
+    other["accountNo"] = json!("9999991");
+    assert_eq!(v3.signed(reqwest::Method::POST, path, &other).await.0, 403);
+    let (_, all) = v3
+        .get(
+            "/api/v3/trading/fco/list",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(all["itemsCount"], 5);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fco_orders_survive_a_restart() {
+    let dir = temp_data_dir("v3-fco");
+    let t = spawn_with(fco_config(Some(dir.clone()))).await;
+    let v3 = login(&t, true).await;
+    let (floor, _) = band(&t, "SSI");
+    let (_, placed) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/fco/order",
+            &fco_body(
+                "stop",
+                "S",
+                100,
+                json!({"stopPrice": floor, "operator": "lesser", "price": "MTL"}),
+            ),
+        )
+        .await;
+    let id = placed["fcoId"].as_str().unwrap().to_owned();
+    fco_until(&v3, &id, "WAIT").await;
+    t.stop().await;
+
+    let t = spawn_with(fco_config(Some(dir.clone()))).await;
+    let v3 = login(&t, true).await;
+    let held = fco_until(&v3, &id, "WAIT").await;
+    assert_eq!(held["type"], "stop");
+    // Ids continue after the restart.
+    let (_, next) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/fco/order",
+            &fco_body(
+                "stop",
+                "S",
+                100,
+                json!({"stopPrice": floor, "operator": "lesser", "price": "MTL"}),
+            ),
+        )
+        .await;
+    assert_ne!(next["fcoId"], placed["fcoId"]);
+    t.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
