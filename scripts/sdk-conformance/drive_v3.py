@@ -159,7 +159,48 @@ def trading_checks(day, band):
             check("v3 position", any(p.symbol == "SSI" and p.quantity > 0 for p in pos), len(pos))
             pp = client.portfolio.get_equity_ppmmr(account)
             check("v3 ppmmrAccount", pp.purchasing_power > 0, pp.purchasing_power)
+            fco_checks(client.trading, account, day, band)
             s.disconnect()
+
+
+def fco_until(trading, account, fco_id, status):
+    deadline = time.time() + TIMEOUT
+    info = None
+    while time.time() < deadline:
+        info = trading.get_fco_by_id(account, fco_id)
+        if info is not None and code(info.status) == status:
+            return info
+        time.sleep(0.2)
+    return info
+
+
+def fco_checks(trading, account, day, band):
+    start = day.strftime("%Y/%m/%d 00:00:00")
+    end = (day + datetime.timedelta(days=10)).strftime("%Y/%m/%d 23:59:59")
+    floor = int(band.floor) if band is not None else 0
+    ceiling = int(band.ceiling) if band is not None else 0
+    # A stop buy whose condition holds at once: triggered, its marketable child fills.
+    stop = trading.place_fco_stop(account, "SSI", OrderSide.BUY, 100, floor, "greater_or_equal", start, end)
+    check("v3 FCO stop placed (signed)", bool(stop.fco_id), stop.fco_id)
+    done = fco_until(trading, account, stop.fco_id, "FIS")
+    check("v3 FCO stop triggered and finished", done is not None and code(done.status) == "FIS"
+          and done.matched_quantity == 100, done and code(done.status))
+    book = trading.get_fco_order_book(stop.fco_id)
+    check("v3 FCO order book", len(book.order_book) == 1 and book.order_book[0].matched_quantity == 100)
+    history = trading.get_fco_status_history(stop.fco_id)
+    check("v3 FCO status history", [h.state for h in history] == ["WAIT", "TRI", "TRIT", "FIS"],
+          [h.state for h in history])
+    # An OCO on the holding: its take-profit leg rests at the ceiling until cancelled.
+    oco = trading.place_fco_oco(account, "SSI", OrderSide.SELL, 100, floor, floor, ceiling, OrderType.MP, 0, 0,
+                                start, end)
+    armed = fco_until(trading, account, oco.fco_id, "TRIT")
+    check("v3 FCO oco leg placed", armed is not None and code(armed.status) == "TRIT")
+    cancelled = trading.cancel_fco(oco.fco_id)
+    check("v3 FCO cancel (DELETE, signed)", str(cancelled.fco_id) == str(oco.fco_id))
+    ended = fco_until(trading, account, oco.fco_id, "TER")
+    check("v3 FCO cancelled", ended is not None and code(ended.status) == "TER")
+    listed = trading.get_fco_by_account_no(account)
+    check("v3 FCO list", listed.items_count >= 2 and len(listed.fco_list) >= 2, listed.items_count)
 
 
 def main():

@@ -182,6 +182,9 @@ async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
         "ok    v3 duplicate clientRequestId is 409",
         "ok    v3 cancel (DELETE with a body, signed)",
         "ok    v3 batch place",
+        "ok    v3 FCO stop triggered and finished",
+        "ok    v3 FCO status history",
+        "ok    v3 FCO cancelled",
         "all v3 SDK checks passed",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
