@@ -390,7 +390,11 @@ impl Broker {
             } else {
                 qty
             };
-            fco.set(at, "TRI", format!("Triggered at {last}"));
+            let detail = match fco.best {
+                Some(best) if fco.activated => format!("Triggered at {last} (best {best})"),
+                Some(_) | None => format!("Triggered at {last}"),
+            };
+            fco.set(at, "TRI", detail);
             match self.fco_order(at, &fco, side, price, remaining, main) {
                 Ok(order) => {
                     fco.children.push(Child { order, main });

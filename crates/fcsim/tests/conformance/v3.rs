@@ -1367,3 +1367,123 @@ async fn fco_orders_survive_a_restart() {
     t.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fco_stop_limit_and_bull_bear_place_their_limits() {
+    let t = spawn_with(fco_config(None)).await;
+    let v3 = login(&t, true).await;
+    let (floor, ceiling) = band(&t, "SSI");
+    let path = "/api/v3/trading/fco/order";
+    // Stop-limit buy: the limit at the ceiling is marketable and fills.
+    let (_, sl) = v3
+        .signed(reqwest::Method::POST, path, &fco_body("stop_limit", "B", 100,
+            json!({"stopPrice": floor, "operator": "0", "price": ceiling.to_string(), "priceSlip": 0})))
+        .await;
+    let sl = sl["fcoId"].as_str().unwrap().to_owned();
+    let done = fco_until(&v3, &sl, "FIS").await;
+    assert_eq!(
+        done["params"]["operator"], "greater_or_equal",
+        "SSI's numeric code 0"
+    );
+    // Bull/bear: the entry buy fills, then the take-profit leg (activation reached) rests at
+    // the ceiling as an attached sell of the filled quantity.
+    let (_, bb) = v3
+        .signed(
+            reqwest::Method::POST,
+            path,
+            &fco_body(
+                "bullbear",
+                "B",
+                100,
+                json!({
+            "price": ceiling.to_string(), "tpActivePrice": floor, "slActivePrice": floor,
+            "tpPrice": ceiling.to_string(), "slPrice": "MP"}),
+            ),
+        )
+        .await;
+    let bb = bb["fcoId"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        let (_, legs) = v3
+            .get("/api/v3/trading/fco/orderbook", &[("fcoId", bb.as_str())])
+            .await;
+        if legs["data"].as_array().is_some_and(|l| l.len() == 2) {
+            let (entry, exit) = (&legs["data"][0], &legs["data"][1]);
+            assert_eq!(
+                (entry["isMainOrder"].as_bool(), entry["side"].as_str()),
+                (Some(true), Some("B"))
+            );
+            assert_eq!(entry["matchedQuantity"], 100);
+            assert_eq!(
+                (exit["isAttachedOrder"].as_bool(), exit["side"].as_str()),
+                (Some(true), Some("S"))
+            );
+            assert_eq!(
+                (exit["quantity"].as_u64(), exit["price"].as_i64()),
+                (Some(100), Some(ceiling))
+            );
+            let (_, history) = v3
+                .get(
+                    "/api/v3/trading/fco/statusHistory",
+                    &[("fcoid", bb.as_str())],
+                )
+                .await;
+            assert!(history["data"].as_array().unwrap().iter().any(|h| {
+                h["state"] == "WAIT" && h["detail"].as_str().unwrap().contains("take-profit")
+            }));
+            t.stop().await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the bull/bear FCO never placed its exit leg");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trailing_stop_triggers_when_the_price_comes_back_from_its_best() {
+    let t = spawn_with(SimConfig {
+        speed: 20.0,
+        ..fco_config(None)
+    })
+    .await;
+    let v3 = login(&t, true).await;
+    // Active at once; one VND below the best since activation triggers it.
+    let (_, placed) = v3
+        .signed(
+            reqwest::Method::POST,
+            "/api/v3/trading/fco/order",
+            &fco_body(
+                "trailing_stop",
+                "S",
+                100,
+                json!({"activePrice": 0, "trailingAmount": 1, "price": "MTL"}),
+            ),
+        )
+        .await;
+    let id = placed["fcoId"].as_str().unwrap().to_owned();
+    let done = fco_until(&v3, &id, "FIS").await;
+    assert_eq!(done["matchedQuantity"], 100);
+    let (_, history) = v3
+        .get(
+            "/api/v3/trading/fco/statusHistory",
+            &[("fcoid", id.as_str())],
+        )
+        .await;
+    let steps = history["data"].as_array().unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["detail"].as_str().unwrap().starts_with("Activated at "))
+    );
+    let triggered = steps.iter().find(|s| s["state"] == "TRI").unwrap();
+    // "Triggered at <last> (best <best>)": at least trailingAmount below the best.
+    let detail = triggered["detail"].as_str().unwrap();
+    let numbers: Vec<f64> = detail
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [at, best] = numbers[..] else {
+        panic!("{detail}")
+    };
+    assert!(at <= best - 1.0, "{detail}");
+    t.stop().await;
+}
