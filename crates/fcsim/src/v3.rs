@@ -231,7 +231,7 @@ async fn route(
     }
     let caller = caller(core, headers)?;
     admit(core, &caller, method, rest)?;
-    if let Some(call) = rest.strip_prefix("data/") {
+    let mut resp = if let Some(call) = rest.strip_prefix("data/") {
         if method != Method::GET {
             return Err(V3Error::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -239,9 +239,41 @@ async fn route(
                 "Market data is read with GET",
             ));
         }
-        return data::get(core, call, params).await;
+        data::get(core, call, params).await?
+    } else {
+        trading::route(core, &caller, method, rest, headers, params, body).await?
+    };
+    quota_headers(core, &caller, method, rest, &mut resp);
+    Ok(resp)
+}
+
+/// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds) of the tightest quota rule.
+fn quota_headers(
+    core: &Core,
+    caller: &Caller<'_>,
+    method: &Method,
+    rest: &str,
+    resp: &mut Response,
+) {
+    let verb = if method == Method::GET { "get" } else { "post" };
+    let api = rest.rsplit('/').next().unwrap_or(rest);
+    let consumer = format!("v3:{}", caller.grant.api_key);
+    let Some((limit, left, reset)) =
+        core.limiter()
+            .status(&core.config.rate_limits, &consumer, verb, api)
+    else {
+        return;
+    };
+    let reset = reset.as_secs() + u64::from(reset.subsec_nanos() > 0);
+    for (name, value) in [
+        ("x-ratelimit-limit", u64::from(limit)),
+        ("x-ratelimit-remaining", u64::from(left)),
+        ("x-ratelimit-reset", reset),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            resp.headers_mut().insert(name, v);
+        }
     }
-    trading::route(core, &caller, method, rest, headers, params, body).await
 }
 
 /// Counts the call against the configured quotas (shared rules, per apiKey): 429 with

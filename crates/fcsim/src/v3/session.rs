@@ -74,7 +74,8 @@ struct Transaction {
 #[derive(Debug)]
 pub(crate) struct Sessions {
     by_key: HashMap<String, Session>,
-    spent: HashMap<String, String>,
+    /// Spent refresh tokens → (apiKey, their expiry): kept until they would have expired.
+    spent: HashMap<String, (String, i64)>,
     otps: HashMap<String, (String, Instant)>,
     transactions: HashMap<String, Transaction>,
     /// Open stream sockets per apiKey.
@@ -113,7 +114,7 @@ impl Sessions {
 
     /// Opens a new session for `api_key`, replacing (revoking) its previous one.
     pub(crate) fn login(&mut self, api_key: &str, trading: bool) -> Result<Issued, RandomError> {
-        self.spent.retain(|_, k| k != api_key);
+        self.spent.retain(|_, (k, _)| k != api_key);
         self.open(api_key, trading)
     }
 
@@ -144,9 +145,11 @@ impl Sessions {
         &mut self,
         refresh: &str,
     ) -> Result<Result<Issued, RefreshError>, RandomError> {
-        if let Some(api_key) = self.spent.get(refresh).cloned() {
+        let now = unix_now();
+        self.spent.retain(|_, (_, exp)| *exp > now);
+        if let Some((api_key, _)) = self.spent.get(refresh).cloned() {
             self.by_key.remove(&api_key);
-            self.spent.retain(|_, k| *k != api_key);
+            self.spent.retain(|_, (k, _)| *k != api_key);
             return Ok(Err(RefreshError::Reused));
         }
         let Some((api_key, session)) = self
@@ -161,7 +164,10 @@ impl Sessions {
             self.by_key.remove(&api_key);
             return Ok(Err(RefreshError::Expired));
         }
-        self.spent.insert(session.refresh, api_key.clone());
+        self.spent.insert(
+            session.refresh,
+            (api_key.clone(), session.refresh_expires_at),
+        );
         self.open(&api_key, session.trading).map(Ok)
     }
 

@@ -553,9 +553,18 @@ async fn quotas_answer_429_with_retry_after() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(book["totalRecord"], 0);
-    for _ in 0..2 {
-        assert_eq!(v3.get("/api/v3/account/info", &[]).await.0, 200);
-    }
+    let resp = v3
+        .http
+        .get(format!("{}/api/v3/account/info", v3.base))
+        .bearer_auth(&v3.token)
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| -> u64 { resp.headers()[name].to_str().unwrap().parse().unwrap() };
+    assert_eq!(header("x-ratelimit-limit"), 3);
+    assert_eq!(header("x-ratelimit-remaining"), 1);
+    assert!((1..=60).contains(&header("x-ratelimit-reset")));
+    assert_eq!(v3.get("/api/v3/account/info", &[]).await.0, 200);
     let resp = v3
         .http
         .get(format!("{}/api/v3/account/info", v3.base))
