@@ -81,7 +81,9 @@ def data_checks(day):
             check("v3 securitiesSummary", len(sec) > 5 and all(s.low_price <= s.high_price for s in sec), len(sec))
             master = md.get_master_data_historical(ymd, ymd)
             check("v3 masterdata", len(master) > 0, len(master))
-            check("v3 masterdata bands", all(m.floor < m.ref_price < m.ceiling for m in master))
+            odd = [(m.symbol, m.floor, m.ref_price, m.ceiling) for m in master
+                   if not (m.floor <= m.ref_price <= m.ceiling and m.floor < m.ceiling)]
+            check("v3 masterdata bands", not odd, odd[:3])
             ssi = [m for m in md.get_master_data_historical(ymd, ymd) if m.symbol == "SSI"]
             actions = md.get_corporate_actions_historical(prev, prev)
             check("v3 corporateActions (none simulated)", actions == [])

@@ -6,7 +6,8 @@
 //! FC Data hub (its messages, reshaped to v3's terse keys); account topics (`order.<acct>`,
 //! `portfolio.<acct>`) from the broker's published notices. At most
 //! [`MAX_SOCKETS`] sockets per apiKey: the next one is accepted, told
-//! `{"code":429,...}` and closed. The bearer token is checked only at connect, as at SSI.
+//! `{"code":429,...}` and closed; a socket holds at most `hub_max_subscriptions` topics.
+//! The bearer token is checked only at connect, as at SSI.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -337,6 +338,16 @@ fn on_frame(
                 parsed.push(topic);
             }
             if method == "subscribe" {
+                let fresh_count = parsed.iter().filter(|t| !subs.topics.contains(t)).count();
+                let max = core.config.hub_max_subscriptions;
+                if subs.topics.len() + fresh_count > max {
+                    return ack(
+                        &method,
+                        &channel,
+                        false,
+                        &format!("Invalid request: at most {max} topics per socket"),
+                    );
+                }
                 for t in parsed {
                     if !subs.topics.contains(&t) {
                         fresh.push(t.clone());

@@ -953,6 +953,22 @@ async fn the_stream_serves_market_and_account_topics() {
             .any(|t| t == "quote.SSI")
     );
 
+    // At most hub_max_subscriptions (64) topics per socket.
+    let many: Vec<String> = (0..64).map(|i| format!("trade.X{i}")).collect();
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "DATA", "topics": many}),
+    )
+    .await;
+    let capped = next_frame(&mut ws, 5, "capped ack", |v| v["method"] == "subscribe").await;
+    assert_eq!(capped["status"], "error");
+    assert!(
+        capped["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 64 topics")
+    );
+
     // A frame over 4,096 bytes closes the socket with 1009.
     let topics: Vec<String> = (0..600).map(|i| format!("trade.S{i:04}")).collect();
     send(
