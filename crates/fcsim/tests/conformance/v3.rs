@@ -1512,3 +1512,71 @@ async fn a_trailing_stop_triggers_when_the_price_comes_back_from_its_best() {
     assert!(at <= best - 1.0, "{detail}");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derivatives_trade_over_v3_on_the_derivatives_account() {
+    let t = spawn_with(trading_config()).await;
+    let v3 = login(&t, true).await;
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.kind == InstrumentKind::IndexFuture)
+        .unwrap();
+    let floor = g.limits(i, day).unwrap().floor.units();
+    // Futures prices are index points with one decimal (engine units are tenths).
+    let price = format!("{:.1}", floor as f64 / 10.0);
+    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": x.symbol, "side": "B",
+        "quantity": 1, "price": price, "orderType": "LO", "clientRequestId": "fut1",
+        "deviceId": "d", "userAgent": "u"});
+    let (status, placed) = v3
+        .signed(reqwest::Method::POST, "/api/v3/trading/order", &body)
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(placed["orderStatus"], "QU");
+    let (_, book) = v3
+        .get(
+            "/api/v3/trading/orderBook",
+            &[("accountNo", DEMO_DERIVATIVES_ACCOUNT)],
+        )
+        .await;
+    let order = &book["orderList"][0];
+    assert_eq!(order["symbol"], x.symbol.as_str());
+    assert_eq!(
+        order["price"].as_str().unwrap().parse::<f64>().unwrap(),
+        floor as f64 / 10.0
+    );
+    let (status, bal) = v3
+        .get(
+            "/api/v3/trading/accountBalance",
+            &[("accountNo", DEMO_DERIVATIVES_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(bal["equity"].is_null());
+    assert_eq!(bal["derivative"]["accountBalance"], 1_000_000_000);
+    let (status, pos) = v3
+        .get(
+            "/api/v3/trading/position",
+            &[("accountNo", DEMO_DERIVATIVES_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(pos["derivative"]["derOpenPositions"].is_array());
+    let (_, max) = v3
+        .get(
+            "/api/v3/trading/maxBuySell",
+            &[
+                ("accountNo", DEMO_DERIVATIVES_ACCOUNT),
+                ("symbol", x.symbol.as_str()),
+            ],
+        )
+        .await;
+    assert!(max.get("purchasingPower").is_none(), "{max}");
+    t.stop().await;
+}
