@@ -221,15 +221,13 @@ fn parse(core: &Core, text: &str) -> Result<Topic, String> {
     } else if kind.trading() {
         text.to_owned()
     } else {
-        {
-            let (t, rest) = body.split_at(body.len() - filter.len());
-            format!(
-                "{}{}{}",
-                t.to_ascii_lowercase(),
-                rest.to_ascii_uppercase(),
-                interval.map(|i| format!("@{i}")).unwrap_or_default()
-            )
-        }
+        let (t, rest) = body.split_at(body.len() - filter.len());
+        format!(
+            "{}{}{}",
+            t.to_ascii_lowercase(),
+            rest.to_ascii_uppercase(),
+            interval.map(|i| format!("@{i}")).unwrap_or_default()
+        )
     };
     Ok(Topic {
         text: normal,
@@ -367,11 +365,6 @@ fn data(topic: String, data: Value) -> Value {
     json!({"channel": "DATA", "topic": topic, "data": data})
 }
 
-/// A number of an FC Data message.
-fn n(v: &Value) -> Value {
-    v.clone()
-}
-
 /// Bars being built per (interval seconds, symbol).
 type Bars = BTreeMap<(u32, String), (u32, Value)>;
 
@@ -405,9 +398,9 @@ fn reshape(subs: &Subs, payload: &Value, bars: &mut Bars, out: &mut Vec<Value>) 
     match outer["DataType"].as_str().unwrap_or("") {
         "X-TRADE" => {
             if subs.wants(Type::Trade, &sym) {
-                out.push(data(format!("trade.{sym}"), json!({"t": c["Time"], "s": sym, "p": n(&c["LastPrice"]),
-                    "q": n(&c["LastVol"]), "si": c["Side"], "v": n(&c["TotalVol"]), "o": n(&c["Open"]),
-                    "h": n(&c["High"]), "l": n(&c["Low"]), "a": n(&c["AvgPrice"])})));
+                out.push(data(format!("trade.{sym}"), json!({"t": c["Time"], "s": sym, "p": c["LastPrice"].clone(),
+                    "q": c["LastVol"].clone(), "si": c["Side"], "v": c["TotalVol"].clone(), "o": c["Open"].clone(),
+                    "h": c["High"].clone(), "l": c["Low"].clone(), "a": c["AvgPrice"].clone()})));
             }
             for (kind, len, name) in [(Type::Bar1, 60u32, "1m"), (Type::Bar5, 300, "5m")] {
                 if !subs.wants(kind, &sym) {
