@@ -186,6 +186,10 @@ pub(crate) enum BrokerError {
     /// 200, body status 400, an SSI code in the message where there is one.
     #[error("{0}")]
     Refused(String),
+    /// A request id (v2 `requestID`, v3 `clientRequestId`/`clientModifyId`/
+    /// `clientCancelId`) already used by the consumer today: v2 answers HTTP 400, v3 409.
+    #[error("Duplicate requestID {0}")]
+    Duplicate(String),
 }
 
 fn refused(msg: impl Into<String>) -> BrokerError {
@@ -673,10 +677,7 @@ impl Broker {
         let (sym, _) = self.ensure_listed(&live, &o.symbol)?;
         let (today, _) = TradingCalendar::local(at);
         if !self.claim_request_id(&o.consumer, today, &o.request_id) {
-            return Err(BrokerError::Invalid(format!(
-                "Duplicate requestID {}",
-                o.request_id
-            )));
+            return Err(BrokerError::Duplicate(o.request_id.clone()));
         }
         self.requote(&live, sym);
         let meta = OrderMeta {
@@ -755,10 +756,7 @@ impl Broker {
         }
         let (today, _) = TradingCalendar::local(at);
         if !self.claim_request_id(&c.consumer, today, &c.request_id) {
-            return Err(BrokerError::Invalid(format!(
-                "Duplicate requestID {}",
-                c.request_id
-            )));
+            return Err(BrokerError::Duplicate(c.request_id.clone()));
         }
         // The events carry this request's id as `uniqueID`; a refusal leaves no trace on
         // the order: its `uniqueID` and `modifiedTime` stay those of the last change.

@@ -85,8 +85,10 @@ pub(crate) fn business(msg: impl Into<String>) -> ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
+        let text = e.to_string();
         match e {
             BrokerError::Invalid(m) => ApiError::bad(m),
+            BrokerError::Duplicate(_) => ApiError::bad(text),
             BrokerError::Refused(m) => ApiError::business(m),
         }
     }

@@ -90,16 +90,6 @@ impl From<ApiError> for V3Error {
         } else {
             e.http
         };
-        if e.message.starts_with("Duplicate requestID") {
-            return Self::new(
-                StatusCode::CONFLICT,
-                409,
-                format!(
-                    "Duplicate clientRequestId {}",
-                    e.message.trim_start_matches("Duplicate requestID ")
-                ),
-            );
-        }
         Self::new(http, i64::from(http.as_u16()), e.message)
     }
 }
@@ -125,6 +115,13 @@ impl From<Refused> for V3Error {
 
 impl From<crate::desk::DeskError> for V3Error {
     fn from(e: crate::desk::DeskError) -> Self {
+        if let crate::desk::DeskError::Broker(crate::broker::BrokerError::Duplicate(id)) = &e {
+            return Self::new(
+                StatusCode::CONFLICT,
+                409,
+                format!("Duplicate client id {id}"),
+            );
+        }
         ApiError::from(e).into()
     }
 }

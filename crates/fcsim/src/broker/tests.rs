@@ -259,7 +259,7 @@ fn replaying_the_applied_commands_rebuilds_the_same_state_and_notices() {
         t0 + time::Duration::seconds(41),
         order(&symbol, Some(floor), "3", OrderType::Lo),
     );
-    assert!(matches!(dup, Err(BrokerError::Invalid(_))), "{dup:?}");
+    assert!(matches!(dup, Err(BrokerError::Duplicate(_))), "{dup:?}");
     // Cash and stock movements replay too (the stock transfer rebuilds the engine).
     run(
         &mut live,
