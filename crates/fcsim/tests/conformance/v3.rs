@@ -1580,3 +1580,72 @@ async fn derivatives_trade_over_v3_on_the_derivatives_account() {
     assert!(max.get("purchasingPower").is_none(), "{max}");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v3_key_sees_only_its_customers_accounts() {
+    use fcsim::config::{AccountConfig, TradingConsumer, V3Consumer};
+    let mut config = trading_config();
+    let demo = config.trading_consumers[0].clone();
+    config.trading_consumers.push(TradingConsumer {
+        consumer_id: "bob".to_owned(),
+        consumer_secret: "bob-secret".to_owned(),
+        accounts: vec![AccountConfig {
+            id: "0004001".to_owned(),
+            cash: 500_000_000,
+            positions: Vec::new(),
+        }],
+        ..demo
+    });
+    config.v3_consumers.push(V3Consumer {
+        api_key: "bob-v3".to_owned(),
+        api_secret: "bob-v3-secret".to_owned(),
+        public_key: config.v3_consumers[0].public_key.clone(),
+        trading_consumer: "bob".to_owned(),
+        otp: OtpMethod::Sms,
+    });
+    let t = spawn_with(config).await;
+    let (_, token) = post(
+        &t.trading_url,
+        "/api/v3/auth/token",
+        json!({"apiKey": "bob-v3", "apiSecret": "bob-v3-secret"}),
+    )
+    .await;
+    let bob = V3 {
+        token: token["accessToken"].as_str().unwrap().to_owned(),
+        ..login_free(&t)
+    };
+    let (_, accounts) = bob.get("/api/v3/account/info", &[]).await;
+    assert_eq!(
+        accounts,
+        json!([{"accountNo": "0004001", "accountType": "Cash"}])
+    );
+    let (status, denied) = bob
+        .get(
+            "/api/v3/trading/accountBalance",
+            &[("accountNo", DEMO_CASH_ACCOUNT)],
+        )
+        .await;
+    assert_eq!(status, 403, "{denied}");
+    assert!(denied["msg"].as_str().unwrap().contains("Denied (account)"));
+    // The demo key cannot touch bob's account either, on REST or the stream.
+    let demo_key = login(&t, true).await;
+    let (status, _) = demo_key
+        .get("/api/v3/trading/orderBook", &[("accountNo", "0004001")])
+        .await;
+    assert_eq!(status, 403);
+    let mut ws = stream(&t, &demo_key.token).await;
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "TRADING", "topics": ["order.0004001"]}),
+    )
+    .await;
+    let ack = next_frame(&mut ws, 5, "ack", |v| v["method"] == "subscribe").await;
+    assert!(
+        ack["message"]
+            .as_str()
+            .unwrap()
+            .contains("Denied (account)"),
+        "{ack}"
+    );
+    t.stop().await;
+}
