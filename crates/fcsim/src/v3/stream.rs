@@ -614,6 +614,7 @@ fn account(subs: &Subs, payload: &str, out: &mut Vec<Value>) {
                     }
                     m[key] = v.clone();
                 }
+                m["symbol"] = p["instrumentID"].clone();
                 out.push(
                     json!({"channel": "TRADING", "topic": format!("portfolio.{acct}"), "data": m}),
                 );

@@ -1649,3 +1649,53 @@ async fn a_v3_key_sees_only_its_customers_accounts() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_futures_fill_streams_match_and_portfolio_events() {
+    let t = spawn_with(trading_config()).await;
+    let v3 = login(&t, true).await;
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.kind == InstrumentKind::IndexFuture)
+        .unwrap();
+    let ceiling = g.limits(i, day).unwrap().ceiling.units();
+    let mut ws = stream(&t, &v3.token).await;
+    send(&mut ws, json!({"method": "subscribe", "channel": "TRADING",
+        "topics": [format!("order.{DEMO_DERIVATIVES_ACCOUNT}"), format!("portfolio.{DEMO_DERIVATIVES_ACCOUNT}")]}))
+    .await;
+    let ack = next_frame(&mut ws, 5, "ack", |v| v["method"] == "subscribe").await;
+    assert_eq!(ack["status"], "ok", "{ack}");
+    // A buy at the ceiling crosses the market maker's ask.
+    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": x.symbol, "side": "B",
+        "quantity": 1, "price": format!("{:.1}", ceiling as f64 / 10.0), "orderType": "LO",
+        "clientRequestId": "futfill1", "deviceId": "d", "userAgent": "u"});
+    let (status, placed) = v3
+        .signed(reqwest::Method::POST, "/api/v3/trading/order", &body)
+        .await;
+    assert_eq!(status, 200, "{placed}");
+    let matched = next_frame(&mut ws, 10, "orderMatchEvent", |v| {
+        v["data"]["eventType"] == "orderMatchEvent"
+    })
+    .await;
+    assert_eq!(matched["data"]["orderId"], placed["orderId"]);
+    assert_eq!(matched["data"]["matchQty"], 1);
+    let portfolio = next_frame(&mut ws, 10, "clientPortfolioEvent", |v| {
+        v["data"]["eventType"] == "clientPortfolioEvent"
+    })
+    .await;
+    assert_eq!(
+        portfolio["topic"],
+        format!("portfolio.{DEMO_DERIVATIVES_ACCOUNT}")
+    );
+    assert_eq!(portfolio["data"]["accountNo"], DEMO_DERIVATIVES_ACCOUNT);
+    assert_eq!(portfolio["data"]["symbol"], x.symbol.as_str());
+    assert_eq!(portfolio["data"]["longQty"], 1);
+    t.stop().await;
+}
