@@ -946,6 +946,9 @@ impl Broker {
     /// Drops final client orders entered before `cut` (engine record, metadata, indexes)
     /// and the notices of days before it.
     fn prune_before(&mut self, cut: Date) {
+        // Finished FCOs go with the orders of their days.
+        self.fcos
+            .retain(|_, f| !f.is_final() || TradingCalendar::local(f.updated).0 >= cut);
         let old: Vec<OrderId> = self
             .meta
             .keys()
