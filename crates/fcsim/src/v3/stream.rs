@@ -589,7 +589,7 @@ fn account(subs: &Subs, payload: &str, out: &mut Vec<Value>) {
             let error = t == "orderError";
             json!({"eventType": "orderEvent", "accountNo": acct, "clientRequestId": d["origRequestID"],
                 "orderId": d["orderID"], "symbol": d["instrumentID"], "side": d["buySell"],
-                "orderType": d["orderType"], "price": d["price"].to_string(), "avgPrice": d["avgPrice"],
+                "orderType": d["orderType"], "price": super::trading::price_text(d), "avgPrice": d["avgPrice"],
                 "quantity": d["quantity"], "osQty": d["osQty"], "filledQty": d["filledQty"],
                 "cancelQty": d["cancelQty"], "orderStatus": d["orderStatus"],
                 "inputTime": time(&d["inputTime"]), "modifiedTime": time(&d["modifiedTime"]),

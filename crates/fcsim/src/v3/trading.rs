@@ -641,6 +641,16 @@ pub(super) fn v3_time(v: &Value) -> Value {
     ))
 }
 
+/// An order's price as v3 sends it: the number as text, or the order type's name for a
+/// market-priced order (`"ATO"`, `"MTL"`, …).
+pub(super) fn price_text(o: &Value) -> Value {
+    let zero = o["price"].as_f64().is_none_or(|p| p == 0.0);
+    match o["orderType"].as_str() {
+        Some(t) if zero && t != "LO" => json!(t),
+        _ => json!(o["price"].to_string()),
+    }
+}
+
 /// A v2 `OrderItem` in v3's orderBook shape.
 pub(crate) fn order_v3(o: &Value) -> Value {
     json!({
@@ -649,7 +659,7 @@ pub(crate) fn order_v3(o: &Value) -> Value {
         "symbol": o["instrumentID"],
         "side": o["buySell"],
         "orderType": o["orderType"],
-        "price": o["price"].to_string(),
+        "price": price_text(o),
         "avgPrice": o["avgPrice"],
         "quantity": o["quantity"],
         "filledQty": o["filledQty"],
