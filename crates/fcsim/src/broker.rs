@@ -17,6 +17,7 @@
 //! HTTP module.
 
 pub(crate) mod cash;
+pub(crate) mod fco;
 pub(crate) mod notices;
 mod wire;
 
@@ -185,6 +186,10 @@ pub(crate) enum BrokerError {
     /// 200, body status 400, an SSI code in the message where there is one.
     #[error("{0}")]
     Refused(String),
+    /// A request id (v2 `requestID`, v3 `clientRequestId`/`clientModifyId`/
+    /// `clientCancelId`) already used by the consumer today: v2 answers HTTP 400, v3 409.
+    #[error("Duplicate requestID {0}")]
+    Duplicate(String),
 }
 
 fn refused(msg: impl Into<String>) -> BrokerError {
@@ -253,6 +258,10 @@ pub(crate) enum Command {
     CashAdvance(cash::CashAdvance),
     /// `stock/transfer`.
     StockTransfer(cash::StockTransfer),
+    /// FastConnect v3 `fco/order` (POST): holds a conditional order.
+    FcoPlace(Box<fco::FcoRequest>),
+    /// FastConnect v3 `fco/order` (DELETE).
+    FcoCancel { consumer: String, id: u64 },
 }
 
 /// What a command produced.
@@ -288,6 +297,10 @@ pub(crate) struct BrokerState {
     pruned: Option<Date>,
     #[serde(default)]
     ledger: cash::Ledger,
+    #[serde(default)]
+    fcos: Vec<(u64, fco::Fco)>,
+    #[serde(default)]
+    next_fco: u64,
 }
 
 /// The broker's own durable state, as written (borrowed).
@@ -301,6 +314,8 @@ pub(crate) struct BrokerStateRef<'a> {
     next_notify: i64,
     pruned: Option<Date>,
     ledger: &'a cash::Ledger,
+    fcos: Vec<(&'a u64, &'a fco::Fco)>,
+    next_fco: u64,
 }
 
 #[cfg(test)]
@@ -315,6 +330,8 @@ impl BrokerState {
             next_notify: self.next_notify,
             pruned: self.pruned,
             ledger: &self.ledger,
+            fcos: self.fcos.iter().map(|(k, v)| (k, v)).collect(),
+            next_fco: self.next_fco,
         }
     }
 }
@@ -346,6 +363,9 @@ pub(crate) struct Broker {
     retention_days: u32,
     /// Cash advances, transfers and the sales behind them.
     ledger: cash::Ledger,
+    /// FastConnect v3 FCOs by id.
+    fcos: BTreeMap<u64, fco::Fco>,
+    next_fco: u64,
 }
 
 /// What a broker is built from.
@@ -385,6 +405,8 @@ impl Broker {
             pruned: None,
             retention_days: parts.retention_days,
             ledger: cash::Ledger::new(parts.cash_advance_fee_ppm_per_day),
+            fcos: BTreeMap::new(),
+            next_fco: 0,
         };
         let (log, latest) = match state {
             Some(state) => {
@@ -395,6 +417,8 @@ impl Broker {
                 broker.next_notify = state.next_notify;
                 broker.pruned = state.pruned;
                 broker.ledger = state.ledger;
+                broker.fcos = state.fcos.into_iter().collect();
+                broker.next_fco = state.next_fco;
                 broker.ledger.set_fee(parts_fee);
                 (state.log, state.next_notify)
             }
@@ -443,6 +467,8 @@ impl Broker {
             next_notify: self.next_notify,
             pruned: self.pruned,
             ledger: &self.ledger,
+            fcos: self.fcos.iter().collect(),
+            next_fco: self.next_fco,
         }
     }
 
@@ -567,6 +593,7 @@ impl Broker {
                     }
                     changed |= self.process() > 0;
                 }
+                changed |= self.fco_tick(at);
                 if !replay {
                     *prune_before = self.retention_cut(at);
                 }
@@ -609,6 +636,14 @@ impl Broker {
                 changed: true,
                 result: self.stock_transfer(at, c),
             },
+            Command::FcoPlace(r) => Applied {
+                changed: true,
+                result: self.fco_place(at, r),
+            },
+            Command::FcoCancel { consumer, id } => Applied {
+                changed: true,
+                result: self.fco_cancel(at, consumer, *id),
+            },
         }
     }
 
@@ -642,10 +677,7 @@ impl Broker {
         let (sym, _) = self.ensure_listed(&live, &o.symbol)?;
         let (today, _) = TradingCalendar::local(at);
         if !self.claim_request_id(&o.consumer, today, &o.request_id) {
-            return Err(BrokerError::Invalid(format!(
-                "Duplicate requestID {}",
-                o.request_id
-            )));
+            return Err(BrokerError::Duplicate(o.request_id.clone()));
         }
         self.requote(&live, sym);
         let meta = OrderMeta {
@@ -724,10 +756,7 @@ impl Broker {
         }
         let (today, _) = TradingCalendar::local(at);
         if !self.claim_request_id(&c.consumer, today, &c.request_id) {
-            return Err(BrokerError::Invalid(format!(
-                "Duplicate requestID {}",
-                c.request_id
-            )));
+            return Err(BrokerError::Duplicate(c.request_id.clone()));
         }
         // The events carry this request's id as `uniqueID`; a refusal leaves no trace on
         // the order: its `uniqueID` and `modifiedTime` stay those of the last change.
@@ -917,6 +946,9 @@ impl Broker {
     /// Drops final client orders entered before `cut` (engine record, metadata, indexes)
     /// and the notices of days before it.
     fn prune_before(&mut self, cut: Date) {
+        // Finished FCOs go with the orders of their days.
+        self.fcos
+            .retain(|_, f| !f.is_final() || TradingCalendar::local(f.updated).0 >= cut);
         let old: Vec<OrderId> = self
             .meta
             .keys()

@@ -36,6 +36,35 @@ pub struct TradingConsumer {
     pub accounts: Vec<AccountConfig>,
 }
 
+/// How a FastConnect v3 key receives its OTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OtpMethod {
+    /// SMS/e-mail: `requestOtp` issues a 6-digit code (logged, [`crate::Simulator::pending_v3_otp`]).
+    #[default]
+    Sms,
+    /// Smart OTP (push approval): `requestOtp` answers a `transactionId` the client polls
+    /// `auth/token` with; the simulator approves it on the second poll (docs/simulator.md).
+    Smart,
+}
+
+/// A FastConnect v3 API key the simulator accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct V3Consumer {
+    /// `apiKey`.
+    pub api_key: String,
+    /// `apiSecret`.
+    pub api_secret: String,
+    /// Public half of the client's signing key (same forms as [`TradingConsumer::public_key`]).
+    pub public_key: String,
+    /// The FC Trading consumer (customer) whose accounts this key trades: v2 and v3 keys of
+    /// one customer see the same accounts and orders.
+    pub trading_consumer: String,
+    /// How `requestOtp` delivers the OTP.
+    #[serde(default)]
+    pub otp: OtpMethod,
+}
+
 /// A simulated broker sub-account opened at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AccountConfig {
@@ -105,6 +134,15 @@ pub const DEMO_DATA_CONSUMER_SECRET: &str = "demo-data-secret";
 pub const DEMO_TRADING_CONSUMER_ID: &str = "demo-trading";
 /// Demo: FC Trading ConsumerSecret.
 pub const DEMO_TRADING_CONSUMER_SECRET: &str = "demo-trading-secret";
+/// Demo: FastConnect v3 apiKey (trades the demo FC Trading consumer's accounts).
+pub const DEMO_V3_API_KEY: &str = "demo-v3";
+/// Demo: FastConnect v3 apiSecret.
+pub const DEMO_V3_API_SECRET: &str = "demo-v3-secret";
+/// Demo: a second FastConnect v3 apiKey on the same accounts, with Smart OTP (approved on
+/// the second poll).
+pub const DEMO_V3_SMART_API_KEY: &str = "demo-v3-smart";
+/// Demo: its apiSecret.
+pub const DEMO_V3_SMART_API_SECRET: &str = "demo-v3-smart-secret";
 /// Demo: PIN.
 pub const DEMO_PIN: &str = "123456";
 /// Demo: the throwaway 1024-bit private key of the demo consumer, in SSI's base64 XML form
@@ -136,6 +174,15 @@ pub struct SimConfig {
     pub data_consumers: Vec<DataConsumer>,
     /// FC Trading keys.
     pub trading_consumers: Vec<TradingConsumer>,
+    /// FastConnect v3 keys (REST under `/api/v3` and the stream `/ws/v3`, on the trading
+    /// port, and both over TLS on `v3_tls_port`).
+    pub v3_consumers: Vec<V3Consumer>,
+    /// Port of FastConnect v3 over TLS (`https://localhost:<port>/api/v3` and
+    /// `wss://localhost:<port>/ws/v3`, with the self-signed certificate `qts sim` writes to
+    /// `<data_dir or temp dir>/fcsim-v3-cert-<port>.pem`); 0 picks a free port.
+    pub v3_tls_port: u16,
+    /// Lifetime of a v3 refresh token, seconds.
+    pub v3_refresh_lifetime_secs: i64,
     /// Lifetime of issued tokens, seconds (SSI documents 8 h for trading).
     pub token_lifetime_secs: i64,
     /// Longest `DailyOhlc` range in calendar days (SSI PDF: 30).
@@ -252,6 +299,24 @@ impl SimConfig {
                     },
                 ],
             }],
+            v3_consumers: vec![
+                V3Consumer {
+                    api_key: DEMO_V3_API_KEY.to_owned(),
+                    api_secret: DEMO_V3_API_SECRET.to_owned(),
+                    public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
+                    trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+                    otp: OtpMethod::Sms,
+                },
+                V3Consumer {
+                    api_key: DEMO_V3_SMART_API_KEY.to_owned(),
+                    api_secret: DEMO_V3_SMART_API_SECRET.to_owned(),
+                    public_key: DEMO_PUBLIC_KEY_PEM.to_owned(),
+                    trading_consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+                    otp: OtpMethod::Smart,
+                },
+            ],
+            v3_tls_port: 18402,
+            v3_refresh_lifetime_secs: 32 * 3600,
             token_lifetime_secs: 8 * 3600,
             daily_ohlc_max_days: 30,
             data_port: 18400,
@@ -408,7 +473,49 @@ impl SimConfig {
                 }
             }
         }
+        let mut keys = std::collections::HashSet::new();
+        for (i, c) in self.live_v3_consumers().enumerate() {
+            let key = |k: &str| format!("v3_consumers[{i}].{k}");
+            if c.api_key.is_empty() || c.api_secret.is_empty() {
+                return Err(invalid(
+                    format!("v3_consumers[{i}]"),
+                    "needs an api_key and an api_secret",
+                ));
+            }
+            if !keys.insert(c.api_key.as_str()) {
+                return Err(invalid(
+                    key("api_key"),
+                    format!("'{}' appears twice", c.api_key),
+                ));
+            }
+            if !ids.contains(c.trading_consumer.as_str()) {
+                return Err(invalid(
+                    key("trading_consumer"),
+                    format!("'{}' is not a trading consumer", c.trading_consumer),
+                ));
+            }
+        }
+        if self.v3_refresh_lifetime_secs <= self.token_lifetime_secs {
+            return Err(invalid(
+                "v3_refresh_lifetime_secs",
+                "must be longer than token_lifetime_secs",
+            ));
+        }
         Ok(())
+    }
+
+    /// The v3 keys the simulator serves: the configured ones, less the demo keys when the
+    /// demo FC Trading consumer they trade for is not configured (a configuration file with
+    /// its own trading consumers and no `v3_consumers`).
+    pub fn live_v3_consumers(&self) -> impl Iterator<Item = &V3Consumer> {
+        let demo = self.v3_consumers == Self::demo().v3_consumers;
+        self.v3_consumers.iter().filter(move |c| {
+            !demo
+                || self
+                    .trading_consumers
+                    .iter()
+                    .any(|t| t.consumer_id == c.trading_consumer)
+        })
     }
 
     /// Threads for FC Data history generation (`data_workers`, or one less than the CPUs).
@@ -484,6 +591,36 @@ mod tests {
             serde_json::from_str::<SimConfig>(r#"{"market": {"regime": {}}}"#).is_err(),
             "a misspelt section is refused"
         );
+    }
+
+    #[test]
+    fn v3_keys_must_name_a_trading_consumer_once() {
+        let mut c = SimConfig::demo();
+        assert!(c.validate().is_ok());
+        c.v3_consumers[0].trading_consumer = "nobody".to_owned();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("v3_consumers[0].trading_consumer")
+        );
+        let mut c = SimConfig::demo();
+        c.v3_consumers.push(c.v3_consumers[0].clone());
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("appears twice")
+        );
+        let mut c = SimConfig::demo();
+        c.v3_refresh_lifetime_secs = c.token_lifetime_secs;
+        assert!(c.validate().is_err());
+        // Own trading consumers and no v3 keys: the demo v3 keys are dropped.
+        let mut c = SimConfig::demo();
+        c.trading_consumers[0].consumer_id = "mine".to_owned();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.live_v3_consumers().count(), 0);
+        assert_eq!(SimConfig::demo().live_v3_consumers().count(), 2);
     }
 
     #[test]

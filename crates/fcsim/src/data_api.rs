@@ -95,7 +95,12 @@ async fn handle(
 }
 
 /// One FC Data GET (on the blocking pool).
-fn route(core: &Core, endpoint: &str, params: &Params, path: &str) -> Result<Response, ApiError> {
+pub(crate) fn route(
+    core: &Core,
+    endpoint: &str,
+    params: &Params,
+    path: &str,
+) -> Result<Response, ApiError> {
     let (core, params) = (core, params);
     match endpoint {
         "securities" => securities(core, params),

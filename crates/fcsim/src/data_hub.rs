@@ -177,7 +177,7 @@ fn hms(secs: u32) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-fn session_code(phase: market::session::Phase) -> &'static str {
+pub(crate) fn session_code(phase: market::session::Phase) -> &'static str {
     use market::session::Phase;
     match phase {
         Phase::OpeningAuction => "ATO",

@@ -37,6 +37,11 @@ impl Limits {
     }
 }
 
+/// A connection's byte stream: plain TCP or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 /// Serves `router` on `listener` until `cancel` fires, then lets open requests finish
 /// (at most [`DRAIN`]).
 pub(crate) async fn serve(
@@ -44,6 +49,29 @@ pub(crate) async fn serve(
     router: Router,
     limits: Limits,
     cancel: CancellationToken,
+) -> std::io::Result<()> {
+    serve_with(listener, router, limits, cancel, None).await
+}
+
+/// [`serve`] over TLS: each connection's handshake must finish within the header read
+/// timeout.
+pub(crate) async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    cancel: CancellationToken,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    serve_with(listener, router, limits, cancel, Some(acceptor)).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    cancel: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<()> {
     let mut builder = http1::Builder::new();
     builder
@@ -71,12 +99,33 @@ pub(crate) async fn serve(
                 .clone()
                 .map_request(|req: axum::http::Request<Incoming>| req.map(Body::new)),
         );
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
+        let builder = builder.clone();
+        let tls = tls.clone();
         let mut stopping = stop.subscribe();
         let finished = done.clone();
         tokio::spawn(async move {
+            let io: Box<dyn Io> = match tls {
+                None => Box::new(stream),
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(s)) => Box::new(s),
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "fcsim: TLS handshake failed");
+                            drop(finished);
+                            return;
+                        }
+                        Err(_) => {
+                            drop(finished);
+                            return;
+                        }
+                    }
+                }
+            };
+            let conn = builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             let mut draining = false;
             loop {

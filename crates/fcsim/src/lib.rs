@@ -1,10 +1,12 @@
-//! `fcsim`: an offline simulator of SSI FastConnect v2.
+//! `fcsim`: an offline simulator of SSI FastConnect v2 and v3.
 //!
 //! Owns a synthetic Vietnamese market (the whole HOSE/HNX/UPCoM universe, VN30 futures and
 //! the main indices, with generated history and intraday trading that respects every rule
 //! of `crates/market`) and serves it with SSI's own protocol: FC Data REST and its classic
-//! ASP.NET SignalR hub, FC Trading REST (tokens, OTP, signed orders, queries) and its hub.
-//! SSI's SDKs and our `fastconnect` client cannot tell it from the real service.
+//! ASP.NET SignalR hub, FC Trading REST (tokens, OTP, signed orders, queries) and its hub;
+//! and FastConnect v3 beside it over the same broker and accounts (`v3`: auth with OTP,
+//! Smart OTP and refresh tokens, data and trading REST, FCO, the `/ws/v3` stream, also over
+//! TLS). SSI's SDKs and our `fastconnect` client cannot tell it from the real service.
 //!
 //! Does not own exchange rules (`market`) nor the wire client (`fastconnect`).
 //!
@@ -15,7 +17,8 @@
 //! day (`live`) → the broker and its store (`broker`, `store`) → the trading desk that runs
 //! them on their own thread (`desk`) → the simulator (`sim`, with `auth` and `quota`) → the
 //! HTTP and hub modules (`rest`, `data_api`, `data_hub`, `trading_api`, `trading_hub`, over
-//! `http` and `signalr`) → the servers (`server`).
+//! `http` and `signalr`; `v3` over the same desk and the FC Data rows) → the servers
+//! (`server`).
 
 pub mod auth;
 mod broker;
@@ -39,10 +42,11 @@ pub mod tape;
 mod trading_api;
 pub mod trading_hub;
 pub mod universe;
+mod v3;
 
 pub use broker::{MARKET_MAKER, Sizes};
 pub use config::{ConfigError, SimConfig};
-pub use server::{serve, serve_all, serve_trading};
+pub use server::{serve, serve_all, serve_trading, serve_v3_tls};
 pub use sim::{Error, Simulator};
 pub use store::StoreError;
 pub use tape::{DaySummary, DayTape, Generator, MarketModel, Trade};

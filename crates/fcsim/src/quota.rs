@@ -50,3 +50,37 @@ impl Limiter {
         Ok(())
     }
 }
+
+impl Limiter {
+    /// The tightest applicable rule's limit, calls left in its window and time until its
+    /// oldest call leaves it (`X-RateLimit-*`), for `consumer` now.
+    pub(crate) fn status(
+        &self,
+        rules: &[RateRule],
+        consumer: &str,
+        method: &str,
+        api: &str,
+    ) -> Option<(u32, u32, Duration)> {
+        let now = Instant::now();
+        rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.applies(method, api))
+            .filter_map(|(i, r)| {
+                let period = Duration::from_millis(r.period_ms()?);
+                let w = self.windows.get(&(consumer.to_owned(), i));
+                let live: Vec<&Instant> = w
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| now.duration_since(**t) < period)
+                    .collect();
+                let used = u32::try_from(live.len()).unwrap_or(u32::MAX);
+                let reset = live.first().map_or(Duration::ZERO, |t| {
+                    period.saturating_sub(now.duration_since(**t))
+                });
+                Some((period, r.limit, r.limit.saturating_sub(used), reset))
+            })
+            .min_by_key(|(period, ..)| *period)
+            .map(|(_, limit, left, reset)| (limit, left, reset))
+    }
+}

@@ -77,3 +77,21 @@ pub async fn serve_all(
     );
     a.and(b)
 }
+
+/// Serves FastConnect v3 (REST and the `/ws/v3` stream) over TLS on `tls` until `cancel`
+/// fires, with the simulator's self-signed certificate, written first to `cert_file` (a
+/// client trusts the stream with it). v3 is also served in plain HTTP on the trading port;
+/// the trading ticker runs there.
+pub async fn serve_v3_tls(
+    sim: Simulator,
+    tls: TcpListener,
+    cert_file: &std::path::Path,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    std::fs::write(cert_file, sim.v3_cert_pem())?;
+    tracing::info!(cert = %cert_file.display(), port = tls.local_addr()?.port(), "fcsim: v3 over TLS (trust the certificate file, e.g. SSL_CERT_FILE)");
+    let app = crate::v3::router().with_state(sim.core.clone());
+    let limits = crate::http::Limits::of(&sim.core.config);
+    crate::http::serve_tls(tls, app, limits, cancel, sim.core.v3_tls.clone()).await?;
+    Ok(())
+}

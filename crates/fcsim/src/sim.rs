@@ -52,6 +52,9 @@ pub enum Error {
     /// The trading state could not be saved at a stop.
     #[error("trading state: {0}")]
     Desk(String),
+    /// The v3 stream's TLS certificate could not be made.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -101,6 +104,14 @@ pub(crate) struct Core {
     /// Account → the FC Trading consumer that owns it.
     pub(crate) owners: HashMap<String, String>,
     tokens: Mutex<Tokens>,
+    /// FastConnect v3 keys and their verified public keys.
+    pub(crate) v3_keys: Vec<(crate::config::V3Consumer, RsaPublicKey)>,
+    /// The self-signed certificate (PEM) of the v3 TLS port and its server configuration.
+    pub(crate) v3_cert_pem: String,
+    pub(crate) v3_tls: Arc<rustls::ServerConfig>,
+    v3: Mutex<crate::v3::Sessions>,
+    /// `batchRequestId`s used per apiKey on the simulated day.
+    v3_batches: Mutex<HashMap<String, (Date, std::collections::HashSet<String>)>>,
     guard: Mutex<Guard>,
     limiter: Mutex<Limiter>,
     pub(crate) desk: Desk,
@@ -113,6 +124,27 @@ impl Core {
         self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn v3(&self) -> MutexGuard<'_, crate::v3::Sessions> {
+        self.v3
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a v3 `batchRequestId` of `api_key` for `today`; false if already used.
+    pub(crate) fn claim_batch(&self, api_key: &str, today: Date, id: &str) -> bool {
+        let mut all = self
+            .v3_batches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = all
+            .entry(api_key.to_owned())
+            .or_insert_with(|| (today, std::collections::HashSet::new()));
+        if entry.0 != today {
+            *entry = (today, std::collections::HashSet::new());
+        }
+        entry.1.insert(id.to_owned())
     }
 
     pub(crate) fn guard(&self) -> MutexGuard<'_, Guard> {
@@ -137,6 +169,25 @@ impl Core {
     pub(crate) fn owns(&self, consumer: &str, account: &str) -> bool {
         self.owners.get(account).is_some_and(|c| c == consumer)
     }
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1` (ECDSA P-256, made at start)
+/// and a TLS 1.3 server configuration with it.
+fn self_signed() -> Result<(String, Arc<rustls::ServerConfig>), Error> {
+    let tls = |e: &dyn std::fmt::Display| Error::Tls(e.to_string());
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(|e| tls(&e))?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls(&e))?
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .map_err(|e| tls(&e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((made.cert.pem(), Arc::new(config)))
 }
 
 /// A running simulated market. Cheap to clone.
@@ -184,6 +235,18 @@ impl Simulator {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let v3_keys = config
+            .live_v3_consumers()
+            .map(|c| {
+                parse_public_key(&c.public_key)
+                    .map(|k| (c.clone(), k))
+                    .map_err(|source| Error::Key {
+                        consumer: c.api_key.clone(),
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (v3_cert_pem, v3_tls) = self_signed()?;
         let owners = config
             .trading_consumers
             .iter()
@@ -248,6 +311,11 @@ impl Simulator {
                 keys,
                 owners,
                 tokens: Mutex::new(Tokens::new(&config)),
+                v3_keys,
+                v3_cert_pem,
+                v3_tls,
+                v3: Mutex::new(crate::v3::Sessions::new(&config)),
+                v3_batches: Mutex::new(HashMap::new()),
                 guard: Mutex::new(Guard::new(&config)),
                 limiter: Mutex::new(Limiter::default()),
                 desk,
@@ -264,6 +332,18 @@ impl Simulator {
             .tokens()
             .pending_otp(consumer_id)
             .map(str::to_owned)
+    }
+
+    /// The pending OTP of a FastConnect v3 key after `requestOtp` (SSI would send it by
+    /// SMS or e-mail).
+    pub fn pending_v3_otp(&self, api_key: &str) -> Option<String> {
+        self.core.v3().pending_otp(api_key).map(str::to_owned)
+    }
+
+    /// The self-signed certificate (PEM) the v3 TLS port presents: a client trusts the
+    /// simulator's `wss://` stream with it (Python: `SSL_CERT_FILE=<file>`).
+    pub fn v3_cert_pem(&self) -> &str {
+        &self.core.v3_cert_pem
     }
 
     /// Moves the broker to the simulated now: session transitions, market-maker quotes,

@@ -6,8 +6,8 @@
 //! same auth, quotas, signing and envelopes.
 
 mod cash;
-mod orders;
-mod queries;
+pub(crate) mod orders;
+pub(crate) mod queries;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +30,7 @@ use crate::sim::Core;
 pub(crate) fn router(core: Arc<Core>) -> Router {
     Router::new()
         .merge(crate::trading_hub::router())
+        .merge(crate::v3::router())
         .fallback(handle)
         .layer(DefaultBodyLimit::disable())
         .with_state(core)
@@ -84,8 +85,10 @@ pub(crate) fn business(msg: impl Into<String>) -> ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
+        let text = e.to_string();
         match e {
             BrokerError::Invalid(m) => ApiError::bad(m),
+            BrokerError::Duplicate(_) => ApiError::bad(text),
             BrokerError::Refused(m) => ApiError::business(m),
         }
     }

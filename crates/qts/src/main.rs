@@ -90,9 +90,15 @@ enum Command {
         /// FC Data port (REST and hub); 0 picks a free port (default 18400).
         #[arg(long)]
         data_port: Option<u16>,
-        /// FC Trading port (REST and hub); 0 picks a free port (default 18401).
+        /// FC Trading port (REST and hub, and FastConnect v3 REST and stream in plain
+        /// HTTP); 0 picks a free port (default 18401).
         #[arg(long)]
         trading_port: Option<u16>,
+        /// FastConnect v3 over TLS (REST and the wss stream, self-signed certificate for
+        /// localhost written next to the state or in the temp dir); 0 picks a free port
+        /// (default 18402).
+        #[arg(long)]
+        v3_tls_port: Option<u16>,
         /// Keep the FC Trading state (orders, fills, cash, positions, stream notices, used
         /// request ids, simulated clock) in DIR (a snapshot and a journal) so a restart
         /// resumes it; one simulator per directory. The state belongs to one --seed/--start;
@@ -243,6 +249,7 @@ fn main() -> ExitCode {
             start,
             data_port,
             trading_port,
+            v3_tls_port,
             data_dir,
         } => {
             let flags = SimFlags {
@@ -251,6 +258,7 @@ fn main() -> ExitCode {
                 start,
                 data_port,
                 trading_port,
+                v3_tls_port,
                 data_dir,
             };
             match tokio::runtime::Runtime::new() {
@@ -287,6 +295,7 @@ struct SimFlags {
     start: Option<String>,
     data_port: Option<u16>,
     trading_port: Option<u16>,
+    v3_tls_port: Option<u16>,
     data_dir: Option<PathBuf>,
 }
 
@@ -319,6 +328,9 @@ fn sim_config(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<fcsim::S
     if let Some(port) = flags.trading_port {
         config.trading_port = port;
     }
+    if let Some(port) = flags.v3_tls_port {
+        config.v3_tls_port = port;
+    }
     if flags.data_dir.is_some() {
         config.data_dir = flags.data_dir;
     }
@@ -339,6 +351,9 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
     let (data_port, trading_port) = (config.data_port, config.trading_port);
     let data_consumers = config.data_consumers.clone();
     let trading_consumers = config.trading_consumers.clone();
+    let v3_consumers: Vec<_> = config.live_v3_consumers().cloned().collect();
+    let v3_tls_port = config.v3_tls_port;
+    let cert_dir = config.data_dir.clone().unwrap_or_else(std::env::temp_dir);
     let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
     let data = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, data_port))
         .await
@@ -346,6 +361,11 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
     let trading = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, trading_port))
         .await
         .with_context(|| format!("bind FC Trading port {trading_port}"))?;
+    let v3_tls = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, v3_tls_port))
+        .await
+        .with_context(|| format!("bind the FastConnect v3 TLS port {v3_tls_port}"))?;
+    let tls_port = v3_tls.local_addr()?.port();
+    let cert_file = cert_dir.join(format!("fcsim-v3-cert-{tls_port}.pem"));
     let data_url = format!("http://{}/", data.local_addr()?);
     let trading_url = format!("http://{}/", trading.local_addr()?);
     let mut out = std::io::stdout().lock();
@@ -382,13 +402,40 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
             )?;
         }
     }
+    let trading_base = trading_url.trim_end_matches('/');
+    writeln!(
+        out,
+        "fc-v3       {trading_base}  stream {}/ws/v3",
+        trading_base.replacen("http", "ws", 1)
+    )?;
+    writeln!(
+        out,
+        "fc-v3-tls   https://localhost:{tls_port}  stream wss://localhost:{tls_port}/ws/v3  certificate {} (trust it: SSL_CERT_FILE=<file>)",
+        cert_file.display()
+    )?;
+    for c in &v3_consumers {
+        let secret = if c.api_key == fcsim::config::DEMO_V3_API_KEY {
+            c.api_secret.as_str()
+        } else {
+            "(from the configuration)"
+        };
+        writeln!(
+            out,
+            "FC v3       apiKey {}  apiSecret {secret}  accounts of {}  OTP: {:?} (SMS codes are in the log)",
+            c.api_key, c.trading_consumer, c.otp
+        )?;
+    }
     writeln!(out, "simulating from {}", simulator.now())?;
     out.flush()?;
     drop(out);
     let token = common::shutdown::on_signal();
-    fcsim::serve_all(simulator, data, trading, token)
-        .await
-        .context("simulator stopped")?;
+    let tls = fcsim::serve_v3_tls(simulator.clone(), v3_tls, &cert_file, token.clone());
+    let (served, tls) = tokio::join!(
+        fcsim::serve_all(simulator.clone(), data, trading, token.clone()),
+        tls
+    );
+    served.context("simulator stopped")?;
+    tls.context("FastConnect v3 over TLS stopped")?;
     writeln!(std::io::stdout(), "stopped")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -640,6 +687,7 @@ mod sim_tests {
             start: None,
             data_port: None,
             trading_port: None,
+            v3_tls_port: None,
             data_dir: None,
         }
     }

@@ -259,7 +259,7 @@ fn replaying_the_applied_commands_rebuilds_the_same_state_and_notices() {
         t0 + time::Duration::seconds(41),
         order(&symbol, Some(floor), "3", OrderType::Lo),
     );
-    assert!(matches!(dup, Err(BrokerError::Invalid(_))), "{dup:?}");
+    assert!(matches!(dup, Err(BrokerError::Duplicate(_))), "{dup:?}");
     // Cash and stock movements replay too (the stock transfer rebuilds the engine).
     run(
         &mut live,
@@ -396,4 +396,121 @@ fn retention_drops_old_final_orders_and_notices_but_keeps_working_ones() {
             ..
         }
     ));
+}
+
+fn fco(kind: fco::FcoKind, side: Side, stop: f64, operator: fco::Operator) -> Command {
+    let start = config().start;
+    Command::FcoPlace(Box::new(fco::FcoRequest {
+        consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+        account: DEMO_CASH_ACCOUNT.to_owned(),
+        kind,
+        symbol: "SSI".to_owned(),
+        side,
+        quantity: 100,
+        price: None,
+        price_text: "MTL".to_owned(),
+        price_slip: 0.0,
+        from: start,
+        to: start + time::Duration::hours(3),
+        stop_price: stop,
+        operator,
+        active_price: 0.0,
+        trailing_amount: 0.0,
+        tp_active_price: 0.0,
+        sl_active_price: 0.0,
+        tp_price: None,
+        sl_price: None,
+    }))
+}
+
+#[test]
+fn fcos_trigger_on_ticks_replay_exactly_and_expire_then_go_with_retention() {
+    let mut live = broker();
+    let t0 = config().start;
+    let mut applied = Vec::new();
+    let mut run = |b: &mut Broker, at: OffsetDateTime, mut cmd: Command| {
+        let out = b.apply(at, &mut cmd, false);
+        // What the desk journals: every command that changed the state.
+        if out.changed {
+            applied.push((at, cmd));
+        }
+        out.result
+    };
+    // Holds at once (any price >= 1): triggered on the next tick, its buy fills.
+    let fired = run(
+        &mut live,
+        t0,
+        fco(
+            fco::FcoKind::Stop,
+            Side::Buy,
+            1.0,
+            fco::Operator::GreaterOrEqual,
+        ),
+    );
+    assert_eq!(fired, Ok(Outcome::Transaction("1".to_owned())));
+    // Never holds (no price below 1): waits, then expires after its window.
+    run(
+        &mut live,
+        t0,
+        fco(fco::FcoKind::Stop, Side::Sell, 1.0, fco::Operator::Lesser),
+    )
+    .unwrap();
+    for s in [1, 2, 3] {
+        run(
+            &mut live,
+            t0 + time::Duration::seconds(s),
+            Command::Tick {
+                requote: true,
+                prune_before: None,
+            },
+        )
+        .unwrap();
+    }
+    let status = |b: &Broker, id: u64| {
+        b.fcos_of(DEMO_TRADING_CONSUMER_ID)
+            .find(|f| f.id == id)
+            .map(|f| f.status.clone())
+    };
+    assert_eq!(status(&live, 1).as_deref(), Some("FIS"));
+    assert_eq!(status(&live, 2).as_deref(), Some("WAIT"));
+    let child = live.fcos.get(&1).unwrap().children[0].order;
+    assert_eq!(live.engine.order(child).unwrap().filled.units(), 100);
+    run(
+        &mut live,
+        t0 + time::Duration::hours(4),
+        Command::Tick {
+            requote: true,
+            prune_before: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(status(&live, 2).as_deref(), Some("EXP"));
+    // A cancel of a final FCO is refused.
+    let again = run(
+        &mut live,
+        t0 + time::Duration::hours(4),
+        Command::FcoCancel {
+            consumer: DEMO_TRADING_CONSUMER_ID.to_owned(),
+            id: 2,
+        },
+    );
+    assert!(matches!(again, Err(BrokerError::Refused(_))), "{again:?}");
+    live.publish();
+
+    let mut replayed = broker();
+    for (at, mut cmd) in applied {
+        replayed.apply(at, &mut cmd, true);
+    }
+    replayed.publish();
+    assert_eq!(replayed.fcos, live.fcos);
+    assert_eq!(replayed.next_fco, live.next_fco);
+    assert_eq!(replayed.engine.state(), live.engine.state());
+
+    // Two days later (retention 1 day) the finished FCOs are dropped.
+    let mut tick = Command::Tick {
+        requote: true,
+        prune_before: None,
+    };
+    live.apply(datetime!(2025-06-12 10:00 +7), &mut tick, false);
+    assert!(live.fcos.is_empty());
 }

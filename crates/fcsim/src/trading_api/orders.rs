@@ -142,7 +142,7 @@ pub(super) async fn signed_post(
     })))
 }
 
-fn new_order(
+pub(crate) fn new_order(
     core: &Core,
     info: &TokenInfo,
     m: &Map<String, Value>,

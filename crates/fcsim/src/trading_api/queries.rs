@@ -32,6 +32,16 @@ pub(super) async fn query(
     api: &str,
     p: &Params,
 ) -> Result<Response, Refused> {
+    query_data(core, &info.consumer, api, p).await.map(ok)
+}
+
+/// The `data` of a query GET of `consumer` (FastConnect v3 maps it to its own shapes).
+pub(crate) async fn query_data(
+    core: &Arc<Core>,
+    consumer: &str,
+    api: &str,
+    p: &Params,
+) -> Result<Value, Refused> {
     if api == "ratelimit" {
         let rules: Vec<Value> = core
             .config
@@ -39,7 +49,7 @@ pub(super) async fn query(
             .iter()
             .map(|r| json!({"endpoint": r.endpoint, "period": r.period, "limit": r.limit}))
             .collect();
-        return Ok(ok(Value::Array(rules)));
+        return Ok(Value::Array(rules));
     }
     if !KNOWN.contains(&api) {
         return Err(ApiError::not_found(api).into());
@@ -48,7 +58,7 @@ pub(super) async fn query(
         .get("account")
         .ok_or_else(|| ApiError::bad("'Account' must not be empty."))?
         .to_owned();
-    if !core.owns(&info.consumer, &account) {
+    if !core.owns(consumer, &account) {
         return Err(business("Account is not exist.").into());
     }
     let id = AccountId::new(account.clone());
@@ -150,7 +160,7 @@ pub(super) async fn query(
                 .map_err(ApiError::from)??
         }
     };
-    Ok(ok(data))
+    Ok(data)
 }
 
 fn orders(

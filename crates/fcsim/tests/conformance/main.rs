@@ -11,3 +11,4 @@ mod restart;
 mod sdk;
 mod stylized;
 mod trading;
+mod v3;

@@ -92,3 +92,101 @@ async fn official_python_sdks_run_unchanged_against_the_simulator() {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
 }
+
+/// SSI's official v3 SDK (ssi-sdk 3.3.2), unchanged: REST on the trading port in plain
+/// HTTP, the stream over TLS (the SDK refuses `ws://`) trusting the simulator's certificate
+/// through `SSL_CERT_FILE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
+    if let Err(why) = python_ready() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "SDK conformance cannot run under CI: {why}"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("\n!!!!!!!! WARNING: v3 SDK conformance SKIPPED: {why} !!!!!!!!\n");
+        }
+        return;
+    }
+    let config = SimConfig {
+        start: datetime!(2025-06-10 10:00:00 +7),
+        speed: 2.0,
+        universe: UniverseSize {
+            hose: 80,
+            hnx: 30,
+            upcom: 30,
+        },
+        history_days: 60,
+        ..SimConfig::demo()
+    };
+    let sim = Simulator::new(config).unwrap();
+    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tls = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trading_url = format!("http://{}", trading.local_addr().unwrap());
+    let tls_port = tls.local_addr().unwrap().port();
+    let cert = std::env::temp_dir().join(format!(
+        "fcsim-v3-sdk-{}-{tls_port}.pem",
+        std::process::id()
+    ));
+    let cancel = CancellationToken::new();
+    let server = tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
+    let tls_server = {
+        let (cert, cancel) = (cert.clone(), cancel.clone());
+        tokio::spawn(async move { fcsim::serve_v3_tls(sim, tls, &cert, cancel).await })
+    };
+    for _ in 0..100 {
+        if cert.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/sdk-conformance/run.sh"
+    );
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .env_remove("FCSIM_DATA_URL")
+        .env_remove("FCSIM_TRADING_URL")
+        .env("FCSIM_V3_URL", &trading_url)
+        .env(
+            "FCSIM_V3_STREAM_URL",
+            format!("wss://localhost:{tls_port}/ws/v3"),
+        )
+        .env("SSL_CERT_FILE", &cert)
+        .env("FCSIM_DATE", "10/06/2025")
+        .output()
+        .await
+        .unwrap();
+    cancel.cancel();
+    server.await.unwrap().unwrap();
+    tls_server.await.unwrap().unwrap();
+    let _ = std::fs::remove_file(&cert);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "run.sh (v3) failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    for line in [
+        "ok    v3 token without OTP (data scope)",
+        "ok    v3 ohlc 1d",
+        "ok    v3 Smart-OTP login after approval",
+        "ok    v3 refresh",
+        "ok    v3 stream (wss) trade.SSI",
+        "ok    v3 place limit order (signed)",
+        "ok    v3 stream order event",
+        "ok    v3 duplicate clientRequestId is 409",
+        "ok    v3 cancel (DELETE with a body, signed)",
+        "ok    v3 batch place",
+        "ok    v3 FCO stop triggered and finished",
+        "ok    v3 FCO status history",
+        "ok    v3 FCO cancelled",
+        "all v3 SDK checks passed",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+}

@@ -155,6 +155,7 @@ fn sim_help_documents_its_flags() {
         "--start",
         "--data-port",
         "--trading-port",
+        "--v3-tls-port",
     ] {
         assert!(help.contains(flag), "sim --help documents {flag}:\n{help}");
     }
@@ -163,7 +164,15 @@ fn sim_help_documents_its_flags() {
 #[test]
 fn sim_on_free_ports_prints_its_urls_and_issues_fc_data_tokens() {
     let mut child = Command::new(QTS)
-        .args(["sim", "--data-port", "0", "--trading-port", "0"])
+        .args([
+            "sim",
+            "--data-port",
+            "0",
+            "--trading-port",
+            "0",
+            "--v3-tls-port",
+            "0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
