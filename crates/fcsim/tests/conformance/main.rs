@@ -12,3 +12,4 @@ mod sdk;
 mod stylized;
 mod trading;
 mod v3;
+mod v3_client;
