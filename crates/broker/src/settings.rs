@@ -1,0 +1,113 @@
+//! Which generation runs, and its credentials: the one serde settings type of the broker.
+//!
+//! ```toml
+//! generation = "v2"
+//! [data]                      # fastconnect::DataConfig
+//! consumer_id = "..."
+//! consumer_secret = "..."
+//! [trading]                   # fastconnect::TradingConfig; omit for data only
+//! consumer_id = "..."
+//! consumer_secret = "..."
+//! private_key = "<base64 RSAKeyValue>"
+//! pin = "..."
+//! ```
+//!
+//! ```toml
+//! generation = "v3"           # the keys of fastconnect::v3::Config, flattened
+//! api_key = "..."
+//! api_secret = "..."
+//! private_key = "..."         # omit for data only
+//! ```
+//!
+//! Secrets are `secrecy::SecretString` in the fastconnect configurations: never printed.
+
+use serde::Deserialize;
+
+/// The broker settings: `generation` picks the adapter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "generation", rename_all = "lowercase")]
+pub enum Settings {
+    /// FastConnect v2.
+    V2(V2Settings),
+    /// FastConnect v3.
+    V3(V3Settings),
+}
+
+/// FastConnect v2: two keys (FC Data and FC Trading), each with its own hosts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V2Settings {
+    /// FC Data.
+    pub data: fastconnect::DataConfig,
+    /// FC Trading; `None` for a data-only broker.
+    #[serde(default)]
+    pub trading: Option<fastconnect::TradingConfig>,
+}
+
+/// FastConnect v3: one API key for data and trading.
+#[derive(Debug, Clone, Deserialize)]
+pub struct V3Settings {
+    /// The v3 client configuration; without `private_key` the broker is data-only.
+    #[serde(flatten)]
+    pub client: fastconnect::v3::Config,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generation_key_picks_the_adapter() {
+        let v2: Settings = toml::from_str(
+            r#"
+            generation = "v2"
+            [data]
+            consumer_id = "d"
+            consumer_secret = "ds"
+            [trading]
+            consumer_id = "t"
+            consumer_secret = "ts"
+            private_key = "k"
+            pin = "123456"
+            "#,
+        )
+        .unwrap();
+        let Settings::V2(v2) = v2 else {
+            panic!("expected v2")
+        };
+        assert_eq!(v2.data.consumer_id, "d");
+        assert_eq!(v2.trading.unwrap().consumer_id, "t");
+
+        let v3: Settings = toml::from_str(
+            r#"
+            generation = "v3"
+            api_key = "key"
+            api_secret = "secret"
+            api_url = "http://127.0.0.1:1"
+            "#,
+        )
+        .unwrap();
+        let Settings::V3(v3) = v3 else {
+            panic!("expected v3")
+        };
+        assert_eq!(v3.client.api_key, "key");
+        assert_eq!(v3.client.api_url, "http://127.0.0.1:1");
+        assert!(v3.client.private_key.is_none());
+        assert!(format!("{:?}", v3.client.api_secret).contains("REDACTED"));
+
+        let bad = toml::from_str::<Settings>("generation = \"v4\"").unwrap_err();
+        assert!(bad.to_string().contains("v4"), "{bad}");
+    }
+
+    #[test]
+    fn connect_builds_data_only_and_trading_brokers() {
+        let v3: Settings =
+            toml::from_str("generation = \"v3\"\napi_key = \"key\"\napi_secret = \"secret\"")
+                .unwrap();
+        let b = crate::connect(v3).unwrap();
+        assert_eq!(b.generation, crate::Generation::V3);
+        assert!(b.trading.is_none());
+        assert!(b.v3_client.is_some());
+        assert_eq!(b.market_data.generation(), crate::Generation::V3);
+    }
+}

@@ -1,0 +1,816 @@
+//! The FastConnect v2 adapter: [`V2Data`] over [`fastconnect::DataClient`] and
+//! [`V2Trading`] over [`fastconnect::TradingClient`].
+//!
+//! - Exactly-once: the [`ClientOrderId`] is sent as `requestID`; SSI refuses a reused one
+//!   ("Duplicate requestID"), answered as [`Error::Duplicate`].
+//! - The account stream resumes by NotifyID (start of day on first open, or the cursor file
+//!   `notify_id_file`), so a reconnect misses nothing: it reports
+//!   [`AccountEvent::Reconnected`], never a gap.
+//! - v2's order book names an order by the `requestID` of its *latest* action; this adapter
+//!   also learns each order's placing id from the stream's `origRequestID`, so
+//!   [`OrderState::client_order_id`] is known for every order seen on the stream.
+//! - Conditional orders: [`Error::Unsupported`] (v2's stop orders exist on derivatives only,
+//!   so the OMS holds conditional orders itself).
+//! - Bars: `DailyOhlc`/`IntradayOhlc` with SSI's 10-page limit hidden by splitting long
+//!   intraday ranges into 30-day windows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use fastconnect::data::{
+    DailyIndexQuery, DailyOhlcQuery, DailyStockPriceQuery, IntradayOhlcQuery, SecuritiesQuery,
+};
+use fastconnect::trading::stream::{OrderErrorEvent, OrderEvent, OrderMatchEvent};
+use fastconnect::trading::{CancelOrder, ModifyOrder, NewOrder, OrderItem, RequestId};
+use fastconnect::{Channel, ChannelKind, DataClient, Decimal, TradingClient, TradingMarket};
+use futures::StreamExt as _;
+use market::calendar::VN_OFFSET;
+use market::order::Amendment;
+use market::{Exchange, Price, Quantity, Symbol};
+use time::{Date, OffsetDateTime, Time};
+
+use crate::error::{Error, Generation, Result};
+use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
+use crate::types::{
+    AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
+    ConditionalRequest, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent, MaxQuantities,
+    OrderAck, OrderKey, OrderRequest, OrderState, OrderStatus, Position, SecurityInfo,
+    SecuritySnapshot, Subscription,
+};
+use crate::{EventStream, MarketData, Trading};
+
+const GEN: Generation = Generation::V2;
+
+fn ssi(e: fastconnect::Error) -> Error {
+    Error::from_ssi(GEN, e)
+}
+
+/// The domain status of an SSI order status (the same code table serves v2 and v3; v3 adds
+/// `PD`, pending).
+pub(crate) fn status(s: &fastconnect::OrderStatus) -> OrderStatus {
+    use fastconnect::OrderStatus as S;
+    match s {
+        S::WaitingApproval | S::ReadyToSend | S::Sent | S::PreSession | S::StopSent => {
+            OrderStatus::PendingNew
+        }
+        S::Queued => OrderStatus::New,
+        S::PartiallyFilled => OrderStatus::PartiallyFilled,
+        S::Filled => OrderStatus::Filled,
+        S::FilledPartlyCancelled | S::Cancelled => OrderStatus::Cancelled,
+        S::WaitingModify => OrderStatus::PendingAmend,
+        S::WaitingCancel => OrderStatus::PendingCancel,
+        S::Rejected => OrderStatus::Rejected,
+        S::Expired => OrderStatus::Expired,
+        S::StopReady | S::PreSessionStop => OrderStatus::Triggering,
+        S::Other(code) if code.eq_ignore_ascii_case("PD") => OrderStatus::PendingNew,
+        S::Other(code) => OrderStatus::Other(code.clone()),
+    }
+}
+
+pub(crate) fn side(s: fastconnect::Side) -> market::Side {
+    match s {
+        fastconnect::Side::Buy => market::Side::Buy,
+        fastconnect::Side::Sell => market::Side::Sell,
+    }
+}
+
+pub(crate) fn wire_side(s: market::Side) -> fastconnect::Side {
+    match s {
+        market::Side::Buy => fastconnect::Side::Buy,
+        market::Side::Sell => fastconnect::Side::Sell,
+    }
+}
+
+pub(crate) fn order_type(t: &fastconnect::OrderType) -> Option<market::OrderType> {
+    t.as_str().parse().ok()
+}
+
+pub(crate) fn wire_order_type(t: market::OrderType) -> fastconnect::OrderType {
+    fastconnect::OrderType::parse(t.code())
+}
+
+fn trading_market(s: Symbol) -> TradingMarket {
+    if crate::price::scale(s.as_str()) == 10 {
+        TradingMarket::Vnfe
+    } else {
+        TradingMarket::Vn
+    }
+}
+
+fn request_id(id: ClientOrderId) -> Result<RequestId> {
+    RequestId::new(id.get()).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+fn wire_price(s: Symbol, p: Option<Price>) -> Decimal {
+    p.map_or(Decimal::ZERO, |p| wire(s.as_str(), p))
+}
+
+fn at(date: Date, t: Option<Time>) -> OffsetDateTime {
+    date.with_time(t.unwrap_or(Time::MIDNIGHT))
+        .assume_offset(VN_OFFSET)
+}
+
+/// Keeps `guard` (the connection handle) alive while `inner` is read, and maps every item
+/// with `map`, which may drop it (`None`).
+pub(crate) fn mapped<S, G, T, F>(inner: S, guard: G, map: F) -> EventStream<T>
+where
+    S: futures::Stream + Send + Unpin + 'static,
+    G: Send + 'static,
+    T: Send + 'static,
+    F: FnMut(S::Item) -> Option<Result<T>> + Send + 'static,
+{
+    futures::stream::unfold(
+        (inner, guard, map),
+        |(mut inner, guard, mut map)| async move {
+            loop {
+                let item = inner.next().await?;
+                if let Some(out) = map(item) {
+                    return Some((out, (inner, guard, map)));
+                }
+            }
+        },
+    )
+    .boxed()
+}
+
+/// v2 market data.
+#[derive(Debug, Clone)]
+pub struct V2Data {
+    client: DataClient,
+}
+
+impl V2Data {
+    /// An adapter over `client`.
+    pub fn new(client: DataClient) -> Self {
+        Self { client }
+    }
+}
+
+fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<MarketEvent>> {
+    use fastconnect::MarketEvent as E;
+    let out = match e {
+        E::Connected => {
+            let again = std::mem::replace(state, true);
+            return again.then_some(Ok(MarketEvent::Reconnected));
+        }
+        E::Disconnected { reason } => Ok(MarketEvent::Gap { reason }),
+        E::Trade(t) => {
+            let last = t.last_price.filter(|p| !p.is_zero())?;
+            (|| {
+                Ok(MarketEvent::Trade {
+                    symbol: symbol(&t.symbol)?,
+                    price: price(&t.symbol, last)?,
+                    quantity: quantity("LastVol", t.last_vol)?,
+                    total_volume: t
+                        .total_vol
+                        .map(|v| quantity("TotalVol", Some(v)))
+                        .transpose()?,
+                    time: t.time.map(|t| t.to_string()),
+                })
+            })()
+        }
+        E::Quote(q) => (|| {
+            let levels = |side: &[fastconnect::data::stream::PriceLevel]| {
+                side.iter()
+                    .filter(|l| !l.price.is_zero())
+                    .map(|l| {
+                        Ok(Level {
+                            price: price(&q.symbol, l.price)?,
+                            volume: quantity("volume", Some(l.volume))?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            };
+            Ok(MarketEvent::Quote {
+                symbol: symbol(&q.symbol)?,
+                bids: levels(&q.bids)?,
+                asks: levels(&q.asks)?,
+            })
+        })(),
+        E::Index(i) => index_value(i.index_value).map(|value| MarketEvent::Index {
+            index: i.index_id,
+            value,
+        }),
+        E::ForeignRoom(r) => (|| {
+            Ok(MarketEvent::ForeignRoom {
+                symbol: symbol(&r.symbol)?,
+                current_room: r
+                    .current_room
+                    .map(|v| quantity("CurrentRoom", Some(v)))
+                    .transpose()?,
+                total_room: r
+                    .total_room
+                    .map(|v| quantity("TotalRoom", Some(v)))
+                    .transpose()?,
+            })
+        })(),
+        E::Bar(b) => (|| {
+            let p = |v: Option<Decimal>| {
+                v.ok_or_else(|| Error::Mapping {
+                    what: format!("bar of {} without a price", b.symbol),
+                })
+                .and_then(|v| price(&b.symbol, v))
+            };
+            let today = OffsetDateTime::now_utc().to_offset(VN_OFFSET).date();
+            Ok(MarketEvent::Bar(Bar {
+                symbol: symbol(&b.symbol)?,
+                time: at(today, b.time),
+                open: p(b.open)?,
+                high: p(b.high)?,
+                low: p(b.low)?,
+                close: p(b.close)?,
+                volume: quantity("Volume", b.volume)?,
+            }))
+        })(),
+        E::SecurityStatus(s) => {
+            let status = match (&s.trading_status, &s.trading_session) {
+                (Some(st), _) => st.to_string(),
+                (None, Some(session)) => session.to_string(),
+                (None, None) => return None,
+            };
+            symbol(&s.symbol).map(|sym| MarketEvent::Status {
+                symbol: Some(sym),
+                status,
+            })
+        }
+        E::Snapshot(_) | E::OddLot(_) => return None,
+        E::HubError(message) => Err(ssi(fastconnect::Error::Protocol(message))),
+        E::Malformed { error, .. } => Err(ssi(error)),
+    };
+    Some(out)
+}
+
+#[async_trait]
+impl MarketData for V2Data {
+    fn generation(&self) -> Generation {
+        GEN
+    }
+
+    async fn securities(&self, exchange: Exchange) -> Result<Vec<SecurityInfo>> {
+        let query = SecuritiesQuery {
+            market: Some(fastconnect::Exchange::parse(exchange.ssi_code())),
+        };
+        let rows = self.client.all(&query).await.map_err(ssi)?;
+        rows.into_iter()
+            .map(|s| {
+                Ok(SecurityInfo {
+                    symbol: symbol(&s.symbol)?,
+                    exchange: s.market.and_then(|m| m.as_str().parse().ok()),
+                    name: s.stock_name,
+                })
+            })
+            .collect()
+    }
+
+    async fn snapshot(&self, sym: Symbol, date: Date) -> Result<SecuritySnapshot> {
+        let query = DailyStockPriceQuery {
+            symbol: Some(sym.as_str().to_owned()),
+            market: None,
+            from: date,
+            to: date,
+        };
+        let rows = self.client.all(&query).await.map_err(ssi)?;
+        let row = rows
+            .into_iter()
+            .find(|r| r.symbol.eq_ignore_ascii_case(sym.as_str()))
+            .ok_or_else(|| Error::NotFound(format!("no daily price of {sym} on {date}")))?;
+        let s = sym.as_str();
+        Ok(SecuritySnapshot {
+            symbol: sym,
+            date: row.trading_date,
+            reference: opt_price(s, row.ref_price)?,
+            ceiling: opt_price(s, row.ceiling_price)?,
+            floor: opt_price(s, row.floor_price)?,
+            open: opt_price(s, row.open_price)?,
+            high: opt_price(s, row.highest_price)?,
+            low: opt_price(s, row.lowest_price)?,
+            close: opt_price(s, row.close_price)?,
+            volume: row
+                .total_match_vol
+                .map(|v| quantity("TotalMatchVol", Some(v)))
+                .transpose()?,
+            foreign_room: row
+                .foreign_current_room
+                .map(|v| quantity("ForeignCurrentRoom", Some(v)))
+                .transpose()?,
+        })
+    }
+
+    async fn bars(&self, query: &BarsQuery) -> Result<Vec<Bar>> {
+        if query.from > query.to {
+            return Err(Error::Invalid(format!(
+                "bars from {} after to {}",
+                query.from, query.to
+            )));
+        }
+        let s = query.symbol.as_str();
+        let bar = |date: Date,
+                   t: Option<Time>,
+                   o: Decimal,
+                   h: Decimal,
+                   l: Decimal,
+                   c: Decimal,
+                   v: i64| {
+            Ok(Bar {
+                symbol: query.symbol,
+                time: at(date, t),
+                open: price(s, o)?,
+                high: price(s, h)?,
+                low: price(s, l)?,
+                close: price(s, c)?,
+                volume: quantity("Volume", Some(v))?,
+            })
+        };
+        let Some(minutes) = query.resolution.minutes() else {
+            let rows = self
+                .client
+                .all(&DailyOhlcQuery::new(s, query.from, query.to))
+                .await
+                .map_err(ssi)?;
+            return rows
+                .into_iter()
+                .map(|r| {
+                    bar(
+                        r.trading_date,
+                        None,
+                        r.open,
+                        r.high,
+                        r.low,
+                        r.close,
+                        r.volume,
+                    )
+                })
+                .collect();
+        };
+        let mut out = Vec::new();
+        let mut from = query.from;
+        while from <= query.to {
+            let to = (from + time::Duration::days(29)).min(query.to);
+            let mut q = IntradayOhlcQuery::new(s, from, to);
+            q.resolution = minutes;
+            let rows = self.client.all(&q).await.map_err(ssi)?;
+            for r in rows {
+                out.push(bar(
+                    r.trading_date,
+                    r.time,
+                    r.open,
+                    r.high,
+                    r.low,
+                    r.close,
+                    r.volume,
+                )?);
+            }
+            let Some(next) = to.next_day() else { break };
+            from = next;
+        }
+        out.sort_by_key(|b| b.time);
+        Ok(out)
+    }
+
+    async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>> {
+        let rows = self
+            .client
+            .all(&DailyIndexQuery::new(index, from, to))
+            .await
+            .map_err(ssi)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(IndexPoint {
+                    index: r.index_id,
+                    date: r.trading_date,
+                    value: index_value(r.index_value)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {
+        let names: Vec<&str> = subscription.symbols.iter().map(Symbol::as_str).collect();
+        let mut channels = Vec::new();
+        if !names.is_empty() {
+            let mut kinds = vec![
+                ChannelKind::Trade,
+                ChannelKind::Quote,
+                ChannelKind::SecurityStatus,
+            ];
+            if subscription.foreign_room {
+                kinds.push(ChannelKind::ForeignRoom);
+            }
+            if subscription.bars {
+                kinds.push(ChannelKind::Bar);
+            }
+            for kind in kinds {
+                channels.push(Channel::symbols(kind, names.iter().copied()).map_err(ssi)?);
+            }
+        }
+        if !subscription.indexes.is_empty() {
+            channels.push(
+                Channel::symbols(ChannelKind::Index, subscription.indexes.iter().cloned())
+                    .map_err(ssi)?,
+            );
+        }
+        if channels.is_empty() {
+            return Err(Error::Invalid(
+                "subscribe to at least one symbol or index".into(),
+            ));
+        }
+        let (handle, events) = self.client.stream(channels).map_err(ssi)?;
+        let mut connected = false;
+        Ok(mapped(events, handle, move |e| {
+            market_event(&mut connected, e)
+        }))
+    }
+}
+
+/// v2 trading.
+#[derive(Debug, Clone)]
+pub struct V2Trading {
+    client: TradingClient,
+    /// order id → the id it was placed with, learned from the stream.
+    placed_with: Arc<Mutex<HashMap<String, ClientOrderId>>>,
+}
+
+impl V2Trading {
+    /// An adapter over `client` (logged in with its PIN, or by [`TradingClient::login`]).
+    pub fn new(client: TradingClient) -> Self {
+        Self {
+            client,
+            placed_with: Arc::default(),
+        }
+    }
+
+    /// The wire client, for what the interface does not cover (OTP login, history).
+    pub fn client(&self) -> &TradingClient {
+        &self.client
+    }
+
+    fn learned(&self, order_id: &str) -> Option<ClientOrderId> {
+        let map = match self.placed_with.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(order_id).copied()
+    }
+}
+
+fn learn(map: &Mutex<HashMap<String, ClientOrderId>>, order_id: &str, id: ClientOrderId) {
+    let mut map = match map.lock() {
+        Ok(m) => m,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    map.insert(order_id.to_owned(), id);
+}
+
+fn opt_id(text: Option<&str>) -> Option<ClientOrderId> {
+    text.and_then(ClientOrderId::parse)
+}
+
+/// An order book row as an [`OrderState`].
+pub(crate) fn book_row(
+    account: &str,
+    o: &OrderItem,
+    placed_with: Option<ClientOrderId>,
+) -> Result<OrderState> {
+    let s = o.instrument_id.as_str();
+    Ok(OrderState {
+        account: account.to_owned(),
+        order_id: o.order_id.clone(),
+        client_order_id: placed_with,
+        last_action_id: opt_id(o.unique_id.as_deref()),
+        symbol: symbol(s)?,
+        side: side(o.side),
+        order_type: o.order_type.as_ref().and_then(order_type),
+        price: opt_price(s, o.price)?,
+        quantity: quantity("quantity", o.quantity)?,
+        filled: quantity("filledQty", o.filled_qty)?,
+        cancelled: quantity("cancelQty", o.cancel_qty)?,
+        avg_price: opt_price(s, o.avg_price)?,
+        status: o
+            .order_status
+            .as_ref()
+            .map_or(OrderStatus::Other(String::new()), status),
+        reject_reason: o
+            .reject_reason
+            .clone()
+            .filter(|r| !r.is_empty() && r != "0"),
+        updated_at: o.modified_time.or(o.input_time),
+    })
+}
+
+/// An `orderEvent` as an [`OrderState`].
+pub(crate) fn order_event(e: &OrderEvent) -> Result<OrderState> {
+    let s = e.instrument_id.as_str();
+    Ok(OrderState {
+        account: e.account.clone().unwrap_or_default(),
+        order_id: e.order_id.clone(),
+        client_order_id: opt_id(e.orig_request_id.as_deref()),
+        last_action_id: opt_id(e.unique_id.as_deref()),
+        symbol: symbol(s)?,
+        side: side(e.side),
+        order_type: e.order_type.as_ref().and_then(order_type),
+        price: opt_price(s, e.price)?,
+        quantity: quantity("quantity", e.quantity)?,
+        filled: quantity("filledQty", e.filled_qty)?,
+        cancelled: quantity("cancelQty", e.cancel_qty)?,
+        avg_price: opt_price(s, e.avg_price)?,
+        status: e
+            .order_status
+            .as_ref()
+            .map_or(OrderStatus::Other(String::new()), status),
+        reject_reason: e
+            .reject_reason
+            .clone()
+            .filter(|r| !r.is_empty() && r != "0"),
+        updated_at: e.modified_time.or(e.input_time),
+    })
+}
+
+/// An `orderMatchEvent` as a [`Fill`].
+pub(crate) fn match_event(e: &OrderMatchEvent) -> Result<Fill> {
+    let s = e.instrument_id.as_str();
+    Ok(Fill {
+        account: e.account.clone().unwrap_or_default(),
+        order_id: e.order_id.clone(),
+        client_order_id: opt_id(e.unique_id.as_deref()),
+        symbol: symbol(s)?,
+        side: side(e.side),
+        price: price(s, e.match_price)?,
+        quantity: quantity("matchQty", Some(e.match_qty))?,
+        time: e.match_time,
+    })
+}
+
+fn error_event(e: OrderErrorEvent) -> AccountEvent {
+    AccountEvent::ActionFailed {
+        client_order_id: opt_id(e.unique_id.as_deref()),
+        order_id: e.order_id,
+        code: e.error_code,
+        message: e.message.unwrap_or_default(),
+    }
+}
+
+fn deriv_position(account: &str, p: &fastconnect::trading::DerivPosition) -> Result<Position> {
+    let s = p.instrument_id.as_str();
+    Ok(Position {
+        account: account.to_owned(),
+        symbol: symbol(s)?,
+        quantity: quantity("longQty", p.long_qty)?,
+        sellable: quantity("longQty", p.long_qty)?,
+        short: quantity("shortQty", p.short_qty)?,
+        avg_price: opt_price(s, p.bid_avg_price)?,
+    })
+}
+
+fn is_derivatives_account(account: &str) -> bool {
+    account.ends_with('8')
+}
+
+#[async_trait]
+impl Trading for V2Trading {
+    fn generation(&self) -> Generation {
+        GEN
+    }
+
+    async fn place(&self, order: &OrderRequest) -> Result<OrderAck> {
+        if order.order_type.carries_price() != order.price.is_some() {
+            return Err(Error::Invalid(format!(
+                "{} orders {} a price",
+                order.order_type,
+                if order.order_type.carries_price() {
+                    "need"
+                } else {
+                    "take no"
+                }
+            )));
+        }
+        let wire_order = NewOrder {
+            account: order.account.clone(),
+            instrument_id: order.symbol.as_str().to_owned(),
+            market: trading_market(order.symbol),
+            side: wire_side(order.side),
+            order_type: wire_order_type(order.order_type),
+            price: wire_price(order.symbol, order.price),
+            quantity: order.quantity.units(),
+            stop: None,
+            request_id: Some(request_id(order.client_order_id)?),
+            code: None,
+        };
+        self.client
+            .new_order(wire_order)
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, order.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: order.client_order_id,
+            order_id: None,
+            status: None,
+        })
+    }
+
+    async fn amend(&self, amend: &AmendRequest) -> Result<OrderAck> {
+        let o = &amend.order;
+        let (price, qty) = match amend.change {
+            Amendment::Price(p) => (Some(p), o.quantity),
+            Amendment::Quantity(q) => (o.price, q),
+        };
+        let wire_modify = ModifyOrder {
+            account: o.account.clone(),
+            instrument_id: o.symbol.as_str().to_owned(),
+            market: trading_market(o.symbol),
+            side: wire_side(o.side),
+            order_type: wire_order_type(o.order_type),
+            order_id: o.order_id.clone(),
+            price: wire_price(o.symbol, price),
+            quantity: qty.units(),
+            request_id: Some(request_id(amend.client_order_id)?),
+            code: None,
+        };
+        self.client
+            .modify_order(wire_modify)
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, amend.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: amend.client_order_id,
+            order_id: Some(o.order_id.clone()),
+            status: None,
+        })
+    }
+
+    async fn cancel(&self, cancel: &CancelRequest) -> Result<OrderAck> {
+        let o: &OrderKey = &cancel.order;
+        let wire_cancel = CancelOrder {
+            account: o.account.clone(),
+            instrument_id: o.symbol.as_str().to_owned(),
+            market: trading_market(o.symbol),
+            side: wire_side(o.side),
+            order_id: o.order_id.clone(),
+            request_id: Some(request_id(cancel.client_order_id)?),
+            code: None,
+        };
+        self.client
+            .cancel_order(wire_cancel)
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, cancel.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: cancel.client_order_id,
+            order_id: Some(o.order_id.clone()),
+            status: None,
+        })
+    }
+
+    async fn order_book(&self, account: &str) -> Result<Vec<OrderState>> {
+        let book = self.client.order_book(account).await.map_err(ssi)?;
+        book.orders
+            .iter()
+            .map(|o| book_row(account, o, self.learned(&o.order_id)))
+            .collect()
+    }
+
+    async fn find_order(&self, account: &str, id: ClientOrderId) -> Result<Option<OrderState>> {
+        let book = self.order_book(account).await?;
+        Ok(book.into_iter().find(|o| {
+            o.client_order_id == Some(id)
+                || (o.client_order_id.is_none() && o.last_action_id == Some(id))
+        }))
+    }
+
+    async fn positions(&self, account: &str) -> Result<Vec<Position>> {
+        if is_derivatives_account(account) {
+            let p = self
+                .client
+                .deriv_position(account, true)
+                .await
+                .map_err(ssi)?;
+            return p
+                .open_position
+                .iter()
+                .map(|p| deriv_position(account, p))
+                .collect();
+        }
+        let p = self.client.stock_position(account).await.map_err(ssi)?;
+        p.stock_positions
+            .iter()
+            .map(|p| {
+                let s = p.instrument_id.as_str();
+                Ok(Position {
+                    account: account.to_owned(),
+                    symbol: symbol(s)?,
+                    quantity: quantity("onHand", p.on_hand)?,
+                    sellable: quantity("sellableQty", p.sellable_qty)?,
+                    short: Quantity::ZERO,
+                    avg_price: opt_price(s, p.avg_price)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn balance(&self, account: &str) -> Result<Balance> {
+        if is_derivatives_account(account) {
+            let b = self
+                .client
+                .deriv_account_balance(account)
+                .await
+                .map_err(ssi)?;
+            return Ok(Balance {
+                account: account.to_owned(),
+                cash: vnd(b.account_balance),
+                buying_power: None,
+                withdrawable: vnd(b.withdrawable),
+            });
+        }
+        let b = self
+            .client
+            .cash_account_balance(account)
+            .await
+            .map_err(ssi)?;
+        Ok(Balance {
+            account: account.to_owned(),
+            cash: vnd(b.cash_bal),
+            buying_power: vnd(b.purchasing_power),
+            withdrawable: vnd(b.withdrawable),
+        })
+    }
+
+    async fn max_quantities(
+        &self,
+        account: &str,
+        sym: Symbol,
+        at_price: Price,
+    ) -> Result<MaxQuantities> {
+        let p = wire(sym.as_str(), at_price);
+        let buy = self
+            .client
+            .max_buy_qty(account, sym.as_str(), p)
+            .await
+            .map_err(ssi)?;
+        let sell = self
+            .client
+            .max_sell_qty(account, sym.as_str(), Some(p))
+            .await
+            .map_err(ssi)?;
+        Ok(MaxQuantities {
+            max_buy: quantity("maxBuyQty", Some(buy.max_buy_qty))?,
+            max_sell: quantity("maxSellQty", Some(sell.max_sell_qty))?,
+        })
+    }
+
+    async fn account_events(&self, account: &str) -> Result<EventStream<AccountEvent>> {
+        let (handle, events) = self.client.stream(None).map_err(ssi)?;
+        let account = account.to_owned();
+        let placed_with = self.placed_with.clone();
+        let mut connected = false;
+        let mine = move |a: Option<&str>| a.is_none_or(|a| a == account);
+        Ok(mapped(events, handle, move |e| {
+            use fastconnect::TradingEvent as E;
+            let out = match e {
+                E::Connected => {
+                    let again = std::mem::replace(&mut connected, true);
+                    return again.then_some(Ok(AccountEvent::Reconnected));
+                }
+                // The replay after the reconnect covers the gap.
+                E::Disconnected { .. } => return None,
+                E::Order(o) if mine(o.account.as_deref()) => order_event(&o)
+                    .inspect(|s| {
+                        if let Some(id) = s.client_order_id {
+                            learn(&placed_with, &s.order_id, id);
+                        }
+                    })
+                    .map(AccountEvent::Order),
+                E::Match(m) if mine(m.account.as_deref()) => {
+                    match_event(&m).map(AccountEvent::Fill)
+                }
+                E::OrderError(err) if mine(err.account.as_deref()) => Ok(error_event(err)),
+                E::Portfolio(p) if mine(p.account.as_deref()) => {
+                    let acct = p.account.clone().unwrap_or_default();
+                    p.open
+                        .iter()
+                        .map(|x| deriv_position(&acct, x))
+                        .collect::<Result<Vec<_>>>()
+                        .map(AccountEvent::Positions)
+                }
+                E::Order(_) | E::Match(_) | E::OrderError(_) | E::Portfolio(_) => return None,
+                E::HubError(message) => Err(ssi(fastconnect::Error::Protocol(message))),
+                E::Malformed { error, .. } => Err(ssi(error)),
+            };
+            Some(out)
+        }))
+    }
+
+    fn conditional_support(&self) -> ConditionalSupport {
+        ConditionalSupport { broker_held: false }
+    }
+
+    async fn place_conditional(&self, _order: &ConditionalRequest) -> Result<String> {
+        Err(Error::Unsupported {
+            generation: GEN,
+            operation: "conditional orders",
+        })
+    }
+
+    async fn cancel_conditional(&self, _account: &str, _id: &str) -> Result<()> {
+        Err(Error::Unsupported {
+            generation: GEN,
+            operation: "conditional orders",
+        })
+    }
+}

@@ -1,0 +1,864 @@
+//! The FastConnect v3 adapter: [`V3Data`] and [`V3Trading`] over one
+//! [`fastconnect::v3::Client`].
+//!
+//! - Exactly-once: the [`ClientOrderId`] is sent as `clientRequestId` (its decimal text);
+//!   SSI answers 409 to a reused one, mapped to [`Error::Duplicate`]. Amend and cancel send
+//!   their own id as `clientModifyId` / `clientCancelId`.
+//! - No replay: after every reconnect the stream reports [`AccountEvent::Gap`] /
+//!   [`MarketEvent::Gap`]; reconcile through [`Trading::order_book`].
+//! - Conditional orders are FCO, held at SSI ([`Trading::place_conditional`]).
+//! - Trading needs a trading-scope session: a person logs in with an OTP through
+//!   [`crate::Broker::v3_client`]; until then trading calls answer [`Error::Auth`].
+//! - Index values on the stream come from `trade.index`, whose abbreviated fields SSI does
+//!   not document: `s` is read as the index code and `c` as its value (the SDK's reading).
+
+use async_trait::async_trait;
+use fastconnect::Decimal;
+use fastconnect::v3::data::{SecuritySummary, SummarySelector};
+use fastconnect::v3::stream::{OrderEvent, OrderMatchEvent, Payload, PortfolioEvent};
+use fastconnect::v3::trading::{EquityPosition, OrderRecord, Positions};
+use fastconnect::v3::{
+    AccountSections, CancelOrder, ClientRequestId, FcoKind, FcoOperator, FcoPrice, Interval, Leg,
+    Modification, ModifyOrder, NewFco, NewOrder, OhlcQuery, OrderBookQuery, OrderRef,
+    SecuritySelector, StreamEvent, TimeFrame, Topic, TopicKind,
+};
+use market::calendar::VN_OFFSET;
+use market::order::Amendment;
+use market::{Exchange, Price, Quantity, Symbol};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::error::{Error, Generation, Result};
+use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
+use crate::types::{
+    AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
+    ConditionalKind, ConditionalRequest, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent,
+    MaxQuantities, OrderAck, OrderRequest, OrderState, OrderStatus, Position, Resolution,
+    SecurityInfo, SecuritySnapshot, Subscription, Trigger,
+};
+use crate::v2::{mapped, order_type, side, status, wire_order_type, wire_side};
+use crate::{EventStream, MarketData, Trading};
+
+const GEN: Generation = Generation::V3;
+
+fn ssi(e: fastconnect::Error) -> Error {
+    Error::from_ssi(GEN, e)
+}
+
+fn request_id(id: ClientOrderId) -> Result<ClientRequestId> {
+    ClientRequestId::new(id.to_string()).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+fn wire_side_text(text: &str) -> Result<market::Side> {
+    fastconnect::Side::parse(text).map(side).map_err(ssi)
+}
+
+/// v3 prices arrive as text: a number, or a word (`ATO`, `MTL`) for market-priced orders.
+fn text_price(sym: &str, text: &str) -> Result<Option<Price>> {
+    let t = text.trim().replace(',', "");
+    if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return Ok(None);
+    }
+    let d = Decimal::parse(&t).map_err(|e| Error::Mapping {
+        what: format!("price {text:?} of {sym}: {e}"),
+    })?;
+    opt_price(sym, Some(d))
+}
+
+fn time_text(text: Option<&str>) -> Option<OffsetDateTime> {
+    text.and_then(fastconnect::v3::wire::parse_datetime)
+        .map(|t| t.assume_offset(VN_OFFSET))
+}
+
+fn opt_quantity(what: &str, v: Option<i64>) -> Result<Option<Quantity>> {
+    v.map(|v| quantity(what, Some(v))).transpose()
+}
+
+fn time_frame(r: Resolution) -> TimeFrame {
+    match r {
+        Resolution::Minute1 => TimeFrame::M1,
+        Resolution::Minute5 => TimeFrame::M5,
+        Resolution::Minute15 => TimeFrame::M15,
+        Resolution::Hour1 => TimeFrame::H1,
+        Resolution::Day1 => TimeFrame::D1,
+    }
+}
+
+fn board(exchange: Exchange) -> Result<fastconnect::v3::Board> {
+    match exchange {
+        Exchange::Hose => Ok(fastconnect::v3::Board::Hose),
+        Exchange::Hnx => Ok(fastconnect::v3::Board::Hnx),
+        Exchange::Upcom => Ok(fastconnect::v3::Board::Upcom),
+        Exchange::HnxDeriv => Err(Error::Unsupported {
+            generation: GEN,
+            operation: "listing the derivatives board",
+        }),
+    }
+}
+
+/// An `ohlc` row as a [`Bar`].
+pub(crate) fn ohlc_bar(sym: Symbol, b: &fastconnect::v3::OhlcBar) -> Result<Bar> {
+    let s = sym.as_str();
+    let p = |v: Option<Decimal>| {
+        v.ok_or_else(|| Error::Mapping {
+            what: format!("bar of {s} at {} without a price", b.trading_date),
+        })
+        .and_then(|v| price(s, v))
+    };
+    let time = b.time().ok_or_else(|| Error::Mapping {
+        what: format!("bar time {:?}", b.trading_date),
+    })?;
+    Ok(Bar {
+        symbol: sym,
+        time: time.assume_offset(VN_OFFSET),
+        open: p(b.open)?,
+        high: p(b.high)?,
+        low: p(b.low)?,
+        close: p(b.close)?,
+        volume: quantity("volume", b.volume)?,
+    })
+}
+
+/// A `securitiesSummary` row as a [`SecuritySnapshot`].
+pub(crate) fn summary(sym: Symbol, date: Date, r: &SecuritySummary) -> Result<SecuritySnapshot> {
+    let s = sym.as_str();
+    Ok(SecuritySnapshot {
+        symbol: sym,
+        date: r.trading_date.unwrap_or(date),
+        reference: opt_price(s, r.ref_price)?,
+        ceiling: opt_price(s, r.ceiling)?,
+        floor: opt_price(s, r.floor)?,
+        open: opt_price(s, r.open)?,
+        high: opt_price(s, r.high)?,
+        low: opt_price(s, r.low)?,
+        close: opt_price(s, r.close)?,
+        volume: opt_quantity("totalMatch", r.total_match)?,
+        foreign_room: opt_quantity("remainForeignRoom", r.remain_foreign_room)?,
+    })
+}
+
+/// A decoded stream payload as a market event (`None` for payloads the interface does not
+/// carry: put-through, odd lot, bands, account topics).
+pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
+    let out = match p {
+        Payload::Trade(t) => {
+            let last = t.price.filter(|p| !p.is_zero())?;
+            (|| {
+                Ok(MarketEvent::Trade {
+                    symbol: symbol(&t.symbol)?,
+                    price: price(&t.symbol, last)?,
+                    quantity: quantity("q", t.quantity)?,
+                    total_volume: opt_quantity("v", t.volume)?,
+                    time: Some(t.time.clone()).filter(|t| !t.is_empty()),
+                })
+            })()
+        }
+        Payload::Quote(q) => (|| {
+            let levels = |side: &[fastconnect::v3::stream::Level]| {
+                side.iter()
+                    .filter(|l| !l.price.is_zero())
+                    .map(|l| {
+                        Ok(Level {
+                            price: price(&q.symbol, l.price)?,
+                            volume: quantity("volume", Some(l.volume))?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            };
+            Ok(MarketEvent::Quote {
+                symbol: symbol(&q.symbol)?,
+                bids: levels(&q.bids)?,
+                asks: levels(&q.asks)?,
+            })
+        })(),
+        Payload::Bar(b) => (|| {
+            let s = b.symbol.as_str();
+            let p = |v: Option<Decimal>| {
+                v.ok_or_else(|| Error::Mapping {
+                    what: format!("bar of {s} without a price"),
+                })
+                .and_then(|v| price(s, v))
+            };
+            let start = fastconnect::v3::wire::parse_datetime(&b.start)
+                .map(|t| t.assume_offset(VN_OFFSET))
+                .or_else(|| {
+                    // A clock time alone: today in Vietnam.
+                    let clock = time::Time::parse(
+                        &b.start,
+                        time::macros::format_description!("[hour]:[minute]:[second]"),
+                    )
+                    .ok()?;
+                    let today = OffsetDateTime::now_utc().to_offset(VN_OFFSET).date();
+                    Some(today.with_time(clock).assume_offset(VN_OFFSET))
+                })
+                .ok_or_else(|| Error::Mapping {
+                    what: format!("bar start {:?}", b.start),
+                })?;
+            Ok(MarketEvent::Bar(Bar {
+                symbol: symbol(s)?,
+                time: start,
+                open: p(b.open)?,
+                high: p(b.high)?,
+                low: p(b.low)?,
+                close: p(b.close)?,
+                volume: quantity("v", b.volume)?,
+            }))
+        })(),
+        Payload::Room(r) => (|| {
+            Ok(MarketEvent::ForeignRoom {
+                symbol: symbol(&r.symbol)?,
+                current_room: opt_quantity("cr", r.current_room)?,
+                total_room: opt_quantity("tr", r.total_room)?,
+            })
+        })(),
+        Payload::Index(map) => (|| {
+            let index = map
+                .get("s")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| Error::Mapping {
+                    what: "trade.index without s".into(),
+                })?
+                .to_owned();
+            let value = map
+                .get("c")
+                .map(fastconnect::v3::wire::opt_decimal)
+                .transpose()
+                .map_err(|e| Error::Mapping {
+                    what: format!("trade.index c: {e}"),
+                })?
+                .flatten()
+                .ok_or_else(|| Error::Mapping {
+                    what: format!("trade.index of {index} without c"),
+                })?;
+            Ok(MarketEvent::Index {
+                index,
+                value: index_value(value)?,
+            })
+        })(),
+        Payload::Flag(f) => Ok(MarketEvent::Status {
+            symbol: None,
+            status: format!("{} {}", f.board, f.flag),
+        }),
+        Payload::OddLot(_)
+        | Payload::Put(_)
+        | Payload::Band(_)
+        | Payload::IndexSummary(_)
+        | Payload::Order(_)
+        | Payload::OrderMatch(_)
+        | Payload::Fco(_)
+        | Payload::Portfolio(_)
+        | Payload::Other(_) => return None,
+    };
+    Some(out)
+}
+
+/// An `orderEvent` as an [`OrderState`].
+pub(crate) fn order_event(e: &OrderEvent) -> Result<OrderState> {
+    let s = e.symbol.as_str();
+    let id = ClientOrderId::parse(&e.client_request_id);
+    Ok(OrderState {
+        account: e.account_no.clone(),
+        order_id: e.order_id.clone(),
+        client_order_id: id,
+        last_action_id: id,
+        symbol: symbol(s)?,
+        side: wire_side_text(&e.side)?,
+        order_type: e
+            .order_type
+            .as_deref()
+            .and_then(|t| order_type(&fastconnect::OrderType::parse(t))),
+        price: text_price(s, &e.price)?,
+        quantity: quantity("quantity", e.quantity)?,
+        filled: quantity("filledQty", e.filled_qty)?,
+        cancelled: quantity("cancelQty", e.cancel_qty)?,
+        avg_price: opt_price(s, e.avg_price)?,
+        status: status(&fastconnect::OrderStatus::parse(&e.order_status)),
+        reject_reason: e
+            .reject_reason
+            .clone()
+            .or_else(|| e.error_message.clone())
+            .filter(|r| !r.is_empty()),
+        updated_at: time_text(e.modified_time.as_deref().or(e.input_time.as_deref())),
+    })
+}
+
+/// An `orderMatchEvent` as a [`Fill`].
+pub(crate) fn match_event(e: &OrderMatchEvent) -> Result<Fill> {
+    let s = e.symbol.as_str();
+    let p = e
+        .match_price
+        .ok_or_else(|| Error::Mapping {
+            what: format!("fill of order {} without a price", e.order_id),
+        })
+        .and_then(|p| price(s, p))?;
+    Ok(Fill {
+        account: e.account_no.clone(),
+        order_id: e.order_id.clone(),
+        client_order_id: ClientOrderId::parse(&e.client_request_id),
+        symbol: symbol(s)?,
+        side: wire_side_text(&e.side)?,
+        price: p,
+        quantity: quantity("matchQty", e.match_qty)?,
+        time: time_text(e.match_time.as_deref()),
+    })
+}
+
+fn portfolio_event(e: &PortfolioEvent) -> Result<Position> {
+    let s = e.symbol.as_str();
+    Ok(Position {
+        account: e.account_no.clone(),
+        symbol: symbol(s)?,
+        quantity: quantity("longQty", e.long_qty)?,
+        sellable: quantity("longQty", e.long_qty)?,
+        short: quantity("shortQty", e.short_qty)?,
+        avg_price: opt_price(s, e.bid_avg_price)?,
+    })
+}
+
+/// A stream event as an account event.
+pub(crate) fn account_event(e: StreamEvent) -> Option<Result<AccountEvent>> {
+    let out = match e {
+        StreamEvent::Gap { reason, .. } => Ok(AccountEvent::Gap { reason }),
+        StreamEvent::Connected { reconnect: true } => Ok(AccountEvent::Reconnected),
+        StreamEvent::Message { payload, .. } => match *payload {
+            Payload::Order(o) => order_event(&o).map(AccountEvent::Order),
+            Payload::OrderMatch(m) => match_event(&m).map(AccountEvent::Fill),
+            Payload::Portfolio(p) => portfolio_event(&p).map(|p| AccountEvent::Positions(vec![p])),
+            Payload::Trade(_)
+            | Payload::Bar(_)
+            | Payload::Quote(_)
+            | Payload::OddLot(_)
+            | Payload::Room(_)
+            | Payload::Put(_)
+            | Payload::Band(_)
+            | Payload::Flag(_)
+            | Payload::Index(_)
+            | Payload::IndexSummary(_)
+            | Payload::Fco(_)
+            | Payload::Other(_) => return None,
+        },
+        StreamEvent::Undecodable { topic, error } => Err(Error::Mapping {
+            what: format!("{topic}: {error}"),
+        }),
+        StreamEvent::Ack {
+            ok: false,
+            message,
+            channel,
+            ..
+        } => Err(ssi(fastconnect::Error::Protocol(format!(
+            "subscription to {} refused: {message}",
+            channel.unwrap_or_default()
+        )))),
+        StreamEvent::Failed { error } => Err(ssi(fastconnect::Error::Protocol(error))),
+        StreamEvent::Connected { reconnect: false }
+        | StreamEvent::Ack { .. }
+        | StreamEvent::Subscriptions { .. }
+        | StreamEvent::Disconnected { .. } => return None,
+    };
+    Some(out)
+}
+
+fn market_event(e: StreamEvent) -> Option<Result<MarketEvent>> {
+    match e {
+        StreamEvent::Message { payload, .. } => market_payload(*payload),
+        StreamEvent::Gap { reason, .. } => Some(Ok(MarketEvent::Gap { reason })),
+        StreamEvent::Connected { reconnect: true } => Some(Ok(MarketEvent::Reconnected)),
+        StreamEvent::Undecodable { topic, error } => Some(Err(Error::Mapping {
+            what: format!("{topic}: {error}"),
+        })),
+        StreamEvent::Ack {
+            ok: false,
+            message,
+            channel,
+            ..
+        } => Some(Err(ssi(fastconnect::Error::Protocol(format!(
+            "subscription to {} refused: {message}",
+            channel.unwrap_or_default()
+        ))))),
+        StreamEvent::Failed { error } => Some(Err(ssi(fastconnect::Error::Protocol(error)))),
+        StreamEvent::Connected { reconnect: false }
+        | StreamEvent::Ack { .. }
+        | StreamEvent::Subscriptions { .. }
+        | StreamEvent::Disconnected { .. } => None,
+    }
+}
+
+/// An `orderBook` row as an [`OrderState`].
+pub(crate) fn book_row(account: &str, r: &OrderRecord) -> Result<OrderState> {
+    let s = r.symbol.as_str();
+    let id = ClientOrderId::parse(&r.client_request_id);
+    Ok(OrderState {
+        account: account.to_owned(),
+        order_id: r.order_id.clone(),
+        client_order_id: id,
+        last_action_id: id,
+        symbol: symbol(s)?,
+        side: wire_side_text(&r.side)?,
+        order_type: r.order_type.as_ref().and_then(order_type),
+        price: text_price(s, &r.price)?,
+        quantity: quantity("quantity", r.quantity)?,
+        filled: quantity("filledQty", r.filled_qty)?,
+        cancelled: quantity("cancelQty", r.cancel_qty)?,
+        avg_price: opt_price(s, r.avg_price)?,
+        status: r
+            .order_status
+            .as_ref()
+            .map_or(OrderStatus::Other(String::new()), status),
+        reject_reason: r.message.clone().filter(|m| !m.is_empty()),
+        updated_at: time_text(r.modified_time.as_deref().or(r.input_time.as_deref())),
+    })
+}
+
+/// `position` as [`Position`]s: equity holdings, or derivatives' open positions.
+pub(crate) fn positions(account: &str, p: &Positions) -> Result<Vec<Position>> {
+    let mut out: Vec<Position> = p
+        .equity
+        .iter()
+        .map(|e: &EquityPosition| {
+            let s = e.symbol.as_str();
+            Ok(Position {
+                account: account.to_owned(),
+                symbol: symbol(s)?,
+                quantity: quantity("quantity", e.quantity)?,
+                sellable: quantity("sellableQuantity", e.sellable_quantity)?,
+                short: Quantity::ZERO,
+                avg_price: opt_price(s, e.cost_price)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    for d in p.derivative.iter().flat_map(|d| &d.der_open_positions) {
+        let s = d.symbol.as_str();
+        out.push(Position {
+            account: account.to_owned(),
+            symbol: symbol(s)?,
+            quantity: quantity("long", d.long)?,
+            sellable: quantity("long", d.long)?,
+            short: quantity("short", d.short)?,
+            avg_price: opt_price(s, d.bid_avg_price)?,
+        });
+    }
+    Ok(out)
+}
+
+/// `accountBalance` (+ `ppmmrAccount` for buying power) as a [`Balance`].
+pub(crate) fn balance(
+    account: &str,
+    sections: &AccountSections,
+    ppmmr: Option<&AccountSections>,
+) -> Result<Balance> {
+    let read =
+        |s: Option<&fastconnect::v3::trading::Section>, key: &str| -> Result<Option<Decimal>> {
+            match s {
+                Some(s) => s.decimal(key).map_err(ssi),
+                None => Ok(None),
+            }
+        };
+    let section = sections.equity.as_ref().or(sections.derivative.as_ref());
+    let pp = ppmmr.and_then(|p| p.equity.as_ref().or(p.derivative.as_ref()));
+    Ok(Balance {
+        account: account.to_owned(),
+        cash: vnd(read(section, "accountBalance")?),
+        buying_power: vnd(read(pp, "purchasingPower")?),
+        withdrawable: vnd(read(section, "withdrawable")?),
+    })
+}
+
+fn fco_price(sym: &str, limit: Option<Price>) -> FcoPrice {
+    match limit {
+        Some(p) => FcoPrice::Limit(wire(sym, p)),
+        None => FcoPrice::Market(fastconnect::OrderType::Mtl),
+    }
+}
+
+/// A conditional order as an FCO.
+pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
+    let s = order.symbol.as_str();
+    let trigger = |t: Trigger| match t {
+        Trigger::AtOrAbove(p) => (wire(s, p), FcoOperator::GreaterOrEqual),
+        Trigger::AtOrBelow(p) => (wire(s, p), FcoOperator::LesserOrEqual),
+    };
+    let kind = match &order.kind {
+        ConditionalKind::Stop { trigger: t } => {
+            let (stop_price, operator) = trigger(*t);
+            FcoKind::Stop {
+                stop_price,
+                operator,
+            }
+        }
+        ConditionalKind::StopLimit { trigger: t, limit } => {
+            let (stop_price, operator) = trigger(*t);
+            FcoKind::StopLimit {
+                stop_price,
+                operator,
+                price: FcoPrice::Limit(wire(s, *limit)),
+                price_slip: Decimal::ZERO,
+            }
+        }
+        ConditionalKind::TrailingStop { activation, trail } => {
+            if *trail <= 0 {
+                return Err(Error::Invalid(format!(
+                    "trailing amount {trail} must be above 0"
+                )));
+            }
+            let trail = Price::new(*trail).map_err(|e| Error::Invalid(e.to_string()))?;
+            FcoKind::TrailingStop {
+                active_price: wire(s, *activation),
+                trailing_amount: wire(s, trail),
+            }
+        }
+        ConditionalKind::Oco {
+            take_profit,
+            take_profit_limit,
+            stop_loss,
+            stop_loss_limit,
+        } => FcoKind::Oco {
+            take_profit: Leg {
+                active_price: wire(s, *take_profit),
+                price: fco_price(s, *take_profit_limit),
+                slip: Decimal::ZERO,
+            },
+            stop_loss: Leg {
+                active_price: wire(s, *stop_loss),
+                price: fco_price(s, *stop_loss_limit),
+                slip: Decimal::ZERO,
+            },
+        },
+    };
+    Ok(NewFco {
+        account_no: order.account.clone(),
+        symbol: s.to_owned(),
+        side: wire_side(order.side),
+        quantity: order.quantity.units(),
+        from: order.from,
+        to: order.to,
+        kind,
+    })
+}
+
+fn today() -> Date {
+    OffsetDateTime::now_utc().to_offset(VN_OFFSET).date()
+}
+
+/// v3 market data.
+#[derive(Debug, Clone)]
+pub struct V3Data {
+    client: fastconnect::v3::Client,
+}
+
+impl V3Data {
+    /// An adapter over `client` (a data-only session opens on first use).
+    pub fn new(client: fastconnect::v3::Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl MarketData for V3Data {
+    fn generation(&self) -> Generation {
+        GEN
+    }
+
+    async fn securities(&self, exchange: Exchange) -> Result<Vec<SecurityInfo>> {
+        let rows = self
+            .client
+            .data()
+            .securities_by_board(&SecuritySelector::Board(board(exchange)?))
+            .await
+            .map_err(ssi)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SecurityInfo {
+                    symbol: symbol(&r.symbol)?,
+                    exchange: r
+                        .board
+                        .as_deref()
+                        .and_then(|b| b.parse().ok())
+                        .or(Some(exchange)),
+                    name: r.symbol_name_en.or(r.symbol_name_vi),
+                })
+            })
+            .collect()
+    }
+
+    async fn snapshot(&self, sym: Symbol, date: Date) -> Result<SecuritySnapshot> {
+        let rows = self
+            .client
+            .data()
+            .securities_summary_all(
+                &SummarySelector::Symbol(sym.as_str().to_owned()),
+                date,
+                date,
+            )
+            .await
+            .map_err(ssi)?;
+        let row = rows
+            .iter()
+            .find(|r| r.symbol.eq_ignore_ascii_case(sym.as_str()))
+            .ok_or_else(|| Error::NotFound(format!("no summary of {sym} on {date}")))?;
+        summary(sym, date, row)
+    }
+
+    async fn bars(&self, query: &BarsQuery) -> Result<Vec<Bar>> {
+        if query.from > query.to {
+            return Err(Error::Invalid(format!(
+                "bars from {} after to {}",
+                query.from, query.to
+            )));
+        }
+        let q = OhlcQuery {
+            symbol: query.symbol.as_str().to_owned(),
+            from: PrimitiveDateTime::new(query.from, Time::MIDNIGHT),
+            to: PrimitiveDateTime::new(
+                query.to,
+                Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT),
+            ),
+            time_frame: time_frame(query.resolution),
+        };
+        let rows = self.client.data().ohlc_all(&q).await.map_err(ssi)?;
+        let mut out = rows
+            .iter()
+            .map(|b| ohlc_bar(query.symbol, b))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|b| b.time);
+        Ok(out)
+    }
+
+    async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>> {
+        // `ohlc` serves index codes as symbols; a daily bar's close is the day's value.
+        let q = OhlcQuery {
+            symbol: index.to_owned(),
+            from: PrimitiveDateTime::new(from, Time::MIDNIGHT),
+            to: PrimitiveDateTime::new(to, Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT)),
+            time_frame: TimeFrame::D1,
+        };
+        let rows = self.client.data().ohlc_all(&q).await.map_err(ssi)?;
+        rows.iter()
+            .map(|b| {
+                let date = b.time().ok_or_else(|| Error::Mapping {
+                    what: format!("bar time {:?}", b.trading_date),
+                })?;
+                let close = b.close.ok_or_else(|| Error::Mapping {
+                    what: format!("{index} on {} without a close", b.trading_date),
+                })?;
+                Ok(IndexPoint {
+                    index: index.to_owned(),
+                    date: date.date(),
+                    value: index_value(close)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {
+        let mut topics = Vec::new();
+        for s in &subscription.symbols {
+            let code = s.as_str();
+            topics.push(Topic::trade(code).map_err(ssi)?);
+            topics.push(Topic::quote(code).map_err(ssi)?);
+            if subscription.foreign_room {
+                topics.push(Topic::of(TopicKind::Room, code).map_err(ssi)?);
+            }
+            if subscription.bars {
+                topics.push(Topic::trade_at(code, Interval::M1).map_err(ssi)?);
+            }
+        }
+        for i in &subscription.indexes {
+            topics.push(Topic::of(TopicKind::TradeIndex, i).map_err(ssi)?);
+        }
+        if topics.is_empty() {
+            return Err(Error::Invalid(
+                "subscribe to at least one symbol or index".into(),
+            ));
+        }
+        if !subscription.symbols.is_empty() {
+            topics.push(Topic::market_flag());
+        }
+        let (handle, events) = self.client.stream().connect(topics).map_err(ssi)?;
+        let events =
+            futures::stream::unfold(
+                events,
+                |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+            )
+            .boxed();
+        Ok(mapped(events, handle, market_event))
+    }
+}
+
+use futures::StreamExt as _;
+
+/// v3 trading.
+#[derive(Debug, Clone)]
+pub struct V3Trading {
+    client: fastconnect::v3::Client,
+    trading: fastconnect::v3::TradingClient,
+}
+
+impl V3Trading {
+    /// An adapter over `client`, which must have a private key.
+    pub fn new(client: &fastconnect::v3::Client) -> Result<Self> {
+        Ok(Self {
+            client: client.clone(),
+            trading: client.trading().map_err(ssi)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Trading for V3Trading {
+    fn generation(&self) -> Generation {
+        GEN
+    }
+
+    async fn place(&self, order: &OrderRequest) -> Result<OrderAck> {
+        if order.order_type.carries_price() != order.price.is_some() {
+            return Err(Error::Invalid(format!(
+                "{} orders {} a price",
+                order.order_type,
+                if order.order_type.carries_price() {
+                    "need"
+                } else {
+                    "take no"
+                }
+            )));
+        }
+        let wire_order = NewOrder {
+            account_no: order.account.clone(),
+            symbol: order.symbol.as_str().to_owned(),
+            side: wire_side(order.side),
+            quantity: order.quantity.units(),
+            price: order.price.map(|p| wire(order.symbol.as_str(), p)),
+            order_type: wire_order_type(order.order_type),
+            client_request_id: Some(request_id(order.client_order_id)?),
+        };
+        let ack = self
+            .trading
+            .place_order(&wire_order)
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, order.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: order.client_order_id,
+            order_id: Some(ack.order_id).filter(|o| !o.is_empty()),
+            status: ack.order_status.as_ref().map(status),
+        })
+    }
+
+    async fn amend(&self, amend: &AmendRequest) -> Result<OrderAck> {
+        let s = amend.order.symbol.as_str();
+        let change = match amend.change {
+            Amendment::Price(p) => Modification::Price(wire(s, p)),
+            Amendment::Quantity(q) => Modification::Quantity(q.units()),
+        };
+        let ack = self
+            .trading
+            .modify_order(&ModifyOrder {
+                account_no: amend.order.account.clone(),
+                target: OrderRef::OrderId(amend.order.order_id.clone()),
+                change,
+                client_modify_id: Some(request_id(amend.client_order_id)?),
+            })
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, amend.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: amend.client_order_id,
+            order_id: Some(ack.order_id)
+                .filter(|o| !o.is_empty())
+                .or(Some(amend.order.order_id.clone())),
+            status: ack.order_status.as_ref().map(status),
+        })
+    }
+
+    async fn cancel(&self, cancel: &CancelRequest) -> Result<OrderAck> {
+        let ack = self
+            .trading
+            .cancel_order(&CancelOrder {
+                account_no: cancel.order.account.clone(),
+                target: OrderRef::OrderId(cancel.order.order_id.clone()),
+                client_cancel_id: Some(request_id(cancel.client_order_id)?),
+            })
+            .await
+            .map_err(|e| Error::from_ssi_order(GEN, cancel.client_order_id, e))?;
+        Ok(OrderAck {
+            client_order_id: cancel.client_order_id,
+            order_id: Some(ack.order_id)
+                .filter(|o| !o.is_empty())
+                .or(Some(cancel.order.order_id.clone())),
+            status: ack.order_status.as_ref().map(status),
+        })
+    }
+
+    async fn order_book(&self, account: &str) -> Result<Vec<OrderState>> {
+        let day = today();
+        let rows = self
+            .trading
+            .order_book_all(&OrderBookQuery {
+                account_no: account.to_owned(),
+                from: day,
+                to: day,
+                symbol: None,
+                order_status: None,
+            })
+            .await
+            .map_err(ssi)?;
+        rows.iter().map(|r| book_row(account, r)).collect()
+    }
+
+    async fn find_order(&self, account: &str, id: ClientOrderId) -> Result<Option<OrderState>> {
+        let book = self.order_book(account).await?;
+        Ok(book.into_iter().find(|o| o.client_order_id == Some(id)))
+    }
+
+    async fn positions(&self, account: &str) -> Result<Vec<Position>> {
+        let p = self.trading.position(account, true).await.map_err(ssi)?;
+        positions(account, &p)
+    }
+
+    async fn balance(&self, account: &str) -> Result<Balance> {
+        let b = self.trading.account_balance(account).await.map_err(ssi)?;
+        let pp = self.trading.ppmmr_account(account).await.map_err(ssi)?;
+        balance(account, &b, Some(&pp))
+    }
+
+    async fn max_quantities(
+        &self,
+        account: &str,
+        sym: Symbol,
+        at_price: Price,
+    ) -> Result<MaxQuantities> {
+        let m = self
+            .trading
+            .max_buy_sell(account, sym.as_str(), Some(wire(sym.as_str(), at_price)))
+            .await
+            .map_err(ssi)?;
+        Ok(MaxQuantities {
+            max_buy: quantity("maxBuyQty", m.max_buy_qty)?,
+            max_sell: quantity("maxSellQty", m.max_sell_qty)?,
+        })
+    }
+
+    async fn account_events(&self, account: &str) -> Result<EventStream<AccountEvent>> {
+        let topics = vec![
+            Topic::orders(account).map_err(ssi)?,
+            Topic::portfolio(account).map_err(ssi)?,
+        ];
+        let (handle, events) = self.client.stream().connect(topics).map_err(ssi)?;
+        let events =
+            futures::stream::unfold(
+                events,
+                |mut rx| async move { rx.recv().await.map(|e| (e, rx)) },
+            )
+            .boxed();
+        Ok(mapped(events, handle, account_event))
+    }
+
+    fn conditional_support(&self) -> ConditionalSupport {
+        ConditionalSupport { broker_held: true }
+    }
+
+    async fn place_conditional(&self, order: &ConditionalRequest) -> Result<String> {
+        let fco = fco(order)?;
+        self.trading.place_fco(&fco).await.map_err(ssi)
+    }
+
+    async fn cancel_conditional(&self, _account: &str, id: &str) -> Result<()> {
+        self.trading.cancel_fco(id).await.map_err(ssi).map(drop)
+    }
+}
