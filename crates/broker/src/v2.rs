@@ -11,8 +11,8 @@
 //!   [`OrderState::client_order_id`] is known for every order seen on the stream.
 //! - Conditional orders: [`Error::Unsupported`] (v2's stop orders exist on derivatives only,
 //!   so the OMS holds conditional orders itself).
-//! - Bars: `DailyOhlc`/`IntradayOhlc` with SSI's 10-page limit hidden by splitting long
-//!   intraday ranges into 30-day windows.
+//! - History (`DailyOhlc`, `IntradayOhlc`, `DailyIndex`) is asked in 30-day windows, SSI's
+//!   limit per query, and each window paged to the end.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -132,6 +132,21 @@ where
         },
     )
     .boxed()
+}
+
+/// SSI v2 answers at most 30 days per history query: `from..=to` in such windows.
+fn windows(from: Date, to: Date) -> Vec<(Date, Date)> {
+    let mut out = Vec::new();
+    let mut a = from;
+    while a <= to {
+        let b = a.saturating_add(time::Duration::days(29)).min(to);
+        out.push((a, b));
+        match b.next_day() {
+            Some(next) => a = next,
+            None => break,
+        }
+    }
+    out
 }
 
 /// v2 market data.
@@ -322,67 +337,73 @@ impl MarketData for V2Data {
                 volume: quantity("Volume", Some(v))?,
             })
         };
-        let Some(minutes) = query.resolution.minutes() else {
-            let rows = self
-                .client
-                .all(&DailyOhlcQuery::new(s, query.from, query.to))
-                .await
-                .map_err(ssi)?;
-            return rows
-                .into_iter()
-                .map(|r| {
-                    bar(
-                        r.trading_date,
-                        None,
-                        r.open,
-                        r.high,
-                        r.low,
-                        r.close,
-                        r.volume,
-                    )
-                })
-                .collect();
-        };
         let mut out = Vec::new();
-        let mut from = query.from;
-        while from <= query.to {
-            let to = (from + time::Duration::days(29)).min(query.to);
-            let mut q = IntradayOhlcQuery::new(s, from, to);
-            q.resolution = minutes;
-            let rows = self.client.all(&q).await.map_err(ssi)?;
-            for r in rows {
-                out.push(bar(
-                    r.trading_date,
-                    r.time,
-                    r.open,
-                    r.high,
-                    r.low,
-                    r.close,
-                    r.volume,
-                )?);
+        for (from, to) in windows(query.from, query.to) {
+            match query.resolution.minutes() {
+                None => {
+                    let rows = self
+                        .client
+                        .all(&DailyOhlcQuery::new(s, from, to))
+                        .await
+                        .map_err(ssi)?;
+                    for r in rows {
+                        out.push(bar(
+                            r.trading_date,
+                            None,
+                            r.open,
+                            r.high,
+                            r.low,
+                            r.close,
+                            r.volume,
+                        )?);
+                    }
+                }
+                Some(minutes) => {
+                    let mut q = IntradayOhlcQuery::new(s, from, to);
+                    q.resolution = minutes;
+                    let rows = self.client.all(&q).await.map_err(ssi)?;
+                    for r in rows {
+                        out.push(bar(
+                            r.trading_date,
+                            r.time,
+                            r.open,
+                            r.high,
+                            r.low,
+                            r.close,
+                            r.volume,
+                        )?);
+                    }
+                }
             }
-            let Some(next) = to.next_day() else { break };
-            from = next;
         }
         out.sort_by_key(|b| b.time);
+        out.dedup_by_key(|b| b.time);
         Ok(out)
     }
 
     async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>> {
-        let rows = self
-            .client
-            .all(&DailyIndexQuery::new(index, from, to))
-            .await
-            .map_err(ssi)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(IndexPoint {
+        if from > to {
+            return Err(Error::Invalid(format!(
+                "index history from {from} after to {to}"
+            )));
+        }
+        let mut out = Vec::new();
+        for (a, b) in windows(from, to) {
+            let rows = self
+                .client
+                .all(&DailyIndexQuery::new(index, a, b))
+                .await
+                .map_err(ssi)?;
+            for r in rows {
+                out.push(IndexPoint {
                     index: r.index_id,
                     date: r.trading_date,
                     value: index_value(r.index_value)?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        out.sort_by_key(|p| p.date);
+        Ok(out)
     }
 
     async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {
