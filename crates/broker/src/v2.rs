@@ -579,7 +579,10 @@ fn deriv_position(account: &str, p: &fastconnect::trading::DerivPosition) -> Res
         quantity: quantity("longQty", p.long_qty)?,
         sellable: quantity("longQty", p.long_qty)?,
         short: quantity("shortQty", p.short_qty)?,
-        avg_price: opt_price(s, p.bid_avg_price)?,
+        avg_price: match p.long_qty {
+            Some(long) if long > 0 => opt_price(s, p.bid_avg_price)?,
+            Some(_) | None => opt_price(s, p.ask_avg_price)?,
+        },
     })
 }
 
@@ -833,5 +836,47 @@ impl Trading for V2Trading {
             generation: GEN,
             operation: "conditional orders",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn history_is_asked_in_30_day_windows() {
+        assert_eq!(
+            windows(date!(2025 - 04 - 01), date!(2025 - 06 - 09)),
+            [
+                (date!(2025 - 04 - 01), date!(2025 - 04 - 30)),
+                (date!(2025 - 05 - 01), date!(2025 - 05 - 30)),
+                (date!(2025 - 05 - 31), date!(2025 - 06 - 09)),
+            ]
+        );
+        assert_eq!(
+            windows(date!(2025 - 06 - 09), date!(2025 - 06 - 09)),
+            [(date!(2025 - 06 - 09), date!(2025 - 06 - 09))]
+        );
+        assert!(windows(date!(2025 - 06 - 09), date!(2025 - 06 - 08)).is_empty());
+    }
+
+    #[test]
+    fn order_statuses_map_to_one_life_cycle() {
+        use fastconnect::OrderStatus as S;
+        assert_eq!(status(&S::Queued), OrderStatus::New);
+        assert_eq!(status(&S::FilledPartlyCancelled), OrderStatus::Cancelled);
+        assert_eq!(status(&S::WaitingModify), OrderStatus::PendingAmend);
+        assert_eq!(status(&S::StopReady), OrderStatus::Triggering);
+        assert_eq!(status(&S::parse("ZZ")), OrderStatus::Other("ZZ".into()));
+        assert!(status(&S::Expired).is_final());
+        assert!(!status(&S::PartiallyFilled).is_final());
+        assert_eq!(
+            order_type(&fastconnect::OrderType::Mp),
+            Some(market::OrderType::Mtl),
+            "HOSE's retired MP is MTL"
+        );
+        assert_eq!(wire_order_type(market::OrderType::Plo).as_str(), "PLO");
     }
 }

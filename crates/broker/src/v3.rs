@@ -433,7 +433,10 @@ pub(crate) fn positions(account: &str, p: &Positions) -> Result<Vec<Position>> {
             quantity: quantity("long", d.long)?,
             sellable: quantity("long", d.long)?,
             short: quantity("short", d.short)?,
-            avg_price: opt_price(s, d.bid_avg_price)?,
+            avg_price: match d.long {
+                Some(long) if long > 0 => opt_price(s, d.bid_avg_price)?,
+                Some(_) | None => opt_price(s, d.ask_avg_price)?,
+            },
         });
     }
     Ok(out)
@@ -860,5 +863,496 @@ impl Trading for V3Trading {
 
     async fn cancel_conditional(&self, _account: &str, id: &str) -> Result<()> {
         self.trading.cancel_fco(id).await.map_err(ssi).map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The mappings over v3 wire JSON as SSI sends it (shapes from the SDK 3.3.2 models and
+    //! `crates/fastconnect/tests/client/v3_*.rs`): lenient numbers with thousands
+    //! separators, prices as words, ids as numbers or strings.
+
+    use std::time::SystemTime;
+
+    use fastconnect::v3::stream::decode_payload;
+    use fastconnect::v3::{ApiError, ApiErrorClass, OhlcBar};
+    use serde_json::{Value, json};
+    use time::macros::{date, datetime};
+
+    use super::*;
+
+    fn sym(s: &str) -> Symbol {
+        Symbol::parse(s).unwrap()
+    }
+
+    fn p(units: i64) -> Price {
+        Price::new(units).unwrap()
+    }
+
+    fn message(topic: &str, data: Value) -> StreamEvent {
+        StreamEvent::Message {
+            topic: topic.to_owned(),
+            channel: None,
+            payload: Box::new(decode_payload(topic, data).unwrap()),
+        }
+    }
+
+    fn market(topic: &str, data: Value) -> MarketEvent {
+        market_event(message(topic, data)).unwrap().unwrap()
+    }
+
+    fn account(topic: &str, data: Value) -> AccountEvent {
+        account_event(message(topic, data)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn trades_quotes_rooms_bars_and_index_values_are_normalised() {
+        let trade = market(
+            "trade.SSI",
+            json!({"t": "09:15:01", "s": "SSI", "p": "25,350", "q": 100, "si": "B", "v": "1,000"}),
+        );
+        assert_eq!(
+            trade,
+            MarketEvent::Trade {
+                symbol: sym("SSI"),
+                price: p(25_350),
+                quantity: Quantity::new(100),
+                total_volume: Some(Quantity::new(1_000)),
+                time: Some("09:15:01".into()),
+            }
+        );
+        let future = market(
+            "trade.VN30F2606",
+            json!({"t": "09:15:01", "s": "VN30F2606", "p": "1,312.4", "q": 3}),
+        );
+        let MarketEvent::Trade { price, .. } = future else {
+            panic!("{future:?}")
+        };
+        assert_eq!(price, p(13_124), "futures in tenths of a point");
+        // No price yet: nothing to report.
+        assert!(market_event(message("trade.SSI", json!({"s": "SSI", "p": 0, "q": 0}))).is_none());
+
+        let quote = market(
+            "quote.SSI",
+            json!({"t": "09:15:01", "s": "SSI", "bids": [["25,300", "1,000"], [25250, 500], [0, 0]],
+                   "asks": [["25400", 200]]}),
+        );
+        assert_eq!(
+            quote,
+            MarketEvent::Quote {
+                symbol: sym("SSI"),
+                bids: vec![
+                    Level {
+                        price: p(25_300),
+                        volume: Quantity::new(1_000)
+                    },
+                    Level {
+                        price: p(25_250),
+                        volume: Quantity::new(500)
+                    },
+                ],
+                asks: vec![Level {
+                    price: p(25_400),
+                    volume: Quantity::new(200)
+                }],
+            }
+        );
+
+        let room = market(
+            "room.SSI",
+            json!({"t": "09:15:01", "s": "SSI", "tr": "1,000,000", "cr": 400000}),
+        );
+        assert_eq!(
+            room,
+            MarketEvent::ForeignRoom {
+                symbol: sym("SSI"),
+                current_room: Some(Quantity::new(400_000)),
+                total_room: Some(Quantity::new(1_000_000)),
+            }
+        );
+
+        let bar = market(
+            "trade.SSI@1m",
+            json!({"st": "2026-05-04T09:15:00", "t": "09:15:59", "s": "SSI", "o": 25300,
+                   "h": "25,400", "l": 25300, "c": 25350, "v": 1200}),
+        );
+        let MarketEvent::Bar(bar) = bar else {
+            panic!("{bar:?}")
+        };
+        assert_eq!(bar.time, datetime!(2026-05-04 09:15 +7));
+        assert_eq!(
+            (bar.high, bar.close, bar.volume),
+            (p(25_400), p(25_350), Quantity::new(1_200))
+        );
+
+        let index = market(
+            "trade.index.VN30",
+            json!({"s": "VN30", "c": "1,345.67", "cr": 0.5, "adv": 12}),
+        );
+        assert_eq!(
+            index,
+            MarketEvent::Index {
+                index: "VN30".into(),
+                value: crate::IndexValue(134_567),
+            }
+        );
+        let flag = market(
+            "market.flag",
+            json!({"b": "HOSE", "t": "09:00:00", "f": "ATO"}),
+        );
+        assert_eq!(
+            flag,
+            MarketEvent::Status {
+                symbol: None,
+                status: "HOSE ATO".into(),
+            }
+        );
+        // Put-through and odd lots are not in the interface.
+        assert!(
+            market_event(message("put.SSI", json!({"s": "SSI", "p": 25000, "q": 10}))).is_none()
+        );
+    }
+
+    #[test]
+    fn a_reconnect_is_a_gap_because_v3_has_no_replay() {
+        let now = SystemTime::now();
+        let gap = StreamEvent::Gap {
+            from: now,
+            to: now,
+            reason: "socket closed".into(),
+        };
+        assert_eq!(
+            account_event(gap.clone()).unwrap().unwrap(),
+            AccountEvent::Gap {
+                reason: "socket closed".into()
+            }
+        );
+        assert_eq!(
+            market_event(gap).unwrap().unwrap(),
+            MarketEvent::Gap {
+                reason: "socket closed".into()
+            }
+        );
+        assert_eq!(
+            account_event(StreamEvent::Connected { reconnect: true })
+                .unwrap()
+                .unwrap(),
+            AccountEvent::Reconnected
+        );
+        assert!(account_event(StreamEvent::Connected { reconnect: false }).is_none());
+        let refused = account_event(StreamEvent::Ack {
+            method: "subscribe".into(),
+            channel: Some("TRADING".into()),
+            ok: false,
+            message: "Denied (scope)".into(),
+        })
+        .unwrap()
+        .unwrap_err();
+        assert!(refused.to_string().contains("v3"), "{refused}");
+        assert!(
+            common_error::chain(&refused)
+                .to_string()
+                .contains("Denied (scope)"),
+            "{}",
+            common_error::chain(&refused)
+        );
+        let bad = account_event(StreamEvent::Undecodable {
+            topic: "order.1234561".into(),
+            error: "bad json".into(),
+        })
+        .unwrap()
+        .unwrap_err();
+        assert!(matches!(bad, Error::Mapping { .. }));
+    }
+
+    #[test]
+    fn order_fill_and_portfolio_events_are_account_events() {
+        let order = account(
+            "order.1234561",
+            json!({"eventType": "orderEvent", "accountNo": "1234561", "clientRequestId": "1002",
+                   "orderId": 77, "symbol": "SSI", "side": "B", "orderType": "LO",
+                   "price": "25,300", "avgPrice": 0, "quantity": "1,000", "osQty": 1000,
+                   "filledQty": 0, "cancelQty": 0, "orderStatus": "QU",
+                   "inputTime": "2026-05-04T09:15:01", "notifyId": "5"}),
+        );
+        let AccountEvent::Order(o) = order else {
+            panic!("{order:?}")
+        };
+        assert_eq!(o.order_id, "77");
+        assert_eq!(o.client_order_id, ClientOrderId::new(1002).ok());
+        assert_eq!(o.side, market::Side::Buy);
+        assert_eq!(o.order_type, Some(market::OrderType::Lo));
+        assert_eq!(o.price, Some(p(25_300)));
+        assert_eq!(o.quantity, Quantity::new(1_000));
+        assert_eq!(o.status, OrderStatus::New);
+        assert_eq!(o.avg_price, None);
+        assert_eq!(o.updated_at, Some(datetime!(2026-05-04 09:15:01 +7)));
+
+        let ato = account(
+            "order.1234561",
+            json!({"eventType": "orderEvent", "orderId": "78", "symbol": "SSI", "side": "S",
+                   "orderType": "ATO", "price": "ATO", "quantity": 100, "orderStatus": "RJ",
+                   "rejectReason": "ORD016: market not open"}),
+        );
+        let AccountEvent::Order(ato) = ato else {
+            panic!("{ato:?}")
+        };
+        assert_eq!((ato.price, ato.status), (None, OrderStatus::Rejected));
+        assert_eq!(
+            ato.reject_reason.as_deref(),
+            Some("ORD016: market not open")
+        );
+        // An id this crate did not make (the SDK's random ones) is kept out, not guessed.
+        assert_eq!(ato.client_order_id, None);
+
+        let fill = account(
+            "order.1234561",
+            json!({"eventType": "orderMatchEvent", "accountNo": "1234561", "clientRequestId": "1002",
+                   "orderId": "77", "symbol": "SSI", "side": "B", "matchPrice": "25300",
+                   "matchQty": "100", "matchTime": "2026-05-04 09:20:00"}),
+        );
+        assert_eq!(
+            fill,
+            AccountEvent::Fill(Fill {
+                account: "1234561".into(),
+                order_id: "77".into(),
+                client_order_id: ClientOrderId::new(1002).ok(),
+                symbol: sym("SSI"),
+                side: market::Side::Buy,
+                price: p(25_300),
+                quantity: Quantity::new(100),
+                time: Some(datetime!(2026-05-04 09:20 +7)),
+            })
+        );
+
+        let portfolio = account(
+            "portfolio.1234568",
+            json!({"eventType": "clientPortfolioEvent", "accountNo": "1234568",
+                   "symbol": "VN30F2606", "longQty": 2, "shortQty": 0, "net": 2,
+                   "bidAvgPrice": "1,310.5"}),
+        );
+        let AccountEvent::Positions(ps) = portfolio else {
+            panic!("{portfolio:?}")
+        };
+        assert_eq!(ps[0].symbol, sym("VN30F2606"));
+        assert_eq!(ps[0].quantity, Quantity::new(2));
+        assert_eq!(ps[0].avg_price, Some(p(13_105)));
+        // Market data on an account stream is not an account event.
+        assert!(account_event(message("trade.SSI", json!({"s": "SSI", "p": 1, "q": 1}))).is_none());
+    }
+
+    #[test]
+    fn order_book_positions_and_balances_map_from_the_rest_answers() {
+        let book: fastconnect::v3::trading::OrderBook = serde_json::from_value(json!({
+            "accountNo": "1234561", "totalRecord": 2, "orderList": [
+                {"clientRequestId": "1001", "orderId": 9, "instrumentId": "SSI", "buySell": "B",
+                 "orderType": "ATO", "price": "ATO", "quantity": 100, "filledQty": "100",
+                 "avgPrice": "25,350", "orderStatus": "FF", "modifiedTime": "2026-05-04T09:15:00"},
+                {"clientRequestId": "1002", "orderId": "10", "symbol": "SSI", "side": "S",
+                 "orderType": "LO", "price": "26000", "quantity": 200, "filledQty": 50,
+                 "cancelQty": 150, "orderStatus": "FFPC"},
+            ]
+        }))
+        .unwrap();
+        let rows: Vec<OrderState> = book
+            .order_list
+            .iter()
+            .map(|r| book_row("1234561", r))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(rows[0].client_order_id, ClientOrderId::new(1001).ok());
+        assert_eq!(rows[0].status, OrderStatus::Filled);
+        assert_eq!(rows[0].filled, Quantity::new(100));
+        assert_eq!(rows[0].avg_price, Some(p(25_350)));
+        assert_eq!(rows[0].price, None);
+        assert_eq!(rows[1].side, market::Side::Sell);
+        assert_eq!(
+            rows[1].status,
+            OrderStatus::Cancelled,
+            "FFPC: filled partly, rest cancelled"
+        );
+        assert_eq!(rows[1].cancelled, Quantity::new(150));
+
+        let pos: Positions = serde_json::from_value(json!({
+            "equity": [{"accountNo": "1234561", "symbol": "SSI", "quantity": "1,000",
+                        "sellableQuantity": 900, "costPrice": "24,500"}],
+            "derivative": {"derOpenPositions": [{"symbol": "VN30F2606", "long": 0, "short": 2,
+                           "net": -2, "askAvgPrice": "1,300.1"}], "derClosePositions": null}
+        }))
+        .unwrap();
+        let ps = positions("1234561", &pos).unwrap();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(
+            (ps[0].quantity, ps[0].sellable, ps[0].avg_price),
+            (Quantity::new(1_000), Quantity::new(900), Some(p(24_500)))
+        );
+        assert_eq!(
+            (ps[1].quantity, ps[1].short),
+            (Quantity::ZERO, Quantity::new(2))
+        );
+
+        let sections: AccountSections = serde_json::from_value(json!({
+            "equity": {"accountNo": "1234561", "accountBalance": "100,000,000", "withdrawable": 5},
+            "derivative": null
+        }))
+        .unwrap();
+        let pp: AccountSections =
+            serde_json::from_value(json!({"equity": {"purchasingPower": "250,000,000.5"}}))
+                .unwrap();
+        let b = balance("1234561", &sections, Some(&pp)).unwrap();
+        assert_eq!(b.cash, Some(market::Vnd::new(100_000_000)));
+        assert_eq!(b.buying_power, Some(market::Vnd::new(250_000_000)));
+        assert_eq!(b.withdrawable, Some(market::Vnd::new(5)));
+        let derivative: AccountSections = serde_json::from_value(json!({
+            "equity": null, "derivative": {"accountBalance": 7_000_000, "withdrawable": "1,000"}
+        }))
+        .unwrap();
+        let d = balance("1234568", &derivative, None).unwrap();
+        assert_eq!(
+            (d.cash, d.buying_power),
+            (Some(market::Vnd::new(7_000_000)), None)
+        );
+    }
+
+    #[test]
+    fn bars_and_summaries_map_from_the_data_answers() {
+        let bar: OhlcBar = serde_json::from_value(json!({
+            "symbol": "SSI", "tradingDate": "2026/05/04 09:15:00", "open": "25,350",
+            "high": 25400, "low": "25300.0", "close": 25350, "volume": "1,200", "value": "30,420,000"
+        }))
+        .unwrap();
+        let b = ohlc_bar(sym("SSI"), &bar).unwrap();
+        assert_eq!(b.time, datetime!(2026-05-04 09:15 +7));
+        assert_eq!(
+            (b.open, b.low, b.volume),
+            (p(25_350), p(25_300), Quantity::new(1_200))
+        );
+        let fractional: OhlcBar =
+            serde_json::from_value(json!({"symbol": "SSI", "tradingDate": "2026/05/04",
+                "open": "25,350.5", "high": 1, "low": 1, "close": 1, "volume": 1}))
+            .unwrap();
+        assert!(matches!(
+            ohlc_bar(sym("SSI"), &fractional),
+            Err(Error::Mapping { .. })
+        ));
+
+        let row: SecuritySummary = serde_json::from_value(json!({
+            "symbol": "SSI", "tradingDate": "2026-05-04T00:00:00", "open": "25,000",
+            "high": 25500, "low": 24900, "close": "25,350", "totalMatch": "2,493,089",
+            "ceiling": 26750, "floor": "23,250", "refPrice": 25000, "remainForeignRoom": "1,000"
+        }))
+        .unwrap();
+        let s = summary(sym("SSI"), date!(2026 - 05 - 04), &row).unwrap();
+        assert_eq!(s.date, date!(2026 - 05 - 04));
+        assert_eq!(
+            (s.reference, s.ceiling, s.floor, s.close),
+            (
+                Some(p(25_000)),
+                Some(p(26_750)),
+                Some(p(23_250)),
+                Some(p(25_350))
+            )
+        );
+        assert_eq!(s.volume, Some(Quantity::new(2_493_089)));
+        assert_eq!(s.foreign_room, Some(Quantity::new(1_000)));
+    }
+
+    #[test]
+    fn conditional_orders_become_fco() {
+        let base = ConditionalRequest {
+            account: "1234561".into(),
+            symbol: sym("SSI"),
+            side: market::Side::Sell,
+            quantity: Quantity::new(100),
+            from: datetime!(2026-05-04 09:00),
+            to: datetime!(2026-05-29 15:00),
+            kind: ConditionalKind::Stop {
+                trigger: Trigger::AtOrBelow(p(24_000)),
+            },
+        };
+        let stop = fco(&base).unwrap();
+        assert_eq!(stop.kind.type_name(), "stop");
+        assert_eq!(
+            stop.kind,
+            FcoKind::Stop {
+                stop_price: Decimal::from_i64(24_000),
+                operator: FcoOperator::LesserOrEqual,
+            }
+        );
+        assert_eq!((stop.account_no.as_str(), stop.quantity), ("1234561", 100));
+
+        let oco = fco(&ConditionalRequest {
+            kind: ConditionalKind::Oco {
+                take_profit: p(27_000),
+                take_profit_limit: Some(p(26_900)),
+                stop_loss: p(24_000),
+                stop_loss_limit: None,
+            },
+            ..base.clone()
+        })
+        .unwrap();
+        let FcoKind::Oco {
+            take_profit,
+            stop_loss,
+        } = oco.kind
+        else {
+            panic!("{:?}", oco.kind)
+        };
+        assert_eq!(
+            take_profit.price,
+            FcoPrice::Limit(Decimal::from_i64(26_900))
+        );
+        assert_eq!(
+            stop_loss.price,
+            FcoPrice::Market(fastconnect::OrderType::Mtl)
+        );
+
+        let trailing = fco(&ConditionalRequest {
+            symbol: sym("VN30F2606"),
+            kind: ConditionalKind::TrailingStop {
+                activation: p(13_000),
+                trail: 25,
+            },
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            trailing.kind,
+            FcoKind::TrailingStop {
+                active_price: Decimal::parse("1300.0").unwrap(),
+                trailing_amount: Decimal::parse("2.5").unwrap(),
+            }
+        );
+        let bad = fco(&ConditionalRequest {
+            kind: ConditionalKind::TrailingStop {
+                activation: p(13_000),
+                trail: 0,
+            },
+            ..base
+        });
+        assert!(matches!(bad, Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn a_409_is_a_duplicate_and_ids_travel_as_client_request_ids() {
+        let api = ApiError {
+            endpoint: "/api/v3/trading/order".into(),
+            http_status: 409,
+            code: Some(409),
+            message: "Duplicate clientRequestId".into(),
+            class: ApiErrorClass::Duplicate,
+            retry_after: None,
+        };
+        let id = ClientOrderId::new(1001).unwrap();
+        let err = Error::from_ssi_order(GEN, id, fastconnect::Error::Api(Box::new(api)));
+        assert!(matches!(err, Error::Duplicate { client_order_id, .. } if client_order_id == id));
+        assert_eq!(request_id(id).unwrap().as_str(), "1001");
+        assert_eq!(
+            status(&fastconnect::OrderStatus::parse("PD")),
+            OrderStatus::PendingNew
+        );
+        assert_eq!(text_price("SSI", "MTL").unwrap(), None);
+        assert_eq!(text_price("SSI", "25,300").unwrap(), Some(p(25_300)));
+        assert!(text_price("SSI", "25.3.0").is_err());
     }
 }
