@@ -532,8 +532,8 @@ pub enum MarketEvent {
         quantity: Quantity,
         /// Day's cumulative volume, when sent.
         total_volume: Option<Quantity>,
-        /// Exchange time as sent (`HH:MM:SS`), when sent.
-        time: Option<String>,
+        /// Exchange clock time (Vietnam), when sent.
+        time: Option<time::Time>,
     },
     /// Best bids and asks.
     Quote {

@@ -181,7 +181,7 @@ fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<
                         .total_vol
                         .map(|v| quantity("TotalVol", Some(v)))
                         .transpose()?,
-                    time: t.time.map(|t| t.to_string()),
+                    time: t.time,
                 })
             })()
         }

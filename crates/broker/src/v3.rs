@@ -22,6 +22,7 @@ use fastconnect::v3::{
     Modification, ModifyOrder, NewFco, NewOrder, OhlcQuery, OrderBookQuery, OrderRef,
     SecuritySelector, StreamEvent, TimeFrame, Topic, TopicKind,
 };
+use futures::StreamExt as _;
 use market::calendar::VN_OFFSET;
 use market::order::Amendment;
 use market::{Exchange, Price, Quantity, Symbol};
@@ -67,6 +68,15 @@ fn text_price(sym: &str, text: &str) -> Result<Option<Price>> {
 fn time_text(text: Option<&str>) -> Option<OffsetDateTime> {
     text.and_then(fastconnect::v3::wire::parse_datetime)
         .map(|t| t.assume_offset(VN_OFFSET))
+}
+
+/// A v3 clock time (`09:15:01`), if it is one.
+fn clock(text: &str) -> Option<Time> {
+    Time::parse(
+        text.trim(),
+        time::macros::format_description!("[hour]:[minute]:[second]"),
+    )
+    .ok()
 }
 
 fn opt_quantity(what: &str, v: Option<i64>) -> Result<Option<Quantity>> {
@@ -148,7 +158,7 @@ pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
                     price: price(&t.symbol, last)?,
                     quantity: quantity("q", t.quantity)?,
                     total_volume: opt_quantity("v", t.volume)?,
-                    time: Some(t.time.clone()).filter(|t| !t.is_empty()),
+                    time: clock(&t.time),
                 })
             })()
         }
@@ -182,13 +192,9 @@ pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
                 .map(|t| t.assume_offset(VN_OFFSET))
                 .or_else(|| {
                     // A clock time alone: today in Vietnam.
-                    let clock = time::Time::parse(
-                        &b.start,
-                        time::macros::format_description!("[hour]:[minute]:[second]"),
-                    )
-                    .ok()?;
+                    let at = clock(&b.start)?;
                     let today = OffsetDateTime::now_utc().to_offset(VN_OFFSET).date();
-                    Some(today.with_time(clock).assume_offset(VN_OFFSET))
+                    Some(today.with_time(at).assume_offset(VN_OFFSET))
                 })
                 .ok_or_else(|| Error::Mapping {
                     what: format!("bar start {:?}", b.start),
@@ -537,6 +543,35 @@ pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
     })
 }
 
+/// The v3 topics of a subscription: one topic per code (SSI splits no comma lists), plus the
+/// board session flags when symbols are watched.
+pub(crate) fn topics(subscription: &Subscription) -> Result<Vec<Topic>> {
+    let mut topics = Vec::new();
+    for s in &subscription.symbols {
+        let code = s.as_str();
+        topics.push(Topic::trade(code).map_err(ssi)?);
+        topics.push(Topic::quote(code).map_err(ssi)?);
+        if subscription.foreign_room {
+            topics.push(Topic::of(TopicKind::Room, code).map_err(ssi)?);
+        }
+        if subscription.bars {
+            topics.push(Topic::trade_at(code, Interval::M1).map_err(ssi)?);
+        }
+    }
+    for i in &subscription.indexes {
+        topics.push(Topic::of(TopicKind::TradeIndex, i).map_err(ssi)?);
+    }
+    if topics.is_empty() {
+        return Err(Error::Invalid(
+            "subscribe to at least one symbol or index".into(),
+        ));
+    }
+    if !subscription.symbols.is_empty() {
+        topics.push(Topic::market_flag());
+    }
+    Ok(topics)
+}
+
 fn today() -> Date {
     OffsetDateTime::now_utc().to_offset(VN_OFFSET).date()
 }
@@ -652,29 +687,7 @@ impl MarketData for V3Data {
     }
 
     async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {
-        let mut topics = Vec::new();
-        for s in &subscription.symbols {
-            let code = s.as_str();
-            topics.push(Topic::trade(code).map_err(ssi)?);
-            topics.push(Topic::quote(code).map_err(ssi)?);
-            if subscription.foreign_room {
-                topics.push(Topic::of(TopicKind::Room, code).map_err(ssi)?);
-            }
-            if subscription.bars {
-                topics.push(Topic::trade_at(code, Interval::M1).map_err(ssi)?);
-            }
-        }
-        for i in &subscription.indexes {
-            topics.push(Topic::of(TopicKind::TradeIndex, i).map_err(ssi)?);
-        }
-        if topics.is_empty() {
-            return Err(Error::Invalid(
-                "subscribe to at least one symbol or index".into(),
-            ));
-        }
-        if !subscription.symbols.is_empty() {
-            topics.push(Topic::market_flag());
-        }
+        let topics = topics(&subscription)?;
         let (handle, events) = self.client.stream().connect(topics).map_err(ssi)?;
         let events =
             futures::stream::unfold(
@@ -685,8 +698,6 @@ impl MarketData for V3Data {
         Ok(mapped(events, handle, market_event))
     }
 }
-
-use futures::StreamExt as _;
 
 /// v3 trading.
 #[derive(Debug, Clone)]
@@ -918,7 +929,7 @@ mod tests {
                 price: p(25_350),
                 quantity: Quantity::new(100),
                 total_volume: Some(Quantity::new(1_000)),
-                time: Some("09:15:01".into()),
+                time: Some(time::macros::time!(09:15:01)),
             }
         );
         let future = market(
@@ -1011,6 +1022,48 @@ mod tests {
         assert!(
             market_event(message("put.SSI", json!({"s": "SSI", "p": 25000, "q": 10}))).is_none()
         );
+    }
+
+    #[test]
+    fn a_subscription_is_one_topic_per_code() {
+        let names = |s: &Subscription| -> Vec<String> {
+            topics(s).unwrap().iter().map(ToString::to_string).collect()
+        };
+        let all = Subscription {
+            symbols: vec![sym("SSI"), sym("fpt")],
+            indexes: vec!["VN30".into()],
+            foreign_room: true,
+            bars: true,
+        };
+        assert_eq!(
+            names(&all),
+            [
+                "trade.SSI",
+                "quote.SSI",
+                "room.SSI",
+                "trade.SSI@1m",
+                "trade.FPT",
+                "quote.FPT",
+                "room.FPT",
+                "trade.FPT@1m",
+                "trade.index.VN30",
+                "market.flag",
+            ]
+        );
+        let index_only = Subscription {
+            indexes: vec!["VNINDEX".into()],
+            ..Subscription::default()
+        };
+        assert_eq!(names(&index_only), ["trade.index.VNINDEX"]);
+        assert!(matches!(
+            topics(&Subscription::default()),
+            Err(Error::Invalid(_))
+        ));
+        let bad = Subscription {
+            indexes: vec!["VN30,VN100".into()],
+            ..Subscription::default()
+        };
+        assert!(topics(&bad).is_err(), "comma lists are refused");
     }
 
     #[test]

@@ -538,9 +538,16 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
             .expect("event maps");
         match event {
             MarketEvent::Trade {
-                symbol, quantity, ..
+                symbol,
+                quantity,
+                time,
+                ..
             } => {
                 assert_eq!(symbol, ssi);
+                assert!(
+                    time.is_some_and(|t| t >= time::macros::time!(09:15)),
+                    "{time:?}"
+                );
                 assert!(quantity > Quantity::ZERO);
                 trades += 1;
             }
