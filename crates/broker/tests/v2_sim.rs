@@ -12,8 +12,8 @@ use broker::{
 use common_error::Classify as _;
 use fastconnect::{DataConfig, HttpConfig, StreamConfig, TradingConfig};
 use fcsim::config::{
-    DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN,
-    DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+    DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_DERIVATIVES_ACCOUNT,
+    DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
 };
 use fcsim::{SimConfig, Simulator, UniverseSize};
 use futures::StreamExt as _;
@@ -59,13 +59,14 @@ fn universe() -> UniverseSize {
     }
 }
 
-/// Continuous trading at 10:00 on a Tuesday, real time.
+/// Continuous trading at 10:00 on a Tuesday, real time (the conformance suite's market: its
+/// first index future has traded by then, so the market maker quotes it).
 fn trading_config() -> SimConfig {
     SimConfig {
         start: datetime!(2025-06-10 10:00:00 +7),
         speed: 1.0,
         universe: universe(),
-        history_days: 60,
+        history_days: 30,
         ..SimConfig::demo()
     }
 }
@@ -142,6 +143,23 @@ fn hose_stock(t: &TestSim) -> (Symbol, Price) {
         .unwrap();
     let l = g.limits(i, day).unwrap();
     (Symbol::parse(&x.symbol).unwrap(), l.floor)
+}
+
+/// The first index future of the universe and today's (floor, ceiling), in tenths of a point.
+fn future(t: &TestSim) -> (Symbol, Price, Price) {
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.kind == InstrumentKind::IndexFuture)
+        .unwrap();
+    let l = g.limits(i, day).unwrap();
+    (Symbol::parse(&x.symbol).unwrap(), l.floor, l.ceiling)
 }
 
 fn id(n: u32) -> ClientOrderId {
@@ -350,6 +368,76 @@ async fn orders_fills_positions_and_events_through_the_trait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_prices_travel_in_tenths_of_a_point() {
+    let t = spawn_with(trading_config()).await;
+    let trading = connect(&t).trading.unwrap();
+    let mut events = trading
+        .account_events(DEMO_DERIVATIVES_ACCOUNT)
+        .await
+        .unwrap();
+    let (fut, floor, ceiling) = future(&t);
+    let order = |n: u32| OrderRequest {
+        account: DEMO_DERIVATIVES_ACCOUNT.to_owned(),
+        symbol: fut,
+        side: Side::Buy,
+        order_type: OrderType::Mtl,
+        price: None,
+        quantity: Quantity::new(1),
+        client_order_id: id(n),
+    };
+    trading.place(&order(3001)).await.unwrap();
+    let fill = next_where(
+        &mut events,
+        "futures fill",
+        |e| matches!(e, AccountEvent::Fill(f) if f.client_order_id == Some(id(3001))),
+    )
+    .await;
+    let AccountEvent::Fill(fill) = fill else {
+        unreachable!()
+    };
+    assert!(
+        floor <= fill.price && fill.price <= ceiling,
+        "{} not in {}..{} (tenths of a point)",
+        fill.price,
+        floor,
+        ceiling
+    );
+    let positions = next_where(&mut events, "portfolio", |e| {
+        matches!(e, AccountEvent::Positions(_))
+    })
+    .await;
+    let AccountEvent::Positions(ps) = positions else {
+        unreachable!()
+    };
+    assert_eq!(ps[0].symbol, fut);
+    assert_eq!(ps[0].quantity, Quantity::new(1));
+    let held = trading.positions(DEMO_DERIVATIVES_ACCOUNT).await.unwrap();
+    assert_eq!(
+        held.iter().find(|p| p.symbol == fut).unwrap().quantity,
+        Quantity::new(1)
+    );
+
+    // A limit at the floor comes back at the floor, in the same units.
+    trading
+        .place(&OrderRequest {
+            order_type: OrderType::Lo,
+            price: Some(floor),
+            ..order(3002)
+        })
+        .await
+        .unwrap();
+    let resting = into_order(
+        next_where(&mut events, "futures LO working", |e| {
+            order_of(e, 3002, &OrderStatus::New)
+        })
+        .await,
+    );
+    assert_eq!(resting.price, Some(floor));
+    let balance = trading.balance(DEMO_DERIVATIVES_ACCOUNT).await.unwrap();
+    assert!(balance.cash.is_some(), "{balance:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_client_order_id_twice_is_one_order() {
     let t = spawn_with(trading_config()).await;
     let b = connect(&t);
@@ -523,14 +611,15 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
         .stream(Subscription {
             symbols: vec![ssi],
             indexes: vec!["VN30".to_owned()],
-            foreign_room: false,
-            bars: false,
+            foreign_room: true,
+            bars: true,
         })
         .await
         .unwrap();
     let (mut trades, mut quotes, mut index) = (0, 0, 0);
+    let (mut rooms, mut bars, mut statuses) = (0, 0, 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    while trades < 3 || quotes < 3 || index < 1 {
+    while trades < 3 || quotes < 3 || index < 1 || rooms < 1 || bars < 1 || statuses < 1 {
         let event = tokio::time::timeout_at(deadline, events.next())
             .await
             .expect("stream timed out")
@@ -564,11 +653,31 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
                 assert!(value.0 > 0);
                 index += 1;
             }
-            MarketEvent::Status { .. } => {}
-            other @ (MarketEvent::ForeignRoom { .. }
-            | MarketEvent::Bar(_)
-            | MarketEvent::Gap { .. }
-            | MarketEvent::Reconnected) => panic!("unexpected {other:?}"),
+            MarketEvent::Status { symbol, status } => {
+                assert_eq!(symbol, Some(ssi));
+                assert!(!status.is_empty());
+                statuses += 1;
+            }
+            MarketEvent::ForeignRoom {
+                symbol,
+                current_room,
+                total_room,
+            } => {
+                assert_eq!(symbol, ssi);
+                assert!(
+                    current_room <= total_room,
+                    "{current_room:?} {total_room:?}"
+                );
+                rooms += 1;
+            }
+            MarketEvent::Bar(bar) => {
+                assert_eq!(bar.symbol, ssi);
+                assert!(bar.low <= bar.close && bar.close <= bar.high, "{bar:?}");
+                bars += 1;
+            }
+            other @ (MarketEvent::Gap { .. } | MarketEvent::Reconnected) => {
+                panic!("unexpected {other:?}")
+            }
         }
     }
     let err = data.stream(Subscription::default()).await.err().unwrap();
