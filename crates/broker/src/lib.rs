@@ -2,8 +2,7 @@
 //! of SSI, whichever FastConnect generation runs behind it.
 //!
 //! Owns: the domain types of orders, fills, positions, balances and market data
-//! ([`types`], built on `market`'s [`Symbol`](market::Symbol), [`Price`](market::Price),
-//! [`Quantity`](market::Quantity), [`Side`](market::Side), [`OrderType`](market::OrderType)),
+//! ([`types`], built on `market`'s `Symbol`, `Price`, `Quantity`, `Side` and `OrderType`),
 //! the two object-safe traits [`MarketData`] and [`Trading`], one [`Error`] classified by
 //! `common_error`, and the adapters [`v2::V2Data`]/[`v2::V2Trading`] (over
 //! `fastconnect::{DataClient, TradingClient}`) and [`v3::V3Data`]/[`v3::V3Trading`] (over
