@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use market::{Exchange, OrderType, Price, Quantity, Side, Symbol, Vnd};
+use market::{Board, Exchange, OrderType, Price, Quantity, Side, Symbol, Vnd};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -500,14 +500,29 @@ pub struct IndexPoint {
 /// What to stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
-    /// Trades and quotes (and status) of these symbols.
+    /// Trades, quotes and status of these symbols.
     pub symbols: Vec<Symbol>,
+    /// Trades, quotes and status of every symbol (the whole market; SSI warns it is heavy).
+    /// `symbols` is then ignored.
+    pub all_symbols: bool,
     /// Values of these indexes.
     pub indexes: Vec<String>,
-    /// Also foreign room of `symbols`.
+    /// Values of every index; `indexes` is then ignored.
+    pub all_indexes: bool,
+    /// Also foreign room of the symbols.
     pub foreign_room: bool,
-    /// Also one-minute bars of `symbols`.
+    /// Also one-minute bars of the symbols.
     pub bars: bool,
+    /// Also the odd-lot board's quotes of the symbols ([`MarketEvent::Quote`] with
+    /// [`Board::OddLot`]).
+    pub odd_lot: bool,
+}
+
+impl Subscription {
+    /// True when it asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.all_symbols && self.symbols.is_empty() && !self.all_indexes && self.indexes.is_empty()
+    }
 }
 
 /// One side's price level.
@@ -539,6 +554,8 @@ pub enum MarketEvent {
     Quote {
         /// Instrument.
         symbol: Symbol,
+        /// The main (round-lot) board or the odd-lot board.
+        board: Board,
         /// Bids, best first.
         bids: Vec<Level>,
         /// Asks, best first.

@@ -27,7 +27,7 @@ use fastconnect::{Channel, ChannelKind, DataClient, Decimal, TradingClient, Trad
 use futures::StreamExt as _;
 use market::calendar::VN_OFFSET;
 use market::order::Amendment;
-use market::{Exchange, Price, Quantity, Symbol};
+use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
@@ -134,6 +134,49 @@ where
     .boxed()
 }
 
+/// The v2 channels of a subscription (`ALL` for the whole market or every index).
+pub(crate) fn channels(subscription: &Subscription) -> Result<Vec<Channel>> {
+    if subscription.is_empty() {
+        return Err(Error::Invalid(
+            "subscribe to at least one symbol or index".into(),
+        ));
+    }
+    let mut kinds = Vec::new();
+    if subscription.all_symbols || !subscription.symbols.is_empty() {
+        kinds.extend([
+            ChannelKind::Trade,
+            ChannelKind::Quote,
+            ChannelKind::SecurityStatus,
+        ]);
+        if subscription.foreign_room {
+            kinds.push(ChannelKind::ForeignRoom);
+        }
+        if subscription.bars {
+            kinds.push(ChannelKind::Bar);
+        }
+        if subscription.odd_lot {
+            kinds.push(ChannelKind::OddLot);
+        }
+    }
+    let mut out = Vec::new();
+    for kind in kinds {
+        out.push(if subscription.all_symbols {
+            Channel::all(kind)
+        } else {
+            Channel::symbols(kind, subscription.symbols.iter().map(Symbol::as_str)).map_err(ssi)?
+        });
+    }
+    if subscription.all_indexes {
+        out.push(Channel::all(ChannelKind::Index));
+    } else if !subscription.indexes.is_empty() {
+        out.push(
+            Channel::symbols(ChannelKind::Index, subscription.indexes.iter().cloned())
+                .map_err(ssi)?,
+        );
+    }
+    Ok(out)
+}
+
 /// SSI v2 answers at most 30 days per history query: `from..=to` in such windows.
 fn windows(from: Date, to: Date) -> Vec<(Date, Date)> {
     let mut out = Vec::new();
@@ -162,6 +205,19 @@ impl V2Data {
     }
 }
 
+/// Book levels of `sym`, best first, without SSI's empty (zero) levels.
+fn levels(sym: &str, side: &[fastconnect::data::stream::PriceLevel]) -> Result<Vec<Level>> {
+    side.iter()
+        .filter(|l| !l.price.is_zero())
+        .map(|l| {
+            Ok(Level {
+                price: price(sym, l.price)?,
+                volume: quantity("volume", Some(l.volume))?,
+            })
+        })
+        .collect()
+}
+
 fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<MarketEvent>> {
     use fastconnect::MarketEvent as E;
     let out = match e {
@@ -186,21 +242,19 @@ fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<
             })()
         }
         E::Quote(q) => (|| {
-            let levels = |side: &[fastconnect::data::stream::PriceLevel]| {
-                side.iter()
-                    .filter(|l| !l.price.is_zero())
-                    .map(|l| {
-                        Ok(Level {
-                            price: price(&q.symbol, l.price)?,
-                            volume: quantity("volume", Some(l.volume))?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            };
             Ok(MarketEvent::Quote {
                 symbol: symbol(&q.symbol)?,
-                bids: levels(&q.bids)?,
-                asks: levels(&q.asks)?,
+                board: Board::Main,
+                bids: levels(&q.symbol, &q.bids)?,
+                asks: levels(&q.symbol, &q.asks)?,
+            })
+        })(),
+        E::OddLot(q) => (|| {
+            Ok(MarketEvent::Quote {
+                symbol: symbol(&q.symbol)?,
+                board: Board::OddLot,
+                bids: levels(&q.symbol, &q.bids)?,
+                asks: levels(&q.symbol, &q.asks)?,
             })
         })(),
         E::Index(i) => index_value(i.index_value).map(|value| MarketEvent::Index {
@@ -249,7 +303,7 @@ fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<
                 status,
             })
         }
-        E::Snapshot(_) | E::OddLot(_) => return None,
+        E::Snapshot(_) => return None,
         E::HubError(message) => Err(ssi(fastconnect::Error::Protocol(message))),
         E::Malformed { error, .. } => Err(ssi(error)),
     };
@@ -407,35 +461,7 @@ impl MarketData for V2Data {
     }
 
     async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {
-        let names: Vec<&str> = subscription.symbols.iter().map(Symbol::as_str).collect();
-        let mut channels = Vec::new();
-        if !names.is_empty() {
-            let mut kinds = vec![
-                ChannelKind::Trade,
-                ChannelKind::Quote,
-                ChannelKind::SecurityStatus,
-            ];
-            if subscription.foreign_room {
-                kinds.push(ChannelKind::ForeignRoom);
-            }
-            if subscription.bars {
-                kinds.push(ChannelKind::Bar);
-            }
-            for kind in kinds {
-                channels.push(Channel::symbols(kind, names.iter().copied()).map_err(ssi)?);
-            }
-        }
-        if !subscription.indexes.is_empty() {
-            channels.push(
-                Channel::symbols(ChannelKind::Index, subscription.indexes.iter().cloned())
-                    .map_err(ssi)?,
-            );
-        }
-        if channels.is_empty() {
-            return Err(Error::Invalid(
-                "subscribe to at least one symbol or index".into(),
-            ));
-        }
+        let channels = channels(&subscription)?;
         let (handle, events) = self.client.stream(channels).map_err(ssi)?;
         let mut connected = false;
         Ok(mapped(events, handle, move |e| {

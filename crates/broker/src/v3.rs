@@ -25,7 +25,7 @@ use fastconnect::v3::{
 use futures::StreamExt as _;
 use market::calendar::VN_OFFSET;
 use market::order::Amendment;
-use market::{Exchange, Price, Quantity, Symbol};
+use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
@@ -146,6 +146,27 @@ pub(crate) fn summary(sym: Symbol, date: Date, r: &SecuritySummary) -> Result<Se
     })
 }
 
+/// A `quote` or `oddlot` update of `board`.
+fn quote(board: Board, q: &fastconnect::v3::stream::QuoteUpdate) -> Result<MarketEvent> {
+    let levels = |side: &[fastconnect::v3::stream::Level]| {
+        side.iter()
+            .filter(|l| !l.price.is_zero())
+            .map(|l| {
+                Ok(Level {
+                    price: price(&q.symbol, l.price)?,
+                    volume: quantity("volume", Some(l.volume))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+    Ok(MarketEvent::Quote {
+        symbol: symbol(&q.symbol)?,
+        board,
+        bids: levels(&q.bids)?,
+        asks: levels(&q.asks)?,
+    })
+}
+
 /// A decoded stream payload as a market event (`None` for payloads the interface does not
 /// carry: put-through, odd lot, bands, account topics).
 pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
@@ -162,24 +183,8 @@ pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
                 })
             })()
         }
-        Payload::Quote(q) => (|| {
-            let levels = |side: &[fastconnect::v3::stream::Level]| {
-                side.iter()
-                    .filter(|l| !l.price.is_zero())
-                    .map(|l| {
-                        Ok(Level {
-                            price: price(&q.symbol, l.price)?,
-                            volume: quantity("volume", Some(l.volume))?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            };
-            Ok(MarketEvent::Quote {
-                symbol: symbol(&q.symbol)?,
-                bids: levels(&q.bids)?,
-                asks: levels(&q.asks)?,
-            })
-        })(),
+        Payload::Quote(q) => quote(Board::Main, &q),
+        Payload::OddLot(q) => quote(Board::OddLot, &q),
         Payload::Bar(b) => (|| {
             let s = b.symbol.as_str();
             let p = |v: Option<Decimal>| {
@@ -244,8 +249,7 @@ pub(crate) fn market_payload(p: Payload) -> Option<Result<MarketEvent>> {
             symbol: None,
             status: format!("{} {}", f.board, f.flag),
         }),
-        Payload::OddLot(_)
-        | Payload::Put(_)
+        Payload::Put(_)
         | Payload::Band(_)
         | Payload::IndexSummary(_)
         | Payload::Order(_)
@@ -546,9 +550,18 @@ pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
 /// The v3 topics of a subscription: one topic per code (SSI splits no comma lists), plus the
 /// board session flags when symbols are watched.
 pub(crate) fn topics(subscription: &Subscription) -> Result<Vec<Topic>> {
+    if subscription.is_empty() {
+        return Err(Error::Invalid(
+            "subscribe to at least one symbol or index".into(),
+        ));
+    }
+    let codes: Vec<&str> = if subscription.all_symbols {
+        vec!["*"]
+    } else {
+        subscription.symbols.iter().map(Symbol::as_str).collect()
+    };
     let mut topics = Vec::new();
-    for s in &subscription.symbols {
-        let code = s.as_str();
+    for code in &codes {
         topics.push(Topic::trade(code).map_err(ssi)?);
         topics.push(Topic::quote(code).map_err(ssi)?);
         if subscription.foreign_room {
@@ -557,16 +570,19 @@ pub(crate) fn topics(subscription: &Subscription) -> Result<Vec<Topic>> {
         if subscription.bars {
             topics.push(Topic::trade_at(code, Interval::M1).map_err(ssi)?);
         }
+        if subscription.odd_lot {
+            topics.push(Topic::of(TopicKind::Oddlot, code).map_err(ssi)?);
+        }
     }
-    for i in &subscription.indexes {
+    let indexes: Vec<&str> = if subscription.all_indexes {
+        vec!["*"]
+    } else {
+        subscription.indexes.iter().map(String::as_str).collect()
+    };
+    for i in indexes {
         topics.push(Topic::of(TopicKind::TradeIndex, i).map_err(ssi)?);
     }
-    if topics.is_empty() {
-        return Err(Error::Invalid(
-            "subscribe to at least one symbol or index".into(),
-        ));
-    }
-    if !subscription.symbols.is_empty() {
+    if !codes.is_empty() {
         topics.push(Topic::market_flag());
     }
     Ok(topics)
@@ -952,6 +968,7 @@ mod tests {
             quote,
             MarketEvent::Quote {
                 symbol: sym("SSI"),
+                board: Board::Main,
                 bids: vec![
                     Level {
                         price: p(25_300),
@@ -1018,7 +1035,23 @@ mod tests {
                 status: "HOSE ATO".into(),
             }
         );
-        // Put-through and odd lots are not in the interface.
+        let odd = market(
+            "oddlot.SSI",
+            json!({"t": "09:15:01", "s": "SSI", "bids": [["25,300", 40]], "asks": []}),
+        );
+        assert_eq!(
+            odd,
+            MarketEvent::Quote {
+                symbol: sym("SSI"),
+                board: Board::OddLot,
+                bids: vec![Level {
+                    price: p(25_300),
+                    volume: Quantity::new(40)
+                }],
+                asks: vec![],
+            }
+        );
+        // Put-through deals are not in the interface.
         assert!(
             market_event(message("put.SSI", json!({"s": "SSI", "p": 25000, "q": 10}))).is_none()
         );
@@ -1034,6 +1067,7 @@ mod tests {
             indexes: vec!["VN30".into()],
             foreign_room: true,
             bars: true,
+            ..Subscription::default()
         };
         assert_eq!(
             names(&all),
@@ -1055,6 +1089,23 @@ mod tests {
             ..Subscription::default()
         };
         assert_eq!(names(&index_only), ["trade.index.VNINDEX"]);
+        let market = Subscription {
+            all_symbols: true,
+            symbols: vec![sym("SSI")],
+            all_indexes: true,
+            odd_lot: true,
+            ..Subscription::default()
+        };
+        assert_eq!(
+            names(&market),
+            [
+                "trade.*",
+                "quote.*",
+                "oddlot.*",
+                "trade.index.*",
+                "market.flag"
+            ]
+        );
         assert!(matches!(
             topics(&Subscription::default()),
             Err(Error::Invalid(_))

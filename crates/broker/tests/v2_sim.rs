@@ -613,13 +613,16 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
             indexes: vec!["VN30".to_owned()],
             foreign_room: true,
             bars: true,
+            odd_lot: true,
+            ..Subscription::default()
         })
         .await
         .unwrap();
     let (mut trades, mut quotes, mut index) = (0, 0, 0);
-    let (mut rooms, mut bars, mut statuses) = (0, 0, 0);
+    let (mut rooms, mut bars, mut statuses, mut odd) = (0, 0, 0, 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    while trades < 3 || quotes < 3 || index < 1 || rooms < 1 || bars < 1 || statuses < 1 {
+    while trades < 3 || quotes < 3 || index < 1 || rooms < 1 || bars < 1 || statuses < 1 || odd < 1
+    {
         let event = tokio::time::timeout_at(deadline, events.next())
             .await
             .expect("stream timed out")
@@ -640,13 +643,22 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
                 assert!(quantity > Quantity::ZERO);
                 trades += 1;
             }
-            MarketEvent::Quote { symbol, bids, asks } => {
+            MarketEvent::Quote {
+                symbol,
+                board,
+                bids,
+                asks,
+            } => {
                 assert_eq!(symbol, ssi);
-                assert!(bids.len() <= 3 && asks.len() <= 3, "HOSE shows 3 levels");
+                assert!(bids.len() <= 3 && asks.len() <= 3, "3 levels shown");
                 if let (Some(bid), Some(ask)) = (bids.first(), asks.first()) {
                     assert!(bid.price < ask.price, "{bids:?} {asks:?}");
                 }
-                quotes += 1;
+                match board {
+                    market::Board::Main => quotes += 1,
+                    market::Board::OddLot => odd += 1,
+                    market::Board::PutThrough => panic!("no put-through quotes"),
+                }
             }
             MarketEvent::Index { index: code, value } => {
                 assert_eq!(code, "VN30");
@@ -682,4 +694,41 @@ async fn the_market_stream_delivers_trades_quotes_and_index_values() {
     }
     let err = data.stream(Subscription::default()).await.err().unwrap();
     assert!(matches!(err, Error::Invalid(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_market_streams_every_symbol_and_index() {
+    let t = spawn_with(market_config()).await;
+    let data = connect(&t).market_data;
+    let mut events = data
+        .stream(Subscription {
+            all_symbols: true,
+            all_indexes: true,
+            ..Subscription::default()
+        })
+        .await
+        .unwrap();
+    let mut symbols = std::collections::HashSet::new();
+    let mut indexes = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while symbols.len() < 5 || indexes.len() < 2 {
+        let event = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .expect("stream timed out")
+            .expect("stream ended")
+            .expect("event maps");
+        match event {
+            MarketEvent::Trade { symbol, .. } => {
+                symbols.insert(symbol);
+            }
+            MarketEvent::Index { index, .. } => {
+                indexes.insert(index);
+            }
+            MarketEvent::Quote { .. } | MarketEvent::Status { .. } => {}
+            other @ (MarketEvent::ForeignRoom { .. }
+            | MarketEvent::Bar(_)
+            | MarketEvent::Gap { .. }
+            | MarketEvent::Reconnected) => panic!("unexpected {other:?}"),
+        }
+    }
 }
