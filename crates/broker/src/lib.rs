@@ -33,9 +33,10 @@
 //! What differs between the generations, and how the interface hides it:
 //! - Exactly-once: a [`ClientOrderId`] (1–8 digits) is v2's `requestID` and v3's
 //!   `clientRequestId`; a reused id answers [`Error::Duplicate`] on both.
-//! - Account stream: v2 replays by NotifyID (the stream resumes where it stopped, even across
-//!   restarts with `notify_id_file`), so it reports [`AccountEvent::Reconnected`] and no gap;
-//!   v3 has no replay and reports [`AccountEvent::Gap`] after every reconnect: reconcile with
+//! - Account stream: v2 replays by NotifyID — a new stream starts with the day's events (or
+//!   where `notify_id_file` says it stopped) and a reconnect resumes where it stopped, so it
+//!   reports [`AccountEvent::Reconnected`] and no gap; v3 has no replay — a stream carries new
+//!   events only and reports [`AccountEvent::Gap`] after every reconnect: reconcile with
 //!   [`Trading::order_book`].
 //! - Conditional orders: v3 holds them at SSI (FCO, [`Trading::place_conditional`]); v2
 //!   answers [`Error::Unsupported`] and [`Trading::conditional_support`] says the OMS must hold
@@ -108,6 +109,10 @@ pub trait Trading: Send + Sync {
 
     /// Today's orders of `account`.
     async fn order_book(&self, account: &str) -> Result<Vec<OrderState>>;
+
+    /// Orders of `account` entered between two days (inclusive): what the OMS reconciles
+    /// with on start.
+    async fn order_history(&self, account: &str, from: Date, to: Date) -> Result<Vec<OrderState>>;
 
     /// Today's order placed with `id`, if the broker has it: what to do after a
     /// [`Error::Duplicate`] or a timeout.

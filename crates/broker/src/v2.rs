@@ -716,6 +716,22 @@ impl Trading for V2Trading {
             .collect()
     }
 
+    async fn order_history(&self, account: &str, from: Date, to: Date) -> Result<Vec<OrderState>> {
+        if from > to {
+            return Err(Error::Invalid(format!("history from {from} after to {to}")));
+        }
+        let history = self
+            .client
+            .order_history(account, from, to)
+            .await
+            .map_err(ssi)?;
+        history
+            .orders
+            .iter()
+            .map(|o| book_row(account, o, self.learned(&o.order_id)))
+            .collect()
+    }
+
     async fn find_order(&self, account: &str, id: ClientOrderId) -> Result<Option<OrderState>> {
         let book = self.order_book(account).await?;
         Ok(book.into_iter().find(|o| {

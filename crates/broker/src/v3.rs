@@ -817,12 +817,19 @@ impl Trading for V3Trading {
 
     async fn order_book(&self, account: &str) -> Result<Vec<OrderState>> {
         let day = today();
+        self.order_history(account, day, day).await
+    }
+
+    async fn order_history(&self, account: &str, from: Date, to: Date) -> Result<Vec<OrderState>> {
+        if from > to {
+            return Err(Error::Invalid(format!("history from {from} after to {to}")));
+        }
         let rows = self
             .trading
             .order_book_all(&OrderBookQuery {
                 account_no: account.to_owned(),
-                from: day,
-                to: day,
+                from,
+                to,
                 symbol: None,
                 order_status: None,
             })

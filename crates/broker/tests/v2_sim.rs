@@ -470,6 +470,15 @@ async fn the_same_client_order_id_twice_is_one_order() {
         .unwrap();
     assert_eq!(found.order_id, mine[0].order_id);
     assert_eq!(found.quantity, Quantity::new(100));
+    let today = t.sim.now().to_offset(market::calendar::VN_OFFSET).date();
+    let history = trading
+        .order_history(DEMO_CASH_ACCOUNT, today, today)
+        .await
+        .unwrap();
+    assert!(
+        history.iter().any(|o| o.order_id == found.order_id),
+        "{history:?}"
+    );
 
     // A rule break (a price below the floor) is accepted for processing and refused on the
     // stream, as SSI does ...
