@@ -47,6 +47,7 @@
 //!   before trading; data works at once. v2 logs in with the configured PIN by itself.
 
 pub mod error;
+mod map;
 mod price;
 pub mod settings;
 pub mod types;

@@ -24,13 +24,13 @@ use fastconnect::data::{
 use fastconnect::trading::stream::{OrderErrorEvent, OrderEvent, OrderMatchEvent};
 use fastconnect::trading::{CancelOrder, ModifyOrder, NewOrder, OrderItem, RequestId};
 use fastconnect::{Channel, ChannelKind, DataClient, Decimal, TradingClient, TradingMarket};
-use futures::StreamExt as _;
 use market::calendar::VN_OFFSET;
 use market::order::Amendment;
 use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
+use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
 use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
@@ -44,50 +44,6 @@ const GEN: Generation = Generation::V2;
 
 fn ssi(e: fastconnect::Error) -> Error {
     Error::from_ssi(GEN, e)
-}
-
-/// The domain status of an SSI order status (the same code table serves v2 and v3; v3 adds
-/// `PD`, pending).
-pub(crate) fn status(s: &fastconnect::OrderStatus) -> OrderStatus {
-    use fastconnect::OrderStatus as S;
-    match s {
-        S::WaitingApproval | S::ReadyToSend | S::Sent | S::PreSession | S::StopSent => {
-            OrderStatus::PendingNew
-        }
-        S::Queued => OrderStatus::New,
-        S::PartiallyFilled => OrderStatus::PartiallyFilled,
-        S::Filled => OrderStatus::Filled,
-        S::FilledPartlyCancelled | S::Cancelled => OrderStatus::Cancelled,
-        S::WaitingModify => OrderStatus::PendingAmend,
-        S::WaitingCancel => OrderStatus::PendingCancel,
-        S::Rejected => OrderStatus::Rejected,
-        S::Expired => OrderStatus::Expired,
-        S::StopReady | S::PreSessionStop => OrderStatus::Triggering,
-        S::Other(code) if code.eq_ignore_ascii_case("PD") => OrderStatus::PendingNew,
-        S::Other(code) => OrderStatus::Other(code.clone()),
-    }
-}
-
-pub(crate) fn side(s: fastconnect::Side) -> market::Side {
-    match s {
-        fastconnect::Side::Buy => market::Side::Buy,
-        fastconnect::Side::Sell => market::Side::Sell,
-    }
-}
-
-pub(crate) fn wire_side(s: market::Side) -> fastconnect::Side {
-    match s {
-        market::Side::Buy => fastconnect::Side::Buy,
-        market::Side::Sell => fastconnect::Side::Sell,
-    }
-}
-
-pub(crate) fn order_type(t: &fastconnect::OrderType) -> Option<market::OrderType> {
-    t.as_str().parse().ok()
-}
-
-pub(crate) fn wire_order_type(t: market::OrderType) -> fastconnect::OrderType {
-    fastconnect::OrderType::parse(t.code())
 }
 
 fn trading_market(s: Symbol) -> TradingMarket {
@@ -109,29 +65,6 @@ fn wire_price(s: Symbol, p: Option<Price>) -> Decimal {
 fn at(date: Date, t: Option<Time>) -> OffsetDateTime {
     date.with_time(t.unwrap_or(Time::MIDNIGHT))
         .assume_offset(VN_OFFSET)
-}
-
-/// Keeps `guard` (the connection handle) alive while `inner` is read, and maps every item
-/// with `map`, which may drop it (`None`).
-pub(crate) fn mapped<S, G, T, F>(inner: S, guard: G, map: F) -> EventStream<T>
-where
-    S: futures::Stream + Send + Unpin + 'static,
-    G: Send + 'static,
-    T: Send + 'static,
-    F: FnMut(S::Item) -> Option<Result<T>> + Send + 'static,
-{
-    futures::stream::unfold(
-        (inner, guard, map),
-        |(mut inner, guard, mut map)| async move {
-            loop {
-                let item = inner.next().await?;
-                if let Some(out) = map(item) {
-                    return Some((out, (inner, guard, map)));
-                }
-            }
-        },
-    )
-    .boxed()
 }
 
 /// The v2 channels of a subscription (`ALL` for the whole market or every index).
@@ -902,23 +835,5 @@ mod tests {
             [(date!(2025 - 06 - 09), date!(2025 - 06 - 09))]
         );
         assert!(windows(date!(2025 - 06 - 09), date!(2025 - 06 - 08)).is_empty());
-    }
-
-    #[test]
-    fn order_statuses_map_to_one_life_cycle() {
-        use fastconnect::OrderStatus as S;
-        assert_eq!(status(&S::Queued), OrderStatus::New);
-        assert_eq!(status(&S::FilledPartlyCancelled), OrderStatus::Cancelled);
-        assert_eq!(status(&S::WaitingModify), OrderStatus::PendingAmend);
-        assert_eq!(status(&S::StopReady), OrderStatus::Triggering);
-        assert_eq!(status(&S::parse("ZZ")), OrderStatus::Other("ZZ".into()));
-        assert!(status(&S::Expired).is_final());
-        assert!(!status(&S::PartiallyFilled).is_final());
-        assert_eq!(
-            order_type(&fastconnect::OrderType::Mp),
-            Some(market::OrderType::Mtl),
-            "HOSE's retired MP is MTL"
-        );
-        assert_eq!(wire_order_type(market::OrderType::Plo).as_str(), "PLO");
     }
 }

@@ -29,6 +29,7 @@ use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
+use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
 use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
@@ -36,7 +37,6 @@ use crate::types::{
     MaxQuantities, OrderAck, OrderRequest, OrderState, OrderStatus, Position, Resolution,
     SecurityInfo, SecuritySnapshot, Subscription, Trigger,
 };
-use crate::v2::{mapped, order_type, side, status, wire_order_type, wire_side};
 use crate::{EventStream, MarketData, Trading};
 
 const GEN: Generation = Generation::V3;
