@@ -2,6 +2,7 @@
 //! in-process (the demo consumer, free ports).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use broker::{
@@ -32,6 +33,42 @@ struct TestSim {
 impl Drop for TestSim {
     fn drop(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+/// A TCP proxy in front of a simulator port that can cut every connection through it, as a
+/// network drop would; new connections go through again.
+struct Proxy {
+    url: String,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target_url: &str) -> Self {
+        let target = target_url.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let list = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                list.lock().unwrap().push(conn);
+            }
+        });
+        Self { url, conns }
+    }
+
+    /// Drops every open connection.
+    fn cut(&self) {
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
     }
 }
 
@@ -101,12 +138,17 @@ fn stream() -> StreamConfig {
 
 /// The settings a deployment would write for this simulator, through `connect`.
 fn connect(t: &TestSim) -> broker::Broker {
+    connect_to(&t.data_url, &t.trading_url)
+}
+
+/// Like [`connect`], for given FC Data and FC Trading URLs.
+fn connect_to(data_url: &str, trading_url: &str) -> broker::Broker {
     let mut data = DataConfig::new(
         DEMO_DATA_CONSUMER_ID,
         DEMO_DATA_CONSUMER_SECRET.to_owned().into(),
     );
-    data.url = t.data_url.clone();
-    data.hub_url = t.data_url.clone();
+    data.url = data_url.to_owned();
+    data.hub_url = data_url.to_owned();
     data.http = http();
     data.stream = stream();
     let mut trading = TradingConfig::new(
@@ -114,8 +156,8 @@ fn connect(t: &TestSim) -> broker::Broker {
         DEMO_TRADING_CONSUMER_SECRET.to_owned().into(),
         DEMO_PRIVATE_KEY_XML_B64.to_owned().into(),
     );
-    trading.url = t.trading_url.clone();
-    trading.hub_url = t.trading_url.clone();
+    trading.url = trading_url.to_owned();
+    trading.hub_url = trading_url.to_owned();
     trading.pin = Some(DEMO_PIN.to_owned().into());
     trading.http = http();
     trading.stream = stream();
@@ -164,6 +206,14 @@ fn future(t: &TestSim) -> (Symbol, Price, Price) {
 
 fn id(n: u32) -> ClientOrderId {
     ClientOrderId::new(n).unwrap()
+}
+
+async fn next_market(events: &mut EventStream<MarketEvent>) -> MarketEvent {
+    tokio::time::timeout(Duration::from_secs(20), events.next())
+        .await
+        .expect("market stream timed out")
+        .expect("market stream ended")
+        .expect("event maps")
 }
 
 async fn next_where(
@@ -740,4 +790,84 @@ async fn the_whole_market_streams_every_symbol_and_index() {
             | MarketEvent::Reconnected) => panic!("unexpected {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_a_gap_on_the_market_and_a_replay_on_the_account() {
+    let t = spawn_with(market_config()).await;
+    let data_proxy = Proxy::start(&t.data_url).await;
+    let trading_proxy = Proxy::start(&t.trading_url).await;
+    let b = connect_to(&data_proxy.url, &trading_proxy.url);
+    let trading = b.trading.clone().unwrap();
+    let ssi = Symbol::parse("SSI").unwrap();
+    let mut market = b
+        .market_data
+        .stream(Subscription {
+            symbols: vec![ssi],
+            ..Subscription::default()
+        })
+        .await
+        .unwrap();
+    let mut account = trading.account_events(DEMO_CASH_ACCOUNT).await.unwrap();
+    let (symbol, floor) = hose_stock(&t);
+    trading
+        .place(&limit(symbol, Side::Buy, floor, 100, 4001))
+        .await
+        .unwrap();
+    next_where(&mut account, "4001 working", |e| {
+        order_of(e, 4001, &OrderStatus::New)
+    })
+    .await;
+    while !matches!(next_market(&mut market).await, MarketEvent::Trade { .. }) {}
+
+    data_proxy.cut();
+    trading_proxy.cut();
+
+    // The market stream says what it may have missed, then that it is back, then trades.
+    let mut seen = Vec::new();
+    loop {
+        let e = next_market(&mut market).await;
+        let trade = matches!(e, MarketEvent::Trade { .. });
+        if !matches!(e, MarketEvent::Quote { .. } | MarketEvent::Status { .. }) {
+            seen.push(e);
+        }
+        if trade && seen.contains(&MarketEvent::Reconnected) {
+            break;
+        }
+    }
+    let gap = seen
+        .iter()
+        .position(|e| matches!(e, MarketEvent::Gap { .. }))
+        .unwrap_or_else(|| panic!("no gap in {seen:?}"));
+    let back = seen
+        .iter()
+        .position(|e| *e == MarketEvent::Reconnected)
+        .unwrap();
+    assert!(gap < back, "{seen:?}");
+
+    // The account stream replays from where it stopped: it is back, with nothing twice.
+    trading
+        .place(&limit(symbol, Side::Buy, floor, 100, 4002))
+        .await
+        .unwrap();
+    let mut after = Vec::new();
+    loop {
+        let e = next_where(&mut account, "events after the restart", |_| true).await;
+        let done = order_of(&e, 4002, &OrderStatus::New);
+        after.push(e);
+        if done {
+            break;
+        }
+    }
+    assert!(after.contains(&AccountEvent::Reconnected), "{after:?}");
+    assert!(
+        !after
+            .iter()
+            .any(|e| matches!(e, AccountEvent::Order(o) if o.last_action_id == Some(id(4001)))),
+        "replayed twice: {after:?}"
+    );
+    assert!(
+        !after.iter().any(|e| matches!(e, AccountEvent::Gap { .. })),
+        "{after:?}"
+    );
 }
