@@ -43,6 +43,8 @@
 //!   them itself.
 //! - Amendments change price or quantity, one per call, on both (the exchange rule); v2 needs
 //!   the whole [`OrderKey`], v3 only the order id.
+//! - Every [`MarketData::stream`] and [`Trading::account_events`] call opens its own
+//!   connection (v3 allows at most 10 sockets per API key): open one per service and fan out.
 //! - v3 trading needs an OTP login (a person): call `login_otp` on [`Broker::v3_client`]
 //!   before trading; data works at once. v2 logs in with the configured PIN by itself.
 
