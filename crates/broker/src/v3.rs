@@ -12,6 +12,8 @@
 //! - Index values on the stream come from `trade.index`, whose abbreviated fields SSI does
 //!   not document: `s` is read as the index code and `c` as its value (the SDK's reading).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use fastconnect::Decimal;
 use fastconnect::v3::data::{SecuritySummary, SummarySelector};
@@ -715,11 +717,23 @@ impl MarketData for V3Data {
     }
 }
 
+/// The trading day `orderBook` is asked for.
+type TradingDay = Arc<dyn Fn() -> Date + Send + Sync>;
+
 /// v3 trading.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct V3Trading {
     client: fastconnect::v3::Client,
     trading: fastconnect::v3::TradingClient,
+    today: TradingDay,
+}
+
+impl std::fmt::Debug for V3Trading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V3Trading")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 impl V3Trading {
@@ -728,7 +742,17 @@ impl V3Trading {
         Ok(Self {
             client: client.clone(),
             trading: client.trading().map_err(ssi)?,
+            today: Arc::new(today),
         })
+    }
+
+    /// Asks v3's `orderBook` (which takes dates) for the day `today` gives instead of the
+    /// Vietnam date of the wall clock: for a simulator running another day or faster than
+    /// real time.
+    #[must_use]
+    pub fn with_trading_day(mut self, today: impl Fn() -> Date + Send + Sync + 'static) -> Self {
+        self.today = Arc::new(today);
+        self
     }
 }
 
@@ -816,7 +840,7 @@ impl Trading for V3Trading {
     }
 
     async fn order_book(&self, account: &str) -> Result<Vec<OrderState>> {
-        let day = today();
+        let day = (self.today)();
         self.order_history(account, day, day).await
     }
 
