@@ -3,6 +3,7 @@
 //! same market and accounts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use broker::v3::V3Trading;
@@ -53,6 +54,42 @@ async fn spawn_with(config: SimConfig) -> TestSim {
     }
 }
 
+/// A TCP proxy in front of a simulator port that can cut every connection through it, as a
+/// network drop would; new connections go through again.
+struct Proxy {
+    url: String,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target_url: &str) -> Self {
+        let target = target_url.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let list = conns.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                list.lock().unwrap().push(conn);
+            }
+        });
+        Self { url, conns }
+    }
+
+    /// Drops every open connection.
+    fn cut(&self) {
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+    }
+}
+
 fn universe() -> UniverseSize {
     UniverseSize {
         hose: 40,
@@ -85,12 +122,17 @@ fn market_config() -> SimConfig {
 
 /// The settings a deployment would write for the simulator's v3 (its plain-HTTP side).
 fn v3_settings(t: &TestSim) -> Settings {
-    let ws = t.trading_url.replace("http://", "ws://");
+    v3_settings_at(&t.trading_url)
+}
+
+/// [`v3_settings`] for the simulator's v3 at `url`.
+fn v3_settings_at(url: &str) -> Settings {
+    let ws = url.replace("http://", "ws://");
     let text = format!(
         "generation = \"v3\"\napi_key = \"{DEMO_V3_API_KEY}\"\napi_secret = \"{DEMO_V3_API_SECRET}\"\n\
          api_url = \"{}\"\nstream_url = \"{ws}/ws/v3\"\nprivate_key = \"{DEMO_PRIVATE_KEY_XML_B64}\"\n\
          [http]\nrate_limits = []\n[stream]\nreconnect_initial_ms = 50\nreconnect_max_ms = 500\n",
-        t.trading_url
+        url
     );
     toml::from_str(&text).unwrap()
 }
@@ -112,7 +154,12 @@ fn v2_settings(t: &TestSim) -> Settings {
 /// A v3 broker whose trading session has the OTP the simulator sent, asking `orderBook` for
 /// the simulated day.
 async fn v3_trading(t: &TestSim) -> (broker::Broker, V3Trading) {
-    let b = broker::connect(v3_settings(t)).unwrap();
+    v3_trading_at(t, &t.trading_url).await
+}
+
+/// [`v3_trading`] through the v3 side at `url`.
+async fn v3_trading_at(t: &TestSim, url: &str) -> (broker::Broker, V3Trading) {
+    let b = broker::connect(v3_settings_at(url)).unwrap();
     assert_eq!(b.generation, Generation::V3);
     let client = b.v3_client.clone().unwrap();
     client.request_otp().await.unwrap();
@@ -412,4 +459,39 @@ async fn v3_market_data_bars_snapshots_and_the_stream() {
             | MarketEvent::Reconnected) => panic!("unexpected {other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_v3_socket_is_a_gap_to_reconcile() {
+    let t = spawn_with(trading_config()).await;
+    let proxy = Proxy::start(&t.trading_url).await;
+    let (_b, trading) = v3_trading_at(&t, &proxy.url).await;
+    let mut events = trading.account_events(DEMO_CASH_ACCOUNT).await.unwrap();
+    let (symbol, floor) = hose_stock(&t);
+    trading
+        .place(&limit(symbol, floor, 100, 6001))
+        .await
+        .unwrap();
+    next_where(&mut events, "6001 working", |e| {
+        order_with(e, 6001, |o| o.status == OrderStatus::New)
+    })
+    .await;
+
+    proxy.cut();
+    let gap = next_where(&mut events, "the gap", |e| {
+        matches!(e, AccountEvent::Gap { .. })
+    })
+    .await;
+    assert!(matches!(gap, AccountEvent::Gap { .. }));
+    // What the gap asks for: the book has every order, and the stream carries new ones.
+    let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(book.iter().any(|o| o.client_order_id == Some(id(6001))));
+    trading
+        .place(&limit(symbol, floor, 100, 6002))
+        .await
+        .unwrap();
+    next_where(&mut events, "6002 after the gap", |e| {
+        order_with(e, 6002, |o| o.status == OrderStatus::New)
+    })
+    .await;
 }
