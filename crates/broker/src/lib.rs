@@ -86,7 +86,7 @@ pub trait MarketData: Send + Sync {
     /// Every bar of the query, oldest first; paging is done here.
     async fn bars(&self, query: &BarsQuery) -> Result<Vec<Bar>>;
 
-    /// Daily values of `index` between two days.
+    /// Daily values of `index` between two days, oldest first.
     async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>>;
 
     /// A live stream of `subscription`, reconnecting by itself; gaps are reported as

@@ -687,7 +687,8 @@ impl MarketData for V3Data {
             time_frame: TimeFrame::D1,
         };
         let rows = self.client.data().ohlc_all(&q).await.map_err(ssi)?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|b| {
                 let date = b.time().ok_or_else(|| Error::Mapping {
                     what: format!("bar time {:?}", b.trading_date),
@@ -701,7 +702,9 @@ impl MarketData for V3Data {
                     value: index_value(close)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|p| p.date);
+        Ok(out)
     }
 
     async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>> {

@@ -424,6 +424,51 @@ async fn v3_market_data_bars_snapshots_and_the_stream() {
         .unwrap();
     assert_eq!(june_9[0].close, close, "bars agree with the summary");
 
+    let vn30 = data
+        .index_history("VN30", date!(2025 - 06 - 02), date!(2025 - 06 - 06))
+        .await
+        .unwrap();
+    assert_eq!(vn30.len(), 5, "{vn30:?}");
+    assert!(vn30.iter().all(|p| p.index == "VN30" && p.value.0 > 0));
+
+    // One market behind both generations: v2 reads the same bars and index values.
+    let v2 = broker::connect(v2_settings(&t)).unwrap().market_data;
+    let v2_daily = v2
+        .bars(&BarsQuery {
+            symbol: ssi,
+            resolution: Resolution::Day1,
+            from: date!(2025 - 06 - 02),
+            to: date!(2025 - 06 - 06),
+        })
+        .await
+        .unwrap();
+    let ohlcv = |b: &broker::Bar| (b.time.date(), b.open, b.high, b.low, b.close, b.volume);
+    assert_eq!(
+        v2_daily.iter().map(ohlcv).collect::<Vec<_>>(),
+        daily.iter().map(ohlcv).collect::<Vec<_>>()
+    );
+    let v2_snap = v2.snapshot(ssi, date!(2025 - 06 - 09)).await.unwrap();
+    assert_eq!(
+        (
+            v2_snap.reference,
+            v2_snap.ceiling,
+            v2_snap.floor,
+            v2_snap.close
+        ),
+        (snap.reference, snap.ceiling, snap.floor, snap.close)
+    );
+    let v2_vn30 = v2
+        .index_history("VN30", date!(2025 - 06 - 02), date!(2025 - 06 - 06))
+        .await
+        .unwrap();
+    assert_eq!(
+        v2_vn30
+            .iter()
+            .map(|p| (p.date, p.value))
+            .collect::<Vec<_>>(),
+        vn30.iter().map(|p| (p.date, p.value)).collect::<Vec<_>>()
+    );
+
     let mut events = data
         .stream(Subscription {
             symbols: vec![ssi],
