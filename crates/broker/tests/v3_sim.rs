@@ -333,8 +333,11 @@ async fn orders_fills_and_queries_through_the_v3_adapter() {
     let positions = trading.positions(DEMO_CASH_ACCOUNT).await.unwrap();
     let held = positions.iter().find(|p| p.symbol == symbol).unwrap();
     assert!(held.quantity >= Quantity::new(100), "{held:?}");
-    // (max_quantities is not run here: the simulator answers `marginRatio: "100%"`, which
-    // fastconnect's v3 `MaxBuySell` refuses as a number; see the broker report.)
+    let max = trading
+        .max_quantities(DEMO_CASH_ACCOUNT, symbol, floor)
+        .await
+        .unwrap();
+    assert!(max.max_buy > Quantity::ZERO, "{max:?}");
 
     // The same market and accounts behind v2: the v3 orders are in v2's book.
     let v2 = broker::connect(v2_settings(&t)).unwrap().trading.unwrap();

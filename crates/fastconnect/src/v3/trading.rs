@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 use crate::v3::client::{Core, decode_rows, object, rows};
 use crate::v3::data::PageRequest;
 use crate::v3::rest::Reply;
-use crate::v3::wire::{de_bool, de_decimal, de_int, de_list, de_string, de_text, format_date};
+use crate::v3::wire::{
+    de_bool, de_decimal, de_int, de_list, de_percent, de_string, de_text, format_date,
+};
 
 pub(crate) const ORDER: &str = "/api/v3/trading/order";
 pub(crate) const BATCH: &str = "/api/v3/trading/order/batch";
@@ -237,8 +239,8 @@ pub struct MaxBuySell {
     /// Most sellable.
     #[serde(default, with = "de_int")]
     pub max_sell_qty: Option<i64>,
-    /// Margin ratio (absent for derivatives).
-    #[serde(default, with = "de_decimal")]
+    /// Margin ratio as sent, a trailing `%` dropped (`"50%"` → 50; absent for derivatives).
+    #[serde(default, with = "de_percent")]
     pub margin_ratio: Option<Decimal>,
     /// Purchasing power (absent for derivatives).
     #[serde(default, with = "de_decimal")]

@@ -26,6 +26,27 @@ pub fn opt_decimal(value: &Value) -> Result<Option<Decimal>, FieldError> {
     crate::wire::opt_decimal(&uncomma(value))
 }
 
+/// A decimal that may carry a trailing `%` (`"100%"`, v2's `marginRatio` form, which the
+/// v3 docs do not rule out), read as the number before it; otherwise as [`opt_decimal`].
+pub fn opt_percent(value: &Value) -> Result<Option<Decimal>, FieldError> {
+    match value {
+        Value::String(s) if s.trim_end().ends_with('%') => {
+            let number = s.trim_end().trim_end_matches('%').trim();
+            if number.is_empty() {
+                return Err(FieldError {
+                    expected: "a percentage",
+                    got: s.clone(),
+                });
+            }
+            opt_decimal(&Value::String(number.to_owned()))
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Array(_) => {
+            opt_decimal(value)
+        }
+        Value::Object(_) => opt_decimal(value),
+    }
+}
+
 /// A whole number from a JSON number or a string (`"2,493,089"`, `"100"`); absent is `None`.
 pub fn opt_int(value: &Value) -> Result<Option<i64>, FieldError> {
     crate::wire::opt_int(&uncomma(value))
@@ -129,6 +150,11 @@ adapter!(
     super::opt_decimal,
     Option<crate::decimal::Decimal>
 );
+adapter!(
+    de_percent,
+    super::opt_percent,
+    Option<crate::decimal::Decimal>
+);
 adapter!(de_int, super::opt_int, Option<i64>);
 adapter!(de_string, super::opt_string, Option<String>);
 adapter!(de_bool, super::opt_bool, Option<bool>);
@@ -179,6 +205,17 @@ mod tests {
         );
         assert!(opt_int(&json!("12.5")).is_err());
         assert!(opt_decimal(&json!("abc")).is_err());
+    }
+
+    #[test]
+    fn a_ratio_may_carry_a_percent_sign() {
+        let pct = |v: Value| opt_percent(&v).unwrap().map(|d| d.to_string());
+        assert_eq!(pct(json!("100%")), Some("100".to_owned()));
+        assert_eq!(pct(json!("50.5 %")), Some("50.5".to_owned()));
+        assert_eq!(pct(json!(50)), Some("50".to_owned()));
+        assert_eq!(pct(json!(null)), None);
+        assert!(opt_percent(&json!("%")).is_err());
+        assert!(opt_percent(&json!("ten%")).is_err());
     }
 
     #[test]
