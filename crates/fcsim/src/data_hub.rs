@@ -87,13 +87,14 @@ async fn connect(
     State(core): State<Arc<Core>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
+    axum::Extension(closing): axum::Extension<crate::http::Closing>,
     ws: WebSocketUpgrade,
 ) -> Response {
     if !authorized(&core, &headers, q.as_deref(), Audience::Data) {
         return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
     }
     let max = core.config.hub_max_message_bytes;
-    crate::signalr::limited(ws, max).on_upgrade(move |socket| run(core, socket))
+    crate::signalr::limited(ws, max).on_upgrade(move |socket| closing.run(run(core, socket)))
 }
 
 /// One `SwitchChannels` subscription: a channel type and its symbols (`None` = `ALL`).

@@ -37,6 +37,23 @@ impl Limits {
     }
 }
 
+/// The stop signal of the server a request came through, for websocket sessions: an
+/// upgraded socket outlives its HTTP connection, so each hub session ends with its server
+/// ([`Closing::run`]) instead of lingering after a stop.
+#[derive(Debug, Clone)]
+pub(crate) struct Closing(CancellationToken);
+
+impl Closing {
+    /// Runs `session` until it ends or the server stops (the socket is then dropped, and
+    /// the client sees the connection close).
+    pub(crate) async fn run(self, session: impl std::future::Future<Output = ()>) {
+        tokio::select! {
+            () = session => {}
+            () = self.0.cancelled() => {}
+        }
+    }
+}
+
 /// A connection's byte stream: plain TCP or TLS over it.
 trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 
@@ -78,6 +95,7 @@ async fn serve_with(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     // Connections watch `stop`; each holds a `done` receiver until it has finished.
+    let router = router.layer(axum::Extension(Closing(cancel.clone())));
     let (stop, _) = tokio::sync::watch::channel(());
     let (done_tx, done) = tokio::sync::watch::channel(());
     loop {

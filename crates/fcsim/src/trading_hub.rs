@@ -94,6 +94,7 @@ async fn connect(
     State(core): State<Arc<Core>>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
+    axum::Extension(closing): axum::Extension<crate::http::Closing>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(info) = token(&core, &headers, q.as_deref()) else {
@@ -105,7 +106,7 @@ async fn connect(
     };
     let max = core.config.hub_max_message_bytes;
     crate::signalr::limited(ws, max)
-        .on_upgrade(move |socket| run(core, socket, info.consumer, after))
+        .on_upgrade(move |socket| closing.run(run(core, socket, info.consumer, after)))
 }
 
 /// Notices handed to one connection per wake-up, at most (a long replay goes out in

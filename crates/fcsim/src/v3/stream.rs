@@ -37,6 +37,7 @@ const HEARTBEAT_SECS: u64 = 10;
 pub(super) async fn upgrade(
     State(core): State<Arc<Core>>,
     headers: HeaderMap,
+    axum::Extension(closing): axum::Extension<crate::http::Closing>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let auth = headers
@@ -52,7 +53,7 @@ pub(super) async fn upgrade(
     };
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| run(core, grant, socket))
+        .on_upgrade(move |socket| closing.run(run(core, grant, socket)))
 }
 
 /// Topic types.

@@ -1699,3 +1699,33 @@ async fn a_futures_fill_streams_match_and_portfolio_events() {
     assert_eq!(portfolio["data"]["longQty"], 1);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_closes_its_open_streams() {
+    use futures::StreamExt as _;
+    let t = spawn_with(trading_config()).await;
+    let trader = login(&t, true).await;
+    let mut ws = stream(&t, &trader.token).await;
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "TRADING", "topics": [format!("order.{DEMO_CASH_ACCOUNT}")]}),
+    )
+    .await;
+    next_frame(&mut ws, 10, "the subscription ack", |v| {
+        v["method"] == "subscribe"
+    })
+    .await;
+    // A stop (as Ctrl-C, or a fleet restarting its simulator) ends the session: the client
+    // sees its socket close and can reconnect, instead of holding a session of a stopped
+    // server.
+    t.stop().await;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream stayed open after the stop");
+}
