@@ -175,6 +175,17 @@ pub(crate) fn new_order(
             "Market {market} does not trade {symbol}"
         )));
     }
+    // SSI's sub-accounts: one ending in 8 trades derivatives, the others the cash market.
+    if is_future != account.ends_with('8') {
+        let (kind, trades) = if is_future {
+            ("a cash account", "derivatives accounts end in 8")
+        } else {
+            ("a derivatives account", "cash accounts do not end in 8")
+        };
+        return Err(ApiError::bad(format!(
+            "Account {account} is {kind}: it does not trade {symbol} ({trades})"
+        )));
+    }
     let price = if order_type.carries_price() {
         if price <= 0.0 {
             return Err(ApiError::bad(

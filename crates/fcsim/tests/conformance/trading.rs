@@ -1081,3 +1081,42 @@ async fn a_long_replay_arrives_whole_in_rounds() {
         .collect();
     assert_eq!(ids, (1..=1_200).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn futures_trade_only_on_a_derivatives_account_and_stocks_only_on_a_cash_account() {
+    let t = spawn_with(trading_config()).await;
+    let client = trading_client(&t);
+    client.login(&pin(), true).await.unwrap();
+    let (symbol, floor, _) = hose_stock(&t);
+    let fut = future(&t);
+    let mut on_cash = NewOrder::limit(
+        DEMO_CASH_ACCOUNT,
+        &fut,
+        TradingMarket::Vnfe,
+        Side::Buy,
+        Decimal::ZERO,
+        1,
+    );
+    on_cash.order_type = OrderType::Mtl;
+    on_cash.request_id = rid(2101);
+    let err = client.new_order(on_cash).await.unwrap_err().to_string();
+    assert!(err.contains("is a cash account"), "{err}");
+    let mut on_derivatives = NewOrder::limit(
+        DEMO_DERIVATIVES_ACCOUNT,
+        &symbol,
+        TradingMarket::Vn,
+        Side::Buy,
+        Decimal::from_i64(floor),
+        100,
+    );
+    on_derivatives.request_id = rid(2102);
+    let err = client
+        .new_order(on_derivatives)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is a derivatives account"), "{err}");
+    let book = client.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(book.orders.is_empty(), "nothing applied: {book:?}");
+    t.stop().await;
+}
