@@ -1951,6 +1951,17 @@ mod tests {
                 stop_loss_limit: None,
             })
         );
+        // A strict comparison (SSI's numeric code 2: greater) reads as the inclusive one.
+        assert_eq!(
+            kind(
+                "stop",
+                json!("MTL"),
+                json!({"stopPrice": 24_000, "operator": 2})
+            ),
+            Some(ConditionalKind::Stop {
+                trigger: Trigger::AtOrAbove(p(24_000)),
+            })
+        );
         // No domain form: an equality trigger, an unknown type, a missing trigger.
         assert_eq!(
             kind(
