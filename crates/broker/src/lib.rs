@@ -38,9 +38,12 @@
 //!   reports [`AccountEvent::Reconnected`] and no gap; v3 has no replay — a stream carries new
 //!   events only and reports [`AccountEvent::Gap`] after every reconnect: reconcile with
 //!   [`Trading::order_book`].
-//! - Conditional orders: v3 holds them at SSI (FCO, [`Trading::place_conditional`]); v2
-//!   answers [`Error::Unsupported`] and [`Trading::conditional_support`] says the OMS must hold
-//!   them itself.
+//! - Conditional orders: v3 holds every [`ConditionalKind`] at SSI (FCO: gtd, stop,
+//!   stop-limit, trailing stop, trailing stop-limit, OCO, bull/bear;
+//!   [`Trading::place_conditional`]) and lists them with their [`ConditionalState`] and the
+//!   orders they placed ([`Trading::conditional_orders`], [`Trading::conditional_history`]);
+//!   v2 answers [`Error::Unsupported`] and [`Trading::conditional_support`] says the OMS must
+//!   hold them itself.
 //! - Amendments change price or quantity, one per call, on both (the exchange rule); v2 needs
 //!   the whole [`OrderKey`], v3 only the order id.
 //! - Every [`MarketData::stream`] and [`Trading::account_events`] call opens its own
@@ -147,6 +150,14 @@ pub trait Trading: Send + Sync {
 
     /// Cancels a broker-held conditional order.
     async fn cancel_conditional(&self, account: &str, id: &str) -> Result<()>;
+
+    /// Every broker-held conditional order of `account` with its state and the orders it
+    /// placed. [`Error::Unsupported`] when the broker holds none.
+    async fn conditional_orders(&self, account: &str) -> Result<Vec<ConditionalOrder>>;
+
+    /// The state changes of one broker-held conditional order, oldest first.
+    /// [`Error::Unsupported`] when the broker holds none.
+    async fn conditional_history(&self, account: &str, id: &str) -> Result<Vec<ConditionalStep>>;
 }
 
 /// What [`connect`] returns: the trait objects the services use.

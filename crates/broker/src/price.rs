@@ -56,6 +56,24 @@ pub(crate) fn wire(symbol: &str, price: Price) -> Decimal {
     }
 }
 
+/// A wire distance of `symbol` (a trailing amount) in price units; zero is allowed, a
+/// fraction of a unit or a negative value is not.
+pub(crate) fn distance(symbol: &str, value: Decimal) -> Result<i64> {
+    exact(value, scale(symbol))
+        .filter(|u| *u >= 0)
+        .ok_or_else(|| Error::Mapping {
+            what: format!("distance {value} of {symbol} is not a whole number of units"),
+        })
+}
+
+/// A distance of `symbol` in price units on the wire.
+pub(crate) fn wire_distance(symbol: &str, units: i64) -> Decimal {
+    match scale(symbol) {
+        10 => Decimal::new(i128::from(units), 1).unwrap_or(Decimal::ZERO),
+        _ => Decimal::from_i64(units),
+    }
+}
+
 /// A wire quantity (never negative).
 pub(crate) fn quantity(what: &str, value: Option<i64>) -> Result<Quantity> {
     let v = value.unwrap_or(0);

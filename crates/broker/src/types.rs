@@ -340,6 +340,12 @@ pub enum ConditionalKind {
         /// The order's limit price.
         limit: Price,
     },
+    /// Good till date: a limit order at `limit`, placed each trading day of the window until
+    /// its quantity is filled.
+    Gtd {
+        /// The order's limit price.
+        limit: Price,
+    },
     /// Trailing stop: activates at `activation`, then trails the price by `trail`.
     TrailingStop {
         /// Activation price.
@@ -347,8 +353,30 @@ pub enum ConditionalKind {
         /// Trailing distance in price units.
         trail: i64,
     },
+    /// Trailing stop-limit: like [`ConditionalKind::TrailingStop`], but triggered it places a
+    /// limit order at the price that triggered it instead of a market-priced one.
+    TrailingStopLimit {
+        /// Activation price.
+        activation: Price,
+        /// Trailing distance in price units.
+        trail: i64,
+    },
     /// One cancels the other: a take-profit and a stop-loss.
     Oco {
+        /// Take-profit trigger price.
+        take_profit: Price,
+        /// Take-profit limit (`None`: market).
+        take_profit_limit: Option<Price>,
+        /// Stop-loss trigger price.
+        stop_loss: Price,
+        /// Stop-loss limit (`None`: market).
+        stop_loss_limit: Option<Price>,
+    },
+    /// Bull/bear: an entry limit order at `entry`; once it fills, an [`ConditionalKind::Oco`]
+    /// on the other side for the filled quantity.
+    BullBear {
+        /// The entry order's limit price.
+        entry: Price,
         /// Take-profit trigger price.
         take_profit: Price,
         /// Take-profit limit (`None`: market).
@@ -385,6 +413,107 @@ pub struct ConditionalSupport {
     /// True when [`crate::Trading::place_conditional`] works; false means the caller (the
     /// OMS) must hold conditional orders itself.
     pub broker_held: bool,
+}
+
+/// Where a broker-held conditional order is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionalState {
+    /// Accepted, not yet watching its condition (FCO `INIT`).
+    Pending,
+    /// Watching its condition (FCO `WAIT`; also a trailing order after activation, a `gtd`
+    /// waiting for the next day, a bull/bear whose entry filled).
+    Active,
+    /// The condition held and its order was (or is being) placed (FCO `TRI`, `TRIT`): see
+    /// [`ConditionalOrder::children`].
+    Triggered,
+    /// Its orders ended with fills (FCO `FIS`).
+    Finished,
+    /// A cancellation is pending (FCO `WC`).
+    PendingCancel,
+    /// Cancelled, or terminated because its orders ended unfilled (FCO `TER`).
+    Cancelled,
+    /// Its window ended (FCO `EXP`).
+    Expired,
+    /// The broker could not place its order (FCO `ERR`); the detail says why.
+    Failed,
+    /// A state this crate does not know, as the broker sent it.
+    Other(String),
+}
+
+impl ConditionalState {
+    /// True when the conditional order can no longer trigger or trade.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            ConditionalState::Finished
+                | ConditionalState::Cancelled
+                | ConditionalState::Expired
+                | ConditionalState::Failed
+        )
+    }
+}
+
+/// An order a conditional order placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionalChild {
+    /// The broker's order id (an ordinary order of the account, in its order book).
+    pub order_id: String,
+    /// Side (a bull/bear's exit legs are on the other side of its entry).
+    pub side: Side,
+    /// Limit price (`None`: market-priced).
+    pub price: Option<Price>,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// Filled so far.
+    pub filled: Quantity,
+    /// True for a take-profit or stop-loss leg (OCO, bull/bear exit); false for the main
+    /// (entry, or only) order.
+    pub attached: bool,
+    /// Status.
+    pub status: OrderStatus,
+}
+
+/// A broker-held conditional order as the broker reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionalOrder {
+    /// Sub-account.
+    pub account: String,
+    /// The broker's id (what [`crate::Trading::place_conditional`] answered).
+    pub id: String,
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Side.
+    pub side: Side,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// Filled over all its orders.
+    pub filled: Quantity,
+    /// What it does, read back from the broker's parameters; `None` when they do not read
+    /// as one of the kinds (a trigger comparing for equality, a type this crate does not
+    /// know).
+    pub kind: Option<ConditionalKind>,
+    /// Where it is.
+    pub state: ConditionalState,
+    /// The broker's text on the latest change.
+    pub detail: Option<String>,
+    /// Window start (Vietnam local time), when reported.
+    pub from: Option<time::PrimitiveDateTime>,
+    /// Window end, when reported.
+    pub to: Option<time::PrimitiveDateTime>,
+    /// The orders it placed, in order (empty until triggered).
+    pub children: Vec<ConditionalChild>,
+}
+
+/// One state change of a conditional order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionalStep {
+    /// The state it entered.
+    pub state: ConditionalState,
+    /// When (Vietnam time), when the broker's time reads.
+    pub time: Option<OffsetDateTime>,
+    /// The broker's text.
+    pub detail: Option<String>,
 }
 
 /// A listed security.

@@ -34,9 +34,9 @@ use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
 use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
-    ConditionalRequest, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent, MaxQuantities,
-    OrderAck, OrderKey, OrderRequest, OrderState, OrderStatus, Position, SecurityInfo,
-    SecuritySnapshot, Subscription,
+    ConditionalOrder, ConditionalRequest, ConditionalStep, ConditionalSupport, Fill, IndexPoint,
+    Level, MarketEvent, MaxQuantities, OrderAck, OrderKey, OrderRequest, OrderState, OrderStatus,
+    Position, SecurityInfo, SecuritySnapshot, Subscription,
 };
 use crate::{EventStream, MarketData, Trading};
 
@@ -807,6 +807,20 @@ impl Trading for V2Trading {
     }
 
     async fn cancel_conditional(&self, _account: &str, _id: &str) -> Result<()> {
+        Err(Error::Unsupported {
+            generation: GEN,
+            operation: "conditional orders",
+        })
+    }
+
+    async fn conditional_orders(&self, _account: &str) -> Result<Vec<ConditionalOrder>> {
+        Err(Error::Unsupported {
+            generation: GEN,
+            operation: "conditional orders",
+        })
+    }
+
+    async fn conditional_history(&self, _account: &str, _id: &str) -> Result<Vec<ConditionalStep>> {
         Err(Error::Unsupported {
             generation: GEN,
             operation: "conditional orders",

@@ -6,7 +6,10 @@
 //!   their own id as `clientModifyId` / `clientCancelId`.
 //! - No replay: after every reconnect the stream reports [`AccountEvent::Gap`] /
 //!   [`MarketEvent::Gap`]; reconcile through [`Trading::order_book`].
-//! - Conditional orders are FCO, held at SSI ([`Trading::place_conditional`]).
+//! - Conditional orders are FCO, held at SSI ([`Trading::place_conditional`]); every
+//!   [`ConditionalKind`] is one FCO type, slips are sent as 0. [`Trading::conditional_orders`]
+//!   reads `fco/list` (the kind back from its `params`) and `fco/orderbook` for the orders an
+//!   FCO placed; [`Trading::conditional_history`] reads `fco/statusHistory`.
 //! - Trading needs a trading-scope session: a person logs in with an OTP through
 //!   [`crate::Broker::v3_client`]; until then trading calls answer [`Error::Auth`].
 //! - Index values on the stream come from `trade.index`, whose abbreviated fields SSI does
@@ -17,11 +20,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use fastconnect::Decimal;
 use fastconnect::v3::data::{SecuritySummary, SummarySelector};
+use fastconnect::v3::fco::{FcoInfo, FcoListQuery, FcoOrder, FcoStatusChange};
 use fastconnect::v3::stream::{OrderEvent, OrderMatchEvent, Payload, PortfolioEvent};
 use fastconnect::v3::trading::{EquityPosition, OrderRecord, Positions};
 use fastconnect::v3::{
     AccountSections, CancelOrder, ClientRequestId, FcoKind, FcoOperator, FcoPrice, Interval, Leg,
-    Modification, ModifyOrder, NewFco, NewOrder, OhlcQuery, OrderBookQuery, OrderRef,
+    Modification, ModifyOrder, NewFco, NewOrder, OhlcQuery, OrderBookQuery, OrderRef, PageRequest,
     SecuritySelector, StreamEvent, TimeFrame, Topic, TopicKind,
 };
 use futures::StreamExt as _;
@@ -32,12 +36,15 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
 use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
-use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
+use crate::price::{
+    distance, index_value, opt_price, price, quantity, symbol, vnd, wire, wire_distance,
+};
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
-    ConditionalKind, ConditionalRequest, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent,
-    MaxQuantities, OrderAck, OrderRequest, OrderState, OrderStatus, Position, Resolution,
-    SecurityInfo, SecuritySnapshot, Subscription, Trigger,
+    ConditionalChild, ConditionalKind, ConditionalOrder, ConditionalRequest, ConditionalState,
+    ConditionalStep, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent, MaxQuantities,
+    OrderAck, OrderRequest, OrderState, OrderStatus, Position, Resolution, SecurityInfo,
+    SecuritySnapshot, Subscription, Trigger,
 };
 use crate::{EventStream, MarketData, Trading};
 
@@ -484,6 +491,24 @@ fn fco_price(sym: &str, limit: Option<Price>) -> FcoPrice {
     }
 }
 
+/// A trailing distance on the wire; it must be above 0.
+fn trail_wire(sym: &str, trail: i64) -> Result<Decimal> {
+    if trail <= 0 {
+        return Err(Error::Invalid(format!(
+            "trailing amount {trail} must be above 0"
+        )));
+    }
+    Ok(wire_distance(sym, trail))
+}
+
+fn leg(sym: &str, active: Price, limit: Option<Price>) -> Leg {
+    Leg {
+        active_price: wire(sym, active),
+        price: fco_price(sym, limit),
+        slip: Decimal::ZERO,
+    }
+}
+
 /// A conditional order as an FCO.
 pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
     let s = order.symbol.as_str();
@@ -492,6 +517,10 @@ pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
         Trigger::AtOrBelow(p) => (wire(s, p), FcoOperator::LesserOrEqual),
     };
     let kind = match &order.kind {
+        ConditionalKind::Gtd { limit } => FcoKind::Gtd {
+            price: FcoPrice::Limit(wire(s, *limit)),
+            price_slip: Decimal::ZERO,
+        },
         ConditionalKind::Stop { trigger: t } => {
             let (stop_price, operator) = trigger(*t);
             FcoKind::Stop {
@@ -508,34 +537,35 @@ pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
                 price_slip: Decimal::ZERO,
             }
         }
-        ConditionalKind::TrailingStop { activation, trail } => {
-            if *trail <= 0 {
-                return Err(Error::Invalid(format!(
-                    "trailing amount {trail} must be above 0"
-                )));
-            }
-            let trail = Price::new(*trail).map_err(|e| Error::Invalid(e.to_string()))?;
-            FcoKind::TrailingStop {
-                active_price: wire(s, *activation),
-                trailing_amount: wire(s, trail),
-            }
-        }
+        ConditionalKind::TrailingStop { activation, trail } => FcoKind::TrailingStop {
+            active_price: wire(s, *activation),
+            trailing_amount: trail_wire(s, *trail)?,
+        },
+        ConditionalKind::TrailingStopLimit { activation, trail } => FcoKind::TrailingStopLimit {
+            active_price: wire(s, *activation),
+            trailing_amount: trail_wire(s, *trail)?,
+            price_slip: Decimal::ZERO,
+        },
         ConditionalKind::Oco {
             take_profit,
             take_profit_limit,
             stop_loss,
             stop_loss_limit,
         } => FcoKind::Oco {
-            take_profit: Leg {
-                active_price: wire(s, *take_profit),
-                price: fco_price(s, *take_profit_limit),
-                slip: Decimal::ZERO,
-            },
-            stop_loss: Leg {
-                active_price: wire(s, *stop_loss),
-                price: fco_price(s, *stop_loss_limit),
-                slip: Decimal::ZERO,
-            },
+            take_profit: leg(s, *take_profit, *take_profit_limit),
+            stop_loss: leg(s, *stop_loss, *stop_loss_limit),
+        },
+        ConditionalKind::BullBear {
+            entry,
+            take_profit,
+            take_profit_limit,
+            stop_loss,
+            stop_loss_limit,
+        } => FcoKind::BullBear {
+            price: FcoPrice::Limit(wire(s, *entry)),
+            price_slip: Decimal::ZERO,
+            take_profit: leg(s, *take_profit, *take_profit_limit),
+            stop_loss: leg(s, *stop_loss, *stop_loss_limit),
         },
     };
     Ok(NewFco {
@@ -547,6 +577,199 @@ pub(crate) fn fco(order: &ConditionalRequest) -> Result<NewFco> {
         to: order.to,
         kind,
     })
+}
+
+/// The domain state of an FCO status (`INIT WAIT TRI TRIT TER FIS WC EXP ERR`).
+pub(crate) fn conditional_state(code: &str) -> ConditionalState {
+    match code.trim().to_ascii_uppercase().as_str() {
+        "INIT" => ConditionalState::Pending,
+        "WAIT" => ConditionalState::Active,
+        "TRI" | "TRIT" => ConditionalState::Triggered,
+        "FIS" => ConditionalState::Finished,
+        "WC" => ConditionalState::PendingCancel,
+        "TER" => ConditionalState::Cancelled,
+        "EXP" => ConditionalState::Expired,
+        "ERR" => ConditionalState::Failed,
+        _ => ConditionalState::Other(code.trim().to_owned()),
+    }
+}
+
+/// A number of an FCO's `params` (or `None` for absent, null, empty or a market word).
+fn param(info: &FcoInfo, key: &str) -> Result<Option<Decimal>> {
+    let bad = |v: &serde_json::Value| Error::Mapping {
+        what: format!("FCO {} param {key} {v}", info.fco_id),
+    };
+    match info.params.as_ref().and_then(|m| m.get(key)) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v @ serde_json::Value::Number(n)) => {
+            Decimal::parse(&n.to_string()).map(Some).map_err(|_| bad(v))
+        }
+        Some(v @ serde_json::Value::String(t)) => {
+            let t = t.trim().replace(',', "");
+            if t.is_empty() || t.bytes().any(|b| b.is_ascii_alphabetic()) {
+                return Ok(None);
+            }
+            Decimal::parse(&t).map(Some).map_err(|_| bad(v))
+        }
+        Some(v) => Err(bad(v)),
+    }
+}
+
+/// The text of an FCO's `params` entry.
+fn param_text(info: &FcoInfo, key: &str) -> Option<String> {
+    match info.params.as_ref()?.get(key)? {
+        serde_json::Value::String(t) => Some(t.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Null
+        | serde_json::Value::Bool(_)
+        | serde_json::Value::Array(_)
+        | serde_json::Value::Object(_) => None,
+    }
+}
+
+/// The [`ConditionalKind`] an FCO of `fco/list` was placed as; `None` when its type or
+/// trigger comparison (`equal`) has no domain form, or a price the kind needs is missing. A
+/// strict `greater` / `lesser` reads as [`Trigger::AtOrAbove`] / [`Trigger::AtOrBelow`]
+/// (this crate only sends the inclusive ones).
+pub(crate) fn fco_kind(info: &FcoInfo) -> Result<Option<ConditionalKind>> {
+    let s = info.symbol.as_str();
+    let px = |key: &str| -> Result<Option<Price>> { opt_price(s, param(info, key)?) };
+    let limit = text_price(s, &info.price)?;
+    let trigger = || -> Result<Option<Trigger>> {
+        let Some(level) = px("stopPrice")? else {
+            return Ok(None);
+        };
+        let op = param_text(info, "operator")
+            .as_deref()
+            .and_then(FcoOperator::parse);
+        Ok(match op {
+            Some(FcoOperator::Greater | FcoOperator::GreaterOrEqual) => {
+                Some(Trigger::AtOrAbove(level))
+            }
+            Some(FcoOperator::Lesser | FcoOperator::LesserOrEqual) => {
+                Some(Trigger::AtOrBelow(level))
+            }
+            Some(FcoOperator::Equal) | None => None,
+        })
+    };
+    let trailing = || -> Result<Option<(Price, i64)>> {
+        let activation = px("activePrice")?;
+        let trail = param(info, "trailingAmount")?
+            .map(|d| distance(s, d))
+            .transpose()?
+            .filter(|t| *t > 0);
+        Ok(activation.zip(trail))
+    };
+    // Take-profit trigger and limit, stop-loss trigger and limit.
+    type Legs = (Price, Option<Price>, Price, Option<Price>);
+    let legs = || -> Result<Option<Legs>> {
+        let tp = px("tpActivePrice")?;
+        let sl = px("slActivePrice")?;
+        tp.zip(sl)
+            .map(|(tp, sl)| -> Result<Legs> { Ok((tp, px("tpPrice")?, sl, px("slPrice")?)) })
+            .transpose()
+    };
+    Ok(match info.fco_type.trim().to_ascii_lowercase().as_str() {
+        "gtd" => limit.map(|limit| ConditionalKind::Gtd { limit }),
+        "stop" => trigger()?.map(|trigger| ConditionalKind::Stop { trigger }),
+        "stop_limit" => trigger()?
+            .zip(limit)
+            .map(|(trigger, limit)| ConditionalKind::StopLimit { trigger, limit }),
+        "trailing_stop" => trailing()?
+            .map(|(activation, trail)| ConditionalKind::TrailingStop { activation, trail }),
+        "trailing_stop_limit" => trailing()?
+            .map(|(activation, trail)| ConditionalKind::TrailingStopLimit { activation, trail }),
+        "oco" => legs()?.map(
+            |(take_profit, take_profit_limit, stop_loss, stop_loss_limit)| ConditionalKind::Oco {
+                take_profit,
+                take_profit_limit,
+                stop_loss,
+                stop_loss_limit,
+            },
+        ),
+        "bullbear" | "bull_bear" => limit.zip(legs()?).map(
+            |(entry, (take_profit, take_profit_limit, stop_loss, stop_loss_limit))| {
+                ConditionalKind::BullBear {
+                    entry,
+                    take_profit,
+                    take_profit_limit,
+                    stop_loss,
+                    stop_loss_limit,
+                }
+            },
+        ),
+        _ => None,
+    })
+}
+
+/// A child order of `fco/orderbook`.
+pub(crate) fn conditional_child(row: &FcoOrder) -> Result<Option<ConditionalChild>> {
+    let Some(order_id) = row.order_id.clone().filter(|o| !o.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let s = row.symbol.as_str();
+    Ok(Some(ConditionalChild {
+        order_id,
+        side: wire_side_text(&row.side)?,
+        price: text_price(s, &row.price)?,
+        quantity: quantity("quantity", row.quantity)?,
+        filled: quantity("matchedQuantity", row.matched_quantity)?,
+        attached: row.is_attached_order == Some(true) && row.is_main_order != Some(true),
+        status: status(&fastconnect::OrderStatus::parse(&row.status)),
+    }))
+}
+
+/// An FCO of `fco/list` with the orders it placed.
+pub(crate) fn conditional_order(
+    account: &str,
+    info: &FcoInfo,
+    children: Vec<ConditionalChild>,
+) -> Result<ConditionalOrder> {
+    let side = param_text(info, "side").unwrap_or_default();
+    let side = match fastconnect::Side::parse(&side) {
+        Ok(s) => self::side(s),
+        Err(_) => {
+            // The list names no side of its own: the main child's, else unknown.
+            children
+                .iter()
+                .find(|c| !c.attached)
+                .map(|c| c.side)
+                .ok_or_else(|| Error::Mapping {
+                    what: format!("FCO {} has no side", info.fco_id),
+                })?
+        }
+    };
+    Ok(ConditionalOrder {
+        account: Some(info.account_no.clone())
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| account.to_owned()),
+        id: info.fco_id.clone(),
+        symbol: symbol(&info.symbol)?,
+        side,
+        quantity: quantity("quantity", info.quantity)?,
+        filled: quantity("matchedQuantity", info.matched_quantity)?,
+        kind: fco_kind(info)?,
+        state: conditional_state(&info.status),
+        detail: info.detail.clone().filter(|d| !d.is_empty()),
+        from: info
+            .from
+            .as_deref()
+            .and_then(fastconnect::v3::wire::parse_datetime),
+        to: info
+            .to
+            .as_deref()
+            .and_then(fastconnect::v3::wire::parse_datetime),
+        children,
+    })
+}
+
+/// One row of `fco/statusHistory` (`time` is `DD/MM/YYYY HH:MM:SS`, Vietnam time).
+pub(crate) fn conditional_step(change: &FcoStatusChange) -> ConditionalStep {
+    ConditionalStep {
+        state: conditional_state(&change.state),
+        time: time_text(Some(&change.time)),
+        detail: change.detail.clone().filter(|d| !d.is_empty()),
+    }
 }
 
 /// The v3 topics of a subscription: one topic per code (SSI splits no comma lists), plus the
@@ -757,7 +980,30 @@ impl V3Trading {
         self.today = Arc::new(today);
         self
     }
+
+    /// Every order FCO `id` placed, all pages.
+    async fn fco_children(&self, id: &str) -> Result<Vec<ConditionalChild>> {
+        let mut out = Vec::new();
+        for index in 1.. {
+            let page = PageRequest::new(index, FCO_PAGE).map_err(ssi)?;
+            let got = self.trading.fco_order_book(id, page).await.map_err(ssi)?;
+            let n = got.data.len();
+            for row in &got.data {
+                out.extend(conditional_child(row)?);
+            }
+            let last = got
+                .pages_count
+                .map_or(n < FCO_PAGE as usize, |p| i64::from(index) >= p);
+            if last || n == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Rows asked per page of `fco/list` and `fco/orderbook`.
+const FCO_PAGE: u32 = 100;
 
 #[async_trait]
 impl Trading for V3Trading {
@@ -924,6 +1170,50 @@ impl Trading for V3Trading {
 
     async fn cancel_conditional(&self, _account: &str, id: &str) -> Result<()> {
         self.trading.cancel_fco(id).await.map_err(ssi).map(drop)
+    }
+
+    async fn conditional_orders(&self, account: &str) -> Result<Vec<ConditionalOrder>> {
+        let query = FcoListQuery {
+            account_no: account.to_owned(),
+            ..FcoListQuery::default()
+        };
+        let mut rows = Vec::new();
+        for index in 1.. {
+            let page = PageRequest::new(index, FCO_PAGE).map_err(ssi)?;
+            let got = self.trading.fco_list(&query, page).await.map_err(ssi)?;
+            let n = got.data.len();
+            rows.extend(got.data);
+            let last = got
+                .pages_count
+                .map_or(n < FCO_PAGE as usize, |p| i64::from(index) >= p);
+            if last || n == 0 {
+                break;
+            }
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for info in &rows {
+            let placed = info.is_place_order == Some(true)
+                || info.matched_quantity.is_some_and(|m| m > 0)
+                || matches!(
+                    conditional_state(&info.status),
+                    ConditionalState::Triggered | ConditionalState::Finished
+                );
+            let children = if placed {
+                self.fco_children(&info.fco_id).await?
+            } else {
+                Vec::new()
+            };
+            out.push(conditional_order(account, info, children)?);
+        }
+        Ok(out)
+    }
+
+    async fn conditional_history(&self, _account: &str, id: &str) -> Result<Vec<ConditionalStep>> {
+        if id.trim().is_empty() {
+            return Err(Error::Invalid("conditional order id is empty".into()));
+        }
+        let steps = self.trading.fco_status_history(id).await.map_err(ssi)?;
+        Ok(steps.iter().map(conditional_step).collect())
     }
 }
 
@@ -1469,6 +1759,297 @@ mod tests {
             ..base
         });
         assert!(matches!(bad, Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn gtd_trailing_stop_limit_and_bull_bear_become_fco() {
+        let base = ConditionalRequest {
+            account: "1234561".into(),
+            symbol: sym("SSI"),
+            side: market::Side::Buy,
+            quantity: Quantity::new(100),
+            from: datetime!(2026-05-04 09:00),
+            to: datetime!(2026-05-29 15:00),
+            kind: ConditionalKind::Gtd { limit: p(24_000) },
+        };
+        let gtd = fco(&base).unwrap();
+        assert_eq!(gtd.kind.type_name(), "gtd");
+        assert_eq!(
+            gtd.kind,
+            FcoKind::Gtd {
+                price: FcoPrice::Limit(Decimal::from_i64(24_000)),
+                price_slip: Decimal::ZERO,
+            }
+        );
+
+        let tsl = fco(&ConditionalRequest {
+            symbol: sym("VN30F2606"),
+            kind: ConditionalKind::TrailingStopLimit {
+                activation: p(13_000),
+                trail: 15,
+            },
+            ..base.clone()
+        })
+        .unwrap();
+        assert_eq!(tsl.kind.type_name(), "trailing_stop_limit");
+        assert_eq!(
+            tsl.kind,
+            FcoKind::TrailingStopLimit {
+                active_price: Decimal::parse("1300.0").unwrap(),
+                trailing_amount: Decimal::parse("1.5").unwrap(),
+                price_slip: Decimal::ZERO,
+            }
+        );
+        let bad = fco(&ConditionalRequest {
+            kind: ConditionalKind::TrailingStopLimit {
+                activation: p(13_000),
+                trail: -5,
+            },
+            ..base.clone()
+        });
+        assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
+
+        let bb = fco(&ConditionalRequest {
+            kind: ConditionalKind::BullBear {
+                entry: p(25_000),
+                take_profit: p(27_000),
+                take_profit_limit: Some(p(26_900)),
+                stop_loss: p(24_000),
+                stop_loss_limit: None,
+            },
+            ..base
+        })
+        .unwrap();
+        assert_eq!(bb.kind.type_name(), "bullbear");
+        assert_eq!(
+            bb.kind,
+            FcoKind::BullBear {
+                price: FcoPrice::Limit(Decimal::from_i64(25_000)),
+                price_slip: Decimal::ZERO,
+                take_profit: Leg {
+                    active_price: Decimal::from_i64(27_000),
+                    price: FcoPrice::Limit(Decimal::from_i64(26_900)),
+                    slip: Decimal::ZERO,
+                },
+                stop_loss: Leg {
+                    active_price: Decimal::from_i64(24_000),
+                    price: FcoPrice::Market(fastconnect::OrderType::Mtl),
+                    slip: Decimal::ZERO,
+                },
+            }
+        );
+    }
+
+    /// An `fco/list` row as SSI documents it (reference §4: `params` carry the triggers).
+    fn fco_row(kind: &str, price: Value, params: Value) -> FcoInfo {
+        serde_json::from_value(json!({
+            "fcoId": 42, "username": "key", "accountNo": "1234561", "symbol": "SSI",
+            "type": kind, "quantity": "1,000", "price": price, "priceSlip": 0,
+            "from": "2026/05/04 09:00:00", "to": "2026/05/29 15:00:00",
+            "matchedQuantity": 300, "isPlaceOrder": true, "status": "TRIT",
+            "detail": "Order 7 placed", "orderType": "LO", "params": params,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn fco_list_rows_read_back_as_conditional_orders() {
+        let stop = fco_row(
+            "stop",
+            json!("MTL"),
+            json!({"stopPrice": "24,000", "operator": "4", "side": "S", "activePrice": 0,
+                   "trailingAmount": 0, "tpActivePrice": 0, "slActivePrice": 0,
+                   "tpPrice": null, "slPrice": null}),
+        );
+        let child = ConditionalChild {
+            order_id: "7".into(),
+            side: market::Side::Sell,
+            price: None,
+            quantity: Quantity::new(1_000),
+            filled: Quantity::new(300),
+            attached: false,
+            status: OrderStatus::PartiallyFilled,
+        };
+        let order = conditional_order("1234561", &stop, vec![child.clone()]).unwrap();
+        assert_eq!(
+            order,
+            ConditionalOrder {
+                account: "1234561".into(),
+                id: "42".into(),
+                symbol: sym("SSI"),
+                side: market::Side::Sell,
+                quantity: Quantity::new(1_000),
+                filled: Quantity::new(300),
+                kind: Some(ConditionalKind::Stop {
+                    trigger: Trigger::AtOrBelow(p(24_000)),
+                }),
+                state: ConditionalState::Triggered,
+                detail: Some("Order 7 placed".into()),
+                from: Some(datetime!(2026-05-04 09:00)),
+                to: Some(datetime!(2026-05-29 15:00)),
+                children: vec![child],
+            }
+        );
+
+        let kind =
+            |k: &str, price: Value, params: Value| fco_kind(&fco_row(k, price, params)).unwrap();
+        assert_eq!(
+            kind("gtd", json!("24000"), json!({"side": "B"})),
+            Some(ConditionalKind::Gtd { limit: p(24_000) })
+        );
+        assert_eq!(
+            kind(
+                "stop_limit",
+                json!(24_100),
+                json!({"stopPrice": 24_000.0, "operator": "greater_or_equal"})
+            ),
+            Some(ConditionalKind::StopLimit {
+                trigger: Trigger::AtOrAbove(p(24_000)),
+                limit: p(24_100),
+            })
+        );
+        assert_eq!(
+            kind(
+                "trailing_stop_limit",
+                json!(""),
+                json!({"activePrice": 25_000, "trailingAmount": "200"})
+            ),
+            Some(ConditionalKind::TrailingStopLimit {
+                activation: p(25_000),
+                trail: 200,
+            })
+        );
+        assert_eq!(
+            kind(
+                "trailing_stop",
+                json!("MTL"),
+                json!({"activePrice": 25_000, "trailingAmount": 150})
+            ),
+            Some(ConditionalKind::TrailingStop {
+                activation: p(25_000),
+                trail: 150,
+            })
+        );
+        let legs = json!({"tpActivePrice": 27_000, "slActivePrice": 24_000,
+                          "tpPrice": "26900", "slPrice": "MP"});
+        assert_eq!(
+            kind("oco", json!("MP"), legs.clone()),
+            Some(ConditionalKind::Oco {
+                take_profit: p(27_000),
+                take_profit_limit: Some(p(26_900)),
+                stop_loss: p(24_000),
+                stop_loss_limit: None,
+            })
+        );
+        assert_eq!(
+            kind("bullbear", json!("25000"), legs),
+            Some(ConditionalKind::BullBear {
+                entry: p(25_000),
+                take_profit: p(27_000),
+                take_profit_limit: Some(p(26_900)),
+                stop_loss: p(24_000),
+                stop_loss_limit: None,
+            })
+        );
+        // A strict comparison (SSI's numeric code 2: greater) reads as the inclusive one.
+        assert_eq!(
+            kind(
+                "stop",
+                json!("MTL"),
+                json!({"stopPrice": 24_000, "operator": 2})
+            ),
+            Some(ConditionalKind::Stop {
+                trigger: Trigger::AtOrAbove(p(24_000)),
+            })
+        );
+        // No domain form: an equality trigger, an unknown type, a missing trigger.
+        assert_eq!(
+            kind(
+                "stop",
+                json!("MTL"),
+                json!({"stopPrice": 24_000, "operator": "equal"})
+            ),
+            None
+        );
+        assert_eq!(kind("iceberg", json!("24000"), json!({})), None);
+        assert_eq!(kind("stop", json!("MTL"), json!({"operator": "0"})), None);
+        // A price that is not whole units is a mapping error, not a silent None.
+        assert!(fco_kind(&fco_row("gtd", json!("24000.5"), json!({}))).is_err());
+        assert!(
+            fco_kind(&fco_row(
+                "trailing_stop",
+                json!("MTL"),
+                json!({"activePrice": 25_000, "trailingAmount": [1]})
+            ))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn fco_states_children_and_history_are_normalised() {
+        let states = [
+            "INIT", "wait", "TRI", "TRIT", "FIS", "WC", "TER", "EXP", "ERR", "NEW",
+        ]
+        .map(conditional_state);
+        assert_eq!(
+            states,
+            [
+                ConditionalState::Pending,
+                ConditionalState::Active,
+                ConditionalState::Triggered,
+                ConditionalState::Triggered,
+                ConditionalState::Finished,
+                ConditionalState::PendingCancel,
+                ConditionalState::Cancelled,
+                ConditionalState::Expired,
+                ConditionalState::Failed,
+                ConditionalState::Other("NEW".into()),
+            ]
+        );
+        let finals: Vec<bool> = states.iter().map(ConditionalState::is_final).collect();
+        assert_eq!(
+            finals,
+            [
+                false, false, false, false, true, false, true, true, true, false
+            ]
+        );
+
+        let row: FcoOrder = serde_json::from_value(json!({
+            "fcoId": "42", "accountNo": "1234561", "symbol": "SSI", "side": "S",
+            "orderType": "LO", "quantity": 100, "price": "26,900", "isMainOrder": false,
+            "isAttachedOrder": true, "orderId": 9, "matchedQuantity": 0, "osQuantity": 100,
+            "avgPrice": 0, "status": "QU", "detail": "",
+        }))
+        .unwrap();
+        assert_eq!(
+            conditional_child(&row).unwrap(),
+            Some(ConditionalChild {
+                order_id: "9".into(),
+                side: market::Side::Sell,
+                price: Some(p(26_900)),
+                quantity: Quantity::new(100),
+                filled: Quantity::ZERO,
+                attached: true,
+                status: OrderStatus::New,
+            })
+        );
+        // A row without an order id (not sent yet) is no child.
+        let unsent: FcoOrder =
+            serde_json::from_value(json!({"fcoId": "42", "symbol": "SSI", "side": "B"})).unwrap();
+        assert_eq!(conditional_child(&unsent).unwrap(), None);
+
+        let change: FcoStatusChange = serde_json::from_value(json!({
+            "state": "TRI", "time": "04/05/2026 09:15:02", "code": "TRI", "detail": "Triggered at 24000",
+        }))
+        .unwrap();
+        assert_eq!(
+            conditional_step(&change),
+            ConditionalStep {
+                state: ConditionalState::Triggered,
+                time: Some(datetime!(2026-05-04 09:15:02 +7)),
+                detail: Some("Triggered at 24000".into()),
+            }
+        );
     }
 
     #[test]

@@ -415,6 +415,45 @@ async fn orders_fills_positions_and_events_through_the_trait() {
         .unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     assert_eq!(err.kind(), common_error::Kind::Unimplemented);
+    // Also the kinds only FCO has, and the listing of held orders.
+    for kind in [
+        ConditionalKind::Gtd { limit: floor },
+        ConditionalKind::TrailingStopLimit {
+            activation: floor,
+            trail: 100,
+        },
+        ConditionalKind::BullBear {
+            entry: floor,
+            take_profit: floor,
+            take_profit_limit: None,
+            stop_loss: floor,
+            stop_loss_limit: Some(floor),
+        },
+    ] {
+        let err = trading
+            .place_conditional(&ConditionalRequest {
+                account: DEMO_CASH_ACCOUNT.to_owned(),
+                symbol,
+                side: Side::Buy,
+                quantity: Quantity::new(100),
+                from: datetime!(2025-06-10 09:00),
+                to: datetime!(2025-06-20 15:00),
+                kind,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    }
+    let err = trading
+        .conditional_orders(DEMO_CASH_ACCOUNT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    let err = trading
+        .conditional_history(DEMO_CASH_ACCOUNT, "1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

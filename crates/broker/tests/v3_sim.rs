@@ -9,8 +9,9 @@ use std::time::Duration;
 use broker::v3::V3Trading;
 use broker::{
     AccountEvent, AmendRequest, BarsQuery, CancelRequest, ClientOrderId, ConditionalKind,
-    ConditionalRequest, Error, EventStream, Generation, MarketEvent, OrderKey, OrderRequest,
-    OrderStatus, Resolution, Settings, Subscription, Trading, Trigger,
+    ConditionalOrder, ConditionalRequest, ConditionalState, Error, EventStream, Generation,
+    MarketEvent, OrderKey, OrderRequest, OrderStatus, Resolution, Settings, Subscription, Trading,
+    Trigger,
 };
 use common_error::Classify as _;
 use fcsim::config::{
@@ -383,6 +384,238 @@ async fn conditional_orders_are_held_by_the_v3_broker() {
         .await
         .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
+}
+
+/// A HOSE stock of the universe and today's floor and ceiling.
+fn hose_band(t: &TestSim) -> (Symbol, Price, Price) {
+    let (symbol, floor) = hose_stock(t);
+    let g = t.sim.generator();
+    let day = g.day_index(t.sim.now().date()).unwrap();
+    let i = g.universe().find(symbol.as_str()).unwrap();
+    (symbol, floor, g.limits(i, day).unwrap().ceiling)
+}
+
+/// A conditional buy of 100 over a week from today 09:00.
+fn conditional(t: &TestSim, symbol: Symbol, kind: ConditionalKind) -> ConditionalRequest {
+    let from = time::PrimitiveDateTime::new(t.sim.now().date(), time::macros::time!(09:00));
+    ConditionalRequest {
+        account: DEMO_CASH_ACCOUNT.to_owned(),
+        symbol,
+        side: Side::Buy,
+        quantity: Quantity::new(100),
+        from,
+        to: from + time::Duration::days(7),
+        kind,
+    }
+}
+
+/// Polls the conditional orders of the demo account until `id` satisfies `pred`.
+async fn conditional_until(
+    trading: &V3Trading,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&ConditionalOrder) -> bool,
+) -> ConditionalOrder {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = trading.conditional_orders(DEMO_CASH_ACCOUNT).await.unwrap();
+        let found = list.iter().find(|c| c.id == id);
+        if let Some(c) = found.filter(|c| pred(c)) {
+            return c.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "conditional order {id} never {what}: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gtd_trailing_stop_limit_and_bull_bear_are_listed_with_their_state_and_cancelled() {
+    let t = spawn_with(trading_config()).await;
+    let (_b, trading) = v3_trading(&t).await;
+    let (symbol, floor, ceiling) = hose_band(&t);
+    // GTD: its limit buy at the floor is placed at once and rests.
+    let gtd_kind = ConditionalKind::Gtd { limit: floor };
+    // A trailing stop-limit buy activates when the price falls to its activation price:
+    // the floor, which the market is above, so it waits.
+    let trailing_kind = ConditionalKind::TrailingStopLimit {
+        activation: floor,
+        trail: 100,
+    };
+    // Bull/bear: the entry buy at the floor is placed at once and rests.
+    let bull_bear_kind = ConditionalKind::BullBear {
+        entry: floor,
+        take_profit: ceiling,
+        take_profit_limit: Some(ceiling),
+        stop_loss: floor,
+        stop_loss_limit: None,
+    };
+    let mut ids = Vec::new();
+    for kind in [&gtd_kind, &trailing_kind, &bull_bear_kind] {
+        let id = trading
+            .place_conditional(&conditional(&t, symbol, kind.clone()))
+            .await
+            .unwrap();
+        assert!(!id.is_empty());
+        ids.push(id);
+    }
+    let [gtd, trailing, bull_bear] = [&ids[0], &ids[1], &ids[2]];
+
+    let held = conditional_until(&trading, gtd, "placed its order", |c| {
+        c.state == ConditionalState::Triggered && c.children.len() == 1
+    })
+    .await;
+    assert_eq!(held.kind.as_ref(), Some(&gtd_kind));
+    assert_eq!(
+        (held.symbol, held.side, held.quantity),
+        (symbol, Side::Buy, Quantity::new(100))
+    );
+    let child = &held.children[0];
+    assert_eq!(
+        (child.side, child.price, child.quantity, child.attached),
+        (Side::Buy, Some(floor), Quantity::new(100), false)
+    );
+    // The child is an ordinary order of the account.
+    let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    assert!(
+        book.iter().any(|o| o.order_id == child.order_id),
+        "{book:?}"
+    );
+    let gtd_child = child.order_id.clone();
+
+    let held = conditional_until(&trading, trailing, "waits", |c| {
+        c.state == ConditionalState::Active
+    })
+    .await;
+    assert_eq!(held.kind.as_ref(), Some(&trailing_kind));
+    assert!(held.children.is_empty(), "{held:?}");
+    assert_eq!(held.filled, Quantity::ZERO);
+
+    let held = conditional_until(&trading, bull_bear, "placed its entry", |c| {
+        c.state == ConditionalState::Triggered && c.children.len() == 1
+    })
+    .await;
+    assert_eq!(held.kind.as_ref(), Some(&bull_bear_kind));
+    assert_eq!(
+        (held.children[0].price, held.children[0].attached),
+        (Some(floor), false)
+    );
+
+    // Cancelled: each is terminated, and the working child orders with it.
+    for id in &ids {
+        trading
+            .cancel_conditional(DEMO_CASH_ACCOUNT, id)
+            .await
+            .unwrap();
+    }
+    for id in &ids {
+        let done = conditional_until(&trading, id, "was cancelled", |c| {
+            c.state == ConditionalState::Cancelled
+        })
+        .await;
+        assert!(done.state.is_final());
+        assert!(
+            done.children
+                .iter()
+                .all(|c| c.status == OrderStatus::Cancelled),
+            "{done:?}"
+        );
+    }
+    let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let order = book.iter().find(|o| o.order_id == gtd_child).unwrap();
+    assert_eq!(order.status, OrderStatus::Cancelled);
+
+    let history = trading
+        .conditional_history(DEMO_CASH_ACCOUNT, gtd)
+        .await
+        .unwrap();
+    let states: Vec<&ConditionalState> = history.iter().map(|s| &s.state).collect();
+    assert_eq!(
+        states,
+        [
+            &ConditionalState::Active,
+            &ConditionalState::Triggered,
+            &ConditionalState::Triggered,
+            &ConditionalState::Cancelled,
+        ]
+    );
+    assert!(history.iter().all(|s| s.time.is_some()), "{history:?}");
+    let history = trading
+        .conditional_history(DEMO_CASH_ACCOUNT, trailing)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.last().map(|s| &s.state),
+        Some(&ConditionalState::Cancelled)
+    );
+    // An unknown id is the broker's refusal, not an empty history.
+    assert!(
+        trading
+            .conditional_history(DEMO_CASH_ACCOUNT, "999999")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trailing_stop_limit_triggers_on_the_generated_market() {
+    let t = spawn_with(SimConfig {
+        speed: 20.0,
+        ..trading_config()
+    })
+    .await;
+    let (_b, trading) = v3_trading(&t).await;
+    let (symbol, _floor, ceiling) = hose_band(&t);
+    // A buy activates when the price is at or below its activation price (the ceiling: at
+    // once), then triggers when the price rises one VND above its lowest since: a limit buy
+    // at the price that triggered it (as the conformance tests of fcsim pick it).
+    let kind = ConditionalKind::TrailingStopLimit {
+        activation: ceiling,
+        trail: 1,
+    };
+    let id = trading
+        .place_conditional(&conditional(&t, symbol, kind.clone()))
+        .await
+        .unwrap();
+    let fired = conditional_until(&trading, &id, "triggered", |c| {
+        matches!(
+            c.state,
+            ConditionalState::Triggered | ConditionalState::Finished
+        ) && !c.children.is_empty()
+    })
+    .await;
+    assert_eq!(fired.kind, Some(kind));
+    let child = &fired.children[0];
+    assert_eq!((child.side, child.attached), (Side::Buy, false));
+    assert!(child.price.is_some_and(|p| p <= ceiling), "{child:?}");
+    let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
+    let order = book.iter().find(|o| o.order_id == child.order_id).unwrap();
+    assert_eq!(order.price, child.price);
+
+    let history = trading
+        .conditional_history(DEMO_CASH_ACCOUNT, &id)
+        .await
+        .unwrap();
+    let triggered = history
+        .iter()
+        .find(|s| s.state == ConditionalState::Triggered)
+        .unwrap();
+    assert!(
+        triggered
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Triggered at ")),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|s| s
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("Activated at "))),
+        "{history:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
