@@ -262,11 +262,18 @@ async fn status_of(core: &Core, id: matching::OrderId) -> Result<String, V3Error
 async fn submit(core: &Core, order: NewOrder) -> Result<Value, V3Error> {
     let request_id = order.request_id.clone();
     match core.desk.apply(Command::NewOrder(order)).await? {
-        Outcome::Order(id) => Ok(json!({
-            "orderId": id.to_string(),
-            "clientRequestId": request_id,
-            "orderStatus": status_of(core, id).await?,
-        })),
+        Outcome::Order(id) => {
+            // SSI acknowledges an accepted order as `PD` (not yet at the exchange); what
+            // the exchange does next arrives on the stream and in `orderBook`. An order the
+            // simulated broker refused at once says so (`RJ`).
+            let status = status_of(core, id).await?;
+            let status = if status == "RJ" { status } else { "PD".to_owned() };
+            Ok(json!({
+                "orderId": id.to_string(),
+                "clientRequestId": request_id,
+                "orderStatus": status,
+            }))
+        }
         Outcome::Done | Outcome::Transaction(_) => {
             Err(V3Error::internal("the broker did not answer an order id"))
         }

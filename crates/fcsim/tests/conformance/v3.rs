@@ -1538,7 +1538,7 @@ async fn derivatives_trade_over_v3_on_the_derivatives_account() {
         .signed(reqwest::Method::POST, "/api/v3/trading/order", &body)
         .await;
     assert_eq!(status, 200, "{placed}");
-    assert_eq!(placed["orderStatus"], "QU");
+    assert_eq!(placed["orderStatus"], "PD", "accepted, not yet at the exchange");
     let (_, book) = v3
         .get(
             "/api/v3/trading/orderBook",
