@@ -653,6 +653,8 @@ async fn run(core: Arc<Core>, grant: Grant, mut socket: WebSocket) {
     let mut subs = Subs::default();
     let mut bars = Bars::new();
     let (mut date, mut last) = core.local_now();
+    // The trading day whose bands and rooms the subscribers have (sent at subscription).
+    let mut banded = date;
     let log = core.desk.log().clone();
     let mut notices = log.subscribe();
     let mut cursor = Some(log.latest());
@@ -672,6 +674,14 @@ async fn run(core: Arc<Core>, grant: Grant, mut socket: WebSocket) {
                     bars.clear();
                 }
                 if now > last && !subs.topics.is_empty() && let Some(live) = core.live.get(today).await {
+                    // A new day brings new bands and rooms: the `market` and `room`
+                    // subscribers get them as they got the first day's.
+                    if banded != today {
+                        banded = today;
+                        for t in subs.topics.iter().filter(|t| matches!(t.kind, Type::Market | Type::Room)) {
+                            snapshot(&core, &live, t, now, &mut out);
+                        }
+                    }
                     let from = last.max(now.saturating_sub(crate::data_hub::MAX_LAG_SECS));
                     let v2 = subs.v2();
                     if !v2.is_empty() {

@@ -267,7 +267,11 @@ async fn submit(core: &Core, order: NewOrder) -> Result<Value, V3Error> {
             // the exchange does next arrives on the stream and in `orderBook`. An order the
             // simulated broker refused at once says so (`RJ`).
             let status = status_of(core, id).await?;
-            let status = if status == "RJ" { status } else { "PD".to_owned() };
+            let status = if status == "RJ" {
+                status
+            } else {
+                "PD".to_owned()
+            };
             Ok(json!({
                 "orderId": id.to_string(),
                 "clientRequestId": request_id,

@@ -1538,7 +1538,10 @@ async fn derivatives_trade_over_v3_on_the_derivatives_account() {
         .signed(reqwest::Method::POST, "/api/v3/trading/order", &body)
         .await;
     assert_eq!(status, 200, "{placed}");
-    assert_eq!(placed["orderStatus"], "PD", "accepted, not yet at the exchange");
+    assert_eq!(
+        placed["orderStatus"], "PD",
+        "accepted, not yet at the exchange"
+    );
     let (_, book) = v3
         .get(
             "/api/v3/trading/orderBook",
@@ -1728,4 +1731,47 @@ async fn a_stopped_server_closes_its_open_streams() {
     })
     .await;
     assert!(closed.is_ok(), "the stream stayed open after the stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_and_room_subscribers_get_the_next_days_bands() {
+    // 14:50 on a Tuesday at 10,000×: the next session opens about 6.5 wall seconds later.
+    let t = spawn_with(SimConfig {
+        start: time::macros::datetime!(2025-06-10 14:50:00 +7),
+        speed: 10_000.0,
+        ..trading_config()
+    })
+    .await;
+    let (symbol, _) = hose_stock(&t);
+    let v3 = login(&t, false).await;
+    let mut ws = stream(&t, &v3.token).await;
+    send(
+        &mut ws,
+        json!({"method": "subscribe", "channel": "DATA",
+            "topics": [format!("market.{symbol}"), format!("room.{symbol}")]}),
+    )
+    .await;
+    let topic = format!("market.{symbol}");
+    let first = next_frame(&mut ws, 5, "today's band", |v| v["topic"] == topic).await;
+    let room = format!("room.{symbol}");
+    next_frame(&mut ws, 5, "today's room", |v| v["topic"] == room).await;
+    let next = next_frame(&mut ws, 30, "the next day's band", |v| v["topic"] == topic).await;
+    next_frame(&mut ws, 5, "the next day's room", |v| v["topic"] == room).await;
+    // Tomorrow's reference is today's close (HOSE), so the band moves with the day.
+    let today = t
+        .sim
+        .generator()
+        .days()
+        .partition_point(|d| *d < time::macros::date!(2025 - 06 - 10));
+    let close = t
+        .sim
+        .generator()
+        .summary(t.sim.generator().universe().find(&symbol).unwrap(), today);
+    let close = close.unwrap().close as f64;
+    assert_eq!(
+        next["data"]["ref"].as_f64(),
+        Some(close),
+        "{first} then {next}"
+    );
+    t.stop().await;
 }
