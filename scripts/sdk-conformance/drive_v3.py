@@ -115,7 +115,11 @@ def trading_checks(day, band):
                 events.append(msg)
                 got_order.set()
 
+            kinds = set()
+            acks = []
+
             def on_data(msg):
+                kinds.add(type(msg).__name__)
                 got_trade.set()
 
             s = stream.streaming
@@ -125,6 +129,30 @@ def trading_checks(day, band):
             s.subscribe_symbol_trade(["SSI"])
             s.subscribe_order_status(account)
             check("v3 stream (wss) trade.SSI", got_trade.wait(TIMEOUT))
+            # Every other data topic, and the portfolio topic; each answers with its own
+            # message type (put-through deals and odd lots arrive only when one happens, so
+            # those two are checked by their acknowledgement).
+            ack = acks.append
+            s.subscribe_symbol_quote(["SSI"], on_response=ack)
+            s.subscribe_symbol_room(["SSI"], on_response=ack)
+            s.subscribe_market(["SSI"], on_response=ack)
+            s.subscribe_market_flag(on_response=ack)
+            s.subscribe_symbol_ohlcv(["SSI"], "1m", on_response=ack)
+            s.subscribe_index_trade(["VN30"], on_response=ack)
+            s.subscribe_index_summary(["VN30"], on_response=ack)
+            s.subscribe_symbol_put_through(["SSI"], on_response=ack)
+            s.subscribe_symbol_odd_lot(["SSI"], on_response=ack)
+            s.subscribe_portfolio(account, on_response=ack)
+            wanted = ["QuoteMessage", "ForeignRoomMessage", "MarketDataMessage", "MarketFlagMessage",
+                      "IntervalMessage", "IndexTickMessage", "IndexSummaryMessage"]
+            deadline = time.time() + TIMEOUT
+            while time.time() < deadline and not (set(wanted) <= kinds and len(acks) >= 10):
+                time.sleep(0.1)
+            for kind in wanted:
+                check("v3 stream delivers " + kind, kind in kinds, sorted(kinds))
+            ok_acks = [a for a in acks if str(a.get("status", "")).lower() == "ok"]
+            check("v3 stream acknowledges all 10 subscriptions (put, oddlot, portfolio included)",
+                  len(ok_acks) >= 10, acks)
 
             floor = int(band.floor) if band is not None else 0
             crid = rid("sdk")
