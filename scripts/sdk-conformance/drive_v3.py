@@ -90,6 +90,36 @@ def data_checks(day):
     return ssi[0] if ssi else None
 
 
+def sms_otp_checks():
+    """An SMS-OTP login with the data key: the OTP is read from the simulator's outbox file
+    (what the phone would receive), a wrong one is refused first."""
+    outbox = os.environ.get("FCSIM_OTP_OUTBOX")
+    if not outbox:
+        print("skip  v3 SMS-OTP login: FCSIM_OTP_OUTBOX is not set", flush=True)
+        return
+    key = os.environ.get("FCSIM_V3_KEY", "demo-v3")
+    secret = os.environ.get("FCSIM_V3_SECRET", "demo-v3-secret")
+    with Auth(config(key, secret)) as auth:
+        auth.request_otp()
+        sent = []
+        deadline = time.time() + TIMEOUT
+        while not sent and time.time() < deadline:
+            with open(outbox) as f:
+                sent = [line.split()[1] for line in f if line.startswith(key + " ")]
+            time.sleep(0.05)
+        check("v3 requestOtp (SMS) delivers an OTP", bool(sent))
+        try:
+            auth.authenticate(otp="000000" if sent and sent[-1] != "000000" else "111111")
+            check("v3 wrong OTP refused", False)
+        except Exception:  # noqa: BLE001 - the SDK raises its auth error
+            check("v3 wrong OTP refused", True)
+        token = auth.authenticate(otp=sent[-1])
+        check("v3 SMS-OTP login", bool(token.access_token), "")
+        with Trading(auth) as client:
+            accounts = client.account.get_account_info()
+            check("v3 account/info after SMS-OTP login", len(accounts) > 0, len(accounts))
+
+
 def trading_checks(day, band):
     ymd = day.strftime("%Y/%m/%d")
     account = os.environ.get("FCSIM_ACCOUNT", "0001001")
@@ -241,6 +271,10 @@ def main():
         except Exception as e:  # noqa: BLE001 - a crash is a failed check
             band = None
             check("v3 %s checks ran" % name, False, repr(e))
+    try:
+        sms_otp_checks()
+    except Exception as e:  # noqa: BLE001
+        check("v3 SMS-OTP checks ran", False, repr(e))
     try:
         trading_checks(day, band)
     except Exception as e:  # noqa: BLE001

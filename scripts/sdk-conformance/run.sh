@@ -11,7 +11,7 @@
 #
 # Other settings: FCSIM_KEY_FILE (default: the demo key), FCSIM_DATE (simulated today,
 # dd/MM/yyyy, default 10/06/2025), FCSIM_ACCOUNT, FCSIM_PIN, FCSIM_TIMEOUT (seconds),
-# QTS_SDK_VENV (virtualenv directory).
+# FCSIM_OTP_OUTBOX (the simulator's otp_outbox file: v3 SMS-OTP login), QTS_SDK_VENV (virtualenv directory).
 # Exit status: 0 all checks passed, 1 a check failed, 2 set-up failed.
 set -euo pipefail
 

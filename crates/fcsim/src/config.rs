@@ -196,6 +196,11 @@ pub struct SimConfig {
     /// Also answer an order the exchange rules reject at entry with body status 400 and
     /// `"<ORD code>: <reason>"` (SSI answers 200 and reports it only as `orderError`).
     pub reject_in_response: bool,
+    /// A file the simulator appends every OTP it "sends by SMS" to, one line each:
+    /// `<consumer id or v3 API key> <otp>` (v2 GetOTP and v3 requestOtp). What a phone
+    /// would receive, for scripts and SDK drivers that log in with an OTP; `None` writes
+    /// OTPs to the log only.
+    pub otp_outbox: Option<PathBuf>,
     /// Directory of the durable FC Trading state (`trading-state.json`): engine, orders,
     /// positions, stream notices, used request ids and the simulated clock survive a
     /// restart. `None` keeps everything in memory (a restart starts from the configured
@@ -322,6 +327,7 @@ impl SimConfig {
             data_port: 18400,
             trading_port: 18401,
             reject_in_response: false,
+            otp_outbox: None,
             data_dir: None,
             journal_fsync: false,
             snapshot_journal_bytes: 64 << 20,

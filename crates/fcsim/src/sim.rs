@@ -120,6 +120,24 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// "Sends" `otp` to `who`'s phone: the log, and a line in `otp_outbox` when configured.
+    /// A failed write is logged; the OTP stays valid (the log has it).
+    pub(crate) fn deliver_otp(&self, who: &str, otp: &str) {
+        tracing::info!(%who, %otp, "fcsim: OTP issued (read it from the log, otp_outbox or Simulator::pending_otp)");
+        let Some(path) = &self.config.otp_outbox else {
+            return;
+        };
+        let line = format!("{who} {otp}\n");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "fcsim: OTP outbox not written");
+        }
+    }
+
     pub(crate) fn tokens(&self) -> MutexGuard<'_, Tokens> {
         self.tokens
             .lock()

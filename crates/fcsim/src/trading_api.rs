@@ -326,7 +326,7 @@ fn get_otp(core: &Core, body: &[u8]) -> Result<Response, Refused> {
         .tokens()
         .issue_otp(&consumer.consumer_id)
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    tracing::info!(consumer = %consumer.consumer_id, %otp, "fcsim: OTP issued (read it from the log or Simulator::pending_otp)");
+    core.deliver_otp(&consumer.consumer_id, &otp);
     Ok(axum::Json(json!({"message": "Success", "status": 200})).into_response())
 }
 

@@ -464,7 +464,7 @@ fn request_otp(core: &Core, body: &[u8]) -> Result<Response, V3Error> {
                 .v3()
                 .issue_otp(&key)
                 .map_err(|e| V3Error::internal(e.to_string()))?;
-            tracing::info!(api_key = %key, %otp, "fcsim: v3 OTP issued (read it from the log or Simulator::pending_v3_otp)");
+            core.deliver_otp(&key, &otp);
             Ok(axum::Json(json!({"code": 200, "msg": "Request OTP success"})).into_response())
         }
         crate::config::OtpMethod::Smart => {

@@ -118,8 +118,12 @@ async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
             upcom: 30,
         },
         history_days: 60,
+        otp_outbox: Some(
+            std::env::temp_dir().join(format!("fcsim-v3-sdk-otp-{}.txt", std::process::id())),
+        ),
         ..SimConfig::demo()
     };
+    let outbox = config.otp_outbox.clone().unwrap();
     let sim = Simulator::new(config).unwrap();
     let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -156,6 +160,7 @@ async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
             format!("wss://localhost:{tls_port}/ws/v3"),
         )
         .env("SSL_CERT_FILE", &cert)
+        .env("FCSIM_OTP_OUTBOX", &outbox)
         .env("FCSIM_DATE", "10/06/2025")
         .output()
         .await
@@ -164,6 +169,7 @@ async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
     server.await.unwrap().unwrap();
     tls_server.await.unwrap().unwrap();
     let _ = std::fs::remove_file(&cert);
+    let _ = std::fs::remove_file(&outbox);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -174,6 +180,10 @@ async fn official_python_v3_sdk_runs_unchanged_against_the_simulator() {
     for line in [
         "ok    v3 token without OTP (data scope)",
         "ok    v3 ohlc 1d",
+        "ok    v3 requestOtp (SMS) delivers an OTP",
+        "ok    v3 wrong OTP refused",
+        "ok    v3 SMS-OTP login",
+        "ok    v3 account/info after SMS-OTP login",
         "ok    v3 Smart-OTP login after approval",
         "ok    v3 refresh",
         "ok    v3 stream (wss) trade.SSI",
