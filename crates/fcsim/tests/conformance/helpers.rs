@@ -185,3 +185,23 @@ pub(crate) async fn hub_messages(t: &TestSim, token: &str, notify: &str) -> Vec<
     }
     out
 }
+
+/// The first instrument `pick` accepts and its price band today (engine units), from the
+/// simulator's own generator.
+pub(crate) fn first_instrument(
+    t: &TestSim,
+    pick: impl Fn(&fcsim::Instrument) -> bool,
+) -> (String, market::PriceLimits) {
+    let g = t.sim.generator();
+    let day = g
+        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| pick(x))
+        .unwrap();
+    (x.symbol.clone(), g.limits(i, day).unwrap())
+}

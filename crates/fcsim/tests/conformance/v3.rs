@@ -11,7 +11,9 @@ use fcsim::{SimConfig, config::RateRule};
 use market::{Exchange, InstrumentKind};
 use serde_json::{Value, json};
 
-use super::helpers::{TestSim, spawn_with, temp_data_dir, trading_client, trading_config};
+use super::helpers::{
+    TestSim, first_instrument, spawn_with, temp_data_dir, trading_client, trading_config,
+};
 
 /// A raw v3 client of the demo key.
 struct V3 {
@@ -121,18 +123,10 @@ fn python_json(v: &Value) -> String {
 }
 
 fn hose_stock(t: &TestSim) -> (String, i64) {
-    let g = t.sim.generator();
-    let day = g
-        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
-        .unwrap();
-    let (i, x) = g
-        .universe()
-        .instruments()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
-        .unwrap();
-    (x.symbol.clone(), g.limits(i, day).unwrap().floor.units())
+    let (symbol, band) = first_instrument(t, |x| {
+        x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock
+    });
+    (symbol, band.floor.units())
 }
 
 fn place_body(symbol: &str, price: i64, qty: u64, id: &str) -> Value {
@@ -1517,21 +1511,11 @@ async fn a_trailing_stop_triggers_when_the_price_comes_back_from_its_best() {
 async fn derivatives_trade_over_v3_on_the_derivatives_account() {
     let t = spawn_with(trading_config()).await;
     let v3 = login(&t, true).await;
-    let g = t.sim.generator();
-    let day = g
-        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
-        .unwrap();
-    let (i, x) = g
-        .universe()
-        .instruments()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.kind == InstrumentKind::IndexFuture)
-        .unwrap();
-    let floor = g.limits(i, day).unwrap().floor.units();
+    let (symbol, band) = first_instrument(&t, |x| x.kind == InstrumentKind::IndexFuture);
+    let floor = band.floor.units();
     // Futures prices are index points with one decimal (engine units are tenths).
     let price = format!("{:.1}", floor as f64 / 10.0);
-    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": x.symbol, "side": "B",
+    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": symbol, "side": "B",
         "quantity": 1, "price": price, "orderType": "LO", "clientRequestId": "fut1",
         "deviceId": "d", "userAgent": "u"});
     let (status, placed) = v3
@@ -1549,7 +1533,7 @@ async fn derivatives_trade_over_v3_on_the_derivatives_account() {
         )
         .await;
     let order = &book["orderList"][0];
-    assert_eq!(order["symbol"], x.symbol.as_str());
+    assert_eq!(order["symbol"], symbol.as_str());
     assert_eq!(
         order["price"].as_str().unwrap().parse::<f64>().unwrap(),
         floor as f64 / 10.0
@@ -1576,7 +1560,7 @@ async fn derivatives_trade_over_v3_on_the_derivatives_account() {
             "/api/v3/trading/maxBuySell",
             &[
                 ("accountNo", DEMO_DERIVATIVES_ACCOUNT),
-                ("symbol", x.symbol.as_str()),
+                ("symbol", symbol.as_str()),
             ],
         )
         .await;
@@ -1657,18 +1641,8 @@ async fn a_v3_key_sees_only_its_customers_accounts() {
 async fn a_futures_fill_streams_match_and_portfolio_events() {
     let t = spawn_with(trading_config()).await;
     let v3 = login(&t, true).await;
-    let g = t.sim.generator();
-    let day = g
-        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
-        .unwrap();
-    let (i, x) = g
-        .universe()
-        .instruments()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.kind == InstrumentKind::IndexFuture)
-        .unwrap();
-    let ceiling = g.limits(i, day).unwrap().ceiling.units();
+    let (symbol, band) = first_instrument(&t, |x| x.kind == InstrumentKind::IndexFuture);
+    let ceiling = band.ceiling.units();
     let mut ws = stream(&t, &v3.token).await;
     send(&mut ws, json!({"method": "subscribe", "channel": "TRADING",
         "topics": [format!("order.{DEMO_DERIVATIVES_ACCOUNT}"), format!("portfolio.{DEMO_DERIVATIVES_ACCOUNT}")]}))
@@ -1676,7 +1650,7 @@ async fn a_futures_fill_streams_match_and_portfolio_events() {
     let ack = next_frame(&mut ws, 5, "ack", |v| v["method"] == "subscribe").await;
     assert_eq!(ack["status"], "ok", "{ack}");
     // A buy at the ceiling crosses the market maker's ask.
-    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": x.symbol, "side": "B",
+    let body = json!({"accountNo": DEMO_DERIVATIVES_ACCOUNT, "symbol": symbol, "side": "B",
         "quantity": 1, "price": format!("{:.1}", ceiling as f64 / 10.0), "orderType": "LO",
         "clientRequestId": "futfill1", "deviceId": "d", "userAgent": "u"});
     let (status, placed) = v3
@@ -1698,7 +1672,7 @@ async fn a_futures_fill_streams_match_and_portfolio_events() {
         format!("portfolio.{DEMO_DERIVATIVES_ACCOUNT}")
     );
     assert_eq!(portfolio["data"]["accountNo"], DEMO_DERIVATIVES_ACCOUNT);
-    assert_eq!(portfolio["data"]["symbol"], x.symbol.as_str());
+    assert_eq!(portfolio["data"]["symbol"], symbol.as_str());
     assert_eq!(portfolio["data"]["longQty"], 1);
     t.stop().await;
 }

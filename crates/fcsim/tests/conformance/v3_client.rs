@@ -16,7 +16,7 @@ use market::{Exchange, InstrumentKind};
 use time::macros::datetime;
 use tokio::sync::mpsc::Receiver;
 
-use super::helpers::{TestSim, spawn_with, temp_data_dir, trading_config};
+use super::helpers::{TestSim, first_instrument, spawn_with, temp_data_dir, trading_config};
 
 /// Serves v3 over TLS for `t` and returns a client of the demo key trusting its certificate.
 async fn tls_client(t: &TestSim) -> (Client, tokio_util::sync::CancellationToken) {
@@ -38,18 +38,10 @@ async fn tls_client(t: &TestSim) -> (Client, tokio_util::sync::CancellationToken
 
 /// The first HOSE stock and its floor price in VND.
 fn hose_stock(t: &TestSim) -> (String, i64) {
-    let g = t.sim.generator();
-    let day = g
-        .day_index(t.sim.now().to_offset(market::calendar::VN_OFFSET).date())
-        .unwrap();
-    let (i, x) = g
-        .universe()
-        .instruments()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
-        .unwrap();
-    (x.symbol.clone(), g.limits(i, day).unwrap().floor.units())
+    let (symbol, band) = first_instrument(t, |x| {
+        x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock
+    });
+    (symbol, band.floor.units())
 }
 
 /// The next order event of `client_request_id` that `pred` accepts.
