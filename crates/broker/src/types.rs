@@ -93,6 +93,26 @@ pub struct OrderRequest {
     pub client_order_id: ClientOrderId,
 }
 
+impl OrderRequest {
+    /// Refuses a limit type without a price, or a market-priced type with one, before
+    /// anything reaches the broker.
+    pub fn check_price(&self) -> Result<()> {
+        let needs = self.order_type.carries_price();
+        if needs == self.price.is_some() {
+            return Ok(());
+        }
+        Err(Error::Invalid(format!(
+            "{} orders {}",
+            self.order_type,
+            if needs {
+                "need a price"
+            } else {
+                "take no price"
+            }
+        )))
+    }
+}
+
 /// What the broker said when it took an order action for processing. The outcome (working,
 /// filled, rejected by the exchange) arrives as [`AccountEvent`]s and in the order book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -723,4 +743,37 @@ pub enum MarketEvent {
     },
     /// The stream is connected again and every subscription resent.
     Reconnected,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_order_needs_a_price_and_a_market_order_takes_none() {
+        let lo = OrderRequest {
+            account: "0001001".to_owned(),
+            symbol: Symbol::parse("SSI").unwrap(),
+            side: Side::Buy,
+            order_type: OrderType::Lo,
+            price: Some(Price::new(25_000).unwrap()),
+            quantity: Quantity::new(100),
+            client_order_id: ClientOrderId::new(1).unwrap(),
+        };
+        assert!(lo.check_price().is_ok());
+        let err = OrderRequest {
+            price: None,
+            ..lo.clone()
+        }
+        .check_price()
+        .unwrap_err();
+        assert!(err.to_string().contains("need a price"), "{err}");
+        let mtl = OrderRequest {
+            order_type: OrderType::Mtl,
+            ..lo.clone()
+        };
+        let err = mtl.check_price().unwrap_err();
+        assert!(err.to_string().contains("take no price"), "{err}");
+        assert!(OrderRequest { price: None, ..mtl }.check_price().is_ok());
+    }
 }

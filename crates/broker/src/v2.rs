@@ -556,17 +556,7 @@ impl Trading for V2Trading {
     }
 
     async fn place(&self, order: &OrderRequest) -> Result<OrderAck> {
-        if order.order_type.carries_price() != order.price.is_some() {
-            return Err(Error::Invalid(format!(
-                "{} orders {} a price",
-                order.order_type,
-                if order.order_type.carries_price() {
-                    "need"
-                } else {
-                    "take no"
-                }
-            )));
-        }
+        order.check_price()?;
         let wire_order = NewOrder {
             account: order.account.clone(),
             instrument_id: order.symbol.as_str().to_owned(),

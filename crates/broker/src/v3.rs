@@ -1012,17 +1012,7 @@ impl Trading for V3Trading {
     }
 
     async fn place(&self, order: &OrderRequest) -> Result<OrderAck> {
-        if order.order_type.carries_price() != order.price.is_some() {
-            return Err(Error::Invalid(format!(
-                "{} orders {} a price",
-                order.order_type,
-                if order.order_type.carries_price() {
-                    "need"
-                } else {
-                    "take no"
-                }
-            )));
-        }
+        order.check_price()?;
         let wire_order = NewOrder {
             account_no: order.account.clone(),
             symbol: order.symbol.as_str().to_owned(),
