@@ -3,112 +3,29 @@
 //! same market and accounts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::Duration;
 
 use broker::v3::V3Trading;
 use broker::{
-    AccountEvent, AmendRequest, BarsQuery, CancelRequest, ClientOrderId, ConditionalKind,
-    ConditionalOrder, ConditionalRequest, ConditionalState, Error, EventStream, Generation,
-    MarketEvent, OrderKey, OrderRequest, OrderStatus, Resolution, Settings, Subscription, Trading,
-    Trigger,
+    AccountEvent, AmendRequest, BarsQuery, CancelRequest, ConditionalKind, ConditionalOrder,
+    ConditionalRequest, ConditionalState, Error, EventStream, Generation, MarketEvent, OrderKey,
+    OrderRequest, OrderStatus, Resolution, Settings, Subscription, Trading, Trigger,
 };
 use common_error::Classify as _;
+use fcsim::SimConfig;
 use fcsim::config::{
     DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN,
     DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
     DEMO_V3_API_KEY, DEMO_V3_API_SECRET,
 };
-use fcsim::{SimConfig, Simulator, UniverseSize};
 use futures::StreamExt as _;
 use market::order::Amendment;
-use market::{Exchange, InstrumentKind, OrderType, Price, Quantity, Side, Symbol};
+use market::{Exchange, OrderType, Price, Quantity, Side, Symbol};
 use time::macros::{date, datetime};
-use tokio_util::sync::CancellationToken;
 
-struct TestSim {
-    sim: Simulator,
-    data_url: String,
-    trading_url: String,
-    cancel: CancellationToken,
-}
-
-impl Drop for TestSim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
-
-async fn spawn_with(config: SimConfig) -> TestSim {
-    let sim = Simulator::new(config).unwrap();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let data_url = format!("http://{}", data.local_addr().unwrap());
-    let trading_url = format!("http://{}", trading.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
-    TestSim {
-        sim,
-        data_url,
-        trading_url,
-        cancel,
-    }
-}
-
-/// A TCP proxy in front of a simulator port that can cut every connection through it, as a
-/// network drop would; new connections go through again.
-struct Proxy {
-    url: String,
-    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(target_url: &str) -> Self {
-        let target = target_url.trim_start_matches("http://").to_owned();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let list = conns.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                list.lock().unwrap().push(conn);
-            }
-        });
-        Self { url, conns }
-    }
-
-    /// Drops every open connection.
-    fn cut(&self) {
-        for conn in self.conns.lock().unwrap().drain(..) {
-            conn.abort();
-        }
-    }
-}
-
-fn universe() -> UniverseSize {
-    UniverseSize {
-        hose: 40,
-        hnx: 10,
-        upcom: 10,
-    }
-}
-
-/// Continuous trading at 10:00 on a Tuesday, real time.
-fn trading_config() -> SimConfig {
-    SimConfig {
-        start: datetime!(2025-06-10 10:00:00 +7),
-        speed: 1.0,
-        universe: universe(),
-        history_days: 30,
-        ..SimConfig::demo()
-    }
-}
+use support::{Proxy, TestSim, hose_stock, id, instrument, spawn_with, trading_config, universe};
 
 /// 20 s before HOSE's opening print, 30× real time: trades and quotes flow at once.
 fn market_config() -> SimConfig {
@@ -174,24 +91,6 @@ async fn v3_trading_at(t: &TestSim, url: &str) -> (broker::Broker, V3Trading) {
 }
 
 /// A HOSE stock of the universe and today's floor.
-fn hose_stock(t: &TestSim) -> (Symbol, Price) {
-    let g = t.sim.generator();
-    let day = g.day_index(t.sim.now().date()).unwrap();
-    let (i, x) = g
-        .universe()
-        .instruments()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
-        .unwrap();
-    let l = g.limits(i, day).unwrap();
-    (Symbol::parse(&x.symbol).unwrap(), l.floor)
-}
-
-fn id(n: u32) -> ClientOrderId {
-    ClientOrderId::new(n).unwrap()
-}
-
 fn limit(symbol: Symbol, price: Price, qty: u64, n: u32) -> OrderRequest {
     OrderRequest {
         account: DEMO_CASH_ACCOUNT.to_owned(),
@@ -388,11 +287,10 @@ async fn conditional_orders_are_held_by_the_v3_broker() {
 
 /// A HOSE stock of the universe and today's floor and ceiling.
 fn hose_band(t: &TestSim) -> (Symbol, Price, Price) {
-    let (symbol, floor) = hose_stock(t);
-    let g = t.sim.generator();
-    let day = g.day_index(t.sim.now().date()).unwrap();
-    let i = g.universe().find(symbol.as_str()).unwrap();
-    (symbol, floor, g.limits(i, day).unwrap().ceiling)
+    let (symbol, band) = instrument(t, |x| {
+        x.exchange == market::Exchange::Hose && x.kind == market::InstrumentKind::Stock
+    });
+    (symbol, band.floor, band.ceiling)
 }
 
 /// A conditional buy of 100 over a week from today 09:00.
