@@ -353,6 +353,7 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
     let trading_consumers = config.trading_consumers.clone();
     let v3_consumers: Vec<_> = config.live_v3_consumers().cloned().collect();
     let v3_tls_port = config.v3_tls_port;
+    let otp_outbox = config.otp_outbox.clone();
     let cert_dir = config.data_dir.clone().unwrap_or_else(std::env::temp_dir);
     let simulator = fcsim::Simulator::new(config).context("build the simulated market")?;
     let data = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, data_port))
@@ -413,16 +414,29 @@ async fn sim(file: Option<PathBuf>, flags: SimFlags) -> anyhow::Result<ExitCode>
         "fc-v3-tls   https://localhost:{tls_port}  stream wss://localhost:{tls_port}/ws/v3  certificate {} (trust it: SSL_CERT_FILE=<file>)",
         cert_file.display()
     )?;
+    let sms = match &otp_outbox {
+        Some(path) => format!("SMS OTP (in the log and {})", path.display()),
+        None => "SMS OTP (in the log)".to_owned(),
+    };
     for c in &v3_consumers {
-        let secret = if c.api_key == fcsim::config::DEMO_V3_API_KEY {
+        // The demo keys are public; a configured secret is not printed.
+        let demo = [
+            fcsim::config::DEMO_V3_API_KEY,
+            fcsim::config::DEMO_V3_SMART_API_KEY,
+        ];
+        let secret = if demo.contains(&c.api_key.as_str()) {
             c.api_secret.as_str()
         } else {
             "(from the configuration)"
         };
+        let otp = match c.otp {
+            fcsim::config::OtpMethod::Sms => sms.as_str(),
+            fcsim::config::OtpMethod::Smart => "Smart OTP (approved on the second poll)",
+        };
         writeln!(
             out,
-            "FC v3       apiKey {}  apiSecret {secret}  accounts of {}  OTP: {:?} (SMS codes are in the log)",
-            c.api_key, c.trading_consumer, c.otp
+            "FC v3       apiKey {}  apiSecret {secret}  accounts of {}  {otp}",
+            c.api_key, c.trading_consumer
         )?;
     }
     writeln!(out, "simulating from {}", simulator.now())?;
