@@ -241,8 +241,10 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
 
     // Half a request line, on the public and the admin port.
     for addr in [app.addrs.http, app.addrs.admin] {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Timed from before the connect: the server's clock starts when it accepts, which
+        // can come before `connect` returns here.
         let since = Instant::now();
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.write_all(b"GET /api/oms/v1/in").await.unwrap();
         let took = closed_after(&mut stream, since).await;
         assert!(
@@ -252,10 +254,10 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
     }
 
     // Nothing at all, on the gRPC port: no HTTP/2 preface.
+    let since = Instant::now();
     let mut stream = tokio::net::TcpStream::connect(app.addrs.grpc)
         .await
         .unwrap();
-    let since = Instant::now();
     let took = closed_after(&mut stream, since).await;
     assert!(
         took >= timeout,

@@ -86,8 +86,10 @@ async fn the_gateway_bounds_what_a_client_can_hold() {
     let url = |path: &str| format!("http://{gw}{path}");
 
     // A connection that never finishes its headers is closed after the timeout.
-    let mut stream = tokio::net::TcpStream::connect(gw).await.unwrap();
+    // Timed from before the connect: the gateway's clock starts when it accepts, which can
+    // come before `connect` returns here.
     let since = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(gw).await.unwrap();
     stream.write_all(b"GET /api/oms/v1/ec").await.unwrap();
     let mut buf = [0u8; 256];
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
