@@ -76,8 +76,123 @@ pub const SYSTEM_DEADLETTER: TopicSpec = TopicSpec {
     description: Cow::Borrowed("Messages a consumer gave up on, kept for inspection and replay"),
 };
 
+/// A market-data topic: keyed by symbol (or index code), 8 partitions so consumers of a busy
+/// market can share the load while each symbol stays in order.
+const fn market(
+    name: &'static str,
+    key: &'static str,
+    payload: &'static str,
+    description: &'static str,
+) -> TopicSpec {
+    TopicSpec {
+        name: Cow::Borrowed(name),
+        key: Cow::Borrowed(key),
+        payload: Cow::Borrowed(payload),
+        partitions: MARKET_PARTITIONS,
+        description: Cow::Borrowed(description),
+    }
+}
+
+/// Partitions of every market-data topic.
+pub const MARKET_PARTITIONS: i32 = 8;
+
+/// `market.raw.v1`: the broker's feed as received, before validation (what `qts record` keeps).
+pub const MARKET_RAW: TopicSpec = market(
+    "market.raw.v1",
+    "symbol or index code",
+    "qts.market.v1.FeedEvent",
+    "The broker's market-data feed as received, before validation",
+);
+/// `market.trade.v1`: validated, enriched trades.
+pub const MARKET_TRADE: TopicSpec = market(
+    "market.trade.v1",
+    "symbol",
+    "qts.market.v1.Trade",
+    "Validated trades with exchange and receive time, enriched from master data",
+);
+/// `market.quote.v1`: validated best bids and asks (main and odd-lot boards).
+pub const MARKET_QUOTE: TopicSpec = market(
+    "market.quote.v1",
+    "symbol",
+    "qts.market.v1.Quote",
+    "Validated best bids and asks of the main and odd-lot boards",
+);
+/// `market.index.v1`: index values.
+pub const MARKET_INDEX: TopicSpec = market(
+    "market.index.v1",
+    "index code",
+    "qts.market.v1.IndexTick",
+    "Index values",
+);
+/// `market.foreign_room.v1`: foreign ownership room.
+pub const MARKET_FOREIGN_ROOM: TopicSpec = market(
+    "market.foreign_room.v1",
+    "symbol",
+    "qts.market.v1.ForeignRoom",
+    "Foreign ownership room",
+);
+/// `market.stream_bar.v1`: the broker's own streamed one-minute bars.
+pub const MARKET_STREAM_BAR: TopicSpec = market(
+    "market.stream_bar.v1",
+    "symbol",
+    "qts.market.v1.Bar",
+    "The broker's streamed one-minute bars, validated",
+);
+/// `market.bar.v1`: closed one-minute bars historical builds from the trade topic.
+pub const MARKET_BAR: TopicSpec = market(
+    "market.bar.v1",
+    "symbol",
+    "qts.market.v1.Bar",
+    "Closed one-minute bars built from trades by historical",
+);
+/// `market.status.v1`: security and board status.
+pub const MARKET_STATUS: TopicSpec = market(
+    "market.status.v1",
+    "symbol (empty for board-wide flags)",
+    "qts.market.v1.SecurityStatus",
+    "Trading status of securities and boards",
+);
+/// `market.feed.v1`: the feed connection's state: connected, gap, reconnected, disconnected.
+pub const MARKET_FEED: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("market.feed.v1"),
+    key: Cow::Borrowed("source"),
+    payload: Cow::Borrowed("qts.market.v1.FeedState"),
+    partitions: 1,
+    description: Cow::Borrowed("Feed connection state changes and gaps"),
+};
+/// `market.rejected.v1`: feed messages ingestion refused, with the reason (the feed's dead
+/// letters).
+pub const MARKET_REJECTED: TopicSpec = market(
+    "market.rejected.v1",
+    "symbol or index code",
+    "qts.market.v1.FeedReject",
+    "Feed messages that failed validation, with the reason",
+);
+/// `masterdata.security.v1`: every change of a security; the latest per key is its state
+/// (compact it on Kafka).
+pub const MASTERDATA_SECURITY: TopicSpec = market(
+    "masterdata.security.v1",
+    "symbol",
+    "qts.market.v1.Security",
+    "Securities as master data serves them, on every change",
+);
+
 /// Every registered topic.
-pub const TOPICS: &[TopicSpec] = &[SYSTEM_LIFECYCLE, SYSTEM_DEADLETTER];
+pub const TOPICS: &[TopicSpec] = &[
+    SYSTEM_LIFECYCLE,
+    SYSTEM_DEADLETTER,
+    MARKET_RAW,
+    MARKET_TRADE,
+    MARKET_QUOTE,
+    MARKET_INDEX,
+    MARKET_FOREIGN_ROOM,
+    MARKET_STREAM_BAR,
+    MARKET_BAR,
+    MARKET_STATUS,
+    MARKET_FEED,
+    MARKET_REJECTED,
+    MASTERDATA_SECURITY,
+];
 
 /// The registered topic with this name.
 pub fn find(name: &str) -> Option<&'static TopicSpec> {

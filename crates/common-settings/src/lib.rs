@@ -17,7 +17,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub mod clock;
 pub mod registry;
+
+pub use clock::{ClockSettings, MarketClock};
 
 use crate::registry::ServiceSpec;
 
@@ -367,6 +370,9 @@ pub struct ServiceSettings {
     pub inbox: InboxSettings,
     /// Consumer loop.
     pub consumer: ConsumerSettings,
+    /// The market clock (wall or simulated).
+    #[serde(default)]
+    pub clock: ClockSettings,
 }
 
 impl ServiceSettings {
@@ -498,6 +504,7 @@ impl ServiceSettings {
                 "consumer.max_backoff_ms must be at least consumer.retry_backoff_ms".to_owned(),
             );
         }
+        self.clock.check(problems);
     }
 
     /// The database URL to connect to: the configured one (with `{service}` replaced by the
