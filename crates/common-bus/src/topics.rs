@@ -32,6 +32,14 @@ impl TopicSpec {
         }
     }
 
+    /// The name of a registered topic (a `'static` one); empty for a topic made at run time.
+    pub fn static_name(&self) -> &'static str {
+        match self.name {
+            Cow::Borrowed(name) => name,
+            Cow::Owned(_) => "",
+        }
+    }
+
     /// Checks the name (Kafka's legal characters) and partition count.
     pub fn validate(&self) -> Result<(), super::Error> {
         let ok = !self.name.is_empty()

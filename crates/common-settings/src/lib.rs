@@ -43,6 +43,9 @@ pub enum Error {
 pub struct Sources {
     /// A TOML file layered over the defaults.
     pub file: Option<PathBuf>,
+    /// TOML text layered over the file and under the environment: what `qts up` gives one
+    /// service (e.g. the `[broker]` of its simulator).
+    pub overlay: Option<String>,
     /// Environment variables (all of them; only `<PREFIX>__*` are read).
     pub env: HashMap<String, String>,
 }
@@ -54,7 +57,11 @@ impl Sources {
         let file = env
             .get(&format!("{}_CONFIG", spec.env_prefix()))
             .map(PathBuf::from);
-        Self { file, env }
+        Self {
+            file,
+            overlay: None,
+            env,
+        }
     }
 }
 
@@ -671,6 +678,9 @@ pub fn layered(
                 .format(FileFormat::Toml)
                 .required(true),
         );
+    }
+    if let Some(text) = &sources.overlay {
+        builder = builder.add_source(File::from_str(text, FileFormat::Toml));
     }
     let env: HashMap<String, String> = sources
         .env

@@ -9,6 +9,7 @@ fn oms() -> &'static ServiceSpec {
 fn env(pairs: &[(&str, &str)]) -> Sources {
     Sources {
         file: None,
+        overlay: None,
         env: pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -104,6 +105,7 @@ fn secrets_do_not_appear_in_debug_output() {
 fn a_missing_config_file_is_an_error() {
     let sources = Sources {
         file: Some("/nonexistent/oms.toml".into()),
+        overlay: None,
         env: HashMap::new(),
     };
     assert!(ServiceSettings::load_from(oms(), "", &sources).is_err());
@@ -285,4 +287,22 @@ fn outbox_inbox_and_consumer_settings_are_checked_together() {
     };
     assert_eq!(problems.len(), 4, "{problems:?}");
     assert!(problems.iter().any(|p| p.contains("outbox.max_backoff_ms")));
+}
+
+#[test]
+fn an_overlay_lies_over_the_defaults_and_under_the_environment() {
+    let mut sources = env(&[("OMS__DATABASE__MAX_CONNECTIONS", "7")]);
+    sources.overlay = Some(
+        "[database]\nmax_connections = 3\nconnect_timeout_ms = 1234\n[clock]\nspeed = 60.0\nstart = \"2025-06-10T09:00:00+07:00\"\nanchor = \"\"\n".to_owned(),
+    );
+    let s = ServiceSettings::load_from(oms(), "", &sources).unwrap();
+    assert_eq!(s.database.max_connections, 7, "the environment wins");
+    assert_eq!(
+        s.database.connect_timeout_ms, 1234,
+        "the overlay beats the defaults"
+    );
+    assert!(s.clock.clock().unwrap().is_simulated());
+    sources.overlay = Some("[clock]\nstart = \"soon\"\n".to_owned());
+    let err = ServiceSettings::load_from(oms(), "", &sources).unwrap_err();
+    assert!(err.to_string().contains("clock.start"), "{err}");
 }

@@ -144,6 +144,7 @@ pub mod testing {
         }
         let settings = S::load_settings(&Sources {
             file: None,
+            overlay: None,
             env: vars,
         })
         .context("load settings")?;

@@ -637,7 +637,11 @@ fn bad_embedded_bus_settings_are_all_listed() {
     .into_iter()
     .map(|(k, v)| (format!("{prefix}__BUS__EMBEDDED__{k}"), v.to_owned()))
     .collect();
-    let sources = common_settings::Sources { file: None, env };
+    let sources = common_settings::Sources {
+        file: None,
+        overlay: None,
+        env,
+    };
     let err = common_settings::ServiceSettings::load_from(spec, "", &sources)
         .unwrap_err()
         .to_string();

@@ -2,10 +2,83 @@
 //! (`crates/common-settings/config/default.toml`) and its own [`Sections`], layered and validated
 //! together as `common::settings` describes.
 
-/// The ingestion service's own settings sections: none yet. A section is a field of a
-/// `#[serde(deny_unknown_fields)]` struct here, implementing `common::settings::Sections`, with
-/// its defaults in `config/default.toml`.
-pub type Sections = common::settings::NoSections;
+use serde::Deserialize;
+
+/// The ingestion service's own sections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sections {
+    /// The broker whose feed is ingested (`broker::Settings`: `generation = "v2" | "v3"` and
+    /// its credentials). Absent: the service runs without a feed (state `disabled`) and still
+    /// normalises what `qts replay` publishes to `market.raw.v1`.
+    #[serde(default)]
+    pub broker: Option<broker::Settings>,
+    /// When and how the feed connects.
+    pub feed: FeedSettings,
+    /// Validation of the raw feed.
+    pub normalise: NormaliseSettings,
+    /// The snapshot API.
+    pub api: ApiSettings,
+}
+
+/// When and how the feed connects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    /// Connect this many minutes (market clock) before the first session of a trading day.
+    pub connect_lead_minutes: u32,
+    /// Stay connected this many minutes after the last session ends.
+    pub linger_minutes: u32,
+    /// First wait before reconnecting after the stream failed; doubles up to `reconnect_max_ms`.
+    pub reconnect_min_ms: u64,
+    /// Longest wait between reconnects.
+    pub reconnect_max_ms: u64,
+}
+
+/// Validation of the raw feed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormaliseSettings {
+    /// How far (market seconds) outside the day's sessions, or ahead of its receive time, an
+    /// exchange time may be before the message is rejected as `bad_time`.
+    pub time_margin_secs: u32,
+    /// How long (wall seconds) to hold the feed when master data has not published the
+    /// trading day's securities yet; after it, messages are checked against what is known.
+    pub reference_wait_secs: u64,
+    /// Commit the raw topic's offsets at least this often (messages).
+    pub commit_every: u32,
+}
+
+/// The snapshot API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Most symbols in one snapshot request.
+    pub max_symbols: usize,
+}
+
+impl common::settings::Sections for Sections {
+    fn check(&self, problems: &mut Vec<String>) {
+        let f = &self.feed;
+        if f.reconnect_min_ms == 0 || f.reconnect_max_ms < f.reconnect_min_ms {
+            problems.push(
+                "feed.reconnect_min_ms must be at least 1 and at most feed.reconnect_max_ms"
+                    .to_owned(),
+            );
+        }
+        if f.connect_lead_minutes > 600 || f.linger_minutes > 600 {
+            problems.push(
+                "feed.connect_lead_minutes and feed.linger_minutes must be at most 600".to_owned(),
+            );
+        }
+        if self.normalise.commit_every == 0 {
+            problems.push("normalise.commit_every must be at least 1".to_owned());
+        }
+        if !(1..=5000).contains(&self.api.max_symbols) {
+            problems.push("api.max_symbols must be between 1 and 5000".to_owned());
+        }
+    }
+}
 
 /// The service's settings: the shared ones (`settings.http`, `settings.database`, ...) and its
 /// own (`settings.own`).

@@ -1,0 +1,496 @@
+//! The three tasks of ingestion:
+//! - [`follow_references`]: keeps the securities master data publishes
+//!   (`masterdata.security.v1`) in memory;
+//! - [`run_feed`]: follows the market calendar, connects the broker's stream, and publishes
+//!   every message as received to `market.raw.v1` (reconnecting with backoff, reporting gaps);
+//! - [`run_normaliser`]: reads `market.raw.v1` (live or from `qts replay`), validates,
+//!   enriches, de-duplicates and publishes to the normalised topics, rejected messages to
+//!   `market.rejected.v1`; offsets are committed only after the outputs are published, so a
+//!   crash loses nothing (a redelivered message is dropped as a duplicate or published again
+//!   identically).
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use broker::{MarketData, MarketEvent, Subscription};
+use common::bus::topics::{MARKET_RAW, MARKET_REJECTED, MASTERDATA_SECURITY};
+use common::bus::{Envelope, SharedBus};
+use common::shutdown::CancellationToken;
+use futures::StreamExt;
+use proto::market::v1 as pb;
+use proto::market::v1::feed_state::State;
+
+use crate::domain::{Channel, Normaliser, Outcome, Reference, parse_day, to_time, to_timestamp};
+use crate::feed::{Recorder, Schedule, Window, key};
+use crate::settings::{FeedSettings, NormaliseSettings};
+use crate::state::Shared;
+
+/// The producing service's name on envelopes.
+const SOURCE: &str = "ingestion";
+
+/// Publishes `message` to `topic`, retrying a failing bus with backoff until it is stored or
+/// the service stops (`Ok(false)`): a market-data message is never dropped for a bus outage.
+/// A message the bus refuses for what it is (wrong type, too large) is an error.
+pub async fn publish<M: prost::Message + prost::Name>(
+    bus: &SharedBus,
+    topic: &str,
+    key: &str,
+    message: &M,
+    token: &CancellationToken,
+) -> anyhow::Result<bool> {
+    let envelope = Envelope::new(SOURCE, key, message);
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match bus.publish(topic, &envelope).await {
+            Ok(_) => return Ok(true),
+            Err(err) if common::error::Classify::kind(&err) == common::error::Kind::Unavailable => {
+                tracing::warn!(topic, error = %common::error::chain(&err), "bus unavailable; retrying");
+                tokio::select! {
+                    () = token.cancelled() => return Ok(false),
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(err) => return Err(err).with_context(|| format!("publish to {topic}")),
+        }
+    }
+}
+
+/// Keeps `shared.references` up to date from `masterdata.security.v1`, read from its start by
+/// a group of this instance's own (every instance needs every security).
+pub async fn follow_references(
+    bus: SharedBus,
+    shared: Arc<Shared>,
+    group: String,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut sub = bus
+        .subscribe(&group, &[MASTERDATA_SECURITY.static_name()])
+        .await
+        .context("subscribe to master data")?;
+    loop {
+        let delivery = tokio::select! {
+            () = token.cancelled() => return Ok(()),
+            d = sub.poll(Duration::from_millis(500)) => d,
+        };
+        let delivery = match delivery {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
+            Err(err) => {
+                tracing::warn!(error = %common::error::chain(&err), "master data poll failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        match delivery
+            .envelope
+            .decode::<pb::Security>()
+            .map_err(|e| e.to_string())
+            .and_then(|s| Reference::from_security(&s).map(|r| (s.symbol, r)))
+        {
+            Ok((symbol, reference)) => {
+                shared
+                    .references
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .upsert(&symbol, reference);
+                shared.references_changed.notify_waiters();
+            }
+            Err(err) => tracing::warn!(error = %err, "ignoring a master-data security"),
+        }
+        if let Err(err) = sub.commit(&delivery).await {
+            tracing::debug!(error = %common::error::chain(&err), "master data commit");
+        }
+    }
+}
+
+/// Follows the calendar: connected from before the first session to after the last of each
+/// trading day, publishing every received message to `market.raw.v1`.
+pub async fn run_feed(
+    market_data: Arc<dyn MarketData>,
+    subscription: Subscription,
+    schedule: Schedule,
+    settings: FeedSettings,
+    bus: SharedBus,
+    shared: Arc<Shared>,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
+    let source = format!("fastconnect-{}", market_data.generation());
+    let mut recorder = Recorder::new(source);
+    let min_backoff = Duration::from_millis(settings.reconnect_min_ms);
+    let max_backoff = Duration::from_millis(settings.reconnect_max_ms);
+    let mut backoff = min_backoff;
+    let clock = shared.clock;
+    let raw = MARKET_RAW.static_name();
+    loop {
+        let until = match schedule.window(clock.now()) {
+            Window::Closed { until, .. } => {
+                shared.set_feed("waiting", Some(until));
+                // Looked at again at least every minute (a simulated clock may jump).
+                let wait = clock.wall_until(until).min(Duration::from_secs(60));
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(wait) => continue,
+                }
+            }
+            Window::Open { until, .. } => until,
+        };
+        shared.set_feed("connecting", Some(until));
+        let mut stream = match market_data.stream(subscription.clone()).await {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::warn!(error = %common::error::chain(&err), retry_in = ?backoff, "feed connect failed");
+                shared.set_feed("reconnecting", Some(until));
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(max_backoff);
+                continue;
+            }
+        };
+        let connected = recorder.state(State::Connected, "subscribed", clock.now());
+        if !publish(&bus, raw, recorder.source(), &connected, &token).await? {
+            return Ok(());
+        }
+        shared.set_feed("connected", Some(until));
+        tracing::info!(source = recorder.source(), until = %until, "feed connected");
+        let close = tokio::time::sleep(clock.wall_until(until));
+        tokio::pin!(close);
+        let reason = loop {
+            let item = tokio::select! {
+                () = token.cancelled() => break None,
+                () = &mut close => break Some("the market closed"),
+                item = stream.next() => item,
+            };
+            let now = clock.now();
+            let event = match item {
+                None => {
+                    // The stream gave up: a gap; reconnect after the backoff.
+                    shared.metrics.gaps.inc();
+                    let gap = recorder.state(State::Gap, "the stream ended", now);
+                    if !publish(&bus, raw, recorder.source(), &gap, &token).await? {
+                        return Ok(());
+                    }
+                    shared.set_feed("reconnecting", Some(until));
+                    break Some("");
+                }
+                Some(Err(err)) => {
+                    // A payload the adapter could not read: a reject with the reason.
+                    shared
+                        .metrics
+                        .rejected
+                        .with_label_values(&["bad_value"])
+                        .inc();
+                    let reject = pb::FeedReject {
+                        event: None,
+                        reason: "bad_value".to_owned(),
+                        detail: common::error::chain(&err).to_string(),
+                        at: Some(to_timestamp(now)),
+                    };
+                    if !publish(&bus, MARKET_REJECTED.static_name(), "", &reject, &token).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Some(Ok(event)) => event,
+            };
+            match &event {
+                MarketEvent::Gap { .. } => shared.metrics.gaps.inc(),
+                MarketEvent::Reconnected => shared.metrics.reconnects.inc(),
+                _ => {}
+            }
+            let raw_event = recorder.event(event, now);
+            if let Some(channel) = Channel::of(&raw_event) {
+                shared
+                    .metrics
+                    .received
+                    .with_label_values(&[channel.as_str()])
+                    .inc();
+            }
+            shared.message_at(now);
+            if !publish(&bus, raw, key(&raw_event), &raw_event, &token).await? {
+                return Ok(());
+            }
+            backoff = min_backoff;
+        };
+        drop(stream);
+        match reason {
+            None => {
+                let stopped = recorder.state(State::Disconnected, "the service stops", clock.now());
+                // Best effort: the token is cancelled, so a bus outage is not waited out.
+                let _ = bus
+                    .publish(raw, &Envelope::new(SOURCE, recorder.source(), &stopped))
+                    .await;
+                shared.set_feed("closed", None);
+                return Ok(());
+            }
+            Some("") => {
+                shared.metrics.reconnects.inc();
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(max_backoff);
+            }
+            Some(why) => {
+                let closed = recorder.state(State::Disconnected, why, clock.now());
+                if !publish(&bus, raw, recorder.source(), &closed, &token).await? {
+                    return Ok(());
+                }
+                shared.set_feed("closed", None);
+                tracing::info!("feed disconnected: {why}");
+            }
+        }
+    }
+}
+
+/// Reads `market.raw.v1` and publishes what it becomes.
+pub async fn run_normaliser(
+    bus: SharedBus,
+    shared: Arc<Shared>,
+    mut normaliser: Normaliser,
+    settings: NormaliseSettings,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut sub = bus
+        .subscribe("ingestion.normalise", &[MARKET_RAW.static_name()])
+        .await
+        .context("subscribe to the raw feed")?;
+    let mut pending: Vec<(String, i32, i64)> = Vec::new();
+    let mut since_commit = 0u32;
+    loop {
+        let delivery = tokio::select! {
+            () = token.cancelled() => {
+                commit(&mut *sub, &mut pending).await;
+                return Ok(());
+            }
+            d = sub.poll(Duration::from_millis(200)) => d,
+        };
+        let delivery = match delivery {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                commit(&mut *sub, &mut pending).await;
+                since_commit = 0;
+                continue;
+            }
+            Err(common::bus::Error::Malformed {
+                topic,
+                partition,
+                offset,
+                reason,
+            }) => {
+                // Not an envelope: reject it with its position, then go past it.
+                let reject = pb::FeedReject {
+                    event: None,
+                    reason: "bad_value".to_owned(),
+                    detail: format!(
+                        "record {topic}/{partition}@{offset} is not an envelope: {reason}"
+                    ),
+                    at: Some(to_timestamp(shared.clock.now())),
+                };
+                if !publish(&bus, MARKET_REJECTED.static_name(), "", &reject, &token).await? {
+                    return Ok(());
+                }
+                shared
+                    .metrics
+                    .rejected
+                    .with_label_values(&["bad_value"])
+                    .inc();
+                remember(&mut pending, topic, partition, offset);
+                continue;
+            }
+            Err(err) => {
+                tracing::warn!(error = %common::error::chain(&err), "raw feed poll failed");
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                continue;
+            }
+        };
+        let event = match delivery.envelope.decode::<pb::FeedEvent>() {
+            Ok(e) => e,
+            Err(err) => {
+                let reject = pb::FeedReject {
+                    event: None,
+                    reason: "bad_value".to_owned(),
+                    detail: format!(
+                        "{}/{}@{}: {}",
+                        delivery.topic,
+                        delivery.partition,
+                        delivery.offset,
+                        common::error::chain(&err)
+                    ),
+                    at: Some(to_timestamp(shared.clock.now())),
+                };
+                if !publish(
+                    &bus,
+                    MARKET_REJECTED.static_name(),
+                    &delivery.envelope.key,
+                    &reject,
+                    &token,
+                )
+                .await?
+                {
+                    return Ok(());
+                }
+                shared
+                    .metrics
+                    .rejected
+                    .with_label_values(&["bad_value"])
+                    .inc();
+                remember(
+                    &mut pending,
+                    delivery.topic,
+                    delivery.partition,
+                    delivery.offset,
+                );
+                continue;
+            }
+        };
+        if !await_references(&shared, &event, &settings, &token).await {
+            commit(&mut *sub, &mut pending).await;
+            return Ok(());
+        }
+        let outcome = {
+            let refs = shared
+                .references
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            normaliser.process(&event, &refs)
+        };
+        let channel = Channel::of(&event).map_or("feed", Channel::as_str);
+        match outcome {
+            Outcome::Publish(message) => {
+                let published = match &message {
+                    crate::domain::Normalised::Trade(m) => {
+                        if let Some(t) = m.exchange_time {
+                            let lag = shared.clock.now() - to_time(t);
+                            shared.metrics.lag.observe(lag.as_seconds_f64().max(0.0));
+                        }
+                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
+                    }
+                    crate::domain::Normalised::Quote(m) => {
+                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
+                    }
+                    crate::domain::Normalised::Index(m) => {
+                        publish(&bus, message.topic(), &m.index, m, &token).await?
+                    }
+                    crate::domain::Normalised::ForeignRoom(m) => {
+                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
+                    }
+                    crate::domain::Normalised::Bar(m) => {
+                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
+                    }
+                    crate::domain::Normalised::Status(m) => {
+                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
+                    }
+                    crate::domain::Normalised::Feed(m) => {
+                        publish(&bus, message.topic(), &m.source, m, &token).await?
+                    }
+                };
+                if !published {
+                    return Ok(());
+                }
+                shared.metrics.published.with_label_values(&[channel]).inc();
+                shared.fold(&event.trading_day, &message);
+                let waited = time::OffsetDateTime::now_utc() - delivery.envelope.time;
+                shared
+                    .metrics
+                    .pipeline_lag
+                    .observe(waited.as_seconds_f64().max(0.0));
+            }
+            Outcome::Reject(reason, detail) => {
+                let key = key(&event).to_owned();
+                let reject = pb::FeedReject {
+                    event: Some(event),
+                    reason: reason.as_str().to_owned(),
+                    detail,
+                    at: Some(to_timestamp(shared.clock.now())),
+                };
+                if !publish(&bus, MARKET_REJECTED.static_name(), &key, &reject, &token).await? {
+                    return Ok(());
+                }
+                shared
+                    .metrics
+                    .rejected
+                    .with_label_values(&[reason.as_str()])
+                    .inc();
+            }
+            Outcome::Duplicate => {
+                shared
+                    .metrics
+                    .duplicates
+                    .with_label_values(&[channel])
+                    .inc();
+            }
+        }
+        remember(
+            &mut pending,
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+        );
+        since_commit += 1;
+        if since_commit >= settings.commit_every {
+            commit(&mut *sub, &mut pending).await;
+            since_commit = 0;
+        }
+    }
+}
+
+/// Holds the feed until master data has published the event's trading day (or the wait
+/// runs out); `false` when the service stops meanwhile.
+async fn await_references(
+    shared: &Shared,
+    event: &pb::FeedEvent,
+    settings: &NormaliseSettings,
+    token: &CancellationToken,
+) -> bool {
+    let Ok(day) = parse_day(&event.trading_day) else {
+        return true;
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(settings.reference_wait_secs);
+    let mut warned = false;
+    loop {
+        let latest = shared
+            .references
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .latest_day();
+        if latest.is_some_and(|d| d >= day) || tokio::time::Instant::now() >= deadline {
+            return true;
+        }
+        if !warned {
+            tracing::info!(%day, ?latest, "holding the feed until master data publishes the trading day");
+            warned = true;
+        }
+        tokio::select! {
+            () = token.cancelled() => return false,
+            () = shared.references_changed.notified() => {}
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+}
+
+fn remember(pending: &mut Vec<(String, i32, i64)>, topic: String, partition: i32, offset: i64) {
+    match pending
+        .iter_mut()
+        .find(|(t, p, _)| *t == topic && *p == partition)
+    {
+        Some(entry) => entry.2 = entry.2.max(offset),
+        None => pending.push((topic, partition, offset)),
+    }
+}
+
+async fn commit(sub: &mut dyn common::bus::Subscription, pending: &mut Vec<(String, i32, i64)>) {
+    for (topic, partition, offset) in pending.drain(..) {
+        if let Err(err) = sub.commit_offset(&topic, partition, offset).await {
+            // A rebalance took the partition: its new owner starts from the last commit and
+            // drops what this instance already published as duplicates.
+            tracing::debug!(topic, partition, error = %common::error::chain(&err), "commit");
+        }
+    }
+}
