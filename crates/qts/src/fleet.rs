@@ -92,9 +92,33 @@ pub fn members() -> Vec<Member> {
     ]
 }
 
+/// Where the fleet's market comes from.
+#[derive(Debug, Clone, Default)]
+pub enum Market {
+    /// No broker: market-data services run without a feed (tests of the runtime).
+    #[default]
+    None,
+    /// The FastConnect simulator, started in this process (what `qts up` does by default).
+    Simulator(Box<SimOptions>),
+    /// A real broker: `broker::Settings` as TOML (`generation = "v2"`, `[data]`, ...).
+    Broker(toml::Table),
+}
+
+/// How `qts up` runs its simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The simulator's configuration (seed, start, speed, ports, state directory).
+    pub config: fcsim::SimConfig,
+}
+
+/// The services that talk to the broker and take a `[broker]` section.
+pub const BROKER_SERVICES: [&str; 1] = ["ingestion"];
+
 /// How to start the fleet.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Where the market comes from.
+    pub market: Market,
     /// Where SQLite files and the bus log go (overrides every service's `data_dir`).
     pub data_dir: Option<PathBuf>,
     /// Bind every service to port 0 (tests, or several fleets on one machine).
@@ -107,8 +131,9 @@ pub struct Options {
 }
 
 impl Options {
-    /// The sources for one service: its config file and env, plus the fleet-wide overrides.
-    fn sources(&self, spec: &ServiceSpec) -> Sources {
+    /// The sources for one service: its config file and env, plus the fleet-wide overrides,
+    /// plus `overlay` (its `[broker]`, the market clock).
+    fn sources(&self, spec: &ServiceSpec, overlay: Option<String>) -> Sources {
         let prefix = spec.env_prefix();
         let mut env = self.env.clone();
         let mut put = |key: &str, value: &str| {
@@ -127,7 +152,7 @@ impl Options {
             }
         }
         let file = self.env.get(&format!("{prefix}_CONFIG")).map(PathBuf::from);
-        Sources { file, env }
+        Sources { file, overlay, env }
     }
 }
 
@@ -140,8 +165,23 @@ pub struct Running {
     pub addrs: Addrs,
 }
 
+/// The simulator a fleet runs.
+#[derive(Debug, Clone)]
+pub struct RunningSim {
+    /// FC Data base URL.
+    pub data_url: String,
+    /// FC Trading (and FastConnect v3 plain-HTTP) base URL.
+    pub trading_url: String,
+    /// The simulated instant when it started.
+    pub started_at: time::OffsetDateTime,
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+}
+
 /// A started fleet.
 pub struct Fleet {
+    /// The simulator, when the fleet runs one.
+    pub simulator: Option<RunningSim>,
     /// Every service and its addresses, in registry order.
     pub services: Vec<Running>,
     /// The shared in-process bus (when services use it).
@@ -164,9 +204,43 @@ impl Fleet {
         options: &Options,
         token: CancellationToken,
     ) -> anyhow::Result<Self> {
+        let mut tasks = JoinSet::new();
+        // The market first: its clock and URLs go into the services' settings.
+        let (simulator, overlay) = match &options.market {
+            Market::None => (None, None),
+            Market::Broker(table) => {
+                let mut wrapped = toml::Table::new();
+                wrapped.insert("broker".to_owned(), toml::Value::Table(table.clone()));
+                (
+                    None,
+                    Some(toml::to_string(&wrapped).context("broker settings")?),
+                )
+            }
+            Market::Simulator(sim) => {
+                let (running, overlay) = start_simulator(sim, &mut tasks, token.clone()).await?;
+                (Some(running), Some(overlay))
+            }
+        };
+        let clock = simulator.as_ref().map(|s| {
+            let anchor = time::OffsetDateTime::now_utc();
+            common::settings::ClockSettings::simulated(s.started_at, anchor, s.speed)
+        });
         let mut prepared = Vec::new();
         for member in members {
-            let loaded = (member.prepare)(&options.sources(member.spec))
+            let mut text = String::new();
+            if let Some(c) = &clock {
+                text.push_str(&format!(
+                    "[clock]\nstart = {:?}\nanchor = {:?}\nspeed = {:?}\n",
+                    c.start, c.anchor, c.speed
+                ));
+            }
+            if let Some(broker) = &overlay
+                && BROKER_SERVICES.contains(&member.spec.name)
+            {
+                text.push_str(broker);
+            }
+            let overlay = (!text.is_empty()).then_some(text);
+            let loaded = (member.prepare)(&options.sources(member.spec, overlay))
                 .with_context(|| format!("settings of {}", member.spec.name))?;
             prepared.push((member, loaded));
         }
@@ -230,7 +304,6 @@ impl Fleet {
             started.push((member.spec, addrs, run));
         }
 
-        let mut tasks = JoinSet::new();
         let mut services = Vec::new();
         for (spec, addrs, run) in started {
             let child = token.clone();
@@ -238,6 +311,7 @@ impl Fleet {
             services.push(Running { spec, addrs });
         }
         Ok(Self {
+            simulator,
             services,
             bus: shared_bus,
             data_dir,
@@ -270,4 +344,78 @@ impl Fleet {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Starts the simulator on its ports (or free ones) as a fleet task; answers where it runs and
+/// the `[broker]` overlay that points the broker services at its FC Data side.
+async fn start_simulator(
+    options: &SimOptions,
+    tasks: &mut JoinSet<(&'static str, anyhow::Result<()>)>,
+    token: CancellationToken,
+) -> anyhow::Result<(RunningSim, String)> {
+    use fcsim::config::{DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET};
+    let config = options.config.clone();
+    config.validate().context("the simulator configuration")?;
+    let (data_port, trading_port, speed) = (config.data_port, config.trading_port, config.speed);
+    let consumer = config
+        .data_consumers
+        .first()
+        .map(|c| (c.consumer_id.clone(), c.consumer_secret.clone()))
+        .unwrap_or_else(|| {
+            (
+                DEMO_DATA_CONSUMER_ID.to_owned(),
+                DEMO_DATA_CONSUMER_SECRET.to_owned(),
+            )
+        });
+    // Generating the market's history takes a few seconds of CPU: off the runtime's threads.
+    let simulator = tokio::task::spawn_blocking(move || fcsim::Simulator::new(config))
+        .await
+        .context("simulator task")?
+        .context("build the simulated market")?;
+    let data = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, data_port))
+        .await
+        .with_context(|| format!("bind the simulator's FC Data port {data_port}"))?;
+    let trading = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, trading_port))
+        .await
+        .with_context(|| format!("bind the simulator's FC Trading port {trading_port}"))?;
+    let data_url = format!("http://{}/", data.local_addr()?);
+    let trading_url = format!("http://{}/", trading.local_addr()?);
+    let started_at = simulator.now();
+    tasks.spawn(async move {
+        let result = fcsim::serve_all(simulator, data, trading, token)
+            .await
+            .context("simulator");
+        ("simulator", result)
+    });
+    let mut data_section = toml::Table::new();
+    for (k, v) in [
+        ("url", data_url.as_str()),
+        ("hub_url", data_url.as_str()),
+        ("consumer_id", consumer.0.as_str()),
+        ("consumer_secret", consumer.1.as_str()),
+    ] {
+        data_section.insert(k.to_owned(), toml::Value::String(v.to_owned()));
+    }
+    // The simulator sets no FC Data rate limit of SSI's: the client need not pace itself.
+    let mut http = toml::Table::new();
+    http.insert("rate_limits".to_owned(), toml::Value::Array(Vec::new()));
+    data_section.insert("http".to_owned(), toml::Value::Table(http));
+    let mut broker = toml::Table::new();
+    broker.insert(
+        "generation".to_owned(),
+        toml::Value::String("v2".to_owned()),
+    );
+    broker.insert("data".to_owned(), toml::Value::Table(data_section));
+    let mut root = toml::Table::new();
+    root.insert("broker".to_owned(), toml::Value::Table(broker));
+    let overlay = toml::to_string(&root).context("simulator broker settings")?;
+    Ok((
+        RunningSim {
+            data_url,
+            trading_url,
+            started_at,
+            speed,
+        },
+        overlay,
+    ))
 }

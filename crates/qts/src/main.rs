@@ -46,6 +46,15 @@ enum Command {
         /// Seconds to wait for every service to answer /ready.
         #[arg(long, default_value_t = 30)]
         ready_timeout_secs: u64,
+        /// Trade with a real broker instead of the simulator: a TOML file of `broker::Settings`
+        /// (`generation = "v2"` with `[data]` (and `[trading]`), or `generation = "v3"` with
+        /// `api_key`, ...; see crates/broker/src/settings.rs). Also `$QTS_BROKER_CONFIG`.
+        #[arg(long, value_name = "FILE", env = "QTS_BROKER_CONFIG")]
+        broker: Option<PathBuf>,
+        /// Run the simulated market this many times faster than real time (0.001 to 100000;
+        /// 360 plays a trading day in about a minute). Only without --broker.
+        #[arg(long, default_value_t = 1.0)]
+        sim_speed: f64,
     },
     /// List the services of the fleet with their ports and routes.
     Services {
@@ -207,17 +216,25 @@ fn main() -> ExitCode {
             ephemeral_ports,
             overrides,
             ready_timeout_secs,
+            broker,
+            sim_speed,
         } => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
             };
+            let market =
+                match market_source(broker.as_deref(), sim_speed, &data_dir, ephemeral_ports) {
+                    Ok(m) => m,
+                    Err(err) => return fail(&err),
+                };
             runtime.block_on(up(
                 data_dir,
                 gateway_port,
                 ephemeral_ports,
                 overrides,
                 Duration::from_secs(ready_timeout_secs),
+                market,
             ))
         }
         Command::Services { format } => services(format),
@@ -489,12 +506,44 @@ async fn sim_stats(
     Ok(ExitCode::FAILURE)
 }
 
+/// The fleet's market: the broker in `broker` (a TOML file), else the simulator at `speed`
+/// keeping its trading state under `<data_dir>/sim`.
+fn market_source(
+    broker: Option<&std::path::Path>,
+    speed: f64,
+    data_dir: &std::path::Path,
+    ephemeral_ports: bool,
+) -> anyhow::Result<fleet::Market> {
+    if let Some(path) = broker {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("read the broker settings {}", path.display()))?;
+        // Checked here, so a bad file is named before anything starts.
+        toml::from_str::<broker::Settings>(&text)
+            .with_context(|| format!("the broker settings {} are invalid", path.display()))?;
+        let table: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("the broker settings {} are invalid", path.display()))?;
+        return Ok(fleet::Market::Broker(table));
+    }
+    fcsim::clock::check_speed(speed).context("--sim-speed")?;
+    let mut config = fcsim::SimConfig::demo();
+    config.speed = speed;
+    config.data_dir = Some(data_dir.join("sim"));
+    if ephemeral_ports {
+        config.data_port = 0;
+        config.trading_port = 0;
+    }
+    Ok(fleet::Market::Simulator(Box::new(fleet::SimOptions {
+        config,
+    })))
+}
+
 async fn up(
     data_dir: PathBuf,
     gateway_port: Option<u16>,
     ephemeral_ports: bool,
     overrides: Vec<(String, String)>,
     ready_timeout: Duration,
+    market: fleet::Market,
 ) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let telemetry = TelemetrySettings {
@@ -508,6 +557,7 @@ async fn up(
     let limits =
         common::settings::LimitsSettings::from_overrides(&overrides).context("gateway limits")?;
     let options = fleet::Options {
+        market,
         data_dir: Some(data_dir.clone()),
         ephemeral_ports,
         overrides,
@@ -540,6 +590,14 @@ async fn up(
         data_dir.display()
     )?;
     writeln!(out, "gateway  http://{gateway_addr}/")?;
+    match &fleet.simulator {
+        Some(sim) => writeln!(
+            out,
+            "market   simulator (FC Data {}, FC Trading and v3 {}; demo credentials in docs/simulator.md), simulated from {} at {}x",
+            sim.data_url, sim.trading_url, sim.started_at, sim.speed
+        )?,
+        None => writeln!(out, "market   the broker in the --broker settings")?,
+    }
     writeln!(
         out,
         "{:<14} {:<48} {:<22} {:<22}",

@@ -19,6 +19,7 @@ use crate::fleet::{Fleet, Options};
 pub async fn collect() -> anyhow::Result<Vec<(&'static str, String)>> {
     let dir = std::env::temp_dir().join(format!("qts-openapi-{}", std::process::id()));
     let options = Options {
+        market: crate::fleet::Market::None,
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
         overrides: vec![("bus.embedded.persist".into(), "false".into())],

@@ -22,6 +22,7 @@ pub struct TestFleet {
 
 pub fn options(dir: &std::path::Path) -> Options {
     Options {
+        market: qts::fleet::Market::None,
         data_dir: Some(dir.to_owned()),
         ephemeral_ports: true,
         overrides: vec![("shutdown.grace_period_secs".into(), "5".into())],

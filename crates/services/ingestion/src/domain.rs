@@ -280,6 +280,16 @@ pub enum Outcome {
     Duplicate,
 }
 
+/// A failed rule: why and the detail (what [`Outcome::Reject`] carries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection(pub RejectReason, pub String);
+
+impl From<Rejection> for Outcome {
+    fn from(r: Rejection) -> Self {
+        Outcome::Reject(r.0, r.1)
+    }
+}
+
 /// Per-symbol state of one trading day.
 #[derive(Debug, Default)]
 struct SymbolState {
@@ -316,14 +326,14 @@ impl Normaliser {
         }
     }
 
-    /// A normaliser with the reference rules and the embedded holiday calendar.
-    pub fn with_defaults() -> Self {
-        let calendar = TradingCalendar::embedded().expect("the embedded holiday list parses");
-        Self::new(
+    /// A normaliser with the reference rules, the embedded holiday calendar and a 15-minute
+    /// time margin.
+    pub fn with_defaults() -> Result<Self, market::calendar::Error> {
+        Ok(Self::new(
             MarketRules::default(),
-            calendar,
+            TradingCalendar::embedded()?,
             time::Duration::minutes(15),
-        )
+        ))
     }
 
     /// Processes one raw message.
@@ -353,15 +363,12 @@ impl Normaliser {
         }
     }
 
-    fn known<'r>(symbol: &str, refs: &'r References) -> Result<&'r Reference, Outcome> {
+    fn known<'r>(symbol: &str, refs: &'r References) -> Result<&'r Reference, Rejection> {
         if symbol.is_empty() {
-            return Err(Outcome::Reject(
-                RejectReason::BadValue,
-                "empty symbol".to_owned(),
-            ));
+            return Err(Rejection(RejectReason::BadValue, "empty symbol".to_owned()));
         }
         refs.get(symbol).ok_or_else(|| {
-            Outcome::Reject(
+            Rejection(
                 RejectReason::UnknownSymbol,
                 format!("{symbol} is not listed in master data"),
             )
@@ -376,9 +383,9 @@ impl Normaliser {
         r: &Reference,
         board: Board,
         day: Date,
-    ) -> Result<(), Outcome> {
+    ) -> Result<(), Rejection> {
         let Ok(price) = Price::new(units) else {
-            return Err(Outcome::Reject(
+            return Err(Rejection(
                 RejectReason::BadValue,
                 format!("{what} {units} is not positive"),
             ));
@@ -392,7 +399,7 @@ impl Normaliser {
                 .rules
                 .ticks
                 .tick_units(r.exchange, r.kind, board, units);
-            return Err(Outcome::Reject(
+            return Err(Rejection(
                 RejectReason::OffTick,
                 format!("{what} {units} is not on the {tick} tick"),
             ));
@@ -401,7 +408,7 @@ impl Normaliser {
             && band_day == day
             && !(floor..=ceiling).contains(&units)
         {
-            return Err(Outcome::Reject(
+            return Err(Rejection(
                 RejectReason::OutsideBand,
                 format!("{what} {units} is outside the band {floor}–{ceiling}"),
             ));
@@ -417,9 +424,9 @@ impl Normaliser {
         day: Date,
         received_at: OffsetDateTime,
         r: &Reference,
-    ) -> Result<(), Outcome> {
+    ) -> Result<(), Rejection> {
         let (date, time) = TradingCalendar::local(at);
-        let bad = |detail: String| Err(Outcome::Reject(RejectReason::BadTime, detail));
+        let bad = |detail: String| Err(Rejection(RejectReason::BadTime, detail));
         if date != day {
             return bad(format!(
                 "exchange time {at} is not on the trading day {day}"
@@ -460,18 +467,18 @@ impl Normaliser {
     ) -> Outcome {
         let r = match Self::known(&t.symbol, refs) {
             Ok(r) => r,
-            Err(o) => return o,
+            Err(r) => return r.into(),
         };
         if t.quantity == 0 {
             return Outcome::Reject(RejectReason::BadValue, "quantity 0".to_owned());
         }
-        if let Err(o) = self.check_price("price", t.price, r, Board::Main, day) {
-            return o;
+        if let Err(r) = self.check_price("price", t.price, r, Board::Main, day) {
+            return r.into();
         }
         let received = to_time(received_at);
         let exchange_time = t.exchange_time.unwrap_or(received_at);
-        if let Err(o) = self.check_time(to_time(exchange_time), day, received, r) {
-            return o;
+        if let Err(r) = self.check_time(to_time(exchange_time), day, received, r) {
+            return r.into();
         }
         let state = self.state(&t.symbol);
         if t.total_volume > 0 {
@@ -509,7 +516,7 @@ impl Normaliser {
     ) -> Outcome {
         let r = match Self::known(&q.symbol, refs) {
             Ok(r) => r,
-            Err(o) => return o,
+            Err(r) => return r.into(),
         };
         let (board, slot) = match q.board.as_str() {
             "main" => (Board::Main, 0),
@@ -520,8 +527,8 @@ impl Normaliser {
         };
         for (side, levels) in [("bid", &q.bids), ("ask", &q.asks)] {
             for level in levels {
-                if let Err(o) = self.check_price(side, level.price, r, board, day) {
-                    return o;
+                if let Err(r) = self.check_price(side, level.price, r, board, day) {
+                    return r.into();
                 }
             }
         }
@@ -576,7 +583,7 @@ impl Normaliser {
     fn room(&mut self, f: &pb::ForeignRoom, received_at: Timestamp, refs: &References) -> Outcome {
         let r = match Self::known(&f.symbol, refs) {
             Ok(r) => r,
-            Err(o) => return o,
+            Err(r) => return r.into(),
         };
         if let (Some(current), Some(total)) = (f.current_room, f.total_room)
             && current > total
@@ -605,7 +612,7 @@ impl Normaliser {
     fn bar(&mut self, b: &pb::Bar, day: Date, refs: &References) -> Outcome {
         let r = match Self::known(&b.symbol, refs) {
             Ok(r) => r,
-            Err(o) => return o,
+            Err(r) => return r.into(),
         };
         let ohlc = [b.open, b.high, b.low, b.close];
         let consistent = b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close);
@@ -619,8 +626,8 @@ impl Normaliser {
             );
         }
         for (what, p) in ["open", "high", "low", "close"].into_iter().zip(ohlc) {
-            if let Err(o) = self.check_price(what, p, r, Board::Main, day) {
-                return o;
+            if let Err(r) = self.check_price(what, p, r, Board::Main, day) {
+                return r.into();
             }
         }
         let start = b.start.map_or(0, |t| t.seconds);
@@ -643,9 +650,9 @@ impl Normaliser {
             return Outcome::Reject(RejectReason::BadValue, "empty status".to_owned());
         }
         if !s.symbol.is_empty()
-            && let Err(o) = Self::known(&s.symbol, refs)
+            && let Err(r) = Self::known(&s.symbol, refs)
         {
-            return o;
+            return r.into();
         }
         let state = self.state(&s.symbol);
         if state.status.as_deref() == Some(s.status.as_str()) {
@@ -660,12 +667,7 @@ impl Normaliser {
     }
 
     fn state(&mut self, symbol: &str) -> &mut SymbolState {
-        // Looked up first so the common case allocates no key.
-        if !self.symbols.contains_key(symbol) {
-            self.symbols
-                .insert(symbol.to_owned(), SymbolState::default());
-        }
-        self.symbols.get_mut(symbol).expect("inserted just above")
+        self.symbols.entry(symbol.to_owned()).or_default()
     }
 }
 
@@ -687,6 +689,7 @@ pub fn to_timestamp(t: OffsetDateTime) -> Timestamp {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use time::macros::datetime;
@@ -738,13 +741,15 @@ mod tests {
     fn reason(o: Outcome) -> &'static str {
         match o {
             Outcome::Reject(r, _) => r.as_str(),
-            other => panic!("expected a reject, got {other:?}"),
+            other @ (Outcome::Publish(_) | Outcome::Duplicate) => {
+                panic!("expected a reject, got {other:?}")
+            }
         }
     }
 
     #[test]
     fn a_valid_trade_is_enriched_and_a_repeat_is_a_duplicate() {
-        let mut n = Normaliser::with_defaults();
+        let mut n = Normaliser::with_defaults().unwrap();
         let e = trade(25_000, 1_000, datetime!(2025-06-10 10:00 +7));
         let Outcome::Publish(Normalised::Trade(t)) = n.process(&e, &refs()) else {
             panic!("published")
@@ -764,7 +769,7 @@ mod tests {
 
     #[test]
     fn every_rule_rejects_with_its_reason() {
-        let mut n = Normaliser::with_defaults();
+        let mut n = Normaliser::with_defaults().unwrap();
         let ok_time = datetime!(2025-06-10 10:00 +7);
         // 25,010 is not on HOSE's 50-đồng tick for 10,000–49,950.
         assert_eq!(
@@ -831,7 +836,7 @@ mod tests {
 
     #[test]
     fn quotes_rooms_and_indexes_repeat_as_duplicates_and_a_new_day_starts_afresh() {
-        let mut n = Normaliser::with_defaults();
+        let mut n = Normaliser::with_defaults().unwrap();
         let quote = raw(pb::feed_event::Event::Quote(pb::Quote {
             symbol: "SSI".into(),
             board: "main".into(),

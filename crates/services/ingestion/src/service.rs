@@ -199,7 +199,12 @@ pub async fn run_feed(
             match &event {
                 MarketEvent::Gap { .. } => shared.metrics.gaps.inc(),
                 MarketEvent::Reconnected => shared.metrics.reconnects.inc(),
-                _ => {}
+                MarketEvent::Trade { .. }
+                | MarketEvent::Quote { .. }
+                | MarketEvent::Index { .. }
+                | MarketEvent::ForeignRoom { .. }
+                | MarketEvent::Bar(_)
+                | MarketEvent::Status { .. } => {}
             }
             let raw_event = recorder.event(event, now);
             if let Some(channel) = Channel::of(&raw_event) {

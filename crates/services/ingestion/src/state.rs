@@ -124,7 +124,11 @@ impl Shared {
             Normalised::Quote(q) if q.board == "main" => &q.symbol,
             Normalised::ForeignRoom(r) => &r.symbol,
             Normalised::Status(s) if !s.symbol.is_empty() => &s.symbol,
-            _ => return,
+            Normalised::Quote(_)
+            | Normalised::Status(_)
+            | Normalised::Index(_)
+            | Normalised::Bar(_)
+            | Normalised::Feed(_) => return,
         };
         let mut all = self
             .snapshots
@@ -166,7 +170,7 @@ impl Shared {
             }
             Normalised::ForeignRoom(r) => snap.foreign_room = Some(r.clone()),
             Normalised::Status(s) => snap.status.clone_from(&s.status),
-            _ => {}
+            Normalised::Index(_) | Normalised::Bar(_) | Normalised::Feed(_) => {}
         }
     }
 

@@ -12,8 +12,13 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with settings (`INGESTION__SECTION__KEY` pairs).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<ingestion::App>(&[])
+        app: spawn::<ingestion::App>(env)
             .await
             .expect("the service starts"),
         http: reqwest::Client::new(),
@@ -28,6 +33,34 @@ impl TestApp {
             .send()
             .await
             .expect("HTTP request")
+    }
+
+    /// `GET /api/ingestion/v1/status` as JSON.
+    pub async fn status(&self) -> serde_json::Value {
+        self.get("/api/ingestion/v1/status")
+            .await
+            .json()
+            .await
+            .expect("status JSON")
+    }
+
+    /// A counter of the status: `section` (received, published, rejected, duplicates) and name.
+    pub async fn count(&self, section: &str, name: &str) -> u64 {
+        let status = self.status().await;
+        status[section]
+            .as_array()
+            .expect("counts")
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// gRPC client.
+    pub async fn grpc(&self) -> IngestionServiceClient<tonic::transport::Channel> {
+        IngestionServiceClient::connect(self.app.grpc_url())
+            .await
+            .expect("gRPC connect")
     }
 
     /// `GET /api/ingestion/v1/info`.
