@@ -55,6 +55,57 @@ enum Command {
         /// 360 plays a trading day in about a minute). Only without --broker.
         #[arg(long, default_value_t = 1.0)]
         sim_speed: f64,
+        /// Also write the raw feed (and master data) to day files in DIR, as `qts record`.
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
+        /// Instead of a live market, replay these recorded days (`qts record` files) into the
+        /// fleet once it is ready (repeatable; in the order given).
+        #[arg(long = "replay", value_name = "FILE", conflicts_with = "broker")]
+        replay: Vec<PathBuf>,
+        /// Replay this many times faster than recorded (0 = as fast as possible).
+        #[arg(long, default_value_t = 1.0)]
+        replay_speed: f64,
+    },
+    /// Record the raw market-data feed to compressed, append-only day files
+    /// (`<DIR>/<YYYY-MM-DD>.qfeed.gz`).
+    ///
+    /// With --broker, straight from the broker (SSI with your credentials, or a simulator),
+    /// following the market calendar (from before the first session to after the last),
+    /// starting each day with the broker's securities. Without, from the bus of a running fleet
+    /// (`--set bus.kind=kafka --set bus.kafka.brokers=...`), with master data. Stops on
+    /// Ctrl-C/SIGTERM, after flushing.
+    Record {
+        /// Where the day files go.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// A broker settings file (as `qts up --broker`).
+        #[arg(long, value_name = "FILE")]
+        broker: Option<PathBuf>,
+        /// Stop after this many trading days (with --broker).
+        #[arg(long)]
+        days: Option<u32>,
+        /// The embedded bus's data directory (without --broker).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A bus setting as section.key=value (repeatable), e.g. bus.kind=kafka.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        overrides: Vec<(String, String)>,
+    },
+    /// Publish recorded days into a bus: securities to masterdata.security.v1, the feed to
+    /// market.raw.v1, where a running ingestion normalises it as it would the live feed.
+    Replay {
+        /// Day files from `qts record`, in the order to play them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Play this many times faster than recorded (0 = as fast as possible).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// The embedded bus's data directory (when no fleet holds it).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// A bus setting as section.key=value (repeatable), e.g. bus.kind=kafka.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        overrides: Vec<(String, String)>,
     },
     /// List the services of the fleet with their ports and routes.
     Services {
@@ -218,16 +269,27 @@ fn main() -> ExitCode {
             ready_timeout_secs,
             broker,
             sim_speed,
+            record,
+            replay,
+            replay_speed,
         } => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
             };
-            let market =
+            let market = if replay.is_empty() {
                 match market_source(broker.as_deref(), sim_speed, &data_dir, ephemeral_ports) {
                     Ok(m) => m,
                     Err(err) => return fail(&err),
-                };
+                }
+            } else {
+                fleet::Market::None
+            };
+            let feed = FeedOptions {
+                record,
+                replay,
+                replay_speed,
+            };
             runtime.block_on(up(
                 data_dir,
                 gateway_port,
@@ -235,8 +297,28 @@ fn main() -> ExitCode {
                 overrides,
                 Duration::from_secs(ready_timeout_secs),
                 market,
+                feed,
             ))
         }
+        Command::Record {
+            dir,
+            broker,
+            days,
+            data_dir,
+            overrides,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(record(dir, broker, days, data_dir, overrides)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Replay {
+            files,
+            speed,
+            data_dir,
+            overrides,
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(replay(files, speed, data_dir, overrides)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
         Command::Services { format } => services(format),
         Command::Openapi { dir, check } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(openapi(&dir, check)),
@@ -537,6 +619,93 @@ fn market_source(
     })))
 }
 
+/// `qts up --record/--replay`.
+struct FeedOptions {
+    record: Option<PathBuf>,
+    replay: Vec<PathBuf>,
+    replay_speed: f64,
+}
+
+/// `Some(speed)`, or `None` for as fast as possible (0); refuses negative and non-finite.
+fn replay_pace(speed: f64) -> anyhow::Result<Option<f64>> {
+    if speed == 0.0 {
+        return Ok(None);
+    }
+    fcsim::clock::check_speed(speed)
+        .map(Some)
+        .context("the replay speed (0 for as fast as possible)")
+}
+
+async fn record(
+    dir: PathBuf,
+    broker: Option<PathBuf>,
+    days: Option<u32>,
+    data_dir: Option<PathBuf>,
+    overrides: Vec<(String, String)>,
+) -> anyhow::Result<ExitCode> {
+    let telemetry = TelemetrySettings {
+        log_format: LogFormat::Pretty,
+        log_level: "info".into(),
+        otlp_endpoint: String::new(),
+    };
+    let _telemetry =
+        common::telemetry::init("qts-record", &telemetry).context("start telemetry")?;
+    let token = common::shutdown::on_signal();
+    match broker {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("read the broker settings {}", path.display()))?;
+            let settings: broker::Settings = toml::from_str(&text)
+                .with_context(|| format!("the broker settings {} are invalid", path.display()))?;
+            let b = broker::connect(settings).context("broker")?;
+            let written = qts::feed::record_broker(
+                b.market_data,
+                dir.clone(),
+                common::settings::MarketClock::wall(),
+                days,
+                token,
+            )
+            .await?;
+            writeln!(
+                std::io::stdout(),
+                "recorded {written} events in {}",
+                dir.display()
+            )?;
+        }
+        None => {
+            let bus = qts::feed::open_bus(data_dir, &overrides).await?;
+            writeln!(
+                std::io::stdout(),
+                "recording the bus's raw feed into {}; Ctrl-C stops",
+                dir.display()
+            )?;
+            ingestion::record::record_bus(bus, dir, Duration::from_secs(1), token).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay(
+    files: Vec<PathBuf>,
+    speed: f64,
+    data_dir: Option<PathBuf>,
+    overrides: Vec<(String, String)>,
+) -> anyhow::Result<ExitCode> {
+    let pace = replay_pace(speed)?;
+    let token = common::shutdown::on_signal();
+    let bus = qts::feed::open_bus(data_dir, &overrides).await?;
+    let started = Instant::now();
+    let stats = ingestion::record::replay(&files, &bus, pace, &token).await?;
+    writeln!(
+        std::io::stdout(),
+        "replayed {} events and {} securities in {:.1}s",
+        stats.events,
+        stats.securities,
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn up(
     data_dir: PathBuf,
     gateway_port: Option<u16>,
@@ -544,7 +713,9 @@ async fn up(
     overrides: Vec<(String, String)>,
     ready_timeout: Duration,
     market: fleet::Market,
+    feed: FeedOptions,
 ) -> anyhow::Result<ExitCode> {
+    let replay_pace = replay_pace(feed.replay_speed)?;
     let started = Instant::now();
     let telemetry = TelemetrySettings {
         log_format: LogFormat::Pretty,
@@ -621,8 +792,51 @@ async fn up(
     out.flush()?;
     drop(out);
 
+    let feed_bus = match (&fleet.bus, feed.record.is_some() || !feed.replay.is_empty()) {
+        (_, false) => None,
+        (Some(bus), true) => Some(bus.clone()),
+        (None, true) => {
+            Some(qts::feed::open_bus(Some(data_dir.clone()), &options.overrides).await?)
+        }
+    };
+    let mut feed_tasks = tokio::task::JoinSet::new();
+    if let (Some(dir), Some(bus)) = (feed.record, &feed_bus) {
+        writeln!(
+            std::io::stdout(),
+            "recording the feed into {}",
+            dir.display()
+        )?;
+        feed_tasks.spawn(ingestion::record::record_bus(
+            bus.clone(),
+            dir,
+            Duration::from_secs(1),
+            token.clone(),
+        ));
+    }
+    if let (false, Some(bus)) = (feed.replay.is_empty(), &feed_bus) {
+        let (bus, files, t) = (bus.clone(), feed.replay, token.clone());
+        feed_tasks.spawn(async move {
+            let stats = ingestion::record::replay(&files, &bus, replay_pace, &t).await?;
+            tracing::info!(
+                events = stats.events,
+                securities = stats.securities,
+                "replay finished"
+            );
+            Ok(())
+        });
+    }
+
     let result = fleet.wait().await;
     token.cancel();
+    while let Some(done) = feed_tasks.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::error!(error = %common::error::chain(err.as_ref()), "feed task failed")
+            }
+            Err(err) => tracing::error!(error = %err, "feed task"),
+        }
+    }
     gateway_task.await.context("gateway task")??;
     result?;
     writeln!(std::io::stdout(), "stopped")?;

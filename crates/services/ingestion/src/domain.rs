@@ -110,7 +110,7 @@ impl Channel {
             Event::ForeignRoom(_) => Channel::ForeignRoom,
             Event::Bar(_) => Channel::Bar,
             Event::Status(_) => Channel::Status,
-            Event::Feed(_) => Channel::Feed,
+            Event::Feed(_) | Event::Security(_) => Channel::Feed,
         })
     }
 }
@@ -360,6 +360,13 @@ impl Normaliser {
             Some(Event::Bar(b)) => self.bar(b, day, refs),
             Some(Event::Status(s)) => self.status(s, received_at, refs),
             Some(Event::Feed(f)) => Outcome::Publish(Normalised::Feed(f.clone())),
+            Some(Event::Security(s)) => Outcome::Reject(
+                RejectReason::BadValue,
+                format!(
+                    "a security ({}) belongs on masterdata.security.v1, not the raw feed",
+                    s.symbol
+                ),
+            ),
         }
     }
 

@@ -205,6 +205,7 @@ pub fn key(event: &pb::FeedEvent) -> &str {
         Some(Event::ForeignRoom(r)) => &r.symbol,
         Some(Event::Bar(b)) => &b.symbol,
         Some(Event::Status(s)) => &s.symbol,
+        Some(Event::Security(s)) => &s.symbol,
         Some(Event::Feed(_)) | None => &event.source,
     }
 }

@@ -340,3 +340,166 @@ mod tests {
         assert!(DayReader::open(&path).is_err());
     }
 }
+
+/// What a replay published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Feed events published to `market.raw.v1`.
+    pub events: u64,
+    /// Securities published to `masterdata.security.v1`.
+    pub securities: u64,
+}
+
+/// Publishes recorded days (files in the order given) into `bus`: securities to
+/// `masterdata.security.v1`, everything else to `market.raw.v1`. With `speed`, each event
+/// waits for its original time since the first one, `speed` times faster; without, as fast as
+/// the bus takes them. Stops early (with what was published) when `token` is cancelled.
+pub async fn replay(
+    files: &[PathBuf],
+    bus: &common::bus::SharedBus,
+    speed: Option<f64>,
+    token: &common::shutdown::CancellationToken,
+) -> Result<ReplayStats, ReplayError> {
+    use common::bus::topics::{MARKET_RAW, MASTERDATA_SECURITY};
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<pb::FeedEvent, Error>>(4096);
+    let paths = files.to_vec();
+    // Files are read on a blocking thread; the channel bounds what is read ahead.
+    let reader = tokio::task::spawn_blocking(move || {
+        for path in paths {
+            let reader = match DayReader::open(&path) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            for item in reader {
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
+                }
+            }
+        }
+    });
+    let mut stats = ReplayStats::default();
+    let mut first: Option<time::OffsetDateTime> = None;
+    let started = tokio::time::Instant::now();
+    while let Some(item) = rx.recv().await {
+        let event = item?;
+        if let (Some(speed), Some(at)) = (speed, event.received_at) {
+            let at = crate::domain::to_time(at);
+            let t0 = *first.get_or_insert(at);
+            let offset = ((at - t0).as_seconds_f64() / speed).max(0.0);
+            let due = started + std::time::Duration::from_secs_f64(offset);
+            tokio::select! {
+                () = token.cancelled() => break,
+                () = tokio::time::sleep_until(due) => {}
+            }
+        }
+        if token.is_cancelled() {
+            break;
+        }
+        let published = match &event.event {
+            Some(pb::feed_event::Event::Security(s)) => {
+                stats.securities += 1;
+                crate::service::publish(bus, MASTERDATA_SECURITY.static_name(), &s.symbol, s, token)
+                    .await
+            }
+            _ => {
+                stats.events += 1;
+                let key = crate::feed::key(&event).to_owned();
+                crate::service::publish(bus, MARKET_RAW.static_name(), &key, &event, token).await
+            }
+        };
+        if !published.map_err(ReplayError::Bus)? {
+            break;
+        }
+    }
+    drop(rx);
+    reader
+        .await
+        .map_err(|e| ReplayError::Bus(anyhow::anyhow!("reader task: {e}")))?;
+    Ok(stats)
+}
+
+/// Why a replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A day file could not be read.
+    #[error(transparent)]
+    File(#[from] Error),
+    /// The bus refused an event.
+    #[error("publish: {0:#}")]
+    Bus(anyhow::Error),
+}
+
+/// Writes what the fleet's feed publishes (`market.raw.v1`) and master data
+/// (`masterdata.security.v1`, as security events) to day files in `dir` until `token` is
+/// cancelled; flushes every `flush_every` and commits the bus offsets only after a flush, so a
+/// crash loses nothing (a redelivered message is written again; the normaliser drops repeats).
+pub async fn record_bus(
+    bus: common::bus::SharedBus,
+    dir: PathBuf,
+    flush_every: std::time::Duration,
+    token: common::shutdown::CancellationToken,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use common::bus::topics::{MARKET_RAW, MASTERDATA_SECURITY};
+    let mut sub = bus
+        .subscribe(
+            "qts.record",
+            &[MARKET_RAW.static_name(), MASTERDATA_SECURITY.static_name()],
+        )
+        .await
+        .context("subscribe to the raw feed")?;
+    let mut writer = DayWriter::new(&dir)?;
+    let mut pending: Vec<(String, i32, i64)> = Vec::new();
+    let mut last_flush = tokio::time::Instant::now();
+    loop {
+        let polled = tokio::select! {
+            () = token.cancelled() => None,
+            d = sub.poll(std::time::Duration::from_millis(200)) => Some(d),
+        };
+        let stopping = polled.is_none();
+        match polled {
+            Some(Ok(Some(d))) => {
+                let event = if d.topic == MASTERDATA_SECURITY.static_name() {
+                    d.envelope.decode::<pb::Security>().map(|s| pb::FeedEvent {
+                        source: "master-data".to_owned(),
+                        sequence: 0,
+                        received_at: Some(crate::domain::to_timestamp(d.envelope.time)),
+                        trading_day: s.trading_day.clone(),
+                        event: Some(pb::feed_event::Event::Security(s)),
+                    })
+                } else {
+                    d.envelope.decode::<pb::FeedEvent>()
+                };
+                match event {
+                    Ok(e) if crate::domain::parse_day(&e.trading_day).is_ok() => {
+                        writer.write(&e)?
+                    }
+                    Ok(e) => tracing::warn!(
+                        day = e.trading_day,
+                        "not recording an event without a trading day"
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %common::error::chain(&err), "not recording an undecodable event")
+                    }
+                }
+                crate::service::remember(&mut pending, d.topic, d.partition, d.offset);
+            }
+            Some(Ok(None)) | None => {}
+            Some(Err(err)) => {
+                tracing::warn!(error = %common::error::chain(&err), "recorder poll failed");
+            }
+        }
+        if stopping || last_flush.elapsed() >= flush_every {
+            tokio::task::block_in_place(|| writer.flush())?;
+            crate::service::commit(&mut *sub, &mut pending).await;
+            last_flush = tokio::time::Instant::now();
+        }
+        if stopping {
+            return Ok(());
+        }
+    }
+}

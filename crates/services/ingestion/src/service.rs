@@ -480,7 +480,12 @@ async fn await_references(
     }
 }
 
-fn remember(pending: &mut Vec<(String, i32, i64)>, topic: String, partition: i32, offset: i64) {
+pub(crate) fn remember(
+    pending: &mut Vec<(String, i32, i64)>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+) {
     match pending
         .iter_mut()
         .find(|(t, p, _)| *t == topic && *p == partition)
@@ -490,7 +495,10 @@ fn remember(pending: &mut Vec<(String, i32, i64)>, topic: String, partition: i32
     }
 }
 
-async fn commit(sub: &mut dyn common::bus::Subscription, pending: &mut Vec<(String, i32, i64)>) {
+pub(crate) async fn commit(
+    sub: &mut dyn common::bus::Subscription,
+    pending: &mut Vec<(String, i32, i64)>,
+) {
     for (topic, partition, offset) in pending.drain(..) {
         if let Err(err) = sub.commit_offset(&topic, partition, offset).await {
             // A rebalance took the partition: its new owner starts from the last commit and
