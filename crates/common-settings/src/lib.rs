@@ -137,6 +137,11 @@ pub struct KafkaSettings {
     pub message_timeout_ms: u64,
     /// Idempotent producer.
     pub idempotence: bool,
+    /// Prefix of every topic and consumer group on the broker (`<namespace>.market.trade.v1`),
+    /// so several fleets (staging and production, or tests) can share one cluster; empty for
+    /// none.
+    #[serde(default)]
+    pub namespace: String,
 }
 
 /// Event bus.

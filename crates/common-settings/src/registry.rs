@@ -83,7 +83,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18300,
         grpc_package: "qts.ingestion.v1",
         grpc_service: "qts.ingestion.v1.IngestionService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "historical",

@@ -109,6 +109,11 @@ impl KafkaBus {
         Duration::from_millis(self.settings.message_timeout_ms)
     }
 
+    /// The name of `topic` (or a group) on the broker: `<namespace>.<name>`, or the name.
+    fn on_broker(&self, name: &str) -> String {
+        namespaced(&self.settings.namespace, name)
+    }
+
     /// The spec of `topic`: known already, or registered and present on the broker.
     async fn spec(&self, topic: &str) -> Result<TopicSpec, Error> {
         if let Some(spec) = self
@@ -136,7 +141,7 @@ impl KafkaBus {
 
     async fn partitions_on_broker(&self, topic: &str) -> Result<Option<i32>, Error> {
         let client = self.producer.clone();
-        let topic = topic.to_owned();
+        let topic = self.on_broker(topic);
         let timeout = self.timeout();
         tokio::task::spawn_blocking(move || {
             let md = client
@@ -160,11 +165,13 @@ impl EventBus for KafkaBus {
         for spec in topics {
             spec.validate()?;
         }
+        let names: Vec<String> = topics.iter().map(|t| self.on_broker(&t.name)).collect();
         let new: Vec<NewTopic<'_>> = topics
             .iter()
-            .map(|t| {
+            .zip(&names)
+            .map(|(t, name)| {
                 NewTopic::new(
-                    &t.name,
+                    name,
                     t.partitions,
                     TopicReplication::Fixed(self.settings.replication_factor),
                 )
@@ -239,7 +246,8 @@ impl EventBus for KafkaBus {
                 value: Some(v.as_bytes()),
             });
         }
-        let record = FutureRecord::to(topic)
+        let on_broker = self.on_broker(topic);
+        let record = FutureRecord::to(&on_broker)
             .key(envelope.key.as_bytes())
             .payload(&payload)
             .partition(partition)
@@ -267,7 +275,7 @@ impl EventBus for KafkaBus {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.settings.brokers)
             .set("client.id", &self.client_id)
-            .set("group.id", group)
+            .set("group.id", self.on_broker(group))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
@@ -282,11 +290,14 @@ impl EventBus for KafkaBus {
             )
             .create()
             .map_err(kafka("create kafka consumer"))?;
+        let names: Vec<String> = topics.iter().map(|t| self.on_broker(t)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer
-            .subscribe(topics)
+            .subscribe(&names)
             .map_err(kafka("kafka subscribe"))?;
         Ok(Box::new(KafkaSubscription {
             consumer: Arc::new(consumer),
+            namespace: self.settings.namespace.clone(),
         }))
     }
 
@@ -297,6 +308,29 @@ impl EventBus for KafkaBus {
 
 struct KafkaSubscription {
     consumer: Arc<StreamConsumer>,
+    namespace: String,
+}
+
+/// `<namespace>.<name>`, or `name` without a namespace.
+fn namespaced(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}.{name}")
+    }
+}
+
+impl KafkaSubscription {
+    /// The registry name of a topic on the broker.
+    fn local<'a>(&self, on_broker: &'a str) -> &'a str {
+        if self.namespace.is_empty() {
+            return on_broker;
+        }
+        on_broker
+            .strip_prefix(self.namespace.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(on_broker)
+    }
 }
 
 #[async_trait]
@@ -307,7 +341,7 @@ impl Subscription for KafkaSubscription {
             Ok(Err(e)) => return Err(kafka("kafka consume")(e)),
             Ok(Ok(m)) => m,
         };
-        let topic = message.topic().to_owned();
+        let topic = self.local(message.topic()).to_owned();
         let partition = message.partition();
         let offset = message.offset();
         let envelope =
@@ -334,8 +368,12 @@ impl Subscription for KafkaSubscription {
         offset: i64,
     ) -> Result<(), Error> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))
-            .map_err(kafka("kafka commit"))?;
+        tpl.add_partition_offset(
+            &namespaced(&self.namespace, topic),
+            partition,
+            Offset::Offset(offset + 1),
+        )
+        .map_err(kafka("kafka commit"))?;
         let consumer = self.consumer.clone();
         let (topic, partition_) = (topic.to_owned(), partition);
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
@@ -369,7 +407,7 @@ impl Subscription for KafkaSubscription {
         let mut out: Vec<(String, i32)> = tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_owned(), e.partition()))
+            .map(|e| (self.local(e.topic()).to_owned(), e.partition()))
             .collect();
         out.sort();
         Ok(out)

@@ -352,6 +352,7 @@ fn kafka_settings(brokers: String) -> KafkaSettings {
         session_timeout_ms: 6000,
         message_timeout_ms: 10_000,
         idempotence: false,
+        namespace: String::new(),
     }
 }
 
@@ -398,6 +399,45 @@ async fn kafka_a_malformed_record_is_reported_with_its_position_and_can_be_skipp
     sub.commit_offset(&t, p, o).await.unwrap();
     let got = take(sub.as_mut(), 1, true).await;
     assert_eq!(got.iter().map(seq).collect::<Vec<_>>(), vec![7]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_namespaces_keep_two_fleets_on_one_cluster_apart() {
+    let Some(brokers) = server("TEST_KAFKA_BROKERS") else {
+        return;
+    };
+    let bus = |ns: &str| {
+        let settings = KafkaSettings {
+            namespace: ns.to_owned(),
+            ..kafka_settings(brokers.clone())
+        };
+        KafkaBus::connect(&settings, "qts-namespace").unwrap()
+    };
+    let (a, b) = (bus(&unique("fleet-a")), bus(&unique("fleet-b")));
+    let t = unique("shared-name");
+    let spec = TopicSpec::new(t.clone(), PAYLOAD, 2);
+    for bus in [&a, &b] {
+        bus.create_topics(std::slice::from_ref(&spec))
+            .await
+            .unwrap();
+    }
+    a.publish(&t, &event(1, "k")).await.unwrap();
+    b.publish(&t, &event(2, "k")).await.unwrap();
+    b.publish(&t, &event(3, "k")).await.unwrap();
+    // The same group name in each namespace: two groups, each sees its own fleet's events.
+    let mut sub = a.subscribe("the-group", &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 1, true).await;
+    assert_eq!(got.iter().map(seq).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(got[0].topic, t, "deliveries carry the registry name");
+    assert!(
+        sub.assignment()
+            .unwrap()
+            .iter()
+            .all(|(topic, _)| *topic == t)
+    );
+    let mut sub = b.subscribe("the-group", &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 2, true).await;
+    assert_eq!(got.iter().map(seq).collect::<Vec<_>>(), vec![2, 3]);
 }
 
 #[tokio::test]

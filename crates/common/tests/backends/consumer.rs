@@ -493,6 +493,7 @@ fn kafka() -> Option<SharedBus> {
         session_timeout_ms: 6000,
         message_timeout_ms: 10_000,
         idempotence: false,
+        namespace: String::new(),
     };
     Some(Arc::new(
         KafkaBus::connect(&settings, "qts-consumer-test").unwrap(),

@@ -82,7 +82,16 @@ impl TestHost {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .chain([("OMS__DATA_DIR".to_owned(), dir.path().display().to_string())])
         .collect();
-        let settings = ServiceSettings::load_from(spec, "", &Sources { file: None, env }).unwrap();
+        let settings = ServiceSettings::load_from(
+            spec,
+            "",
+            &Sources {
+                file: None,
+                overlay: None,
+                env,
+            },
+        )
+        .unwrap();
         let db = common::server::connect_db(spec, &settings, None)
             .await
             .unwrap();

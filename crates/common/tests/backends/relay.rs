@@ -43,7 +43,16 @@ async fn host(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let settings = ServiceSettings::load_from(spec, "", &Sources { file: None, env }).unwrap();
+    let settings = ServiceSettings::load_from(
+        spec,
+        "",
+        &Sources {
+            file: None,
+            overlay: None,
+            env,
+        },
+    )
+    .unwrap();
     let db = common::server::connect_db(spec, &settings, None)
         .await
         .unwrap();

@@ -321,6 +321,7 @@ async fn the_fleet_runs_on_kafka_postgresql_and_redis_when_settings_say_so() {
             session_timeout_ms: 6000,
             message_timeout_ms: 10_000,
             idempotence: false,
+            namespace: String::new(),
         },
         "e2e",
     )

@@ -35,10 +35,14 @@ pub async fn spawn_fleet() -> TestFleet {
 }
 
 pub async fn spawn_fleet_in(dir: tempfile::TempDir) -> TestFleet {
+    let options = options(dir.path());
+    spawn_fleet_with(dir, &options).await
+}
+
+/// A fleet with these options, its data in `dir`.
+pub async fn spawn_fleet_with(dir: tempfile::TempDir, options: &Options) -> TestFleet {
     let token = CancellationToken::new();
-    let fleet = Fleet::start(&options(dir.path()), token.clone())
-        .await
-        .unwrap();
+    let fleet = Fleet::start(options, token.clone()).await.unwrap();
     let routes = fleet.http_routes();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = listener.local_addr().unwrap();
@@ -51,7 +55,11 @@ pub async fn spawn_fleet_in(dir: tempfile::TempDir) -> TestFleet {
         .await
         .unwrap();
     let services = fleet.services.clone();
-    let bus = fleet.bus.clone().expect("embedded bus");
+    let bus = match fleet.bus.clone() {
+        Some(bus) => bus,
+        // Every service on Kafka: the test reads through its own client.
+        None => qts::feed::open_bus(None, &options.overrides).await.unwrap(),
+    };
     let done = tokio::spawn(fleet.wait());
     TestFleet {
         services,

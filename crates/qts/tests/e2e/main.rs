@@ -13,5 +13,6 @@ mod data_dir_lock;
 mod fleet;
 mod gateway;
 mod helpers;
+mod market;
 mod nginx;
 mod sections;

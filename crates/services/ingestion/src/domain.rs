@@ -202,6 +202,7 @@ pub fn format_day(day: Date) -> String {
 pub struct References {
     by_symbol: HashMap<String, Reference>,
     latest_day: Option<Date>,
+    settled_day: Option<Date>,
 }
 
 impl References {
@@ -231,6 +232,17 @@ impl References {
     /// The newest trading day any security's band belongs to.
     pub fn latest_day(&self) -> Option<Date> {
         self.latest_day
+    }
+
+    /// Notes that everything master data had published was read (the follower found no more):
+    /// the newest day is then complete.
+    pub fn settle(&mut self) {
+        self.settled_day = self.latest_day;
+    }
+
+    /// The newest day whose securities were all read (see [`References::settle`]).
+    pub fn settled_day(&self) -> Option<Date> {
+        self.settled_day
     }
 }
 

@@ -364,19 +364,33 @@ pub async fn replay(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<pb::FeedEvent, Error>>(4096);
     let paths = files.to_vec();
     // Files are read on a blocking thread; the channel bounds what is read ahead.
+    // Each file is read twice: its securities first (so master data is complete before the
+    // day's first message, whatever their order in the file), then the feed.
     let reader = tokio::task::spawn_blocking(move || {
         for path in paths {
-            let reader = match DayReader::open(&path) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            for item in reader {
-                let failed = item.is_err();
-                if tx.blocking_send(item).is_err() || failed {
-                    return;
+            for securities in [true, false] {
+                let reader = match DayReader::open(&path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                };
+                for item in reader {
+                    let is_security = matches!(
+                        &item,
+                        Ok(pb::FeedEvent {
+                            event: Some(pb::feed_event::Event::Security(_)),
+                            ..
+                        })
+                    );
+                    if item.is_ok() && is_security != securities {
+                        continue;
+                    }
+                    let failed = item.is_err();
+                    if tx.blocking_send(item).is_err() || failed {
+                        return;
+                    }
                 }
             }
         }
@@ -386,7 +400,8 @@ pub async fn replay(
     let started = tokio::time::Instant::now();
     while let Some(item) = rx.recv().await {
         let event = item?;
-        if let (Some(speed), Some(at)) = (speed, event.received_at) {
+        let is_security = matches!(event.event, Some(pb::feed_event::Event::Security(_)));
+        if let (Some(speed), Some(at), false) = (speed, event.received_at, is_security) {
             let at = crate::domain::to_time(at);
             let t0 = *first.get_or_insert(at);
             let offset = ((at - t0).as_seconds_f64() / speed).max(0.0);

@@ -72,11 +72,23 @@ pub async fn follow_references(
     loop {
         let delivery = tokio::select! {
             () = token.cancelled() => return Ok(()),
-            d = sub.poll(Duration::from_millis(500)) => d,
+            d = sub.poll(Duration::from_millis(200)) => d,
         };
         let delivery = match delivery {
             Ok(Some(d)) => d,
-            Ok(None) => continue,
+            Ok(None) => {
+                // Nothing more to read: what master data published so far is all here.
+                let mut refs = shared
+                    .references
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if refs.settled_day() != refs.latest_day() {
+                    refs.settle();
+                    drop(refs);
+                    shared.references_changed.notify_waiters();
+                }
+                continue;
+            }
             Err(err) => {
                 tracing::warn!(error = %common::error::chain(&err), "master data poll failed");
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -446,8 +458,8 @@ pub async fn run_normaliser(
     }
 }
 
-/// Holds the feed until master data has published the event's trading day (or the wait
-/// runs out); `false` when the service stops meanwhile.
+/// Holds the feed until every security master data published for the event's trading day
+/// has been read (or the wait runs out); `false` when the service stops meanwhile.
 async fn await_references(
     shared: &Shared,
     event: &pb::FeedEvent,
@@ -464,7 +476,7 @@ async fn await_references(
             .references
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .latest_day();
+            .settled_day();
         if latest.is_some_and(|d| d >= day) || tokio::time::Instant::now() >= deadline {
             return true;
         }

@@ -1,0 +1,238 @@
+//! The market through the fleet: `qts up`'s simulator into ingestion and onto the bus (embedded
+//! and Kafka), recorded to day files, and a recorded day replayed into fresh fleets twice to the
+//! same bytes.
+
+use std::time::Duration;
+
+use common::bus::{Envelope, SharedBus};
+use proto::market::v1 as pb;
+use qts::fleet::{Market, SimOptions};
+use time::macros::datetime;
+
+use crate::helpers::{TestFleet, http, options, server, spawn_fleet_with};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// A small simulated market trading from 10:00, 120 times faster than real time.
+fn sim_config() -> fcsim::SimConfig {
+    fcsim::SimConfig {
+        start: datetime!(2025-06-10 10:00:00 +7),
+        speed: 120.0,
+        universe: fcsim::UniverseSize {
+            hose: 30,
+            hnx: 10,
+            upcom: 10,
+        },
+        history_days: 30,
+        data_port: 0,
+        trading_port: 0,
+        ..fcsim::SimConfig::demo()
+    }
+}
+
+/// Master data for the simulated day, from the simulator's own generator.
+async fn publish_master_data(bus: &SharedBus) {
+    let sim = fcsim::Simulator::new(sim_config()).unwrap();
+    let g = sim.generator();
+    let today = sim.now().to_offset(market::calendar::VN_OFFSET).date();
+    let day = g.day_index(today).unwrap();
+    for (i, x) in g.universe().instruments().iter().enumerate() {
+        let band = g.limits(i, day).unwrap();
+        let security = pb::Security {
+            symbol: x.symbol.clone(),
+            exchange: x.exchange.ssi_code().to_owned(),
+            kind: ingestion::domain::serde_name(x.kind).to_owned(),
+            lot_size: 100,
+            trading_day: ingestion::domain::format_day(today),
+            reference: band.reference.units(),
+            ceiling: band.ceiling.units(),
+            floor: band.floor.units(),
+            ..Default::default()
+        };
+        bus.publish(
+            "masterdata.security.v1",
+            &Envelope::new("test", &x.symbol, &security),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// The ingestion service's status.
+async fn status(fleet: &TestFleet) -> serde_json::Value {
+    let ingestion = fleet
+        .services
+        .iter()
+        .find(|s| s.spec.name == "ingestion")
+        .unwrap();
+    http()
+        .get(format!(
+            "http://{}/api/ingestion/v1/status",
+            ingestion.addrs.http
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn total(status: &serde_json::Value, section: &str) -> u64 {
+    status[section]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_u64().unwrap())
+        .sum()
+}
+
+fn count(status: &serde_json::Value, section: &str, name: &str) -> u64 {
+    status[section]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .map_or(0, |c| c["value"].as_u64().unwrap())
+}
+
+/// Waits until ingestion has published `n` trades.
+async fn await_trades(fleet: &TestFleet, n: u64) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let s = status(fleet).await;
+        if count(&s, "published", "trade") >= n {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no trades: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every payload on `topic`, in order per partition (partition by partition), read until the
+/// topic has been quiet for a second.
+async fn payloads(bus: &SharedBus, topic: &str) -> Vec<(i32, Vec<u8>)> {
+    let mut sub = bus
+        .subscribe(&format!("test.{}", uuid::Uuid::now_v7()), &[topic])
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(d) = sub.poll(Duration::from_secs(1)).await.unwrap() {
+        out.push((d.partition, d.envelope.payload.to_vec()));
+    }
+    out.sort_by_key(|(p, _)| *p);
+    out
+}
+
+fn simulated(dir: &std::path::Path) -> qts::fleet::Options {
+    let mut o = options(dir);
+    o.market = Market::Simulator(Box::new(SimOptions {
+        config: sim_config(),
+    }));
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() {
+    // 1. qts up with its simulator, recording the feed.
+    let dir = tempfile::tempdir().unwrap();
+    let recording = tempfile::tempdir().unwrap();
+    let live_options = simulated(dir.path());
+    let live = spawn_fleet_with(dir, &live_options).await;
+    publish_master_data(&live.bus).await;
+    let stop_recording = common::shutdown::CancellationToken::new();
+    let recorder = tokio::spawn(ingestion::record::record_bus(
+        live.bus.clone(),
+        recording.path().to_owned(),
+        Duration::from_millis(200),
+        stop_recording.clone(),
+    ));
+    let s = await_trades(&live, 300).await;
+    assert_eq!(s["state"], "connected", "{s}");
+    assert_eq!(s["source"], "fastconnect-v2");
+    stop_recording.cancel();
+    recorder.await.unwrap().unwrap();
+    live.stop().await;
+    let files: Vec<_> = std::fs::read_dir(recording.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one trading day: {files:?}");
+    assert!(files[0].ends_with("2025-06-10.qfeed.gz"));
+
+    // 2. The day replayed as fast as possible into two fresh fleets.
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let replay_options = options(dir.path());
+        let fleet = spawn_fleet_with(dir, &replay_options).await;
+        let token = common::shutdown::CancellationToken::new();
+        let stats = ingestion::record::replay(&files, &fleet.bus, None, &token)
+            .await
+            .unwrap();
+        assert!(stats.securities >= 50, "{stats:?}");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let s = status(&fleet).await;
+            let handled = total(&s, "published") + total(&s, "rejected") + total(&s, "duplicates");
+            if handled >= stats.events {
+                assert_eq!(handled, stats.events, "{s}");
+                assert_eq!(total(&s, "rejected"), 0, "{s}");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "replay not normalised: {s}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let trades = payloads(&fleet.bus, "market.trade.v1").await;
+        let quotes = payloads(&fleet.bus, "market.quote.v1").await;
+        fleet.stop().await;
+        runs.push((trades, quotes));
+    }
+    assert!(runs[0].0.len() >= 300, "{} trades", runs[0].0.len());
+    assert!(runs[0] == runs[1], "two replays of one day differ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulated_market_flows_through_ingestion_on_kafka() {
+    let Some(brokers) = server("TEST_KAFKA_BROKERS") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = simulated(dir.path());
+    options.overrides.extend([
+        ("bus.kind".to_owned(), "kafka".to_owned()),
+        ("bus.kafka.brokers".to_owned(), brokers),
+        ("bus.kafka.session_timeout_ms".to_owned(), "6000".to_owned()),
+        (
+            "bus.kafka.namespace".to_owned(),
+            format!("e2e-{}", uuid::Uuid::now_v7().simple()),
+        ),
+    ]);
+    let fleet = spawn_fleet_with(dir, &options).await;
+    assert_eq!(fleet.bus.kind(), "kafka");
+    publish_master_data(&fleet.bus).await;
+    let s = await_trades(&fleet, 100).await;
+    assert_eq!(s["state"], "connected", "{s}");
+    let mut sub = fleet
+        .bus
+        .subscribe("test.trades", &["market.trade.v1"])
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut trades = Vec::new();
+    while trades.len() < 100 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} trades",
+            trades.len()
+        );
+        if let Some(d) = sub.poll(Duration::from_millis(500)).await.unwrap() {
+            trades.push(d.envelope.decode::<pb::Trade>().unwrap());
+        }
+    }
+    assert!(trades.iter().all(|t| t.security.is_some() && t.price > 0));
+    fleet.stop().await;
+}
