@@ -273,3 +273,45 @@ async fn bad_feed_messages_land_in_the_rejected_topic_with_their_reason() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("at most 500"), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_disconnects_after_the_close_and_waits_for_the_next_trading_day() {
+    // 14:58 on Tuesday 2025-06-10, 600 times faster: the last session ends at 15:00, the feed
+    // lingers 5 minutes, then waits for Wednesday's pre-open (08:45 − 15 minutes).
+    let sim = start_sim(fcsim::SimConfig {
+        start: time::macros::datetime!(2025-06-10 14:58:00 +7),
+        speed: 600.0,
+        ..config()
+    })
+    .await;
+    let app = spawn_ingestion(&sim, &sim.data_url).await;
+    let bus = app.app.bus.clone();
+    publish_master_data(&bus, &sim, "").await;
+    let states: Vec<pb::FeedState> =
+        read_until(&bus, "market.feed.v1", WAIT, |s: &[pb::FeedState]| {
+            s.iter()
+                .any(|s| s.state == pb::feed_state::State::Disconnected as i32)
+        })
+        .await;
+    assert_eq!(states[0].state, pb::feed_state::State::Connected as i32);
+    let closed = states.last().unwrap();
+    assert_eq!(closed.reason, "the market closed");
+    let at = ingestion::domain::to_time(closed.at.unwrap());
+    assert!(
+        at >= time::macros::datetime!(2025-06-10 15:05 +7),
+        "disconnected at {at}"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = app.status().await;
+        if status["state"] == "waiting" {
+            assert_eq!(
+                status["next_change"], "2025-06-11T08:30:00+07:00",
+                "{status}"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
