@@ -92,6 +92,24 @@ pub trait MarketData: Send + Sync {
     /// Daily values of `index` between two days, oldest first.
     async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>>;
 
+    /// Reference data (kind, lot, listed shares, names, ...) of every security listed on
+    /// `exchange`; paging is done here. v3 lists no derivatives board:
+    /// [`Error::Unsupported`] for [`Exchange::HnxDeriv`] there (its contracts are in
+    /// [`MarketData::daily_prices`]).
+    async fn security_details(&self, exchange: Exchange) -> Result<Vec<SecurityDetail>>;
+
+    /// The indexes of `exchange` (HOSE and HNX publish indexes).
+    async fn indexes(&self, exchange: Exchange) -> Result<Vec<IndexInfo>>;
+
+    /// The constituents of `index`.
+    async fn index_components(&self, index: &str) -> Result<Vec<Symbol>>;
+
+    /// Every security of `exchange` with its prices of `date` (reference, ceiling, floor;
+    /// close, volume and foreign room where the generation sends them), in one paged call.
+    /// Empty when the broker has nothing for that day yet (a future day, before the broker
+    /// publishes it): derive the band with `market`'s rules from the previous day's.
+    async fn daily_prices(&self, exchange: Exchange, date: Date) -> Result<Vec<DailyPrice>>;
+
     /// A live stream of `subscription`, reconnecting by itself; gaps are reported as
     /// [`MarketEvent::Gap`] followed by [`MarketEvent::Reconnected`].
     async fn stream(&self, subscription: Subscription) -> Result<EventStream<MarketEvent>>;
