@@ -430,6 +430,9 @@ impl MasterData {
             return Err(Error::Invalid("nothing to edit: give name, sector or status".into()));
         }
         let mut tx = self.db.begin().await?;
+        if !store::lock(&mut tx, symbol.as_str()).await? {
+            return Err(Error::NotFound(format!("security {symbol}")));
+        }
         let old = store::get_in(&mut tx, symbol.as_str())
             .await?
             .ok_or_else(|| Error::NotFound(format!("security {symbol}")))?;

@@ -186,7 +186,21 @@ pub(crate) async fn get(db: &Db, symbol: &str) -> Result<Option<Security>, Error
     }
 }
 
-/// One security inside `tx` (without its index memberships, which edits do not touch).
+/// Locks `symbol`'s row for the rest of `tx` by writing it first (a row lock on PostgreSQL,
+/// the write lock on SQLite, so a read-then-write transaction never fails to upgrade); false
+/// when there is no such row.
+pub(crate) async fn lock(tx: &mut Tx, symbol: &str) -> Result<bool, Error> {
+    let done = on_engine!(tx.conn(), |c| sqlx::query(
+        "UPDATE md_securities SET symbol = symbol WHERE symbol = $1"
+    )
+    .bind(symbol)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done > 0)
+}
+
+/// One security inside `tx`.
 pub(crate) async fn get_in(tx: &mut Tx, symbol: &str) -> Result<Option<Security>, Error> {
     let sql = format!("SELECT {COLUMNS} FROM md_securities WHERE symbol = $1");
     let row: Option<Row> = on_engine!(tx.conn(), |c| sqlx::query_as(&sql)
