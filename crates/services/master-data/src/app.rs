@@ -40,11 +40,7 @@ impl Service for App {
             .map_err(anyhow::Error::msg)
             .context("market clock")?;
         let broker = match settings.own.broker.clone() {
-            Some(b) => Some(
-                broker::connect(b)
-                    .context("broker settings")?
-                    .market_data,
-            ),
+            Some(b) => Some(broker::connect(b).context("broker settings")?.market_data),
             None => {
                 tracing::info!("no [broker] configured: serving stored master data only");
                 None
@@ -91,7 +87,10 @@ impl Service for App {
         )
         .with_settings(&settings.consumer);
         host.spawn("cache-invalidation", move |token| async move {
-            consumer.run(bus, db, token).await.context("cache invalidation")
+            consumer
+                .run(bus, db, token)
+                .await
+                .context("cache invalidation")
         });
 
         if md.has_broker() && settings.own.sync.scheduled {

@@ -77,7 +77,8 @@ fn board_sessions(v: Vec<BoardSessions>) -> Vec<md_pb::BoardSessions> {
 fn day(text: &str, what: &str) -> Result<Option<time::Date>, Status> {
     opt(text)
         .map(|d| {
-            parse_day(d).ok_or_else(|| Status::invalid_argument(format!("{what} {d:?} is not YYYY-MM-DD")))
+            parse_day(d)
+                .ok_or_else(|| Status::invalid_argument(format!("{what} {d:?} is not YYYY-MM-DD")))
         })
         .transpose()
 }
@@ -133,8 +134,8 @@ impl MasterDataService for Api {
         request: Request<md_pb::UpdateSecurityRequest>,
     ) -> Result<Response<market_pb::Security>, Status> {
         let r = request.into_inner();
-        let edit = crate::http::edit_of(r.actor, r.name, r.sector, r.status, r.reason)
-            .map_err(status)?;
+        let edit =
+            crate::http::edit_of(r.actor, r.name, r.sector, r.status, r.reason).map_err(status)?;
         let s = self.md.edit(&r.symbol, edit).await.map_err(status)?;
         Ok(Response::new(to_proto(&s)))
     }

@@ -160,10 +160,16 @@ pub(crate) fn filter(
 ) -> Result<Filter, ApiError> {
     Ok(Filter {
         exchange: exchange
-            .map(|e| e.parse().map_err(|_| invalid(format!("unknown exchange {e:?}"))))
+            .map(|e| {
+                e.parse()
+                    .map_err(|_| invalid(format!("unknown exchange {e:?}")))
+            })
             .transpose()?,
         board: board
-            .map(|b| b.parse().map_err(|_| invalid(format!("unknown board {b:?}"))))
+            .map(|b| {
+                b.parse()
+                    .map_err(|_| invalid(format!("unknown board {b:?}")))
+            })
             .transpose()?,
         index: index.map(|i| i.to_ascii_uppercase()),
         status: status
@@ -246,7 +252,9 @@ pub(crate) fn edit_of(
         name,
         sector,
         status: status
-            .map(|s| domain::parse_status(&s).ok_or_else(|| invalid(format!("unknown status {s:?}"))))
+            .map(|s| {
+                domain::parse_status(&s).ok_or_else(|| invalid(format!("unknown status {s:?}")))
+            })
             .transpose()?,
         reason,
     })
@@ -389,7 +397,10 @@ async fn list_indexes(
 ) -> Result<Json<Vec<IndexDto>>, ApiError> {
     let q = query(q)?;
     let exchange = nonempty(&q.exchange)
-        .map(|e| e.parse().map_err(|_| invalid(format!("unknown exchange {e:?}"))))
+        .map(|e| {
+            e.parse()
+                .map_err(|_| invalid(format!("unknown exchange {e:?}")))
+        })
         .transpose()?;
     let rows = md.indexes(exchange).await?;
     Ok(Json(rows.into_iter().map(IndexDto::from).collect()))
@@ -494,7 +505,9 @@ async fn sync(
 ) -> Result<Json<SyncReportDto>, ApiError> {
     let Json(b) = body.map_err(|e| invalid(e.body_text()))?;
     let day = nonempty(&b.trading_day)
-        .map(|d| parse_day(d).ok_or_else(|| invalid(format!("trading_day {d:?} is not YYYY-MM-DD"))))
+        .map(|d| {
+            parse_day(d).ok_or_else(|| invalid(format!("trading_day {d:?} is not YYYY-MM-DD")))
+        })
         .transpose()?;
     Ok(Json(md.sync(day).await?.into()))
 }

@@ -204,7 +204,12 @@ pub fn holidays(calendar: &TradingCalendar, year: i32) -> Vec<HolidayView> {
 
 /// Whether `kind` on `exchange` trades on `board` at all: some phase of its timetable accepts
 /// an order type (`market::order::accepted_order_types`).
-pub fn trades_on(rules: &MarketRules, exchange: Exchange, kind: InstrumentKind, board: Board) -> bool {
+pub fn trades_on(
+    rules: &MarketRules,
+    exchange: Exchange,
+    kind: InstrumentKind,
+    board: Board,
+) -> bool {
     let key = SessionKey {
         exchange,
         board,
@@ -222,12 +227,21 @@ pub fn trades_on(rules: &MarketRules, exchange: Exchange, kind: InstrumentKind, 
 
 /// The main board's tick table of `kind` on `exchange`, read from `market`'s tick rule by
 /// finding where the tick changes (prices up to 1,000,000,000 units).
-pub fn tick_table(rules: &MarketRules, exchange: Exchange, kind: InstrumentKind) -> Vec<TickBandView> {
+pub fn tick_table(
+    rules: &MarketRules,
+    exchange: Exchange,
+    kind: InstrumentKind,
+) -> Vec<TickBandView> {
     const TOP: i64 = 1_000_000_000;
     let tick = |units: i64| {
-        Price::new(units).map_or(0, |p| rules.tick_size(exchange, kind, Board::Main, p).units())
+        Price::new(units).map_or(0, |p| {
+            rules.tick_size(exchange, kind, Board::Main, p).units()
+        })
     };
-    let mut bands = vec![TickBandView { from: 1, tick: tick(1) }];
+    let mut bands = vec![TickBandView {
+        from: 1,
+        tick: tick(1),
+    }];
     let mut from = 1_i64;
     loop {
         let current = tick(from);
@@ -247,7 +261,10 @@ pub fn tick_table(rules: &MarketRules, exchange: Exchange, kind: InstrumentKind)
                 hi = mid;
             }
         }
-        bands.push(TickBandView { from: hi, tick: tick(hi) });
+        bands.push(TickBandView {
+            from: hi,
+            tick: tick(hi),
+        });
         from = hi;
         if bands.len() > 16 {
             return bands;
@@ -341,9 +358,29 @@ mod tests {
     #[test]
     fn boards_follow_markets_order_type_matrix() {
         let rules = MarketRules::default();
-        assert!(trades_on(&rules, Exchange::Hose, InstrumentKind::Stock, Board::OddLot));
-        assert!(!trades_on(&rules, Exchange::HnxDeriv, InstrumentKind::IndexFuture, Board::OddLot));
-        assert!(!trades_on(&rules, Exchange::Hose, InstrumentKind::Bond, Board::Main));
-        assert!(trades_on(&rules, Exchange::Hose, InstrumentKind::Bond, Board::PutThrough));
+        assert!(trades_on(
+            &rules,
+            Exchange::Hose,
+            InstrumentKind::Stock,
+            Board::OddLot
+        ));
+        assert!(!trades_on(
+            &rules,
+            Exchange::HnxDeriv,
+            InstrumentKind::IndexFuture,
+            Board::OddLot
+        ));
+        assert!(!trades_on(
+            &rules,
+            Exchange::Hose,
+            InstrumentKind::Bond,
+            Board::Main
+        ));
+        assert!(trades_on(
+            &rules,
+            Exchange::Hose,
+            InstrumentKind::Bond,
+            Board::PutThrough
+        ));
     }
 }

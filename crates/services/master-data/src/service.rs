@@ -156,7 +156,10 @@ impl MasterData {
         let mut members: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for index in &fetched.indexes {
             for m in &index.members {
-                members.entry(m.clone()).or_default().push(index.code.clone());
+                members
+                    .entry(m.clone())
+                    .or_default()
+                    .push(index.code.clone());
             }
         }
         let now = OffsetDateTime::now_utc();
@@ -196,10 +199,12 @@ impl MasterData {
                     .listed_shares
                     .or_else(|| old.map(|o| o.listed_shares))
                     .unwrap_or(0),
-                foreign_room: inc.foreign_room.or_else(|| old.and_then(|o| o.foreign_room)),
-                band: inc.band.or_else(|| {
-                    old.and_then(|o| o.band).filter(|b| b.day == day)
-                }),
+                foreign_room: inc
+                    .foreign_room
+                    .or_else(|| old.and_then(|o| o.foreign_room)),
+                band: inc
+                    .band
+                    .or_else(|| old.and_then(|o| o.band).filter(|b| b.day == day)),
                 indexes,
                 pinned,
                 updated_at: now,
@@ -275,10 +280,14 @@ impl MasterData {
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<Security>(&bytes) {
                 Ok(s) => return Ok(s),
-                Err(e) => tracing::warn!(symbol = %symbol, error = %e, "cached security unreadable"),
+                Err(e) => {
+                    tracing::warn!(symbol = %symbol, error = %e, "cached security unreadable")
+                }
             },
             Ok(None) => {}
-            Err(e) => tracing::warn!(symbol = %symbol, error = %common::error::chain(&e), "cache read failed"),
+            Err(e) => {
+                tracing::warn!(symbol = %symbol, error = %common::error::chain(&e), "cache read failed")
+            }
         }
         let s = store::get(&self.db, symbol.as_str())
             .await?
@@ -381,13 +390,19 @@ impl MasterData {
     /// The holidays of `year`.
     pub fn holidays(&self, year: i32) -> Result<Vec<HolidayView>, Error> {
         if !(1990..=2100).contains(&year) {
-            return Err(Error::Invalid(format!("year {year} is outside 1990..=2100")));
+            return Err(Error::Invalid(format!(
+                "year {year} is outside 1990..=2100"
+            )));
         }
         Ok(crate::rules::holidays(&self.calendar, year))
     }
 
     /// `symbol`'s trading rules now, with the tick at `price`.
-    pub async fn trading_rules(&self, symbol: &str, price: Option<i64>) -> Result<TradingRules, Error> {
+    pub async fn trading_rules(
+        &self,
+        symbol: &str,
+        price: Option<i64>,
+    ) -> Result<TradingRules, Error> {
         let price = price
             .map(|p| Price::new(p).map_err(|e| Error::Invalid(format!("price {p}: {e}"))))
             .transpose()?;
@@ -407,7 +422,9 @@ impl MasterData {
         let symbol = normalize_symbol(symbol)?;
         let actor = edit.actor.trim();
         if actor.is_empty() || actor.len() > 100 {
-            return Err(Error::Invalid("actor is required (1 to 100 characters)".into()));
+            return Err(Error::Invalid(
+                "actor is required (1 to 100 characters)".into(),
+            ));
         }
         if edit.reason.len() > 500 {
             return Err(Error::Invalid("reason is at most 500 characters".into()));
@@ -427,7 +444,9 @@ impl MasterData {
         let name = text("name", &edit.name, 200)?;
         let sector = text("sector", &edit.sector, 100)?;
         if name.is_none() && sector.is_none() && edit.status.is_none() {
-            return Err(Error::Invalid("nothing to edit: give name, sector or status".into()));
+            return Err(Error::Invalid(
+                "nothing to edit: give name, sector or status".into(),
+            ));
         }
         let mut tx = self.db.begin().await?;
         if !store::lock(&mut tx, symbol.as_str()).await? {
@@ -472,7 +491,11 @@ impl MasterData {
             edit.reason.trim(),
         )
         .await?;
-        let envelope = Envelope::new(self.source, symbol.as_str(), &crate::convert::to_proto(&new));
+        let envelope = Envelope::new(
+            self.source,
+            symbol.as_str(),
+            &crate::convert::to_proto(&new),
+        );
         Outbox::enqueue(&mut tx, &MASTERDATA_SECURITY.name, &envelope).await?;
         tx.commit().await?;
         self.invalidate(symbol.as_str()).await;

@@ -56,11 +56,13 @@ fn corrupt(what: String) -> Error {
 
 impl Row {
     fn into_domain(self, indexes: Vec<String>) -> Result<Security, Error> {
-        let bad = |what: &str, v: &str| corrupt(format!("md_securities.{what} {v:?} of {}", self.symbol));
+        let bad =
+            |what: &str, v: &str| corrupt(format!("md_securities.{what} {v:?} of {}", self.symbol));
         let band = if self.trading_day.is_empty() || self.reference <= 0 {
             None
         } else {
-            let day = parse_day(&self.trading_day).ok_or_else(|| bad("trading_day", &self.trading_day))?;
+            let day = parse_day(&self.trading_day)
+                .ok_or_else(|| bad("trading_day", &self.trading_day))?;
             let price = |v: i64| Price::new(v).map_err(|_| bad("band", &v.to_string()));
             Some(DayBand {
                 day,

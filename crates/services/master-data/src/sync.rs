@@ -62,10 +62,8 @@ pub(crate) async fn fetch(
         let today = broker.daily_prices(exchange, day).await?;
         let today: BTreeMap<Symbol, DailyPrice> =
             today.into_iter().map(|p| (p.symbol, p)).collect();
-        let mut symbols: BTreeMap<Symbol, Option<SecurityDetail>> = details
-            .into_iter()
-            .map(|d| (d.symbol, Some(d)))
-            .collect();
+        let mut symbols: BTreeMap<Symbol, Option<SecurityDetail>> =
+            details.into_iter().map(|d| (d.symbol, Some(d))).collect();
         for s in today.keys() {
             symbols.entry(*s).or_insert(None);
         }
@@ -151,7 +149,10 @@ pub(crate) async fn fetch(
                 }
             };
             out.indexes.push(Index {
-                exchange: info.exchange.map(|e| e.ssi_code().to_owned()).unwrap_or_default(),
+                exchange: info
+                    .exchange
+                    .map(|e| e.ssi_code().to_owned())
+                    .unwrap_or_default(),
                 name: info.name.unwrap_or_default(),
                 code: info.code,
                 members,
@@ -190,9 +191,7 @@ fn kind_from_ticker(symbol: Symbol, exchange: Exchange) -> Option<InstrumentKind
         TickerKind::Etf => Some(InstrumentKind::Etf),
         TickerKind::FundCertificate => Some(InstrumentKind::FundCertificate),
         TickerKind::CoveredWarrant { .. } => Some(InstrumentKind::CoveredWarrant),
-        TickerKind::Future { .. } | TickerKind::FutureAlias(_) => {
-            Some(InstrumentKind::IndexFuture)
-        }
+        TickerKind::Future { .. } | TickerKind::FutureAlias(_) => Some(InstrumentKind::IndexFuture),
     }
 }
 
@@ -278,7 +277,9 @@ pub(crate) fn next_run(
         day = calendar.next_trading_day(day)?;
     }
     let open = first_open(rules, day)?;
-    let at = open.seconds().saturating_sub(lead_minutes.saturating_mul(60));
+    let at = open
+        .seconds()
+        .saturating_sub(lead_minutes.saturating_mul(60));
     let time = time::Time::from_hms(
         u8::try_from(at / 3600).ok()?,
         u8::try_from(at / 60 % 60).ok()?,
@@ -326,7 +327,10 @@ mod tests {
             30,
         )
         .unwrap();
-        assert_eq!((day, at), (date!(2025 - 06 - 16), datetime!(2025-06-16 08:15 +7)));
+        assert_eq!(
+            (day, at),
+            (date!(2025 - 06 - 16), datetime!(2025-06-16 08:15 +7))
+        );
         // A missed sync (started at noon, today not synced) is due now.
         let (day, at) = next_run(&rules, &cal, datetime!(2025-06-10 12:00 +7), None, 30).unwrap();
         assert_eq!(day, date!(2025 - 06 - 10));
@@ -339,7 +343,9 @@ mod tests {
         let holiday = cal
             .holidays()
             .map(|h| h.date)
-            .find(|d| d.weekday() != time::Weekday::Saturday && d.weekday() != time::Weekday::Sunday)
+            .find(|d| {
+                d.weekday() != time::Weekday::Saturday && d.weekday() != time::Weekday::Sunday
+            })
             .unwrap();
         let before = cal.previous_trading_day(holiday).unwrap();
         let (day, _) = next_run(
@@ -384,7 +390,11 @@ mod tests {
         .unwrap();
         assert!(b.derived);
         assert_eq!(
-            (b.limits.reference.units(), b.limits.ceiling.units(), b.limits.floor.units()),
+            (
+                b.limits.reference.units(),
+                b.limits.ceiling.units(),
+                b.limits.floor.units()
+            ),
             (49_000, 52_400, 45_600)
         );
         // Nothing traded: the reference carries over.

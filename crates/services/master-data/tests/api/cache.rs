@@ -23,7 +23,10 @@ async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, even
         if handled >= events {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{handled} of {events} events handled");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{handled} of {events} events handled"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let path = format!("/api/master-data/v1/securities/{symbol}");
@@ -37,7 +40,11 @@ async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, even
     .await
     .map(drop))
     .unwrap();
-    assert_eq!(app.get_json(&path, 200).await["sector"], "", "served from the cache");
+    assert_eq!(
+        app.get_json(&path, 200).await["sector"],
+        "",
+        "served from the cache"
+    );
 
     let event = proto::market::v1::Security {
         symbol: symbol.to_owned(),
@@ -57,7 +64,10 @@ async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, even
         if app.get_json(&path, 200).await["sector"] == "Utilities" {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the cache was not invalidated");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cache was not invalidated"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -92,6 +102,10 @@ async fn on_postgresql_and_redis_the_change_event_invalidates_the_shared_cache()
     assert_eq!(info["backends"]["cache"], "redis");
     let n = s.sim.generator().universe().instruments().len();
     assert_eq!(app.all_securities("", 1000).await.len(), n);
-    assert_eq!(app.published(n).await.len(), n, "published from PostgreSQL's outbox");
+    assert_eq!(
+        app.published(n).await.len(),
+        n,
+        "published from PostgreSQL's outbox"
+    );
     a_change_event_drops_the_cached_entry(&app, &first_symbol(&s), n as i64).await;
 }

@@ -25,7 +25,12 @@ async fn an_edit_is_audited_published_and_survives_the_next_sync() {
         let e: serde_json::Value = r.json().await.unwrap();
         assert_eq!(e["code"], "invalid_argument", "{body}: {e}");
     }
-    assert_eq!(app.edit("ZZZ", json!({"actor": "ops", "sector": "x"})).await.status(), 404);
+    assert_eq!(
+        app.edit("ZZZ", json!({"actor": "ops", "sector": "x"}))
+            .await
+            .status(),
+        404
+    );
 
     let r = app
         .edit(
@@ -44,19 +49,28 @@ async fn an_edit_is_audited_published_and_survives_the_next_sync() {
     assert_eq!(got["status"], "warning", "the cache was dropped on write");
 
     let audit = app
-        .get_json(&format!("/api/master-data/v1/securities/{symbol}/audit"), 200)
+        .get_json(
+            &format!("/api/master-data/v1/securities/{symbol}/audit"),
+            200,
+        )
         .await;
     let entry = &audit[0];
     assert_eq!(entry["actor"], "lan");
     assert_eq!(entry["before"], json!({"sector": "", "status": "normal"}));
-    assert_eq!(entry["after"], json!({"sector": "Banks", "status": "warning"}));
+    assert_eq!(
+        entry["after"],
+        json!({"sector": "Banks", "status": "warning"})
+    );
     assert_eq!(entry["reason"], "exchange notice 12");
     assert!(entry["at"].as_str().unwrap().starts_with("20"));
 
     // Published like a sync: one more event for the symbol, with the edit.
     let events = app.published(n + 1).await;
     let last = events.iter().rev().find(|e| e.symbol == symbol).unwrap();
-    assert_eq!((last.sector.as_str(), last.status.as_str()), ("Banks", "warning"));
+    assert_eq!(
+        (last.sector.as_str(), last.status.as_str()),
+        ("Banks", "warning")
+    );
 
     // gRPC edit of the name, and the trail over gRPC.
     let mut grpc = app.grpc().await;
@@ -98,12 +112,19 @@ async fn an_edit_is_audited_published_and_survives_the_next_sync() {
         .get_json(&format!("/api/master-data/v1/securities/{symbol}"), 200)
         .await;
     assert_eq!(
-        (got["name"].as_str(), got["sector"].as_str(), got["status"].as_str()),
+        (
+            got["name"].as_str(),
+            got["sector"].as_str(),
+            got["status"].as_str()
+        ),
         (Some("Renamed JSC"), Some("Banks"), Some("warning"))
     );
     // Rules follow the status (a warning still trades).
     let rules = app
-        .get_json(&format!("/api/master-data/v1/securities/{symbol}/rules"), 200)
+        .get_json(
+            &format!("/api/master-data/v1/securities/{symbol}/rules"),
+            200,
+        )
         .await;
     assert_eq!(rules["status"], "warning");
     assert_eq!(rules["tradable"], true);

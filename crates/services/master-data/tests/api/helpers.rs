@@ -32,7 +32,9 @@ pub fn server(var: &str) -> Option<String> {
 /// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server; its URL.
 pub async fn fresh_database(url: &str) -> String {
     let name = format!("md_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(url).await.expect("connect to PostgreSQL");
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin)
         .await
@@ -97,9 +99,18 @@ impl Sim {
         let mut env = self.clock_env();
         env.extend([
             ("MASTER_DATA__BROKER__GENERATION".into(), "v2".into()),
-            ("MASTER_DATA__BROKER__DATA__URL".into(), self.data_url.clone()),
-            ("MASTER_DATA__BROKER__DATA__HUB_URL".into(), self.data_url.clone()),
-            ("MASTER_DATA__BROKER__DATA__CONSUMER_ID".into(), DEMO_DATA_CONSUMER_ID.into()),
+            (
+                "MASTER_DATA__BROKER__DATA__URL".into(),
+                self.data_url.clone(),
+            ),
+            (
+                "MASTER_DATA__BROKER__DATA__HUB_URL".into(),
+                self.data_url.clone(),
+            ),
+            (
+                "MASTER_DATA__BROKER__DATA__CONSUMER_ID".into(),
+                DEMO_DATA_CONSUMER_ID.into(),
+            ),
             (
                 "MASTER_DATA__BROKER__DATA__CONSUMER_SECRET".into(),
                 DEMO_DATA_CONSUMER_SECRET.into(),
@@ -113,13 +124,22 @@ impl Sim {
         let mut env = self.clock_env();
         env.extend([
             ("MASTER_DATA__BROKER__GENERATION".into(), "v3".into()),
-            ("MASTER_DATA__BROKER__API_URL".into(), self.trading_url.clone()),
+            (
+                "MASTER_DATA__BROKER__API_URL".into(),
+                self.trading_url.clone(),
+            ),
             (
                 "MASTER_DATA__BROKER__STREAM_URL".into(),
                 format!("{}/ws/v3", self.trading_url.replace("http://", "ws://")),
             ),
-            ("MASTER_DATA__BROKER__API_KEY".into(), DEMO_V3_API_KEY.into()),
-            ("MASTER_DATA__BROKER__API_SECRET".into(), DEMO_V3_API_SECRET.into()),
+            (
+                "MASTER_DATA__BROKER__API_KEY".into(),
+                DEMO_V3_API_KEY.into(),
+            ),
+            (
+                "MASTER_DATA__BROKER__API_SECRET".into(),
+                DEMO_V3_API_SECRET.into(),
+            ),
         ]);
         env
     }
@@ -217,9 +237,7 @@ impl TestApp {
             let sep = if query.is_empty() { "" } else { "&" };
             let page = self
                 .get_json(
-                    &format!(
-                        "/api/master-data/v1/securities?{query}{sep}limit={limit}{cursor}"
-                    ),
+                    &format!("/api/master-data/v1/securities?{query}{sep}limit={limit}{cursor}"),
                     200,
                 )
                 .await;
@@ -254,7 +272,10 @@ impl TestApp {
         let mut sub = self
             .app
             .bus
-            .subscribe(&format!("test-{}", uuid::Uuid::new_v4().simple()), &["masterdata.security.v1"])
+            .subscribe(
+                &format!("test-{}", uuid::Uuid::new_v4().simple()),
+                &["masterdata.security.v1"],
+            )
             .await
             .unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

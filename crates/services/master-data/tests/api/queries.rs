@@ -11,14 +11,24 @@ async fn filters_and_pages_select_what_they_say() {
     let (s, app) = synced(&[]).await;
     let g = s.sim.generator();
     let count = |pred: &dyn Fn(&fcsim::Instrument) -> bool| {
-        g.universe().instruments().iter().filter(|x| pred(x)).count()
+        g.universe()
+            .instruments()
+            .iter()
+            .filter(|x| pred(x))
+            .count()
     };
 
     let hose = app.all_securities("exchange=HOSE", 9).await;
     assert_eq!(hose.len(), count(&|x| x.exchange == Exchange::Hose));
-    assert!(hose.windows(2).all(|w| w[0]["symbol"].as_str() < w[1]["symbol"].as_str()));
+    assert!(
+        hose.windows(2)
+            .all(|w| w[0]["symbol"].as_str() < w[1]["symbol"].as_str())
+    );
     let futures = app.all_securities("kind=index_future", 100).await;
-    assert_eq!(futures.len(), count(&|x| x.kind == InstrumentKind::IndexFuture));
+    assert_eq!(
+        futures.len(),
+        count(&|x| x.kind == InstrumentKind::IndexFuture)
+    );
     // Futures have no odd-lot board (market's order-type matrix).
     let odd = app.all_securities("board=odd_lot", 1000).await;
     assert_eq!(odd.len(), count(&|x| x.kind != InstrumentKind::IndexFuture));
@@ -27,8 +37,15 @@ async fn filters_and_pages_select_what_they_say() {
     assert_eq!(members.len(), vn30.members.len());
     let both = app.all_securities("index=VN30&exchange=HNX", 1000).await;
     assert!(both.is_empty(), "VN30 is HOSE only");
-    assert_eq!(app.all_securities("status=normal", 1000).await.len(), g.universe().instruments().len());
-    assert!(app.all_securities("status=suspended", 1000).await.is_empty());
+    assert_eq!(
+        app.all_securities("status=normal", 1000).await.len(),
+        g.universe().instruments().len()
+    );
+    assert!(
+        app.all_securities("status=suspended", 1000)
+            .await
+            .is_empty()
+    );
 
     // gRPC: the same filter and paging.
     let mut grpc = app.grpc().await;
@@ -99,8 +116,15 @@ async fn indexes_calendar_and_trading_rules_come_from_one_place() {
         g.universe().index("VN30").unwrap().1.members.len()
     );
     app.get_json("/api/master-data/v1/indexes/NOPE", 404).await;
-    let hnx = app.get_json("/api/master-data/v1/indexes?exchange=HNX", 200).await;
-    assert!(hnx.as_array().unwrap().iter().all(|i| i["exchange"] == "HNX"));
+    let hnx = app
+        .get_json("/api/master-data/v1/indexes?exchange=HNX", 200)
+        .await;
+    assert!(
+        hnx.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["exchange"] == "HNX")
+    );
 
     // The calendar: a Saturday, a trading day, a holiday year.
     let sat = app
@@ -125,7 +149,8 @@ async fn indexes_calendar_and_trading_rules_come_from_one_place() {
         .get_json("/api/master-data/v1/calendar/holidays?year=2025", 200)
         .await;
     assert!(!holidays.as_array().unwrap().is_empty());
-    app.get_json("/api/master-data/v1/calendar?date=tomorrow", 400).await;
+    app.get_json("/api/master-data/v1/calendar?date=tomorrow", 400)
+        .await;
     app.get_json("/api/master-data/v1/calendar/holidays?year=3000", 400)
         .await;
 
@@ -137,10 +162,15 @@ async fn indexes_calendar_and_trading_rules_come_from_one_place() {
         .enumerate()
         .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
         .unwrap();
-    let band = g.limits(i, g.day_index(time::macros::date!(2025 - 06 - 10)).unwrap()).unwrap();
+    let band = g
+        .limits(i, g.day_index(time::macros::date!(2025 - 06 - 10)).unwrap())
+        .unwrap();
     let rules = app
         .get_json(
-            &format!("/api/master-data/v1/securities/{}/rules?price=25000", x.symbol),
+            &format!(
+                "/api/master-data/v1/securities/{}/rules?price=25000",
+                x.symbol
+            ),
             200,
         )
         .await;

@@ -13,7 +13,10 @@ async fn without_a_broker_a_sync_is_a_failed_precondition() {
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "failed_precondition");
-    assert!(body["message"].as_str().unwrap().contains("[broker]"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[broker]"),
+        "{body}"
+    );
     let err = app
         .grpc()
         .await
@@ -24,7 +27,8 @@ async fn without_a_broker_a_sync_is_a_failed_precondition() {
     // Nothing stored: lists are empty, lookups not found.
     let page = app.get_json("/api/master-data/v1/securities", 200).await;
     assert_eq!(page["securities"].as_array().unwrap().len(), 0);
-    app.get_json("/api/master-data/v1/securities/SSI", 404).await;
+    app.get_json("/api/master-data/v1/securities/SSI", 404)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +55,10 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
     let day = g.day_index(date!(2025 - 06 - 10)).unwrap();
     let rules = market::MarketRules::default();
     for (i, x) in universe.iter().enumerate() {
-        let got = all.iter().find(|v| v["symbol"] == x.symbol.as_str()).unwrap();
+        let got = all
+            .iter()
+            .find(|v| v["symbol"] == x.symbol.as_str())
+            .unwrap();
         let band = g.limits(i, day).unwrap();
         assert_eq!(got["exchange"], x.exchange.ssi_code());
         assert_eq!(got["kind"], master_data::domain::kind_name(x.kind));
@@ -73,7 +80,10 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
         assert_eq!(e.kind, master_data::domain::kind_name(x.kind));
         assert!(e.lot_size > 0);
         assert_eq!(e.trading_day, "2025-06-10");
-        assert!(e.floor > 0 && e.floor <= e.reference && e.reference <= e.ceiling, "{e:?}");
+        assert!(
+            e.floor > 0 && e.floor <= e.reference && e.reference <= e.ceiling,
+            "{e:?}"
+        );
     }
     let vn30 = g.universe().index("VN30").unwrap().1;
     let member = &g.universe().instrument(vn30.members[0]).unwrap().symbol;
@@ -86,9 +96,13 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
     assert_eq!(app.published(0).await.len(), universe.len());
 
     // A day that is not a trading day is refused.
-    let r = app.sync(serde_json::json!({"trading_day": "2025-06-14"})).await;
+    let r = app
+        .sync(serde_json::json!({"trading_day": "2025-06-14"}))
+        .await;
     assert_eq!(r.status(), 400);
-    let r = app.sync(serde_json::json!({"trading_day": "June 14"})).await;
+    let r = app
+        .sync(serde_json::json!({"trading_day": "June 14"}))
+        .await;
     assert_eq!(r.status(), 400);
 }
 
@@ -108,7 +122,10 @@ async fn on_a_weekend_mondays_band_is_derived_with_markets_rules() {
     let monday = g.day_index(date!(2025 - 06 - 16)).unwrap();
     let all = app.all_securities("", 1000).await;
     for (i, x) in g.universe().instruments().iter().enumerate() {
-        let got = all.iter().find(|v| v["symbol"] == x.symbol.as_str()).unwrap();
+        let got = all
+            .iter()
+            .find(|v| v["symbol"] == x.symbol.as_str())
+            .unwrap();
         assert_eq!(got["band_derived"], true);
         assert_eq!(got["trading_day"], "2025-06-16");
         if x.exchange == Exchange::Upcom {
@@ -119,7 +136,11 @@ async fn on_a_weekend_mondays_band_is_derived_with_markets_rules() {
         }
         let band = g.limits(i, monday).unwrap();
         assert_eq!(
-            (got["reference"].as_i64(), got["ceiling"].as_i64(), got["floor"].as_i64()),
+            (
+                got["reference"].as_i64(),
+                got["ceiling"].as_i64(),
+                got["floor"].as_i64()
+            ),
             (
                 Some(band.reference.units()),
                 Some(band.ceiling.units()),
@@ -172,14 +193,19 @@ async fn the_daily_sync_runs_before_the_first_session_by_the_market_clock() {
         .filter(|(k, _)| !k.ends_with("SYNC__SCHEDULED") && !k.contains("CLOCK"))
         .collect();
     env.extend([
-        ("MASTER_DATA__CLOCK__START".into(), "2025-06-10T08:14:00+07:00".into()),
+        (
+            "MASTER_DATA__CLOCK__START".into(),
+            "2025-06-10T08:14:00+07:00".into(),
+        ),
         ("MASTER_DATA__CLOCK__SPEED".into(), "300".into()),
     ]);
     let app = spawn_with(&env).await;
     let n = s.sim.generator().universe().instruments().len();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let page = app.get_json("/api/master-data/v1/securities?limit=1000", 200).await;
+        let page = app
+            .get_json("/api/master-data/v1/securities?limit=1000", 200)
+            .await;
         if page["securities"].as_array().unwrap().len() == n {
             assert!(
                 page["securities"]
