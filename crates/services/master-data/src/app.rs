@@ -46,6 +46,8 @@ impl Service for App {
                 None
             }
         };
+        let registry = prometheus::Registry::new();
+        let metrics = crate::metrics::Metrics::register(&registry).context("register metrics")?;
         let md = Arc::new(
             MasterData::new(
                 backends.db.clone(),
@@ -54,13 +56,14 @@ impl Service for App {
                 clock,
                 crate::SPEC.name,
                 Duration::from_secs(settings.own.lookup.cache_ttl_secs),
+                metrics,
             )
             .context("trading calendar")?,
         );
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::routes(md.clone())),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), md.clone())),
-            registry: prometheus::Registry::new(),
+            registry,
         };
         let (bus, db) = (backends.bus.clone(), backends.db.clone());
         // A shared cache (Redis) needs one invalidation per event; per-instance memory

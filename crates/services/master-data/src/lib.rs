@@ -28,6 +28,7 @@ mod convert;
 pub mod domain;
 mod grpc;
 mod http;
+pub mod metrics;
 pub mod rules;
 pub mod service;
 pub mod settings;

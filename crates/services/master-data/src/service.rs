@@ -66,6 +66,7 @@ pub struct MasterData {
     source: &'static str,
     cache_ttl: Duration,
     syncing: tokio::sync::Mutex<()>,
+    metrics: crate::metrics::Metrics,
 }
 
 /// The cache key of a security.
@@ -86,6 +87,7 @@ impl MasterData {
         clock: MarketClock,
         source: &'static str,
         cache_ttl: Duration,
+        metrics: crate::metrics::Metrics,
     ) -> Result<Self, market::calendar::Error> {
         let rules = MarketRules::default();
         let calendar = rules.calendar()?;
@@ -99,6 +101,7 @@ impl MasterData {
             source,
             cache_ttl,
             syncing: tokio::sync::Mutex::new(()),
+            metrics,
         })
     }
 
@@ -137,6 +140,32 @@ impl MasterData {
     /// trading day) and publishes every security whose record changed.
     #[tracing::instrument(skip_all, fields(day), err)]
     pub async fn sync(&self, day: Option<Date>) -> Result<SyncReport, Error> {
+        let started = std::time::Instant::now();
+        let result = self.sync_inner(day).await;
+        self.metrics
+            .sync_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(r) => {
+                self.metrics.syncs.with_label_values(&["ok"]).inc();
+                self.metrics
+                    .published
+                    .with_label_values(&["sync"])
+                    .inc_by(u64::from(r.changed));
+                self.metrics.derived.inc_by(u64::from(r.derived));
+                let d = r.trading_day;
+                self.metrics.synced_day.set(
+                    i64::from(d.year()) * 10_000
+                        + i64::from(u8::from(d.month())) * 100
+                        + i64::from(d.day()),
+                );
+            }
+            Err(_) => self.metrics.syncs.with_label_values(&["error"]).inc(),
+        }
+        result
+    }
+
+    async fn sync_inner(&self, day: Option<Date>) -> Result<SyncReport, Error> {
         let broker = self.broker.as_ref().ok_or(Error::NoBroker)?;
         let day = match day {
             Some(d) if !self.calendar.is_trading_day(d) => {
@@ -279,7 +308,10 @@ impl MasterData {
         let key = cache_key(symbol.as_str());
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<Security>(&bytes) {
-                Ok(s) => return Ok(s),
+                Ok(s) => {
+                    self.metrics.lookups.with_label_values(&["hit"]).inc();
+                    return Ok(s);
+                }
                 Err(e) => {
                     tracing::warn!(symbol = %symbol, error = %e, "cached security unreadable")
                 }
@@ -289,6 +321,7 @@ impl MasterData {
                 tracing::warn!(symbol = %symbol, error = %common::error::chain(&e), "cache read failed")
             }
         }
+        self.metrics.lookups.with_label_values(&["miss"]).inc();
         let s = store::get(&self.db, symbol.as_str())
             .await?
             .ok_or_else(|| Error::NotFound(format!("security {symbol}")))?;
@@ -498,6 +531,7 @@ impl MasterData {
         );
         Outbox::enqueue(&mut tx, &MASTERDATA_SECURITY.name, &envelope).await?;
         tx.commit().await?;
+        self.metrics.published.with_label_values(&["edit"]).inc();
         self.invalidate(symbol.as_str()).await;
         Ok(new)
     }

@@ -132,7 +132,10 @@ mod tests {
         let v2 = load(&[
             ("MASTER_DATA__BROKER__GENERATION", "v2"),
             ("MASTER_DATA__BROKER__DATA__URL", "http://127.0.0.1:18400"),
-            ("MASTER_DATA__BROKER__DATA__HUB_URL", "http://127.0.0.1:18400"),
+            (
+                "MASTER_DATA__BROKER__DATA__HUB_URL",
+                "http://127.0.0.1:18400",
+            ),
             ("MASTER_DATA__BROKER__DATA__CONSUMER_ID", "12345"),
             ("MASTER_DATA__BROKER__DATA__CONSUMER_SECRET", "s3cret"),
         ])
@@ -171,6 +174,9 @@ mod tests {
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("sync.lead_minutes") && err.contains("lookup.cache_ttl_secs"), "{err}");
+        assert!(
+            err.contains("sync.lead_minutes") && err.contains("lookup.cache_ttl_secs"),
+            "{err}"
+        );
     }
 }

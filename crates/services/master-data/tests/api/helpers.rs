@@ -65,14 +65,23 @@ impl Drop for Sim {
 
 /// A small market (40 HOSE, 10 HNX, 10 UPCoM, the futures) whose clock starts at `start`.
 pub async fn sim(start: OffsetDateTime) -> Sim {
-    let config = SimConfig {
+    sim_sized(
         start,
-        speed: 1.0,
-        universe: UniverseSize {
+        UniverseSize {
             hose: 40,
             hnx: 10,
             upcom: 10,
         },
+    )
+    .await
+}
+
+/// [`sim`] with a market of `universe`'s size.
+pub async fn sim_sized(start: OffsetDateTime, universe: UniverseSize) -> Sim {
+    let config = SimConfig {
+        start,
+        speed: 1.0,
+        universe,
         history_days: 10,
         ..SimConfig::demo()
     };

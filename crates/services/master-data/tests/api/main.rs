@@ -12,5 +12,6 @@ mod cache;
 mod edits;
 mod helpers;
 mod info;
+mod perf;
 mod queries;
 mod sync;

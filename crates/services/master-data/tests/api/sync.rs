@@ -95,6 +95,22 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
     assert_eq!(again["changed"], 0, "{again}");
     assert_eq!(app.published(0).await.len(), universe.len());
 
+    // Metered on the admin port.
+    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("master_data_syncs_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("master_data_synced_trading_day 20250610"),
+        "{metrics}"
+    );
+
     // A day that is not a trading day is refused.
     let r = app
         .sync(serde_json::json!({"trading_day": "2025-06-14"}))
