@@ -1,7 +1,6 @@
 //! Syncing from the broker (the simulator, v2 and v3): what is stored, served and published,
 //! the band derived with `market`'s rules, and the daily schedule by the market clock.
 
-use market::Exchange;
 use time::macros::{date, datetime};
 
 use crate::helpers::{sim, spawn_app, spawn_with};
@@ -69,6 +68,16 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
         assert_eq!(got["floor"], band.floor.units());
         assert_eq!(got["band_derived"], false);
         assert_eq!(got["status"], "normal");
+        if x.kind == market::InstrumentKind::Stock {
+            let room =
+                i128::from(x.listed_shares) * i128::from(rules.foreign.default_limit_bps) / 10_000;
+            assert_eq!(
+                got["foreign_room"].as_i64().map(i128::from),
+                Some(room),
+                "{}",
+                x.symbol
+            );
+        }
     }
 
     // Published: one event per security, carrying what ingestion needs.
@@ -134,7 +143,8 @@ async fn on_a_weekend_mondays_band_is_derived_with_markets_rules() {
     assert_eq!(report["securities"], n);
     assert_eq!(report["derived"], n, "{report}");
 
-    // The simulator generates Monday with the same rules: the derived band is its band.
+    // The simulator generates Monday with the same rules: the derived band is its band, on
+    // every exchange (UPCoM's VWAP from the daily list's matched value and volume too).
     let monday = g.day_index(date!(2025 - 06 - 16)).unwrap();
     let all = app.all_securities("", 1000).await;
     for (i, x) in g.universe().instruments().iter().enumerate() {
@@ -144,12 +154,6 @@ async fn on_a_weekend_mondays_band_is_derived_with_markets_rules() {
             .unwrap();
         assert_eq!(got["band_derived"], true);
         assert_eq!(got["trading_day"], "2025-06-16");
-        if x.exchange == Exchange::Upcom {
-            // UPCoM's reference is the continuous VWAP; the daily list's matched value is
-            // the stand-in for its sums: on tick, inside Friday's band.
-            assert!(got["reference"].as_i64().unwrap() > 0);
-            continue;
-        }
         let band = g.limits(i, monday).unwrap();
         assert_eq!(
             (
