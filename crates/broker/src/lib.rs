@@ -10,6 +10,11 @@
 //! Does not own: the wire (`fastconnect`), exchange rules (`market`), order persistence and
 //! the order state machine (the OMS).
 //!
+//! Reference data for master data: [`MarketData::security_details`] (kind, lot, listed
+//! shares, names), [`MarketData::indexes`] and [`MarketData::index_components`], and
+//! [`MarketData::daily_prices`] (a whole exchange's band for a day in one paged call; empty
+//! before the broker publishes the day).
+//!
 //! Which generation runs is configuration: [`Settings`] (`generation = "v2" | "v3"` plus
 //! that generation's credentials) and [`connect`] returns the trait objects.
 //!
