@@ -10,6 +10,11 @@
 //! Does not own: the wire (`fastconnect`), exchange rules (`market`), order persistence and
 //! the order state machine (the OMS).
 //!
+//! Reference data for master data: [`MarketData::security_details`] (kind, lot, listed
+//! shares, names), [`MarketData::indexes`] and [`MarketData::index_components`], and
+//! [`MarketData::daily_prices`] (a whole exchange's band for a day in one paged call; empty
+//! before the broker publishes the day).
+//!
 //! Which generation runs is configuration: [`Settings`] (`generation = "v2" | "v3"` plus
 //! that generation's credentials) and [`connect`] returns the trait objects.
 //!
@@ -91,6 +96,24 @@ pub trait MarketData: Send + Sync {
 
     /// Daily values of `index` between two days, oldest first.
     async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>>;
+
+    /// Reference data (kind, lot, listed shares, names, ...) of every security listed on
+    /// `exchange`; paging is done here. v3 lists no derivatives board:
+    /// [`Error::Unsupported`] for [`Exchange::HnxDeriv`] there (its contracts are in
+    /// [`MarketData::daily_prices`]).
+    async fn security_details(&self, exchange: Exchange) -> Result<Vec<SecurityDetail>>;
+
+    /// The indexes of `exchange` (HOSE and HNX publish indexes).
+    async fn indexes(&self, exchange: Exchange) -> Result<Vec<IndexInfo>>;
+
+    /// The constituents of `index`.
+    async fn index_components(&self, index: &str) -> Result<Vec<Symbol>>;
+
+    /// Every security of `exchange` with its prices of `date` (reference, ceiling, floor;
+    /// close, volume and foreign room where the generation sends them), in one paged call.
+    /// Empty when the broker has nothing for that day yet (a future day, before the broker
+    /// publishes it): derive the band with `market`'s rules from the previous day's.
+    async fn daily_prices(&self, exchange: Exchange, date: Date) -> Result<Vec<DailyPrice>>;
 
     /// A live stream of `subscription`, reconnecting by itself; gaps are reported as
     /// [`MarketEvent::Gap`] followed by [`MarketEvent::Reconnected`].

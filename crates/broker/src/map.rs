@@ -29,6 +29,32 @@ pub(crate) fn status(s: &fastconnect::OrderStatus) -> OrderStatus {
     }
 }
 
+/// The instrument kind of an SSI security-type code: v2's `SecType` (`ST`, `CW`, `FU`,
+/// `EF`, `BO`, `MF`, `OF`) or v3's `stockType`, which may spell the kind out (`Stock`,
+/// `CoveredWarrant`, ...). `None` for a code that names no kind `market` knows.
+pub(crate) fn instrument_kind(code: &str) -> Option<market::InstrumentKind> {
+    use market::InstrumentKind as K;
+    let c: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match c.as_str() {
+        "ST" | "S" | "STOCK" => Some(K::Stock),
+        "CW" | "COVEREDWARRANT" | "WARRANT" => Some(K::CoveredWarrant),
+        "FU" | "FUTURE" | "FUTURES" | "INDEXFUTURE" => Some(K::IndexFuture),
+        "EF" | "ETF" => Some(K::Etf),
+        "BO" | "BOND" => Some(K::Bond),
+        "MF" | "OF" | "FUND" | "FUNDCERTIFICATE" => Some(K::FundCertificate),
+        _ => None,
+    }
+}
+
+/// A positive count from the wire (lot, listed shares); `None` for absent, zero or negative.
+pub(crate) fn count(v: Option<i64>) -> Option<u64> {
+    v.and_then(|v| u64::try_from(v).ok()).filter(|v| *v > 0)
+}
+
 pub(crate) fn side(s: fastconnect::Side) -> market::Side {
     match s {
         fastconnect::Side::Buy => market::Side::Buy,
@@ -94,5 +120,23 @@ mod tests {
             "HOSE's retired MP is MTL"
         );
         assert_eq!(wire_order_type(market::OrderType::Plo).as_str(), "PLO");
+    }
+
+    #[test]
+    fn both_generations_security_types_map_to_one_kind() {
+        use market::InstrumentKind as K;
+        assert_eq!(instrument_kind("ST"), Some(K::Stock));
+        assert_eq!(instrument_kind("S"), Some(K::Stock));
+        assert_eq!(instrument_kind("Stock"), Some(K::Stock));
+        assert_eq!(instrument_kind("FU"), Some(K::IndexFuture));
+        assert_eq!(instrument_kind("IndexFuture"), Some(K::IndexFuture));
+        assert_eq!(instrument_kind("covered_warrant"), Some(K::CoveredWarrant));
+        assert_eq!(instrument_kind("EF"), Some(K::Etf));
+        assert_eq!(instrument_kind("MF"), Some(K::FundCertificate));
+        assert_eq!(instrument_kind("BO"), Some(K::Bond));
+        assert_eq!(instrument_kind("ZZ"), None);
+        assert_eq!(count(Some(100)), Some(100));
+        assert_eq!(count(Some(0)), None);
+        assert_eq!(count(Some(-1)), None);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use market::{Board, Exchange, OrderType, Price, Quantity, Side, Symbol, Vnd};
+use market::{Board, Exchange, InstrumentKind, OrderType, Price, Quantity, Side, Symbol, Vnd};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -545,6 +545,77 @@ pub struct SecurityInfo {
     pub exchange: Option<Exchange>,
     /// Name.
     pub name: Option<String>,
+}
+
+/// Reference data of one listed security: FC Data `SecuritiesDetails` (v2) or
+/// `securitiesByBoard` (v3). Fields the broker did not send are `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityDetail {
+    /// Ticker.
+    pub symbol: Symbol,
+    /// Exchange (the one asked for when the broker does not say).
+    pub exchange: Exchange,
+    /// Instrument kind, from the broker's security type; `None` when it sent none or one
+    /// this crate does not know.
+    pub kind: Option<InstrumentKind>,
+    /// Vietnamese name.
+    pub name: Option<String>,
+    /// English name.
+    pub name_en: Option<String>,
+    /// ISIN.
+    pub isin: Option<String>,
+    /// Round lot on the main board.
+    pub lot_size: Option<u64>,
+    /// Listed shares.
+    pub listed_shares: Option<u64>,
+    /// Underlying (covered warrants, futures).
+    pub underlying: Option<String>,
+    /// Maturity (covered warrants, futures, bonds).
+    pub maturity: Option<Date>,
+    /// First trading day.
+    pub first_trading_day: Option<Date>,
+    /// Last trading day.
+    pub last_trading_day: Option<Date>,
+    /// Sector (v3's ICB name; v2 sends none).
+    pub sector: Option<String>,
+}
+
+/// An index of an exchange (FC Data `IndexList`, v3 `indexList`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexInfo {
+    /// Index code (`VN30`, `HNX30`, ...).
+    pub code: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Exchange, when sent.
+    pub exchange: Option<Exchange>,
+}
+
+/// One security's prices of one trading day, from the exchange-wide daily list (FC Data
+/// `DailyStockPrice`, v3 `masterdata`). v3 sends only the band: close, volume, value and
+/// foreign room are `None` there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPrice {
+    /// Ticker.
+    pub symbol: Symbol,
+    /// Exchange, when known.
+    pub exchange: Option<Exchange>,
+    /// Trading day.
+    pub date: Date,
+    /// Reference price.
+    pub reference: Option<Price>,
+    /// Ceiling.
+    pub ceiling: Option<Price>,
+    /// Floor.
+    pub floor: Option<Price>,
+    /// Close (or last, while the day runs); `None` when nothing traded.
+    pub close: Option<Price>,
+    /// Matched volume (round lot, put-through excluded).
+    pub volume: Option<Quantity>,
+    /// Matched value in đồng (put-through excluded).
+    pub value: Option<Vnd>,
+    /// Foreign room left.
+    pub foreign_room: Option<Quantity>,
 }
 
 /// A security's state for one trading day: reference, band and the day's prices.

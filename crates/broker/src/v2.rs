@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use fastconnect::data::{
-    DailyIndexQuery, DailyOhlcQuery, DailyStockPriceQuery, IntradayOhlcQuery, SecuritiesQuery,
+    DailyIndexQuery, DailyOhlcQuery, DailyStockPriceQuery, IndexComponentsQuery, IndexListQuery,
+    IntradayOhlcQuery, MAX_PAGE_INDEX, PageSize, Paging, SecuritiesDetailsQuery, SecuritiesQuery,
 };
 use fastconnect::trading::stream::{OrderErrorEvent, OrderEvent, OrderMatchEvent};
 use fastconnect::trading::{CancelOrder, ModifyOrder, NewOrder, OrderItem, RequestId};
@@ -30,13 +31,16 @@ use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
-use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
+use crate::map::{
+    count, instrument_kind, mapped, order_type, side, status, wire_order_type, wire_side,
+};
 use crate::price::{index_value, opt_price, price, quantity, symbol, vnd, wire};
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
-    ConditionalOrder, ConditionalRequest, ConditionalStep, ConditionalSupport, Fill, IndexPoint,
-    Level, MarketEvent, MaxQuantities, OrderAck, OrderKey, OrderRequest, OrderState, OrderStatus,
-    Position, SecurityInfo, SecuritySnapshot, Subscription,
+    ConditionalOrder, ConditionalRequest, ConditionalStep, ConditionalSupport, DailyPrice, Fill,
+    IndexInfo, IndexPoint, Level, MarketEvent, MaxQuantities, OrderAck, OrderKey, OrderRequest,
+    OrderState, OrderStatus, Position, SecurityDetail, SecurityInfo, SecuritySnapshot,
+    Subscription,
 };
 use crate::{EventStream, MarketData, Trading};
 
@@ -243,6 +247,61 @@ fn market_event(state: &mut bool, e: fastconnect::MarketEvent) -> Option<Result<
     Some(out)
 }
 
+fn wire_exchange(exchange: Exchange) -> fastconnect::Exchange {
+    fastconnect::Exchange::parse(exchange.ssi_code())
+}
+
+fn exchange_of(e: Option<&fastconnect::Exchange>) -> Option<Exchange> {
+    e.and_then(|e| e.as_str().parse().ok())
+}
+
+/// A `SecuritiesDetails` row as a [`SecurityDetail`] (`exchange`: the market asked for).
+fn detail(exchange: Exchange, d: fastconnect::data::SecurityDetail) -> Result<SecurityDetail> {
+    Ok(SecurityDetail {
+        symbol: symbol(&d.symbol)?,
+        exchange: exchange_of(d.exchange.as_ref())
+            .or(exchange_of(d.market_id.as_ref()))
+            .unwrap_or(exchange),
+        kind: d
+            .sec_type
+            .as_ref()
+            .and_then(|t| instrument_kind(t.as_str())),
+        name: d.symbol_name,
+        name_en: d.symbol_eng_name,
+        isin: d.isin,
+        lot_size: count(d.lot_size),
+        listed_shares: count(d.listed_share),
+        underlying: d.underlying,
+        maturity: d.maturity_date,
+        first_trading_day: d.first_trading_date,
+        last_trading_day: d.last_trading_date,
+        sector: None,
+    })
+}
+
+/// A `DailyStockPrice` row as a [`DailyPrice`].
+fn daily(exchange: Exchange, r: fastconnect::data::DailyStockPrice) -> Result<DailyPrice> {
+    let s = r.symbol.as_str();
+    Ok(DailyPrice {
+        symbol: symbol(s)?,
+        exchange: Some(exchange),
+        date: r.trading_date,
+        reference: opt_price(s, r.ref_price)?,
+        ceiling: opt_price(s, r.ceiling_price)?,
+        floor: opt_price(s, r.floor_price)?,
+        close: opt_price(s, r.close_price)?,
+        volume: r
+            .total_match_vol
+            .map(|v| quantity("TotalMatchVol", Some(v)))
+            .transpose()?,
+        value: vnd(r.total_match_val),
+        foreign_room: r
+            .foreign_current_room
+            .map(|v| quantity("ForeignCurrentRoom", Some(v)))
+            .transpose()?,
+    })
+}
+
 #[async_trait]
 impl MarketData for V2Data {
     fn generation(&self) -> Generation {
@@ -262,6 +321,94 @@ impl MarketData for V2Data {
                     name: s.stock_name,
                 })
             })
+            .collect()
+    }
+
+    async fn security_details(&self, exchange: Exchange) -> Result<Vec<SecurityDetail>> {
+        // One `SecuritiesDetails` item holds a page of securities (`RepeatedInfo`), so
+        // `DataClient::all`, which counts items, cannot see further pages: page here by
+        // the securities, up to `totalRecord`.
+        let query = SecuritiesDetailsQuery {
+            market: Some(wire_exchange(exchange)),
+            symbol: None,
+        };
+        let size = PageSize::S1000;
+        let mut out = Vec::new();
+        let mut total = None;
+        for index in 1..=MAX_PAGE_INDEX {
+            let paging = Paging::new(index, size).map_err(ssi)?;
+            let page = self.client.page(&query, paging).await.map_err(ssi)?;
+            total = page.total_record.or(total);
+            let mut rows = 0_usize;
+            for report in page.items {
+                for d in report.repeated_info {
+                    rows += 1;
+                    out.push(detail(exchange, d)?);
+                }
+            }
+            let reached = total.is_some_and(|t| out.len() as u64 >= t);
+            if rows < size.rows() as usize || reached {
+                return Ok(out);
+            }
+        }
+        match total {
+            Some(t) if t > out.len() as u64 => Err(ssi(fastconnect::Error::PageLimit {
+                endpoint: "SecuritiesDetails".to_owned(),
+                total_record: t,
+                reachable: out.len() as u64,
+            })),
+            Some(_) | None => Ok(out),
+        }
+    }
+
+    async fn indexes(&self, exchange: Exchange) -> Result<Vec<IndexInfo>> {
+        let rows = self
+            .client
+            .all(&IndexListQuery {
+                exchange: wire_exchange(exchange),
+            })
+            .await
+            .map_err(ssi)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| IndexInfo {
+                code: r.index_code,
+                name: r.index_name,
+                exchange: exchange_of(r.exchange.as_ref()).or(Some(exchange)),
+            })
+            .collect())
+    }
+
+    async fn index_components(&self, index: &str) -> Result<Vec<Symbol>> {
+        let rows = self
+            .client
+            .all(&IndexComponentsQuery {
+                index_code: index.to_owned(),
+            })
+            .await
+            .map_err(ssi)?;
+        let mut out = rows
+            .into_iter()
+            .filter(|r| r.index_code.eq_ignore_ascii_case(index))
+            .flat_map(|r| r.index_component)
+            .map(|c| symbol(&c.stock_symbol))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    async fn daily_prices(&self, exchange: Exchange, date: Date) -> Result<Vec<DailyPrice>> {
+        let query = DailyStockPriceQuery {
+            symbol: None,
+            market: Some(wire_exchange(exchange)),
+            from: date,
+            to: date,
+        };
+        let rows = self.client.all(&query).await.map_err(ssi)?;
+        rows.into_iter()
+            .filter(|r| r.trading_date == date)
+            .map(|r| daily(exchange, r))
             .collect()
     }
 

@@ -35,16 +35,18 @@ use market::{Board, Exchange, Price, Quantity, Symbol};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::error::{Error, Generation, Result};
-use crate::map::{mapped, order_type, side, status, wire_order_type, wire_side};
+use crate::map::{
+    count, instrument_kind, mapped, order_type, side, status, wire_order_type, wire_side,
+};
 use crate::price::{
     distance, index_value, opt_price, price, quantity, symbol, vnd, wire, wire_distance,
 };
 use crate::types::{
     AccountEvent, AmendRequest, Balance, Bar, BarsQuery, CancelRequest, ClientOrderId,
     ConditionalChild, ConditionalKind, ConditionalOrder, ConditionalRequest, ConditionalState,
-    ConditionalStep, ConditionalSupport, Fill, IndexPoint, Level, MarketEvent, MaxQuantities,
-    OrderAck, OrderRequest, OrderState, OrderStatus, Position, Resolution, SecurityInfo,
-    SecuritySnapshot, Subscription, Trigger,
+    ConditionalStep, ConditionalSupport, DailyPrice, Fill, IndexInfo, IndexPoint, Level,
+    MarketEvent, MaxQuantities, OrderAck, OrderRequest, OrderState, OrderStatus, Position,
+    Resolution, SecurityDetail, SecurityInfo, SecuritySnapshot, Subscription, Trigger,
 };
 use crate::{EventStream, MarketData, Trading};
 
@@ -853,6 +855,103 @@ impl MarketData for V3Data {
                         .and_then(|b| b.parse().ok())
                         .or(Some(exchange)),
                     name: r.symbol_name_en.or(r.symbol_name_vi),
+                })
+            })
+            .collect()
+    }
+
+    async fn security_details(&self, exchange: Exchange) -> Result<Vec<SecurityDetail>> {
+        let rows = self
+            .client
+            .data()
+            .securities_by_board(&SecuritySelector::Board(board(exchange)?))
+            .await
+            .map_err(ssi)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(SecurityDetail {
+                    symbol: symbol(&r.symbol)?,
+                    exchange: r
+                        .board
+                        .as_deref()
+                        .and_then(|b| b.parse().ok())
+                        .unwrap_or(exchange),
+                    kind: r.stock_type.as_deref().and_then(instrument_kind),
+                    name: r.symbol_name_vi,
+                    name_en: r.symbol_name_en,
+                    isin: None,
+                    lot_size: count(r.lot_size),
+                    listed_shares: count(r.listed_share),
+                    underlying: r.cw_underlying_symbol,
+                    maturity: r.maturity_date,
+                    first_trading_day: r.first_trading_date,
+                    last_trading_day: r.last_trading_date,
+                    sector: r.icb_name.filter(|n| !n.trim().is_empty()),
+                })
+            })
+            .collect()
+    }
+
+    async fn indexes(&self, exchange: Exchange) -> Result<Vec<IndexInfo>> {
+        let rows = self
+            .client
+            .data()
+            .index_list(Some(board(exchange)?))
+            .await
+            .map_err(ssi)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| !r.index.trim().is_empty())
+            .map(|r| IndexInfo {
+                exchange: r.board.parse().ok().or(Some(exchange)),
+                name: Some(r.index_name).filter(|n| !n.trim().is_empty()),
+                code: r.index,
+            })
+            .collect())
+    }
+
+    async fn index_components(&self, index: &str) -> Result<Vec<Symbol>> {
+        let rows = self
+            .client
+            .data()
+            .securities_by_board(&SecuritySelector::Index(index.to_owned()))
+            .await
+            .map_err(ssi)?;
+        let mut out = rows
+            .iter()
+            .map(|r| symbol(&r.symbol))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    async fn daily_prices(&self, exchange: Exchange, date: Date) -> Result<Vec<DailyPrice>> {
+        // `masterdata` lists every board at once: keep `exchange`'s rows of `date`.
+        let rows = self
+            .client
+            .data()
+            .master_data_all(date, date)
+            .await
+            .map_err(ssi)?;
+        rows.into_iter()
+            .filter(|r| {
+                r.board.as_deref().and_then(|b| b.parse::<Exchange>().ok()) == Some(exchange)
+                    && r.trading_date.is_none_or(|d| d == date)
+            })
+            .map(|r| {
+                let s = r.symbol.as_str();
+                Ok(DailyPrice {
+                    symbol: symbol(s)?,
+                    exchange: Some(exchange),
+                    date,
+                    reference: opt_price(s, r.ref_price)?,
+                    ceiling: opt_price(s, r.ceiling)?,
+                    floor: opt_price(s, r.floor)?,
+                    close: None,
+                    volume: None,
+                    value: None,
+                    foreign_room: None,
                 })
             })
             .collect()

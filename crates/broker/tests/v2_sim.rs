@@ -23,7 +23,10 @@ use market::order::Amendment;
 use market::{Exchange, InstrumentKind, OrderType, Price, Quantity, Side, Symbol};
 use time::macros::{date, datetime};
 
-use support::{Proxy, TestSim, hose_stock, id, instrument, spawn_with, trading_config, universe};
+use support::{
+    Proxy, TestSim, assert_bands, hose_stock, id, instrument, listed, pre_open_config, spawn_with,
+    trading_config, universe,
+};
 
 /// 20 s before HOSE's opening print, 30× real time: trades and quotes flow at once.
 fn market_config() -> SimConfig {
@@ -794,5 +797,79 @@ async fn a_dropped_connection_is_a_gap_on_the_market_and_a_replay_on_the_account
     assert!(
         !after.iter().any(|e| matches!(e, AccountEvent::Gap { .. })),
         "{after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_data_and_the_days_band_of_whole_exchanges_before_the_open() {
+    let t = spawn_with(pre_open_config()).await;
+    let data = connect(&t).market_data;
+    let today = date!(2025 - 06 - 10);
+    let rules = market::MarketRules::default();
+
+    for exchange in Exchange::ALL {
+        let details = data.security_details(exchange).await.unwrap();
+        let expected = listed(&t, exchange);
+        assert_eq!(details.len(), expected.len(), "{exchange}");
+        for (_, x) in &expected {
+            let d = details
+                .iter()
+                .find(|d| d.symbol.as_str() == x.symbol)
+                .unwrap();
+            assert_eq!(d.exchange, exchange);
+            assert_eq!(d.kind, Some(x.kind), "{}", x.symbol);
+            assert_eq!(d.lot_size, Some(rules.lots.round_lot(exchange)));
+            assert_eq!(
+                d.listed_shares,
+                u64::try_from(x.listed_shares).ok().filter(|n| *n > 0)
+            );
+            assert_eq!(d.name.as_deref(), Some(x.name.as_str()));
+            assert_eq!(d.isin.as_deref(), Some(x.isin.as_str()));
+        }
+
+        // The day's band is published before the first session; nothing has traded.
+        let prices = data.daily_prices(exchange, today).await.unwrap();
+        assert_bands(&t, exchange, today, &prices);
+        assert!(
+            prices.iter().all(|p| p.volume == Some(Quantity::ZERO)),
+            "{prices:?}"
+        );
+        // The previous day is complete: every security has its close.
+        let before = data
+            .daily_prices(exchange, date!(2025 - 06 - 09))
+            .await
+            .unwrap();
+        assert_bands(&t, exchange, date!(2025 - 06 - 09), &before);
+    }
+    // A day the broker has not published yet is empty, not an error.
+    let tomorrow = data
+        .daily_prices(Exchange::Hose, date!(2025 - 06 - 11))
+        .await
+        .unwrap();
+    assert!(tomorrow.is_empty(), "{tomorrow:?}");
+
+    let g = t.sim.generator();
+    let indexes = data.indexes(Exchange::Hose).await.unwrap();
+    let vn30 = indexes.iter().find(|i| i.code == "VN30").unwrap();
+    assert_eq!(vn30.exchange, Some(Exchange::Hose));
+    let members = data.index_components("VN30").await.unwrap();
+    let (_, def) = g.universe().index("VN30").unwrap();
+    let mut expected: Vec<String> = def
+        .members
+        .iter()
+        .map(|&m| g.universe().instrument(m).unwrap().symbol.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(
+        members
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    let err = data.index_components("NOPE").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Rejected { .. } | Error::NotFound(_)),
+        "{err:?}"
     );
 }

@@ -25,7 +25,10 @@ use market::order::Amendment;
 use market::{Exchange, OrderType, Price, Quantity, Side, Symbol};
 use time::macros::{date, datetime};
 
-use support::{Proxy, TestSim, hose_stock, id, instrument, spawn_with, trading_config, universe};
+use support::{
+    Proxy, TestSim, assert_bands, hose_stock, id, instrument, listed, pre_open_config, spawn_with,
+    trading_config, universe,
+};
 
 /// 20 s before HOSE's opening print, 30× real time: trades and quotes flow at once.
 fn market_config() -> SimConfig {
@@ -673,4 +676,63 @@ async fn a_dropped_v3_socket_is_a_gap_to_reconcile() {
         order_with(e, 6002, |o| o.status == OrderStatus::New)
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_reference_data_and_bands_agree_with_v2_before_the_open() {
+    let t = spawn_with(pre_open_config()).await;
+    let data = broker::connect(v3_settings(&t)).unwrap().market_data;
+    let v2 = broker::connect(v2_settings(&t)).unwrap().market_data;
+    let today = date!(2025 - 06 - 10);
+
+    for exchange in [Exchange::Hose, Exchange::Hnx, Exchange::Upcom] {
+        let details = data.security_details(exchange).await.unwrap();
+        let expected = listed(&t, exchange);
+        assert_eq!(details.len(), expected.len(), "{exchange}");
+        let v2_details = v2.security_details(exchange).await.unwrap();
+        for d in &details {
+            let other = v2_details.iter().find(|o| o.symbol == d.symbol).unwrap();
+            assert_eq!(
+                (d.exchange, d.kind, d.lot_size, d.listed_shares),
+                (
+                    other.exchange,
+                    other.kind,
+                    other.lot_size,
+                    other.listed_shares
+                ),
+                "{}",
+                d.symbol
+            );
+        }
+    }
+    // v3 lists no derivatives board; the contracts come with the daily list.
+    let err = data.security_details(Exchange::HnxDeriv).await.unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+
+    for exchange in Exchange::ALL {
+        let prices = data.daily_prices(exchange, today).await.unwrap();
+        assert_bands(&t, exchange, today, &prices);
+        assert!(
+            prices
+                .iter()
+                .all(|p| p.close.is_none() && p.volume.is_none())
+        );
+    }
+    assert!(
+        data.daily_prices(Exchange::Hose, date!(2025 - 06 - 11))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let indexes = data.indexes(Exchange::Hose).await.unwrap();
+    assert!(
+        indexes
+            .iter()
+            .any(|i| i.code == "VN30" && i.exchange == Some(Exchange::Hose))
+    );
+    assert_eq!(
+        data.index_components("VN30").await.unwrap(),
+        v2.index_components("VN30").await.unwrap()
+    );
 }

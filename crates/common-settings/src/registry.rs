@@ -153,7 +153,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18307,
         grpc_package: "qts.master_data.v1",
         grpc_service: "qts.master_data.v1.MasterDataService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "rule",

@@ -125,3 +125,56 @@ pub(crate) fn hose_stock(t: &TestSim) -> (Symbol, Price) {
 pub(crate) fn id(n: u32) -> ClientOrderId {
     ClientOrderId::new(n).unwrap()
 }
+
+/// 08:30 on a Tuesday, before any session: the day's band is published, nothing traded.
+pub(crate) fn pre_open_config() -> SimConfig {
+    SimConfig {
+        start: datetime!(2025-06-10 08:30:00 +7),
+        speed: 1.0,
+        universe: universe(),
+        history_days: 10,
+        ..SimConfig::demo()
+    }
+}
+
+/// Instruments of `exchange` in the simulator's universe, with their universe index.
+pub(crate) fn listed(t: &TestSim, exchange: Exchange) -> Vec<(usize, fcsim::Instrument)> {
+    t.sim
+        .generator()
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.exchange == exchange)
+        .map(|(i, x)| (i, x.clone()))
+        .collect()
+}
+
+/// Checks `prices` (one exchange's daily list on `date`) against the simulator's own band
+/// of every instrument of `exchange` that day.
+pub(crate) fn assert_bands(
+    t: &TestSim,
+    exchange: Exchange,
+    date: time::Date,
+    prices: &[broker::DailyPrice],
+) {
+    let g = t.sim.generator();
+    let day = g.day_index(date).unwrap();
+    let expected = listed(t, exchange);
+    assert_eq!(prices.len(), expected.len(), "{exchange}: {prices:?}");
+    for (i, x) in expected {
+        let p = prices
+            .iter()
+            .find(|p| p.symbol.as_str() == x.symbol)
+            .unwrap_or_else(|| panic!("{} missing", x.symbol));
+        let band = g.limits(i, day).unwrap();
+        assert_eq!(p.date, date);
+        assert_eq!(p.exchange, Some(exchange));
+        assert_eq!(
+            (p.reference, p.ceiling, p.floor),
+            (Some(band.reference), Some(band.ceiling), Some(band.floor)),
+            "{}",
+            x.symbol
+        );
+    }
+}

@@ -1,12 +1,25 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: backends, the broker, routes, the daily sync and the cache-invalidation consumer
+//! into a bound host.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use common::bus::topics::MASTERDATA_SECURITY;
+use common::consumer::{Consumer, HandleError, handler_fn};
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
+use crate::service::MasterData;
 use crate::settings::{Sections, Settings};
+
+static MIGRATIONS: Migrations = Migrations {
+    postgres: sqlx::migrate!("migrations/postgres"),
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+};
 
 /// The bound master-data service.
 pub struct App {
@@ -17,16 +30,81 @@ impl Service for App {
     type Sections = Sections;
     const SPEC: &'static ServiceSpec = crate::SPEC;
     const DEFAULTS: &'static str = crate::settings::DEFAULTS;
-    const MIGRATIONS: Option<&'static Migrations> = None;
+    const MIGRATIONS: Option<&'static Migrations> = Some(&MIGRATIONS);
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
-        let parts = Parts {
-            http: common::server::info_routes(info.clone()),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
-            registry: prometheus::Registry::new(),
+        let clock = settings
+            .clock
+            .clock()
+            .map_err(anyhow::Error::msg)
+            .context("market clock")?;
+        let broker = match settings.own.broker.clone() {
+            Some(b) => Some(broker::connect(b).context("broker settings")?.market_data),
+            None => {
+                tracing::info!("no [broker] configured: serving stored master data only");
+                None
+            }
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let registry = prometheus::Registry::new();
+        let metrics = crate::metrics::Metrics::register(&registry).context("register metrics")?;
+        let md = Arc::new(
+            MasterData::new(
+                backends.db.clone(),
+                backends.cache.clone(),
+                broker,
+                clock,
+                crate::SPEC.name,
+                Duration::from_secs(settings.own.lookup.cache_ttl_secs),
+                metrics,
+            )
+            .context("trading calendar")?,
+        );
+        let parts = Parts {
+            http: common::server::info_routes(info.clone()).merge(crate::http::routes(md.clone())),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), md.clone())),
+            registry,
+        };
+        let (bus, db) = (backends.bus.clone(), backends.db.clone());
+        // A shared cache (Redis) needs one invalidation per event; per-instance memory
+        // caches need every instance to see every event, so each gets its own group.
+        let group = match backends.cache.kind() {
+            "redis" => format!("{}.cache", crate::SPEC.name),
+            _ => format!("{}.cache.{}", crate::SPEC.name, info.instance_id),
+        };
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+
+        let invalidating = md.clone();
+        let consumer = Consumer::new(
+            group,
+            &[MASTERDATA_SECURITY.name.as_ref()],
+            handler_fn(move |delivery, _tx| {
+                let md = invalidating.clone();
+                Box::pin(async move {
+                    let s: proto::market::v1::Security =
+                        delivery.envelope.decode().map_err(HandleError::reject)?;
+                    md.invalidate(&s.symbol).await;
+                    Ok(())
+                })
+            }),
+        )
+        .with_settings(&settings.consumer);
+        host.spawn("cache-invalidation", move |token| async move {
+            consumer
+                .run(bus, db, token)
+                .await
+                .context("cache invalidation")
+        });
+
+        if md.has_broker() && settings.own.sync.scheduled {
+            let (lead, retry) = (
+                settings.own.sync.lead_minutes,
+                Duration::from_secs(settings.own.sync.retry_secs),
+            );
+            host.spawn("daily-sync", move |token| {
+                crate::service::run_schedule(md, lead, retry, token)
+            });
+        }
         Ok(Self { host })
     }
 

@@ -2,10 +2,93 @@
 //! (`crates/common-settings/config/default.toml`) and its own [`Sections`], layered and validated
 //! together as `common::settings` describes.
 
-/// The master-data service's own settings sections: none yet. A section is a field of a
-/// `#[serde(deny_unknown_fields)]` struct here, implementing `common::settings::Sections`, with
-/// its defaults in `config/default.toml`.
-pub type Sections = common::settings::NoSections;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+
+/// The master-data service's own sections (defaults in `config/default.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sections {
+    /// The broker to sync from (`broker::Settings`: `generation = "v2" | "v3"` and that
+    /// generation's keys). Absent: the service serves what it has stored and manual edits,
+    /// and a sync answers FailedPrecondition.
+    #[serde(default, deserialize_with = "broker_settings")]
+    pub broker: Option<broker::Settings>,
+    /// When and how the daily sync runs.
+    pub sync: SyncSettings,
+    /// Hot lookups in `backends.cache`.
+    pub lookup: LookupSettings,
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Whether the daily sync runs by itself (with a broker configured).
+    pub scheduled: bool,
+    /// How many minutes before the day's first session (by the market clock) the daily sync
+    /// runs.
+    pub lead_minutes: u32,
+    /// Wall-clock wait before a failed scheduled sync is tried again.
+    pub retry_secs: u64,
+}
+
+/// `[lookup]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSettings {
+    /// How long a cached security lives at most (change events drop it sooner).
+    pub cache_ttl_secs: u64,
+}
+
+/// `[broker]` in two steps: `generation`, then that generation's settings read straight from
+/// the loader's values. `broker::Settings` is an internally tagged enum, which serde reads
+/// through a buffer that keeps a value's parsed type, so an environment value that looks like
+/// a number (`MASTER_DATA__BROKER__DATA__CONSUMER_ID=12345`) would fail to read as text;
+/// read directly, the loader turns it back into text where a string is expected.
+fn broker_settings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<broker::Settings>, D::Error> {
+    let Some(value) = Option::<config::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let mut table = value.into_table().map_err(D::Error::custom)?;
+    let generation = table
+        .remove("generation")
+        .ok_or_else(|| D::Error::custom("broker.generation is required (\"v2\" or \"v3\")"))?
+        .into_string()
+        .map_err(D::Error::custom)?;
+    let rest = config::Value::new(None, config::ValueKind::Table(table));
+    let settings = match generation.trim().to_ascii_lowercase().as_str() {
+        "v2" => rest
+            .try_deserialize::<broker::V2Settings>()
+            .map(broker::Settings::V2)
+            .map_err(D::Error::custom),
+        "v3" => rest
+            .try_deserialize::<fastconnect::v3::Config>()
+            .map(|client| broker::Settings::V3(broker::V3Settings { client }))
+            .map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "broker.generation {other:?} is neither \"v2\" nor \"v3\""
+        ))),
+    };
+    settings.map(Some)
+}
+
+impl common::settings::Sections for Sections {
+    fn check(&self, problems: &mut Vec<String>) {
+        if self.sync.lead_minutes > 8 * 60 {
+            problems.push(format!(
+                "sync.lead_minutes must be at most 480, got {}",
+                self.sync.lead_minutes
+            ));
+        }
+        if self.sync.retry_secs == 0 {
+            problems.push("sync.retry_secs must be at least 1".to_owned());
+        }
+        if self.lookup.cache_ttl_secs == 0 {
+            problems.push("lookup.cache_ttl_secs must be at least 1".to_owned());
+        }
+    }
+}
 
 /// The service's settings: the shared ones (`settings.http`, `settings.database`, ...) and its
 /// own (`settings.own`).
@@ -13,3 +96,87 @@ pub type Settings = common::settings::Settings<Sections>;
 
 /// This service's compiled-in defaults (`config/default.toml`).
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use common::settings::Sources;
+
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, common::settings::Error> {
+        Settings::load_from(
+            crate::SPEC,
+            DEFAULTS,
+            &Sources {
+                file: None,
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<HashMap<_, _>>(),
+            },
+        )
+    }
+
+    #[test]
+    fn without_a_broker_section_there_is_no_broker() {
+        let s = load(&[]).unwrap();
+        assert!(s.own.broker.is_none());
+        assert!(s.own.sync.scheduled);
+        assert_eq!(s.own.sync.lead_minutes, 30);
+    }
+
+    #[test]
+    fn broker_env_keys_deserialize_for_both_generations() {
+        let v2 = load(&[
+            ("MASTER_DATA__BROKER__GENERATION", "v2"),
+            ("MASTER_DATA__BROKER__DATA__URL", "http://127.0.0.1:18400"),
+            (
+                "MASTER_DATA__BROKER__DATA__HUB_URL",
+                "http://127.0.0.1:18400",
+            ),
+            ("MASTER_DATA__BROKER__DATA__CONSUMER_ID", "12345"),
+            ("MASTER_DATA__BROKER__DATA__CONSUMER_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        let Some(broker::Settings::V2(v2)) = v2.own.broker else {
+            panic!("expected v2")
+        };
+        assert_eq!(v2.data.url, "http://127.0.0.1:18400");
+        assert_eq!(v2.data.consumer_id, "12345", "a numeric id stays text");
+        assert!(v2.trading.is_none());
+
+        let v3 = load(&[
+            ("MASTER_DATA__BROKER__GENERATION", "v3"),
+            ("MASTER_DATA__BROKER__API_URL", "http://127.0.0.1:18401"),
+            ("MASTER_DATA__BROKER__API_KEY", "2024"),
+            ("MASTER_DATA__BROKER__API_SECRET", "secret"),
+        ])
+        .unwrap();
+        let Some(broker::Settings::V3(v3)) = v3.own.broker else {
+            panic!("expected v3")
+        };
+        assert_eq!(v3.client.api_url, "http://127.0.0.1:18401");
+        assert_eq!(v3.client.api_key, "2024");
+        assert!(v3.client.private_key.is_none(), "data only");
+    }
+
+    #[test]
+    fn bad_broker_and_sync_settings_are_listed() {
+        let err = load(&[("MASTER_DATA__BROKER__GENERATION", "v9")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("v9"), "{err}");
+        let err = load(&[
+            ("MASTER_DATA__SYNC__LEAD_MINUTES", "600"),
+            ("MASTER_DATA__LOOKUP__CACHE_TTL_SECS", "0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sync.lead_minutes") && err.contains("lookup.cache_ttl_secs"),
+            "{err}"
+        );
+    }
+}

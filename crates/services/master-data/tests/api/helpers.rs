@@ -1,7 +1,173 @@
-//! [`spawn_app`] and the [`TestApp`] with one method per endpoint.
+//! [`spawn_app`] and the [`TestApp`] with one method per endpoint; [`Sim`], the FastConnect
+//! simulator in process, and [`server`] for the test servers.
+
+use std::time::Duration;
 
 use common::service::testing::{Spawned, spawn};
+use fcsim::config::{
+    DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_V3_API_KEY, DEMO_V3_API_SECRET,
+};
+use fcsim::{SimConfig, Simulator, UniverseSize};
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio_util::sync::CancellationToken;
+
+/// The address in `var`, or `None` (with a loud warning) when unset outside CI.
+pub fn server(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "{var} is not set: under CI=true every server test must run (use scripts/test.sh)"
+            )
+        }
+        _ => {
+            eprintln!("WARNING: {var} is not set; skipping this test (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+/// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server; its URL.
+pub async fn fresh_database(url: &str) -> String {
+    let name = format!("md_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create database");
+    admin.close().await;
+    let (base, _) = url.rsplit_once('/').expect("a database URL");
+    format!("{base}/{name}")
+}
+
+/// The FastConnect simulator on free ports.
+pub struct Sim {
+    /// The simulator.
+    pub sim: Simulator,
+    /// FC Data (v2).
+    pub data_url: String,
+    /// FC Trading and v3.
+    pub trading_url: String,
+    /// Where its clock started.
+    pub start: OffsetDateTime,
+    cancel: CancellationToken,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// A small market (40 HOSE, 10 HNX, 10 UPCoM, the futures) whose clock starts at `start`.
+pub async fn sim(start: OffsetDateTime) -> Sim {
+    sim_sized(
+        start,
+        UniverseSize {
+            hose: 40,
+            hnx: 10,
+            upcom: 10,
+        },
+    )
+    .await
+}
+
+/// [`sim`] with a market of `universe`'s size.
+pub async fn sim_sized(start: OffsetDateTime, universe: UniverseSize) -> Sim {
+    let config = SimConfig {
+        start,
+        speed: 1.0,
+        universe,
+        history_days: 10,
+        ..SimConfig::demo()
+    };
+    let sim = Simulator::new(config).unwrap();
+    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let data_url = format!("http://{}", data.local_addr().unwrap());
+    let trading_url = format!("http://{}", trading.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
+    Sim {
+        sim,
+        data_url,
+        trading_url,
+        start,
+        cancel,
+    }
+}
+
+impl Sim {
+    /// The env a deployment sets to point master data at this simulator's FC Data (v2), with
+    /// the market clock on the simulator's.
+    pub fn v2_env(&self) -> Vec<(String, String)> {
+        let mut env = self.clock_env();
+        env.extend([
+            ("MASTER_DATA__BROKER__GENERATION".into(), "v2".into()),
+            (
+                "MASTER_DATA__BROKER__DATA__URL".into(),
+                self.data_url.clone(),
+            ),
+            (
+                "MASTER_DATA__BROKER__DATA__HUB_URL".into(),
+                self.data_url.clone(),
+            ),
+            (
+                "MASTER_DATA__BROKER__DATA__CONSUMER_ID".into(),
+                DEMO_DATA_CONSUMER_ID.into(),
+            ),
+            (
+                "MASTER_DATA__BROKER__DATA__CONSUMER_SECRET".into(),
+                DEMO_DATA_CONSUMER_SECRET.into(),
+            ),
+        ]);
+        env
+    }
+
+    /// The same for v3 (data only: no private key).
+    pub fn v3_env(&self) -> Vec<(String, String)> {
+        let mut env = self.clock_env();
+        env.extend([
+            ("MASTER_DATA__BROKER__GENERATION".into(), "v3".into()),
+            (
+                "MASTER_DATA__BROKER__API_URL".into(),
+                self.trading_url.clone(),
+            ),
+            (
+                "MASTER_DATA__BROKER__STREAM_URL".into(),
+                format!("{}/ws/v3", self.trading_url.replace("http://", "ws://")),
+            ),
+            (
+                "MASTER_DATA__BROKER__API_KEY".into(),
+                DEMO_V3_API_KEY.into(),
+            ),
+            (
+                "MASTER_DATA__BROKER__API_SECRET".into(),
+                DEMO_V3_API_SECRET.into(),
+            ),
+        ]);
+        env
+    }
+
+    /// The market clock at the simulator's (both started now, real time); no daily schedule.
+    fn clock_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "MASTER_DATA__CLOCK__START".into(),
+                self.start.format(&Rfc3339).unwrap(),
+            ),
+            (
+                "MASTER_DATA__CLOCK__ANCHOR".into(),
+                OffsetDateTime::now_utc().format(&Rfc3339).unwrap(),
+            ),
+            ("MASTER_DATA__SYNC__SCHEDULED".into(), "false".into()),
+        ]
+    }
+}
 
 /// A running master-data service and an HTTP client for it.
 pub struct TestApp {
@@ -12,8 +178,14 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// [`spawn_app`] with environment overrides.
+pub async fn spawn_with(env: &[(String, String)]) -> TestApp {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     TestApp {
-        app: spawn::<master_data::App>(&[])
+        app: spawn::<master_data::App>(&env)
             .await
             .expect("the service starts"),
         http: reqwest::Client::new(),
@@ -30,20 +202,114 @@ impl TestApp {
             .expect("HTTP request")
     }
 
+    /// `GET` a path and read its JSON, asserting the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), status, "GET {path}");
+        r.json().await.expect("JSON body")
+    }
+
     /// `GET /api/master-data/v1/info`.
     pub async fn get_info(&self) -> reqwest::Response {
         self.get("/api/master-data/v1/info").await
     }
 
+    /// `POST /api/master-data/v1/sync`.
+    pub async fn sync(&self, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.app.http_url("/api/master-data/v1/sync"))
+            .timeout(Duration::from_secs(120))
+            .json(&body)
+            .send()
+            .await
+            .expect("HTTP request")
+    }
+
+    /// `PATCH /api/master-data/v1/securities/{symbol}`.
+    pub async fn edit(&self, symbol: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .patch(
+                self.app
+                    .http_url(&format!("/api/master-data/v1/securities/{symbol}")),
+            )
+            .json(&body)
+            .send()
+            .await
+            .expect("HTTP request")
+    }
+
+    /// Every security, page by page (`query` without `limit`/`cursor`).
+    pub async fn all_securities(&self, query: &str, limit: u32) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let sep = if query.is_empty() { "" } else { "&" };
+            let page = self
+                .get_json(
+                    &format!("/api/master-data/v1/securities?{query}{sep}limit={limit}{cursor}"),
+                    200,
+                )
+                .await;
+            out.extend(page["securities"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => return out,
+            }
+        }
+    }
+
+    /// A gRPC client.
+    pub async fn grpc(&self) -> MasterDataServiceClient<tonic::transport::Channel> {
+        MasterDataServiceClient::connect(self.app.grpc_url())
+            .await
+            .expect("gRPC connect")
+    }
+
     /// gRPC `MasterDataService/GetInfo`.
     pub async fn grpc_get_info(&self) -> proto::common::v1::ServiceInfo {
-        let mut client = MasterDataServiceClient::connect(self.app.grpc_url())
+        self.grpc()
             .await
-            .expect("gRPC connect");
-        client
             .get_info(proto::common::v1::GetInfoRequest {})
             .await
             .expect("GetInfo")
             .into_inner()
     }
+
+    /// Every `masterdata.security.v1` event the relay has published, waiting until there are
+    /// at least `at_least` (10 s at most).
+    pub async fn published(&self, at_least: usize) -> Vec<proto::market::v1::Security> {
+        let mut sub = self
+            .app
+            .bus
+            .subscribe(
+                &format!("test-{}", uuid::Uuid::new_v4().simple()),
+                &["masterdata.security.v1"],
+            )
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut out = Vec::new();
+        while out.len() < at_least && tokio::time::Instant::now() < deadline {
+            if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+                out.push(d.envelope.decode().unwrap());
+            }
+        }
+        // Drain what else is there now.
+        while let Some(d) = sub.poll(Duration::from_millis(300)).await.unwrap() {
+            out.push(d.envelope.decode().unwrap());
+        }
+        out
+    }
+}
+
+/// The simulator at 08:30 on Tuesday 2025-06-10 and master data synced from it (v2), with
+/// `extra` env (backends).
+pub async fn synced(extra: &[(String, String)]) -> (Sim, TestApp) {
+    let s = sim(time::macros::datetime!(2025-06-10 08:30:00 +7)).await;
+    let mut env = s.v2_env();
+    env.extend(extra.iter().cloned());
+    let app = spawn_with(&env).await;
+    let r = app.sync(serde_json::json!({})).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    (s, app)
 }

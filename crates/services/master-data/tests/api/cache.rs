@@ -1,0 +1,111 @@
+//! Hot lookups are cached and dropped by the change events on `masterdata.security.v1`, on the
+//! embedded backends and on real PostgreSQL and Redis.
+
+use std::time::Duration;
+
+use common::bus::Envelope;
+
+use crate::helpers::{TestApp, fresh_database, server, synced};
+
+/// Caches a lookup, changes the row behind the cache's back (as another instance would),
+/// checks the cache still answers, then publishes the change event and waits for the
+/// lookup to show the change.
+async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, events: i64) {
+    // The sync's own events reach the invalidation consumer first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let handled: i64 = common::on_engine!(app.app.db.pool(), |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM qts_inbox WHERE consumer LIKE 'master-data.cache%'"
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap();
+        if handled >= events {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{handled} of {events} events handled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let path = format!("/api/master-data/v1/securities/{symbol}");
+    let before = app.get_json(&path, 200).await;
+    assert_eq!(before["sector"], "");
+    common::on_engine!(app.app.db.pool(), |p| sqlx::query(
+        "UPDATE md_securities SET sector = 'Utilities' WHERE symbol = $1"
+    )
+    .bind(symbol)
+    .execute(p)
+    .await
+    .map(drop))
+    .unwrap();
+    assert_eq!(
+        app.get_json(&path, 200).await["sector"],
+        "",
+        "served from the cache"
+    );
+
+    let event = proto::market::v1::Security {
+        symbol: symbol.to_owned(),
+        sector: "Utilities".into(),
+        ..Default::default()
+    };
+    app.app
+        .bus
+        .publish(
+            "masterdata.security.v1",
+            &Envelope::new("another-instance", symbol, &event),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if app.get_json(&path, 200).await["sector"] == "Utilities" {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cache was not invalidated"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn first_symbol(s: &crate::helpers::Sim) -> String {
+    s.sim.generator().universe().instruments()[0].symbol.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_the_change_event_invalidates_the_memory_cache() {
+    let (s, app) = synced(&[]).await;
+    let n = s.sim.generator().universe().instruments().len();
+    a_change_event_drops_the_cached_entry(&app, &first_symbol(&s), n as i64).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_and_redis_the_change_event_invalidates_the_shared_cache() {
+    let (Some(pg), Some(redis)) = (server("TEST_DATABASE_URL"), server("TEST_REDIS_URL")) else {
+        return;
+    };
+    let db = fresh_database(&pg).await;
+    let prefix = format!("md-test-{}:", uuid::Uuid::new_v4().simple());
+    let (s, app) = synced(&[
+        ("MASTER_DATA__DATABASE__URL".into(), db),
+        ("MASTER_DATA__CACHE__KIND".into(), "redis".into()),
+        ("MASTER_DATA__CACHE__URL".into(), redis),
+        ("MASTER_DATA__CACHE__KEY_PREFIX".into(), prefix),
+    ])
+    .await;
+    let info = app.get_json("/api/master-data/v1/info", 200).await;
+    assert_eq!(info["backends"]["database"], "postgres");
+    assert_eq!(info["backends"]["cache"], "redis");
+    let n = s.sim.generator().universe().instruments().len();
+    assert_eq!(app.all_securities("", 1000).await.len(), n);
+    assert_eq!(
+        app.published(n).await.len(),
+        n,
+        "published from PostgreSQL's outbox"
+    );
+    a_change_event_drops_the_cached_entry(&app, &first_symbol(&s), n as i64).await;
+}
