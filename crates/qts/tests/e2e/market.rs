@@ -1,10 +1,10 @@
-//! The market through the fleet: `qts up`'s simulator into ingestion and onto the bus (embedded
-//! and Kafka), recorded to day files, and a recorded day replayed into fresh fleets twice to the
-//! same bytes.
+//! The market through the fleet: `qts up`'s simulator synced by master data and streamed
+//! through ingestion onto the bus (embedded and Kafka), recorded to day files, and a recorded day
+//! replayed into fresh fleets twice to the same bytes.
 
 use std::time::Duration;
 
-use common::bus::{Envelope, SharedBus};
+use common::bus::SharedBus;
 use proto::market::v1 as pb;
 use qts::fleet::{Market, SimOptions};
 use time::macros::datetime;
@@ -27,34 +27,6 @@ fn sim_config() -> fcsim::SimConfig {
         data_port: 0,
         trading_port: 0,
         ..fcsim::SimConfig::demo()
-    }
-}
-
-/// Master data for the simulated day, from the simulator's own generator.
-async fn publish_master_data(bus: &SharedBus) {
-    let sim = fcsim::Simulator::new(sim_config()).unwrap();
-    let g = sim.generator();
-    let today = sim.now().to_offset(market::calendar::VN_OFFSET).date();
-    let day = g.day_index(today).unwrap();
-    for (i, x) in g.universe().instruments().iter().enumerate() {
-        let band = g.limits(i, day).unwrap();
-        let security = pb::Security {
-            symbol: x.symbol.clone(),
-            exchange: x.exchange.ssi_code().to_owned(),
-            kind: ingestion::domain::serde_name(x.kind).to_owned(),
-            lot_size: 100,
-            trading_day: ingestion::domain::format_day(today),
-            reference: band.reference.units(),
-            ceiling: band.ceiling.units(),
-            floor: band.floor.units(),
-            ..Default::default()
-        };
-        bus.publish(
-            "masterdata.security.v1",
-            &Envelope::new("test", &x.symbol, &security),
-        )
-        .await
-        .unwrap();
     }
 }
 
@@ -139,7 +111,6 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     let recording = tempfile::tempdir().unwrap();
     let live_options = simulated(dir.path());
     let live = spawn_fleet_with(dir, &live_options).await;
-    publish_master_data(&live.bus).await;
     let stop_recording = common::shutdown::CancellationToken::new();
     let recorder = tokio::spawn(ingestion::record::record_bus(
         live.bus.clone(),
@@ -213,7 +184,6 @@ async fn the_simulated_market_flows_through_ingestion_on_kafka() {
     ]);
     let fleet = spawn_fleet_with(dir, &options).await;
     assert_eq!(fleet.bus.kind(), "kafka");
-    publish_master_data(&fleet.bus).await;
     let s = await_trades(&fleet, 100).await;
     assert_eq!(s["state"], "connected", "{s}");
     let mut sub = fleet
