@@ -184,6 +184,10 @@ enum BenchCommand {
     /// A simulated trading day of market data through the persisted embedded bus, compressed
     /// into minutes, sampling memory and disk (they should stay flat after warm-up).
     Soak(qts::soak::Args),
+    /// A recorded day (`qts record`) through the fleet as fast as it goes: replayed onto the
+    /// bus and normalised by ingestion; prints events/s and the raw -> normalised lag
+    /// (p50/p99). `--set bus.kind=kafka --set bus.kafka.brokers=...` measures on Kafka.
+    Replay(qts::bench_replay::Args),
 }
 
 #[derive(Subcommand)]
@@ -369,6 +373,15 @@ fn main() -> ExitCode {
             command: BenchCommand::Soak(args),
         } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(soak(&args)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Bench {
+            command: BenchCommand::Replay(args),
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                qts::bench_replay::run(&args, &mut std::io::stdout()).await?;
+                Ok(ExitCode::SUCCESS)
+            }),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
     };
