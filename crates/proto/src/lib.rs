@@ -20,6 +20,14 @@ pub mod events {
     }
 }
 
+/// `qts.market.v1`: market data on the bus (trades, quotes, bars, ...).
+pub mod market {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("qts.market.v1");
+    }
+}
+
 /// `qts.ingestion.v1`: the ingestion service's gRPC API.
 pub mod ingestion {
     /// Version 1.
