@@ -372,7 +372,7 @@ impl From<JobRow> for BackfillJobDto {
 #[utoipa::path(post, path = "/v1/backfills", tag = "backfills", request_body = BackfillRequest,
     responses((status = 202, description = "Started", body = BackfillJobDto),
               (status = 400, description = "Bad request", body = common::error::ErrorBody),
-              (status = 412, description = "No broker configured", body = common::error::ErrorBody)))]
+              (status = 422, description = "No broker configured", body = common::error::ErrorBody)))]
 async fn start_backfill(
     State(s): State<AppState>,
     body: Result<Json<BackfillRequest>, JsonRejection>,

@@ -109,11 +109,19 @@ impl BarsQuery {
         let resolution: Resolution = resolution
             .parse()
             .map_err(|e: crate::domain::UnknownResolution| Error::Invalid(e.to_string()))?;
+        let (from, to) = (parse_bound(from, "from", false)?, parse_bound(to, "to", true)?);
+        if from >= to {
+            return Err(Error::Invalid(format!(
+                "from {} is not before to {}",
+                from.format(&Rfc3339).unwrap_or_default(),
+                to.format(&Rfc3339).unwrap_or_default()
+            )));
+        }
         Ok(Self {
             symbol: parse_symbol(symbol)?,
             resolution,
-            from: parse_bound(from, "from", false)?,
-            to: parse_bound(to, "to", true)?,
+            from,
+            to,
         })
     }
 }

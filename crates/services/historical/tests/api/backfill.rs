@@ -244,7 +244,7 @@ async fn without_a_broker_a_backfill_is_a_failed_precondition() {
             &serde_json::json!({"kinds": ["daily"], "symbols": ["SSI"], "from": "2025-06-02", "to": "2025-06-09"}),
         )
         .await;
-    assert_eq!(r.status(), 412);
+    assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "failed_precondition");
     assert!(body["message"].as_str().unwrap().contains("[broker]"), "{body}");

@@ -137,7 +137,7 @@ async fn latest_csv_gaps_and_errors(app: &TestApp) {
 
     for (query, needle) in [
         ("symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=2m", "unknown resolution"),
-        ("symbol=SSI&from=2025-06-11&to=2025-06-10", "after"),
+        ("symbol=SSI&from=2025-06-11&to=2025-06-10", "is not before to"),
         ("symbol=SSI&from=2020-01-01&to=2025-06-10", "range too large"),
         ("from=2025-06-10&to=2025-06-10", "missing query parameter symbol"),
         ("symbol=SSI&from=yesterday&to=2025-06-10", "neither an RFC 3339 time nor a date"),
