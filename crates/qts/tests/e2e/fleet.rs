@@ -62,7 +62,7 @@ async fn every_service_is_ready_and_documented_directly_and_through_the_gateway(
             .await
             .unwrap();
         assert_eq!(info["name"], name);
-        assert_eq!(info["maturity"], "skeleton");
+        assert_eq!(info["maturity"], s.spec.maturity.as_str());
         assert_eq!(info["backends"]["bus"], "embedded");
         assert_eq!(info["backends"]["database"], "sqlite");
         assert_eq!(info["backends"]["cache"], "memory");
