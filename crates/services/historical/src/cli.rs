@@ -98,6 +98,12 @@ pub struct BenchArgs {
     /// Timed queries of one symbol's year of one-minute bars.
     #[arg(long, default_value_t = 50)]
     pub queries: usize,
+    /// Trades per symbol and minute of the live run (trades through the bar builder).
+    #[arg(long, default_value_t = 10)]
+    pub live_trades_per_minute: u32,
+    /// Minutes of the live run (every symbol trades every minute).
+    #[arg(long, default_value_t = 20)]
+    pub live_minutes: u32,
 }
 
 async fn open(url: &str) -> anyhow::Result<Db> {
@@ -357,6 +363,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             max_symbols: 1,
         },
     );
+    live(&db, &args, &mut out).await?;
+
     let last = year.last().copied().unwrap_or(vn_midnight(first));
     for resolution in [Resolution::M1, Resolution::H1, Resolution::D1] {
         let q = BarsQuery {
@@ -382,5 +390,107 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             times.len()
         )?;
     }
+    Ok(())
+}
+
+/// Trades through the live bar builder (in-memory bus, the given database): trades/s from the
+/// first poll until every bar a later trade closes is stored.
+async fn live(db: &Db, args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    use common::bus::EventBus;
+    use common::bus::embedded::EmbeddedBus;
+
+    let per_minute = args.live_trades_per_minute.max(1);
+    let minutes = args.live_minutes.max(2);
+    let total = u64::from(args.symbols) * u64::from(per_minute) * u64::from(minutes);
+    // A rerun starts clean: the builder's saved state would take the trades for redeliveries.
+    for table in ["hist_live_state", "hist_bars_1m"] {
+        common::on_engine!(db.pool(), |p| sqlx::query(&format!(
+            "DELETE FROM {table} WHERE symbol LIKE 'L%'"
+        ))
+        .execute(p)
+        .await
+        .map(drop))?;
+    }
+    let bus = EmbeddedBus::in_memory(usize::try_from(total).unwrap_or(usize::MAX));
+    bus.create_topics(common::bus::topics::TOPICS).await?;
+    let bus: common::bus::SharedBus = Arc::new(bus);
+    let open = time::macros::datetime!(2025-01-03 09:15 +7);
+    let pb = bar(total, "publish");
+    for m in 0..minutes {
+        for k in 0..per_minute {
+            let at = open
+                + time::Duration::minutes(i64::from(m))
+                + time::Duration::seconds(i64::from(k * 59 / per_minute));
+            for s in 0..args.symbols {
+                let n = u64::from(m * per_minute + k + 1);
+                let trade = proto::market::v1::Trade {
+                    symbol: format!("L{s:04}"),
+                    price: 10_000 + i64::from((s + k) % 20) * 50,
+                    quantity: 100,
+                    total_volume: n * 100,
+                    exchange_time: Some(prost_types::Timestamp {
+                        seconds: at.unix_timestamp(),
+                        nanos: 0,
+                    }),
+                    received_at: None,
+                    security: None,
+                };
+                let key = trade.symbol.clone();
+                let envelope = common::bus::Envelope::new("bench", key, &trade);
+                bus.publish(&common::bus::topics::MARKET_TRADE.name, &envelope)
+                    .await?;
+            }
+            pb.inc(u64::from(args.symbols));
+        }
+    }
+    pb.finish_and_clear();
+    // A clock that stays at the day's open: only later trades close bars.
+    let clock = common::settings::ClockSettings::simulated(open, OffsetDateTime::now_utc(), 0.001)
+        .clock()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let live = crate::live::LiveBars::new(
+        db.clone(),
+        bus,
+        clock,
+        crate::live::LiveConfig {
+            grace: Duration::from_secs(3600),
+            batch: args.batch.clamp(1, 100_000),
+            poll_timeout: Duration::from_millis(100),
+        },
+        Metrics::unregistered(),
+    );
+    let token = CancellationToken::new();
+    let started = Instant::now();
+    let task = tokio::spawn(live.run(token.clone()));
+    let expected = i64::from(args.symbols) * i64::from(minutes - 1);
+    let from = common::store::Timestamp::from(open);
+    loop {
+        let n: i64 = common::on_engine!(db.pool(), |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM hist_bars_1m WHERE symbol LIKE 'L%' AND start >= $1"
+        )
+        .bind(from)
+        .fetch_one(p)
+        .await)?;
+        if n >= expected {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "the live run did not finish in 30 minutes ({n}/{expected} bars)"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    token.cancel();
+    task.await.context("live task")??;
+    writeln!(
+        out,
+        "live: {total} trades ({} symbols x {minutes} minutes x {per_minute}) into {expected} closed bars in {:.2} s = {:.0} trades/s (batches of up to {}, {})",
+        args.symbols,
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64(),
+        args.batch.clamp(1, 100_000),
+        db.engine().as_str()
+    )?;
     Ok(())
 }
