@@ -45,9 +45,8 @@ impl Service for App {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry).context("register historical metrics")?;
-        let calendar = Arc::new(
-            market::TradingCalendar::embedded().context("load the trading calendar")?,
-        );
+        let calendar =
+            Arc::new(market::TradingCalendar::embedded().context("load the trading calendar")?);
         let clock = settings
             .clock
             .clock()

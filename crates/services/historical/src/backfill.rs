@@ -27,7 +27,19 @@ use crate::settings::BackfillSettings;
 use crate::store::{self, DailyPrice, IndexPoint, JobRow, OnConflict, Store};
 
 /// What a backfill fetches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackfillKind {
     /// Daily OHLCV bars of the symbols.
@@ -82,7 +94,13 @@ struct Unit {
 
 impl Unit {
     fn key(&self) -> String {
-        format!("{}:{}:{}:{}", self.kind.as_str(), self.code, self.from, self.to)
+        format!(
+            "{}:{}:{}:{}",
+            self.kind.as_str(),
+            self.code,
+            self.from,
+            self.to
+        )
     }
 }
 
@@ -362,9 +380,8 @@ impl Backfills {
         unit: &Unit,
         key: &str,
     ) -> Result<u64, UnitError> {
-        let symbol = || {
-            Symbol::parse(&unit.code).map_err(|e| broker::Error::Invalid(e.to_string()))
-        };
+        let symbol =
+            || Symbol::parse(&unit.code).map_err(|e| broker::Error::Invalid(e.to_string()));
         let bars = |resolution| {
             let q = symbol().map(|symbol| BarsQuery {
                 symbol,
@@ -512,7 +529,11 @@ mod tests {
         // 60 days in 30-day windows: 2025-01-01..01-30, 01-31..03-01 → 2 windows.
         assert_eq!(units.len(), 2 * 2 + 2);
         assert_eq!(units[0].key(), "daily:FPT:2025-01-01:2025-01-30");
-        assert!(units.iter().any(|u| u.key() == "index:VN30:2025-01-31:2025-03-01"));
+        assert!(
+            units
+                .iter()
+                .any(|u| u.key() == "index:VN30:2025-01-31:2025-03-01")
+        );
     }
 
     #[test]
@@ -526,8 +547,18 @@ mod tests {
         };
         assert!(plan(&req, 30).unwrap_err().to_string().contains("after"));
         req.to = "2025-03-01".into();
-        assert!(plan(&req, 30).unwrap_err().to_string().contains("needs symbols"));
+        assert!(
+            plan(&req, 30)
+                .unwrap_err()
+                .to_string()
+                .contains("needs symbols")
+        );
         req.from = "yesterday".into();
-        assert!(plan(&req, 30).unwrap_err().to_string().contains("not a date"));
+        assert!(
+            plan(&req, 30)
+                .unwrap_err()
+                .to_string()
+                .contains("not a date")
+        );
     }
 }

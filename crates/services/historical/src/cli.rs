@@ -174,7 +174,11 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
                 to: args.to.clone().context("--to is required")?,
             };
             let job = backfills.create(&req).await?;
-            writeln!(std::io::stderr(), "backfill job {} (resume with --resume {0})", job.id)?;
+            writeln!(
+                std::io::stderr(),
+                "backfill job {} (resume with --resume {0})",
+                job.id
+            )?;
             job.id
         }
     };
@@ -237,7 +241,12 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut a = from;
     while a <= to {
         let b: Date = (a + time::Duration::days(29)).min(to);
-        let q = BarsQuery::parse(&args.symbol, &args.resolution, &a.to_string(), &b.to_string())?;
+        let q = BarsQuery::parse(
+            &args.symbol,
+            &args.resolution,
+            &a.to_string(),
+            &b.to_string(),
+        )?;
         let bars = queries.bars(&q).await?;
         rows += bars.len();
         let csv = crate::bars_csv(&bars);
@@ -276,7 +285,11 @@ fn synthetic(symbol: &str, start: OffsetDateTime, i: u32) -> Bar {
 }
 
 /// Minute starts of continuous trading over `days` trading days from `first`.
-fn session_minutes(calendar: &market::TradingCalendar, first: Date, days: usize) -> Vec<OffsetDateTime> {
+fn session_minutes(
+    calendar: &market::TradingCalendar,
+    first: Date,
+    days: usize,
+) -> Vec<OffsetDateTime> {
     let mut out = Vec::new();
     let mut day = first;
     let mut n = 0;

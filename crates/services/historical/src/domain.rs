@@ -103,7 +103,9 @@ pub fn vn_date(t: OffsetDateTime) -> Date {
 
 /// 00:00 Vietnam time of `day`, in UTC.
 pub fn vn_midnight(day: Date) -> OffsetDateTime {
-    day.with_time(Time::MIDNIGHT).assume_offset(VN_OFFSET).to_offset(time::UtcOffset::UTC)
+    day.with_time(Time::MIDNIGHT)
+        .assume_offset(VN_OFFSET)
+        .to_offset(time::UtcOffset::UTC)
 }
 
 /// What one trade did to its symbol's state.

@@ -44,7 +44,12 @@ pub(crate) fn router(state: AppState) -> OpenApiRouter {
 fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
     v.as_deref()
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ApiError::new(Kind::InvalidArgument, format!("missing query parameter {name}")))
+        .ok_or_else(|| {
+            ApiError::new(
+                Kind::InvalidArgument,
+                format!("missing query parameter {name}"),
+            )
+        })
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

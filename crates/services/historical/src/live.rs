@@ -141,7 +141,11 @@ impl LiveBars {
             .await
             .map_err(|e| anyhow::anyhow!("subscribe to {}: {}", MARKET_TRADE.name, chain(&e)))?;
         self.reload(&token).await;
-        tracing::info!(consumer = CONSUMER, symbols = self.states.len(), "building live bars");
+        tracing::info!(
+            consumer = CONSUMER,
+            symbols = self.states.len(),
+            "building live bars"
+        );
         let mut failures = 0u32;
         while !token.is_cancelled() {
             let wait = self.next_wait();
@@ -182,8 +186,16 @@ impl LiveBars {
                 polled = Some(sub.poll(Duration::ZERO).await);
             }
             for (topic, partition, offset, reason) in &malformed {
-                self.dead_letter(token.clone(), topic, *partition, *offset, "malformed", reason, None)
-                    .await;
+                self.dead_letter(
+                    token.clone(),
+                    topic,
+                    *partition,
+                    *offset,
+                    "malformed",
+                    reason,
+                    None,
+                )
+                .await;
             }
             // The batch is retried until it commits (or the loop stops, leaving its offsets
             // uncommitted: it comes back on the next start).
@@ -222,7 +234,9 @@ impl LiveBars {
             }
             let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
             for d in &batch {
-                let e = last.entry((d.topic.clone(), d.partition)).or_insert(d.offset);
+                let e = last
+                    .entry((d.topic.clone(), d.partition))
+                    .or_insert(d.offset);
                 *e = (*e).max(d.offset);
             }
             for (topic, partition, offset, _) in &malformed {
@@ -301,7 +315,9 @@ impl LiveBars {
                     continue;
                 }
             };
-            if trade.total_volume == 0 && !Inbox::first_time(&mut tx, CONSUMER, &d.envelope.id).await? {
+            if trade.total_volume == 0
+                && !Inbox::first_time(&mut tx, CONSUMER, &d.envelope.id).await?
+            {
                 out.duplicates += 1;
                 continue;
             }
@@ -353,7 +369,15 @@ impl LiveBars {
         error: &str,
         envelope: Option<&Envelope>,
     ) {
-        tracing::error!(consumer = CONSUMER, topic, partition, offset, reason, error, "trade dead-lettered");
+        tracing::error!(
+            consumer = CONSUMER,
+            topic,
+            partition,
+            offset,
+            reason,
+            error,
+            "trade dead-lettered"
+        );
         let record = proto::events::v1::DeadLetter {
             consumer: CONSUMER.to_owned(),
             topic: topic.to_owned(),

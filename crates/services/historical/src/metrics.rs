@@ -36,11 +36,14 @@ impl Metrics {
                 "historical_batch_duration_seconds",
                 "Time to apply and store one batch of trades",
             )
-            .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
         )?;
         let batch_size = Histogram::with_opts(
-            HistogramOpts::new("historical_batch_size", "Deliveries per batch")
-                .buckets(vec![1.0, 10.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0]),
+            HistogramOpts::new("historical_batch_size", "Deliveries per batch").buckets(vec![
+                1.0, 10.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0,
+            ]),
         )?;
         let backfill_rows = IntCounter::new(
             "historical_backfill_rows_total",
@@ -62,7 +65,10 @@ impl Metrics {
 
     /// Metrics registered nowhere (tools and tests).
     pub fn unregistered() -> Self {
-        #[expect(clippy::expect_used, reason = "a fresh registry has none of these names")]
+        #[expect(
+            clippy::expect_used,
+            reason = "a fresh registry has none of these names"
+        )]
         Self::register(&Registry::new()).expect("fresh registry")
     }
 

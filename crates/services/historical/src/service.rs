@@ -32,7 +32,9 @@ pub enum Error {
     #[error("no backfill job {0}")]
     NotFound(String),
     /// Backfill needs `[broker]`.
-    #[error("no broker configured: set the [broker] section (HISTORICAL__BROKER__GENERATION, ...) to backfill")]
+    #[error(
+        "no broker configured: set the [broker] section (HISTORICAL__BROKER__GENERATION, ...) to backfill"
+    )]
     NoBroker,
     /// Storage failed.
     #[error(transparent)]
@@ -81,7 +83,9 @@ pub fn parse_symbol(text: &str) -> Result<String, Error> {
     let s = text.trim().to_ascii_uppercase();
     if s.is_empty()
         || s.len() > 20
-        || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         return Err(Error::Invalid(format!(
             "symbol {text:?} is not a ticker (1-20 letters and digits)"
@@ -109,7 +113,10 @@ impl BarsQuery {
         let resolution: Resolution = resolution
             .parse()
             .map_err(|e: crate::domain::UnknownResolution| Error::Invalid(e.to_string()))?;
-        let (from, to) = (parse_bound(from, "from", false)?, parse_bound(to, "to", true)?);
+        let (from, to) = (
+            parse_bound(from, "from", false)?,
+            parse_bound(to, "to", true)?,
+        );
         if from >= to {
             return Err(Error::Invalid(format!(
                 "from {} is not before to {}",
@@ -160,7 +167,13 @@ impl Queries {
         &self.calendar
     }
 
-    fn check_range(&self, from: OffsetDateTime, to: OffsetDateTime, daily: bool, what: &str) -> Result<(), Error> {
+    fn check_range(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        daily: bool,
+        what: &str,
+    ) -> Result<(), Error> {
         if from > to {
             return Err(Error::Invalid(format!("from {from} is after to {to}")));
         }
@@ -189,7 +202,10 @@ impl Queries {
         self.check_range(q.from, q.to, daily, q.resolution.as_str())?;
         let shape = DayShape::hose(&self.calendar, vn_date(q.from));
         if !daily {
-            let minutes = self.store.minute_bars(&q.symbol, q.from, q.to, i64::MAX).await?;
+            let minutes = self
+                .store
+                .minute_bars(&q.symbol, q.from, q.to, i64::MAX)
+                .await?;
             return Ok(resample(&minutes, q.resolution, &shape));
         }
         let from = vn_midnight(vn_date(q.from));
@@ -198,7 +214,10 @@ impl Queries {
             stored.into_iter().map(|b| (b.start, b)).collect();
         let days = (q.to - from).whole_days();
         if days <= i64::from(self.limits.max_intraday_days) {
-            let minutes = self.store.minute_bars(&q.symbol, from, q.to, i64::MAX).await?;
+            let minutes = self
+                .store
+                .minute_bars(&q.symbol, from, q.to, i64::MAX)
+                .await?;
             for b in resample(&minutes, Resolution::D1, &shape) {
                 by_day.entry(b.start).or_insert(b);
             }
@@ -226,14 +245,24 @@ impl Queries {
     }
 
     /// Daily values of an index, oldest first.
-    pub async fn index_history(&self, index: &str, from: Date, to: Date) -> Result<Vec<IndexPoint>, Error> {
+    pub async fn index_history(
+        &self,
+        index: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<IndexPoint>, Error> {
         let index = parse_symbol(index)?;
         self.check_range(vn_midnight(from), vn_midnight(to), true, "index history")?;
         Ok(self.store.index_history(&index, from, to).await?)
     }
 
     /// Daily price rows of a symbol, oldest first.
-    pub async fn daily_prices(&self, symbol: &str, from: Date, to: Date) -> Result<Vec<store::DailyPrice>, Error> {
+    pub async fn daily_prices(
+        &self,
+        symbol: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<store::DailyPrice>, Error> {
         let symbol = parse_symbol(symbol)?;
         self.check_range(vn_midnight(from), vn_midnight(to), true, "daily prices")?;
         Ok(self.store.daily_prices(&symbol, from, to).await?)
@@ -257,7 +286,11 @@ pub async fn gaps(
     to: Date,
 ) -> Result<Vec<DayGaps>, Error> {
     let have = store
-        .minute_starts(symbol, vn_midnight(from), vn_midnight(to) + Duration::days(1))
+        .minute_starts(
+            symbol,
+            vn_midnight(from),
+            vn_midnight(to) + Duration::days(1),
+        )
         .await?;
     let mut out = Vec::new();
     let mut day = from;

@@ -79,7 +79,9 @@ impl common::settings::Sections for Sections {
             problems.push("bars.poll_timeout_ms must be between 1 and 60000".to_owned());
         }
         if self.query.max_intraday_days == 0 || self.query.max_daily_days == 0 {
-            problems.push("query.max_intraday_days and query.max_daily_days must be positive".to_owned());
+            problems.push(
+                "query.max_intraday_days and query.max_daily_days must be positive".to_owned(),
+            );
         }
         if self.query.max_symbols == 0 {
             problems.push("query.max_symbols must be positive".to_owned());

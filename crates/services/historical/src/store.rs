@@ -183,7 +183,9 @@ async fn upsert_bars_pg(
     .execute(&mut *c)
     .await?
     .rows_affected();
-    sqlx::query("TRUNCATE hist_stage_1m").execute(&mut *c).await?;
+    sqlx::query("TRUNCATE hist_stage_1m")
+        .execute(&mut *c)
+        .await?;
     Ok(n)
 }
 
@@ -327,7 +329,8 @@ pub async fn upsert_daily_prices(tx: &mut Tx, rows: &[DailyPrice]) -> Result<u64
     let mut n = 0;
     for r in rows {
         let Some(day) = r.day else { continue };
-        n += common::on_engine!(tx.conn(), |c| sqlx::query(
+        n += common::on_engine!(tx.conn(), |c| {
+            sqlx::query(
             "INSERT INTO hist_daily_prices (symbol, day, reference, ceiling, floor, open, high, \
              low, close, volume, foreign_room) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (symbol, day) DO UPDATE SET reference = EXCLUDED.reference, \
@@ -348,7 +351,8 @@ pub async fn upsert_daily_prices(tx: &mut Tx, rows: &[DailyPrice]) -> Result<u64
         .bind(r.foreign_room)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
     }
     Ok(n)
 }
@@ -398,7 +402,9 @@ impl Store {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<Bar>, Error> {
-        let rows: Vec<BarRow> = common::on_engine!(self.db.pool(), |p| sqlx::query_as(
+        let rows: Vec<BarRow> =
+            common::on_engine!(self.db.pool(), |p| {
+                sqlx::query_as(
             "SELECT symbol, start, open, high, low, close, volume, 0 AS trades FROM hist_bars_1d \
              WHERE symbol = $1 AND start >= $2 AND start < $3 ORDER BY start"
         )
@@ -406,7 +412,8 @@ impl Store {
         .bind(ts(from))
         .bind(ts(to))
         .fetch_all(p)
-        .await)?;
+        .await
+            })?;
         Ok(rows.into_iter().map(|r| r.into_bar(86_400)).collect())
     }
 
@@ -414,13 +421,16 @@ impl Store {
     pub async fn latest_bars(&self, symbols: &[String]) -> Result<Vec<Bar>, Error> {
         let mut out = Vec::with_capacity(symbols.len());
         for s in symbols {
-            let row: Option<BarRow> = common::on_engine!(self.db.pool(), |p| sqlx::query_as(
+            let row: Option<BarRow> =
+                common::on_engine!(self.db.pool(), |p| {
+                    sqlx::query_as(
                 "SELECT symbol, start, open, high, low, close, volume, trades FROM hist_bars_1m \
                  WHERE symbol = $1 ORDER BY start DESC LIMIT 1"
             )
             .bind(s.as_str())
             .fetch_optional(p)
-            .await)?;
+            .await
+                })?;
             out.extend(row.map(|r| r.into_bar(60)));
         }
         Ok(out)
@@ -680,7 +690,12 @@ impl Store {
     }
 
     /// Sets a job's final state.
-    pub async fn finish_job(&self, id: Uuid, state: &str, error: Option<&str>) -> Result<(), Error> {
+    pub async fn finish_job(
+        &self,
+        id: Uuid,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
         let now = Timestamp::now();
         common::on_engine!(self.db.pool(), |p| sqlx::query(
             "UPDATE hist_backfill_jobs SET state = $2, error = $3, updated_at = $4 WHERE id = $1"

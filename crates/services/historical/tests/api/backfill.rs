@@ -55,7 +55,11 @@ async fn sim() -> Sim {
     let url = format!("http://{}", data.local_addr().unwrap());
     let cancel = CancellationToken::new();
     tokio::spawn(fcsim::serve_all(sim, data, trading, cancel.clone()));
-    Sim { url, symbol, cancel }
+    Sim {
+        url,
+        symbol,
+        cancel,
+    }
 }
 
 /// The service pointed at the simulator the way `qts up` does it: environment keys only.
@@ -64,8 +68,14 @@ async fn app_with_broker(sim: &Sim) -> TestApp {
         ("HISTORICAL__BROKER__GENERATION", "v2"),
         ("HISTORICAL__BROKER__DATA__URL", &sim.url),
         ("HISTORICAL__BROKER__DATA__HUB_URL", &sim.url),
-        ("HISTORICAL__BROKER__DATA__CONSUMER_ID", fcsim::config::DEMO_DATA_CONSUMER_ID),
-        ("HISTORICAL__BROKER__DATA__CONSUMER_SECRET", fcsim::config::DEMO_DATA_CONSUMER_SECRET),
+        (
+            "HISTORICAL__BROKER__DATA__CONSUMER_ID",
+            fcsim::config::DEMO_DATA_CONSUMER_ID,
+        ),
+        (
+            "HISTORICAL__BROKER__DATA__CONSUMER_SECRET",
+            fcsim::config::DEMO_DATA_CONSUMER_SECRET,
+        ),
         ("HISTORICAL__BACKFILL__REQUESTS_PER_SECOND", "50"),
     ])
     .await
@@ -108,9 +118,15 @@ async fn a_backfill_stores_bars_index_values_and_prices_and_repairs_gaps() {
     assert_eq!(job["done_units"], job["total_units"]);
     assert!(job["rows_written"].as_i64().unwrap() > 500, "{job}");
 
-    let daily = app.bars(&format!("symbol={s}&from=2025-06-02&to=2025-06-09&resolution=1D")).await;
+    let daily = app
+        .bars(&format!(
+            "symbol={s}&from=2025-06-02&to=2025-06-09&resolution=1D"
+        ))
+        .await;
     assert_eq!(daily.len(), 6, "six trading days: {daily:?}");
-    let minutes = app.bars(&format!("symbol={s}&from=2025-06-09&to=2025-06-09")).await;
+    let minutes = app
+        .bars(&format!("symbol={s}&from=2025-06-09&to=2025-06-09"))
+        .await;
     assert!(minutes.len() > 100, "{}", minutes.len());
     let index: serde_json::Value = app
         .get("/api/historical/v1/indexes/VN30/history?from=2025-06-02&to=2025-06-09")
@@ -120,18 +136,25 @@ async fn a_backfill_stores_bars_index_values_and_prices_and_repairs_gaps() {
         .unwrap();
     assert_eq!(index.as_array().unwrap().len(), 6, "{index}");
     let prices: serde_json::Value = app
-        .get(&format!("/api/historical/v1/prices/{s}?from=2025-06-02&to=2025-06-09"))
+        .get(&format!(
+            "/api/historical/v1/prices/{s}?from=2025-06-02&to=2025-06-09"
+        ))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(prices.as_array().unwrap().len(), 6, "{prices}");
-    assert_eq!(prices[5]["close"], daily[5]["close"], "prices agree with the daily bars");
+    assert_eq!(
+        prices[5]["close"], daily[5]["close"],
+        "prices agree with the daily bars"
+    );
 
     // Lose a stretch of minutes, find them as gaps, repair them from the broker.
     let gaps_url = format!("/api/historical/v1/gaps?symbol={s}&from=2025-06-09&to=2025-06-09");
     let before: serde_json::Value = app.get(&gaps_url).await.json().await.unwrap();
-    let missing_before = before.get(0).map_or(0, |d| d["missing"].as_array().unwrap().len());
+    let missing_before = before
+        .get(0)
+        .map_or(0, |d| d["missing"].as_array().unwrap().len());
     let from = common::store::Timestamp::from(datetime!(2025-06-09 10:00 +7));
     let to = common::store::Timestamp::from(datetime!(2025-06-09 10:30 +7));
     let deleted = common::on_engine!(app.app.db.pool(), |p| sqlx::query(
@@ -146,7 +169,10 @@ async fn a_backfill_stores_bars_index_values_and_prices_and_repairs_gaps() {
     .unwrap() as usize;
     assert!(deleted > 0);
     let holed: serde_json::Value = app.get(&gaps_url).await.json().await.unwrap();
-    assert_eq!(holed[0]["missing"].as_array().unwrap().len(), missing_before + deleted);
+    assert_eq!(
+        holed[0]["missing"].as_array().unwrap().len(),
+        missing_before + deleted
+    );
     let job: serde_json::Value = app
         .post(
             "/api/historical/v1/backfills",
@@ -158,10 +184,20 @@ async fn a_backfill_stores_bars_index_values_and_prices_and_repairs_gaps() {
         .unwrap();
     let job = wait_job(&app, job["id"].as_str().unwrap()).await;
     assert_eq!(job["state"], "done", "{job}");
-    assert_eq!(job["rows_written"], deleted, "only the missing minutes were written");
+    assert_eq!(
+        job["rows_written"], deleted,
+        "only the missing minutes were written"
+    );
     let after: serde_json::Value = app.get(&gaps_url).await.json().await.unwrap();
-    assert_eq!(after.get(0).map_or(0, |d| d["missing"].as_array().unwrap().len()), missing_before);
-    let again = app.bars(&format!("symbol={s}&from=2025-06-09&to=2025-06-09")).await;
+    assert_eq!(
+        after
+            .get(0)
+            .map_or(0, |d| d["missing"].as_array().unwrap().len()),
+        missing_before
+    );
+    let again = app
+        .bars(&format!("symbol={s}&from=2025-06-09&to=2025-06-09"))
+        .await;
     assert_eq!(again, minutes, "repaired exactly as first fetched");
 
     // gRPC sees the same job.
@@ -206,7 +242,14 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     };
     // First run: stopped after two units.
     let token = CancellationToken::new();
-    let first = Backfills::new(store.clone(), broker.clone(), calendar.clone(), settings(), Metrics::unregistered(), token.clone());
+    let first = Backfills::new(
+        store.clone(),
+        broker.clone(),
+        calendar.clone(),
+        settings(),
+        Metrics::unregistered(),
+        token.clone(),
+    );
     let job = first.create(&req).await.unwrap();
     let stop = token.clone();
     let progress: historical::backfill::Progress = Arc::new(move |done, _| {
@@ -222,14 +265,29 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
     // Second run: starts at two, finishes.
     let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
     let log = seen.clone();
-    let progress: historical::backfill::Progress = Arc::new(move |done, _| log.lock().unwrap().push(done));
-    let second = Backfills::new(store, broker, calendar, settings(), Metrics::unregistered(), CancellationToken::new());
+    let progress: historical::backfill::Progress =
+        Arc::new(move |done, _| log.lock().unwrap().push(done));
+    let second = Backfills::new(
+        store,
+        broker,
+        calendar,
+        settings(),
+        Metrics::unregistered(),
+        CancellationToken::new(),
+    );
     let done = second.run(job.id, Some(progress)).await.unwrap();
     assert_eq!(done.state, "done");
     assert_eq!(done.done_units, 10);
-    assert_eq!(seen.lock().unwrap().first(), Some(&2), "the done units were skipped");
+    assert_eq!(
+        seen.lock().unwrap().first(),
+        Some(&2),
+        "the done units were skipped"
+    );
     let daily = app
-        .bars(&format!("symbol={}&from=2025-05-26&to=2025-06-09&resolution=1D", sim.symbol))
+        .bars(&format!(
+            "symbol={}&from=2025-05-26&to=2025-06-09&resolution=1D",
+            sim.symbol
+        ))
         .await;
     assert_eq!(daily.len(), 11, "every trading day once");
     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -247,9 +305,15 @@ async fn without_a_broker_a_backfill_is_a_failed_precondition() {
     assert_eq!(r.status(), 422);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "failed_precondition");
-    assert!(body["message"].as_str().unwrap().contains("[broker]"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[broker]"),
+        "{body}"
+    );
     let r = app
-        .post("/api/historical/v1/backfills", &serde_json::json!({"kinds": ["weekly"]}))
+        .post(
+            "/api/historical/v1/backfills",
+            &serde_json::json!({"kinds": ["weekly"]}),
+        )
         .await;
     assert_eq!(r.status(), 400);
 }

@@ -24,7 +24,9 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the service with extra `HISTORICAL__...` settings.
 pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<historical::App>(env).await.expect("the service starts"),
+        app: spawn::<historical::App>(env)
+            .await
+            .expect("the service starts"),
         http: reqwest::Client::new(),
     }
 }
@@ -111,7 +113,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

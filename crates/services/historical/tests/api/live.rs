@@ -19,12 +19,18 @@ const DAY: &str = "from=2025-06-10&to=2025-06-10";
 fn env_no_clock_close(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = clock_env("2025-06-10T09:00:00+07:00", 1.0);
     env.push(("HISTORICAL__BARS__GRACE_MS".into(), "86400000".into()));
-    env.extend(extra.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())));
+    env.extend(
+        extra
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned())),
+    );
     env
 }
 
 fn at(minute: i64, second: i64) -> OffsetDateTime {
-    datetime!(2025-06-10 09:00 +7) + time::Duration::minutes(minute) + time::Duration::seconds(second)
+    datetime!(2025-06-10 09:00 +7)
+        + time::Duration::minutes(minute)
+        + time::Duration::seconds(second)
 }
 
 async fn bars_of(app: &TestApp, symbol: &str) -> Vec<serde_json::Value> {
@@ -61,7 +67,12 @@ async fn trades_become_bars_stored_and_published_and_duplicates_are_dropped() {
     .await;
     assert_eq!(bars[0]["start"], "2025-06-10T02:00:00Z");
     assert_eq!(
-        (bars[0]["open"].as_i64(), bars[0]["high"].as_i64(), bars[0]["low"].as_i64(), bars[0]["close"].as_i64()),
+        (
+            bars[0]["open"].as_i64(),
+            bars[0]["high"].as_i64(),
+            bars[0]["low"].as_i64(),
+            bars[0]["close"].as_i64()
+        ),
         (Some(25_000), Some(25_100), Some(24_900), Some(24_900))
     );
     assert_eq!(bars[0]["volume"], 600);
@@ -71,10 +82,13 @@ async fn trades_become_bars_stored_and_published_and_duplicates_are_dropped() {
 
     let mut published = Vec::new();
     while published.len() < 2 {
-        let d = tokio::time::timeout(Duration::from_secs(10), bars_sub.poll(Duration::from_secs(1)))
-            .await
-            .expect("bars published")
-            .unwrap();
+        let d = tokio::time::timeout(
+            Duration::from_secs(10),
+            bars_sub.poll(Duration::from_secs(1)),
+        )
+        .await
+        .expect("bars published")
+        .unwrap();
         if let Some(d) = d {
             let bar: proto::market::v1::Bar = d.envelope.decode().unwrap();
             published.push(bar);
@@ -189,7 +203,15 @@ async fn restart_loses_and_duplicates_nothing(database: Option<(String, String)>
     let env = env_no_clock_close(&pairs(&extra));
     let cut = trades
         .iter()
-        .position(|e| e.key == "AAA" && e.decode::<proto::market::v1::Trade>().unwrap().exchange_time.unwrap().seconds == at(2, 45).unix_timestamp())
+        .position(|e| {
+            e.key == "AAA"
+                && e.decode::<proto::market::v1::Trade>()
+                    .unwrap()
+                    .exchange_time
+                    .unwrap()
+                    .seconds
+                    == at(2, 45).unix_timestamp()
+        })
         .unwrap();
     let app = spawn_with(&pairs(&env)).await;
     publish(&app.app.bus, &trades[..cut]).await;
@@ -225,7 +247,9 @@ async fn a_restart_mid_minute_loses_no_bar_and_duplicates_none_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_mid_minute_loses_no_bar_and_duplicates_none_on_postgres() {
-    let Some(a) = postgres_url().await else { return };
+    let Some(a) = postgres_url().await else {
+        return;
+    };
     let b = postgres_url().await.unwrap();
     restart_loses_and_duplicates_nothing(Some((a, b))).await;
 }

@@ -52,7 +52,9 @@ fn day() -> Vec<Bar> {
 async fn seeded(env: &[(&str, &str)]) -> TestApp {
     let app = spawn_with(env).await;
     let mut tx = app.app.db.begin().await.unwrap();
-    upsert_minute_bars(&mut tx, &day(), OnConflict::Update).await.unwrap();
+    upsert_minute_bars(&mut tx, &day(), OnConflict::Update)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     app
 }
@@ -83,7 +85,10 @@ async fn resampling_respects_sessions(app: &TestApp) {
         "11:00 and 13:00 are separate bars: none spans the lunch break"
     );
     assert_eq!(h1[1]["volume"], 5_900, "10:00 has 59 minutes");
-    assert_eq!(h1[2]["volume"], 3_000, "the 11:00 bar holds 11:00-11:29 only");
+    assert_eq!(
+        h1[2]["volume"], 3_000,
+        "the 11:00 bar holds 11:00-11:29 only"
+    );
     assert_eq!(h1[4]["volume"], 3_100, "14:00-14:29 and the ATC");
 
     let d1 = app.bars(&format!("{q}&resolution=1D")).await;
@@ -91,7 +96,11 @@ async fn resampling_respects_sessions(app: &TestApp) {
     assert_eq!(d1[0]["start"], "2025-06-09T17:00:00Z", "00:00 Vietnam time");
     assert_eq!(d1[0]["volume"], 100 * 240);
     assert_eq!(d1[0]["close"], m1.last().unwrap()["close"]);
-    let high = m1.iter().map(|b| b["high"].as_i64().unwrap()).max().unwrap();
+    let high = m1
+        .iter()
+        .map(|b| b["high"].as_i64().unwrap())
+        .max()
+        .unwrap();
     assert_eq!(d1[0]["high"], high);
 
     // gRPC answers the same.
@@ -108,11 +117,16 @@ async fn resampling_respects_sessions(app: &TestApp) {
         .unwrap()
         .into_inner();
     assert_eq!(got.bars.len(), 4);
-    assert_eq!(got.bars[3].volume, 1_500, "09:45-09:59, the range ends at 10:00");
+    assert_eq!(
+        got.bars[3].volume, 1_500,
+        "09:45-09:59, the range ends at 10:00"
+    );
 }
 
 async fn latest_csv_gaps_and_errors(app: &TestApp) {
-    let r = app.get("/api/historical/v1/bars/latest?symbols=SSI,NOPE").await;
+    let r = app
+        .get("/api/historical/v1/bars/latest?symbols=SSI,NOPE")
+        .await;
     assert_eq!(r.status(), 200);
     let latest: serde_json::Value = r.json().await.unwrap();
     assert_eq!(latest.as_array().unwrap().len(), 1);
@@ -122,32 +136,74 @@ async fn latest_csv_gaps_and_errors(app: &TestApp) {
         .get("/api/historical/v1/bars?symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=30m&format=csv")
         .await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let text = r.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "symbol,start,seconds,open,high,low,close,volume,trades");
-    assert_eq!(lines.len(), 1 + 5 + 3 + 1, "09:00..11:00, 13:00..14:00, and 14:30 (ATC)");
-    assert!(lines[1].starts_with("SSI,2025-06-10T02:00:00Z,1800,"), "{}", lines[1]);
+    assert_eq!(
+        lines[0],
+        "symbol,start,seconds,open,high,low,close,volume,trades"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 5 + 3 + 1,
+        "09:00..11:00, 13:00..14:00, and 14:30 (ATC)"
+    );
+    assert!(
+        lines[1].starts_with("SSI,2025-06-10T02:00:00Z,1800,"),
+        "{}",
+        lines[1]
+    );
 
-    let r = app.get("/api/historical/v1/gaps?symbol=SSI&from=2025-06-10&to=2025-06-10").await;
+    let r = app
+        .get("/api/historical/v1/gaps?symbol=SSI&from=2025-06-10&to=2025-06-10")
+        .await;
     assert_eq!(r.status(), 200);
     let gaps: serde_json::Value = r.json().await.unwrap();
     assert_eq!(gaps[0]["date"], "2025-06-10");
-    assert_eq!(gaps[0]["missing"], serde_json::json!(["2025-06-10T03:00:00Z"]));
+    assert_eq!(
+        gaps[0]["missing"],
+        serde_json::json!(["2025-06-10T03:00:00Z"])
+    );
 
     for (query, needle) in [
-        ("symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=2m", "unknown resolution"),
-        ("symbol=SSI&from=2025-06-11&to=2025-06-10", "is not before to"),
-        ("symbol=SSI&from=2020-01-01&to=2025-06-10", "range too large"),
-        ("from=2025-06-10&to=2025-06-10", "missing query parameter symbol"),
-        ("symbol=SSI&from=yesterday&to=2025-06-10", "neither an RFC 3339 time nor a date"),
-        ("symbol=S%20SI&from=2025-06-10&to=2025-06-10", "not a ticker"),
+        (
+            "symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=2m",
+            "unknown resolution",
+        ),
+        (
+            "symbol=SSI&from=2025-06-11&to=2025-06-10",
+            "is not before to",
+        ),
+        (
+            "symbol=SSI&from=2020-01-01&to=2025-06-10",
+            "range too large",
+        ),
+        (
+            "from=2025-06-10&to=2025-06-10",
+            "missing query parameter symbol",
+        ),
+        (
+            "symbol=SSI&from=yesterday&to=2025-06-10",
+            "neither an RFC 3339 time nor a date",
+        ),
+        (
+            "symbol=S%20SI&from=2025-06-10&to=2025-06-10",
+            "not a ticker",
+        ),
     ] {
         let r = app.get(&format!("/api/historical/v1/bars?{query}")).await;
         assert_eq!(r.status(), 400, "{query}");
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["code"], "invalid_argument", "{query}");
-        assert!(body["message"].as_str().unwrap().contains(needle), "{query}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(needle),
+            "{query}: {body}"
+        );
     }
     let err = app
         .grpc()
@@ -173,7 +229,9 @@ async fn queries_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_on_postgres_with_partitions_created_on_demand() {
-    let Some(url) = postgres_url().await else { return };
+    let Some(url) = postgres_url().await else {
+        return;
+    };
     let app = seeded(&[("HISTORICAL__DATABASE__URL", &url)]).await;
     resampling_respects_sessions(&app).await;
     latest_csv_gaps_and_errors(&app).await;
@@ -188,10 +246,18 @@ async fn queries_on_postgres_with_partitions_created_on_demand() {
     assert_eq!(parts, ["hist_bars_1m_y2025m06"]);
     // A second write of the same bars (and one into a new month) is an idempotent upsert.
     let mut bars = day();
-    bars.push(Bar { start: datetime!(2025-07-01 02:00 UTC), ..bars[0].clone() });
+    bars.push(Bar {
+        start: datetime!(2025-07-01 02:00 UTC),
+        ..bars[0].clone()
+    });
     let mut tx = app.app.db.begin().await.unwrap();
-    upsert_minute_bars(&mut tx, &bars, OnConflict::Update).await.unwrap();
+    upsert_minute_bars(&mut tx, &bars, OnConflict::Update)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hist_bars_1m").fetch_one(pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hist_bars_1m")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(n, 241);
 }
