@@ -420,7 +420,12 @@ impl Backfills {
                 .await
                 .map_err(|e| match e {
                     Error::Store(s) => UnitError::Store(s),
-                    other => UnitError::Broker(broker::Error::Invalid(other.to_string())),
+                    other @ (Error::Invalid(_)
+                    | Error::RangeTooLarge { .. }
+                    | Error::NotFound(_)
+                    | Error::NoBroker) => {
+                        UnitError::Broker(broker::Error::Invalid(other.to_string()))
+                    }
                 })?;
                 let mut n = 0;
                 for day in gaps {

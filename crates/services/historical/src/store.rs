@@ -402,9 +402,8 @@ impl Store {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<Bar>, Error> {
-        let rows: Vec<BarRow> =
-            common::on_engine!(self.db.pool(), |p| {
-                sqlx::query_as(
+        let rows: Vec<BarRow> = common::on_engine!(self.db.pool(), |p| {
+            sqlx::query_as(
             "SELECT symbol, start, open, high, low, close, volume, 0 AS trades FROM hist_bars_1d \
              WHERE symbol = $1 AND start >= $2 AND start < $3 ORDER BY start"
         )
@@ -413,7 +412,7 @@ impl Store {
         .bind(ts(to))
         .fetch_all(p)
         .await
-            })?;
+        })?;
         Ok(rows.into_iter().map(|r| r.into_bar(86_400)).collect())
     }
 
@@ -421,16 +420,15 @@ impl Store {
     pub async fn latest_bars(&self, symbols: &[String]) -> Result<Vec<Bar>, Error> {
         let mut out = Vec::with_capacity(symbols.len());
         for s in symbols {
-            let row: Option<BarRow> =
-                common::on_engine!(self.db.pool(), |p| {
-                    sqlx::query_as(
+            let row: Option<BarRow> = common::on_engine!(self.db.pool(), |p| {
+                sqlx::query_as(
                 "SELECT symbol, start, open, high, low, close, volume, trades FROM hist_bars_1m \
                  WHERE symbol = $1 ORDER BY start DESC LIMIT 1"
             )
             .bind(s.as_str())
             .fetch_optional(p)
             .await
-                })?;
+            })?;
             out.extend(row.map(|r| r.into_bar(60)));
         }
         Ok(out)
