@@ -106,3 +106,69 @@ pub type Settings = common::settings::Settings<Sections>;
 
 /// This service's compiled-in defaults (`config/default.toml`).
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[cfg(test)]
+mod tests {
+    use common::settings::Sources;
+
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, common::settings::Error> {
+        Settings::load_from(
+            crate::SPEC,
+            DEFAULTS,
+            &Sources {
+                file: None,
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn broker_keys_from_the_environment_deserialize_as_qts_up_sets_them() {
+        let s = load(&[
+            ("HISTORICAL__BROKER__GENERATION", "v2"),
+            ("HISTORICAL__BROKER__DATA__URL", "http://127.0.0.1:18400"),
+            (
+                "HISTORICAL__BROKER__DATA__HUB_URL",
+                "http://127.0.0.1:18400",
+            ),
+            ("HISTORICAL__BROKER__DATA__CONSUMER_ID", "8f3a2b"),
+            ("HISTORICAL__BROKER__DATA__CONSUMER_SECRET", "secret"),
+            ("HISTORICAL__BROKER__DATA__HTTP__TIMEOUT_MS", "1500"),
+        ])
+        .unwrap();
+        let Some(broker::Settings::V2(v2)) = s.own.broker else {
+            unreachable!("expected v2 settings, got {:?}", s.own.broker)
+        };
+        assert_eq!(v2.data.url, "http://127.0.0.1:18400");
+        assert_eq!(v2.data.consumer_id, "8f3a2b");
+        assert_eq!(v2.data.http.timeout_ms, 1500);
+        assert!(v2.trading.is_none());
+
+        let s = load(&[
+            ("HISTORICAL__BROKER__GENERATION", "v3"),
+            ("HISTORICAL__BROKER__API_KEY", "key"),
+            ("HISTORICAL__BROKER__API_SECRET", "secret"),
+            ("HISTORICAL__BROKER__API_URL", "http://127.0.0.1:18401"),
+        ])
+        .unwrap();
+        assert!(matches!(s.own.broker, Some(broker::Settings::V3(_))));
+    }
+
+    #[test]
+    fn without_a_broker_section_there_is_none_and_bad_values_are_named() {
+        assert!(load(&[]).unwrap().own.broker.is_none());
+        let err = load(&[
+            ("HISTORICAL__BARS__BATCH_SIZE", "0"),
+            ("HISTORICAL__BACKFILL__REQUESTS_PER_SECOND", "0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bars.batch_size"), "{err}");
+        assert!(err.contains("backfill.requests_per_second"), "{err}");
+    }
+}
