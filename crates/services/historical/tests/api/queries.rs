@@ -261,3 +261,42 @@ async fn queries_on_postgres_with_partitions_created_on_demand() {
         .unwrap();
     assert_eq!(n, 241);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qts_export_writes_csv_from_a_database_without_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+    let db = common::store::Db::connect(&url, 2, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    db.migrate(Some(&historical::MIGRATIONS)).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    upsert_minute_bars(&mut tx, &day(), OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+    let out = dir.path().join("ssi.csv");
+    historical::cli::export(historical::cli::ExportArgs {
+        database_url: url,
+        symbol: "SSI".into(),
+        from: "2025-06-01".into(),
+        to: "2025-07-15".into(),
+        resolution: "15m".into(),
+        out: Some(out.clone()),
+    })
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "symbol,start,seconds,open,high,low,close,volume,trades"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 10 + 6 + 1,
+        "one header across two monthly chunks"
+    );
+    assert!(lines[1].starts_with("SSI,2025-06-10T02:00:00Z,900,"));
+}
