@@ -382,6 +382,9 @@ impl Store {
         to: OffsetDateTime,
         limit: i64,
     ) -> Result<Vec<Bar>, Error> {
+        if let Some(pool) = self.db.postgres() {
+            return minute_bars_copy(pool, symbol, from, to, limit).await;
+        }
         let rows: Vec<BarRow> = common::on_engine!(self.db.pool(), |p| sqlx::query_as(
             "SELECT symbol, start, open, high, low, close, volume, trades FROM hist_bars_1m \
              WHERE symbol = $1 AND start >= $2 AND start < $3 ORDER BY start LIMIT $4"
@@ -575,6 +578,83 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn parse_field(field: Option<&[u8]>) -> Result<i64, Error> {
+    let field = field.ok_or_else(|| Error::Corrupt("short COPY row".into()))?;
+    std::str::from_utf8(field)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::Corrupt(format!("COPY field {:?}", String::from_utf8_lossy(field))))
+}
+
+/// A range of one symbol's minute bars on PostgreSQL through `COPY ... TO STDOUT` (text):
+/// integers only (the start as epoch seconds), parsed without a row object per bar, several
+/// times faster than decoding rows for a year of bars.
+async fn minute_bars_copy(
+    pool: &sqlx::PgPool,
+    symbol: &str,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Bar>, Error> {
+    use futures::StreamExt;
+    use time::format_description::well_known::Rfc3339;
+
+    let bound = |t: OffsetDateTime| {
+        t.format(&Rfc3339)
+            .map_err(|e| Error::Corrupt(e.to_string()))
+    };
+    // COPY takes no parameters: the values are literals (the symbol quoted, the times RFC 3339).
+    let sql = format!(
+        "COPY (SELECT extract(epoch FROM start)::bigint, open, high, low, close, volume, trades \
+         FROM hist_bars_1m WHERE symbol = {} AND start >= {}::timestamptz \
+         AND start < {}::timestamptz ORDER BY start LIMIT {limit}) TO STDOUT",
+        literal(symbol),
+        literal(&bound(from)?),
+        literal(&bound(to)?),
+    );
+    let mut conn = pool.acquire().await?;
+    let mut stream = conn.copy_out_raw(&sql).await?;
+    let mut out = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let line = |row: &[u8], out: &mut Vec<Bar>| -> Result<(), Error> {
+        let mut f = row.split(|b| *b == b'\t');
+        let secs = parse_field(f.next())?;
+        let start =
+            OffsetDateTime::from_unix_timestamp(secs).map_err(|e| Error::Corrupt(e.to_string()))?;
+        out.push(Bar {
+            symbol: symbol.to_owned(),
+            start,
+            seconds: 60,
+            open: parse_field(f.next())?,
+            high: parse_field(f.next())?,
+            low: parse_field(f.next())?,
+            close: parse_field(f.next())?,
+            volume: parse_field(f.next())?,
+            trades: parse_field(f.next())?,
+        });
+        Ok(())
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        pending.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(n) = pending[start..].iter().position(|b| *b == b'\n') {
+            line(&pending[start..start + n], &mut out)?;
+            start += n + 1;
+        }
+        pending.drain(..start);
+    }
+    if !pending.is_empty() {
+        line(&pending, &mut out)?;
+    }
+    Ok(out)
 }
 
 /// Writes the live state of the given symbols inside the caller's transaction.
