@@ -95,6 +95,9 @@ pub struct BenchArgs {
     /// Bars per transaction.
     #[arg(long, default_value_t = 50_000)]
     pub batch: usize,
+    /// Concurrent writer connections of the ingest run (each writes its share of the batches).
+    #[arg(long, default_value_t = 1)]
+    pub writers: usize,
     /// Timed queries of one symbol's year of one-minute bars.
     #[arg(long, default_value_t = 50)]
     pub queries: usize,
@@ -107,7 +110,7 @@ pub struct BenchArgs {
 }
 
 async fn open(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect(url, 4, Duration::from_secs(10))
+    let db = Db::connect(url, 8, Duration::from_secs(10))
         .await
         .context("open the database")?;
     db.migrate(Some(&crate::MIGRATIONS))
@@ -332,12 +335,34 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     let pb = bar(bars.len() as u64, "ingest");
+    let writers = args.writers.clamp(1, 64);
+    let chunks: Vec<Vec<Bar>> = bars
+        .chunks(args.batch.max(1))
+        .map(<[Bar]>::to_vec)
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(chunks));
     let started = Instant::now();
-    for chunk in bars.chunks(args.batch.max(1)) {
-        let mut tx = db.begin().await?;
-        upsert_minute_bars(&mut tx, chunk, OnConflict::Update).await?;
-        tx.commit().await?;
-        pb.inc(chunk.len() as u64);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..writers {
+        let (db, queue, pb) = (db.clone(), queue.clone(), pb.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = queue
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("writer queue poisoned"))?
+                    .pop();
+                let Some(chunk) = next else {
+                    return anyhow::Ok(());
+                };
+                let mut tx = db.begin().await?;
+                upsert_minute_bars(&mut tx, &chunk, OnConflict::Update).await?;
+                tx.commit().await?;
+                pb.inc(chunk.len() as u64);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("writer task")??;
     }
     let took = started.elapsed();
     pb.finish_and_clear();
@@ -345,13 +370,14 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     writeln!(
         out,
-        "ingest: {} bars ({} symbols x {} minutes) in {:.2} s = {:.0} bars/s ({} bars per transaction, {})",
+        "ingest: {} bars ({} symbols x {} minutes) in {:.2} s = {:.0} bars/s ({} bars per transaction, {} writer(s), {})",
         bars.len(),
         args.symbols,
         minutes.len(),
         took.as_secs_f64(),
         rate,
         args.batch,
+        writers,
         db.engine().as_str()
     )?;
 
