@@ -317,3 +317,72 @@ async fn without_a_broker_a_backfill_is_a_failed_precondition() {
         .await;
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qts_backfill_fills_a_database_from_a_broker_file_without_the_fleet() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broker.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "generation = \"v2\"\n[data]\nurl = \"{0}\"\nhub_url = \"{0}\"\nconsumer_id = \"{1}\"\nconsumer_secret = \"{2}\"\n",
+            sim.url,
+            fcsim::config::DEMO_DATA_CONSUMER_ID,
+            fcsim::config::DEMO_DATA_CONSUMER_SECRET
+        ),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+    historical::cli::backfill(historical::cli::BackfillArgs {
+        database_url: url.clone(),
+        broker: file,
+        kinds: vec!["daily".into(), "index".into()],
+        symbols: vec![sim.symbol.clone()],
+        indexes: vec!["VN30".into()],
+        from: Some("2025-06-02".into()),
+        to: Some("2025-06-09".into()),
+        resume: None,
+        window_days: 30,
+        requests_per_second: 50.0,
+    })
+    .await
+    .unwrap();
+    let db = common::store::Db::connect(&url, 1, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let store = Store::new(db);
+    let index = store
+        .index_history(
+            "VN30",
+            time::macros::date!(2025 - 06 - 02),
+            time::macros::date!(2025 - 06 - 09),
+        )
+        .await
+        .unwrap();
+    assert_eq!(index.len(), 6);
+    let daily = store
+        .daily_bars(
+            &sim.symbol,
+            datetime!(2025-06-01 17:00 UTC),
+            datetime!(2025-06-09 17:00 UTC),
+        )
+        .await
+        .unwrap();
+    assert_eq!(daily.len(), 6);
+    let err = historical::cli::backfill(historical::cli::BackfillArgs {
+        database_url: url,
+        broker: dir.path().join("missing.toml"),
+        kinds: vec!["daily".into()],
+        symbols: vec!["SSI".into()],
+        indexes: vec![],
+        from: Some("2025-06-02".into()),
+        to: Some("2025-06-09".into()),
+        resume: None,
+        window_days: 30,
+        requests_per_second: 50.0,
+    })
+    .await
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("missing.toml"), "{err:#}");
+}
