@@ -93,7 +93,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18301,
         grpc_package: "qts.historical.v1",
         grpc_service: "qts.historical.v1.HistoricalService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "ta",

@@ -80,7 +80,8 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     let client = reqwest_like::Client::new();
     let (handled, trades) = loop {
         let status = client.status(ingestion.http).await?;
-        let handled = status.total("published") + status.total("rejected") + status.total("duplicates");
+        let handled =
+            status.total("published") + status.total("rejected") + status.total("duplicates");
         if handled >= stats.events {
             break (handled, status.count("published", "trade"));
         }
@@ -169,7 +170,11 @@ fn quantile(buckets: &[(f64, f64)], q: f64) -> f64 {
                 return prev.0;
             }
             let width = count - prev.1;
-            let frac = if width > 0.0 { (rank - prev.1) / width } else { 1.0 };
+            let frac = if width > 0.0 {
+                (rank - prev.1) / width
+            } else {
+                1.0
+            };
             return prev.0 + (le - prev.0) * frac;
         }
         prev = (le, count);
@@ -215,7 +220,11 @@ mod reqwest_like {
 
         async fn get(&self, url: String) -> anyhow::Result<Vec<u8>> {
             let uri: http::Uri = url.parse().context("url")?;
-            let response = self.0.get(uri).await.with_context(|| format!("GET {url}"))?;
+            let response = self
+                .0
+                .get(uri)
+                .await
+                .with_context(|| format!("GET {url}"))?;
             let body = response.into_body().collect().await.context("body")?;
             Ok(body.to_bytes().to_vec())
         }
@@ -224,7 +233,9 @@ mod reqwest_like {
             let body = self
                 .get(format!("http://{http}/api/ingestion/v1/status"))
                 .await?;
-            Ok(Status(serde_json::from_slice(&body).context("status JSON")?))
+            Ok(Status(
+                serde_json::from_slice(&body).context("status JSON")?,
+            ))
         }
 
         pub(super) async fn metrics(&self, admin: SocketAddr) -> anyhow::Result<String> {
@@ -245,6 +256,9 @@ mod tests {
         assert_eq!(b.len(), 3);
         assert!((quantile(&b, 0.5) - 0.1).abs() < 1e-9);
         assert!((quantile(&b, 0.7) - 0.15).abs() < 1e-9);
-        assert!((quantile(&b, 0.99) - 0.2).abs() < 1e-9, "in +Inf: the last bound");
+        assert!(
+            (quantile(&b, 0.99) - 0.2).abs() < 1e-9,
+            "in +Inf: the last bound"
+        );
     }
 }

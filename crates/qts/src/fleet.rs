@@ -112,7 +112,7 @@ pub struct SimOptions {
 }
 
 /// The services that talk to the broker and take a `[broker]` section.
-pub const BROKER_SERVICES: [&str; 2] = ["ingestion", "master-data"];
+pub const BROKER_SERVICES: [&str; 3] = ["ingestion", "historical", "master-data"];
 
 /// How to start the fleet.
 #[derive(Debug, Clone, Default)]

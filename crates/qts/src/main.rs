@@ -172,6 +172,11 @@ enum Command {
         #[command(subcommand)]
         command: GatewayCommand,
     },
+    /// Backfill bars, index values and daily prices through the broker into a historical
+    /// database, without the fleet (resumable: Ctrl-C, then `--resume JOB_ID`).
+    Backfill(historical::cli::BackfillArgs),
+    /// Export a symbol's bars from a historical database as CSV, without the fleet.
+    Export(historical::cli::ExportArgs),
     /// Benchmarks of the whole program (see docs/performance.md).
     Bench {
         #[command(subcommand)]
@@ -188,6 +193,9 @@ enum BenchCommand {
     /// bus and normalised by ingestion; prints events/s and the raw -> normalised lag
     /// (p50/p99). `--set bus.kind=kafka --set bus.kafka.brokers=...` measures on Kafka.
     Replay(qts::bench_replay::Args),
+    /// Bulk one-minute bar ingest into a historical database (bars/s) and one year of one
+    /// symbol's bars queried (p50/p99).
+    Bars(historical::cli::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -384,11 +392,24 @@ fn main() -> ExitCode {
             }),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
+        // --- historical: the logic is in historical::cli ---
+        Command::Backfill(args) => historical_tool(historical::cli::backfill(args)),
+        Command::Export(args) => historical_tool(historical::cli::export(args)),
+        Command::Bench {
+            command: BenchCommand::Bars(args),
+        } => historical_tool(historical::cli::bench(args)),
     };
     match result {
         Ok(code) => code,
         Err(err) => fail(&err),
     }
+}
+
+/// Runs a `historical::cli` tool on a fresh runtime.
+fn historical_tool(tool: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new().context("start runtime")?;
+    rt.block_on(tool)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn fail(err: &anyhow::Error) -> ExitCode {

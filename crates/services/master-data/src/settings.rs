@@ -111,6 +111,7 @@ mod tests {
             DEFAULTS,
             &Sources {
                 file: None,
+                overlay: None,
                 env: env
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

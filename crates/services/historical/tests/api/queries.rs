@@ -1,0 +1,302 @@
+//! Queries: resampling that respects the lunch break and the day, latest bars, CSV export,
+//! gaps, and clear errors, over HTTP and gRPC, on SQLite and PostgreSQL.
+
+use historical::domain::Bar;
+use historical::store::{OnConflict, upsert_minute_bars};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::helpers::{TestApp, postgres_url, spawn_with};
+
+fn minute(h: u8, m: u8) -> OffsetDateTime {
+    datetime!(2025-06-10 00:00 +7)
+        .replace_hour(h)
+        .unwrap()
+        .replace_minute(m)
+        .unwrap()
+        .to_offset(time::UtcOffset::UTC)
+}
+
+/// SSI: a bar every minute 09:00–11:29 and 13:00–14:29 except 10:00, plus the ATC at 14:45;
+/// each bar's volume is 100, its price rises by 50 per minute.
+fn day() -> Vec<Bar> {
+    let mut out = Vec::new();
+    let mut price = 20_000;
+    let mut push = |t: OffsetDateTime| {
+        price += 50;
+        out.push(Bar {
+            symbol: "SSI".into(),
+            start: t,
+            seconds: 60,
+            open: price,
+            high: price + 50,
+            low: price - 50,
+            close: price + 10,
+            volume: 100,
+            trades: 2,
+        });
+    };
+    for h in 9..=14u8 {
+        for m in 0..60u8 {
+            let morning = (9..11).contains(&h) || (h == 11 && m < 30);
+            let afternoon = h == 13 || (h == 14 && m < 30);
+            if (morning || afternoon) && !(h == 10 && m == 0) {
+                push(minute(h, m));
+            }
+        }
+    }
+    push(minute(14, 45));
+    out
+}
+
+async fn seeded(env: &[(&str, &str)]) -> TestApp {
+    let app = spawn_with(env).await;
+    let mut tx = app.app.db.begin().await.unwrap();
+    upsert_minute_bars(&mut tx, &day(), OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app
+}
+
+async fn resampling_respects_sessions(app: &TestApp) {
+    let q = "symbol=ssi&from=2025-06-10&to=2025-06-10";
+    let m1 = app.bars(&format!("{q}&resolution=1m")).await;
+    assert_eq!(m1.len(), 150 + 90 - 1 + 1);
+
+    let m5 = app.bars(&format!("{q}&resolution=5m")).await;
+    assert_eq!(m5[0]["start"], "2025-06-10T02:00:00Z");
+    assert_eq!(m5[0]["volume"], 500);
+    assert_eq!(m5[0]["open"], m1[0]["open"]);
+    assert_eq!(m5[0]["close"], m1[4]["close"]);
+    assert_eq!(m5[0]["seconds"], 300);
+
+    let h1 = app.bars(&format!("{q}&resolution=1h")).await;
+    let starts: Vec<&str> = h1.iter().map(|b| b["start"].as_str().unwrap()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2025-06-10T02:00:00Z",
+            "2025-06-10T03:00:00Z",
+            "2025-06-10T04:00:00Z",
+            "2025-06-10T06:00:00Z",
+            "2025-06-10T07:00:00Z"
+        ],
+        "11:00 and 13:00 are separate bars: none spans the lunch break"
+    );
+    assert_eq!(h1[1]["volume"], 5_900, "10:00 has 59 minutes");
+    assert_eq!(
+        h1[2]["volume"], 3_000,
+        "the 11:00 bar holds 11:00-11:29 only"
+    );
+    assert_eq!(h1[4]["volume"], 3_100, "14:00-14:29 and the ATC");
+
+    let d1 = app.bars(&format!("{q}&resolution=1D")).await;
+    assert_eq!(d1.len(), 1);
+    assert_eq!(d1[0]["start"], "2025-06-09T17:00:00Z", "00:00 Vietnam time");
+    assert_eq!(d1[0]["volume"], 100 * 240);
+    assert_eq!(d1[0]["close"], m1.last().unwrap()["close"]);
+    let high = m1
+        .iter()
+        .map(|b| b["high"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(d1[0]["high"], high);
+
+    // gRPC answers the same.
+    let got = app
+        .grpc()
+        .await
+        .get_bars(proto::historical::v1::GetBarsRequest {
+            symbol: "SSI".into(),
+            resolution: "15m".into(),
+            from: "2025-06-10T02:00:00Z".into(),
+            to: "2025-06-10T03:00:00Z".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.bars.len(), 4);
+    assert_eq!(
+        got.bars[3].volume, 1_500,
+        "09:45-09:59, the range ends at 10:00"
+    );
+}
+
+async fn latest_csv_gaps_and_errors(app: &TestApp) {
+    let r = app
+        .get("/api/historical/v1/bars/latest?symbols=SSI,NOPE")
+        .await;
+    assert_eq!(r.status(), 200);
+    let latest: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(latest.as_array().unwrap().len(), 1);
+    assert_eq!(latest[0]["start"], "2025-06-10T07:45:00Z");
+
+    let r = app
+        .get("/api/historical/v1/bars?symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=30m&format=csv")
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "symbol,start,seconds,open,high,low,close,volume,trades"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 5 + 3 + 1,
+        "09:00..11:00, 13:00..14:00, and 14:30 (ATC)"
+    );
+    assert!(
+        lines[1].starts_with("SSI,2025-06-10T02:00:00Z,1800,"),
+        "{}",
+        lines[1]
+    );
+
+    let r = app
+        .get("/api/historical/v1/gaps?symbol=SSI&from=2025-06-10&to=2025-06-10")
+        .await;
+    assert_eq!(r.status(), 200);
+    let gaps: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(gaps[0]["date"], "2025-06-10");
+    assert_eq!(
+        gaps[0]["missing"],
+        serde_json::json!(["2025-06-10T03:00:00Z"])
+    );
+
+    for (query, needle) in [
+        (
+            "symbol=SSI&from=2025-06-10&to=2025-06-10&resolution=2m",
+            "unknown resolution",
+        ),
+        (
+            "symbol=SSI&from=2025-06-11&to=2025-06-10",
+            "is not before to",
+        ),
+        (
+            "symbol=SSI&from=2020-01-01&to=2025-06-10",
+            "range too large",
+        ),
+        (
+            "from=2025-06-10&to=2025-06-10",
+            "missing query parameter symbol",
+        ),
+        (
+            "symbol=SSI&from=yesterday&to=2025-06-10",
+            "neither an RFC 3339 time nor a date",
+        ),
+        (
+            "symbol=S%20SI&from=2025-06-10&to=2025-06-10",
+            "not a ticker",
+        ),
+    ] {
+        let r = app.get(&format!("/api/historical/v1/bars?{query}")).await;
+        assert_eq!(r.status(), 400, "{query}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_argument", "{query}");
+        assert!(
+            body["message"].as_str().unwrap().contains(needle),
+            "{query}: {body}"
+        );
+    }
+    let err = app
+        .grpc()
+        .await
+        .get_bars(proto::historical::v1::GetBarsRequest {
+            symbol: "SSI".into(),
+            resolution: "7m".into(),
+            from: "2025-06-10".into(),
+            to: "2025-06-10".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("unknown resolution"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_on_sqlite() {
+    let app = seeded(&[]).await;
+    resampling_respects_sessions(&app).await;
+    latest_csv_gaps_and_errors(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_on_postgres_with_partitions_created_on_demand() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let app = seeded(&[("HISTORICAL__DATABASE__URL", &url)]).await;
+    resampling_respects_sessions(&app).await;
+    latest_csv_gaps_and_errors(&app).await;
+    let pool = app.app.db.postgres().unwrap();
+    let parts: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'hist_bars_1m'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(parts, ["hist_bars_1m_y2025m06"]);
+    // A second write of the same bars (and one into a new month) is an idempotent upsert.
+    let mut bars = day();
+    bars.push(Bar {
+        start: datetime!(2025-07-01 02:00 UTC),
+        ..bars[0].clone()
+    });
+    let mut tx = app.app.db.begin().await.unwrap();
+    upsert_minute_bars(&mut tx, &bars, OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hist_bars_1m")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 241);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qts_export_writes_csv_from_a_database_without_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("h.db").display());
+    let db = common::store::Db::connect(&url, 2, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    db.migrate(Some(&historical::MIGRATIONS)).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    upsert_minute_bars(&mut tx, &day(), OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+    let out = dir.path().join("ssi.csv");
+    historical::cli::export(historical::cli::ExportArgs {
+        database_url: url,
+        symbol: "SSI".into(),
+        from: "2025-06-01".into(),
+        to: "2025-07-15".into(),
+        resolution: "15m".into(),
+        out: Some(out.clone()),
+    })
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "symbol,start,seconds,open,high,low,close,volume,trades"
+    );
+    assert_eq!(
+        lines.len(),
+        1 + 10 + 6 + 1,
+        "one header across two monthly chunks"
+    );
+    assert!(lines[1].starts_with("SSI,2025-06-10T02:00:00Z,900,"));
+}
