@@ -159,11 +159,74 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
         }
         let trades = payloads(&fleet.bus, "market.trade.v1").await;
         let quotes = payloads(&fleet.bus, "market.quote.v1").await;
+        let mut symbols: Vec<String> = trades
+            .iter()
+            .map(|(_, bytes)| {
+                <pb::Trade as prost::Message>::decode(bytes.as_slice())
+                    .unwrap()
+                    .symbol
+            })
+            .collect();
+        symbols.sort();
+        symbols.dedup();
+        let bars = stable_bars(&fleet, &symbols).await;
         fleet.stop().await;
-        runs.push((trades, quotes));
+        runs.push((trades, quotes, bars));
     }
     assert!(runs[0].0.len() >= 300, "{} trades", runs[0].0.len());
-    assert!(runs[0] == runs[1], "two replays of one day differ");
+    assert!(runs[0].2.lines().count() > 50, "bars:\n{}", runs[0].2);
+    assert!(
+        runs[0].0 == runs[1].0,
+        "two replays of one day differ in trades"
+    );
+    assert!(
+        runs[0].1 == runs[1].1,
+        "two replays of one day differ in quotes"
+    );
+    assert_eq!(
+        runs[0].2, runs[1].2,
+        "two replays of one day differ in bars"
+    );
+}
+
+/// Historical's one-minute bars of `symbols` on the day, as CSV, once two reads half a
+/// second apart agree (every bar closed and stored).
+async fn stable_bars(fleet: &TestFleet, symbols: &[String]) -> String {
+    let historical = fleet
+        .services
+        .iter()
+        .find(|s| s.spec.name == "historical")
+        .unwrap()
+        .addrs
+        .http;
+    let read = || async {
+        let mut all = String::new();
+        for symbol in symbols {
+            let csv = http()
+                .get(format!(
+                    "http://{historical}/api/historical/v1/bars?symbol={symbol}&from=2025-06-10&to=2025-06-10&format=csv"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            all.push_str(&csv);
+        }
+        all
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = read().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = read().await;
+        if now == last && now.lines().count() > symbols.len() {
+            return now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "bars never settled");
+        last = now;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,7 +39,7 @@ pub struct Bar {
 
 impl Bar {
     /// A one-minute bar opened by one trade.
-    fn opened_by(t: &Trade, start: OffsetDateTime) -> Self {
+    pub fn opened_by(t: &Trade, start: OffsetDateTime) -> Self {
         Self {
             symbol: t.symbol.clone(),
             start,
@@ -58,7 +58,7 @@ impl Bar {
         self.start + Duration::seconds(i64::from(self.seconds))
     }
 
-    fn absorb(&mut self, t: &Trade) {
+    pub fn absorb(&mut self, t: &Trade) {
         self.high = self.high.max(t.price);
         self.low = self.low.min(t.price);
         self.close = t.price;
@@ -115,7 +115,8 @@ pub enum Applied {
     Counted,
     /// Its cumulative volume is not above the last seen that day: a redelivery.
     Duplicate,
-    /// Its minute's bar is already closed (or it is older than the open bar): not counted.
+    /// Its minute's bar is already closed (or it is older than the open bar): merged into the
+    /// stored bar by the caller.
     Late,
 }
 

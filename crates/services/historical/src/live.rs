@@ -45,6 +45,10 @@ pub struct LiveBars {
     config: LiveConfig,
     metrics: Metrics,
     states: HashMap<String, SymbolState>,
+    /// The newest exchange time seen: the market's "now" when the clock is on another day
+    /// (a replay of a recorded day, a backlog), so bars close by event time and a replay
+    /// builds the same bars whatever the wall clock says.
+    watermark: Option<OffsetDateTime>,
 }
 
 /// A trade payload that cannot be a trade.
@@ -130,6 +134,17 @@ impl LiveBars {
             config,
             metrics,
             states: HashMap::new(),
+            watermark: None,
+        }
+    }
+
+    /// The instant bars close by: the market clock when it is on the data's trading day,
+    /// else the newest exchange time seen.
+    fn now(&self) -> OffsetDateTime {
+        let clock = self.clock.now();
+        match self.watermark {
+            Some(w) if crate::domain::vn_date(w) != crate::domain::vn_date(clock) => w,
+            _ => clock,
         }
     }
 
@@ -281,6 +296,10 @@ impl LiveBars {
             .values()
             .filter_map(|s| s.open.as_ref().map(|b| b.end() + grace))
             .min();
+        if self.now() != self.clock.now() {
+            // By event time: only trades (or an idle poll) move it.
+            return self.config.poll_timeout;
+        }
         match due {
             Some(due) => self.clock.wall_until(due).min(self.config.poll_timeout),
             None => self.config.poll_timeout,
@@ -296,6 +315,7 @@ impl LiveBars {
         let mut out = BatchOutcome::default();
         let mut tx = self.db.begin().await?;
         let mut closed: Vec<Bar> = Vec::new();
+        let mut late: Vec<Bar> = Vec::new();
         let mut touched: HashSet<String> = HashSet::new();
         for d in batch {
             let trade = match trade_of(&d.envelope) {
@@ -321,6 +341,7 @@ impl LiveBars {
                 out.duplicates += 1;
                 continue;
             }
+            self.watermark = Some(self.watermark.map_or(trade.time, |w| w.max(trade.time)));
             let state = self.states.entry(trade.symbol.clone()).or_default();
             let before = closed.len();
             match state.apply(&trade, &mut closed) {
@@ -328,13 +349,27 @@ impl LiveBars {
                 Applied::Duplicate => out.duplicates += 1,
                 Applied::Late => {
                     out.late += 1;
-                    tracing::debug!(symbol = %trade.symbol, time = %trade.time, "late trade: its bar is closed");
+                    tracing::debug!(symbol = %trade.symbol, time = %trade.time, "late trade: merged into its closed bar");
+                    let minute = crate::domain::minute_of(trade.time);
+                    match late
+                        .iter_mut()
+                        .find(|b| b.symbol == trade.symbol && b.start == minute)
+                    {
+                        Some(bar) => bar.absorb(&trade),
+                        None => late.push(Bar::opened_by(&trade, minute)),
+                    }
                 }
             }
             out.closed_by_trade += (closed.len() - before) as u64;
             touched.insert(trade.symbol);
         }
-        let now = self.clock.now();
+        // An idle poll (no trade for `poll_timeout`) lets the market clock close what is due
+        // even when bars otherwise close by event time: the end of a replayed day.
+        let now = if batch.is_empty() {
+            self.clock.now().max(self.now())
+        } else {
+            self.now()
+        };
         let grace = to_time(self.config.grace);
         for (symbol, state) in &mut self.states {
             if let Some(bar) = state.close_due(now, grace) {
@@ -348,6 +383,18 @@ impl LiveBars {
             return Ok(out);
         }
         write_closed(&mut tx, &closed).await?;
+        if !late.is_empty() {
+            // Late trades add to their stored bar (after this batch's own closes), and the
+            // amended bar is published again: the latest per (symbol, start) is the bar.
+            store::upsert_minute_bars(&mut tx, &late, OnConflict::Merge).await?;
+            let mut amended = Vec::with_capacity(late.len());
+            for bar in &late {
+                if let Some(stored) = store::minute_bar_in(&mut tx, &bar.symbol, bar.start).await? {
+                    amended.push(stored);
+                }
+            }
+            publish_bars(&mut tx, &amended).await?;
+        }
         let changed: Vec<(String, SymbolState)> = touched
             .into_iter()
             .filter_map(|s| self.states.get(&s).map(|st| (s, st.clone())))
@@ -413,7 +460,15 @@ pub async fn write_closed(tx: &mut Tx, closed: &[Bar]) -> Result<(), store::Erro
         return Ok(());
     }
     store::upsert_minute_bars(tx, closed, OnConflict::Update).await?;
-    let envelopes: Vec<Envelope> = closed
+    publish_bars(tx, closed).await
+}
+
+/// Enqueues `bars` for `market.bar.v1` in the caller's transaction.
+async fn publish_bars(tx: &mut Tx, bars: &[Bar]) -> Result<(), store::Error> {
+    if bars.is_empty() {
+        return Ok(());
+    }
+    let envelopes: Vec<Envelope> = bars
         .iter()
         .map(|b| Envelope::new(crate::SPEC.name, b.symbol.clone(), &bar_proto(b)))
         .collect();

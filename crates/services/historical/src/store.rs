@@ -95,6 +95,9 @@ pub enum OnConflict {
     Update,
     /// Keep it (gap repair fills only what is missing).
     Keep,
+    /// Add to it: the new row holds trades that came after the stored bar's (a late trade):
+    /// high and low widen, close becomes the new row's, volume and trades add up.
+    Merge,
 }
 
 /// The month partition of `hist_bars_1m` holding `t`: name and bounds.
@@ -174,6 +177,12 @@ async fn upsert_bars_pg(
              close = EXCLUDED.close, volume = EXCLUDED.volume, trades = EXCLUDED.trades"
         }
         OnConflict::Keep => "DO NOTHING",
+        OnConflict::Merge => {
+            "DO UPDATE SET high = GREATEST(hist_bars_1m.high, EXCLUDED.high), \
+             low = LEAST(hist_bars_1m.low, EXCLUDED.low), close = EXCLUDED.close, \
+             volume = hist_bars_1m.volume + EXCLUDED.volume, \
+             trades = hist_bars_1m.trades + EXCLUDED.trades"
+        }
     };
     let n = sqlx::query(&format!(
         "INSERT INTO hist_bars_1m (symbol, start, open, high, low, close, volume, trades) \
@@ -201,6 +210,12 @@ async fn upsert_bars_sqlite(
              trades = excluded.trades"
         }
         OnConflict::Keep => " ON CONFLICT (symbol, start) DO NOTHING",
+        OnConflict::Merge => {
+            " ON CONFLICT (symbol, start) DO UPDATE SET high = MAX(hist_bars_1m.high, excluded.high), \
+             low = MIN(hist_bars_1m.low, excluded.low), close = excluded.close, \
+             volume = hist_bars_1m.volume + excluded.volume, \
+             trades = hist_bars_1m.trades + excluded.trades"
+        }
     };
     let mut n = 0;
     for chunk in bars.chunks(SQLITE_ROWS) {
@@ -237,6 +252,33 @@ pub async fn upsert_minute_bars(
         PerEngine::Postgres(c) => upsert_bars_pg(c, &bars, on_conflict).await?,
         PerEngine::Sqlite(c) => upsert_bars_sqlite(c, &bars, on_conflict).await?,
     })
+}
+
+/// The stored one-minute bar of `symbol` at `start`, read inside the caller's transaction.
+pub async fn minute_bar_in(
+    tx: &mut Tx,
+    symbol: &str,
+    start: OffsetDateTime,
+) -> Result<Option<Bar>, Error> {
+    const Q: &str = "SELECT symbol, start, open, high, low, close, volume, trades FROM hist_bars_1m \
+                     WHERE symbol = $1 AND start = $2";
+    let row: Option<BarRow> = match tx.conn() {
+        PerEngine::Postgres(c) => {
+            sqlx::query_as(Q)
+                .bind(symbol)
+                .bind(ts(start))
+                .fetch_optional(&mut *c)
+                .await?
+        }
+        PerEngine::Sqlite(c) => {
+            sqlx::query_as(Q)
+                .bind(symbol)
+                .bind(ts(start))
+                .fetch_optional(&mut *c)
+                .await?
+        }
+    };
+    Ok(row.map(|r| r.into_bar(60)))
 }
 
 /// Upserts daily bars (start = 00:00 Vietnam time of the day).

@@ -117,6 +117,50 @@ async fn the_market_clock_closes_a_quiet_bar_after_the_grace() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_trade_is_merged_into_its_closed_bar_and_the_amended_bar_published() {
+    // The clock closes the 09:00 bar (as above); then a later trade of that minute arrives.
+    let mut env = clock_env("2025-06-10T09:00:30+07:00", 600.0);
+    env.push(("HISTORICAL__BARS__GRACE_MS".into(), "5000".into()));
+    let app = spawn_with(&pairs(&env)).await;
+    let mut bars_sub = app
+        .app
+        .bus
+        .subscribe("test.late", &[MARKET_BAR.name.as_ref()])
+        .await
+        .unwrap();
+    publish(&app.app.bus, &[trade("FPT", at(0, 10), 120_000, 100, 100)]).await;
+    eventually(20, "the clock to close the bar", || async {
+        (bars_of(&app, "FPT").await.len() == 1).then_some(())
+    })
+    .await;
+    publish(&app.app.bus, &[trade("FPT", at(0, 50), 121_000, 200, 300)]).await;
+    let bars = eventually(20, "the late trade merged", || async {
+        let b = bars_of(&app, "FPT").await;
+        (b.len() == 1 && b[0]["volume"] == 300).then_some(b)
+    })
+    .await;
+    assert_eq!(
+        (
+            bars[0]["open"].as_i64(),
+            bars[0]["high"].as_i64(),
+            bars[0]["close"].as_i64(),
+            bars[0]["trades"].as_i64()
+        ),
+        (Some(120_000), Some(121_000), Some(121_000), Some(2))
+    );
+    // Published twice: as closed, then as amended; the latest is the bar.
+    let mut published = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while published.len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "{published:?}");
+        if let Some(d) = bars_sub.poll(Duration::from_millis(200)).await.unwrap() {
+            published.push(d.envelope.decode::<proto::market::v1::Bar>().unwrap());
+        }
+    }
+    assert_eq!((published[0].volume, published[1].volume), (100, 300));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_trade_goes_to_the_dead_letter_topic_with_the_reason() {
     let env = env_no_clock_close(&[]);
     let app = spawn_with(&pairs(&env)).await;
