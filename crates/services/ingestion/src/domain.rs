@@ -2,7 +2,7 @@
 //! becomes. Pure: no I/O, no clock (times come in the message), so a recorded day gives the
 //! same output every time.
 //!
-//! [`Normaliser::process`] takes one [`FeedEvent`] (as received, `market.raw.v1`) and the
+//! [`Normaliser::process`] takes one `FeedEvent` (as received, `market.raw.v1`) and the
 //! securities master data serves ([`References`]) and answers an [`Outcome`]: a normalised
 //! message for its topic, a rejection with a fixed reason (the feed's dead letter,
 //! `market.rejected.v1`), or a duplicate (counted, not published again).
