@@ -21,8 +21,13 @@ venv="${QTS_SDK_VENV:-$HOME/.cache/qts/sdk-venv}"
 pins=(ssi-fc-data==2.2.2 ssi-fctrading==2.5.3 ssi-sdk==3.3.2)
 
 command -v python3 >/dev/null || { echo "sdk-conformance: python3 not found" >&2; exit 2; }
-if [[ ! -x "$venv/bin/python" ]]; then
-  mkdir -p "$(dirname "$venv")"
+# Tests run this script concurrently: one creates and fills the virtualenv, the others wait.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+  # Missing, or left half-made by an interrupted run: (re)create it.
+  rm -rf "$venv"
   python3 -m venv "$venv" || { echo "sdk-conformance: cannot create a virtualenv at $venv" >&2; exit 2; }
 fi
 marker="$venv/.qts-sdk-pins"
@@ -31,6 +36,7 @@ if [[ "$(cat "$marker" 2>/dev/null)" != "${pins[*]}" ]]; then
     || { echo "sdk-conformance: pip install ${pins[*]} failed" >&2; exit 2; }
   echo "${pins[*]}" > "$marker"
 fi
+exec 9>&-
 
 sim_pid=""
 cleanup() {

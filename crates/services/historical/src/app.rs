@@ -52,6 +52,7 @@ impl Service for App {
             .clock()
             .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
         let store = Store::new(backends.db.clone());
+        let gap_store = store.clone();
         let queries = Queries::new(store.clone(), calendar.clone(), settings.own.query.clone());
         let backfill_token = CancellationToken::new();
         let backfills = Backfills::new(
@@ -83,8 +84,13 @@ impl Service for App {
             settings.own.bars.live(),
             metrics,
         );
+        let host_bus = backends.bus.clone();
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
         host.spawn("live-bars", move |token| live.run(token));
+        let (bus, gap_backfills) = (host_bus, backfills.clone());
+        host.spawn("feed-gaps", move |token| {
+            crate::gaps::repair_after_gaps(bus, gap_backfills, gap_store, token)
+        });
         host.spawn("backfills", move |token| async move {
             let _stop = backfill_token.clone().drop_guard();
             if let Err(err) = backfills.resume_all().await {

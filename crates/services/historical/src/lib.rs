@@ -6,7 +6,8 @@
 //! partitions, `COPY` upserts) or SQLite ([`store`]); queries with session-aware resampling
 //! (1m → 5m, 15m, 30m, 1h, 1D; no bar spans the lunch break or two days), latest bars, index
 //! history, daily prices, gaps and CSV export over gRPC and REST ([`service`]); backfills through
-//! the broker, resumable, rate-limited, with gap repair ([`backfill`]); and the `qts backfill`,
+//! the broker, resumable, rate-limited, with gap repair ([`backfill`]), started by themselves
+//! after a feed gap ([`gaps`]); and the `qts backfill`,
 //! `qts export` and `qts bench bars` tools ([`cli`]).
 //! Does not own: the feed (ingestion), exchange rules (`market`: sessions, lunch break,
 //! calendar), the broker protocol (`broker`).
@@ -17,6 +18,7 @@ mod app;
 pub mod backfill;
 pub mod cli;
 pub mod domain;
+pub mod gaps;
 mod grpc;
 mod http;
 pub mod live;

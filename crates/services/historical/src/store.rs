@@ -440,6 +440,21 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.into_bar(60)).collect())
     }
 
+    /// The symbols with one-minute bars on `day` (Vietnam time), sorted.
+    pub async fn symbols_on(&self, day: time::Date) -> Result<Vec<String>, Error> {
+        let from = crate::domain::vn_midnight(day);
+        let to = from + time::Duration::days(1);
+        let rows: Vec<(String,)> = common::on_engine!(self.db.pool(), |p| sqlx::query_as(
+            "SELECT DISTINCT symbol FROM hist_bars_1m WHERE start >= $1 AND start < $2 \
+             ORDER BY symbol"
+        )
+        .bind(ts(from))
+        .bind(ts(to))
+        .fetch_all(p)
+        .await)?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     /// Stored daily bars of `symbol` with `from <= start < to`, oldest first.
     pub async fn daily_bars(
         &self,

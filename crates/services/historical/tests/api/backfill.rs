@@ -29,8 +29,12 @@ impl Drop for Sim {
 }
 
 async fn sim() -> Sim {
+    sim_at(datetime!(2025-06-10 09:14:40 +7)).await
+}
+
+async fn sim_at(start: time::OffsetDateTime) -> Sim {
     let sim = Simulator::new(SimConfig {
-        start: datetime!(2025-06-10 09:14:40 +7),
+        start,
         speed: 30.0,
         universe: UniverseSize {
             hose: 20,
@@ -385,4 +389,63 @@ async fn qts_backfill_fills_a_database_from_a_broker_file_without_the_fleet() {
     .await
     .unwrap_err();
     assert!(format!("{err:#}").contains("missing.toml"), "{err:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_gap_repairs_the_days_bars_from_the_broker() {
+    use common::bus::Envelope;
+    use proto::market::v1 as pb;
+    // 10:00: the broker has the whole morning; we have one trade of it, at 10:00.
+    let sim = sim_at(datetime!(2025-06-10 10:00:00 +7)).await;
+    let app = app_with_broker(&sim).await;
+    let bus = app.app.bus.clone();
+    crate::helpers::publish(
+        &bus,
+        &[crate::helpers::trade(
+            &sim.symbol,
+            datetime!(2025-06-10 10:00:00 +7),
+            25_000,
+            100,
+            100,
+        )],
+    )
+    .await;
+    let day = format!("symbol={}&from=2025-06-10&to=2025-06-10", sim.symbol);
+    eventually(20, "our one bar", || async {
+        (app.bars(&day).await.len() == 1).then_some(())
+    })
+    .await;
+    let state = |state: pb::feed_state::State, minute: i64| pb::FeedState {
+        source: "fastconnect-v2".into(),
+        state: state as i32,
+        reason: String::new(),
+        at: Some(prost_types::Timestamp {
+            seconds: (datetime!(2025-06-10 10:01 +7) + time::Duration::minutes(minute))
+                .unix_timestamp(),
+            nanos: 0,
+        }),
+    };
+    for s in [
+        state(pb::feed_state::State::Gap, 0),
+        state(pb::feed_state::State::Reconnected, 1),
+    ] {
+        bus.publish(
+            "market.feed.v1",
+            &Envelope::new("test", "fastconnect-v2", &s),
+        )
+        .await
+        .unwrap();
+    }
+    // The morning's minutes come back from the broker.
+    let bars = eventually(60, "the repaired morning", || async {
+        let b = app.bars(&day).await;
+        (b.len() > 10).then_some(b)
+    })
+    .await;
+    assert!(
+        bars[0]["start"].as_str().unwrap() < "2025-06-10T03:00:00Z",
+        "{}",
+        bars[0]
+    );
+    assert!(bars.iter().all(|b| b["volume"].as_i64().unwrap() > 0));
 }
