@@ -21,7 +21,8 @@
 //!
 //! Secrets are `secrecy::SecretString` in the fastconnect configurations: never printed.
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 /// The broker settings: `generation` picks the adapter.
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +51,42 @@ pub struct V3Settings {
     /// The v3 client configuration; without `private_key` the broker is data-only.
     #[serde(flatten)]
     pub client: fastconnect::v3::Config,
+}
+
+/// Reads an optional `[broker]` section of a service's layered settings (the `config` crate's
+/// values: files, the `qts up` overlay, environment variables), for
+/// `#[serde(default, deserialize_with = "broker::settings::optional_from_layers")]`.
+///
+/// In two steps: `generation`, then that generation's settings read straight from the loader's
+/// values. Deriving through the internally tagged [`Settings`] would read through serde's
+/// buffer, which keeps a value's parsed type, so an environment value that looks like a number
+/// (`INGESTION__BROKER__DATA__CONSUMER_ID=12345`) would fail to read as text; read directly,
+/// the loader turns it back into text where a string is expected.
+pub fn optional_from_layers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Settings>, D::Error> {
+    let Some(value) = Option::<config::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let mut table = value.into_table().map_err(D::Error::custom)?;
+    let generation = table
+        .remove("generation")
+        .ok_or_else(|| D::Error::custom("broker.generation is required (\"v2\" or \"v3\")"))?
+        .into_string()
+        .map_err(D::Error::custom)?;
+    let rest = config::Value::new(None, config::ValueKind::Table(table));
+    let settings = match generation.trim().to_ascii_lowercase().as_str() {
+        "v2" => rest
+            .try_deserialize::<V2Settings>()
+            .map(Settings::V2)
+            .map_err(D::Error::custom),
+        "v3" => rest
+            .try_deserialize::<fastconnect::v3::Config>()
+            .map(|client| Settings::V3(V3Settings { client }))
+            .map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!(
+            "broker.generation {other:?} is neither \"v2\" nor \"v3\""
+        ))),
+    };
+    settings.map(Some)
 }
 
 #[cfg(test)]

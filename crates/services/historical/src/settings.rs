@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// The historical service's own sections.
 #[derive(Debug, Clone, Deserialize)]
@@ -18,41 +17,8 @@ pub struct Sections {
     /// `[backfill]`: how backfills call the broker.
     pub backfill: BackfillSettings,
     /// `[broker]`: the FastConnect account backfills use; none means no backfill.
-    #[serde(default, deserialize_with = "broker_settings")]
+    #[serde(default, deserialize_with = "broker::settings::optional_from_layers")]
     pub broker: Option<broker::Settings>,
-}
-
-/// `[broker]` in two steps: `generation`, then that generation's settings read straight from
-/// the loader's values. `broker::Settings` is an internally tagged enum, which serde reads
-/// through a buffer that keeps a value's parsed type, so an environment value that looks like
-/// a number (`HISTORICAL__BROKER__DATA__CONSUMER_ID=12345`) would fail to read as text; read
-/// directly, the loader turns it back into text where a string is expected. (The same reading
-/// as master-data's.)
-fn broker_settings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<broker::Settings>, D::Error> {
-    let Some(value) = Option::<config::Value>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let mut table = value.into_table().map_err(D::Error::custom)?;
-    let generation = table
-        .remove("generation")
-        .ok_or_else(|| D::Error::custom("broker.generation is required (\"v2\" or \"v3\")"))?
-        .into_string()
-        .map_err(D::Error::custom)?;
-    let rest = config::Value::new(None, config::ValueKind::Table(table));
-    let settings = match generation.trim().to_ascii_lowercase().as_str() {
-        "v2" => rest
-            .try_deserialize::<broker::V2Settings>()
-            .map(broker::Settings::V2)
-            .map_err(D::Error::custom),
-        "v3" => rest
-            .try_deserialize::<fastconnect::v3::Config>()
-            .map(|client| broker::Settings::V3(broker::V3Settings { client }))
-            .map_err(D::Error::custom),
-        other => Err(D::Error::custom(format!(
-            "broker.generation {other:?} is neither \"v2\" nor \"v3\""
-        ))),
-    };
-    settings.map(Some)
 }
 
 /// `[bars]`.

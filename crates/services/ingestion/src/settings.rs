@@ -11,7 +11,7 @@ pub struct Sections {
     /// The broker whose feed is ingested (`broker::Settings`: `generation = "v2" | "v3"` and
     /// its credentials). Absent: the service runs without a feed (state `disabled`) and still
     /// normalises what `qts replay` publishes to `market.raw.v1`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "broker::settings::optional_from_layers")]
     pub broker: Option<broker::Settings>,
     /// When and how the feed connects.
     pub feed: FeedSettings,
@@ -86,3 +86,41 @@ pub type Settings = common::settings::Settings<Sections>;
 
 /// This service's compiled-in defaults (`config/default.toml`).
 pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, common::settings::Error> {
+        Settings::load_from(
+            crate::SPEC,
+            DEFAULTS,
+            &common::settings::Sources {
+                file: None,
+                overlay: None,
+                env: env
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn the_broker_comes_from_the_environment_even_with_numeric_looking_values() {
+        assert!(load(&[]).unwrap().own.broker.is_none());
+        let s = load(&[
+            ("INGESTION__BROKER__GENERATION", "v2"),
+            ("INGESTION__BROKER__DATA__URL", "http://127.0.0.1:1/"),
+            ("INGESTION__BROKER__DATA__CONSUMER_ID", "12345"),
+            ("INGESTION__BROKER__DATA__CONSUMER_SECRET", "67890"),
+        ])
+        .unwrap();
+        let Some(broker::Settings::V2(v2)) = s.own.broker else {
+            panic!("a v2 broker")
+        };
+        assert_eq!(v2.data.consumer_id, "12345");
+        let err = load(&[("INGESTION__BROKER__GENERATION", "v4")]).unwrap_err();
+        assert!(err.to_string().contains("v4"), "{err}");
+    }
+}
