@@ -174,6 +174,9 @@ pub struct RunningSim {
     pub trading_url: String,
     /// The simulated instant when it started.
     pub started_at: time::OffsetDateTime,
+    /// The wall instant at which the simulator showed `started_at` (the services' clock
+    /// anchor).
+    pub anchor: time::OffsetDateTime,
     /// Simulated seconds per wall second.
     pub speed: f64,
 }
@@ -221,10 +224,9 @@ impl Fleet {
                 (Some(running), Some(overlay))
             }
         };
-        let clock = simulator.as_ref().map(|s| {
-            let anchor = time::OffsetDateTime::now_utc();
-            common::settings::ClockSettings::simulated(s.started_at, anchor, s.speed)
-        });
+        let clock = simulator
+            .as_ref()
+            .map(|s| common::settings::ClockSettings::simulated(s.started_at, s.anchor, s.speed));
         let mut prepared = Vec::new();
         for member in members {
             let mut text = String::new();
@@ -380,7 +382,8 @@ async fn start_simulator(
         .with_context(|| format!("bind the simulator's FC Trading port {trading_port}"))?;
     let data_url = format!("http://{}/", data.local_addr()?);
     let trading_url = format!("http://{}/", trading.local_addr()?);
-    let started_at = simulator.now();
+    // Read together, so the services' clock shows what the simulator's does.
+    let (started_at, anchor) = (simulator.now(), time::OffsetDateTime::now_utc());
     tasks.spawn(async move {
         let result = fcsim::serve_all(simulator, data, trading, token)
             .await
@@ -414,6 +417,7 @@ async fn start_simulator(
             data_url,
             trading_url,
             started_at,
+            anchor,
             speed,
         },
         overlay,
