@@ -117,6 +117,16 @@ pub async fn follow_references(
     }
 }
 
+/// Why a connection of the feed ended.
+enum Ended {
+    /// The service stops.
+    Stopping,
+    /// The day's window closed (after the last session and the linger).
+    Closed,
+    /// The stream gave up: reconnect after the backoff.
+    Failed,
+}
+
 /// Follows the calendar: connected from before the first session to after the last of each
 /// trading day, publishing every received message to `market.raw.v1`.
 pub async fn run_feed(
@@ -170,10 +180,10 @@ pub async fn run_feed(
         tracing::info!(source = recorder.source(), until = %until, "feed connected");
         let close = tokio::time::sleep(clock.wall_until(until));
         tokio::pin!(close);
-        let reason = loop {
+        let ended = loop {
             let item = tokio::select! {
-                () = token.cancelled() => break None,
-                () = &mut close => break Some("the market closed"),
+                () = token.cancelled() => break Ended::Stopping,
+                () = &mut close => break Ended::Closed,
                 item = stream.next() => item,
             };
             let now = clock.now();
@@ -186,7 +196,7 @@ pub async fn run_feed(
                         return Ok(());
                     }
                     shared.set_feed("reconnecting", Some(until));
-                    break Some("");
+                    break Ended::Failed;
                 }
                 Some(Err(err)) => {
                     // A payload the adapter could not read: a reject with the reason.
@@ -233,8 +243,8 @@ pub async fn run_feed(
             backoff = min_backoff;
         };
         drop(stream);
-        match reason {
-            None => {
+        match ended {
+            Ended::Stopping => {
                 let stopped = recorder.state(State::Disconnected, "the service stops", clock.now());
                 // Best effort: the token is cancelled, so a bus outage is not waited out.
                 let _ = bus
@@ -243,7 +253,7 @@ pub async fn run_feed(
                 shared.set_feed("closed", None);
                 return Ok(());
             }
-            Some("") => {
+            Ended::Failed => {
                 shared.metrics.reconnects.inc();
                 tokio::select! {
                     () = token.cancelled() => return Ok(()),
@@ -251,7 +261,8 @@ pub async fn run_feed(
                 }
                 backoff = (backoff * 2).min(max_backoff);
             }
-            Some(why) => {
+            Ended::Closed => {
+                let why = "the market closed";
                 let closed = recorder.state(State::Disconnected, why, clock.now());
                 if !publish(&bus, raw, recorder.source(), &closed, &token).await? {
                     return Ok(());
