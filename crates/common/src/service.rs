@@ -166,6 +166,28 @@ pub mod testing {
         Ok(spawned)
     }
 
+    /// The address of a test server in the environment variable `var` (set by
+    /// `scripts/test.sh`: `TEST_DATABASE_URL`, `TEST_REDIS_URL`, `TEST_KAFKA_BROKERS`), or
+    /// `None` with a loud warning so the test skips; under `CI=true` a missing server fails the
+    /// test instead, so nothing that needs a server is skipped in CI.
+    #[allow(clippy::panic)] // failing the test is the point under CI
+    pub fn server(var: &str) -> Option<String> {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!(
+                    "{var} is not set: under CI=true every server test must run (use scripts/test.sh)"
+                )
+            }
+            _ => {
+                eprintln!(
+                    "WARNING: {var} is not set; skipping this test (scripts/test.sh sets it)"
+                );
+                None
+            }
+        }
+    }
+
     /// Polls the admin `/ready` until it answers 200 (10 s at most).
     async fn wait_ready(admin: std::net::SocketAddr) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

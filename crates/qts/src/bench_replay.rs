@@ -18,17 +18,11 @@ pub struct Args {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// A setting for every service as section.key=value (repeatable), e.g. bus.kind=kafka.
-    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = crate::fleet::parse_key_value)]
     pub overrides: Vec<(String, String)>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 1800)]
     pub timeout_secs: u64,
-}
-
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
 /// What one run measured.

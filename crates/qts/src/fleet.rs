@@ -114,6 +114,21 @@ pub struct SimOptions {
 /// The services that talk to the broker and take a `[broker]` section.
 pub const BROKER_SERVICES: [&str; 3] = ["ingestion", "historical", "master-data"];
 
+/// Parses a `--set section.key=value` option (the commands that start or reach the fleet).
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
+    if k.is_empty()
+        || !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(format!("invalid key {k:?}: use section.key, e.g. bus.kind"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
 /// How to start the fleet.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

@@ -41,7 +41,7 @@ enum Command {
         #[arg(long)]
         ephemeral_ports: bool,
         /// A setting for every service, as section.key=value (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = qts::fleet::parse_key_value)]
         overrides: Vec<(String, String)>,
         /// Seconds to wait for every service to answer /ready.
         #[arg(long, default_value_t = 30)]
@@ -88,7 +88,7 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// A bus setting as section.key=value (repeatable), e.g. bus.kind=kafka.
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = qts::fleet::parse_key_value)]
         overrides: Vec<(String, String)>,
     },
     /// Publish recorded days into a bus: securities to masterdata.security.v1, the feed to
@@ -104,7 +104,7 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// A bus setting as section.key=value (repeatable), e.g. bus.kind=kafka.
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = qts::fleet::parse_key_value)]
         overrides: Vec<(String, String)>,
     },
     /// List the services of the fleet with their ports and routes.
@@ -254,20 +254,6 @@ enum Format {
     Markdown,
     /// JSON.
     Json,
-}
-
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))?;
-    if k.is_empty()
-        || !k
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-    {
-        return Err(format!("invalid key {k:?}: use section.key, e.g. bus.kind"));
-    }
-    Ok((k.to_owned(), v.to_owned()))
 }
 
 fn main() -> ExitCode {

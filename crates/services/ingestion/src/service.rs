@@ -288,6 +288,8 @@ pub async fn run_normaliser(
         .context("subscribe to the raw feed")?;
     let mut pending: Vec<(String, i32, i64)> = Vec::new();
     let mut since_commit = 0u32;
+    // The trading day whose master data the feed has already waited for.
+    let mut gated_day = String::new();
     loop {
         let delivery = tokio::select! {
             () = token.cancelled() => {
@@ -378,9 +380,13 @@ pub async fn run_normaliser(
                 continue;
             }
         };
-        if !await_references(&shared, &event, &settings, &token).await {
-            commit(&mut *sub, &mut pending).await;
-            return Ok(());
+        // Once per trading day (not per message): hold until master data has settled.
+        if event.trading_day != gated_day {
+            if !await_references(&shared, &event, &settings, &token).await {
+                commit(&mut *sub, &mut pending).await;
+                return Ok(());
+            }
+            gated_day.clone_from(&event.trading_day);
         }
         let outcome = {
             let refs = shared

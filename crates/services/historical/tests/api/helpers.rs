@@ -32,20 +32,7 @@ pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
 }
 
 /// The address in `var`, or `None` (with a loud warning) when unset outside CI.
-pub fn server(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "{var} is not set: under CI=true every server test must run (use scripts/test.sh)"
-            )
-        }
-        _ => {
-            eprintln!("WARNING: {var} is not set; skipping this test (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
+pub use common::service::testing::server;
 
 /// The URL of a fresh, empty PostgreSQL database, or `None` when there is no server.
 pub async fn postgres_url() -> Option<String> {

@@ -14,20 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio_util::sync::CancellationToken;
 
 /// The address in `var`, or `None` (with a loud warning) when unset outside CI.
-pub fn server(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "{var} is not set: under CI=true every server test must run (use scripts/test.sh)"
-            )
-        }
-        _ => {
-            eprintln!("WARNING: {var} is not set; skipping this test (scripts/test.sh sets it)");
-            None
-        }
-    }
-}
+pub use common::service::testing::server;
 
 /// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server; its URL.
 pub async fn fresh_database(url: &str) -> String {
