@@ -266,6 +266,20 @@ pub enum Normalised {
 }
 
 impl Normalised {
+    /// The envelope it travels in, keyed by symbol (index code, feed source).
+    pub fn envelope(&self, source: &str) -> common::bus::Envelope {
+        use common::bus::Envelope;
+        match self {
+            Normalised::Trade(m) => Envelope::new(source, &m.symbol, m),
+            Normalised::Quote(m) => Envelope::new(source, &m.symbol, m),
+            Normalised::Index(m) => Envelope::new(source, &m.index, m),
+            Normalised::ForeignRoom(m) => Envelope::new(source, &m.symbol, m),
+            Normalised::Bar(m) => Envelope::new(source, &m.symbol, m),
+            Normalised::Status(m) => Envelope::new(source, &m.symbol, m),
+            Normalised::Feed(m) => Envelope::new(source, &m.source, m),
+        }
+    }
+
     /// Its topic.
     pub fn topic(&self) -> &'static str {
         use common::bus::topics as t;

@@ -39,10 +39,19 @@ pub async fn publish<M: prost::Message + prost::Name>(
     message: &M,
     token: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    let envelope = Envelope::new(SOURCE, key, message);
+    publish_envelope(bus, topic, &Envelope::new(SOURCE, key, message), token).await
+}
+
+/// [`publish`] of an envelope made already.
+pub async fn publish_envelope(
+    bus: &SharedBus,
+    topic: &str,
+    envelope: &Envelope,
+    token: &CancellationToken,
+) -> anyhow::Result<bool> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match bus.publish(topic, &envelope).await {
+        match bus.publish(topic, envelope).await {
             Ok(_) => return Ok(true),
             Err(err) if common::error::Classify::kind(&err) == common::error::Kind::Unavailable => {
                 tracing::warn!(topic, error = %common::error::chain(&err), "bus unavailable; retrying");
@@ -398,33 +407,15 @@ pub async fn run_normaliser(
         let channel = Channel::of(&event).map_or("feed", Channel::as_str);
         match outcome {
             Outcome::Publish(message) => {
-                let published = match &message {
-                    crate::domain::Normalised::Trade(m) => {
-                        if let Some(t) = m.exchange_time {
-                            let lag = shared.clock.now() - to_time(t);
-                            shared.metrics.lag.observe(lag.as_seconds_f64().max(0.0));
-                        }
-                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
-                    }
-                    crate::domain::Normalised::Quote(m) => {
-                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
-                    }
-                    crate::domain::Normalised::Index(m) => {
-                        publish(&bus, message.topic(), &m.index, m, &token).await?
-                    }
-                    crate::domain::Normalised::ForeignRoom(m) => {
-                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
-                    }
-                    crate::domain::Normalised::Bar(m) => {
-                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
-                    }
-                    crate::domain::Normalised::Status(m) => {
-                        publish(&bus, message.topic(), &m.symbol, m, &token).await?
-                    }
-                    crate::domain::Normalised::Feed(m) => {
-                        publish(&bus, message.topic(), &m.source, m, &token).await?
-                    }
-                };
+                if let crate::domain::Normalised::Trade(t) = &message
+                    && let Some(at) = t.exchange_time
+                {
+                    let lag = shared.clock.now() - to_time(at);
+                    shared.metrics.lag.observe(lag.as_seconds_f64().max(0.0));
+                }
+                let published =
+                    publish_envelope(&bus, message.topic(), &message.envelope(SOURCE), &token)
+                        .await?;
                 if !published {
                     return Ok(());
                 }
