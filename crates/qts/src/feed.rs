@@ -17,7 +17,7 @@ use anyhow::Context;
 use broker::MarketData;
 use common::bus::SharedBus;
 use common::registry::ServiceSpec;
-use common::settings::{BusKind, MarketClock, ServiceSettings, Sources};
+use common::settings::{BusKind, MarketClock, ServiceSettings};
 use common::shutdown::CancellationToken;
 use futures::StreamExt;
 use ingestion::domain::format_day;
@@ -31,30 +31,15 @@ pub async fn open_bus(
     data_dir: Option<PathBuf>,
     overrides: &[(String, String)],
 ) -> anyhow::Result<SharedBus> {
+    // The same layering as a service of the fleet gets (`--set` overrides, the data dir).
+    let options = crate::fleet::Options {
+        data_dir,
+        overrides: overrides.to_vec(),
+        ..crate::fleet::Options::default()
+    };
     let spec: &'static ServiceSpec = ingestion::SPEC;
-    let prefix = spec.env_prefix();
-    let mut env: std::collections::HashMap<String, String> = overrides
-        .iter()
-        .map(|(k, v)| {
-            (
-                format!("{prefix}__{}", k.replace('.', "__").to_ascii_uppercase()),
-                v.clone(),
-            )
-        })
-        .collect();
-    if let Some(dir) = data_dir {
-        env.insert(format!("{prefix}__DATA_DIR"), dir.display().to_string());
-    }
-    let settings = ServiceSettings::load_from(
-        spec,
-        "",
-        &Sources {
-            file: None,
-            overlay: None,
-            env,
-        },
-    )
-    .context("bus settings")?;
+    let settings = ServiceSettings::load_from(spec, "", &options.sources(spec, None))
+        .context("bus settings")?;
     let bus: SharedBus = match settings.bus.kind {
         BusKind::Embedded => Arc::new(
             common::bus::embedded::EmbeddedBus::open(&settings.bus.embedded, &settings.data_dir)

@@ -148,7 +148,7 @@ pub struct Options {
 impl Options {
     /// The sources for one service: its config file and env, plus the fleet-wide overrides,
     /// plus `overlay` (its `[broker]`, the market clock).
-    fn sources(&self, spec: &ServiceSpec, overlay: Option<String>) -> Sources {
+    pub(crate) fn sources(&self, spec: &ServiceSpec, overlay: Option<String>) -> Sources {
         let prefix = spec.env_prefix();
         let mut env = self.env.clone();
         let mut put = |key: &str, value: &str| {
