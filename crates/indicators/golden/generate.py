@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Golden data for crates/indicators: TA-Lib's own outputs on a deterministic series.
+
+Run from anywhere with a Python that has the PyPI `ta-lib` wheel (it bundles the C
+library) and numpy, installed outside the repo:
+
+    python3 -m venv /work/venv-talib && /work/venv-talib/bin/pip install ta-lib numpy
+    /work/venv-talib/bin/python crates/indicators/golden/generate.py
+
+Writes golden/data/input.csv (the series) and one golden/data/<case>.csv per case:
+
+    line 1   FUNCTION|input,columns|name=value,...   (inputs name input.csv columns)
+    line 2   output names, comma-separated
+    then     one row per bar, values as Python repr (exact doubles), empty for NaN
+
+The series is generated with integer arithmetic and + - * / floor only, so the Rust
+benchmark (benches/) regenerates bit-identical bars of any length without the file.
+"""
+
+import math
+import os
+import sys
+
+import numpy as np
+import talib
+import talib.abstract
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+BARS = 400
+BARS_PER_SESSION = 50
+MASK = (1 << 64) - 1
+
+
+class SplitMix64:
+    """splitmix64: tiny, well-known, and trivial to reproduce in Rust."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next_u64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        """A double in [0, 1) from the top 53 bits."""
+        return (self.next_u64() >> 11) * (1.0 / 9007199254740992.0)
+
+
+def round2(x):
+    """Round to 0.01 (prices move in ticks), half up, with floor only."""
+    return math.floor(x * 100.0 + 0.5) / 100.0
+
+
+def series(n):
+    """Bars as dict of numpy arrays: open, high, low, close, volume, periods, session.
+
+    A random walk of ±2% per bar with trending regimes of 60 bars, opening gaps, a doji
+    every 17th bar, a flat bar (O=H=L=C) every 53rd, zero volume every 71st.
+    """
+    rng = SplitMix64(20250101)
+    cols = {k: np.empty(n) for k in ("open", "high", "low", "close", "volume", "periods", "session")}
+    prev = 50.0
+    for i in range(n):
+        u = [rng.uniform() for _ in range(6)]
+        drift = 0.003 if (i // 60) % 2 == 0 else -0.003
+        close = round2(prev * (1.0 + (u[0] - 0.5) * 0.04 + drift))
+        open_ = round2(prev * (1.0 + (u[1] - 0.5) * 0.01))
+        if i % 17 == 16:
+            open_ = close
+        high = round2(max(open_, close) * (1.0 + u[2] * 0.015))
+        low = round2(min(open_, close) * (1.0 - u[3] * 0.015))
+        if i % 53 == 52:
+            open_ = high = low = close
+        volume = math.floor(1000.0 + u[4] * 100000.0)
+        if i % 71 == 70:
+            volume = 0.0
+        cols["open"][i] = open_
+        cols["high"][i] = high
+        cols["low"][i] = low
+        cols["close"][i] = close
+        cols["volume"][i] = volume
+        cols["periods"][i] = 2.0 + math.floor(u[5] * 29.0)
+        cols["session"][i] = float(i // BARS_PER_SESSION)
+        prev = close
+    return cols
+
+
+def time_of(i):
+    day = i // BARS_PER_SESSION
+    minute = 9 * 60 + 15 + 5 * (i % BARS_PER_SESSION)
+    return "2025-%02d-%02dT%02d:%02d:00" % (1 + day // 28, 1 + day % 28, minute // 60, minute % 60)
+
+
+OHLC = ["open", "high", "low", "close"]
+HL = ["high", "low"]
+HLC = ["high", "low", "close"]
+HLCV = ["high", "low", "close", "volume"]
+C = ["close"]
+
+# (case file name, function, input columns, params). Default parameters first, then
+# variants that reach other branches (other MA types, short periods).
+CASES = [
+    # --- overlap studies ---
+    ("SMA", "SMA", C, {}),
+    ("SMA_5", "SMA", C, {"timeperiod": 5}),
+    ("EMA", "EMA", C, {}),
+    ("EMA_5", "EMA", C, {"timeperiod": 5}),
+    ("WMA", "WMA", C, {}),
+    ("DEMA", "DEMA", C, {}),
+    ("TEMA", "TEMA", C, {}),
+    ("TRIMA", "TRIMA", C, {}),
+    ("TRIMA_7", "TRIMA", C, {"timeperiod": 7}),
+    ("KAMA", "KAMA", C, {}),
+    ("T3", "T3", C, {}),
+    ("MA", "MA", C, {}),
+] + [
+    ("MA_%d" % t, "MA", C, {"timeperiod": 10, "matype": t}) for t in range(9)
+] + [
+    ("MA_P1", "MA", C, {"timeperiod": 1}),
+    ("MAVP", "MAVP", ["close", "periods"], {}),
+    ("MAVP_EMA", "MAVP", ["close", "periods"], {"minperiod": 4, "maxperiod": 20, "matype": 1}),
+    ("BBANDS", "BBANDS", C, {}),
+    ("BBANDS_EMA", "BBANDS", C, {"timeperiod": 10, "nbdevup": 1.5, "nbdevdn": 2.5, "matype": 1}),
+    ("SAR", "SAR", HL, {}),
+    ("SAREXT", "SAREXT", HL, {}),
+    ("SAREXT_X", "SAREXT", HL, {"startvalue": 0.0, "offsetonreverse": 0.01, "accelerationinitlong": 0.03,
+                                "accelerationlong": 0.01, "accelerationmaxlong": 0.25,
+                                "accelerationinitshort": 0.01, "accelerationshort": 0.03,
+                                "accelerationmaxshort": 0.15}),
+    ("MIDPOINT", "MIDPOINT", C, {}),
+    ("MIDPRICE", "MIDPRICE", HL, {}),
+    ("HT_TRENDLINE", "HT_TRENDLINE", C, {}),
+    ("MAMA", "MAMA", C, {}),
+    # --- momentum ---
+    ("ADX", "ADX", HLC, {}),
+    ("ADX_5", "ADX", HLC, {"timeperiod": 5}),
+    ("ADXR", "ADXR", HLC, {}),
+    ("APO", "APO", C, {}),
+    ("APO_SMA", "APO", C, {"matype": 0}),
+    ("AROON", "AROON", HL, {}),
+    ("AROONOSC", "AROONOSC", HL, {}),
+    ("BOP", "BOP", OHLC, {}),
+    ("CCI", "CCI", HLC, {}),
+    ("CMO", "CMO", C, {}),
+    ("DX", "DX", HLC, {}),
+    ("MACD", "MACD", C, {}),
+    ("MACD_X", "MACD", C, {"fastperiod": 5, "slowperiod": 13, "signalperiod": 4}),
+    ("MACDEXT", "MACDEXT", C, {}),
+    ("MACDEXT_X", "MACDEXT", C, {"fastmatype": 1, "slowmatype": 2, "signalmatype": 3}),
+    ("MACDFIX", "MACDFIX", C, {}),
+    ("MFI", "MFI", HLCV, {}),
+    ("MINUS_DI", "MINUS_DI", HLC, {}),
+    ("MINUS_DM", "MINUS_DM", HL, {}),
+    ("MOM", "MOM", C, {}),
+    ("PLUS_DI", "PLUS_DI", HLC, {}),
+    ("PLUS_DM", "PLUS_DM", HL, {}),
+    ("PPO", "PPO", C, {}),
+    ("ROC", "ROC", C, {}),
+    ("ROCP", "ROCP", C, {}),
+    ("ROCR", "ROCR", C, {}),
+    ("ROCR100", "ROCR100", C, {}),
+    ("RSI", "RSI", C, {}),
+    ("RSI_3", "RSI", C, {"timeperiod": 3}),
+    ("STOCH", "STOCH", HLC, {}),
+    ("STOCH_EMA", "STOCH", HLC, {"fastk_period": 9, "slowk_period": 4, "slowk_matype": 1,
+                                 "slowd_period": 5, "slowd_matype": 2}),
+    ("STOCHF", "STOCHF", HLC, {}),
+    ("STOCHRSI", "STOCHRSI", C, {}),
+    ("TRIX", "TRIX", C, {}),
+    ("ULTOSC", "ULTOSC", HLC, {}),
+    ("WILLR", "WILLR", HLC, {}),
+    # --- volume ---
+    ("AD", "AD", HLCV, {}),
+    ("ADOSC", "ADOSC", HLCV, {}),
+    ("OBV", "OBV", ["close", "volume"], {}),
+    # --- volatility ---
+    ("ATR", "ATR", HLC, {}),
+    ("ATR_5", "ATR", HLC, {"timeperiod": 5}),
+    ("NATR", "NATR", HLC, {}),
+    ("TRANGE", "TRANGE", HLC, {}),
+    # --- price transforms ---
+    ("AVGPRICE", "AVGPRICE", OHLC, {}),
+    ("MEDPRICE", "MEDPRICE", HL, {}),
+    ("TYPPRICE", "TYPPRICE", HLC, {}),
+    ("WCLPRICE", "WCLPRICE", HLC, {}),
+    # --- cycle ---
+    ("HT_DCPERIOD", "HT_DCPERIOD", C, {}),
+    ("HT_DCPHASE", "HT_DCPHASE", C, {}),
+    ("HT_PHASOR", "HT_PHASOR", C, {}),
+    ("HT_SINE", "HT_SINE", C, {}),
+    ("HT_TRENDMODE", "HT_TRENDMODE", C, {}),
+    # --- statistics ---
+    ("BETA", "BETA", ["close", "open"], {}),
+    ("CORREL", "CORREL", ["close", "open"], {}),
+    ("LINEARREG", "LINEARREG", C, {}),
+    ("LINEARREG_ANGLE", "LINEARREG_ANGLE", C, {}),
+    ("LINEARREG_INTERCEPT", "LINEARREG_INTERCEPT", C, {}),
+    ("LINEARREG_SLOPE", "LINEARREG_SLOPE", C, {}),
+    ("STDDEV", "STDDEV", C, {}),
+    ("STDDEV_X", "STDDEV", C, {"timeperiod": 20, "nbdev": 2.0}),
+    ("TSF", "TSF", C, {}),
+    ("VAR", "VAR", C, {}),
+    # --- math operators used by the above ---
+    ("MAX", "MAX", C, {}),
+    ("MIN", "MIN", C, {}),
+    ("SUM", "SUM", C, {}),
+] + [
+    (f, f, OHLC, {}) for f in talib.get_function_groups()["Pattern Recognition"]
+    if f in {
+        "CDL2CROWS", "CDL3BLACKCROWS", "CDL3INSIDE", "CDL3LINESTRIKE", "CDL3OUTSIDE",
+        "CDL3STARSINSOUTH", "CDL3WHITESOLDIERS", "CDLABANDONEDBABY", "CDLADVANCEBLOCK",
+        "CDLBELTHOLD", "CDLBREAKAWAY", "CDLCLOSINGMARUBOZU", "CDLCONCEALBABYSWALL",
+        "CDLCOUNTERATTACK", "CDLDARKCLOUDCOVER", "CDLDOJI", "CDLDOJISTAR", "CDLDRAGONFLYDOJI",
+        "CDLENGULFING", "CDLEVENINGDOJISTAR", "CDLEVENINGSTAR", "CDLGAPSIDESIDEWHITE",
+        "CDLGRAVESTONEDOJI", "CDLHAMMER", "CDLHANGINGMAN", "CDLHARAMI", "CDLHARAMICROSS",
+        "CDLHIGHWAVE", "CDLHIKKAKE", "CDLHIKKAKEMOD", "CDLHOMINGPIGEON", "CDLIDENTICAL3CROWS",
+        "CDLINNECK", "CDLINVERTEDHAMMER", "CDLKICKING", "CDLKICKINGBYLENGTH", "CDLLADDERBOTTOM",
+        "CDLLONGLEGGEDDOJI", "CDLLONGLINE", "CDLMARUBOZU", "CDLMATCHINGLOW", "CDLMATHOLD",
+        "CDLMORNINGDOJISTAR", "CDLMORNINGSTAR", "CDLONNECK", "CDLPIERCING", "CDLRICKSHAWMAN",
+        "CDLRISEFALL3METHODS", "CDLSEPARATINGLINES", "CDLSHOOTINGSTAR", "CDLSHORTLINE",
+        "CDLSPINNINGTOP", "CDLSTALLEDPATTERN", "CDLSTICKSANDWICH", "CDLTAKURI", "CDLTASUKIGAP",
+        "CDLTHRUSTING", "CDLTRISTAR", "CDLUNIQUE3RIVER", "CDLUPSIDEGAP2CROWS",
+        "CDLXSIDEGAP3METHODS",
+    }
+]
+
+
+def fmt(v):
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    v = float(v)
+    if math.isnan(v):
+        return ""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def write_input(cols, path):
+    with open(path, "w") as f:
+        f.write("time,open,high,low,close,volume,periods,session\n")
+        for i in range(len(cols["close"])):
+            f.write(",".join([time_of(i)] + [fmt(cols[k][i]) for k in
+                    ("open", "high", "low", "close", "volume", "periods", "session")]) + "\n")
+
+
+def run_case(cols, func, inputs, params):
+    out = getattr(talib, func)(*[cols[k] for k in inputs], **params)
+    if not isinstance(out, tuple):
+        out = (out,)
+    names = talib.abstract.Function(func).info["output_names"]
+    return names, out
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    for name in os.listdir(DATA):
+        if name.endswith(".csv"):
+            os.remove(os.path.join(DATA, name))
+    cols = series(BARS)
+    write_input(cols, os.path.join(DATA, "input.csv"))
+    seen = set()
+    for case, func, inputs, params in CASES:
+        assert case not in seen, case
+        seen.add(case)
+        names, out = run_case(cols, func, inputs, params)
+        p = ",".join("%s=%s" % (k, fmt(v)) for k, v in params.items())
+        with open(os.path.join(DATA, case + ".csv"), "w") as f:
+            f.write("%s|%s|%s\n" % (func, ",".join(inputs), p))
+            f.write(",".join(names) + "\n")
+            for i in range(BARS):
+                f.write(",".join(fmt(o[i]) for o in out) + "\n")
+    with open(os.path.join(DATA, "VERSION"), "w") as f:
+        f.write("ta-lib python %s, C library %s\n" % (talib.__version__, talib.__ta_version__.decode()))
+    sys.stderr.write("wrote %d cases of %d bars to %s\n" % (len(CASES), BARS, DATA))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+//! Math operators: rolling MAX, MIN, SUM and friends.

@@ -1,0 +1,5 @@
+//! Momentum indicators: oscillators, directional movement, rates of change.
+
+mod rsi;
+
+pub use rsi::Rsi;

@@ -1,0 +1,102 @@
+//! RSI: Wilder's relative strength index.
+
+use serde::{Deserialize, Serialize};
+
+use crate::util::is_zero;
+use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
+
+/// RSI: 100 · avg gain / (avg gain + avg loss), Wilder-smoothed, seeded with the plain
+/// averages of the first `period` changes. Lookback `period`; 0 when nothing moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rsi {
+    period: usize,
+    /// Bars seen, capped at `period + 1` (seeding done).
+    seen: usize,
+    prev: f64,
+    gain: f64,
+    loss: f64,
+}
+
+impl Rsi {
+    /// An RSI over `period` bars (2..=100000).
+    pub fn new(period: usize) -> Result<Self, Error> {
+        let p = Params::resolve(Self::SPEC, &[("timeperiod", period as f64)])?;
+        Self::from_params(&p)
+    }
+
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Rsi {
+            period: period.max(1),
+            seen: 0,
+            prev: 0.0,
+            gain: 0.0,
+            loss: 0.0,
+        }
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let p = self.period as f64;
+        if self.seen == 0 {
+            self.seen = 1;
+            self.prev = x;
+            return f64::NAN;
+        }
+        let diff = x - self.prev;
+        self.prev = x;
+        if self.seen <= self.period {
+            if diff < 0.0 {
+                self.loss -= diff;
+            } else {
+                self.gain += diff;
+            }
+            self.seen += 1;
+            if self.seen <= self.period {
+                return f64::NAN;
+            }
+            self.loss /= p;
+            self.gain /= p;
+        } else {
+            self.loss *= p - 1.0;
+            self.gain *= p - 1.0;
+            if diff < 0.0 {
+                self.loss -= diff;
+            } else {
+                self.gain += diff;
+            }
+            self.loss /= p;
+            self.gain /= p;
+        }
+        let total = self.gain + self.loss;
+        if is_zero(total) {
+            0.0
+        } else {
+            100.0 * (self.gain / total)
+        }
+    }
+}
+
+impl Streaming for Rsi {
+    const SPEC: &'static Spec = &Spec {
+        name: "RSI",
+        group: Group::Momentum,
+        description: "Relative Strength Index",
+        inputs: &[Input::Real],
+        params: &[ParamSpec::int("timeperiod", 14, 2, 100_000)],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Self::unchecked(p.usize("timeperiod")?))
+    }
+
+    fn lookback(&self) -> usize {
+        self.period
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        out[0] = self.next(input[0]);
+    }
+}

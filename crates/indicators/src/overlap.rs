@@ -1,0 +1,7 @@
+//! Overlap studies: moving averages (SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, T3, MA,
+//! MAVP), BBANDS, SAR, SAREXT, MIDPOINT, MIDPRICE. MAMA and HT_TRENDLINE live in
+//! [`crate::cycle`].
+
+mod ma;
+
+pub use ma::{AnyMa, Ema, MaType, Sma};

@@ -1,0 +1,1 @@
+//! Price transforms: AVGPRICE, MEDPRICE, TYPPRICE, WCLPRICE.

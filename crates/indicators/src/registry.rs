@@ -1,0 +1,121 @@
+//! Every function, by name: its [`Spec`], a constructor from (name, params) returning a
+//! boxed [`Indicator`], and the [`State`] enum that carries any indicator's snapshot.
+//!
+//! Adding a function is one line in the `registry!` list below (see `DESIGN.md`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::indicator::{Indicator, Streaming};
+use crate::{Error, Params, Spec};
+use crate::{momentum, overlap};
+
+macro_rules! registry {
+    ($($variant:ident => $ty:ty,)*) => {
+        /// The whole state of any registered indicator (parameters included), as returned
+        /// by [`Indicator::snapshot`]. Serialise it with any serde format to persist a
+        /// stream; restore it into an indicator of the same function.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[allow(clippy::large_enum_variant, reason = "snapshots are rare and short-lived")]
+        pub enum State {
+            $(
+                #[doc = concat!("State of `", stringify!($ty), "`.")]
+                $variant($ty),
+            )*
+        }
+
+        impl State {
+            /// The function this snapshot belongs to.
+            pub fn function(&self) -> &'static str {
+                match self {
+                    $(State::$variant(_) => <$ty as Streaming>::SPEC.name,)*
+                }
+            }
+
+            /// A live indicator continuing from this snapshot.
+            pub fn into_indicator(self) -> Box<dyn Indicator> {
+                match self {
+                    $(State::$variant(v) => Box::new(v),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$ty> for State {
+                fn from(v: $ty) -> Self {
+                    State::$variant(v)
+                }
+            }
+
+            impl TryFrom<State> for $ty {
+                type Error = Error;
+
+                fn try_from(state: State) -> Result<Self, Error> {
+                    let found = state.function();
+                    if let State::$variant(v) = state {
+                        Ok(v)
+                    } else {
+                        Err(Error::StateMismatch {
+                            expected: <$ty as Streaming>::SPEC.name,
+                            found,
+                        })
+                    }
+                }
+            }
+        )*
+
+        static SPECS: &[&Spec] = &[$(<$ty as Streaming>::SPEC,)*];
+
+        fn construct(spec: &'static Spec, params: &Params) -> Result<Box<dyn Indicator>, Error> {
+            $(
+                if std::ptr::eq(spec, <$ty as Streaming>::SPEC) {
+                    return Ok(Box::new(<$ty as Streaming>::from_params(params)?));
+                }
+            )*
+            Err(Error::UnknownFunction(spec.name.to_owned()))
+        }
+    };
+}
+
+registry! {
+    // --- overlap studies ---
+    Sma => overlap::Sma,
+    Ema => overlap::Ema,
+    // --- momentum ---
+    Rsi => momentum::Rsi,
+}
+
+/// Every registered function's spec, in registry order (grouped as TA-Lib groups them).
+pub fn specs() -> &'static [&'static Spec] {
+    SPECS
+}
+
+/// The spec of the function called `name` (case-insensitive).
+pub fn spec(name: &str) -> Result<&'static Spec, Error> {
+    SPECS
+        .iter()
+        .copied()
+        .find(|s| s.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::UnknownFunction(name.to_owned()))
+}
+
+/// Builds the function called `name` from (parameter, value) pairs; missing parameters
+/// take TA-Lib's defaults. This is how the TA service configures indicators from TOML.
+///
+/// ```
+/// let mut rsi = indicators::build("rsi", &[("timeperiod", 3.0)]).unwrap();
+/// let mut out = [0.0];
+/// for close in [10.0, 11.0, 10.5, 11.5] {
+///     rsi.update(&[close], &mut out);
+/// }
+/// assert!((out[0] - 80.0).abs() < 1e-9); // gains 2/3, losses 0.5/3
+/// ```
+pub fn build(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn Indicator>, Error> {
+    let spec = spec(name)?;
+    let params = Params::resolve(spec, params)?;
+    construct(spec, &params)
+}
+
+/// Builds from already checked parameters.
+pub fn build_with(params: &Params) -> Result<Box<dyn Indicator>, Error> {
+    construct(params.spec(), params)
+}

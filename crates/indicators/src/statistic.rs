@@ -1,0 +1,1 @@
+//! Statistic functions: BETA, CORREL, LINEARREG family, STDDEV, TSF, VAR.

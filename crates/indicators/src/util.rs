@@ -1,0 +1,95 @@
+//! Small building blocks shared by many functions: a fixed ring buffer and TA-Lib's
+//! float conventions.
+
+use serde::{Deserialize, Serialize};
+
+/// TA-Lib's `TA_IS_ZERO`: |v| < 1e-14. Divisions guarded by it output 0 instead.
+#[inline]
+pub(crate) fn is_zero(v: f64) -> bool {
+    -0.000_000_000_000_01 < v && v < 0.000_000_000_000_01
+}
+
+/// A ring of the last `cap` values; `push` returns the value that fell out once full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Ring {
+    buf: Vec<f64>,
+    head: usize,
+    len: usize,
+}
+
+impl Ring {
+    /// An empty ring holding up to `cap` values (at least 1).
+    pub(crate) fn new(cap: usize) -> Self {
+        Ring {
+            buf: vec![0.0; cap.max(1)],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Whether the ring holds `cap` values.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.buf.len()
+    }
+
+    /// Appends `v`; when full, the oldest value is dropped and returned.
+    #[inline]
+    pub(crate) fn push(&mut self, v: f64) -> Option<f64> {
+        let cap = self.buf.len();
+        let slot = self.buf.get_mut(self.head)?;
+        let old = *slot;
+        *slot = v;
+        self.head += 1;
+        if self.head == cap {
+            self.head = 0;
+        }
+        if self.len == cap {
+            Some(old)
+        } else {
+            self.len += 1;
+            None
+        }
+    }
+
+    /// The value `back` steps before the newest (`get(0)` is the newest); 0.0 if absent.
+    #[inline]
+    pub(crate) fn get(&self, back: usize) -> f64 {
+        if back >= self.len {
+            return 0.0;
+        }
+        let cap = self.buf.len();
+        let idx = (self.head + cap - 1 - back) % cap;
+        self.buf.get(idx).copied().unwrap_or(0.0)
+    }
+
+    /// The oldest value held (0.0 when empty).
+    #[inline]
+    pub(crate) fn oldest(&self) -> f64 {
+        self.get(self.len.saturating_sub(1))
+    }
+
+    /// Values from oldest to newest.
+    #[allow(dead_code, reason = "for window scans (CCI); remove once used")]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        (0..self.len).rev().map(move |b| self.get(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_returns_the_value_that_falls_out() {
+        let mut r = Ring::new(3);
+        assert_eq!(r.push(1.0), None);
+        assert_eq!(r.push(2.0), None);
+        assert_eq!(r.push(3.0), None);
+        assert!(r.is_full());
+        assert_eq!(r.push(4.0), Some(1.0));
+        assert_eq!(r.get(0), 4.0);
+        assert_eq!(r.oldest(), 2.0);
+        assert_eq!(r.iter().collect::<Vec<_>>(), vec![2.0, 3.0, 4.0]);
+    }
+}

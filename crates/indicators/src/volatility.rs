@@ -1,0 +1,1 @@
+//! Volatility: TRANGE, ATR, NATR.

@@ -1,0 +1,1 @@
+//! Volume indicators: AD, ADOSC, OBV, VWAP and per-session VWAP.
