@@ -4,4 +4,4 @@
 
 mod ma;
 
-pub use ma::{AnyMa, Ema, MaType, Sma};
+pub use ma::{AnyMa, Dema, Ema, Kama, Ma, MaType, Mavp, Sma, T3, Tema, Trima, Wma};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Streaming};
 use crate::{Error, Params, Spec};
-use crate::{momentum, overlap};
+use crate::{momentum, overlap, volatility};
 
 macro_rules! registry {
     ($($variant:ident => $ty:ty,)*) => {
@@ -80,8 +80,27 @@ registry! {
     // --- overlap studies ---
     Sma => overlap::Sma,
     Ema => overlap::Ema,
+    Wma => overlap::Wma,
+    Dema => overlap::Dema,
+    Tema => overlap::Tema,
+    Trima => overlap::Trima,
+    Kama => overlap::Kama,
+    T3 => overlap::T3,
+    Ma => overlap::Ma,
+    Mavp => overlap::Mavp,
     // --- momentum ---
+    Adx => momentum::Adx,
+    Adxr => momentum::Adxr,
+    Dx => momentum::Dx,
+    MinusDi => momentum::MinusDi,
+    MinusDm => momentum::MinusDm,
+    PlusDi => momentum::PlusDi,
+    PlusDm => momentum::PlusDm,
     Rsi => momentum::Rsi,
+    // --- volatility ---
+    Atr => volatility::Atr,
+    Natr => volatility::Natr,
+    TRange => volatility::TRange,
 }
 
 /// Every registered function's spec, in registry order (grouped as TA-Lib groups them).

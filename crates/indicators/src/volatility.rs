@@ -1,1 +1,185 @@
 //! Volatility: TRANGE, ATR, NATR.
+
+use serde::{Deserialize, Serialize};
+
+use crate::util::is_zero;
+use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
+
+/// True range of a bar against the previous close, in TA-Lib's order of comparisons.
+#[inline]
+pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (low - prev_close).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
+
+/// TRANGE: true range, max(high - low, |high - prev close|, |low - prev close|).
+/// Lookback 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TRange {
+    prev_close: Option<f64>,
+}
+
+impl TRange {
+    /// Consumes one bar.
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let out = match self.prev_close {
+            Some(pc) => true_range(high, low, pc),
+            None => f64::NAN,
+        };
+        self.prev_close = Some(close);
+        out
+    }
+}
+
+impl Streaming for TRange {
+    const SPEC: &'static Spec = &Spec {
+        name: "TRANGE",
+        group: Group::Volatility,
+        description: "True Range",
+        inputs: &[Input::High, Input::Low, Input::Close],
+        params: &[],
+        outputs: &["real"],
+    };
+
+    fn from_params(_: &Params) -> Result<Self, Error> {
+        Ok(TRange::default())
+    }
+
+    fn lookback(&self) -> usize {
+        1
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        out[0] = self.next(input[0], input[1], input[2]);
+    }
+}
+
+/// ATR: Wilder-smoothed true range, seeded with the plain average of the first `period`
+/// true ranges. Lookback `period`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Atr {
+    period: usize,
+    tr: TRange,
+    /// True ranges summed while seeding (count = bars seen - 1).
+    seen: usize,
+    value: f64,
+}
+
+impl Atr {
+    /// An ATR over `period` bars (1..=100000).
+    pub fn new(period: usize) -> Result<Self, Error> {
+        let p = Params::resolve(Self::SPEC, &[("timeperiod", period as f64)])?;
+        Self::from_params(&p)
+    }
+
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Atr {
+            period,
+            tr: TRange::default(),
+            seen: 0,
+            value: 0.0,
+        }
+    }
+
+    /// Consumes one bar.
+    #[inline]
+    pub fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let tr = self.tr.next(high, low, close);
+        if self.period <= 1 {
+            // TA-Lib: ATR(1) is TRANGE, lookback 1.
+            return tr;
+        }
+        if self.seen == 0 {
+            self.seen = 1;
+            return f64::NAN;
+        }
+        let p = self.period as f64;
+        if self.seen <= self.period {
+            self.value += tr;
+            self.seen += 1;
+            if self.seen <= self.period {
+                return f64::NAN;
+            }
+            self.value /= p;
+            return self.value;
+        }
+        self.value *= p - 1.0;
+        self.value += tr;
+        self.value /= p;
+        self.value
+    }
+}
+
+impl Streaming for Atr {
+    const SPEC: &'static Spec = &Spec {
+        name: "ATR",
+        group: Group::Volatility,
+        description: "Average True Range",
+        inputs: &[Input::High, Input::Low, Input::Close],
+        params: &[ParamSpec::int("timeperiod", 14, 1, 100_000)],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Self::unchecked(p.usize("timeperiod")?))
+    }
+
+    fn lookback(&self) -> usize {
+        self.period.max(1)
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        out[0] = self.next(input[0], input[1], input[2]);
+    }
+}
+
+/// NATR: ATR as a percentage of the close (0 when the close is 0). Lookback `period`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Natr {
+    atr: Atr,
+}
+
+impl Streaming for Natr {
+    const SPEC: &'static Spec = &Spec {
+        name: "NATR",
+        group: Group::Volatility,
+        description: "Normalized Average True Range",
+        inputs: &[Input::High, Input::Low, Input::Close],
+        params: &[ParamSpec::int("timeperiod", 14, 1, 100_000)],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Natr {
+            atr: Atr::unchecked(p.usize("timeperiod")?),
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.atr.lookback()
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        let atr = self.atr.next(input[0], input[1], input[2]);
+        let close = input[2];
+        out[0] = if atr.is_nan() {
+            f64::NAN
+        } else if is_zero(close) {
+            0.0
+        } else {
+            (atr / close) * 100.0
+        };
+    }
+}

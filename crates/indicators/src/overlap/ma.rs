@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::util::Ring;
+use crate::util::{Ring, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// TA-Lib's MAType, the `matype` parameter of MA, MAVP, BBANDS, MACDEXT, STOCH, APO, ...
@@ -71,25 +71,38 @@ pub enum AnyMa {
     Sma(Sma),
     /// Exponential.
     Ema(Ema),
+    /// Weighted.
+    Wma(Wma),
+    /// Double exponential.
+    Dema(Dema),
+    /// Triple exponential.
+    Tema(Tema),
+    /// Triangular.
+    Trima(Trima),
+    /// Kaufman adaptive.
+    Kama(Kama),
+    /// Tillson T3, volume factor 0.7.
+    T3(T3),
 }
 
 impl AnyMa {
-    /// A moving average of `kind` over `period` bars.
+    /// A moving average of `kind` over `period` bars (period >= 1; not range-checked:
+    /// callers check their own parameters).
     pub fn new(kind: MaType, period: usize) -> Result<Self, Error> {
-        if period == 1 {
+        if period <= 1 {
             return Ok(AnyMa::Identity);
         }
-        match kind {
-            MaType::Sma => Ok(AnyMa::Sma(Sma::new(period)?)),
-            MaType::Ema => Ok(AnyMa::Ema(Ema::new(period)?)),
-            MaType::Wma
-            | MaType::Dema
-            | MaType::Tema
-            | MaType::Trima
-            | MaType::Kama
-            | MaType::Mama
-            | MaType::T3 => Err(Error::MaTypeUnavailable(kind as u8, kind.name())),
-        }
+        Ok(match kind {
+            MaType::Sma => AnyMa::Sma(Sma::unchecked(period)),
+            MaType::Ema => AnyMa::Ema(Ema::unchecked(period)),
+            MaType::Wma => AnyMa::Wma(Wma::unchecked(period)),
+            MaType::Dema => AnyMa::Dema(Dema::unchecked(period)),
+            MaType::Tema => AnyMa::Tema(Tema::unchecked(period)),
+            MaType::Trima => AnyMa::Trima(Trima::unchecked(period)),
+            MaType::Kama => AnyMa::Kama(Kama::unchecked(period)),
+            MaType::T3 => AnyMa::T3(T3::unchecked(period, 0.7)),
+            MaType::Mama => return Err(Error::MaTypeUnavailable(kind as u8, kind.name())),
+        })
     }
 
     /// Bars consumed before the first value.
@@ -98,6 +111,12 @@ impl AnyMa {
             AnyMa::Identity => 0,
             AnyMa::Sma(m) => m.lookback(),
             AnyMa::Ema(m) => m.lookback(),
+            AnyMa::Wma(m) => m.lookback(),
+            AnyMa::Dema(m) => m.lookback(),
+            AnyMa::Tema(m) => m.lookback(),
+            AnyMa::Trima(m) => m.lookback(),
+            AnyMa::Kama(m) => m.lookback(),
+            AnyMa::T3(m) => m.lookback(),
         }
     }
 
@@ -108,7 +127,37 @@ impl AnyMa {
             AnyMa::Identity => x,
             AnyMa::Sma(m) => m.next(x),
             AnyMa::Ema(m) => m.next(x),
+            AnyMa::Wma(m) => m.next(x),
+            AnyMa::Dema(m) => m.next(x),
+            AnyMa::Tema(m) => m.next(x),
+            AnyMa::Trima(m) => m.next(x),
+            AnyMa::Kama(m) => m.next(x),
+            AnyMa::T3(m) => m.next(x),
         }
+    }
+}
+
+/// A moving average that ignores its first `skip` inputs. TA-Lib computes the inner
+/// averages of MACD, APO/PPO and MAVP from a later start index than the outer
+/// function's first bar, which changes where EMA-style averages are seeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Delayed {
+    skip: usize,
+    ma: AnyMa,
+}
+
+impl Delayed {
+    pub(crate) fn new(ma: AnyMa, skip: usize) -> Self {
+        Delayed { skip, ma }
+    }
+
+    #[inline]
+    pub(crate) fn next(&mut self, x: f64) -> f64 {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return f64::NAN;
+        }
+        self.ma.next(x)
     }
 }
 
@@ -256,5 +305,510 @@ impl Streaming for Ema {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0]);
+    }
+}
+
+macro_rules! single_input_streaming {
+    ($ty:ident, $name:literal, $desc:literal, $params:expr, $build:expr) => {
+        impl Streaming for $ty {
+            const SPEC: &'static Spec = &Spec {
+                name: $name,
+                group: Group::Overlap,
+                description: $desc,
+                inputs: &[Input::Real],
+                params: $params,
+                outputs: &["real"],
+            };
+
+            fn from_params(p: &Params) -> Result<Self, Error> {
+                $build(p)
+            }
+
+            fn lookback(&self) -> usize {
+                $ty::lookback(self)
+            }
+
+            #[inline]
+            fn update(&mut self, input: &[f64], out: &mut [f64]) {
+                out[0] = self.next(input[0]);
+            }
+        }
+    };
+}
+
+/// WMA: linearly weighted moving average (weights 1..=period, newest heaviest).
+/// Lookback `period - 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wma {
+    period: usize,
+    window: Ring,
+    seen: usize,
+    /// Plain sum of the window (TA-Lib's `periodSub`).
+    sub: f64,
+    /// Weighted sum (TA-Lib's `periodSum`).
+    sum: f64,
+    trailing: f64,
+}
+
+impl Wma {
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Wma {
+            period,
+            window: Ring::new(period),
+            seen: 0,
+            sub: 0.0,
+            sum: 0.0,
+            trailing: 0.0,
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        self.period - 1
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        self.window.push(x);
+        if self.seen + 1 < self.period {
+            self.seen += 1;
+            self.sub += x;
+            self.sum += x * self.seen as f64;
+            return f64::NAN;
+        }
+        self.sub += x;
+        self.sub -= self.trailing;
+        self.sum += x * self.period as f64;
+        self.trailing = self.window.oldest();
+        let divider = (self.period * (self.period + 1)) >> 1;
+        let out = self.sum / divider as f64;
+        self.sum -= self.sub;
+        out
+    }
+}
+
+single_input_streaming!(
+    Wma,
+    "WMA",
+    "Weighted Moving Average",
+    &period_spec(30),
+    |p: &Params| { Ok(Wma::unchecked(p.usize("timeperiod")?)) }
+);
+
+/// DEMA: 2 · EMA − EMA(EMA). Lookback `2 · (period - 1)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dema {
+    e1: Ema,
+    e2: Ema,
+}
+
+impl Dema {
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Dema {
+            e1: Ema::unchecked(period),
+            e2: Ema::unchecked(period),
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        2 * self.e1.lookback()
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let a = self.e1.next(x);
+        if a.is_nan() {
+            return f64::NAN;
+        }
+        let b = self.e2.next(a);
+        (2.0 * a) - b
+    }
+}
+
+single_input_streaming!(
+    Dema,
+    "DEMA",
+    "Double Exponential Moving Average",
+    &period_spec(30),
+    |p: &Params| { Ok(Dema::unchecked(p.usize("timeperiod")?)) }
+);
+
+/// TEMA: 3 · EMA − 3 · EMA(EMA) + EMA(EMA(EMA)). Lookback `3 · (period - 1)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tema {
+    e1: Ema,
+    e2: Ema,
+    e3: Ema,
+}
+
+impl Tema {
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Tema {
+            e1: Ema::unchecked(period),
+            e2: Ema::unchecked(period),
+            e3: Ema::unchecked(period),
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        3 * self.e1.lookback()
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let a = self.e1.next(x);
+        if a.is_nan() {
+            return f64::NAN;
+        }
+        let b = self.e2.next(a);
+        if b.is_nan() {
+            return f64::NAN;
+        }
+        let c = self.e3.next(b);
+        c + ((3.0 * a) - (3.0 * b))
+    }
+}
+
+single_input_streaming!(
+    Tema,
+    "TEMA",
+    "Triple Exponential Moving Average",
+    &period_spec(30),
+    |p: &Params| { Ok(Tema::unchecked(p.usize("timeperiod")?)) }
+);
+
+/// TRIMA: triangular moving average, the SMA of an SMA (periods ⌈n/2⌉ and ⌊n/2⌋+1).
+/// Lookback `period - 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trima {
+    period: usize,
+    a: Sma,
+    b: Sma,
+}
+
+impl Trima {
+    pub(crate) fn unchecked(period: usize) -> Self {
+        let (pa, pb) = if period % 2 == 1 {
+            (period.div_ceil(2), period.div_ceil(2))
+        } else {
+            (period / 2, period / 2 + 1)
+        };
+        Trima {
+            period,
+            a: Sma::unchecked(pa),
+            b: Sma::unchecked(pb),
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        self.period - 1
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let a = self.a.next(x);
+        if a.is_nan() {
+            return f64::NAN;
+        }
+        self.b.next(a)
+    }
+}
+
+single_input_streaming!(
+    Trima,
+    "TRIMA",
+    "Triangular Moving Average",
+    &period_spec(30),
+    |p: &Params| { Ok(Trima::unchecked(p.usize("timeperiod")?)) }
+);
+
+/// KAMA: Kaufman adaptive moving average (fast 2, slow 30), starting from the previous
+/// bar's price. Lookback `period`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kama {
+    period: usize,
+    /// The last `period + 1` inputs.
+    window: Ring,
+    seen: usize,
+    sum_roc1: f64,
+    trailing: f64,
+    value: f64,
+}
+
+impl Kama {
+    pub(crate) fn unchecked(period: usize) -> Self {
+        Kama {
+            period,
+            window: Ring::new(period + 1),
+            seen: 0,
+            sum_roc1: 0.0,
+            trailing: 0.0,
+            value: 0.0,
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        self.period
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        const CONST_MAX: f64 = 2.0 / (30.0 + 1.0);
+        const CONST_DIFF: f64 = 2.0 / (2.0 + 1.0) - CONST_MAX;
+        let prev = self.window.get(0);
+        self.window.push(x);
+        if self.seen < self.period {
+            if self.seen > 0 {
+                self.sum_roc1 += (prev - x).abs();
+            }
+            self.seen += 1;
+            return f64::NAN;
+        }
+        let trailing_new = self.window.oldest();
+        if self.seen == self.period {
+            self.sum_roc1 += (prev - x).abs();
+            self.value = prev;
+            self.seen += 1;
+        } else {
+            self.sum_roc1 -= (self.trailing - trailing_new).abs();
+            self.sum_roc1 += (x - prev).abs();
+        }
+        let period_roc = x - trailing_new;
+        self.trailing = trailing_new;
+        let er = if self.sum_roc1 <= period_roc || is_zero(self.sum_roc1) {
+            1.0
+        } else {
+            (period_roc / self.sum_roc1).abs()
+        };
+        let mut sc = (er * CONST_DIFF) + CONST_MAX;
+        sc *= sc;
+        self.value = ((x - self.value) * sc) + self.value;
+        self.value
+    }
+}
+
+single_input_streaming!(
+    Kama,
+    "KAMA",
+    "Kaufman Adaptive Moving Average",
+    &period_spec(30),
+    |p: &Params| { Ok(Kama::unchecked(p.usize("timeperiod")?)) }
+);
+
+/// One stage of T3's chain: seeded with the mean of its first `period` inputs, then
+/// `k · x + (1 − k) · e` (TA-Lib's form for T3, not EMA's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct T3Stage {
+    seen: usize,
+    value: f64,
+}
+
+/// T3: Tillson's generalized DEMA applied three times (six chained EMAs), volume factor
+/// `vfactor`. Lookback `6 · (period - 1)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct T3 {
+    period: usize,
+    k: f64,
+    one_minus_k: f64,
+    c: [f64; 4],
+    stages: [T3Stage; 6],
+}
+
+impl T3 {
+    pub(crate) fn unchecked(period: usize, v: f64) -> Self {
+        let k = 2.0 / (period as f64 + 1.0);
+        let t = v * v;
+        let c1 = 0.0 - t * v;
+        let c2 = 3.0 * (t - c1);
+        let c3 = (0.0 - 6.0) * t - 3.0 * (v - c1);
+        let c4 = 1.0 + 3.0 * v - c1 + 3.0 * t;
+        let stage = T3Stage {
+            seen: 0,
+            value: 0.0,
+        };
+        T3 {
+            period,
+            k,
+            one_minus_k: 1.0 - k,
+            c: [c1, c2, c3, c4],
+            stages: [
+                stage.clone(),
+                stage.clone(),
+                stage.clone(),
+                stage.clone(),
+                stage.clone(),
+                stage,
+            ],
+        }
+    }
+
+    /// Bars consumed before the first value.
+    pub fn lookback(&self) -> usize {
+        6 * (self.period - 1)
+    }
+
+    /// Consumes one value.
+    #[inline]
+    pub fn next(&mut self, x: f64) -> f64 {
+        let n = self.period;
+        let mut v = x;
+        for s in &mut self.stages {
+            if s.seen >= n {
+                s.value = self.k * v + self.one_minus_k * s.value;
+                v = s.value;
+                continue;
+            }
+            s.value = if s.seen == 0 { v } else { s.value + v };
+            s.seen += 1;
+            if s.seen < n {
+                return f64::NAN;
+            }
+            s.value /= n as f64;
+            v = s.value;
+        }
+        let [c1, c2, c3, c4] = self.c;
+        let [_, _, e3, e4, e5, e6] = &self.stages;
+        c1 * e6.value + c2 * e5.value + c3 * e4.value + c4 * e3.value
+    }
+}
+
+impl Streaming for T3 {
+    const SPEC: &'static Spec = &Spec {
+        name: "T3",
+        group: Group::Overlap,
+        description: "Triple Exponential Moving Average (T3)",
+        inputs: &[Input::Real],
+        params: &[
+            ParamSpec::int("timeperiod", 5, 1, 100_000),
+            ParamSpec::real("vfactor", 0.7, 0.0, 1.0),
+        ],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(T3::unchecked(p.usize("timeperiod")?, p.real("vfactor")?))
+    }
+
+    fn lookback(&self) -> usize {
+        T3::lookback(self)
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        out[0] = if self.period <= 1 {
+            input[0]
+        } else {
+            self.next(input[0])
+        };
+    }
+}
+
+/// MA: TA-Lib's moving average of any [`MaType`]; period 1 returns the input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ma {
+    ma: AnyMa,
+}
+
+impl Streaming for Ma {
+    const SPEC: &'static Spec = &Spec {
+        name: "MA",
+        group: Group::Overlap,
+        description: "Moving average",
+        inputs: &[Input::Real],
+        params: &[
+            ParamSpec::int("timeperiod", 30, 1, 100_000),
+            ParamSpec::matype("matype", 0),
+        ],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Ma {
+            ma: AnyMa::new(p.matype("matype")?, p.usize("timeperiod")?)?,
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.ma.lookback()
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        out[0] = self.ma.next(input[0]);
+    }
+}
+
+/// MAVP: moving average with a per-bar period (second input, clamped to
+/// `minperiod..=maxperiod`). Keeps one average per possible period, each started where
+/// TA-Lib starts it, so an update costs O(maxperiod − minperiod). Lookback: that of the
+/// `maxperiod` average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mavp {
+    min: usize,
+    lookback: usize,
+    mas: Vec<Delayed>,
+}
+
+impl Streaming for Mavp {
+    const SPEC: &'static Spec = &Spec {
+        name: "MAVP",
+        group: Group::Overlap,
+        description: "Moving average with variable period",
+        inputs: &[Input::Real, Input::Periods],
+        params: &[
+            ParamSpec::int("minperiod", 2, 2, 100_000),
+            ParamSpec::int("maxperiod", 30, 2, 100_000),
+            ParamSpec::matype("matype", 0),
+        ],
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        let (min, max) = (p.usize("minperiod")?, p.usize("maxperiod")?);
+        if min > max {
+            return Err(Error::ParamConflict {
+                function: "MAVP",
+                reason: "minperiod must not exceed maxperiod",
+            });
+        }
+        let kind = p.matype("matype")?;
+        let lookback = AnyMa::new(kind, max)?.lookback();
+        let mut mas = Vec::with_capacity(max - min + 1);
+        for period in min..=max {
+            let ma = AnyMa::new(kind, period)?;
+            let skip = lookback - ma.lookback();
+            mas.push(Delayed::new(ma, skip));
+        }
+        Ok(Mavp { min, lookback, mas })
+    }
+
+    fn lookback(&self) -> usize {
+        self.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        let x = input[0];
+        // TA-Lib truncates the period to an integer, then clamps it.
+        let max = self.min + self.mas.len() - 1;
+        let wanted = input[1] as i64;
+        let period = (wanted.max(self.min as i64) as usize).min(max);
+        let mut result = f64::NAN;
+        for (i, ma) in self.mas.iter_mut().enumerate() {
+            let v = ma.next(x);
+            if i + self.min == period {
+                result = v;
+            }
+        }
+        out[0] = result;
     }
 }
