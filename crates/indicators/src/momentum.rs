@@ -1,7 +1,11 @@
 //! Momentum indicators: oscillators, directional movement, rates of change.
 
 mod dm;
+mod macd;
 mod rsi;
+mod stoch;
 
 pub use dm::{Adx, Adxr, Dx, MinusDi, MinusDm, PlusDi, PlusDm};
+pub use macd::{Apo, Macd, MacdExt, MacdFix, Ppo};
 pub use rsi::Rsi;
+pub use stoch::{Stoch, StochF, StochRsi, Willr};

@@ -4,4 +4,5 @@
 
 mod ma;
 
+pub(crate) use ma::Delayed;
 pub use ma::{AnyMa, Dema, Ema, Kama, Ma, MaType, Mavp, Sma, T3, Tema, Trima, Wma};

@@ -27,6 +27,12 @@ impl Ring {
         }
     }
 
+    /// Number of values held.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Whether the ring holds `cap` values.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
@@ -70,9 +76,72 @@ impl Ring {
     }
 
     /// Values from oldest to newest.
-    #[allow(dead_code, reason = "for window scans (CCI); remove once used")]
     pub(crate) fn iter(&self) -> impl Iterator<Item = f64> + '_ {
         (0..self.len).rev().map(move |b| self.get(b))
+    }
+}
+
+/// TA-Lib's running window extreme: it remembers the index of the extreme and rescans
+/// the window only when that index falls out. On ties, a new bar takes over (`>=`),
+/// while a rescan keeps the oldest (`>`) unless `rescan_latest` (AROON's `>=`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Extreme {
+    max: bool,
+    rescan_latest: bool,
+    /// Absolute bar index of the extreme; `None` before the first full window.
+    idx: Option<usize>,
+    value: f64,
+}
+
+impl Extreme {
+    /// Tracks the maximum (`max`) or minimum.
+    pub(crate) fn new(max: bool, rescan_latest: bool) -> Self {
+        Extreme {
+            max,
+            rescan_latest,
+            idx: None,
+            value: 0.0,
+        }
+    }
+
+    #[inline]
+    fn better(&self, v: f64, best: f64, ties: bool) -> bool {
+        if self.max {
+            v > best || (ties && v == best)
+        } else {
+            v < best || (ties && v == best)
+        }
+    }
+
+    /// Updates with the full `window` whose newest value (at absolute index `today`)
+    /// was just pushed. Returns the extreme value and its absolute index.
+    #[inline]
+    pub(crate) fn update(&mut self, window: &Ring, today: usize) -> (f64, usize) {
+        let w = window.len;
+        let trailing = today + 1 - w;
+        let x = window.get(0);
+        match self.idx {
+            Some(idx) if idx >= trailing => {
+                if self.better(x, self.value, true) {
+                    self.idx = Some(today);
+                    self.value = x;
+                }
+            }
+            Some(_) | None => {
+                let mut best = window.get(w - 1);
+                let mut best_idx = trailing;
+                for k in 1..w {
+                    let v = window.get(w - 1 - k);
+                    if self.better(v, best, self.rescan_latest) {
+                        best = v;
+                        best_idx = trailing + k;
+                    }
+                }
+                self.idx = Some(best_idx);
+                self.value = best;
+            }
+        }
+        (self.value, self.idx.unwrap_or(today))
     }
 }
 

@@ -48,6 +48,17 @@ fn every_implemented_function_matches_talib() {
         let inputs: Vec<&[f64]> = case.inputs.iter().map(|c| series.col(c)).collect();
         let ours = ind.batch(&inputs).unwrap();
         let (rel, abs) = tolerance(&case.name);
+        let worst = case
+            .values
+            .iter()
+            .zip(&ours)
+            .flat_map(|(w, g)| w.iter().zip(g))
+            .filter(|(w, g)| !w.is_nan() && !g.is_nan())
+            .map(|(w, g)| (w - g).abs() / w.abs().max(1e-300))
+            .fold(0.0, f64::max);
+        if worst > 0.0 {
+            eprintln!("{}: worst relative difference {worst:e}", case.name);
+        }
         'outputs: for ((name, want), got) in case.outputs.iter().zip(&case.values).zip(&ours) {
             for (i, (w, g)) in want.iter().zip(got).enumerate() {
                 let ok = if w.is_nan() || g.is_nan() {

@@ -1,0 +1,296 @@
+//! Moving-average oscillators: MACD, MACDEXT, MACDFIX, APO, PPO.
+//!
+//! In the MACDs TA-Lib computes the faster average from a later start than the slower
+//! one (both begin where the slower one's first value falls), which moves where an EMA
+//! is seeded; `Delayed` reproduces that. APO and PPO start both at the first bar.
+
+use serde::{Deserialize, Serialize};
+
+use crate::overlap::{AnyMa, Delayed, Ema, MaType};
+use crate::util::is_zero;
+use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
+
+/// MACD line, signal and histogram from a fast and a slow average and a signal average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MacdCore {
+    fast: Delayed,
+    slow: Delayed,
+    signal: AnyMa,
+    lookback: usize,
+}
+
+impl MacdCore {
+    fn new(fast: AnyMa, slow: AnyMa, signal: AnyMa) -> Self {
+        let largest = fast.lookback().max(slow.lookback());
+        let (fl, sl) = (fast.lookback(), slow.lookback());
+        MacdCore {
+            lookback: largest + signal.lookback(),
+            fast: Delayed::new(fast, largest - fl),
+            slow: Delayed::new(slow, largest - sl),
+            signal,
+        }
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64, out: &mut [f64]) {
+        let f = self.fast.next(x);
+        let s = self.slow.next(x);
+        out[0] = f64::NAN;
+        out[1] = f64::NAN;
+        out[2] = f64::NAN;
+        if f.is_nan() || s.is_nan() {
+            return;
+        }
+        let macd = f - s;
+        let signal = self.signal.next(macd);
+        if !signal.is_nan() {
+            out[0] = macd;
+            out[1] = signal;
+            out[2] = macd - signal;
+        }
+    }
+}
+
+const MACD_OUT: &[&str] = &["macd", "macdsignal", "macdhist"];
+
+fn ordered(fast: usize, slow: usize) -> (usize, usize) {
+    if slow < fast {
+        (slow, fast)
+    } else {
+        (fast, slow)
+    }
+}
+
+/// MACD: EMA(fast) − EMA(slow), its EMA(signal), and their difference.
+/// Lookback `slow − 1 + signal − 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Macd {
+    core: MacdCore,
+}
+
+impl Streaming for Macd {
+    const SPEC: &'static Spec = &Spec {
+        name: "MACD",
+        group: Group::Momentum,
+        description: "Moving Average Convergence/Divergence",
+        inputs: &[Input::Real],
+        params: &[
+            ParamSpec::int("fastperiod", 12, 2, 100_000),
+            ParamSpec::int("slowperiod", 26, 2, 100_000),
+            ParamSpec::int("signalperiod", 9, 1, 100_000),
+        ],
+        outputs: MACD_OUT,
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        let (fast, slow) = ordered(p.usize("fastperiod")?, p.usize("slowperiod")?);
+        Ok(Macd {
+            core: MacdCore::new(
+                AnyMa::Ema(Ema::unchecked(fast)),
+                AnyMa::Ema(Ema::unchecked(slow)),
+                AnyMa::Ema(Ema::unchecked(p.usize("signalperiod")?)),
+            ),
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.core.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        self.core.next(input[0], out);
+    }
+}
+
+/// MACDFIX: MACD 12/26 with TA-Lib's fixed smoothing factors 0.15 and 0.075.
+/// Lookback `25 + signal − 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacdFix {
+    core: MacdCore,
+}
+
+impl Streaming for MacdFix {
+    const SPEC: &'static Spec = &Spec {
+        name: "MACDFIX",
+        group: Group::Momentum,
+        description: "Moving Average Convergence/Divergence Fix 12/26",
+        inputs: &[Input::Real],
+        params: &[ParamSpec::int("signalperiod", 9, 1, 100_000)],
+        outputs: MACD_OUT,
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(MacdFix {
+            core: MacdCore::new(
+                AnyMa::Ema(Ema::with_k(12, 0.15)),
+                AnyMa::Ema(Ema::with_k(26, 0.075)),
+                AnyMa::Ema(Ema::unchecked(p.usize("signalperiod")?)),
+            ),
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.core.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        self.core.next(input[0], out);
+    }
+}
+
+/// MACDEXT: MACD with a moving-average type for each of the three averages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacdExt {
+    core: MacdCore,
+}
+
+impl Streaming for MacdExt {
+    const SPEC: &'static Spec = &Spec {
+        name: "MACDEXT",
+        group: Group::Momentum,
+        description: "MACD with controllable MA type",
+        inputs: &[Input::Real],
+        params: &[
+            ParamSpec::int("fastperiod", 12, 2, 100_000),
+            ParamSpec::matype("fastmatype", 0),
+            ParamSpec::int("slowperiod", 26, 2, 100_000),
+            ParamSpec::matype("slowmatype", 0),
+            ParamSpec::int("signalperiod", 9, 1, 100_000),
+            ParamSpec::matype("signalmatype", 0),
+        ],
+        outputs: MACD_OUT,
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        let mut fast = (p.usize("fastperiod")?, p.matype("fastmatype")?);
+        let mut slow = (p.usize("slowperiod")?, p.matype("slowmatype")?);
+        if slow.0 < fast.0 {
+            std::mem::swap(&mut fast, &mut slow);
+        }
+        Ok(MacdExt {
+            core: MacdCore::new(
+                AnyMa::new(fast.1, fast.0)?,
+                AnyMa::new(slow.1, slow.0)?,
+                AnyMa::new(p.matype("signalmatype")?, p.usize("signalperiod")?)?,
+            ),
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.core.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        self.core.next(input[0], out);
+    }
+}
+
+/// Fast and slow averages of one type, both from the first bar (unlike MACD, TA-Lib's
+/// APO/PPO do not delay the fast average).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PriceOsc {
+    fast: AnyMa,
+    slow: AnyMa,
+    lookback: usize,
+}
+
+impl PriceOsc {
+    fn new(p: &Params) -> Result<Self, Error> {
+        let (fast, slow) = ordered(p.usize("fastperiod")?, p.usize("slowperiod")?);
+        let kind: MaType = p.matype("matype")?;
+        let fast = AnyMa::new(kind, fast)?;
+        let slow = AnyMa::new(kind, slow)?;
+        Ok(PriceOsc {
+            lookback: slow.lookback(),
+            fast,
+            slow,
+        })
+    }
+
+    /// (fast, slow), NaN before both are defined.
+    #[inline]
+    fn next(&mut self, x: f64) -> (f64, f64) {
+        (self.fast.next(x), self.slow.next(x))
+    }
+}
+
+const PO_PARAMS: &[ParamSpec] = &[
+    ParamSpec::int("fastperiod", 12, 2, 100_000),
+    ParamSpec::int("slowperiod", 26, 2, 100_000),
+    ParamSpec::matype("matype", 1),
+];
+
+/// APO: fast MA − slow MA (EMA by default, as in TA-Lib 0.6+). Lookback: the slow MA's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Apo {
+    po: PriceOsc,
+}
+
+impl Streaming for Apo {
+    const SPEC: &'static Spec = &Spec {
+        name: "APO",
+        group: Group::Momentum,
+        description: "Absolute Price Oscillator",
+        inputs: &[Input::Real],
+        params: PO_PARAMS,
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Apo {
+            po: PriceOsc::new(p)?,
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.po.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        let (f, s) = self.po.next(input[0]);
+        out[0] = f - s;
+    }
+}
+
+/// PPO: 100 · (fast MA − slow MA) / slow MA, 0 when the slow MA is 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ppo {
+    po: PriceOsc,
+}
+
+impl Streaming for Ppo {
+    const SPEC: &'static Spec = &Spec {
+        name: "PPO",
+        group: Group::Momentum,
+        description: "Percentage Price Oscillator",
+        inputs: &[Input::Real],
+        params: PO_PARAMS,
+        outputs: &["real"],
+    };
+
+    fn from_params(p: &Params) -> Result<Self, Error> {
+        Ok(Ppo {
+            po: PriceOsc::new(p)?,
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.po.lookback
+    }
+
+    #[inline]
+    fn update(&mut self, input: &[f64], out: &mut [f64]) {
+        let (f, s) = self.po.next(input[0]);
+        out[0] = if f.is_nan() || s.is_nan() {
+            f64::NAN
+        } else if is_zero(s) {
+            0.0
+        } else {
+            ((f - s) / s) * 100.0
+        };
+    }
+}
