@@ -8,4 +8,5 @@ mod stoch;
 pub use dm::{Adx, Adxr, Dx, MinusDi, MinusDm, PlusDi, PlusDm};
 pub use macd::{Apo, Macd, MacdExt, MacdFix, Ppo};
 pub use rsi::Rsi;
+pub(crate) use stoch::HighLow;
 pub use stoch::{Stoch, StochF, StochRsi, Willr};

@@ -2,7 +2,9 @@
 //! MAVP), BBANDS, SAR, SAREXT, MIDPOINT, MIDPRICE. MAMA and HT_TRENDLINE live in
 //! [`crate::cycle`].
 
+mod bands;
 mod ma;
 
+pub use bands::{Bbands, MidPoint, MidPrice};
 pub(crate) use ma::Delayed;
 pub use ma::{AnyMa, Dema, Ema, Kama, Ma, MaType, Mavp, Sma, T3, Tema, Trima, Wma};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Streaming};
 use crate::{Error, Params, Spec};
-use crate::{momentum, overlap, volatility};
+use crate::{momentum, overlap, statistic, volatility};
 
 macro_rules! registry {
     ($($variant:ident => $ty:ty,)*) => {
@@ -88,6 +88,9 @@ registry! {
     T3 => overlap::T3,
     Ma => overlap::Ma,
     Mavp => overlap::Mavp,
+    Bbands => overlap::Bbands,
+    MidPoint => overlap::MidPoint,
+    MidPrice => overlap::MidPrice,
     // --- momentum ---
     Adx => momentum::Adx,
     Adxr => momentum::Adxr,
@@ -106,6 +109,16 @@ registry! {
     MacdFix => momentum::MacdFix,
     Apo => momentum::Apo,
     Ppo => momentum::Ppo,
+    // --- statistics ---
+    Beta => statistic::Beta,
+    Correl => statistic::Correl,
+    LinearReg => statistic::LinearReg,
+    LinearRegAngle => statistic::LinearRegAngle,
+    LinearRegIntercept => statistic::LinearRegIntercept,
+    LinearRegSlope => statistic::LinearRegSlope,
+    StdDev => statistic::StdDev,
+    Tsf => statistic::Tsf,
+    Var => statistic::Var,
     // --- volatility ---
     Atr => volatility::Atr,
     Natr => volatility::Natr,
