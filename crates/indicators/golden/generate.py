@@ -177,6 +177,7 @@ CASES = [
     ("AD", "AD", HLCV, {}),
     ("ADOSC", "ADOSC", HLCV, {}),
     ("OBV", "OBV", ["close", "volume"], {}),
+    ("VWAP", "VWAP", HLCV, {}),
     # --- volatility ---
     ("ATR", "ATR", HLC, {}),
     ("ATR_5", "ATR", HLC, {"timeperiod": 5}),

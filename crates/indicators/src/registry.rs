@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Streaming};
 use crate::{Error, Params, Spec};
-use crate::{momentum, overlap, statistic, volatility};
+use crate::{math, momentum, overlap, price, statistic, volatility, volume};
 
 macro_rules! registry {
     ($($variant:ident => $ty:ty,)*) => {
@@ -109,6 +109,34 @@ registry! {
     MacdFix => momentum::MacdFix,
     Apo => momentum::Apo,
     Ppo => momentum::Ppo,
+    Aroon => momentum::Aroon,
+    AroonOsc => momentum::AroonOsc,
+    Bop => momentum::Bop,
+    Cci => momentum::Cci,
+    Cmo => momentum::Cmo,
+    Mfi => momentum::Mfi,
+    Mom => momentum::Mom,
+    Roc => momentum::Roc,
+    Rocp => momentum::Rocp,
+    Rocr => momentum::Rocr,
+    Rocr100 => momentum::Rocr100,
+    Trix => momentum::Trix,
+    UltOsc => momentum::UltOsc,
+    // --- volume ---
+    Ad => volume::Ad,
+    AdOsc => volume::AdOsc,
+    Obv => volume::Obv,
+    Vwap => volume::Vwap,
+    SessionVwap => volume::SessionVwap,
+    // --- price transforms ---
+    AvgPrice => price::AvgPrice,
+    MedPrice => price::MedPrice,
+    TypPrice => price::TypPrice,
+    WclPrice => price::WclPrice,
+    // --- math operators ---
+    Max => math::Max,
+    Min => math::Min,
+    Sum => math::Sum,
     // --- statistics ---
     Beta => statistic::Beta,
     Correl => statistic::Correl,

@@ -27,10 +27,10 @@ impl Ring {
         }
     }
 
-    /// Number of values held.
+    /// The most values it holds.
     #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.len
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
     }
 
     /// Whether the ring holds `cap` values.

@@ -5,3 +5,4 @@
 mod consistency;
 mod data;
 mod talib;
+mod vwap;
