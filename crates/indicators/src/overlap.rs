@@ -4,7 +4,9 @@
 
 mod bands;
 mod ma;
+mod sar;
 
 pub use bands::{Bbands, MidPoint, MidPrice};
 pub(crate) use ma::Delayed;
 pub use ma::{AnyMa, Dema, Ema, Kama, Ma, MaType, Mavp, Sma, T3, Tema, Trima, Wma};
+pub use sar::{Sar, SarExt};

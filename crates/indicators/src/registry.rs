@@ -91,6 +91,8 @@ registry! {
     Bbands => overlap::Bbands,
     MidPoint => overlap::MidPoint,
     MidPrice => overlap::MidPrice,
+    Sar => overlap::Sar,
+    SarExt => overlap::SarExt,
     // --- momentum ---
     Adx => momentum::Adx,
     Adxr => momentum::Adxr,
