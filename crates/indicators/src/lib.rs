@@ -5,7 +5,7 @@
 //! transforms, cycle indicators, statistics, candlestick patterns) plus VWAP, a
 //! [`registry`] of every function's name, inputs, parameters and outputs, a
 //! constructor by name, serialisable snapshots, and the reusable core of `qts ta`
-//! (`cli`, coming). Does **not** own: market data, bar building, where indicator sets are
+//! ([`cli`]). Does **not** own: market data, bar building, where indicator sets are
 //! configured (the TA service), or any I/O beyond the CLI's reader and writer.
 //!
 //! Where to start:
@@ -27,6 +27,7 @@
 //! assert_eq!(&sma[0][2..], &[2.0, 3.0]);
 //! ```
 
+pub mod cli;
 pub mod cycle;
 mod error;
 mod indicator;

@@ -429,12 +429,17 @@ macro_rules! lag_fn {
     };
 }
 
-lag_fn!(Mom, "MOM", "Momentum, x − x[period]", 10, |x, prev| x
-    - prev);
+lag_fn!(
+    Mom,
+    "MOM",
+    "Momentum, x − x(t − period)",
+    10,
+    |x, prev| x - prev
+);
 lag_fn!(
     Roc,
     "ROC",
-    "Rate of change, ((x / x[period]) − 1) · 100",
+    "Rate of change, ((x / x(t − period)) − 1) · 100",
     10,
     |x, prev| {
         if prev != 0.0 {
@@ -447,21 +452,21 @@ lag_fn!(
 lag_fn!(
     Rocp,
     "ROCP",
-    "Rate of change percentage, (x − x[period]) / x[period]",
+    "Rate of change percentage, (x − x(t − period)) / x(t − period)",
     10,
     |x, prev| { if prev != 0.0 { (x - prev) / prev } else { 0.0 } }
 );
 lag_fn!(
     Rocr,
     "ROCR",
-    "Rate of change ratio, x / x[period]",
+    "Rate of change ratio, x / x(t − period)",
     10,
     |x, prev| { if prev != 0.0 { x / prev } else { 0.0 } }
 );
 lag_fn!(
     Rocr100,
     "ROCR100",
-    "Rate of change ratio ×100, (x / x[period]) · 100",
+    "Rate of change ratio ×100, (x / x(t − period)) · 100",
     10,
     |x, prev| { if prev != 0.0 { (x / prev) * 100.0 } else { 0.0 } }
 );
