@@ -65,14 +65,23 @@ impl Ring {
             return 0.0;
         }
         let cap = self.buf.len();
-        let idx = (self.head + cap - 1 - back) % cap;
+        // head + cap - 1 - back lies in [0, 2 cap): one compare instead of a division.
+        let mut idx = self.head + cap - 1 - back;
+        if idx >= cap {
+            idx -= cap;
+        }
         self.buf.get(idx).copied().unwrap_or(0.0)
     }
 
     /// The oldest value held (0.0 when empty).
     #[inline]
     pub(crate) fn oldest(&self) -> f64 {
-        self.get(self.len.saturating_sub(1))
+        if self.len == self.buf.len() {
+            // Full: the next slot to write holds the oldest value.
+            self.buf.get(self.head).copied().unwrap_or(0.0)
+        } else {
+            self.buf.first().copied().unwrap_or(0.0)
+        }
     }
 
     /// Values from oldest to newest.
