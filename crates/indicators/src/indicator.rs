@@ -147,7 +147,16 @@ fn run_batch_mut<T: Streaming>(ind: &mut T, inputs: &[&[f64]]) -> Result<Vec<Vec
             function: spec.name,
         });
     }
-    let mut outputs: Vec<Vec<f64>> = (0..n_out).map(|_| Vec::with_capacity(len)).collect();
+    let mut outputs: Vec<Vec<f64>> = (0..n_out).map(|_| vec![f64::NAN; len]).collect();
+    if let ([input], [output]) = (inputs, outputs.as_mut_slice()) {
+        // The common single-series, single-output case, without per-bar copies.
+        let mut out = [f64::NAN];
+        for (x, o) in input.iter().zip(output.iter_mut()) {
+            ind.update(std::slice::from_ref(x), &mut out);
+            *o = out[0];
+        }
+        return Ok(outputs);
+    }
     let mut bar = [0.0; MAX_IO];
     let mut out = [f64::NAN; MAX_IO];
     let (bar, out) = (&mut bar[..n_in], &mut out[..n_out]);
@@ -157,7 +166,9 @@ fn run_batch_mut<T: Streaming>(ind: &mut T, inputs: &[&[f64]]) -> Result<Vec<Vec
         }
         ind.update(bar, out);
         for (o, v) in outputs.iter_mut().zip(out.iter()) {
-            o.push(*v);
+            if let Some(slot) = o.get_mut(i) {
+                *slot = *v;
+            }
         }
     }
     Ok(outputs)
