@@ -120,6 +120,13 @@ CASES = [
 ] + [
     ("MA_%d" % t, "MA", C, {"timeperiod": 10, "matype": t}) for t in range(9)
 ] + [
+    # MAMA (MAType 7) inside other functions; MACDEXT starts its fast MAMA 7 bars in
+    # (an odd offset, which flips MAMA's odd/even bars) and its signal MAMA on the MACD.
+    ("BBANDS_MAMA", "BBANDS", C, {"matype": 7}),
+    ("MACDEXT_MAMA", "MACDEXT", C, {"fastmatype": 7, "slowperiod": 40, "slowmatype": 0,
+                                    "signalmatype": 7}),
+    ("STOCH_MAMA", "STOCH", HLC, {"slowk_matype": 7, "slowd_matype": 7}),
+] + [
     ("MA_P1", "MA", C, {"timeperiod": 1}),
     ("MAVP", "MAVP", ["close", "periods"], {}),
     ("MAVP_EMA", "MAVP", ["close", "periods"], {"minperiod": 4, "maxperiod": 20, "matype": 1}),

@@ -9,8 +9,12 @@
 //!    detrender three bars back) and quadrature (`Q1`) components;
 //! 3. the homodyne discriminator that smooths the dominant cycle period.
 //!
-//! Parity is the bar's index in TA-Lib's input array, so the state counts bars from the
-//! array's start (or from a given origin when a caller starts the function later).
+//! TA-Lib picks the odd or even rings by the bar's index in its input array. Which
+//! parity comes first does not change the numbers: each ring is a pure delay (a slot is
+//! read back three same-parity bars, i.e. six bars, after it was written, whatever
+//! `hilbertIdx` is), so the transform is `x[t]`, `x[t-2]`, `x[t-4]`, `x[t-6]` either way
+//! and an inner MAMA started at an odd index (MACDEXT) needs no offset. We count parity
+//! from our first bar.
 
 use serde::{Deserialize, Serialize};
 
@@ -143,8 +147,8 @@ pub(crate) struct HtBar {
 pub(crate) struct Hilbert {
     /// Price-WMA bars before the main loop starts (TA-Lib: 3 + 9 or 3 + 34).
     warmup: usize,
-    /// Index of the next bar in TA-Lib's input array (its parity picks odd or even).
-    today: usize,
+    /// Whether the next bar is odd (it picks the odd or even rings).
+    odd: bool,
     /// Bars consumed so far.
     seen: usize,
     wma: PriceWma,
@@ -168,12 +172,11 @@ pub(crate) struct Hilbert {
 
 impl Hilbert {
     /// A fresh transform whose main loop starts after `warmup` price-WMA bars (12 for the
-    /// lookback-32 functions, 37 for the lookback-63 ones), counting parity from bar
-    /// index `origin` of TA-Lib's input array.
-    pub(crate) fn new(warmup: usize, origin: usize) -> Self {
+    /// lookback-32 functions, 37 for the lookback-63 ones).
+    pub(crate) fn new(warmup: usize) -> Self {
         Hilbert {
             warmup,
-            today: origin,
+            odd: false,
             seen: 0,
             wma: PriceWma::new(),
             hilbert_idx: 0,
@@ -204,8 +207,8 @@ impl Hilbert {
     /// Consumes one price; `None` during the warm-up.
     #[inline]
     pub(crate) fn next(&mut self, price: f64) -> Option<HtBar> {
-        let parity = self.today % 2;
-        self.today = self.today.wrapping_add(1);
+        let parity = usize::from(self.odd);
+        self.odd = !self.odd;
         self.seen = self.seen.saturating_add(1);
         let smoothed = self.wma.next(price)?;
         if self.seen <= self.warmup {

@@ -43,7 +43,7 @@ impl Streaming for HtDcPeriod {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtDcPeriod {
-            ht: Hilbert::new(WARMUP_32, 0),
+            ht: Hilbert::new(WARMUP_32),
         })
     }
 
@@ -77,7 +77,7 @@ impl Streaming for HtPhasor {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtPhasor {
-            ht: Hilbert::new(WARMUP_32, 0),
+            ht: Hilbert::new(WARMUP_32),
         })
     }
 
@@ -111,7 +111,7 @@ impl Streaming for HtDcPhase {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtDcPhase {
-            ht: Hilbert::new(WARMUP_63, 0),
+            ht: Hilbert::new(WARMUP_63),
             phase: DcPhase::new(),
         })
     }
@@ -150,7 +150,7 @@ impl Streaming for HtSine {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtSine {
-            ht: Hilbert::new(WARMUP_63, 0),
+            ht: Hilbert::new(WARMUP_63),
             phase: DcPhase::new(),
         })
     }
@@ -192,7 +192,7 @@ impl Streaming for HtTrendline {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtTrendline {
-            ht: Hilbert::new(WARMUP_63, 0),
+            ht: Hilbert::new(WARMUP_63),
             line: Trendline::new(),
         })
     }
@@ -236,7 +236,7 @@ impl Streaming for HtTrendMode {
 
     fn from_params(_: &Params) -> Result<Self, Error> {
         Ok(HtTrendMode {
-            ht: Hilbert::new(WARMUP_63, 0),
+            ht: Hilbert::new(WARMUP_63),
             phase: DcPhase::new(),
             line: Trendline::new(),
             prev_phase: 0.0,

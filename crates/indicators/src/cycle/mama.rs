@@ -36,7 +36,7 @@ impl Mama {
         Mama {
             fast_limit,
             slow_limit,
-            ht: Hilbert::new(WARMUP, 0),
+            ht: Hilbert::new(WARMUP),
             prev_phase: 0.0,
             mama: 0.0,
             fama: 0.0,
