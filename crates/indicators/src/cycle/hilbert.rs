@@ -9,6 +9,9 @@
 //!    detrender three bars back) and quadrature (`Q1`) components;
 //! 3. the homodyne discriminator that smooths the dominant cycle period.
 //!
+//! The `mul_add`s are where the golden data's TA-Lib build fuses a multiply-add (one
+//! rounding); with them every HT_* function and MAMA matches it bit for bit.
+//!
 //! TA-Lib picks the odd or even rings by the bar's index in its input array. Which
 //! parity comes first does not change the numbers: each ring is a pure delay (a slot is
 //! read back three same-parity bars, i.e. six bars, after it was written, whatever
@@ -214,7 +217,7 @@ impl Hilbert {
         if self.seen <= self.warmup {
             return None;
         }
-        let adjusted_prev_period = (0.075 * self.period) + 0.54;
+        let adjusted_prev_period = self.period.mul_add(0.075, 0.54);
         let idx = self.hilbert_idx;
         let detrender = self
             .detrender
@@ -233,8 +236,8 @@ impl Hilbert {
                 self.hilbert_idx = 0;
             }
         }
-        let q2 = (0.2 * (q1 + ji)) + (0.8 * self.prev_q2);
-        let i2 = (0.2 * (i1 - jq)) + (0.8 * self.prev_i2);
+        let q2 = (q1 + ji).mul_add(0.2, 0.8 * self.prev_q2);
+        let i2 = (i1 - jq).mul_add(0.2, 0.8 * self.prev_i2);
         if parity == 0 {
             self.i1_for_odd_prev3 = self.i1_for_odd_prev2;
             self.i1_for_odd_prev2 = detrender;
@@ -244,8 +247,10 @@ impl Hilbert {
         }
 
         // Homodyne discriminator: the period for the next bar.
-        self.re = (0.2 * ((i2 * self.prev_i2) + (q2 * self.prev_q2))) + (0.8 * self.re);
-        self.im = (0.2 * ((i2 * self.prev_q2) - (q2 * self.prev_i2))) + (0.8 * self.im);
+        let re = 0.2 * i2.mul_add(self.prev_i2, q2 * self.prev_q2);
+        self.re = self.re.mul_add(0.8, re);
+        let im = 0.2 * ((i2 * self.prev_q2) - (q2 * self.prev_i2));
+        self.im = self.im.mul_add(0.8, im);
         self.prev_q2 = q2;
         self.prev_i2 = i2;
         let prev = self.period;
@@ -263,8 +268,8 @@ impl Hilbert {
         }
         period = period.clamp(6.0, 50.0);
         // The clamps above keep it finite even if atan underflowed to 0.
-        self.period = (0.2 * period) + (0.8 * prev);
-        self.smooth_period = (0.33 * self.period) + (0.67 * self.smooth_period);
+        self.period = period.mul_add(0.2, 0.8 * prev);
+        self.smooth_period = self.smooth_period.mul_add(0.67, 0.33 * self.period);
 
         Some(HtBar {
             price,
@@ -394,5 +399,38 @@ impl Trendline {
         self.i_trend2 = self.i_trend1;
         self.i_trend1 = mean;
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prices() -> Vec<f64> {
+        (0..200)
+            .map(|i| 100.0 + (i as f64 * 0.3).sin() * 5.0 + (i % 7) as f64 * 0.1)
+            .collect()
+    }
+
+    #[test]
+    fn which_parity_comes_first_does_not_change_the_transform() {
+        let mut even_first = Hilbert::new(12);
+        let mut odd_first = Hilbert::new(12);
+        odd_first.odd = true;
+        for x in prices() {
+            assert_eq!(even_first.next(x), odd_first.next(x));
+        }
+    }
+
+    #[test]
+    fn the_main_loop_starts_after_the_warmup() {
+        let mut ht = Hilbert::new(12);
+        let firsts: Vec<bool> = prices()
+            .iter()
+            .take(14)
+            .map(|&x| ht.next(x).is_some())
+            .collect();
+        assert!(firsts[..12].iter().all(|s| !s));
+        assert!(firsts[12..].iter().all(|s| *s));
     }
 }

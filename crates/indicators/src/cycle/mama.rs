@@ -75,9 +75,9 @@ impl Mama {
         } else {
             self.fast_limit
         };
-        self.mama = (alpha * x) + ((1.0 - alpha) * self.mama);
+        self.mama = self.mama.mul_add(1.0 - alpha, alpha * x);
         alpha *= 0.5;
-        self.fama = (alpha * self.mama) + ((1.0 - alpha) * self.fama);
+        self.fama = self.fama.mul_add(1.0 - alpha, alpha * self.mama);
         if self.ht.seen() > LOOKBACK {
             (self.mama, self.fama)
         } else {
@@ -110,5 +110,25 @@ impl Streaming for Mama {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         (out[0], out[1]) = self.next(input[0]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::overlap::{AnyMa, MaType};
+    use crate::{Streaming, cycle::Mama};
+
+    #[test]
+    fn mama_as_an_ma_type_ignores_the_period() {
+        let xs: Vec<f64> = (0..120).map(|i| 50.0 + (i as f64 * 0.2).cos()).collect();
+        let want = Mama::new(0.5, 0.05).unwrap().batch(&[&xs]).unwrap();
+        for period in [2, 10, 30] {
+            let mut ma = AnyMa::new(MaType::Mama, period).unwrap();
+            assert_eq!(ma.lookback(), 32);
+            for (i, x) in xs.iter().enumerate() {
+                let got = ma.next(*x);
+                assert!(got.to_bits() == want[0][i].to_bits() || (got.is_nan() && i < 32));
+            }
+        }
     }
 }
