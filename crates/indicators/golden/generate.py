@@ -121,7 +121,8 @@ CASES = [
     ("MA_%d" % t, "MA", C, {"timeperiod": 10, "matype": t}) for t in range(9)
 ] + [
     # MAMA (MAType 7) inside other functions; MACDEXT starts its fast MAMA 7 bars in
-    # (an odd offset, which flips MAMA's odd/even bars) and its signal MAMA on the MACD.
+    # (an odd offset: TA-Lib's odd/even bars flip, its numbers must not) and runs its
+    # signal MAMA on the MACD.
     ("BBANDS_MAMA", "BBANDS", C, {"matype": 7}),
     ("MACDEXT_MAMA", "MACDEXT", C, {"fastmatype": 7, "slowperiod": 40, "slowmatype": 0,
                                     "signalmatype": 7}),
