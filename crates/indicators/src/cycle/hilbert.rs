@@ -132,8 +132,6 @@ impl Stage {
 /// What one bar of the transform yields (from the first bar of TA-Lib's main loop on).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct HtBar {
-    /// The bar's input.
-    pub(crate) price: f64,
     /// The 4-bar WMA of the price.
     pub(crate) smoothed: f64,
     /// In-phase component: the detrender three bars back (`I1ForEvenPrev3` or
@@ -272,7 +270,6 @@ impl Hilbert {
         self.smooth_period = self.smooth_period.mul_add(0.67, 0.33 * self.period);
 
         Some(HtBar {
-            price,
             smoothed,
             i1,
             q1,
