@@ -249,6 +249,19 @@ def fmt(v):
     return repr(v)
 
 
+def blank_integer_lookback(func, params, out):
+    """Integer outputs (CDL*, HT_TRENDMODE) come back as int arrays with 0 where TA-Lib
+    wrote nothing; blank TA-Lib's own lookback there, so the NaN positions check ours as
+    for every real-valued output."""
+    if not any(np.issubdtype(o.dtype, np.integer) for o in out):
+        return out
+    abstract = talib.abstract.Function(func)
+    abstract.set_parameters(params)
+    head = np.arange(len(out[0])) < abstract.lookback
+    return tuple(np.where(head, np.nan, o.astype(float)) if np.issubdtype(o.dtype, np.integer)
+                 else o for o in out)
+
+
 def write_input(cols, path):
     with open(path, "w") as f:
         f.write("time,open,high,low,close,volume,periods,session\n")
@@ -277,6 +290,7 @@ def main():
         assert case not in seen, case
         seen.add(case)
         names, out = run_case(cols, func, inputs, params)
+        out = blank_integer_lookback(func, params, out)
         p = ",".join("%s=%s" % (k, fmt(v)) for k, v in params.items())
         with open(os.path.join(DATA, case + ".csv"), "w") as f:
             f.write("%s|%s|%s\n" % (func, ",".join(inputs), p))

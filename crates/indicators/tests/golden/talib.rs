@@ -3,7 +3,7 @@
 
 use indicators::registry;
 
-use crate::data::{Case, Series, cases};
+use crate::data::{Series, cases};
 
 /// Cases that need more than the default 1e-9 relative (+1e-12 absolute) tolerance:
 /// (case, relative, absolute, why). Keep this list short and every entry explained.
@@ -15,28 +15,6 @@ fn tolerance(case: &str) -> (f64, f64) {
         .iter()
         .find(|(c, ..)| *c == case)
         .map_or((1e-9, 1e-12), |(_, rel, abs, _)| (*rel, *abs))
-}
-
-/// TA-Lib's values of a case, with the lookback of `integer` outputs as NaN: the Python
-/// wrapper fills it with 0 there (integer arrays have no NaN), we write NaN as for every
-/// output. A wrong `lookback` still shows: ours would be NaN where TA-Lib has a value, or
-/// a value where TA-Lib has its 0.
-fn talib_values(case: &Case, lookback: usize) -> Vec<Vec<f64>> {
-    case.outputs
-        .iter()
-        .zip(&case.values)
-        .map(|(name, values)| {
-            let mut values = values.clone();
-            if name == "integer" {
-                for v in values.iter_mut().take(lookback) {
-                    if *v == 0.0 {
-                        *v = f64::NAN;
-                    }
-                }
-            }
-            values
-        })
-        .collect()
 }
 
 #[test]
@@ -62,8 +40,8 @@ fn every_implemented_function_matches_talib() {
         let inputs: Vec<&[f64]> = case.inputs.iter().map(|c| series.col(c)).collect();
         let ours = ind.batch(&inputs).unwrap();
         let (rel, abs) = tolerance(&case.name);
-        let values = talib_values(&case, ind.lookback());
-        let worst = values
+        let worst = case
+            .values
             .iter()
             .zip(&ours)
             .flat_map(|(w, g)| w.iter().zip(g))
@@ -73,7 +51,7 @@ fn every_implemented_function_matches_talib() {
         if worst > 0.0 {
             eprintln!("{}: worst relative difference {worst:e}", case.name);
         }
-        'outputs: for ((name, want), got) in case.outputs.iter().zip(&values).zip(&ours) {
+        'outputs: for ((name, want), got) in case.outputs.iter().zip(&case.values).zip(&ours) {
             for (i, (w, g)) in want.iter().zip(got).enumerate() {
                 let ok = if w.is_nan() || g.is_nan() {
                     w.is_nan() && g.is_nan()
@@ -125,9 +103,6 @@ fn lookback_matches_the_first_defined_output() {
         };
         let params: Vec<(&str, f64)> = case.params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let ind = indicators::build(&case.function, &params).unwrap();
-        if case.outputs.iter().all(|o| o == "integer") {
-            continue; // 0, not NaN, in the lookback: see `talib_values`
-        }
         let first = case.values[0].iter().position(|v| !v.is_nan());
         if let Some(first) = first {
             assert_eq!(ind.lookback(), first, "{}", case.name);
