@@ -120,6 +120,14 @@ CASES = [
 ] + [
     ("MA_%d" % t, "MA", C, {"timeperiod": 10, "matype": t}) for t in range(9)
 ] + [
+    # MAMA (MAType 7) inside other functions; MACDEXT starts its fast MAMA 7 bars in
+    # (an odd offset: TA-Lib's odd/even bars flip, its numbers must not) and runs its
+    # signal MAMA on the MACD.
+    ("BBANDS_MAMA", "BBANDS", C, {"matype": 7}),
+    ("MACDEXT_MAMA", "MACDEXT", C, {"fastmatype": 7, "slowperiod": 40, "slowmatype": 0,
+                                    "signalmatype": 7}),
+    ("STOCH_MAMA", "STOCH", HLC, {"slowk_matype": 7, "slowd_matype": 7}),
+] + [
     ("MA_P1", "MA", C, {"timeperiod": 1}),
     ("MAVP", "MAVP", ["close", "periods"], {}),
     ("MAVP_EMA", "MAVP", ["close", "periods"], {"minperiod": 4, "maxperiod": 20, "matype": 1}),
@@ -241,6 +249,19 @@ def fmt(v):
     return repr(v)
 
 
+def blank_integer_lookback(func, params, out):
+    """Integer outputs (CDL*, HT_TRENDMODE) come back as int arrays with 0 where TA-Lib
+    wrote nothing; blank TA-Lib's own lookback there, so the NaN positions check ours as
+    for every real-valued output."""
+    if not any(np.issubdtype(o.dtype, np.integer) for o in out):
+        return out
+    abstract = talib.abstract.Function(func)
+    abstract.set_parameters(params)
+    head = np.arange(len(out[0])) < abstract.lookback
+    return tuple(np.where(head, np.nan, o.astype(float)) if np.issubdtype(o.dtype, np.integer)
+                 else o for o in out)
+
+
 def write_input(cols, path):
     with open(path, "w") as f:
         f.write("time,open,high,low,close,volume,periods,session\n")
@@ -269,6 +290,7 @@ def main():
         assert case not in seen, case
         seen.add(case)
         names, out = run_case(cols, func, inputs, params)
+        out = blank_integer_lookback(func, params, out)
         p = ",".join("%s=%s" % (k, fmt(v)) for k, v in params.items())
         with open(os.path.join(DATA, case + ".csv"), "w") as f:
             f.write("%s|%s|%s\n" % (func, ",".join(inputs), p))

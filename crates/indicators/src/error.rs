@@ -46,9 +46,6 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The moving-average type exists in TA-Lib but is not implemented here yet.
-    #[error("moving-average type {0} ({1}) is not available yet")]
-    MaTypeUnavailable(u8, &'static str),
     /// A batch call got the wrong number of input series.
     #[error("{function}: expects {expected} input series, got {got}")]
     InputCount {

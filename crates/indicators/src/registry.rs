@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Streaming};
 use crate::{Error, Params, Spec};
-use crate::{math, momentum, overlap, price, statistic, volatility, volume};
+use crate::{cycle, math, momentum, overlap, price, statistic, volatility, volume};
 
 macro_rules! registry {
     ($($variant:ident => $ty:ty,)*) => {
@@ -153,6 +153,14 @@ registry! {
     Atr => volatility::Atr,
     Natr => volatility::Natr,
     TRange => volatility::TRange,
+    // --- cycle indicators (and the HT-based overlap studies) ---
+    HtDcPeriod => cycle::HtDcPeriod,
+    HtDcPhase => cycle::HtDcPhase,
+    HtPhasor => cycle::HtPhasor,
+    HtSine => cycle::HtSine,
+    HtTrendMode => cycle::HtTrendMode,
+    HtTrendline => cycle::HtTrendline,
+    Mama => cycle::Mama,
 }
 
 /// Every registered function's spec, in registry order (grouped as TA-Lib groups them).

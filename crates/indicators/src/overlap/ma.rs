@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cycle::Mama;
 use crate::util::{Ring, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
@@ -22,7 +23,8 @@ pub enum MaType {
     Trima,
     /// 6: Kaufman adaptive.
     Kama,
-    /// 7: MESA adaptive (needs the Hilbert-transform MAMA; not available yet).
+    /// 7: MESA adaptive (MAMA with fastlimit 0.5, slowlimit 0.05; the period is
+    /// ignored).
     Mama,
     /// 8: Tillson T3 with volume factor 0.7.
     T3,
@@ -62,7 +64,7 @@ impl MaType {
 }
 
 /// A moving average of a runtime-chosen [`MaType`], as TA-Lib's `TA_MA` computes it:
-/// period 1 is the identity whatever the type.
+/// period 1 is the identity whatever the type, and MAMA ignores any other period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AnyMa {
     /// Period 1: the input itself.
@@ -81,13 +83,16 @@ pub enum AnyMa {
     Trima(Trima),
     /// Kaufman adaptive.
     Kama(Kama),
+    /// MESA adaptive (its MAMA output), fastlimit 0.5, slowlimit 0.05.
+    Mama(Box<Mama>),
     /// Tillson T3, volume factor 0.7.
     T3(T3),
 }
 
 impl AnyMa {
     /// A moving average of `kind` over `period` bars (period >= 1; not range-checked:
-    /// callers check their own parameters).
+    /// callers check their own parameters). Every type is available; the `Result` is
+    /// kept for types that may need checks of their own.
     pub fn new(kind: MaType, period: usize) -> Result<Self, Error> {
         if period <= 1 {
             return Ok(AnyMa::Identity);
@@ -101,7 +106,7 @@ impl AnyMa {
             MaType::Trima => AnyMa::Trima(Trima::unchecked(period)),
             MaType::Kama => AnyMa::Kama(Kama::unchecked(period)),
             MaType::T3 => AnyMa::T3(T3::unchecked(period, 0.7)),
-            MaType::Mama => return Err(Error::MaTypeUnavailable(kind as u8, kind.name())),
+            MaType::Mama => AnyMa::Mama(Box::new(Mama::unchecked(0.5, 0.05))),
         })
     }
 
@@ -116,6 +121,7 @@ impl AnyMa {
             AnyMa::Tema(m) => m.lookback(),
             AnyMa::Trima(m) => m.lookback(),
             AnyMa::Kama(m) => m.lookback(),
+            AnyMa::Mama(m) => m.lookback(),
             AnyMa::T3(m) => m.lookback(),
         }
     }
@@ -132,6 +138,7 @@ impl AnyMa {
             AnyMa::Tema(m) => m.next(x),
             AnyMa::Trima(m) => m.next(x),
             AnyMa::Kama(m) => m.next(x),
+            AnyMa::Mama(m) => m.next(x).0,
             AnyMa::T3(m) => m.next(x),
         }
     }
@@ -139,7 +146,9 @@ impl AnyMa {
 
 /// A moving average that ignores its first `skip` inputs. TA-Lib computes the inner
 /// averages of MACD, APO/PPO and MAVP from a later start index than the outer
-/// function's first bar, which changes where EMA-style averages are seeded.
+/// function's first bar, which changes where EMA-style averages are seeded. (MAMA's
+/// odd/even bars follow the array index in TA-Lib, but which parity comes first does
+/// not change its numbers: see `cycle/hilbert.rs`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Delayed {
     skip: usize,

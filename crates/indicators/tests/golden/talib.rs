@@ -1,7 +1,7 @@
 //! Every golden case against our batch output: same NaN positions (lookback), values
 //! within the case's tolerance (1e-9 relative unless `tolerance` says otherwise, why).
 
-use indicators::{Error, registry};
+use indicators::registry;
 
 use crate::data::{Series, cases};
 
@@ -30,14 +30,6 @@ fn every_implemented_function_matches_talib() {
         let params: Vec<(&str, f64)> = case.params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let mut ind = match indicators::build(&case.function, &params) {
             Ok(ind) => ind,
-            Err(Error::MaTypeUnavailable(..)) => {
-                // MAType 7 (MAMA) waits for the Hilbert-transform MAMA; see DESIGN.md.
-                eprintln!(
-                    "skipped {}: MAMA as an MA type is not available yet",
-                    case.name
-                );
-                continue;
-            }
             Err(e) => {
                 failures.push(format!("{}: build failed: {e}", case.name));
                 continue;
@@ -110,10 +102,7 @@ fn lookback_matches_the_first_defined_output() {
             continue;
         };
         let params: Vec<(&str, f64)> = case.params.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        let ind = match indicators::build(&case.function, &params) {
-            Err(Error::MaTypeUnavailable(..)) => continue,
-            other => other.unwrap(),
-        };
+        let ind = indicators::build(&case.function, &params).unwrap();
         let first = case.values[0].iter().position(|v| !v.is_nan());
         if let Some(first) = first {
             assert_eq!(ind.lookback(), first, "{}", case.name);
