@@ -41,6 +41,19 @@ pub trait Streaming:
     /// [`Spec::outputs`] (callers guarantee the lengths). O(1) in the number of bars.
     fn update(&mut self, input: &[f64], out: &mut [f64]);
 
+    /// The batch loop behind [`Streaming::batch`] and [`Indicator::batch`]: consumes
+    /// every bar of `inputs` (one slice per [`Spec::inputs`], all of one length, checked
+    /// by the caller) and appends one value per bar to each of `outputs` (one empty
+    /// vector per [`Spec::outputs`], with capacity for the input length).
+    ///
+    /// The default drives [`Streaming::update`] bar by bar. A function may override it
+    /// with a tighter loop, provided it calls the same arithmetic (the step functions
+    /// `update` uses), so the values are bit for bit `update`'s, and leaves `self` in
+    /// exactly the state `update` over the same bars would (streaming may continue).
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        drive_updates(self, inputs, outputs);
+    }
+
     /// Runs the indicator over whole series: one slice per input, all of one length.
     /// Returns one vector per output, each as long as the input, NaN before `lookback`.
     fn batch(self, inputs: &[&[f64]]) -> Result<Vec<Vec<f64>>, Error>
@@ -147,15 +160,28 @@ fn run_batch_mut<T: Streaming>(ind: &mut T, inputs: &[&[f64]]) -> Result<Vec<Vec
             function: spec.name,
         });
     }
-    let mut outputs: Vec<Vec<f64>> = (0..n_out).map(|_| vec![f64::NAN; len]).collect();
-    if let ([input], [output]) = (inputs, outputs.as_mut_slice()) {
+    let mut outputs: Vec<Vec<f64>> = (0..n_out).map(|_| Vec::with_capacity(len)).collect();
+    ind.batch_into(inputs, &mut outputs);
+    for o in &mut outputs {
+        // A batch loop appends exactly one value per bar; this only guards the length.
+        o.resize(len, f64::NAN);
+    }
+    Ok(outputs)
+}
+
+/// [`Streaming::batch_into`]'s default: `update` bar by bar, through stack buffers.
+pub fn drive_updates<T: Streaming>(ind: &mut T, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+    let n_in = T::SPEC.inputs.len().min(MAX_IO);
+    let n_out = T::SPEC.outputs.len().min(MAX_IO);
+    let len = inputs.first().map_or(0, |s| s.len());
+    if let ([input], [output]) = (inputs, &mut *outputs) {
         // The common single-series, single-output case, without per-bar copies.
         let mut out = [f64::NAN];
-        for (x, o) in input.iter().zip(output.iter_mut()) {
+        output.extend(input.iter().map(|x| {
             ind.update(std::slice::from_ref(x), &mut out);
-            *o = out[0];
-        }
-        return Ok(outputs);
+            out[0]
+        }));
+        return;
     }
     let mut bar = [0.0; MAX_IO];
     let mut out = [f64::NAN; MAX_IO];
@@ -166,10 +192,7 @@ fn run_batch_mut<T: Streaming>(ind: &mut T, inputs: &[&[f64]]) -> Result<Vec<Vec
         }
         ind.update(bar, out);
         for (o, v) in outputs.iter_mut().zip(out.iter()) {
-            if let Some(slot) = o.get_mut(i) {
-                *slot = *v;
-            }
+            o.push(*v);
         }
     }
-    Ok(outputs)
 }

@@ -44,6 +44,6 @@ pub mod volatility;
 pub mod volume;
 
 pub use error::Error;
-pub use indicator::{Indicator, MAX_IO, Streaming, run_batch};
+pub use indicator::{Indicator, MAX_IO, Streaming, drive_updates, run_batch};
 pub use registry::{State, build, build_with, spec, specs};
 pub use spec::{Group, Input, ParamKind, ParamSpec, Params, Spec};

@@ -7,6 +7,6 @@ mod ma;
 mod sar;
 
 pub use bands::{Bbands, MidPoint, MidPrice};
-pub(crate) use ma::Delayed;
 pub use ma::{AnyMa, Dema, Ema, Kama, Ma, MaType, Mavp, Sma, T3, Tema, Trima, Wma};
+pub(crate) use ma::{Delayed, ema_step, sma_step};
 pub use sar::{Sar, SarExt};

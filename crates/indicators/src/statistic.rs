@@ -10,11 +10,11 @@ use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 /// first value seen), so the subtraction does not cancel two ~mean² quantities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct VarCore {
-    period: usize,
-    window: Ring,
-    shift: Option<f64>,
-    sum1: f64,
-    sum2: f64,
+    pub(crate) period: usize,
+    pub(crate) window: Ring,
+    pub(crate) shift: Option<f64>,
+    pub(crate) sum1: f64,
+    pub(crate) sum2: f64,
 }
 
 impl VarCore {
@@ -33,20 +33,36 @@ impl VarCore {
     pub(crate) fn next(&mut self, x: f64) -> f64 {
         let shift = *self.shift.get_or_insert(x);
         self.window.push(x);
-        let d = x - shift;
-        self.sum1 += d;
-        self.sum2 += d * d;
+        var_add(&mut self.sum1, &mut self.sum2, x - shift);
         if !self.window.is_full() {
             return f64::NAN;
         }
         let inv = 1.0 / self.period as f64;
-        let mean1 = self.sum1 * inv;
-        let var = self.sum2 * inv - mean1 * mean1;
-        let t = self.window.oldest() - shift;
-        self.sum1 -= t;
-        self.sum2 -= t * t;
-        var
+        var_full(
+            &mut self.sum1,
+            &mut self.sum2,
+            self.window.oldest() - shift,
+            inv,
+        )
     }
+}
+
+/// Adds a shifted value `d` to the running sums.
+#[inline(always)]
+pub(crate) fn var_add(sum1: &mut f64, sum2: &mut f64, d: f64) {
+    *sum1 += d;
+    *sum2 += d * d;
+}
+
+/// The variance of a full window (`inv` = 1 / period), then drops its shifted oldest
+/// value `t` from the sums.
+#[inline(always)]
+pub(crate) fn var_full(sum1: &mut f64, sum2: &mut f64, t: f64, inv: f64) -> f64 {
+    let mean1 = *sum1 * inv;
+    let var = *sum2 * inv - mean1 * mean1;
+    *sum1 -= t;
+    *sum2 -= t * t;
+    var
 }
 
 /// Standard deviation from a variance: 0 where TA-Lib's `TA_IS_ZERO_OR_NEG` holds.

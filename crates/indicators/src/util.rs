@@ -58,6 +58,22 @@ impl Ring {
         }
     }
 
+    /// Appends every value of `values` in order: the same state as `push` on each, but
+    /// only the last `capacity` values are written (a batch loop's catch-up).
+    pub(crate) fn push_all(&mut self, values: &[f64]) {
+        let cap = self.buf.len();
+        let skip = values.len().saturating_sub(cap);
+        if skip > 0 {
+            // Each skipped push moves the head one slot and fills the ring further; the
+            // slots it would write are all overwritten by the last `cap` pushes.
+            self.head = (self.head + skip) % cap;
+            self.len = (self.len + skip).min(cap);
+        }
+        for &v in values.get(skip..).unwrap_or_default() {
+            self.push(v);
+        }
+    }
+
     /// The value `back` steps before the newest (`get(0)` is the newest); 0.0 if absent.
     #[inline]
     pub(crate) fn get(&self, back: usize) -> f64 {
@@ -126,9 +142,20 @@ impl Extreme {
     /// was just pushed. Returns the extreme value and its absolute index.
     #[inline]
     pub(crate) fn update(&mut self, window: &Ring, today: usize) -> (f64, usize) {
-        let w = window.len;
+        self.update_with(window.len, today, |back| window.get(back))
+    }
+
+    /// [`Extreme::update`] over a full window of `w` values read by `get(back)` (`get(0)`
+    /// is the newest, at absolute index `today`): a ring when streaming, a slice in batch.
+    #[inline]
+    pub(crate) fn update_with(
+        &mut self,
+        w: usize,
+        today: usize,
+        get: impl Fn(usize) -> f64,
+    ) -> (f64, usize) {
         let trailing = today + 1 - w;
-        let x = window.get(0);
+        let x = get(0);
         match self.idx {
             Some(idx) if idx >= trailing => {
                 if self.better(x, self.value, true) {
@@ -137,10 +164,10 @@ impl Extreme {
                 }
             }
             Some(_) | None => {
-                let mut best = window.get(w - 1);
+                let mut best = get(w - 1);
                 let mut best_idx = trailing;
                 for k in 1..w {
-                    let v = window.get(w - 1 - k);
+                    let v = get(w - 1 - k);
                     if self.better(v, best, self.rescan_latest) {
                         best = v;
                         best_idx = trailing + k;
@@ -169,5 +196,24 @@ mod tests {
         assert_eq!(r.get(0), 4.0);
         assert_eq!(r.oldest(), 2.0);
         assert_eq!(r.iter().collect::<Vec<_>>(), vec![2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn push_all_leaves_the_state_of_pushing_one_by_one() {
+        for start in 0..5 {
+            for n in 0..12 {
+                let values: Vec<f64> = (0..n).map(|v| v as f64 + 0.5).collect();
+                let mut one = Ring::new(4);
+                for v in 0..start {
+                    one.push(-(v as f64));
+                }
+                let mut all = one.clone();
+                for &v in &values {
+                    one.push(v);
+                }
+                all.push_all(&values);
+                assert_eq!(one, all, "start {start} n {n}");
+            }
+        }
     }
 }

@@ -113,11 +113,61 @@ impl Atr {
             self.value /= p;
             return self.value;
         }
-        self.value *= p - 1.0;
-        self.value += tr;
-        self.value /= p;
+        self.value = wilder(self.value, tr, p);
         self.value
     }
+
+    /// Batch over high, low, close, appending to `out`: `next` through the seed, then
+    /// [`true_range`] and [`wilder`] with the previous close read from the slice.
+    fn batch_series<'a>(
+        &mut self,
+        high: &'a [f64],
+        low: &'a [f64],
+        close: &'a [f64],
+        out: &mut Vec<f64>,
+    ) {
+        let len = close.len().min(high.len()).min(low.len());
+        // At least one bar through `next`, so every later bar's previous close is in the
+        // slice.
+        let head = if self.period <= 1 {
+            len
+        } else {
+            len.min((self.period + 1).saturating_sub(self.seen).max(1))
+        };
+        out.extend(
+            high.iter()
+                .zip(low)
+                .zip(close)
+                .take(head)
+                .map(|((&h, &l), &c)| self.next(h, l, c)),
+        );
+        if head == len {
+            return;
+        }
+        let (p, mut value) = (self.period as f64, self.value);
+        // Bar i's previous close is close[i - 1]; the head already consumed bar 0.
+        let tail = |s: &'a [f64], from: usize| s.get(from..).unwrap_or_default();
+        out.extend(
+            tail(high, head)
+                .iter()
+                .zip(tail(low, head))
+                .zip(tail(close, head - 1))
+                .map(|((&h, &l), &pc)| {
+                    value = wilder(value, true_range(h, l, pc), p);
+                    value
+                }),
+        );
+        self.value = value;
+        self.tr.prev_close = close.get(len - 1).copied();
+    }
+}
+
+/// One Wilder smoothing step in TA-Lib's order: `(prev · (p − 1) + x) / p`.
+#[inline(always)]
+pub(crate) fn wilder(prev: f64, x: f64, p: f64) -> f64 {
+    let mut v = prev * (p - 1.0);
+    v += x;
+    v / p
 }
 
 impl Streaming for Atr {
@@ -141,6 +191,12 @@ impl Streaming for Atr {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0], input[1], input[2]);
+    }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        if let ([high, low, close], [out]) = (inputs, outputs) {
+            self.batch_series(high, low, close, out);
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::overlap::{AnyMa, Delayed, Ema, MaType};
+use crate::overlap::{AnyMa, Delayed, Ema, MaType, ema_step};
 use crate::util::is_zero;
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
@@ -48,6 +48,53 @@ impl MacdCore {
             out[1] = signal;
             out[2] = macd - signal;
         }
+    }
+
+    /// The three averages once all are seeded EMAs (the steady state of MACD and
+    /// MACDFIX), else `None`.
+    #[inline]
+    fn seeded_emas(&mut self) -> Option<(&mut Ema, &mut Ema, &mut Ema)> {
+        let signal = self.signal.seeded_ema()?;
+        Some((self.fast.seeded_ema()?, self.slow.seeded_ema()?, signal))
+    }
+
+    /// Batch over one series into the three outputs: `next` until the three EMAs are
+    /// seeded, then the same [`ema_step`]s in one pass on local copies of the averages.
+    /// Other average types stay on `next` throughout.
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        let ([input], [o_macd, o_signal, o_hist]) = (inputs, outputs) else {
+            return;
+        };
+        let mut bar = [f64::NAN; 3];
+        let mut head = 0;
+        for &x in input.iter() {
+            if self.seeded_emas().is_some() {
+                break;
+            }
+            self.next(x, &mut bar);
+            o_macd.push(bar[0]);
+            o_signal.push(bar[1]);
+            o_hist.push(bar[2]);
+            head += 1;
+        }
+        let rest = input.get(head..).unwrap_or_default();
+        let Some((fast, slow, signal)) = self.seeded_emas() else {
+            return;
+        };
+        let ((kf, mut f), (ks, mut s), (kg, mut g)) =
+            (fast.steady(), slow.steady(), signal.steady());
+        for &x in rest {
+            f = ema_step(f, x, kf);
+            s = ema_step(s, x, ks);
+            let macd = f - s;
+            g = ema_step(g, macd, kg);
+            o_macd.push(macd);
+            o_signal.push(g);
+            o_hist.push(macd - g);
+        }
+        fast.set_value(f);
+        slow.set_value(s);
+        signal.set_value(g);
     }
 }
 
@@ -101,6 +148,10 @@ impl Streaming for Macd {
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         self.core.next(input[0], out);
     }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        self.core.batch_into(inputs, outputs);
+    }
 }
 
 /// MACDFIX: MACD 12/26 with TA-Lib's fixed smoothing factors 0.15 and 0.075.
@@ -137,6 +188,10 @@ impl Streaming for MacdFix {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         self.core.next(input[0], out);
+    }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        self.core.batch_into(inputs, outputs);
     }
 }
 

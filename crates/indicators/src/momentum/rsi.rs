@@ -58,22 +58,54 @@ impl Rsi {
             self.loss /= p;
             self.gain /= p;
         } else {
-            self.loss *= p - 1.0;
-            self.gain *= p - 1.0;
-            if diff < 0.0 {
-                self.loss -= diff;
-            } else {
-                self.gain += diff;
-            }
-            self.loss /= p;
-            self.gain /= p;
+            smooth(&mut self.gain, &mut self.loss, diff, p);
         }
-        let total = self.gain + self.loss;
-        if is_zero(total) {
-            0.0
-        } else {
-            100.0 * (self.gain / total)
+        value(self.gain, self.loss)
+    }
+
+    /// Batch over one series, appending to `out`: `next` through the seed, then the
+    /// same [`smooth`] and [`value`] on local copies of the state.
+    fn batch_series(&mut self, input: &[f64], out: &mut Vec<f64>) {
+        let head = input.len().min((self.period + 1).saturating_sub(self.seen));
+        let (first, rest) = input.split_at(head);
+        out.extend(first.iter().map(|&x| self.next(x)));
+        if rest.is_empty() {
+            return;
         }
+        let (mut prev, mut gain, mut loss) = (self.prev, self.gain, self.loss);
+        let p = self.period as f64;
+        out.extend(rest.iter().map(|&x| {
+            let diff = x - prev;
+            prev = x;
+            smooth(&mut gain, &mut loss, diff, p);
+            value(gain, loss)
+        }));
+        (self.prev, self.gain, self.loss) = (prev, gain, loss);
+    }
+}
+
+/// One Wilder step of the average gain and loss, in TA-Lib's order.
+#[inline(always)]
+fn smooth(gain: &mut f64, loss: &mut f64, diff: f64, p: f64) {
+    *loss *= p - 1.0;
+    *gain *= p - 1.0;
+    if diff < 0.0 {
+        *loss -= diff;
+    } else {
+        *gain += diff;
+    }
+    *loss /= p;
+    *gain /= p;
+}
+
+/// RSI from the average gain and loss; 0 when nothing moved.
+#[inline(always)]
+fn value(gain: f64, loss: f64) -> f64 {
+    let total = gain + loss;
+    if is_zero(total) {
+        0.0
+    } else {
+        100.0 * (gain / total)
     }
 }
 
@@ -98,5 +130,11 @@ impl Streaming for Rsi {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0]);
+    }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        if let ([input], [out]) = (inputs, outputs) {
+            self.batch_series(input, out);
+        }
     }
 }

@@ -3,8 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::AnyMa;
+use crate::drive_updates;
 use crate::momentum::HighLow;
-use crate::statistic::{VarCore, stddev};
+use crate::statistic::{VarCore, stddev, var_add, var_full};
+
+use super::sma_step;
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// BBANDS: moving average ± `nbdev` population standard deviations over `period` bars.
@@ -71,6 +74,47 @@ impl Streaming for Bbands {
         out[0] = mid + sd * self.up;
         out[1] = mid;
         out[2] = mid - sd * self.down;
+    }
+
+    /// With the default SMA: `update` until both windows are full of this series, then
+    /// [`sma_step`], [`var_add`]/[`var_full`] and the bands in one pass, the trailing
+    /// value read from the slice. Other averages take the per-bar loop.
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        let period = self.var.period;
+        let plain = matches!(&self.ma, AnyMa::Sma(m) if m.period == period) && self.skip == 0;
+        let ([input], [o_up, o_mid, o_down], true) = (inputs, &mut *outputs, plain) else {
+            drive_updates(self, inputs, outputs);
+            return;
+        };
+        let (first, rest) = input.split_at(input.len().min(period));
+        let mut bar = [f64::NAN; 3];
+        for &x in first {
+            self.update(&[x], &mut bar);
+            o_up.push(bar[0]);
+            o_mid.push(bar[1]);
+            o_down.push(bar[2]);
+        }
+        let (AnyMa::Sma(sma), Some(shift)) = (&mut self.ma, self.var.shift) else {
+            return;
+        };
+        if rest.is_empty() {
+            return;
+        }
+        let (n, inv) = (sma.period as f64, 1.0 / period as f64);
+        let (mut sum, mut sum1, mut sum2) = (sma.sum, self.var.sum1, self.var.sum2);
+        // Bar i's trailing value (the oldest after pushing it) is input[i + 1 - period].
+        let trailing = input.get(1..).unwrap_or_default();
+        for (&x, &old) in rest.iter().zip(trailing) {
+            let mid = sma_step(&mut sum, x, old, n);
+            var_add(&mut sum1, &mut sum2, x - shift);
+            let sd = stddev(var_full(&mut sum1, &mut sum2, old - shift, inv));
+            o_up.push(mid + sd * self.up);
+            o_mid.push(mid);
+            o_down.push(mid - sd * self.down);
+        }
+        (sma.sum, self.var.sum1, self.var.sum2) = (sum, sum1, sum2);
+        sma.window.push_all(rest);
+        self.var.window.push_all(rest);
     }
 }
 

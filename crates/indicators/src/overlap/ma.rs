@@ -126,6 +126,15 @@ impl AnyMa {
         }
     }
 
+    /// The EMA, once seeded (a batch loop's steady state); `None` for other types.
+    #[inline]
+    pub(crate) fn seeded_ema(&mut self) -> Option<&mut Ema> {
+        if let AnyMa::Ema(e) = self {
+            return e.seeded().then_some(e);
+        }
+        None
+    }
+
     /// Consumes one value; NaN until `lookback` values were consumed.
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
@@ -160,6 +169,16 @@ impl Delayed {
         Delayed { skip, ma }
     }
 
+    /// The inner average when it is a seeded EMA past the skip (a batch loop's steady
+    /// state), else `None`.
+    #[inline]
+    pub(crate) fn seeded_ema(&mut self) -> Option<&mut Ema> {
+        if self.skip > 0 {
+            return None;
+        }
+        self.ma.seeded_ema()
+    }
+
     #[inline]
     pub(crate) fn next(&mut self, x: f64) -> f64 {
         if self.skip > 0 {
@@ -177,9 +196,9 @@ const fn period_spec(default: i64) -> [ParamSpec; 1] {
 /// SMA: simple moving average. Lookback `period - 1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sma {
-    period: usize,
-    window: Ring,
-    sum: f64,
+    pub(super) period: usize,
+    pub(super) window: Ring,
+    pub(super) sum: f64,
 }
 
 impl Sma {
@@ -200,17 +219,45 @@ impl Sma {
     /// Consumes one value.
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
-        // TA-Lib's order: add the new value, divide, then drop the trailing one.
-        self.sum += x;
         self.window.push(x);
         if self.window.is_full() {
-            let out = self.sum / self.period as f64;
-            self.sum -= self.window.oldest();
-            out
+            sma_step(&mut self.sum, x, self.window.oldest(), self.period as f64)
         } else {
+            self.sum += x;
             f64::NAN
         }
     }
+
+    /// Batch over one series, appending to `out`: `next` until the window is full of
+    /// this series, then [`sma_step`] with the trailing value read from the slice.
+    fn batch_series(&mut self, input: &[f64], out: &mut Vec<f64>) {
+        let head = input.len().min(self.period);
+        let (first, rest) = input.split_at(head);
+        out.extend(first.iter().map(|&x| self.next(x)));
+        if rest.is_empty() {
+            return;
+        }
+        // Bar i's trailing value (the oldest after pushing it) is input[i + 1 - period].
+        let (mut sum, n) = (self.sum, self.period as f64);
+        let trailing = input.get(1..).unwrap_or_default();
+        out.extend(
+            rest.iter()
+                .zip(trailing)
+                .map(|(&x, &old)| sma_step(&mut sum, x, old, n)),
+        );
+        self.sum = sum;
+        self.window.push_all(rest);
+    }
+}
+
+/// One SMA bar on a full window, in TA-Lib's order: add the new value, divide, then drop
+/// the trailing one (`old`, the oldest value of the window that includes `x`).
+#[inline(always)]
+pub(crate) fn sma_step(sum: &mut f64, x: f64, old: f64, period: f64) -> f64 {
+    *sum += x;
+    let out = *sum / period;
+    *sum -= old;
+    out
 }
 
 impl Streaming for Sma {
@@ -234,6 +281,12 @@ impl Streaming for Sma {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0]);
+    }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        if let ([input], [out]) = (inputs, outputs) {
+            self.batch_series(input, out);
+        }
     }
 }
 
@@ -274,7 +327,7 @@ impl Ema {
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
         if self.seen >= self.period {
-            self.value = (x - self.value) * self.k + self.value;
+            self.value = ema_step(self.value, x, self.k);
             return self.value;
         }
         self.seen += 1;
@@ -291,6 +344,48 @@ impl Ema {
     pub fn lookback(&self) -> usize {
         self.period - 1
     }
+
+    /// Whether the seed is done, so each value is one [`ema_step`].
+    #[inline]
+    pub(crate) fn seeded(&self) -> bool {
+        self.seen >= self.period
+    }
+
+    /// The smoothing factor and the current average (meaningful once [`Ema::seeded`]),
+    /// for a batch loop that keeps them in registers.
+    #[inline]
+    pub(crate) fn steady(&self) -> (f64, f64) {
+        (self.k, self.value)
+    }
+
+    /// Stores the average a batch loop computed with [`ema_step`].
+    #[inline]
+    pub(crate) fn set_value(&mut self, value: f64) {
+        self.value = value;
+    }
+
+    /// Batch over one series, appending to `out`: `next` through the seed, then
+    /// [`ema_step`] on a local copy of the average.
+    fn batch_series(&mut self, input: &[f64], out: &mut Vec<f64>) {
+        let head = input.len().min(self.period.saturating_sub(self.seen));
+        let (first, rest) = input.split_at(head);
+        out.extend(first.iter().map(|&x| self.next(x)));
+        if rest.is_empty() {
+            return;
+        }
+        let (k, mut value) = self.steady();
+        out.extend(rest.iter().map(|&x| {
+            value = ema_step(value, x, k);
+            value
+        }));
+        self.value = value;
+    }
+}
+
+/// One seeded EMA bar, TA-Lib's `(x − prev) · k + prev`.
+#[inline(always)]
+pub(crate) fn ema_step(prev: f64, x: f64, k: f64) -> f64 {
+    (x - prev) * k + prev
 }
 
 impl Streaming for Ema {
@@ -314,6 +409,12 @@ impl Streaming for Ema {
     #[inline]
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0]);
+    }
+
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        if let ([input], [out]) = (inputs, outputs) {
+            self.batch_series(input, out);
+        }
     }
 }
 

@@ -81,6 +81,44 @@ fn batch_equals_streaming_equals_snapshot_restore_for_every_function() {
 }
 
 #[test]
+fn batch_in_pieces_leaves_the_streaming_state_and_continues_it_for_every_function() {
+    let series = Series::load();
+    for spec in registry::specs() {
+        let inputs = series.inputs_for(spec);
+        let len = inputs[0].len();
+        let mut live = indicators::build(spec.name, &[]).unwrap();
+        let mut batched = indicators::build(spec.name, &[]).unwrap();
+        // Cuts inside and after every warm-up, so a batch starts from fresh, seeding and
+        // steady states, and pieces shorter than a window.
+        let cuts = [0, 1, 2, 5, 6, 17, 40, 41, 100, len / 2, len - 1, len];
+        for w in cuts.windows(2) {
+            let (from, to) = (w[0], w[1]);
+            let mut streamed = vec![Vec::new(); spec.outputs.len()];
+            stream(live.as_mut(), &inputs, from, to, &mut streamed);
+            let piece: Vec<&[f64]> = inputs.iter().map(|s| &s[from..to]).collect();
+            let out = batched.batch(&piece).unwrap();
+            for (k, name) in spec.outputs.iter().enumerate() {
+                assert_eq!(out[k].len(), to - from, "{} {name}", spec.name);
+                for (i, (b, s)) in out[k].iter().zip(&streamed[k]).enumerate() {
+                    assert!(
+                        same(*b, *s),
+                        "{} {name}[{}]: batch {b} streaming {s}",
+                        spec.name,
+                        from + i
+                    );
+                }
+            }
+            assert_eq!(
+                batched.snapshot(),
+                live.snapshot(),
+                "{}: state after a batch of bars {from}..{to}",
+                spec.name
+            );
+        }
+    }
+}
+
+#[test]
 fn a_snapshot_does_not_restore_into_another_function() {
     let sma = indicators::build("SMA", &[]).unwrap();
     let mut ema = indicators::build("EMA", &[]).unwrap();
