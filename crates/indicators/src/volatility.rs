@@ -162,12 +162,13 @@ impl Atr {
     }
 }
 
-/// One Wilder smoothing step in TA-Lib's order: `(prev · (p − 1) + x) / p`.
+/// One Wilder smoothing step, `prev · (p − 1)/p + x · 1/p`. TA-Lib computes
+/// `(prev · (p − 1) + x) / p` (0.8: `fma(prev, 1 − 1/p, x · (1/p))`); this form keeps one
+/// multiply and one add on the chain from bar to bar instead of a division, and differs
+/// by rounding only (last-ulp level, see DESIGN.md).
 #[inline(always)]
 pub(crate) fn wilder(prev: f64, x: f64, p: f64) -> f64 {
-    let mut v = prev * (p - 1.0);
-    v += x;
-    v / p
+    prev * ((p - 1.0) / p) + x * (1.0 / p)
 }
 
 impl Streaming for Atr {

@@ -303,6 +303,21 @@ impl Streaming for Adx {
     fn update(&mut self, input: &[f64], out: &mut [f64]) {
         out[0] = self.next(input[0], input[1], input[2]);
     }
+
+    /// `next` over the three slices on a local copy of the state (which the optimiser
+    /// keeps in registers), written back at the end.
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        if let ([high, low, close], [out]) = (inputs, outputs) {
+            let mut adx = self.clone();
+            out.extend(
+                high.iter()
+                    .zip(*low)
+                    .zip(*close)
+                    .map(|((&h, &l), &c)| adx.next(h, l, c)),
+            );
+            *self = adx;
+        }
+    }
 }
 
 /// ADXR: (ADX today + ADX `period - 1` bars ago) / 2. Lookback `3 · period - 2`.

@@ -84,18 +84,21 @@ impl Rsi {
     }
 }
 
-/// One Wilder step of the average gain and loss, in TA-Lib's order.
+/// One Wilder step of the average gain and loss: `avg · (p − 1)/p + move · 1/p`. TA-Lib
+/// computes `(avg · (p − 1) + move) / p` (0.8: `· (1/p)`); this form keeps one multiply
+/// and one add on the dependency chain from bar to bar (twice as fast in batch) and
+/// differs from it by rounding only (last-ulp level, see DESIGN.md).
 #[inline(always)]
 fn smooth(gain: &mut f64, loss: &mut f64, diff: f64, p: f64) {
-    *loss *= p - 1.0;
-    *gain *= p - 1.0;
-    if diff < 0.0 {
-        *loss -= diff;
+    let (keep, take) = ((p - 1.0) / p, 1.0 / p);
+    // Branch-free: a price move is up or down about half the time.
+    let (up, down) = if diff < 0.0 {
+        (0.0, -diff)
     } else {
-        *gain += diff;
-    }
-    *loss /= p;
-    *gain /= p;
+        (diff, 0.0)
+    };
+    *loss = *loss * keep + down * take;
+    *gain = *gain * keep + up * take;
 }
 
 /// RSI from the average gain and loss; 0 when nothing moved.

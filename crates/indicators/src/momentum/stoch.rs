@@ -135,6 +135,22 @@ impl Streaming for Stoch {
             out[1] = slowd;
         }
     }
+
+    /// `update` over the three slices on a local copy of the state, written back at the
+    /// end: no per-bar copies into stack buffers.
+    fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
+        let ([high, low, close], [o_k, o_d]) = (inputs, outputs) else {
+            return;
+        };
+        let mut st = self.clone();
+        let mut out = [f64::NAN; 2];
+        for ((&h, &l), &c) in high.iter().zip(*low).zip(*close) {
+            st.update(&[h, l, c], &mut out);
+            o_k.push(out[0]);
+            o_d.push(out[1]);
+        }
+        *self = st;
+    }
 }
 
 /// STOCHF: fast stochastic, %K and its `fastd_matype` average %D.
