@@ -77,7 +77,7 @@ impl Streaming for Bbands {
     }
 
     /// With the default SMA: `update` until both windows are full of this series, then
-    /// [`sma_step`], [`var_add`]/[`var_full`] and the bands in one pass, the trailing
+    /// `sma_step`, `var_add`/`var_full` and the bands in one pass, the trailing
     /// value read from the slice. Other averages take the per-bar loop.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let period = self.var.period;
