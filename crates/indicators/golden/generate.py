@@ -254,6 +254,13 @@ def run_case(cols, func, inputs, params):
     if not isinstance(out, tuple):
         out = (out,)
     names = talib.abstract.Function(func).info["output_names"]
+    if func.startswith("CDL"):
+        # Patterns return int arrays, 0 where TA-Lib wrote nothing: blank TA-Lib's own
+        # lookback so the NaN positions check ours, as for every real-valued output.
+        abstract = talib.abstract.Function(func)
+        abstract.set_parameters(params)
+        head = np.arange(BARS) < abstract.lookback
+        out = tuple(np.where(head, np.nan, o.astype(float)) for o in out)
     return names, out
 
 
