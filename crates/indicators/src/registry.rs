@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::indicator::{Indicator, Streaming};
 use crate::{Error, Params, Spec};
-use crate::{math, momentum, overlap, price, statistic, volatility, volume};
+use crate::{math, momentum, overlap, pattern, price, statistic, volatility, volume};
 
 macro_rules! registry {
     ($($variant:ident => $ty:ty,)*) => {
@@ -151,6 +151,30 @@ registry! {
     Atr => volatility::Atr,
     Natr => volatility::Natr,
     TRange => volatility::TRange,
+    // --- candlestick patterns ---
+    Cdl3LineStrike => pattern::Cdl3LineStrike,
+    CdlBreakaway => pattern::CdlBreakaway,
+    CdlConcealBabySwall => pattern::CdlConcealBabySwall,
+    CdlCounterAttack => pattern::CdlCounterAttack,
+    CdlDarkCloudCover => pattern::CdlDarkCloudCover,
+    CdlDojiStar => pattern::CdlDojiStar,
+    CdlEngulfing => pattern::CdlEngulfing,
+    CdlHarami => pattern::CdlHarami,
+    CdlHaramiCross => pattern::CdlHaramiCross,
+    CdlHikkake => pattern::CdlHikkake,
+    CdlHikkakeMod => pattern::CdlHikkakeMod,
+    CdlHomingPigeon => pattern::CdlHomingPigeon,
+    CdlInNeck => pattern::CdlInNeck,
+    CdlKicking => pattern::CdlKicking,
+    CdlKickingByLength => pattern::CdlKickingByLength,
+    CdlLadderBottom => pattern::CdlLadderBottom,
+    CdlMatchingLow => pattern::CdlMatchingLow,
+    CdlMatHold => pattern::CdlMatHold,
+    CdlOnNeck => pattern::CdlOnNeck,
+    CdlPiercing => pattern::CdlPiercing,
+    CdlRiseFall3Methods => pattern::CdlRiseFall3Methods,
+    CdlSeparatingLines => pattern::CdlSeparatingLines,
+    CdlThrusting => pattern::CdlThrusting,
 }
 
 /// Every registered function's spec, in registry order (grouped as TA-Lib groups them).
