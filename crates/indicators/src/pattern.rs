@@ -7,11 +7,18 @@
 
 mod candle;
 mod multi;
+mod three;
 mod two;
 
 pub use multi::{
     Cdl3LineStrike, CdlBreakaway, CdlConcealBabySwall, CdlHikkake, CdlHikkakeMod, CdlLadderBottom,
     CdlMatHold, CdlRiseFall3Methods,
+};
+pub use three::{
+    Cdl2Crows, Cdl3BlackCrows, Cdl3Inside, Cdl3Outside, Cdl3StarsInSouth, Cdl3WhiteSoldiers,
+    CdlAbandonedBaby, CdlAdvanceBlock, CdlEveningDojiStar, CdlEveningStar, CdlGapSideSideWhite,
+    CdlIdentical3Crows, CdlMorningDojiStar, CdlMorningStar, CdlStalledPattern, CdlStickSandwich,
+    CdlTasukiGap, CdlTristar, CdlUnique3River, CdlUpsideGap2Crows, CdlXSideGap3Methods,
 };
 pub use two::{
     CdlCounterAttack, CdlDarkCloudCover, CdlDojiStar, CdlEngulfing, CdlHarami, CdlHaramiCross,
