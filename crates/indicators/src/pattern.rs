@@ -7,12 +7,18 @@
 
 mod candle;
 mod multi;
+mod single;
 mod three;
 mod two;
 
 pub use multi::{
     Cdl3LineStrike, CdlBreakaway, CdlConcealBabySwall, CdlHikkake, CdlHikkakeMod, CdlLadderBottom,
     CdlMatHold, CdlRiseFall3Methods,
+};
+pub use single::{
+    CdlBeltHold, CdlClosingMarubozu, CdlDoji, CdlDragonflyDoji, CdlGravestoneDoji, CdlHammer,
+    CdlHangingMan, CdlHighWave, CdlInvertedHammer, CdlLongLeggedDoji, CdlLongLine, CdlMarubozu,
+    CdlRickshawMan, CdlShootingStar, CdlShortLine, CdlSpinningTop, CdlTakuri,
 };
 pub use three::{
     Cdl2Crows, Cdl3BlackCrows, Cdl3Inside, Cdl3Outside, Cdl3StarsInSouth, Cdl3WhiteSoldiers,
