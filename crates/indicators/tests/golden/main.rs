@@ -4,5 +4,6 @@
 
 mod consistency;
 mod data;
+mod patterns;
 mod talib;
 mod vwap;
