@@ -275,6 +275,13 @@ def run_case(cols, func, inputs, params):
     if not isinstance(out, tuple):
         out = (out,)
     names = talib.abstract.Function(func).info["output_names"]
+    if func.startswith("CDL"):
+        # Patterns return int arrays, 0 where TA-Lib wrote nothing: blank TA-Lib's own
+        # lookback so the NaN positions check ours, as for every real-valued output.
+        abstract = talib.abstract.Function(func)
+        abstract.set_parameters(params)
+        head = np.arange(len(out[0])) < abstract.lookback
+        out = tuple(np.where(head, np.nan, o.astype(float)) for o in out)
     return names, out
 
 
@@ -300,6 +307,86 @@ def main():
     with open(os.path.join(DATA, "VERSION"), "w") as f:
         f.write("ta-lib python %s, C library %s\n" % (talib.__version__, talib.__ta_version__.decode()))
     sys.stderr.write("wrote %d cases of %d bars to %s\n" % (len(CASES), BARS, DATA))
+    write_pattern_cases()
+
+
+# --- candlestick patterns on a series where every one of them fires -----------------
+# The main series fires only about two thirds of the patterns. This one is cut from a
+# long random series of coarse-tick candles (equal levels, gaps, dojis and marubozu are
+# common there): the 16 bars before each pattern's first signal of every value (more
+# than any pattern's lookback, 14), so every pattern fires with each of its outputs.
+
+PATTERNS = os.path.join(DATA, "patterns")
+PATTERN_SOURCE_BARS = 400000
+PATTERN_WINDOW = 16
+PENETRATION = ["CDLABANDONEDBABY", "CDLDARKCLOUDCOVER", "CDLEVENINGDOJISTAR", "CDLEVENINGSTAR",
+               "CDLMATHOLD", "CDLMORNINGDOJISTAR", "CDLMORNINGSTAR"]
+PATTERN_CASES = [(c[0], c[1], c[3]) for c in CASES if c[1].startswith("CDL")] + [
+    (f + "_P0", f, {"penetration": 0.0}) for f in PENETRATION if f != "CDLMATHOLD"
+] + [
+    (f + "_P07", f, {"penetration": 0.7}) for f in PENETRATION
+]
+
+
+def candles(n):
+    """Random candles on a tick of 1 or 0.25 (exact doubles) around 100."""
+    rng = SplitMix64(20250202)
+    cols = {k: np.empty(n) for k in OHLC}
+    scale = [0.0, 1.0, 1.0, 3.0]
+    prev = 100.0
+    for i in range(n):
+        u = [rng.uniform() for _ in range(8)]
+        tick = 1.0 if (i // 1000) % 2 == 0 else 0.25
+        open_ = prev + tick * (math.floor(u[0] * 7.0) - 3.0) * scale[math.floor(u[1] * 4.0)]
+        close = open_ + tick * (math.floor(u[2] * 11.0) - 5.0) * scale[math.floor(u[3] * 4.0)]
+        high = max(open_, close) + tick * math.floor(u[4] * 4.0) * scale[math.floor(u[5] * 4.0)]
+        low = min(open_, close) - tick * math.floor(u[6] * 4.0) * scale[math.floor(u[7] * 4.0)]
+        cols["open"][i], cols["high"][i], cols["low"][i], cols["close"][i] = open_, high, low, close
+        prev = close if 50.0 < close < 150.0 else 100.0
+    return cols
+
+
+# Concealing baby swallow needs two black marubozu, a black candle gapping down with an
+# upper shadow into the prior body, and a black candle engulfing its range: it fires
+# nowhere in the random source, so it comes hand-made after 12 quiet bars (o h l c).
+CONCEAL_BABY_SWALLOW = [(100.0, 102.0, 99.0, 101.0)] * 12 + [
+    (100.0, 100.0, 96.0, 96.0),
+    (96.0, 96.0, 92.0, 92.0),
+    (91.0, 93.0, 89.5, 90.0),
+    (94.0, 94.5, 88.0, 88.0),
+]
+
+
+def write_pattern_cases():
+    os.makedirs(PATTERNS, exist_ok=True)
+    for name in os.listdir(PATTERNS):
+        if name.endswith(".csv"):
+            os.remove(os.path.join(PATTERNS, name))
+    source = candles(PATTERN_SOURCE_BARS)
+    signals = set()
+    for _, func, params in PATTERN_CASES:
+        out = run_case(source, func, OHLC, params)[1][0]
+        for v in set(out[PATTERN_WINDOW:]) - {0.0}:
+            signals.add(PATTERN_WINDOW + int(np.argmax(out[PATTERN_WINDOW:] == v)))
+    keep = sorted({j for i in signals for j in range(i - PATTERN_WINDOW, i + 1)})
+    cols = {k: np.concatenate([source[k][keep], [bar[j] for bar in CONCEAL_BABY_SWALLOW]])
+            for j, k in enumerate(OHLC)}
+    n = len(cols["close"])
+    with open(os.path.join(PATTERNS, "input.csv"), "w") as f:
+        f.write(",".join(OHLC) + "\n")
+        for i in range(n):
+            f.write(",".join(fmt(cols[k][i]) for k in OHLC) + "\n")
+    for case, func, params in PATTERN_CASES:
+        names, out = run_case(cols, func, OHLC, params)
+        if not np.any(np.nan_to_num(out[0]) != 0.0):
+            sys.stderr.write("warning: %s never fires on the pattern series\n" % case)
+        p = ",".join("%s=%s" % (k, fmt(v)) for k, v in params.items())
+        with open(os.path.join(PATTERNS, case + ".csv"), "w") as f:
+            f.write("%s|%s|%s\n" % (func, ",".join(OHLC), p))
+            f.write(",".join(names) + "\n")
+            for i in range(n):
+                f.write(",".join(fmt(o[i]) for o in out) + "\n")
+    sys.stderr.write("wrote %d pattern cases of %d bars to %s\n" % (len(PATTERN_CASES), n, PATTERNS))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 mod consistency;
 mod data;
+mod patterns;
 #[path = "../../benches/support/series.rs"]
 #[allow(dead_code, reason = "shared with the benchmark")]
 mod series;
