@@ -78,7 +78,8 @@ use tokio::sync::{Notify, oneshot};
 pub use disk::{DiskOptions, MAX_EVENT_BYTES};
 
 use super::{
-    Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, partition_for,
+    BatchError, Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec,
+    partition_for,
 };
 use writer::{Job, WriterHandle};
 
@@ -431,6 +432,90 @@ impl EmbeddedBus {
     }
 }
 
+/// An event queued on the embedded bus: stored already (memory only) or once the writer
+/// acknowledges it.
+enum Ack {
+    Now,
+    Writer(oneshot::Receiver<std::io::Result<()>>),
+}
+
+impl Ack {
+    async fn wait(self) -> Result<(), Error> {
+        match self {
+            Ack::Now => Ok(()),
+            Ack::Writer(answer) => answer
+                .await
+                .map_err(|_| Error::Task("the bus writer has stopped".to_owned()))?
+                .map_err(Error::Storage),
+        }
+    }
+}
+
+impl EmbeddedBus {
+    /// Refuses an event whose payload type is not its topic's.
+    fn check_payload(&self, topic: &str, envelope: &Envelope) -> Result<Arc<TopicState>, Error> {
+        let t = self.topic(topic)?;
+        if envelope.event_type != t.spec.payload {
+            return Err(Error::WrongPayload {
+                topic: topic.to_owned(),
+                expected: t.spec.payload.to_string(),
+                actual: envelope.event_type.clone(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// Gives `envelope` its partition and offset and queues it for the writer, without
+    /// waiting: calls in sequence are stored (and delivered) in that sequence.
+    fn enqueue(&self, topic: &str, envelope: &Envelope) -> Result<(Position, Ack), Error> {
+        let t = self.check_payload(topic, envelope)?;
+        let n = t.partitions.len() as i32;
+        let partition = if envelope.key.is_empty() {
+            let turn = t.round_robin.fetch_add(1, Ordering::Relaxed) + 1;
+            (turn % n as u64) as i32
+        } else {
+            partition_for(envelope.key.as_bytes(), n)
+        };
+        let part = t
+            .partitions
+            .get(partition as usize)
+            .ok_or_else(|| Error::Task(format!("partition {partition} of {topic} missing")))?;
+        let window = self.inner.window;
+        let Some(disk) = &self.inner.disk else {
+            if envelope.payload.len() > MAX_EVENT_BYTES {
+                return Err(too_large(envelope.payload.len()));
+            }
+            let offset = {
+                let mut mem = lock(&part.mem);
+                let offset = mem.push(Stored::Decoded(Arc::new(envelope.clone())), window);
+                mem.visible = mem.next;
+                offset
+            };
+            t.wake();
+            return Ok((Position { partition, offset }, Ack::Now));
+        };
+        let body = Bytes::from(envelope.to_bytes());
+        if body.len() > MAX_EVENT_BYTES {
+            return Err(too_large(body.len()));
+        }
+        let (done, answer) = oneshot::channel();
+        let offset = {
+            // Offset and queue order are decided together, so the writer appends a
+            // partition's records in offset order.
+            let mut mem = lock(&part.mem);
+            let offset = mem.push(Stored::Encoded(body.clone()), window);
+            disk.writer.send(Job::Append {
+                id: part.disk_id,
+                offset,
+                body,
+                done,
+            })?;
+            offset
+        };
+        Ok((Position { partition, offset }, Ack::Writer(answer)))
+    }
+}
+
 #[async_trait]
 impl EventBus for EmbeddedBus {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), Error> {
@@ -455,62 +540,42 @@ impl EventBus for EmbeddedBus {
     }
 
     async fn publish(&self, topic: &str, envelope: &Envelope) -> Result<Position, Error> {
-        let t = self.topic(topic)?;
-        if envelope.event_type != t.spec.payload {
-            return Err(Error::WrongPayload {
-                topic: topic.to_owned(),
-                expected: t.spec.payload.to_string(),
-                actual: envelope.event_type.clone(),
-            });
-        }
-        let n = t.partitions.len() as i32;
-        let partition = if envelope.key.is_empty() {
-            let turn = t.round_robin.fetch_add(1, Ordering::Relaxed) + 1;
-            (turn % n as u64) as i32
-        } else {
-            partition_for(envelope.key.as_bytes(), n)
-        };
-        let part = t
-            .partitions
-            .get(partition as usize)
-            .ok_or_else(|| Error::Task(format!("partition {partition} of {topic} missing")))?;
-        let window = self.inner.window;
-        let Some(disk) = &self.inner.disk else {
-            if envelope.payload.len() > MAX_EVENT_BYTES {
-                return Err(too_large(envelope.payload.len()));
+        let (position, stored) = self.enqueue(topic, envelope)?;
+        stored.wait().await?;
+        Ok(position)
+    }
+
+    async fn publish_batch(&self, batch: &[(&str, Envelope)]) -> Result<Vec<Position>, BatchError> {
+        // Everything is queued first (offsets and write order fixed in batch order), then the
+        // acknowledgements are awaited: one writer round trip for the whole batch.
+        let mut queued = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for (topic, envelope) in batch {
+            match self.enqueue(topic, envelope) {
+                Ok(q) => queued.push(q),
+                Err(error) => {
+                    failed = Some(error);
+                    break;
+                }
             }
-            let offset = {
-                let mut mem = lock(&part.mem);
-                let offset = mem.push(Stored::Decoded(Arc::new(envelope.clone())), window);
-                mem.visible = mem.next;
-                offset
-            };
-            t.wake();
-            return Ok(Position { partition, offset });
-        };
-        let body = Bytes::from(envelope.to_bytes());
-        if body.len() > MAX_EVENT_BYTES {
-            return Err(too_large(body.len()));
         }
-        let (done, answer) = oneshot::channel();
-        let offset = {
-            // Offset and queue order are decided together, so the writer appends a
-            // partition's records in offset order.
-            let mut mem = lock(&part.mem);
-            let offset = mem.push(Stored::Encoded(body.clone()), window);
-            disk.writer.send(Job::Append {
-                id: part.disk_id,
-                offset,
-                body,
-                done,
-            })?;
-            offset
-        };
-        answer
-            .await
-            .map_err(|_| Error::Task("the bus writer has stopped".to_owned()))?
-            .map_err(Error::Storage)?;
-        Ok(Position { partition, offset })
+        let mut positions = Vec::with_capacity(queued.len());
+        for (position, stored) in queued {
+            if let Err(error) = stored.wait().await {
+                return Err(BatchError {
+                    stored: positions.len(),
+                    error,
+                });
+            }
+            positions.push(position);
+        }
+        match failed {
+            Some(error) => Err(BatchError {
+                stored: positions.len(),
+                error,
+            }),
+            None => Ok(positions),
+        }
     }
 
     async fn subscribe(

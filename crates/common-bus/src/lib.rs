@@ -268,6 +268,24 @@ impl Envelope {
     }
 }
 
+/// A batch publish that failed part-way: the first `stored` events are stored, the one after
+/// them failed, and the rest may or may not be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("publish batch failed after {stored} stored events")]
+pub struct BatchError {
+    /// How many leading events of the batch are known stored.
+    pub stored: usize,
+    /// Why the next one was not.
+    #[source]
+    pub error: Error,
+}
+
+impl Classify for BatchError {
+    fn kind(&self) -> Kind {
+        self.error.kind()
+    }
+}
+
 /// Where a published event landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -316,6 +334,27 @@ pub trait EventBus: Send + Sync + 'static {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), Error>;
     /// Publishes an event to the partition of its key and returns where it landed once stored.
     async fn publish(&self, topic: &str, envelope: &Envelope) -> Result<Position, Error>;
+    /// Publishes a batch in order, many events in flight at once, and returns where each
+    /// landed once all are stored. Events with one key keep their order (they share a
+    /// partition, and the batch is handed over in order). On failure, [`BatchError::stored`]
+    /// says how many leading events are known stored, and the event after them is the one
+    /// that failed: publishing the rest again keeps every key's order (an event after the
+    /// failure may be stored twice; consumers deduplicate on [`Envelope::id`]).
+    async fn publish_batch(&self, batch: &[(&str, Envelope)]) -> Result<Vec<Position>, BatchError> {
+        let mut positions = Vec::with_capacity(batch.len());
+        for (topic, envelope) in batch {
+            match self.publish(topic, envelope).await {
+                Ok(position) => positions.push(position),
+                Err(error) => {
+                    return Err(BatchError {
+                        stored: positions.len(),
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(positions)
+    }
     /// Joins `group` as a new member consuming `topics`.
     async fn subscribe(&self, group: &str, topics: &[&str])
     -> Result<Box<dyn Subscription>, Error>;

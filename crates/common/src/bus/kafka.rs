@@ -17,12 +17,12 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer as _};
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::bus::{
-    Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec, check_group_name,
-    partition_for, topics,
+    BatchError, Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec,
+    check_group_name, partition_for, topics,
 };
 use crate::settings::KafkaSettings;
 
@@ -159,6 +159,95 @@ impl KafkaBus {
     }
 }
 
+/// An envelope made ready for the producer: its partition, bytes and headers.
+struct Record {
+    topic: String,
+    key: Vec<u8>,
+    partition: i32,
+    payload: Vec<u8>,
+    headers: OwnedHeaders,
+}
+
+impl Record {
+    fn future(&self) -> FutureRecord<'_, [u8], [u8]> {
+        FutureRecord::to(&self.topic)
+            .key(self.key.as_slice())
+            .payload(self.payload.as_slice())
+            .partition(self.partition)
+            .headers(self.headers.clone())
+    }
+}
+
+impl KafkaBus {
+    /// Checks `envelope` against its topic and makes its record.
+    fn record(&self, topic: &str, spec: &TopicSpec, envelope: &Envelope) -> Result<Record, Error> {
+        if envelope.event_type != spec.payload {
+            return Err(Error::WrongPayload {
+                topic: topic.to_owned(),
+                expected: spec.payload.to_string(),
+                actual: envelope.event_type.clone(),
+            });
+        }
+        let partition = if envelope.key.is_empty() {
+            let n = self
+                .round_robin
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (n % spec.partitions as u64) as i32
+        } else {
+            partition_for(envelope.key.as_bytes(), spec.partitions)
+        };
+        let id = envelope.id.to_string();
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "qts-event-id",
+                value: Some(id.as_bytes()),
+            })
+            .insert(Header {
+                key: "qts-event-type",
+                value: Some(envelope.event_type.as_bytes()),
+            });
+        for (k, v) in &envelope.trace_context {
+            headers = headers.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        Ok(Record {
+            topic: self.on_broker(topic),
+            key: envelope.key.as_bytes().to_vec(),
+            partition,
+            payload: envelope.to_bytes(),
+            headers,
+        })
+    }
+}
+
+/// Awaits the acknowledgements of `in_flight` in order, appending where each landed to
+/// `positions`; the first failure ends it with how many of the batch are stored.
+async fn settle(
+    in_flight: &mut Vec<DeliveryFuture>,
+    positions: &mut Vec<Position>,
+) -> Result<(), BatchError> {
+    for delivery in in_flight.drain(..) {
+        let error = match delivery.await {
+            Ok(Ok(delivered)) => {
+                positions.push(Position {
+                    partition: delivered.partition,
+                    offset: delivered.offset,
+                });
+                continue;
+            }
+            Ok(Err((e, _))) => produce_error(e),
+            Err(_) => Error::Task("the kafka producer has stopped".to_owned()),
+        };
+        return Err(BatchError {
+            stored: positions.len(),
+            error,
+        });
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EventBus for KafkaBus {
     async fn create_topics(&self, topics: &[TopicSpec]) -> Result<(), Error> {
@@ -214,53 +303,57 @@ impl EventBus for KafkaBus {
 
     async fn publish(&self, topic: &str, envelope: &Envelope) -> Result<Position, Error> {
         let spec = self.spec(topic).await?;
-        if envelope.event_type != spec.payload {
-            return Err(Error::WrongPayload {
-                topic: topic.to_owned(),
-                expected: spec.payload.to_string(),
-                actual: envelope.event_type.clone(),
-            });
-        }
-        let partition = if envelope.key.is_empty() {
-            let n = self
-                .round_robin
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            (n % spec.partitions as u64) as i32
-        } else {
-            partition_for(envelope.key.as_bytes(), spec.partitions)
-        };
-        let payload = envelope.to_bytes();
-        let id = envelope.id.to_string();
-        let mut headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "qts-event-id",
-                value: Some(id.as_bytes()),
-            })
-            .insert(Header {
-                key: "qts-event-type",
-                value: Some(envelope.event_type.as_bytes()),
-            });
-        for (k, v) in &envelope.trace_context {
-            headers = headers.insert(Header {
-                key: k,
-                value: Some(v.as_bytes()),
-            });
-        }
-        let on_broker = self.on_broker(topic);
-        let record = FutureRecord::to(&on_broker)
-            .key(envelope.key.as_bytes())
-            .payload(&payload)
-            .partition(partition)
-            .headers(headers);
+        let record = self.record(topic, &spec, envelope)?;
         let delivered = self
             .producer
-            .send(record, self.timeout())
+            .send(record.future(), self.timeout())
             .await
             .map_err(|(e, _)| produce_error(e))?;
         Ok(Position {
             partition: delivered.partition,
             offset: delivered.offset,
         })
+    }
+
+    async fn publish_batch(&self, batch: &[(&str, Envelope)]) -> Result<Vec<Position>, BatchError> {
+        // Handed to the producer in batch order (librdkafka keeps a partition's order, also
+        // across its retries with idempotence on), then the acknowledgements are awaited.
+        let mut positions = Vec::with_capacity(batch.len());
+        let mut in_flight = Vec::with_capacity(batch.len());
+        for (topic, envelope) in batch {
+            let record = match self.spec(topic).await {
+                Ok(spec) => self.record(topic, &spec, envelope),
+                Err(e) => Err(e),
+            };
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => {
+                    settle(&mut in_flight, &mut positions).await?;
+                    return Err(BatchError {
+                        stored: positions.len(),
+                        error,
+                    });
+                }
+            };
+            let mut sent = self.producer.send_result(record.future());
+            if let Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) = &sent {
+                // The producer's queue is full: let what is in flight land, then go on.
+                settle(&mut in_flight, &mut positions).await?;
+                sent = self.producer.send_result(record.future());
+            }
+            match sent {
+                Ok(delivery) => in_flight.push(delivery),
+                Err((e, _)) => {
+                    settle(&mut in_flight, &mut positions).await?;
+                    return Err(BatchError {
+                        stored: positions.len(),
+                        error: produce_error(e),
+                    });
+                }
+            }
+        }
+        settle(&mut in_flight, &mut positions).await?;
+        Ok(positions)
     }
 
     async fn subscribe(

@@ -216,7 +216,8 @@ impl Outbox {
     /// bus refuses is retried (the pass stops and asks to wait, so later rows never overtake
     /// it) until it has failed `policy.max_attempts` times, then moved to `qts_outbox_dead` and
     /// the rows behind it go on. A bus that is unreachable fails every row alike, so that is
-    /// retried without limit. If `token` is cancelled, the pass stops after the row in hand.
+    /// retried without limit. Rows go to the bus in batches (runs of rows that decode, many in
+    /// flight, in order); if `token` is cancelled, the pass stops after the batch in hand.
     pub async fn relay_once(
         &self,
         bus: &dyn EventBus,
@@ -236,66 +237,81 @@ impl Outbox {
             ..RelayStep::default()
         };
         let mut published = Vec::with_capacity(MARK_EVERY);
-        for row in rows {
+        let mut next = 0;
+        while next < rows.len() {
             if token.is_some_and(CancellationToken::is_cancelled) {
                 step.more = true;
                 break;
             }
-            let envelope = match Envelope::from_bytes(&row.envelope) {
-                Ok(envelope) => envelope,
-                Err(reason) => {
-                    step.published += self.mark_published(&mut published).await?;
-                    let error = format!("envelope does not decode: {reason}");
-                    self.dead_letter(&row, "undecodable", &error, row.attempts)
-                        .await?;
-                    step.undecodable += 1;
-                    continue;
-                }
-            };
-            match bus.publish(&row.topic, &envelope).await {
-                Ok(_) => {
-                    published.push(row.seq);
-                    if published.len() >= MARK_EVERY {
-                        step.published += self.mark_published(&mut published).await?;
-                    }
-                }
-                Err(err) => {
-                    step.published += self.mark_published(&mut published).await?;
-                    let attempts = row.attempts.saturating_add(1);
-                    let error = chain(&err).to_string();
-                    let spent = u32::try_from(attempts).unwrap_or(u32::MAX) >= policy.max_attempts;
-                    if refused(&err) && spent {
-                        self.dead_letter(&row, "refused", &error, attempts).await?;
-                        step.refused += 1;
-                        continue;
-                    }
-                    crate::on_engine!(self.db.pool(), |p| sqlx::query(
-                        "UPDATE qts_outbox SET attempts = $1, last_error = $2 WHERE seq = $3"
-                    )
-                    .bind(attempts)
-                    .bind(&error)
-                    .bind(row.seq)
-                    .execute(p)
-                    .await
-                    .map(drop))?;
-                    tracing::warn!(
-                        seq = row.seq,
-                        event_id = %row.event_id,
-                        topic = %row.topic,
-                        attempts,
-                        error = %error,
-                        "outbox row not published; will retry"
-                    );
-                    step.retry_after = Some(
-                        policy
-                            .backoff
-                            .delay(u32::try_from(attempts).unwrap_or(u32::MAX)),
-                    );
-                    step.error = Some(error);
-                    step.more = false;
-                    break;
-                }
+            // The run of rows from `next` that decode goes to the bus as one batch (many in
+            // flight, in order).
+            let run: Vec<(&str, Envelope)> = rows[next..]
+                .iter()
+                .map_while(|row| {
+                    Envelope::from_bytes(&row.envelope)
+                        .ok()
+                        .map(|e| (row.topic.as_str(), e))
+                })
+                .collect();
+            if run.is_empty() {
+                let row = &rows[next];
+                next += 1;
+                let reason = Envelope::from_bytes(&row.envelope)
+                    .err()
+                    .unwrap_or_default();
+                step.published += self.mark_published(&mut published).await?;
+                let error = format!("envelope does not decode: {reason}");
+                self.dead_letter(row, "undecodable", &error, row.attempts)
+                    .await?;
+                step.undecodable += 1;
+                continue;
             }
+            let (stored, failure) = match bus.publish_batch(&run).await {
+                Ok(_) => (run.len(), None),
+                Err(e) => (e.stored, Some(e.error)),
+            };
+            published.extend(rows[next..next + stored].iter().map(|r| r.seq));
+            next += stored;
+            if published.len() >= MARK_EVERY {
+                step.published += self.mark_published(&mut published).await?;
+            }
+            let Some(err) = failure else { continue };
+            let row = &rows[next];
+            step.published += self.mark_published(&mut published).await?;
+            let attempts = row.attempts.saturating_add(1);
+            let error = chain(&err).to_string();
+            let spent = u32::try_from(attempts).unwrap_or(u32::MAX) >= policy.max_attempts;
+            if refused(&err) && spent {
+                self.dead_letter(row, "refused", &error, attempts).await?;
+                step.refused += 1;
+                next += 1;
+                continue;
+            }
+            crate::on_engine!(self.db.pool(), |p| sqlx::query(
+                "UPDATE qts_outbox SET attempts = $1, last_error = $2 WHERE seq = $3"
+            )
+            .bind(attempts)
+            .bind(&error)
+            .bind(row.seq)
+            .execute(p)
+            .await
+            .map(drop))?;
+            tracing::warn!(
+                seq = row.seq,
+                event_id = %row.event_id,
+                topic = %row.topic,
+                attempts,
+                error = %error,
+                "outbox row not published; will retry"
+            );
+            step.retry_after = Some(
+                policy
+                    .backoff
+                    .delay(u32::try_from(attempts).unwrap_or(u32::MAX)),
+            );
+            step.error = Some(error);
+            step.more = false;
+            break;
         }
         step.published += self.mark_published(&mut published).await?;
         Ok(step)

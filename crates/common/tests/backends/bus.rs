@@ -131,6 +131,65 @@ pub async fn one_key_stays_in_order_on_its_partition(bus: SharedBus) {
     }
 }
 
+pub async fn a_batch_lands_in_order_and_a_bad_event_stops_it_where_it_is(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 4).await;
+    let other = topic(bus.as_ref(), 1).await;
+    let keys = ["VNM", "FPT", "HPG", "VN30F2512", "SSI"];
+    // 1,000 events in one batch across two topics: each lands where `publish` would put it.
+    let batch: Vec<(&str, Envelope)> = (0..1000)
+        .map(|n| {
+            let topic = if n % 10 == 9 {
+                other.as_str()
+            } else {
+                t.as_str()
+            };
+            (topic, event(n, keys[n % keys.len()]))
+        })
+        .collect();
+    let positions = bus.publish_batch(&batch).await.unwrap();
+    assert_eq!(positions.len(), batch.len());
+    for ((topic, e), pos) in batch.iter().zip(&positions) {
+        let partitions = if *topic == t { 4 } else { 1 };
+        assert_eq!(pos.partition, partition_for(e.key.as_bytes(), partitions));
+    }
+    let mut sub = bus.subscribe(&unique("g"), &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 900, true).await;
+    assert_eq!(got.len(), 900);
+    let mut per_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for d in &got {
+        per_key
+            .entry(d.envelope.key.clone())
+            .or_default()
+            .push(seq(d));
+    }
+    for (key, seqs) in per_key {
+        let mut sorted = seqs.clone();
+        sorted.sort_unstable();
+        assert_eq!(seqs, sorted, "events of {key} out of order");
+    }
+    // A wrong payload in the middle: what is before it is stored, it is named by `stored`.
+    let t2 = topic(bus.as_ref(), 1).await;
+    let mut batch: Vec<(&str, Envelope)> = (0..5).map(|n| (t2.as_str(), event(n, "k"))).collect();
+    batch[3].1 = Envelope::new("test", "k", &proto::common::v1::GetInfoRequest {});
+    let err = bus.publish_batch(&batch).await.unwrap_err();
+    assert_eq!(err.stored, 3, "{err}");
+    assert!(
+        matches!(err.error, Error::WrongPayload { .. }),
+        "{}",
+        err.error
+    );
+    let mut sub = bus.subscribe(&unique("g"), &[&t2]).await.unwrap();
+    let got = take(sub.as_mut(), 3, true).await;
+    assert_eq!(got.iter().map(seq).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(
+        sub.poll(Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing after the bad event"
+    );
+}
+
 pub async fn every_group_sees_every_event(bus: SharedBus) {
     let t = topic(bus.as_ref(), 2).await;
     for n in 0..20 {
@@ -303,6 +362,7 @@ macro_rules! conformance {
             #[allow(unused_imports)]
             use super::*;
             conformance!(@case $make; envelope_round_trips, one_key_stays_in_order_on_its_partition,
+                a_batch_lands_in_order_and_a_bad_event_stops_it_where_it_is,
                 every_group_sees_every_event, members_of_a_group_share_its_partitions,
                 uncommitted_events_are_delivered_again, a_group_resumes_after_its_committed_offset,
                 a_late_group_gets_every_retained_event_in_order, bad_publishes_are_refused);

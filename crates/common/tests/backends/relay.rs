@@ -253,8 +253,9 @@ fn settings() -> (OutboxSettings, InboxSettings) {
     )
 }
 
-/// Cancelled while publishing the first of two rows, the relay finishes that row (it is
-/// marked published) and stops without starting the second, which stays pending.
+/// Cancelled while publishing the first of two rows (one row per batch), the relay finishes
+/// that batch (the row is marked published) and stops without starting the next, which stays
+/// pending.
 async fn the_relay_finishes_the_row_in_flight_then_stops(db: Db) {
     db.migrate(None).await.unwrap();
     let bus = Arc::new(GatedBus {
@@ -268,7 +269,9 @@ async fn the_relay_finishes_the_row_in_flight_then_stops(db: Db) {
     Outbox::enqueue(&mut tx, &t, &event(2)).await.unwrap();
     tx.commit().await.unwrap();
 
-    let (outbox_settings, inbox_settings) = settings();
+    let (mut outbox_settings, inbox_settings) = settings();
+    // One row per batch: the first batch is in flight when the relay is cancelled.
+    outbox_settings.batch_size = 1;
     let registry = prometheus::Registry::new();
     let relay = Relay::new(
         db.clone(),

@@ -350,6 +350,33 @@ pub struct ReplayStats {
     pub securities: u64,
 }
 
+/// Most events a replay hands the bus at once.
+const REPLAY_BATCH: usize = 500;
+
+impl ReplayStats {
+    /// Adds `event` to `batch` (a security to master data's topic, the rest to the raw feed)
+    /// and counts it.
+    fn add(&mut self, event: &pb::FeedEvent, batch: &mut Vec<(&str, common::bus::Envelope)>) {
+        use common::bus::Envelope;
+        use common::bus::topics::{MARKET_RAW, MASTERDATA_SECURITY};
+        let source = crate::service::SOURCE;
+        match &event.event {
+            Some(pb::feed_event::Event::Security(s)) => {
+                self.securities += 1;
+                batch.push((
+                    MASTERDATA_SECURITY.static_name(),
+                    Envelope::new(source, &s.symbol, s),
+                ));
+            }
+            _ => {
+                self.events += 1;
+                let key = crate::feed::key(event);
+                batch.push((MARKET_RAW.static_name(), Envelope::new(source, key, event)));
+            }
+        }
+    }
+}
+
 /// Publishes recorded days (files in the order given) into `bus`: securities to
 /// `masterdata.security.v1`, everything else to `market.raw.v1`. With `speed`, each event
 /// waits for its original time since the first one, `speed` times faster; without, as fast as
@@ -360,7 +387,6 @@ pub async fn replay(
     speed: Option<f64>,
     token: &common::shutdown::CancellationToken,
 ) -> Result<ReplayStats, ReplayError> {
-    use common::bus::topics::{MARKET_RAW, MASTERDATA_SECURITY};
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<pb::FeedEvent, Error>>(4096);
     let paths = files.to_vec();
     // Files are read on a blocking thread; the channel bounds what is read ahead.
@@ -398,37 +424,63 @@ pub async fn replay(
     let mut stats = ReplayStats::default();
     let mut first: Option<time::OffsetDateTime> = None;
     let started = tokio::time::Instant::now();
-    while let Some(item) = rx.recv().await {
-        let event = item?;
+    // When an event is due: with `speed`, its original time since the first, scaled.
+    let mut due = |event: &pb::FeedEvent| {
         let is_security = matches!(event.event, Some(pb::feed_event::Event::Security(_)));
-        if let (Some(speed), Some(at), false) = (speed, event.received_at, is_security) {
-            let at = crate::domain::to_time(at);
-            let t0 = *first.get_or_insert(at);
-            let offset = ((at - t0).as_seconds_f64() / speed).max(0.0);
-            let due = started + std::time::Duration::from_secs_f64(offset);
+        match (speed, event.received_at, is_security) {
+            (Some(speed), Some(at), false) => {
+                let at = crate::domain::to_time(at);
+                let t0 = *first.get_or_insert(at);
+                let offset = ((at - t0).as_seconds_f64() / speed).max(0.0);
+                Some(started + std::time::Duration::from_secs_f64(offset))
+            }
+            _ => None,
+        }
+    };
+    // Events that are due together go to the bus together (many in flight, in order).
+    let mut held = None;
+    let mut batch: Vec<(&str, common::bus::Envelope)> = Vec::with_capacity(REPLAY_BATCH);
+    loop {
+        let item = match held.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        let event = item?;
+        if let Some(at) = due(&event) {
             tokio::select! {
                 () = token.cancelled() => break,
-                () = tokio::time::sleep_until(due) => {}
+                () = tokio::time::sleep_until(at) => {}
             }
         }
         if token.is_cancelled() {
             break;
         }
-        let published = match &event.event {
-            Some(pb::feed_event::Event::Security(s)) => {
-                stats.securities += 1;
-                crate::service::publish(bus, MASTERDATA_SECURITY.static_name(), &s.symbol, s, token)
-                    .await
+        batch.clear();
+        let mut counts = ReplayStats::default();
+        counts.add(&event, &mut batch);
+        while batch.len() < REPLAY_BATCH {
+            match rx.try_recv() {
+                Ok(Ok(next)) if due(&next).is_none_or(|at| at <= tokio::time::Instant::now()) => {
+                    counts.add(&next, &mut batch);
+                }
+                Ok(next) => {
+                    held = Some(next);
+                    break;
+                }
+                Err(_) => break,
             }
-            _ => {
-                stats.events += 1;
-                let key = crate::feed::key(&event).to_owned();
-                crate::service::publish(bus, MARKET_RAW.static_name(), &key, &event, token).await
-            }
-        };
-        if !published.map_err(ReplayError::Bus)? {
+        }
+        if !crate::service::publish_all(bus, &batch, token)
+            .await
+            .map_err(ReplayError::Bus)?
+        {
             break;
         }
+        stats.events += counts.events;
+        stats.securities += counts.securities;
     }
     drop(rx);
     reader

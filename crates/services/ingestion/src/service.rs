@@ -27,7 +27,7 @@ use crate::settings::{FeedSettings, NormaliseSettings};
 use crate::state::Shared;
 
 /// The producing service's name on envelopes.
-const SOURCE: &str = "ingestion";
+pub(crate) const SOURCE: &str = "ingestion";
 
 /// Publishes `message` to `topic`, retrying a failing bus with backoff until it is stored or
 /// the service stops (`Ok(false)`): a market-data message is never dropped for a bus outage.
@@ -39,35 +39,28 @@ pub async fn publish<M: prost::Message + prost::Name>(
     message: &M,
     token: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    publish_envelope(bus, topic, &Envelope::new(SOURCE, key, message), token).await
+    publish_all(bus, &[(topic, Envelope::new(SOURCE, key, message))], token).await
 }
 
-/// [`publish`] of an envelope made already.
-pub async fn publish_envelope(
+/// Publishes `batch` in order, many events in flight ([`common::bus::publish_all`]): retried
+/// while the bus is unavailable, `Ok(false)` when the service stops meanwhile.
+pub async fn publish_all(
     bus: &SharedBus,
-    topic: &str,
-    envelope: &Envelope,
+    batch: &[(&str, Envelope)],
     token: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match bus.publish(topic, envelope).await {
-            Ok(_) => return Ok(true),
-            Err(err) if common::error::Classify::kind(&err) == common::error::Kind::Unavailable => {
-                tracing::warn!(topic, error = %common::error::chain(&err), "bus unavailable; retrying");
-                tokio::select! {
-                    () = token.cancelled() => return Ok(false),
-                    () = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(err) => return Err(err).with_context(|| format!("publish to {topic}")),
-        }
-    }
+    common::bus::publish_all(bus.as_ref(), batch, token)
+        .await
+        .map_err(|err| {
+            let topic = batch.get(err.stored).map_or("", |(t, _)| *t);
+            anyhow::Error::new(err).context(format!("publish to {topic}"))
+        })
 }
 
 /// Keeps `shared.references` up to date from `masterdata.security.v1`, read from its start by
-/// a group of this instance's own (every instance needs every security).
+/// a group of this instance's own (every instance needs every security). It never commits:
+/// the references live in memory, so every start reads the topic from its start again, and a
+/// group with no committed offsets leaves nothing behind on the broker when the instance goes.
 pub async fn follow_references(
     bus: SharedBus,
     shared: Arc<Shared>,
@@ -120,9 +113,6 @@ pub async fn follow_references(
             }
             Err(err) => tracing::warn!(error = %err, "ignoring a master-data security"),
         }
-        if let Err(err) = sub.commit(&delivery).await {
-            tracing::debug!(error = %common::error::chain(&err), "master data commit");
-        }
     }
 }
 
@@ -168,7 +158,7 @@ pub async fn run_feed(
             Window::Open { until, .. } => until,
         };
         shared.set_feed("connecting", Some(until));
-        let mut stream = match market_data.stream(subscription.clone()).await {
+        let stream = match market_data.stream(subscription.clone()).await {
             Ok(s) => s,
             Err(err) => {
                 tracing::warn!(error = %common::error::chain(&err), retry_in = ?backoff, "feed connect failed");
@@ -189,64 +179,72 @@ pub async fn run_feed(
         tracing::info!(source = recorder.source(), until = %until, "feed connected");
         let close = tokio::time::sleep(clock.wall_until(until));
         tokio::pin!(close);
+        // What arrived together goes to the bus together (many in flight, in order).
+        let mut stream = stream.ready_chunks(settings.batch_max);
+        let mut batch: Vec<(&str, Envelope)> = Vec::with_capacity(settings.batch_max);
         let ended = loop {
-            let item = tokio::select! {
+            let items = tokio::select! {
                 () = token.cancelled() => break Ended::Stopping,
                 () = &mut close => break Ended::Closed,
-                item = stream.next() => item,
+                items = stream.next() => items,
             };
             let now = clock.now();
-            let event = match item {
-                None => {
-                    // The stream gave up: a gap; reconnect after the backoff.
-                    shared.metrics.gaps.inc();
-                    let gap = recorder.state(State::Gap, "the stream ended", now);
-                    if !publish(&bus, raw, recorder.source(), &gap, &token).await? {
-                        return Ok(());
-                    }
-                    shared.set_feed("reconnecting", Some(until));
-                    break Ended::Failed;
+            let Some(items) = items else {
+                // The stream gave up: a gap; reconnect after the backoff.
+                shared.metrics.gaps.inc();
+                let gap = recorder.state(State::Gap, "the stream ended", now);
+                if !publish(&bus, raw, recorder.source(), &gap, &token).await? {
+                    return Ok(());
                 }
-                Some(Err(err)) => {
-                    // A payload the adapter could not read: a reject with the reason.
+                shared.set_feed("reconnecting", Some(until));
+                break Ended::Failed;
+            };
+            batch.clear();
+            for item in items {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => {
+                        // A payload the adapter could not read: a reject with the reason.
+                        shared
+                            .metrics
+                            .rejected
+                            .with_label_values(&["bad_value"])
+                            .inc();
+                        let reject = pb::FeedReject {
+                            event: None,
+                            reason: "bad_value".to_owned(),
+                            detail: common::error::chain(&err).to_string(),
+                            at: Some(to_timestamp(now)),
+                        };
+                        batch.push((
+                            MARKET_REJECTED.static_name(),
+                            Envelope::new(SOURCE, "", &reject),
+                        ));
+                        continue;
+                    }
+                };
+                match &event {
+                    MarketEvent::Gap { .. } => shared.metrics.gaps.inc(),
+                    MarketEvent::Reconnected => shared.metrics.reconnects.inc(),
+                    MarketEvent::Trade { .. }
+                    | MarketEvent::Quote { .. }
+                    | MarketEvent::Index { .. }
+                    | MarketEvent::ForeignRoom { .. }
+                    | MarketEvent::Bar(_)
+                    | MarketEvent::Status { .. } => {}
+                }
+                let raw_event = recorder.event(event, now);
+                if let Some(channel) = Channel::of(&raw_event) {
                     shared
                         .metrics
-                        .rejected
-                        .with_label_values(&["bad_value"])
+                        .received
+                        .with_label_values(&[channel.as_str()])
                         .inc();
-                    let reject = pb::FeedReject {
-                        event: None,
-                        reason: "bad_value".to_owned(),
-                        detail: common::error::chain(&err).to_string(),
-                        at: Some(to_timestamp(now)),
-                    };
-                    if !publish(&bus, MARKET_REJECTED.static_name(), "", &reject, &token).await? {
-                        return Ok(());
-                    }
-                    continue;
                 }
-                Some(Ok(event)) => event,
-            };
-            match &event {
-                MarketEvent::Gap { .. } => shared.metrics.gaps.inc(),
-                MarketEvent::Reconnected => shared.metrics.reconnects.inc(),
-                MarketEvent::Trade { .. }
-                | MarketEvent::Quote { .. }
-                | MarketEvent::Index { .. }
-                | MarketEvent::ForeignRoom { .. }
-                | MarketEvent::Bar(_)
-                | MarketEvent::Status { .. } => {}
-            }
-            let raw_event = recorder.event(event, now);
-            if let Some(channel) = Channel::of(&raw_event) {
-                shared
-                    .metrics
-                    .received
-                    .with_label_values(&[channel.as_str()])
-                    .inc();
+                batch.push((raw, Envelope::new(SOURCE, key(&raw_event), &raw_event)));
             }
             shared.message_at(now);
-            if !publish(&bus, raw, key(&raw_event), &raw_event, &token).await? {
+            if !publish_all(&bus, &batch, &token).await? {
                 return Ok(());
             }
             backoff = min_backoff;
@@ -283,7 +281,41 @@ pub async fn run_feed(
     }
 }
 
-/// Reads `market.raw.v1` and publishes what it becomes.
+/// What is done once a batch's outputs are stored.
+enum Effect {
+    /// A normalised message went out: counted and folded into the snapshots.
+    Published {
+        channel: &'static str,
+        day: String,
+        message: Box<crate::domain::Normalised>,
+        raw_time: time::OffsetDateTime,
+    },
+    /// A reject went out: counted by reason.
+    Rejected(&'static str),
+}
+
+/// What a batch of raw messages becomes: the outputs to publish (in order), what to do after,
+/// and the raw offsets it handles.
+#[derive(Default)]
+struct Batch {
+    out: Vec<(&'static str, Envelope)>,
+    effects: Vec<Effect>,
+    offsets: Vec<(String, i32, i64)>,
+}
+
+impl Batch {
+    fn reject(&mut self, key: &str, reject: &pb::FeedReject) {
+        self.out.push((
+            MARKET_REJECTED.static_name(),
+            Envelope::new(SOURCE, key, reject),
+        ));
+        self.effects.push(Effect::Rejected("bad_value"));
+    }
+}
+
+/// Reads `market.raw.v1` and publishes what it becomes. Messages ready together are handled
+/// together (up to `batch_max`): their outputs go to the bus in one batch, then their offsets
+/// are committed, so a crash loses nothing.
 pub async fn run_normaliser(
     bus: SharedBus,
     shared: Arc<Shared>,
@@ -300,168 +332,193 @@ pub async fn run_normaliser(
     // The trading day whose master data the feed has already waited for.
     let mut gated_day = String::new();
     loop {
-        let delivery = tokio::select! {
+        let first = tokio::select! {
             () = token.cancelled() => {
                 commit(&mut *sub, &mut pending).await;
                 return Ok(());
             }
             d = sub.poll(Duration::from_millis(200)) => d,
         };
-        let delivery = match delivery {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                commit(&mut *sub, &mut pending).await;
-                since_commit = 0;
-                continue;
-            }
-            Err(common::bus::Error::Malformed {
-                topic,
-                partition,
-                offset,
-                reason,
-            }) => {
-                // Not an envelope: reject it with its position, then go past it.
-                let reject = pb::FeedReject {
-                    event: None,
-                    reason: "bad_value".to_owned(),
-                    detail: format!(
-                        "record {topic}/{partition}@{offset} is not an envelope: {reason}"
-                    ),
-                    at: Some(to_timestamp(shared.clock.now())),
-                };
-                if !publish(&bus, MARKET_REJECTED.static_name(), "", &reject, &token).await? {
-                    return Ok(());
+        let mut batch = Batch::default();
+        let mut idle = false;
+        let mut polled = Some(first);
+        while let Some(result) = polled.take() {
+            let delivery = match result {
+                Ok(Some(d)) => d,
+                Ok(None) => {
+                    idle = true;
+                    break;
                 }
-                shared
-                    .metrics
-                    .rejected
-                    .with_label_values(&["bad_value"])
-                    .inc();
-                remember(&mut pending, topic, partition, offset);
-                continue;
-            }
-            Err(err) => {
-                tracing::warn!(error = %common::error::chain(&err), "raw feed poll failed");
-                tokio::select! {
-                    () = token.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                Err(common::bus::Error::Malformed {
+                    topic,
+                    partition,
+                    offset,
+                    reason,
+                }) => {
+                    // Not an envelope: reject it with its position, then go past it.
+                    batch.reject(
+                        "",
+                        &pb::FeedReject {
+                            event: None,
+                            reason: "bad_value".to_owned(),
+                            detail: format!(
+                                "record {topic}/{partition}@{offset} is not an envelope: {reason}"
+                            ),
+                            at: Some(to_timestamp(shared.clock.now())),
+                        },
+                    );
+                    batch.offsets.push((topic, partition, offset));
+                    polled = next_in_batch(&mut *sub, &batch, settings.batch_max).await;
+                    continue;
                 }
-                continue;
-            }
-        };
-        let event = match delivery.envelope.decode::<pb::FeedEvent>() {
-            Ok(e) => e,
-            Err(err) => {
-                let reject = pb::FeedReject {
-                    event: None,
-                    reason: "bad_value".to_owned(),
-                    detail: format!(
-                        "{}/{}@{}: {}",
-                        delivery.topic,
-                        delivery.partition,
-                        delivery.offset,
-                        common::error::chain(&err)
-                    ),
-                    at: Some(to_timestamp(shared.clock.now())),
-                };
-                if !publish(
-                    &bus,
-                    MARKET_REJECTED.static_name(),
+                Err(err) => {
+                    tracing::warn!(error = %common::error::chain(&err), "raw feed poll failed");
+                    if batch.offsets.is_empty() {
+                        tokio::select! {
+                            () = token.cancelled() => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        }
+                    }
+                    break;
+                }
+            };
+            let position = (delivery.topic.clone(), delivery.partition, delivery.offset);
+            match delivery.envelope.decode::<pb::FeedEvent>() {
+                Ok(event) => {
+                    // Once per trading day (not per message): hold until master data has
+                    // settled. Nothing of the batch is published or committed if it stops.
+                    if event.trading_day != gated_day {
+                        if !await_references(&shared, &event, &settings, &token).await {
+                            commit(&mut *sub, &mut pending).await;
+                            return Ok(());
+                        }
+                        gated_day.clone_from(&event.trading_day);
+                    }
+                    normalise(&shared, &mut normaliser, event, &delivery, &mut batch);
+                }
+                Err(err) => batch.reject(
                     &delivery.envelope.key,
-                    &reject,
-                    &token,
-                )
-                .await?
-                {
-                    return Ok(());
-                }
-                shared
-                    .metrics
-                    .rejected
-                    .with_label_values(&["bad_value"])
-                    .inc();
-                remember(
-                    &mut pending,
-                    delivery.topic,
-                    delivery.partition,
-                    delivery.offset,
-                );
-                continue;
+                    &pb::FeedReject {
+                        event: None,
+                        reason: "bad_value".to_owned(),
+                        detail: format!(
+                            "{}/{}@{}: {}",
+                            delivery.topic,
+                            delivery.partition,
+                            delivery.offset,
+                            common::error::chain(&err)
+                        ),
+                        at: Some(to_timestamp(shared.clock.now())),
+                    },
+                ),
             }
-        };
-        // Once per trading day (not per message): hold until master data has settled.
-        if event.trading_day != gated_day {
-            if !await_references(&shared, &event, &settings, &token).await {
-                commit(&mut *sub, &mut pending).await;
-                return Ok(());
-            }
-            gated_day.clone_from(&event.trading_day);
+            batch.offsets.push(position);
+            polled = next_in_batch(&mut *sub, &batch, settings.batch_max).await;
         }
-        let outcome = {
-            let refs = shared
-                .references
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            normaliser.process(&event, &refs)
-        };
-        let channel = Channel::of(&event).map_or("feed", Channel::as_str);
-        match outcome {
-            Outcome::Publish(message) => {
-                if let crate::domain::Normalised::Trade(t) = &message
-                    && let Some(at) = t.exchange_time
-                {
-                    let lag = shared.clock.now() - to_time(at);
-                    shared.metrics.lag.observe(lag.as_seconds_f64().max(0.0));
+        if !publish_all(&bus, &batch.out, &token).await? {
+            return Ok(());
+        }
+        for effect in batch.effects {
+            match effect {
+                Effect::Published {
+                    channel,
+                    day,
+                    message,
+                    raw_time,
+                } => {
+                    shared.metrics.published.with_label_values(&[channel]).inc();
+                    shared.fold(&day, &message);
+                    let waited = time::OffsetDateTime::now_utc() - raw_time;
+                    shared
+                        .metrics
+                        .pipeline_lag
+                        .observe(waited.as_seconds_f64().max(0.0));
                 }
-                let published =
-                    publish_envelope(&bus, message.topic(), &message.envelope(SOURCE), &token)
-                        .await?;
-                if !published {
-                    return Ok(());
+                Effect::Rejected(reason) => {
+                    shared.metrics.rejected.with_label_values(&[reason]).inc();
                 }
-                shared.metrics.published.with_label_values(&[channel]).inc();
-                shared.fold(&event.trading_day, &message);
-                let waited = time::OffsetDateTime::now_utc() - delivery.envelope.time;
-                shared
-                    .metrics
-                    .pipeline_lag
-                    .observe(waited.as_seconds_f64().max(0.0));
-            }
-            Outcome::Reject(reason, detail) => {
-                let key = key(&event).to_owned();
-                let reject = pb::FeedReject {
-                    event: Some(event),
-                    reason: reason.as_str().to_owned(),
-                    detail,
-                    at: Some(to_timestamp(shared.clock.now())),
-                };
-                if !publish(&bus, MARKET_REJECTED.static_name(), &key, &reject, &token).await? {
-                    return Ok(());
-                }
-                shared
-                    .metrics
-                    .rejected
-                    .with_label_values(&[reason.as_str()])
-                    .inc();
-            }
-            Outcome::Duplicate => {
-                shared
-                    .metrics
-                    .duplicates
-                    .with_label_values(&[channel])
-                    .inc();
             }
         }
-        remember(
-            &mut pending,
-            delivery.topic,
-            delivery.partition,
-            delivery.offset,
-        );
-        since_commit += 1;
-        if since_commit >= settings.commit_every {
+        for (topic, partition, offset) in batch.offsets {
+            remember(&mut pending, topic, partition, offset);
+            since_commit += 1;
+        }
+        if idle || since_commit >= settings.commit_every {
             commit(&mut *sub, &mut pending).await;
             since_commit = 0;
+        }
+    }
+}
+
+/// The next message of the batch if one is ready now and the batch has room.
+async fn next_in_batch(
+    sub: &mut dyn common::bus::Subscription,
+    batch: &Batch,
+    batch_max: usize,
+) -> Option<Result<Option<common::bus::Delivery>, common::bus::Error>> {
+    if batch.offsets.len() >= batch_max {
+        return None;
+    }
+    match sub.poll(Duration::ZERO).await {
+        // Nothing ready: the batch is complete (not idle: more may come at once).
+        Ok(None) => None,
+        other => Some(other),
+    }
+}
+
+/// Validates one raw event into the batch: its normalised message, its reject or nothing
+/// (a duplicate, counted at once).
+fn normalise(
+    shared: &Shared,
+    normaliser: &mut Normaliser,
+    event: pb::FeedEvent,
+    delivery: &common::bus::Delivery,
+    batch: &mut Batch,
+) {
+    let outcome = {
+        let refs = shared
+            .references
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        normaliser.process(&event, &refs)
+    };
+    let channel = Channel::of(&event).map_or("feed", Channel::as_str);
+    match outcome {
+        Outcome::Publish(message) => {
+            if let crate::domain::Normalised::Trade(t) = &message
+                && let Some(at) = t.exchange_time
+            {
+                let lag = shared.clock.now() - to_time(at);
+                shared.metrics.lag.observe(lag.as_seconds_f64().max(0.0));
+            }
+            batch.out.push((message.topic(), message.envelope(SOURCE)));
+            batch.effects.push(Effect::Published {
+                channel,
+                day: event.trading_day,
+                message: Box::new(message),
+                raw_time: delivery.envelope.time,
+            });
+        }
+        Outcome::Reject(reason, detail) => {
+            let key = key(&event).to_owned();
+            let reject = pb::FeedReject {
+                event: Some(event),
+                reason: reason.as_str().to_owned(),
+                detail,
+                at: Some(to_timestamp(shared.clock.now())),
+            };
+            batch.out.push((
+                MARKET_REJECTED.static_name(),
+                Envelope::new(SOURCE, key, &reject),
+            ));
+            batch.effects.push(Effect::Rejected(reason.as_str()));
+        }
+        Outcome::Duplicate => {
+            shared
+                .metrics
+                .duplicates
+                .with_label_values(&[channel])
+                .inc();
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct FeedSettings {
     pub reconnect_min_ms: u64,
     /// Longest wait between reconnects.
     pub reconnect_max_ms: u64,
+    /// Most messages received at once that go to the bus in one batch (many in flight).
+    pub batch_max: usize,
 }
 
 /// Validation of the raw feed.
@@ -47,6 +49,8 @@ pub struct NormaliseSettings {
     pub reference_wait_secs: u64,
     /// Commit the raw topic's offsets at least this often (messages).
     pub commit_every: u32,
+    /// Most raw messages normalised together; their outputs go to the bus in one batch.
+    pub batch_max: usize,
 }
 
 /// The snapshot API.
@@ -69,6 +73,12 @@ impl common::settings::Sections for Sections {
         if f.connect_lead_minutes > 600 || f.linger_minutes > 600 {
             problems.push(
                 "feed.connect_lead_minutes and feed.linger_minutes must be at most 600".to_owned(),
+            );
+        }
+        if !(1..=10_000).contains(&f.batch_max) || !(1..=10_000).contains(&self.normalise.batch_max)
+        {
+            problems.push(
+                "feed.batch_max and normalise.batch_max must be between 1 and 10000".to_owned(),
             );
         }
         if self.normalise.commit_every == 0 {
