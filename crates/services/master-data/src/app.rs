@@ -66,35 +66,42 @@ impl Service for App {
             registry,
         };
         let (bus, db) = (backends.bus.clone(), backends.db.clone());
-        // A shared cache (Redis) needs one invalidation per event; per-instance memory
-        // caches need every instance to see every event, so each gets its own group.
-        let group = match backends.cache.kind() {
-            "redis" => format!("{}.cache", crate::SPEC.name),
-            _ => format!("{}.cache.{}", crate::SPEC.name, info.instance_id),
-        };
-        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let shared_cache = backends.cache.kind() == "redis";
+        let mut host = Host::bind(crate::SPEC, &settings, info.clone(), backends, parts).await?;
 
         let invalidating = md.clone();
-        let consumer = Consumer::new(
-            group,
-            &[MASTERDATA_SECURITY.name.as_ref()],
-            handler_fn(move |delivery, _tx| {
-                let md = invalidating.clone();
-                Box::pin(async move {
-                    let s: proto::market::v1::Security =
-                        delivery.envelope.decode().map_err(HandleError::reject)?;
-                    md.invalidate(&s.symbol).await;
-                    Ok(())
-                })
-            }),
-        )
-        .with_settings(&settings.consumer);
-        host.spawn("cache-invalidation", move |token| async move {
-            consumer
-                .run(bus, db, token)
-                .await
-                .context("cache invalidation")
-        });
+        if shared_cache {
+            // A shared cache (Redis) needs one invalidation per event: one group for all
+            // instances, at least once through the inbox.
+            let consumer = Consumer::new(
+                format!("{}.cache", crate::SPEC.name),
+                &[MASTERDATA_SECURITY.name.as_ref()],
+                handler_fn(move |delivery, _tx| {
+                    let md = invalidating.clone();
+                    Box::pin(async move {
+                        let s: proto::market::v1::Security =
+                            delivery.envelope.decode().map_err(HandleError::reject)?;
+                        md.invalidate(&s.symbol).await;
+                        Ok(())
+                    })
+                }),
+            )
+            .with_settings(&settings.consumer);
+            host.spawn("cache-invalidation", move |token| async move {
+                consumer
+                    .run(bus, db, token)
+                    .await
+                    .context("cache invalidation")
+            });
+        } else {
+            // A memory cache is this instance's own and starts empty: every instance reads
+            // every event, in a group of its own that never commits (so it leaves nothing
+            // behind on the broker when the instance goes).
+            let group = format!("{}.cache.{}", crate::SPEC.name, info.instance_id);
+            host.spawn("cache-invalidation", move |token| {
+                crate::service::follow_invalidations(invalidating, bus, group, token)
+            });
+        }
 
         if md.has_broker() && settings.own.sync.scheduled {
             let (lead, retry) = (

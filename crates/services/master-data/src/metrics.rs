@@ -18,6 +18,8 @@ pub struct Metrics {
     pub synced_day: IntGauge,
     /// Cache lookups by result (`hit`, `miss`).
     pub lookups: IntCounterVec,
+    /// Change events applied to the cache (entries dropped).
+    pub invalidations: IntCounter,
 }
 
 impl Metrics {
@@ -60,6 +62,10 @@ impl Metrics {
                 ),
                 &["result"],
             )?,
+            invalidations: IntCounter::new(
+                "master_data_cache_invalidations_total",
+                "Change events on masterdata.security.v1 applied to the cache",
+            )?,
         };
         registry.register(Box::new(m.syncs.clone()))?;
         registry.register(Box::new(m.sync_seconds.clone()))?;
@@ -67,6 +73,7 @@ impl Metrics {
         registry.register(Box::new(m.derived.clone()))?;
         registry.register(Box::new(m.synced_day.clone()))?;
         registry.register(Box::new(m.lookups.clone()))?;
+        registry.register(Box::new(m.invalidations.clone()))?;
         Ok(m)
     }
 }

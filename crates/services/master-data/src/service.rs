@@ -300,6 +300,7 @@ impl MasterData {
         if let Err(e) = self.cache.delete(&cache_key(symbol)).await {
             tracing::warn!(symbol, error = %common::error::chain(&e), "cache invalidation failed");
         }
+        self.metrics.invalidations.inc();
     }
 
     /// One security: from the cache, else from storage (then cached).
@@ -543,6 +544,42 @@ impl MasterData {
         }
         let symbol = normalize_symbol(symbol)?;
         Ok(store::audit_trail(&self.db, symbol.as_str(), limit).await?)
+    }
+}
+
+/// Drops cached securities as `masterdata.security.v1` reports them changed (this instance's
+/// memory cache), reading in `group` without ever committing, until `token` is cancelled.
+pub async fn follow_invalidations(
+    md: Arc<MasterData>,
+    bus: common::bus::SharedBus,
+    group: String,
+    token: common::shutdown::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut sub = bus
+        .subscribe(&group, &[MASTERDATA_SECURITY.static_name()])
+        .await
+        .map_err(|e| anyhow::anyhow!("subscribe to master data: {}", common::error::chain(&e)))?;
+    loop {
+        let polled = tokio::select! {
+            () = token.cancelled() => return Ok(()),
+            polled = sub.poll(Duration::from_millis(500)) => polled,
+        };
+        match polled {
+            Ok(Some(delivery)) => match delivery.envelope.decode::<proto::market::v1::Security>() {
+                Ok(s) => md.invalidate(&s.symbol).await,
+                Err(err) => {
+                    tracing::warn!(offset = delivery.offset, error = %err, "ignoring a master-data event")
+                }
+            },
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = %common::error::chain(&err), "master data poll failed");
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        }
     }
 }
 

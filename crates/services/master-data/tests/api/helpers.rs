@@ -196,6 +196,22 @@ impl TestApp {
         r.json().await.expect("JSON body")
     }
 
+    /// The value of a counter or gauge on the admin `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", self.app.addrs.admin))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// `GET /api/master-data/v1/info`.
     pub async fn get_info(&self) -> reqwest::Response {
         self.get("/api/master-data/v1/info").await
