@@ -1,6 +1,7 @@
 //! Storage of bars, index values, daily prices, the live builder's state and backfill jobs,
 //! on PostgreSQL (typed columns, monthly range partitions of the minute bars created on demand,
-//! `COPY` into a staging table then `INSERT ... ON CONFLICT DO UPDATE`) and SQLite (the same
+//! `COPY` straight into the table when every row is new, otherwise into a staging table then
+//! `INSERT ... ON CONFLICT DO UPDATE`) and SQLite (the same
 //! tables and semantics, multi-row upserts).
 
 use std::collections::{BTreeSet, HashMap};
@@ -140,19 +141,8 @@ async fn ensure_partitions(c: &mut PgConnection, bars: &[&Bar]) -> Result<(), sq
     Ok(())
 }
 
-async fn upsert_bars_pg(
-    c: &mut PgConnection,
-    bars: &[&Bar],
-    on_conflict: OnConflict,
-) -> Result<u64, sqlx::Error> {
-    ensure_partitions(c, bars).await?;
-    sqlx::query(
-        "CREATE TEMP TABLE IF NOT EXISTS hist_stage_1m (symbol text, start timestamptz, \
-         open bigint, high bigint, low bigint, close bigint, volume bigint, trades integer) \
-         ON COMMIT DELETE ROWS",
-    )
-    .execute(&mut *c)
-    .await?;
+/// `bars` as `COPY` text rows: symbol, start, open, high, low, close, volume, trades.
+fn minute_rows(bars: &[&Bar]) -> TextRows {
     let mut rows = TextRows::new();
     for b in bars {
         rows.text(&b.symbol)
@@ -165,6 +155,81 @@ async fn upsert_bars_pg(
             .int(b.trades)
             .end_row();
     }
+    rows
+}
+
+/// Whether any of `bars`' symbols has a stored bar between their first and last start (one
+/// index probe per symbol): when none has, every row is new.
+async fn any_stored(c: &mut PgConnection, bars: &[&Bar]) -> Result<bool, sqlx::Error> {
+    let symbols: Vec<&str> = bars
+        .iter()
+        .map(|b| b.symbol.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let first = bars.iter().map(|b| b.start).min();
+    let last = bars.iter().map(|b| b.start).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(false);
+    };
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM hist_bars_1m WHERE symbol = ANY($1) \
+         AND start >= $2 AND start <= $3)",
+    )
+    .bind(&symbols)
+    .bind(ts(first))
+    .bind(ts(last))
+    .fetch_one(&mut *c)
+    .await
+}
+
+/// A primary-key (unique) violation: SQLSTATE 23505.
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.code().as_deref() == Some("23505"))
+}
+
+async fn upsert_bars_pg(
+    c: &mut PgConnection,
+    bars: &[&Bar],
+    on_conflict: OnConflict,
+) -> Result<u64, sqlx::Error> {
+    ensure_partitions(c, bars).await?;
+    let rows = minute_rows(bars);
+    // Rows that are all new need no staging: COPY straight into the table. A writer that
+    // stores one of them meanwhile makes the COPY fail on the primary key; the savepoint
+    // undoes it and the staged upsert below runs instead.
+    if !any_stored(c, bars).await? {
+        sqlx::query("SAVEPOINT hist_direct_copy")
+            .execute(&mut *c)
+            .await?;
+        match copy_in(
+            c,
+            "COPY hist_bars_1m (symbol, start, open, high, low, close, volume, trades) FROM STDIN",
+            &rows,
+        )
+        .await
+        {
+            Ok(n) => {
+                sqlx::query("RELEASE SAVEPOINT hist_direct_copy")
+                    .execute(&mut *c)
+                    .await?;
+                return Ok(n);
+            }
+            Err(err) if is_unique_violation(&err) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT hist_direct_copy")
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS hist_stage_1m (symbol text, start timestamptz, \
+         open bigint, high bigint, low bigint, close bigint, volume bigint, trades integer) \
+         ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *c)
+    .await?;
     copy_in(
         c,
         "COPY hist_stage_1m (symbol, start, open, high, low, close, volume, trades) FROM STDIN",

@@ -300,3 +300,67 @@ async fn qts_export_writes_csv_from_a_database_without_the_fleet() {
     );
     assert!(lines[1].starts_with("SSI,2025-06-10T02:00:00Z,900,"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_bars_racing_a_writer_of_the_same_bars_fall_back_to_the_upsert_on_postgres() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let app = spawn_with(&[("HISTORICAL__DATABASE__URL", &url)]).await;
+    let pool = app.app.db.postgres().unwrap().clone();
+    let bars = day();
+    // The month's partition exists (its creation would otherwise be what the writers wait on).
+    let mut tx = app.app.db.begin().await.unwrap();
+    let unrelated = Bar {
+        symbol: "VNM".into(),
+        ..bars[0].clone()
+    };
+    upsert_minute_bars(&mut tx, &[unrelated], OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // Another writer holds one of the bars, not committed yet: the check finds nothing, so
+    // the write goes for a direct COPY and waits on that writer's key.
+    let mut other = app.app.db.begin().await.unwrap();
+    let held = Bar {
+        close: 1,
+        ..bars[5].clone()
+    };
+    upsert_minute_bars(&mut other, std::slice::from_ref(&held), OnConflict::Update)
+        .await
+        .unwrap();
+    let db = app.app.db.clone();
+    let writer = tokio::spawn(async move {
+        let mut tx = db.begin().await.unwrap();
+        let n = upsert_minute_bars(&mut tx, &bars, OnConflict::Update)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        n
+    });
+    crate::helpers::eventually(20, "the COPY waits on the other writer", || {
+        let pool = pool.clone();
+        async move {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' \
+                 AND query LIKE 'COPY hist_bars_1m %'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (waiting > 0).then_some(())
+        }
+    })
+    .await;
+    other.commit().await.unwrap();
+    // The COPY fails on the key; the savepoint undoes it and the upsert writes every bar.
+    assert_eq!(writer.await.unwrap(), 241);
+    let stored: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT COUNT(*), SUM(close) FROM hist_bars_1m WHERE symbol = 'SSI'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let closes: i64 = day().iter().map(|b| b.close).sum();
+    assert_eq!(stored, [(241, closes)], "the racing write's values won");
+}
