@@ -32,6 +32,7 @@
 //! assert_eq!((band.ceiling.units(), band.floor.units()), (52_400, 45_600));
 //! ```
 
+pub mod bars;
 pub mod calendar;
 pub mod config;
 pub mod fees;

@@ -1,3 +1,5 @@
+use market::TradingCalendar;
+use market::session::TimeOfDay;
 use time::macros::{date, datetime};
 
 use super::*;
