@@ -385,6 +385,11 @@ pub struct ServiceSettings {
     /// The market clock (wall or simulated).
     #[serde(default)]
     pub clock: ClockSettings,
+    /// Where other services' gRPC endpoints are: `<service> = "http://host:port"`. A service
+    /// not listed is at `http://<service>:<its registry gRPC port>` (its Kubernetes Service);
+    /// `qts up` lists the addresses the fleet bound.
+    #[serde(default)]
+    pub peers: HashMap<String, String>,
 }
 
 impl ServiceSettings {
@@ -414,8 +419,29 @@ impl ServiceSettings {
         }
     }
 
+    /// The gRPC endpoint of the service `name`: `peers.<name>`, or its Kubernetes Service
+    /// (`http://<name>:<registry gRPC port>`).
+    pub fn peer(&self, name: &str) -> Result<String, Error> {
+        if let Some(url) = self.peers.get(name) {
+            return Ok(url.clone());
+        }
+        let spec = registry::find(name)
+            .ok_or_else(|| Error::Invalid(vec![format!("peer {name:?} is not a service")]))?;
+        Ok(format!("http://{}:{}", spec.name, spec.grpc_port))
+    }
+
     /// Appends every broken rule to `problems`.
     fn check(&self, problems: &mut Vec<String>) {
+        for (name, url) in &self.peers {
+            if registry::find(name).is_none() {
+                problems.push(format!("peers.{name}: no such service"));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.split("://").nth(1).is_none_or(str::is_empty)
+            {
+                problems.push(format!("peers.{name} must be an http:// or https:// URL"));
+            }
+        }
         let listeners = [
             ("http", &self.http),
             ("grpc", &self.grpc),

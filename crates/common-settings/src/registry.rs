@@ -103,7 +103,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18302,
         grpc_package: "qts.ta.v1",
         grpc_service: "qts.ta.v1.TaService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "prediction",

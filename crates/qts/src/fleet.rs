@@ -171,6 +171,11 @@ impl Options {
     }
 }
 
+/// The overlay layer from its text (none when empty).
+fn overlay_of(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
 /// A service of a started fleet.
 #[derive(Debug, Clone, Copy)]
 pub struct Running {
@@ -256,20 +261,30 @@ impl Fleet {
             {
                 text.push_str(broker);
             }
-            let overlay = (!text.is_empty()).then_some(text);
-            let loaded = (member.prepare)(&options.sources(member.spec, overlay))
+            // Every service's settings are checked before any starts.
+            let loaded = (member.prepare)(&options.sources(member.spec, overlay_of(&text)))
                 .with_context(|| format!("settings of {}", member.spec.name))?;
-            prepared.push((member, loaded));
+            prepared.push((member, loaded, text));
         }
         let data_dir = prepared
             .first()
-            .map(|(_, p)| p.shared.data_dir.clone())
+            .map(|(_, p, _)| p.shared.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("data"));
 
         let mut shared_bus: Option<SharedBus> = None;
         let shared_cache = MemoryCache::new("");
         let mut started = Vec::new();
-        for (member, prepared) in prepared {
+        for (member, mut prepared, mut text) in prepared {
+            // The services started so far are this one's peers at the addresses they bound.
+            if !started.is_empty() {
+                text.push_str("[peers]\n");
+                for (spec, addrs, _) in &started {
+                    let (spec, addrs): (&&ServiceSpec, &Addrs) = (spec, addrs);
+                    text.push_str(&format!("{:?} = \"http://{}\"\n", spec.name, addrs.grpc));
+                }
+                prepared = (member.prepare)(&options.sources(member.spec, overlay_of(&text)))
+                    .with_context(|| format!("settings of {}", member.spec.name))?;
+            }
             let Prepared {
                 shared: settings,
                 migrations,
