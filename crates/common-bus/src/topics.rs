@@ -185,6 +185,22 @@ pub const MASTERDATA_SECURITY: TopicSpec = market(
     "Securities as master data serves them, on every change",
 );
 
+/// `ta.indicator.v1`: the configured indicators of a symbol at one timeframe after each
+/// closed bar.
+pub const TA_INDICATOR: TopicSpec = market(
+    "ta.indicator.v1",
+    "symbol",
+    "qts.ta.v1.IndicatorSnapshot",
+    "Indicator values of a symbol and timeframe after each closed bar",
+);
+/// `ta.signal.v1`: crossovers, levels left, band breaks and candlestick patterns.
+pub const TA_SIGNAL: TopicSpec = market(
+    "ta.signal.v1",
+    "symbol",
+    "qts.ta.v1.Signal",
+    "Technical signals: crossovers, levels, band breaks, candlestick patterns",
+);
+
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
     SYSTEM_LIFECYCLE,
@@ -200,6 +216,8 @@ pub const TOPICS: &[TopicSpec] = &[
     MARKET_FEED,
     MARKET_REJECTED,
     MASTERDATA_SECURITY,
+    TA_INDICATOR,
+    TA_SIGNAL,
 ];
 
 /// The registered topic with this name.

@@ -1,6 +1,6 @@
 //! Candlestick patterns (CDL*): outputs 0, ±100 or ±200 as `f64`, as TA-Lib does.
 //!
-//! Every pattern is a [`candle::Candles`] (the last bars plus TA-Lib's running totals of
+//! Every pattern is a `Candles` (`pattern/candle.rs`: the last bars plus TA-Lib's running totals of
 //! each candle setting) and a detection function over the newest bars, written after
 //! TA-Lib's `ta_CDL*.c` with the same comparisons in the same order, so thresholds match
 //! bit for bit. Candle settings are TA-Lib's defaults.

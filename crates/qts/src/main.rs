@@ -177,6 +177,16 @@ enum Command {
     Backfill(historical::cli::BackfillArgs),
     /// Export a symbol's bars from a historical database as CSV, without the fleet.
     Export(historical::cli::ExportArgs),
+    /// Run a technical-analysis function over OHLCV CSV on stdin (header
+    /// `time,open,high,low,close,volume`), writing `time` and one column per output to stdout:
+    /// `qts ta RSI --param timeperiod=14`. `qts ta --list` lists every function with its
+    /// parameters and defaults.
+    #[command(disable_help_flag = true)]
+    Ta {
+        /// FUNCTION [--param name=value ...] | --list
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Benchmarks of the whole program (see docs/performance.md).
     Bench {
         #[command(subcommand)]
@@ -381,6 +391,13 @@ fn main() -> ExitCode {
         // --- historical: the logic is in historical::cli ---
         Command::Backfill(args) => historical_tool(historical::cli::backfill(args)),
         Command::Export(args) => historical_tool(historical::cli::export(args)),
+        Command::Ta { args } => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            indicators::cli::run(&args, stdin, stdout)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(anyhow::Error::new)
+        }
         Command::Bench {
             command: BenchCommand::Bars(args),
         } => historical_tool(historical::cli::bench(args)),

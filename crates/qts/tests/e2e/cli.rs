@@ -239,3 +239,67 @@ fn terminate(child: &mut std::process::Child, what: &str) -> std::process::ExitS
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `qts ta` as a pipe: CSV in, one column per output out; errors name the line.
+#[test]
+fn ta_computes_a_function_over_csv_and_names_the_bad_line() {
+    use std::io::Write as _;
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(QTS)
+            .arg("ta")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let csv = "time,open,high,low,close,volume\n\
+               2025-06-10T09:15:00+07:00,10,11,9,10,100\n\
+               2025-06-10T09:16:00+07:00,10,12,9,11,100\n\
+               2025-06-10T09:17:00+07:00,11,13,10,12,100\n\
+               2025-06-10T09:18:00+07:00,12,13,11,14,100\n";
+    let out = run(
+        &[
+            "MACD",
+            "--param",
+            "fastperiod=2",
+            "--param",
+            "slowperiod=3",
+            "--param",
+            "signalperiod=2",
+        ],
+        csv,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "time,macd,macdsignal,macdhist");
+    assert_eq!(lines.len(), 5);
+    assert!(lines[4].starts_with("2025-06-10T09:18:00+07:00,"), "{text}");
+    let list = run(&["--list"], "");
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.contains("RSI") && list.contains("timeperiod=14"),
+        "{list}"
+    );
+    assert!(list.contains("CDLENGULFING"));
+    let bad = run(
+        &["RSI"],
+        "time,open,high,low,close,volume\n1,1,1,1,oops,1\n",
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert!(err.contains("line 2"), "{err}");
+}

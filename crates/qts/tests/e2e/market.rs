@@ -170,6 +170,38 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
         symbols.sort();
         symbols.dedup();
         let bars = stable_bars(&fleet, &symbols).await;
+        // The TA service turned the bars into indicator snapshots on the bus.
+        let ta = fleet
+            .services
+            .iter()
+            .find(|s| s.spec.name == "ta")
+            .unwrap()
+            .addrs
+            .http;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let latest: serde_json::Value = http()
+                .get(format!("http://{ta}/api/ta/v1/latest/{}", symbols[0]))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if latest
+                .as_array()
+                .is_some_and(|a| a.iter().any(|s| s["timeframe"] == "1m"))
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no TA snapshot of {}: {latest}",
+                symbols[0]
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(!payloads(&fleet.bus, "ta.indicator.v1").await.is_empty());
         fleet.stop().await;
         runs.push((trades, quotes, bars));
     }

@@ -12,13 +12,57 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
-    TestApp {
-        app: spawn::<ta::App>(&[]).await.expect("the service starts"),
-        http: reqwest::Client::new(),
-    }
+    TestApp::spawn(&[]).await
 }
 
 impl TestApp {
+    /// Starts the service with extra `TA__...` settings.
+    pub async fn spawn(env: &[(&str, &str)]) -> Self {
+        Self {
+            app: spawn::<ta::App>(env).await.expect("the service starts"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET` a path and read its JSON, asserting the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> serde_json::Value {
+        let r = self.get(path).await;
+        let got = r.status();
+        let body: serde_json::Value = r.json().await.expect("JSON body");
+        assert_eq!(got, status, "GET {path}: {body}");
+        body
+    }
+
+    /// `POST` JSON to a path and read its JSON, asserting the status.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        status: u16,
+    ) -> serde_json::Value {
+        let r = self
+            .http
+            .post(self.app.http_url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("HTTP request");
+        assert_eq!(r.status(), status, "POST {path} {body}");
+        r.json().await.expect("JSON body")
+    }
+
+    /// The admin `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("http://{}/metrics", self.app.addrs.admin))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// `GET` a path of the public HTTP API.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
