@@ -228,8 +228,9 @@ impl StudySet {
     }
 }
 
-/// The OHLCV column a function input reads, or `None` when bars cannot feed it.
-fn column(input: Input) -> Option<fn(&Bar) -> f64> {
+/// The OHLCV column a function input reads (`real` is the close, `real0`/`real1` high/low,
+/// `session` the trading day as `yyyymmdd`), or `None` when bars cannot feed it.
+pub fn column(input: Input) -> Option<fn(&Bar) -> f64> {
     Some(match input {
         Input::Open => |b| b.open as f64,
         Input::High | Input::Real0 => |b| b.high as f64,

@@ -660,27 +660,13 @@ impl Compute {
         }
         let mut columns: Vec<Vec<f64>> = Vec::with_capacity(spec.inputs.len());
         for input in spec.inputs {
-            let column: fn(&Bar) -> f64 = match input {
-                indicators::Input::Open => |b| b.open as f64,
-                indicators::Input::High | indicators::Input::Real0 => |b| b.high as f64,
-                indicators::Input::Low | indicators::Input::Real1 => |b| b.low as f64,
-                indicators::Input::Close | indicators::Input::Real => |b| b.close as f64,
-                indicators::Input::Volume => |b| b.volume as f64,
-                indicators::Input::Session => |b| {
-                    let d = vn_date(b.start);
-                    f64::from(
-                        d.year() * 10_000
-                            + i32::from(u8::from(d.month())) * 100
-                            + i32::from(d.day()),
-                    )
-                },
-                indicators::Input::Periods => {
-                    return Err(Error::Invalid(format!(
-                        "{} needs a periods series, which bars do not carry",
-                        spec.name
-                    )));
-                }
-            };
+            let column = crate::domain::column(*input).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{} needs a {} series, which bars do not carry",
+                    spec.name,
+                    input.name()
+                ))
+            })?;
             columns.push(bars.iter().map(column).collect());
         }
         let inputs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();

@@ -355,12 +355,18 @@ async fn new_bars_racing_a_writer_of_the_same_bars_fall_back_to_the_upsert_on_po
     .await;
     other.commit().await.unwrap();
     // The COPY fails on the key; the savepoint undoes it and the upsert writes every bar.
-    assert_eq!(writer.await.unwrap(), 241);
-    let stored: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT COUNT(*), SUM(close) FROM hist_bars_1m WHERE symbol = 'SSI'")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let n = day().len();
+    assert_eq!(writer.await.unwrap(), n as u64);
+    let stored: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT COUNT(*), SUM(close)::bigint FROM hist_bars_1m WHERE symbol = 'SSI'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     let closes: i64 = day().iter().map(|b| b.close).sum();
-    assert_eq!(stored, [(241, closes)], "the racing write's values won");
+    assert_eq!(
+        stored,
+        [(n as i64, closes)],
+        "the racing write's values won"
+    );
 }

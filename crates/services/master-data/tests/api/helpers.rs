@@ -196,7 +196,7 @@ impl TestApp {
         r.json().await.expect("JSON body")
     }
 
-    /// The value of a counter or gauge on the admin `/metrics` (0 when absent).
+    /// The sum of every series of a counter or gauge on the admin `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
         let text = self
             .http
@@ -208,8 +208,14 @@ impl TestApp {
             .await
             .expect("metrics text");
         text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or(0.0)
+            .filter_map(|l| {
+                let rest = l.strip_prefix(name)?;
+                if !(rest.starts_with(' ') || rest.starts_with('{')) {
+                    return None;
+                }
+                rest.rsplit(' ').next()?.trim().parse::<f64>().ok()
+            })
+            .sum()
     }
 
     /// `GET /api/master-data/v1/info`.
