@@ -1,6 +1,7 @@
 //! `qts bench replay FILES`: a recorded day through the fleet as fast as it goes — replayed onto
-//! the bus, normalised by ingestion, built into bars by historical — on the embedded bus or any
-//! bus the `--set` options choose; prints messages/s and the raw → normalised lag (p50/p99).
+//! the bus, normalised by ingestion, built into bars by historical, taken into the TA service's
+//! indicators — on the embedded bus or any bus the `--set` options choose; prints messages/s,
+//! the raw → normalised lag (p50/p99) and when historical and ta caught up.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -42,6 +43,12 @@ pub struct Report {
     pub lag_p99: f64,
     /// Trades published.
     pub trades: u64,
+    /// Seconds until historical had consumed every trade (bars built and stored).
+    pub stored_secs: f64,
+    /// One-minute bars historical closed by then.
+    pub bars: u64,
+    /// Seconds until the TA service had taken in every one of those bars.
+    pub analysed_secs: f64,
 }
 
 /// Runs the benchmark and writes the report to `out`.
@@ -88,6 +95,35 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let normalised_secs = started.elapsed().as_secs_f64();
+    let admin = |name: &str| {
+        fleet
+            .services
+            .iter()
+            .find(|s| s.spec.name == name)
+            .map(|s| s.addrs.admin)
+            .with_context(|| format!("{name} is in the fleet"))
+    };
+    let (historical, ta) = (admin("historical")?, admin("ta")?);
+    // Historical's catch-up: every trade consumed (its bars built and stored).
+    let bars = loop {
+        let m = client.metrics(historical).await?;
+        if sum(&m, "historical_trades_total") >= trades as f64 {
+            break sum(&m, "historical_bars_closed_total") as u64;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "historical did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stored_secs = started.elapsed().as_secs_f64();
+    // The TA service's: every one of those bars through its indicators.
+    loop {
+        let m = client.metrics(ta).await?;
+        if sum(&m, "ta_bars_total{timeframe=\"1m\"}") >= bars as f64 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "ta did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let analysed_secs = started.elapsed().as_secs_f64();
     let metrics = client.metrics(ingestion.admin).await?;
     let buckets = histogram(&metrics, "ingestion_pipeline_lag_seconds");
     let report = Report {
@@ -98,6 +134,9 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         lag_p50: quantile(&buckets, 0.5),
         lag_p99: quantile(&buckets, 0.99),
         trades,
+        stored_secs,
+        bars,
+        analysed_secs,
     };
     token.cancel();
     fleet.wait().await?;
@@ -124,7 +163,26 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         report.lag_p50 * 1e3,
         report.lag_p99 * 1e3
     )?;
+    writeln!(
+        out,
+        "historical consumed every trade after {:.2}s ({} one-minute bars closed); ta took in those bars after {:.2}s",
+        report.stored_secs, report.bars, report.analysed_secs
+    )?;
     Ok(report)
+}
+
+/// The sum of every series of a metric in Prometheus text format; `name` may end in a label
+/// set (`ta_bars_total{timeframe="1m"}`) to take that series only.
+fn sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            if !(rest.starts_with(' ') || rest.starts_with('{')) {
+                return None;
+            }
+            rest.rsplit(' ').next()?.trim().parse::<f64>().ok()
+        })
+        .sum()
 }
 
 /// `(upper bound, cumulative count)` of a Prometheus histogram in text format.
@@ -242,6 +300,13 @@ mod reqwest_like {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_metric_sums_its_series_or_takes_one() {
+        let text = "t_total{by=\"a\"} 3\nt_total{by=\"b\"} 4\nt_total_other 9\nt_total 1\n";
+        assert!((sum(text, "t_total") - 8.0).abs() < 1e-9);
+        assert!((sum(text, "t_total{by=\"b\"}") - 4.0).abs() < 1e-9);
+    }
 
     #[test]
     fn quantiles_interpolate_inside_their_bucket() {
