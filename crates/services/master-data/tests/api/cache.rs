@@ -11,18 +11,18 @@ use crate::helpers::{TestApp, fresh_database, server, synced};
 /// checks the cache still answers, then publishes the change event and waits for the
 /// lookup to show the change.
 async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, events: i64) {
-    // Every event the sync published (at least one per security) reaches the invalidation
-    // consumer first.
+    // Every event on the topic (at least one per security: the sync's, published through
+    // the outbox) has reached the invalidation follower before the cache is looked at.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let published = app.metric("master_data_securities_published_total").await;
+        let on_topic = events_on_topic(app).await;
         let handled = app.metric("master_data_cache_invalidations_total").await;
-        if published >= events as f64 && handled >= published {
+        if on_topic >= events && handled >= on_topic as f64 {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{handled} of {events} events handled"
+            "{handled} of {on_topic} events handled (at least {events} expected)"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -67,6 +67,27 @@ async fn a_change_event_drops_the_cached_entry(app: &TestApp, symbol: &str, even
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// How many events `masterdata.security.v1` holds now (read by a group of its own).
+async fn events_on_topic(app: &TestApp) -> i64 {
+    let group = format!("test.count.{}", uuid::Uuid::new_v4().simple());
+    let mut sub = app
+        .app
+        .bus
+        .subscribe(&group, &["masterdata.security.v1"])
+        .await
+        .unwrap();
+    let mut n = 0;
+    while sub
+        .poll(Duration::from_millis(300))
+        .await
+        .unwrap()
+        .is_some()
+    {
+        n += 1;
+    }
+    n
 }
 
 fn first_symbol(s: &crate::helpers::Sim) -> String {
