@@ -144,19 +144,21 @@ impl Atr {
         if head == len {
             return;
         }
-        let (p, mut value) = (self.period as f64, self.value);
+        let p = self.period as f64;
+        let (keep, take) = ((p - 1.0) / p, 1.0 / p);
+        let mut value = self.value;
         // Bar i's previous close is close[i - 1]; the head already consumed bar 0.
         let tail = |s: &'a [f64], from: usize| s.get(from..).unwrap_or_default();
-        out.extend(
-            tail(high, head)
-                .iter()
-                .zip(tail(low, head))
-                .zip(tail(close, head - 1))
-                .map(|((&h, &l), &pc)| {
-                    value = wilder(value, true_range(h, l, pc), p);
-                    value
-                }),
-        );
+        out.reserve(len - head);
+        for ((&h, &l), &pc) in tail(high, head)
+            .iter()
+            .zip(tail(low, head))
+            .zip(tail(close, head - 1))
+        {
+            // `wilder` with its weights computed once.
+            value = value * keep + true_range(h, l, pc) * take;
+            out.push(value);
+        }
         self.value = value;
         self.tr.prev_close = close.get(len - 1).copied();
     }

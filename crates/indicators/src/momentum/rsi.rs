@@ -73,13 +73,14 @@ impl Rsi {
             return;
         }
         let (mut prev, mut gain, mut loss) = (self.prev, self.gain, self.loss);
-        let p = self.period as f64;
-        out.extend(rest.iter().map(|&x| {
+        let (keep, take) = weights(self.period as f64);
+        out.reserve(rest.len());
+        for &x in rest {
             let diff = x - prev;
             prev = x;
-            smooth(&mut gain, &mut loss, diff, p);
-            value(gain, loss)
-        }));
+            step(&mut gain, &mut loss, diff, keep, take);
+            out.push(value(gain, loss));
+        }
         (self.prev, self.gain, self.loss) = (prev, gain, loss);
     }
 }
@@ -90,7 +91,19 @@ impl Rsi {
 /// differs from it by rounding only (last-ulp level, see DESIGN.md).
 #[inline(always)]
 fn smooth(gain: &mut f64, loss: &mut f64, diff: f64, p: f64) {
-    let (keep, take) = ((p - 1.0) / p, 1.0 / p);
+    let (keep, take) = weights(p);
+    step(gain, loss, diff, keep, take);
+}
+
+/// The Wilder weights of a period: what the average keeps, what the new move adds.
+#[inline(always)]
+fn weights(p: f64) -> (f64, f64) {
+    ((p - 1.0) / p, 1.0 / p)
+}
+
+/// [`smooth`] with the weights computed once (the batch loop hoists them).
+#[inline(always)]
+fn step(gain: &mut f64, loss: &mut f64, diff: f64, keep: f64, take: f64) {
     // Branch-free: a price move is up or down about half the time.
     let (up, down) = if diff < 0.0 {
         (0.0, -diff)
