@@ -1,7 +1,6 @@
 //! gRPC adapter for `qts.ta.v1.TaService`: converts, calls one use case, converts back.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 
 use common::error::ApiError;
 use common::server::ServiceInfo;
@@ -10,10 +9,7 @@ use proto::ta::v1 as tpb;
 use proto::ta::v1::ta_service_server::{TaService, TaServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::service::{Compute, Error, timestamp};
-
-/// The latest snapshots by symbol.
-pub(crate) type Latest = Arc<RwLock<HashMap<String, Vec<tpb::IndicatorSnapshot>>>>;
+use crate::service::{Compute, Error, Latest, timestamp};
 
 struct Api {
     info: Arc<ServiceInfo>,

@@ -14,8 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::grpc::{Latest, functions, latest_of, limit};
-use crate::service::Compute;
+use crate::grpc::{functions, latest_of, limit};
+use crate::service::{Compute, Latest};
 
 /// The state of the routes.
 #[derive(Clone)]

@@ -168,18 +168,26 @@ pub struct Output {
     pub signals: Vec<pb::Signal>,
 }
 
+/// The latest snapshots by symbol, one per timeframe (the analysis writes, the API reads).
+pub type Latest = Arc<RwLock<HashMap<String, Vec<pb::IndicatorSnapshot>>>>;
+
 /// The whole market's indicators.
 pub struct Analysis {
-    set: StudySet,
     timeframes: Vec<Resolution>,
     settings: AnalysisSettings,
     shape: DayShape,
     calendar: Arc<TradingCalendar>,
     history: Option<History>,
     symbols: HashMap<String, Symbol>,
-    latest: Arc<RwLock<HashMap<String, Vec<pb::IndicatorSnapshot>>>>,
     /// The trading day whose open buckets were closed last.
     closed_day: Option<Date>,
+    closer: Closer,
+}
+
+/// What closing a bar needs (kept apart from the symbols, which it updates).
+struct Closer {
+    set: StudySet,
+    latest: Latest,
     metrics: Metrics,
 }
 
@@ -197,21 +205,23 @@ impl Analysis {
         let today = vn_date(OffsetDateTime::now_utc());
         Self {
             shape: DayShape::hose(&calendar, today),
-            set,
             timeframes,
             settings,
             calendar,
             history,
             symbols: HashMap::new(),
-            latest: Arc::default(),
             closed_day: None,
-            metrics,
+            closer: Closer {
+                set,
+                latest: Arc::default(),
+                metrics,
+            },
         }
     }
 
     /// The latest snapshots by symbol, shared with the API.
-    pub fn latest(&self) -> Arc<RwLock<HashMap<String, Vec<pb::IndicatorSnapshot>>>> {
-        self.latest.clone()
+    pub fn latest(&self) -> Latest {
+        self.closer.latest.clone()
     }
 
     fn fresh_symbol(&self) -> Symbol {
@@ -221,7 +231,7 @@ impl Analysis {
                 .iter()
                 .map(|&resolution| Frame {
                     resolution,
-                    studies: self.set.start(),
+                    studies: self.closer.set.start(),
                     rollup: (resolution != Resolution::M1)
                         .then(|| Rollup::new(resolution, self.shape.clone())),
                 })
@@ -265,13 +275,17 @@ impl Analysis {
             let mut state = self.fresh_symbol();
             match got {
                 Ok(w) => {
-                    self.metrics.warmups.with_label_values(&["ok"]).inc();
+                    self.closer.metrics.warmups.with_label_values(&["ok"]).inc();
                     for (frame, bars) in state.frames.iter_mut().zip(&w.series) {
-                        warm_frame(frame, &self.set, bars, &w.today, first_start, warmup);
+                        warm_frame(frame, &self.closer.set, bars, &w.today, first_start, warmup);
                     }
                 }
                 Err(err) => {
-                    self.metrics.warmups.with_label_values(&["error"]).inc();
+                    self.closer
+                        .metrics
+                        .warmups
+                        .with_label_values(&["error"])
+                        .inc();
                     tracing::warn!(symbol, error = %err, "warm-up failed; the symbol starts cold");
                 }
             }
@@ -282,7 +296,7 @@ impl Analysis {
     /// Applies closed one-minute bars (warm them up first with [`Analysis::warm_up`]).
     pub fn apply(&mut self, bars: &[Bar], out: &mut Output) {
         for bar in bars {
-            let Some(mut state) = self.symbols.remove(&bar.symbol) else {
+            let Some(state) = self.symbols.get_mut(&bar.symbol) else {
                 continue;
             };
             for frame in &mut state.frames {
@@ -291,10 +305,9 @@ impl Analysis {
                     Some(rollup) => rollup.push(bar),
                 };
                 for b in closed {
-                    self.close(frame, &b, out);
+                    self.closer.close(frame, &b, out);
                 }
             }
-            self.symbols.insert(bar.symbol.clone(), state);
         }
     }
 
@@ -309,15 +322,13 @@ impl Analysis {
             return;
         }
         self.closed_day = Some(day);
-        let mut symbols = std::mem::take(&mut self.symbols);
-        for state in symbols.values_mut() {
+        for state in self.symbols.values_mut() {
             for frame in &mut state.frames {
                 if let Some(b) = frame.rollup.as_mut().and_then(|r| r.close_day(day_end)) {
-                    self.close(frame, &b, out);
+                    self.closer.close(frame, &b, out);
                 }
             }
         }
-        self.symbols = symbols;
     }
 
     /// Seconds from local midnight to the end of the day's last session (HOSE).
@@ -330,7 +341,9 @@ impl Analysis {
             .last()
             .map_or(15 * 3600, |s| s.end.seconds())
     }
+}
 
+impl Closer {
     /// Feeds a closed bar of `frame`'s timeframe to its studies.
     fn close(&self, frame: &mut Frame, bar: &Bar, out: &mut Output) {
         let (values, signals) = match frame.studies.apply(&self.set, bar) {
@@ -531,7 +544,7 @@ pub async fn run(
             {
                 Some(b) => bars.push(b),
                 None => {
-                    analysis.metrics.malformed.inc();
+                    analysis.closer.metrics.malformed.inc();
                     tracing::warn!(
                         offset = d.offset,
                         partition = d.partition,

@@ -23,13 +23,6 @@ struct Row {
     detail: String,
 }
 
-fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-    }
-}
-
 /// A signal's bar start as stored.
 fn bar_start(s: &pb::Signal) -> OffsetDateTime {
     s.bar_start
@@ -98,7 +91,7 @@ pub async fn list(db: &Db, symbol: &str, kind: &str, limit: u32) -> Result<Vec<p
             id: r.id,
             symbol: r.symbol,
             timeframe: r.timeframe,
-            bar_start: Some(to_timestamp(r.bar_start.into())),
+            bar_start: Some(crate::service::timestamp(r.bar_start.into())),
             kind: r.kind,
             name: r.name,
             direction: r.direction,
