@@ -261,6 +261,9 @@ pub struct Fill {
     pub quantity: Quantity,
     /// When.
     pub time: Option<OffsetDateTime>,
+    /// The broker's id of this fill event, the same when the stream delivers it again (the
+    /// event's `notifyID` on both generations), so a replayed fill can be recognised.
+    pub fill_id: Option<String>,
 }
 
 /// What the account stream delivers.

@@ -665,6 +665,7 @@ pub(crate) fn match_event(e: &OrderMatchEvent) -> Result<Fill> {
         price: price(s, e.match_price)?,
         quantity: quantity("matchQty", Some(e.match_qty))?,
         time: e.match_time,
+        fill_id: Some(e.notify_id.to_string()),
     })
 }
 

@@ -320,6 +320,7 @@ pub(crate) fn match_event(e: &OrderMatchEvent) -> Result<Fill> {
         price: p,
         quantity: quantity("matchQty", e.match_qty)?,
         time: time_text(e.match_time.as_deref()),
+        fill_id: e.notify_id.clone().filter(|n| !n.is_empty()),
     })
 }
 
@@ -1626,7 +1627,7 @@ mod tests {
             "order.1234561",
             json!({"eventType": "orderMatchEvent", "accountNo": "1234561", "clientRequestId": "1002",
                    "orderId": "77", "symbol": "SSI", "side": "B", "matchPrice": "25300",
-                   "matchQty": "100", "matchTime": "2026-05-04 09:20:00"}),
+                   "matchQty": "100", "matchTime": "2026-05-04 09:20:00", "notifyId": "9"}),
         );
         assert_eq!(
             fill,
@@ -1639,6 +1640,7 @@ mod tests {
                 price: p(25_300),
                 quantity: Quantity::new(100),
                 time: Some(datetime!(2026-05-04 09:20 +7)),
+                fill_id: Some("9".into()),
             })
         );
 

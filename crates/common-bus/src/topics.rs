@@ -201,6 +201,27 @@ pub const TA_SIGNAL: TopicSpec = market(
     "Technical signals: crossovers, levels, band breaks, candlestick patterns",
 );
 
+/// Partitions of the trading topics (keyed by account: one account's events stay in order).
+pub const TRADING_PARTITIONS: i32 = 8;
+
+/// `oms.order.v1`: every change of an order (created, sent, accepted, amended, filled,
+/// cancelled, rejected, expired) with the order after it, keyed by account.
+pub const OMS_ORDER: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("oms.order.v1"),
+    key: Cow::Borrowed("account"),
+    payload: Cow::Borrowed("qts.oms.v1.OrderEvent"),
+    partitions: TRADING_PARTITIONS,
+    description: Cow::Borrowed("Every change of an order, with the order after it"),
+};
+/// `oms.fill.v1`: fills of the OMS's orders, each once, keyed by account.
+pub const OMS_FILL: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("oms.fill.v1"),
+    key: Cow::Borrowed("account"),
+    payload: Cow::Borrowed("qts.oms.v1.Fill"),
+    partitions: TRADING_PARTITIONS,
+    description: Cow::Borrowed("Fills of the OMS's orders, each once"),
+};
+
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
     SYSTEM_LIFECYCLE,
@@ -218,6 +239,8 @@ pub const TOPICS: &[TopicSpec] = &[
     MASTERDATA_SECURITY,
     TA_INDICATOR,
     TA_SIGNAL,
+    OMS_ORDER,
+    OMS_FILL,
 ];
 
 /// The registered topic with this name.

@@ -360,11 +360,14 @@ impl Db {
         Ok(())
     }
 
-    /// Begins a transaction.
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that reads and then writes fails with `SQLITE_BUSY_SNAPSHOT` when
+    /// another connection wrote in between (the busy timeout cannot help it), while an
+    /// immediate one waits its turn.
     pub async fn begin(&self) -> Result<Tx, Error> {
         let inner = match &self.pool {
             PerEngine::Postgres(p) => PerEngine::Postgres(p.begin().await?),
-            PerEngine::Sqlite(p) => PerEngine::Sqlite(p.begin().await?),
+            PerEngine::Sqlite(p) => PerEngine::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
         };
         Ok(Tx {
             inner,

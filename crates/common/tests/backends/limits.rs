@@ -16,7 +16,7 @@ use common::settings::{ServiceSettings, Sources};
 use common::shutdown::CancellationToken;
 use futures::StreamExt;
 use proto::common::v1 as pb;
-use proto::oms::v1::oms_service_server::{OmsService, OmsServiceServer};
+use proto::emotion::v1::emotion_service_server::{EmotionService, EmotionServiceServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 use utoipa_axum::router::OpenApiRouter;
@@ -35,12 +35,12 @@ impl Hold {
     }
 }
 
-struct TestOms {
+struct TestEmotion {
     hold: Hold,
 }
 
 #[tonic::async_trait]
-impl OmsService for TestOms {
+impl EmotionService for TestEmotion {
     async fn get_info(
         &self,
         request: tonic::Request<pb::GetInfoRequest>,
@@ -49,14 +49,14 @@ impl OmsService for TestOms {
             self.hold.wait().await;
         }
         Ok(tonic::Response::new(pb::ServiceInfo {
-            name: "oms".into(),
+            name: "emotion".into(),
             ..Default::default()
         }))
     }
 }
 
-/// A running `Host` for oms with test routes: `GET /api/oms/v1/hold` (waits for the test),
-/// `POST /api/oms/v1/echo` (answers the body's length), `POST /api/oms/v1/json` (a JSON body).
+/// A running `Host` for emotion with test routes: `GET /api/emotion/v1/hold` (waits for the test),
+/// `POST /api/emotion/v1/echo` (answers the body's length), `POST /api/emotion/v1/json` (a JSON body).
 struct TestHost {
     addrs: Addrs,
     registry: prometheus::Registry,
@@ -70,17 +70,17 @@ struct TestHost {
 impl TestHost {
     async fn start(limits: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let spec = registry::find("oms").unwrap();
+        let spec = registry::find("emotion").unwrap();
         let env: HashMap<String, String> = [
-            ("OMS__HTTP__PORT", "0"),
-            ("OMS__GRPC__PORT", "0"),
-            ("OMS__ADMIN__PORT", "0"),
-            ("OMS__SHUTDOWN__GRACE_PERIOD_SECS", "1"),
+            ("EMOTION__HTTP__PORT", "0"),
+            ("EMOTION__GRPC__PORT", "0"),
+            ("EMOTION__ADMIN__PORT", "0"),
+            ("EMOTION__SHUTDOWN__GRACE_PERIOD_SECS", "1"),
         ]
         .iter()
         .chain(limits)
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .chain([("OMS__DATA_DIR".to_owned(), dir.path().display().to_string())])
+        .chain([("EMOTION__DATA_DIR".to_owned(), dir.path().display().to_string())])
         .collect();
         let settings = ServiceSettings::load_from(
             spec,
@@ -97,7 +97,7 @@ impl TestHost {
             .unwrap();
         let backends = Backends::with(
             Arc::new(EmbeddedBus::in_memory(100)),
-            Arc::new(MemoryCache::new("oms:")),
+            Arc::new(MemoryCache::new("emotion:")),
             db,
         )
         .await
@@ -133,7 +133,7 @@ impl TestHost {
         let registry = prometheus::Registry::new();
         let parts = Parts {
             http,
-            grpc: tonic::service::Routes::new(OmsServiceServer::new(TestOms { hold: grpc_hold })),
+            grpc: tonic::service::Routes::new(EmotionServiceServer::new(TestEmotion { hold: grpc_hold })),
             registry: registry.clone(),
         };
         let host = Host::bind(spec, &settings, info, backends, parts)
@@ -155,7 +155,7 @@ impl TestHost {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}/api/oms{path}", self.addrs.http)
+        format!("http://{}/api/emotion{path}", self.addrs.http)
     }
 
     async fn grpc(&self) -> tonic::client::Grpc<tonic::transport::Channel> {
@@ -246,7 +246,7 @@ async fn closed_after(stream: &mut tokio::net::TcpStream, since: Instant) -> Dur
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
     let timeout = Duration::from_millis(300);
-    let app = TestHost::start(&[("OMS__LIMITS__HEADER_READ_TIMEOUT_MS", "300")]).await;
+    let app = TestHost::start(&[("EMOTION__LIMITS__HEADER_READ_TIMEOUT_MS", "300")]).await;
 
     // Half a request line, on the public and the admin port.
     for addr in [app.addrs.http, app.addrs.admin] {
@@ -254,7 +254,7 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
         // can come before `connect` returns here.
         let since = Instant::now();
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream.write_all(b"GET /api/oms/v1/in").await.unwrap();
+        stream.write_all(b"GET /api/emotion/v1/in").await.unwrap();
         let took = closed_after(&mut stream, since).await;
         assert!(
             took >= timeout,
@@ -278,7 +278,7 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
         .await
         .unwrap();
     stream
-        .write_all(b"GET /api/oms/v1/info HTTP/1.1\r\nHost: t\r\n\r\n")
+        .write_all(b"GET /api/emotion/v1/info HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .unwrap();
     let mut first = [0u8; 12];
@@ -290,7 +290,7 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
     // A client that sends its request in time is served.
     let (status, body) = raw(
         app.addrs.http,
-        &[b"GET /api/oms/v1/info HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"],
+        &[b"GET /api/emotion/v1/info HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"],
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -299,7 +299,7 @@ async fn connections_that_do_not_finish_their_headers_in_time_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_gets_413_with_the_envelope() {
-    let app = TestHost::start(&[("OMS__LIMITS__MAX_BODY_BYTES", "1024")]).await;
+    let app = TestHost::start(&[("EMOTION__LIMITS__MAX_BODY_BYTES", "1024")]).await;
     let c = reqwest::Client::new();
 
     let fits = c
@@ -325,7 +325,7 @@ async fn a_body_over_the_limit_gets_413_with_the_envelope() {
 
     // Without a length: cut while it is read.
     let chunk = format!("{:x}\r\n{}\r\n", 800, "y".repeat(800));
-    let head = b"POST /api/oms/v1/echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = b"POST /api/emotion/v1/echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
     let (status, body) = raw(
         app.addrs.http,
         &[head, chunk.as_bytes(), chunk.as_bytes(), b"0\r\n\r\n"],
@@ -345,7 +345,7 @@ async fn a_body_over_the_limit_gets_413_with_the_envelope() {
     let status = grpc
         .unary(
             tonic::Request::new(big),
-            http::uri::PathAndQuery::from_static("/qts.oms.v1.OmsService/GetInfo"),
+            http::uri::PathAndQuery::from_static("/qts.emotion.v1.EmotionService/GetInfo"),
             tonic_prost::ProstCodec::<pb::ServiceInfo, pb::ServiceInfo>::default(),
         )
         .await
@@ -357,7 +357,7 @@ async fn a_body_over_the_limit_gets_413_with_the_envelope() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_over_the_timeout_gets_504_or_deadline_exceeded() {
-    let app = TestHost::start(&[("OMS__LIMITS__REQUEST_TIMEOUT_MS", "300")]).await;
+    let app = TestHost::start(&[("EMOTION__LIMITS__REQUEST_TIMEOUT_MS", "300")]).await;
     let started = Instant::now();
     let slow = reqwest::get(app.url("/v1/hold")).await.unwrap();
     let message = envelope(slow, 504, "deadline_exceeded").await;
@@ -373,7 +373,7 @@ async fn a_request_over_the_timeout_gets_504_or_deadline_exceeded() {
     let status = grpc
         .unary(
             request,
-            http::uri::PathAndQuery::from_static("/qts.oms.v1.OmsService/GetInfo"),
+            http::uri::PathAndQuery::from_static("/qts.emotion.v1.EmotionService/GetInfo"),
             tonic_prost::ProstCodec::<pb::GetInfoRequest, pb::ServiceInfo>::default(),
         )
         .await
@@ -384,7 +384,7 @@ async fn a_request_over_the_timeout_gets_504_or_deadline_exceeded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_the_concurrency_limit_are_refused_at_once() {
-    let mut app = TestHost::start(&[("OMS__LIMITS__MAX_CONCURRENT_REQUESTS", "1")]).await;
+    let mut app = TestHost::start(&[("EMOTION__LIMITS__MAX_CONCURRENT_REQUESTS", "1")]).await;
 
     // HTTP: one request holds the only slot.
     let held = tokio::spawn(reqwest::get(app.url("/v1/hold")));
@@ -401,7 +401,7 @@ async fn requests_beyond_the_concurrency_limit_are_refused_at_once() {
     // gRPC counts its own requests.
     let mut grpc = app.grpc().await;
     grpc.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_static("/qts.oms.v1.OmsService/GetInfo");
+    let path = http::uri::PathAndQuery::from_static("/qts.emotion.v1.EmotionService/GetInfo");
     let codec = tonic_prost::ProstCodec::<pb::GetInfoRequest, pb::ServiceInfo>::default;
     let mut holding = grpc.clone();
     let (p, c) = (path.clone(), codec());
@@ -439,7 +439,7 @@ async fn every_http_error_carries_the_envelope() {
 
     let missing = c.get(app.url("/v1/nope")).send().await.unwrap();
     let message = envelope(missing, 404, "not_found").await;
-    assert!(message.contains("/api/oms/v1/nope"), "{message}");
+    assert!(message.contains("/api/emotion/v1/nope"), "{message}");
 
     let wrong_method = c.post(app.url("/v1/info")).send().await.unwrap();
     assert!(wrong_method.headers().contains_key(reqwest::header::ALLOW));
@@ -479,7 +479,7 @@ async fn every_http_error_carries_the_envelope() {
         .await
         .unwrap();
     assert_eq!(
-        doc["paths"]["/api/oms/v1/info"]["get"]["responses"]["default"]["$ref"],
+        doc["paths"]["/api/emotion/v1/info"]["get"]["responses"]["default"]["$ref"],
         "#/components/responses/Error"
     );
     assert!(
@@ -496,9 +496,9 @@ async fn pipelined(addr: SocketAddr, n: usize) -> Vec<u16> {
     for i in 0..n {
         let method = if i % 3 == 0 { "BREW" } else { "GET" };
         let path = if i % 2 == 0 {
-            format!("/api/oms/v1/{}", uuid::Uuid::new_v4())
+            format!("/api/emotion/v1/{}", uuid::Uuid::new_v4())
         } else {
-            "/api/oms/v1/info".to_owned()
+            "/api/emotion/v1/info".to_owned()
         };
         let close = if i + 1 == n {
             "Connection: close\r\n"
@@ -538,7 +538,7 @@ async fn random_grpc_calls(
             let mut grpc = grpc.clone();
             let id = uuid::Uuid::new_v4().simple();
             let path = if i % 2 == 0 {
-                format!("/qts.oms.v1.OmsService/Nope{id}")
+                format!("/qts.emotion.v1.EmotionService/Nope{id}")
             } else {
                 format!("/qts.x{id}.v1.S/M")
             };
@@ -588,10 +588,10 @@ async fn ten_thousand_requests_to_random_paths_add_no_time_series() {
 
     let text = common::metrics::render(&app.registry);
     for series in [
-        r#"qts_grpc_requests_total{code="Unimplemented",method="other",service="oms"} 10002"#,
-        r#"qts_http_requests_total{method="other",route="/api/oms/v1/info",service="oms",status="405"}"#,
-        r#"qts_http_requests_total{method="GET",route="other",service="oms",status="404"}"#,
-        r#"qts_http_requests_total{method="other",route="other",service="oms",status="404"}"#,
+        r#"qts_grpc_requests_total{code="Unimplemented",method="other",service="emotion"} 10002"#,
+        r#"qts_http_requests_total{method="other",route="/api/emotion/v1/info",service="emotion",status="405"}"#,
+        r#"qts_http_requests_total{method="GET",route="other",service="emotion",status="404"}"#,
+        r#"qts_http_requests_total{method="other",route="other",service="emotion",status="404"}"#,
     ] {
         assert!(text.contains(series), "{series} in\n{text}");
     }

@@ -1,11 +1,15 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: the broker, the store and routes into a bound host, with the OMS's reconciliation,
+//! account streams and confirmer as its background task.
 
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
+use crate::metrics::Metrics;
+use crate::service::Oms;
 use crate::settings::{Sections, Settings};
 
 /// The bound oms service.
@@ -17,16 +21,43 @@ impl Service for App {
     type Sections = Sections;
     const SPEC: &'static ServiceSpec = crate::SPEC;
     const DEFAULTS: &'static str = crate::settings::DEFAULTS;
-    const MIGRATIONS: Option<&'static Migrations> = None;
+    const MIGRATIONS: Option<&'static Migrations> = Some(&crate::MIGRATIONS);
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
-        let parts = Parts {
-            http: common::server::info_routes(info.clone()),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
-            registry: prometheus::Registry::new(),
+        let registry = prometheus::Registry::new();
+        let metrics = Metrics::register(&registry).context("register oms metrics")?;
+        let clock = settings
+            .clock
+            .clock()
+            .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
+        let trading = match settings.own.broker.clone() {
+            Some(b) => {
+                let broker = broker::connect(b).context("broker settings")?;
+                if broker.trading.is_none() {
+                    tracing::warn!("[broker] has no trading credentials: orders are refused");
+                }
+                broker.trading
+            }
+            None => {
+                tracing::info!("no [broker] configured: serving stored orders, refusing new ones");
+                None
+            }
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let oms = Oms::new(
+            backends.db.clone(),
+            trading,
+            settings.own.orders.clone(),
+            clock,
+            metrics,
+        );
+        let parts = Parts {
+            http: common::server::info_routes(info.clone()).merge(crate::http::router(oms.clone())),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), oms.clone())),
+            registry,
+        };
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        host.spawn("orders", move |token| oms.run(token));
         Ok(Self { host })
     }
 

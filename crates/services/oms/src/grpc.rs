@@ -2,25 +2,159 @@
 
 use std::sync::Arc;
 
+use common::error::ApiError;
 use common::server::ServiceInfo;
-use proto::common::v1 as pb;
+use proto::common::v1 as common_pb;
+use proto::oms::v1 as pb;
 use proto::oms::v1::oms_service_server::{OmsService, OmsServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::domain::NewOrder;
+use crate::service::{Oms, amendment};
+use crate::store::order_pb;
 
 struct Api {
     info: Arc<ServiceInfo>,
+    oms: Oms,
 }
 
 /// The tonic server for this service.
-pub(crate) fn server(info: Arc<ServiceInfo>) -> OmsServiceServer<impl OmsService> {
-    OmsServiceServer::new(Api { info })
+pub(crate) fn server(info: Arc<ServiceInfo>, oms: Oms) -> OmsServiceServer<impl OmsService> {
+    OmsServiceServer::new(Api { info, oms })
+}
+
+fn status(e: impl Into<ApiError>) -> Status {
+    e.into().into()
+}
+
+/// The status message of the OMS.
+pub(crate) fn status_pb(s: crate::service::Status) -> pb::OmsStatus {
+    pb::OmsStatus {
+        accepting: s.accepting,
+        reason: s.reason,
+        broker: s.broker.map(|g| g.to_string()).unwrap_or_default(),
+        accounts: s.accounts,
+        open_orders: s.open_orders,
+        unconfirmed_actions: s.unconfirmed,
+    }
 }
 
 #[tonic::async_trait]
 impl OmsService for Api {
     async fn get_info(
         &self,
-        _request: tonic::Request<pb::GetInfoRequest>,
-    ) -> Result<tonic::Response<pb::ServiceInfo>, tonic::Status> {
-        Ok(tonic::Response::new(self.info.to_proto()))
+        _request: Request<common_pb::GetInfoRequest>,
+    ) -> Result<Response<common_pb::ServiceInfo>, Status> {
+        Ok(Response::new(self.info.to_proto()))
+    }
+
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let r = request.into_inner();
+        let order = NewOrder::parse(
+            &r.client_id,
+            &r.account,
+            &r.symbol,
+            &r.side,
+            &r.order_type,
+            Some(r.price),
+            r.quantity,
+            Some(&r.strategy),
+        )
+        .map_err(|e| status(crate::service::Error::from(e)))?;
+        let placed = self.oms.place(order).await.map_err(status)?;
+        Ok(Response::new(order_pb(&placed)))
+    }
+
+    async fn amend_order(
+        &self,
+        request: Request<pb::AmendOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let r = request.into_inner();
+        let change = amendment(Some(r.price), Some(r.quantity))
+            .map_err(|e| status(crate::service::Error::from(e)))?;
+        let order = self.oms.amend(&r.order_id, change).await.map_err(status)?;
+        Ok(Response::new(order_pb(&order)))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let order = self
+            .oms
+            .cancel(&request.into_inner().order_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(order_pb(&order)))
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::Order>, Status> {
+        let r = request.into_inner();
+        let order = if r.order_id.is_empty() {
+            self.oms.by_client_id(&r.client_id).await
+        } else {
+            self.oms.current(&r.order_id).await
+        }
+        .map_err(status)?;
+        Ok(Response::new(order_pb(&order)))
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        let r = request.into_inner();
+        let orders = self
+            .oms
+            .list(&r.account, &r.symbol, r.open_only, r.limit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListOrdersResponse {
+            orders: orders.iter().map(order_pb).collect(),
+        }))
+    }
+
+    async fn list_fills(
+        &self,
+        request: Request<pb::ListFillsRequest>,
+    ) -> Result<Response<pb::ListFillsResponse>, Status> {
+        let r = request.into_inner();
+        let fills = self
+            .oms
+            .fills(&r.account, &r.order_id, r.limit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListFillsResponse { fills }))
+    }
+
+    async fn list_order_events(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::ListOrderEventsResponse>, Status> {
+        let r = request.into_inner();
+        let id = if r.order_id.is_empty() {
+            self.oms
+                .by_client_id(&r.client_id)
+                .await
+                .map_err(status)?
+                .id
+        } else {
+            r.order_id
+        };
+        let events = self.oms.events(&id).await.map_err(status)?;
+        Ok(Response::new(pb::ListOrderEventsResponse { events }))
+    }
+
+    async fn get_status(
+        &self,
+        _request: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::OmsStatus>, Status> {
+        Ok(Response::new(status_pb(self.oms.status().await)))
     }
 }

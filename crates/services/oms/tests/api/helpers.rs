@@ -1,7 +1,21 @@
-//! [`spawn_app`] and the [`TestApp`] with one method per endpoint.
+//! [`spawn_app`], the simulator the orders go to, and the [`TestApp`] with one method per
+//! endpoint.
+
+use std::time::Duration;
 
 use common::service::testing::{Spawned, spawn};
+use fcsim::config::{
+    DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN,
+    DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+};
+use fcsim::{SimConfig, Simulator, UniverseSize};
+use market::{Exchange, InstrumentKind, PriceLimits, Symbol};
 use proto::oms::v1::oms_service_client::OmsServiceClient;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::datetime;
+use tokio_util::sync::CancellationToken;
 
 /// A running oms service and an HTTP client for it.
 pub struct TestApp {
@@ -12,10 +26,130 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with settings (`OMS__SECTION__KEY` pairs).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<oms::App>(&[]).await.expect("the service starts"),
+        app: spawn::<oms::App>(env).await.expect("the service starts"),
         http: reqwest::Client::new(),
     }
+}
+
+/// A simulator serving FC Data and FC Trading on free ports; dropping it stops it.
+pub struct TestSim {
+    pub sim: Simulator,
+    pub data_url: String,
+    pub trading_url: String,
+    cancel: CancellationToken,
+}
+
+impl Drop for TestSim {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Continuous trading at 10:00 on a Tuesday, real time.
+pub fn market() -> SimConfig {
+    SimConfig {
+        start: datetime!(2025-06-10 10:00:00 +7),
+        speed: 1.0,
+        universe: UniverseSize {
+            hose: 40,
+            hnx: 10,
+            upcom: 10,
+        },
+        history_days: 20,
+        ..SimConfig::demo()
+    }
+}
+
+pub async fn start_sim(config: SimConfig) -> TestSim {
+    let sim = Simulator::new(config).unwrap();
+    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let data_url = format!("http://{}", data.local_addr().unwrap());
+    let trading_url = format!("http://{}", trading.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
+    TestSim {
+        sim,
+        data_url,
+        trading_url,
+        cancel,
+    }
+}
+
+impl TestSim {
+    /// The first HOSE stock and today's band.
+    pub fn hose_stock(&self) -> (Symbol, PriceLimits) {
+        let g = self.sim.generator();
+        let day = g
+            .day_index(self.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+            .unwrap();
+        let (i, x) = g
+            .universe()
+            .instruments()
+            .iter()
+            .enumerate()
+            .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+            .unwrap();
+        (Symbol::parse(&x.symbol).unwrap(), g.limits(i, day).unwrap())
+    }
+
+    /// The `OMS__...` settings that trade this simulator's demo cash account on its clock.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        let start = self.sim.now().format(&Rfc3339).unwrap();
+        let anchor = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
+        vec![
+            ("OMS__BROKER__GENERATION", "v2".to_owned()),
+            ("OMS__BROKER__DATA__URL", self.data_url.clone()),
+            ("OMS__BROKER__DATA__HUB_URL", self.data_url.clone()),
+            (
+                "OMS__BROKER__DATA__CONSUMER_ID",
+                DEMO_DATA_CONSUMER_ID.to_owned(),
+            ),
+            (
+                "OMS__BROKER__DATA__CONSUMER_SECRET",
+                DEMO_DATA_CONSUMER_SECRET.to_owned(),
+            ),
+            ("OMS__BROKER__TRADING__URL", self.trading_url.clone()),
+            ("OMS__BROKER__TRADING__HUB_URL", self.trading_url.clone()),
+            (
+                "OMS__BROKER__TRADING__CONSUMER_ID",
+                DEMO_TRADING_CONSUMER_ID.to_owned(),
+            ),
+            (
+                "OMS__BROKER__TRADING__CONSUMER_SECRET",
+                DEMO_TRADING_CONSUMER_SECRET.to_owned(),
+            ),
+            (
+                "OMS__BROKER__TRADING__PRIVATE_KEY",
+                DEMO_PRIVATE_KEY_XML_B64.to_owned(),
+            ),
+            ("OMS__BROKER__TRADING__PIN", DEMO_PIN.to_owned()),
+            ("OMS__ORDERS__ACCOUNTS", format!("{DEMO_CASH_ACCOUNT},")),
+            ("OMS__ORDERS__CONFIRM_INTERVAL_MS", "50".to_owned()),
+            ("OMS__CLOCK__START", start),
+            ("OMS__CLOCK__ANCHOR", anchor),
+            ("OMS__CLOCK__SPEED", self.sim.config().speed.to_string()),
+        ]
+    }
+}
+
+/// The OMS trading `sim`, plus `extra` settings; waits until it accepts orders.
+pub async fn spawn_trading(sim: &TestSim, extra: &[(&str, &str)]) -> TestApp {
+    let env = sim.env();
+    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.extend_from_slice(extra);
+    let app = spawn_app_with(&pairs).await;
+    app.wait_for("accepting orders", |a| async move {
+        a.status().await["accepting"] == true
+    })
+    .await;
+    app
 }
 
 impl TestApp {
@@ -28,20 +162,122 @@ impl TestApp {
             .expect("HTTP request")
     }
 
+    /// `GET` a path as JSON, expecting 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("JSON")
+    }
+
     /// `GET /api/oms/v1/info`.
     pub async fn get_info(&self) -> reqwest::Response {
         self.get("/api/oms/v1/info").await
     }
 
+    /// `GET /api/oms/v1/status`.
+    pub async fn status(&self) -> Value {
+        self.get_json("/api/oms/v1/status").await
+    }
+
+    /// `POST /api/oms/v1/orders`: status and body.
+    pub async fn place(&self, order: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.app.http_url("/api/oms/v1/orders"))
+            .json(order)
+            .send()
+            .await
+            .expect("HTTP request");
+        (r.status().as_u16(), r.json().await.expect("JSON"))
+    }
+
+    /// `PATCH /api/oms/v1/orders/{id}`.
+    pub async fn amend(&self, id: &str, change: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .patch(self.app.http_url(&format!("/api/oms/v1/orders/{id}")))
+            .json(change)
+            .send()
+            .await
+            .expect("HTTP request");
+        (r.status().as_u16(), r.json().await.expect("JSON"))
+    }
+
+    /// `DELETE /api/oms/v1/orders/{id}`.
+    pub async fn cancel(&self, id: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .delete(self.app.http_url(&format!("/api/oms/v1/orders/{id}")))
+            .send()
+            .await
+            .expect("HTTP request");
+        (r.status().as_u16(), r.json().await.expect("JSON"))
+    }
+
+    /// `GET /api/oms/v1/orders/{id}`.
+    pub async fn order(&self, id: &str) -> Value {
+        self.get_json(&format!("/api/oms/v1/orders/{id}")).await
+    }
+
+    /// Polls `check` every 20 ms until it holds; fails after 20 s naming `what`.
+    pub async fn wait_for<'a, F, Fut>(&'a self, what: &str, check: F)
+    where
+        F: Fn(&'a TestApp) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !check(self).await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Polls the order until `check` holds on it; answers it.
+    pub async fn wait_order(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let o = self.order(id).await;
+            if check(&o) {
+                return o;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for order {id} to be {what}: {o}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// gRPC client.
+    pub async fn grpc(&self) -> OmsServiceClient<tonic::transport::Channel> {
+        OmsServiceClient::connect(self.app.grpc_url())
+            .await
+            .expect("gRPC connect")
+    }
+
     /// gRPC `OmsService/GetInfo`.
     pub async fn grpc_get_info(&self) -> proto::common::v1::ServiceInfo {
-        let mut client = OmsServiceClient::connect(self.app.grpc_url())
+        self.grpc()
             .await
-            .expect("gRPC connect");
-        client
             .get_info(proto::common::v1::GetInfoRequest {})
             .await
             .expect("GetInfo")
             .into_inner()
     }
+}
+
+/// A limit order body.
+pub fn limit(client_id: &str, symbol: Symbol, side: &str, price: i64, quantity: u64) -> Value {
+    json!({
+        "client_id": client_id,
+        "account": DEMO_CASH_ACCOUNT,
+        "symbol": symbol.as_str(),
+        "side": side,
+        "order_type": "LO",
+        "price": price,
+        "quantity": quantity,
+    })
 }

@@ -1,0 +1,492 @@
+//! HTTP adapter: place, amend and cancel orders; the order book, fills and each order's
+//! journal; the broker's positions, cash and max quantities. Every refusal is the
+//! `{"code","message"}` body.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use common::error::{ApiError, Kind};
+use proto::oms::v1 as pb;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::NewOrder;
+use crate::service::{Error, Oms, amendment};
+use crate::store::order_pb;
+
+/// The service's routes.
+pub(crate) fn router(oms: Oms) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(place_order, list_orders))
+        .routes(routes!(get_order, amend_order, cancel_order))
+        .routes(routes!(order_events))
+        .routes(routes!(list_fills))
+        .routes(routes!(get_status))
+        .routes(routes!(positions))
+        .routes(routes!(balance))
+        .routes(routes!(max_quantities))
+        .with_state(oms)
+}
+
+fn rfc3339(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(|t| {
+        time::OffsetDateTime::from_unix_timestamp(t.seconds)
+            .ok()
+            .and_then(|d| {
+                d.replace_nanosecond(u32::try_from(t.nanos).unwrap_or(0))
+                    .ok()
+            })
+    })
+    .and_then(|d| d.format(&Rfc3339).ok())
+    .unwrap_or_default()
+}
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(t)| t)
+        .map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OrderDto {
+    /// The OMS's id.
+    id: String,
+    /// The caller's idempotency key.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell`.
+    side: String,
+    /// `LO`, `ATO`, `ATC`, `MTL`, `MOK`, `MAK` or `PLO`.
+    order_type: String,
+    /// Limit price; absent for the market-priced types.
+    price: Option<i64>,
+    quantity: u64,
+    /// `pending_new`, `new`, `partially_filled`, `filled`, `cancelled`, `rejected`, `expired`.
+    status: String,
+    /// `amend` or `cancel` while one is with the broker.
+    pending: Option<String>,
+    filled: u64,
+    /// Volume-weighted fill price; absent before the first fill.
+    avg_price: Option<i64>,
+    /// SSI's requestID of the placement.
+    request_id: u32,
+    /// SSI's order id, once known.
+    broker_order_id: Option<String>,
+    reject_reason: Option<String>,
+    strategy: Option<String>,
+    /// RFC 3339 (market clock).
+    created_at: String,
+    updated_at: String,
+    version: u64,
+}
+
+fn some(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl From<pb::Order> for OrderDto {
+    fn from(o: pb::Order) -> Self {
+        Self {
+            created_at: rfc3339(o.created_at.as_ref()),
+            updated_at: rfc3339(o.updated_at.as_ref()),
+            id: o.id,
+            client_id: o.client_id,
+            account: o.account,
+            symbol: o.symbol,
+            side: o.side,
+            order_type: o.order_type,
+            price: (o.price != 0).then_some(o.price),
+            quantity: o.quantity,
+            status: o.status,
+            pending: some(o.pending),
+            filled: o.filled,
+            avg_price: (o.avg_price != 0).then_some(o.avg_price),
+            request_id: o.request_id,
+            broker_order_id: some(o.broker_order_id),
+            reject_reason: some(o.reject_reason),
+            strategy: some(o.strategy),
+            version: o.version,
+        }
+    }
+}
+
+fn dto(o: &crate::domain::Order) -> Json<OrderDto> {
+    Json(order_pb(o).into())
+}
+
+/// A new order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlaceBody {
+    /// Your idempotency key: 1 to 64 characters of `[A-Za-z0-9._:-]`. Sending the same again
+    /// answers the order already placed, never a second one.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell`.
+    side: String,
+    /// `LO` (default), `ATO`, `ATC`, `MTL`, `MOK`, `MAK` or `PLO`.
+    #[serde(default)]
+    order_type: Option<String>,
+    /// Limit price in VND (tenths of an index point for futures); only for `LO`.
+    #[serde(default)]
+    price: Option<i64>,
+    quantity: u64,
+    /// The strategy the order belongs to.
+    #[serde(default)]
+    strategy: Option<String>,
+}
+
+/// Places an order through the broker, exactly once per `client_id`. Answers it after the
+/// broker's answer: `pending_new` with a `broker_order_id` when the broker took it, `rejected`
+/// with the reason when it refused, `pending_new` without one when the answer is unknown (the
+/// OMS keeps asking).
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = PlaceBody,
+    responses((status = 201, description = "The order", body = OrderDto),
+              (status = 400, description = "Malformed order", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 409, description = "client_id used for a different order", body = common::error::ErrorBody),
+              (status = 503, description = "Not accepting orders yet (reconciling with the broker)", body = common::error::ErrorBody)))]
+async fn place_order(
+    State(oms): State<Oms>,
+    b: Result<Json<PlaceBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
+    let b = body(b)?;
+    let order = NewOrder::parse(
+        &b.client_id,
+        &b.account,
+        &b.symbol,
+        &b.side,
+        b.order_type.as_deref().unwrap_or("LO"),
+        b.price,
+        b.quantity,
+        b.strategy.as_deref(),
+    )
+    .map_err(Error::from)?;
+    let placed = oms.place(order).await?;
+    Ok((StatusCode::CREATED, dto(&placed)))
+}
+
+/// Filters of the order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only this account.
+    account: Option<String>,
+    /// Only this symbol.
+    symbol: Option<String>,
+    /// Only orders that can still trade.
+    open: Option<bool>,
+    /// 1 to `orders.max_list`; default 100.
+    limit: Option<u32>,
+}
+
+/// Orders, newest first.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListQuery),
+    responses((status = 200, description = "Orders", body = [OrderDto])))]
+async fn list_orders(
+    State(oms): State<Oms>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<OrderDto>>, ApiError> {
+    let orders = oms
+        .list(
+            q.account.as_deref().unwrap_or(""),
+            &q.symbol.unwrap_or_default().to_ascii_uppercase(),
+            q.open.unwrap_or(false),
+            q.limit.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(orders.iter().map(|o| order_pb(o).into()).collect()))
+}
+
+/// One order.
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "The OMS's order id")),
+    responses((status = 200, description = "The order", body = OrderDto),
+              (status = 404, description = "No such order", body = common::error::ErrorBody)))]
+async fn get_order(
+    State(oms): State<Oms>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderDto>, ApiError> {
+    Ok(dto(&oms.current(&id).await?))
+}
+
+/// An amendment: `price` or `quantity`, not both.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AmendBody {
+    /// New limit price.
+    #[serde(default)]
+    price: Option<i64>,
+    /// New total quantity (including what is filled).
+    #[serde(default)]
+    quantity: Option<u64>,
+}
+
+/// Asks the broker to change the order's price or quantity. The order answers with
+/// `pending: "amend"`; the change shows once the broker confirms it.
+#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", request_body = AmendBody,
+    params(("id" = String, Path, description = "The OMS's order id")),
+    responses((status = 202, description = "The amendment is with the broker", body = OrderDto),
+              (status = 400, description = "Malformed amendment", body = common::error::ErrorBody),
+              (status = 404, description = "No such order", body = common::error::ErrorBody),
+              (status = 422, description = "Not allowed in the order's state", body = common::error::ErrorBody)))]
+async fn amend_order(
+    State(oms): State<Oms>,
+    Path(id): Path<String>,
+    b: Result<Json<AmendBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
+    let b = body(b)?;
+    let change = amendment(b.price, b.quantity).map_err(Error::from)?;
+    Ok((StatusCode::ACCEPTED, dto(&oms.amend(&id, change).await?)))
+}
+
+/// Asks the broker to cancel the order. The order answers with `pending: "cancel"`.
+#[utoipa::path(delete, path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "The OMS's order id")),
+    responses((status = 202, description = "The cancellation is with the broker", body = OrderDto),
+              (status = 404, description = "No such order", body = common::error::ErrorBody),
+              (status = 422, description = "Not allowed in the order's state", body = common::error::ErrorBody)))]
+async fn cancel_order(
+    State(oms): State<Oms>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
+    Ok((StatusCode::ACCEPTED, dto(&oms.cancel(&id).await?)))
+}
+
+/// One change of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OrderEventDto {
+    kind: String,
+    from_status: String,
+    to_status: String,
+    detail: String,
+    /// RFC 3339.
+    at: String,
+}
+
+/// Every change of one order, oldest first.
+#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "orders",
+    params(("id" = String, Path, description = "The OMS's order id")),
+    responses((status = 200, description = "The order's journal", body = [OrderEventDto]),
+              (status = 404, description = "No such order", body = common::error::ErrorBody)))]
+async fn order_events(
+    State(oms): State<Oms>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<OrderEventDto>>, ApiError> {
+    let events = oms.events(&id).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| OrderEventDto {
+                at: rfc3339(e.at.as_ref()),
+                kind: e.kind,
+                from_status: e.from_status,
+                to_status: e.to_status,
+                detail: e.detail,
+            })
+            .collect(),
+    ))
+}
+
+/// One fill.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct FillDto {
+    /// The broker's fill event id, or `cum:<quantity>` for a fill taken from the order book.
+    id: String,
+    order_id: String,
+    account: String,
+    symbol: String,
+    side: String,
+    price: i64,
+    quantity: u64,
+    /// RFC 3339.
+    time: String,
+    /// Taken from the broker's order book after the stream missed it.
+    reconciled: bool,
+    strategy: Option<String>,
+}
+
+/// Filters of the fill list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FillQuery {
+    /// Only this account.
+    account: Option<String>,
+    /// Only this order.
+    order_id: Option<String>,
+    /// 1 to `orders.max_list`; default 100.
+    limit: Option<u32>,
+}
+
+/// Fills, newest first.
+#[utoipa::path(get, path = "/v1/fills", tag = "orders", params(FillQuery),
+    responses((status = 200, description = "Fills", body = [FillDto])))]
+async fn list_fills(
+    State(oms): State<Oms>,
+    Query(q): Query<FillQuery>,
+) -> Result<Json<Vec<FillDto>>, ApiError> {
+    let fills = oms
+        .fills(
+            q.account.as_deref().unwrap_or(""),
+            q.order_id.as_deref().unwrap_or(""),
+            q.limit.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(
+        fills
+            .into_iter()
+            .map(|f| FillDto {
+                time: rfc3339(f.time.as_ref()),
+                id: f.id,
+                order_id: f.order_id,
+                account: f.account,
+                symbol: f.symbol,
+                side: f.side,
+                price: f.price,
+                quantity: f.quantity,
+                reconciled: f.reconciled,
+                strategy: some(f.strategy),
+            })
+            .collect(),
+    ))
+}
+
+/// Whether the OMS accepts orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatusDto {
+    accepting: bool,
+    /// Why not, when not.
+    reason: Option<String>,
+    /// `v2`, `v3`, or absent without a broker.
+    broker: Option<String>,
+    accounts: Vec<String>,
+    open_orders: u64,
+    /// Placements and changes whose outcome the broker has not told yet.
+    unconfirmed_actions: u64,
+}
+
+/// Whether orders are accepted (a broker is configured and every account is reconciled), and
+/// the book's size.
+#[utoipa::path(get, path = "/v1/status", tag = "orders",
+    responses((status = 200, description = "The OMS's state", body = StatusDto)))]
+async fn get_status(State(oms): State<Oms>) -> Json<StatusDto> {
+    let s = crate::grpc::status_pb(oms.status().await);
+    Json(StatusDto {
+        accepting: s.accepting,
+        reason: some(s.reason),
+        broker: some(s.broker),
+        accounts: s.accounts,
+        open_orders: s.open_orders,
+        unconfirmed_actions: s.unconfirmed_actions,
+    })
+}
+
+/// A holding, as the broker reports it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PositionDto {
+    symbol: String,
+    quantity: u64,
+    /// Sellable now (settled, not blocked).
+    sellable: u64,
+    /// Short contracts (derivatives).
+    short: u64,
+    avg_price: Option<i64>,
+}
+
+/// The account's holdings, as the broker reports them now.
+#[utoipa::path(get, path = "/v1/accounts/{account}/positions", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account")),
+    responses((status = 200, description = "Holdings", body = [PositionDto]),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
+async fn positions(
+    State(oms): State<Oms>,
+    Path(account): Path<String>,
+) -> Result<Json<Vec<PositionDto>>, ApiError> {
+    let p = oms.positions(&account).await?;
+    Ok(Json(
+        p.into_iter()
+            .map(|p| PositionDto {
+                symbol: p.symbol.to_string(),
+                quantity: p.quantity.units(),
+                sellable: p.sellable.units(),
+                short: p.short.units(),
+                avg_price: p.avg_price.map(market::Price::units),
+            })
+            .collect(),
+    ))
+}
+
+/// Cash of an account, as the broker reports it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BalanceDto {
+    account: String,
+    cash: Option<i64>,
+    buying_power: Option<i64>,
+    withdrawable: Option<i64>,
+}
+
+/// The account's cash and buying power, as the broker reports them now.
+#[utoipa::path(get, path = "/v1/accounts/{account}/balance", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account")),
+    responses((status = 200, description = "Cash", body = BalanceDto),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
+async fn balance(
+    State(oms): State<Oms>,
+    Path(account): Path<String>,
+) -> Result<Json<BalanceDto>, ApiError> {
+    let b = oms.balance(&account).await?;
+    Ok(Json(BalanceDto {
+        account: b.account,
+        cash: b.cash.map(market::Vnd::amount),
+        buying_power: b.buying_power.map(market::Vnd::amount),
+        withdrawable: b.withdrawable.map(market::Vnd::amount),
+    }))
+}
+
+/// What the max-quantity query asks.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MaxQuery {
+    symbol: String,
+    /// The buy price to size at.
+    price: i64,
+}
+
+/// The largest buy and sell the broker allows now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MaxDto {
+    max_buy: u64,
+    max_sell: u64,
+}
+
+/// The largest buy at `price` and the largest sell of `symbol` the broker allows now.
+#[utoipa::path(get, path = "/v1/accounts/{account}/max", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account"), MaxQuery),
+    responses((status = 200, description = "Max quantities", body = MaxDto),
+              (status = 400, description = "Bad symbol or price", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody)))]
+async fn max_quantities(
+    State(oms): State<Oms>,
+    Path(account): Path<String>,
+    Query(q): Query<MaxQuery>,
+) -> Result<Json<MaxDto>, ApiError> {
+    let symbol = market::Symbol::parse(q.symbol.trim())
+        .map_err(|e| ApiError::new(Kind::InvalidArgument, format!("symbol {:?}: {e}", q.symbol)))?;
+    let price = market::Price::new(q.price)
+        .ok()
+        .filter(|p| p.units() > 0)
+        .ok_or_else(|| ApiError::new(Kind::InvalidArgument, format!("price {}", q.price)))?;
+    let m = oms.max_quantities(&account, symbol, price).await?;
+    Ok(Json(MaxDto {
+        max_buy: m.max_buy.units(),
+        max_sell: m.max_sell.units(),
+    }))
+}

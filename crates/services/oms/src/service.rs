@@ -1,0 +1,1233 @@
+//! The use cases: place, amend and cancel through the broker exactly once; follow the broker's
+//! account stream; reconcile with its order book on start and after every gap; ask again about
+//! whatever has no known outcome.
+//!
+//! Exactly-once: an order is stored (with its SSI requestID) before anything is sent, and every
+//! resend uses the same requestID, which the broker refuses as a duplicate: so a retry after a
+//! timeout, a lost answer or a crash never places twice. One mutex orders every change of the
+//! book; the broker is called outside it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use broker::{ClientOrderId, Generation, Trading};
+use common::error::{Classify, Kind};
+use common::settings::MarketClock;
+use common::shutdown::CancellationToken;
+use common::store::Db;
+use futures::StreamExt as _;
+use market::order::Amendment;
+use market::{Price, Quantity};
+use time::OffsetDateTime;
+use tokio::sync::Mutex;
+
+use crate::domain::{Change, Fill, IllegalTransition, Invalid, NewOrder, Order, Pending};
+use crate::metrics::Metrics;
+use crate::settings::OrderSettings;
+use crate::store::{self, Created};
+
+/// What an order call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or not allowed in the order's state.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// No such order.
+    #[error("no order {0}")]
+    NotFound(String),
+    /// The client id was used for a different order.
+    #[error("client_id {0:?} was used for a different order ({1})")]
+    ClientIdReused(String, String),
+    /// The account is not one the OMS trades.
+    #[error("account {0:?} is not one this OMS trades (orders.accounts)")]
+    UnknownAccount(String),
+    /// No broker is configured.
+    #[error("no broker is configured: the OMS cannot place orders")]
+    NoBroker,
+    /// Not accepting orders yet (reconciling with the broker).
+    #[error("not accepting orders yet: {0}")]
+    NotAccepting(String),
+    /// The broker answered a query with an error.
+    #[error("broker: {0}")]
+    Broker(#[from] broker::Error),
+    /// The broker did not answer a query in time.
+    #[error("the broker did not answer within {0} ms")]
+    BrokerTimeout(u64),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> Kind {
+        match self {
+            Error::Invalid(Invalid::Field(_)) => Kind::InvalidArgument,
+            Error::Invalid(Invalid::Transition(_)) => Kind::FailedPrecondition,
+            Error::NotFound(_) => Kind::NotFound,
+            Error::ClientIdReused(..) => Kind::AlreadyExists,
+            Error::UnknownAccount(_) => Kind::PermissionDenied,
+            Error::NoBroker => Kind::FailedPrecondition,
+            Error::NotAccepting(_) => Kind::Unavailable,
+            Error::Broker(e) => e.kind(),
+            Error::BrokerTimeout(_) => Kind::Unavailable,
+            Error::Store(store::Error::Conflict(_)) => Kind::Aborted,
+            Error::Store(store::Error::Store(e)) => e.kind(),
+            Error::Store(store::Error::Corrupt { .. }) => Kind::Internal,
+        }
+    }
+}
+
+impl From<IllegalTransition> for Error {
+    fn from(e: IllegalTransition) -> Self {
+        Error::Invalid(Invalid::Transition(e))
+    }
+}
+
+/// The open orders in memory: every change goes through here, under one lock.
+#[derive(Default)]
+struct Book {
+    /// Orders that can still trade, by OMS id.
+    open: HashMap<String, Order>,
+    /// OMS id by the broker's order id.
+    by_broker: HashMap<String, String>,
+    /// Orders whose pending amend/cancel could not be sent (outcome unknown): sent again by
+    /// the confirmer with the same requestID.
+    unsent_actions: std::collections::HashSet<String>,
+}
+
+impl Book {
+    fn put(&mut self, order: Order) {
+        if let Some(b) = &order.broker_order_id {
+            self.by_broker.insert(b.clone(), order.id.clone());
+        }
+        if order.status.is_final() {
+            self.open.remove(&order.id);
+            self.unsent_actions.remove(&order.id);
+        } else {
+            self.open.insert(order.id.clone(), order);
+        }
+    }
+}
+
+/// The OMS: clone freely (one shared state).
+#[derive(Clone)]
+pub struct Oms {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    trading: Option<Arc<dyn Trading>>,
+    generation: Option<Generation>,
+    settings: OrderSettings,
+    clock: MarketClock,
+    metrics: Metrics,
+    book: Mutex<Book>,
+    accepting: AtomicBool,
+    reason: std::sync::Mutex<String>,
+}
+
+/// What `GetStatus` answers.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// Orders are accepted.
+    pub accepting: bool,
+    /// Why not.
+    pub reason: String,
+    /// The broker's generation.
+    pub broker: Option<Generation>,
+    /// Accounts traded.
+    pub accounts: Vec<String>,
+    /// Orders that can still trade.
+    pub open_orders: u64,
+    /// Orders and changes without a known outcome.
+    pub unconfirmed: u64,
+}
+
+fn vn_today(now: OffsetDateTime) -> time::Date {
+    now.to_offset(market::calendar::VN_OFFSET).date()
+}
+
+/// How the broker's answer to an action sorts.
+enum Outcome {
+    /// The broker has it (answer or duplicate).
+    Taken(Option<broker::OrderAck>),
+    /// The broker or exchange said no, for this reason.
+    Refused(String),
+    /// Nobody knows: ask again later with the same requestID.
+    Unknown(String),
+}
+
+impl Oms {
+    /// An OMS over `db`, trading through `trading` (none: orders are refused).
+    pub fn new(
+        db: Db,
+        trading: Option<Arc<dyn Trading>>,
+        settings: OrderSettings,
+        clock: MarketClock,
+        metrics: Metrics,
+    ) -> Self {
+        let generation = trading.as_ref().map(|t| t.generation());
+        let reason = if trading.is_some() {
+            "reconciling with the broker".to_owned()
+        } else {
+            "no broker is configured".to_owned()
+        };
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                trading,
+                generation,
+                settings,
+                clock,
+                metrics,
+                book: Mutex::new(Book::default()),
+                accepting: AtomicBool::new(false),
+                reason: std::sync::Mutex::new(reason),
+            }),
+        }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    fn trading(&self) -> Result<&Arc<dyn Trading>, Error> {
+        self.inner.trading.as_ref().ok_or(Error::NoBroker)
+    }
+
+    fn set_reason(&self, reason: &str) {
+        if let Ok(mut r) = self.inner.reason.lock() {
+            reason.clone_into(&mut r);
+        }
+    }
+
+    /// Whether orders are accepted, and the book's size.
+    pub async fn status(&self) -> Status {
+        let book = self.inner.book.lock().await;
+        let unconfirmed =
+            book.open.values().filter(|o| !o.confirmed).count() + book.unsent_actions.len();
+        Status {
+            accepting: self.inner.accepting.load(Ordering::Acquire),
+            reason: self
+                .inner
+                .reason
+                .lock()
+                .map(|r| r.clone())
+                .unwrap_or_default(),
+            broker: self.inner.generation,
+            accounts: self.inner.settings.accounts.clone(),
+            open_orders: book.open.len() as u64,
+            unconfirmed: unconfirmed as u64,
+        }
+    }
+
+    /// Whether orders are accepted now.
+    pub fn accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::Acquire)
+    }
+
+    fn check_account(&self, account: &str) -> Result<(), Error> {
+        if self.inner.settings.accounts.iter().any(|a| a == account) {
+            Ok(())
+        } else {
+            Err(Error::UnknownAccount(account.to_owned()))
+        }
+    }
+
+    /// Places `request`: stored first, then sent; a repeated client id answers the order placed
+    /// with it. Answers the order after the broker's answer (or, when that answer is unknown,
+    /// pending: the OMS keeps asking).
+    pub async fn place(&self, request: NewOrder) -> Result<Order, Error> {
+        let started = Instant::now();
+        self.trading()?;
+        self.check_account(&request.account)?;
+        if !self.accepting() {
+            if let Some(existing) = store::by_client_id(&self.inner.db, &request.client_id).await? {
+                return self.existing(&request, existing);
+            }
+            self.inner
+                .metrics
+                .requests
+                .with_label_values(&["refused"])
+                .inc();
+            return Err(Error::NotAccepting(
+                self.inner
+                    .reason
+                    .lock()
+                    .map(|r| r.clone())
+                    .unwrap_or_default(),
+            ));
+        }
+        let order = {
+            let mut book = self.inner.book.lock().await;
+            let now = self.now();
+            match store::create(&self.inner.db, request.clone(), vn_today(now), now).await? {
+                Created::Existing(existing) => return self.existing(&request, existing),
+                Created::New(order) => {
+                    self.inner
+                        .metrics
+                        .changes
+                        .with_label_values(&["created"])
+                        .inc();
+                    book.put(order.clone());
+                    self.inner.metrics.open_orders.set(book.open.len() as i64);
+                    order
+                }
+            }
+        };
+        self.inner
+            .metrics
+            .requests
+            .with_label_values(&["placed"])
+            .inc();
+        let order = self.send(order).await?;
+        self.inner
+            .metrics
+            .place_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(order)
+    }
+
+    fn existing(&self, request: &NewOrder, existing: Order) -> Result<Order, Error> {
+        let same = existing.account == request.account
+            && existing.symbol == request.symbol
+            && existing.side == request.side
+            && existing.order_type == request.order_type
+            && existing.strategy == request.strategy;
+        self.inner
+            .metrics
+            .requests
+            .with_label_values(&["existing"])
+            .inc();
+        if same {
+            Ok(existing)
+        } else {
+            Err(Error::ClientIdReused(
+                request.client_id.clone(),
+                existing.id,
+            ))
+        }
+    }
+
+    /// Sorts a broker answer to an action.
+    fn outcome(
+        &self,
+        call: &str,
+        result: Result<Result<broker::OrderAck, broker::Error>, tokio::time::error::Elapsed>,
+    ) -> Outcome {
+        let (label, outcome) = match result {
+            Ok(Ok(ack)) => ("ok", Outcome::Taken(Some(ack))),
+            Ok(Err(broker::Error::Duplicate { .. })) => ("duplicate", Outcome::Taken(None)),
+            Ok(Err(
+                e @ (broker::Error::Invalid(_)
+                | broker::Error::Rejected { .. }
+                | broker::Error::Auth { .. }
+                | broker::Error::NotFound(_)
+                | broker::Error::Unsupported { .. }
+                | broker::Error::Settings(_)),
+            )) => ("rejected", Outcome::Refused(e.to_string())),
+            Ok(Err(
+                e @ (broker::Error::RateLimited { .. }
+                | broker::Error::Unavailable { .. }
+                | broker::Error::Mapping { .. }
+                | broker::Error::Other { .. }),
+            )) => ("unknown", Outcome::Unknown(e.to_string())),
+            Err(_) => (
+                "unknown",
+                Outcome::Unknown(format!(
+                    "no answer within {} ms",
+                    self.inner.settings.broker_timeout_ms
+                )),
+            ),
+        };
+        self.inner
+            .metrics
+            .broker_calls
+            .with_label_values(&[call, label])
+            .inc();
+        outcome
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.settings.broker_timeout_ms)
+    }
+
+    /// Sends the placement of `order` (again, with its requestID) and records the answer.
+    async fn send(&self, order: Order) -> Result<Order, Error> {
+        let trading = self.trading()?.clone();
+        let request = broker::OrderRequest {
+            account: order.account.clone(),
+            symbol: order.symbol,
+            side: order.side,
+            order_type: order.order_type,
+            price: order.price,
+            quantity: order.quantity,
+            client_order_id: order.request_id,
+        };
+        let result = tokio::time::timeout(self.timeout(), trading.place(&request)).await;
+        match self.outcome("place", result) {
+            Outcome::Taken(Some(ack)) => {
+                let refused = matches!(ack.status, Some(broker::OrderStatus::Rejected));
+                self.mutate(&order.id, |o, now| {
+                    if refused {
+                        return o
+                            .reject("the broker refused the order".to_owned(), now)
+                            .map(Some);
+                    }
+                    Ok(o.accepted(ack.order_id.clone(), now))
+                })
+                .await
+            }
+            Outcome::Taken(None) => self.resolve(&order.id).await,
+            Outcome::Refused(reason) => {
+                self.mutate(&order.id, |o, now| o.reject(reason, now).map(Some))
+                    .await
+            }
+            Outcome::Unknown(why) => {
+                tracing::warn!(order = %order.id, request_id = %order.request_id, "placement outcome unknown ({why}); asking again later");
+                self.current(&order.id).await
+            }
+        }
+    }
+
+    /// What the broker knows of an order whose placement has no answer: applied when it has
+    /// the order; sent again (same requestID) when it has not and the order is recent; rejected
+    /// as never sent when it is older than `resend_window_secs`.
+    async fn resolve(&self, id: &str) -> Result<Order, Error> {
+        let order = self.current(id).await?;
+        if order.confirmed {
+            return Ok(order);
+        }
+        let trading = self.trading()?.clone();
+        let found = tokio::time::timeout(
+            self.timeout(),
+            trading.find_order(&order.account, order.request_id),
+        )
+        .await;
+        let found = match found {
+            Ok(Ok(found)) => {
+                self.count_call("find", "ok");
+                found
+            }
+            Ok(Err(e)) => {
+                self.count_call("find", "unknown");
+                tracing::warn!(order = %id, "find_order: {e}");
+                return Ok(order);
+            }
+            Err(_) => {
+                self.count_call("find", "unknown");
+                return Ok(order);
+            }
+        };
+        match found {
+            Some(state) => {
+                let terms_match = state.symbol == order.symbol
+                    && state.side == order.side
+                    && (state.quantity == order.quantity || state.filled.units() > 0);
+                if !terms_match {
+                    // The requestID was used for another order (not by this OMS's sequence):
+                    // never adopt it.
+                    let reason = format!(
+                        "requestID {} is the broker's order {} for other terms ({} {} {}): not placed",
+                        order.request_id,
+                        state.order_id,
+                        domain_side(state.side),
+                        state.quantity.units(),
+                        state.symbol
+                    );
+                    return self
+                        .mutate(id, |o, now| o.reject(reason, now).map(Some))
+                        .await;
+                }
+                self.apply_report(&state).await?;
+                self.current(id).await
+            }
+            None => {
+                // Market time: how far the market moved since the trader asked.
+                let age =
+                    Duration::try_from(self.now() - order.created_at).unwrap_or(Duration::ZERO);
+                if age > Duration::from_secs(self.inner.settings.resend_window_secs) {
+                    let reason = format!(
+                        "never reached the broker, and was accepted {} s ago (more than orders.resend_window_secs): not sent",
+                        age.as_secs()
+                    );
+                    return self
+                        .mutate(id, |o, now| o.reject(reason, now).map(Some))
+                        .await;
+                }
+                Box::pin(self.send(order)).await
+            }
+        }
+    }
+
+    fn count_call(&self, call: &str, result: &str) {
+        self.inner
+            .metrics
+            .broker_calls
+            .with_label_values(&[call, result])
+            .inc();
+    }
+
+    /// The order as the book (or the store, for a final one) has it now.
+    pub async fn current(&self, id: &str) -> Result<Order, Error> {
+        if let Some(o) = self.inner.book.lock().await.open.get(id) {
+            return Ok(o.clone());
+        }
+        store::get(&self.inner.db, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    /// Applies `f` to the order under the book's lock and stores the result with its change.
+    async fn mutate<F>(&self, id: &str, f: F) -> Result<Order, Error>
+    where
+        F: FnOnce(&mut Order, OffsetDateTime) -> Result<Option<Change>, IllegalTransition>,
+    {
+        let mut book = self.inner.book.lock().await;
+        let mut order = match book.open.get(id) {
+            Some(o) => o.clone(),
+            None => store::get(&self.inner.db, id)
+                .await?
+                .ok_or_else(|| Error::NotFound(id.to_owned()))?,
+        };
+        let previous = order.version;
+        let change = f(&mut order, self.now())?;
+        if order.version == previous {
+            return Ok(order);
+        }
+        store::save(&self.inner.db, &order, previous, change.as_ref()).await?;
+        if let Some(c) = &change {
+            self.inner
+                .metrics
+                .changes
+                .with_label_values(&[c.kind])
+                .inc();
+        }
+        book.put(order.clone());
+        self.inner.metrics.open_orders.set(book.open.len() as i64);
+        Ok(order)
+    }
+
+    /// Asks the broker to change price or quantity.
+    pub async fn amend(&self, id: &str, change: Amendment) -> Result<Order, Error> {
+        let trading = self.trading()?.clone();
+        let order = self.current(id).await?;
+        check_amendment(&order, change)?;
+        let request_id =
+            store::new_action(&self.inner.db, vn_today(self.now()), id, "amend").await?;
+        let order = self
+            .mutate(id, |o, now| {
+                o.request_amend(change, request_id, now).map(Some)
+            })
+            .await?;
+        let key = order_key(&order);
+        let request = broker::AmendRequest {
+            order: key,
+            change,
+            client_order_id: request_id,
+        };
+        let result = tokio::time::timeout(self.timeout(), trading.amend(&request)).await;
+        self.after_action(id, "amend", self.outcome("amend", result))
+            .await
+    }
+
+    /// Asks the broker to cancel.
+    pub async fn cancel(&self, id: &str) -> Result<Order, Error> {
+        let trading = self.trading()?.clone();
+        self.current(id).await?;
+        let request_id =
+            store::new_action(&self.inner.db, vn_today(self.now()), id, "cancel").await?;
+        let order = self
+            .mutate(id, |o, now| o.request_cancel(request_id, now).map(Some))
+            .await?;
+        let request = broker::CancelRequest {
+            order: order_key(&order),
+            client_order_id: request_id,
+        };
+        let result = tokio::time::timeout(self.timeout(), trading.cancel(&request)).await;
+        self.after_action(id, "cancel", self.outcome("cancel", result))
+            .await
+    }
+
+    async fn after_action(&self, id: &str, what: &str, outcome: Outcome) -> Result<Order, Error> {
+        match outcome {
+            Outcome::Taken(_) => {
+                self.inner.book.lock().await.unsent_actions.remove(id);
+                self.current(id).await
+            }
+            Outcome::Refused(reason) => {
+                self.inner.book.lock().await.unsent_actions.remove(id);
+                self.mutate(id, |o, now| Ok(o.pending_failed(reason, now)))
+                    .await
+            }
+            Outcome::Unknown(why) => {
+                tracing::warn!(order = %id, "{what} outcome unknown ({why}); sending again later");
+                self.inner
+                    .book
+                    .lock()
+                    .await
+                    .unsent_actions
+                    .insert(id.to_owned());
+                self.current(id).await
+            }
+        }
+    }
+
+    /// Sends a pending amend/cancel again with its requestID.
+    async fn resend_action(&self, id: &str) -> Result<(), Error> {
+        let trading = self.trading()?.clone();
+        let order = self.current(id).await?;
+        let Some(pending) = order.pending else {
+            self.inner.book.lock().await.unsent_actions.remove(id);
+            return Ok(());
+        };
+        let key = order_key(&order);
+        let (what, result) = match pending {
+            Pending::Amend { request_id, change } => {
+                let r = broker::AmendRequest {
+                    order: key,
+                    change,
+                    client_order_id: request_id,
+                };
+                (
+                    "amend",
+                    tokio::time::timeout(self.timeout(), trading.amend(&r)).await,
+                )
+            }
+            Pending::Cancel { request_id } => {
+                let r = broker::CancelRequest {
+                    order: key,
+                    client_order_id: request_id,
+                };
+                (
+                    "cancel",
+                    tokio::time::timeout(self.timeout(), trading.cancel(&r)).await,
+                )
+            }
+        };
+        let outcome = self.outcome(what, result);
+        self.after_action(id, what, outcome).await.map(drop)
+    }
+
+    /// The OMS id of the order a broker report or fill is about: by the broker's order id,
+    /// else by a requestID the OMS used on it (the placement's, or for a v2 order book row that
+    /// lacks it, the latest action's).
+    async fn locate(
+        &self,
+        broker_order_id: &str,
+        request_ids: &[Option<ClientOrderId>],
+        at: Option<OffsetDateTime>,
+    ) -> Result<Option<String>, Error> {
+        {
+            let book = self.inner.book.lock().await;
+            if let Some(id) = book.by_broker.get(broker_order_id) {
+                return Ok(Some(id.clone()));
+            }
+            if let Some(o) = book
+                .open
+                .values()
+                .find(|o| request_ids.contains(&Some(o.request_id)))
+            {
+                return Ok(Some(o.id.clone()));
+            }
+        }
+        let day = vn_today(at.unwrap_or_else(|| self.now()));
+        for rid in request_ids.iter().flatten() {
+            if let Some(id) = store::action_order(&self.inner.db, day, *rid).await? {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Applies the broker's view of one order.
+    pub async fn apply_report(&self, report: &broker::OrderState) -> Result<(), Error> {
+        let id = self
+            .locate(
+                &report.order_id,
+                &[report.client_order_id, report.last_action_id],
+                report.updated_at,
+            )
+            .await?;
+        let Some(id) = id else {
+            self.inner
+                .metrics
+                .stream
+                .with_label_values(&["unknown_order"])
+                .inc();
+            tracing::debug!(broker_order = %report.order_id, "report for an order this OMS did not place");
+            return Ok(());
+        };
+        match self.mutate(&id, |o, now| o.apply_report(report, now)).await {
+            Ok(_) => {
+                self.inner
+                    .metrics
+                    .stream
+                    .with_label_values(&["applied"])
+                    .inc();
+                Ok(())
+            }
+            Err(Error::Invalid(Invalid::Transition(e))) => {
+                self.inner
+                    .metrics
+                    .stream
+                    .with_label_values(&["illegal"])
+                    .inc();
+                tracing::warn!("broker report refused by the state machine: {e}");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records one fill from the stream (once, however often it is delivered).
+    pub async fn apply_fill(&self, fill: &broker::Fill) -> Result<(), Error> {
+        let Some(id) = self
+            .locate(&fill.order_id, &[fill.client_order_id], fill.time)
+            .await?
+        else {
+            self.inner
+                .metrics
+                .stream
+                .with_label_values(&["unknown_order"])
+                .inc();
+            return Ok(());
+        };
+        let time = fill.time.unwrap_or_else(|| self.now());
+        let fill_id = fill.fill_id.clone().unwrap_or_else(|| {
+            format!(
+                "t{}-{}-{}",
+                time.unix_timestamp_nanos(),
+                fill.price.units(),
+                fill.quantity.units()
+            )
+        });
+        self.record_fill(
+            &id,
+            Fill {
+                id: fill_id,
+                price: fill.price,
+                quantity: fill.quantity,
+                time,
+                reconciled: false,
+            },
+        )
+        .await
+    }
+
+    async fn record_fill(&self, id: &str, fill: Fill) -> Result<(), Error> {
+        let mut book = self.inner.book.lock().await;
+        if store::has_fill(&self.inner.db, id, &fill.id).await? {
+            self.inner
+                .metrics
+                .stream
+                .with_label_values(&["duplicate_fill"])
+                .inc();
+            return Ok(());
+        }
+        let mut order = match book.open.get(id) {
+            Some(o) => o.clone(),
+            None => store::get(&self.inner.db, id)
+                .await?
+                .ok_or_else(|| Error::NotFound(id.to_owned()))?,
+        };
+        let previous = order.version;
+        let (counted, change) = match order.apply_fill(&fill, self.now()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.inner
+                    .metrics
+                    .stream
+                    .with_label_values(&["illegal"])
+                    .inc();
+                tracing::error!("fill refused by the state machine: {e}");
+                return Ok(());
+            }
+        };
+        if store::save_fill(
+            &self.inner.db,
+            &order,
+            previous,
+            &fill,
+            counted,
+            change.as_ref(),
+        )
+        .await?
+        {
+            self.inner
+                .metrics
+                .stream
+                .with_label_values(&["applied"])
+                .inc();
+            if let Some(c) = &change {
+                self.inner
+                    .metrics
+                    .changes
+                    .with_label_values(&[c.kind])
+                    .inc();
+            }
+            book.put(order);
+            self.inner.metrics.open_orders.set(book.open.len() as i64);
+        }
+        Ok(())
+    }
+
+    /// A failure the stream reported for an action: the placement is rejected, a pending
+    /// change fails.
+    async fn action_failed(
+        &self,
+        request_id: Option<ClientOrderId>,
+        broker_order_id: Option<&str>,
+        message: String,
+    ) -> Result<(), Error> {
+        let Some(rid) = request_id else {
+            return Ok(());
+        };
+        let id = match store::action_order(&self.inner.db, vn_today(self.now()), rid).await? {
+            Some(id) => id,
+            None => match self
+                .locate(broker_order_id.unwrap_or(""), &[], None)
+                .await?
+            {
+                Some(id) => id,
+                None => return Ok(()),
+            },
+        };
+        let order = self.current(&id).await?;
+        if order.request_id == rid && !order.status.is_final() && order.pending.is_none() {
+            self.mutate(&id, |o, now| o.reject(message, now).map(Some))
+                .await?;
+        } else if order.pending.is_some_and(|p| p.request_id() == rid) {
+            self.inner.book.lock().await.unsent_actions.remove(&id);
+            self.mutate(&id, |o, now| Ok(o.pending_failed(message, now)))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the OMS's view of `account` equal the broker's order book: every order's status,
+    /// the fills the stream missed, placements without answer resolved, orders of earlier days
+    /// the broker no longer lists expired.
+    pub async fn reconcile(&self, account: &str) -> Result<(), Error> {
+        let trading = self.trading()?.clone();
+        let book = match tokio::time::timeout(self.timeout(), trading.order_book(account)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                self.count_call("order_book", "unknown");
+                return Err(e.into());
+            }
+            Err(_) => {
+                self.count_call("order_book", "unknown");
+                return Err(Error::NotAccepting(format!(
+                    "the broker's order book of {account} did not come within {} ms",
+                    self.inner.settings.broker_timeout_ms
+                )));
+            }
+        };
+        self.count_call("order_book", "ok");
+        let mut listed = std::collections::HashSet::new();
+        for state in &book {
+            let Some(id) = self
+                .locate(
+                    &state.order_id,
+                    &[state.client_order_id, state.last_action_id],
+                    state.updated_at,
+                )
+                .await?
+            else {
+                continue;
+            };
+            listed.insert(id.clone());
+            self.apply_report(state).await?;
+            let order = self.current(&id).await?;
+            if let Some(fill) = order.missing_fill(state.filled, state.avg_price, self.now()) {
+                tracing::info!(order = %id, quantity = fill.quantity.units(), "fill the stream missed, taken from the order book");
+                self.record_fill(&id, fill).await?;
+            }
+        }
+        let today = vn_today(self.now());
+        let open: Vec<Order> = {
+            let b = self.inner.book.lock().await;
+            b.open
+                .values()
+                .filter(|o| o.account == account)
+                .cloned()
+                .collect()
+        };
+        for order in open {
+            if listed.contains(&order.id) {
+                continue;
+            }
+            if !order.confirmed {
+                self.resolve(&order.id).await?;
+            } else if vn_today(order.created_at) < today {
+                let detail = format!(
+                    "not in the broker's order book of {today}: ended with its trading day"
+                );
+                self.mutate(&order.id, |o, now| {
+                    let from = o.status;
+                    if !from.can_become(crate::domain::Status::Expired) {
+                        return Ok(None);
+                    }
+                    o.status = crate::domain::Status::Expired;
+                    o.pending = None;
+                    o.updated_at = now;
+                    o.version += 1;
+                    Ok(Some(Change {
+                        kind: "expired",
+                        from,
+                        to: crate::domain::Status::Expired,
+                        detail,
+                    }))
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the open orders, reconciles every account, then accepts orders; follows each
+    /// account's stream and asks again about unknown outcomes until `token` is cancelled.
+    pub async fn run(self, token: CancellationToken) -> anyhow::Result<()> {
+        let open = store::open_orders(&self.inner.db).await?;
+        {
+            let mut book = self.inner.book.lock().await;
+            for o in open {
+                if o.pending.is_some() {
+                    // The change may not have reached the broker before the stop.
+                    book.unsent_actions.insert(o.id.clone());
+                }
+                book.put(o);
+            }
+            self.inner.metrics.open_orders.set(book.open.len() as i64);
+        }
+        if self.inner.trading.is_none() {
+            token.cancelled().await;
+            return Ok(());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for account in self.inner.settings.accounts.clone() {
+            let oms = self.clone();
+            let token = token.clone();
+            tasks.spawn(async move { oms.follow(account, token).await });
+        }
+        // Accept orders once every account has been reconciled once.
+        let mut backoff = self.backoff_min();
+        loop {
+            let mut failed = None;
+            for account in &self.inner.settings.accounts {
+                if let Err(e) = self.reconcile(account).await {
+                    failed = Some(format!("reconciling {account}: {e}"));
+                    break;
+                }
+            }
+            match failed {
+                None => {
+                    self.inner
+                        .metrics
+                        .reconciliations
+                        .with_label_values(&["ok"])
+                        .inc();
+                    self.set_reason("");
+                    self.inner.accepting.store(true, Ordering::Release);
+                    tracing::info!("reconciled with the broker: accepting orders");
+                    break;
+                }
+                Some(reason) => {
+                    self.inner
+                        .metrics
+                        .reconciliations
+                        .with_label_values(&["error"])
+                        .inc();
+                    tracing::warn!("{reason}; trying again in {backoff:?}");
+                    self.set_reason(&reason);
+                    tokio::select! {
+                        () = token.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = self.next_backoff(backoff);
+                }
+            }
+        }
+        let interval = Duration::from_millis(self.inner.settings.confirm_interval_ms);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => break,
+                () = tokio::time::sleep(interval) => {}
+            }
+            self.confirm_unknown().await;
+        }
+        tasks.shutdown().await;
+        Ok(())
+    }
+
+    fn backoff_min(&self) -> Duration {
+        Duration::from_millis(self.inner.settings.reconnect_min_ms)
+    }
+
+    fn next_backoff(&self, d: Duration) -> Duration {
+        (d * 2).min(Duration::from_millis(self.inner.settings.reconnect_max_ms))
+    }
+
+    /// Asks again about every placement and change without a known outcome.
+    async fn confirm_unknown(&self) {
+        let (orders, actions): (Vec<String>, Vec<String>) = {
+            let b = self.inner.book.lock().await;
+            (
+                b.open
+                    .values()
+                    .filter(|o| !o.confirmed)
+                    .map(|o| o.id.clone())
+                    .collect(),
+                b.unsent_actions.iter().cloned().collect(),
+            )
+        };
+        for id in orders {
+            if let Err(e) = self.resolve(&id).await {
+                tracing::warn!(order = %id, "asking about the placement: {e}");
+            }
+        }
+        for id in actions {
+            if let Err(e) = self.resend_action(&id).await {
+                tracing::warn!(order = %id, "sending the change again: {e}");
+            }
+        }
+    }
+
+    /// Follows one account's stream, reopening it with backoff; reconciles after every gap.
+    async fn follow(&self, account: String, token: CancellationToken) {
+        let Ok(trading) = self.trading().cloned() else {
+            return;
+        };
+        let mut backoff = self.backoff_min();
+        loop {
+            let opened = tokio::select! {
+                () = token.cancelled() => return,
+                s = trading.account_events(&account) => s,
+            };
+            let mut stream = match opened {
+                Ok(s) => {
+                    backoff = self.backoff_min();
+                    s
+                }
+                Err(e) => {
+                    tracing::warn!(%account, "account stream: {e}; again in {backoff:?}");
+                    tokio::select! {
+                        () = token.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = self.next_backoff(backoff);
+                    continue;
+                }
+            };
+            loop {
+                let item = tokio::select! {
+                    () = token.cancelled() => return,
+                    item = stream.next() => item,
+                };
+                let Some(item) = item else { break };
+                if let Err(e) = self.on_event(&account, item).await {
+                    tracing::error!(%account, "account event not applied: {e}");
+                    self.inner
+                        .metrics
+                        .stream
+                        .with_label_values(&["error"])
+                        .inc();
+                }
+            }
+            tracing::warn!(%account, "account stream ended; reopening");
+        }
+    }
+
+    async fn on_event(
+        &self,
+        account: &str,
+        item: broker::Result<broker::AccountEvent>,
+    ) -> Result<(), Error> {
+        match item {
+            Ok(broker::AccountEvent::Order(state)) => self.apply_report(&state).await,
+            Ok(broker::AccountEvent::Fill(fill)) => self.apply_fill(&fill).await,
+            Ok(broker::AccountEvent::ActionFailed {
+                client_order_id,
+                order_id,
+                code,
+                message,
+            }) => {
+                let message = match code {
+                    Some(c) => format!("{c}: {message}"),
+                    None => message,
+                };
+                self.action_failed(client_order_id, order_id.as_deref(), message)
+                    .await
+            }
+            Ok(broker::AccountEvent::Gap { reason }) => {
+                self.inner.metrics.stream.with_label_values(&["gap"]).inc();
+                tracing::warn!(%account, "account stream gap ({reason}): reconciling");
+                let r = self.reconcile(account).await;
+                let label = if r.is_ok() { "ok" } else { "error" };
+                self.inner
+                    .metrics
+                    .reconciliations
+                    .with_label_values(&[label])
+                    .inc();
+                r
+            }
+            Ok(broker::AccountEvent::Positions(_) | broker::AccountEvent::Reconnected) => Ok(()),
+            Err(e) => {
+                self.inner
+                    .metrics
+                    .stream
+                    .with_label_values(&["error"])
+                    .inc();
+                tracing::warn!(%account, "account stream item: {e}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Orders newest first.
+    pub async fn list(
+        &self,
+        account: &str,
+        symbol: &str,
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<Order>, Error> {
+        Ok(store::list(
+            &self.inner.db,
+            account,
+            symbol,
+            open_only,
+            self.limit(limit),
+        )
+        .await?)
+    }
+
+    /// Page size: 1 to `max_list`; 0 means 100.
+    pub fn limit(&self, limit: u32) -> u32 {
+        if limit == 0 {
+            100.min(self.inner.settings.max_list)
+        } else {
+            limit.min(self.inner.settings.max_list)
+        }
+    }
+
+    /// One order by the caller's client id.
+    pub async fn by_client_id(&self, client_id: &str) -> Result<Order, Error> {
+        store::by_client_id(&self.inner.db, client_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("with client_id {client_id:?}")))
+    }
+
+    /// Fills newest first.
+    pub async fn fills(
+        &self,
+        account: &str,
+        order_id: &str,
+        limit: u32,
+    ) -> Result<Vec<proto::oms::v1::Fill>, Error> {
+        Ok(store::fills(&self.inner.db, account, order_id, self.limit(limit)).await?)
+    }
+
+    /// The journal of one order.
+    pub async fn events(&self, id: &str) -> Result<Vec<proto::oms::v1::OrderEvent>, Error> {
+        self.current(id).await?;
+        Ok(store::events(&self.inner.db, id).await?)
+    }
+
+    /// The broker's positions of `account`.
+    pub async fn positions(&self, account: &str) -> Result<Vec<broker::Position>, Error> {
+        self.check_account(account)?;
+        let t = self.trading()?.clone();
+        self.query(t.positions(account)).await
+    }
+
+    /// The broker's cash and buying power of `account`.
+    pub async fn balance(&self, account: &str) -> Result<broker::Balance, Error> {
+        self.check_account(account)?;
+        let t = self.trading()?.clone();
+        self.query(t.balance(account)).await
+    }
+
+    /// The broker's largest buy at `price` and largest sell of `symbol`.
+    pub async fn max_quantities(
+        &self,
+        account: &str,
+        symbol: market::Symbol,
+        price: Price,
+    ) -> Result<broker::MaxQuantities, Error> {
+        self.check_account(account)?;
+        let t = self.trading()?.clone();
+        self.query(t.max_quantities(account, symbol, price)).await
+    }
+
+    async fn query<T>(
+        &self,
+        f: impl std::future::Future<Output = broker::Result<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout(), f).await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(Error::BrokerTimeout(self.inner.settings.broker_timeout_ms)),
+        }
+    }
+}
+
+fn domain_side(side: market::Side) -> &'static str {
+    crate::domain::side_name(side)
+}
+
+/// What the OMS can tell of an amendment before the broker: a change, of a price the order
+/// has, not below what is filled. The exchange's phase rules are the broker's to apply.
+fn check_amendment(order: &Order, change: Amendment) -> Result<(), Invalid> {
+    let problem = match change {
+        Amendment::Price(_) if !order.order_type.carries_price() => {
+            format!("{} orders have no price to amend", order.order_type)
+        }
+        Amendment::Price(p) if Some(p) == order.price => {
+            format!("the order's price is already {}", p.units())
+        }
+        Amendment::Quantity(q) if q == order.quantity => {
+            format!("the order's quantity is already {}", q.units())
+        }
+        Amendment::Quantity(q) if q <= order.filled => format!(
+            "quantity {} is not above the {} already filled",
+            q.units(),
+            order.filled.units()
+        ),
+        Amendment::Price(_) | Amendment::Quantity(_) => return Ok(()),
+    };
+    Err(Invalid::Field(problem))
+}
+
+/// The order as an amend or cancel names it to the broker.
+fn order_key(o: &Order) -> broker::OrderKey {
+    broker::OrderKey {
+        account: o.account.clone(),
+        order_id: o.broker_order_id.clone().unwrap_or_default(),
+        symbol: o.symbol,
+        side: o.side,
+        order_type: o.order_type,
+        price: o.price,
+        quantity: o.quantity,
+    }
+}
+
+/// Parses an amendment: exactly one of a new price and a new quantity.
+pub fn amendment(price: Option<i64>, quantity: Option<u64>) -> Result<Amendment, Invalid> {
+    match (price.filter(|p| *p != 0), quantity.filter(|q| *q != 0)) {
+        (Some(p), None) => Price::new(p)
+            .map(Amendment::Price)
+            .map_err(|e| Invalid::Field(format!("price {p}: {e}"))),
+        (None, Some(q)) => Ok(Amendment::Quantity(Quantity::new(q))),
+        (Some(_), Some(_)) => Err(Invalid::Field(
+            "amend price or quantity, not both (the exchange's rule): send two amendments"
+                .to_owned(),
+        )),
+        (None, None) => Err(Invalid::Field(
+            "an amendment needs a new price or a new quantity".to_owned(),
+        )),
+    }
+}

@@ -1,0 +1,603 @@
+//! Storage of orders, their journal, fills and requestIDs (PostgreSQL or SQLite). Every change
+//! is written with its journal row and its outbox event (`oms.order.v1`, `oms.fill.v1`) in one
+//! transaction, so the store and the bus never disagree.
+
+use broker::ClientOrderId;
+use common::bus::Envelope;
+use common::bus::topics::{OMS_FILL, OMS_ORDER};
+use common::store::{Db, Outbox, Timestamp, Tx};
+use market::{Price, Quantity, Symbol};
+use proto::oms::v1 as pb;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::{self, Change, Fill, NewOrder, Order, Pending, Status};
+
+/// What storing or reading orders can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] common::store::Error),
+    /// Someone else changed the order since it was read (a second OMS on the same store).
+    #[error("order {0} was changed by someone else; read it again")]
+    Conflict(String),
+    /// A stored row this version cannot read (a bug or a manual edit).
+    #[error("stored order {id}: {what}")]
+    Corrupt {
+        /// The row.
+        id: String,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+const SOURCE: &str = "oms";
+
+const COLUMNS: &str = "id, client_id, account, symbol, side, order_type, price, quantity, status, \
+    pending, filled, filled_value, reconciled_open, request_day, request_id, broker_order_id, \
+    confirmed, reject_reason, strategy, created_at, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    client_id: String,
+    account: String,
+    symbol: String,
+    side: String,
+    order_type: String,
+    price: Option<i64>,
+    quantity: i64,
+    status: String,
+    pending: Option<String>,
+    filled: i64,
+    filled_value: i64,
+    reconciled_open: i64,
+    request_day: String,
+    request_id: i64,
+    broker_order_id: Option<String>,
+    confirmed: bool,
+    reject_reason: Option<String>,
+    strategy: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    version: i64,
+}
+
+impl Row {
+    fn into_order(self) -> Result<Order, Error> {
+        let id = self.id.clone();
+        let bad = |what: String| Error::Corrupt {
+            id: id.clone(),
+            what,
+        };
+        let count = |what: &str, v: i64| {
+            u64::try_from(v)
+                .map(Quantity::new)
+                .map_err(|_| bad(format!("{what} {v}")))
+        };
+        let _ = self.request_day;
+        Ok(Order {
+            client_id: self.client_id,
+            account: self.account,
+            symbol: Symbol::parse(&self.symbol).map_err(|e| bad(format!("symbol: {e}")))?,
+            side: domain::parse_side(&self.side).map_err(&bad)?,
+            order_type: domain::parse_order_type(&self.order_type).map_err(&bad)?,
+            price: self
+                .price
+                .map(Price::new)
+                .transpose()
+                .map_err(|e| bad(format!("price: {e}")))?,
+            quantity: count("quantity", self.quantity)?,
+            status: Status::parse(&self.status)
+                .ok_or_else(|| bad(format!("status {}", self.status)))?,
+            pending: self
+                .pending
+                .as_deref()
+                .map(serde_json::from_str::<Pending>)
+                .transpose()
+                .map_err(|e| bad(format!("pending: {e}")))?,
+            filled: count("filled", self.filled)?,
+            filled_value: i128::from(self.filled_value),
+            reconciled_open: count("reconciled_open", self.reconciled_open)?,
+            request_id: u32::try_from(self.request_id)
+                .ok()
+                .and_then(|n| ClientOrderId::new(n).ok())
+                .ok_or_else(|| bad(format!("request_id {}", self.request_id)))?,
+            broker_order_id: self.broker_order_id,
+            confirmed: self.confirmed,
+            reject_reason: self.reject_reason,
+            strategy: self.strategy,
+            created_at: self.created_at.into(),
+            updated_at: self.updated_at.into(),
+            version: self.version,
+            id: self.id,
+        })
+    }
+}
+
+fn day_key(day: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+fn qty(q: Quantity) -> i64 {
+    i64::try_from(q.units()).unwrap_or(i64::MAX)
+}
+
+fn pending_json(p: Option<Pending>) -> Option<String> {
+    p.and_then(|p| serde_json::to_string(&p).ok())
+}
+
+/// The timestamp of a proto message.
+pub fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
+    }
+}
+
+/// An order as the APIs and events show it.
+pub fn order_pb(o: &Order) -> pb::Order {
+    pb::Order {
+        id: o.id.clone(),
+        client_id: o.client_id.clone(),
+        account: o.account.clone(),
+        symbol: o.symbol.to_string(),
+        side: domain::side_name(o.side).to_owned(),
+        order_type: o.order_type.to_string(),
+        price: o.price.map_or(0, Price::units),
+        quantity: o.quantity.units(),
+        status: o.status.as_str().to_owned(),
+        pending: o.pending.map(|p| p.name().to_owned()).unwrap_or_default(),
+        filled: o.filled.units(),
+        avg_price: o.avg_price().unwrap_or(0),
+        request_id: o.request_id.get(),
+        broker_order_id: o.broker_order_id.clone().unwrap_or_default(),
+        reject_reason: o.reject_reason.clone().unwrap_or_default(),
+        strategy: o.strategy.clone().unwrap_or_default(),
+        created_at: Some(timestamp(o.created_at)),
+        updated_at: Some(timestamp(o.updated_at)),
+        version: u64::try_from(o.version).unwrap_or(0),
+    }
+}
+
+/// Gives out the next requestID of `day` inside `tx`.
+async fn next_request_id(tx: &mut Tx, day: Date) -> Result<ClientOrderId, Error> {
+    let last: i64 = common::on_engine!(tx.conn(), |c| sqlx::query_scalar(
+        "INSERT INTO oms_request_ids (day, last) VALUES ($1, 1) ON CONFLICT (day) \
+         DO UPDATE SET last = oms_request_ids.last + 1 RETURNING last"
+    )
+    .bind(day_key(day))
+    .fetch_one(&mut *c)
+    .await)?;
+    u32::try_from(last)
+        .ok()
+        .and_then(|n| ClientOrderId::new(n).ok())
+        .ok_or_else(|| Error::Corrupt {
+            id: format!("requestIDs of {day}"),
+            what: format!("{last} is past SSI's 8 digits"),
+        })
+}
+
+async fn record_action(
+    tx: &mut Tx,
+    day: Date,
+    request_id: ClientOrderId,
+    order_id: &str,
+    kind: &str,
+) -> Result<(), Error> {
+    common::on_engine!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO oms_actions (day, request_id, order_id, kind) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(day_key(day))
+    .bind(i64::from(request_id.get()))
+    .bind(order_id)
+    .bind(kind)
+    .execute(&mut *c)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+async fn journal(tx: &mut Tx, order: &Order, change: &Change) -> Result<(), Error> {
+    common::on_engine!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO oms_order_events (order_id, seq, kind, from_status, to_status, detail, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(&order.id)
+    .bind(order.version)
+    .bind(change.kind)
+    .bind(change.from.as_str())
+    .bind(change.to.as_str())
+    .bind(&change.detail)
+    .bind(Timestamp::from(order.updated_at))
+    .execute(&mut *c)
+    .await
+    .map(drop))?;
+    let event = pb::OrderEvent {
+        kind: change.kind.to_owned(),
+        from_status: change.from.as_str().to_owned(),
+        to_status: change.to.as_str().to_owned(),
+        detail: change.detail.clone(),
+        at: Some(timestamp(order.updated_at)),
+        order: Some(order_pb(order)),
+    };
+    Outbox::enqueue(
+        tx,
+        OMS_ORDER.static_name(),
+        &Envelope::new(SOURCE, &order.account, &event),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What [`create`] found or made.
+#[derive(Debug)]
+pub enum Created {
+    /// A new order, stored with its requestID.
+    New(Order),
+    /// The order already placed with this client id.
+    Existing(Order),
+}
+
+/// Stores a new order under the next requestID of `day`, unless `request.client_id` was used
+/// before (then answers that order).
+pub async fn create(
+    db: &Db,
+    request: NewOrder,
+    day: Date,
+    now: OffsetDateTime,
+) -> Result<Created, Error> {
+    let mut tx = db.begin().await?;
+    if let Some(existing) = by_client_id_in(&mut tx, &request.client_id).await? {
+        tx.rollback().await?;
+        return Ok(Created::Existing(existing));
+    }
+    let request_id = next_request_id(&mut tx, day).await?;
+    let id = domain::order_id(day, request_id);
+    let (order, change) = Order::create(request, id, request_id, now);
+    common::on_engine!(tx.conn(), |c| sqlx::query(&format!(
+        "INSERT INTO oms_orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+    ))
+    .bind(&order.id)
+    .bind(&order.client_id)
+    .bind(&order.account)
+    .bind(order.symbol.as_str())
+    .bind(domain::side_name(order.side))
+    .bind(order.order_type.to_string())
+    .bind(order.price.map(Price::units))
+    .bind(qty(order.quantity))
+    .bind(order.status.as_str())
+    .bind(pending_json(order.pending))
+    .bind(qty(order.filled))
+    .bind(0_i64)
+    .bind(0_i64)
+    .bind(day_key(day))
+    .bind(i64::from(request_id.get()))
+    .bind(order.broker_order_id.as_deref())
+    .bind(order.confirmed)
+    .bind(order.reject_reason.as_deref())
+    .bind(order.strategy.as_deref())
+    .bind(Timestamp::from(order.created_at))
+    .bind(Timestamp::from(order.updated_at))
+    .bind(order.version)
+    .execute(&mut *c)
+    .await
+    .map(drop))?;
+    record_action(&mut tx, day, request_id, &order.id, "place").await?;
+    journal(&mut tx, &order, &change).await?;
+    tx.commit().await?;
+    Ok(Created::New(order))
+}
+
+async fn update(tx: &mut Tx, order: &Order, previous_version: i64) -> Result<(), Error> {
+    let filled_value = i64::try_from(order.filled_value).map_err(|_| Error::Corrupt {
+        id: order.id.clone(),
+        what: format!("filled value {} out of range", order.filled_value),
+    })?;
+    let n = common::on_engine!(tx.conn(), |c| sqlx::query(
+        "UPDATE oms_orders SET price = $2, quantity = $3, status = $4, pending = $5, \
+         filled = $6, filled_value = $7, reconciled_open = $8, broker_order_id = $9, \
+         confirmed = $10, reject_reason = $11, updated_at = $12, version = $13 \
+         WHERE id = $1 AND version = $14"
+    )
+    .bind(&order.id)
+    .bind(order.price.map(Price::units))
+    .bind(qty(order.quantity))
+    .bind(order.status.as_str())
+    .bind(pending_json(order.pending))
+    .bind(qty(order.filled))
+    .bind(filled_value)
+    .bind(qty(order.reconciled_open))
+    .bind(order.broker_order_id.as_deref())
+    .bind(order.confirmed)
+    .bind(order.reject_reason.as_deref())
+    .bind(Timestamp::from(order.updated_at))
+    .bind(order.version)
+    .bind(previous_version)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n != 1 {
+        return Err(Error::Conflict(order.id.clone()));
+    }
+    Ok(())
+}
+
+/// Stores `order` (read at `previous_version`) after `change`, with its journal row and event.
+pub async fn save(
+    db: &Db,
+    order: &Order,
+    previous_version: i64,
+    change: Option<&Change>,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    update(&mut tx, order, previous_version).await?;
+    if let Some(change) = change {
+        journal(&mut tx, order, change).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives out a requestID of `day` for an amend or cancel of `order_id`, recorded as such.
+pub async fn new_action(
+    db: &Db,
+    day: Date,
+    order_id: &str,
+    kind: &str,
+) -> Result<ClientOrderId, Error> {
+    let mut tx = db.begin().await?;
+    let id = next_request_id(&mut tx, day).await?;
+    record_action(&mut tx, day, id, order_id, kind).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The order a requestID of `day` was used for.
+pub async fn action_order(
+    db: &Db,
+    day: Date,
+    request_id: ClientOrderId,
+) -> Result<Option<String>, Error> {
+    Ok(common::on_engine!(db.pool(), |p| sqlx::query_scalar(
+        "SELECT order_id FROM oms_actions WHERE day = $1 AND request_id = $2"
+    )
+    .bind(day_key(day))
+    .bind(i64::from(request_id.get()))
+    .fetch_optional(p)
+    .await)?)
+}
+
+/// Whether `order_id` already has the fill `fill_id`.
+pub async fn has_fill(db: &Db, order_id: &str, fill_id: &str) -> Result<bool, Error> {
+    let n: i64 = common::on_engine!(db.pool(), |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM oms_fills WHERE order_id = $1 AND id = $2"
+    )
+    .bind(order_id)
+    .bind(fill_id)
+    .fetch_one(p)
+    .await)?;
+    Ok(n > 0)
+}
+
+/// Stores a fill (of which `counted` added to the order) with the order after it, the order's
+/// change, and the events, in one transaction. Answers `false` (and stores nothing) when the
+/// fill was stored before.
+pub async fn save_fill(
+    db: &Db,
+    order: &Order,
+    previous_version: i64,
+    fill: &Fill,
+    counted: Quantity,
+    change: Option<&Change>,
+) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let inserted = common::on_engine!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO oms_fills (order_id, id, account, symbol, side, price, quantity, counted, \
+         reconciled, strategy, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (order_id, id) DO NOTHING"
+    )
+    .bind(&order.id)
+    .bind(&fill.id)
+    .bind(&order.account)
+    .bind(order.symbol.as_str())
+    .bind(domain::side_name(order.side))
+    .bind(fill.price.units())
+    .bind(qty(fill.quantity))
+    .bind(qty(counted))
+    .bind(fill.reconciled)
+    .bind(order.strategy.as_deref())
+    .bind(Timestamp::from(fill.time))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    update(&mut tx, order, previous_version).await?;
+    if let Some(change) = change {
+        journal(&mut tx, order, change).await?;
+    }
+    if counted.units() > 0 {
+        let event = pb::Fill {
+            id: fill.id.clone(),
+            order_id: order.id.clone(),
+            account: order.account.clone(),
+            symbol: order.symbol.to_string(),
+            side: domain::side_name(order.side).to_owned(),
+            price: fill.price.units(),
+            quantity: counted.units(),
+            time: Some(timestamp(fill.time)),
+            reconciled: fill.reconciled,
+            strategy: order.strategy.clone().unwrap_or_default(),
+        };
+        Outbox::enqueue(
+            &mut tx,
+            OMS_FILL.static_name(),
+            &Envelope::new(SOURCE, &order.account, &event),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn by_client_id_in(tx: &mut Tx, client_id: &str) -> Result<Option<Order>, Error> {
+    let row: Option<Row> = common::on_engine!(tx.conn(), |c| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM oms_orders WHERE client_id = $1"
+    ))
+    .bind(client_id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    row.map(Row::into_order).transpose()
+}
+
+/// One order by id.
+pub async fn get(db: &Db, id: &str) -> Result<Option<Order>, Error> {
+    let row: Option<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM oms_orders WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    row.map(Row::into_order).transpose()
+}
+
+/// One order by the caller's client id.
+pub async fn by_client_id(db: &Db, client_id: &str) -> Result<Option<Order>, Error> {
+    let row: Option<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM oms_orders WHERE client_id = $1"
+    ))
+    .bind(client_id)
+    .fetch_optional(p)
+    .await)?;
+    row.map(Row::into_order).transpose()
+}
+
+/// Every order that can still trade, oldest first.
+pub async fn open_orders(db: &Db) -> Result<Vec<Order>, Error> {
+    let rows: Vec<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM oms_orders \
+         WHERE status IN ('pending_new', 'new', 'partially_filled') ORDER BY created_at, id"
+    ))
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter().map(Row::into_order).collect()
+}
+
+/// Orders newest first, of one account and/or symbol (empty: all), at most `limit`.
+pub async fn list(
+    db: &Db,
+    account: &str,
+    symbol: &str,
+    open_only: bool,
+    limit: u32,
+) -> Result<Vec<Order>, Error> {
+    let rows: Vec<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM oms_orders WHERE ($1 = '' OR account = $1) \
+         AND ($2 = '' OR symbol = $2) \
+         AND ($3 = 0 OR status IN ('pending_new', 'new', 'partially_filled')) \
+         ORDER BY created_at DESC, id DESC LIMIT $4"
+    ))
+    .bind(account)
+    .bind(symbol)
+    .bind(i64::from(open_only))
+    .bind(i64::from(limit))
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter().map(Row::into_order).collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct FillRow {
+    order_id: String,
+    id: String,
+    account: String,
+    symbol: String,
+    side: String,
+    price: i64,
+    counted: i64,
+    reconciled: bool,
+    strategy: Option<String>,
+    time: Timestamp,
+}
+
+/// Fills that counted, newest first, of one account and/or order (empty: all).
+pub async fn fills(
+    db: &Db,
+    account: &str,
+    order_id: &str,
+    limit: u32,
+) -> Result<Vec<pb::Fill>, Error> {
+    let rows: Vec<FillRow> = common::on_engine!(db.pool(), |p| {
+        sqlx::query_as(
+        "SELECT order_id, id, account, symbol, side, price, counted, reconciled, strategy, time \
+         FROM oms_fills WHERE counted > 0 AND ($1 = '' OR account = $1) \
+         AND ($2 = '' OR order_id = $2) ORDER BY time DESC, order_id, id LIMIT $3"
+    )
+    .bind(account)
+    .bind(order_id)
+    .bind(i64::from(limit))
+    .fetch_all(p)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| pb::Fill {
+            id: r.id,
+            order_id: r.order_id,
+            account: r.account,
+            symbol: r.symbol,
+            side: r.side,
+            price: r.price,
+            quantity: u64::try_from(r.counted).unwrap_or(0),
+            time: Some(timestamp(r.time.into())),
+            reconciled: r.reconciled,
+            strategy: r.strategy.unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    kind: String,
+    from_status: String,
+    to_status: String,
+    detail: String,
+    at: Timestamp,
+}
+
+/// The journal of one order, oldest first.
+pub async fn events(db: &Db, order_id: &str) -> Result<Vec<pb::OrderEvent>, Error> {
+    let rows: Vec<EventRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT kind, from_status, to_status, detail, at FROM oms_order_events \
+         WHERE order_id = $1 ORDER BY seq"
+    )
+    .bind(order_id)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| pb::OrderEvent {
+            kind: r.kind,
+            from_status: r.from_status,
+            to_status: r.to_status,
+            detail: r.detail,
+            at: Some(timestamp(r.at.into())),
+            order: None,
+        })
+        .collect())
+}
