@@ -143,7 +143,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18306,
         grpc_package: "qts.oms.v1",
         grpc_service: "qts.oms.v1.OmsService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "master-data",

@@ -188,6 +188,24 @@ pub mod testing {
         }
     }
 
+    /// A fresh database named `<prefix>_<random>` on the PostgreSQL server at `url` (the
+    /// `TEST_DATABASE_URL` of [`server`]); its URL.
+    pub async fn fresh_database(url: &str, prefix: &str) -> anyhow::Result<String> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(url)
+            .await
+            .context("connect to PostgreSQL")?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .context("create database")?;
+        admin.close().await;
+        let (base, _) = url
+            .rsplit_once('/')
+            .context("a database URL ends with /<database>")?;
+        Ok(format!("{base}/{name}"))
+    }
+
     /// Polls the admin `/ready` until it answers 200 (10 s at most).
     async fn wait_ready(admin: std::net::SocketAddr) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

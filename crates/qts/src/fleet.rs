@@ -112,7 +112,11 @@ pub struct SimOptions {
 }
 
 /// The services that talk to the broker and take a `[broker]` section.
-pub const BROKER_SERVICES: [&str; 3] = ["ingestion", "historical", "master-data"];
+pub const BROKER_SERVICES: [&str; 4] = ["ingestion", "historical", "master-data", "oms"];
+
+/// The service that trades: with the simulator it gets the trading side of `[broker]` and the
+/// accounts to trade.
+pub const TRADING_SERVICE: &str = "oms";
 
 /// Parses a `--set section.key=value` option (the commands that start or reach the fleet).
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -229,19 +233,17 @@ impl Fleet {
     ) -> anyhow::Result<Self> {
         let mut tasks = JoinSet::new();
         // The market first: its clock and URLs go into the services' settings.
-        let (simulator, overlay) = match &options.market {
-            Market::None => (None, None),
+        let (simulator, overlay, trading_overlay) = match &options.market {
+            Market::None => (None, None, None),
             Market::Broker(table) => {
                 let mut wrapped = toml::Table::new();
                 wrapped.insert("broker".to_owned(), toml::Value::Table(table.clone()));
-                (
-                    None,
-                    Some(toml::to_string(&wrapped).context("broker settings")?),
-                )
+                let text = toml::to_string(&wrapped).context("broker settings")?;
+                (None, Some(text.clone()), Some(text))
             }
             Market::Simulator(sim) => {
-                let (running, overlay) = start_simulator(sim, &mut tasks, token.clone()).await?;
-                (Some(running), Some(overlay))
+                let (running, overlays) = start_simulator(sim, &mut tasks, token.clone()).await?;
+                (Some(running), Some(overlays.data), Some(overlays.trading))
             }
         };
         let clock = simulator
@@ -256,7 +258,12 @@ impl Fleet {
                     c.start, c.anchor, c.speed
                 ));
             }
-            if let Some(broker) = &overlay
+            let broker = if member.spec.name == TRADING_SERVICE {
+                &trading_overlay
+            } else {
+                &overlay
+            };
+            if let Some(broker) = broker
                 && BROKER_SERVICES.contains(&member.spec.name)
             {
                 text.push_str(broker);
@@ -378,17 +385,41 @@ impl Fleet {
     }
 }
 
+/// The settings overlays that point the services at the simulator.
+struct SimOverlays {
+    /// `[broker]` with its FC Data side (the market-data services).
+    data: String,
+    /// `[broker]` with both sides, and `[orders]` with the demo key's accounts (the OMS).
+    trading: String,
+}
+
 /// Starts the simulator on its ports (or free ones) as a fleet task; answers where it runs and
-/// the `[broker]` overlay that points the broker services at its FC Data side.
+/// the overlays that point the services at it.
 async fn start_simulator(
     options: &SimOptions,
     tasks: &mut JoinSet<(&'static str, anyhow::Result<()>)>,
     token: CancellationToken,
-) -> anyhow::Result<(RunningSim, String)> {
-    use fcsim::config::{DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET};
+) -> anyhow::Result<(RunningSim, SimOverlays)> {
+    use fcsim::config::{
+        DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PRIVATE_KEY_XML_B64,
+        DEMO_TRADING_CONSUMER_ID,
+    };
     let config = options.config.clone();
     config.validate().context("the simulator configuration")?;
     let (data_port, trading_port, speed) = (config.data_port, config.trading_port, config.speed);
+    // The OMS trades the demo key (the simulator knows its public half; QTS ships the private
+    // half for it), when the configuration keeps it.
+    let demo_trading = config
+        .trading_consumers
+        .iter()
+        .find(|c| c.consumer_id == DEMO_TRADING_CONSUMER_ID)
+        .map(|c| {
+            (
+                c.consumer_secret.clone(),
+                c.pin.clone(),
+                c.accounts.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            )
+        });
     let consumer = config
         .data_consumers
         .first()
@@ -440,8 +471,40 @@ async fn start_simulator(
     );
     broker.insert("data".to_owned(), toml::Value::Table(data_section));
     let mut root = toml::Table::new();
-    root.insert("broker".to_owned(), toml::Value::Table(broker));
-    let overlay = toml::to_string(&root).context("simulator broker settings")?;
+    root.insert("broker".to_owned(), toml::Value::Table(broker.clone()));
+    let data_overlay = toml::to_string(&root).context("simulator broker settings")?;
+    let trading_overlay = match demo_trading {
+        Some((secret, pin, accounts)) => {
+            let mut trading = toml::Table::new();
+            for (k, v) in [
+                ("url", trading_url.as_str()),
+                ("hub_url", trading_url.as_str()),
+                ("consumer_id", DEMO_TRADING_CONSUMER_ID),
+                ("consumer_secret", secret.as_str()),
+                ("private_key", DEMO_PRIVATE_KEY_XML_B64),
+                ("pin", pin.as_str()),
+            ] {
+                trading.insert(k.to_owned(), toml::Value::String(v.to_owned()));
+            }
+            // The client keeps SSI's trading rate limits: the simulator enforces them too.
+            broker.insert("trading".to_owned(), toml::Value::Table(trading));
+            let mut orders = toml::Table::new();
+            orders.insert(
+                "accounts".to_owned(),
+                toml::Value::Array(accounts.into_iter().map(toml::Value::String).collect()),
+            );
+            let mut root = toml::Table::new();
+            root.insert("broker".to_owned(), toml::Value::Table(broker));
+            root.insert("orders".to_owned(), toml::Value::Table(orders));
+            toml::to_string(&root).context("simulator trading settings")?
+        }
+        None => {
+            tracing::warn!(
+                "the simulator configuration has no {DEMO_TRADING_CONSUMER_ID} key: the OMS gets no trading credentials"
+            );
+            data_overlay.clone()
+        }
+    };
     Ok((
         RunningSim {
             data_url,
@@ -450,6 +513,9 @@ async fn start_simulator(
             anchor,
             speed,
         },
-        overlay,
+        SimOverlays {
+            data: data_overlay,
+            trading: trading_overlay,
+        },
     ))
 }

@@ -80,7 +80,10 @@ impl TestHost {
         .iter()
         .chain(limits)
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .chain([("EMOTION__DATA_DIR".to_owned(), dir.path().display().to_string())])
+        .chain([(
+            "EMOTION__DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        )])
         .collect();
         let settings = ServiceSettings::load_from(
             spec,
@@ -133,7 +136,9 @@ impl TestHost {
         let registry = prometheus::Registry::new();
         let parts = Parts {
             http,
-            grpc: tonic::service::Routes::new(EmotionServiceServer::new(TestEmotion { hold: grpc_hold })),
+            grpc: tonic::service::Routes::new(EmotionServiceServer::new(TestEmotion {
+                hold: grpc_hold,
+            })),
             registry: registry.clone(),
         };
         let host = Host::bind(spec, &settings, info, backends, parts)

@@ -96,6 +96,81 @@ async fn payloads(bus: &SharedBus, topic: &str) -> Vec<(i32, Vec<u8>)> {
     out
 }
 
+/// The fleet's OMS trades the simulator's demo account: a market-to-limit buy of a HOSE stock
+/// is placed, filled and its fill recorded.
+async fn trade_through_the_oms(fleet: &TestFleet) {
+    let addr = |name: &str| {
+        fleet
+            .services
+            .iter()
+            .find(|s| s.spec.name == name)
+            .unwrap()
+            .addrs
+            .http
+    };
+    let (oms, md) = (addr("oms"), addr("master-data"));
+    let get = |url: String| async move {
+        http()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = get(format!("http://{oms}/api/oms/v1/status")).await;
+        if status["accepting"] == true {
+            assert_eq!(status["broker"], "v2", "{status}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "OMS not accepting: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = get(format!(
+        "http://{md}/api/master-data/v1/securities?exchange=HOSE&kind=stock&limit=1"
+    ))
+    .await;
+    let symbol = page["securities"][0]["symbol"].as_str().unwrap().to_owned();
+    let placed: serde_json::Value = http()
+        .post(format!("http://{oms}/api/oms/v1/orders"))
+        .json(&serde_json::json!({
+            "client_id": "e2e-1", "account": fcsim::config::DEMO_CASH_ACCOUNT,
+            "symbol": symbol, "side": "buy", "order_type": "MTL", "quantity": 100,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = placed["id"].as_str().unwrap_or_else(|| panic!("{placed}"));
+    loop {
+        let order = get(format!("http://{oms}/api/oms/v1/orders/{id}")).await;
+        if order["status"] == "filled" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not filled: {order}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fills = get(format!("http://{oms}/api/oms/v1/fills?order_id={id}")).await;
+    let filled: u64 = fills
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["quantity"].as_u64().unwrap())
+        .sum();
+    assert_eq!(filled, 100, "{fills}");
+}
+
 fn simulated(dir: &std::path::Path) -> qts::fleet::Options {
     let mut o = options(dir);
     o.market = Market::Simulator(Box::new(SimOptions {
@@ -121,6 +196,7 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     let s = await_trades(&live, 300).await;
     assert_eq!(s["state"], "connected", "{s}");
     assert_eq!(s["source"], "fastconnect-v2");
+    trade_through_the_oms(&live).await;
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;

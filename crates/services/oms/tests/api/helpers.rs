@@ -99,6 +99,44 @@ impl TestSim {
         (Symbol::parse(&x.symbol).unwrap(), g.limits(i, day).unwrap())
     }
 
+    /// A broker client on the simulator's demo trading key (what a second program would use).
+    pub fn broker_client(&self) -> std::sync::Arc<dyn broker::Trading> {
+        let env = self.env();
+        let mut table = toml::Table::new();
+        let get = |k: &str| {
+            env.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| toml::Value::String(v.clone()))
+                .unwrap()
+        };
+        let mut data = toml::Table::new();
+        for k in ["URL", "HUB_URL", "CONSUMER_ID", "CONSUMER_SECRET"] {
+            data.insert(
+                k.to_ascii_lowercase(),
+                get(&format!("OMS__BROKER__DATA__{k}")),
+            );
+        }
+        let mut trading = toml::Table::new();
+        for k in [
+            "URL",
+            "HUB_URL",
+            "CONSUMER_ID",
+            "CONSUMER_SECRET",
+            "PRIVATE_KEY",
+            "PIN",
+        ] {
+            trading.insert(
+                k.to_ascii_lowercase(),
+                get(&format!("OMS__BROKER__TRADING__{k}")),
+            );
+        }
+        table.insert("generation".into(), toml::Value::String("v2".into()));
+        table.insert("data".into(), toml::Value::Table(data));
+        table.insert("trading".into(), toml::Value::Table(trading));
+        let settings: broker::Settings = toml::Value::Table(table).try_into().unwrap();
+        broker::connect(settings).unwrap().trading.unwrap()
+    }
+
     /// The `OMS__...` settings that trade this simulator's demo cash account on its clock.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let start = self.sim.now().format(&Rfc3339).unwrap();

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod crash;
 mod helpers;
 mod info;
 mod orders;

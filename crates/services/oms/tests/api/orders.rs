@@ -20,7 +20,7 @@ fn kinds(events: &Value) -> Vec<String> {
 
 /// The broker's orders of the demo cash account placed with requestID `id`.
 async fn broker_orders(sim: &TestSim, request_id: u64) -> usize {
-    let trading = broker_client(sim);
+    let trading = sim.broker_client();
     let book = trading.order_book(DEMO_CASH_ACCOUNT).await.unwrap();
     let n = book
         .iter()
@@ -36,44 +36,6 @@ async fn broker_orders(sim: &TestSim, request_id: u64) -> usize {
         eprintln!("broker's book: {book:#?}");
     }
     n
-}
-
-/// A broker client on the simulator's demo trading key (what a second program would use).
-fn broker_client(sim: &TestSim) -> std::sync::Arc<dyn broker::Trading> {
-    let env = sim.env();
-    let mut table = toml::Table::new();
-    let get = |k: &str| {
-        env.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| toml::Value::String(v.clone()))
-            .unwrap()
-    };
-    let mut data = toml::Table::new();
-    for k in ["URL", "HUB_URL", "CONSUMER_ID", "CONSUMER_SECRET"] {
-        data.insert(
-            k.to_ascii_lowercase(),
-            get(&format!("OMS__BROKER__DATA__{k}")),
-        );
-    }
-    let mut trading = toml::Table::new();
-    for k in [
-        "URL",
-        "HUB_URL",
-        "CONSUMER_ID",
-        "CONSUMER_SECRET",
-        "PRIVATE_KEY",
-        "PIN",
-    ] {
-        trading.insert(
-            k.to_ascii_lowercase(),
-            get(&format!("OMS__BROKER__TRADING__{k}")),
-        );
-    }
-    table.insert("generation".into(), toml::Value::String("v2".into()));
-    table.insert("data".into(), toml::Value::Table(data));
-    table.insert("trading".into(), toml::Value::Table(trading));
-    let settings: broker::Settings = toml::Value::Table(table).try_into().unwrap();
-    broker::connect(settings).unwrap().trading.unwrap()
 }
 
 #[tokio::test]
@@ -124,7 +86,8 @@ async fn an_order_is_placed_once_filled_and_journaled() {
         .await;
     let k = kinds(&events);
     assert_eq!(k[0], "created");
-    assert_eq!(k[1], "sent");
+    // The broker's answer and its stream race: either tells first that it has the order.
+    assert!(k[1] == "sent" || k[1] == "accepted", "{k:?}");
     assert_eq!(k.last().unwrap(), "filled", "{events}");
 
     // The same over gRPC, and the broker's view of the account through the OMS.
@@ -354,7 +317,7 @@ async fn a_restart_sends_what_never_left_and_adopts_what_did_never_twice() {
     // hand with its requestID, as the dead OMS would have), one never left.
     let reached = stored_not_sent(&sim, &db, "crash-sent", symbol, band.floor).await;
     let never = stored_not_sent(&sim, &db, "crash-unsent", symbol, band.floor).await;
-    let trading = broker_client(&sim);
+    let trading = sim.broker_client();
     let ack = trading
         .place(&OrderRequest {
             account: DEMO_CASH_ACCOUNT.into(),
