@@ -222,6 +222,15 @@ pub const OMS_FILL: TopicSpec = TopicSpec {
     description: Cow::Borrowed("Fills of the OMS's orders, each once"),
 };
 
+/// `risk.event.v1`: orders the risk checks rejected, kill switches and limits changed.
+pub const RISK_EVENT: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("risk.event.v1"),
+    key: Cow::Borrowed("account, strategy or \"global\""),
+    payload: Cow::Borrowed("qts.risk.v1.RiskEvent"),
+    partitions: TRADING_PARTITIONS,
+    description: Cow::Borrowed("Orders the risk checks rejected, kill switches and limits changed"),
+};
+
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
     SYSTEM_LIFECYCLE,
@@ -241,6 +250,7 @@ pub const TOPICS: &[TopicSpec] = &[
     TA_SIGNAL,
     OMS_ORDER,
     OMS_FILL,
+    RISK_EVENT,
 ];
 
 /// The registered topic with this name.

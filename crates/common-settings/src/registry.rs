@@ -133,7 +133,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18305,
         grpc_package: "qts.risk.v1",
         grpc_service: "qts.risk.v1.RiskService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "oms",

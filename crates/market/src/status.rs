@@ -27,6 +27,38 @@ pub enum SecurityStatus {
     Delisted,
 }
 
+impl SecurityStatus {
+    /// Every status, mildest first.
+    pub const ALL: [SecurityStatus; 7] = [
+        SecurityStatus::Normal,
+        SecurityStatus::Warning,
+        SecurityStatus::Controlled,
+        SecurityStatus::SpecialControl,
+        SecurityStatus::Restricted,
+        SecurityStatus::Suspended,
+        SecurityStatus::Delisted,
+    ];
+
+    /// The serde (and wire) name: `normal`, `special_control`, ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            SecurityStatus::Normal => "normal",
+            SecurityStatus::Warning => "warning",
+            SecurityStatus::Controlled => "controlled",
+            SecurityStatus::SpecialControl => "special_control",
+            SecurityStatus::Restricted => "restricted",
+            SecurityStatus::Suspended => "suspended",
+            SecurityStatus::Delisted => "delisted",
+        }
+    }
+
+    /// The status of a serde name (any case, trimmed).
+    pub fn parse(text: &str) -> Option<SecurityStatus> {
+        let t = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|s| s.name() == t)
+    }
+}
+
 impl fmt::Display for SecurityStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

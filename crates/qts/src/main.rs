@@ -206,6 +206,9 @@ enum BenchCommand {
     /// Bulk one-minute bar ingest into a historical database (bars/s) and one year of one
     /// symbol's bars queried (p50/p99).
     Bars(historical::cli::BenchArgs),
+    /// The order round trip of `qts up` (REST -> risk -> OMS -> simulator answer) and the time
+    /// until a marketable order is filled, p50/p99.
+    Orders(qts::bench_orders::Args),
 }
 
 #[derive(Subcommand)]
@@ -377,6 +380,15 @@ fn main() -> ExitCode {
             command: BenchCommand::Soak(args),
         } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(soak(&args)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Bench {
+            command: BenchCommand::Orders(args),
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                qts::bench_orders::run(&args, &mut std::io::stdout()).await?;
+                Ok(ExitCode::SUCCESS)
+            }),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
         Command::Bench {

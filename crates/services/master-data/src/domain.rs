@@ -212,33 +212,15 @@ pub fn parse_kind(text: &str) -> Option<InstrumentKind> {
 
 /// `market::SecurityStatus`'s serde name.
 pub fn status_name(status: SecurityStatus) -> &'static str {
-    match status {
-        SecurityStatus::Normal => "normal",
-        SecurityStatus::Warning => "warning",
-        SecurityStatus::Controlled => "controlled",
-        SecurityStatus::SpecialControl => "special_control",
-        SecurityStatus::Restricted => "restricted",
-        SecurityStatus::Suspended => "suspended",
-        SecurityStatus::Delisted => "delisted",
-    }
+    status.name()
 }
 
 /// Every status, for parsing and listing.
-pub const STATUSES: [SecurityStatus; 7] = [
-    SecurityStatus::Normal,
-    SecurityStatus::Warning,
-    SecurityStatus::Controlled,
-    SecurityStatus::SpecialControl,
-    SecurityStatus::Restricted,
-    SecurityStatus::Suspended,
-    SecurityStatus::Delisted,
-];
+pub const STATUSES: [SecurityStatus; 7] = SecurityStatus::ALL;
 
 /// The status of a serde name.
 pub fn parse_status(text: &str) -> Option<SecurityStatus> {
-    STATUSES
-        .into_iter()
-        .find(|s| status_name(*s) == text.trim().to_ascii_lowercase())
+    SecurityStatus::parse(text)
 }
 
 /// `market::Board`'s serde name.

@@ -44,9 +44,20 @@ impl Service for App {
                 None
             }
         };
+        let risk = if settings.own.risk.enabled {
+            let url = settings
+                .peer("risk")
+                .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+            let timeout = std::time::Duration::from_millis(settings.own.risk.timeout_ms);
+            Some(crate::service::RiskCheck::new(&url, timeout)?)
+        } else {
+            tracing::warn!("risk.enabled = false: orders are sent without the risk service's checks");
+            None
+        };
         let oms = Oms::new(
             backends.db.clone(),
             trading,
+            risk,
             settings.own.orders.clone(),
             clock,
             metrics,

@@ -120,6 +120,7 @@ pub struct Oms {
 struct Inner {
     db: Db,
     trading: Option<Arc<dyn Trading>>,
+    risk: Option<RiskCheck>,
     generation: Option<Generation>,
     settings: OrderSettings,
     clock: MarketClock,
@@ -161,10 +162,12 @@ enum Outcome {
 }
 
 impl Oms {
-    /// An OMS over `db`, trading through `trading` (none: orders are refused).
+    /// An OMS over `db`, trading through `trading` (none: orders are refused), checking every
+    /// order with `risk` first (none: no pre-trade check of its own).
     pub fn new(
         db: Db,
         trading: Option<Arc<dyn Trading>>,
+        risk: Option<RiskCheck>,
         settings: OrderSettings,
         clock: MarketClock,
         metrics: Metrics,
@@ -179,6 +182,7 @@ impl Oms {
             inner: Arc::new(Inner {
                 db,
                 trading,
+                risk,
                 generation,
                 settings,
                 clock,
@@ -283,7 +287,7 @@ impl Oms {
             .requests
             .with_label_values(&["placed"])
             .inc();
-        let order = self.send(order).await?;
+        let order = self.check_then_send(order).await?;
         self.inner
             .metrics
             .place_seconds
@@ -353,6 +357,21 @@ impl Oms {
 
     fn timeout(&self) -> Duration {
         Duration::from_millis(self.inner.settings.broker_timeout_ms)
+    }
+
+    /// Checks `order` with the risk service, then sends it; a rejection or no verdict rejects
+    /// it (fail closed). The check is idempotent by client id, so an order checked before a
+    /// restart gets the same verdict again.
+    async fn check_then_send(&self, order: Order) -> Result<Order, Error> {
+        if let Some(risk) = &self.inner.risk
+            && let Some(reason) = risk.check(&order).await
+        {
+            self.inner.metrics.requests.with_label_values(&["risk_rejected"]).inc();
+            return self
+                .mutate(&order.id, |o, now| o.reject(reason, now).map(Some))
+                .await;
+        }
+        self.send(order).await
     }
 
     /// Sends the placement of `order` (again, with its requestID) and records the answer.
@@ -458,7 +477,7 @@ impl Oms {
                         .mutate(id, |o, now| o.reject(reason, now).map(Some))
                         .await;
                 }
-                Box::pin(self.send(order)).await
+                Box::pin(self.check_then_send(order)).await
             }
         }
     }
@@ -1229,5 +1248,68 @@ pub fn amendment(price: Option<i64>, quantity: Option<u64>) -> Result<Amendment,
         (None, None) => Err(Invalid::Field(
             "an amendment needs a new price or a new quantity".to_owned(),
         )),
+    }
+}
+
+/// The risk service's pre-trade check.
+#[derive(Clone)]
+pub struct RiskCheck {
+    client: proto::risk::v1::risk_service_client::RiskServiceClient<tonic::transport::Channel>,
+    timeout: Duration,
+}
+
+impl RiskCheck {
+    /// A client of the risk service at `url` (connected on first use).
+    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let channel = tonic::transport::Channel::from_shared(url.to_owned())
+            .map_err(|e| anyhow::anyhow!("peers.risk {url:?}: {e}"))?
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .connect_lazy();
+        Ok(Self {
+            client: proto::risk::v1::risk_service_client::RiskServiceClient::new(channel),
+            timeout,
+        })
+    }
+
+    /// `None` when the order passes; else why not (every broken rule, or why no verdict came).
+    async fn check(&self, o: &Order) -> Option<String> {
+        let request = proto::risk::v1::CheckOrderRequest {
+            client_id: o.client_id.clone(),
+            account: o.account.clone(),
+            strategy: o.strategy.clone().unwrap_or_default(),
+            symbol: o.symbol.to_string(),
+            side: crate::domain::side_name(o.side).to_owned(),
+            order_type: o.order_type.to_string(),
+            price: o.price.map_or(0, Price::units),
+            quantity: o.quantity.units(),
+        };
+        let answer = tokio::time::timeout(self.timeout, self.client.clone().check_order(request)).await;
+        match answer {
+            Ok(Ok(r)) => {
+                let r = r.into_inner();
+                if r.accepted {
+                    None
+                } else {
+                    Some(format!(
+                        "risk: {}",
+                        r.rejections
+                            .iter()
+                            .map(|x| format!("{}: {}", x.rule, x.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ))
+                }
+            }
+            Ok(Err(status)) => Some(format!(
+                "risk check unavailable ({}): {}",
+                status.code(),
+                status.message()
+            )),
+            Err(_) => Some(format!(
+                "risk check unavailable: no verdict within {} ms",
+                self.timeout.as_millis()
+            )),
+        }
     }
 }

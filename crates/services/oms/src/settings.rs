@@ -14,6 +14,19 @@ pub struct Sections {
     pub broker: Option<broker::Settings>,
     /// How orders are handled.
     pub orders: OrderSettings,
+    /// The pre-trade check of the risk service.
+    pub risk: RiskSettings,
+}
+
+/// The pre-trade check of the risk service (at `peers.risk`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskSettings {
+    /// Check every order with the risk service before it is sent. Off, orders go to the broker
+    /// with only the broker's and the exchange's own checks.
+    pub enabled: bool,
+    /// Longest wait for a verdict; after it the order is rejected (the OMS fails closed).
+    pub timeout_ms: u64,
 }
 
 /// How orders are handled.
@@ -89,6 +102,9 @@ impl common::settings::Sections for Sections {
                 "orders.reconnect_min_ms must be at least 1 and at most orders.reconnect_max_ms"
                     .to_owned(),
             );
+        }
+        if !(10..=60_000).contains(&self.risk.timeout_ms) {
+            problems.push("risk.timeout_ms must be between 10 and 60000".to_owned());
         }
         if !(1..=10_000).contains(&o.max_list) {
             problems.push("orders.max_list must be between 1 and 10000".to_owned());

@@ -405,12 +405,13 @@ pub async fn save_fill(
 ) -> Result<bool, Error> {
     let mut tx = db.begin().await?;
     let inserted = common::on_engine!(tx.conn(), |c| sqlx::query(
-        "INSERT INTO oms_fills (order_id, id, account, symbol, side, price, quantity, counted, \
-         reconciled, strategy, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (order_id, id) DO NOTHING"
+        "INSERT INTO oms_fills (order_id, id, client_id, account, symbol, side, price, quantity, \
+         counted, reconciled, strategy, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+         $11, $12) ON CONFLICT (order_id, id) DO NOTHING"
     )
     .bind(&order.id)
     .bind(&fill.id)
+    .bind(&order.client_id)
     .bind(&order.account)
     .bind(order.symbol.as_str())
     .bind(domain::side_name(order.side))
@@ -443,6 +444,7 @@ pub async fn save_fill(
             time: Some(timestamp(fill.time)),
             reconciled: fill.reconciled,
             strategy: order.strategy.clone().unwrap_or_default(),
+            client_id: order.client_id.clone(),
         };
         Outbox::enqueue(
             &mut tx,
@@ -525,6 +527,7 @@ pub async fn list(
 struct FillRow {
     order_id: String,
     id: String,
+    client_id: String,
     account: String,
     symbol: String,
     side: String,
@@ -544,7 +547,8 @@ pub async fn fills(
 ) -> Result<Vec<pb::Fill>, Error> {
     let rows: Vec<FillRow> = common::on_engine!(db.pool(), |p| {
         sqlx::query_as(
-        "SELECT order_id, id, account, symbol, side, price, counted, reconciled, strategy, time \
+        "SELECT order_id, id, client_id, account, symbol, side, price, counted, reconciled, \
+         strategy, time \
          FROM oms_fills WHERE counted > 0 AND ($1 = '' OR account = $1) \
          AND ($2 = '' OR order_id = $2) ORDER BY time DESC, order_id, id LIMIT $3"
     )
@@ -567,6 +571,7 @@ pub async fn fills(
             time: Some(timestamp(r.time.into())),
             reconciled: r.reconciled,
             strategy: r.strategy.unwrap_or_default(),
+            client_id: r.client_id,
         })
         .collect())
 }

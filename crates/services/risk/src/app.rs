@@ -1,11 +1,18 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: the engine, the store and routes into a bound host, with the bus follower as its
+//! background task.
 
+use std::time::Duration;
+
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
+use crate::domain::Engine;
+use crate::metrics::Metrics;
+use crate::service::Risk;
 use crate::settings::{Sections, Settings};
 
 /// The bound risk service.
@@ -17,16 +24,47 @@ impl Service for App {
     type Sections = Sections;
     const SPEC: &'static ServiceSpec = crate::SPEC;
     const DEFAULTS: &'static str = crate::settings::DEFAULTS;
-    const MIGRATIONS: Option<&'static Migrations> = None;
+    const MIGRATIONS: Option<&'static Migrations> = Some(&crate::MIGRATIONS);
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
+        let registry = prometheus::Registry::new();
+        let metrics = Metrics::register(&registry).context("register risk metrics")?;
+        let clock = settings
+            .clock
+            .clock()
+            .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
+        let calendar = market::TradingCalendar::embedded().context("load the trading calendar")?;
+        let engine = Engine::new(
+            market::MarketRules::default(),
+            calendar,
+            settings.own.default_limits.effective(),
+        );
+        let risk = Risk::new(
+            engine,
+            backends.db.clone(),
+            clock,
+            metrics,
+            settings.own.checks.max_text,
+        );
+        risk.load().await.context("load stored limits and kill switches")?;
         let parts = Parts {
-            http: common::server::info_routes(info.clone()),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
-            registry: prometheus::Registry::new(),
+            http: common::server::info_routes(info.clone()).merge(crate::http::router(
+                crate::http::AppState {
+                    risk: risk.clone(),
+                    db: backends.db.clone(),
+                },
+            )),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), risk.clone())),
+            registry,
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let bus = backends.bus.clone();
+        let group = format!("risk.state.{}", info.instance_id);
+        let timeout = Duration::from_secs(settings.own.checks.catch_up_timeout_secs);
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        host.spawn("state", move |token: CancellationToken| {
+            risk.follow(bus, group, timeout, token)
+        });
         Ok(Self { host })
     }
 

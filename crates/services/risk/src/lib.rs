@@ -1,16 +1,33 @@
-//! The risk service. Risk management: pre-trade checks and exposure limits.
+//! The risk service. Pre-trade checks and exposure limits.
 //!
-//! State: skeleton. It serves the shared runtime (HTTP `/api/risk/v1/info`, OpenAPI and Swagger
-//! UI, gRPC `qts.risk.v1.RiskService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
-//! lifecycle events); its own behaviour comes with the issue that builds it.
-//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
-//! API tests (`tests/api`) start.
+//! `CheckOrder` (gRPC; REST `POST /api/risk/v1/check`), which the OMS calls for every order,
+//! applies every exchange rule of `market` (session and order type, tick, band, lot, maximum
+//! quantity, security status) and the limits of the order's account and strategy (order
+//! quantity and value, fat-finger distance from the last trade, open orders, orders per
+//! minute, duplicates, exposure per symbol and in total, daily realised loss) and the kill
+//! switches (global, account, strategy); every rejection names the rule and the numbers.
+//! Limits and kill switches are set through the API, stored and audited, and published on
+//! `risk.event.v1` with every rejected order. The counters are rebuilt from the bus on start
+//! (`oms.order.v1`, `oms.fill.v1`, `masterdata.security.v1`, `market.trade.v1`) before the
+//! first check is answered.
+//! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`].
 
 mod app;
+pub mod domain;
 mod grpc;
+mod http;
+pub mod metrics;
+pub mod service;
 pub mod settings;
+pub mod store;
 
 pub use app::App;
+
+/// The service's own migrations (versions from 1000).
+pub static MIGRATIONS: common::store::Migrations = common::store::Migrations {
+    postgres: sqlx::migrate!("./migrations/postgres"),
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+};
 
 /// This service's entry in the fleet registry.
 pub const SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[5];

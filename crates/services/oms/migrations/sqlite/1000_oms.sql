@@ -46,6 +46,7 @@ CREATE TABLE oms_order_events (
 CREATE TABLE oms_fills (
     order_id TEXT NOT NULL,
     id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
     account TEXT NOT NULL,
     symbol TEXT NOT NULL,
     side TEXT NOT NULL,

@@ -170,6 +170,8 @@ impl TestSim {
             ("OMS__BROKER__TRADING__PIN", DEMO_PIN.to_owned()),
             ("OMS__ORDERS__ACCOUNTS", format!("{DEMO_CASH_ACCOUNT},")),
             ("OMS__ORDERS__CONFIRM_INTERVAL_MS", "50".to_owned()),
+            // The OMS alone (tests/api/risk.rs runs it with the risk service).
+            ("OMS__RISK__ENABLED", "false".to_owned()),
             ("OMS__CLOCK__START", start),
             ("OMS__CLOCK__ANCHOR", anchor),
             ("OMS__CLOCK__SPEED", self.sim.config().speed.to_string()),

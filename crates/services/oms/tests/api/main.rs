@@ -12,3 +12,4 @@ mod crash;
 mod helpers;
 mod info;
 mod orders;
+mod risk;

@@ -12,8 +12,13 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with settings (`RISK__SECTION__KEY` pairs).
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<risk::App>(&[]).await.expect("the service starts"),
+        app: spawn::<risk::App>(env).await.expect("the service starts"),
         http: reqwest::Client::new(),
     }
 }

@@ -1,0 +1,32 @@
+-- Limits set through the API, per account or strategy (the defaults come from the settings
+-- unless a `global` row overrides them).
+CREATE TABLE risk_limits (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+-- Engaged kill switches.
+CREATE TABLE risk_kill_switches (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+
+-- Every change of limits and kill switches, and every rejected order: who, when, what.
+CREATE TABLE risk_audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX risk_audit_by_time ON risk_audit (at DESC);

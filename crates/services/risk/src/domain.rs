@@ -1,0 +1,899 @@
+//! The pre-trade check engine: every rule an order must pass, with the state the rules need
+//! (securities, last prices, open orders, exposure, realised P&L, kill switches), kept from
+//! the events the service consumes. No I/O here; [`crate::service`] feeds it and answers.
+//!
+//! A check allocates nothing on the path that accepts an order except its reservation (the
+//! order's client id, kept until the order ends), so it stays in the low microseconds.
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+use std::fmt::Write as _;
+
+use market::validate::{OrderContext, Security, validate_order};
+use market::{
+    Board, InstrumentKind, InvestorProfile, MarketRules, OrderType, Price, Quantity, Side, Symbol,
+    TradingCalendar,
+};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+/// Limits of one scope (the defaults, an account or a strategy); `None` is no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest quantity of one order.
+    pub max_order_quantity: Option<u64>,
+    /// Largest value of one order (price × quantity; for a market-priced order the ceiling).
+    pub max_order_value: Option<i64>,
+    /// Largest exposure in one symbol: holdings at cost plus open buys, in VND.
+    pub max_symbol_exposure: Option<i64>,
+    /// Largest exposure over all symbols, in VND.
+    pub max_exposure: Option<i64>,
+    /// Most orders open at once.
+    pub max_open_orders: Option<u32>,
+    /// Most orders accepted in any 60 seconds.
+    pub max_orders_per_minute: Option<u32>,
+    /// Largest distance of a limit price from the last trade (else the reference), in basis
+    /// points.
+    pub fat_finger_bps: Option<u32>,
+    /// Largest realised loss today (after fees and tax), in VND: beyond it, only sells.
+    pub max_daily_loss: Option<i64>,
+    /// The same order (symbol, side, type, price, quantity) again within this many seconds is
+    /// refused as a duplicate.
+    pub duplicate_window_secs: Option<u32>,
+}
+
+impl Limits {
+    /// Each limit of `over` where it has one, else this one's.
+    pub fn overlaid(&self, over: &Limits) -> Limits {
+        Limits {
+            max_order_quantity: over.max_order_quantity.or(self.max_order_quantity),
+            max_order_value: over.max_order_value.or(self.max_order_value),
+            max_symbol_exposure: over.max_symbol_exposure.or(self.max_symbol_exposure),
+            max_exposure: over.max_exposure.or(self.max_exposure),
+            max_open_orders: over.max_open_orders.or(self.max_open_orders),
+            max_orders_per_minute: over.max_orders_per_minute.or(self.max_orders_per_minute),
+            fat_finger_bps: over.fat_finger_bps.or(self.fat_finger_bps),
+            max_daily_loss: over.max_daily_loss.or(self.max_daily_loss),
+            duplicate_window_secs: over.duplicate_window_secs.or(self.duplicate_window_secs),
+        }
+    }
+
+    /// These limits with the zeros that mean "off" in settings (`duplicate_window_secs = 0`)
+    /// turned into no limit.
+    pub fn effective(&self) -> Limits {
+        Limits {
+            duplicate_window_secs: self.duplicate_window_secs.filter(|s| *s > 0),
+            ..self.clone()
+        }
+    }
+
+    /// Checks the numbers make sense.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("max_order_value", self.max_order_value),
+            ("max_symbol_exposure", self.max_symbol_exposure),
+            ("max_exposure", self.max_exposure),
+        ];
+        for (name, v) in positive {
+            if v.is_some_and(|v| v <= 0) {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if self.max_daily_loss.is_some_and(|v| v < 0) {
+            return Err("max_daily_loss must not be negative".to_owned());
+        }
+        if self.max_order_quantity == Some(0) {
+            return Err("max_order_quantity must be positive".to_owned());
+        }
+        if self.fat_finger_bps.is_some_and(|b| b == 0 || b > 10_000) {
+            return Err("fat_finger_bps must be between 1 and 10000".to_owned());
+        }
+        if self.duplicate_window_secs.is_some_and(|s| s > 86_400) {
+            return Err("duplicate_window_secs must be at most 86400".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Which limits or kill switch a setting applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "key", rename_all = "snake_case")]
+pub enum Scope {
+    /// Everything (kill switch) or the defaults (limits).
+    Global,
+    /// One broker sub-account.
+    Account(String),
+    /// One strategy.
+    Strategy(String),
+}
+
+impl Scope {
+    /// Reads `global`, `account/<id>` or `strategy/<id>`.
+    pub fn parse(scope: &str, key: &str) -> Result<Scope, String> {
+        let ok_key = !key.is_empty()
+            && key.len() <= 64
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+        match scope {
+            "global" if key.is_empty() => Ok(Scope::Global),
+            "account" | "strategy" if !ok_key => Err(format!(
+                "{scope} key {key:?}: 1 to 64 characters of [A-Za-z0-9._:-]"
+            )),
+            "account" => Ok(Scope::Account(key.to_owned())),
+            "strategy" => Ok(Scope::Strategy(key.to_owned())),
+            _ => Err(format!(
+                "scope {scope:?} (key {key:?}): global (no key), account/<id> or strategy/<id>"
+            )),
+        }
+    }
+
+    /// `global`, `account` or `strategy`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::Account(_) => "account",
+            Scope::Strategy(_) => "strategy",
+        }
+    }
+
+    /// The account or strategy id; empty for global.
+    pub fn key(&self) -> &str {
+        match self {
+            Scope::Global => "",
+            Scope::Account(k) | Scope::Strategy(k) => k,
+        }
+    }
+}
+
+/// An order to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The caller's id of the order: a second check of the same id answers the first verdict.
+    pub client_id: String,
+    /// Broker sub-account.
+    pub account: String,
+    /// Strategy, if any.
+    pub strategy: Option<String>,
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Side.
+    pub side: Side,
+    /// Type.
+    pub order_type: OrderType,
+    /// Limit price.
+    pub price: Option<Price>,
+    /// Quantity.
+    pub quantity: Quantity,
+}
+
+/// One broken rule, named, with its numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The rule (`exchange`, `max_order_value`, `kill_switch`, ...).
+    pub rule: &'static str,
+    /// What was wrong, with the numbers.
+    pub message: String,
+}
+
+/// What a check decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Every broken rule; empty when accepted.
+    pub rejections: Vec<Rejection>,
+}
+
+impl Verdict {
+    /// True when no rule was broken.
+    pub fn accepted(&self) -> bool {
+        self.rejections.is_empty()
+    }
+}
+
+/// A security as the checks need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityInfo {
+    /// The exchange's facts.
+    pub security: Security,
+    /// The trading day of its band.
+    pub day: Option<Date>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Position {
+    quantity: u64,
+    /// Cost of the held quantity, VND.
+    cost: i64,
+}
+
+/// Counters of one account or strategy.
+#[derive(Debug, Default)]
+struct Book {
+    open_orders: u32,
+    /// Accepted order times in the last minute, oldest first.
+    recent: VecDeque<OffsetDateTime>,
+    /// Open buy value by symbol.
+    open_buys: HashMap<Symbol, i64>,
+    positions: HashMap<Symbol, Position>,
+    /// Σ cost of positions + Σ open buys.
+    exposure: i64,
+    /// Realised P&L of `day` after fees and tax.
+    realised: i64,
+    day: Option<Date>,
+    /// Recent orders (time, key) for the duplicate rule, oldest first.
+    last_orders: VecDeque<(OffsetDateTime, OrderKey)>,
+    kill: Option<String>,
+}
+
+type OrderKey = (Symbol, Side, OrderType, Option<Price>, Quantity);
+
+impl Book {
+    fn symbol_exposure(&self, symbol: Symbol) -> i64 {
+        self.positions.get(&symbol).map_or(0, |p| p.cost) + self.open_buys.get(&symbol).copied().unwrap_or(0)
+    }
+
+    fn roll_day(&mut self, day: Date) {
+        if self.day != Some(day) {
+            self.day = Some(day);
+            self.realised = 0;
+        }
+    }
+}
+
+/// An accepted order, held until it ends.
+#[derive(Debug, Clone)]
+struct Reservation {
+    account: String,
+    strategy: Option<String>,
+    symbol: Symbol,
+    side: Side,
+    /// Value reserved for a buy (left to fill).
+    value: i64,
+    price: i64,
+    left: u64,
+}
+
+/// The engine. Not thread-safe by itself: the service holds it behind one lock.
+pub struct Engine {
+    rules: MarketRules,
+    calendar: TradingCalendar,
+    investor: InvestorProfile,
+    defaults: Limits,
+    account_limits: HashMap<String, Limits>,
+    strategy_limits: HashMap<String, Limits>,
+    securities: HashMap<Symbol, SecurityInfo>,
+    last: HashMap<Symbol, Price>,
+    accounts: HashMap<String, Book>,
+    strategies: HashMap<String, Book>,
+    global_kill: Option<String>,
+    reservations: HashMap<String, Reservation>,
+    decided: HashMap<String, Verdict>,
+    decided_day: Option<Date>,
+}
+
+fn value(price: Price, quantity: Quantity) -> i64 {
+    let v = i128::from(price.units()) * i128::from(quantity.units());
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    /// An engine with these exchange rules and default limits.
+    pub fn new(rules: MarketRules, calendar: TradingCalendar, defaults: Limits) -> Self {
+        Self {
+            rules,
+            calendar,
+            investor: InvestorProfile::DOMESTIC_INDIVIDUAL,
+            defaults,
+            account_limits: HashMap::new(),
+            strategy_limits: HashMap::new(),
+            securities: HashMap::new(),
+            last: HashMap::new(),
+            accounts: HashMap::new(),
+            strategies: HashMap::new(),
+            global_kill: None,
+            reservations: HashMap::new(),
+            decided: HashMap::new(),
+            decided_day: None,
+        }
+    }
+
+    /// Learns (or updates) a security.
+    pub fn set_security(&mut self, info: SecurityInfo) {
+        self.securities.insert(info.security.symbol, info);
+    }
+
+    /// How many securities are known.
+    pub fn securities(&self) -> usize {
+        self.securities.len()
+    }
+
+    /// Learns a last trade price.
+    pub fn set_last(&mut self, symbol: Symbol, price: Price) {
+        self.last.insert(symbol, price);
+    }
+
+    /// Sets (or with `None` clears) the limits of a scope; `Global` sets the defaults.
+    pub fn set_limits(&mut self, scope: Scope, limits: Option<Limits>) {
+        let (map, key) = match scope {
+            Scope::Global => {
+                self.defaults = limits.unwrap_or_default();
+                return;
+            }
+            Scope::Account(k) => (&mut self.account_limits, k),
+            Scope::Strategy(k) => (&mut self.strategy_limits, k),
+        };
+        match limits {
+            Some(l) => {
+                map.insert(key, l);
+            }
+            None => {
+                map.remove(&key);
+            }
+        }
+    }
+
+    /// The limits that apply to a scope (its own over the defaults).
+    pub fn limits(&self, scope: &Scope) -> Limits {
+        match scope {
+            Scope::Global => self.defaults.clone(),
+            Scope::Account(k) => self.effective(&self.account_limits, k),
+            Scope::Strategy(k) => self.effective(&self.strategy_limits, k),
+        }
+    }
+
+    fn effective(&self, map: &HashMap<String, Limits>, key: &str) -> Limits {
+        map.get(key)
+            .map_or_else(|| self.defaults.clone(), |l| self.defaults.overlaid(l))
+    }
+
+    /// Engages (`Some(reason)`) or releases a kill switch.
+    pub fn set_kill(&mut self, scope: &Scope, reason: Option<String>) {
+        match scope {
+            Scope::Global => self.global_kill = reason,
+            Scope::Account(a) => self.accounts.entry(a.clone()).or_default().kill = reason,
+            Scope::Strategy(s) => self.strategies.entry(s.clone()).or_default().kill = reason,
+        }
+    }
+
+    /// Every engaged kill switch with its reason.
+    pub fn kills(&self) -> Vec<(Scope, String)> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.global_kill {
+            out.push((Scope::Global, r.clone()));
+        }
+        for (a, b) in &self.accounts {
+            if let Some(r) = &b.kill {
+                out.push((Scope::Account(a.clone()), r.clone()));
+            }
+        }
+        for (s, b) in &self.strategies {
+            if let Some(r) = &b.kill {
+                out.push((Scope::Strategy(s.clone()), r.clone()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Exposure, open orders and realised P&L of an account.
+    pub fn exposure(&self, account: &str) -> (i64, u32, i64) {
+        self.accounts
+            .get(account)
+            .map_or((0, 0, 0), |b| (b.exposure, b.open_orders, b.realised))
+    }
+
+    /// Checks `c` at `now`. An accepted order is reserved (open orders, rate, exposure) until
+    /// [`Engine::order_ended`]; a second check of the same client id answers the first
+    /// verdict and reserves nothing more.
+    pub fn check(&mut self, c: &Check, now: OffsetDateTime) -> Verdict {
+        let day = now.to_offset(market::calendar::VN_OFFSET).date();
+        if self.decided_day != Some(day) {
+            self.decided_day = Some(day);
+            self.decided.clear();
+        }
+        if let Some(v) = self.decided.get(&c.client_id) {
+            return v.clone();
+        }
+        let mut out = Vec::new();
+        self.check_kill(c, &mut out);
+        let security = self.securities.get(&c.symbol).copied();
+        let reference_price = match security {
+            None => {
+                out.push(Rejection {
+                    rule: "unknown_security",
+                    message: format!("{} is not a security master data knows", c.symbol),
+                });
+                None
+            }
+            Some(info) => {
+                self.check_exchange(c, &info, now, &mut out);
+                info.security.limits.map(|l| l.reference)
+            }
+        };
+        // The value the order commits: its price, or for a market-priced order the ceiling.
+        let price = c.price.or_else(|| {
+            security
+                .and_then(|s| s.security.limits)
+                .map(|l| if c.side == Side::Buy { l.ceiling } else { l.floor })
+        });
+        let order_value = price.map_or(0, |p| value(p, c.quantity));
+        let account_limits = self.effective(&self.account_limits, &c.account);
+        self.check_order_limits(c, &account_limits, price, order_value, reference_price, &mut out);
+        Self::check_book(
+            self.accounts.get_mut(&c.account),
+            "account",
+            &c.account,
+            c,
+            &account_limits,
+            order_value,
+            now,
+            day,
+            &mut out,
+        );
+        if let Some(s) = &c.strategy {
+            let limits = self.effective(&self.strategy_limits, s);
+            self.check_order_limits(c, &limits, price, order_value, reference_price, &mut out);
+            Self::check_book(
+                self.strategies.get_mut(s),
+                "strategy",
+                s,
+                c,
+                &limits,
+                order_value,
+                now,
+                day,
+                &mut out,
+            );
+        }
+        let verdict = Verdict { rejections: out };
+        if verdict.accepted() {
+            self.reserve(c, order_value, price, now);
+        }
+        self.decided.insert(c.client_id.clone(), verdict.clone());
+        verdict
+    }
+
+    fn check_kill(&self, c: &Check, out: &mut Vec<Rejection>) {
+        let kills = [
+            ("everything", self.global_kill.as_ref()),
+            (
+                "the account",
+                self.accounts.get(&c.account).and_then(|b| b.kill.as_ref()),
+            ),
+            (
+                "the strategy",
+                c.strategy
+                    .as_ref()
+                    .and_then(|s| self.strategies.get(s))
+                    .and_then(|b| b.kill.as_ref()),
+            ),
+        ];
+        for (what, reason) in kills {
+            if let Some(reason) = reason {
+                out.push(Rejection {
+                    rule: "kill_switch",
+                    message: format!("the kill switch of {what} is engaged: {reason}"),
+                });
+            }
+        }
+    }
+
+    fn check_exchange(
+        &self,
+        c: &Check,
+        info: &SecurityInfo,
+        now: OffsetDateTime,
+        out: &mut Vec<Rejection>,
+    ) {
+        let s = &info.security;
+        let key = self
+            .rules
+            .session_key(s.exchange, s.kind, s.status, Board::Main);
+        let session = self.calendar.session(now, &key);
+        let order = market::Order {
+            side: c.side,
+            order_type: c.order_type,
+            board: Board::Main,
+            price: c.price,
+            quantity: c.quantity,
+        };
+        let ctx = OrderContext::exchange_only(&self.rules, self.investor);
+        // A band of another day than the session's is stale: check without it.
+        let stale = info.day.is_some_and(|d| d != session.date);
+        let checked;
+        let security = if stale {
+            checked = Security { limits: None, ..*s };
+            &checked
+        } else {
+            s
+        };
+        if let Err(violations) = validate_order(&order, security, &session, &ctx) {
+            for v in violations.as_slice() {
+                out.push(Rejection {
+                    rule: "exchange",
+                    message: v.to_string(),
+                });
+            }
+        }
+        if stale {
+            out.push(Rejection {
+                rule: "stale_band",
+                message: format!(
+                    "master data's band of {} is for {}, not {}: no order until today's",
+                    c.symbol,
+                    info.day.map(|d| d.to_string()).unwrap_or_default(),
+                    session.date
+                ),
+            });
+        }
+    }
+
+    fn check_order_limits(
+        &self,
+        c: &Check,
+        limits: &Limits,
+        price: Option<Price>,
+        order_value: i64,
+        reference: Option<Price>,
+        out: &mut Vec<Rejection>,
+    ) {
+        if let Some(max) = limits.max_order_quantity
+            && c.quantity.units() > max
+        {
+            out.push(Rejection {
+                rule: "max_order_quantity",
+                message: format!("quantity {} is above the limit {max}", c.quantity.units()),
+            });
+        }
+        if let Some(max) = limits.max_order_value
+            && order_value > max
+        {
+            let mut m = format!("value {order_value} VND is above the limit {max} VND");
+            if c.price.is_none()
+                && let Some(p) = price
+            {
+                let _ = write!(m, " (a market order is valued at {})", p.units());
+            }
+            out.push(Rejection {
+                rule: "max_order_value",
+                message: m,
+            });
+        }
+        if let (Some(bps), Some(p)) = (limits.fat_finger_bps, c.price) {
+            let anchor = self.last.get(&c.symbol).copied().or(reference);
+            if let Some(a) = anchor.filter(|a| a.units() > 0) {
+                let distance = (i128::from(p.units()) - i128::from(a.units())).abs() * 10_000
+                    / i128::from(a.units());
+                if distance > i128::from(bps) {
+                    out.push(Rejection {
+                        rule: "fat_finger",
+                        message: format!(
+                            "price {} is {distance} bps from {} {}, more than {bps}",
+                            p.units(),
+                            if self.last.contains_key(&c.symbol) {
+                                "the last trade"
+                            } else {
+                                "the reference"
+                            },
+                            a.units()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one scope's check, called twice")]
+    fn check_book(
+        book: Option<&mut Book>,
+        scope: &'static str,
+        key: &str,
+        c: &Check,
+        limits: &Limits,
+        order_value: i64,
+        now: OffsetDateTime,
+        day: Date,
+        out: &mut Vec<Rejection>,
+    ) {
+        let Some(book) = book else {
+            // A first order: only the per-order limits above apply, and the exposure ones.
+            if c.side == Side::Buy {
+                check_exposure(scope, key, c.symbol, 0, 0, order_value, limits, out);
+            }
+            return;
+        };
+        book.roll_day(day);
+        if let Some(max) = limits.max_open_orders
+            && book.open_orders >= max
+        {
+            out.push(Rejection {
+                rule: "max_open_orders",
+                message: format!("{scope} {key} has {} open orders, the limit", book.open_orders),
+            });
+        }
+        let minute_ago = now - time::Duration::MINUTE;
+        while book.recent.front().is_some_and(|t| *t <= minute_ago) {
+            book.recent.pop_front();
+        }
+        if let Some(max) = limits.max_orders_per_minute
+            && book.recent.len() >= max as usize
+        {
+            out.push(Rejection {
+                rule: "max_orders_per_minute",
+                message: format!(
+                    "{scope} {key} placed {} orders in the last minute, the limit",
+                    book.recent.len()
+                ),
+            });
+        }
+        if let Some(secs) = limits.duplicate_window_secs {
+            let since = now - time::Duration::seconds(i64::from(secs));
+            while book.last_orders.front().is_some_and(|(t, _)| *t < since) {
+                book.last_orders.pop_front();
+            }
+            let k: OrderKey = (c.symbol, c.side, c.order_type, c.price, c.quantity);
+            if book.last_orders.iter().any(|(_, o)| *o == k) {
+                out.push(Rejection {
+                    rule: "duplicate",
+                    message: format!(
+                        "the same order ({} {} {}) was accepted within the last {secs} s",
+                        crate::domain::side_name(c.side),
+                        c.quantity.units(),
+                        c.symbol
+                    ),
+                });
+            }
+        }
+        if c.side == Side::Buy {
+            check_exposure(
+                scope,
+                key,
+                c.symbol,
+                book.symbol_exposure(c.symbol),
+                book.exposure,
+                order_value,
+                limits,
+                out,
+            );
+            if let Some(max) = limits.max_daily_loss
+                && -book.realised > max
+            {
+                out.push(Rejection {
+                    rule: "max_daily_loss",
+                    message: format!(
+                        "{scope} {key} lost {} VND today, more than {max}: only sells until tomorrow",
+                        -book.realised
+                    ),
+                });
+            }
+        }
+    }
+
+    fn reserve(&mut self, c: &Check, order_value: i64, price: Option<Price>, now: OffsetDateTime) {
+        let day = now.to_offset(market::calendar::VN_OFFSET).date();
+        let buy_value = if c.side == Side::Buy { order_value } else { 0 };
+        let key: OrderKey = (c.symbol, c.side, c.order_type, c.price, c.quantity);
+        let account = match self.accounts.get_mut(c.account.as_str()) {
+            Some(b) => b,
+            None => self.accounts.entry(c.account.clone()).or_default(),
+        };
+        account.roll_day(day);
+        Self::reserve_in(account, c.symbol, buy_value, now, key);
+        if let Some(s) = &c.strategy {
+            let book = match self.strategies.get_mut(s.as_str()) {
+                Some(b) => b,
+                None => self.strategies.entry(s.clone()).or_default(),
+            };
+            book.roll_day(day);
+            Self::reserve_in(book, c.symbol, buy_value, now, key);
+        }
+        self.reservations.insert(
+            c.client_id.clone(),
+            Reservation {
+                account: c.account.clone(),
+                strategy: c.strategy.clone(),
+                symbol: c.symbol,
+                side: c.side,
+                value: buy_value,
+                price: price.map_or(0, Price::units),
+                left: c.quantity.units(),
+            },
+        );
+    }
+
+    fn reserve_in(book: &mut Book, symbol: Symbol, buy_value: i64, now: OffsetDateTime, key: OrderKey) {
+        book.open_orders += 1;
+        book.recent.push_back(now);
+        book.last_orders.push_back((now, key));
+        if buy_value > 0 {
+            *book.open_buys.entry(symbol).or_default() += buy_value;
+            book.exposure += buy_value;
+        }
+    }
+
+    fn books_of(&mut self, account: &str, strategy: Option<&str>) -> Vec<&mut Book> {
+        let mut out = Vec::with_capacity(2);
+        if let Some(s) = strategy
+            && let Some(b) = self.strategies.get_mut(s)
+        {
+            out.push(b);
+        }
+        if let Some(b) = self.accounts.get_mut(account) {
+            out.push(b);
+        }
+        out
+    }
+
+    /// An order ended (filled, cancelled, rejected, expired): its reservation is released.
+    /// Unknown or already released ids change nothing.
+    pub fn order_ended(&mut self, client_id: &str) {
+        let Some(r) = self.reservations.remove(client_id) else {
+            return;
+        };
+        let release = if r.side == Side::Buy {
+            i64::try_from(i128::from(r.price) * i128::from(r.left)).unwrap_or(r.value).min(r.value)
+        } else {
+            0
+        };
+        for book in self.books_of(&r.account, r.strategy.as_deref()) {
+            book.open_orders = book.open_orders.saturating_sub(1);
+            if release > 0 {
+                let open = book.open_buys.entry(r.symbol).or_default();
+                let take = release.min(*open);
+                *open -= take;
+                book.exposure -= take;
+            }
+        }
+    }
+
+    /// A fill (once per fill: the caller de-duplicates). Moves the reserved buy value into the
+    /// position, or realises the P&L of a sale after fees and tax (over the quantity bought
+    /// through here; a sale of older holdings realises nothing it cannot price).
+    pub fn filled(&mut self, f: &FillEvent<'_>) {
+        let FillEvent {
+            client_id,
+            account,
+            strategy,
+            symbol,
+            side,
+            price,
+            quantity,
+            at,
+        } = *f;
+        let day = at.to_offset(market::calendar::VN_OFFSET).date();
+        let kind = self
+            .securities
+            .get(&symbol)
+            .map_or(InstrumentKind::Stock, |s| s.security.kind);
+        let cost = self
+            .rules
+            .fees
+            .fill_cost(
+                &self.rules.settlement,
+                &market::fees::Fill {
+                    kind,
+                    side,
+                    price,
+                    quantity,
+                },
+                &self.investor,
+                market::Vnd::ZERO,
+            )
+            .map(|c| c.total_cost.amount())
+            .unwrap_or(0);
+        let gross = value(price, quantity);
+        // The reservation shrinks by what filled.
+        let mut released = 0;
+        if let Some(r) = self.reservations.get_mut(client_id) {
+            let q = quantity.units().min(r.left);
+            r.left -= q;
+            if r.side == Side::Buy {
+                released = i64::try_from(i128::from(r.price) * i128::from(q))
+                    .unwrap_or(r.value)
+                    .min(r.value);
+                r.value -= released;
+            }
+        }
+        for book in self.books_of(account, strategy) {
+            book.roll_day(day);
+            let position = book.positions.entry(symbol).or_default();
+            match side {
+                Side::Buy => {
+                    position.quantity += quantity.units();
+                    position.cost += gross + cost;
+                    book.exposure += gross + cost;
+                    if released > 0 {
+                        let open = book.open_buys.entry(symbol).or_default();
+                        let take = released.min(*open);
+                        *open -= take;
+                        book.exposure -= take;
+                    }
+                }
+                Side::Sell => {
+                    let q = quantity.units().min(position.quantity);
+                    if q == 0 {
+                        continue;
+                    }
+                    let share = |v: i64, of: u64| {
+                        i64::try_from(i128::from(v) * i128::from(q) / i128::from(of)).unwrap_or(v)
+                    };
+                    let basis = share(position.cost, position.quantity);
+                    position.quantity -= q;
+                    position.cost -= basis;
+                    book.exposure -= basis;
+                    let qty = quantity.units();
+                    book.realised += share(gross, qty) - share(cost, qty) - basis;
+                }
+            }
+        }
+    }
+}
+
+/// One fill, as [`Engine::filled`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct FillEvent<'a> {
+    /// The order's client id.
+    pub client_id: &'a str,
+    /// Broker sub-account.
+    pub account: &'a str,
+    /// Strategy, if any.
+    pub strategy: Option<&'a str>,
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Side.
+    pub side: Side,
+    /// Price.
+    pub price: Price,
+    /// Quantity.
+    pub quantity: Quantity,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+#[expect(clippy::too_many_arguments, reason = "the numbers of one rule")]
+fn check_exposure(
+    scope: &str,
+    key: &str,
+    symbol: Symbol,
+    symbol_exposure: i64,
+    exposure: i64,
+    order_value: i64,
+    limits: &Limits,
+    out: &mut Vec<Rejection>,
+) {
+    if let Some(max) = limits.max_symbol_exposure
+        && symbol_exposure + order_value > max
+    {
+        out.push(Rejection {
+            rule: "max_symbol_exposure",
+            message: format!(
+                "{scope} {key} would hold {} VND of {symbol} (now {symbol_exposure} + {order_value}), above {max}",
+                symbol_exposure + order_value
+            ),
+        });
+    }
+    if let Some(max) = limits.max_exposure
+        && exposure + order_value > max
+    {
+        out.push(Rejection {
+            rule: "max_exposure",
+            message: format!(
+                "{scope} {key} would be exposed {} VND (now {exposure} + {order_value}), above {max}",
+                exposure + order_value
+            ),
+        });
+    }
+}
+
+/// The name of a side.
+pub const fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,411 @@
+//! The use cases: check an order; set limits and kill switches (stored, audited, published);
+//! follow the bus for the state the checks need.
+//!
+//! State is rebuilt from the bus on every start: securities from `masterdata.security.v1`,
+//! last prices from `market.trade.v1`, open orders from `oms.order.v1` and fills from
+//! `oms.fill.v1`, read from the start of what the bus keeps under a group of this instance
+//! (never committed). Checks are refused until that first catch-up is done, so a restarted
+//! risk service never accepts an order against counters it has not rebuilt.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use common::bus::SharedBus;
+use common::bus::topics::{MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER};
+use common::error::{Classify, Kind};
+use common::settings::MarketClock;
+use common::shutdown::CancellationToken;
+use common::store::Db;
+use market::validate::Security;
+use market::{Exchange, InstrumentKind, Price, PriceLimits, Quantity, SecurityStatus, Side, Symbol};
+use proto::market::v1 as market_pb;
+use proto::oms::v1 as oms_pb;
+
+use crate::domain::{Check, Engine, FillEvent, Limits, Scope, SecurityInfo, Verdict};
+use crate::metrics::Metrics;
+use crate::store;
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A malformed request.
+    #[error("{0}")]
+    Invalid(String),
+    /// The state the checks need is not rebuilt yet.
+    #[error("not checking yet: reading the orders, fills and securities it needs from the bus")]
+    CatchingUp,
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] common::store::Error),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> Kind {
+        match self {
+            Error::Invalid(_) => Kind::InvalidArgument,
+            Error::CatchingUp => Kind::Unavailable,
+            Error::Store(e) => e.kind(),
+        }
+    }
+}
+
+/// The risk service's state: clone freely.
+#[derive(Clone)]
+pub struct Risk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Mutex<Engine>,
+    db: Db,
+    clock: MarketClock,
+    metrics: Metrics,
+    caught_up: AtomicBool,
+    max_text: usize,
+}
+
+/// Reads `buy`/`sell`.
+pub fn parse_side(s: &str) -> Result<Side, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "buy" | "b" => Ok(Side::Buy),
+        "sell" | "s" => Ok(Side::Sell),
+        _ => Err(format!("side {s:?}: buy or sell")),
+    }
+}
+
+impl Risk {
+    /// A risk service over `engine`.
+    pub fn new(engine: Engine, db: Db, clock: MarketClock, metrics: Metrics, max_text: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                engine: Mutex::new(engine),
+                db,
+                clock,
+                metrics,
+                caught_up: AtomicBool::new(false),
+                max_text,
+            }),
+        }
+    }
+
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.inner.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the first catch-up is done.
+    pub fn caught_up(&self) -> bool {
+        self.inner.caught_up.load(Ordering::Acquire)
+    }
+
+    /// Reads a check request's fields.
+    #[expect(clippy::too_many_arguments, reason = "the fields of one request")]
+    pub fn parse_check(
+        &self,
+        client_id: &str,
+        account: &str,
+        strategy: &str,
+        symbol: &str,
+        side: &str,
+        order_type: &str,
+        price: i64,
+        quantity: u64,
+    ) -> Result<Check, Error> {
+        let max = self.inner.max_text;
+        for (name, v) in [("client_id", client_id), ("account", account), ("strategy", strategy)] {
+            if v.len() > max {
+                return Err(Error::Invalid(format!("{name} is longer than {max}")));
+            }
+        }
+        if client_id.is_empty() || account.is_empty() {
+            return Err(Error::Invalid("client_id and account are required".to_owned()));
+        }
+        let symbol = Symbol::parse(symbol.trim())
+            .map_err(|e| Error::Invalid(format!("symbol {symbol:?}: {e}")))?;
+        let side = parse_side(side).map_err(Error::Invalid)?;
+        let upper = order_type.trim().to_ascii_uppercase();
+        let order_type = market::OrderType::ALL
+            .into_iter()
+            .find(|t| t.to_string() == upper)
+            .ok_or_else(|| Error::Invalid(format!("order_type {order_type:?}")))?;
+        let price = match price {
+            0 => None,
+            p => Some(Price::new(p).map_err(|e| Error::Invalid(format!("price {p}: {e}")))?),
+        };
+        if quantity == 0 {
+            return Err(Error::Invalid("quantity must be positive".to_owned()));
+        }
+        Ok(Check {
+            client_id: client_id.to_owned(),
+            account: account.to_owned(),
+            strategy: (!strategy.is_empty()).then(|| strategy.to_owned()),
+            symbol,
+            side,
+            order_type,
+            price,
+            quantity: Quantity::new(quantity),
+        })
+    }
+
+    /// Checks an order. A rejection is audited and published.
+    pub async fn check(&self, c: &Check) -> Result<Verdict, Error> {
+        if !self.caught_up() {
+            self.inner.metrics.checks.with_label_values(&["unavailable"]).inc();
+            return Err(Error::CatchingUp);
+        }
+        let started = std::time::Instant::now();
+        let verdict = self.engine().check(c, self.inner.clock.now());
+        self.inner
+            .metrics
+            .check_seconds
+            .observe(started.elapsed().as_secs_f64());
+        if verdict.accepted() {
+            self.inner.metrics.checks.with_label_values(&["accepted"]).inc();
+        } else {
+            self.inner.metrics.checks.with_label_values(&["rejected"]).inc();
+            for r in &verdict.rejections {
+                self.inner.metrics.rejections.with_label_values(&[r.rule]).inc();
+            }
+            let detail = format!(
+                "{} {} {} {} ({}): {}",
+                c.client_id,
+                crate::domain::side_name(c.side),
+                c.quantity.units(),
+                c.symbol,
+                c.account,
+                verdict
+                    .rejections
+                    .iter()
+                    .map(|r| format!("{}: {}", r.rule, r.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            store::audit(
+                &self.inner.db,
+                "oms",
+                "order_rejected",
+                &Scope::Account(c.account.clone()),
+                &detail,
+                self.inner.clock.now(),
+            )
+            .await?;
+        }
+        Ok(verdict)
+    }
+
+    /// The limits that apply to a scope.
+    pub fn limits(&self, scope: &Scope) -> Limits {
+        self.engine().limits(scope)
+    }
+
+    /// Sets (or clears) a scope's own limits, stored and audited.
+    pub async fn set_limits(
+        &self,
+        scope: Scope,
+        limits: Option<Limits>,
+        actor: &str,
+    ) -> Result<Limits, Error> {
+        if let Some(l) = &limits {
+            l.check().map_err(Error::Invalid)?;
+        }
+        store::set_limits(&self.inner.db, &scope, limits.as_ref(), actor, self.inner.clock.now())
+            .await?;
+        let mut engine = self.engine();
+        engine.set_limits(scope.clone(), limits);
+        Ok(engine.limits(&scope))
+    }
+
+    /// Engages (with a reason) or releases a kill switch, stored and audited.
+    pub async fn set_kill(
+        &self,
+        scope: Scope,
+        engaged: bool,
+        reason: &str,
+        actor: &str,
+    ) -> Result<(), Error> {
+        if engaged && reason.trim().is_empty() {
+            return Err(Error::Invalid("engaging a kill switch needs a reason".to_owned()));
+        }
+        if reason.len() > 500 {
+            return Err(Error::Invalid("reason is longer than 500".to_owned()));
+        }
+        let reason = engaged.then(|| reason.trim().to_owned());
+        store::set_kill(&self.inner.db, &scope, reason.as_deref(), actor, self.inner.clock.now())
+            .await?;
+        self.inner
+            .metrics
+            .kill_switches
+            .with_label_values(&[if engaged { "engaged" } else { "released" }])
+            .inc();
+        self.engine().set_kill(&scope, reason);
+        Ok(())
+    }
+
+    /// Every engaged kill switch.
+    pub fn kills(&self) -> Vec<(Scope, String)> {
+        self.engine().kills()
+    }
+
+    /// Exposure, open orders and realised P&L today of an account.
+    pub fn exposure(&self, account: &str) -> (i64, u32, i64) {
+        self.engine().exposure(account)
+    }
+
+    /// Loads stored limits and kill switches into the engine.
+    pub async fn load(&self) -> Result<(), Error> {
+        let limits = store::all_limits(&self.inner.db).await?;
+        let kills = store::all_kills(&self.inner.db).await?;
+        let mut engine = self.engine();
+        for (scope, l) in limits {
+            engine.set_limits(scope, Some(l));
+        }
+        for (scope, reason) in kills {
+            engine.set_kill(&scope, Some(reason));
+        }
+        Ok(())
+    }
+
+    /// Follows the bus until `token` is cancelled (see the module documentation).
+    pub async fn follow(
+        self,
+        bus: SharedBus,
+        group: String,
+        catch_up_timeout: Duration,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let topics = [
+            MASTERDATA_SECURITY.static_name(),
+            MARKET_TRADE.static_name(),
+            OMS_ORDER.static_name(),
+            OMS_FILL.static_name(),
+        ];
+        let mut sub = bus
+            .subscribe(&group, &topics)
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribe: {}", common::error::chain(&e)))?;
+        let deadline = tokio::time::Instant::now() + catch_up_timeout;
+        let mut seen_fills: HashSet<(String, String)> = HashSet::new();
+        loop {
+            let polled = tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                p = sub.poll(Duration::from_millis(200)) => p,
+            };
+            match polled {
+                Ok(Some(d)) => {
+                    if let Err(e) = self.apply(&d.topic, &d.envelope, &mut seen_fills) {
+                        self.inner.metrics.events.with_label_values(&["malformed"]).inc();
+                        tracing::warn!(topic = %d.topic, offset = d.offset, "ignoring an event: {e}");
+                    }
+                    if !self.caught_up() && tokio::time::Instant::now() > deadline {
+                        tracing::warn!("still catching up after {catch_up_timeout:?}: checking with what is read");
+                        self.inner.caught_up.store(true, Ordering::Release);
+                    }
+                }
+                Ok(None) => {
+                    if !self.caught_up() {
+                        tracing::info!(securities = self.engine().securities(), "caught up with the bus: checking orders");
+                        self.inner.caught_up.store(true, Ordering::Release);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %common::error::chain(&e), "bus poll failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    fn apply(
+        &self,
+        topic: &str,
+        envelope: &common::bus::Envelope,
+        seen_fills: &mut HashSet<(String, String)>,
+    ) -> Result<(), String> {
+        let e = |e: common::bus::Error| e.to_string();
+        if topic == MASTERDATA_SECURITY.name {
+            let s = envelope.decode::<market_pb::Security>().map_err(e)?;
+            let info = security_info(&s)?;
+            self.engine().set_security(info);
+            self.inner.metrics.events.with_label_values(&["security"]).inc();
+        } else if topic == MARKET_TRADE.name {
+            let t = envelope.decode::<market_pb::Trade>().map_err(e)?;
+            if let (Ok(symbol), Ok(price)) = (Symbol::parse(&t.symbol), Price::new(t.price)) {
+                self.engine().set_last(symbol, price);
+            }
+        } else if topic == OMS_ORDER.name {
+            let ev = envelope.decode::<oms_pb::OrderEvent>().map_err(e)?;
+            let order = ev.order.ok_or("an order event without its order")?;
+            if matches!(
+                order.status.as_str(),
+                "filled" | "cancelled" | "rejected" | "expired"
+            ) {
+                self.engine().order_ended(&order.client_id);
+                self.inner.metrics.events.with_label_values(&["order_ended"]).inc();
+            }
+        } else if topic == OMS_FILL.name {
+            let f = envelope.decode::<oms_pb::Fill>().map_err(e)?;
+            if !seen_fills.insert((f.order_id.clone(), f.id.clone())) {
+                self.inner.metrics.events.with_label_values(&["duplicate_fill"]).inc();
+                return Ok(());
+            }
+            let symbol = Symbol::parse(&f.symbol).map_err(|e| e.to_string())?;
+            let side = parse_side(&f.side)?;
+            let price = Price::new(f.price).map_err(|e| e.to_string())?;
+            let at = f
+                .time
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                .unwrap_or_else(|| self.inner.clock.now());
+            self.engine().filled(&FillEvent {
+                client_id: &f.client_id,
+                account: &f.account,
+                strategy: (!f.strategy.is_empty()).then_some(f.strategy.as_str()),
+                symbol,
+                side,
+                price,
+                quantity: Quantity::new(f.quantity),
+                at,
+            });
+            self.inner.metrics.events.with_label_values(&["fill"]).inc();
+        }
+        Ok(())
+    }
+}
+
+/// A master-data security as the checks need it.
+pub fn security_info(s: &market_pb::Security) -> Result<SecurityInfo, String> {
+    let symbol = Symbol::parse(&s.symbol).map_err(|e| format!("{}: {e}", s.symbol))?;
+    let exchange: Exchange = s.exchange.parse().map_err(|e| format!("{}: {e}", s.symbol))?;
+    let kind: InstrumentKind = if s.kind.is_empty() {
+        InstrumentKind::Stock
+    } else {
+        s.kind.parse().map_err(|e| format!("{}: {e}", s.symbol))?
+    };
+    let status = SecurityStatus::parse(&s.status).unwrap_or(SecurityStatus::Normal);
+    let limits = match (Price::new(s.reference), Price::new(s.ceiling), Price::new(s.floor)) {
+        (Ok(reference), Ok(ceiling), Ok(floor)) if floor <= reference && reference <= ceiling => {
+            Some(PriceLimits {
+                reference,
+                ceiling,
+                floor,
+            })
+        }
+        _ => None,
+    };
+    let day = time::Date::parse(
+        &s.trading_day,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok();
+    Ok(SecurityInfo {
+        security: Security {
+            symbol,
+            exchange,
+            kind,
+            status,
+            limits,
+            awaiting_first_match: false,
+        },
+        day,
+    })
+}

@@ -1,0 +1,216 @@
+//! Storage of limits, kill switches and the audit trail (PostgreSQL or SQLite). Every change is
+//! written with its audit row and its `risk.event.v1` event in one transaction.
+
+use common::bus::Envelope;
+use common::bus::topics::RISK_EVENT;
+use common::store::{Db, Error, Outbox, Timestamp, Tx};
+use proto::risk::v1 as pb;
+use time::OffsetDateTime;
+
+use crate::domain::{Limits, Scope};
+
+async fn audit_in(
+    tx: &mut Tx,
+    actor: &str,
+    action: &str,
+    scope: &Scope,
+    detail: &str,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    common::on_engine!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO risk_audit (at, actor, action, scope, key, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(Timestamp::from(at))
+    .bind(actor)
+    .bind(action)
+    .bind(scope.name())
+    .bind(scope.key())
+    .bind(detail)
+    .execute(&mut *c)
+    .await
+    .map(drop))?;
+    let event = pb::RiskEvent {
+        kind: action.to_owned(),
+        scope: Some(pb::ScopeRef {
+            scope: scope.name().to_owned(),
+            key: scope.key().to_owned(),
+        }),
+        detail: detail.to_owned(),
+        at: Some(prost_types::Timestamp {
+            seconds: at.unix_timestamp(),
+            nanos: 0,
+        }),
+        actor: actor.to_owned(),
+    };
+    let key = if scope.key().is_empty() {
+        "global"
+    } else {
+        scope.key()
+    };
+    Outbox::enqueue(
+        tx,
+        RISK_EVENT.static_name(),
+        &Envelope::new("risk", key, &event),
+    )
+    .await
+}
+
+/// Records `action` on `scope` by `actor` (audit row and event).
+pub async fn audit(
+    db: &Db,
+    actor: &str,
+    action: &str,
+    scope: &Scope,
+    detail: &str,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    audit_in(&mut tx, actor, action, scope, detail, at).await?;
+    tx.commit().await
+}
+
+/// Stores (or with `None` deletes) a scope's own limits, audited.
+pub async fn set_limits(
+    db: &Db,
+    scope: &Scope,
+    limits: Option<&Limits>,
+    actor: &str,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    let text = limits.map(|l| serde_json::to_string(l).unwrap_or_default());
+    match &text {
+        Some(t) => common::on_engine!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO risk_limits (scope, key, limits, actor, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO UPDATE SET \
+             limits = excluded.limits, actor = excluded.actor, updated_at = excluded.updated_at"
+        )
+        .bind(scope.name())
+        .bind(scope.key())
+        .bind(t)
+        .bind(actor)
+        .bind(Timestamp::from(at))
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+        None => common::on_engine!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM risk_limits WHERE scope = $1 AND key = $2"
+        )
+        .bind(scope.name())
+        .bind(scope.key())
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+    }
+    let detail = text.unwrap_or_else(|| "cleared".to_owned());
+    audit_in(&mut tx, actor, "limits", scope, &detail, at).await?;
+    tx.commit().await
+}
+
+/// Stores an engaged kill switch (or removes a released one), audited.
+pub async fn set_kill(
+    db: &Db,
+    scope: &Scope,
+    reason: Option<&str>,
+    actor: &str,
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    match reason {
+        Some(r) => common::on_engine!(tx.conn(), |c| sqlx::query(
+            "INSERT INTO risk_kill_switches (scope, key, reason, actor, at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO UPDATE SET \
+             reason = excluded.reason, actor = excluded.actor, at = excluded.at"
+        )
+        .bind(scope.name())
+        .bind(scope.key())
+        .bind(r)
+        .bind(actor)
+        .bind(Timestamp::from(at))
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+        None => common::on_engine!(tx.conn(), |c| sqlx::query(
+            "DELETE FROM risk_kill_switches WHERE scope = $1 AND key = $2"
+        )
+        .bind(scope.name())
+        .bind(scope.key())
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+    }
+    let detail = match reason {
+        Some(r) => format!("engaged: {r}"),
+        None => "released".to_owned(),
+    };
+    audit_in(&mut tx, actor, "kill_switch", scope, &detail, at).await?;
+    tx.commit().await
+}
+
+fn scope_of(name: &str, key: &str) -> Option<Scope> {
+    Scope::parse(name, key).ok()
+}
+
+/// Every stored scope's limits.
+pub async fn all_limits(db: &Db) -> Result<Vec<(Scope, Limits)>, Error> {
+    let rows: Vec<(String, String, String)> = common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT scope, key, limits FROM risk_limits"
+    )
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, k, l)| {
+            let scope = scope_of(&s, &k)?;
+            match serde_json::from_str::<Limits>(&l) {
+                Ok(l) => Some((scope, l)),
+                Err(e) => {
+                    tracing::error!(%s, %k, "stored limits unreadable, ignored: {e}");
+                    None
+                }
+            }
+        })
+        .collect())
+}
+
+/// Every engaged kill switch.
+pub async fn all_kills(db: &Db) -> Result<Vec<(Scope, String)>, Error> {
+    let rows: Vec<(String, String, String)> = common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT scope, key, reason FROM risk_kill_switches"
+    )
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, k, r)| Some((scope_of(&s, &k)?, r)))
+        .collect())
+}
+
+/// One audit row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// `limits`, `kill_switch` or `order_rejected`.
+    pub action: String,
+    /// `global`, `account` or `strategy`.
+    pub scope: String,
+    /// The account or strategy.
+    pub key: String,
+    /// What.
+    pub detail: String,
+}
+
+/// The audit trail, newest first.
+pub async fn audit_trail(db: &Db, limit: u32) -> Result<Vec<AuditRow>, Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT at, actor, action, scope, key, detail FROM risk_audit ORDER BY seq DESC LIMIT $1"
+    )
+    .bind(i64::from(limit))
+    .fetch_all(p)
+    .await)
+    .map_err(Error::from)
+}
