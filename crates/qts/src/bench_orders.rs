@@ -110,7 +110,10 @@ async fn measure(fleet: &Fleet, args: &Args, out: &mut impl Write) -> anyhow::Re
         if status["accepting"] == true && page["securities"][0]["floor"].is_i64() {
             break page["securities"][0].clone();
         }
-        anyhow::ensure!(Instant::now() < deadline, "the fleet did not get ready: {status}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the fleet did not get ready: {status}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let symbol = security["symbol"].as_str().context("a symbol")?.to_owned();

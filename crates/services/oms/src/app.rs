@@ -51,7 +51,9 @@ impl Service for App {
             let timeout = std::time::Duration::from_millis(settings.own.risk.timeout_ms);
             Some(crate::service::RiskCheck::new(&url, timeout)?)
         } else {
-            tracing::warn!("risk.enabled = false: orders are sent without the risk service's checks");
+            tracing::warn!(
+                "risk.enabled = false: orders are sent without the risk service's checks"
+            );
             None
         };
         let oms = Oms::new(

@@ -366,7 +366,11 @@ impl Oms {
         if let Some(risk) = &self.inner.risk
             && let Some(reason) = risk.check(&order).await
         {
-            self.inner.metrics.requests.with_label_values(&["risk_rejected"]).inc();
+            self.inner
+                .metrics
+                .requests
+                .with_label_values(&["risk_rejected"])
+                .inc();
             return self
                 .mutate(&order.id, |o, now| o.reject(reason, now).map(Some))
                 .await;
@@ -1284,7 +1288,8 @@ impl RiskCheck {
             price: o.price.map_or(0, Price::units),
             quantity: o.quantity.units(),
         };
-        let answer = tokio::time::timeout(self.timeout, self.client.clone().check_order(request)).await;
+        let answer =
+            tokio::time::timeout(self.timeout, self.client.clone().check_order(request)).await;
         match answer {
             Ok(Ok(r)) => {
                 let r = r.into_inner();

@@ -404,7 +404,8 @@ pub async fn save_fill(
     change: Option<&Change>,
 ) -> Result<bool, Error> {
     let mut tx = db.begin().await?;
-    let inserted = common::on_engine!(tx.conn(), |c| sqlx::query(
+    let inserted = common::on_engine!(tx.conn(), |c| {
+        sqlx::query(
         "INSERT INTO oms_fills (order_id, id, client_id, account, symbol, side, price, quantity, \
          counted, reconciled, strategy, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
          $11, $12) ON CONFLICT (order_id, id) DO NOTHING"
@@ -423,7 +424,8 @@ pub async fn save_fill(
     .bind(Timestamp::from(fill.time))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     if inserted == 0 {
         tx.rollback().await?;
         return Ok(false);
@@ -547,16 +549,16 @@ pub async fn fills(
 ) -> Result<Vec<pb::Fill>, Error> {
     let rows: Vec<FillRow> = common::on_engine!(db.pool(), |p| {
         sqlx::query_as(
-        "SELECT order_id, id, client_id, account, symbol, side, price, counted, reconciled, \
+            "SELECT order_id, id, client_id, account, symbol, side, price, counted, reconciled, \
          strategy, time \
          FROM oms_fills WHERE counted > 0 AND ($1 = '' OR account = $1) \
-         AND ($2 = '' OR order_id = $2) ORDER BY time DESC, order_id, id LIMIT $3"
-    )
-    .bind(account)
-    .bind(order_id)
-    .bind(i64::from(limit))
-    .fetch_all(p)
-    .await
+         AND ($2 = '' OR order_id = $2) ORDER BY time DESC, order_id, id LIMIT $3",
+        )
+        .bind(account)
+        .bind(order_id)
+        .bind(i64::from(limit))
+        .fetch_all(p)
+        .await
     })?;
     Ok(rows
         .into_iter()

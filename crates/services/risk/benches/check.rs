@@ -3,7 +3,12 @@
 //! `cargo bench -p risk --bench check`: criterion's time per check (an accepted order checked
 //! and later released, and a rejected one), then p50/p99/p99.9 of 1,000,000 single checks
 //! timed one by one.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -36,10 +41,17 @@ fn engine() -> (Engine, Vec<Symbol>) {
         max_daily_loss: Some(1_000_000_000),
         duplicate_window_secs: None,
     };
-    let mut e = Engine::new(MarketRules::default(), TradingCalendar::embedded().unwrap(), limits);
+    let mut e = Engine::new(
+        MarketRules::default(),
+        TradingCalendar::embedded().unwrap(),
+        limits,
+    );
     e.set_limits(
         Scope::Strategy("ma".into()),
-        Some(Limits { max_order_quantity: Some(100_000), ..Limits::default() }),
+        Some(Limits {
+            max_order_quantity: Some(100_000),
+            ..Limits::default()
+        }),
     );
     let mut symbols = Vec::new();
     for i in 0..SYMBOLS {
@@ -72,7 +84,11 @@ fn order(symbols: &[Symbol], i: usize, price: i64) -> Check {
         account: "0001001".into(),
         strategy: Some("ma".into()),
         symbol: symbols[i % symbols.len()],
-        side: if i.is_multiple_of(2) { Side::Buy } else { Side::Sell },
+        side: if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
         order_type: OrderType::Lo,
         price: Some(Price::new(price).unwrap()),
         quantity: Quantity::new(100 * (1 + (i % 10) as u64)),
@@ -102,7 +118,10 @@ fn bench(c: &mut Criterion) {
         // 26,700 is 658 bps from the last 25,050... within 1,000: use a tight strategy limit.
         e.set_limits(
             Scope::Strategy("ma".into()),
-            Some(Limits { fat_finger_bps: Some(100), ..Limits::default() }),
+            Some(Limits {
+                fat_finger_bps: Some(100),
+                ..Limits::default()
+            }),
         );
         let mut c = order(&symbols, 0, 26_700);
         let mut i = 0_usize;
@@ -127,7 +146,11 @@ fn latency() {
     let started = Instant::now();
     for i in 0..N {
         c.symbol = symbols[i % SYMBOLS];
-        c.side = if i.is_multiple_of(2) { Side::Buy } else { Side::Sell };
+        c.side = if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         c.client_id.clear();
         let _ = write!(c.client_id, "{i}");
         let now = START + Duration::from_micros(i as u64);

@@ -47,7 +47,9 @@ impl Service for App {
             metrics,
             settings.own.checks.max_text,
         );
-        risk.load().await.context("load stored limits and kill switches")?;
+        risk.load()
+            .await
+            .context("load stored limits and kill switches")?;
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(
                 crate::http::AppState {

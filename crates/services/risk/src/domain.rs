@@ -231,7 +231,8 @@ type OrderKey = (Symbol, Side, OrderType, Option<Price>, Quantity);
 
 impl Book {
     fn symbol_exposure(&self, symbol: Symbol) -> i64 {
-        self.positions.get(&symbol).map_or(0, |p| p.cost) + self.open_buys.get(&symbol).copied().unwrap_or(0)
+        self.positions.get(&symbol).map_or(0, |p| p.cost)
+            + self.open_buys.get(&symbol).copied().unwrap_or(0)
     }
 
     fn roll_day(&mut self, day: Date) {
@@ -414,13 +415,24 @@ impl Engine {
         };
         // The value the order commits: its price, or for a market-priced order the ceiling.
         let price = c.price.or_else(|| {
-            security
-                .and_then(|s| s.security.limits)
-                .map(|l| if c.side == Side::Buy { l.ceiling } else { l.floor })
+            security.and_then(|s| s.security.limits).map(|l| {
+                if c.side == Side::Buy {
+                    l.ceiling
+                } else {
+                    l.floor
+                }
+            })
         });
         let order_value = price.map_or(0, |p| value(p, c.quantity));
         let account_limits = self.effective(&self.account_limits, &c.account);
-        self.check_order_limits(c, &account_limits, price, order_value, reference_price, &mut out);
+        self.check_order_limits(
+            c,
+            &account_limits,
+            price,
+            order_value,
+            reference_price,
+            &mut out,
+        );
         Self::check_book(
             self.accounts.get_mut(&c.account),
             "account",
@@ -610,7 +622,10 @@ impl Engine {
         {
             out.push(Rejection {
                 rule: "max_open_orders",
-                message: format!("{scope} {key} has {} open orders, the limit", book.open_orders),
+                message: format!(
+                    "{scope} {key} has {} open orders, the limit",
+                    book.open_orders
+                ),
             });
         }
         let minute_ago = now - time::Duration::MINUTE;
@@ -703,7 +718,13 @@ impl Engine {
         );
     }
 
-    fn reserve_in(book: &mut Book, symbol: Symbol, buy_value: i64, now: OffsetDateTime, key: OrderKey) {
+    fn reserve_in(
+        book: &mut Book,
+        symbol: Symbol,
+        buy_value: i64,
+        now: OffsetDateTime,
+        key: OrderKey,
+    ) {
         book.open_orders += 1;
         book.recent.push_back(now);
         book.last_orders.push_back((now, key));
@@ -733,7 +754,9 @@ impl Engine {
             return;
         };
         let release = if r.side == Side::Buy {
-            i64::try_from(i128::from(r.price) * i128::from(r.left)).unwrap_or(r.value).min(r.value)
+            i64::try_from(i128::from(r.price) * i128::from(r.left))
+                .unwrap_or(r.value)
+                .min(r.value)
         } else {
             0
         };

@@ -101,7 +101,10 @@ impl RiskService for Api {
         }))
     }
 
-    async fn get_limits(&self, request: Request<pb::ScopeRef>) -> Result<Response<pb::Limits>, Status> {
+    async fn get_limits(
+        &self,
+        request: Request<pb::ScopeRef>,
+    ) -> Result<Response<pb::Limits>, Status> {
         let scope = scope(Some(request.into_inner()))?;
         Ok(Response::new(limits_pb(&self.risk.limits(&scope))))
     }
@@ -112,7 +115,11 @@ impl RiskService for Api {
     ) -> Result<Response<pb::Limits>, Status> {
         let r = request.into_inner();
         let scope = scope(r.scope)?;
-        let actor = if r.actor.is_empty() { "grpc" } else { r.actor.as_str() };
+        let actor = if r.actor.is_empty() {
+            "grpc"
+        } else {
+            r.actor.as_str()
+        };
         let l = self
             .risk
             .set_limits(scope, r.limits.map(limits_of), actor)
@@ -127,7 +134,11 @@ impl RiskService for Api {
     ) -> Result<Response<pb::KillSwitch>, Status> {
         let r = request.into_inner();
         let s = scope(r.scope.clone())?;
-        let actor = if r.actor.is_empty() { "grpc" } else { r.actor.as_str() };
+        let actor = if r.actor.is_empty() {
+            "grpc"
+        } else {
+            r.actor.as_str()
+        };
         self.risk
             .set_kill(s, r.engaged, &r.reason, actor)
             .await

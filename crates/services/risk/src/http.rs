@@ -162,7 +162,9 @@ async fn set_limits(
 ) -> Result<Json<Limits>, ApiError> {
     let b = body(b)?;
     let scope = scope(&sc, &key)?;
-    Ok(Json(s.risk.set_limits(scope, b.limits, actor(&b.actor)?).await?))
+    Ok(Json(
+        s.risk.set_limits(scope, b.limits, actor(&b.actor)?).await?,
+    ))
 }
 
 /// The default limits.
@@ -237,7 +239,11 @@ async fn set_kill_switch(
     b: Result<Json<KillBody>, JsonRejection>,
 ) -> Result<Json<Vec<KillDto>>, ApiError> {
     let b = body(b)?;
-    let key = if sc == "global" && key == "-" { "" } else { key.as_str() };
+    let key = if sc == "global" && key == "-" {
+        ""
+    } else {
+        key.as_str()
+    };
     let scope = scope(&sc, key)?;
     s.risk
         .set_kill(scope, b.engaged, &b.reason, actor(&b.actor)?)

@@ -27,15 +27,24 @@ impl Metrics {
                 &["result"],
             )?,
             rejections: IntCounterVec::new(
-                Opts::new("risk_rejections_total", "Rules broken by checked orders, by rule"),
+                Opts::new(
+                    "risk_rejections_total",
+                    "Rules broken by checked orders, by rule",
+                ),
                 &["rule"],
             )?,
             kill_switches: IntCounterVec::new(
-                Opts::new("risk_kill_switch_changes_total", "Kill switches engaged and released"),
+                Opts::new(
+                    "risk_kill_switch_changes_total",
+                    "Kill switches engaged and released",
+                ),
                 &["change"],
             )?,
             events: IntCounterVec::new(
-                Opts::new("risk_events_total", "Bus events applied to the risk state, by kind"),
+                Opts::new(
+                    "risk_events_total",
+                    "Bus events applied to the risk state, by kind",
+                ),
                 &["kind"],
             )?,
             check_seconds: Histogram::with_opts(

@@ -19,7 +19,9 @@ use common::settings::MarketClock;
 use common::shutdown::CancellationToken;
 use common::store::Db;
 use market::validate::Security;
-use market::{Exchange, InstrumentKind, Price, PriceLimits, Quantity, SecurityStatus, Side, Symbol};
+use market::{
+    Exchange, InstrumentKind, Price, PriceLimits, Quantity, SecurityStatus, Side, Symbol,
+};
 use proto::market::v1 as market_pb;
 use proto::oms::v1 as oms_pb;
 
@@ -77,7 +79,13 @@ pub fn parse_side(s: &str) -> Result<Side, String> {
 
 impl Risk {
     /// A risk service over `engine`.
-    pub fn new(engine: Engine, db: Db, clock: MarketClock, metrics: Metrics, max_text: usize) -> Self {
+    pub fn new(
+        engine: Engine,
+        db: Db,
+        clock: MarketClock,
+        metrics: Metrics,
+        max_text: usize,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine: Mutex::new(engine),
@@ -91,7 +99,10 @@ impl Risk {
     }
 
     fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
-        self.inner.engine.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .engine
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the first catch-up is done.
@@ -113,13 +124,19 @@ impl Risk {
         quantity: u64,
     ) -> Result<Check, Error> {
         let max = self.inner.max_text;
-        for (name, v) in [("client_id", client_id), ("account", account), ("strategy", strategy)] {
+        for (name, v) in [
+            ("client_id", client_id),
+            ("account", account),
+            ("strategy", strategy),
+        ] {
             if v.len() > max {
                 return Err(Error::Invalid(format!("{name} is longer than {max}")));
             }
         }
         if client_id.is_empty() || account.is_empty() {
-            return Err(Error::Invalid("client_id and account are required".to_owned()));
+            return Err(Error::Invalid(
+                "client_id and account are required".to_owned(),
+            ));
         }
         let symbol = Symbol::parse(symbol.trim())
             .map_err(|e| Error::Invalid(format!("symbol {symbol:?}: {e}")))?;
@@ -151,7 +168,11 @@ impl Risk {
     /// Checks an order. A rejection is audited and published.
     pub async fn check(&self, c: &Check) -> Result<Verdict, Error> {
         if !self.caught_up() {
-            self.inner.metrics.checks.with_label_values(&["unavailable"]).inc();
+            self.inner
+                .metrics
+                .checks
+                .with_label_values(&["unavailable"])
+                .inc();
             return Err(Error::CatchingUp);
         }
         let started = std::time::Instant::now();
@@ -161,11 +182,23 @@ impl Risk {
             .check_seconds
             .observe(started.elapsed().as_secs_f64());
         if verdict.accepted() {
-            self.inner.metrics.checks.with_label_values(&["accepted"]).inc();
+            self.inner
+                .metrics
+                .checks
+                .with_label_values(&["accepted"])
+                .inc();
         } else {
-            self.inner.metrics.checks.with_label_values(&["rejected"]).inc();
+            self.inner
+                .metrics
+                .checks
+                .with_label_values(&["rejected"])
+                .inc();
             for r in &verdict.rejections {
-                self.inner.metrics.rejections.with_label_values(&[r.rule]).inc();
+                self.inner
+                    .metrics
+                    .rejections
+                    .with_label_values(&[r.rule])
+                    .inc();
             }
             let detail = format!(
                 "{} {} {} {} ({}): {}",
@@ -209,8 +242,14 @@ impl Risk {
         if let Some(l) = &limits {
             l.check().map_err(Error::Invalid)?;
         }
-        store::set_limits(&self.inner.db, &scope, limits.as_ref(), actor, self.inner.clock.now())
-            .await?;
+        store::set_limits(
+            &self.inner.db,
+            &scope,
+            limits.as_ref(),
+            actor,
+            self.inner.clock.now(),
+        )
+        .await?;
         let mut engine = self.engine();
         engine.set_limits(scope.clone(), limits);
         Ok(engine.limits(&scope))
@@ -225,14 +264,22 @@ impl Risk {
         actor: &str,
     ) -> Result<(), Error> {
         if engaged && reason.trim().is_empty() {
-            return Err(Error::Invalid("engaging a kill switch needs a reason".to_owned()));
+            return Err(Error::Invalid(
+                "engaging a kill switch needs a reason".to_owned(),
+            ));
         }
         if reason.len() > 500 {
             return Err(Error::Invalid("reason is longer than 500".to_owned()));
         }
         let reason = engaged.then(|| reason.trim().to_owned());
-        store::set_kill(&self.inner.db, &scope, reason.as_deref(), actor, self.inner.clock.now())
-            .await?;
+        store::set_kill(
+            &self.inner.db,
+            &scope,
+            reason.as_deref(),
+            actor,
+            self.inner.clock.now(),
+        )
+        .await?;
         self.inner
             .metrics
             .kill_switches
@@ -294,17 +341,26 @@ impl Risk {
             match polled {
                 Ok(Some(d)) => {
                     if let Err(e) = self.apply(&d.topic, &d.envelope, &mut seen_fills) {
-                        self.inner.metrics.events.with_label_values(&["malformed"]).inc();
+                        self.inner
+                            .metrics
+                            .events
+                            .with_label_values(&["malformed"])
+                            .inc();
                         tracing::warn!(topic = %d.topic, offset = d.offset, "ignoring an event: {e}");
                     }
                     if !self.caught_up() && tokio::time::Instant::now() > deadline {
-                        tracing::warn!("still catching up after {catch_up_timeout:?}: checking with what is read");
+                        tracing::warn!(
+                            "still catching up after {catch_up_timeout:?}: checking with what is read"
+                        );
                         self.inner.caught_up.store(true, Ordering::Release);
                     }
                 }
                 Ok(None) => {
                     if !self.caught_up() {
-                        tracing::info!(securities = self.engine().securities(), "caught up with the bus: checking orders");
+                        tracing::info!(
+                            securities = self.engine().securities(),
+                            "caught up with the bus: checking orders"
+                        );
                         self.inner.caught_up.store(true, Ordering::Release);
                     }
                 }
@@ -327,7 +383,11 @@ impl Risk {
             let s = envelope.decode::<market_pb::Security>().map_err(e)?;
             let info = security_info(&s)?;
             self.engine().set_security(info);
-            self.inner.metrics.events.with_label_values(&["security"]).inc();
+            self.inner
+                .metrics
+                .events
+                .with_label_values(&["security"])
+                .inc();
         } else if topic == MARKET_TRADE.name {
             let t = envelope.decode::<market_pb::Trade>().map_err(e)?;
             if let (Ok(symbol), Ok(price)) = (Symbol::parse(&t.symbol), Price::new(t.price)) {
@@ -341,12 +401,20 @@ impl Risk {
                 "filled" | "cancelled" | "rejected" | "expired"
             ) {
                 self.engine().order_ended(&order.client_id);
-                self.inner.metrics.events.with_label_values(&["order_ended"]).inc();
+                self.inner
+                    .metrics
+                    .events
+                    .with_label_values(&["order_ended"])
+                    .inc();
             }
         } else if topic == OMS_FILL.name {
             let f = envelope.decode::<oms_pb::Fill>().map_err(e)?;
             if !seen_fills.insert((f.order_id.clone(), f.id.clone())) {
-                self.inner.metrics.events.with_label_values(&["duplicate_fill"]).inc();
+                self.inner
+                    .metrics
+                    .events
+                    .with_label_values(&["duplicate_fill"])
+                    .inc();
                 return Ok(());
             }
             let symbol = Symbol::parse(&f.symbol).map_err(|e| e.to_string())?;
@@ -375,14 +443,21 @@ impl Risk {
 /// A master-data security as the checks need it.
 pub fn security_info(s: &market_pb::Security) -> Result<SecurityInfo, String> {
     let symbol = Symbol::parse(&s.symbol).map_err(|e| format!("{}: {e}", s.symbol))?;
-    let exchange: Exchange = s.exchange.parse().map_err(|e| format!("{}: {e}", s.symbol))?;
+    let exchange: Exchange = s
+        .exchange
+        .parse()
+        .map_err(|e| format!("{}: {e}", s.symbol))?;
     let kind: InstrumentKind = if s.kind.is_empty() {
         InstrumentKind::Stock
     } else {
         s.kind.parse().map_err(|e| format!("{}: {e}", s.symbol))?
     };
     let status = SecurityStatus::parse(&s.status).unwrap_or(SecurityStatus::Normal);
-    let limits = match (Price::new(s.reference), Price::new(s.ceiling), Price::new(s.floor)) {
+    let limits = match (
+        Price::new(s.reference),
+        Price::new(s.ceiling),
+        Price::new(s.floor),
+    ) {
         (Ok(reference), Ok(ceiling), Ok(floor)) if floor <= reference && reference <= ceiling => {
             Some(PriceLimits {
                 reference,

@@ -60,7 +60,11 @@ mod tests {
             &common::settings::Sources {
                 file: None,
                 overlay: None,
-                env: [("RISK__DEFAULT_LIMITS__FAT_FINGER_BPS".to_owned(), "0".to_owned())].into(),
+                env: [(
+                    "RISK__DEFAULT_LIMITS__FAT_FINGER_BPS".to_owned(),
+                    "0".to_owned(),
+                )]
+                .into(),
             },
         );
         let err = s.unwrap_err();

@@ -19,7 +19,10 @@ async fn spawn_risk(sim: &TestSim) -> Spawned {
         .filter(|(k, _)| k.starts_with("OMS__CLOCK__"))
         .map(|(k, v)| (k.replacen("OMS__", "RISK__", 1), v.clone()))
         .collect();
-    let pairs: Vec<(&str, &str)> = clock.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = clock
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let risk = spawn::<::risk::App>(&pairs).await.unwrap();
     let (symbol, band) = sim.hose_stock();
     let day = sim.sim.now().to_offset(market::calendar::VN_OFFSET).date();
@@ -46,7 +49,12 @@ async fn spawn_risk(sim: &TestSim) -> Spawned {
 }
 
 async fn put(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new().put(url).json(&body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .put(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -57,7 +65,10 @@ async fn every_order_is_checked_and_a_rejection_names_the_rule() {
     let risk_url = risk.grpc_url();
     let app = spawn_trading(
         &sim,
-        &[("OMS__RISK__ENABLED", "true"), ("OMS__PEERS__RISK", &risk_url)],
+        &[
+            ("OMS__RISK__ENABLED", "true"),
+            ("OMS__PEERS__RISK", &risk_url),
+        ],
     )
     .await;
     let (symbol, band) = sim.hose_stock();
@@ -78,7 +89,11 @@ async fn every_order_is_checked_and_a_rejection_names_the_rule() {
         let (status, o) = app.place(&body).await;
         assert_eq!(status, 201, "{o}");
         placed = o;
-        if !placed["reject_reason"].as_str().unwrap_or("").contains("unavailable") {
+        if !placed["reject_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unavailable")
+        {
             break;
         }
         n += 1;
@@ -87,7 +102,10 @@ async fn every_order_is_checked_and_a_rejection_names_the_rule() {
     }
     assert_eq!(placed["status"], "rejected", "{placed}");
     let reason = placed["reject_reason"].as_str().unwrap();
-    assert!(reason.contains("kill_switch") && reason.contains("reconciling"), "{reason}");
+    assert!(
+        reason.contains("kill_switch") && reason.contains("reconciling"),
+        "{reason}"
+    );
     assert!(placed["broker_order_id"].is_null(), "never sent: {placed}");
 
     // Released, with a per-account quantity limit: the boundary passes, one lot more does not.
@@ -107,7 +125,9 @@ async fn every_order_is_checked_and_a_rejection_names_the_rule() {
         .place(&limit("q-200", symbol, "buy", band.floor.units(), 200))
         .await;
     let ok = app
-        .wait_order(ok["id"].as_str().unwrap(), "working", |o| o["status"] == "new")
+        .wait_order(ok["id"].as_str().unwrap(), "working", |o| {
+            o["status"] == "new"
+        })
         .await;
     assert!(ok["broker_order_id"].is_string(), "{ok}");
     let (_, no) = app
@@ -115,12 +135,20 @@ async fn every_order_is_checked_and_a_rejection_names_the_rule() {
         .await;
     assert_eq!(no["status"], "rejected", "{no}");
     assert!(
-        no["reject_reason"].as_str().unwrap().contains("max_order_quantity"),
+        no["reject_reason"]
+            .as_str()
+            .unwrap()
+            .contains("max_order_quantity"),
         "{no}"
     );
 
     // Who changed what, and what was refused, is in the audit trail.
-    let audit: Value = reqwest::get(risk_api("/audit")).await.unwrap().json().await.unwrap();
+    let audit: Value = reqwest::get(risk_api("/audit"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let actions: Vec<&str> = audit
         .as_array()
         .unwrap()
@@ -150,5 +178,11 @@ async fn no_verdict_is_a_rejection() {
         .await;
     assert_eq!(status, 201);
     assert_eq!(o["status"], "rejected", "{o}");
-    assert!(o["reject_reason"].as_str().unwrap().contains("risk check unavailable"), "{o}");
+    assert!(
+        o["reject_reason"]
+            .as_str()
+            .unwrap()
+            .contains("risk check unavailable"),
+        "{o}"
+    );
 }

@@ -1,7 +1,7 @@
 use market::validate::Security;
 use market::{
-    Exchange, InstrumentKind, MarketRules, OrderType, Price, PriceLimits, Quantity,
-    SecurityStatus, Side, Symbol, TradingCalendar,
+    Exchange, InstrumentKind, MarketRules, OrderType, Price, PriceLimits, Quantity, SecurityStatus,
+    Side, Symbol, TradingCalendar,
 };
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -68,11 +68,21 @@ fn exchange_rules_come_from_market_every_violation_named() {
     let v = e.check(&buy("b", 26_810, 150), NOW);
     assert!(v.rejections.len() >= 2, "{v:?}");
     assert!(rules(&v).iter().all(|r| *r == "exchange"), "{v:?}");
-    let v = e.check(&Check { symbol: sym("XYZ"), ..buy("c", 25_000, 100) }, NOW);
+    let v = e.check(
+        &Check {
+            symbol: sym("XYZ"),
+            ..buy("c", 25_000, 100)
+        },
+        NOW,
+    );
     assert_eq!(rules(&v), ["unknown_security"]);
     // ATO outside the opening auction.
     let v = e.check(
-        &Check { order_type: OrderType::Ato, price: None, ..buy("d", 25_000, 100) },
+        &Check {
+            order_type: OrderType::Ato,
+            price: None,
+            ..buy("d", 25_000, 100)
+        },
         NOW,
     );
     assert_eq!(rules(&v), ["exchange"], "{v:?}");
@@ -94,7 +104,10 @@ fn each_order_limit_accepts_at_its_boundary_and_rejects_past_it() {
     };
     let mut e = engine(limits);
     assert!(e.check(&buy("q-ok", 25_000, 1_000), NOW).accepted());
-    assert_eq!(rules(&e.check(&buy("q-no", 25_000, 1_100), NOW)), ["max_order_quantity", "max_order_value"]);
+    assert_eq!(
+        rules(&e.check(&buy("q-no", 25_000, 1_100), NOW)),
+        ["max_order_quantity", "max_order_value"]
+    );
     assert!(e.check(&buy("v-ok", 25_000, 1_000), NOW).accepted());
     let v = e.check(&buy("v-no", 25_050, 1_000), NOW);
     assert_eq!(rules(&v), ["max_order_value"]);
@@ -119,7 +132,10 @@ fn open_orders_rate_and_duplicates_count_what_was_accepted() {
     assert!(e.check(&buy("o1", 25_000, 100), NOW).accepted());
     assert_eq!(rules(&e.check(&buy("o2", 25_000, 100), NOW)), ["duplicate"]);
     assert!(e.check(&buy("o3", 25_050, 100), NOW).accepted());
-    assert_eq!(rules(&e.check(&buy("o4", 25_100, 100), NOW)), ["max_open_orders"]);
+    assert_eq!(
+        rules(&e.check(&buy("o4", 25_100, 100), NOW)),
+        ["max_open_orders"]
+    );
     // The same client id again answers the first verdict and reserves nothing more.
     assert!(e.check(&buy("o3", 25_050, 100), NOW).accepted());
     assert_eq!(e.exposure("0001001").1, 2);
@@ -132,10 +148,16 @@ fn open_orders_rate_and_duplicates_count_what_was_accepted() {
     let later = NOW + time::Duration::seconds(6);
     assert!(e.check(&buy("o6", 25_000, 100), later).accepted());
 
-    let mut e = engine(Limits { max_orders_per_minute: Some(2), ..Limits::default() });
+    let mut e = engine(Limits {
+        max_orders_per_minute: Some(2),
+        ..Limits::default()
+    });
     assert!(e.check(&buy("r1", 25_000, 100), NOW).accepted());
     assert!(e.check(&buy("r2", 25_050, 100), NOW).accepted());
-    assert_eq!(rules(&e.check(&buy("r3", 25_100, 100), NOW)), ["max_orders_per_minute"]);
+    assert_eq!(
+        rules(&e.check(&buy("r3", 25_100, 100), NOW)),
+        ["max_orders_per_minute"]
+    );
     let minute = NOW + time::Duration::seconds(60);
     assert!(e.check(&buy("r4", 25_100, 100), minute).accepted());
 }
@@ -150,7 +172,10 @@ fn exposure_follows_reservations_and_fills_and_loss_stops_buying() {
     // 2,500,000 reserved, then 2,500,000 more is exactly the limit.
     assert!(e.check(&buy("x1", 25_000, 100), NOW).accepted());
     assert!(e.check(&buy("x2", 25_000, 100), NOW).accepted());
-    assert_eq!(rules(&e.check(&buy("x3", 25_000, 100), NOW)), ["max_symbol_exposure"]);
+    assert_eq!(
+        rules(&e.check(&buy("x3", 25_000, 100), NOW)),
+        ["max_symbol_exposure"]
+    );
     // x2 is cancelled: its reservation goes.
     e.order_ended("x2");
     assert_eq!(e.exposure("0001001").0, 2_500_000);
@@ -168,7 +193,10 @@ fn exposure_follows_reservations_and_fills_and_loss_stops_buying() {
     e.order_ended("x1");
     assert_eq!(e.exposure("0001001").0, 2_500_000 + 3_750);
     // Sold at 23,250: loss = 2,500,000 + fees − proceeds after fee and tax.
-    let sell = Check { side: Side::Sell, ..buy("s1", 23_250, 100) };
+    let sell = Check {
+        side: Side::Sell,
+        ..buy("s1", 23_250, 100)
+    };
     assert!(e.check(&sell, NOW).accepted());
     e.filled(&FillEvent {
         client_id: "s1",
@@ -184,8 +212,14 @@ fn exposure_follows_reservations_and_fills_and_loss_stops_buying() {
     assert_eq!(exposure, 0);
     let proceeds = 2_325_000 - 3_488 - 2_325;
     assert_eq!(realised, proceeds - 2_503_750);
-    assert_eq!(rules(&e.check(&buy("x4", 25_000, 100), NOW)), ["max_daily_loss"]);
-    let sell = Check { side: Side::Sell, ..buy("s2", 25_000, 100) };
+    assert_eq!(
+        rules(&e.check(&buy("x4", 25_000, 100), NOW)),
+        ["max_daily_loss"]
+    );
+    let sell = Check {
+        side: Side::Sell,
+        ..buy("s2", 25_000, 100)
+    };
     assert!(e.check(&sell, NOW).accepted(), "sells are still allowed");
     // A new day starts from zero.
     let tomorrow = datetime!(2025-06-11 10:00 +7);
@@ -208,7 +242,10 @@ fn kill_switches_stop_their_scope_only() {
     assert!(v.rejections[0].message.contains("drawdown"), "{v:?}");
     assert!(e.check(&with_strategy("k2", "rsi"), NOW).accepted());
     e.set_kill(&Scope::Global, Some("exchange incident".into()));
-    assert_eq!(rules(&e.check(&with_strategy("k3", "rsi"), NOW)), ["kill_switch"]);
+    assert_eq!(
+        rules(&e.check(&with_strategy("k3", "rsi"), NOW)),
+        ["kill_switch"]
+    );
     assert_eq!(e.kills().len(), 2);
     e.set_kill(&Scope::Global, None);
     e.set_kill(&Scope::Strategy("ma".into()), None);
@@ -218,18 +255,41 @@ fn kill_switches_stop_their_scope_only() {
 
 #[test]
 fn strategy_limits_overlay_the_defaults_and_scopes_parse() {
-    let mut e = engine(Limits { max_order_quantity: Some(1_000), ..Limits::default() });
+    let mut e = engine(Limits {
+        max_order_quantity: Some(1_000),
+        ..Limits::default()
+    });
     e.set_limits(
         Scope::Strategy("scalp".into()),
-        Some(Limits { max_order_quantity: Some(200), ..Limits::default() }),
+        Some(Limits {
+            max_order_quantity: Some(200),
+            ..Limits::default()
+        }),
     );
-    let c = Check { strategy: Some("scalp".into()), ..buy("l1", 25_000, 300) };
+    let c = Check {
+        strategy: Some("scalp".into()),
+        ..buy("l1", 25_000, 300)
+    };
     assert_eq!(rules(&e.check(&c, NOW)), ["max_order_quantity"]);
     assert!(e.check(&buy("l2", 25_000, 300), NOW).accepted());
-    assert_eq!(e.limits(&Scope::Strategy("scalp".into())).max_order_quantity, Some(200));
+    assert_eq!(
+        e.limits(&Scope::Strategy("scalp".into()))
+            .max_order_quantity,
+        Some(200)
+    );
     assert_eq!(Scope::parse("global", ""), Ok(Scope::Global));
-    assert_eq!(Scope::parse("account", "0001001"), Ok(Scope::Account("0001001".into())));
+    assert_eq!(
+        Scope::parse("account", "0001001"),
+        Ok(Scope::Account("0001001".into()))
+    );
     assert!(Scope::parse("account", "").is_err());
     assert!(Scope::parse("desk", "x").is_err());
-    assert!(Limits { fat_finger_bps: Some(0), ..Limits::default() }.check().is_err());
+    assert!(
+        Limits {
+            fat_finger_bps: Some(0),
+            ..Limits::default()
+        }
+        .check()
+        .is_err()
+    );
 }

@@ -11,7 +11,12 @@ use serde_json::{Value, json};
 use crate::helpers::spawn_app_with;
 
 async fn post(url: String, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -50,9 +55,12 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
         status: "normal".into(),
         ..Default::default()
     };
-    bus.publish(MASTERDATA_SECURITY.static_name(), &Envelope::new("test", "SSI", &security))
-        .await
-        .unwrap();
+    bus.publish(
+        MASTERDATA_SECURITY.static_name(),
+        &Envelope::new("test", "SSI", &security),
+    )
+    .await
+    .unwrap();
     let check = |id: &str| {
         json!({"client_id": id, "account": "0001001", "symbol": "SSI", "side": "buy",
                "price": 25_000, "quantity": 100})
@@ -71,7 +79,10 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
     };
     assert_eq!(first["accepted"], true, "{first}");
     let (_, second) = post(url.clone(), check("b")).await;
-    assert_eq!(second["rejections"][0]["rule"], "max_open_orders", "{second}");
+    assert_eq!(
+        second["rejections"][0]["rule"], "max_open_orders",
+        "{second}"
+    );
 
     // "a" fills (delivered twice) and ends: its slot is free and the exposure is the fill's.
     let fill = oms_pb::Fill {
@@ -86,13 +97,19 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
         ..Default::default()
     };
     for _ in 0..2 {
-        bus.publish(OMS_FILL.static_name(), &Envelope::new("oms", "0001001", &fill))
-            .await
-            .unwrap();
-    }
-    bus.publish(OMS_ORDER.static_name(), &Envelope::new("oms", "0001001", &order("a", "filled")))
+        bus.publish(
+            OMS_FILL.static_name(),
+            &Envelope::new("oms", "0001001", &fill),
+        )
         .await
         .unwrap();
+    }
+    bus.publish(
+        OMS_ORDER.static_name(),
+        &Envelope::new("oms", "0001001", &order("a", "filled")),
+    )
+    .await
+    .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let e: Value = reqwest::get(app.app.http_url("/api/risk/v1/exposure/0001001"))
