@@ -686,7 +686,30 @@ impl Engine {
         }
     }
 
+    /// Counts an order the OMS created (read from `oms.order.v1`, e.g. while rebuilding after
+    /// a restart) as open, unless it already is. Its verdict is left alone: an order the OMS
+    /// created but had not checked yet is still checked when the OMS asks.
+    pub fn adopt(&mut self, c: &Check, now: OffsetDateTime) {
+        let price = c.price.or_else(|| {
+            self.securities
+                .get(&c.symbol)
+                .and_then(|s| s.security.limits)
+                .map(|l| {
+                    if c.side == Side::Buy {
+                        l.ceiling
+                    } else {
+                        l.floor
+                    }
+                })
+        });
+        let order_value = price.map_or(0, |p| value(p, c.quantity));
+        self.reserve(c, order_value, price, now);
+    }
+
     fn reserve(&mut self, c: &Check, order_value: i64, price: Option<Price>, now: OffsetDateTime) {
+        if self.reservations.contains_key(c.client_id.as_str()) {
+            return;
+        }
         let day = now.to_offset(market::calendar::VN_OFFSET).date();
         let buy_value = if c.side == Side::Buy { order_value } else { 0 };
         let key: OrderKey = (c.symbol, c.side, c.order_type, c.price, c.quantity);

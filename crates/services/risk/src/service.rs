@@ -372,6 +372,20 @@ impl Risk {
         }
     }
 
+    /// The check an OMS order stands for.
+    fn check_of(&self, o: &oms_pb::Order) -> Result<Check, Error> {
+        self.parse_check(
+            &o.client_id,
+            &o.account,
+            &o.strategy,
+            &o.symbol,
+            &o.side,
+            &o.order_type,
+            o.price,
+            o.quantity,
+        )
+    }
+
     fn apply(
         &self,
         topic: &str,
@@ -396,6 +410,12 @@ impl Risk {
         } else if topic == OMS_ORDER.name {
             let ev = envelope.decode::<oms_pb::OrderEvent>().map_err(e)?;
             let order = ev.order.ok_or("an order event without its order")?;
+            if ev.kind == "created" {
+                match self.check_of(&order) {
+                    Ok(c) => self.engine().adopt(&c, self.inner.clock.now()),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
             if matches!(
                 order.status.as_str(),
                 "filled" | "cancelled" | "rejected" | "expired"

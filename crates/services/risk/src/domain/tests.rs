@@ -293,3 +293,22 @@ fn strategy_limits_overlay_the_defaults_and_scopes_parse() {
         .is_err()
     );
 }
+
+#[test]
+fn an_order_read_from_the_bus_counts_once_and_is_still_checked() {
+    let mut e = engine(Limits {
+        max_open_orders: Some(2),
+        ..Limits::default()
+    });
+    // Created by the OMS before a restart of the risk service: counted, not decided.
+    e.adopt(&buy("a1", 25_000, 100), NOW);
+    e.adopt(&buy("a1", 25_000, 100), NOW);
+    assert_eq!(e.exposure("0001001").1, 1);
+    // The OMS asks about it (a resend after its own restart): checked, not counted again.
+    let v = e.check(&buy("a1", 27_000, 100), NOW);
+    assert_eq!(rules(&v), ["exchange"], "above the ceiling: {v:?}");
+    assert!(e.check(&buy("a2", 25_000, 100), NOW).accepted());
+    assert_eq!(e.exposure("0001001").1, 2);
+    e.order_ended("a1");
+    assert_eq!(e.exposure("0001001").1, 1);
+}

@@ -304,16 +304,21 @@ async fn signals_are_stored_once(env: &[(&str, &str)]) {
     ta.app.bus.publish_batch(&batch[100..]).await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     let signals = loop {
+        // The latest values move before the bar's signals are stored: read them after, and
+        // until both levels are in.
+        let latest = ta.get_json("/api/ta/v1/latest/FPT", 200).await;
         let s = ta
             .get_json("/api/ta/v1/signals?symbol=FPT&kind=level", 200)
             .await;
-        let latest = ta.get_json("/api/ta/v1/latest/FPT", 200).await;
         let done = latest
             .as_array()
             .unwrap()
             .iter()
             .any(|s| s["timeframe"] == "1m" && s["bar_start"] == "2025-06-09T04:14:00Z");
-        if done {
+        let both = ["rsi14_left_overbought", "rsi14_left_oversold"]
+            .iter()
+            .all(|n| s.as_array().unwrap().iter().any(|x| x["name"] == *n));
+        if done && both {
             break s;
         }
         assert!(
