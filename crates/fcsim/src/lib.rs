@@ -46,7 +46,7 @@ mod v3;
 
 pub use broker::{MARKET_MAKER, Sizes};
 pub use config::{ConfigError, SimConfig};
-pub use server::{serve, serve_all, serve_trading, serve_v3_tls};
+pub use server::{Local, serve, serve_all, serve_trading, serve_v3_tls};
 pub use sim::{Error, Simulator};
 pub use store::StoreError;
 pub use tape::{DaySummary, DayTape, Generator, MarketModel, Trade};

@@ -64,6 +64,52 @@ pub async fn serve_trading(
     stopped
 }
 
+/// A simulator serving FC Data and FC Trading on free loopback ports until it is dropped: what
+/// tests, benchmarks and tools of other crates start in-process.
+pub struct Local {
+    /// The simulator (its clock, generator and state).
+    pub sim: Simulator,
+    /// FC Data base URL, `http://127.0.0.1:<port>`.
+    pub data_url: String,
+    /// FC Trading (and plain-HTTP v3) base URL.
+    pub trading_url: String,
+    cancel: CancellationToken,
+}
+
+impl Local {
+    /// Builds the simulated market of `config` and serves it.
+    pub async fn start(config: crate::SimConfig) -> Result<Self, Error> {
+        Self::serve(Simulator::new(config)?).await
+    }
+
+    /// Serves `sim` on two free loopback ports.
+    pub async fn serve(sim: Simulator) -> Result<Self, Error> {
+        let data = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let trading = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        let data_url = format!("http://{}", data.local_addr()?);
+        let trading_url = format!("http://{}", trading.local_addr()?);
+        let cancel = CancellationToken::new();
+        let served = serve_all(sim.clone(), data, trading, cancel.clone());
+        tokio::spawn(async move {
+            if let Err(e) = served.await {
+                tracing::error!("fcsim: the local simulator stopped: {e}");
+            }
+        });
+        Ok(Self {
+            sim,
+            data_url,
+            trading_url,
+            cancel,
+        })
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
 /// Serves FC Data on `data` and FC Trading on `trading` until `cancel` fires.
 pub async fn serve_all(
     sim: Simulator,

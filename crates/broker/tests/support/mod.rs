@@ -5,23 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use broker::ClientOrderId;
-use fcsim::{SimConfig, Simulator, UniverseSize};
+use fcsim::{SimConfig, UniverseSize};
 use market::{Exchange, InstrumentKind, Price, PriceLimits, Symbol};
 use time::macros::datetime;
-use tokio_util::sync::CancellationToken;
 
-pub(crate) struct TestSim {
-    pub(crate) sim: Simulator,
-    pub(crate) data_url: String,
-    pub(crate) trading_url: String,
-    cancel: CancellationToken,
-}
-
-impl Drop for TestSim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
+pub(crate) type TestSim = fcsim::Local;
 
 /// A TCP proxy in front of a simulator port that can cut every connection through it, as a
 /// network drop would; new connections go through again.
@@ -60,19 +48,7 @@ impl Proxy {
 }
 
 pub(crate) async fn spawn_with(config: SimConfig) -> TestSim {
-    let sim = Simulator::new(config).unwrap();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let data_url = format!("http://{}", data.local_addr().unwrap());
-    let trading_url = format!("http://{}", trading.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
-    TestSim {
-        sim,
-        data_url,
-        trading_url,
-        cancel,
-    }
+    fcsim::Local::start(config).await.unwrap()
 }
 
 pub(crate) fn universe() -> UniverseSize {

@@ -56,6 +56,9 @@ impl Service for App {
             );
             None
         };
+        if trading.is_some() && settings.own.orders.accounts.is_empty() {
+            tracing::warn!("orders.accounts is empty: every order will be refused");
+        }
         let oms = Oms::new(
             backends.db.clone(),
             trading,

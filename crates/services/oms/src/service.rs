@@ -271,11 +271,7 @@ impl Oms {
             match store::create(&self.inner.db, request.clone(), vn_today(now), now).await? {
                 Created::Existing(existing) => return self.existing(&request, existing),
                 Created::New(order) => {
-                    self.inner
-                        .metrics
-                        .changes
-                        .with_label_values(&["created"])
-                        .inc();
+                    self.count_change("created");
                     book.put(order.clone());
                     self.inner.metrics.open_orders.set(book.open.len() as i64);
                     order
@@ -486,6 +482,14 @@ impl Oms {
         }
     }
 
+    fn count_stream(&self, result: &str) {
+        self.inner.metrics.stream.with_label_values(&[result]).inc();
+    }
+
+    fn count_change(&self, kind: &str) {
+        self.inner.metrics.changes.with_label_values(&[kind]).inc();
+    }
+
     fn count_call(&self, call: &str, result: &str) {
         self.inner
             .metrics
@@ -523,11 +527,7 @@ impl Oms {
         }
         store::save(&self.inner.db, &order, previous, change.as_ref()).await?;
         if let Some(c) = &change {
-            self.inner
-                .metrics
-                .changes
-                .with_label_values(&[c.kind])
-                .inc();
+            self.count_change(c.kind);
         }
         book.put(order.clone());
         self.inner.metrics.open_orders.set(book.open.len() as i64);
@@ -676,29 +676,17 @@ impl Oms {
             )
             .await?;
         let Some(id) = id else {
-            self.inner
-                .metrics
-                .stream
-                .with_label_values(&["unknown_order"])
-                .inc();
+            self.count_stream("unknown_order");
             tracing::debug!(broker_order = %report.order_id, "report for an order this OMS did not place");
             return Ok(());
         };
         match self.mutate(&id, |o, now| o.apply_report(report, now)).await {
             Ok(_) => {
-                self.inner
-                    .metrics
-                    .stream
-                    .with_label_values(&["applied"])
-                    .inc();
+                self.count_stream("applied");
                 Ok(())
             }
             Err(Error::Invalid(Invalid::Transition(e))) => {
-                self.inner
-                    .metrics
-                    .stream
-                    .with_label_values(&["illegal"])
-                    .inc();
+                self.count_stream("illegal");
                 tracing::warn!("broker report refused by the state machine: {e}");
                 Ok(())
             }
@@ -712,11 +700,7 @@ impl Oms {
             .locate(&fill.order_id, &[fill.client_order_id], fill.time)
             .await?
         else {
-            self.inner
-                .metrics
-                .stream
-                .with_label_values(&["unknown_order"])
-                .inc();
+            self.count_stream("unknown_order");
             return Ok(());
         };
         let time = fill.time.unwrap_or_else(|| self.now());
@@ -744,11 +728,7 @@ impl Oms {
     async fn record_fill(&self, id: &str, fill: Fill) -> Result<(), Error> {
         let mut book = self.inner.book.lock().await;
         if store::has_fill(&self.inner.db, id, &fill.id).await? {
-            self.inner
-                .metrics
-                .stream
-                .with_label_values(&["duplicate_fill"])
-                .inc();
+            self.count_stream("duplicate_fill");
             return Ok(());
         }
         let mut order = match book.open.get(id) {
@@ -761,11 +741,7 @@ impl Oms {
         let (counted, change) = match order.apply_fill(&fill, self.now()) {
             Ok(r) => r,
             Err(e) => {
-                self.inner
-                    .metrics
-                    .stream
-                    .with_label_values(&["illegal"])
-                    .inc();
+                self.count_stream("illegal");
                 tracing::error!("fill refused by the state machine: {e}");
                 return Ok(());
             }
@@ -780,17 +756,9 @@ impl Oms {
         )
         .await?
         {
-            self.inner
-                .metrics
-                .stream
-                .with_label_values(&["applied"])
-                .inc();
+            self.count_stream("applied");
             if let Some(c) = &change {
-                self.inner
-                    .metrics
-                    .changes
-                    .with_label_values(&[c.kind])
-                    .inc();
+                self.count_change(c.kind);
             }
             book.put(order);
             self.inner.metrics.open_orders.set(book.open.len() as i64);
@@ -1054,11 +1022,7 @@ impl Oms {
                 let Some(item) = item else { break };
                 if let Err(e) = self.on_event(&account, item).await {
                     tracing::error!(%account, "account event not applied: {e}");
-                    self.inner
-                        .metrics
-                        .stream
-                        .with_label_values(&["error"])
-                        .inc();
+                    self.count_stream("error");
                 }
             }
             tracing::warn!(%account, "account stream ended; reopening");
@@ -1087,7 +1051,7 @@ impl Oms {
                     .await
             }
             Ok(broker::AccountEvent::Gap { reason }) => {
-                self.inner.metrics.stream.with_label_values(&["gap"]).inc();
+                self.count_stream("gap");
                 tracing::warn!(%account, "account stream gap ({reason}): reconciling");
                 let r = self.reconcile(account).await;
                 let label = if r.is_ok() { "ok" } else { "error" };
@@ -1100,11 +1064,7 @@ impl Oms {
             }
             Ok(broker::AccountEvent::Positions(_) | broker::AccountEvent::Reconnected) => Ok(()),
             Err(e) => {
-                self.inner
-                    .metrics
-                    .stream
-                    .with_label_values(&["error"])
-                    .inc();
+                self.count_stream("error");
                 tracing::warn!(%account, "account stream item: {e}");
                 Ok(())
             }

@@ -70,6 +70,44 @@ pub async fn audit(
     tx.commit().await
 }
 
+/// Puts `value` for `scope` in `table` (or with `None` deletes the row), with the audit row
+/// and event, in one transaction. `table` is one of this module's own (never input).
+async fn put(
+    db: &Db,
+    table: &'static str,
+    scope: &Scope,
+    value: Option<&str>,
+    (actor, action, detail): (&str, &str, &str),
+    at: OffsetDateTime,
+) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    match value {
+        Some(v) => common::on_engine!(tx.conn(), |c| sqlx::query(&format!(
+            "INSERT INTO {table} (scope, key, value, actor, at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, \
+             actor = excluded.actor, at = excluded.at"
+        ))
+        .bind(scope.name())
+        .bind(scope.key())
+        .bind(v)
+        .bind(actor)
+        .bind(Timestamp::from(at))
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+        None => common::on_engine!(tx.conn(), |c| sqlx::query(&format!(
+            "DELETE FROM {table} WHERE scope = $1 AND key = $2"
+        ))
+        .bind(scope.name())
+        .bind(scope.key())
+        .execute(&mut *c)
+        .await
+        .map(drop))?,
+    }
+    audit_in(&mut tx, actor, action, scope, detail, at).await?;
+    tx.commit().await
+}
+
 /// Stores (or with `None` deletes) a scope's own limits, audited.
 pub async fn set_limits(
     db: &Db,
@@ -78,34 +116,17 @@ pub async fn set_limits(
     actor: &str,
     at: OffsetDateTime,
 ) -> Result<(), Error> {
-    let mut tx = db.begin().await?;
     let text = limits.map(|l| serde_json::to_string(l).unwrap_or_default());
-    match &text {
-        Some(t) => common::on_engine!(tx.conn(), |c| sqlx::query(
-            "INSERT INTO risk_limits (scope, key, limits, actor, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO UPDATE SET \
-             limits = excluded.limits, actor = excluded.actor, updated_at = excluded.updated_at"
-        )
-        .bind(scope.name())
-        .bind(scope.key())
-        .bind(t)
-        .bind(actor)
-        .bind(Timestamp::from(at))
-        .execute(&mut *c)
-        .await
-        .map(drop))?,
-        None => common::on_engine!(tx.conn(), |c| sqlx::query(
-            "DELETE FROM risk_limits WHERE scope = $1 AND key = $2"
-        )
-        .bind(scope.name())
-        .bind(scope.key())
-        .execute(&mut *c)
-        .await
-        .map(drop))?,
-    }
-    let detail = text.unwrap_or_else(|| "cleared".to_owned());
-    audit_in(&mut tx, actor, "limits", scope, &detail, at).await?;
-    tx.commit().await
+    let detail = text.clone().unwrap_or_else(|| "cleared".to_owned());
+    put(
+        db,
+        "risk_limits",
+        scope,
+        text.as_deref(),
+        (actor, "limits", &detail),
+        at,
+    )
+    .await
 }
 
 /// Stores an engaged kill switch (or removes a released one), audited.
@@ -116,36 +137,19 @@ pub async fn set_kill(
     actor: &str,
     at: OffsetDateTime,
 ) -> Result<(), Error> {
-    let mut tx = db.begin().await?;
-    match reason {
-        Some(r) => common::on_engine!(tx.conn(), |c| sqlx::query(
-            "INSERT INTO risk_kill_switches (scope, key, reason, actor, at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, key) DO UPDATE SET \
-             reason = excluded.reason, actor = excluded.actor, at = excluded.at"
-        )
-        .bind(scope.name())
-        .bind(scope.key())
-        .bind(r)
-        .bind(actor)
-        .bind(Timestamp::from(at))
-        .execute(&mut *c)
-        .await
-        .map(drop))?,
-        None => common::on_engine!(tx.conn(), |c| sqlx::query(
-            "DELETE FROM risk_kill_switches WHERE scope = $1 AND key = $2"
-        )
-        .bind(scope.name())
-        .bind(scope.key())
-        .execute(&mut *c)
-        .await
-        .map(drop))?,
-    }
     let detail = match reason {
         Some(r) => format!("engaged: {r}"),
         None => "released".to_owned(),
     };
-    audit_in(&mut tx, actor, "kill_switch", scope, &detail, at).await?;
-    tx.commit().await
+    put(
+        db,
+        "risk_kill_switches",
+        scope,
+        reason,
+        (actor, "kill_switch", &detail),
+        at,
+    )
+    .await
 }
 
 fn scope_of(name: &str, key: &str) -> Option<Scope> {
@@ -155,7 +159,7 @@ fn scope_of(name: &str, key: &str) -> Option<Scope> {
 /// Every stored scope's limits.
 pub async fn all_limits(db: &Db) -> Result<Vec<(Scope, Limits)>, Error> {
     let rows: Vec<(String, String, String)> = common::on_engine!(db.pool(), |p| sqlx::query_as(
-        "SELECT scope, key, limits FROM risk_limits"
+        "SELECT scope, key, value FROM risk_limits"
     )
     .fetch_all(p)
     .await)?;
@@ -177,7 +181,7 @@ pub async fn all_limits(db: &Db) -> Result<Vec<(Scope, Limits)>, Error> {
 /// Every engaged kill switch.
 pub async fn all_kills(db: &Db) -> Result<Vec<(Scope, String)>, Error> {
     let rows: Vec<(String, String, String)> = common::on_engine!(db.pool(), |p| sqlx::query_as(
-        "SELECT scope, key, reason FROM risk_kill_switches"
+        "SELECT scope, key, value FROM risk_kill_switches"
     )
     .fetch_all(p)
     .await)?;

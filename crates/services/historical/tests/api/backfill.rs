@@ -19,13 +19,7 @@ use crate::helpers::{TestApp, eventually, spawn_app, spawn_with};
 struct Sim {
     url: String,
     symbol: String,
-    cancel: CancellationToken,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
+    _local: fcsim::Local,
 }
 
 async fn sim() -> Sim {
@@ -54,15 +48,11 @@ async fn sim_at(start: time::OffsetDateTime) -> Sim {
         .unwrap()
         .symbol
         .clone();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", data.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim, data, trading, cancel.clone()));
+    let local = fcsim::Local::serve(sim).await.unwrap();
     Sim {
-        url,
+        url: local.data_url.clone(),
         symbol,
-        cancel,
+        _local: local,
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::bus::{Envelope, SharedBus};
-use fcsim::{SimConfig, Simulator, UniverseSize};
+use fcsim::{SimConfig, UniverseSize};
 use proto::market::v1 as pb;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -15,17 +15,7 @@ use time::macros::datetime;
 use crate::helpers::TestApp;
 
 /// A running simulator; dropping it stops it.
-pub struct TestSim {
-    pub sim: Simulator,
-    pub data_url: String,
-    cancel: common::shutdown::CancellationToken,
-}
-
-impl Drop for TestSim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
+pub type TestSim = fcsim::Local;
 
 /// The simulated market: 60 securities, continuous trading from 10:00 on a Tuesday, 30 times
 /// faster than real time.
@@ -44,17 +34,7 @@ pub fn config() -> SimConfig {
 }
 
 pub async fn start_sim(config: SimConfig) -> TestSim {
-    let sim = Simulator::new(config).unwrap();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let data_url = format!("http://{}", data.local_addr().unwrap());
-    let cancel = common::shutdown::CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
-    TestSim {
-        sim,
-        data_url,
-        cancel,
-    }
+    fcsim::Local::start(config).await.unwrap()
 }
 
 /// A TCP proxy in front of a URL that can cut every connection through it.

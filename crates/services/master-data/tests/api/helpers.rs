@@ -7,11 +7,10 @@ use common::service::testing::{Spawned, spawn};
 use fcsim::config::{
     DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_V3_API_KEY, DEMO_V3_API_SECRET,
 };
-use fcsim::{SimConfig, Simulator, UniverseSize};
+use fcsim::{SimConfig, UniverseSize};
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio_util::sync::CancellationToken;
 
 /// The address in `var`, or `None` (with a loud warning) when unset outside CI.
 pub use common::service::testing::server;
@@ -33,20 +32,15 @@ pub async fn fresh_database(url: &str) -> String {
 
 /// The FastConnect simulator on free ports.
 pub struct Sim {
-    /// The simulator.
-    pub sim: Simulator,
-    /// FC Data (v2).
-    pub data_url: String,
-    /// FC Trading and v3.
-    pub trading_url: String,
+    local: fcsim::Local,
     /// Where its clock started.
     pub start: OffsetDateTime,
-    cancel: CancellationToken,
 }
 
-impl Drop for Sim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+impl std::ops::Deref for Sim {
+    type Target = fcsim::Local;
+    fn deref(&self) -> &fcsim::Local {
+        &self.local
     }
 }
 
@@ -72,19 +66,9 @@ pub async fn sim_sized(start: OffsetDateTime, universe: UniverseSize) -> Sim {
         history_days: 10,
         ..SimConfig::demo()
     };
-    let sim = Simulator::new(config).unwrap();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let data_url = format!("http://{}", data.local_addr().unwrap());
-    let trading_url = format!("http://{}", trading.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
     Sim {
-        sim,
-        data_url,
-        trading_url,
+        local: fcsim::Local::start(config).await.unwrap(),
         start,
-        cancel,
     }
 }
 

@@ -8,14 +8,13 @@ use fcsim::config::{
     DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN,
     DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
 };
-use fcsim::{SimConfig, Simulator, UniverseSize};
+use fcsim::{SimConfig, UniverseSize};
 use market::{Exchange, InstrumentKind, PriceLimits, Symbol};
 use proto::oms::v1::oms_service_client::OmsServiceClient;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
-use tokio_util::sync::CancellationToken;
 
 /// A running oms service and an HTTP client for it.
 pub struct TestApp {
@@ -38,16 +37,12 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 }
 
 /// A simulator serving FC Data and FC Trading on free ports; dropping it stops it.
-pub struct TestSim {
-    pub sim: Simulator,
-    pub data_url: String,
-    pub trading_url: String,
-    cancel: CancellationToken,
-}
+pub struct TestSim(fcsim::Local);
 
-impl Drop for TestSim {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+impl std::ops::Deref for TestSim {
+    type Target = fcsim::Local;
+    fn deref(&self) -> &fcsim::Local {
+        &self.0
     }
 }
 
@@ -67,19 +62,7 @@ pub fn market() -> SimConfig {
 }
 
 pub async fn start_sim(config: SimConfig) -> TestSim {
-    let sim = Simulator::new(config).unwrap();
-    let data = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let trading = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let data_url = format!("http://{}", data.local_addr().unwrap());
-    let trading_url = format!("http://{}", trading.local_addr().unwrap());
-    let cancel = CancellationToken::new();
-    tokio::spawn(fcsim::serve_all(sim.clone(), data, trading, cancel.clone()));
-    TestSim {
-        sim,
-        data_url,
-        trading_url,
-        cancel,
-    }
+    TestSim(fcsim::Local::start(config).await.unwrap())
 }
 
 impl TestSim {

@@ -1,19 +1,19 @@
--- Limits set through the API, per account or strategy (the defaults come from the settings
+-- Limits set through the API (value: JSON), per account or strategy (the defaults come from the settings
 -- unless a `global` row overrides them).
 CREATE TABLE risk_limits (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
-    limits TEXT NOT NULL,
+    value TEXT NOT NULL,
     actor TEXT NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (scope, key)
 );
 
--- Engaged kill switches.
+-- Engaged kill switches (value: the reason).
 CREATE TABLE risk_kill_switches (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
-    reason TEXT NOT NULL,
+    value TEXT NOT NULL,
     actor TEXT NOT NULL,
     at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (scope, key)
