@@ -59,12 +59,14 @@ impl Service for App {
         if trading.is_some() && settings.own.orders.accounts.is_empty() {
             tracing::warn!("orders.accounts is empty: every order will be refused");
         }
+        let calendar = market::TradingCalendar::embedded().context("load the trading calendar")?;
         let oms = Oms::new(
             backends.db.clone(),
             trading,
             risk,
             settings.own.orders.clone(),
             clock,
+            calendar,
             metrics,
         );
         let parts = Parts {
@@ -72,7 +74,13 @@ impl Service for App {
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), oms.clone())),
             registry,
         };
+        let bus = backends.bus.clone();
+        let group = format!("oms.prices.{}", info.instance_id);
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let prices = oms.clone();
+        host.spawn("prices", move |token| {
+            prices.follow_prices(bus, group, token)
+        });
         host.spawn("orders", move |token| oms.run(token));
         Ok(Self { host })
     }

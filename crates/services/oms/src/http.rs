@@ -29,6 +29,7 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(positions))
         .routes(routes!(balance))
         .routes(routes!(max_quantities))
+        .routes(routes!(portfolio))
         .with_state(oms)
 }
 
@@ -489,4 +490,72 @@ async fn max_quantities(
         max_buy: m.max_buy.units(),
         max_sell: m.max_sell.units(),
     }))
+}
+
+/// What QTS's fills hold in one symbol for one strategy, valued now.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HoldingDto {
+    symbol: String,
+    /// Absent: a person's orders.
+    strategy: Option<String>,
+    quantity: u64,
+    /// Sellable now: bought on or before T-2 (from 13:00 on T+2), less open sells.
+    sellable: u64,
+    /// Cost of what is held with the buy fees, VND.
+    cost: i64,
+    /// Average cost per share with the buy fees.
+    avg_cost: Option<i64>,
+    /// The price it is valued at (last trade, else last fill).
+    last: Option<i64>,
+    /// At `last`, after the fee and tax a sale would pay, VND.
+    unrealised: Option<i64>,
+    /// Realised after fees and the sale tax, VND.
+    realised: i64,
+    fees: i64,
+    tax: i64,
+    bought: u64,
+    sold: u64,
+}
+
+/// Which strategy.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PortfolioQuery {
+    /// Only this strategy's holdings.
+    strategy: Option<String>,
+}
+
+/// What QTS's own fills hold in the account, per symbol and strategy, with realised and
+/// unrealised P&L after fees and the sale tax and T+2 sellable quantities (cash equities;
+/// futures and holdings from before QTS are in the broker's positions).
+#[utoipa::path(get, path = "/v1/accounts/{account}/portfolio", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account"), PortfolioQuery),
+    responses((status = 200, description = "Holdings", body = [HoldingDto]),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody)))]
+async fn portfolio(
+    State(oms): State<Oms>,
+    Path(account): Path<String>,
+    Query(q): Query<PortfolioQuery>,
+) -> Result<Json<Vec<HoldingDto>>, ApiError> {
+    let valued = oms.portfolio(&account, q.strategy.as_deref()).await?;
+    Ok(Json(
+        valued
+            .into_iter()
+            .map(|v| HoldingDto {
+                symbol: v.symbol.to_string(),
+                strategy: v.strategy,
+                quantity: v.holding.quantity,
+                sellable: v.sellable,
+                cost: v.holding.cost,
+                avg_cost: v.avg_cost,
+                last: v.last,
+                unrealised: v.unrealised,
+                realised: v.holding.realised,
+                fees: v.holding.fees,
+                tax: v.holding.tax,
+                bought: v.holding.bought,
+                sold: v.holding.sold,
+            })
+            .collect(),
+    ))
 }

@@ -15,6 +15,7 @@ mod app;
 pub mod domain;
 mod grpc;
 mod http;
+pub mod ledger;
 pub mod metrics;
 pub mod service;
 pub mod settings;

@@ -126,6 +126,10 @@ struct Inner {
     clock: MarketClock,
     metrics: Metrics,
     book: Mutex<Book>,
+    /// Last trade price by symbol (`market.trade.v1`), for unrealised P&L.
+    last: std::sync::RwLock<HashMap<market::Symbol, Price>>,
+    rules: market::MarketRules,
+    calendar: market::TradingCalendar,
     accepting: AtomicBool,
     reason: std::sync::Mutex<String>,
 }
@@ -170,6 +174,7 @@ impl Oms {
         risk: Option<RiskCheck>,
         settings: OrderSettings,
         clock: MarketClock,
+        calendar: market::TradingCalendar,
         metrics: Metrics,
     ) -> Self {
         let generation = trading.as_ref().map(|t| t.generation());
@@ -188,6 +193,9 @@ impl Oms {
                 clock,
                 metrics,
                 book: Mutex::new(Book::default()),
+                last: std::sync::RwLock::default(),
+                rules: market::MarketRules::default(),
+                calendar,
                 accepting: AtomicBool::new(false),
                 reason: std::sync::Mutex::new(reason),
             }),
@@ -1119,6 +1127,87 @@ impl Oms {
     pub async fn events(&self, id: &str) -> Result<Vec<proto::oms::v1::OrderEvent>, Error> {
         self.current(id).await?;
         Ok(store::events(&self.inner.db, id).await?)
+    }
+
+    /// What QTS's fills hold in `account`, per strategy and symbol (of one strategy when
+    /// given), valued now: see [`crate::ledger`].
+    pub async fn portfolio(
+        &self,
+        account: &str,
+        strategy: Option<&str>,
+    ) -> Result<Vec<crate::ledger::Valued>, Error> {
+        self.check_account(account)?;
+        let fills = store::account_fills(&self.inner.db, account).await?;
+        let mut last_fill: HashMap<market::Symbol, Price> = HashMap::new();
+        for f in &fills {
+            last_fill.insert(f.symbol, f.price);
+        }
+        let book = crate::ledger::replay(&self.inner.rules, &fills);
+        let open_sells: HashMap<(Option<String>, market::Symbol), u64> = {
+            let b = self.inner.book.lock().await;
+            let mut m = HashMap::new();
+            for o in b.open.values() {
+                if o.account == account && o.side == market::Side::Sell {
+                    *m.entry((o.strategy.clone(), o.symbol)).or_default() += o.leaves().units();
+                }
+            }
+            m
+        };
+        let last = self
+            .inner
+            .last
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let mut valued = crate::ledger::value(
+            &self.inner.rules,
+            &self.inner.calendar,
+            book,
+            self.now(),
+            |s| last.get(&s).or_else(|| last_fill.get(&s)).copied(),
+            |st, s| open_sells.get(&(st.clone(), s)).copied().unwrap_or(0),
+        );
+        if let Some(s) = strategy {
+            valued.retain(|v| v.strategy.as_deref() == Some(s));
+        }
+        Ok(valued)
+    }
+
+    /// Follows `market.trade.v1` for last prices until `token` is cancelled (a group of this
+    /// instance, never committed: each start reads what the bus keeps).
+    pub async fn follow_prices(
+        self,
+        bus: common::bus::SharedBus,
+        group: String,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let topic = common::bus::topics::MARKET_TRADE.static_name();
+        let mut sub = bus
+            .subscribe(&group, &[topic])
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribe to trades: {}", common::error::chain(&e)))?;
+        loop {
+            let polled = tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                p = sub.poll(Duration::from_millis(500)) => p,
+            };
+            match polled {
+                Ok(Some(d)) => {
+                    if let Ok(t) = d.envelope.decode::<proto::market::v1::Trade>()
+                        && let (Ok(symbol), Ok(price)) =
+                            (market::Symbol::parse(&t.symbol), Price::new(t.price))
+                        && let Ok(mut last) = self.inner.last.write()
+                    {
+                        last.insert(symbol, price);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %common::error::chain(&e), "trade poll failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
     }
 
     /// The broker's positions of `account`.

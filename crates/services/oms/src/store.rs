@@ -608,3 +608,43 @@ pub async fn events(db: &Db, order_id: &str) -> Result<Vec<pb::OrderEvent>, Erro
         })
         .collect())
 }
+
+#[derive(sqlx::FromRow)]
+struct LedgerRow {
+    symbol: String,
+    side: String,
+    price: i64,
+    counted: i64,
+    strategy: Option<String>,
+    time: Timestamp,
+}
+
+/// Every fill of `account` that counted, oldest first, as the ledger reads them.
+pub async fn account_fills(
+    db: &Db,
+    account: &str,
+) -> Result<Vec<crate::ledger::LedgerFill>, Error> {
+    let rows: Vec<LedgerRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT symbol, side, price, counted, strategy, time FROM oms_fills \
+         WHERE account = $1 AND counted > 0 ORDER BY time, order_id, id"
+    )
+    .bind(account)
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter()
+        .map(|r| {
+            let bad = |what: String| Error::Corrupt {
+                id: format!("a fill of {account}"),
+                what,
+            };
+            Ok(crate::ledger::LedgerFill {
+                symbol: Symbol::parse(&r.symbol).map_err(|e| bad(e.to_string()))?,
+                side: domain::parse_side(&r.side).map_err(bad)?,
+                price: Price::new(r.price).map_err(|e| bad(e.to_string()))?,
+                quantity: Quantity::new(u64::try_from(r.counted).unwrap_or(0)),
+                time: r.time.into(),
+                strategy: r.strategy,
+            })
+        })
+        .collect()
+}

@@ -115,6 +115,24 @@ async fn an_order_is_placed_once_filled_and_journaled() {
             .any(|p| p["symbol"] == symbol.as_str() && p["quantity"].as_u64() >= Some(100)),
         "{positions}"
     );
+    // The OMS's own book: 100 bought at the fill price plus the 0.15 % fee, not sellable
+    // before T+2.
+    let book = app
+        .get_json(&format!(
+            "/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/portfolio"
+        ))
+        .await;
+    let h = &book[0];
+    assert_eq!(
+        (h["symbol"].as_str(), h["quantity"].as_u64()),
+        (Some(symbol.as_str()), Some(100)),
+        "{book}"
+    );
+    assert_eq!(h["sellable"], 0, "{book}");
+    let gross = avg * 100;
+    let fee = h["cost"].as_i64().unwrap() - gross;
+    assert!((fee - gross * 15 / 10_000).abs() <= 1, "0.15 % fee: {book}");
+    assert!(h["unrealised"].is_i64(), "{book}");
     let balance = app
         .get_json(&format!("/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/balance"))
         .await;

@@ -1,0 +1,313 @@
+//! The OMS's own book of what its fills did to an account, per symbol and strategy: quantity,
+//! cost with the buy fees, realised P&L after fees and the sale tax, what is sellable now
+//! (T+2 afternoon, reference §7.1), and unrealised P&L at a last price after the fee and tax a
+//! sale would pay. Fees come from `market`'s schedule, with the daily brokerage tier of the
+//! account's traded value so far that day. Cash equities only: index futures settle daily with
+//! a multiplier and shorts, and are read from the broker's positions.
+//!
+//! Holdings from before QTS traded the account are not in here: the broker's positions
+//! (`/v1/accounts/{account}/positions`) are the account's full holdings; this is the part QTS's
+//! orders made, attributable to strategies.
+
+use std::collections::BTreeMap;
+
+use market::TradingCalendar;
+use market::session::TimeOfDay;
+use market::settlement::PendingBuy;
+use market::{InstrumentKind, InvestorProfile, MarketRules, Price, Quantity, Side, Symbol, Vnd};
+use time::{Date, OffsetDateTime};
+
+/// One fill as the ledger reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerFill {
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Side.
+    pub side: Side,
+    /// Price.
+    pub price: Price,
+    /// Quantity that counted.
+    pub quantity: Quantity,
+    /// When.
+    pub time: OffsetDateTime,
+    /// The order's strategy.
+    pub strategy: Option<String>,
+}
+
+/// What QTS's fills hold in one symbol for one strategy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// Held now.
+    pub quantity: u64,
+    /// Cost of what is held, with the buy fees, VND.
+    pub cost: i64,
+    /// Realised P&L after fees and tax, VND.
+    pub realised: i64,
+    /// Fees paid (brokerage and exchange), VND.
+    pub fees: i64,
+    /// Sale tax paid, VND.
+    pub tax: i64,
+    /// Bought and sold in all.
+    pub bought: u64,
+    /// Sold in all.
+    pub sold: u64,
+    /// Buys not yet sellable, by trade date.
+    pending: Vec<PendingBuy>,
+    /// Settled (sellable) part of `quantity` before the pending buys.
+    settled: u64,
+}
+
+/// A holding valued now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valued {
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Strategy (`None`: a person's orders).
+    pub strategy: Option<String>,
+    /// The holding.
+    pub holding: Holding,
+    /// Sellable now (T+2 afternoon reached, minus open sells).
+    pub sellable: u64,
+    /// Average cost per share with buy fees.
+    pub avg_cost: Option<i64>,
+    /// The last price it is valued at.
+    pub last: Option<i64>,
+    /// Unrealised P&L at `last` after the fee and tax a sale would pay, VND.
+    pub unrealised: Option<i64>,
+}
+
+/// The key of a holding.
+type Key = (Option<String>, Symbol);
+
+/// The instrument kind a ticker's shape says (fees and settlement depend on it).
+pub fn kind_of(symbol: Symbol) -> InstrumentKind {
+    use market::ticker::TickerKind;
+    match market::ticker::classify(symbol.as_str()) {
+        Ok(TickerKind::CoveredWarrant { .. }) => InstrumentKind::CoveredWarrant,
+        Ok(TickerKind::Future { .. } | TickerKind::FutureAlias(_)) => InstrumentKind::IndexFuture,
+        Ok(TickerKind::Etf) => InstrumentKind::Etf,
+        Ok(TickerKind::FundCertificate) => InstrumentKind::FundCertificate,
+        Ok(TickerKind::Stock) | Err(_) => InstrumentKind::Stock,
+    }
+}
+
+/// Replays `fills` (any order; sorted by time here) into holdings per strategy and symbol.
+pub fn replay(rules: &MarketRules, fills: &[LedgerFill]) -> BTreeMap<Key, Holding> {
+    let mut sorted: Vec<&LedgerFill> = fills.iter().collect();
+    sorted.sort_by_key(|f| f.time);
+    let investor = InvestorProfile::DOMESTIC_INDIVIDUAL;
+    let mut traded_today: (Option<Date>, Vnd) = (None, Vnd::ZERO);
+    let mut book: BTreeMap<Key, Holding> = BTreeMap::new();
+    for f in sorted {
+        let kind = kind_of(f.symbol);
+        if kind == InstrumentKind::IndexFuture {
+            continue;
+        }
+        let day = f.time.to_offset(market::calendar::VN_OFFSET).date();
+        if traded_today.0 != Some(day) {
+            traded_today = (Some(day), Vnd::ZERO);
+        }
+        let cost = rules.fees.fill_cost(
+            &rules.settlement,
+            &market::fees::Fill {
+                kind,
+                side: f.side,
+                price: f.price,
+                quantity: f.quantity,
+            },
+            &investor,
+            traded_today.1,
+        );
+        let Ok(cost) = cost else { continue };
+        traded_today.1 = traded_today
+            .1
+            .checked_add(cost.gross_value)
+            .unwrap_or(traded_today.1);
+        let h = book.entry((f.strategy.clone(), f.symbol)).or_default();
+        let fee = cost.brokerage.amount() + cost.exchange_fee.amount();
+        h.fees += fee;
+        h.tax += cost.tax.amount();
+        let q = f.quantity.units();
+        match f.side {
+            Side::Buy => {
+                h.quantity += q;
+                h.bought += q;
+                h.cost += cost.gross_value.amount() + cost.total_cost.amount();
+                h.pending.push(PendingBuy {
+                    trade_date: day,
+                    quantity: f.quantity,
+                });
+            }
+            Side::Sell => {
+                // Only what QTS bought is in here: a sale beyond it sold older holdings.
+                let covered = q.min(h.quantity);
+                h.sold += q;
+                if covered == 0 {
+                    continue;
+                }
+                let share = |v: i64, part: u64, of: u64| {
+                    i64::try_from(i128::from(v) * i128::from(part) / i128::from(of)).unwrap_or(v)
+                };
+                let basis = share(h.cost, covered, h.quantity);
+                let proceeds = share(cost.net_cash.amount(), covered, q);
+                h.realised += proceeds - basis;
+                h.cost -= basis;
+                h.quantity -= covered;
+                take_from_oldest(h, covered);
+            }
+        }
+    }
+    book
+}
+
+/// A sale takes settled shares first, then the oldest pending buys (the broker refuses a sale
+/// of unsettled shares; a fill here means it took them from somewhere).
+fn take_from_oldest(h: &mut Holding, mut q: u64) {
+    let from_settled = q.min(h.settled);
+    h.settled -= from_settled;
+    q -= from_settled;
+    for p in &mut h.pending {
+        if q == 0 {
+            break;
+        }
+        let take = q.min(p.quantity.units());
+        p.quantity = Quantity::new(p.quantity.units() - take);
+        q -= take;
+    }
+    h.pending.retain(|p| p.quantity.units() > 0);
+}
+
+/// Values the holdings at `now`: sellable quantity (minus `open_sells` by strategy and
+/// symbol) and unrealised P&L at `last` prices.
+pub fn value(
+    rules: &MarketRules,
+    calendar: &TradingCalendar,
+    book: BTreeMap<Key, Holding>,
+    now: OffsetDateTime,
+    last: impl Fn(Symbol) -> Option<Price>,
+    open_sells: impl Fn(&Option<String>, Symbol) -> u64,
+) -> Vec<Valued> {
+    let local = now.to_offset(market::calendar::VN_OFFSET);
+    let (date, time) = (local.date(), TimeOfDay::from_time(local.time()));
+    let investor = InvestorProfile::DOMESTIC_INDIVIDUAL;
+    book.into_iter()
+        .map(|((strategy, symbol), mut h)| {
+            // Pending buys that reached their T+2 afternoon are settled now.
+            let (ready, waiting): (Vec<PendingBuy>, Vec<PendingBuy>) =
+                h.pending.iter().partition(|p| {
+                    rules
+                        .settlement
+                        .is_sellable(calendar, p.trade_date, date, time)
+                });
+            h.settled += ready.iter().map(|p| p.quantity.units()).sum::<u64>();
+            h.pending = waiting;
+            let sellable = h
+                .settled
+                .min(h.quantity)
+                .saturating_sub(open_sells(&strategy, symbol));
+            let avg_cost =
+                (h.quantity > 0).then(|| h.cost / i64::try_from(h.quantity).unwrap_or(i64::MAX));
+            let last_price = last(symbol);
+            let unrealised = match (last_price, h.quantity) {
+                (Some(p), q) if q > 0 => rules
+                    .fees
+                    .fill_cost(
+                        &rules.settlement,
+                        &market::fees::Fill {
+                            kind: kind_of(symbol),
+                            side: Side::Sell,
+                            price: p,
+                            quantity: Quantity::new(q),
+                        },
+                        &investor,
+                        Vnd::ZERO,
+                    )
+                    .ok()
+                    .map(|c| c.net_cash.amount() - h.cost),
+                _ => None,
+            };
+            Valued {
+                symbol,
+                strategy,
+                sellable,
+                avg_cost,
+                last: last_price.map(Price::units),
+                unrealised,
+                holding: h,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn fill(side: Side, price: i64, qty: u64, time: OffsetDateTime) -> LedgerFill {
+        LedgerFill {
+            symbol: Symbol::parse("SSI").unwrap(),
+            side,
+            price: Price::new(price).unwrap(),
+            quantity: Quantity::new(qty),
+            time,
+            strategy: Some("ma".into()),
+        }
+    }
+
+    #[test]
+    fn cost_realised_pnl_fees_tax_and_t2_sellable() {
+        let rules = MarketRules::default();
+        let calendar = TradingCalendar::embedded().unwrap();
+        let tue = datetime!(2025-06-10 10:00 +7);
+        let fills = [
+            fill(Side::Buy, 25_000, 1_000, tue),
+            fill(Side::Buy, 26_000, 1_000, datetime!(2025-06-11 10:00 +7)),
+            // Thursday: Tuesday's buy settled at 13:00, half of it sold at 27,000.
+            fill(Side::Sell, 27_000, 500, datetime!(2025-06-12 14:00 +7)),
+        ];
+        let book = replay(&rules, &fills);
+        let h = &book[&(Some("ma".to_owned()), Symbol::parse("SSI").unwrap())];
+        // Buys: 25,000,000 + 0.15 % and 26,000,000 + 0.15 %.
+        let cost = 25_000_000 + 37_500 + 26_000_000 + 39_000;
+        // The sale: 13,500,000 − 0.15 % fee − 0.1 % tax, against half of the average cost.
+        let basis = cost / 4;
+        let proceeds = 13_500_000 - 20_250 - 13_500;
+        assert_eq!(h.realised, proceeds - basis);
+        assert_eq!((h.quantity, h.cost), (1_500, cost - basis));
+        assert_eq!((h.fees, h.tax), (37_500 + 39_000 + 20_250, 13_500));
+
+        let last = |_| Price::new(26_500).ok();
+        let sellable_at =
+            |now| value(&rules, &calendar, book.clone(), now, last, |_, _| 0)[0].sellable;
+        // Thursday 14:00: Tuesday's 1,000 less the 500 sold; Wednesday's not before Friday 13:00.
+        assert_eq!(sellable_at(datetime!(2025-06-12 14:00 +7)), 500);
+        assert_eq!(sellable_at(datetime!(2025-06-13 12:59 +7)), 500);
+        assert_eq!(sellable_at(datetime!(2025-06-13 13:00 +7)), 1_500);
+        let v = value(
+            &rules,
+            &calendar,
+            book,
+            datetime!(2025-06-13 13:00 +7),
+            last,
+            |_, _| 200,
+        );
+        assert_eq!(v[0].sellable, 1_300, "open sells are not sellable again");
+        let gross = 26_500 * 1_500;
+        let after = gross - gross * 15 / 10_000 - gross / 1_000;
+        assert_eq!(v[0].unrealised, Some(after - (cost - basis)));
+    }
+
+    #[test]
+    fn futures_are_left_to_the_broker_and_older_holdings_sold_realise_nothing() {
+        let rules = MarketRules::default();
+        let t = datetime!(2025-06-10 10:00 +7);
+        let mut f = fill(Side::Buy, 13_000, 1, t);
+        f.symbol = Symbol::parse("VN30F2506").unwrap();
+        assert!(replay(&rules, &[f]).is_empty());
+        let book = replay(&rules, &[fill(Side::Sell, 25_000, 100, t)]);
+        let h = book.values().next().unwrap();
+        assert_eq!((h.quantity, h.realised, h.sold), (0, 0, 100));
+    }
+}
