@@ -123,7 +123,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18304,
         grpc_package: "qts.decision.v1",
         grpc_service: "qts.decision.v1.DecisionService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "risk",

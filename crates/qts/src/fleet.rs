@@ -69,16 +69,17 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
     })
 }
 
-/// Every service, in registry order.
+/// Every service, in start order: registry order, except that a service starts after the
+/// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms.
 pub fn members() -> Vec<Member> {
     vec![
         Member::of::<ingestion::App>(),
         Member::of::<historical::App>(),
         Member::of::<ta::App>(),
         Member::of::<prediction::App>(),
-        Member::of::<decision::App>(),
         Member::of::<risk::App>(),
         Member::of::<oms::App>(),
+        Member::of::<decision::App>(),
         Member::of::<master_data::App>(),
         Member::of::<rule::App>(),
         Member::of::<config_svc::App>(),
@@ -209,7 +210,7 @@ pub struct RunningSim {
 pub struct Fleet {
     /// The simulator, when the fleet runs one.
     pub simulator: Option<RunningSim>,
-    /// Every service and its addresses, in registry order.
+    /// Every service and its addresses, in start order (see [`members`]).
     pub services: Vec<Running>,
     /// The shared in-process bus (when services use it).
     pub bus: Option<SharedBus>,
@@ -257,6 +258,10 @@ impl Fleet {
                     "[clock]\nstart = {:?}\nanchor = {:?}\nspeed = {:?}\n",
                     c.start, c.anchor, c.speed
                 ));
+            }
+            // Paper trading is what `qts up` does with its simulator: every strategy trades.
+            if simulator.is_some() && member.spec.name == "decision" {
+                text.push_str("[decision]\nenable_all = true\n");
             }
             let broker = if member.spec.name == TRADING_SERVICE {
                 &trading_overlay

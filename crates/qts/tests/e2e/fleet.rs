@@ -249,12 +249,14 @@ async fn a_stopped_fleet_keeps_every_event_and_starts_again_on_the_same_data() {
     drop(bus);
 
     let again = spawn_fleet_in(dir).await;
-    let info = grpc_get_info(
-        again.services[6].addrs.grpc,
-        again.services[6].spec.grpc_service,
-    )
-    .await
-    .unwrap();
+    let oms = again
+        .services
+        .iter()
+        .find(|s| s.spec.name == "oms")
+        .unwrap();
+    let info = grpc_get_info(oms.addrs.grpc, oms.spec.grpc_service)
+        .await
+        .unwrap();
     assert_eq!(info.name, "oms");
     again.stop().await;
 }

@@ -161,6 +161,20 @@ async fn trade_through_the_oms(fleet: &TestFleet) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Paper trading: the decision engine's strategies are on.
+    let strategies = get(format!(
+        "http://{}/api/decision/v1/strategies",
+        addr("decision")
+    ))
+    .await;
+    assert!(
+        strategies
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["enabled"] == true),
+        "{strategies}"
+    );
     let fills = get(format!("http://{oms}/api/oms/v1/fills?order_id={id}")).await;
     let filled: u64 = fills
         .as_array()

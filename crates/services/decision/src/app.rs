@@ -1,11 +1,16 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: the strategies, the store, the OMS client and routes into a bound host, with the
+//! signal reader and the state follower as background tasks.
 
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
+use crate::domain::SignalFollower;
+use crate::metrics::Metrics;
+use crate::service::Engine;
 use crate::settings::{Sections, Settings};
 
 /// The bound decision service.
@@ -17,16 +22,66 @@ impl Service for App {
     type Sections = Sections;
     const SPEC: &'static ServiceSpec = crate::SPEC;
     const DEFAULTS: &'static str = crate::settings::DEFAULTS;
-    const MIGRATIONS: Option<&'static Migrations> = None;
+    const MIGRATIONS: Option<&'static Migrations> = Some(&crate::MIGRATIONS);
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
+        let registry = prometheus::Registry::new();
+        let metrics = Metrics::register(&registry).context("register decision metrics")?;
+        let clock = settings
+            .clock
+            .clock()
+            .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
+        let strategies = settings
+            .own
+            .strategies
+            .iter()
+            .map(|s| {
+                let symbols = s
+                    .symbols
+                    .iter()
+                    .filter_map(|x| market::Symbol::parse(x).ok())
+                    .collect();
+                (
+                    SignalFollower {
+                        id: s.id.clone(),
+                        buy_on: s.buy_on.clone(),
+                        sell_on: s.sell_on.clone(),
+                        timeframes: s.timeframes.clone(),
+                        symbols,
+                        sizing: s.sizing.clone(),
+                        lot: 100,
+                    },
+                    s.enabled || settings.own.decision.enable_all,
+                )
+            })
+            .collect();
+        let oms_url = settings
+            .peer("oms")
+            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let engine = Engine::new(
+            strategies,
+            backends.db.clone(),
+            Some(&oms_url),
+            &settings.own.decision,
+            clock,
+            metrics,
+        )?;
+        engine.load().await.context("load strategy switches")?;
         let parts = Parts {
-            http: common::server::info_routes(info.clone()),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
-            registry: prometheus::Registry::new(),
+            http: common::server::info_routes(info.clone())
+                .merge(crate::http::router(engine.clone())),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), engine.clone())),
+            registry,
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let bus = backends.bus.clone();
+        let group = format!("decision.state.{}", info.instance_id);
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let (state, signals, state_bus) = (engine.clone(), engine, bus.clone());
+        host.spawn("state", move |token| {
+            state.follow_state(state_bus, group, token)
+        });
+        host.spawn("signals", move |token| signals.follow_signals(bus, token));
         Ok(Self { host })
     }
 

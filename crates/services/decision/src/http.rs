@@ -1,0 +1,145 @@
+//! HTTP adapter: the strategies (enable, disable) and the decisions with their reasons. Every
+//! refusal is the `{"code","message"}` body.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use common::error::{ApiError, Kind};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::service::Engine;
+
+/// The service's routes.
+pub(crate) fn router(engine: Engine) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_strategies))
+        .routes(routes!(set_strategy))
+        .routes(routes!(list_decisions))
+        .with_state(engine)
+}
+
+/// A strategy.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StrategyDto {
+    id: String,
+    /// `signal`: follows named TA signals.
+    kind: String,
+    enabled: bool,
+    buy_on: Vec<String>,
+    sell_on: Vec<String>,
+    timeframes: Vec<String>,
+    /// Symbols held now (from its fills).
+    open_positions: u64,
+    /// Symbols with a buy order open.
+    open_buys: u64,
+}
+
+fn dto(s: proto::decision::v1::Strategy) -> StrategyDto {
+    StrategyDto {
+        id: s.id,
+        kind: s.kind,
+        enabled: s.enabled,
+        buy_on: s.buy_on,
+        sell_on: s.sell_on,
+        timeframes: s.timeframes,
+        open_positions: s.open_positions,
+        open_buys: s.open_buys,
+    }
+}
+
+/// Every strategy.
+#[utoipa::path(get, path = "/v1/strategies", tag = "strategies",
+    responses((status = 200, description = "Strategies", body = [StrategyDto])))]
+async fn list_strategies(State(e): State<Engine>) -> Json<Vec<StrategyDto>> {
+    Json(e.strategies().into_iter().map(dto).collect())
+}
+
+/// A strategy switched on or off.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SwitchBody {
+    enabled: bool,
+}
+
+/// Enables or disables a strategy (stored: a restart keeps it).
+#[utoipa::path(put, path = "/v1/strategies/{id}", tag = "strategies", request_body = SwitchBody,
+    params(("id" = String, Path, description = "Strategy id")),
+    responses((status = 200, description = "The strategy", body = StrategyDto),
+              (status = 404, description = "No such strategy", body = common::error::ErrorBody)))]
+async fn set_strategy(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    b: Result<Json<SwitchBody>, JsonRejection>,
+) -> Result<Json<StrategyDto>, ApiError> {
+    let Json(b) =
+        b.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))?;
+    Ok(Json(dto(e.set_enabled(&id, b.enabled).await?)))
+}
+
+/// Filters of the decision list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DecisionQuery {
+    /// Only this strategy.
+    strategy: Option<String>,
+    /// 1 to `decision.max_list`; default 100.
+    limit: Option<u32>,
+}
+
+/// A decision: the signal a strategy acted on, why, and what became of its order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DecisionDto {
+    /// The order's client id at the OMS.
+    id: String,
+    strategy: String,
+    symbol: String,
+    signal_id: String,
+    side: String,
+    quantity: u64,
+    price: i64,
+    reason: String,
+    /// `sent`, `rejected`, `failed` (retried on the signal's next delivery).
+    status: String,
+    order_id: Option<String>,
+    detail: String,
+    /// RFC 3339.
+    at: String,
+}
+
+/// Decisions, newest first.
+#[utoipa::path(get, path = "/v1/decisions", tag = "decisions", params(DecisionQuery),
+    responses((status = 200, description = "Decisions", body = [DecisionDto])))]
+async fn list_decisions(
+    State(e): State<Engine>,
+    Query(q): Query<DecisionQuery>,
+) -> Result<Json<Vec<DecisionDto>>, ApiError> {
+    let list = e
+        .decisions(q.strategy.as_deref().unwrap_or(""), q.limit.unwrap_or(0))
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|d| DecisionDto {
+                at: d
+                    .at
+                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                    .and_then(|t| t.format(&Rfc3339).ok())
+                    .unwrap_or_default(),
+                id: d.id,
+                strategy: d.strategy,
+                symbol: d.symbol,
+                signal_id: d.signal_id,
+                side: d.side,
+                quantity: d.quantity,
+                price: d.price,
+                reason: d.reason,
+                status: d.status,
+                order_id: (!d.order_id.is_empty()).then_some(d.order_id),
+                detail: d.detail,
+            })
+            .collect(),
+    ))
+}

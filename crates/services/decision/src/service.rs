@@ -1,0 +1,524 @@
+//! The use cases: follow the bus (signals, trades, the OMS's orders and fills), let every
+//! enabled strategy decide on each signal, record the decision and send its order to the OMS
+//! exactly once (the client id comes from the signal id: a redelivered signal finds its
+//! decision, and the OMS answers a repeated client id with the order already placed).
+//!
+//! Positions and open buys per strategy are rebuilt from `oms.order.v1` and `oms.fill.v1` on
+//! every start (a group of this instance reads what the bus keeps); signals are read under the
+//! committed group `decision.signals`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use common::bus::SharedBus;
+use common::bus::topics::{MARKET_TRADE, OMS_FILL, OMS_ORDER, TA_SIGNAL};
+use common::error::{Classify, Kind};
+use common::settings::MarketClock;
+use common::shutdown::CancellationToken;
+use common::store::Db;
+use market::{Side, Symbol};
+use proto::decision::v1 as pb;
+use proto::oms::v1::oms_service_client::OmsServiceClient;
+use tonic::transport::Channel;
+
+use crate::domain::{Context, Positions, Signal, SignalFollower, Strategy, client_id};
+use crate::metrics::Metrics;
+use crate::store;
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such strategy.
+    #[error("no strategy {0:?}")]
+    NotFound(String),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] common::store::Error),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> Kind {
+        match self {
+            Error::NotFound(_) => Kind::NotFound,
+            Error::Store(e) => e.kind(),
+        }
+    }
+}
+
+struct Entry {
+    strategy: SignalFollower,
+    enabled: bool,
+}
+
+/// The decision engine: clone freely.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    strategies: RwLock<Vec<Entry>>,
+    positions: Mutex<Positions>,
+    last: RwLock<HashMap<Symbol, i64>>,
+    db: Db,
+    oms: Option<OmsServiceClient<Channel>>,
+    /// The configured account; empty: asked from the OMS (and kept once known).
+    account: RwLock<String>,
+    timeout: Duration,
+    clock: MarketClock,
+    metrics: Metrics,
+    max_list: u32,
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn parse_side(s: &str) -> Option<Side> {
+    match s {
+        "buy" => Some(Side::Buy),
+        "sell" => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// An engine with `strategies` (and whether each is enabled), sending orders for
+    /// `settings.account` to the OMS at `oms_url` (none: decisions are recorded, not sent).
+    pub fn new(
+        strategies: Vec<(SignalFollower, bool)>,
+        db: Db,
+        oms_url: Option<&str>,
+        settings: &crate::settings::DecisionSettings,
+        clock: MarketClock,
+        metrics: Metrics,
+    ) -> anyhow::Result<Self> {
+        let timeout = Duration::from_millis(settings.oms_timeout_ms);
+        let oms = match oms_url {
+            Some(url) => Some(OmsServiceClient::new(
+                Channel::from_shared(url.to_owned())
+                    .map_err(|e| anyhow::anyhow!("peers.oms {url:?}: {e}"))?
+                    .connect_timeout(timeout)
+                    .timeout(timeout)
+                    .connect_lazy(),
+            )),
+            None => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                strategies: RwLock::new(
+                    strategies
+                        .into_iter()
+                        .map(|(strategy, enabled)| Entry { strategy, enabled })
+                        .collect(),
+                ),
+                positions: Mutex::new(Positions::default()),
+                last: RwLock::default(),
+                db,
+                oms,
+                account: RwLock::new(settings.account.clone()),
+                timeout,
+                clock,
+                metrics,
+                max_list: settings.max_list,
+            }),
+        })
+    }
+
+    /// Applies the switches stored through the API over the settings.
+    pub async fn load(&self) -> Result<(), Error> {
+        let switched = store::switched(&self.inner.db).await?;
+        let mut s = self
+            .inner
+            .strategies
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (id, enabled) in switched {
+            if let Some(e) = s.iter_mut().find(|e| e.strategy.id == id) {
+                e.enabled = enabled;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every strategy with its state.
+    pub fn strategies(&self) -> Vec<pb::Strategy> {
+        let positions = self
+            .inner
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.inner
+            .strategies
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|e| {
+                let s = &e.strategy;
+                pb::Strategy {
+                    id: s.id.clone(),
+                    kind: "signal".to_owned(),
+                    enabled: e.enabled,
+                    buy_on: s.buy_on.clone(),
+                    sell_on: s.sell_on.clone(),
+                    timeframes: s.timeframes.clone(),
+                    quantity: s.sizing.quantity(None, s.lot),
+                    open_positions: positions.open_positions(&s.id),
+                    open_buys: positions.open_buys(&s.id),
+                }
+            })
+            .collect()
+    }
+
+    /// Switches a strategy on or off (stored).
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<pb::Strategy, Error> {
+        let known = self
+            .inner
+            .strategies
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|e| e.strategy.id == id);
+        if !known {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        store::switch(&self.inner.db, id, enabled, self.inner.clock.now()).await?;
+        if let Some(e) = self
+            .inner
+            .strategies
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter_mut()
+            .find(|e| e.strategy.id == id)
+        {
+            e.enabled = enabled;
+        }
+        self.strategies()
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    /// Decisions newest first.
+    pub async fn decisions(&self, strategy: &str, limit: u32) -> Result<Vec<pb::Decision>, Error> {
+        let limit = if limit == 0 { 100 } else { limit }.min(self.inner.max_list);
+        Ok(store::list(&self.inner.db, strategy, limit).await?)
+    }
+
+    /// Lets every enabled strategy decide on `signal`; records and sends what they decide.
+    /// A signal seen before finds its decisions and sends only what had no answer.
+    pub async fn on_signal(&self, signal: &Signal) -> Result<(), Error> {
+        let last = self
+            .inner
+            .last
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&signal.symbol)
+            .copied();
+        let intents: Vec<(String, crate::domain::Intent)> = {
+            let strategies = self
+                .inner
+                .strategies
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let positions = self
+                .inner
+                .positions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            strategies
+                .iter()
+                .filter(|e| e.enabled)
+                .filter_map(|e| {
+                    let (position, pending_buy) = positions.of(&e.strategy.id, signal.symbol);
+                    let ctx = Context {
+                        position,
+                        pending_buy,
+                        last,
+                    };
+                    e.strategy
+                        .decide(signal, &ctx)
+                        .map(|i| (e.strategy.id.clone(), i))
+                })
+                .collect()
+        };
+        for (strategy, intent) in intents {
+            let id = client_id(&strategy, &signal.id);
+            let existing = store::get(&self.inner.db, &id).await?;
+            if existing.as_ref().is_some_and(|d| d.status != "failed") {
+                self.inner
+                    .metrics
+                    .decisions
+                    .with_label_values(&["repeated"])
+                    .inc();
+                continue;
+            }
+            let mut d = existing.unwrap_or(pb::Decision {
+                id: id.clone(),
+                strategy: strategy.clone(),
+                symbol: signal.symbol.to_string(),
+                signal_id: signal.id.clone(),
+                side: side_name(intent.side).to_owned(),
+                quantity: intent.quantity,
+                price: last.unwrap_or(0),
+                reason: intent.reason.clone(),
+                status: "failed".to_owned(),
+                order_id: String::new(),
+                detail: String::new(),
+                at: None,
+            });
+            let now = self.inner.clock.now();
+            // Recorded before it is sent: a crash in between leaves a "failed" decision that
+            // the next delivery of the signal sends (the OMS places a client id once).
+            store::put(&self.inner.db, &d, now).await?;
+            self.send(&mut d).await;
+            self.inner
+                .metrics
+                .decisions
+                .with_label_values(&[d.status.as_str()])
+                .inc();
+            store::put(&self.inner.db, &d, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, d: &mut pb::Decision) {
+        let Some(oms) = &self.inner.oms else {
+            d.status = "rejected".to_owned();
+            d.detail = "no OMS configured".to_owned();
+            return;
+        };
+        let account = match self.account(oms).await {
+            Ok(a) => a,
+            Err(why) => {
+                d.status = "failed".to_owned();
+                d.detail = why;
+                return;
+            }
+        };
+        if d.price <= 0 {
+            d.status = "rejected".to_owned();
+            d.detail = "no trade of the symbol seen yet: no price to place at".to_owned();
+            return;
+        }
+        let request = proto::oms::v1::PlaceOrderRequest {
+            client_id: d.id.clone(),
+            account,
+            symbol: d.symbol.clone(),
+            side: d.side.clone(),
+            order_type: "LO".to_owned(),
+            price: d.price,
+            quantity: d.quantity,
+            strategy: d.strategy.clone(),
+        };
+        match tokio::time::timeout(self.inner.timeout, oms.clone().place_order(request)).await {
+            Ok(Ok(order)) => {
+                let o = order.into_inner();
+                d.order_id = o.id;
+                if o.status == "rejected" {
+                    d.status = "rejected".to_owned();
+                    d.detail = o.reject_reason;
+                } else {
+                    d.status = "sent".to_owned();
+                    d.detail = format!("order {} ({})", d.order_id, o.status);
+                }
+            }
+            Ok(Err(status))
+                if matches!(
+                    status.code(),
+                    tonic::Code::InvalidArgument
+                        | tonic::Code::PermissionDenied
+                        | tonic::Code::FailedPrecondition
+                        | tonic::Code::AlreadyExists
+                ) =>
+            {
+                d.status = "rejected".to_owned();
+                d.detail = format!("OMS: {}", status.message());
+            }
+            Ok(Err(status)) => {
+                d.status = "failed".to_owned();
+                d.detail = format!("OMS unavailable ({}): {}", status.code(), status.message());
+            }
+            Err(_) => {
+                d.status = "failed".to_owned();
+                d.detail = format!("no answer from the OMS within {:?}", self.inner.timeout);
+            }
+        }
+    }
+
+    /// The account to trade: the configured one, else the OMS's first cash account.
+    async fn account(&self, oms: &OmsServiceClient<Channel>) -> Result<String, String> {
+        let known = self
+            .inner
+            .account
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if !known.is_empty() {
+            return Ok(known);
+        }
+        let status = tokio::time::timeout(
+            self.inner.timeout,
+            oms.clone().get_status(proto::oms::v1::GetStatusRequest {}),
+        )
+        .await
+        .map_err(|_| "no answer from the OMS about its accounts".to_owned())?
+        .map_err(|e| format!("the OMS's accounts: {}", e.message()))?
+        .into_inner();
+        let account = status
+            .accounts
+            .iter()
+            .find(|a| a.ends_with('1'))
+            .or(status.accounts.first())
+            .cloned()
+            .ok_or_else(|| "the OMS trades no account".to_owned())?;
+        account.clone_into(
+            &mut self
+                .inner
+                .account
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        Ok(account)
+    }
+
+    /// Reads the signals under the committed group until `token` is cancelled.
+    pub async fn follow_signals(
+        self,
+        bus: SharedBus,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut sub = bus
+            .subscribe("decision.signals", &[TA_SIGNAL.static_name()])
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribe to signals: {}", common::error::chain(&e)))?;
+        loop {
+            let polled = tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                p = sub.poll(Duration::from_millis(500)) => p,
+            };
+            let d = match polled {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %common::error::chain(&e), "signal poll failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            match d.envelope.decode::<proto::ta::v1::Signal>() {
+                Ok(s) => match Symbol::parse(&s.symbol) {
+                    Ok(symbol) => {
+                        let signal = Signal {
+                            id: s.id,
+                            symbol,
+                            timeframe: s.timeframe,
+                            name: s.name,
+                            direction: s.direction,
+                            value: s.value,
+                            detail: s.detail,
+                        };
+                        // A store failure is retried by not committing: the signal comes again.
+                        if let Err(e) = self.on_signal(&signal).await {
+                            tracing::warn!("signal {} not decided: {e}", signal.id);
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                    }
+                    Err(e) => tracing::warn!("a signal of an unknown symbol: {e}"),
+                },
+                Err(e) => tracing::warn!(offset = d.offset, "ignoring a malformed signal: {e}"),
+            }
+            if let Err(e) = sub.commit(&d).await {
+                tracing::warn!(error = %common::error::chain(&e), "commit failed");
+            }
+        }
+    }
+
+    /// Rebuilds positions and open buys from the OMS's events and follows last prices, until
+    /// `token` is cancelled (a group of this instance, never committed).
+    pub async fn follow_state(
+        self,
+        bus: SharedBus,
+        group: String,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let topics = [
+            OMS_ORDER.static_name(),
+            OMS_FILL.static_name(),
+            MARKET_TRADE.static_name(),
+        ];
+        let mut sub = bus
+            .subscribe(&group, &topics)
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribe: {}", common::error::chain(&e)))?;
+        loop {
+            let polled = tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                p = sub.poll(Duration::from_millis(500)) => p,
+            };
+            match polled {
+                Ok(Some(d)) => self.apply_state(&d.topic, &d.envelope),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %common::error::chain(&e), "state poll failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    fn apply_state(&self, topic: &str, envelope: &common::bus::Envelope) {
+        if topic == MARKET_TRADE.name {
+            if let Ok(t) = envelope.decode::<proto::market::v1::Trade>()
+                && let Ok(symbol) = Symbol::parse(&t.symbol)
+            {
+                self.inner
+                    .last
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(symbol, t.price);
+            }
+            return;
+        }
+        let mut positions = self
+            .inner
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if topic == OMS_FILL.name {
+            if let Ok(f) = envelope.decode::<proto::oms::v1::Fill>()
+                && !f.strategy.is_empty()
+                && let (Ok(symbol), Some(side)) = (Symbol::parse(&f.symbol), parse_side(&f.side))
+            {
+                positions.filled(&f.strategy, symbol, side, f.quantity);
+                if side == Side::Buy {
+                    positions.pending(&f.strategy, symbol, -i64::try_from(f.quantity).unwrap_or(0));
+                }
+            }
+        } else if topic == OMS_ORDER.name
+            && let Ok(ev) = envelope.decode::<proto::oms::v1::OrderEvent>()
+            && let Some(o) = ev.order
+            && !o.strategy.is_empty()
+            && o.side == "buy"
+            && let Ok(symbol) = Symbol::parse(&o.symbol)
+        {
+            let q = i64::try_from(o.quantity).unwrap_or(0);
+            if ev.kind == "created" {
+                positions.pending(&o.strategy, symbol, q);
+            } else if ev.from_status != ev.to_status
+                && matches!(
+                    o.status.as_str(),
+                    "filled" | "cancelled" | "rejected" | "expired"
+                )
+            {
+                let left = q - i64::try_from(o.filled).unwrap_or(0);
+                positions.pending(&o.strategy, symbol, -left.max(0));
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Signals in, orders out: a strategy's decision on a TA signal goes through the real OMS to the
+//! simulator once, carries the strategy's id, and is recorded with its reason; a redelivered
+//! signal orders nothing more; a disabled strategy decides nothing.
+
+use std::time::Duration;
+
+use common::bus::Envelope;
+use common::bus::topics::{MARKET_TRADE, TA_SIGNAL};
+use common::service::testing::{Spawned, spawn};
+use fcsim::config::{
+    DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64,
+    DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+};
+use market::{Exchange, InstrumentKind};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+/// The market clock of `sim` as `<PREFIX>__CLOCK__*` settings.
+fn clock(prefix: &str, sim: &fcsim::Local) -> Vec<(String, String)> {
+    vec![
+        (
+            format!("{prefix}__CLOCK__START"),
+            sim.sim.now().format(&Rfc3339).unwrap(),
+        ),
+        (
+            format!("{prefix}__CLOCK__ANCHOR"),
+            time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap(),
+        ),
+        (format!("{prefix}__CLOCK__SPEED"), "1".into()),
+    ]
+}
+
+async fn start(env: Vec<(String, String)>, oms: bool) -> Spawned {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if oms {
+        spawn::<oms::App>(&pairs).await.unwrap()
+    } else {
+        spawn::<decision::App>(&pairs).await.unwrap()
+    }
+}
+
+/// The OMS trading the simulator's demo cash account, without the risk service.
+async fn spawn_oms(sim: &fcsim::Local) -> Spawned {
+    let mut env: Vec<(String, String)> = [
+        ("GENERATION", "v2"),
+        ("DATA__URL", sim.data_url.as_str()),
+        ("DATA__HUB_URL", sim.data_url.as_str()),
+        ("DATA__CONSUMER_ID", DEMO_DATA_CONSUMER_ID),
+        ("DATA__CONSUMER_SECRET", DEMO_DATA_CONSUMER_SECRET),
+        ("TRADING__URL", sim.trading_url.as_str()),
+        ("TRADING__HUB_URL", sim.trading_url.as_str()),
+        ("TRADING__CONSUMER_ID", DEMO_TRADING_CONSUMER_ID),
+        ("TRADING__CONSUMER_SECRET", DEMO_TRADING_CONSUMER_SECRET),
+        ("TRADING__PRIVATE_KEY", DEMO_PRIVATE_KEY_XML_B64),
+        ("TRADING__PIN", DEMO_PIN),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("OMS__BROKER__{k}"), v.to_owned()))
+    .collect();
+    env.push(("OMS__ORDERS__ACCOUNTS".into(), "0001001,".into()));
+    env.push(("OMS__RISK__ENABLED".into(), "false".into()));
+    env.extend(clock("OMS", sim));
+    start(env, true).await
+}
+
+async fn get(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
+    let sim = fcsim::Local::start(fcsim::SimConfig {
+        start: time::macros::datetime!(2025-06-10 10:00:00 +7),
+        speed: 1.0,
+        universe: fcsim::UniverseSize {
+            hose: 20,
+            hnx: 5,
+            upcom: 5,
+        },
+        history_days: 10,
+        ..fcsim::SimConfig::demo()
+    })
+    .await
+    .unwrap();
+    let oms = spawn_oms(&sim).await;
+    wait_for("the OMS accepting", async || {
+        get(oms.http_url("/api/oms/v1/status")).await["accepting"] == true
+    })
+    .await;
+    let mut env = clock("DECISION", &sim);
+    env.push(("DECISION__PEERS__OMS".into(), oms.grpc_url()));
+    env.push(("DECISION__DECISION__ENABLE_ALL".into(), "true".into()));
+    let decision = start(env, false).await;
+    // One bus in a deployment: the OMS's order and fill events reach the decision service.
+    let (from, to) = (oms.bus.clone(), decision.bus.clone());
+    tokio::spawn(async move {
+        let mut sub = from
+            .subscribe("test.forward", &["oms.order.v1", "oms.fill.v1"])
+            .await
+            .unwrap();
+        while let Ok(Some(d)) = sub.poll(Duration::from_secs(60)).await {
+            to.publish(&d.topic, &d.envelope).await.unwrap();
+        }
+    });
+
+    // A HOSE stock, its last trade at today's floor (a buy there rests), and a golden cross.
+    let g = sim.sim.generator();
+    let day = g
+        .day_index(sim.sim.now().to_offset(market::calendar::VN_OFFSET).date())
+        .unwrap();
+    let (i, x) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.exchange == Exchange::Hose && x.kind == InstrumentKind::Stock)
+        .unwrap();
+    let floor = g.limits(i, day).unwrap().floor.units();
+    let trade = proto::market::v1::Trade {
+        symbol: x.symbol.clone(),
+        price: floor,
+        quantity: 100,
+        ..Default::default()
+    };
+    let bus = decision.bus.clone();
+    bus.publish(
+        MARKET_TRADE.static_name(),
+        &Envelope::new("test", &x.symbol, &trade),
+    )
+    .await
+    .unwrap();
+    let signal = |bar: i64| proto::ta::v1::Signal {
+        id: format!("{}-1D-{bar}-golden_cross", x.symbol),
+        symbol: x.symbol.clone(),
+        timeframe: "1D".into(),
+        kind: "crossover".into(),
+        name: "golden_cross".into(),
+        direction: 1,
+        value: 1.0,
+        detail: "sma50 crossed above sma200".into(),
+        ..Default::default()
+    };
+    // The trade is read before the signal (another topic): wait until the strategy has a
+    // price, by the decision being sent rather than rejected for want of one.
+    let mut sent = Value::Null;
+    wait_for("a sent decision", async || {
+        bus.publish(
+            TA_SIGNAL.static_name(),
+            &Envelope::new("ta", &x.symbol, &signal(1)),
+        )
+        .await
+        .unwrap();
+        let list = get(decision.http_url("/api/decision/v1/decisions")).await;
+        sent = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["status"] == "sent")
+            .cloned()
+            .unwrap_or(Value::Null);
+        !sent.is_null()
+    })
+    .await;
+    assert_eq!(sent["strategy"], "ma-cross", "{sent}");
+    assert_eq!(sent["side"], "buy");
+    // 5 % of 1,000,000,000 VND at the floor, in whole lots.
+    let expected = (50_000_000 / floor) as u64 / 100 * 100;
+    assert_eq!(sent["quantity"].as_u64(), Some(expected), "{sent}");
+    assert!(
+        sent["reason"].as_str().unwrap().contains("golden_cross"),
+        "{sent}"
+    );
+    let order_id = sent["order_id"].as_str().unwrap();
+    let order = get(oms.http_url(&format!("/api/oms/v1/orders/{order_id}"))).await;
+    assert_eq!(order["strategy"], "ma-cross", "{order}");
+    assert_eq!(
+        order["client_id"],
+        format!("ma-cross:{}-1D-1-golden_cross", x.symbol)
+    );
+    assert_eq!(order["price"], floor);
+
+    // The OMS's "created" event tells the strategy its buy is open.
+    wait_for("the open buy counted", async || {
+        let list = get(decision.http_url("/api/decision/v1/strategies")).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == "ma-cross" && s["open_buys"] == 1)
+    })
+    .await;
+    // The same signal again (a redelivered bar) and a new cross while the buy is open: no
+    // order. An oversold RSI signal after them (same symbol, same partition, read in order)
+    // shows they were read: the RSI strategy (no open buy) decides on it.
+    for s in [signal(1), signal(2)] {
+        bus.publish(TA_SIGNAL.static_name(), &Envelope::new("ta", &x.symbol, &s))
+            .await
+            .unwrap();
+    }
+    let rsi = proto::ta::v1::Signal {
+        id: format!("{}-15m-3-rsi14_left_oversold", x.symbol),
+        timeframe: "15m".into(),
+        kind: "level".into(),
+        name: "rsi14_left_oversold".into(),
+        ..signal(3)
+    };
+    bus.publish(
+        TA_SIGNAL.static_name(),
+        &Envelope::new("ta", &x.symbol, &rsi),
+    )
+    .await
+    .unwrap();
+    wait_for("the RSI decision", async || {
+        let list = get(decision.http_url("/api/decision/v1/decisions")).await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["strategy"] == "rsi-reversion")
+    })
+    .await;
+    let list = get(decision.http_url("/api/decision/v1/decisions?strategy=ma-cross")).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let orders = get(oms.http_url("/api/oms/v1/orders?symbol=")).await;
+    let ma_orders = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["strategy"] == "ma-cross")
+        .count();
+    assert_eq!(ma_orders, 1, "{orders}");
+
+    // Switched off, the strategy decides nothing; the switch is listed.
+    let r = reqwest::Client::new()
+        .put(decision.http_url("/api/decision/v1/strategies/ma-cross"))
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let strategies = get(decision.http_url("/api/decision/v1/strategies")).await;
+    let ma = strategies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "ma-cross")
+        .unwrap();
+    assert_eq!(ma["enabled"], false);
+    let r = reqwest::Client::new()
+        .put(decision.http_url("/api/decision/v1/strategies/nope"))
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
