@@ -95,6 +95,9 @@ struct Book {
     /// Orders whose pending amend/cancel could not be sent (outcome unknown): sent again by
     /// the confirmer with the same requestID.
     unsent_actions: std::collections::HashSet<String>,
+    /// Orders whose first sending is under way (the confirmer leaves them alone; a resend
+    /// would be refused as a duplicate anyway, but costs a broker call).
+    sending: std::collections::HashSet<String>,
 }
 
 impl Book {
@@ -280,6 +283,7 @@ impl Oms {
                 Created::Existing(existing) => return self.existing(&request, existing),
                 Created::New(order) => {
                     self.count_change("created");
+                    book.sending.insert(order.id.clone());
                     book.put(order.clone());
                     self.inner.metrics.open_orders.set(book.open.len() as i64);
                     order
@@ -291,7 +295,10 @@ impl Oms {
             .requests
             .with_label_values(&["placed"])
             .inc();
-        let order = self.check_then_send(order).await?;
+        let id = order.id.clone();
+        let sent = self.check_then_send(order).await;
+        self.inner.book.lock().await.sending.remove(&id);
+        let order = sent?;
         self.inner
             .metrics
             .place_seconds
@@ -978,7 +985,7 @@ impl Oms {
             (
                 b.open
                     .values()
-                    .filter(|o| !o.confirmed)
+                    .filter(|o| !o.confirmed && !b.sending.contains(&o.id))
                     .map(|o| o.id.clone())
                     .collect(),
                 b.unsent_actions.iter().cloned().collect(),
