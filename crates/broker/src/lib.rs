@@ -164,6 +164,16 @@ pub trait Trading: Send + Sync {
     /// Order, fill and position events of `account`.
     async fn account_events(&self, account: &str) -> Result<EventStream<AccountEvent>>;
 
+    /// The trading session now.
+    async fn session(&self) -> TradingSession;
+
+    /// Asks SSI to send an OTP (SMS/e-mail), or to push a Smart-OTP approval.
+    async fn request_otp(&self) -> Result<OtpRequested>;
+
+    /// Opens the trading session with an OTP code, or with an approved Smart-OTP transaction
+    /// id (v3). v2 keeps the session for the token's life; a PIN-configured v2 never needs it.
+    async fn login_otp(&self, code: &secrecy::SecretString) -> Result<TradingSession>;
+
     /// Whether the broker holds conditional orders itself.
     fn conditional_support(&self) -> ConditionalSupport;
 

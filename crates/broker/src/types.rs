@@ -851,3 +851,26 @@ mod tests {
         assert!(OrderRequest { price: None, ..mtl }.check_price().is_ok());
     }
 }
+
+/// The trading session: whether orders can go now, and who keeps it open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradingSession {
+    /// A session is open now.
+    pub open: bool,
+    /// When it ends, if known.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The adapter opens and renews it by itself (v2 with a configured PIN); otherwise a
+    /// person must log in with an OTP ([`crate::Trading::request_otp`], then
+    /// [`crate::Trading::login_otp`]) and again after it ends.
+    pub renews_itself: bool,
+}
+
+/// What asking for an OTP answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtpRequested {
+    /// A Smart-OTP transaction to approve in SSI's app, then pass to
+    /// [`crate::Trading::login_otp`] instead of a code; `None` when a code is sent by SMS/e-mail.
+    pub transaction_id: Option<String>,
+    /// SSI's message.
+    pub message: String,
+}

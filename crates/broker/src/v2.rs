@@ -43,6 +43,7 @@ use crate::types::{
     Subscription,
 };
 use crate::{EventStream, MarketData, Trading};
+use crate::{OtpRequested, TradingSession};
 
 const GEN: Generation = Generation::V2;
 
@@ -931,6 +932,31 @@ impl Trading for V2Trading {
             };
             Some(out)
         }))
+    }
+
+    async fn session(&self) -> TradingSession {
+        let (expires, renews_itself) = self.client.session().await;
+        TradingSession {
+            // A PIN-configured client opens its session on first use.
+            open: expires.is_some() || renews_itself,
+            expires_at: expires
+                .and_then(|e| i64::try_from(e).ok())
+                .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok()),
+            renews_itself,
+        }
+    }
+
+    async fn request_otp(&self) -> Result<OtpRequested> {
+        self.client.request_otp().await.map_err(ssi)?;
+        Ok(OtpRequested {
+            transaction_id: None,
+            message: "SSI sends the OTP by SMS/e-mail".to_owned(),
+        })
+    }
+
+    async fn login_otp(&self, code: &secrecy::SecretString) -> Result<TradingSession> {
+        self.client.login(code, true).await.map_err(ssi)?;
+        Ok(self.session().await)
     }
 
     fn conditional_support(&self) -> ConditionalSupport {

@@ -49,6 +49,7 @@ use crate::types::{
     Resolution, SecurityDetail, SecurityInfo, SecuritySnapshot, Subscription, Trigger,
 };
 use crate::{EventStream, MarketData, Trading};
+use crate::{OtpRequested, TradingSession};
 
 const GEN: Generation = Generation::V3;
 
@@ -1247,6 +1248,40 @@ impl Trading for V3Trading {
             )
             .boxed();
         Ok(mapped(events, handle, account_event))
+    }
+
+    async fn session(&self) -> TradingSession {
+        let info = self.client.session().await;
+        let trading = info
+            .as_ref()
+            .filter(|i| i.scope == fastconnect::v3::Scope::Trading);
+        TradingSession {
+            open: trading.is_some(),
+            expires_at: trading
+                .and_then(|i| i64::try_from(i.refresh_expires_at.max(i.expires_at)).ok())
+                .and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok()),
+            renews_itself: false,
+        }
+    }
+
+    async fn request_otp(&self) -> Result<OtpRequested> {
+        let c = self.client.request_otp().await.map_err(ssi)?;
+        Ok(OtpRequested {
+            transaction_id: c.transaction_id,
+            message: c.message,
+        })
+    }
+
+    async fn login_otp(&self, code: &secrecy::SecretString) -> Result<TradingSession> {
+        use secrecy::ExposeSecret as _;
+        let text = code.expose_secret();
+        // A Smart-OTP transaction id is not six digits.
+        if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+            self.client.login_otp(code).await.map_err(ssi)?;
+        } else {
+            self.client.login_smart_otp(text).await.map_err(ssi)?;
+        }
+        Ok(self.session().await)
     }
 
     fn conditional_support(&self) -> ConditionalSupport {

@@ -88,6 +88,16 @@ impl TokenCache {
         Ok(fresh)
     }
 
+    /// When the cached token expires (Unix seconds), if one is cached and not yet expired.
+    pub(crate) async fn expires_at(&self) -> Option<u64> {
+        self.current
+            .lock()
+            .await
+            .as_ref()
+            .map(|t| t.expires_at)
+            .filter(|e| *e > now_secs())
+    }
+
     /// Stores a token obtained elsewhere (an explicit login).
     pub(crate) async fn set(&self, token: Token) {
         *self.current.lock().await = Some(token);

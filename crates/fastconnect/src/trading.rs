@@ -438,6 +438,17 @@ impl TradingClient {
         Ok(())
     }
 
+    /// The trading session: when the current token expires (Unix seconds; `None` before a
+    /// login or after expiry), and whether the client renews it by itself (a configured PIN)
+    /// or a person must log in again with an OTP.
+    pub async fn session(&self) -> (Option<u64>, bool) {
+        let renews = match self.inner.renewal.lock() {
+            Ok(r) => matches!(*r, Renewal::Pin(_)),
+            Err(p) => matches!(*p.into_inner(), Renewal::Pin(_)),
+        };
+        (self.inner.tokens.expires_at().await, renews)
+    }
+
     /// A valid access token (cached; renewed before expiry when possible).
     pub async fn access_token(&self) -> Result<SecretString> {
         Ok(self.inner.token().await?.value)

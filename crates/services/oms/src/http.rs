@@ -30,6 +30,9 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(balance))
         .routes(routes!(max_quantities))
         .routes(routes!(portfolio))
+        .routes(routes!(get_session))
+        .routes(routes!(request_otp))
+        .routes(routes!(login))
         .with_state(oms)
 }
 
@@ -558,4 +561,75 @@ async fn portfolio(
             })
             .collect(),
     ))
+}
+
+/// The broker's trading session.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionDto {
+    /// Orders can go now.
+    open: bool,
+    /// When it ends (RFC 3339), if known.
+    expires_at: Option<String>,
+    /// The OMS keeps it open by itself (v2 with a configured PIN); otherwise a person logs in
+    /// with an OTP, and again after it ends (orders are rejected, naming why, until then).
+    renews_itself: bool,
+}
+
+fn session_dto(s: broker::TradingSession) -> SessionDto {
+    SessionDto {
+        open: s.open,
+        expires_at: s.expires_at.and_then(|t| t.format(&Rfc3339).ok()),
+        renews_itself: s.renews_itself,
+    }
+}
+
+/// Whether the trading session is open, until when, and who keeps it open.
+#[utoipa::path(get, path = "/v1/session", tag = "session",
+    responses((status = 200, description = "The session", body = SessionDto),
+              (status = 422, description = "No broker configured", body = common::error::ErrorBody)))]
+async fn get_session(State(oms): State<Oms>) -> Result<Json<SessionDto>, ApiError> {
+    Ok(Json(session_dto(oms.session().await?)))
+}
+
+/// What asking for an OTP answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct OtpDto {
+    /// A Smart-OTP transaction to approve in SSI's app, then send as `code` to
+    /// `/v1/session/login`; absent when SSI sends a code by SMS/e-mail.
+    transaction_id: Option<String>,
+    message: String,
+}
+
+/// Asks SSI to send the OTP (SMS/e-mail) or push a Smart-OTP approval to the account owner.
+#[utoipa::path(post, path = "/v1/session/otp", tag = "session",
+    responses((status = 200, description = "Sent", body = OtpDto),
+              (status = 422, description = "No broker configured", body = common::error::ErrorBody),
+              (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
+async fn request_otp(State(oms): State<Oms>) -> Result<Json<OtpDto>, ApiError> {
+    let r = oms.request_otp().await?;
+    Ok(Json(OtpDto {
+        transaction_id: r.transaction_id,
+        message: r.message,
+    }))
+}
+
+/// The OTP.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    /// The OTP code, or the approved Smart-OTP transaction id.
+    code: String,
+}
+
+/// Opens the trading session with the OTP (never logged or stored).
+#[utoipa::path(post, path = "/v1/session/login", tag = "session", request_body = LoginBody,
+    responses((status = 200, description = "The session", body = SessionDto),
+              (status = 400, description = "Malformed code", body = common::error::ErrorBody),
+              (status = 401, description = "SSI refused the code", body = common::error::ErrorBody)))]
+async fn login(
+    State(oms): State<Oms>,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<SessionDto>, ApiError> {
+    let b = body(b)?;
+    Ok(Json(session_dto(oms.login(&b.code).await?)))
 }

@@ -135,6 +135,8 @@ struct Inner {
     calendar: market::TradingCalendar,
     accepting: AtomicBool,
     reason: std::sync::Mutex<String>,
+    /// A person opened the trading session: the account streams reopen with it.
+    session_opened: tokio::sync::Notify,
 }
 
 /// What `GetStatus` answers.
@@ -201,6 +203,7 @@ impl Oms {
                 calendar,
                 accepting: AtomicBool::new(false),
                 reason: std::sync::Mutex::new(reason),
+                session_opened: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -336,10 +339,16 @@ impl Oms {
         let (label, outcome) = match result {
             Ok(Ok(ack)) => ("ok", Outcome::Taken(Some(ack))),
             Ok(Err(broker::Error::Duplicate { .. })) => ("duplicate", Outcome::Taken(None)),
+            Ok(Err(e @ broker::Error::Auth { .. })) => (
+                "rejected",
+                Outcome::Refused(format!(
+                    "the trading session is not open ({e}): log in with an OTP \
+                     (POST /api/oms/v1/session/otp, then /api/oms/v1/session/login)"
+                )),
+            ),
             Ok(Err(
                 e @ (broker::Error::Invalid(_)
                 | broker::Error::Rejected { .. }
-                | broker::Error::Auth { .. }
                 | broker::Error::NotFound(_)
                 | broker::Error::Unsupported { .. }
                 | broker::Error::Settings(_)),
@@ -1032,6 +1041,10 @@ impl Oms {
             loop {
                 let item = tokio::select! {
                     () = token.cancelled() => return,
+                    () = self.inner.session_opened.notified() => {
+                        tracing::info!(%account, "trading session opened: reopening the account stream");
+                        break;
+                    }
                     item = stream.next() => item,
                 };
                 let Some(item) = item else { break };
@@ -1215,6 +1228,41 @@ impl Oms {
                 }
             }
         }
+    }
+
+    /// The broker's trading session.
+    pub async fn session(&self) -> Result<broker::TradingSession, Error> {
+        Ok(self.trading()?.session().await)
+    }
+
+    /// Asks the broker to send an OTP (or push a Smart-OTP approval).
+    pub async fn request_otp(&self) -> Result<broker::OtpRequested, Error> {
+        let t = self.trading()?.clone();
+        self.query(t.request_otp()).await
+    }
+
+    /// Opens the trading session with an OTP code or an approved Smart-OTP transaction id.
+    pub async fn login(&self, code: &str) -> Result<broker::TradingSession, Error> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(Invalid::Field(
+                "code: the OTP (or Smart-OTP transaction id), 1 to 128 characters".to_owned(),
+            )
+            .into());
+        }
+        let t = self.trading()?.clone();
+        let secret = secrecy::SecretString::from(code.to_owned());
+        let session = self.query(t.login_otp(&secret)).await?;
+        tracing::info!("trading session opened with an OTP");
+        // Streams opened before carry no trading events (v3 scopes them by the token): reopen
+        // them, and reconcile what they may have missed.
+        self.inner.session_opened.notify_waiters();
+        for account in &self.inner.settings.accounts {
+            if let Err(e) = self.reconcile(account).await {
+                tracing::warn!(%account, "reconciling after the login: {e}");
+            }
+        }
+        Ok(session)
     }
 
     /// The broker's positions of `account`.

@@ -13,3 +13,4 @@ mod helpers;
 mod info;
 mod orders;
 mod risk;
+mod session;
