@@ -104,6 +104,34 @@ impl Local {
     }
 }
 
+impl Local {
+    /// The `<PREFIX>__BROKER__...` settings (`broker::Settings`, generation v2) that point a
+    /// service at this simulator with the demo keys: FC Data, and FC Trading with the demo
+    /// trading key, its private key and PIN (`prefix` is the service's, e.g. `OMS`).
+    pub fn v2_broker_env(&self, prefix: &str) -> Vec<(String, String)> {
+        use crate::config::{
+            DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64,
+            DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
+        };
+        [
+            ("GENERATION", "v2"),
+            ("DATA__URL", self.data_url.as_str()),
+            ("DATA__HUB_URL", self.data_url.as_str()),
+            ("DATA__CONSUMER_ID", DEMO_DATA_CONSUMER_ID),
+            ("DATA__CONSUMER_SECRET", DEMO_DATA_CONSUMER_SECRET),
+            ("TRADING__URL", self.trading_url.as_str()),
+            ("TRADING__HUB_URL", self.trading_url.as_str()),
+            ("TRADING__CONSUMER_ID", DEMO_TRADING_CONSUMER_ID),
+            ("TRADING__CONSUMER_SECRET", DEMO_TRADING_CONSUMER_SECRET),
+            ("TRADING__PRIVATE_KEY", DEMO_PRIVATE_KEY_XML_B64),
+            ("TRADING__PIN", DEMO_PIN),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("{prefix}__BROKER__{k}"), v.to_owned()))
+        .collect()
+    }
+}
+
 impl Drop for Local {
     fn drop(&mut self) {
         self.cancel.cancel();

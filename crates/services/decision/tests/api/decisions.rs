@@ -7,10 +7,6 @@ use std::time::Duration;
 use common::bus::Envelope;
 use common::bus::topics::{MARKET_TRADE, TA_SIGNAL};
 use common::service::testing::{Spawned, spawn};
-use fcsim::config::{
-    DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN, DEMO_PRIVATE_KEY_XML_B64,
-    DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
-};
 use market::{Exchange, InstrumentKind};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -41,22 +37,7 @@ async fn start(env: Vec<(String, String)>, oms: bool) -> Spawned {
 
 /// The OMS trading the simulator's demo cash account, without the risk service.
 async fn spawn_oms(sim: &fcsim::Local) -> Spawned {
-    let mut env: Vec<(String, String)> = [
-        ("GENERATION", "v2"),
-        ("DATA__URL", sim.data_url.as_str()),
-        ("DATA__HUB_URL", sim.data_url.as_str()),
-        ("DATA__CONSUMER_ID", DEMO_DATA_CONSUMER_ID),
-        ("DATA__CONSUMER_SECRET", DEMO_DATA_CONSUMER_SECRET),
-        ("TRADING__URL", sim.trading_url.as_str()),
-        ("TRADING__HUB_URL", sim.trading_url.as_str()),
-        ("TRADING__CONSUMER_ID", DEMO_TRADING_CONSUMER_ID),
-        ("TRADING__CONSUMER_SECRET", DEMO_TRADING_CONSUMER_SECRET),
-        ("TRADING__PRIVATE_KEY", DEMO_PRIVATE_KEY_XML_B64),
-        ("TRADING__PIN", DEMO_PIN),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("OMS__BROKER__{k}"), v.to_owned()))
-    .collect();
+    let mut env = sim.v2_broker_env("OMS");
     env.push(("OMS__ORDERS__ACCOUNTS".into(), "0001001,".into()));
     env.push(("OMS__RISK__ENABLED".into(), "false".into()));
     env.extend(clock("OMS", sim));

@@ -99,11 +99,7 @@ async fn a_kill_9_in_a_burst_of_orders_loses_none_and_doubles_none() {
     let (symbol, band) = sim.hose_stock();
     let data = tempfile::tempdir().unwrap();
     let [http_port, grpc_port, admin_port] = free_ports();
-    let mut env: Vec<(String, String)> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+    let mut env = sim.env();
     env.extend([
         ("OMS__DATABASE__URL".to_owned(), database),
         (

@@ -4,10 +4,7 @@
 use std::time::Duration;
 
 use common::service::testing::{Spawned, spawn};
-use fcsim::config::{
-    DEMO_CASH_ACCOUNT, DEMO_DATA_CONSUMER_ID, DEMO_DATA_CONSUMER_SECRET, DEMO_PIN,
-    DEMO_PRIVATE_KEY_XML_B64, DEMO_TRADING_CONSUMER_ID, DEMO_TRADING_CONSUMER_SECRET,
-};
+use fcsim::config::DEMO_CASH_ACCOUNT;
 use fcsim::{SimConfig, UniverseSize};
 use market::{Exchange, InstrumentKind, PriceLimits, Symbol};
 use proto::oms::v1::oms_service_client::OmsServiceClient;
@@ -88,7 +85,7 @@ impl TestSim {
         let mut table = toml::Table::new();
         let get = |k: &str| {
             env.iter()
-                .find(|(key, _)| *key == k)
+                .find(|(key, _)| key == k)
                 .map(|(_, v)| toml::Value::String(v.clone()))
                 .unwrap()
         };
@@ -121,51 +118,30 @@ impl TestSim {
     }
 
     /// The `OMS__...` settings that trade this simulator's demo cash account on its clock.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    pub fn env(&self) -> Vec<(String, String)> {
         let start = self.sim.now().format(&Rfc3339).unwrap();
         let anchor = OffsetDateTime::now_utc().format(&Rfc3339).unwrap();
-        vec![
-            ("OMS__BROKER__GENERATION", "v2".to_owned()),
-            ("OMS__BROKER__DATA__URL", self.data_url.clone()),
-            ("OMS__BROKER__DATA__HUB_URL", self.data_url.clone()),
-            (
-                "OMS__BROKER__DATA__CONSUMER_ID",
-                DEMO_DATA_CONSUMER_ID.to_owned(),
-            ),
-            (
-                "OMS__BROKER__DATA__CONSUMER_SECRET",
-                DEMO_DATA_CONSUMER_SECRET.to_owned(),
-            ),
-            ("OMS__BROKER__TRADING__URL", self.trading_url.clone()),
-            ("OMS__BROKER__TRADING__HUB_URL", self.trading_url.clone()),
-            (
-                "OMS__BROKER__TRADING__CONSUMER_ID",
-                DEMO_TRADING_CONSUMER_ID.to_owned(),
-            ),
-            (
-                "OMS__BROKER__TRADING__CONSUMER_SECRET",
-                DEMO_TRADING_CONSUMER_SECRET.to_owned(),
-            ),
-            (
-                "OMS__BROKER__TRADING__PRIVATE_KEY",
-                DEMO_PRIVATE_KEY_XML_B64.to_owned(),
-            ),
-            ("OMS__BROKER__TRADING__PIN", DEMO_PIN.to_owned()),
-            ("OMS__ORDERS__ACCOUNTS", format!("{DEMO_CASH_ACCOUNT},")),
-            ("OMS__ORDERS__CONFIRM_INTERVAL_MS", "50".to_owned()),
-            // The OMS alone (tests/api/risk.rs runs it with the risk service).
-            ("OMS__RISK__ENABLED", "false".to_owned()),
-            ("OMS__CLOCK__START", start),
-            ("OMS__CLOCK__ANCHOR", anchor),
-            ("OMS__CLOCK__SPEED", self.sim.config().speed.to_string()),
-        ]
+        let mut env = self.v2_broker_env("OMS");
+        env.extend(
+            [
+                ("OMS__ORDERS__ACCOUNTS", format!("{DEMO_CASH_ACCOUNT},")),
+                ("OMS__ORDERS__CONFIRM_INTERVAL_MS", "50".to_owned()),
+                // The OMS alone (tests/api/risk.rs runs it with the risk service).
+                ("OMS__RISK__ENABLED", "false".to_owned()),
+                ("OMS__CLOCK__START", start),
+                ("OMS__CLOCK__ANCHOR", anchor),
+                ("OMS__CLOCK__SPEED", self.sim.config().speed.to_string()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
     }
 }
 
 /// The OMS trading `sim`, plus `extra` settings; waits until it accepts orders.
 pub async fn spawn_trading(sim: &TestSim, extra: &[(&str, &str)]) -> TestApp {
     let env = sim.env();
-    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     pairs.extend_from_slice(extra);
     let app = spawn_app_with(&pairs).await;
     app.wait_for("accepting orders", |a| async move {

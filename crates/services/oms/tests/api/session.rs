@@ -22,24 +22,27 @@ async fn v3_trading_waits_for_an_otp_entered_through_the_api() {
     let ws = sim.trading_url.replace("http://", "ws://");
     let stream = format!("{ws}/ws/v3");
     // The simulator's clock and accounts as for v2; the broker is its v3 key instead.
-    let mut env: Vec<(&str, String)> = sim
+    let mut env: Vec<(String, String)> = sim
         .env()
         .into_iter()
         .filter(|(k, _)| !k.starts_with("OMS__BROKER__"))
         .collect();
-    env.extend([
-        ("OMS__BROKER__GENERATION", "v3".to_owned()),
-        ("OMS__BROKER__API_KEY", DEMO_V3_API_KEY.to_owned()),
-        ("OMS__BROKER__API_SECRET", DEMO_V3_API_SECRET.to_owned()),
-        ("OMS__BROKER__API_URL", sim.trading_url.clone()),
-        ("OMS__BROKER__STREAM_URL", stream),
-        (
-            "OMS__BROKER__PRIVATE_KEY",
-            DEMO_PRIVATE_KEY_XML_B64.to_owned(),
-        ),
-        ("OMS__ORDERS__RECONNECT_MAX_MS", "300".to_owned()),
-    ]);
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend(
+        [
+            ("OMS__BROKER__GENERATION", "v3".to_owned()),
+            ("OMS__BROKER__API_KEY", DEMO_V3_API_KEY.to_owned()),
+            ("OMS__BROKER__API_SECRET", DEMO_V3_API_SECRET.to_owned()),
+            ("OMS__BROKER__API_URL", sim.trading_url.clone()),
+            ("OMS__BROKER__STREAM_URL", stream),
+            (
+                "OMS__BROKER__PRIVATE_KEY",
+                DEMO_PRIVATE_KEY_XML_B64.to_owned(),
+            ),
+            ("OMS__ORDERS__RECONNECT_MAX_MS", "300".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let app = spawn_app_with(&pairs).await;
 
     let session = app.get_json("/api/oms/v1/session").await;
