@@ -19,6 +19,7 @@ pub(crate) fn router(engine: Engine) -> OpenApiRouter {
         .routes(routes!(list_strategies))
         .routes(routes!(set_strategy))
         .routes(routes!(list_decisions))
+        .routes(routes!(performance))
         .with_state(engine)
 }
 
@@ -142,4 +143,80 @@ async fn list_decisions(
             })
             .collect(),
     ))
+}
+
+/// One symbol a strategy holds or traded.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HoldingDto {
+    symbol: String,
+    quantity: u64,
+    sellable: u64,
+    cost: i64,
+    last: Option<i64>,
+    unrealised: Option<i64>,
+    realised: i64,
+    fees: i64,
+    tax: i64,
+}
+
+/// A strategy's performance, VND.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PerformanceDto {
+    strategy: String,
+    account: String,
+    positions: u64,
+    /// Cost of what is held, with the buy fees.
+    cost: i64,
+    /// Realised after fees and the sale tax.
+    realised: i64,
+    /// At the last prices, after the fee and tax a sale would pay.
+    unrealised: i64,
+    fees: i64,
+    tax: i64,
+    decisions_sent: u64,
+    decisions_rejected: u64,
+    decisions_failed: u64,
+    holdings: Vec<HoldingDto>,
+}
+
+/// A strategy's performance: what its fills hold and realised (the OMS's portfolio, attributed
+/// by strategy), and its decisions by outcome.
+#[utoipa::path(get, path = "/v1/strategies/{id}/performance", tag = "strategies",
+    params(("id" = String, Path, description = "Strategy id")),
+    responses((status = 200, description = "Performance", body = PerformanceDto),
+              (status = 404, description = "No such strategy", body = common::error::ErrorBody),
+              (status = 503, description = "The OMS did not answer", body = common::error::ErrorBody)))]
+async fn performance(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<Json<PerformanceDto>, ApiError> {
+    let p = e.performance(&id).await?;
+    Ok(Json(PerformanceDto {
+        strategy: p.strategy,
+        account: p.account,
+        positions: p.positions,
+        cost: p.cost,
+        realised: p.realised,
+        unrealised: p.unrealised,
+        fees: p.fees,
+        tax: p.tax,
+        decisions_sent: p.decisions_sent,
+        decisions_rejected: p.decisions_rejected,
+        decisions_failed: p.decisions_failed,
+        holdings: p
+            .holdings
+            .into_iter()
+            .map(|h| HoldingDto {
+                symbol: h.symbol,
+                quantity: h.quantity,
+                sellable: h.sellable,
+                cost: h.cost,
+                last: (h.last != 0).then_some(h.last),
+                unrealised: h.unrealised,
+                realised: h.realised,
+                fees: h.fees,
+                tax: h.tax,
+            })
+            .collect(),
+    }))
 }

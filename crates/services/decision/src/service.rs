@@ -32,6 +32,9 @@ pub enum Error {
     /// No such strategy.
     #[error("no strategy {0:?}")]
     NotFound(String),
+    /// The OMS did not answer a query.
+    #[error("the OMS: {0}")]
+    Oms(String),
     /// The store.
     #[error(transparent)]
     Store(#[from] common::store::Error),
@@ -41,6 +44,7 @@ impl Classify for Error {
     fn kind(&self) -> Kind {
         match self {
             Error::NotFound(_) => Kind::NotFound,
+            Error::Oms(_) => Kind::Unavailable,
             Error::Store(e) => e.kind(),
         }
     }
@@ -49,6 +53,35 @@ impl Classify for Error {
 struct Entry {
     strategy: SignalFollower,
     enabled: bool,
+}
+
+/// A strategy's performance (VND).
+#[derive(Debug, Clone)]
+pub struct Performance {
+    /// The strategy.
+    pub strategy: String,
+    /// The account it trades.
+    pub account: String,
+    /// Symbols held.
+    pub positions: u64,
+    /// Cost of what is held, with the buy fees.
+    pub cost: i64,
+    /// Realised after fees and the sale tax.
+    pub realised: i64,
+    /// At the last prices, after the fee and tax a sale would pay.
+    pub unrealised: i64,
+    /// Fees paid.
+    pub fees: i64,
+    /// Sale tax paid.
+    pub tax: i64,
+    /// Decisions whose order the OMS took.
+    pub decisions_sent: u64,
+    /// Decisions the OMS or risk refused.
+    pub decisions_rejected: u64,
+    /// Decisions without an answer yet (sent again on the signal's next delivery).
+    pub decisions_failed: u64,
+    /// Per symbol.
+    pub holdings: Vec<proto::oms::v1::Holding>,
 }
 
 /// The decision engine: clone freely.
@@ -201,6 +234,56 @@ impl Engine {
             .into_iter()
             .find(|s| s.id == id)
             .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    /// A strategy's performance: what its fills hold and realised (from the OMS's portfolio of
+    /// the account, attributed by strategy) and its decisions by outcome.
+    pub async fn performance(&self, id: &str) -> Result<Performance, Error> {
+        let known = self
+            .inner
+            .strategies
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|e| e.strategy.id == id);
+        if !known {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        let oms = self
+            .inner
+            .oms
+            .as_ref()
+            .ok_or(Error::Oms("no OMS configured".to_owned()))?;
+        let account = self.account(oms).await.map_err(Error::Oms)?;
+        let portfolio = tokio::time::timeout(
+            self.inner.timeout,
+            oms.clone()
+                .get_portfolio(proto::oms::v1::GetPortfolioRequest {
+                    account: account.clone(),
+                    strategy: id.to_owned(),
+                }),
+        )
+        .await
+        .map_err(|_| Error::Oms("no answer from the OMS".to_owned()))?
+        .map_err(|e| Error::Oms(e.message().to_owned()))?
+        .into_inner();
+        let decisions = store::list(&self.inner.db, id, 10_000).await?;
+        let count = |s: &str| decisions.iter().filter(|d| d.status == s).count() as u64;
+        let h = &portfolio.holdings;
+        Ok(Performance {
+            strategy: id.to_owned(),
+            account,
+            positions: h.iter().filter(|x| x.quantity > 0).count() as u64,
+            cost: h.iter().map(|x| x.cost).sum(),
+            realised: h.iter().map(|x| x.realised).sum(),
+            unrealised: h.iter().filter_map(|x| x.unrealised).sum(),
+            fees: h.iter().map(|x| x.fees).sum(),
+            tax: h.iter().map(|x| x.tax).sum(),
+            decisions_sent: count("sent"),
+            decisions_rejected: count("rejected"),
+            decisions_failed: count("failed"),
+            holdings: portfolio.holdings,
+        })
     }
 
     /// Decisions newest first.

@@ -151,6 +151,39 @@ impl OmsService for Api {
         Ok(Response::new(pb::ListOrderEventsResponse { events }))
     }
 
+    async fn get_portfolio(
+        &self,
+        request: Request<pb::GetPortfolioRequest>,
+    ) -> Result<Response<pb::Portfolio>, Status> {
+        let r = request.into_inner();
+        let strategy = (!r.strategy.is_empty()).then_some(r.strategy.as_str());
+        let valued = self
+            .oms
+            .portfolio(&r.account, strategy)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::Portfolio {
+            account: r.account,
+            holdings: valued
+                .into_iter()
+                .map(|v| pb::Holding {
+                    symbol: v.symbol.to_string(),
+                    strategy: v.strategy.unwrap_or_default(),
+                    quantity: v.holding.quantity,
+                    sellable: v.sellable,
+                    cost: v.holding.cost,
+                    last: v.last.unwrap_or(0),
+                    unrealised: v.unrealised,
+                    realised: v.holding.realised,
+                    fees: v.holding.fees,
+                    tax: v.holding.tax,
+                    bought: v.holding.bought,
+                    sold: v.holding.sold,
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_status(
         &self,
         _request: Request<pb::GetStatusRequest>,

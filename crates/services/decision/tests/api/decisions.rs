@@ -220,6 +220,16 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         .count();
     assert_eq!(ma_orders, 1, "{orders}");
 
+    // Its performance: one decision sent, nothing filled yet (the buy rests at the floor).
+    let perf = get(decision.http_url("/api/decision/v1/strategies/ma-cross/performance")).await;
+    assert_eq!(perf["decisions_sent"], 1, "{perf}");
+    assert_eq!(perf["account"], "0001001", "{perf}");
+    assert_eq!(
+        (perf["positions"].as_u64(), perf["realised"].as_i64()),
+        (Some(0), Some(0)),
+        "{perf}"
+    );
+
     // Switched off, the strategy decides nothing; the switch is listed.
     let r = reqwest::Client::new()
         .put(decision.http_url("/api/decision/v1/strategies/ma-cross"))
