@@ -55,6 +55,9 @@ struct Entry {
     enabled: bool,
 }
 
+/// Tries of one signal whose decisions are left without an outcome (about 6 s in all).
+const SIGNAL_ATTEMPTS: u32 = 6;
+
 /// A strategy's performance (VND).
 #[derive(Debug, Clone)]
 pub struct Performance {
@@ -293,8 +296,9 @@ impl Engine {
     }
 
     /// Lets every enabled strategy decide on `signal`; records and sends what they decide.
-    /// A signal seen before finds its decisions and sends only what had no answer.
-    pub async fn on_signal(&self, signal: &Signal) -> Result<(), Error> {
+    /// A signal seen before finds its decisions and sends only what had no answer. Answers
+    /// whether every decision has an outcome (none is left `failed`: worth trying again).
+    pub async fn on_signal(&self, signal: &Signal) -> Result<bool, Error> {
         let last = self
             .inner
             .last
@@ -329,6 +333,7 @@ impl Engine {
                 })
                 .collect()
         };
+        let mut settled = true;
         for (strategy, intent) in intents {
             let id = client_id(&strategy, &signal.id);
             let existing = store::get(&self.inner.db, &id).await?;
@@ -340,7 +345,7 @@ impl Engine {
                     .inc();
                 continue;
             }
-            let mut d = existing.unwrap_or(pb::Decision {
+            let mut d = existing.unwrap_or_else(|| pb::Decision {
                 id: id.clone(),
                 strategy: strategy.clone(),
                 symbol: signal.symbol.to_string(),
@@ -365,8 +370,9 @@ impl Engine {
                 .with_label_values(&[d.status.as_str()])
                 .inc();
             store::put(&self.inner.db, &d, now).await?;
+            settled &= d.status != "failed";
         }
-        Ok(())
+        Ok(settled)
     }
 
     async fn send(&self, d: &mut pb::Decision) {
@@ -384,9 +390,23 @@ impl Engine {
             }
         };
         if d.price <= 0 {
-            d.status = "rejected".to_owned();
-            d.detail = "no trade of the symbol seen yet: no price to place at".to_owned();
-            return;
+            // The last trade may be a moment behind the signal (another topic).
+            let last = Symbol::parse(&d.symbol).ok().and_then(|s| {
+                self.inner
+                    .last
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&s)
+                    .copied()
+            });
+            match last {
+                Some(p) => d.price = p,
+                None => {
+                    d.status = "failed".to_owned();
+                    d.detail = "no trade of the symbol seen yet: no price to place at".to_owned();
+                    return;
+                }
+            }
         }
         let request = proto::oms::v1::PlaceOrderRequest {
             client_id: d.id.clone(),
@@ -505,11 +525,21 @@ impl Engine {
                             value: s.value,
                             detail: s.detail,
                         };
-                        // A store failure is retried by not committing: the signal comes again.
-                        if let Err(e) = self.on_signal(&signal).await {
-                            tracing::warn!("signal {} not decided: {e}", signal.id);
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                            continue;
+                        // Decisions without an outcome (the OMS down, no price yet, the store)
+                        // are tried again, in order, a few times before the stream moves on
+                        // (they stay listed as `failed`).
+                        for attempt in 1..=SIGNAL_ATTEMPTS {
+                            match self.on_signal(&signal).await {
+                                Ok(true) => break,
+                                Ok(false) => {}
+                                Err(e) => tracing::warn!("signal {} not decided: {e}", signal.id),
+                            }
+                            if attempt < SIGNAL_ATTEMPTS {
+                                tokio::select! {
+                                    () = token.cancelled() => return Ok(()),
+                                    () = tokio::time::sleep(Duration::from_millis(100 << attempt)) => {}
+                                }
+                            }
                         }
                     }
                     Err(e) => tracing::warn!("a signal of an unknown symbol: {e}"),

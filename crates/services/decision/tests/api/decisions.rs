@@ -220,6 +220,67 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         .count();
     assert_eq!(ma_orders, 1, "{orders}");
 
+    // A fixed-size strategy on a symbol with no trade seen yet: its decision waits for a price
+    // ("failed", tried again in order) and goes once the trade is in.
+    let (j, y) = g
+        .universe()
+        .instruments()
+        .iter()
+        .enumerate()
+        .filter(|(_, y)| y.exchange == Exchange::Hose && y.kind == InstrumentKind::Stock)
+        .nth(1)
+        .unwrap();
+    let floor_y = g.limits(j, day).unwrap().floor.units();
+    let oversold = proto::ta::v1::Signal {
+        id: format!("{}-15m-9-rsi14_left_oversold", y.symbol),
+        symbol: y.symbol.clone(),
+        timeframe: "15m".into(),
+        kind: "level".into(),
+        name: "rsi14_left_oversold".into(),
+        direction: 1,
+        value: 31.0,
+        detail: "rsi14 rose above 30".into(),
+        ..Default::default()
+    };
+    bus.publish(
+        TA_SIGNAL.static_name(),
+        &Envelope::new("ta", &y.symbol, &oversold),
+    )
+    .await
+    .unwrap();
+    let of_y = |list: &Value, status: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["symbol"] == y.symbol.as_str() && d["status"] == status)
+    };
+    wait_for("a decision waiting for a price", async || {
+        of_y(
+            &get(decision.http_url("/api/decision/v1/decisions")).await,
+            "failed",
+        )
+    })
+    .await;
+    let trade_y = proto::market::v1::Trade {
+        symbol: y.symbol.clone(),
+        price: floor_y,
+        quantity: 100,
+        ..Default::default()
+    };
+    bus.publish(
+        MARKET_TRADE.static_name(),
+        &Envelope::new("test", &y.symbol, &trade_y),
+    )
+    .await
+    .unwrap();
+    wait_for("the waiting decision sent", async || {
+        of_y(
+            &get(decision.http_url("/api/decision/v1/decisions")).await,
+            "sent",
+        )
+    })
+    .await;
+
     // Its performance: one decision sent, nothing filled yet (the buy rests at the floor).
     let perf = get(decision.http_url("/api/decision/v1/strategies/ma-cross/performance")).await;
     assert_eq!(perf["decisions_sent"], 1, "{perf}");
