@@ -24,15 +24,11 @@ pub async fn sqlite() -> Option<Db> {
 /// The URL of a fresh, empty PostgreSQL database.
 pub async fn postgres_url() -> Option<String> {
     let admin_url = server("TEST_DATABASE_URL")?;
-    let name = unique("qts_test").replace('-', "_");
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+    Some(
+        common::service::testing::fresh_database(&admin_url, "qts_test")
+            .await
+            .unwrap(),
+    )
 }
 
 /// A fresh, empty PostgreSQL database (not migrated).

@@ -37,15 +37,11 @@ pub use common::service::testing::server;
 /// The URL of a fresh, empty PostgreSQL database, or `None` when there is no server.
 pub async fn postgres_url() -> Option<String> {
     let admin_url = server("TEST_DATABASE_URL")?;
-    let name = format!("qts_hist_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+    Some(
+        common::service::testing::fresh_database(&admin_url, "qts_hist")
+            .await
+            .unwrap(),
+    )
 }
 
 /// The settings of a simulated market clock showing `start` now, running `speed` times faster.

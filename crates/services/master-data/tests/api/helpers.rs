@@ -17,17 +17,9 @@ pub use common::service::testing::server;
 
 /// A fresh PostgreSQL database on the `TEST_DATABASE_URL` server; its URL.
 pub async fn fresh_database(url: &str) -> String {
-    let name = format!("md_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(url)
+    common::service::testing::fresh_database(url, "md")
         .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .expect("create database");
-    admin.close().await;
-    let (base, _) = url.rsplit_once('/').expect("a database URL");
-    format!("{base}/{name}")
+        .expect("a fresh database")
 }
 
 /// The FastConnect simulator on free ports.

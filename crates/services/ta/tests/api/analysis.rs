@@ -260,15 +260,9 @@ async fn signals_are_stored_once_on_postgresql() {
     let Some(admin) = common::service::testing::server("TEST_DATABASE_URL") else {
         return;
     };
-    let name = format!("qts_ta_{}", uuid::Uuid::new_v4().simple());
-    let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
+    let url = common::service::testing::fresh_database(&admin, "qts_ta")
         .await
         .unwrap();
-    pool.close().await;
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
     signals_are_stored_once(&[("TA__DATABASE__URL", url.as_str())]).await;
 }
 
