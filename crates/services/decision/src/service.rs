@@ -299,6 +299,33 @@ impl Engine {
     /// A signal seen before finds its decisions and sends only what had no answer. Answers
     /// whether every decision has an outcome (none is left `failed`: worth trying again).
     pub async fn on_signal(&self, signal: &Signal) -> Result<bool, Error> {
+        // Decisions already made on this signal: a `failed` one is sent again as it was (its
+        // order may exist at the OMS, which answers its client id with it); the others are done.
+        let enabled: Vec<String> = self
+            .inner
+            .strategies
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|e| e.enabled)
+            .map(|e| e.strategy.id.clone())
+            .collect();
+        let mut decided = std::collections::HashSet::new();
+        let mut todo = Vec::new();
+        for strategy in &enabled {
+            if let Some(d) = store::get(&self.inner.db, &client_id(strategy, &signal.id)).await? {
+                decided.insert(strategy.clone());
+                if d.status == "failed" {
+                    todo.push(d);
+                } else {
+                    self.inner
+                        .metrics
+                        .decisions
+                        .with_label_values(&["repeated"])
+                        .inc();
+                }
+            }
+        }
         let last = self
             .inner
             .last
@@ -306,7 +333,7 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&signal.symbol)
             .copied();
-        let intents: Vec<(String, crate::domain::Intent)> = {
+        {
             let strategies = self
                 .inner
                 .strategies
@@ -317,51 +344,39 @@ impl Engine {
                 .positions
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            strategies
+            for e in strategies
                 .iter()
-                .filter(|e| e.enabled)
-                .filter_map(|e| {
-                    let (position, pending_buy) = positions.of(&e.strategy.id, signal.symbol);
-                    let ctx = Context {
-                        position,
-                        pending_buy,
-                        last,
-                    };
-                    e.strategy
-                        .decide(signal, &ctx)
-                        .map(|i| (e.strategy.id.clone(), i))
-                })
-                .collect()
-        };
-        let mut settled = true;
-        for (strategy, intent) in intents {
-            let id = client_id(&strategy, &signal.id);
-            let existing = store::get(&self.inner.db, &id).await?;
-            if existing.as_ref().is_some_and(|d| d.status != "failed") {
-                self.inner
-                    .metrics
-                    .decisions
-                    .with_label_values(&["repeated"])
-                    .inc();
-                continue;
+                .filter(|e| e.enabled && !decided.contains(&e.strategy.id))
+            {
+                let (position, pending_buy) = positions.of(&e.strategy.id, signal.symbol);
+                let ctx = Context {
+                    position,
+                    pending_buy,
+                    last,
+                };
+                if let Some(intent) = e.strategy.decide(signal, &ctx) {
+                    todo.push(pb::Decision {
+                        id: client_id(&e.strategy.id, &signal.id),
+                        strategy: e.strategy.id.clone(),
+                        symbol: signal.symbol.to_string(),
+                        signal_id: signal.id.clone(),
+                        side: side_name(intent.side).to_owned(),
+                        quantity: intent.quantity,
+                        price: last.unwrap_or(0),
+                        reason: intent.reason,
+                        status: "failed".to_owned(),
+                        order_id: String::new(),
+                        detail: String::new(),
+                        at: None,
+                    });
+                }
             }
-            let mut d = existing.unwrap_or_else(|| pb::Decision {
-                id: id.clone(),
-                strategy: strategy.clone(),
-                symbol: signal.symbol.to_string(),
-                signal_id: signal.id.clone(),
-                side: side_name(intent.side).to_owned(),
-                quantity: intent.quantity,
-                price: last.unwrap_or(0),
-                reason: intent.reason.clone(),
-                status: "failed".to_owned(),
-                order_id: String::new(),
-                detail: String::new(),
-                at: None,
-            });
+        }
+        let mut settled = true;
+        for mut d in todo {
             let now = self.inner.clock.now();
-            // Recorded before it is sent: a crash in between leaves a "failed" decision that
-            // the next delivery of the signal sends (the OMS places a client id once).
+            // Recorded before it is sent: a crash in between leaves a `failed` decision that
+            // is sent again (the OMS places a client id once).
             store::put(&self.inner.db, &d, now).await?;
             self.send(&mut d).await;
             self.inner
