@@ -28,6 +28,25 @@ pub enum Side {
     Sell,
 }
 
+impl Side {
+    /// The name the APIs and events use: `buy` or `sell`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    /// A side by name, `buy` or `sell`, or by SSI's code, `B` or `S` (any case).
+    pub fn parse(text: &str) -> Option<Side> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "buy" | "b" => Some(Side::Buy),
+            "sell" | "s" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+}
+
 /// Exchange order types (reference §3.1). The futures set is LO, ATO, ATC, MTL, MOK, MAK.
 /// Put-through deals are orders of type [`OrderType::Lo`] on [`Board::PutThrough`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,6 +102,15 @@ impl OrderType {
             OrderType::Mak => "MAK",
             OrderType::Plo => "PLO",
         }
+    }
+}
+
+impl OrderType {
+    /// The type of an exchange code (any case). Unlike [`FromStr`], which still reads the
+    /// retired HOSE `MP` as MTL, only today's codes: what an API takes from a client.
+    pub fn from_code(code: &str) -> Option<OrderType> {
+        let upper = code.trim().to_ascii_uppercase();
+        OrderType::ALL.into_iter().find(|t| t.code() == upper)
     }
 }
 

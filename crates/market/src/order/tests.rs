@@ -422,3 +422,19 @@ fn closing_price_is_the_atc_else_the_last_trade_else_carried_per_reference_3_4()
     assert_eq!(carried_close(Some(p(50_100)), p(48_000)), p(50_100));
     assert_eq!(carried_close(None, p(48_000)), p(48_000));
 }
+
+#[test]
+fn sides_and_order_types_read_their_api_names() {
+    for side in [Side::Buy, Side::Sell] {
+        assert_eq!(Side::parse(side.name()), Some(side));
+    }
+    assert_eq!(Side::parse(" B "), Some(Side::Buy));
+    assert_eq!(Side::parse("s"), Some(Side::Sell));
+    assert_eq!(Side::parse("hold"), None);
+    for t in OrderType::ALL {
+        assert_eq!(OrderType::from_code(&t.code().to_ascii_lowercase()), Some(t));
+    }
+    // The retired HOSE code is read by FromStr (feeds), not taken from a client.
+    assert_eq!(OrderType::from_code("MP"), None);
+    assert_eq!("MP".parse::<OrderType>().ok(), Some(OrderType::Mtl));
+}

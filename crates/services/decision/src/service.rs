@@ -107,21 +107,6 @@ struct Inner {
     max_list: u32,
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-fn parse_side(s: &str) -> Option<Side> {
-    match s {
-        "buy" => Some(Side::Buy),
-        "sell" => Some(Side::Sell),
-        _ => None,
-    }
-}
-
 impl Engine {
     /// An engine with `strategies` (and whether each is enabled), sending orders for
     /// `settings.account` to the OMS at `oms_url` (none: decisions are recorded, not sent).
@@ -360,7 +345,7 @@ impl Engine {
                         strategy: e.strategy.id.clone(),
                         symbol: signal.symbol.to_string(),
                         signal_id: signal.id.clone(),
-                        side: side_name(intent.side).to_owned(),
+                        side: intent.side.name().to_owned(),
                         quantity: intent.quantity,
                         price: last.unwrap_or(0),
                         reason: intent.reason,
@@ -621,7 +606,7 @@ impl Engine {
         if topic == OMS_FILL.name {
             if let Ok(f) = envelope.decode::<proto::oms::v1::Fill>()
                 && !f.strategy.is_empty()
-                && let (Ok(symbol), Some(side)) = (Symbol::parse(&f.symbol), parse_side(&f.side))
+                && let (Ok(symbol), Some(side)) = (Symbol::parse(&f.symbol), Side::parse(&f.side))
             {
                 positions.filled(&f.strategy, symbol, side, f.quantity);
                 if side == Side::Buy {

@@ -276,29 +276,15 @@ pub fn check_account(account: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `buy` or `sell` (any case; `B`/`S` too).
+/// `buy` or `sell` (any case; `B`/`S` too), or the error naming the field.
 pub fn parse_side(side: &str) -> Result<Side, String> {
-    match side.trim().to_ascii_lowercase().as_str() {
-        "buy" | "b" => Ok(Side::Buy),
-        "sell" | "s" => Ok(Side::Sell),
-        _ => Err(format!("side {side:?}: buy or sell")),
-    }
+    Side::parse(side).ok_or_else(|| format!("side {side:?}: buy or sell"))
 }
 
-/// The name of a side in the APIs.
-pub const fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-/// An order type by its exchange name (`LO`, `ATO`, ...; any case).
+/// An order type by its exchange code (`LO`, `ATO`, ...; any case), or the error naming the
+/// field.
 pub fn parse_order_type(name: &str) -> Result<OrderType, String> {
-    let upper = name.trim().to_ascii_uppercase();
-    OrderType::ALL
-        .into_iter()
-        .find(|t| t.to_string() == upper)
+    OrderType::from_code(name)
         .ok_or_else(|| format!("order_type {name:?}: one of LO, ATO, ATC, MTL, MOK, MAK, PLO"))
 }
 
@@ -416,7 +402,7 @@ impl Order {
             to: Status::PendingNew,
             detail: format!(
                 "{} {} {} {}{}",
-                side_name(order.side),
+                order.side.name(),
                 order.quantity.units(),
                 order.symbol,
                 order.order_type,

@@ -477,7 +477,7 @@ impl Oms {
                         "requestID {} is the broker's order {} for other terms ({} {} {}): not placed",
                         order.request_id,
                         state.order_id,
-                        domain_side(state.side),
+                        state.side.name(),
                         state.quantity.units(),
                         state.symbol
                     );
@@ -1302,10 +1302,6 @@ impl Oms {
     }
 }
 
-fn domain_side(side: market::Side) -> &'static str {
-    crate::domain::side_name(side)
-}
-
 /// What the OMS can tell of an amendment before the broker: a change, of a price the order
 /// has, not below what is filled. The exchange's phase rules are the broker's to apply.
 fn check_amendment(order: &Order, change: Amendment) -> Result<(), Invalid> {
@@ -1387,7 +1383,7 @@ impl RiskCheck {
             account: o.account.clone(),
             strategy: o.strategy.clone().unwrap_or_default(),
             symbol: o.symbol.to_string(),
-            side: crate::domain::side_name(o.side).to_owned(),
+            side: o.side.name().to_owned(),
             order_type: o.order_type.to_string(),
             price: o.price.map_or(0, Price::units),
             quantity: o.quantity.units(),

@@ -153,7 +153,7 @@ pub fn order_pb(o: &Order) -> pb::Order {
         client_id: o.client_id.clone(),
         account: o.account.clone(),
         symbol: o.symbol.to_string(),
-        side: domain::side_name(o.side).to_owned(),
+        side: o.side.name().to_owned(),
         order_type: o.order_type.to_string(),
         price: o.price.map_or(0, Price::units),
         quantity: o.quantity.units(),
@@ -274,7 +274,7 @@ pub async fn create(
     .bind(&order.client_id)
     .bind(&order.account)
     .bind(order.symbol.as_str())
-    .bind(domain::side_name(order.side))
+    .bind(order.side.name())
     .bind(order.order_type.to_string())
     .bind(order.price.map(Price::units))
     .bind(qty(order.quantity))
@@ -415,7 +415,7 @@ pub async fn save_fill(
     .bind(&order.client_id)
     .bind(&order.account)
     .bind(order.symbol.as_str())
-    .bind(domain::side_name(order.side))
+    .bind(order.side.name())
     .bind(fill.price.units())
     .bind(qty(fill.quantity))
     .bind(qty(counted))
@@ -440,7 +440,7 @@ pub async fn save_fill(
             order_id: order.id.clone(),
             account: order.account.clone(),
             symbol: order.symbol.to_string(),
-            side: domain::side_name(order.side).to_owned(),
+            side: order.side.name().to_owned(),
             price: fill.price.units(),
             quantity: counted.units(),
             time: Some(timestamp(fill.time)),

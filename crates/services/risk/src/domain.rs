@@ -654,7 +654,7 @@ impl Engine {
                     rule: "duplicate",
                     message: format!(
                         "the same order ({} {} {}) was accepted within the last {secs} s",
-                        crate::domain::side_name(c.side),
+                        c.side.name(),
                         c.quantity.units(),
                         c.symbol
                     ),
@@ -930,14 +930,6 @@ fn check_exposure(
                 exposure + order_value
             ),
         });
-    }
-}
-
-/// The name of a side.
-pub const fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
     }
 }
 

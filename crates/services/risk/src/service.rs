@@ -70,11 +70,7 @@ struct Inner {
 
 /// Reads `buy`/`sell`.
 pub fn parse_side(s: &str) -> Result<Side, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "buy" | "b" => Ok(Side::Buy),
-        "sell" | "s" => Ok(Side::Sell),
-        _ => Err(format!("side {s:?}: buy or sell")),
-    }
+    Side::parse(s).ok_or_else(|| format!("side {s:?}: buy or sell"))
 }
 
 impl Risk {
@@ -141,10 +137,7 @@ impl Risk {
         let symbol = Symbol::parse(symbol.trim())
             .map_err(|e| Error::Invalid(format!("symbol {symbol:?}: {e}")))?;
         let side = parse_side(side).map_err(Error::Invalid)?;
-        let upper = order_type.trim().to_ascii_uppercase();
-        let order_type = market::OrderType::ALL
-            .into_iter()
-            .find(|t| t.to_string() == upper)
+        let order_type = market::OrderType::from_code(order_type)
             .ok_or_else(|| Error::Invalid(format!("order_type {order_type:?}")))?;
         let price = match price {
             0 => None,
@@ -203,7 +196,7 @@ impl Risk {
             let detail = format!(
                 "{} {} {} {} ({}): {}",
                 c.client_id,
-                crate::domain::side_name(c.side),
+                c.side.name(),
                 c.quantity.units(),
                 c.symbol,
                 c.account,
