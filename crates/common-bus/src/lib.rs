@@ -35,6 +35,20 @@ pub use topics::TopicSpec;
 
 use common_error::{Classify, Kind};
 
+/// `t` as a protobuf timestamp (to the nanosecond): what event payloads and APIs carry.
+pub fn proto_time(t: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
+    }
+}
+
+/// A protobuf timestamp as an instant; `None` when out of range.
+pub fn time_of(t: &prost_types::Timestamp) -> Option<OffsetDateTime> {
+    let nanos = i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+}
+
 /// What can go wrong on the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -437,6 +451,19 @@ pub fn check_group_name(group: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proto_times_round_trip_to_the_nanosecond() {
+        let t = time::macros::datetime!(2025-06-10 09:15:00.123456789 +7);
+        let p = proto_time(t);
+        assert_eq!((p.seconds, p.nanos), (t.unix_timestamp(), 123_456_789));
+        assert_eq!(time_of(&p), Some(t));
+        let far = prost_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
+        assert_eq!(time_of(&far), None);
+    }
 
     #[test]
     fn murmur2_matches_the_java_client() {

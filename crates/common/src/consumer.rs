@@ -612,11 +612,7 @@ fn unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 fn now_proto() -> prost_types::Timestamp {
-    let now = time::OffsetDateTime::now_utc();
-    prost_types::Timestamp {
-        seconds: now.unix_timestamp(),
-        nanos: i32::try_from(now.nanosecond()).unwrap_or(0),
-    }
+    crate::bus::proto_time(time::OffsetDateTime::now_utc())
 }
 
 #[cfg(test)]

@@ -432,7 +432,10 @@ fn sides_and_order_types_read_their_api_names() {
     assert_eq!(Side::parse("s"), Some(Side::Sell));
     assert_eq!(Side::parse("hold"), None);
     for t in OrderType::ALL {
-        assert_eq!(OrderType::from_code(&t.code().to_ascii_lowercase()), Some(t));
+        assert_eq!(
+            OrderType::from_code(&t.code().to_ascii_lowercase()),
+            Some(t)
+        );
     }
     // The retired HOSE code is read by FromStr (feeds), not taken from a client.
     assert_eq!(OrderType::from_code("MP"), None);

@@ -126,7 +126,8 @@ async fn list_decisions(
             .map(|d| DecisionDto {
                 at: d
                     .at
-                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                    .as_ref()
+                    .and_then(common::bus::time_of)
                     .and_then(|t| t.format(&Rfc3339).ok())
                     .unwrap_or_default(),
                 id: d.id,

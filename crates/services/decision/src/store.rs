@@ -34,10 +34,7 @@ fn to_pb(r: Row) -> pb::Decision {
         status: r.status,
         order_id: r.order_id,
         detail: r.detail,
-        at: Some(prost_types::Timestamp {
-            seconds: at.unix_timestamp(),
-            nanos: 0,
-        }),
+        at: Some(common::bus::proto_time(at)),
     }
 }
 

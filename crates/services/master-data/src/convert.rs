@@ -1,18 +1,11 @@
 //! Domain to protobuf: the `qts.market.v1.Security` master data publishes and serves.
 
 use proto::market::v1 as pb;
-use time::OffsetDateTime;
 
 use crate::domain::{Security, kind_name, status_name};
 use crate::store::format_day;
 
-/// A protobuf timestamp.
-pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-    }
-}
+pub(crate) use common::bus::proto_time as timestamp;
 
 /// The published and served form of `s`.
 pub(crate) fn to_proto(s: &Security) -> pb::Security {

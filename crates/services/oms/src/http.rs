@@ -37,16 +37,9 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
 }
 
 fn rfc3339(t: Option<&prost_types::Timestamp>) -> String {
-    t.and_then(|t| {
-        time::OffsetDateTime::from_unix_timestamp(t.seconds)
-            .ok()
-            .and_then(|d| {
-                d.replace_nanosecond(u32::try_from(t.nanos).unwrap_or(0))
-                    .ok()
-            })
-    })
-    .and_then(|d| d.format(&Rfc3339).ok())
-    .unwrap_or_default()
+    t.and_then(common::bus::time_of)
+        .and_then(|d| d.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

@@ -138,13 +138,7 @@ fn pending_json(p: Option<Pending>) -> Option<String> {
     p.and_then(|p| serde_json::to_string(&p).ok())
 }
 
-/// The timestamp of a proto message.
-pub fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-    }
-}
+use common::bus::proto_time as timestamp;
 
 /// An order as the APIs and events show it.
 pub fn order_pb(o: &Order) -> pb::Order {

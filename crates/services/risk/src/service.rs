@@ -435,7 +435,8 @@ impl Risk {
             let price = Price::new(f.price).map_err(|e| e.to_string())?;
             let at = f
                 .time
-                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.seconds).ok())
+                .as_ref()
+                .and_then(common::bus::time_of)
                 .unwrap_or_else(|| self.inner.clock.now());
             self.engine().filled(&FillEvent {
                 client_id: &f.client_id,

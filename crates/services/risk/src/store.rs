@@ -37,10 +37,7 @@ async fn audit_in(
             key: scope.key().to_owned(),
         }),
         detail: detail.to_owned(),
-        at: Some(prost_types::Timestamp {
-            seconds: at.unix_timestamp(),
-            nanos: 0,
-        }),
+        at: Some(common::bus::proto_time(at)),
         actor: actor.to_owned(),
     };
     let key = if scope.key().is_empty() {

@@ -125,12 +125,7 @@ pub(crate) fn from_proto(b: &market_pb::Bar) -> Option<Bar> {
     })
 }
 
-pub(crate) fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: i32::try_from(t.nanosecond()).unwrap_or(0),
-    }
-}
+pub(crate) use common::bus::proto_time as timestamp;
 
 fn to_proto(b: &Bar) -> market_pb::Bar {
     market_pb::Bar {
