@@ -64,6 +64,10 @@ pub struct StudyConfig {
     pub function: String,
     /// Parameters by name; missing ones take TA-Lib's defaults.
     pub params: Vec<(String, f64)>,
+    /// The bar column a one-series function (`real`: SMA, MAX, STDDEV, ...) reads instead of
+    /// the close: `open`, `high`, `low`, `close` or `volume` (an average volume, a channel of
+    /// highs).
+    pub input: Option<String>,
 }
 
 /// A signal rule over the values of one bar and the bar before it.
@@ -92,6 +96,22 @@ pub enum Rule {
         /// Oversold level.
         lower: f64,
     },
+    /// The close breaking out of the channel of the bars before it, an upward break confirmed
+    /// by volume: above the previous `upper` (a MAX of highs) on at least `factor` × the
+    /// previous `volume` (an average volume) is +1, `<name>_up`; below the previous `lower` (a
+    /// MIN of lows) is -1, `<name>_down` (an exit needs no confirmation).
+    Breakout {
+        /// Prefix of the signal names.
+        name: String,
+        /// Value id of the channel's top.
+        upper: String,
+        /// Value id of the channel's bottom.
+        lower: String,
+        /// Value id of the average volume.
+        volume: String,
+        /// How many times the average volume an upward break needs.
+        factor: f64,
+    },
     /// The close breaking out of a band: above `upper` (+1, `<name>_break_up`) or below `lower`
     /// (-1, `<name>_break_down`) after closing inside it.
     Band {
@@ -119,13 +139,34 @@ pub struct Signal {
     pub detail: String,
 }
 
+/// The id of signal `name` read off the `timeframe` bar of `symbol` starting at `start`:
+/// deterministic, so the same bar read again makes the same id (and the decision engine's
+/// order on it the same client id).
+pub fn signal_id(symbol: &str, timeframe: &str, start: OffsetDateTime, name: &str) -> String {
+    format!("{symbol}-{timeframe}-{}-{name}", start.unix_timestamp())
+}
+
 /// The configured indicators and rules, checked once: every function exists, its parameters
 /// are valid, ids are unique and every rule names existing values.
 #[derive(Debug)]
 pub struct StudySet {
-    studies: Vec<(StudyConfig, Vec<String>)>,
+    /// Each study with the slots of its outputs and the columns of its inputs.
+    studies: Vec<(StudyConfig, std::ops::Range<usize>, Vec<Column>)>,
     prototypes: Vec<Box<dyn Indicator>>,
-    rules: Vec<Rule>,
+    /// Value id of each slot.
+    ids: Vec<String>,
+    rules: Vec<Compiled>,
+}
+
+/// Reads one input of a function off a bar.
+type Column = fn(&Bar) -> f64;
+
+/// A [`Rule`] with its value ids resolved to slots.
+#[derive(Debug, Clone)]
+struct Compiled {
+    rule: Rule,
+    /// The slots the rule reads, in the order its variant names them.
+    slots: [usize; 3],
 }
 
 impl StudySet {
@@ -133,7 +174,7 @@ impl StudySet {
     pub fn new(studies: &[StudyConfig], rules: &[Rule]) -> Result<Self, ConfigError> {
         let mut checked = Vec::new();
         let mut prototypes = Vec::new();
-        let mut ids = std::collections::HashSet::new();
+        let mut ids: Vec<String> = Vec::new();
         for s in studies {
             if s.id.is_empty() || !s.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(ConfigError(format!(
@@ -145,13 +186,34 @@ impl StudySet {
             let indicator = indicators::build(&s.function, &params)
                 .map_err(|e| ConfigError(format!("study {}: {e}", s.id)))?;
             let spec = indicator.spec();
-            if let Some(input) = spec.inputs.iter().find(|i| column(**i).is_none()) {
-                return Err(ConfigError(format!(
-                    "study {}: {} needs the input {:?}, which bars do not carry",
-                    s.id,
-                    spec.name,
-                    input.name()
-                )));
+            let mut columns = Vec::with_capacity(spec.inputs.len());
+            for input in spec.inputs {
+                let Some(c) = column(*input) else {
+                    return Err(ConfigError(format!(
+                        "study {}: {} needs the input {:?}, which bars do not carry",
+                        s.id,
+                        spec.name,
+                        input.name()
+                    )));
+                };
+                columns.push(c);
+            }
+            if let Some(name) = &s.input {
+                let chosen = named_column(name).ok_or_else(|| {
+                    ConfigError(format!(
+                        "study {}: input {name:?}: open, high, low, close or volume",
+                        s.id
+                    ))
+                })?;
+                if spec.inputs != [Input::Real] {
+                    return Err(ConfigError(format!(
+                        "study {}: {} reads {} series; only a one-series function takes an input",
+                        s.id,
+                        spec.name,
+                        spec.inputs.len()
+                    )));
+                }
+                columns = vec![chosen];
             }
             let outputs: Vec<String> = if spec.outputs.len() == 1 {
                 vec![s.id.clone()]
@@ -161,14 +223,17 @@ impl StudySet {
                     .map(|o| format!("{}.{o}", s.id))
                     .collect()
             };
-            for id in &outputs {
-                if !ids.insert(id.clone()) {
+            let first = ids.len();
+            for id in outputs {
+                if ids.contains(&id) {
                     return Err(ConfigError(format!("value id {id:?} is used twice")));
                 }
+                ids.push(id);
             }
-            checked.push((s.clone(), outputs));
+            checked.push((s.clone(), first..ids.len(), columns));
             prototypes.push(indicator);
         }
+        let mut compiled = Vec::new();
         for rule in rules {
             let needed: Vec<&String> = match rule {
                 Rule::Cross { fast, slow, .. } => vec![fast, slow],
@@ -186,19 +251,37 @@ impl StudySet {
                     vec![value]
                 }
                 Rule::Band { upper, lower, .. } => vec![upper, lower],
-            };
-            for id in needed {
-                if !ids.contains(id) {
-                    return Err(ConfigError(format!(
-                        "a rule names {id:?}, which no study produces"
-                    )));
+                Rule::Breakout {
+                    upper,
+                    lower,
+                    volume,
+                    factor,
+                    ..
+                } => {
+                    if !(factor.is_finite() && *factor >= 0.0) {
+                        return Err(ConfigError(format!(
+                            "breakout rule on {upper}: factor {factor} must be 0 or more"
+                        )));
+                    }
+                    vec![upper, lower, volume]
                 }
+            };
+            let mut slots = [0; 3];
+            for (slot, id) in slots.iter_mut().zip(needed) {
+                *slot = ids.iter().position(|i| i == id).ok_or_else(|| {
+                    ConfigError(format!("a rule names {id:?}, which no study produces"))
+                })?;
             }
+            compiled.push(Compiled {
+                rule: rule.clone(),
+                slots,
+            });
         }
         Ok(Self {
             studies: checked,
             prototypes,
-            rules: rules.to_vec(),
+            ids,
+            rules: compiled,
         })
     }
 
@@ -206,7 +289,8 @@ impl StudySet {
     pub fn start(&self) -> Studies {
         Studies {
             indicators: self.prototypes.iter().map(|p| p.clone_box()).collect(),
-            values: BTreeMap::new(),
+            values: vec![f64::NAN; self.ids.len()],
+            before: vec![f64::NAN; self.ids.len()],
             close: None,
             last: None,
         }
@@ -224,8 +308,25 @@ impl StudySet {
 
     /// The configured studies.
     pub fn configs(&self) -> impl Iterator<Item = &StudyConfig> {
-        self.studies.iter().map(|(c, _)| c)
+        self.studies.iter().map(|(c, ..)| c)
     }
+
+    /// The slot of value `id`, if a study produces it.
+    pub fn slot(&self, id: &str) -> Option<usize> {
+        self.ids.iter().position(|i| i == id)
+    }
+}
+
+/// The column `open`, `high`, `low`, `close` or `volume`.
+fn named_column(name: &str) -> Option<Column> {
+    column(match name {
+        "open" => Input::Open,
+        "high" => Input::High,
+        "low" => Input::Low,
+        "close" => Input::Close,
+        "volume" => Input::Volume,
+        _ => return None,
+    })
 }
 
 /// The OHLCV column a function input reads (`real` is the close, `real0`/`real1` high/low,
@@ -250,20 +351,30 @@ pub fn column(input: Input) -> Option<fn(&Bar) -> f64> {
 #[derive(Debug)]
 pub struct Studies {
     indicators: Vec<Box<dyn Indicator>>,
-    /// Defined values after the last bar, by value id.
-    values: BTreeMap<String, f64>,
+    /// Values after the last bar, by slot (NaN: not defined yet).
+    values: Vec<f64>,
+    /// Values before the last bar (scratch of [`Studies::step`]).
+    before: Vec<f64>,
     /// The last bar's close.
     close: Option<f64>,
-    /// The last bar applied, with the state from before it.
+    /// The last bar applied, with the state from before it (`None` after
+    /// [`Studies::advance`], which keeps no undo).
     last: Option<Applied>,
 }
 
-/// The last bar applied and everything as it was before it.
+/// The last bar applied and, unless it came through [`Studies::advance`], everything as it
+/// was before it.
 #[derive(Debug)]
 struct Applied {
     bar: Bar,
+    undo: Option<Undo>,
+}
+
+/// The state before a bar.
+#[derive(Debug)]
+struct Undo {
     indicators: Vec<Box<dyn Indicator>>,
-    values: BTreeMap<String, f64>,
+    values: Vec<f64>,
     close: Option<f64>,
 }
 
@@ -301,37 +412,88 @@ impl Studies {
                 if *bar == last.bar {
                     return Update::Ignored;
                 }
-                if let Some(l) = self.last.take() {
-                    self.indicators = l.indicators;
-                    self.values = l.values;
-                    self.close = l.close;
+                if let Some(undo) = self.last.take().and_then(|l| l.undo) {
+                    self.indicators = undo.indicators;
+                    self.values = undo.values;
+                    self.close = undo.close;
                 }
                 corrected = true;
             }
         }
-        let before = self.values.clone();
-        let prev_close = self.close.replace(bar.close as f64);
+        let undo = Undo {
+            indicators: self.indicators.iter().map(|i| i.clone_box()).collect(),
+            values: self.values.clone(),
+            close: self.close,
+        };
+        let mut signals = Vec::new();
+        self.step(set, bar, &mut signals);
         self.last = Some(Applied {
             bar: bar.clone(),
-            indicators: self.indicators.iter().map(|i| i.clone_box()).collect(),
-            values: before.clone(),
-            close: prev_close,
+            undo: Some(undo),
         });
+        let mut values: Vec<(String, f64)> =
+            self.values(set).map(|(k, v)| (k.to_owned(), v)).collect();
+        values.sort_by(|a, b| a.0.cmp(&b.0));
+        if corrected {
+            Update::Corrected { values, signals }
+        } else {
+            Update::Applied { values, signals }
+        }
+    }
+
+    /// Applies a bar that is final (a backtest's history): no correction can follow, so no
+    /// undo state is kept and nothing is allocated unless a signal fires. Signals are appended
+    /// to `signals`. A bar not after the last one is ignored (`false`).
+    pub fn advance(&mut self, set: &StudySet, bar: &Bar, signals: &mut Vec<Signal>) -> bool {
+        if let Some(last) = &self.last
+            && bar.start <= last.bar.start
+        {
+            return false;
+        }
+        self.step(set, bar, signals);
+        match &mut self.last {
+            Some(last) => {
+                last.bar.start = bar.start;
+                last.undo = None;
+            }
+            None => {
+                self.last = Some(Applied {
+                    bar: bar.clone(),
+                    undo: None,
+                })
+            }
+        }
+        true
+    }
+
+    /// The value in `slot` ([`StudySet::slot`]) after the last bar, if defined.
+    pub fn value(&self, slot: usize) -> Option<f64> {
+        self.values.get(slot).copied().filter(|v| v.is_finite())
+    }
+
+    /// The defined values after the last bar, by id.
+    pub fn values<'a>(&'a self, set: &'a StudySet) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+        set.ids
+            .iter()
+            .zip(&self.values)
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| (k.as_str(), *v))
+    }
+
+    /// Runs every indicator and rule over `bar`.
+    fn step(&mut self, set: &StudySet, bar: &Bar, signals: &mut Vec<Signal>) {
+        self.before.copy_from_slice(&self.values);
+        let prev_close = self.close.replace(bar.close as f64);
         let mut input = [0.0; 8];
         let mut out = [0.0; 8];
-        let mut signals = Vec::new();
-        for (ind, (config, ids)) in self.indicators.iter_mut().zip(&set.studies) {
+        for (ind, (config, slots, columns)) in self.indicators.iter_mut().zip(&set.studies) {
             let spec = ind.spec();
-            for (slot, i) in input.iter_mut().zip(spec.inputs) {
-                *slot = column(*i).map_or(f64::NAN, |f| f(bar));
+            for (slot, c) in input.iter_mut().zip(columns) {
+                *slot = c(bar);
             }
             ind.update(&input[..spec.inputs.len()], &mut out[..spec.outputs.len()]);
-            for (id, v) in ids.iter().zip(out.iter()) {
-                if v.is_finite() {
-                    self.values.insert(id.clone(), *v);
-                } else {
-                    self.values.remove(id);
-                }
+            for (slot, v) in slots.clone().zip(out.iter()) {
+                self.values[slot] = if v.is_finite() { *v } else { f64::NAN };
             }
             if spec.group == Group::Pattern && out[0].is_finite() && out[0] != 0.0 {
                 signals.push(Signal {
@@ -344,13 +506,7 @@ impl Studies {
             }
         }
         for rule in &set.rules {
-            signals.extend(evaluate(rule, &before, &self.values, prev_close, bar));
-        }
-        let values = self.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        if corrected {
-            Update::Corrected { values, signals }
-        } else {
-            Update::Applied { values, signals }
+            signals.extend(evaluate(rule, &self.before, &self.values, prev_close, bar));
         }
     }
 
@@ -369,21 +525,24 @@ impl Studies {
 
 /// The signals `rule` reads off the values before and after `bar`.
 fn evaluate(
-    rule: &Rule,
-    before: &BTreeMap<String, f64>,
-    after: &BTreeMap<String, f64>,
+    compiled: &Compiled,
+    before: &[f64],
+    after: &[f64],
     prev_close: Option<f64>,
     bar: &Bar,
 ) -> Option<Signal> {
-    match rule {
+    let [a, b, c] = compiled.slots;
+    let defined = |v: f64| v.is_finite().then_some(v);
+    let get = |values: &[f64], slot: usize| values.get(slot).copied().and_then(defined);
+    match &compiled.rule {
         Rule::Cross {
             fast,
             slow,
             up,
             down,
         } => {
-            let (f0, s0) = (before.get(fast)?, before.get(slow)?);
-            let (f1, s1) = (after.get(fast)?, after.get(slow)?);
+            let (f0, s0) = (get(before, a)?, get(before, b)?);
+            let (f1, s1) = (get(after, a)?, get(after, b)?);
             let (name, direction) = if f0 <= s0 && f1 > s1 {
                 (up, 1)
             } else if f0 >= s0 && f1 < s1 {
@@ -395,7 +554,7 @@ fn evaluate(
                 kind: "crossover",
                 name: name.clone(),
                 direction,
-                value: *f1,
+                value: f1,
                 detail: format!(
                     "{fast} {f1:.2} crossed {} {slow} {s1:.2}",
                     if direction > 0 { "above" } else { "below" }
@@ -408,10 +567,10 @@ fn evaluate(
             upper,
             lower,
         } => {
-            let (v0, v1) = (before.get(value)?, after.get(value)?);
-            let (what, direction) = if v0 > upper && v1 <= upper {
+            let (v0, v1) = (get(before, a)?, get(after, a)?);
+            let (what, direction) = if v0 > *upper && v1 <= *upper {
                 ("left_overbought", -1)
-            } else if v0 < lower && v1 >= lower {
+            } else if v0 < *lower && v1 >= *lower {
                 ("left_oversold", 1)
             } else {
                 return None;
@@ -420,19 +579,57 @@ fn evaluate(
                 kind: "level",
                 name: format!("{name}_{what}"),
                 direction,
-                value: *v1,
+                value: v1,
                 detail: format!("{value} went from {v0:.2} to {v1:.2} (levels {lower} / {upper})"),
             })
         }
-        Rule::Band { name, upper, lower } => {
-            let (u0, l0) = (before.get(upper)?, before.get(lower)?);
-            let (u1, l1) = (after.get(upper)?, after.get(lower)?);
+        Rule::Breakout { name, factor, .. } => {
+            let close = bar.close as f64;
+            let (top, bottom) = (get(before, a)?, get(before, b)?);
+            let (what, direction, detail) = if close > top {
+                let average = get(before, c)?;
+                let volume = bar.volume as f64;
+                if volume < factor * average {
+                    return None;
+                }
+                (
+                    "up",
+                    1,
+                    format!(
+                        "close {close} above the channel top {top:.2} on volume {volume}                          ({:.2}× the average {average:.0})",
+                        if average > 0.0 {
+                            volume / average
+                        } else {
+                            f64::INFINITY
+                        }
+                    ),
+                )
+            } else if close < bottom {
+                (
+                    "down",
+                    -1,
+                    format!("close {close} below the channel bottom {bottom:.2}"),
+                )
+            } else {
+                return None;
+            };
+            Some(Signal {
+                kind: "breakout",
+                name: format!("{name}_{what}"),
+                direction,
+                value: close,
+                detail,
+            })
+        }
+        Rule::Band { name, .. } => {
+            let (u0, l0) = (get(before, a)?, get(before, b)?);
+            let (u1, l1) = (get(after, a)?, get(after, b)?);
             let close = bar.close as f64;
             let prev = prev_close?;
-            let inside_before = prev <= *u0 && prev >= *l0;
-            let (what, direction) = if inside_before && close > *u1 {
+            let inside_before = prev <= u0 && prev >= l0;
+            let (what, direction) = if inside_before && close > u1 {
                 ("break_up", 1)
-            } else if inside_before && close < *l1 {
+            } else if inside_before && close < l1 {
                 ("break_down", -1)
             } else {
                 return None;

@@ -379,12 +379,7 @@ impl Closer {
 fn signal(bar: &Bar, timeframe: &str, s: Signal) -> pb::Signal {
     pb::Signal {
         // Deterministic: the same bar read again makes the same id.
-        id: format!(
-            "{}-{timeframe}-{}-{}",
-            bar.symbol,
-            bar.start.unix_timestamp(),
-            s.name
-        ),
+        id: crate::domain::signal_id(&bar.symbol, timeframe, bar.start, &s.name),
         symbol: bar.symbol.clone(),
         timeframe: timeframe.to_owned(),
         bar_start: Some(timestamp(bar.start)),

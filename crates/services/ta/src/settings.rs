@@ -40,7 +40,7 @@ pub struct AnalysisSettings {
 }
 
 /// One indicator kept for every symbol and timeframe.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Study {
     /// The id its values carry (`<id>.<output>` for a function with several outputs).
@@ -50,10 +50,14 @@ pub struct Study {
     /// Parameters by name; missing ones take TA-Lib's defaults.
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
+    /// The bar column a one-series function reads instead of the close (`open`, `high`,
+    /// `low`, `close`, `volume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 /// The signal rules.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Line crossings.
@@ -65,10 +69,13 @@ pub struct Rules {
     /// Bands broken.
     #[serde(default)]
     pub band: Vec<BandRule>,
+    /// Channels broken, upwards on volume.
+    #[serde(default)]
+    pub breakout: Vec<BreakoutRule>,
 }
 
 /// `fast` crossing `slow`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrossRule {
     /// Value id of the fast line.
@@ -82,7 +89,7 @@ pub struct CrossRule {
 }
 
 /// A value leaving the zone above `upper` or below `lower`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LevelRule {
     /// Prefix of the signal names.
@@ -96,7 +103,7 @@ pub struct LevelRule {
 }
 
 /// The close breaking out of a band.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BandRule {
     /// Prefix of the signal names.
@@ -105,6 +112,22 @@ pub struct BandRule {
     pub upper: String,
     /// Value id of the lower band.
     pub lower: String,
+}
+
+/// The close breaking the previous bars' channel, upwards on volume.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakoutRule {
+    /// Prefix of the signal names (`<name>_up`, `<name>_down`).
+    pub name: String,
+    /// Value id of the channel's top (a MAX of highs).
+    pub upper: String,
+    /// Value id of the channel's bottom (a MIN of lows).
+    pub lower: String,
+    /// Value id of the average volume (an SMA of volume).
+    pub volume: String,
+    /// How many times the average volume an upward break needs.
+    pub factor: f64,
 }
 
 /// On-demand computations.
@@ -120,40 +143,7 @@ pub struct ComputeSettings {
 impl Sections {
     /// The configured studies and rules, checked.
     pub fn study_set(&self) -> Result<StudySet, crate::domain::ConfigError> {
-        let studies: Vec<StudyConfig> = self
-            .studies
-            .iter()
-            .map(|s| StudyConfig {
-                id: s.id.clone(),
-                function: s.function.clone(),
-                params: s.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            })
-            .collect();
-        let mut rules = Vec::new();
-        for r in &self.rules.cross {
-            rules.push(Rule::Cross {
-                fast: r.fast.clone(),
-                slow: r.slow.clone(),
-                up: r.up.clone(),
-                down: r.down.clone(),
-            });
-        }
-        for r in &self.rules.level {
-            rules.push(Rule::Level {
-                name: r.name.clone(),
-                value: r.value.clone(),
-                upper: r.upper,
-                lower: r.lower,
-            });
-        }
-        for r in &self.rules.band {
-            rules.push(Rule::Band {
-                name: r.name.clone(),
-                upper: r.upper.clone(),
-                lower: r.lower.clone(),
-            });
-        }
-        StudySet::new(&studies, &rules)
+        study_set(&self.studies, &self.rules)
     }
 
     /// The configured timeframes, parsed.
@@ -169,6 +159,53 @@ impl Sections {
         out.sort();
         Ok(out)
     }
+}
+
+/// `studies` and `rules` as settings give them, checked into a [`StudySet`].
+pub fn study_set(studies: &[Study], rules: &Rules) -> Result<StudySet, crate::domain::ConfigError> {
+    let studies: Vec<StudyConfig> = studies
+        .iter()
+        .map(|s| StudyConfig {
+            id: s.id.clone(),
+            function: s.function.clone(),
+            params: s.params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            input: s.input.clone(),
+        })
+        .collect();
+    let mut compiled = Vec::new();
+    for r in &rules.cross {
+        compiled.push(Rule::Cross {
+            fast: r.fast.clone(),
+            slow: r.slow.clone(),
+            up: r.up.clone(),
+            down: r.down.clone(),
+        });
+    }
+    for r in &rules.level {
+        compiled.push(Rule::Level {
+            name: r.name.clone(),
+            value: r.value.clone(),
+            upper: r.upper,
+            lower: r.lower,
+        });
+    }
+    for r in &rules.breakout {
+        compiled.push(Rule::Breakout {
+            name: r.name.clone(),
+            upper: r.upper.clone(),
+            lower: r.lower.clone(),
+            volume: r.volume.clone(),
+            factor: r.factor,
+        });
+    }
+    for r in &rules.band {
+        compiled.push(Rule::Band {
+            name: r.name.clone(),
+            upper: r.upper.clone(),
+            lower: r.lower.clone(),
+        });
+    }
+    StudySet::new(&studies, &compiled)
 }
 
 impl common::settings::Sections for Sections {

@@ -32,6 +32,7 @@ fn study(id: &str, function: &str, params: &[(&str, f64)]) -> StudyConfig {
         id: id.into(),
         function: function.into(),
         params: params.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        input: None,
     }
 }
 
@@ -136,6 +137,79 @@ fn crossovers_levels_and_band_breaks_are_signalled_once() {
             (8, "death_cross".to_owned(), -1),
             (8, "fast_left_overbought".to_owned(), -1),
         ]
+    );
+}
+
+#[test]
+fn a_breakout_needs_volume_upwards_and_reads_the_channel_before_the_bar() {
+    let mut high = study("top", "MAX", &[("timeperiod", 3.0)]);
+    high.input = Some("high".into());
+    let mut low = study("bottom", "MIN", &[("timeperiod", 3.0)]);
+    low.input = Some("low".into());
+    let mut volume = study("vol", "SMA", &[("timeperiod", 3.0)]);
+    volume.input = Some("volume".into());
+    let set = StudySet::new(
+        &[high, low, volume],
+        &[Rule::Breakout {
+            name: "channel".into(),
+            upper: "top".into(),
+            lower: "bottom".into(),
+            volume: "vol".into(),
+            factor: 1.5,
+        }],
+    )
+    .unwrap();
+    let mut s = set.start();
+    let mut signals = Vec::new();
+    // Three quiet bars: highs 10,100, lows 9,900, volume 1,000.
+    for m in 0..3 {
+        assert!(s.advance(&set, &bar(minute(10, m), 10_000), &mut signals));
+    }
+    assert!(signals.is_empty());
+    let slot = set.slot("vol").unwrap();
+    assert_eq!(s.value(slot), Some(1_000.0), "an SMA of the volume column");
+    // Above the top on the average volume: not confirmed.
+    let mut thin = bar(minute(10, 3), 10_200);
+    s.advance(&set, &thin, &mut signals);
+    assert!(signals.is_empty(), "{signals:?}");
+    // Above the (new) top on twice the volume: confirmed.
+    thin.start = minute(10, 4);
+    thin.close = 10_500;
+    thin.high = 10_600;
+    thin.volume = 2_500;
+    s.advance(&set, &thin, &mut signals);
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    assert_eq!(
+        (signals[0].name.as_str(), signals[0].direction),
+        ("channel_up", 1)
+    );
+    assert_eq!(signals[0].kind, "breakout");
+    signals.clear();
+    // Below the bottom of the three bars before: an exit, volume or not.
+    let mut fall = bar(minute(10, 5), 9_800);
+    fall.volume = 10;
+    s.advance(&set, &fall, &mut signals);
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    assert_eq!(signals[0].name, "channel_down");
+    // Redelivered and older bars change nothing through `advance`.
+    assert!(!s.advance(&set, &fall, &mut signals));
+    let mut both = study("x", "BBANDS", &[]);
+    both.input = Some("volume".into());
+    assert!(
+        StudySet::new(&[both], &[]).is_ok(),
+        "BBANDS reads one series"
+    );
+    let mut two = study("y", "BETA", &[]);
+    two.input = Some("volume".into());
+    let e = StudySet::new(&[two], &[]).unwrap_err().0;
+    assert!(e.contains("only a one-series function"), "{e}");
+    let mut bad = study("z", "SMA", &[]);
+    bad.input = Some("vwap".into());
+    assert!(
+        StudySet::new(&[bad], &[])
+            .unwrap_err()
+            .0
+            .contains("\"vwap\"")
     );
 }
 
