@@ -8,7 +8,6 @@ use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
-use crate::domain::SignalFollower;
 use crate::metrics::Metrics;
 use crate::service::Engine;
 use crate::settings::{Sections, Settings};
@@ -36,25 +35,7 @@ impl Service for App {
             .own
             .strategies
             .iter()
-            .map(|s| {
-                let symbols = s
-                    .symbols
-                    .iter()
-                    .filter_map(|x| market::Symbol::parse(x).ok())
-                    .collect();
-                (
-                    SignalFollower {
-                        id: s.id.clone(),
-                        buy_on: s.buy_on.clone(),
-                        sell_on: s.sell_on.clone(),
-                        timeframes: s.timeframes.clone(),
-                        symbols,
-                        sizing: s.sizing.clone(),
-                        lot: 100,
-                    },
-                    s.enabled || settings.own.decision.enable_all,
-                )
-            })
+            .map(|s| (s.follower(), s.enabled || settings.own.decision.enable_all))
             .collect();
         let oms_url = settings
             .peer("oms")

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use market::{Side, Symbol};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A technical signal as strategies read it (`ta.signal.v1`).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,7 @@ pub struct Intent {
 }
 
 /// What a strategy knows when it decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Context {
     /// Shares the strategy holds in the symbol (from its fills).
     pub position: u64,
@@ -45,6 +45,9 @@ pub struct Context {
     pub pending_buy: u64,
     /// The last trade price, VND.
     pub last: Option<i64>,
+    /// The latest value of the indicator the strategy reads ([`Strategy::input`]: an ATR) for
+    /// the signal's symbol and timeframe.
+    pub input: Option<f64>,
 }
 
 /// A strategy: turns a signal into an intent, or nothing.
@@ -53,10 +56,14 @@ pub trait Strategy: Send + Sync {
     fn id(&self) -> &str;
     /// What it decides on `signal` given `ctx`; `None` to let it pass.
     fn decide(&self, signal: &Signal, ctx: &Context) -> Option<Intent>;
+    /// The TA value id it needs in [`Context::input`] (`atr14`), if any.
+    fn input(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// How a buy is sized.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Sizing {
     /// A fixed number of shares (whole lots).
@@ -71,23 +78,60 @@ pub enum Sizing {
         /// Percent of it per position.
         percent: f64,
     },
+    /// Volatility-targeted: each position moves `risk_percent` of the capital on a typical
+    /// bar, measured by an average true range (`atr`, a TA value id of the signal's
+    /// timeframe): shares = capital × risk_percent / 100 / ATR, at most `max_percent` of the
+    /// capital at the last price, in whole lots. Quiet symbols get more shares, wild ones fewer.
+    VolatilityTarget {
+        /// The capital the strategy trades with, VND.
+        capital: i64,
+        /// Percent of the capital one ATR move of a position is.
+        risk_percent: f64,
+        /// The TA value id of the ATR (`atr14`).
+        atr: String,
+        /// Most of the capital one position takes, percent.
+        max_percent: f64,
+    },
 }
 
 impl Sizing {
-    /// Shares to buy at `last` in lots of `lot`; 0 when it cannot be sized.
-    pub fn quantity(&self, last: Option<i64>, lot: u64) -> u64 {
+    /// Shares to buy at `last` in lots of `lot`, with `input` the value [`Sizing::input`]
+    /// names; 0 when it cannot be sized.
+    pub fn quantity(&self, last: Option<i64>, lot: u64, input: Option<f64>) -> u64 {
         let lot = lot.max(1);
-        let q = match self {
-            Sizing::Fixed { quantity } => *quantity,
-            Sizing::PercentOfCapital { capital, percent } => match last {
-                Some(p) if p > 0 => {
-                    let budget = (*capital as f64) * percent / 100.0;
-                    (budget / p as f64).floor().max(0.0) as u64
+        let shares = |budget: f64, price: f64| (budget / price).floor().max(0.0) as u64;
+        let q = match (self, last) {
+            (Sizing::Fixed { quantity }, _) => *quantity,
+            (Sizing::PercentOfCapital { capital, percent }, Some(p)) if p > 0 => {
+                shares((*capital as f64) * percent / 100.0, p as f64)
+            }
+            (
+                Sizing::VolatilityTarget {
+                    capital,
+                    risk_percent,
+                    max_percent,
+                    ..
+                },
+                Some(p),
+            ) if p > 0 => match input {
+                Some(atr) if atr > 0.0 && atr.is_finite() => {
+                    let capital = *capital as f64;
+                    shares(capital * risk_percent / 100.0, atr)
+                        .min(shares(capital * max_percent / 100.0, p as f64))
                 }
                 _ => 0,
             },
+            _ => 0,
         };
         q / lot * lot
+    }
+
+    /// The TA value id the sizing reads, if any.
+    pub fn input(&self) -> Option<&str> {
+        match self {
+            Sizing::VolatilityTarget { atr, .. } => Some(atr),
+            Sizing::Fixed { .. } | Sizing::PercentOfCapital { .. } => None,
+        }
     }
 
     /// Checks the numbers.
@@ -101,7 +145,25 @@ impl Sizing {
             {
                 Err("sizing: capital must be positive and percent in (0, 100]".to_owned())
             }
-            Sizing::Fixed { .. } | Sizing::PercentOfCapital { .. } => Ok(()),
+            Sizing::VolatilityTarget {
+                capital,
+                risk_percent,
+                atr,
+                max_percent,
+            } if *capital <= 0
+                || !(*risk_percent > 0.0 && *risk_percent <= 100.0)
+                || !(*max_percent > 0.0 && *max_percent <= 100.0)
+                || atr.is_empty() =>
+            {
+                Err(
+                    "sizing: capital must be positive, risk_percent and max_percent in (0, 100] \
+                     and atr a value id"
+                        .to_owned(),
+                )
+            }
+            Sizing::Fixed { .. }
+            | Sizing::PercentOfCapital { .. }
+            | Sizing::VolatilityTarget { .. } => Ok(()),
         }
     }
 }
@@ -133,6 +195,10 @@ impl Strategy for SignalFollower {
         &self.id
     }
 
+    fn input(&self) -> Option<&str> {
+        self.sizing.input()
+    }
+
     fn decide(&self, s: &Signal, ctx: &Context) -> Option<Intent> {
         if !self.timeframes.is_empty() && !self.timeframes.contains(&s.timeframe) {
             return None;
@@ -144,7 +210,7 @@ impl Strategy for SignalFollower {
             if ctx.position > 0 || ctx.pending_buy > 0 {
                 return None;
             }
-            let quantity = self.sizing.quantity(ctx.last, self.lot);
+            let quantity = self.sizing.quantity(ctx.last, self.lot, ctx.input);
             if quantity == 0 {
                 return None;
             }
@@ -152,7 +218,7 @@ impl Strategy for SignalFollower {
                 side: Side::Buy,
                 quantity,
                 reason: format!(
-                    "{} on {} {} ({}; value {:.4}); sized {:?} at last {}",
+                    "{} on {} {} ({}; value {:.4}); sized {:?} at last {}{}",
                     s.name,
                     s.symbol,
                     s.timeframe,
@@ -160,7 +226,11 @@ impl Strategy for SignalFollower {
                     s.value,
                     self.sizing,
                     ctx.last
-                        .map_or_else(|| "unknown".to_owned(), |p| p.to_string())
+                        .map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+                    ctx.input.map_or_else(String::new, |v| format!(
+                        ", {} {v:.2}",
+                        self.sizing.input().unwrap_or("input")
+                    ))
                 ),
             });
         }
@@ -289,6 +359,7 @@ mod tests {
             position: 0,
             pending_buy: 0,
             last: Some(25_300),
+            input: None,
         };
         let buy = s.decide(&signal("golden_cross"), &flat).unwrap();
         // 50,000,000 / 25,300 = 1,976.28 shares: 1,900 in lots of 100.
@@ -344,5 +415,51 @@ mod tests {
         assert_eq!(p.of("ma", ssi), (100, 0));
         assert_eq!(p.open_positions("ma"), 1);
         assert!(Sizing::Fixed { quantity: 0 }.check().is_err());
+    }
+
+    #[test]
+    fn volatility_targeting_sizes_by_the_atr_within_a_cap() {
+        let sizing = Sizing::VolatilityTarget {
+            capital: 1_000_000_000,
+            risk_percent: 0.5,
+            atr: "atr14".into(),
+            max_percent: 10.0,
+        };
+        assert_eq!(sizing.input(), Some("atr14"));
+        // 5,000,000 VND of risk / an ATR of 800 = 6,250 shares: 6,200 in lots.
+        assert_eq!(sizing.quantity(Some(10_000), 100, Some(800.0)), 6_200);
+        // A quiet symbol (ATR 100) would take 50,000 shares = 500 M: capped at 10% of the
+        // capital, 100 M = 10,000 shares; a dear one at 25,000 is capped at 4,000.
+        assert_eq!(sizing.quantity(Some(10_000), 100, Some(100.0)), 10_000);
+        assert_eq!(sizing.quantity(Some(25_000), 100, Some(800.0)), 4_000);
+        assert_eq!(
+            sizing.quantity(Some(25_000), 100, None),
+            0,
+            "no ATR, no size"
+        );
+        assert_eq!(
+            sizing.quantity(None, 100, Some(800.0)),
+            0,
+            "no price, no size"
+        );
+        assert!(sizing.check().is_ok());
+        let bad = Sizing::VolatilityTarget {
+            capital: 1,
+            risk_percent: 0.0,
+            atr: "atr14".into(),
+            max_percent: 10.0,
+        };
+        assert!(bad.check().is_err());
+        let s = SignalFollower { sizing, ..ma() };
+        assert_eq!(s.input(), Some("atr14"));
+        let ctx = Context {
+            position: 0,
+            pending_buy: 0,
+            last: Some(10_000),
+            input: Some(800.0),
+        };
+        let buy = s.decide(&signal("golden_cross"), &ctx).unwrap();
+        assert_eq!(buy.quantity, 6_200);
+        assert!(buy.reason.contains("atr14 800.00"), "{}", buy.reason);
     }
 }

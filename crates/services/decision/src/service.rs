@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use common::bus::SharedBus;
-use common::bus::topics::{MARKET_TRADE, OMS_FILL, OMS_ORDER, TA_SIGNAL};
+use common::bus::topics::{MARKET_TRADE, OMS_FILL, OMS_ORDER, TA_INDICATOR, TA_SIGNAL};
 use common::error::{Classify, Kind};
 use common::settings::MarketClock;
 use common::shutdown::CancellationToken;
@@ -97,6 +97,11 @@ struct Inner {
     strategies: RwLock<Vec<Entry>>,
     positions: Mutex<Positions>,
     last: RwLock<HashMap<Symbol, i64>>,
+    /// The latest value of each TA value id a strategy reads ([`Strategy::input`]), by symbol
+    /// and timeframe, from `ta.indicator.v1`.
+    inputs: RwLock<HashMap<(Symbol, String, String), f64>>,
+    /// The value ids strategies read.
+    wanted: Vec<String>,
     db: Db,
     oms: Option<OmsServiceClient<Channel>>,
     /// The configured account; empty: asked from the OMS (and kept once known).
@@ -129,8 +134,16 @@ impl Engine {
             )),
             None => None,
         };
+        let mut wanted: Vec<String> = strategies
+            .iter()
+            .filter_map(|(s, _)| s.input().map(str::to_owned))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
         Ok(Self {
             inner: Arc::new(Inner {
+                wanted,
+                inputs: RwLock::default(),
                 strategies: RwLock::new(
                     strategies
                         .into_iter()
@@ -187,7 +200,7 @@ impl Engine {
                     buy_on: s.buy_on.clone(),
                     sell_on: s.sell_on.clone(),
                     timeframes: s.timeframes.clone(),
-                    quantity: s.sizing.quantity(None, s.lot),
+                    quantity: s.sizing.quantity(None, s.lot, None),
                     open_positions: positions.open_positions(&s.id),
                     open_buys: positions.open_buys(&s.id),
                 }
@@ -334,10 +347,19 @@ impl Engine {
                 .filter(|e| e.enabled && !decided.contains(&e.strategy.id))
             {
                 let (position, pending_buy) = positions.of(&e.strategy.id, signal.symbol);
+                let input = e.strategy.input().and_then(|id| {
+                    self.inner
+                        .inputs
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get(&(signal.symbol, signal.timeframe.clone(), id.to_owned()))
+                        .copied()
+                });
                 let ctx = Context {
                     position,
                     pending_buy,
                     last,
+                    input,
                 };
                 if let Some(intent) = e.strategy.decide(signal, &ctx) {
                     todo.push(pb::Decision {
@@ -560,11 +582,14 @@ impl Engine {
         group: String,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
-        let topics = [
+        let mut topics = vec![
             OMS_ORDER.static_name(),
             OMS_FILL.static_name(),
             MARKET_TRADE.static_name(),
         ];
+        if !self.inner.wanted.is_empty() {
+            topics.push(TA_INDICATOR.static_name());
+        }
         let mut sub = bus
             .subscribe(&group, &topics)
             .await
@@ -586,6 +611,25 @@ impl Engine {
     }
 
     fn apply_state(&self, topic: &str, envelope: &common::bus::Envelope) {
+        if topic == TA_INDICATOR.name {
+            if let Ok(snap) = envelope.decode::<proto::ta::v1::IndicatorSnapshot>()
+                && let Ok(symbol) = Symbol::parse(&snap.symbol)
+            {
+                let mut inputs = self
+                    .inner
+                    .inputs
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                for v in snap
+                    .values
+                    .iter()
+                    .filter(|v| self.inner.wanted.contains(&v.id))
+                {
+                    inputs.insert((symbol, snap.timeframe.clone(), v.id.clone()), v.value);
+                }
+            }
+            return;
+        }
         if topic == MARKET_TRADE.name {
             if let Ok(t) = envelope.decode::<proto::market::v1::Trade>()
                 && let Ok(symbol) = Symbol::parse(&t.symbol)

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::Sizing;
+use crate::domain::{SignalFollower, Sizing};
 
 /// The decision service's own sections.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,7 +32,7 @@ pub struct DecisionSettings {
 }
 
 /// One strategy.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyConfig {
     /// Id (orders carry it).
@@ -52,6 +52,26 @@ pub struct StrategyConfig {
     pub symbols: Vec<String>,
     /// How a buy is sized.
     pub sizing: Sizing,
+}
+
+impl StrategyConfig {
+    /// The strategy this configures (symbols that do not parse are left out; settings checks
+    /// report them).
+    pub fn follower(&self) -> SignalFollower {
+        SignalFollower {
+            id: self.id.clone(),
+            buy_on: self.buy_on.clone(),
+            sell_on: self.sell_on.clone(),
+            timeframes: self.timeframes.clone(),
+            symbols: self
+                .symbols
+                .iter()
+                .filter_map(|x| market::Symbol::parse(x).ok())
+                .collect(),
+            sizing: self.sizing.clone(),
+            lot: 100,
+        }
+    }
 }
 
 impl common::settings::Sections for Sections {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use common::bus::Envelope;
-use common::bus::topics::{MARKET_TRADE, TA_SIGNAL};
+use common::bus::topics::{MARKET_TRADE, TA_INDICATOR, TA_SIGNAL};
 use common::service::testing::{Spawned, spawn};
 use market::{Exchange, InstrumentKind};
 use serde_json::{Value, json};
@@ -280,6 +280,61 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         )
     })
     .await;
+
+    // Volatility-targeted sizing reads the ATR of the signal's symbol and timeframe from
+    // ta.indicator.v1: 0.5% of 1,000,000,000 VND per ATR of 400 VND is 12,500 shares, within
+    // the cap of 10% of the capital at the floor.
+    let snapshot = proto::ta::v1::IndicatorSnapshot {
+        symbol: x.symbol.clone(),
+        timeframe: "1D".into(),
+        bar: None,
+        values: vec![proto::ta::v1::IndicatorValue {
+            id: "atr14".into(),
+            value: 400.0,
+        }],
+    };
+    bus.publish(
+        TA_INDICATOR.static_name(),
+        &Envelope::new("ta", &x.symbol, &snapshot),
+    )
+    .await
+    .unwrap();
+    let breakout = proto::ta::v1::Signal {
+        id: format!("{}-1D-20-channel20_up", x.symbol),
+        kind: "breakout".into(),
+        name: "channel20_up".into(),
+        detail: "close above the channel on 2x volume".into(),
+        ..signal(20)
+    };
+    let mut sized = Value::Null;
+    wait_for("the volatility-targeted decision", async || {
+        bus.publish(
+            TA_SIGNAL.static_name(),
+            &Envelope::new("ta", &x.symbol, &breakout),
+        )
+        .await
+        .unwrap();
+        let list =
+            get(decision.http_url("/api/decision/v1/decisions?strategy=volume-breakout")).await;
+        sized = list
+            .as_array()
+            .unwrap()
+            .first()
+            .cloned()
+            .unwrap_or(Value::Null);
+        !sized.is_null()
+    })
+    .await;
+    let cap = (100_000_000 / floor) as u64 / 100 * 100;
+    assert_eq!(
+        sized["quantity"].as_u64(),
+        Some(12_500u64.min(cap)),
+        "{sized}"
+    );
+    assert!(
+        sized["reason"].as_str().unwrap().contains("atr14 400.00"),
+        "{sized}"
+    );
 
     // Its performance: one decision sent, nothing filled yet (the buy rests at the floor).
     let perf = get(decision.http_url("/api/decision/v1/strategies/ma-cross/performance")).await;
