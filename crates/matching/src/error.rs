@@ -38,6 +38,9 @@ pub enum Error {
     /// Only final orders can be forgotten.
     #[error("order {0} is still working")]
     StillWorking(OrderId),
+    /// Only an instrument without working orders can be delisted.
+    #[error("{0} has working orders")]
+    InstrumentBusy(Symbol),
     /// Unknown account.
     #[error("unknown account {0}")]
     UnknownAccount(AccountId),

@@ -35,6 +35,21 @@ impl Engine {
         self.state.orders.remove(&id).ok_or(Error::UnknownOrder(id))
     }
 
+    /// Removes an instrument with empty books (no working order on any board) from the engine,
+    /// e.g. a backtest's symbol whose day is over: session boundaries and day ends then skip
+    /// it. Accounts keep their positions in it; [`Engine::list`] brings it back. Answers
+    /// whether it was listed; an instrument with a working order is refused.
+    pub fn delist(&mut self, symbol: Symbol) -> Result<bool, Error> {
+        let Some(inst) = self.state.instruments.get(&symbol) else {
+            return Ok(false);
+        };
+        if !(inst.main.book.is_empty() && inst.odd_lot.book.is_empty()) {
+            return Err(Error::InstrumentBusy(symbol));
+        }
+        self.state.instruments.remove(&symbol);
+        Ok(true)
+    }
+
     /// One account.
     pub fn account(&self, id: &AccountId) -> Option<&Account> {
         self.state.accounts.get(id)
