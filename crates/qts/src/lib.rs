@@ -2,6 +2,7 @@
 //! embedded gateway, the Nginx config generator, and the OpenAPI snapshot. The binary in `main.rs` is a thin CLI over
 //! these; the end-to-end tests drive them directly.
 
+pub mod backtest_cli;
 pub mod bench_orders;
 pub mod bench_replay;
 pub mod feed;

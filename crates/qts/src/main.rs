@@ -187,6 +187,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run the fleet's strategies, risk checks and matching over historical bars (CSV, a
+    /// historical database, feed recordings or a generated market) and write a report (JSON,
+    /// CSV, HTML with the equity curve and drawdown); with --param, search parameters, with
+    /// --train-days/--test-days walk-forward. Deterministic: the same input and seed give the
+    /// same bytes.
+    Backtest(Box<qts::backtest_cli::Args>),
     /// Benchmarks of the whole program (see docs/performance.md).
     Bench {
         #[command(subcommand)]
@@ -403,6 +409,13 @@ fn main() -> ExitCode {
         // --- historical: the logic is in historical::cli ---
         Command::Backfill(args) => historical_tool(historical::cli::backfill(args)),
         Command::Export(args) => historical_tool(historical::cli::export(args)),
+        Command::Backtest(args) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                qts::backtest_cli::main(*args, &mut std::io::stdout()).await?;
+                Ok(ExitCode::SUCCESS)
+            }),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
         Command::Ta { args } => {
             let stdin = std::io::stdin().lock();
             let stdout = std::io::BufWriter::new(std::io::stdout().lock());

@@ -216,13 +216,10 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Writes a symbol's bars as CSV, a month at a time, with a progress bar.
-pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let db = open(&args.database_url).await?;
-    let from = parse_date(&args.from, "from")?;
-    let to = parse_date(&args.to, "to")?;
-    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-    let queries = Queries::new(
+/// Queries over the database at `url` (migrated first), for tools that read bars.
+pub async fn open_queries(url: &str) -> anyhow::Result<Queries> {
+    let db = open(url).await?;
+    Ok(Queries::new(
         Store::new(db),
         Arc::new(market::TradingCalendar::embedded().context("trading calendar")?),
         QuerySettings {
@@ -230,7 +227,42 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
             max_daily_days: 40,
             max_symbols: 1,
         },
-    );
+    ))
+}
+
+/// `symbol`'s bars at `resolution` over `from ..= to`, read a month at a time: `each` gets
+/// every month's bars and the days it covered.
+pub async fn each_month(
+    queries: &Queries,
+    symbol: &str,
+    resolution: &str,
+    from: Date,
+    to: Date,
+    mut each: impl FnMut(Vec<Bar>, u64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    let mut a = from;
+    while a <= to {
+        let b: Date = (a + time::Duration::days(29)).min(to);
+        let q = BarsQuery::parse(symbol, resolution, &a.to_string(), &b.to_string())?;
+        each(
+            queries.bars(&q).await?,
+            u64::try_from((b - a).whole_days() + 1).unwrap_or(0),
+        )?;
+        match b.next_day() {
+            Some(n) => a = n,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Writes a symbol's bars as CSV, a month at a time, with a progress bar.
+pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let queries = open_queries(&args.database_url).await?;
+    let from = parse_date(&args.from, "from")?;
+    let to = parse_date(&args.to, "to")?;
+    anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("create {}", p.display()))?,
@@ -241,31 +273,27 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let pb = bar(u64::try_from(days).unwrap_or(0), "export");
     let mut first = true;
     let mut rows = 0usize;
-    let mut a = from;
-    while a <= to {
-        let b: Date = (a + time::Duration::days(29)).min(to);
-        let q = BarsQuery::parse(
-            &args.symbol,
-            &args.resolution,
-            &a.to_string(),
-            &b.to_string(),
-        )?;
-        let bars = queries.bars(&q).await?;
-        rows += bars.len();
-        let csv = crate::bars_csv(&bars);
-        let body = if first {
-            csv.as_str()
-        } else {
-            csv.split_once('\n').map_or("", |(_, rest)| rest)
-        };
-        out.write_all(body.as_bytes())?;
-        first = false;
-        pb.inc(u64::try_from((b - a).whole_days() + 1).unwrap_or(0));
-        match b.next_day() {
-            Some(n) => a = n,
-            None => break,
-        }
-    }
+    each_month(
+        &queries,
+        &args.symbol,
+        &args.resolution,
+        from,
+        to,
+        |bars, days| {
+            rows += bars.len();
+            let csv = crate::bars_csv(&bars);
+            let body = if first {
+                csv.as_str()
+            } else {
+                csv.split_once('\n').map_or("", |(_, rest)| rest)
+            };
+            out.write_all(body.as_bytes())?;
+            first = false;
+            pb.inc(days);
+            Ok(())
+        },
+    )
+    .await?;
     out.flush()?;
     pb.finish();
     writeln!(std::io::stderr(), "{rows} bars exported")?;

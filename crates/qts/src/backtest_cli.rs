@@ -1,0 +1,451 @@
+//! `qts backtest`: reads bars (CSV files, a historical database, feed recordings or a generated
+//! market), runs the fleet's strategies over them (`backtest::run`) and writes the report; with
+//! `--param`, searches parameters instead (`backtest::search`), walk-forward with
+//! `--train-days`/`--test-days`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use backtest::Config;
+use backtest::data::{Bars, BarsBuilder};
+use backtest::report::{Input, Report};
+use backtest::run::{Window, run};
+use backtest::search::{Objective, Param, Space, Walk, search};
+use market::bars::Resolution;
+use market::{Exchange, Symbol};
+use time::Date;
+
+/// `qts backtest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Bars as CSV: a file or a directory of `*.csv` (repeatable). Columns: `open,high,low,
+    /// close,volume`, `time` or `start`, and optionally `symbol` (else the file's name is the
+    /// symbol), `seconds` and `exchange` — what `qts export` writes, or `qts ta`'s input.
+    #[arg(long, value_name = "PATH")]
+    pub csv: Vec<PathBuf>,
+    /// Stored bars: a historical database (`postgres://...` or `sqlite:...`), with --symbols.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Tickers to read from --database (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
+    /// Feed recordings (`qts record` day files): their bars (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub recording: Vec<PathBuf>,
+    /// A generated market of this many HOSE stocks (a seeded random walk on ticks within
+    /// bands; see `backtest::data::synthetic`) for demos and benchmarks.
+    #[arg(long, value_name = "SYMBOLS")]
+    pub synthetic: Option<usize>,
+    /// Trading days of the generated market.
+    #[arg(long, default_value_t = 750)]
+    pub days: usize,
+    /// Seed of the generated market and of random parameter draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Bar length of CSV files without a `seconds` column, and of --database reads: 1m, 5m,
+    /// 15m, 30m, 1h or 1D.
+    #[arg(long, default_value = "1D")]
+    pub resolution: String,
+    /// Roll one-minute bars up into this timeframe first (the TA service's roll-up).
+    #[arg(long)]
+    pub timeframe: Option<String>,
+    /// First day of the bars used, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the bars used, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// First day traded; earlier bars only warm the indicators up.
+    #[arg(long)]
+    pub trade_from: Option<String>,
+    /// Settings (TOML): `[backtest]`, `[limits]`, `[[studies]]`, `[rules]`, `[[strategies]]`;
+    /// what it leaves out is the fleet's (crates/backtest/config/default.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory the report goes to (report.json, report.html, equity.csv, trades.csv,
+    /// orders.csv; search.json for a search).
+    #[arg(long, default_value = "backtest-report")]
+    pub out: PathBuf,
+    /// Search this parameter (repeatable): `studies.sma50.timeperiod=20,50,100` (a grid) or
+    /// `strategies.ma-cross.percent=1..10` (a range, with --samples).
+    #[arg(long = "param", value_name = "PATH=VALUES")]
+    pub params: Vec<String>,
+    /// Random draws instead of the whole grid.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// What ranks parameter sets: sharpe, sortino, return, cagr or calmar.
+    #[arg(long, default_value = "sharpe")]
+    pub objective: String,
+    /// Walk-forward: trading days of each train window (with --test-days).
+    #[arg(long)]
+    pub train_days: Option<usize>,
+    /// Walk-forward: trading days of each test window.
+    #[arg(long)]
+    pub test_days: Option<usize>,
+    /// Threads of a search (default: the cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+fn date(text: &Option<String>, what: &str) -> anyhow::Result<Option<Date>> {
+    text.as_deref()
+        .map(|t| {
+            Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
+                .with_context(|| format!("--{what} {t:?}: YYYY-MM-DD"))
+        })
+        .transpose()
+}
+
+/// Runs `qts backtest`.
+pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+            Config::parse(&p.display().to_string(), &text)?
+        }
+        None => Config::fleet()?,
+    };
+    let resolution: Resolution = args
+        .resolution
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
+    let (from, to) = (date(&args.from, "from")?, date(&args.to, "to")?);
+    let trade_from = date(&args.trade_from, "trade-from")?;
+    let rules = market::MarketRules::default();
+    let calendar = rules.calendar().context("trading calendar")?;
+    let (bars, source) = load(&args, &config, resolution, from, to, &rules, &calendar).await?;
+    let bars = match &args.timeframe {
+        Some(t) => {
+            let r: Resolution = t.parse().map_err(|e| anyhow::anyhow!("--timeframe: {e}"))?;
+            bars.rollup(r, &calendar)?
+        }
+        None => bars,
+    };
+    anyhow::ensure!(!bars.is_empty(), "no bars in {source}");
+    let (first, last) = bars.span().unzip();
+    let input = Input {
+        source: source.clone(),
+        symbols: bars.symbols().len(),
+        seconds: bars.seconds(),
+        first,
+        last,
+        trade_from,
+    };
+    if !args.params.is_empty() {
+        let space = Space {
+            params: args
+                .params
+                .iter()
+                .map(|p| Param::parse(p))
+                .collect::<Result<_, _>>()?,
+            samples: args.samples,
+            seed: args.seed,
+        };
+        let walk = match (args.train_days, args.test_days) {
+            (Some(train_days), Some(test_days)) => Some(Walk {
+                train_days,
+                test_days,
+            }),
+            (None, None) => None,
+            _ => anyhow::bail!("--train-days and --test-days go together"),
+        };
+        let threads = args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let objective = Objective::parse(&args.objective)?;
+        let report = tokio::task::spawn_blocking(move || {
+            search(&config, &bars, &space, objective, walk, threads)
+        })
+        .await??;
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("create {}", args.out.display()))?;
+        let path = args.out.join("search.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("write {}", path.display()))?;
+        print_search(&report, out)?;
+        writeln!(out, "search written to {}", path.display())?;
+        return Ok(());
+    }
+    let outcome = {
+        let (config, bars) = (config.clone(), Arc::new(bars));
+        tokio::task::spawn_blocking(move || run(&config, &bars, Window { trade_from })).await??
+    };
+    let report = Report::new(input, &config, &outcome);
+    report.write(&args.out)?;
+    let m = &report.summary.total;
+    writeln!(
+        out,
+        "{} bar events of {} symbols ({source}), {} signals, {} orders ({} refused), {} fills",
+        outcome.bar_events,
+        report.input.symbols,
+        outcome.signals,
+        outcome.orders.len(),
+        m.rejected,
+        m.trades
+    )?;
+    writeln!(
+        out,
+        "{:<16} {:>9} {:>8} {:>7} {:>7} {:>8} {:>9} {:>8}",
+        "", "return", "CAGR", "Sharpe", "Sortino", "max DD", "turnover", "exposure"
+    )?;
+    let row = |out: &mut dyn std::io::Write, name: &str, m: &backtest::metrics::Metrics| {
+        writeln!(
+            out,
+            "{:<16} {:>8.2}% {:>7.2}% {:>7.2} {:>7.2} {:>7.2}% {:>9.2} {:>7.1}%",
+            name,
+            m.total_return * 100.0,
+            m.cagr * 100.0,
+            m.sharpe,
+            m.sortino,
+            m.max_drawdown * 100.0,
+            m.turnover,
+            m.exposure * 100.0
+        )
+    };
+    row(out, "account", m)?;
+    for (id, m) in &report.summary.strategies {
+        row(out, id, m)?;
+    }
+    writeln!(
+        out,
+        "report written to {}",
+        args.out.join("report.html").display()
+    )?;
+    Ok(())
+}
+
+fn print_search(
+    r: &backtest::search::SearchReport,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let show = |p: &backtest::search::Point| {
+        p.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    writeln!(
+        out,
+        "{} parameter sets, objective {:?}",
+        r.candidates, r.objective
+    )?;
+    for s in r.ranking.iter().take(10) {
+        writeln!(
+            out,
+            "score {:>8.3}  return {:>7.2}%  max DD {:>6.2}%  {}",
+            s.score,
+            s.metrics.total_return * 100.0,
+            s.metrics.max_drawdown * 100.0,
+            show(&s.params)
+        )?;
+    }
+    for f in &r.folds {
+        writeln!(
+            out,
+            "train {}..{} test {}..{}: in-sample Sharpe {:>6.2}, out-of-sample Sharpe {:>6.2} \
+             (return {:>6.2}%)  {}",
+            f.train.0,
+            f.train.1,
+            f.test.0,
+            f.test.1,
+            f.in_sample.sharpe,
+            f.out_of_sample.sharpe,
+            f.out_of_sample.total_return * 100.0,
+            show(&f.best)
+        )?;
+    }
+    if let (Some(i), Some(o)) = (&r.in_sample, &r.out_of_sample) {
+        writeln!(
+            out,
+            "chained: in-sample return {:.2}% (Sharpe {:.2}); out-of-sample return {:.2}% \
+             (Sharpe {:.2}, max DD {:.2}%)",
+            i.total_return * 100.0,
+            i.sharpe,
+            o.total_return * 100.0,
+            o.sharpe,
+            o.max_drawdown * 100.0
+        )?;
+    }
+    Ok(())
+}
+
+/// The bars the arguments name, and a description of where they came from.
+async fn load(
+    args: &Args,
+    config: &Config,
+    resolution: Resolution,
+    from: Option<Date>,
+    to: Option<Date>,
+    rules: &market::MarketRules,
+    calendar: &market::TradingCalendar,
+) -> anyhow::Result<(Bars, String)> {
+    let sources = usize::from(!args.csv.is_empty())
+        + usize::from(args.database.is_some())
+        + usize::from(!args.recording.is_empty())
+        + usize::from(args.synthetic.is_some());
+    anyhow::ensure!(
+        sources == 1,
+        "name one source of bars: --csv, --database, --recording or --synthetic"
+    );
+    let exchange = config.exchange()?;
+    if let Some(n) = args.synthetic {
+        let first = from.unwrap_or(time::macros::date!(2016 - 01 - 04));
+        let bars = backtest::data::synthetic(n, args.days, first, args.seed, rules, calendar)?;
+        let bars = bars.between(from, to);
+        return Ok((
+            bars,
+            format!(
+                "generated market: {n} symbols, {} days, seed {}",
+                args.days, args.seed
+            ),
+        ));
+    }
+    let mut builder = BarsBuilder::new();
+    let source;
+    if !args.csv.is_empty() {
+        let mut files = Vec::new();
+        for p in &args.csv {
+            if p.is_dir() {
+                let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                    .with_context(|| format!("read {}", p.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.extension().is_some_and(|x| x == "csv"))
+                    .collect();
+                found.sort();
+                anyhow::ensure!(!found.is_empty(), "{}: no .csv files", p.display());
+                files.extend(found);
+            } else {
+                files.push(p.clone());
+            }
+        }
+        for f in &files {
+            let file = std::fs::File::open(f).with_context(|| format!("open {}", f.display()))?;
+            let stem_symbol = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| Symbol::parse(s).ok());
+            builder.read_csv(
+                &f.display().to_string(),
+                std::io::BufReader::new(file),
+                stem_symbol,
+                exchange,
+                resolution.seconds(),
+            )?;
+        }
+        source = format!("{} CSV file(s)", files.len());
+    } else if let Some(url) = &args.database {
+        anyhow::ensure!(!args.symbols.is_empty(), "--database needs --symbols");
+        let (from, to) = (
+            from.context("--database needs --from")?,
+            to.context("--database needs --to")?,
+        );
+        read_database(
+            url,
+            &args.symbols,
+            resolution,
+            from,
+            to,
+            exchange,
+            &mut builder,
+        )
+        .await?;
+        source = format!("{url} ({} symbols)", args.symbols.len());
+    } else {
+        let n = read_recordings(&args.recording, exchange, &mut builder)?;
+        source = format!("{} recording(s), {n} bars", args.recording.len());
+    }
+    let bars = builder.finish()?.between(from, to);
+    Ok((bars, source))
+}
+
+/// Bars of `symbols` from a historical database, a month at a time.
+async fn read_database(
+    url: &str,
+    symbols: &[String],
+    resolution: Resolution,
+    from: Date,
+    to: Date,
+    exchange: Exchange,
+    builder: &mut BarsBuilder,
+) -> anyhow::Result<()> {
+    let queries = historical::cli::open_queries(url).await?;
+    for symbol in symbols {
+        let sym = Symbol::parse(symbol).with_context(|| format!("--symbols {symbol:?}"))?;
+        historical::cli::each_month(
+            &queries,
+            symbol,
+            resolution.as_str(),
+            from,
+            to,
+            |bars, _| {
+                for bar in bars {
+                    builder.push(
+                        &format!("{url}: {symbol} {}", bar.start),
+                        sym,
+                        exchange,
+                        bar.start,
+                        bar.seconds,
+                        [bar.open, bar.high, bar.low, bar.close],
+                        u64::try_from(bar.volume).unwrap_or(0),
+                    )?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The bars of feed recordings (the last version of each, as the feed may update a bar), with
+/// each symbol's exchange from the master data recorded with them.
+fn read_recordings(
+    files: &[PathBuf],
+    default_exchange: Exchange,
+    builder: &mut BarsBuilder,
+) -> anyhow::Result<usize> {
+    use proto::market::v1::feed_event::Event;
+    let mut exchanges: BTreeMap<String, Exchange> = BTreeMap::new();
+    let mut bars: BTreeMap<(String, i64), (proto::market::v1::Bar, String)> = BTreeMap::new();
+    for f in files {
+        for (i, event) in ingestion::record::DayReader::open(f)?.enumerate() {
+            let event = event?;
+            match event.event {
+                Some(Event::Security(s)) => {
+                    if let Ok(e) = backtest::config::parse_exchange(&s.exchange) {
+                        exchanges.insert(s.symbol.clone(), e);
+                    }
+                }
+                Some(Event::Bar(b)) => {
+                    let start = b.start.as_ref().map_or(0, |t| t.seconds);
+                    let at = format!("{}: event {}", display(f), i + 1);
+                    bars.insert((b.symbol.clone(), start), (b, at));
+                }
+                _ => {}
+            }
+        }
+    }
+    let n = bars.len();
+    for ((symbol, start), (b, at)) in bars {
+        let sym = Symbol::parse(&symbol).with_context(|| format!("{at}: symbol {symbol:?}"))?;
+        let start = time::OffsetDateTime::from_unix_timestamp(start)
+            .with_context(|| format!("{at}: bar start"))?;
+        builder.push(
+            &at,
+            sym,
+            exchanges.get(&symbol).copied().unwrap_or(default_exchange),
+            start,
+            b.seconds,
+            [b.open, b.high, b.low, b.close],
+            b.volume,
+        )?;
+    }
+    Ok(n)
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
