@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::conditional::{Conditional, Request as ConditionalRequest, Trail};
 use crate::domain::NewOrder;
 use crate::service::{Error, Oms, amendment};
 use crate::store::order_pb;
@@ -33,6 +34,8 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(get_session))
         .routes(routes!(request_otp))
         .routes(routes!(login))
+        .routes(routes!(place_conditional, list_conditionals))
+        .routes(routes!(get_conditional, cancel_conditional))
         .with_state(oms)
 }
 
@@ -625,4 +628,200 @@ async fn login(
 ) -> Result<Json<SessionDto>, ApiError> {
     let b = body(b)?;
     Ok(Json(session_dto(oms.login(&b.code).await?)))
+}
+
+/// A conditional order held by the OMS.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConditionalDto {
+    /// The caller's idempotency key and the conditional's id.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell`.
+    side: String,
+    /// `stop`, `stop_limit`, `take_profit` or `trailing_stop`.
+    kind: String,
+    trigger_price: Option<i64>,
+    limit_price: Option<i64>,
+    /// Trailing distance in VND.
+    trail_amount: Option<i64>,
+    /// Trailing distance in basis points of the best price.
+    trail_bps: Option<u32>,
+    quantity: u64,
+    oco_group: Option<String>,
+    strategy: Option<String>,
+    /// `active`, `triggered` or `cancelled`.
+    status: String,
+    /// A trailing stop's best price since it was placed.
+    extreme: Option<i64>,
+    /// The trade price that fired it.
+    fired_at_price: Option<i64>,
+    /// The client id of the order it fires (`<client_id>:fire`): find it in `/v1/orders`.
+    child_client_id: String,
+    /// How it ended.
+    detail: String,
+    /// RFC 3339 (market clock).
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Conditional> for ConditionalDto {
+    fn from(c: &Conditional) -> Self {
+        let (trail_amount, trail_bps) = match c.trail {
+            Some(Trail::Amount(a)) => (Some(a), None),
+            Some(Trail::Bps(b)) => (None, Some(b)),
+            None => (None, None),
+        };
+        Self {
+            client_id: c.client_id.clone(),
+            account: c.account.clone(),
+            symbol: c.symbol.to_string(),
+            side: c.side.name().to_owned(),
+            kind: c.kind.as_str().to_owned(),
+            trigger_price: c.trigger_price,
+            limit_price: c.limit_price,
+            trail_amount,
+            trail_bps,
+            quantity: c.quantity,
+            oco_group: c.oco_group.clone(),
+            strategy: c.strategy.clone(),
+            status: c.status.as_str().to_owned(),
+            extreme: c.extreme,
+            fired_at_price: c.fired_at_price,
+            child_client_id: c.child_client_id(),
+            detail: c.detail.clone(),
+            created_at: c.created_at.format(&Rfc3339).unwrap_or_default(),
+            updated_at: c.updated_at.format(&Rfc3339).unwrap_or_default(),
+        }
+    }
+}
+
+/// A new conditional order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionalBody {
+    /// Your idempotency key: 1 to 59 characters of `[A-Za-z0-9._:-]`.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell` (the side of the order it fires).
+    side: String,
+    /// `stop`, `stop_limit`, `take_profit` or `trailing_stop`.
+    kind: String,
+    /// Stop, stop-limit and take-profit: the trade price that fires it.
+    #[serde(default)]
+    trigger_price: Option<i64>,
+    /// Stop-limit (required) and take-profit (optional): the fired order's limit price.
+    #[serde(default)]
+    limit_price: Option<i64>,
+    /// Trailing stop: the distance in VND, or
+    #[serde(default)]
+    trail_amount: Option<i64>,
+    /// ... in basis points of the best price since placing (1 to 9999).
+    #[serde(default)]
+    trail_bps: Option<u32>,
+    /// Shares, whole lots.
+    quantity: u64,
+    /// Conditionals of one account with the same group are one-cancels-the-other.
+    #[serde(default)]
+    oco_group: Option<String>,
+    #[serde(default)]
+    strategy: Option<String>,
+}
+
+/// Holds a conditional order until the market reaches it, then places its order (client id
+/// `<client_id>:fire`) through the risk check and the broker, once. The same `client_id`
+/// again answers the conditional stored with it.
+#[utoipa::path(post, path = "/v1/conditionals", tag = "conditional orders", request_body = ConditionalBody,
+    responses((status = 201, description = "The conditional order, active", body = ConditionalDto),
+              (status = 400, description = "Malformed", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 409, description = "client_id used for a different conditional", body = common::error::ErrorBody)))]
+async fn place_conditional(
+    State(oms): State<Oms>,
+    b: Result<Json<ConditionalBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<ConditionalDto>), ApiError> {
+    let b = body(b)?;
+    let c = Conditional::parse(
+        &ConditionalRequest {
+            client_id: &b.client_id,
+            account: &b.account,
+            symbol: &b.symbol,
+            side: &b.side,
+            kind: &b.kind,
+            trigger_price: b.trigger_price,
+            limit_price: b.limit_price,
+            trail_amount: b.trail_amount,
+            trail_bps: b.trail_bps,
+            quantity: b.quantity,
+            oco_group: b.oco_group.as_deref(),
+            strategy: b.strategy.as_deref(),
+        },
+        oms.market_now(),
+    )
+    .map_err(Error::from)?;
+    let stored = oms.create_conditional(c).await?;
+    Ok((StatusCode::CREATED, Json((&stored).into())))
+}
+
+/// Filters of the conditional list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ConditionalQuery {
+    /// Only this account.
+    account: Option<String>,
+    /// Only this status: `active`, `triggered` or `cancelled`.
+    status: Option<String>,
+    /// 1 to `orders.max_list`; default 100.
+    limit: Option<u32>,
+}
+
+/// Conditional orders, newest first.
+#[utoipa::path(get, path = "/v1/conditionals", tag = "conditional orders", params(ConditionalQuery),
+    responses((status = 200, description = "Conditional orders", body = [ConditionalDto]),
+              (status = 400, description = "Unknown status", body = common::error::ErrorBody)))]
+async fn list_conditionals(
+    State(oms): State<Oms>,
+    Query(q): Query<ConditionalQuery>,
+) -> Result<Json<Vec<ConditionalDto>>, ApiError> {
+    let status = q.status.unwrap_or_default();
+    if !status.is_empty() && crate::conditional::Status::parse(&status).is_none() {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!("status {status:?}: active, triggered or cancelled"),
+        ));
+    }
+    let list = oms
+        .conditionals(
+            q.account.as_deref().unwrap_or(""),
+            &status,
+            q.limit.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(list.iter().map(ConditionalDto::from).collect()))
+}
+
+/// One conditional order.
+#[utoipa::path(get, path = "/v1/conditionals/{client_id}", tag = "conditional orders",
+    params(("client_id" = String, Path, description = "The conditional's client id")),
+    responses((status = 200, description = "The conditional order", body = ConditionalDto),
+              (status = 404, description = "No such conditional order", body = common::error::ErrorBody)))]
+async fn get_conditional(
+    State(oms): State<Oms>,
+    Path(client_id): Path<String>,
+) -> Result<Json<ConditionalDto>, ApiError> {
+    Ok(Json((&oms.conditional(&client_id).await?).into()))
+}
+
+/// Cancels an active conditional order and the rest of its OCO group.
+#[utoipa::path(delete, path = "/v1/conditionals/{client_id}", tag = "conditional orders",
+    params(("client_id" = String, Path, description = "The conditional's client id")),
+    responses((status = 200, description = "Cancelled", body = ConditionalDto),
+              (status = 404, description = "No such conditional order", body = common::error::ErrorBody),
+              (status = 422, description = "It fired or was cancelled already", body = common::error::ErrorBody)))]
+async fn cancel_conditional(
+    State(oms): State<Oms>,
+    Path(client_id): Path<String>,
+) -> Result<Json<ConditionalDto>, ApiError> {
+    Ok(Json((&oms.cancel_conditional(&client_id).await?).into()))
 }

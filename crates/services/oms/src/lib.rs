@@ -12,6 +12,7 @@
 //! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`].
 
 mod app;
+pub mod conditional;
 pub mod domain;
 mod grpc;
 mod http;

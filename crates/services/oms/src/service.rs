@@ -23,6 +23,7 @@ use market::{Price, Quantity};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
+use crate::conditional::{Conditional, Reaction, Status as ConditionalStatus};
 use crate::domain::{Change, Fill, IllegalTransition, Invalid, NewOrder, Order, Pending};
 use crate::metrics::Metrics;
 use crate::settings::OrderSettings;
@@ -58,6 +59,9 @@ pub enum Error {
     /// The store.
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// A conditional order that fired or was cancelled cannot be cancelled.
+    #[error("conditional order {0} is {1}: nothing to cancel")]
+    ConditionalEnded(String, &'static str),
 }
 
 impl Classify for Error {
@@ -75,6 +79,7 @@ impl Classify for Error {
             Error::Store(store::Error::Conflict(_)) => Kind::Aborted,
             Error::Store(store::Error::Store(e)) => e.kind(),
             Error::Store(store::Error::Corrupt { .. }) => Kind::Internal,
+            Error::ConditionalEnded(..) => Kind::FailedPrecondition,
         }
     }
 }
@@ -137,6 +142,14 @@ struct Inner {
     reason: std::sync::Mutex<String>,
     /// A person opened the trading session: the account streams reopen with it.
     session_opened: tokio::sync::Notify,
+    /// Active conditional orders by symbol (loaded by [`Oms::follow_prices`], which fires them).
+    conditionals: std::sync::Mutex<HashMap<market::Symbol, Vec<Conditional>>>,
+    /// Fired conditionals whose child order could not be stored yet (the OMS was not accepting
+    /// or the store failed): placed again by the confirmer.
+    unplaced: std::sync::Mutex<std::collections::BTreeMap<String, Conditional>>,
+    /// Today's floor and ceiling by symbol (`masterdata.security.v1`): a stop's child order is a
+    /// limit at the floor (sale) or ceiling (buy).
+    bands: std::sync::RwLock<HashMap<market::Symbol, (i64, i64)>>,
 }
 
 /// What `GetStatus` answers.
@@ -204,12 +217,20 @@ impl Oms {
                 accepting: AtomicBool::new(false),
                 reason: std::sync::Mutex::new(reason),
                 session_opened: tokio::sync::Notify::new(),
+                conditionals: std::sync::Mutex::default(),
+                unplaced: std::sync::Mutex::default(),
+                bands: std::sync::RwLock::default(),
             }),
         }
     }
 
     fn now(&self) -> OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// The market clock's time.
+    pub fn market_now(&self) -> OffsetDateTime {
+        self.now()
     }
 
     fn trading(&self) -> Result<&Arc<dyn Trading>, Error> {
@@ -974,6 +995,7 @@ impl Oms {
                 () = tokio::time::sleep(interval) => {}
             }
             self.confirm_unknown().await;
+            self.place_unplaced().await;
         }
         tasks.shutdown().await;
         Ok(())
@@ -1193,17 +1215,34 @@ impl Oms {
         Ok(valued)
     }
 
-    /// Follows `market.trade.v1` for last prices until `token` is cancelled (a group of this
-    /// instance, never committed: each start reads what the bus keeps).
+    /// Follows `market.trade.v1` for last prices (unrealised P&L) and to fire conditional
+    /// orders, and `masterdata.security.v1` for the day's bands, until `token` is cancelled (a
+    /// group of this instance, never committed: each start reads what the bus keeps). Loads
+    /// the active conditional orders first.
     pub async fn follow_prices(
         self,
         bus: common::bus::SharedBus,
         group: String,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
-        let topic = common::bus::topics::MARKET_TRADE.static_name();
+        let mut backoff = self.backoff_min();
+        loop {
+            match self.load_conditionals().await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "loading conditional orders failed; trying again");
+                    tokio::select! {
+                        () = token.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = self.next_backoff(backoff);
+                }
+            }
+        }
+        let trades = common::bus::topics::MARKET_TRADE.static_name();
+        let securities = common::bus::topics::MASTERDATA_SECURITY.static_name();
         let mut sub = bus
-            .subscribe(&group, &[topic])
+            .subscribe(&group, &[trades, securities])
             .await
             .map_err(|e| anyhow::anyhow!("subscribe to trades: {}", common::error::chain(&e)))?;
         loop {
@@ -1212,13 +1251,25 @@ impl Oms {
                 p = sub.poll(Duration::from_millis(500)) => p,
             };
             match polled {
+                Ok(Some(d)) if d.topic == securities => {
+                    if let Ok(sec) = d.envelope.decode::<proto::market::v1::Security>()
+                        && let Ok(symbol) = market::Symbol::parse(&sec.symbol)
+                        && sec.floor > 0
+                        && sec.ceiling >= sec.floor
+                        && let Ok(mut bands) = self.inner.bands.write()
+                    {
+                        bands.insert(symbol, (sec.floor, sec.ceiling));
+                    }
+                }
                 Ok(Some(d)) => {
                     if let Ok(t) = d.envelope.decode::<proto::market::v1::Trade>()
                         && let (Ok(symbol), Ok(price)) =
                             (market::Symbol::parse(&t.symbol), Price::new(t.price))
-                        && let Ok(mut last) = self.inner.last.write()
                     {
-                        last.insert(symbol, price);
+                        if let Ok(mut last) = self.inner.last.write() {
+                            last.insert(symbol, price);
+                        }
+                        self.on_trade(symbol, t.price).await;
                     }
                 }
                 Ok(None) => {}
@@ -1227,6 +1278,267 @@ impl Oms {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
+        }
+    }
+
+    async fn load_conditionals(&self) -> Result<(), Error> {
+        let live = store::live_conditionals(&self.inner.db).await?;
+        let mut index = self
+            .inner
+            .conditionals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut unplaced = self
+            .inner
+            .unplaced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (c, _) in live {
+            if c.status == ConditionalStatus::Active {
+                let list = index.entry(c.symbol).or_default();
+                if !list.iter().any(|x| x.client_id == c.client_id) {
+                    list.push(c);
+                }
+            } else {
+                unplaced.insert(c.client_id.clone(), c);
+            }
+        }
+        Ok(())
+    }
+
+    /// Holds a conditional order until it fires; a repeated client id answers the one stored
+    /// with it (a different request under it is refused).
+    pub async fn create_conditional(&self, c: Conditional) -> Result<Conditional, Error> {
+        self.check_account(&c.account)?;
+        let stored = store::create_conditional(&self.inner.db, &c).await?;
+        let same = stored.account == c.account
+            && stored.symbol == c.symbol
+            && stored.side == c.side
+            && stored.kind == c.kind
+            && stored.quantity == c.quantity
+            && stored.trigger_price == c.trigger_price
+            && stored.limit_price == c.limit_price
+            && stored.trail == c.trail
+            && stored.oco_group == c.oco_group;
+        if !same {
+            return Err(Error::ClientIdReused(
+                c.client_id.clone(),
+                stored.client_id.clone(),
+            ));
+        }
+        if stored.status == ConditionalStatus::Active {
+            let mut index = self
+                .inner
+                .conditionals
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let list = index.entry(stored.symbol).or_default();
+            if !list.iter().any(|x| x.client_id == stored.client_id) {
+                list.push(stored.clone());
+            }
+        }
+        Ok(stored)
+    }
+
+    /// One conditional order.
+    pub async fn conditional(&self, client_id: &str) -> Result<Conditional, Error> {
+        store::conditional(&self.inner.db, client_id)
+            .await?
+            .map(|(c, _)| c)
+            .ok_or_else(|| Error::NotFound(client_id.to_owned()))
+    }
+
+    /// Conditional orders, newest first.
+    pub async fn conditionals(
+        &self,
+        account: &str,
+        status: &str,
+        limit: u32,
+    ) -> Result<Vec<Conditional>, Error> {
+        Ok(
+            store::conditionals(&self.inner.db, account, status, self.limit(limit))
+                .await?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect(),
+        )
+    }
+
+    /// Cancels an active conditional order and the rest of its OCO group.
+    pub async fn cancel_conditional(&self, client_id: &str) -> Result<Conditional, Error> {
+        let now = self.now();
+        match store::end_conditional(&self.inner.db, client_id, None, "cancelled by request", now)
+            .await?
+        {
+            Some((c, siblings)) => {
+                self.unindex(
+                    c.symbol,
+                    std::iter::once(c.client_id.clone()).chain(siblings),
+                );
+                Ok(c)
+            }
+            None => {
+                let c = self.conditional(client_id).await?;
+                Err(Error::ConditionalEnded(c.client_id, c.status.as_str()))
+            }
+        }
+    }
+
+    fn unindex(&self, symbol: market::Symbol, ids: impl Iterator<Item = String>) {
+        let ids: std::collections::HashSet<String> = ids.collect();
+        let mut index = self
+            .inner
+            .conditionals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // OCO members may watch other symbols: look everywhere, the symbol first.
+        if let Some(list) = index.get_mut(&symbol) {
+            list.retain(|c| !ids.contains(&c.client_id));
+        }
+        for list in index.values_mut() {
+            list.retain(|c| !ids.contains(&c.client_id));
+        }
+    }
+
+    /// A trade of `symbol` at `price`: trailing stops follow it, the conditionals it reaches
+    /// fire (each once: the store decides).
+    async fn on_trade(&self, symbol: market::Symbol, price: i64) {
+        let (moved, fired) = {
+            let mut index = self
+                .inner
+                .conditionals
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(list) = index.get_mut(&symbol) else {
+                return;
+            };
+            let mut moved = Vec::new();
+            let mut fired = Vec::new();
+            for c in list.iter_mut() {
+                match c.on_trade(price) {
+                    Reaction::Moved(p) => {
+                        c.extreme = Some(p);
+                        moved.push((c.client_id.clone(), p));
+                    }
+                    Reaction::Fire => fired.push(c.clone()),
+                    Reaction::None => {}
+                }
+            }
+            list.retain(|c| !fired.iter().any(|f| f.client_id == c.client_id));
+            (moved, fired)
+        };
+        for (id, p) in moved {
+            if let Err(e) = store::set_extreme(&self.inner.db, &id, p).await {
+                tracing::warn!(conditional = %id, error = %e, "storing a trailing stop's extreme failed");
+            }
+        }
+        for c in fired {
+            self.fire(c, price).await;
+        }
+    }
+
+    /// Fires `c` (once: the store's guarded update decides) and places its child order.
+    async fn fire(&self, c: Conditional, price: i64) {
+        let detail = format!("fired by a trade at {price}");
+        match store::end_conditional(
+            &self.inner.db,
+            &c.client_id,
+            Some(price),
+            &detail,
+            self.now(),
+        )
+        .await
+        {
+            Ok(Some((fired, siblings))) => {
+                self.count_change("conditional_fired");
+                self.unindex(fired.symbol, siblings.into_iter());
+                self.place_child(fired).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Still active in the store: watch it again (a later trade retries).
+                tracing::warn!(conditional = %c.client_id, error = %e, "firing failed; watching it again");
+                let mut index = self
+                    .inner
+                    .conditionals
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                index.entry(c.symbol).or_default().push(c);
+            }
+        }
+    }
+
+    /// Places the child of fired conditional `c` (client id `<client_id>:fire`: once, however
+    /// often this runs).
+    async fn place_child(&self, c: Conditional) {
+        let band = self
+            .inner
+            .bands
+            .read()
+            .ok()
+            .and_then(|b| b.get(&c.symbol).copied());
+        let price = c.child_price(band.map(|b| b.0), band.map(|b| b.1));
+        // Without the day's band a stop's child is a market-to-limit order.
+        let (order_type, price) = match price.map(Price::new) {
+            Some(Ok(p)) => (market::OrderType::Lo, Some(p)),
+            _ => (market::OrderType::Mtl, None),
+        };
+        let request = NewOrder {
+            client_id: c.child_client_id(),
+            account: c.account.clone(),
+            symbol: c.symbol,
+            side: c.side,
+            order_type,
+            price,
+            quantity: Quantity::new(c.quantity),
+            strategy: c.strategy.clone(),
+        };
+        let outcome = match self.place(request).await {
+            Ok(order) => Some(format!(
+                "{}; child order {} ({} {}{})",
+                c.detail,
+                order.id,
+                order_type,
+                order.status.as_str(),
+                order
+                    .reject_reason
+                    .as_deref()
+                    .map_or_else(String::new, |r| format!(": {r}"))
+            )),
+            Err(e @ (Error::Invalid(_) | Error::ClientIdReused(..) | Error::UnknownAccount(_))) => {
+                Some(format!("{}; child order refused: {e}", c.detail))
+            }
+            Err(e) => {
+                tracing::warn!(conditional = %c.client_id, error = %e, "placing a fired conditional's order failed; trying again");
+                None
+            }
+        };
+        let placed = outcome.is_some();
+        if let Ok(mut unplaced) = self.inner.unplaced.lock() {
+            if placed {
+                unplaced.remove(&c.client_id);
+            } else {
+                unplaced.insert(c.client_id.clone(), c.clone());
+            }
+        }
+        if let Some(detail) = outcome
+            && let Err(e) = store::mark_placed(&self.inner.db, &c.client_id, &detail).await
+        {
+            // Placed again at the next start: the client id answers the same order.
+            tracing::warn!(conditional = %c.client_id, error = %e, "recording a placed child failed");
+        }
+    }
+
+    /// Places the children of fired conditionals that could not be placed before.
+    async fn place_unplaced(&self) {
+        let todo: Vec<Conditional> = self
+            .inner
+            .unplaced
+            .lock()
+            .map(|u| u.values().cloned().collect())
+            .unwrap_or_default();
+        for c in todo {
+            self.place_child(c).await;
         }
     }
 

@@ -10,6 +10,9 @@ use market::{Price, Quantity, Symbol};
 use proto::oms::v1 as pb;
 use time::{Date, OffsetDateTime};
 
+use crate::conditional::{
+    Conditional, Kind as ConditionalKind, Status as ConditionalStatus, Trail,
+};
 use crate::domain::{self, Change, Fill, NewOrder, Order, Pending, Status};
 
 /// What storing or reading orders can fail with.
@@ -640,5 +643,271 @@ pub async fn account_fills(
                 strategy: r.strategy,
             })
         })
+        .collect()
+}
+
+// ----- conditional orders ------------------------------------------------------------------
+
+const CONDITIONAL_COLUMNS: &str = "client_id, account, symbol, side, kind, trigger_price, \
+    limit_price, trail_amount, trail_bps, quantity, oco_group, strategy, status, extreme, \
+    fired_at_price, placed, detail, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct ConditionalRow {
+    client_id: String,
+    account: String,
+    symbol: String,
+    side: String,
+    kind: String,
+    trigger_price: Option<i64>,
+    limit_price: Option<i64>,
+    trail_amount: Option<i64>,
+    trail_bps: Option<i64>,
+    quantity: i64,
+    oco_group: Option<String>,
+    strategy: Option<String>,
+    status: String,
+    extreme: Option<i64>,
+    fired_at_price: Option<i64>,
+    placed: bool,
+    detail: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl ConditionalRow {
+    fn into_conditional(self) -> Result<(Conditional, bool), Error> {
+        let id = self.client_id.clone();
+        let bad = |what: String| Error::Corrupt {
+            id: id.clone(),
+            what,
+        };
+        let trail = match (self.trail_amount, self.trail_bps) {
+            (Some(a), _) => Some(Trail::Amount(a)),
+            (None, Some(b)) => Some(Trail::Bps(
+                u32::try_from(b).map_err(|_| bad(format!("trail_bps {b}")))?,
+            )),
+            (None, None) => None,
+        };
+        Ok((
+            Conditional {
+                symbol: Symbol::parse(&self.symbol).map_err(|e| bad(e.to_string()))?,
+                side: domain::parse_side(&self.side).map_err(&bad)?,
+                kind: ConditionalKind::parse(&self.kind)
+                    .ok_or_else(|| bad(format!("kind {:?}", self.kind)))?,
+                status: ConditionalStatus::parse(&self.status)
+                    .ok_or_else(|| bad(format!("status {:?}", self.status)))?,
+                quantity: u64::try_from(self.quantity)
+                    .map_err(|_| bad(format!("quantity {}", self.quantity)))?,
+                client_id: self.client_id,
+                account: self.account,
+                trigger_price: self.trigger_price,
+                limit_price: self.limit_price,
+                trail,
+                oco_group: self.oco_group,
+                strategy: self.strategy,
+                extreme: self.extreme,
+                fired_at_price: self.fired_at_price,
+                detail: self.detail,
+                created_at: self.created_at.into(),
+                updated_at: self.updated_at.into(),
+            },
+            self.placed,
+        ))
+    }
+}
+
+/// Stores a new conditional order, unless its client id was used before (then answers the
+/// stored one).
+pub async fn create_conditional(db: &Db, c: &Conditional) -> Result<Conditional, Error> {
+    let (amount, bps) = match c.trail {
+        Some(Trail::Amount(a)) => (Some(a), None),
+        Some(Trail::Bps(b)) => (None, Some(i64::from(b))),
+        None => (None, None),
+    };
+    let mut tx = db.begin().await?;
+    common::on_engine!(tx.conn(), |x| sqlx::query(&format!(
+        "INSERT INTO oms_conditionals ({CONDITIONAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+         ON CONFLICT (client_id) DO NOTHING"
+    ))
+    .bind(&c.client_id)
+    .bind(&c.account)
+    .bind(c.symbol.as_str())
+    .bind(c.side.name())
+    .bind(c.kind.as_str())
+    .bind(c.trigger_price)
+    .bind(c.limit_price)
+    .bind(amount)
+    .bind(bps)
+    .bind(i64::try_from(c.quantity).unwrap_or(i64::MAX))
+    .bind(c.oco_group.as_deref())
+    .bind(c.strategy.as_deref())
+    .bind(c.status.as_str())
+    .bind(c.extreme)
+    .bind(c.fired_at_price)
+    .bind(false)
+    .bind(&c.detail)
+    .bind(Timestamp::from(c.created_at))
+    .bind(Timestamp::from(c.updated_at))
+    .execute(&mut *x)
+    .await
+    .map(drop))?;
+    let stored = conditional_in(&mut tx, &c.client_id).await?;
+    tx.commit().await?;
+    stored
+        .map(|(c, _)| c)
+        .ok_or_else(|| Error::Conflict(c.client_id.clone()))
+}
+
+async fn conditional_in(
+    tx: &mut Tx,
+    client_id: &str,
+) -> Result<Option<(Conditional, bool)>, Error> {
+    let row: Option<ConditionalRow> = common::on_engine!(tx.conn(), |x| sqlx::query_as(&format!(
+        "SELECT {CONDITIONAL_COLUMNS} FROM oms_conditionals WHERE client_id = $1"
+    ))
+    .bind(client_id)
+    .fetch_optional(&mut *x)
+    .await)?;
+    row.map(ConditionalRow::into_conditional).transpose()
+}
+
+/// One conditional order and whether its child order is stored.
+pub async fn conditional(db: &Db, client_id: &str) -> Result<Option<(Conditional, bool)>, Error> {
+    let mut tx = db.begin().await?;
+    let c = conditional_in(&mut tx, client_id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Conditional orders, newest first, filtered by account and status (`""`: any).
+pub async fn conditionals(
+    db: &Db,
+    account: &str,
+    status: &str,
+    limit: u32,
+) -> Result<Vec<(Conditional, bool)>, Error> {
+    let rows: Vec<ConditionalRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {CONDITIONAL_COLUMNS} FROM oms_conditionals \
+             WHERE ($1 = '' OR account = $1) AND ($2 = '' OR status = $2) \
+             ORDER BY created_at DESC, client_id LIMIT $3"
+    ))
+    .bind(account)
+    .bind(status)
+    .bind(i64::from(limit))
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter()
+        .map(ConditionalRow::into_conditional)
+        .collect()
+}
+
+/// Ends conditional `client_id` if it is still active: `triggered` (by a trade at `price`) or
+/// `cancelled`; the other active members of its OCO group are cancelled with it. Answers the
+/// conditional as ended and the client ids of the members cancelled, or `None` when it was not
+/// active (it fired or was cancelled before: nothing changes). The guard on `status` makes a
+/// firing happen once, whoever tries.
+pub async fn end_conditional(
+    db: &Db,
+    client_id: &str,
+    fired_at: Option<i64>,
+    detail: &str,
+    now: OffsetDateTime,
+) -> Result<Option<(Conditional, Vec<String>)>, Error> {
+    let status = if fired_at.is_some() {
+        ConditionalStatus::Triggered
+    } else {
+        ConditionalStatus::Cancelled
+    };
+    let mut tx = db.begin().await?;
+    let n = common::on_engine!(tx.conn(), |x| sqlx::query(
+        "UPDATE oms_conditionals SET status = $2, fired_at_price = $3, detail = $4, \
+         updated_at = $5 WHERE client_id = $1 AND status = 'active'"
+    )
+    .bind(client_id)
+    .bind(status.as_str())
+    .bind(fired_at)
+    .bind(detail)
+    .bind(Timestamp::from(now))
+    .execute(&mut *x)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let Some((ended, _)) = conditional_in(&mut tx, client_id).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let mut siblings = Vec::new();
+    if let Some(group) = &ended.oco_group {
+        siblings = common::on_engine!(tx.conn(), |x| sqlx::query_scalar(
+            "SELECT client_id FROM oms_conditionals WHERE account = $1 AND oco_group = $2 \
+             AND status = 'active' AND client_id <> $3 ORDER BY client_id"
+        )
+        .bind(&ended.account)
+        .bind(group)
+        .bind(client_id)
+        .fetch_all(&mut *x)
+        .await)?;
+        let why = format!("OCO group {group}: {client_id} {}", status.as_str());
+        for s in &siblings {
+            common::on_engine!(tx.conn(), |x| sqlx::query(
+                "UPDATE oms_conditionals SET status = 'cancelled', detail = $2, updated_at = $3 \
+                 WHERE client_id = $1 AND status = 'active'"
+            )
+            .bind(s)
+            .bind(&why)
+            .bind(Timestamp::from(now))
+            .execute(&mut *x)
+            .await
+            .map(drop))?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some((ended, siblings)))
+}
+
+/// Records a trailing stop's new extreme.
+pub async fn set_extreme(db: &Db, client_id: &str, extreme: i64) -> Result<(), Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE oms_conditionals SET extreme = $2 WHERE client_id = $1 AND status = 'active'"
+    )
+    .bind(client_id)
+    .bind(extreme)
+    .execute(p)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// Records that the child order of a fired conditional is stored (with what became of it).
+pub async fn mark_placed(db: &Db, client_id: &str, detail: &str) -> Result<(), Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE oms_conditionals SET placed = $2, detail = $3 WHERE client_id = $1"
+    )
+    .bind(client_id)
+    .bind(true)
+    .bind(detail)
+    .execute(p)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// Active conditionals, and fired ones whose child order is not stored yet.
+pub async fn live_conditionals(db: &Db) -> Result<Vec<(Conditional, bool)>, Error> {
+    let rows: Vec<ConditionalRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {CONDITIONAL_COLUMNS} FROM oms_conditionals \
+             WHERE status = 'active' OR (status = 'triggered' AND placed = $1) \
+             ORDER BY created_at, client_id"
+    ))
+    .bind(false)
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter()
+        .map(ConditionalRow::into_conditional)
         .collect()
 }

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod conditionals;
 mod crash;
 mod helpers;
 mod info;
