@@ -123,6 +123,10 @@ pub struct EmbeddedBusSettings {
     pub fsync_interval_ms: u64,
 }
 
+fn default_fetch_wait_max_ms() -> u64 {
+    100
+}
+
 /// Kafka options.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +137,11 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// Consumer session timeout.
     pub session_timeout_ms: u64,
+    /// Longest a consumer's fetch waits at the broker for data (`fetch.wait.max.ms`). A broker
+    /// that answers when data arrives (Kafka) makes this only the idle polling interval; one
+    /// that holds every fetch to the end (tansu) makes it the latency of each hop.
+    #[serde(default = "default_fetch_wait_max_ms")]
+    pub fetch_wait_max_ms: u64,
     /// Produce timeout.
     pub message_timeout_ms: u64,
     /// Idempotent producer.

@@ -374,6 +374,10 @@ impl EventBus for KafkaBus {
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
             .set(
+                "fetch.wait.max.ms",
+                self.settings.fetch_wait_max_ms.to_string(),
+            )
+            .set(
                 "session.timeout.ms",
                 self.settings.session_timeout_ms.to_string(),
             )

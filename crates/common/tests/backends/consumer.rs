@@ -491,6 +491,7 @@ fn kafka() -> Option<SharedBus> {
         brokers,
         replication_factor: 1,
         session_timeout_ms: 6000,
+        fetch_wait_max_ms: 10,
         message_timeout_ms: 10_000,
         idempotence: false,
         namespace: String::new(),

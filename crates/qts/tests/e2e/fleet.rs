@@ -321,6 +321,7 @@ async fn the_fleet_runs_on_kafka_postgresql_and_redis_when_settings_say_so() {
             brokers,
             replication_factor: 1,
             session_timeout_ms: 6000,
+            fetch_wait_max_ms: 10,
             message_timeout_ms: 10_000,
             idempotence: false,
             namespace: String::new(),
