@@ -449,3 +449,112 @@ fn read_recordings(
 fn display(p: &Path) -> String {
     p.display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(list: &[&str]) -> Args {
+        Cli::parse_from(std::iter::once("backtest").chain(list.iter().copied())).args
+    }
+
+    /// Three daily bars of `symbol` from `close`, as a feed recording and as CSV rows.
+    fn bars(symbol: &str, close: i64) -> Vec<proto::market::v1::Bar> {
+        (0..3)
+            .map(|d| proto::market::v1::Bar {
+                symbol: symbol.to_owned(),
+                start: Some(common::bus::proto_time(
+                    market::bars::vn_midnight(time::macros::date!(2025 - 06 - 09))
+                        + time::Duration::days(d),
+                )),
+                seconds: 86_400,
+                open: close,
+                high: close + 100,
+                low: close - 100,
+                close,
+                volume: 1_000,
+                trades: 1,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn bars_load_from_csv_files_and_recordings_and_one_source_is_required() {
+        let rules = market::MarketRules::default();
+        let calendar = rules.calendar().unwrap();
+        let config = Config::fleet().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("csv");
+        std::fs::create_dir_all(&csv).unwrap();
+        std::fs::write(
+            csv.join("FPT.csv"),
+            "time,open,high,low,close,volume\n2025-06-09,100000,100500,99500,100000,500\n",
+        )
+        .unwrap();
+        std::fs::write(csv.join("notes.txt"), "not bars").unwrap();
+        let a = args(&["--csv", &csv.display().to_string()]);
+        let (b, source) = load(&a, &config, Resolution::D1, None, None, &rules, &calendar)
+            .await
+            .unwrap();
+        assert_eq!((b.len(), source.as_str()), (1, "1 CSV file(s)"));
+
+        // A recording: bars (an updated version of one of them too) and the master data.
+        let rec = dir.path().join("rec");
+        let mut w = ingestion::record::DayWriter::new(&rec).unwrap();
+        let event = |e| proto::market::v1::FeedEvent {
+            source: "test".into(),
+            trading_day: "2025-06-09".into(),
+            event: Some(e),
+            ..Default::default()
+        };
+        use proto::market::v1::feed_event::Event;
+        w.write(&event(Event::Security(proto::market::v1::Security {
+            symbol: "SHS".into(),
+            exchange: "HNX".into(),
+            ..Default::default()
+        })))
+        .unwrap();
+        for bar in bars("SHS", 20_000).into_iter().chain(bars("SHS", 20_100)) {
+            w.write(&event(Event::Bar(bar))).unwrap();
+        }
+        w.flush().unwrap();
+        drop(w);
+        let file = ingestion::record::day_path(&rec, "2025-06-09");
+        let a = args(&["--recording", &file.display().to_string()]);
+        let (b, _) = load(&a, &config, Resolution::D1, None, None, &rules, &calendar)
+            .await
+            .unwrap();
+        assert_eq!(b.len(), 3, "the last version of each bar");
+        assert!(b.rows().iter().all(|r| r.close == 20_100));
+        assert_eq!(b.symbols()[0].exchange, Exchange::Hnx);
+
+        let none = args(&[]);
+        let e = load(
+            &none,
+            &config,
+            Resolution::D1,
+            None,
+            None,
+            &rules,
+            &calendar,
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("one source"), "{e}");
+        let two = args(&["--synthetic", "5", "--csv", "x"]);
+        assert!(
+            load(&two, &config, Resolution::D1, None, None, &rules, &calendar)
+                .await
+                .is_err()
+        );
+    }
+}

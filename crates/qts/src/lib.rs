@@ -5,6 +5,7 @@
 pub mod backtest_cli;
 pub mod bench_orders;
 pub mod bench_replay;
+pub mod bench_tick;
 pub mod feed;
 pub mod fleet;
 pub mod gateway;

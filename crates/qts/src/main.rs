@@ -215,6 +215,9 @@ enum BenchCommand {
     /// The order round trip of `qts up` (REST -> risk -> OMS -> simulator answer) and the time
     /// until a marketable order is filled, p50/p99.
     Orders(qts::bench_orders::Args),
+    /// From a closing bar on the bus to the order at the broker through the fleet (TA signal,
+    /// decision, OMS, risk, simulator), p50/p99; `--set bus.kind=kafka ...` over Kafka.
+    TickToOrder(qts::bench_tick::Args),
 }
 
 #[derive(Subcommand)]
@@ -393,6 +396,15 @@ fn main() -> ExitCode {
         } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(async {
                 qts::bench_orders::run(&args, &mut std::io::stdout()).await?;
+                Ok(ExitCode::SUCCESS)
+            }),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Bench {
+            command: BenchCommand::TickToOrder(args),
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                qts::bench_tick::run(&args, &mut std::io::stdout()).await?;
                 Ok(ExitCode::SUCCESS)
             }),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),

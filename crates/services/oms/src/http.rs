@@ -736,7 +736,8 @@ pub(crate) struct ConditionalBody {
     responses((status = 201, description = "The conditional order, active", body = ConditionalDto),
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
-              (status = 409, description = "client_id used for a different conditional", body = common::error::ErrorBody)))]
+              (status = 409, description = "client_id used for a different conditional", body = common::error::ErrorBody),
+              (status = 422, description = "No broker is configured", body = common::error::ErrorBody)))]
 async fn place_conditional(
     State(oms): State<Oms>,
     b: Result<Json<ConditionalBody>, JsonRejection>,

@@ -1309,6 +1309,7 @@ impl Oms {
     /// Holds a conditional order until it fires; a repeated client id answers the one stored
     /// with it (a different request under it is refused).
     pub async fn create_conditional(&self, c: Conditional) -> Result<Conditional, Error> {
+        self.trading()?;
         self.check_account(&c.account)?;
         let stored = store::create_conditional(&self.inner.db, &c).await?;
         let same = stored.account == c.account
