@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::algo::{Algo, Request as AlgoRequest};
 use crate::conditional::{Conditional, Request as ConditionalRequest, Trail};
 use crate::domain::NewOrder;
 use crate::service::{Error, Oms, amendment};
@@ -36,6 +37,8 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(login))
         .routes(routes!(place_conditional, list_conditionals))
         .routes(routes!(get_conditional, cancel_conditional))
+        .routes(routes!(place_algo, list_algos))
+        .routes(routes!(get_algo, cancel_algo))
         .with_state(oms)
 }
 
@@ -825,4 +828,206 @@ async fn cancel_conditional(
     Path(client_id): Path<String>,
 ) -> Result<Json<ConditionalDto>, ApiError> {
     Ok(Json((&oms.cancel_conditional(&client_id).await?).into()))
+}
+
+/// An algorithmic parent order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AlgoDto {
+    /// The caller's idempotency key and the parent's id; slice n is the order with client id
+    /// `<client_id>:<n>`.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell`.
+    side: String,
+    /// `twap` or `iceberg`.
+    kind: String,
+    /// Limit price of every slice.
+    price: i64,
+    quantity: u64,
+    /// TWAP: slices.
+    slices: Option<u32>,
+    /// TWAP: the first slice (RFC 3339, market clock).
+    start_at: Option<String>,
+    /// TWAP: the last slice is due before this.
+    end_at: Option<String>,
+    /// Iceberg: shares shown at a time.
+    display: Option<u64>,
+    strategy: Option<String>,
+    /// Slices placed so far.
+    slices_placed: u32,
+    /// `active`, `done` or `cancelled`.
+    status: String,
+    /// What happened last.
+    detail: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Algo> for AlgoDto {
+    fn from(a: &Algo) -> Self {
+        let t = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+        Self {
+            client_id: a.client_id.clone(),
+            account: a.account.clone(),
+            symbol: a.symbol.to_string(),
+            side: a.side.name().to_owned(),
+            kind: a.kind.as_str().to_owned(),
+            price: a.price,
+            quantity: a.quantity,
+            slices: a.slices,
+            start_at: a.start_at.map(t),
+            end_at: a.end_at.map(t),
+            display: a.display,
+            strategy: a.strategy.clone(),
+            slices_placed: a.next_slice,
+            status: a.status.as_str().to_owned(),
+            detail: a.detail.clone(),
+            created_at: t(a.created_at),
+            updated_at: t(a.updated_at),
+        }
+    }
+}
+
+/// A new algorithmic parent order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlgoBody {
+    /// Your idempotency key: 1 to 59 characters of `[A-Za-z0-9._:-]`.
+    client_id: String,
+    account: String,
+    symbol: String,
+    /// `buy` or `sell`.
+    side: String,
+    /// `twap` or `iceberg`.
+    kind: String,
+    /// Limit price of every slice, VND.
+    price: i64,
+    /// Total shares, whole lots.
+    quantity: u64,
+    /// TWAP: number of slices (1 to 1000, at most one per lot).
+    #[serde(default)]
+    slices: Option<u32>,
+    /// TWAP: the first slice, RFC 3339 (default now, by the market clock).
+    #[serde(default)]
+    start_at: Option<String>,
+    /// TWAP: the last slice is due before this, RFC 3339 (at most 7 days after the start).
+    #[serde(default)]
+    end_at: Option<String>,
+    /// Iceberg: shares shown at a time, whole lots.
+    #[serde(default)]
+    display: Option<u64>,
+    #[serde(default)]
+    strategy: Option<String>,
+}
+
+fn instant(what: &str, v: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    v.map(|t| {
+        time::OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
+            ApiError::new(
+                Kind::InvalidArgument,
+                format!("{what} {t:?}: RFC 3339 ({e})"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Slices a parent order into limit orders placed through the OMS (each checked by risk):
+/// `twap` places `slices` equal slices between `start_at` and `end_at`; `iceberg` shows
+/// `display` shares at a time, the next slice once the shown one has filled. Slice n has the
+/// client id `<client_id>:<n>`, so it is placed once.
+#[utoipa::path(post, path = "/v1/algos", tag = "algorithmic orders", request_body = AlgoBody,
+    responses((status = 201, description = "The parent order, active", body = AlgoDto),
+              (status = 400, description = "Malformed", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 409, description = "client_id used for a different parent order", body = common::error::ErrorBody),
+              (status = 422, description = "No broker is configured", body = common::error::ErrorBody)))]
+async fn place_algo(
+    State(oms): State<Oms>,
+    b: Result<Json<AlgoBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<AlgoDto>), ApiError> {
+    let b = body(b)?;
+    let a = Algo::parse(
+        &AlgoRequest {
+            client_id: &b.client_id,
+            account: &b.account,
+            symbol: &b.symbol,
+            side: &b.side,
+            kind: &b.kind,
+            price: b.price,
+            quantity: b.quantity,
+            slices: b.slices,
+            start_at: instant("start_at", b.start_at.as_deref())?,
+            end_at: instant("end_at", b.end_at.as_deref())?,
+            display: b.display,
+            strategy: b.strategy.as_deref(),
+        },
+        oms.market_now(),
+    )
+    .map_err(Error::from)?;
+    let stored = oms.create_algo(a).await?;
+    Ok((StatusCode::CREATED, Json((&stored).into())))
+}
+
+/// Filters of the parent-order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AlgoQuery {
+    /// Only this account.
+    account: Option<String>,
+    /// Only this status: `active`, `done` or `cancelled`.
+    status: Option<String>,
+    /// 1 to `orders.max_list`; default 100.
+    limit: Option<u32>,
+}
+
+/// Algorithmic parent orders, newest first.
+#[utoipa::path(get, path = "/v1/algos", tag = "algorithmic orders", params(AlgoQuery),
+    responses((status = 200, description = "Parent orders", body = [AlgoDto]),
+              (status = 400, description = "Unknown status", body = common::error::ErrorBody)))]
+async fn list_algos(
+    State(oms): State<Oms>,
+    Query(q): Query<AlgoQuery>,
+) -> Result<Json<Vec<AlgoDto>>, ApiError> {
+    let status = q.status.unwrap_or_default();
+    if !status.is_empty() && crate::algo::Status::parse(&status).is_none() {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!("status {status:?}: active, done or cancelled"),
+        ));
+    }
+    let list = oms
+        .algos(
+            q.account.as_deref().unwrap_or(""),
+            &status,
+            q.limit.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(list.iter().map(AlgoDto::from).collect()))
+}
+
+/// One algorithmic parent order.
+#[utoipa::path(get, path = "/v1/algos/{client_id}", tag = "algorithmic orders",
+    params(("client_id" = String, Path, description = "The parent's client id")),
+    responses((status = 200, description = "The parent order", body = AlgoDto),
+              (status = 404, description = "No such parent order", body = common::error::ErrorBody)))]
+async fn get_algo(
+    State(oms): State<Oms>,
+    Path(client_id): Path<String>,
+) -> Result<Json<AlgoDto>, ApiError> {
+    Ok(Json((&oms.algo(&client_id).await?).into()))
+}
+
+/// Stops slicing and cancels the slices that still work.
+#[utoipa::path(delete, path = "/v1/algos/{client_id}", tag = "algorithmic orders",
+    params(("client_id" = String, Path, description = "The parent's client id")),
+    responses((status = 200, description = "Cancelled", body = AlgoDto),
+              (status = 404, description = "No such parent order", body = common::error::ErrorBody),
+              (status = 422, description = "Done or cancelled already", body = common::error::ErrorBody)))]
+async fn cancel_algo(
+    State(oms): State<Oms>,
+    Path(client_id): Path<String>,
+) -> Result<Json<AlgoDto>, ApiError> {
+    Ok(Json((&oms.cancel_algo(&client_id).await?).into()))
 }

@@ -11,6 +11,7 @@
 //! cancel and list orders, fills and journals, and read the broker's positions and cash.
 //! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`].
 
+pub mod algo;
 mod app;
 pub mod conditional;
 pub mod domain;

@@ -23,6 +23,7 @@ use market::{Price, Quantity};
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
 
+use crate::algo::{Algo, Kind as AlgoKind, Status as AlgoStatus};
 use crate::conditional::{Conditional, Reaction, Status as ConditionalStatus};
 use crate::domain::{Change, Fill, IllegalTransition, Invalid, NewOrder, Order, Pending};
 use crate::metrics::Metrics;
@@ -62,6 +63,9 @@ pub enum Error {
     /// A conditional order that fired or was cancelled cannot be cancelled.
     #[error("conditional order {0} is {1}: nothing to cancel")]
     ConditionalEnded(String, &'static str),
+    /// An algorithmic order that is done or cancelled cannot be cancelled.
+    #[error("algorithmic order {0} is {1}: nothing to cancel")]
+    AlgoEnded(String, &'static str),
 }
 
 impl Classify for Error {
@@ -79,7 +83,7 @@ impl Classify for Error {
             Error::Store(store::Error::Conflict(_)) => Kind::Aborted,
             Error::Store(store::Error::Store(e)) => e.kind(),
             Error::Store(store::Error::Corrupt { .. }) => Kind::Internal,
-            Error::ConditionalEnded(..) => Kind::FailedPrecondition,
+            Error::ConditionalEnded(..) | Error::AlgoEnded(..) => Kind::FailedPrecondition,
         }
     }
 }
@@ -988,6 +992,18 @@ impl Oms {
                 }
             }
         }
+        // Algorithmic orders on their own beat, once orders are accepted.
+        let (oms, algo_token) = (self.clone(), token.clone());
+        let beat = Duration::from_millis(self.inner.settings.algo_interval_ms);
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    () = algo_token.cancelled() => break,
+                    () = tokio::time::sleep(beat) => {}
+                }
+                oms.run_algos().await;
+            }
+        });
         let interval = Duration::from_millis(self.inner.settings.confirm_interval_ms);
         loop {
             tokio::select! {
@@ -1528,6 +1544,247 @@ impl Oms {
             // Placed again at the next start: the client id answers the same order.
             tracing::warn!(conditional = %c.client_id, error = %e, "recording a placed child failed");
         }
+    }
+
+    /// Starts slicing a parent order (TWAP, iceberg); a repeated client id answers the one
+    /// stored with it (a different request under it is refused).
+    pub async fn create_algo(&self, a: Algo) -> Result<Algo, Error> {
+        self.trading()?;
+        self.check_account(&a.account)?;
+        let stored = store::create_algo(&self.inner.db, &a).await?;
+        let same = stored.account == a.account
+            && stored.symbol == a.symbol
+            && stored.side == a.side
+            && stored.kind == a.kind
+            && stored.price == a.price
+            && stored.quantity == a.quantity
+            && stored.slices == a.slices
+            && stored.display == a.display;
+        if !same {
+            return Err(Error::ClientIdReused(
+                a.client_id.clone(),
+                stored.client_id.clone(),
+            ));
+        }
+        Ok(stored)
+    }
+
+    /// One parent order.
+    pub async fn algo(&self, client_id: &str) -> Result<Algo, Error> {
+        store::algo(&self.inner.db, client_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(client_id.to_owned()))
+    }
+
+    /// Parent orders, newest first.
+    pub async fn algos(&self, account: &str, status: &str, limit: u32) -> Result<Vec<Algo>, Error> {
+        Ok(store::algos(&self.inner.db, account, status, self.limit(limit)).await?)
+    }
+
+    /// Stops slicing a parent order and cancels its children that still work.
+    pub async fn cancel_algo(&self, client_id: &str) -> Result<Algo, Error> {
+        let a = self.algo(client_id).await?;
+        let now = self.now();
+        if !store::algo_progress(
+            &self.inner.db,
+            client_id,
+            a.next_slice,
+            AlgoStatus::Cancelled,
+            "cancelled by request",
+            now,
+        )
+        .await?
+        {
+            let a = self.algo(client_id).await?;
+            return Err(Error::AlgoEnded(a.client_id, a.status.as_str()));
+        }
+        // The slice being placed now, if any, is `next_slice` (its placer cancels it too if it
+        // is stored after this look).
+        for n in 0..=a.next_slice {
+            if let Some(child) = store::by_client_id(&self.inner.db, &a.child_client_id(n)).await?
+                && !child.status.is_final()
+            {
+                self.cancel_when_known(&child.id).await;
+            }
+        }
+        self.algo(client_id).await
+    }
+
+    /// Cancels order `id` once the broker has told its order id (a slice just placed may not
+    /// have it yet), waiting at most the broker timeout; a failure is logged.
+    async fn cancel_when_known(&self, id: &str) {
+        let deadline = Instant::now() + self.timeout();
+        loop {
+            let order = match self.current(id).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(order = %id, error = %e, "reading a slice to cancel failed");
+                    return;
+                }
+            };
+            if order.status.is_final() || order.pending.is_some() {
+                return;
+            }
+            if order.broker_order_id.is_some() {
+                if let Err(e) = self.cancel(id).await {
+                    tracing::warn!(order = %id, error = %e, "cancelling a slice failed");
+                }
+                return;
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(order = %id, "a slice to cancel has no broker id yet; left working");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Places the slices that are due of every active parent order.
+    async fn run_algos(&self) {
+        let active =
+            match store::algos(&self.inner.db, "", AlgoStatus::Active.as_str(), 10_000).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading algorithmic orders failed");
+                    return;
+                }
+            };
+        for a in active {
+            if let Err(e) = self.step_algo(a).await {
+                tracing::warn!(error = %e, "an algorithmic order's step failed; trying again");
+            }
+        }
+    }
+
+    /// Places what is due of parent `a` and records it.
+    async fn step_algo(&self, a: Algo) -> Result<(), Error> {
+        let now = self.now();
+        let (quantity, last) = match a.kind {
+            AlgoKind::Twap => {
+                let slices = a.slices.unwrap_or(0);
+                match a.due(a.next_slice) {
+                    Some(due) if due <= now && a.next_slice < slices => {
+                        (a.twap_slice(a.next_slice), a.next_slice + 1 == slices)
+                    }
+                    _ => return Ok(()),
+                }
+            }
+            AlgoKind::Iceberg => {
+                let mut filled = 0;
+                if let Some(n) = a.next_slice.checked_sub(1) {
+                    let Some(child) =
+                        store::by_client_id(&self.inner.db, &a.child_client_id(n)).await?
+                    else {
+                        // Recorded as placed but not stored: place the same slice again below.
+                        return self.place_slice(&a, n, a.iceberg_slice(0), false).await;
+                    };
+                    if !child.status.is_final() {
+                        return Ok(());
+                    }
+                    for k in 0..a.next_slice {
+                        if let Some(c) =
+                            store::by_client_id(&self.inner.db, &a.child_client_id(k)).await?
+                        {
+                            filled += c.filled.units();
+                        }
+                    }
+                    if child.status != crate::domain::Status::Filled {
+                        store::algo_progress(
+                            &self.inner.db,
+                            &a.client_id,
+                            a.next_slice,
+                            AlgoStatus::Done,
+                            &format!(
+                                "slice {n} ended {} with {filled} of {} filled: the rest is not shown",
+                                child.status.as_str(),
+                                a.quantity
+                            ),
+                            now,
+                        )
+                        .await?;
+                        return Ok(());
+                    }
+                }
+                let next = a.iceberg_slice(filled);
+                if next == 0 {
+                    store::algo_progress(
+                        &self.inner.db,
+                        &a.client_id,
+                        a.next_slice,
+                        AlgoStatus::Done,
+                        &format!("all {} filled", a.quantity),
+                        now,
+                    )
+                    .await?;
+                    return Ok(());
+                }
+                (next, false)
+            }
+        };
+        self.place_slice(&a, a.next_slice, quantity, last).await
+    }
+
+    /// Places slice `n` of `a` (`quantity` shares) and records the progress (`last`: the
+    /// parent is done once it is placed).
+    async fn place_slice(&self, a: &Algo, n: u32, quantity: u64, last: bool) -> Result<(), Error> {
+        let request = NewOrder {
+            client_id: a.child_client_id(n),
+            account: a.account.clone(),
+            symbol: a.symbol,
+            side: a.side,
+            order_type: market::OrderType::Lo,
+            price: Some(Price::new(a.price).map_err(|e| Invalid::Field(e.to_string()))?),
+            quantity: Quantity::new(quantity),
+            strategy: a.strategy.clone(),
+        };
+        let order = match self.place(request).await {
+            Ok(order) => order,
+            // Not accepting, the store: the next pass places the same slice again.
+            Err(e @ (Error::NotAccepting(_) | Error::Store(_) | Error::Broker(_))) => {
+                return Err(e);
+            }
+            Err(e) => {
+                store::algo_progress(
+                    &self.inner.db,
+                    &a.client_id,
+                    n,
+                    AlgoStatus::Done,
+                    &format!("slice {n} refused: {e}"),
+                    self.now(),
+                )
+                .await?;
+                return Ok(());
+            }
+        };
+        let detail = format!(
+            "slice {n}: {quantity} at {} ({} {}{})",
+            a.price,
+            order.id,
+            order.status.as_str(),
+            order
+                .reject_reason
+                .as_deref()
+                .map_or_else(String::new, |r| format!(": {r}"))
+        );
+        let status = if last {
+            AlgoStatus::Done
+        } else {
+            AlgoStatus::Active
+        };
+        let active = store::algo_progress(
+            &self.inner.db,
+            &a.client_id,
+            n + 1,
+            status,
+            &detail,
+            self.now(),
+        )
+        .await?;
+        if !active && !order.status.is_final() {
+            // Cancelled while this slice was being placed: it goes too.
+            self.cancel_when_known(&order.id).await;
+        }
+        Ok(())
     }
 
     /// Places the children of fired conditionals that could not be placed before.

@@ -41,6 +41,8 @@ pub struct OrderSettings {
     pub broker_timeout_ms: u64,
     /// How often unknown outcomes are asked about again.
     pub confirm_interval_ms: u64,
+    /// How often algorithmic orders look whether a slice is due.
+    pub algo_interval_ms: u64,
     /// How old an order never sent may be and still be sent on restart.
     pub resend_window_secs: u64,
     /// First wait before reopening the account stream; doubles up to `reconnect_max_ms`.
@@ -93,6 +95,9 @@ impl common::settings::Sections for Sections {
         }
         if !(10..=600_000).contains(&o.confirm_interval_ms) {
             problems.push("orders.confirm_interval_ms must be between 10 and 600000".to_owned());
+        }
+        if !(10..=60_000).contains(&o.algo_interval_ms) {
+            problems.push("orders.algo_interval_ms must be between 10 and 60000".to_owned());
         }
         if o.resend_window_secs > 86_400 {
             problems.push("orders.resend_window_secs must be at most 86400".to_owned());

@@ -10,6 +10,7 @@ use market::{Price, Quantity, Symbol};
 use proto::oms::v1 as pb;
 use time::{Date, OffsetDateTime};
 
+use crate::algo::{Algo, Kind as AlgoKind, Status as AlgoStatus};
 use crate::conditional::{
     Conditional, Kind as ConditionalKind, Status as ConditionalStatus, Trail,
 };
@@ -910,4 +911,161 @@ pub async fn live_conditionals(db: &Db) -> Result<Vec<(Conditional, bool)>, Erro
     rows.into_iter()
         .map(ConditionalRow::into_conditional)
         .collect()
+}
+
+// ----- algorithmic orders ------------------------------------------------------------------
+
+const ALGO_COLUMNS: &str = "client_id, account, symbol, side, kind, price, quantity, slices, \
+    start_at, end_at, display, strategy, next_slice, status, detail, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct AlgoRow {
+    client_id: String,
+    account: String,
+    symbol: String,
+    side: String,
+    kind: String,
+    price: i64,
+    quantity: i64,
+    slices: Option<i64>,
+    start_at: Option<Timestamp>,
+    end_at: Option<Timestamp>,
+    display: Option<i64>,
+    strategy: Option<String>,
+    next_slice: i64,
+    status: String,
+    detail: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl AlgoRow {
+    fn into_algo(self) -> Result<Algo, Error> {
+        let id = self.client_id.clone();
+        let bad = |what: String| Error::Corrupt {
+            id: id.clone(),
+            what,
+        };
+        let count = |what: &str, v: i64| {
+            u64::try_from(v).map_err(|_| Error::Corrupt {
+                id: id.clone(),
+                what: format!("{what} {v}"),
+            })
+        };
+        Ok(Algo {
+            symbol: Symbol::parse(&self.symbol).map_err(|e| bad(e.to_string()))?,
+            side: domain::parse_side(&self.side).map_err(&bad)?,
+            kind: AlgoKind::parse(&self.kind)
+                .ok_or_else(|| bad(format!("kind {:?}", self.kind)))?,
+            status: AlgoStatus::parse(&self.status)
+                .ok_or_else(|| bad(format!("status {:?}", self.status)))?,
+            quantity: count("quantity", self.quantity)?,
+            slices: self
+                .slices
+                .map(|s| u32::try_from(s).map_err(|_| bad(format!("slices {s}"))))
+                .transpose()?,
+            display: self.display.map(|d| count("display", d)).transpose()?,
+            next_slice: u32::try_from(self.next_slice)
+                .map_err(|_| bad(format!("next_slice {}", self.next_slice)))?,
+            client_id: self.client_id,
+            account: self.account,
+            price: self.price,
+            start_at: self.start_at.map(Into::into),
+            end_at: self.end_at.map(Into::into),
+            strategy: self.strategy,
+            detail: self.detail,
+            created_at: self.created_at.into(),
+            updated_at: self.updated_at.into(),
+        })
+    }
+}
+
+async fn algo_in(tx: &mut Tx, client_id: &str) -> Result<Option<Algo>, Error> {
+    let row: Option<AlgoRow> = common::on_engine!(tx.conn(), |x| sqlx::query_as(&format!(
+        "SELECT {ALGO_COLUMNS} FROM oms_algos WHERE client_id = $1"
+    ))
+    .bind(client_id)
+    .fetch_optional(&mut *x)
+    .await)?;
+    row.map(AlgoRow::into_algo).transpose()
+}
+
+/// Stores a new parent order, unless its client id was used before (then answers the stored
+/// one).
+pub async fn create_algo(db: &Db, a: &Algo) -> Result<Algo, Error> {
+    let mut tx = db.begin().await?;
+    common::on_engine!(tx.conn(), |x| sqlx::query(&format!(
+        "INSERT INTO oms_algos ({ALGO_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (client_id) DO NOTHING"
+    ))
+    .bind(&a.client_id)
+    .bind(&a.account)
+    .bind(a.symbol.as_str())
+    .bind(a.side.name())
+    .bind(a.kind.as_str())
+    .bind(a.price)
+    .bind(i64::try_from(a.quantity).unwrap_or(i64::MAX))
+    .bind(a.slices.map(i64::from))
+    .bind(a.start_at.map(Timestamp::from))
+    .bind(a.end_at.map(Timestamp::from))
+    .bind(a.display.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+    .bind(a.strategy.as_deref())
+    .bind(i64::from(a.next_slice))
+    .bind(a.status.as_str())
+    .bind(&a.detail)
+    .bind(Timestamp::from(a.created_at))
+    .bind(Timestamp::from(a.updated_at))
+    .execute(&mut *x)
+    .await
+    .map(drop))?;
+    let stored = algo_in(&mut tx, &a.client_id).await?;
+    tx.commit().await?;
+    stored.ok_or_else(|| Error::Conflict(a.client_id.clone()))
+}
+
+/// One parent order.
+pub async fn algo(db: &Db, client_id: &str) -> Result<Option<Algo>, Error> {
+    let mut tx = db.begin().await?;
+    let a = algo_in(&mut tx, client_id).await?;
+    tx.commit().await?;
+    Ok(a)
+}
+
+/// Parent orders, newest first, by account and status (`""`: any).
+pub async fn algos(db: &Db, account: &str, status: &str, limit: u32) -> Result<Vec<Algo>, Error> {
+    let rows: Vec<AlgoRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
+        "SELECT {ALGO_COLUMNS} FROM oms_algos WHERE ($1 = '' OR account = $1) \
+         AND ($2 = '' OR status = $2) ORDER BY created_at DESC, client_id LIMIT $3"
+    ))
+    .bind(account)
+    .bind(status)
+    .bind(i64::from(limit))
+    .fetch_all(p)
+    .await)?;
+    rows.into_iter().map(AlgoRow::into_algo).collect()
+}
+
+/// Records a parent's progress if it is still active (a cancellation wins): answers whether it
+/// was.
+pub async fn algo_progress(
+    db: &Db,
+    client_id: &str,
+    next_slice: u32,
+    status: AlgoStatus,
+    detail: &str,
+    now: OffsetDateTime,
+) -> Result<bool, Error> {
+    let n = common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE oms_algos SET next_slice = $2, status = $3, detail = $4, updated_at = $5 \
+         WHERE client_id = $1 AND status = 'active'"
+    )
+    .bind(client_id)
+    .bind(i64::from(next_slice))
+    .bind(status.as_str())
+    .bind(detail)
+    .bind(Timestamp::from(now))
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod algos;
 mod conditionals;
 mod crash;
 mod helpers;

@@ -1,0 +1,430 @@
+//! Execution algorithms that slice a parent order into child orders placed through the OMS:
+//! TWAP (equal slices at equal intervals between a start and an end) and iceberg (one visible
+//! slice at a time, the next when it has filled). No I/O here: [`crate::service`] runs the
+//! schedule, stores the progress and places the children.
+//!
+//! Children are limit orders at the parent's price, in whole lots, with client ids
+//! `<client_id>:<n>`: placing slice n again (after a crash, a lost answer) answers the order
+//! already placed, so a slice is never sent twice. Each child goes through the risk check like
+//! any order (ticks, bands, lots, sessions).
+
+use market::{Side, Symbol};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::{Invalid, check_account, check_client_id};
+
+/// The algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Time-weighted: `slices` equal slices, one every (end − start) / slices.
+    Twap,
+    /// `display` shares visible at a time; the next slice when the visible one has filled.
+    Iceberg,
+}
+
+impl Kind {
+    /// `twap`, `iceberg`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Twap => "twap",
+            Kind::Iceberg => "iceberg",
+        }
+    }
+
+    /// Reads [`Kind::as_str`].
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::Twap, Kind::Iceberg]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a parent order is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Placing slices.
+    Active,
+    /// Every slice placed (TWAP) or the whole quantity filled (iceberg), or a slice ended
+    /// unfilled (iceberg: the rest is not shown).
+    Done,
+    /// Cancelled: no more slices (and the working one cancelled).
+    Cancelled,
+}
+
+impl Status {
+    /// `active`, `done`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Done => "done",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads [`Status::as_str`].
+    pub fn parse(s: &str) -> Option<Status> {
+        [Status::Active, Status::Done, Status::Cancelled]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Longest client id of a parent (its children's are `<client id>:<n>`).
+pub const ALGO_ID_MAX: usize = crate::domain::CLIENT_ID_MAX - 5;
+
+/// Most slices of a TWAP.
+pub const MAX_SLICES: u32 = 1_000;
+
+/// A parent order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Algo {
+    /// The caller's idempotency key, also its id.
+    pub client_id: String,
+    /// Broker sub-account.
+    pub account: String,
+    /// Instrument.
+    #[serde(serialize_with = "symbol_text")]
+    pub symbol: Symbol,
+    /// Side.
+    #[serde(serialize_with = "side_text")]
+    pub side: Side,
+    /// The algorithm.
+    pub kind: Kind,
+    /// Limit price of every child.
+    pub price: i64,
+    /// Total shares.
+    pub quantity: u64,
+    /// TWAP: number of slices.
+    pub slices: Option<u32>,
+    /// TWAP: first slice.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub start_at: Option<OffsetDateTime>,
+    /// TWAP: the last slice is due before this.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub end_at: Option<OffsetDateTime>,
+    /// Iceberg: shares shown at a time.
+    pub display: Option<u64>,
+    /// Strategy (the children carry it).
+    pub strategy: Option<String>,
+    /// Slices placed so far (the next child is `<client_id>:<next_slice>`).
+    pub next_slice: u32,
+    /// Where it is.
+    pub status: Status,
+    /// What happened last.
+    pub detail: String,
+    /// When it was placed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+fn symbol_text<S: serde::Serializer>(s: &Symbol, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.as_str())
+}
+
+fn side_text<S: serde::Serializer>(s: &Side, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.name())
+}
+
+/// A request, as the API takes it.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    /// Idempotency key.
+    pub client_id: &'a str,
+    /// Account.
+    pub account: &'a str,
+    /// Symbol.
+    pub symbol: &'a str,
+    /// `buy` or `sell`.
+    pub side: &'a str,
+    /// `twap` or `iceberg`.
+    pub kind: &'a str,
+    /// Limit price of the children.
+    pub price: i64,
+    /// Total shares.
+    pub quantity: u64,
+    /// TWAP: slices.
+    pub slices: Option<u32>,
+    /// TWAP: start (default now).
+    pub start_at: Option<OffsetDateTime>,
+    /// TWAP: end.
+    pub end_at: Option<OffsetDateTime>,
+    /// Iceberg: shares shown.
+    pub display: Option<u64>,
+    /// Strategy.
+    pub strategy: Option<&'a str>,
+}
+
+/// Shares of the round lot.
+const LOT: u64 = 100;
+
+impl Algo {
+    /// Checks a request at `now`.
+    pub fn parse(r: &Request<'_>, now: OffsetDateTime) -> Result<Algo, Invalid> {
+        let field = |m: String| Invalid::Field(m);
+        check_client_id(r.client_id).map_err(field)?;
+        if r.client_id.len() > ALGO_ID_MAX {
+            return Err(field(format!(
+                "client_id of an algorithmic order: at most {ALGO_ID_MAX} characters"
+            )));
+        }
+        check_account(r.account).map_err(field)?;
+        let symbol = Symbol::parse(r.symbol.trim())
+            .map_err(|e| field(format!("symbol {:?}: {e}", r.symbol)))?;
+        let side =
+            Side::parse(r.side).ok_or_else(|| field(format!("side {:?}: buy or sell", r.side)))?;
+        let kind = Kind::parse(r.kind)
+            .ok_or_else(|| field(format!("kind {:?}: twap or iceberg", r.kind)))?;
+        if market::Price::new(r.price).is_err() || r.price <= 0 {
+            return Err(field(format!("price {} must be a positive price", r.price)));
+        }
+        if r.quantity == 0 || !r.quantity.is_multiple_of(LOT) {
+            return Err(field(format!(
+                "quantity {}: whole lots of {LOT}",
+                r.quantity
+            )));
+        }
+        let (mut slices, mut start_at, mut end_at, mut display) = (None, None, None, None);
+        match kind {
+            Kind::Twap => {
+                let n = r
+                    .slices
+                    .filter(|n| (1..=MAX_SLICES).contains(n))
+                    .ok_or_else(|| {
+                        field(format!("a twap order needs slices, 1 to {MAX_SLICES}"))
+                    })?;
+                if u64::from(n) > r.quantity / LOT {
+                    return Err(field(format!(
+                        "{n} slices of {} shares: fewer slices than lots",
+                        r.quantity
+                    )));
+                }
+                let start = r.start_at.unwrap_or(now);
+                let end = r
+                    .end_at
+                    .ok_or_else(|| field("a twap order needs end_at".to_owned()))?;
+                if end <= start || end - start > Duration::days(7) {
+                    return Err(field(
+                        "end_at must be after start_at, within 7 days".to_owned(),
+                    ));
+                }
+                if r.display.is_some() {
+                    return Err(field("a twap order takes no display".to_owned()));
+                }
+                (slices, start_at, end_at) = (Some(n), Some(start), Some(end));
+            }
+            Kind::Iceberg => {
+                let d = r
+                    .display
+                    .filter(|d| *d > 0 && d.is_multiple_of(LOT) && *d <= r.quantity)
+                    .ok_or_else(|| {
+                        field(
+                            "an iceberg needs display: whole lots, at most the quantity".to_owned(),
+                        )
+                    })?;
+                if r.slices.is_some() || r.start_at.is_some() || r.end_at.is_some() {
+                    return Err(field(
+                        "an iceberg takes no slices, start_at or end_at".to_owned(),
+                    ));
+                }
+                display = Some(d);
+            }
+        }
+        let strategy = r.strategy.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(s) = strategy
+            && (s.len() > 32
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(field(format!("strategy {s:?}: 1 to 32 of [A-Za-z0-9._-]")));
+        }
+        Ok(Algo {
+            client_id: r.client_id.to_owned(),
+            account: r.account.to_owned(),
+            symbol,
+            side,
+            kind,
+            price: r.price,
+            quantity: r.quantity,
+            slices,
+            start_at,
+            end_at,
+            display,
+            strategy: strategy.map(str::to_owned),
+            next_slice: 0,
+            status: Status::Active,
+            detail: String::new(),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// The client id of slice `n`.
+    pub fn child_client_id(&self, n: u32) -> String {
+        format!("{}:{n}", self.client_id)
+    }
+
+    /// TWAP: when slice `n` is due.
+    pub fn due(&self, n: u32) -> Option<OffsetDateTime> {
+        let (start, end, slices) = (self.start_at?, self.end_at?, self.slices?);
+        Some(start + (end - start) * f64::from(n) / f64::from(slices))
+    }
+
+    /// TWAP: the shares of slice `n`: the whole lots of the cumulative share, so the slices
+    /// add up to the quantity exactly.
+    pub fn twap_slice(&self, n: u32) -> u64 {
+        let Some(slices) = self.slices else {
+            return 0;
+        };
+        let lots = self.quantity / LOT;
+        let upto = |k: u32| lots * u64::from(k) / u64::from(slices);
+        (upto(n + 1) - upto(n)) * LOT
+    }
+
+    /// Iceberg: the next slice once `filled` shares of the parent have filled.
+    pub fn iceberg_slice(&self, filled: u64) -> u64 {
+        self.display
+            .unwrap_or(0)
+            .min(self.quantity.saturating_sub(filled))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2025-06-10 03:00 UTC)
+    }
+
+    fn twap(q: u64, n: u32) -> Algo {
+        Algo::parse(
+            &Request {
+                client_id: "p-1",
+                account: "0001001",
+                symbol: "FPT",
+                side: "buy",
+                kind: "twap",
+                price: 100_000,
+                quantity: q,
+                slices: Some(n),
+                end_at: Some(now() + Duration::minutes(30)),
+                ..Request::default()
+            },
+            now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn twap_slices_add_up_in_whole_lots_at_equal_intervals() {
+        let a = twap(1_000, 3);
+        let sizes: Vec<u64> = (0..3).map(|n| a.twap_slice(n)).collect();
+        assert_eq!(sizes, vec![300, 300, 400]);
+        assert_eq!(sizes.iter().sum::<u64>(), 1_000);
+        assert_eq!(a.due(0), Some(now()));
+        assert_eq!(a.due(1), Some(now() + Duration::minutes(10)));
+        assert_eq!(a.child_client_id(2), "p-1:2");
+        let b = twap(700, 7);
+        assert!((0..7).all(|n| b.twap_slice(n) == 100));
+    }
+
+    #[test]
+    fn an_iceberg_shows_its_display_until_the_rest_is_smaller() {
+        let a = Algo::parse(
+            &Request {
+                client_id: "i-1",
+                account: "0001001",
+                symbol: "FPT",
+                side: "sell",
+                kind: "iceberg",
+                price: 100_000,
+                quantity: 500,
+                display: Some(200),
+                ..Request::default()
+            },
+            now(),
+        )
+        .unwrap();
+        assert_eq!(a.iceberg_slice(0), 200);
+        assert_eq!(a.iceberg_slice(400), 100);
+        assert_eq!(a.iceberg_slice(500), 0);
+    }
+
+    #[test]
+    fn requests_name_what_is_wrong() {
+        let e = |r: Request<'_>| match Algo::parse(&r, now()) {
+            Err(Invalid::Field(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let base = Request {
+            client_id: "p",
+            account: "0001001",
+            symbol: "FPT",
+            side: "buy",
+            kind: "twap",
+            price: 1_000,
+            quantity: 300,
+            slices: Some(3),
+            end_at: Some(now() + Duration::minutes(1)),
+            ..Request::default()
+        };
+        assert!(
+            e(Request {
+                slices: Some(4),
+                ..base.clone()
+            })
+            .contains("fewer slices")
+        );
+        assert!(
+            e(Request {
+                end_at: None,
+                ..base.clone()
+            })
+            .contains("end_at")
+        );
+        assert!(
+            e(Request {
+                end_at: Some(now()),
+                ..base.clone()
+            })
+            .contains("after")
+        );
+        assert!(
+            e(Request {
+                quantity: 250,
+                ..base.clone()
+            })
+            .contains("whole lots")
+        );
+        assert!(
+            e(Request {
+                kind: "vwap",
+                ..base.clone()
+            })
+            .contains("twap or iceberg")
+        );
+        assert!(
+            e(Request {
+                kind: "iceberg",
+                ..base.clone()
+            })
+            .contains("display")
+        );
+        assert!(
+            e(Request {
+                kind: "iceberg",
+                display: Some(100),
+                ..base.clone()
+            })
+            .contains("no slices")
+        );
+        assert!(e(Request { price: 0, ..base }).contains("price"));
+    }
+}
