@@ -60,6 +60,12 @@ pub trait Strategy: Send + Sync {
     fn input(&self) -> Option<&str> {
         None
     }
+    /// Whether it buys on `signal` (its symbol, timeframe and name): a buy it could not size
+    /// for want of its input is worth deciding again once the input is there.
+    fn buys_on(&self, signal: &Signal) -> bool {
+        let _ = signal;
+        false
+    }
 }
 
 /// How a buy is sized.
@@ -199,11 +205,12 @@ impl Strategy for SignalFollower {
         self.sizing.input()
     }
 
+    fn buys_on(&self, s: &Signal) -> bool {
+        self.listens(s) && self.buy_on.contains(&s.name)
+    }
+
     fn decide(&self, s: &Signal, ctx: &Context) -> Option<Intent> {
-        if !self.timeframes.is_empty() && !self.timeframes.contains(&s.timeframe) {
-            return None;
-        }
-        if !self.symbols.is_empty() && !self.symbols.contains(&s.symbol) {
+        if !self.listens(s) {
             return None;
         }
         if self.buy_on.contains(&s.name) {
@@ -245,6 +252,14 @@ impl Strategy for SignalFollower {
             });
         }
         None
+    }
+}
+
+impl SignalFollower {
+    /// Whether `s` is of a timeframe and symbol it trades.
+    fn listens(&self, s: &Signal) -> bool {
+        (self.timeframes.is_empty() || self.timeframes.contains(&s.timeframe))
+            && (self.symbols.is_empty() || self.symbols.contains(&s.symbol))
     }
 }
 
@@ -460,6 +475,7 @@ mod tests {
         };
         let buy = s.decide(&signal("golden_cross"), &ctx).unwrap();
         assert_eq!(buy.quantity, 6_200);
+        assert!(s.buys_on(&signal("golden_cross")) && !s.buys_on(&signal("death_cross")));
         assert!(buy.reason.contains("atr14 800.00"), "{}", buy.reason);
     }
 }

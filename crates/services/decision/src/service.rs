@@ -295,7 +295,8 @@ impl Engine {
 
     /// Lets every enabled strategy decide on `signal`; records and sends what they decide.
     /// A signal seen before finds its decisions and sends only what had no answer. Answers
-    /// whether every decision has an outcome (none is left `failed`: worth trying again).
+    /// whether every decision has an outcome (none is left `failed`) and no buy waits for its
+    /// sizing input: otherwise the signal is worth deciding again.
     pub async fn on_signal(&self, signal: &Signal) -> Result<bool, Error> {
         // Decisions already made on this signal: a `failed` one is sent again as it was (its
         // order may exist at the OMS, which answers its client id with it); the others are done.
@@ -324,6 +325,7 @@ impl Engine {
                 }
             }
         }
+        let mut waiting_input = false;
         let last = self
             .inner
             .last
@@ -355,6 +357,13 @@ impl Engine {
                         .get(&(signal.symbol, signal.timeframe.clone(), id.to_owned()))
                         .copied()
                 });
+                // A buy that cannot be sized until its input (an ATR on another topic) has
+                // arrived: the signal is decided again, like a decision waiting for a price.
+                waiting_input |= e.strategy.input().is_some()
+                    && input.is_none()
+                    && position == 0
+                    && pending_buy == 0
+                    && e.strategy.buys_on(signal);
                 let ctx = Context {
                     position,
                     pending_buy,
@@ -394,7 +403,7 @@ impl Engine {
             store::put(&self.inner.db, &d, now).await?;
             settled &= d.status != "failed";
         }
-        Ok(settled)
+        Ok(settled && !waiting_input)
     }
 
     async fn send(&self, d: &mut pb::Decision) {

@@ -283,7 +283,22 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
 
     // Volatility-targeted sizing reads the ATR of the signal's symbol and timeframe from
     // ta.indicator.v1: 0.5% of 1,000,000,000 VND per ATR of 400 VND is 12,500 shares, within
-    // the cap of 10% of the capital at the floor.
+    // the cap of 10% of the capital at the floor. The signal comes before the ATR (another
+    // topic): the buy waits for it, as a decision waits for a price.
+    let breakout = proto::ta::v1::Signal {
+        id: format!("{}-1D-20-channel20_up", x.symbol),
+        kind: "breakout".into(),
+        name: "channel20_up".into(),
+        detail: "close above the channel on 2x volume".into(),
+        ..signal(20)
+    };
+    bus.publish(
+        TA_SIGNAL.static_name(),
+        &Envelope::new("ta", &x.symbol, &breakout),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let snapshot = proto::ta::v1::IndicatorSnapshot {
         symbol: x.symbol.clone(),
         timeframe: "1D".into(),
@@ -299,21 +314,8 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
     )
     .await
     .unwrap();
-    let breakout = proto::ta::v1::Signal {
-        id: format!("{}-1D-20-channel20_up", x.symbol),
-        kind: "breakout".into(),
-        name: "channel20_up".into(),
-        detail: "close above the channel on 2x volume".into(),
-        ..signal(20)
-    };
     let mut sized = Value::Null;
     wait_for("the volatility-targeted decision", async || {
-        bus.publish(
-            TA_SIGNAL.static_name(),
-            &Envelope::new("ta", &x.symbol, &breakout),
-        )
-        .await
-        .unwrap();
         let list =
             get(decision.http_url("/api/decision/v1/decisions?strategy=volume-breakout")).await;
         sized = list
