@@ -794,6 +794,7 @@ impl<'a> Sim<'a> {
             row.outcome = "partially_filled";
         }
         self.risk.order_ended(&row.client_id);
+        // Ended: the engine need not remember it (it refuses only a working order).
         let _ = self.engine.forget(order);
     }
 
