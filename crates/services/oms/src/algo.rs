@@ -9,14 +9,12 @@
 //! any order (ticks, bands, lots, sessions).
 
 use market::{Side, Symbol};
-use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::{Invalid, check_account, check_client_id};
+use crate::domain::{Invalid, parse_name, parse_parent};
 
 /// The algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Time-weighted: `slices` equal slices, one every (end − start) / slices.
     Twap,
@@ -42,8 +40,7 @@ impl Kind {
 }
 
 /// Where a parent order is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Placing slices.
     Active,
@@ -79,17 +76,15 @@ pub const ALGO_ID_MAX: usize = crate::domain::CLIENT_ID_MAX - 5;
 pub const MAX_SLICES: u32 = 1_000;
 
 /// A parent order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Algo {
     /// The caller's idempotency key, also its id.
     pub client_id: String,
     /// Broker sub-account.
     pub account: String,
     /// Instrument.
-    #[serde(serialize_with = "symbol_text")]
     pub symbol: Symbol,
     /// Side.
-    #[serde(serialize_with = "side_text")]
     pub side: Side,
     /// The algorithm.
     pub kind: Kind,
@@ -100,10 +95,8 @@ pub struct Algo {
     /// TWAP: number of slices.
     pub slices: Option<u32>,
     /// TWAP: first slice.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub start_at: Option<OffsetDateTime>,
     /// TWAP: the last slice is due before this.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub end_at: Option<OffsetDateTime>,
     /// Iceberg: shares shown at a time.
     pub display: Option<u64>,
@@ -116,19 +109,9 @@ pub struct Algo {
     /// What happened last.
     pub detail: String,
     /// When it was placed.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last change.
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-}
-
-fn symbol_text<S: serde::Serializer>(s: &Symbol, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.as_str())
-}
-
-fn side_text<S: serde::Serializer>(s: &Side, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.name())
 }
 
 /// A request, as the API takes it.
@@ -167,17 +150,14 @@ impl Algo {
     /// Checks a request at `now`.
     pub fn parse(r: &Request<'_>, now: OffsetDateTime) -> Result<Algo, Invalid> {
         let field = |m: String| Invalid::Field(m);
-        check_client_id(r.client_id).map_err(field)?;
-        if r.client_id.len() > ALGO_ID_MAX {
-            return Err(field(format!(
-                "client_id of an algorithmic order: at most {ALGO_ID_MAX} characters"
-            )));
-        }
-        check_account(r.account).map_err(field)?;
-        let symbol = Symbol::parse(r.symbol.trim())
-            .map_err(|e| field(format!("symbol {:?}: {e}", r.symbol)))?;
-        let side =
-            Side::parse(r.side).ok_or_else(|| field(format!("side {:?}: buy or sell", r.side)))?;
+        let (symbol, side) = parse_parent(
+            "an algorithmic order",
+            r.client_id,
+            ALGO_ID_MAX,
+            r.account,
+            r.symbol,
+            r.side,
+        )?;
         let kind = Kind::parse(r.kind)
             .ok_or_else(|| field(format!("kind {:?}: twap or iceberg", r.kind)))?;
         if market::Price::new(r.price).is_err() || r.price <= 0 {
@@ -235,15 +215,7 @@ impl Algo {
                 display = Some(d);
             }
         }
-        let strategy = r.strategy.map(str::trim).filter(|s| !s.is_empty());
-        if let Some(s) = strategy
-            && (s.len() > 32
-                || !s
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-        {
-            return Err(field(format!("strategy {s:?}: 1 to 32 of [A-Za-z0-9._-]")));
-        }
+        let strategy = parse_name("strategy", r.strategy)?;
         Ok(Algo {
             client_id: r.client_id.to_owned(),
             account: r.account.to_owned(),
@@ -256,7 +228,7 @@ impl Algo {
             start_at,
             end_at,
             display,
-            strategy: strategy.map(str::to_owned),
+            strategy,
             next_slice: 0,
             status: Status::Active,
             detail: String::new(),

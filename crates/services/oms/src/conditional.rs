@@ -17,14 +17,12 @@
 //! crash, a broker outage) one order exists; the risk check applies to it like any order.
 
 use market::{Price, Side, Symbol};
-use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::domain::{CLIENT_ID_MAX, Invalid, check_account, check_client_id};
+use crate::domain::{CLIENT_ID_MAX, Invalid, parse_name, parse_parent};
 
 /// The conditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Fires a marketable order when the price crosses the trigger against the position.
     Stop,
@@ -61,8 +59,7 @@ impl Kind {
 }
 
 /// Where a conditional is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Watching prices.
     Active,
@@ -91,8 +88,7 @@ impl Status {
 }
 
 /// How far a trailing stop follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trail {
     /// VND.
     Amount(i64),
@@ -101,17 +97,15 @@ pub enum Trail {
 }
 
 /// One conditional order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conditional {
     /// The caller's idempotency key, also its id.
     pub client_id: String,
     /// Broker sub-account.
     pub account: String,
     /// Instrument.
-    #[serde(serialize_with = "symbol_text")]
     pub symbol: Symbol,
     /// Side of the child order.
-    #[serde(serialize_with = "side_text")]
     pub side: Side,
     /// The condition.
     pub kind: Kind,
@@ -137,19 +131,9 @@ pub struct Conditional {
     /// Why it ended (fired at, cancelled by whom).
     pub detail: String,
     /// When it was placed.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last change.
-    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
-}
-
-fn symbol_text<S: serde::Serializer>(s: &Symbol, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.as_str())
-}
-
-fn side_text<S: serde::Serializer>(s: &Side, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.name())
 }
 
 /// Longest client id of a conditional (its child's is `<client id>:fire`).
@@ -189,17 +173,14 @@ impl Conditional {
     /// lots, short ids.
     pub fn parse(r: &Request<'_>, now: OffsetDateTime) -> Result<Conditional, Invalid> {
         let field = |m: String| Invalid::Field(m);
-        check_client_id(r.client_id).map_err(field)?;
-        if r.client_id.len() > CONDITIONAL_ID_MAX {
-            return Err(field(format!(
-                "client_id of a conditional order: at most {CONDITIONAL_ID_MAX} characters"
-            )));
-        }
-        check_account(r.account).map_err(field)?;
-        let symbol = Symbol::parse(r.symbol.trim())
-            .map_err(|e| field(format!("symbol {:?}: {e}", r.symbol)))?;
-        let side =
-            Side::parse(r.side).ok_or_else(|| field(format!("side {:?}: buy or sell", r.side)))?;
+        let (symbol, side) = parse_parent(
+            "a conditional order",
+            r.client_id,
+            CONDITIONAL_ID_MAX,
+            r.account,
+            r.symbol,
+            r.side,
+        )?;
         let kind = Kind::parse(r.kind).ok_or_else(|| {
             field(format!(
                 "kind {:?}: stop, stop_limit, take_profit or trailing_stop",
@@ -265,19 +246,6 @@ impl Conditional {
                 r.quantity
             )));
         }
-        let clean = |name: &str, v: Option<&str>| -> Result<Option<String>, Invalid> {
-            match v.map(str::trim).filter(|s| !s.is_empty()) {
-                Some(s)
-                    if s.len() > 32
-                        || !s
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) =>
-                {
-                    Err(field(format!("{name} {s:?}: 1 to 32 of [A-Za-z0-9._-]")))
-                }
-                s => Ok(s.map(str::to_owned)),
-            }
-        };
         Ok(Conditional {
             client_id: r.client_id.to_owned(),
             account: r.account.to_owned(),
@@ -288,8 +256,8 @@ impl Conditional {
             limit_price,
             trail,
             quantity: r.quantity,
-            oco_group: clean("oco_group", r.oco_group)?,
-            strategy: clean("strategy", r.strategy)?,
+            oco_group: parse_name("oco_group", r.oco_group)?,
+            strategy: parse_name("strategy", r.strategy)?,
             status: Status::Active,
             extreme: None,
             fired_at_price: None,

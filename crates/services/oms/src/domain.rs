@@ -276,6 +276,48 @@ pub fn check_account(account: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The fields every order the OMS holds and slices (conditional, algorithmic) starts with: its
+/// client id (at most `max` characters, so its children's ids fit; `what` names the kind in the
+/// error), account, symbol and side.
+pub fn parse_parent(
+    what: &str,
+    client_id: &str,
+    max: usize,
+    account: &str,
+    symbol: &str,
+    side: &str,
+) -> Result<(Symbol, Side), Invalid> {
+    let field = |m: String| Invalid::Field(m);
+    check_client_id(client_id).map_err(field)?;
+    if client_id.len() > max {
+        return Err(field(format!(
+            "client_id of {what}: at most {max} characters"
+        )));
+    }
+    check_account(account).map_err(field)?;
+    let symbol =
+        Symbol::parse(symbol.trim()).map_err(|e| field(format!("symbol {symbol:?}: {e}")))?;
+    Ok((symbol, parse_side(side).map_err(field)?))
+}
+
+/// An optional name of a held order (`strategy`, `oco_group`, the field named `name`):
+/// trimmed, empty is none, else 1 to 32 of `[A-Za-z0-9._-]`.
+pub fn parse_name(name: &str, value: Option<&str>) -> Result<Option<String>, Invalid> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s)
+            if s.len() > 32
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) =>
+        {
+            Err(Invalid::Field(format!(
+                "{name} {s:?}: 1 to 32 of [A-Za-z0-9._-]"
+            )))
+        }
+        s => Ok(s.map(str::to_owned)),
+    }
+}
+
 /// `buy` or `sell` (any case; `B`/`S` too), or the error naming the field.
 pub fn parse_side(side: &str) -> Result<Side, String> {
     Side::parse(side).ok_or_else(|| format!("side {side:?}: buy or sell"))

@@ -123,6 +123,14 @@ impl Book {
     }
 }
 
+/// Adds an active conditional order to the index of those watching trades, once.
+fn watch(index: &mut HashMap<market::Symbol, Vec<Conditional>>, c: Conditional) {
+    let list = index.entry(c.symbol).or_default();
+    if !list.iter().any(|x| x.client_id == c.client_id) {
+        list.push(c);
+    }
+}
+
 /// The OMS: clone freely (one shared state).
 #[derive(Clone)]
 pub struct Oms {
@@ -154,6 +162,9 @@ struct Inner {
     /// Today's floor and ceiling by symbol (`masterdata.security.v1`): a stop's child order is a
     /// limit at the floor (sale) or ceiling (buy).
     bands: std::sync::RwLock<HashMap<market::Symbol, (i64, i64)>>,
+    /// An algorithmic order may be active: the algorithm beat reads the store only then (set on
+    /// start and by every new parent, cleared by a beat that finds none).
+    algos_maybe_active: AtomicBool,
 }
 
 /// What `GetStatus` answers.
@@ -224,6 +235,7 @@ impl Oms {
                 conditionals: std::sync::Mutex::default(),
                 unplaced: std::sync::Mutex::default(),
                 bands: std::sync::RwLock::default(),
+                algos_maybe_active: AtomicBool::new(true),
             }),
         }
     }
@@ -1311,10 +1323,7 @@ impl Oms {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (c, _) in live {
             if c.status == ConditionalStatus::Active {
-                let list = index.entry(c.symbol).or_default();
-                if !list.iter().any(|x| x.client_id == c.client_id) {
-                    list.push(c);
-                }
+                watch(&mut index, c);
             } else {
                 unplaced.insert(c.client_id.clone(), c);
             }
@@ -1349,10 +1358,7 @@ impl Oms {
                 .conditionals
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let list = index.entry(stored.symbol).or_default();
-            if !list.iter().any(|x| x.client_id == stored.client_id) {
-                list.push(stored.clone());
-            }
+            watch(&mut index, stored.clone());
         }
         Ok(stored)
     }
@@ -1480,7 +1486,7 @@ impl Oms {
                     .conditionals
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                index.entry(c.symbol).or_default().push(c);
+                watch(&mut index, c);
             }
         }
     }
@@ -1552,6 +1558,7 @@ impl Oms {
         self.trading()?;
         self.check_account(&a.account)?;
         let stored = store::create_algo(&self.inner.db, &a).await?;
+        self.inner.algos_maybe_active.store(true, Ordering::Release);
         let same = stored.account == a.account
             && stored.symbol == a.symbol
             && stored.side == a.side
@@ -1641,14 +1648,23 @@ impl Oms {
 
     /// Places the slices that are due of every active parent order.
     async fn run_algos(&self) {
+        // Cleared before the read: a parent stored after it sets the flag again, so the next
+        // beat reads it.
+        if !self.inner.algos_maybe_active.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let active =
             match store::algos(&self.inner.db, "", AlgoStatus::Active.as_str(), 10_000).await {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading algorithmic orders failed");
+                    self.inner.algos_maybe_active.store(true, Ordering::Release);
                     return;
                 }
             };
+        if !active.is_empty() {
+            self.inner.algos_maybe_active.store(true, Ordering::Release);
+        }
         for a in active {
             if let Err(e) = self.step_algo(a).await {
                 tracing::warn!(error = %e, "an algorithmic order's step failed; trying again");
