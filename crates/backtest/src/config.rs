@@ -139,23 +139,7 @@ impl Config {
         if self.strategies.is_empty() {
             problems.push("strategies: none configured".to_owned());
         }
-        let mut ids = std::collections::BTreeSet::new();
-        for s in &self.strategies {
-            if !ids.insert(s.id.as_str()) {
-                problems.push(format!("strategies: {} twice", s.id));
-            }
-            if s.buy_on.is_empty() {
-                problems.push(format!("strategies.{}: buy_on is empty", s.id));
-            }
-            if let Err(e) = s.sizing.check() {
-                problems.push(format!("strategies.{}: {e}", s.id));
-            }
-            for sym in &s.symbols {
-                if market::Symbol::parse(sym).is_err() {
-                    problems.push(format!("strategies.{}: symbol {sym:?}", s.id));
-                }
-            }
-        }
+        decision::settings::check_strategies(&self.strategies, &mut problems);
         if problems.is_empty() {
             Ok(())
         } else {

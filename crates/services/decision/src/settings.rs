@@ -82,32 +82,38 @@ impl common::settings::Sections for Sections {
         if !(1..=10_000).contains(&self.decision.max_list) {
             problems.push("decision.max_list must be between 1 and 10000".to_owned());
         }
-        let mut ids = std::collections::HashSet::new();
-        for s in &self.strategies {
-            let ok = !s.id.is_empty()
-                && s.id.len() <= 32
-                && s.id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-            if !ok {
-                problems.push(format!(
-                    "strategies: id {:?}: 1 to 32 of [A-Za-z0-9._-]",
-                    s.id
-                ));
-            }
-            if !ids.insert(s.id.clone()) {
-                problems.push(format!("strategies: {} twice", s.id));
-            }
-            if s.buy_on.is_empty() {
-                problems.push(format!("strategies.{}: buy_on is empty", s.id));
-            }
-            if let Err(e) = s.sizing.check() {
-                problems.push(format!("strategies.{}: {e}", s.id));
-            }
-            for sym in &s.symbols {
-                if market::Symbol::parse(sym).is_err() {
-                    problems.push(format!("strategies.{}: symbol {sym:?}", s.id));
-                }
+        check_strategies(&self.strategies, problems);
+    }
+}
+
+/// The problems of `strategies` (ids, signals, sizing, symbols), as settings checks report
+/// them; the backtest's configuration is checked by the same rules.
+pub fn check_strategies(strategies: &[StrategyConfig], problems: &mut Vec<String>) {
+    let mut ids = std::collections::HashSet::new();
+    for s in strategies {
+        let ok = !s.id.is_empty()
+            && s.id.len() <= 32
+            && s.id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            problems.push(format!(
+                "strategies: id {:?}: 1 to 32 of [A-Za-z0-9._-]",
+                s.id
+            ));
+        }
+        if !ids.insert(s.id.clone()) {
+            problems.push(format!("strategies: {} twice", s.id));
+        }
+        if s.buy_on.is_empty() {
+            problems.push(format!("strategies.{}: buy_on is empty", s.id));
+        }
+        if let Err(e) = s.sizing.check() {
+            problems.push(format!("strategies.{}: {e}", s.id));
+        }
+        for sym in &s.symbols {
+            if market::Symbol::parse(sym).is_err() {
+                problems.push(format!("strategies.{}: symbol {sym:?}", s.id));
             }
         }
     }
