@@ -37,12 +37,18 @@ pub struct Report {
     pub filled: Vec<f64>,
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+/// The `q` quantile of `sorted` (nearest rank); NaN when empty.
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
     let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// GETs `url` as JSON.
+pub(crate) async fn get_json(http: &reqwest::Client, url: String) -> anyhow::Result<Value> {
+    Ok(http.get(url).send().await?.json::<Value>().await?)
 }
 
 /// Runs the benchmark and writes the report to `out`.
@@ -78,27 +84,9 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
 }
 
 async fn measure(fleet: &Fleet, args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
-    let addr = |name: &str| {
-        fleet
-            .services
-            .iter()
-            .find(|s| s.spec.name == name)
-            .map(|s| s.addrs.http)
-            .with_context(|| format!("{name} is in the fleet"))
-    };
-    let (oms, md) = (addr("oms")?, addr("master-data")?);
+    let (oms, md) = (fleet.addrs("oms")?.http, fleet.addrs("master-data")?.http);
     let http = reqwest::Client::new();
-    let get = |url: String| {
-        let http = http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await?
-                .json::<Value>()
-                .await
-                .map_err(anyhow::Error::from)
-        }
-    };
+    let get = |url: String| get_json(&http, url);
     // Ready: the OMS reconciled, master data synced (the risk service knows the securities).
     let deadline = Instant::now() + Duration::from_secs(120);
     let security = loop {

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 
 use crate::fleet::{Fleet, Market, Options};
 
@@ -64,16 +63,8 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     let token = common::shutdown::CancellationToken::new();
     let fleet = Fleet::start(&options, token.clone()).await?;
     crate::gateway::wait_ready(fleet.http_routes(), Duration::from_secs(60)).await?;
-    let ingestion = fleet
-        .services
-        .iter()
-        .find(|s| s.spec.name == "ingestion")
-        .context("ingestion is in the fleet")?
-        .addrs;
-    let bus = match &fleet.bus {
-        Some(bus) => bus.clone(),
-        None => crate::feed::open_bus(None, &args.overrides).await?,
-    };
+    let ingestion = fleet.addrs("ingestion")?;
+    let bus = fleet.event_bus(&args.overrides).await?;
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
     let started = Instant::now();
     let stats = ingestion::record::replay(&args.files, &bus, None, &token).await?;
@@ -95,14 +86,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let normalised_secs = started.elapsed().as_secs_f64();
-    let admin = |name: &str| {
-        fleet
-            .services
-            .iter()
-            .find(|s| s.spec.name == name)
-            .map(|s| s.addrs.admin)
-            .with_context(|| format!("{name} is in the fleet"))
-    };
+    let admin = |name: &str| fleet.addrs(name).map(|a| a.admin);
     let (historical, ta) = (admin("historical")?, admin("ta")?);
     // Historical's catch-up: every trade consumed (its bars built and stored).
     let bars = loop {

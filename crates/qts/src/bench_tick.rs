@@ -23,6 +23,7 @@ use common::bus::Envelope;
 use common::bus::topics::{MARKET_BAR, MARKET_TRADE, OMS_ORDER};
 use serde_json::Value;
 
+use crate::bench_orders::{get_json, quantile};
 use crate::fleet::{Fleet, Market, Options, SimOptions};
 
 /// `qts bench tick-to-order` arguments.
@@ -83,14 +84,6 @@ pub struct Report {
     pub sent: Vec<f64>,
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 /// Runs the benchmark and writes the report to `out`.
 pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     let dir = std::env::temp_dir().join(format!("qts-bench-t2o-{}", std::process::id()));
@@ -132,32 +125,12 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
 
 async fn measure(fleet: &Fleet, args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     crate::gateway::wait_ready(fleet.http_routes(), Duration::from_secs(60)).await?;
-    let bus = match &fleet.bus {
-        Some(bus) => bus.clone(),
-        None => crate::feed::open_bus(None, &args.overrides).await?,
-    };
-    let addr = |name: &str| {
-        fleet
-            .services
-            .iter()
-            .find(|s| s.spec.name == name)
-            .map(|s| s.addrs.http)
-            .with_context(|| format!("{name} is in the fleet"))
-    };
+    let bus = fleet.event_bus(&args.overrides).await?;
+    let addr = |name: &str| fleet.addrs(name).map(|a| a.http);
     let (oms, md) = (addr("oms")?, addr("master-data")?);
     let (ta, decision) = (addr("ta")?, addr("decision")?);
     let http = reqwest::Client::new();
-    let get = |url: String| {
-        let http = http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await?
-                .json::<Value>()
-                .await
-                .map_err(anyhow::Error::from)
-        }
-    };
+    let get = |url: String| get_json(&http, url);
     // Ready: the OMS reconciled, master data synced (the risk service knows the bands).
     let deadline = Instant::now() + Duration::from_secs(120);
     let securities = loop {

@@ -363,6 +363,24 @@ impl Fleet {
         })
     }
 
+    /// The addresses of service `name`.
+    pub fn addrs(&self, name: &str) -> anyhow::Result<Addrs> {
+        self.services
+            .iter()
+            .find(|s| s.spec.name == name)
+            .map(|s| s.addrs)
+            .with_context(|| format!("{name} is in the fleet"))
+    }
+
+    /// The fleet's bus: the in-process one its services share, or a connection to the one
+    /// `overrides` name (`bus.kind=kafka`, ...).
+    pub async fn event_bus(&self, overrides: &[(String, String)]) -> anyhow::Result<SharedBus> {
+        match &self.bus {
+            Some(bus) => Ok(bus.clone()),
+            None => crate::feed::open_bus(None, overrides).await,
+        }
+    }
+
     /// The HTTP address of each service, by name (what the gateway routes to).
     pub fn http_routes(&self) -> HashMap<String, (SocketAddr, SocketAddr)> {
         self.services
