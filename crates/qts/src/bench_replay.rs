@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-
 use crate::fleet::{Fleet, Market, Options};
 
 /// `qts bench replay` arguments.

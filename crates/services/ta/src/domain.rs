@@ -155,6 +155,8 @@ pub struct StudySet {
     prototypes: Vec<Box<dyn Indicator>>,
     /// Value id of each slot.
     ids: Vec<String>,
+    /// The slots in the order of their ids (how values are listed).
+    by_id: Vec<usize>,
     rules: Vec<Compiled>,
 }
 
@@ -277,10 +279,13 @@ impl StudySet {
                 slots,
             });
         }
+        let mut by_id: Vec<usize> = (0..ids.len()).collect();
+        by_id.sort_by(|a, b| ids[*a].cmp(&ids[*b]));
         Ok(Self {
             studies: checked,
             prototypes,
             ids,
+            by_id,
             rules: compiled,
         })
     }
@@ -431,9 +436,7 @@ impl Studies {
             bar: bar.clone(),
             undo: Some(undo),
         });
-        let mut values: Vec<(String, f64)> =
-            self.values(set).map(|(k, v)| (k.to_owned(), v)).collect();
-        values.sort_by(|a, b| a.0.cmp(&b.0));
+        let values = self.values(set).map(|(k, v)| (k.to_owned(), v)).collect();
         if corrected {
             Update::Corrected { values, signals }
         } else {
@@ -471,13 +474,12 @@ impl Studies {
         self.values.get(slot).copied().filter(|v| v.is_finite())
     }
 
-    /// The defined values after the last bar, by id.
+    /// The defined values after the last bar, in the order of their ids.
     pub fn values<'a>(&'a self, set: &'a StudySet) -> impl Iterator<Item = (&'a str, f64)> + 'a {
-        set.ids
-            .iter()
-            .zip(&self.values)
-            .filter(|(_, v)| v.is_finite())
-            .map(|(k, v)| (k.as_str(), *v))
+        set.by_id.iter().filter_map(|&slot| {
+            let v = self.values[slot];
+            v.is_finite().then(|| (set.ids[slot].as_str(), v))
+        })
     }
 
     /// Runs every indicator and rule over `bar`.
