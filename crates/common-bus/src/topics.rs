@@ -222,13 +222,16 @@ pub const OMS_FILL: TopicSpec = TopicSpec {
     description: Cow::Borrowed("Fills of the OMS's orders, each once"),
 };
 
-/// `risk.event.v1`: orders the risk checks rejected, kill switches and limits changed.
+/// `risk.event.v1`: orders the risk checks rejected, kill switches and limits changed, and the
+/// monitor's alerts (drawdown, margin, daily loss, halted holdings, breakers).
 pub const RISK_EVENT: TopicSpec = TopicSpec {
     name: Cow::Borrowed("risk.event.v1"),
     key: Cow::Borrowed("account, strategy or \"global\""),
     payload: Cow::Borrowed("qts.risk.v1.RiskEvent"),
     partitions: TRADING_PARTITIONS,
-    description: Cow::Borrowed("Orders the risk checks rejected, kill switches and limits changed"),
+    description: Cow::Borrowed(
+        "Orders the risk checks rejected, kill switch and limit changes, the monitor's alerts",
+    ),
 };
 
 /// Every registered topic.

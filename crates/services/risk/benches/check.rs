@@ -27,8 +27,8 @@ use time::macros::{date, datetime};
 const START: OffsetDateTime = datetime!(2025-06-10 10:00 +7);
 const SYMBOLS: usize = 400;
 
-/// A typical compliance set: every per-order rule, exposure, open orders, daily loss, kill
-/// switches of account and strategy; 400 HOSE stocks known.
+/// A typical compliance set: every per-order rule, exposure, open orders, daily loss, drawdown,
+/// margin, halts and breakers, kill switches of account and strategy; 400 HOSE stocks known.
 fn engine() -> (Engine, Vec<Symbol>) {
     let limits = Limits {
         max_order_quantity: Some(500_000),
@@ -40,12 +40,21 @@ fn engine() -> (Engine, Vec<Symbol>) {
         fat_finger_bps: Some(1_000),
         max_daily_loss: Some(1_000_000_000),
         duplicate_window_secs: None,
+        max_drawdown: Some(1_000_000_000),
+        max_margin: Some(1_000_000_000),
     };
     let mut e = Engine::new(
         MarketRules::default(),
         TradingCalendar::embedded().unwrap(),
         limits,
     );
+    // The service's default breakers: their state is consulted on every check.
+    e.set_breakers(risk::domain::monitor::Breakers {
+        symbol_move_bps: 700,
+        market_index: "VNINDEX".to_owned(),
+        market_drop_bps: 400,
+        ..risk::domain::monitor::Breakers::default()
+    });
     e.set_limits(
         Scope::Strategy("ma".into()),
         Some(Limits {

@@ -35,11 +35,12 @@ impl Service for App {
             .clock()
             .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
         let calendar = market::TradingCalendar::embedded().context("load the trading calendar")?;
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             market::MarketRules::default(),
             calendar,
             settings.own.default_limits.effective(),
         );
+        engine.set_breakers(settings.own.breakers.clone());
         let risk = Risk::new(
             engine,
             backends.db.clone(),
@@ -63,9 +64,15 @@ impl Service for App {
         let bus = backends.bus.clone();
         let group = format!("risk.state.{}", info.instance_id);
         let timeout = Duration::from_secs(settings.own.checks.catch_up_timeout_secs);
+        let interval = Duration::from_millis(settings.own.monitor.interval_ms);
+        let warn_percent = settings.own.monitor.warn_percent;
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let watcher = risk.clone();
         host.spawn("state", move |token: CancellationToken| {
             risk.follow(bus, group, timeout, token)
+        });
+        host.spawn("monitor", move |token: CancellationToken| {
+            watcher.watch(interval, warn_percent, token)
         });
         Ok(Self { host })
     }

@@ -42,6 +42,13 @@ pub struct Limits {
     /// The same order (symbol, side, type, price, quantity) again within this many seconds is
     /// refused as a duplicate.
     pub duplicate_window_secs: Option<u32>,
+    /// Largest drawdown today, in VND: the fall of today's P&L (realised, plus holdings marked
+    /// to the last trade) from its high of the day. Once reached, only orders that reduce a
+    /// position until tomorrow.
+    pub max_drawdown: Option<i64>,
+    /// Largest initial margin of futures positions (marked to the last trade) and open
+    /// futures orders, in VND.
+    pub max_margin: Option<i64>,
 }
 
 impl Limits {
@@ -57,6 +64,8 @@ impl Limits {
             fat_finger_bps: over.fat_finger_bps.or(self.fat_finger_bps),
             max_daily_loss: over.max_daily_loss.or(self.max_daily_loss),
             duplicate_window_secs: over.duplicate_window_secs.or(self.duplicate_window_secs),
+            max_drawdown: over.max_drawdown.or(self.max_drawdown),
+            max_margin: over.max_margin.or(self.max_margin),
         }
     }
 
@@ -75,6 +84,8 @@ impl Limits {
             ("max_order_value", self.max_order_value),
             ("max_symbol_exposure", self.max_symbol_exposure),
             ("max_exposure", self.max_exposure),
+            ("max_drawdown", self.max_drawdown),
+            ("max_margin", self.max_margin),
         ];
         for (name, v) in positive {
             if v.is_some_and(|v| v <= 0) {
@@ -203,9 +214,15 @@ pub struct SecurityInfo {
 
 #[derive(Debug, Default, Clone)]
 struct Position {
-    quantity: u64,
-    /// Cost of the held quantity, VND.
+    /// Shares or contracts held; below zero a short futures position.
+    quantity: i64,
+    /// An index future (margin, not exposure; short positions).
+    futures: bool,
+    /// Cost of the held quantity with its fees, VND (below zero for a short position: what
+    /// selling it brought in).
     cost: i64,
+    /// Its value at the last trade (signed like `quantity`), VND; its cost until one is known.
+    mark: i64,
 }
 
 /// Counters of one account or strategy.
@@ -225,6 +242,16 @@ struct Book {
     /// Recent orders (time, key) for the duplicate rule, oldest first.
     last_orders: VecDeque<(OffsetDateTime, OrderKey)>,
     kill: Option<String>,
+    /// Σ mark and Σ cost of the positions: unrealised P&L is their difference.
+    marked: i64,
+    costs: i64,
+    /// Unrealised P&L when `day` began (what today's P&L counts from).
+    day_mark: i64,
+    /// Today's highest P&L and the largest fall from it.
+    peak: i64,
+    worst_drawdown: i64,
+    /// Initial margin held for open futures orders.
+    open_margin: i64,
 }
 
 type OrderKey = (Symbol, Side, OrderType, Option<Price>, Quantity);
@@ -239,6 +266,34 @@ impl Book {
         if self.day != Some(day) {
             self.day = Some(day);
             self.realised = 0;
+            self.day_mark = self.marked - self.costs;
+            self.peak = 0;
+            self.worst_drawdown = 0;
+        }
+    }
+
+    /// Today's P&L: realised, plus the change of unrealised since the day began.
+    fn pnl_today(&self) -> i64 {
+        self.realised + (self.marked - self.costs) - self.day_mark
+    }
+
+    /// Follows today's high and the largest drawdown from it after a change.
+    fn track(&mut self) {
+        let pnl = self.pnl_today();
+        self.peak = self.peak.max(pnl);
+        self.worst_drawdown = self.worst_drawdown.max(self.peak - pnl);
+    }
+
+    /// Whether an order would add to the position in `symbol` (a stock buy; a futures order
+    /// on the side the position already is, or opening one).
+    fn increases(&self, symbol: Symbol, side: Side, futures: bool) -> bool {
+        if !futures {
+            return side == Side::Buy;
+        }
+        let held = self.positions.get(&symbol).map_or(0, |p| p.quantity);
+        match side {
+            Side::Buy => held >= 0,
+            Side::Sell => held <= 0,
         }
     }
 }
@@ -254,6 +309,8 @@ struct Reservation {
     value: i64,
     price: i64,
     left: u64,
+    /// Initial margin held for a futures order (left to fill).
+    margin: i64,
 }
 
 /// The engine. Not thread-safe by itself: the service holds it behind one lock.
@@ -272,11 +329,29 @@ pub struct Engine {
     reservations: HashMap<String, Reservation>,
     decided: HashMap<String, Verdict>,
     decided_day: Option<Date>,
+    /// The books (strategy?, key) that have held each symbol: whose marks a trade moves.
+    holders: HashMap<Symbol, Vec<(bool, String)>>,
+    /// Breakers and halts (see [`monitor`]).
+    watch: monitor::Watch,
 }
 
-fn value(price: Price, quantity: Quantity) -> i64 {
-    let v = i128::from(price.units()) * i128::from(quantity.units());
-    i64::try_from(v).unwrap_or(i64::MAX)
+/// What `n` shares (or, with `multiplier`, futures contracts: price in tenths of a point) are
+/// worth at `price`, VND.
+fn notional(multiplier: Option<i64>, price: i64, n: i64) -> i64 {
+    let v = i128::from(price) * i128::from(n);
+    let v = match multiplier {
+        Some(m) => v * i128::from(m) / 10,
+        None => v,
+    };
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// `v × part / of`, in 128 bits.
+fn share(v: i64, part: i64, of: i64) -> i64 {
+    if of == 0 {
+        return 0;
+    }
+    i64::try_from(i128::from(v) * i128::from(part) / i128::from(of)).unwrap_or(v)
 }
 
 impl Engine {
@@ -297,7 +372,37 @@ impl Engine {
             reservations: HashMap::new(),
             decided: HashMap::new(),
             decided_day: None,
+            holders: HashMap::new(),
+            watch: monitor::Watch::default(),
         }
+    }
+
+    /// The futures multiplier when `symbol` is an index future, else `None`.
+    fn multiplier(&self, symbol: Symbol) -> Option<i64> {
+        self.securities
+            .get(&symbol)
+            .filter(|s| s.security.kind == InstrumentKind::IndexFuture)
+            .map(|_| self.rules.settlement.futures_multiplier_vnd_per_point)
+    }
+
+    /// Initial margin of a futures value, VND.
+    fn initial_margin(&self, value: i64) -> i64 {
+        share(
+            value.abs(),
+            i64::from(self.rules.settlement.futures_initial_margin_bps),
+            10_000,
+        )
+    }
+
+    /// Initial margin of a book's futures positions (at their marks) and open futures orders.
+    fn margin_used(&self, book: &Book) -> i64 {
+        book.open_margin
+            + book
+                .positions
+                .values()
+                .filter(|p| p.futures)
+                .map(|p| self.initial_margin(p.mark))
+                .sum::<i64>()
     }
 
     /// Learns (or updates) a security.
@@ -423,7 +528,15 @@ impl Engine {
                 }
             })
         });
-        let order_value = price.map_or(0, |p| value(p, c.quantity));
+        let multiplier = self.multiplier(c.symbol);
+        let quantity = i64::try_from(c.quantity.units()).unwrap_or(i64::MAX);
+        let order_value = price.map_or(0, |p| notional(multiplier, p.units(), quantity));
+        let margin = if multiplier.is_some() {
+            self.initial_margin(order_value)
+        } else {
+            0
+        };
+        self.check_watch(c, now, &mut out);
         let account_limits = self.effective(&self.account_limits, &c.account);
         self.check_order_limits(
             c,
@@ -433,35 +546,48 @@ impl Engine {
             reference_price,
             &mut out,
         );
+        let priced = |book: Option<&Book>| Priced {
+            c,
+            value: order_value,
+            futures: multiplier.is_some(),
+            margin,
+            margin_used: match book {
+                Some(b) if multiplier.is_some() => self.margin_used(b),
+                _ => 0,
+            },
+        };
+        let order = priced(self.accounts.get(&c.account));
         Self::check_book(
             self.accounts.get_mut(&c.account),
-            "account",
-            &c.account,
-            c,
+            ("account", &c.account),
+            &order,
             &account_limits,
-            order_value,
-            now,
-            day,
+            (now, day),
             &mut out,
         );
         if let Some(s) = &c.strategy {
             let limits = self.effective(&self.strategy_limits, s);
             self.check_order_limits(c, &limits, price, order_value, reference_price, &mut out);
+            let order = Priced {
+                margin_used: match self.strategies.get(s) {
+                    Some(b) if multiplier.is_some() => self.margin_used(b),
+                    _ => 0,
+                },
+                ..order
+            };
             Self::check_book(
                 self.strategies.get_mut(s),
-                "strategy",
-                s,
-                c,
+                ("strategy", s),
+                &order,
                 &limits,
-                order_value,
-                now,
-                day,
+                (now, day),
                 &mut out,
             );
         }
         let verdict = Verdict { rejections: out };
         if verdict.accepted() {
-            self.reserve(c, order_value, price, now);
+            let value = if multiplier.is_some() { 0 } else { order_value };
+            self.reserve(c, value, margin, price, now);
         }
         self.decided.insert(c.client_id.clone(), verdict.clone());
         verdict
@@ -597,23 +723,21 @@ impl Engine {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one scope's check, called twice")]
     fn check_book(
         book: Option<&mut Book>,
-        scope: &'static str,
-        key: &str,
-        c: &Check,
+        (scope, key): (&'static str, &str),
+        order: &Priced<'_>,
         limits: &Limits,
-        order_value: i64,
-        now: OffsetDateTime,
-        day: Date,
+        (now, day): (OffsetDateTime, Date),
         out: &mut Vec<Rejection>,
     ) {
+        let c = order.c;
         let Some(book) = book else {
             // A first order: only the per-order limits above apply, and the exposure ones.
-            if c.side == Side::Buy {
-                check_exposure(scope, key, c.symbol, 0, 0, order_value, limits, out);
+            if c.side == Side::Buy && !order.futures {
+                check_exposure(scope, key, c.symbol, 0, 0, order.value, limits, out);
             }
+            check_margin(scope, key, order, limits, out);
             return;
         };
         book.roll_day(day);
@@ -661,28 +785,43 @@ impl Engine {
                 });
             }
         }
-        if c.side == Side::Buy {
+        if c.side == Side::Buy && !order.futures {
             check_exposure(
                 scope,
                 key,
                 c.symbol,
                 book.symbol_exposure(c.symbol),
                 book.exposure,
-                order_value,
+                order.value,
                 limits,
                 out,
             );
-            if let Some(max) = limits.max_daily_loss
-                && -book.realised > max
-            {
-                out.push(Rejection {
-                    rule: "max_daily_loss",
-                    message: format!(
-                        "{scope} {key} lost {} VND today, more than {max}: only sells until tomorrow",
-                        -book.realised
-                    ),
-                });
-            }
+        }
+        if !book.increases(c.symbol, c.side, order.futures) {
+            return;
+        }
+        check_margin(scope, key, order, limits, out);
+        if let Some(max) = limits.max_daily_loss
+            && -book.realised > max
+        {
+            out.push(Rejection {
+                rule: "max_daily_loss",
+                message: format!(
+                    "{scope} {key} lost {} VND today, more than {max}: only orders that reduce a position until tomorrow",
+                    -book.realised
+                ),
+            });
+        }
+        if let Some(max) = limits.max_drawdown
+            && book.worst_drawdown > max
+        {
+            out.push(Rejection {
+                rule: "max_drawdown",
+                message: format!(
+                    "{scope} {key} fell {} VND from today's high P&L of {}, more than {max}: only orders that reduce a position until tomorrow",
+                    book.worst_drawdown, book.peak
+                ),
+            });
         }
     }
 
@@ -702,11 +841,26 @@ impl Engine {
                     }
                 })
         });
-        let order_value = price.map_or(0, |p| value(p, c.quantity));
-        self.reserve(c, order_value, price, now);
+        let multiplier = self.multiplier(c.symbol);
+        let quantity = i64::try_from(c.quantity.units()).unwrap_or(i64::MAX);
+        let order_value = price.map_or(0, |p| notional(multiplier, p.units(), quantity));
+        match multiplier {
+            Some(_) => {
+                let margin = self.initial_margin(order_value);
+                self.reserve(c, 0, margin, price, now);
+            }
+            None => self.reserve(c, order_value, 0, price, now),
+        }
     }
 
-    fn reserve(&mut self, c: &Check, order_value: i64, price: Option<Price>, now: OffsetDateTime) {
+    fn reserve(
+        &mut self,
+        c: &Check,
+        order_value: i64,
+        margin: i64,
+        price: Option<Price>,
+        now: OffsetDateTime,
+    ) {
         if self.reservations.contains_key(c.client_id.as_str()) {
             return;
         }
@@ -718,6 +872,7 @@ impl Engine {
             None => self.accounts.entry(c.account.clone()).or_default(),
         };
         account.roll_day(day);
+        account.open_margin += margin;
         Self::reserve_in(account, c.symbol, buy_value, now, key);
         if let Some(s) = &c.strategy {
             let book = match self.strategies.get_mut(s.as_str()) {
@@ -725,6 +880,7 @@ impl Engine {
                 None => self.strategies.entry(s.clone()).or_default(),
             };
             book.roll_day(day);
+            book.open_margin += margin;
             Self::reserve_in(book, c.symbol, buy_value, now, key);
         }
         self.reservations.insert(
@@ -737,6 +893,7 @@ impl Engine {
                 value: buy_value,
                 price: price.map_or(0, Price::units),
                 left: c.quantity.units(),
+                margin,
             },
         );
     }
@@ -785,6 +942,7 @@ impl Engine {
         };
         for book in self.books_of(&r.account, r.strategy.as_deref()) {
             book.open_orders = book.open_orders.saturating_sub(1);
+            book.open_margin -= r.margin.min(book.open_margin);
             if release > 0 {
                 let open = book.open_buys.entry(r.symbol).or_default();
                 let take = release.min(*open);
@@ -796,7 +954,9 @@ impl Engine {
 
     /// A fill (once per fill: the caller de-duplicates). Moves the reserved buy value into the
     /// position, or realises the P&L of a sale after fees and tax (over the quantity bought
-    /// through here; a sale of older holdings realises nothing it cannot price).
+    /// through here; a sale of older holdings realises nothing it cannot price). A futures
+    /// fill opens, adds to, reduces or reverses a signed position; its fees are realised at
+    /// once. The position is marked to the last trade (else this fill's price).
     pub fn filled(&mut self, f: &FillEvent<'_>) {
         let FillEvent {
             client_id,
@@ -813,6 +973,7 @@ impl Engine {
             .securities
             .get(&symbol)
             .map_or(InstrumentKind::Stock, |s| s.security.kind);
+        let multiplier = self.multiplier(symbol);
         let cost = self
             .rules
             .fees
@@ -829,11 +990,20 @@ impl Engine {
             )
             .map(|c| c.total_cost.amount())
             .unwrap_or(0);
-        let gross = value(price, quantity);
+        let qty = i64::try_from(quantity.units()).unwrap_or(i64::MAX);
+        let gross = notional(multiplier, price.units(), qty);
+        let mark_price = self.last.get(&symbol).map_or(price.units(), |p| p.units());
         // The reservation shrinks by what filled.
         let mut released = 0;
+        let mut margin_released = 0;
         if let Some(r) = self.reservations.get_mut(client_id) {
             let q = quantity.units().min(r.left);
+            if r.left > 0 {
+                margin_released =
+                    i64::try_from(i128::from(r.margin) * i128::from(q) / i128::from(r.left))
+                        .unwrap_or(r.margin);
+                r.margin -= margin_released;
+            }
             r.left -= q;
             if r.side == Side::Buy {
                 released = i64::try_from(i128::from(r.price) * i128::from(q))
@@ -842,39 +1012,123 @@ impl Engine {
                 r.value -= released;
             }
         }
+        // A fill of an order never seen (its creation is older than what the bus kept) still
+        // counts.
+        if !self.accounts.contains_key(account) {
+            self.accounts.insert(account.to_owned(), Book::default());
+        }
+        if let Some(s) = strategy
+            && !self.strategies.contains_key(s)
+        {
+            self.strategies.insert(s.to_owned(), Book::default());
+        }
         for book in self.books_of(account, strategy) {
             book.roll_day(day);
+            book.open_margin -= margin_released.min(book.open_margin);
             let position = book.positions.entry(symbol).or_default();
-            match side {
-                Side::Buy => {
-                    position.quantity += quantity.units();
-                    position.cost += gross + cost;
-                    book.exposure += gross + cost;
-                    if released > 0 {
-                        let open = book.open_buys.entry(symbol).or_default();
-                        let take = released.min(*open);
-                        *open -= take;
-                        book.exposure -= take;
+            position.futures = multiplier.is_some();
+            let (cost_before, mark_before) = (position.cost, position.mark);
+            if multiplier.is_some() {
+                let signed = if side == Side::Buy { qty } else { -qty };
+                book.realised += futures_fill(position, signed, gross) - cost;
+            } else {
+                match side {
+                    Side::Buy => {
+                        position.quantity += qty;
+                        position.cost += gross + cost;
+                        book.exposure += gross + cost;
+                        if released > 0 {
+                            let open = book.open_buys.entry(symbol).or_default();
+                            let take = released.min(*open);
+                            *open -= take;
+                            book.exposure -= take;
+                        }
+                    }
+                    Side::Sell => {
+                        let q = qty.min(position.quantity.max(0));
+                        if q == 0 {
+                            continue;
+                        }
+                        let basis = share(position.cost, q, position.quantity);
+                        position.quantity -= q;
+                        position.cost -= basis;
+                        book.exposure -= basis;
+                        book.realised += share(gross, q, qty) - share(cost, q, qty) - basis;
                     }
                 }
-                Side::Sell => {
-                    let q = quantity.units().min(position.quantity);
-                    if q == 0 {
-                        continue;
-                    }
-                    let share = |v: i64, of: u64| {
-                        i64::try_from(i128::from(v) * i128::from(q) / i128::from(of)).unwrap_or(v)
-                    };
-                    let basis = share(position.cost, position.quantity);
-                    position.quantity -= q;
-                    position.cost -= basis;
-                    book.exposure -= basis;
-                    let qty = quantity.units();
-                    book.realised += share(gross, qty) - share(cost, qty) - basis;
-                }
+            }
+            position.mark = notional(multiplier, mark_price, position.quantity);
+            book.costs += position.cost - cost_before;
+            book.marked += position.mark - mark_before;
+            book.track();
+        }
+        let key = |strategy: bool, k: &str| (strategy, k.to_owned());
+        let holders = self.holders.entry(symbol).or_default();
+        for h in std::iter::once(key(false, account)).chain(strategy.map(|s| key(true, s))) {
+            if !holders.contains(&h) {
+                holders.push(h);
             }
         }
     }
+
+    /// A trade: the last price of `symbol`, which marks every position in it (today's P&L and
+    /// drawdown follow) and feeds its breaker.
+    pub fn trade(&mut self, symbol: Symbol, price: Price, at: OffsetDateTime) {
+        self.last.insert(symbol, price);
+        self.watch_trade(symbol, price, at);
+        let multiplier = self.multiplier(symbol);
+        let Some(holders) = self.holders.get(&symbol) else {
+            return;
+        };
+        let day = at.to_offset(market::calendar::VN_OFFSET).date();
+        for (is_strategy, key) in holders {
+            let books = if *is_strategy {
+                &mut self.strategies
+            } else {
+                &mut self.accounts
+            };
+            let Some(book) = books.get_mut(key.as_str()) else {
+                continue;
+            };
+            let Some(position) = book.positions.get_mut(&symbol) else {
+                continue;
+            };
+            let mark = notional(multiplier, price.units(), position.quantity);
+            let change = mark - position.mark;
+            position.mark = mark;
+            book.roll_day(day);
+            book.marked += change;
+            book.track();
+        }
+    }
+}
+
+/// Applies a futures fill of `signed` contracts (buy above zero) worth `value` (VND, the
+/// absolute notional) to `position`; returns the P&L it realised (before fees).
+fn futures_fill(position: &mut Position, signed: i64, value: i64) -> i64 {
+    let direction = signed.signum();
+    let total = signed.abs();
+    let mut left = total;
+    let mut realised = 0;
+    if position.quantity != 0 && position.quantity.signum() != direction {
+        let held = position.quantity.abs();
+        let q = left.min(held);
+        let basis = share(position.cost, q, held);
+        let exit = share(value, q, total);
+        realised = if position.quantity > 0 {
+            exit - basis
+        } else {
+            -basis - exit
+        };
+        position.cost -= basis;
+        position.quantity += direction * q;
+        left -= q;
+    }
+    if left > 0 {
+        position.quantity += direction * left;
+        position.cost += direction * share(value, left, total);
+    }
+    realised
 }
 
 /// One fill, as [`Engine::filled`] takes it.
@@ -896,6 +1150,42 @@ pub struct FillEvent<'a> {
     pub quantity: Quantity,
     /// When.
     pub at: OffsetDateTime,
+}
+
+/// An order with what it commits.
+#[derive(Clone, Copy)]
+struct Priced<'a> {
+    c: &'a Check,
+    /// Its value (futures: notional), VND.
+    value: i64,
+    futures: bool,
+    /// Initial margin it needs (futures), VND.
+    margin: i64,
+    /// Initial margin the book already uses, VND.
+    margin_used: i64,
+}
+
+fn check_margin(
+    scope: &str,
+    key: &str,
+    order: &Priced<'_>,
+    limits: &Limits,
+    out: &mut Vec<Rejection>,
+) {
+    if let Some(max) = limits.max_margin
+        && order.futures
+        && order.margin_used + order.margin > max
+    {
+        out.push(Rejection {
+            rule: "max_margin",
+            message: format!(
+                "{scope} {key} would use {} VND of initial margin (now {} + {}), above {max}",
+                order.margin_used + order.margin,
+                order.margin_used,
+                order.margin
+            ),
+        });
+    }
 }
 
 #[expect(clippy::too_many_arguments, reason = "the numbers of one rule")]
@@ -932,6 +1222,8 @@ fn check_exposure(
         });
     }
 }
+
+pub mod monitor;
 
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,8 @@ pub(crate) fn limits_pb(l: &Limits) -> pb::Limits {
         fat_finger_bps: l.fat_finger_bps,
         max_daily_loss: l.max_daily_loss,
         duplicate_window_secs: l.duplicate_window_secs,
+        max_drawdown: l.max_drawdown,
+        max_margin: l.max_margin,
     }
 }
 
@@ -57,6 +59,8 @@ fn limits_of(l: pb::Limits) -> Limits {
         fat_finger_bps: l.fat_finger_bps,
         max_daily_loss: l.max_daily_loss,
         duplicate_window_secs: l.duplicate_window_secs,
+        max_drawdown: l.max_drawdown,
+        max_margin: l.max_margin,
     }
 }
 

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::monitor::Monitor;
 use crate::domain::{Limits, Scope};
 use crate::service::{Error, Risk};
 
@@ -30,6 +31,7 @@ pub(crate) fn router(state: AppState) -> OpenApiRouter {
         .routes(routes!(list_kill_switches))
         .routes(routes!(set_kill_switch))
         .routes(routes!(exposure))
+        .routes(routes!(monitor))
         .routes(routes!(audit))
         .with_state(state)
 }
@@ -249,6 +251,15 @@ async fn set_kill_switch(
         .set_kill(scope, b.engaged, &b.reason, actor(&b.actor)?)
         .await?;
     Ok(list_kill_switches(State(s)).await)
+}
+
+/// What the monitor watches now: every account and strategy with exposure, today's P&L marked
+/// to the last trade, its high and drawdown, initial margin, positions and how much of each
+/// limit is used; the symbol breakers, the market-wide breaker and the halted symbols.
+#[utoipa::path(get, path = "/v1/monitor", tag = "monitor",
+    responses((status = 200, description = "The monitor's state", body = Monitor)))]
+async fn monitor(State(s): State<AppState>) -> Json<Monitor> {
+    Json(s.risk.monitor())
 }
 
 /// An account's exposure.

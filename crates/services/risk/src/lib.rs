@@ -1,4 +1,4 @@
-//! The risk service. Pre-trade checks and exposure limits.
+//! The risk service. Pre-trade checks, limits, kill switches and real-time monitoring.
 //!
 //! `CheckOrder` (gRPC; REST `POST /api/risk/v1/check`), which the OMS calls for every order,
 //! applies every exchange rule of `market` (session and order type, tick, band, lot, maximum
@@ -8,8 +8,12 @@
 //! switches (global, account, strategy); every rejection names the rule and the numbers.
 //! Limits and kill switches are set through the API, stored and audited, and published on
 //! `risk.event.v1` with every rejected order. The counters are rebuilt from the bus on start
-//! (`oms.order.v1`, `oms.fill.v1`, `masterdata.security.v1`, `market.trade.v1`) before the
-//! first check is answered.
+//! (`oms.order.v1`, `oms.fill.v1`, `masterdata.security.v1`, `market.trade.v1`,
+//! `market.index.v1`, `market.status.v1`) before the first check is answered.
+//!
+//! Between checks it monitors ([`domain::monitor`]): P&L marked to the last trade, drawdown
+//! and margin per account and strategy, halts and abnormal-market breakers; its alerts go to
+//! `risk.event.v1`, each once.
 //! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`].
 
 mod app;

@@ -1,6 +1,6 @@
 //! Every metric the risk service emits (`risk_*`), registered in the registry `App::build` makes.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// The service's metrics.
 #[derive(Clone)]
@@ -16,6 +16,28 @@ pub struct Metrics {
     pub events: IntCounterVec,
     /// Time one check takes inside the engine.
     pub check_seconds: Histogram,
+    /// Alerts published, by kind.
+    pub alerts: IntCounterVec,
+    /// Per account and strategy (`scope`, `key`): today's P&L, its drawdown from today's high,
+    /// exposure and initial margin used, VND.
+    pub pnl_today: IntGaugeVec,
+    /// See `pnl_today`.
+    pub drawdown: IntGaugeVec,
+    /// See `pnl_today`.
+    pub exposure: IntGaugeVec,
+    /// See `pnl_today`.
+    pub margin_used: IntGaugeVec,
+    /// Breakers refusing orders now (symbol breakers and the market-wide one).
+    pub breakers_active: IntGauge,
+    /// Symbols halted now.
+    pub halted: IntGauge,
+}
+
+fn book_gauge(name: &str, help: &str) -> Result<IntGaugeVec, prometheus::Error> {
+    IntGaugeVec::new(
+        Opts::new(name, format!("{help}, VND, per account and strategy")),
+        &["scope", "key"],
+    )
 }
 
 impl Metrics {
@@ -51,10 +73,40 @@ impl Metrics {
                 HistogramOpts::new("risk_check_seconds", "Time one check takes in the engine")
                     .buckets(vec![1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3]),
             )?,
+            alerts: IntCounterVec::new(
+                Opts::new("risk_alerts_total", "Monitor alerts published, by kind"),
+                &["kind"],
+            )?,
+            pnl_today: book_gauge(
+                "risk_pnl_today_vnd",
+                "Today's P&L, marked to the last trade",
+            )?,
+            drawdown: book_gauge("risk_drawdown_vnd", "Fall of today's P&L from its high")?,
+            exposure: book_gauge("risk_exposure_vnd", "Holdings at cost plus open buys")?,
+            margin_used: book_gauge(
+                "risk_margin_used_vnd",
+                "Initial margin of futures positions and open futures orders",
+            )?,
+            breakers_active: IntGauge::new(
+                "risk_breakers_active",
+                "Breakers refusing orders now (symbols and the market-wide one)",
+            )?,
+            halted: IntGauge::new("risk_halted_symbols", "Symbols halted now")?,
         };
-        for c in [&m.checks, &m.rejections, &m.kill_switches, &m.events] {
+        for c in [
+            &m.checks,
+            &m.rejections,
+            &m.kill_switches,
+            &m.events,
+            &m.alerts,
+        ] {
             registry.register(Box::new(c.clone()))?;
         }
+        for g in [&m.pnl_today, &m.drawdown, &m.exposure, &m.margin_used] {
+            registry.register(Box::new(g.clone()))?;
+        }
+        registry.register(Box::new(m.breakers_active.clone()))?;
+        registry.register(Box::new(m.halted.clone()))?;
         registry.register(Box::new(m.check_seconds.clone()))?;
         Ok(m)
     }

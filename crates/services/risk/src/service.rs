@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use common::bus::SharedBus;
-use common::bus::topics::{MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER};
+use common::bus::topics::{
+    MARKET_INDEX, MARKET_STATUS, MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER,
+};
 use common::error::{Classify, Kind};
 use common::settings::MarketClock;
 use common::shutdown::CancellationToken;
@@ -25,6 +27,7 @@ use market::{
 use proto::market::v1 as market_pb;
 use proto::oms::v1 as oms_pb;
 
+use crate::domain::monitor::Monitor;
 use crate::domain::{Check, Engine, FillEvent, Limits, Scope, SecurityInfo, Verdict};
 use crate::metrics::Metrics;
 use crate::store;
@@ -317,6 +320,8 @@ impl Risk {
         let topics = [
             MASTERDATA_SECURITY.static_name(),
             MARKET_TRADE.static_name(),
+            MARKET_INDEX.static_name(),
+            MARKET_STATUS.static_name(),
             OMS_ORDER.static_name(),
             OMS_FILL.static_name(),
         ];
@@ -365,6 +370,89 @@ impl Risk {
         }
     }
 
+    /// An event's time, else now by the market clock.
+    fn time_of(&self, t: Option<&prost_types::Timestamp>) -> time::OffsetDateTime {
+        t.and_then(common::bus::time_of)
+            .unwrap_or_else(|| self.inner.clock.now())
+    }
+
+    /// Everything the monitor watches now: books with P&L, drawdown and margin, breakers,
+    /// halts.
+    pub fn monitor(&self) -> Monitor {
+        self.engine().monitor(self.inner.clock.now())
+    }
+
+    /// Every `interval` until `token` is cancelled (once caught up with the bus): publishes
+    /// each alert of the engine once (`store::alert`; a failed write is retried on the next
+    /// pass) and sets the monitor's gauges.
+    pub async fn watch(
+        self,
+        interval: Duration,
+        warn_percent: u32,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut published: HashSet<String> = HashSet::new();
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                _ = ticker.tick() => {}
+            }
+            if !self.caught_up() {
+                continue;
+            }
+            let now = self.inner.clock.now();
+            let (alerts, monitor) = {
+                let engine = self.engine();
+                (engine.alerts(now, warn_percent), engine.monitor(now))
+            };
+            self.set_gauges(&monitor);
+            if published.len() > 100_000 {
+                published.clear();
+            }
+            for alert in alerts {
+                if published.contains(&alert.id) {
+                    continue;
+                }
+                match store::alert(&self.inner.db, &alert, now).await {
+                    Ok(fresh) => {
+                        if fresh {
+                            self.inner
+                                .metrics
+                                .alerts
+                                .with_label_values(&[alert.kind])
+                                .inc();
+                            tracing::warn!(kind = alert.kind, scope = ?alert.scope, "{}", alert.detail);
+                        }
+                        published.insert(alert.id);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %common::error::chain(&e), "publishing an alert failed: retrying on the next pass");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_gauges(&self, monitor: &Monitor) {
+        let m = &self.inner.metrics;
+        for b in &monitor.books {
+            let labels = [b.scope.as_str(), b.key.as_str()];
+            m.pnl_today.with_label_values(&labels).set(b.pnl_today);
+            m.drawdown.with_label_values(&labels).set(b.drawdown);
+            m.exposure.with_label_values(&labels).set(b.exposure);
+            m.margin_used.with_label_values(&labels).set(b.margin_used);
+        }
+        let active = monitor.breakers.iter().filter(|b| b.active).count()
+            + usize::from(monitor.market_breaker.as_ref().is_some_and(|b| b.active));
+        m.breakers_active
+            .set(i64::try_from(active).unwrap_or(i64::MAX));
+        m.halted
+            .set(i64::try_from(monitor.halted.len()).unwrap_or(i64::MAX));
+    }
+
     /// The check an OMS order stands for.
     fn check_of(&self, o: &oms_pb::Order) -> Result<Check, Error> {
         self.parse_check(
@@ -398,7 +486,24 @@ impl Risk {
         } else if topic == MARKET_TRADE.name {
             let t = envelope.decode::<market_pb::Trade>().map_err(e)?;
             if let (Ok(symbol), Ok(price)) = (Symbol::parse(&t.symbol), Price::new(t.price)) {
-                self.engine().set_last(symbol, price);
+                let at = self.time_of(t.exchange_time.as_ref().or(t.received_at.as_ref()));
+                self.engine().trade(symbol, price, at);
+            }
+        } else if topic == MARKET_INDEX.name {
+            let t = envelope.decode::<market_pb::IndexTick>().map_err(e)?;
+            let at = self.time_of(t.received_at.as_ref());
+            self.engine().index_tick(&t.index, t.value, at);
+        } else if topic == MARKET_STATUS.name {
+            let s = envelope.decode::<market_pb::SecurityStatus>().map_err(e)?;
+            // Board-wide flags (no symbol) are the sessions, which the exchange rules know.
+            if let Ok(symbol) = Symbol::parse(&s.symbol) {
+                let at = self.time_of(s.received_at.as_ref());
+                self.engine().status(symbol, &s.status, at);
+                self.inner
+                    .metrics
+                    .events
+                    .with_label_values(&["status"])
+                    .inc();
             }
         } else if topic == OMS_ORDER.name {
             let ev = envelope.decode::<oms_pb::OrderEvent>().map_err(e)?;
@@ -433,11 +538,7 @@ impl Risk {
             let symbol = Symbol::parse(&f.symbol).map_err(|e| e.to_string())?;
             let side = parse_side(&f.side)?;
             let price = Price::new(f.price).map_err(|e| e.to_string())?;
-            let at = f
-                .time
-                .as_ref()
-                .and_then(common::bus::time_of)
-                .unwrap_or_else(|| self.inner.clock.now());
+            let at = self.time_of(f.time.as_ref());
             self.engine().filled(&FillEvent {
                 client_id: &f.client_id,
                 account: &f.account,

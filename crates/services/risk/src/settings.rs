@@ -5,6 +5,7 @@
 use serde::Deserialize;
 
 use crate::domain::Limits;
+use crate::domain::monitor::Breakers;
 
 /// The risk service's own sections.
 #[derive(Debug, Clone, Deserialize)]
@@ -14,6 +15,20 @@ pub struct Sections {
     pub default_limits: Limits,
     /// How checks are served.
     pub checks: CheckSettings,
+    /// The symbol and market-wide breakers.
+    pub breakers: Breakers,
+    /// How the monitor reports.
+    pub monitor: MonitorSettings,
+}
+
+/// How the monitor reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSettings {
+    /// How often alerts are looked for and the gauges set, milliseconds.
+    pub interval_ms: u64,
+    /// A limit used to this percentage raises a warning alert.
+    pub warn_percent: u32,
 }
 
 /// How checks are served.
@@ -31,6 +46,15 @@ impl common::settings::Sections for Sections {
     fn check(&self, problems: &mut Vec<String>) {
         if let Err(e) = self.default_limits.check() {
             problems.push(format!("default_limits: {e}"));
+        }
+        if let Err(e) = self.breakers.check() {
+            problems.push(format!("breakers: {e}"));
+        }
+        if !(100..=60_000).contains(&self.monitor.interval_ms) {
+            problems.push("monitor.interval_ms must be between 100 and 60000".to_owned());
+        }
+        if !(1..=100).contains(&self.monitor.warn_percent) {
+            problems.push("monitor.warn_percent must be between 1 and 100".to_owned());
         }
         if !(1..=3_600).contains(&self.checks.catch_up_timeout_secs) {
             problems.push("checks.catch_up_timeout_secs must be between 1 and 3600".to_owned());

@@ -7,6 +7,7 @@ use common::store::{Db, Error, Outbox, Timestamp, Tx};
 use proto::risk::v1 as pb;
 use time::OffsetDateTime;
 
+use crate::domain::monitor::Alert;
 use crate::domain::{Limits, Scope};
 
 async fn audit_in(
@@ -65,6 +66,35 @@ pub async fn audit(
     let mut tx = db.begin().await?;
     audit_in(&mut tx, actor, action, scope, detail, at).await?;
     tx.commit().await
+}
+
+/// Publishes a monitor alert once: its id is recorded, and only the first time are the audit
+/// row and the `risk.event.v1` event (kind: the alert's) written, in the same transaction.
+/// Answers whether it was published now.
+pub async fn alert(db: &Db, alert: &Alert, at: OffsetDateTime) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let inserted = common::on_engine!(tx.conn(), |c| sqlx::query(
+        "INSERT INTO risk_alerts (id, kind, at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
+    )
+    .bind(&alert.id)
+    .bind(alert.kind)
+    .bind(Timestamp::from(at))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected() > 0))?;
+    if inserted {
+        audit_in(
+            &mut tx,
+            "monitor",
+            alert.kind,
+            &alert.scope,
+            &alert.detail,
+            at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(inserted)
 }
 
 /// Puts `value` for `scope` in `table` (or with `None` deletes the row), with the audit row

@@ -312,3 +312,240 @@ fn an_order_read_from_the_bus_counts_once_and_is_still_checked() {
     e.order_ended("a1");
     assert_eq!(e.exposure("0001001").1, 1);
 }
+
+fn fill(
+    id: &str,
+    symbol: &str,
+    side: Side,
+    price: i64,
+    qty: u64,
+    at: OffsetDateTime,
+) -> FillEvent<'static> {
+    FillEvent {
+        client_id: Box::leak(id.to_owned().into_boxed_str()),
+        account: "0001001",
+        strategy: None,
+        symbol: sym(symbol),
+        side,
+        price: p(price),
+        quantity: Quantity::new(qty),
+        at,
+    }
+}
+
+fn kinds(alerts: &[monitor::Alert]) -> Vec<&'static str> {
+    alerts.iter().map(|a| a.kind).collect()
+}
+
+#[test]
+fn drawdown_from_the_marked_high_stops_adding_and_warns_then_alerts() {
+    let mut e = engine(Limits {
+        max_drawdown: Some(100_000),
+        ..Limits::default()
+    });
+    assert!(e.check(&buy("d1", 25_000, 100), NOW).accepted());
+    e.filled(&fill("d1", "SSI", Side::Buy, 25_000, 100, NOW));
+    e.order_ended("d1");
+    // Bought 100 at 25,000 with a 3,750 fee: P&L −3,750, the high stays 0.
+    let m = e.monitor(NOW);
+    assert_eq!(m.books[0].pnl_today, -3_750);
+    assert_eq!(m.books[0].positions[0].mark, 2_500_000);
+    // Up to 26,000 (+96,250), down to 25,050: 95,000 below the high, not yet past 100,000.
+    e.trade(sym("SSI"), p(26_000), NOW + time::Duration::seconds(1));
+    e.trade(sym("SSI"), p(25_050), NOW + time::Duration::seconds(2));
+    let b = &e.monitor(NOW).books[0];
+    assert_eq!(
+        (b.peak_today, b.pnl_today, b.worst_drawdown_today),
+        (96_250, 1_250, 95_000)
+    );
+    assert!(e.check(&buy("d2", 25_050, 100), NOW).accepted());
+    e.order_ended("d2");
+    assert_eq!(kinds(&e.alerts(NOW, 80)), ["drawdown_warning"]);
+    // 25,000: 100,000 below the high is the limit itself, still accepted; 24,950 is past it.
+    e.trade(sym("SSI"), p(25_000), NOW + time::Duration::seconds(3));
+    assert!(e.check(&buy("d3", 25_000, 100), NOW).accepted());
+    e.order_ended("d3");
+    e.trade(sym("SSI"), p(24_950), NOW + time::Duration::seconds(4));
+    let v = e.check(&buy("d4", 24_950, 100), NOW);
+    assert_eq!(rules(&v), ["max_drawdown"]);
+    assert!(v.rejections[0].message.contains("105000"), "{v:?}");
+    // The position may still be reduced; recovering does not lift the day's breach.
+    let sell = Check {
+        side: Side::Sell,
+        ..buy("d5", 24_950, 100)
+    };
+    assert!(e.check(&sell, NOW).accepted());
+    e.trade(sym("SSI"), p(26_000), NOW + time::Duration::seconds(5));
+    assert_eq!(
+        rules(&e.check(&buy("d6", 26_000, 100), NOW)),
+        ["max_drawdown"]
+    );
+    let alerts = e.alerts(NOW, 80);
+    assert_eq!(kinds(&alerts), ["drawdown_breached"]);
+    assert_eq!(alerts[0].id, "2025-06-10:drawdown_breached:account:0001001");
+    // The next day counts from its own start.
+    let tomorrow = NOW + time::Duration::days(1);
+    e.trade(sym("SSI"), p(26_000), tomorrow);
+    assert_eq!(e.monitor(tomorrow).books[0].worst_drawdown_today, 0);
+    assert!(e.alerts(tomorrow, 80).is_empty());
+}
+
+fn future(e: &mut Engine) -> Symbol {
+    let s = sym("VN30F2506");
+    e.set_security(SecurityInfo {
+        security: Security {
+            symbol: s,
+            exchange: Exchange::HnxDeriv,
+            kind: InstrumentKind::IndexFuture,
+            status: SecurityStatus::Normal,
+            limits: Some(PriceLimits {
+                reference: p(13_000),
+                ceiling: p(13_910),
+                floor: p(12_090),
+            }),
+            awaiting_first_match: false,
+        },
+        day: Some(date!(2025 - 06 - 10)),
+    });
+    s
+}
+
+#[test]
+fn futures_use_margin_and_a_short_position_realises_on_the_cover() {
+    // 1,300.0 points × 100,000 VND = 130,000,000 a contract; 17 % initial margin 22,100,000.
+    let mut e = engine(Limits {
+        max_margin: Some(50_000_000),
+        ..Limits::default()
+    });
+    let f = future(&mut e);
+    let short = |id: &str, qty| Check {
+        symbol: f,
+        side: Side::Sell,
+        ..buy(id, 13_000, qty)
+    };
+    let v = e.check(&short("f0", 3), NOW);
+    assert_eq!(rules(&v), ["max_margin"]);
+    assert!(v.rejections[0].message.contains("66300000"), "{v:?}");
+    assert!(e.check(&short("f1", 2), NOW).accepted());
+    assert_eq!(e.monitor(NOW).books[0].margin_used, 44_200_000);
+    assert_eq!(rules(&e.check(&short("f2", 1), NOW)), ["max_margin"]);
+    // Futures are not stock exposure.
+    assert_eq!(e.exposure("0001001").0, 0);
+    e.filled(&fill("f1", "VN30F2506", Side::Sell, 13_000, 2, NOW));
+    e.order_ended("f1");
+    let b = &e.monitor(NOW).books[0];
+    assert_eq!(b.positions[0].quantity, -2);
+    assert_eq!(b.margin_used, 44_200_000);
+    // A buy now reduces the short: no margin needed, none checked.
+    let cover = Check {
+        side: Side::Buy,
+        ..short("f3", 1)
+    };
+    assert!(e.check(&cover, NOW).accepted());
+    e.filled(&fill("f3", "VN30F2506", Side::Buy, 12_900, 1, NOW));
+    e.order_ended("f3");
+    let b = &e.monitor(NOW).books[0];
+    assert_eq!(b.positions[0].quantity, -1);
+    // Sold at 1,300.0 and bought back at 1,290.0: 10 points × 100,000 less both fills' fees.
+    assert!(
+        b.realised_today < 1_000_000 && b.realised_today > 900_000,
+        "{b:?}"
+    );
+    // The last trade marks the short: 1,280.0 is 2,000,000 in its favour.
+    e.trade(f, p(12_800), NOW);
+    let b = &e.monitor(NOW).books[0];
+    assert_eq!(b.positions[0].mark, -128_000_000);
+    assert_eq!(b.unrealised, 2_000_000);
+    assert_eq!(b.margin_used, 21_760_000);
+}
+
+#[test]
+fn a_symbol_breaker_trips_on_a_fast_move_and_clears_after_its_cooldown() {
+    let mut e = engine(Limits::default());
+    e.set_breakers(monitor::Breakers {
+        symbol_move_bps: 500,
+        symbol_window_secs: 60,
+        symbol_cooldown_secs: 120,
+        ..monitor::Breakers::default()
+    });
+    let t = |s: i64| NOW + time::Duration::seconds(s);
+    // 25,000 → 26,200 over two minutes is 480 bps within any minute: nothing.
+    e.trade(sym("SSI"), p(25_000), t(0));
+    e.trade(sym("SSI"), p(25_600), t(61));
+    e.trade(sym("SSI"), p(26_200), t(122));
+    assert!(e.check(&buy("b1", 26_200, 100), t(122)).accepted());
+    // 26,200 → 24,900 within the minute: 522 bps.
+    e.trade(sym("SSI"), p(24_900), t(150));
+    let v = e.check(&buy("b2", 24_900, 100), t(151));
+    assert_eq!(rules(&v), ["breaker"]);
+    assert!(v.rejections[0].message.contains("522 bps"), "{v:?}");
+    let alerts = e.alerts(t(151), 80);
+    assert_eq!(kinds(&alerts), ["breaker_tripped"]);
+    assert_eq!(alerts[0].scope, Scope::Global);
+    // The cooldown ends 120 s after it tripped; the range that tripped it is forgotten.
+    e.trade(sym("SSI"), p(24_950), t(271));
+    assert!(e.check(&buy("b3", 24_950, 100), t(271)).accepted());
+    let cleared = e.alerts(t(271), 80);
+    assert_eq!(kinds(&cleared), ["breaker_cleared"]);
+    assert_ne!(cleared[0].id, alerts[0].id);
+}
+
+#[test]
+fn the_market_breaker_refuses_orders_that_add_until_the_index_recovers() {
+    let mut e = engine(Limits::default());
+    e.set_breakers(monitor::Breakers {
+        market_index: "VNINDEX".to_owned(),
+        market_drop_bps: 400,
+        ..monitor::Breakers::default()
+    });
+    e.filled(&fill("h1", "SSI", Side::Buy, 25_000, 100, NOW));
+    let today = NOW + time::Duration::days(1);
+    // Yesterday closed at 1,250.00; today 1,200.01 is 399 bps down, 1,200.00 is 400.
+    e.index_tick("VNINDEX", 125_000, NOW);
+    e.index_tick("VN30", 100_000, today);
+    e.index_tick("VNINDEX", 120_001, today);
+    let mut info = *e.securities.get(&sym("SSI")).unwrap();
+    info.day = Some(date!(2025 - 06 - 11));
+    e.set_security(info);
+    let buy_today = |id: &str| buy(id, 25_000, 100);
+    assert!(e.check(&buy_today("m1"), today).accepted());
+    e.order_ended("m1");
+    e.index_tick("VNINDEX", 120_000, today);
+    assert_eq!(rules(&e.check(&buy_today("m2"), today)), ["market_breaker"]);
+    let sell = Check {
+        side: Side::Sell,
+        ..buy_today("m3")
+    };
+    assert!(e.check(&sell, today).accepted());
+    assert_eq!(kinds(&e.alerts(today, 80)), ["market_breaker_tripped"]);
+    // Back within 200 bps (1,225.01) clears it.
+    e.index_tick("VNINDEX", 122_400, today);
+    assert_eq!(rules(&e.check(&buy_today("m4"), today)), ["market_breaker"]);
+    e.index_tick("VNINDEX", 122_501, today);
+    assert!(e.check(&buy_today("m5"), today).accepted());
+    assert_eq!(kinds(&e.alerts(today, 80)), ["market_breaker_cleared"]);
+}
+
+#[test]
+fn a_halted_symbol_takes_no_order_and_its_holders_are_alerted() {
+    let mut e = engine(Limits {
+        max_exposure: Some(3_000_000),
+        ..Limits::default()
+    });
+    e.filled(&fill("g1", "SSI", Side::Buy, 25_000, 100, NOW));
+    assert_eq!(kinds(&e.alerts(NOW, 80)), ["exposure_warning"]);
+    e.status(sym("SSI"), "H", NOW);
+    let sell = |id: &str| Check {
+        side: Side::Sell,
+        ..buy(id, 25_000, 100)
+    };
+    let v = e.check(&sell("g2"), NOW);
+    assert_eq!(rules(&v), ["halted"]);
+    let alerts = e.alerts(NOW, 80);
+    assert_eq!(kinds(&alerts), ["exposure_warning", "halted_holding"]);
+    assert!(alerts[1].detail.contains("holds 100 of SSI"), "{alerts:?}");
+    assert!(e.monitor(NOW).books[0].positions[0].halted);
+    // Another status (the session resuming) lifts it.
+    e.status(sym("SSI"), "LO", NOW);
+    assert!(e.check(&sell("g3"), NOW).accepted());
+}

@@ -4,4 +4,5 @@
 
 mod helpers;
 mod info;
+mod monitor;
 mod state;
