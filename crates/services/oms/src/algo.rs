@@ -1,6 +1,8 @@
 //! Execution algorithms that slice a parent order into child orders placed through the OMS:
-//! TWAP (equal slices at equal intervals between a start and an end) and iceberg (one visible
-//! slice at a time, the next when it has filled). No I/O here: [`crate::service`] runs the
+//! TWAP (equal slices at equal intervals between a start and an end), VWAP (slices at the same
+//! times, sized by the symbol's historical volume profile: the share of the day's volume each
+//! minute of the day trades, from the historical service's one-minute bars of the last days)
+//! and iceberg (one visible slice at a time, the next when it has filled). No I/O here: [`crate::service`] runs the
 //! schedule, stores the progress and places the children.
 //!
 //! Children are limit orders at the parent's price, in whole lots, with client ids
@@ -18,6 +20,9 @@ use crate::domain::{Invalid, parse_name, parse_parent};
 pub enum Kind {
     /// Time-weighted: `slices` equal slices, one every (end − start) / slices.
     Twap,
+    /// Volume-weighted: TWAP's times, each slice sized by the historical volume of its
+    /// interval ([`Algo::weights`]).
+    Vwap,
     /// `display` shares visible at a time; the next slice when the visible one has filled.
     Iceberg,
 }
@@ -27,13 +32,14 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Twap => "twap",
+            Kind::Vwap => "vwap",
             Kind::Iceberg => "iceberg",
         }
     }
 
     /// Reads [`Kind::as_str`].
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Twap, Kind::Iceberg]
+        [Kind::Twap, Kind::Vwap, Kind::Iceberg]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
@@ -100,6 +106,9 @@ pub struct Algo {
     pub end_at: Option<OffsetDateTime>,
     /// Iceberg: shares shown at a time.
     pub display: Option<u64>,
+    /// VWAP: the historical volume of each slice's interval (see [`profile_weights`]); empty
+    /// for the other kinds.
+    pub weights: Vec<u64>,
     /// Strategy (the children carry it).
     pub strategy: Option<String>,
     /// Slices placed so far (the next child is `<client_id>:<next_slice>`).
@@ -125,7 +134,7 @@ pub struct Request<'a> {
     pub symbol: &'a str,
     /// `buy` or `sell`.
     pub side: &'a str,
-    /// `twap` or `iceberg`.
+    /// `twap`, `vwap` or `iceberg`.
     pub kind: &'a str,
     /// Limit price of the children.
     pub price: i64,
@@ -159,7 +168,7 @@ impl Algo {
             r.side,
         )?;
         let kind = Kind::parse(r.kind)
-            .ok_or_else(|| field(format!("kind {:?}: twap or iceberg", r.kind)))?;
+            .ok_or_else(|| field(format!("kind {:?}: twap, vwap or iceberg", r.kind)))?;
         if market::Price::new(r.price).is_err() || r.price <= 0 {
             return Err(field(format!("price {} must be a positive price", r.price)));
         }
@@ -171,12 +180,13 @@ impl Algo {
         }
         let (mut slices, mut start_at, mut end_at, mut display) = (None, None, None, None);
         match kind {
-            Kind::Twap => {
+            Kind::Twap | Kind::Vwap => {
+                let name = kind.as_str();
                 let n = r
                     .slices
                     .filter(|n| (1..=MAX_SLICES).contains(n))
                     .ok_or_else(|| {
-                        field(format!("a twap order needs slices, 1 to {MAX_SLICES}"))
+                        field(format!("a {name} order needs slices, 1 to {MAX_SLICES}"))
                     })?;
                 if u64::from(n) > r.quantity / LOT {
                     return Err(field(format!(
@@ -187,14 +197,14 @@ impl Algo {
                 let start = r.start_at.unwrap_or(now);
                 let end = r
                     .end_at
-                    .ok_or_else(|| field("a twap order needs end_at".to_owned()))?;
+                    .ok_or_else(|| field(format!("a {name} order needs end_at")))?;
                 if end <= start || end - start > Duration::days(7) {
                     return Err(field(
                         "end_at must be after start_at, within 7 days".to_owned(),
                     ));
                 }
                 if r.display.is_some() {
-                    return Err(field("a twap order takes no display".to_owned()));
+                    return Err(field(format!("a {name} order takes no display")));
                 }
                 (slices, start_at, end_at) = (Some(n), Some(start), Some(end));
             }
@@ -228,6 +238,7 @@ impl Algo {
             start_at,
             end_at,
             display,
+            weights: Vec::new(),
             strategy,
             next_slice: 0,
             status: Status::Active,
@@ -242,7 +253,7 @@ impl Algo {
         format!("{}:{n}", self.client_id)
     }
 
-    /// TWAP: when slice `n` is due.
+    /// TWAP and VWAP: when slice `n` is due.
     pub fn due(&self, n: u32) -> Option<OffsetDateTime> {
         let (start, end, slices) = (self.start_at?, self.end_at?, self.slices?);
         Some(start + (end - start) * f64::from(n) / f64::from(slices))
@@ -259,12 +270,89 @@ impl Algo {
         (upto(n + 1) - upto(n)) * LOT
     }
 
+    /// VWAP: the shares of slice `n`: the whole lots of the cumulative share of the volume
+    /// profile, so the slices add up to the quantity exactly (a slice of a quiet interval may
+    /// be empty).
+    pub fn vwap_slice(&self, n: u32) -> u64 {
+        let total: u128 = self.weights.iter().map(|w| u128::from(*w)).sum();
+        if total == 0 {
+            return 0;
+        }
+        let lots = u128::from(self.quantity / LOT);
+        let upto = |k: u32| {
+            let w: u128 = self
+                .weights
+                .iter()
+                .take(k as usize)
+                .map(|w| u128::from(*w))
+                .sum();
+            lots * w / total
+        };
+        u64::try_from(upto(n + 1) - upto(n)).unwrap_or(0) * LOT
+    }
+
+    /// The shares of slice `n` of a TWAP or VWAP.
+    pub fn scheduled_slice(&self, n: u32) -> u64 {
+        match self.kind {
+            Kind::Vwap => self.vwap_slice(n),
+            Kind::Twap | Kind::Iceberg => self.twap_slice(n),
+        }
+    }
+
     /// Iceberg: the next slice once `filled` shares of the parent have filled.
     pub fn iceberg_slice(&self, filled: u64) -> u64 {
         self.display
             .unwrap_or(0)
             .min(self.quantity.saturating_sub(filled))
     }
+}
+
+/// Minutes in a day.
+const DAY_MINUTES: usize = 1_440;
+
+/// The volume profile of one-minute `bars` (start, volume): volume by minute of the day,
+/// Vietnam time.
+pub fn volume_profile(bars: impl IntoIterator<Item = (OffsetDateTime, u64)>) -> Vec<u64> {
+    let mut profile = vec![0u64; DAY_MINUTES];
+    for (start, volume) in bars {
+        let t = start.to_offset(market::calendar::VN_OFFSET).time();
+        let minute = usize::from(t.hour()) * 60 + usize::from(t.minute());
+        profile[minute] = profile[minute].saturating_add(volume);
+    }
+    profile
+}
+
+/// VWAP: the profile's volume in each slice's interval of `a` (see [`Algo::due`]), counting
+/// only the minutes of days `trading_day` accepts. `None` when the whole window has no
+/// historical volume (nothing to weigh by).
+pub fn profile_weights(
+    a: &Algo,
+    profile: &[u64],
+    trading_day: impl Fn(time::Date) -> bool,
+) -> Option<Vec<u64>> {
+    let slices = a.slices?;
+    let minute_of = |t: OffsetDateTime| {
+        let l = t.to_offset(market::calendar::VN_OFFSET);
+        (
+            l.date(),
+            usize::from(l.hour()) * 60 + usize::from(l.minute()),
+        )
+    };
+    let mut weights = Vec::with_capacity(slices as usize);
+    for n in 0..slices {
+        let (from, to) = (a.due(n)?, a.due(n + 1)?);
+        let mut w = 0u64;
+        let mut t = from;
+        while t < to {
+            let (day, minute) = minute_of(t);
+            if trading_day(day) {
+                w = w.saturating_add(profile.get(minute).copied().unwrap_or(0));
+            }
+            t += Duration::MINUTE;
+        }
+        weights.push(w);
+    }
+    weights.iter().any(|w| *w > 0).then_some(weights)
 }
 
 #[cfg(test)]
@@ -305,6 +393,70 @@ mod tests {
         assert_eq!(a.child_client_id(2), "p-1:2");
         let b = twap(700, 7);
         assert!((0..7).all(|n| b.twap_slice(n) == 100));
+    }
+
+    #[test]
+    fn vwap_slices_follow_the_volume_profile_of_their_intervals() {
+        // 10:00–10:30 Vietnam time in three 10-minute slices; history trades 1, 2 and 7 parts
+        // of its volume in them (two days of bars, plus volume outside the window).
+        let day = |d: u8, h: u8, m: u8, v: u64| {
+            (
+                time::macros::datetime!(2025-06-01 00:00 +7)
+                    .replace_day(d)
+                    .unwrap()
+                    .replace_hour(h)
+                    .unwrap()
+                    .replace_minute(m)
+                    .unwrap(),
+                v,
+            )
+        };
+        let profile = volume_profile([
+            day(5, 10, 0, 500),
+            day(6, 10, 9, 500),
+            day(5, 10, 15, 2_000),
+            day(5, 10, 20, 3_000),
+            day(6, 10, 29, 4_000),
+            day(6, 10, 30, 9_999),
+            day(6, 9, 15, 9_999),
+        ]);
+        let mut a = Algo::parse(
+            &Request {
+                kind: "vwap",
+                quantity: 2_000,
+                ..twap_request()
+            },
+            now(),
+        )
+        .unwrap();
+        let weights = profile_weights(&a, &profile, |_| true).unwrap();
+        assert_eq!(weights, vec![1_000, 2_000, 7_000]);
+        a.weights = weights;
+        let sizes: Vec<u64> = (0..3).map(|n| a.scheduled_slice(n)).collect();
+        assert_eq!(sizes, vec![200, 400, 1_400]);
+        // A day the calendar closes weighs nothing; a window without history has no weights.
+        assert_eq!(profile_weights(&a, &profile, |_| false), None);
+        assert_eq!(profile_weights(&a, &vec![0; 1_440], |_| true), None);
+        // Rounding to lots still adds up: 700 shares over 1:2:7 → 0, 100... in whole lots.
+        a.quantity = 700;
+        let sizes: Vec<u64> = (0..3).map(|n| a.scheduled_slice(n)).collect();
+        assert_eq!(sizes.iter().sum::<u64>(), 700, "{sizes:?}");
+        assert_eq!(sizes, vec![0, 200, 500]);
+    }
+
+    fn twap_request() -> Request<'static> {
+        Request {
+            client_id: "p-1",
+            account: "0001001",
+            symbol: "FPT",
+            side: "buy",
+            kind: "twap",
+            price: 100_000,
+            quantity: 1_000,
+            slices: Some(3),
+            end_at: Some(now() + Duration::minutes(30)),
+            ..Request::default()
+        }
     }
 
     #[test]
@@ -377,10 +529,10 @@ mod tests {
         );
         assert!(
             e(Request {
-                kind: "vwap",
+                kind: "pov",
                 ..base.clone()
             })
-            .contains("twap or iceberg")
+            .contains("twap, vwap or iceberg")
         );
         assert!(
             e(Request {

@@ -60,6 +60,13 @@ impl Service for App {
             tracing::warn!("orders.accounts is empty: every order will be refused");
         }
         let calendar = market::TradingCalendar::embedded().context("load the trading calendar")?;
+        let history = crate::service::VolumeHistory::new(
+            &settings
+                .peer("historical")
+                .map_err(|e| anyhow::anyhow!("peers: {e}"))?,
+            settings.own.vwap.days,
+            std::time::Duration::from_millis(settings.own.vwap.timeout_ms),
+        )?;
         let oms = Oms::new(
             backends.db.clone(),
             trading,
@@ -68,7 +75,8 @@ impl Service for App {
             clock,
             calendar,
             metrics,
-        );
+        )
+        .with_history(history);
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(oms.clone())),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), oms.clone())),

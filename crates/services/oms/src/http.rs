@@ -840,19 +840,22 @@ pub(crate) struct AlgoDto {
     symbol: String,
     /// `buy` or `sell`.
     side: String,
-    /// `twap` or `iceberg`.
+    /// `twap`, `vwap` or `iceberg`.
     kind: String,
     /// Limit price of every slice.
     price: i64,
     quantity: u64,
-    /// TWAP: slices.
+    /// TWAP, VWAP: slices.
     slices: Option<u32>,
-    /// TWAP: the first slice (RFC 3339, market clock).
+    /// TWAP, VWAP: the first slice (RFC 3339, market clock).
     start_at: Option<String>,
-    /// TWAP: the last slice is due before this.
+    /// TWAP, VWAP: the last slice is due before this.
     end_at: Option<String>,
     /// Iceberg: shares shown at a time.
     display: Option<u64>,
+    /// VWAP: each slice's shares, from the historical volume of its interval (empty for the
+    /// other kinds).
+    slice_quantities: Vec<u64>,
     strategy: Option<String>,
     /// Slices placed so far.
     slices_placed: u32,
@@ -879,6 +882,13 @@ impl From<&Algo> for AlgoDto {
             start_at: a.start_at.map(t),
             end_at: a.end_at.map(t),
             display: a.display,
+            slice_quantities: if a.kind == crate::algo::Kind::Vwap {
+                (0..a.slices.unwrap_or(0))
+                    .map(|n| a.vwap_slice(n))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             strategy: a.strategy.clone(),
             slices_placed: a.next_slice,
             status: a.status.as_str().to_owned(),
@@ -899,19 +909,20 @@ pub(crate) struct AlgoBody {
     symbol: String,
     /// `buy` or `sell`.
     side: String,
-    /// `twap` or `iceberg`.
+    /// `twap`, `vwap` or `iceberg`.
     kind: String,
     /// Limit price of every slice, VND.
     price: i64,
     /// Total shares, whole lots.
     quantity: u64,
-    /// TWAP: number of slices (1 to 1000, at most one per lot).
+    /// TWAP, VWAP: number of slices (1 to 1000, at most one per lot).
     #[serde(default)]
     slices: Option<u32>,
-    /// TWAP: the first slice, RFC 3339 (default now, by the market clock).
+    /// TWAP, VWAP: the first slice, RFC 3339 (default now, by the market clock).
     #[serde(default)]
     start_at: Option<String>,
-    /// TWAP: the last slice is due before this, RFC 3339 (at most 7 days after the start).
+    /// TWAP, VWAP: the last slice is due before this, RFC 3339 (at most 7 days after the
+    /// start).
     #[serde(default)]
     end_at: Option<String>,
     /// Iceberg: shares shown at a time, whole lots.
@@ -934,7 +945,10 @@ fn instant(what: &str, v: Option<&str>) -> Result<Option<time::OffsetDateTime>, 
 }
 
 /// Slices a parent order into limit orders placed through the OMS (each checked by risk):
-/// `twap` places `slices` equal slices between `start_at` and `end_at`; `iceberg` shows
+/// `twap` places `slices` equal slices between `start_at` and `end_at`; `vwap` places slices at
+/// the same times sized by the symbol's volume profile (the volume each minute of the day traded
+/// over the last `vwap.days` trading days, from the historical service; refused when it has
+/// none for the window); `iceberg` shows
 /// `display` shares at a time, the next slice once the shown one has filled. Slice n has the
 /// client id `<client_id>:<n>`, so it is placed once.
 #[utoipa::path(post, path = "/v1/algos", tag = "algorithmic orders", request_body = AlgoBody,
@@ -942,7 +956,8 @@ fn instant(what: &str, v: Option<&str>) -> Result<Option<time::OffsetDateTime>, 
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
               (status = 409, description = "client_id used for a different parent order", body = common::error::ErrorBody),
-              (status = 422, description = "No broker is configured", body = common::error::ErrorBody)))]
+              (status = 422, description = "No broker is configured", body = common::error::ErrorBody),
+              (status = 503, description = "VWAP: the historical service gave no volume profile", body = common::error::ErrorBody)))]
 async fn place_algo(
     State(oms): State<Oms>,
     b: Result<Json<AlgoBody>, JsonRejection>,

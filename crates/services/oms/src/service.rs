@@ -66,6 +66,9 @@ pub enum Error {
     /// An algorithmic order that is done or cancelled cannot be cancelled.
     #[error("algorithmic order {0} is {1}: nothing to cancel")]
     AlgoEnded(String, &'static str),
+    /// The historical service did not give a VWAP order its volume profile.
+    #[error("volume profile: {0}")]
+    History(String),
 }
 
 impl Classify for Error {
@@ -84,6 +87,7 @@ impl Classify for Error {
             Error::Store(store::Error::Store(e)) => e.kind(),
             Error::Store(store::Error::Corrupt { .. }) => Kind::Internal,
             Error::ConditionalEnded(..) | Error::AlgoEnded(..) => Kind::FailedPrecondition,
+            Error::History(_) => Kind::Unavailable,
         }
     }
 }
@@ -165,6 +169,8 @@ struct Inner {
     /// An algorithmic order may be active: the algorithm beat reads the store only then (set on
     /// start and by every new parent, cleared by a beat that finds none).
     algos_maybe_active: AtomicBool,
+    /// Where VWAP orders read their volume profile (none: VWAP is refused).
+    history: Option<VolumeHistory>,
 }
 
 /// What `GetStatus` answers.
@@ -236,8 +242,18 @@ impl Oms {
                 unplaced: std::sync::Mutex::default(),
                 bands: std::sync::RwLock::default(),
                 algos_maybe_active: AtomicBool::new(true),
+                history: None,
             }),
         }
+    }
+
+    /// This OMS with VWAP orders weighed by `history` (call before cloning it).
+    #[must_use]
+    pub fn with_history(mut self, history: VolumeHistory) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.history = Some(history);
+        }
+        self
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -1552,11 +1568,19 @@ impl Oms {
         }
     }
 
-    /// Starts slicing a parent order (TWAP, iceberg); a repeated client id answers the one
-    /// stored with it (a different request under it is refused).
-    pub async fn create_algo(&self, a: Algo) -> Result<Algo, Error> {
+    /// Starts slicing a parent order (TWAP, VWAP, iceberg); a repeated client id answers the
+    /// one stored with it (a different request under it is refused). A VWAP order reads its
+    /// volume profile from the historical service first and is refused without one.
+    pub async fn create_algo(&self, mut a: Algo) -> Result<Algo, Error> {
         self.trading()?;
         self.check_account(&a.account)?;
+        if a.kind == AlgoKind::Vwap {
+            if let Some(stored) = store::algo(&self.inner.db, &a.client_id).await? {
+                a.weights = stored.weights;
+            } else {
+                a.weights = self.vwap_weights(&a).await?;
+            }
+        }
         let stored = store::create_algo(&self.inner.db, &a).await?;
         self.inner.algos_maybe_active.store(true, Ordering::Release);
         let same = stored.account == a.account
@@ -1574,6 +1598,23 @@ impl Oms {
             ));
         }
         Ok(stored)
+    }
+
+    async fn vwap_weights(&self, a: &Algo) -> Result<Vec<u64>, Error> {
+        let history = self.inner.history.as_ref().ok_or_else(|| {
+            Error::History("no historical service is configured (peers.historical)".to_owned())
+        })?;
+        let start = a.start_at.unwrap_or_else(|| self.now());
+        let (profile, days) = history
+            .profile(a.symbol, vn_today(start), &self.inner.calendar)
+            .await?;
+        let calendar = &self.inner.calendar;
+        crate::algo::profile_weights(a, &profile, |d| calendar.is_trading_day(d)).ok_or_else(|| {
+            Error::Invalid(Invalid::Field(format!(
+                "{} traded nothing in the window of this vwap order on the {days} trading days the historical service has bars of: nothing to weigh its slices by (a twap order needs no history)",
+                a.symbol
+            )))
+        })
     }
 
     /// One parent order.
@@ -1676,11 +1717,11 @@ impl Oms {
     async fn step_algo(&self, a: Algo) -> Result<(), Error> {
         let now = self.now();
         let (quantity, last) = match a.kind {
-            AlgoKind::Twap => {
+            AlgoKind::Twap | AlgoKind::Vwap => {
                 let slices = a.slices.unwrap_or(0);
                 match a.due(a.next_slice) {
                     Some(due) if due <= now && a.next_slice < slices => {
-                        (a.twap_slice(a.next_slice), a.next_slice + 1 == slices)
+                        (a.scheduled_slice(a.next_slice), a.next_slice + 1 == slices)
                     }
                     _ => return Ok(()),
                 }
@@ -1737,6 +1778,27 @@ impl Oms {
                 (next, false)
             }
         };
+        if quantity == 0 {
+            // A VWAP slice of a quiet interval: nothing to place, on to the next.
+            let status = if last {
+                AlgoStatus::Done
+            } else {
+                AlgoStatus::Active
+            };
+            store::algo_progress(
+                &self.inner.db,
+                &a.client_id,
+                a.next_slice + 1,
+                status,
+                &format!(
+                    "slice {}: none of the quantity falls in its interval by the volume profile",
+                    a.next_slice
+                ),
+                now,
+            )
+            .await?;
+            return Ok(());
+        }
         self.place_slice(&a, a.next_slice, quantity, last).await
     }
 
@@ -1938,6 +2000,87 @@ pub fn amendment(price: Option<i64>, quantity: Option<u64>) -> Result<Amendment,
         (None, None) => Err(Invalid::Field(
             "an amendment needs a new price or a new quantity".to_owned(),
         )),
+    }
+}
+
+/// The historical service's one-minute bars, which VWAP orders weigh their slices by.
+#[derive(Clone)]
+pub struct VolumeHistory {
+    client: proto::historical::v1::historical_service_client::HistoricalServiceClient<
+        tonic::transport::Channel,
+    >,
+    days: u32,
+    timeout: Duration,
+}
+
+impl VolumeHistory {
+    /// A client of the historical service at `url` (connected on first use), profiling `days`
+    /// trading days.
+    pub fn new(url: &str, days: u32, timeout: Duration) -> anyhow::Result<Self> {
+        let channel = tonic::transport::Channel::from_shared(url.to_owned())
+            .map_err(|e| anyhow::anyhow!("peers.historical {url:?}: {e}"))?
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .connect_lazy();
+        Ok(Self {
+            client: proto::historical::v1::historical_service_client::HistoricalServiceClient::new(
+                channel,
+            ),
+            days,
+            timeout,
+        })
+    }
+
+    /// The volume profile of `symbol` over the trading days before `day`
+    /// ([`crate::algo::volume_profile`]), with how many trading days it spans.
+    async fn profile(
+        &self,
+        symbol: market::Symbol,
+        day: time::Date,
+        calendar: &market::TradingCalendar,
+    ) -> Result<(Vec<u64>, u32), Error> {
+        let mut from = day;
+        let mut found = 0;
+        let to = day.previous_day().unwrap_or(day);
+        // Back `days` trading days (a year of holidays at most: the loop is bounded).
+        for _ in 0..(self.days * 2 + 30) {
+            if found == self.days {
+                break;
+            }
+            from = from.previous_day().unwrap_or(from);
+            if calendar.is_trading_day(from) {
+                found += 1;
+            }
+        }
+        let request = proto::historical::v1::GetBarsRequest {
+            symbol: symbol.to_string(),
+            resolution: "1m".to_owned(),
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+        let answer =
+            tokio::time::timeout(self.timeout, self.client.clone().get_bars(request)).await;
+        let bars = match answer {
+            Ok(Ok(r)) => r.into_inner().bars,
+            Ok(Err(status)) => {
+                return Err(Error::History(format!(
+                    "the historical service answered {}: {}",
+                    status.code(),
+                    status.message()
+                )));
+            }
+            Err(_) => {
+                return Err(Error::History(format!(
+                    "the historical service did not answer within {} ms",
+                    self.timeout.as_millis()
+                )));
+            }
+        };
+        let profile = crate::algo::volume_profile(bars.iter().filter_map(|b| {
+            let start = b.start.as_ref().and_then(common::bus::time_of)?;
+            Some((start, b.volume))
+        }));
+        Ok((profile, found))
     }
 }
 

@@ -16,6 +16,18 @@ pub struct Sections {
     pub orders: OrderSettings,
     /// The pre-trade check of the risk service.
     pub risk: RiskSettings,
+    /// Where VWAP orders read their volume profile.
+    pub vwap: VwapSettings,
+}
+
+/// Where VWAP orders read their volume profile: the historical service (at `peers.historical`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VwapSettings {
+    /// Trading days of one-minute bars the profile is built from.
+    pub days: u32,
+    /// Longest wait for the bars; after it the VWAP order is refused.
+    pub timeout_ms: u64,
 }
 
 /// The pre-trade check of the risk service (at `peers.risk`).
@@ -84,6 +96,12 @@ fn accounts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 impl common::settings::Sections for Sections {
     fn check(&self, problems: &mut Vec<String>) {
+        if !(1..=250).contains(&self.vwap.days) {
+            problems.push("vwap.days must be between 1 and 250".to_owned());
+        }
+        if !(100..=120_000).contains(&self.vwap.timeout_ms) {
+            problems.push("vwap.timeout_ms must be between 100 and 120000".to_owned());
+        }
         let o = &self.orders;
         for a in &o.accounts {
             if let Err(e) = crate::domain::check_account(a) {

@@ -916,7 +916,8 @@ pub async fn live_conditionals(db: &Db) -> Result<Vec<(Conditional, bool)>, Erro
 // ----- algorithmic orders ------------------------------------------------------------------
 
 const ALGO_COLUMNS: &str = "client_id, account, symbol, side, kind, price, quantity, slices, \
-    start_at, end_at, display, strategy, next_slice, status, detail, created_at, updated_at";
+    start_at, end_at, display, strategy, next_slice, status, detail, created_at, updated_at, \
+    weights";
 
 #[derive(sqlx::FromRow)]
 struct AlgoRow {
@@ -937,6 +938,7 @@ struct AlgoRow {
     detail: String,
     created_at: Timestamp,
     updated_at: Timestamp,
+    weights: Option<String>,
 }
 
 impl AlgoRow {
@@ -965,6 +967,10 @@ impl AlgoRow {
                 .map(|s| u32::try_from(s).map_err(|_| bad(format!("slices {s}"))))
                 .transpose()?,
             display: self.display.map(|d| count("display", d)).transpose()?,
+            weights: match self.weights.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(w) => serde_json::from_str(w).map_err(|e| bad(format!("weights: {e}")))?,
+            },
             next_slice: u32::try_from(self.next_slice)
                 .map_err(|_| bad(format!("next_slice {}", self.next_slice)))?,
             client_id: self.client_id,
@@ -996,7 +1002,7 @@ pub async fn create_algo(db: &Db, a: &Algo) -> Result<Algo, Error> {
     let mut tx = db.begin().await?;
     common::on_engine!(tx.conn(), |x| sqlx::query(&format!(
         "INSERT INTO oms_algos ({ALGO_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (client_id) DO NOTHING"
+         $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (client_id) DO NOTHING"
     ))
     .bind(&a.client_id)
     .bind(&a.account)
@@ -1015,6 +1021,7 @@ pub async fn create_algo(db: &Db, a: &Algo) -> Result<Algo, Error> {
     .bind(&a.detail)
     .bind(Timestamp::from(a.created_at))
     .bind(Timestamp::from(a.updated_at))
+    .bind((!a.weights.is_empty()).then(|| serde_json::to_string(&a.weights).unwrap_or_default()))
     .execute(&mut *x)
     .await
     .map(drop))?;

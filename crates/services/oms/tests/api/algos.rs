@@ -170,3 +170,103 @@ async fn twap_and_iceberg_slices_are_placed_once_each_and_cancelling_stops_them(
     assert_eq!(slices(&restarted, "ice-1").await.len(), 3);
     assert_eq!(slices(&restarted, "slow-1").await.len(), 1);
 }
+
+#[tokio::test]
+async fn vwap_slices_follow_the_volume_profile_the_historical_service_serves() {
+    let sim = start_sim(market()).await;
+    let (symbol, band) = sim.hose_stock();
+    let now = sim.sim.now();
+    // The real historical service, with the one-minute bars of the three trading days before
+    // today: 09:57, 09:58 and 09:59 trade 100, 200 and 700 shares each day.
+    let history = common::service::testing::spawn::<historical::App>(&[])
+        .await
+        .unwrap();
+    let mut bars = Vec::new();
+    for day in [
+        time::macros::date!(2025 - 06 - 05),
+        time::macros::date!(2025 - 06 - 06),
+        time::macros::date!(2025 - 06 - 09),
+    ] {
+        for (minute, volume) in [(57, 100), (58, 200), (59, 700)] {
+            let start = day
+                .with_hms(9, minute, 0)
+                .unwrap()
+                .assume_offset(market::calendar::VN_OFFSET);
+            bars.push(historical::domain::Bar {
+                symbol: symbol.to_string(),
+                start: start.to_offset(time::UtcOffset::UTC),
+                seconds: 60,
+                open: band.reference.units(),
+                high: band.reference.units(),
+                low: band.reference.units(),
+                close: band.reference.units(),
+                volume,
+                trades: 1,
+            });
+        }
+    }
+    let mut tx = history.db.begin().await.unwrap();
+    historical::store::upsert_minute_bars(&mut tx, &bars, historical::store::OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let peer = history.grpc_url();
+    let env = [
+        ("OMS__ORDERS__ALGO_INTERVAL_MS", "50"),
+        ("OMS__PEERS__HISTORICAL", peer.as_str()),
+        ("OMS__VWAP__DAYS", "3"),
+    ];
+    let app = spawn_trading(&sim, &env).await;
+    let symbol = symbol.as_str().to_owned();
+
+    // 09:57–10:00 in three one-minute slices (already due): 1 : 2 : 7 of 2,000 shares.
+    let vwap = |id: &str, quantity: u64| {
+        json!({"client_id": id, "account": "0001001", "symbol": symbol, "side": "buy",
+            "kind": "vwap", "price": band.floor.units(), "quantity": quantity, "slices": 3,
+            "start_at": rfc3339(now - time::Duration::minutes(3)), "end_at": rfc3339(now)})
+    };
+    let (status, created) = post(&app, &vwap("vwap-1", 2_000)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["slice_quantities"], json!([200, 400, 1_400]));
+    app.wait_for("the VWAP done", |a| async move {
+        algo(a, "vwap-1").await["status"] == "done"
+    })
+    .await;
+    let sizes: Vec<u64> = slices(&app, "vwap-1")
+        .await
+        .iter()
+        .map(|o| o["quantity"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [200, 400, 1_400]);
+    // 700 shares: the first minute's share rounds to no lot, so slice 0 places nothing.
+    let (status, created) = post(&app, &vwap("vwap-2", 700)).await;
+    assert_eq!(status, 201, "{created}");
+    app.wait_for("the second VWAP done", |a| async move {
+        algo(a, "vwap-2").await["status"] == "done"
+    })
+    .await;
+    let placed: Vec<(String, u64)> = slices(&app, "vwap-2")
+        .await
+        .iter()
+        .map(|o| {
+            (
+                o["client_id"].as_str().unwrap().to_owned(),
+                o["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [("vwap-2:1".to_owned(), 200), ("vwap-2:2".to_owned(), 500)]
+    );
+    // A window in which the history traded nothing has nothing to weigh by.
+    let mut quiet = vwap("vwap-3", 300);
+    quiet["start_at"] = json!(rfc3339(now));
+    quiet["end_at"] = json!(rfc3339(now + time::Duration::minutes(3)));
+    let (status, e) = post(&app, &quiet).await;
+    assert_eq!(status, 400, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("traded nothing"),
+        "{e}"
+    );
+}
