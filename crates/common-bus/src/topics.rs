@@ -233,6 +233,15 @@ pub const RISK_EVENT: TopicSpec = TopicSpec {
         "Orders the risk checks rejected, kill switch and limit changes, the monitor's alerts",
     ),
 };
+/// `notification.request.v1`: something to tell a person (a password reset link, a locked
+/// account), for the notification service to deliver; keyed by the user's id.
+pub const NOTIFICATION_REQUEST: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("notification.request.v1"),
+    key: Cow::Borrowed("user id"),
+    payload: Cow::Borrowed("qts.notification.v1.NotificationRequest"),
+    partitions: 4,
+    description: Cow::Borrowed("Messages to people, for the notification service to deliver"),
+};
 
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
@@ -254,6 +263,7 @@ pub const TOPICS: &[TopicSpec] = &[
     OMS_ORDER,
     OMS_FILL,
     RISK_EVENT,
+    NOTIFICATION_REQUEST,
 ];
 
 /// The registered topic with this name.

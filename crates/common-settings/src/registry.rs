@@ -183,7 +183,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18310,
         grpc_package: "qts.sso.v1",
         grpc_service: "qts.sso.v1.SsoService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "sso-ui",

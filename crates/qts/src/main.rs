@@ -801,14 +801,7 @@ async fn up(
     // The gateway takes the same `--set limits.*` as every service behind it.
     let limits =
         common::settings::LimitsSettings::from_overrides(&overrides).context("gateway limits")?;
-    let options = fleet::Options {
-        market,
-        data_dir: Some(data_dir.clone()),
-        ephemeral_ports,
-        overrides,
-        env: std::env::vars().collect::<HashMap<_, _>>(),
-    };
-    let fleet = fleet::Fleet::start(&options, token.clone()).await?;
+    // The gateway's port first: the SSO's tokens name it as their issuer.
     let port = gateway_port.unwrap_or(if ephemeral_ports {
         0
     } else {
@@ -818,6 +811,23 @@ async fn up(
         .await
         .with_context(|| format!("bind gateway on port {port}"))?;
     let gateway_addr = listener.local_addr()?;
+    let mut env = std::env::vars().collect::<HashMap<_, _>>();
+    env.entry("SSO__TOKENS__ISSUER".to_owned())
+        .or_insert_with(|| {
+            format!(
+                "http://localhost:{}{}",
+                gateway_addr.port(),
+                sso::SPEC.route_prefix()
+            )
+        });
+    let options = fleet::Options {
+        market,
+        data_dir: Some(data_dir.clone()),
+        ephemeral_ports,
+        overrides,
+        env,
+    };
+    let fleet = fleet::Fleet::start(&options, token.clone()).await?;
     let routes = fleet.http_routes();
     let gateway_task = tokio::spawn(gateway::serve_with(
         listener,
@@ -835,6 +845,12 @@ async fn up(
         data_dir.display()
     )?;
     writeln!(out, "gateway  http://{gateway_addr}/")?;
+    writeln!(
+        out,
+        "identity http://{gateway_addr}{}/.well-known/openid-configuration (first user: admin, \
+         password from QTS_ADMIN_PASSWORD or printed once when the SSO made it)",
+        sso::SPEC.route_prefix()
+    )?;
     match &fleet.simulator {
         Some(sim) => writeln!(
             out,

@@ -1,11 +1,14 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: the store, the keys and routes into a bound host, with key rotation as its
+//! background task; the first administrator made when there is no user.
 
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
+use crate::service::Sso;
 use crate::settings::{Sections, Settings};
 
 /// The bound sso service.
@@ -17,16 +20,29 @@ impl Service for App {
     type Sections = Sections;
     const SPEC: &'static ServiceSpec = crate::SPEC;
     const DEFAULTS: &'static str = crate::settings::DEFAULTS;
-    const MIGRATIONS: Option<&'static Migrations> = None;
+    const MIGRATIONS: Option<&'static Migrations> = Some(&crate::MIGRATIONS);
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
+        let sso = Sso::new(
+            backends.db.clone(),
+            backends.cache.clone(),
+            settings.own.clone(),
+        )
+        .await
+        .context("load the signing keys")?;
+        sso.bootstrap_admin()
+            .await
+            .context("create the first administrator")?;
         let parts = Parts {
-            http: common::server::info_routes(info.clone()),
+            http: common::server::info_routes(info.clone()).merge(crate::http::router(sso.clone())),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
             registry: prometheus::Registry::new(),
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        host.spawn("keys", move |token: CancellationToken| {
+            sso.rotate_periodically(token)
+        });
         Ok(Self { host })
     }
 

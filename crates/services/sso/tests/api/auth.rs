@@ -1,0 +1,596 @@
+//! The SSO end to end: the first admin logs in, manages users and service clients; refresh
+//! tokens rotate and a reused one revokes the login; failed logins lock, attempts are
+//! throttled; a password reset goes out on the notification topic; every protected route
+//! refuses a missing, malformed, expired, wrongly signed or wrong-role token; PyJWT verifies
+//! the tokens against the JWKS endpoint.
+
+use std::time::Duration;
+
+use common::bus::topics::NOTIFICATION_REQUEST;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sso::domain::{Claims, Role};
+use sso::keys::KeyRing;
+
+const ADMIN_PASSWORD: &str = "correct horse battery";
+const ISSUER: &str = "http://localhost:18080/api/sso";
+
+struct Sso {
+    app: common::service::testing::Spawned,
+    http: reqwest::Client,
+}
+
+async fn spawn() -> Sso {
+    let app = common::service::testing::spawn::<sso::App>(&[
+        ("SSO__BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD),
+        // Cheaper hashes than production's 19 MiB: the same code, faster tests.
+        ("SSO__PASSWORDS__MEMORY_KIB", "4096"),
+        ("SSO__LOCKOUT__MAX_FAILURES", "3"),
+        ("SSO__LOCKOUT__ATTEMPTS_PER_MINUTE", "6"),
+    ])
+    .await
+    .unwrap();
+    Sso {
+        app,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Sso {
+    fn url(&self, path: &str) -> String {
+        self.app.http_url(&format!("/api/sso{path}"))
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(self.url("/v1/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store")
+        );
+        (r.status(), r.json().await.unwrap())
+    }
+
+    async fn login(&self, user: &str, password: &str) -> (StatusCode, Value) {
+        self.token(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ])
+        .await
+    }
+
+    async fn access(&self, user: &str, password: &str) -> String {
+        let (status, t) = self.login(user, password).await;
+        assert_eq!(status, 200, "{t}");
+        t["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn the_first_admin_manages_users_and_tokens_rotate_lock_and_revoke() {
+    let sso = spawn().await;
+    let (status, d) = sso
+        .call(
+            reqwest::Method::GET,
+            "/.well-known/openid-configuration",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(d["issuer"], ISSUER);
+    assert_eq!(d["token_endpoint"], format!("{ISSUER}/v1/oauth/token"));
+    assert_eq!(d["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
+
+    let admin = sso.access("admin", ADMIN_PASSWORD).await;
+    let (status, me) = sso
+        .call(reqwest::Method::GET, "/v1/me", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["username"], "admin");
+    assert!(me["roles"].as_array().unwrap().contains(&json!("admin")));
+
+    // A trader with one account.
+    let alice = json!({"username": "Alice", "email": "alice@example.vn",
+        "password": "alice password 1", "roles": ["trader"], "accounts": ["0001001"]});
+    let (status, created) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(&admin),
+            Some(alice.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["username"], "alice");
+    assert!(
+        !created.to_string().contains("argon2"),
+        "no hash in responses"
+    );
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(&admin),
+            Some(alice),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, t) = sso.login("alice", "alice password 1").await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["scope"], "trader");
+    let alice_token = t["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = sso
+        .call(reqwest::Method::GET, "/v1/users", Some(&alice_token), None)
+        .await;
+    assert_eq!(status, 403, "a trader lists no users");
+    let (status, own) = sso
+        .call(
+            reqwest::Method::GET,
+            "/v1/users/alice",
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, own["accounts"].clone()),
+        (StatusCode::OK, json!(["0001001"]))
+    );
+    let (status, _) = sso
+        .call(
+            reqwest::Method::GET,
+            "/v1/users/admin",
+            Some(&alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // Refresh tokens rotate; the used one again revokes the whole login.
+    let r1 = t["refresh_token"].as_str().unwrap().to_owned();
+    let (status, t2) = sso
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+        .await;
+    assert_eq!(status, 200, "{t2}");
+    let r2 = t2["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    let (status, e) = sso
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+        .await;
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_grant"))
+    );
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("already used")
+    );
+    let (status, e) = sso
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r2)])
+        .await;
+    assert_eq!(status, 400, "the family is revoked: {e}");
+
+    // Logout revokes.
+    let (_, t3) = sso.login("alice", "alice password 1").await;
+    let r3 = t3["refresh_token"].as_str().unwrap();
+    let r = sso
+        .http
+        .post(sso.url("/v1/oauth/revoke"))
+        .form(&[("token", r3)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, _) = sso
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", r3)])
+        .await;
+    assert_eq!(status, 400);
+
+    // Three wrong passwords lock alice; the right one then fails too; past six attempts in a
+    // minute, nothing is even tried.
+    for _ in 0..3 {
+        let (status, e) = sso.login("alice", "wrong password!").await;
+        assert_eq!(
+            (status, e["error"].clone()),
+            (StatusCode::BAD_REQUEST, json!("invalid_grant"))
+        );
+    }
+    let (status, e) = sso.login("alice", "alice password 1").await;
+    assert_eq!(status, 400);
+    assert!(
+        e["error_description"].as_str().unwrap().contains("locked"),
+        "{e}"
+    );
+    let (status, e) = sso.login("alice", "alice password 1").await;
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("slow_down"))
+    );
+    let (status, u) = sso
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/users/alice",
+            Some(&admin),
+            Some(json!({"unlock": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(u["locked_until"], Value::Null);
+
+    // Other grants and bad forms.
+    let (status, e) = sso.token(&[("grant_type", "implicit")]).await;
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("unsupported_grant_type"))
+    );
+    let r = sso
+        .http
+        .post(sso.url("/v1/oauth/token"))
+        .json(&json!({"grant_type": "password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "JSON is not the token endpoint's format");
+
+    // A service client: created by the admin, its secret shown once, tokens by Basic auth.
+    let (status, c) = sso
+        .call(
+            reqwest::Method::PUT,
+            "/v1/clients/oms",
+            Some(&admin),
+            Some(json!({"roles": ["service"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let secret = c["client_secret"].as_str().unwrap().to_owned();
+    let r = sso
+        .http
+        .post(sso.url("/v1/oauth/token"))
+        .basic_auth("oms", Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["scope"], "service");
+    assert!(t.get("refresh_token").is_none());
+    let (status, e) = sso
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "oms"),
+            ("client_secret", "nope"),
+        ])
+        .await;
+    assert_eq!(
+        (status, e["error"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("invalid_client"))
+    );
+
+    // The audit trail has the events, never a secret.
+    let (status, audit) = sso
+        .call(
+            reqwest::Method::GET,
+            "/v1/audit?limit=200",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let events: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for e in [
+        "login",
+        "refresh",
+        "refresh_reuse",
+        "revoked",
+        "user_locked",
+        "login_throttled",
+        "client_login",
+        "user_created",
+    ] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+    let text = audit.to_string();
+    for secret in [ADMIN_PASSWORD, "alice password 1", &secret, &r1, &r2] {
+        assert!(!text.contains(secret), "a secret in the audit trail");
+    }
+}
+
+#[tokio::test]
+async fn a_password_reset_goes_out_on_the_notification_topic_and_works_once() {
+    let sso = spawn().await;
+    let mut sub = sso
+        .app
+        .bus
+        .subscribe("test.notifications", &[NOTIFICATION_REQUEST.static_name()])
+        .await
+        .unwrap();
+    let admin = sso.access("admin", ADMIN_PASSWORD).await;
+    let (_, before) = sso.login("admin", ADMIN_PASSWORD).await;
+    let r = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset",
+            None,
+            Some(json!({"username_or_email": "admin@localhost.localdomain"})),
+        )
+        .await;
+    assert_eq!(r.0, 202);
+    // Nobody by that name: the same answer, nothing sent.
+    let r = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset",
+            None,
+            Some(json!({"username_or_email": "nobody"})),
+        )
+        .await;
+    assert_eq!(r.0, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let request = loop {
+        assert!(tokio::time::Instant::now() < deadline, "no notification");
+        if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+            break d
+                .envelope
+                .decode::<proto::notification::v1::NotificationRequest>()
+                .unwrap();
+        }
+    };
+    assert_eq!(
+        (request.template.as_str(), request.username.as_str()),
+        ("password_reset", "admin")
+    );
+    let token = request.params["token"].clone();
+    let (status, e) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset/confirm",
+            None,
+            Some(json!({"token": token, "new_password": "short"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset/confirm",
+            None,
+            Some(json!({"token": token, "new_password": "a brand new password"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset/confirm",
+            None,
+            Some(json!({"token": token, "new_password": "another new password"})),
+        )
+        .await;
+    assert_eq!(status, 403, "a reset token works once");
+    assert_eq!(sso.login("admin", ADMIN_PASSWORD).await.0, 400);
+    assert_eq!(sso.login("admin", "a brand new password").await.0, 200);
+    // The sessions from before the reset are gone.
+    let old = before["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        sso.token(&[("grant_type", "refresh_token"), ("refresh_token", old)])
+            .await
+            .0,
+        400
+    );
+    // The reset token appears in no audit row.
+    let (_, audit) = sso
+        .call(
+            reqwest::Method::GET,
+            "/v1/audit",
+            Some(&sso.access("admin", "a brand new password").await),
+            None,
+        )
+        .await;
+    assert!(!audit.to_string().contains(&token));
+    let _ = admin;
+}
+
+/// Claims for a token the test signs itself.
+fn claims(exp_in: i64, name: &str, roles: Vec<Role>) -> Claims {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Claims {
+        iss: ISSUER.into(),
+        sub: "someone".into(),
+        aud: "qts".into(),
+        exp: now + exp_in,
+        iat: now - 1_000,
+        nbf: now - 1_000,
+        jti: "t".into(),
+        preferred_username: name.into(),
+        roles,
+        accounts: vec![],
+        scope: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn every_protected_route_refuses_bad_tokens_and_pyjwt_verifies_good_ones() {
+    let sso = spawn().await;
+    let admin = sso.access("admin", ADMIN_PASSWORD).await;
+    // Tokens signed with the service's own key (read from its store), expired or for a
+    // trader; one signed by a key it never published; garbage.
+    let stored = sso::store::keys(&sso.app.db).await.unwrap();
+    let ring = KeyRing::new(stored).unwrap();
+    let expired = ring
+        .sign(&claims(-120, "admin", vec![Role::Admin]))
+        .unwrap();
+    let trader = ring
+        .sign(&claims(600, "mallory", vec![Role::Trader]))
+        .unwrap();
+    let stranger = KeyRing::new(vec![
+        sso::keys::SigningKey::generate(time::OffsetDateTime::now_utc()).unwrap(),
+    ])
+    .unwrap()
+    .sign(&claims(600, "admin", vec![Role::Admin]))
+    .unwrap();
+    let mut tampered: Vec<&str> = admin.split('.').collect();
+    tampered[2] = "AAAA";
+    let tampered = tampered.join(".");
+    // Walk the OpenAPI document: every operation that declares the bearer scheme.
+    let (_, doc) = sso
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    assert!(
+        doc["components"]["securitySchemes"]["bearer"].is_object(),
+        "{}",
+        doc["components"]
+    );
+    let mut protected = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if op.get("security").is_none() {
+                continue;
+            }
+            protected += 1;
+            let path = path
+                .trim_start_matches("/api/sso")
+                .replace("{username}", "admin")
+                .replace("{client_id}", "svc");
+            let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+            for (token, why) in [
+                (None, "missing"),
+                (Some("not-a-jwt"), "malformed"),
+                (Some(expired.as_str()), "expired"),
+                (Some(stranger.as_str()), "unknown key"),
+                (Some(tampered.as_str()), "bad signature"),
+            ] {
+                let (status, e) = sso
+                    .call(method.clone(), &path, token, Some(json!({})))
+                    .await;
+                assert_eq!(status, 401, "{method} {path} with a {why} token: {e}");
+                assert_eq!(e["code"], "unauthenticated");
+            }
+            // A valid request of each, with a trader's token (not the user named in it).
+            let body = match (method.as_str(), path.as_str()) {
+                ("GET", "/v1/me") => continue,
+                ("POST", "/v1/users") => json!({"username": "eve", "email": "eve@x.vn",
+                    "password": "a long password", "roles": ["admin"]}),
+                ("PATCH", _) => json!({"unlock": true}),
+                ("PUT", _) => json!({"roles": ["service"]}),
+                ("POST", "/v1/me/password") => json!({"current_password": "a long password",
+                    "new_password": "another long one"}),
+                _ => json!({}),
+            };
+            let (status, e) = sso
+                .call(method.clone(), &path, Some(&trader), Some(body))
+                .await;
+            assert_eq!(status, 403, "{method} {path} with a trader's token: {e}");
+        }
+    }
+    assert!(protected >= 9, "only {protected} protected operations");
+
+    // Rotation: the old key stays published; tokens of both verify.
+    let (status, jwks) = sso
+        .call(reqwest::Method::POST, "/v1/keys/rotate", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sso.call(reqwest::Method::GET, "/v1/me", Some(&admin), None)
+            .await
+            .0,
+        200
+    );
+    let fresh = sso.access("admin", ADMIN_PASSWORD).await;
+
+    // PyJWT, against the JWKS endpoint.
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../scripts/jwt-check/run.sh"
+    );
+    if let Err(why) = python() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "PyJWT check cannot run under CI: {why}"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("\n!!!!!!!! WARNING: PyJWT check SKIPPED: {why} !!!!!!!!\n");
+        }
+        return;
+    }
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .arg(sso.url("/.well-known/jwks.json"))
+        .arg(ISSUER)
+        .arg("qts")
+        .args([&admin, &fresh, &expired, &stranger, &tampered])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), 5, "{stdout}");
+    assert_eq!(verdicts[0]["ok"], true, "{}", verdicts[0]);
+    assert_eq!(verdicts[0]["claims"]["preferred_username"], "admin");
+    assert_eq!(verdicts[1]["ok"], true, "{}", verdicts[1]);
+    for (v, why) in verdicts[2..].iter().zip(["Expired", "", "Signature"]) {
+        assert_eq!(v["ok"], false, "{v}");
+        assert!(v["error"].as_str().unwrap().contains(why), "{v}");
+    }
+}
+
+fn python() -> Result<(), String> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .output()
+        .map_err(|e| format!("python3 not runnable: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "python3 has no venv/ensurepip: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
