@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::{Claims, User};
-use crate::service::{OAuthError, Sso, TokenResponse, UserPatch};
+use crate::service::{OAuthError, Sso, TokenResponse, TotpEnrolment, UserPatch};
 
 /// The `bearer` security scheme every protected operation names.
 struct BearerScheme;
@@ -59,6 +59,9 @@ pub(crate) fn router(sso: Sso) -> OpenApiRouter {
         .routes(routes!(register))
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(enrol_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(disable_totp))
         .routes(routes!(request_reset))
         .routes(routes!(confirm_reset))
         .routes(routes!(list_users, create_user))
@@ -112,11 +115,11 @@ fn no_store(mut r: Response) -> Response {
 
 fn oauth_error(e: &OAuthError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut r = (
-        status,
-        Json(json!({"error": e.error, "error_description": e.description})),
-    )
-        .into_response();
+    let mut body = json!({"error": e.error, "error_description": e.description});
+    if e.mfa_required {
+        body["mfa_required"] = json!(true);
+    }
+    let mut r = (status, Json(body)).into_response();
     if e.status == 401 {
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -132,20 +135,20 @@ fn form_of(headers: &HeaderMap, body: &str) -> Result<HashMap<String, String>, O
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !form_type {
-        return Err(OAuthError {
-            status: 400,
-            error: "invalid_request",
-            description: "the body must be application/x-www-form-urlencoded".to_owned(),
-        });
+        return Err(OAuthError::new(
+            400,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded".to_owned(),
+        ));
     }
     let mut form = HashMap::new();
     for (k, v) in form_urlencoded::parse(body.as_bytes()) {
         if form.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(OAuthError {
-                status: 400,
-                error: "invalid_request",
-                description: format!("{k} is given twice"),
-            });
+            return Err(OAuthError::new(
+                400,
+                "invalid_request",
+                format!("{k} is given twice"),
+            ));
         }
     }
     Ok(form)
@@ -207,6 +210,11 @@ pub(crate) struct TokenForm {
     client_id: Option<String>,
     /// client_credentials (or HTTP Basic).
     client_secret: Option<String>,
+    /// password grant, when the user has two-factor authentication on: the authenticator's
+    /// current code.
+    totp: Option<String>,
+    /// password grant: instead of `totp`, an unused recovery code (used up).
+    recovery_code: Option<String>,
 }
 
 /// The OAuth 2.0 token endpoint (RFC 6749): `password` (a user logs in: an access token and a
@@ -246,11 +254,11 @@ async fn revoke(State(sso): State<Sso>, headers: HeaderMap, body: String) -> Res
         .get("token")
         .filter(|t| !t.is_empty() && t.len() <= 200)
     else {
-        return oauth_error(&OAuthError {
-            status: 400,
-            error: "invalid_request",
-            description: "token is required".to_owned(),
-        });
+        return oauth_error(&OAuthError::new(
+            400,
+            "invalid_request",
+            "token is required".to_owned(),
+        ));
     };
     match sso.revoke(token, "logout").await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
@@ -366,6 +374,83 @@ async fn change_password(
     let b = body(b)?;
     sso.change_password(&claims, &b.current_password, &b.new_password)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts turning two-factor authentication on for the caller: a new secret (and its
+/// `otpauth://` URI) for their authenticator app. Confirm with a first code.
+#[utoipa::path(post, path = "/v1/me/totp", tag = "two-factor", security(("bearer" = [])),
+    responses((status = 200, description = "The secret for the authenticator", body = TotpEnrolment),
+              (status = 401, description = "No valid token", body = common::error::ErrorBody),
+              (status = 403, description = "Not a user's token", body = common::error::ErrorBody),
+              (status = 409, description = "Already on", body = common::error::ErrorBody)))]
+async fn enrol_totp(State(sso): State<Sso>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let claims = bearer(&sso, &headers)?;
+    Ok(no_store(
+        Json(sso.enrol_totp(&claims).await?).into_response(),
+    ))
+}
+
+/// A two-factor code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CodeBody {
+    /// The authenticator's current code (6 digits).
+    code: String,
+}
+
+/// One-time recovery codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecoveryCodesDto {
+    /// Each logs in once instead of a code (keep them safe; shown this once).
+    recovery_codes: Vec<String>,
+}
+
+/// Turns two-factor authentication on with the authenticator's first code; answers ten
+/// recovery codes, shown this once. From now on a login needs `totp` (or `recovery_code`).
+#[utoipa::path(post, path = "/v1/me/totp/confirm", tag = "two-factor", security(("bearer" = [])),
+    request_body = CodeBody,
+    responses((status = 200, description = "On; the recovery codes", body = RecoveryCodesDto),
+              (status = 400, description = "Not the current code, or nothing to confirm", body = common::error::ErrorBody),
+              (status = 401, description = "No valid token", body = common::error::ErrorBody)))]
+async fn confirm_totp(
+    State(sso): State<Sso>,
+    headers: HeaderMap,
+    b: Result<Json<CodeBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let claims = bearer(&sso, &headers)?;
+    let b = body(b)?;
+    let codes = sso.confirm_totp(&claims, &b.code).await?;
+    Ok(no_store(
+        Json(RecoveryCodesDto {
+            recovery_codes: codes,
+        })
+        .into_response(),
+    ))
+}
+
+/// A password, to confirm who asks.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordOnlyBody {
+    password: String,
+}
+
+/// Turns two-factor authentication off (the caller's password required).
+#[utoipa::path(post, path = "/v1/me/totp/disable", tag = "two-factor", security(("bearer" = [])),
+    request_body = PasswordOnlyBody,
+    responses((status = 204, description = "Off"),
+              (status = 400, description = "Not on", body = common::error::ErrorBody),
+              (status = 401, description = "No valid token", body = common::error::ErrorBody),
+              (status = 403, description = "Wrong password", body = common::error::ErrorBody)))]
+async fn disable_totp(
+    State(sso): State<Sso>,
+    headers: HeaderMap,
+    b: Result<Json<PasswordOnlyBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let claims = bearer(&sso, &headers)?;
+    let b = body(b)?;
+    sso.disable_totp(&claims, &b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -507,6 +592,9 @@ pub(crate) struct UserPatchBody {
     unlock: bool,
     /// A new password (revokes every session).
     password: Option<String>,
+    /// Removes the user's two-factor authentication (a lost device).
+    #[serde(default)]
+    reset_totp: bool,
 }
 
 /// Changes a user (administrators): e-mail, roles, broker accounts, disabled, lockout,
@@ -533,6 +621,7 @@ async fn update_user(
         disabled: b.disabled,
         unlock: b.unlock,
         password: b.password,
+        reset_totp: b.reset_totp,
     };
     Ok(Json(
         (&sso.update_user(&username, patch, &claims).await?).into(),

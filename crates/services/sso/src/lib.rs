@@ -12,6 +12,7 @@
 //! tokens in [`keys`].
 
 mod app;
+pub mod crypto;
 pub mod domain;
 mod grpc;
 mod http;
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod totp;
 
 pub use app::App;
 

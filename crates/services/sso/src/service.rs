@@ -16,6 +16,7 @@ use common::store::{Db, Outbox, Timestamp};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::crypto::MasterKey;
 use crate::domain::{
     Claims, Role, User, check_accounts, check_email, check_password, check_username,
 };
@@ -83,14 +84,18 @@ pub struct OAuthError {
     pub error: &'static str,
     /// Why, for a person.
     pub description: String,
+    /// The password was right; a two-factor code (`totp`, or a `recovery_code`) is needed.
+    pub mfa_required: bool,
 }
 
 impl OAuthError {
-    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
+    /// An error with this status, code and description.
+    pub fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             error,
             description: description.into(),
+            mfa_required: false,
         }
     }
 
@@ -152,6 +157,17 @@ pub struct UserPatch {
     pub unlock: bool,
     /// A new password set by an admin.
     pub password: Option<String>,
+    /// Remove the user's two-factor authentication (a lost device).
+    pub reset_totp: bool,
+}
+
+/// What an authenticator app is given to enrol.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TotpEnrolment {
+    /// The secret, base32.
+    pub secret: String,
+    /// The `otpauth://totp/...` URI (a QR code of it, for the app to scan).
+    pub otpauth_url: String,
 }
 
 /// The sso service's state: clone freely.
@@ -163,6 +179,7 @@ pub struct Sso {
 struct Inner {
     db: Db,
     cache: SharedCache,
+    master: MasterKey,
     settings: Sections,
     keys: RwLock<Arc<KeyRing>>,
     argon: Argon2<'static>,
@@ -178,7 +195,12 @@ fn now() -> OffsetDateTime {
 impl Sso {
     /// The service over `db` and `cache`: loads the signing keys (making the first, or a
     /// replacement of one past its age).
-    pub async fn new(db: Db, cache: SharedCache, settings: Sections) -> Result<Self, Error> {
+    pub async fn new(
+        db: Db,
+        cache: SharedCache,
+        settings: Sections,
+        master: MasterKey,
+    ) -> Result<Self, Error> {
         let p = &settings.passwords;
         let params = Params::new(p.memory_kib, p.iterations, 1, None)
             .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
@@ -188,6 +210,7 @@ impl Sso {
             inner: Arc::new(Inner {
                 db,
                 cache,
+                master,
                 settings,
                 keys: RwLock::new(Arc::new(
                     KeyRing::new(vec![SigningKey::generate(now()).map_err(Error::Internal)?])
@@ -214,20 +237,40 @@ impl Sso {
     /// from the store (what another instance rotated too). Answers whether it rotated.
     pub async fn rotate_keys(&self, force: bool, actor: &str) -> Result<bool, Error> {
         let t = &self.inner.settings.tokens;
-        let mut keys = store::keys(&self.inner.db).await?;
+        let mut rows = store::keys(&self.inner.db).await?;
         let at = now();
         let max_age = time::Duration::days(i64::from(t.key_rotation_days));
-        let due = keys.first().is_none_or(|k| at - k.created_at >= max_age);
-        let rotated = force || due;
+        let due = rows.first().is_none_or(|k| at - k.created_at >= max_age);
+        // A key stored before keys were sealed is replaced too.
+        let unsealed = rows.iter().any(|k| !MasterKey::is_sealed(&k.sealed));
+        let rotated = force || due || unsealed;
         if rotated {
             let new = SigningKey::generate(at).map_err(Error::Internal)?;
+            let sealed = self
+                .inner
+                .master
+                .seal(&new.private_pkcs8, &new.kid)
+                .map_err(Error::Internal)?;
             let lifetime = time::Duration::seconds(
                 i64::try_from(t.access_ttl_secs).unwrap_or(i64::MAX / 2) + 60,
             );
-            store::rotate_keys(&self.inner.db, &new, at - lifetime, actor).await?;
-            keys = store::keys(&self.inner.db).await?;
+            store::rotate_keys(&self.inner.db, &new, &sealed, at - lifetime, actor).await?;
+            rows = store::keys(&self.inner.db).await?;
             tracing::info!(kid = %new.kid, "signing key rotated");
         }
+        let keys = rows
+            .into_iter()
+            .map(|row| {
+                let pkcs8 = if MasterKey::is_sealed(&row.sealed) {
+                    self.inner.master.open(&row.sealed, &row.kid)
+                } else {
+                    Ok(row.sealed)
+                }
+                .map_err(|e| Error::Internal(format!("signing key {}: {e}", row.kid)))?;
+                SigningKey::from_pkcs8(pkcs8, row.created_at, row.superseded_at)
+                    .map_err(Error::Internal)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let ring = KeyRing::new(keys).map_err(Error::Internal)?;
         *self
             .inner
@@ -402,8 +445,12 @@ impl Sso {
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
         match field("grant_type") {
             "password" => {
-                self.password_grant(field("username"), field("password"), field("client_id"))
-                    .await
+                self.password_grant(
+                    (field("username"), field("password")),
+                    (field("totp"), field("recovery_code")),
+                    field("client_id"),
+                )
+                .await
             }
             "refresh_token" => self.refresh_grant(field("refresh_token")).await,
             "client_credentials" => {
@@ -430,8 +477,8 @@ impl Sso {
 
     async fn password_grant(
         &self,
-        username: &str,
-        password: &str,
+        (username, password): (&str, &str),
+        (code, recovery_code): (&str, &str),
         client_id: &str,
     ) -> Result<TokenResponse, OAuthError> {
         if username.is_empty() || password.is_empty() {
@@ -500,26 +547,11 @@ impl Sso {
             return Err(OAuthError::grant(format!("{name} is disabled")));
         }
         if !self.password_matches(&user.password_hash, password).await {
-            user.failed_logins += 1;
-            user.updated_at = at;
-            let detail = if user.failed_logins >= l.max_failures {
-                user.locked_until =
-                    Some(at + time::Duration::seconds(i64::try_from(l.lock_secs).unwrap_or(900)));
-                user.failed_logins = 0;
-                format!("wrong password: locked for {} s", l.lock_secs)
-            } else {
-                format!("wrong password ({} in a row)", user.failed_logins)
-            };
-            let event = if user.locked_until.is_some_and(|u| u > at) {
-                "user_locked"
-            } else {
-                "login_failed"
-            };
-            store::update_user(db, &user, (event, &name, &detail))
-                .await
-                .map_err(Error::from)?;
+            self.failed(&mut user, "wrong password", at).await?;
             return Err(OAuthError::grant("wrong user name or password"));
         }
+        self.second_factor(&mut user, code, recovery_code, at)
+            .await?;
         if user.failed_logins > 0 || user.locked_until.is_some() {
             user.failed_logins = 0;
             user.locked_until = None;
@@ -536,6 +568,194 @@ impl Sso {
         let refresh = self.start_family(&user, client, "login", at).await?;
         let claims = self.claims(&user.id, &user.username, &user.roles, &user.accounts)?;
         Ok(self.respond(&claims, Some(refresh))?)
+    }
+
+    /// Counts a failed login of `user` (`why`), locking it after `lockout.max_failures`.
+    async fn failed(&self, user: &mut User, why: &str, at: OffsetDateTime) -> Result<(), Error> {
+        let l = &self.inner.settings.lockout;
+        user.failed_logins += 1;
+        user.updated_at = at;
+        let detail = if user.failed_logins >= l.max_failures {
+            user.locked_until =
+                Some(at + time::Duration::seconds(i64::try_from(l.lock_secs).unwrap_or(900)));
+            user.failed_logins = 0;
+            format!("{why}: locked for {} s", l.lock_secs)
+        } else {
+            format!("{why} ({} in a row)", user.failed_logins)
+        };
+        let event = if user.locked_until.is_some_and(|u| u > at) {
+            "user_locked"
+        } else {
+            "login_failed"
+        };
+        let name = user.username.clone();
+        store::update_user(&self.inner.db, user, (event, &name, &detail)).await?;
+        Ok(())
+    }
+
+    /// With TOTP enabled, a login needs the current code (each good once) or an unused
+    /// recovery code (then used up); a wrong one counts as a failed login.
+    async fn second_factor(
+        &self,
+        user: &mut User,
+        code: &str,
+        recovery_code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), OAuthError> {
+        let db = &self.inner.db;
+        let Some(t) = store::totp(db, &user.id).await.map_err(Error::from)? else {
+            return Ok(());
+        };
+        if !t.enabled {
+            return Ok(());
+        }
+        if code.is_empty() && recovery_code.is_empty() {
+            return Err(OAuthError {
+                mfa_required: true,
+                ..OAuthError::grant("a two-factor code is required: totp (or recovery_code)")
+            });
+        }
+        if !code.is_empty() {
+            let secret = self
+                .inner
+                .master
+                .open(&t.sealed, &user.id)
+                .map_err(Error::Internal)?;
+            let now_secs = u64::try_from(at.unix_timestamp()).unwrap_or(0);
+            let step = crate::totp::check(&secret, &user.username, code, now_secs, t.last_step)
+                .map_err(Error::Internal)?;
+            if let Some(step) = step
+                && store::use_totp_step(db, &user.id, step)
+                    .await
+                    .map_err(Error::from)?
+            {
+                return Ok(());
+            }
+            self.failed(user, "wrong or used two-factor code", at)
+                .await?;
+            return Err(OAuthError::grant("wrong or already used two-factor code"));
+        }
+        let hash = token_hash(&crate::totp::normalise_recovery(recovery_code));
+        if t.recovery.contains(&hash) {
+            let after: Vec<String> = t.recovery.iter().filter(|h| **h != hash).cloned().collect();
+            if store::use_recovery(db, &user.id, &t.recovery, &after)
+                .await
+                .map_err(Error::from)?
+            {
+                store::audit(
+                    db,
+                    "recovery_code_used",
+                    &user.username,
+                    &user.username,
+                    &format!("{} recovery codes left", after.len()),
+                    at,
+                )
+                .await
+                .map_err(Error::from)?;
+                return Ok(());
+            }
+        }
+        self.failed(user, "wrong or used recovery code", at).await?;
+        Err(OAuthError::grant("wrong or already used recovery code"))
+    }
+
+    /// Starts enrolling the caller in TOTP: a new secret for their authenticator app, which
+    /// [`Sso::confirm_totp`] then confirms with a first code.
+    pub async fn enrol_totp(&self, actor: &Claims) -> Result<TotpEnrolment, Error> {
+        let user = self.own(actor).await?;
+        let secret = crate::totp::new_secret().map_err(Error::Internal)?;
+        let sealed = self
+            .inner
+            .master
+            .seal(&secret, &user.id)
+            .map_err(Error::Internal)?;
+        if !store::start_totp(&self.inner.db, &user.id, &sealed, now()).await? {
+            return Err(Error::Conflict(
+                "two-factor authentication is already on: turn it off first".to_owned(),
+            ));
+        }
+        let (secret, otpauth_url) =
+            crate::totp::provisioning(&secret, &user.username).map_err(Error::Internal)?;
+        Ok(TotpEnrolment {
+            secret,
+            otpauth_url,
+        })
+    }
+
+    /// Confirms an enrolment with a first code: TOTP is on from now; answers the recovery
+    /// codes (shown this once).
+    pub async fn confirm_totp(&self, actor: &Claims, code: &str) -> Result<Vec<String>, Error> {
+        let user = self.own(actor).await?;
+        let t = store::totp(&self.inner.db, &user.id)
+            .await?
+            .filter(|t| !t.enabled)
+            .ok_or_else(|| {
+                Error::Invalid(
+                    "no enrolment to confirm: start one with POST /v1/me/totp".to_owned(),
+                )
+            })?;
+        let secret = self
+            .inner
+            .master
+            .open(&t.sealed, &user.id)
+            .map_err(Error::Internal)?;
+        let at = now();
+        let now_secs = u64::try_from(at.unix_timestamp()).unwrap_or(0);
+        let Some(step) = crate::totp::check(&secret, &user.username, code, now_secs, t.last_step)
+            .map_err(Error::Internal)?
+        else {
+            return Err(Error::Invalid(
+                "that is not the authenticator's current code (check the device's clock)"
+                    .to_owned(),
+            ));
+        };
+        let codes = crate::totp::recovery_codes().map_err(Error::Internal)?;
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| token_hash(&crate::totp::normalise_recovery(c)))
+            .collect();
+        if !store::enable_totp(
+            &self.inner.db,
+            (&user.id, &user.username),
+            step,
+            &hashes,
+            at,
+        )
+        .await?
+        {
+            return Err(Error::Conflict(
+                "two-factor authentication is already on".to_owned(),
+            ));
+        }
+        Ok(codes)
+    }
+
+    /// Turns the caller's TOTP off (their password required).
+    pub async fn disable_totp(&self, actor: &Claims, password: &str) -> Result<(), Error> {
+        let user = self.own(actor).await?;
+        if !self.password_matches(&user.password_hash, password).await {
+            return Err(Error::Forbidden("the password is wrong".to_owned()));
+        }
+        if !store::delete_totp(
+            &self.inner.db,
+            (&user.id, &user.username),
+            &user.username,
+            now(),
+        )
+        .await?
+        {
+            return Err(Error::Invalid(
+                "two-factor authentication is not on".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The caller as a user (a service client's token is refused).
+    async fn own(&self, actor: &Claims) -> Result<User, Error> {
+        store::user_by_id(&self.inner.db, &actor.sub)
+            .await?
+            .ok_or_else(|| Error::Forbidden("a user's token is needed".to_owned()))
     }
 
     /// Issues the first refresh token of a new family (a login), audited as `event`.
@@ -820,6 +1040,16 @@ impl Sso {
             user.failed_logins = 0;
             user.locked_until = None;
             changes.push("unlocked".to_owned());
+        }
+        if patch.reset_totp {
+            store::delete_totp(
+                &self.inner.db,
+                (&user.id, &user.username),
+                &actor.preferred_username,
+                now(),
+            )
+            .await?;
+            changes.push("two-factor authentication removed".to_owned());
         }
         if let Some(p) = patch.password {
             check_password(&p, &user.username, self.inner.settings.passwords.min_length)

@@ -271,8 +271,21 @@ pub async fn client(db: &Db, client_id: &str) -> Result<Option<Client>, Error> {
 
 // ----- signing keys ------------------------------------------------------------------------
 
+/// A stored signing key: its private half sealed with the master key (bound to its kid).
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    /// Key id.
+    pub kid: String,
+    /// The sealed PKCS#8 document.
+    pub sealed: Vec<u8>,
+    /// When made.
+    pub created_at: OffsetDateTime,
+    /// When a newer key took over.
+    pub superseded_at: Option<OffsetDateTime>,
+}
+
 /// Every signing key, newest first.
-pub async fn keys(db: &Db) -> Result<Vec<SigningKey>, Error> {
+pub async fn keys(db: &Db) -> Result<Vec<KeyRow>, Error> {
     let rows: Vec<(String, Vec<u8>, Timestamp, Option<Timestamp>)> =
         common::on_engine!(db.pool(), |p| sqlx::query_as(
             "SELECT kid, private_pkcs8, created_at, superseded_at FROM sso_keys \
@@ -280,19 +293,24 @@ pub async fn keys(db: &Db) -> Result<Vec<SigningKey>, Error> {
         )
         .fetch_all(p)
         .await)?;
-    rows.into_iter()
-        .map(|(kid, pkcs8, created, superseded)| {
-            SigningKey::from_pkcs8(pkcs8, created.into(), superseded.map(Into::into))
-                .map_err(|what| Error::Corrupt { id: kid, what })
+    Ok(rows
+        .into_iter()
+        .map(|(kid, sealed, created, superseded)| KeyRow {
+            kid,
+            sealed,
+            created_at: created.into(),
+            superseded_at: superseded.map(Into::into),
         })
-        .collect()
+        .collect())
 }
 
-/// Stores a new key, marks the keys it supersedes and drops those no token can still need
-/// (superseded before `forget_before`), in one transaction, audited.
+/// Stores a new key (`sealed`: its private half sealed), marks the keys it supersedes and
+/// drops those no token can still need (superseded before `forget_before`), in one
+/// transaction, audited.
 pub async fn rotate_keys(
     db: &Db,
     new: &SigningKey,
+    sealed: &[u8],
     forget_before: OffsetDateTime,
     actor: &str,
 ) -> Result<(), Error> {
@@ -316,7 +334,7 @@ pub async fn rotate_keys(
         "INSERT INTO sso_keys (kid, private_pkcs8, public_key, created_at) VALUES ($1, $2, $3, $4)"
     )
     .bind(&new.kid)
-    .bind(&new.private_pkcs8)
+    .bind(sealed)
     .bind(&new.public_key)
     .bind(at)
     .execute(&mut *c)
@@ -332,6 +350,167 @@ pub async fn rotate_keys(
     )
     .await?;
     Ok(tx.commit().await?)
+}
+
+// ----- two-factor authentication -----------------------------------------------------------
+
+/// A user's TOTP.
+#[derive(Debug, Clone)]
+pub struct Totp {
+    /// The secret, sealed with the master key (bound to the user id).
+    pub sealed: Vec<u8>,
+    /// Confirmed by a first code: logins need a code.
+    pub enabled: bool,
+    /// The last time step accepted.
+    pub last_step: i64,
+    /// SHA-256 hashes of the unused recovery codes.
+    pub recovery: Vec<String>,
+}
+
+/// A user's TOTP, if any.
+pub async fn totp(db: &Db, user_id: &str) -> Result<Option<Totp>, Error> {
+    let row: Option<(Vec<u8>, bool, i64, String)> = common::on_engine!(db.pool(), |p| {
+        sqlx::query_as(
+            "SELECT secret, enabled, last_step, recovery FROM sso_totp WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(p)
+        .await
+    })?;
+    row.map(|(sealed, enabled, last_step, recovery)| {
+        Ok(Totp {
+            sealed,
+            enabled,
+            last_step,
+            recovery: serde_json::from_str(&recovery).map_err(|e| Error::Corrupt {
+                id: user_id.to_owned(),
+                what: format!("recovery codes: {e}"),
+            })?,
+        })
+    })
+    .transpose()
+}
+
+/// Starts (or restarts) an enrolment: a new secret, not enabled yet. An enabled TOTP is left
+/// alone (answers `false`).
+pub async fn start_totp(
+    db: &Db,
+    user_id: &str,
+    sealed: &[u8],
+    at: OffsetDateTime,
+) -> Result<bool, Error> {
+    let n = common::on_engine!(db.pool(), |p| sqlx::query(
+        "INSERT INTO sso_totp (user_id, secret, enabled, last_step, recovery, created_at) \
+         VALUES ($1, $2, FALSE, 0, '[]', $3) ON CONFLICT (user_id) DO UPDATE SET \
+         secret = excluded.secret, created_at = excluded.created_at \
+         WHERE sso_totp.enabled = FALSE"
+    )
+    .bind(user_id)
+    .bind(sealed)
+    .bind(Timestamp::from(at))
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Enables a user's TOTP (a first code at `step` confirmed it) with its recovery code hashes,
+/// audited.
+pub async fn enable_totp(
+    db: &Db,
+    (user_id, username): (&str, &str),
+    step: i64,
+    recovery: &[String],
+    at: OffsetDateTime,
+) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let n = common::on_engine!(tx.conn(), |c| sqlx::query(
+        "UPDATE sso_totp SET enabled = TRUE, last_step = $2, recovery = $3 \
+         WHERE user_id = $1 AND enabled = FALSE"
+    )
+    .bind(user_id)
+    .bind(step)
+    .bind(serde_json::to_string(recovery).unwrap_or_default())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n == 1 {
+        audit_in(
+            &mut tx,
+            "totp_enabled",
+            username,
+            username,
+            "two-factor authentication on",
+            at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+/// Records the step of an accepted code, unless a later or equal one was (answers whether
+/// this call did: a code is good once, even against two logins at the same moment).
+pub async fn use_totp_step(db: &Db, user_id: &str, step: i64) -> Result<bool, Error> {
+    let n = common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE sso_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2"
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Replaces the recovery hashes `before` with `after` (one used), unless they changed
+/// meanwhile (answers whether this call did).
+pub async fn use_recovery(
+    db: &Db,
+    user_id: &str,
+    before: &[String],
+    after: &[String],
+) -> Result<bool, Error> {
+    let n = common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE sso_totp SET recovery = $3 WHERE user_id = $1 AND recovery = $2"
+    )
+    .bind(user_id)
+    .bind(serde_json::to_string(before).unwrap_or_default())
+    .bind(serde_json::to_string(after).unwrap_or_default())
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Removes a user's TOTP, audited.
+pub async fn delete_totp(
+    db: &Db,
+    (user_id, username): (&str, &str),
+    actor: &str,
+    at: OffsetDateTime,
+) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let n = common::on_engine!(tx.conn(), |c| sqlx::query(
+        "DELETE FROM sso_totp WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n == 1 {
+        audit_in(
+            &mut tx,
+            "totp_disabled",
+            username,
+            actor,
+            "two-factor authentication off",
+            at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
 }
 
 // ----- refresh tokens ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ CREATE TABLE sso_users (
     roles TEXT NOT NULL,
     accounts TEXT NOT NULL,
     disabled BOOLEAN NOT NULL,
-    failed_logins INTEGER NOT NULL,
+    failed_logins BIGINT NOT NULL,
     locked_until TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL

@@ -13,6 +13,8 @@ use sso::domain::{Claims, Role};
 use sso::keys::KeyRing;
 
 const ADMIN_PASSWORD: &str = "correct horse battery";
+/// The master key the tests give (base64 of 32 bytes).
+const MASTER_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 const ISSUER: &str = "http://localhost:18080/api/sso";
 
 struct Sso {
@@ -21,15 +23,28 @@ struct Sso {
 }
 
 async fn spawn() -> Sso {
-    let app = common::service::testing::spawn::<sso::App>(&[
+    spawn_with("6").await
+}
+
+/// [`spawn`] allowing `attempts` logins per user name a minute.
+async fn spawn_with(attempts: &str) -> Sso {
+    spawn_on(attempts, &[]).await
+}
+
+/// [`spawn_with`] plus `backends` settings (a PostgreSQL database, Redis).
+async fn spawn_on(attempts: &str, backends: &[(&str, &str)]) -> Sso {
+    let mut env = vec![
         ("SSO__BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("SSO__KEYS__MASTER_KEY", MASTER_KEY),
         // Cheaper hashes than production's 19 MiB: the same code, faster tests.
         ("SSO__PASSWORDS__MEMORY_KIB", "4096"),
         ("SSO__LOCKOUT__MAX_FAILURES", "3"),
-        ("SSO__LOCKOUT__ATTEMPTS_PER_MINUTE", "6"),
-    ])
-    .await
-    .unwrap();
+        ("SSO__LOCKOUT__ATTEMPTS_PER_MINUTE", attempts),
+    ];
+    env.extend_from_slice(backends);
+    let app = common::service::testing::spawn::<sso::App>(&env)
+        .await
+        .unwrap();
     Sso {
         app,
         http: reqwest::Client::new(),
@@ -451,7 +466,23 @@ async fn every_protected_route_refuses_bad_tokens_and_pyjwt_verifies_good_ones()
     let admin = sso.access("admin", ADMIN_PASSWORD).await;
     // Tokens signed with the service's own key (read from its store), expired or for a
     // trader; one signed by a key it never published; garbage.
-    let stored = sso::store::keys(&sso.app.db).await.unwrap();
+    let master = sso::crypto::MasterKey::from_base64(MASTER_KEY).unwrap();
+    let stored: Vec<sso::keys::SigningKey> = sso::store::keys(&sso.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            // Sealed at rest: the private key is not in the row as it is used.
+            assert!(sso::crypto::MasterKey::is_sealed(&row.sealed));
+            let pkcs8 = master.open(&row.sealed, &row.kid).unwrap();
+            assert!(
+                !row.sealed
+                    .windows(pkcs8.len())
+                    .any(|w| w == pkcs8.as_slice())
+            );
+            sso::keys::SigningKey::from_pkcs8(pkcs8, row.created_at, row.superseded_at).unwrap()
+        })
+        .collect();
     let ring = KeyRing::new(stored).unwrap();
     let expired = ring
         .sign(&claims(-120, "admin", vec![Role::Admin]))
@@ -509,6 +540,8 @@ async fn every_protected_route_refuses_bad_tokens_and_pyjwt_verifies_good_ones()
                     "password": "a long password", "roles": ["admin"]}),
                 ("PATCH", _) => json!({"unlock": true}),
                 ("PUT", _) => json!({"roles": ["service"]}),
+                ("POST", "/v1/me/totp/confirm") => json!({"code": "123456"}),
+                ("POST", "/v1/me/totp/disable") => json!({"password": "a long password"}),
                 ("POST", "/v1/me/password") => json!({"current_password": "a long password",
                     "new_password": "another long one"}),
                 _ => json!({}),
@@ -593,4 +626,277 @@ fn python() -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ))
     }
+}
+
+/// The admin's login with a second factor.
+async fn second(sso: &Sso, field: &str, value: &str) -> (StatusCode, Value) {
+    sso.token(&[
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", ADMIN_PASSWORD),
+        (field, value),
+    ])
+    .await
+}
+
+/// The code an authenticator app shows for `secret` (base32) at `unix` seconds.
+fn code(secret: &str, unix: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("QTS".into()),
+        "admin".into(),
+    )
+    .unwrap()
+    .generate(unix)
+}
+
+#[tokio::test]
+async fn two_factor_authentication_needs_a_fresh_code_or_a_recovery_code() {
+    let sso = spawn_with("100").await;
+    let admin = sso.access("admin", ADMIN_PASSWORD).await;
+    let (status, e) = sso
+        .call(reqwest::Method::POST, "/v1/me/totp", Some(&admin), None)
+        .await;
+    assert_eq!(status, 200, "{e}");
+    let secret = e["secret"].as_str().unwrap().to_owned();
+    assert!(
+        e["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/QTS:admin?")
+    );
+    // Not on until a first code confirms it.
+    assert_eq!(sso.login("admin", ADMIN_PASSWORD).await.0, 200);
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/totp/confirm",
+            Some(&admin),
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, r) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/totp/confirm",
+            Some(&admin),
+            Some(json!({"code": code(&secret, now)})),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let recovery: Vec<String> = serde_json::from_value(r["recovery_codes"].clone()).unwrap();
+    assert_eq!(recovery.len(), 10);
+    // The password alone: refused, saying a code is needed.
+    let (status, e) = sso.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        (status, e["mfa_required"].clone()),
+        (StatusCode::BAD_REQUEST, json!(true)),
+        "{e}"
+    );
+    // The code that confirmed it is spent; the next step's code logs in, once.
+    assert_eq!(
+        second(&sso, "totp", &code(&secret, now)).await.0,
+        400,
+        "a code is good once"
+    );
+    let next = code(&secret, now + 30);
+    let (status, t) = second(&sso, "totp", &next).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(second(&sso, "totp", &next).await.0, 400, "replayed");
+    // A recovery code instead, once.
+    assert_eq!(second(&sso, "recovery_code", &recovery[0]).await.0, 200);
+    assert_eq!(
+        second(&sso, "recovery_code", &recovery[0]).await.0,
+        400,
+        "good once"
+    );
+    // Off, with the password.
+    let token = t["access_token"].as_str().unwrap();
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/totp/disable",
+            Some(token),
+            Some(json!({"password": "nope nope nope"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/totp/disable",
+            Some(token),
+            Some(json!({"password": ADMIN_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(sso.login("admin", ADMIN_PASSWORD).await.0, 200);
+    let (_, audit) = sso
+        .call(
+            reqwest::Method::GET,
+            "/v1/audit?subject=admin",
+            Some(token),
+            None,
+        )
+        .await;
+    let text = audit.to_string();
+    for e in ["totp_enabled", "recovery_code_used", "totp_disabled"] {
+        assert!(text.contains(e), "{e}: {text}");
+    }
+    assert!(!text.contains(&secret) && !text.contains(&recovery[1]));
+}
+
+#[tokio::test]
+async fn on_postgresql_and_redis_logins_lock_rotate_reset_and_need_the_second_factor() {
+    use common::service::testing::{fresh_database, server};
+    let (Some(pg), Some(redis)) = (server("TEST_DATABASE_URL"), server("TEST_REDIS_URL")) else {
+        return;
+    };
+    let db = fresh_database(&pg, "sso").await.unwrap();
+    let prefix = format!("sso-test-{}:", uuid::Uuid::new_v4().simple());
+    let sso = spawn_on(
+        "100",
+        &[
+            ("SSO__DATABASE__URL", &db),
+            ("SSO__CACHE__KIND", "redis"),
+            ("SSO__CACHE__URL", &redis),
+            ("SSO__CACHE__KEY_PREFIX", &prefix),
+        ],
+    )
+    .await;
+    let (_, info) = sso.call(reqwest::Method::GET, "/v1/info", None, None).await;
+    assert_eq!(info["backends"]["database"], "postgres");
+    let admin = sso.access("admin", ADMIN_PASSWORD).await;
+    let bob = json!({"username": "bob", "email": "bob@example.vn",
+        "password": "bob password 1", "roles": ["trader"], "accounts": ["0001001"]});
+    assert_eq!(
+        sso.call(reqwest::Method::POST, "/v1/users", Some(&admin), Some(bob))
+            .await
+            .0,
+        201
+    );
+    // Lockout (stored), then unlocked.
+    for _ in 0..3 {
+        assert_eq!(sso.login("bob", "not bob's password").await.0, 400);
+    }
+    let (_, e) = sso.login("bob", "bob password 1").await;
+    assert!(
+        e["error_description"].as_str().unwrap().contains("locked"),
+        "{e}"
+    );
+    let (status, u) = sso
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/users/bob",
+            Some(&admin),
+            Some(json!({"unlock": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, u["locked_until"].clone()),
+        (StatusCode::OK, Value::Null)
+    );
+    // Rotation and reuse.
+    let (_, t) = sso.login("bob", "bob password 1").await;
+    let r1 = t["refresh_token"].as_str().unwrap().to_owned();
+    let (status, t2) = sso
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+        .await;
+    assert_eq!(status, 200, "{t2}");
+    assert_eq!(
+        sso.token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
+            .await
+            .0,
+        400
+    );
+    let r2 = t2["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        sso.token(&[("grant_type", "refresh_token"), ("refresh_token", r2)])
+            .await
+            .0,
+        400
+    );
+    // TOTP for the admin.
+    let (_, e) = sso
+        .call(reqwest::Method::POST, "/v1/me/totp", Some(&admin), None)
+        .await;
+    let secret = e["secret"].as_str().unwrap().to_owned();
+    let now = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+    let (status, r) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/me/totp/confirm",
+            Some(&admin),
+            Some(json!({"code": code(&secret, now)})),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(sso.login("admin", ADMIN_PASSWORD).await.0, 400);
+    assert_eq!(second(&sso, "totp", &code(&secret, now + 30)).await.0, 200);
+    let recovery = r["recovery_codes"][0].as_str().unwrap();
+    assert_eq!(second(&sso, "recovery_code", recovery).await.0, 200);
+    assert_eq!(second(&sso, "recovery_code", recovery).await.0, 400);
+    // A reset, once (UPDATE ... RETURNING on PostgreSQL).
+    let mut sub = sso
+        .app
+        .bus
+        .subscribe(
+            "test.pg.notifications",
+            &[NOTIFICATION_REQUEST.static_name()],
+        )
+        .await
+        .unwrap();
+    let r = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset",
+            None,
+            Some(json!({"username_or_email": "bob"})),
+        )
+        .await;
+    assert_eq!(r.0, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let token = loop {
+        assert!(tokio::time::Instant::now() < deadline, "no notification");
+        if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+            let n = d
+                .envelope
+                .decode::<proto::notification::v1::NotificationRequest>()
+                .unwrap();
+            break n.params["token"].clone();
+        }
+    };
+    let confirm = json!({"token": token, "new_password": "bob's new password"});
+    assert_eq!(
+        sso.call(
+            reqwest::Method::POST,
+            "/v1/password-reset/confirm",
+            None,
+            Some(confirm.clone())
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        sso.call(
+            reqwest::Method::POST,
+            "/v1/password-reset/confirm",
+            None,
+            Some(confirm)
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(sso.login("bob", "bob's new password").await.0, 200);
 }
