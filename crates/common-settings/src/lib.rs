@@ -361,6 +361,35 @@ pub struct ConsumerSettings {
     pub max_backoff_ms: u64,
 }
 
+/// Access tokens: every HTTP endpoint except the public ones (health, metrics, info, OpenAPI,
+/// the SSO's sign-in) needs `Authorization: Bearer <access token>` from the SSO, verified
+/// against its JWKS; an operation's OpenAPI security names the roles it needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Check tokens. Off, every endpoint is open (a test of something else, a trusted network).
+    pub enabled: bool,
+    /// The tokens' issuer (the SSO's `tokens.issuer`).
+    pub issuer: String,
+    /// The audience tokens must name.
+    pub audience: String,
+    /// Where the SSO publishes its keys; empty: the SSO's Kubernetes Service,
+    /// `http://sso:<its HTTP port>/api/sso/.well-known/jwks.json`. `qts up` sets the address
+    /// its SSO bound.
+    pub jwks_url: String,
+}
+
+impl AuthSettings {
+    /// The JWKS URL: the configured one, else the SSO's Kubernetes Service.
+    pub fn jwks_url(&self) -> String {
+        if !self.jwks_url.trim().is_empty() {
+            return self.jwks_url.trim().to_owned();
+        }
+        let port = registry::find("sso").map_or(18110, |s| s.http_port);
+        format!("http://sso:{port}/api/sso/.well-known/jwks.json")
+    }
+}
+
 /// The settings every service has.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -394,6 +423,8 @@ pub struct ServiceSettings {
     /// The market clock (wall or simulated).
     #[serde(default)]
     pub clock: ClockSettings,
+    /// Access tokens on every endpoint.
+    pub auth: AuthSettings,
     /// Where other services' gRPC endpoints are: `<service> = "http://host:port"`. A service
     /// not listed is at `http://<service>:<its registry gRPC port>` (its Kubernetes Service);
     /// `qts up` lists the addresses the fleet bound.
@@ -441,6 +472,16 @@ impl ServiceSettings {
 
     /// Appends every broken rule to `problems`.
     fn check(&self, problems: &mut Vec<String>) {
+        let a = &self.auth;
+        if a.enabled {
+            if a.issuer.trim().is_empty() || a.audience.trim().is_empty() {
+                problems.push("auth.issuer and auth.audience must not be empty".to_owned());
+            }
+            let url = a.jwks_url();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push("auth.jwks_url must be an http:// or https:// URL".to_owned());
+            }
+        }
         for (name, url) in &self.peers {
             if registry::find(name).is_none() {
                 problems.push(format!("peers.{name}: no such service"));

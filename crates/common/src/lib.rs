@@ -17,6 +17,7 @@
 //! Its `build` gets its [`settings::Settings`] and connected [`server::Backends`] and binds a
 //! [`server::Host`] with its HTTP and gRPC routes.
 
+pub mod auth;
 pub mod bus;
 pub mod cache;
 pub mod consumer;

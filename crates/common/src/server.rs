@@ -246,8 +246,8 @@ pub fn info_routes(info: Arc<ServiceInfo>) -> OpenApiRouter {
         .with_state(info)
 }
 
-/// What this instance is: name, version, maturity, backends.
-#[utoipa::path(get, path = "/v1/info", tag = "service",
+/// What this instance is: name, version, maturity, backends. Public.
+#[utoipa::path(get, path = "/v1/info", tag = "service", security(()),
     responses((status = 200, description = "This instance", body = ServiceInfo)))]
 async fn get_info(State(info): State<Arc<ServiceInfo>>) -> axum::Json<ServiceInfo> {
     axum::Json(info.as_ref().clone())
@@ -295,6 +295,29 @@ impl Host {
             .nest(&prefix, parts.http)
             .split_for_parts();
         document_errors(&mut api);
+        let http_l = bind(settings.http.addr(), "http").await?;
+        // Tokens on every route of the service (its OpenAPI security says what each needs);
+        // not on the documents below.
+        let router = if settings.auth.enabled {
+            let mut auth = settings.auth.clone();
+            if spec.name == "sso" && auth.jwks_url.trim().is_empty() {
+                // The SSO checks its own tokens with the keys it publishes, where it listens.
+                auth.jwks_url = format!(
+                    "http://{}{prefix}/.well-known/jwks.json",
+                    http_l.local_addr()?
+                );
+            }
+            let guard = crate::auth::Guard {
+                verifier: Arc::new(crate::auth::Verifier::new(&auth)),
+                policy: Arc::new(crate::auth::Policy::from_openapi(&api)),
+            };
+            router.route_layer(axum::middleware::from_fn_with_state(
+                guard,
+                crate::auth::middleware,
+            ))
+        } else {
+            router
+        };
         let router = router
             .merge(
                 SwaggerUi::new(format!("{prefix}/swagger-ui"))
@@ -321,7 +344,6 @@ impl Host {
             &Limits::new(&settings.limits),
         );
 
-        let http_l = bind(settings.http.addr(), "http").await?;
         let grpc_l = bind(settings.grpc.addr(), "grpc").await?;
         let admin_l = bind(settings.admin.addr(), "admin").await?;
         Ok(Self {
@@ -532,8 +554,30 @@ async fn publish_lifecycle(
 }
 
 fn openapi_doc(spec: &ServiceSpec, version: &str) -> OpenApi {
-    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
+    use utoipa::openapi::security::{
+        Flow, OAuth2, Password, Scopes, SecurityRequirement, SecurityScheme,
+    };
+    use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder};
+    // Swagger UI's Authorize asks for a user name and password and gets a token from the SSO
+    // through the gateway; every operation needs one unless it says otherwise.
+    let scopes = Scopes::from_iter(
+        ["trader", "risk_officer", "admin", "ops", "service"]
+            .map(|r| (r.to_owned(), format!("the {r} role"))),
+    );
+    let scheme = SecurityScheme::OAuth2(OAuth2::with_description(
+        [Flow::Password(Password::new(
+            "/api/sso/v1/oauth/token",
+            scopes,
+        ))],
+        "An access token from the SSO (an EdDSA JWT) as `Authorization: Bearer <token>`",
+    ));
     OpenApiBuilder::new()
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme("bearer", scheme)
+                .build(),
+        ))
+        .security(Some([SecurityRequirement::new("bearer", Vec::<String>::new())]))
         .info(
             InfoBuilder::new()
                 .title(format!("QTS {}", spec.name))

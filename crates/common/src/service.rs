@@ -131,6 +131,9 @@ pub mod testing {
             ("GRPC__PORT", "0"),
             ("ADMIN__PORT", "0"),
             ("SHUTDOWN__GRACE_PERIOD_SECS", "5"),
+            // A test of a service's behaviour calls it without tokens; the tests of access
+            // control turn this on (`<PREFIX>__AUTH__ENABLED=true`).
+            ("AUTH__ENABLED", "false"),
         ]
         .into_iter()
         .map(|(k, v)| (format!("{prefix}__{k}"), v.to_owned()))

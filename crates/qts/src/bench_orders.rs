@@ -71,7 +71,9 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         market: Market::Simulator(Box::new(SimOptions { config })),
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
-        overrides: Vec::new(),
+        // The order path as the services run it, without token verification (a test of
+        // access control is not a benchmark).
+        overrides: vec![("auth.enabled".to_owned(), "false".to_owned())],
         env: HashMap::new(),
     };
     let token = common::shutdown::CancellationToken::new();

@@ -56,7 +56,12 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         market: Market::None,
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
-        overrides: args.overrides.clone(),
+        overrides: args
+            .overrides
+            .iter()
+            .cloned()
+            .chain([("auth.enabled".to_owned(), "false".to_owned())])
+            .collect(),
         env: HashMap::new(),
     };
     let token = common::shutdown::CancellationToken::new();

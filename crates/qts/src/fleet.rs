@@ -70,9 +70,11 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
 }
 
 /// Every service, in start order: registry order, except that a service starts after the
-/// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms.
+/// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms;
+/// the SSO first, so every other service verifies tokens with the keys it publishes.
 pub fn members() -> Vec<Member> {
     vec![
+        Member::of::<sso::App>(),
         Member::of::<ingestion::App>(),
         Member::of::<historical::App>(),
         Member::of::<ta::App>(),
@@ -83,7 +85,6 @@ pub fn members() -> Vec<Member> {
         Member::of::<master_data::App>(),
         Member::of::<rule::App>(),
         Member::of::<config_svc::App>(),
-        Member::of::<sso::App>(),
         Member::of::<sso_ui::App>(),
         Member::of::<notification::App>(),
         Member::of::<llm::App>(),
@@ -293,6 +294,15 @@ impl Fleet {
                 for (spec, addrs, _) in &started {
                     let (spec, addrs): (&&ServiceSpec, &Addrs) = (spec, addrs);
                     text.push_str(&format!("{:?} = \"http://{}\"\n", spec.name, addrs.grpc));
+                }
+                // Tokens are verified with the keys the fleet's SSO publishes.
+                if let Some((spec, addrs, _)) = started.iter().find(|(s, _, _)| s.name == "sso") {
+                    let spec: &ServiceSpec = spec;
+                    text.push_str(&format!(
+                        "[auth]\njwks_url = \"http://{}{}/.well-known/jwks.json\"\n",
+                        addrs.http,
+                        spec.route_prefix()
+                    ));
                 }
                 prepared = (member.prepare)(&options.sources(member.spec, overlay_of(&text)))
                     .with_context(|| format!("settings of {}", member.spec.name))?;

@@ -812,14 +812,18 @@ async fn up(
         .with_context(|| format!("bind gateway on port {port}"))?;
     let gateway_addr = listener.local_addr()?;
     let mut env = std::env::vars().collect::<HashMap<_, _>>();
-    env.entry("SSO__TOKENS__ISSUER".to_owned())
-        .or_insert_with(|| {
-            format!(
-                "http://localhost:{}{}",
-                gateway_addr.port(),
-                sso::SPEC.route_prefix()
-            )
-        });
+    let issuer = format!(
+        "http://localhost:{}{}",
+        gateway_addr.port(),
+        sso::SPEC.route_prefix()
+    );
+    let issuer = env
+        .entry("SSO__TOKENS__ISSUER".to_owned())
+        .or_insert(issuer)
+        .clone();
+    // Every service checks the tokens of this SSO (a --set auth.issuer given first wins).
+    let mut overrides = overrides;
+    overrides.push(("auth.issuer".to_owned(), issuer));
     let options = fleet::Options {
         market,
         data_dir: Some(data_dir.clone()),

@@ -76,6 +76,8 @@ impl TestHost {
             ("EMOTION__GRPC__PORT", "0"),
             ("EMOTION__ADMIN__PORT", "0"),
             ("EMOTION__SHUTDOWN__GRACE_PERIOD_SECS", "1"),
+            // Limits, not tokens: the test routes take anonymous requests.
+            ("EMOTION__AUTH__ENABLED", "false"),
         ]
         .iter()
         .chain(limits)

@@ -25,7 +25,11 @@ pub fn options(dir: &std::path::Path) -> Options {
         market: qts::fleet::Market::None,
         data_dir: Some(dir.to_owned()),
         ephemeral_ports: true,
-        overrides: vec![("shutdown.grace_period_secs".into(), "5".into())],
+        // The fleet's behaviour without tokens; tests/e2e/auth.rs turns them on.
+        overrides: vec![
+            ("shutdown.grace_period_secs".into(), "5".into()),
+            ("auth.enabled".into(), "false".into()),
+        ],
         env: HashMap::new(),
     }
 }

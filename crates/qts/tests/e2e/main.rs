@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod auth;
 mod binaries;
 mod cli;
 mod data_dir_lock;

@@ -153,6 +153,7 @@ fn actor(a: &str) -> Result<&str, ApiError> {
 
 /// Sets an account's or strategy's own limits (audited, published on `risk.event.v1`).
 #[utoipa::path(put, path = "/v1/limits/{scope}/{key}", tag = "limits", request_body = LimitsBody,
+    security(("bearer" = ["risk_officer"])),
     params(("scope" = String, Path, description = "`account` or `strategy`"),
            ("key" = String, Path, description = "The account or strategy id")),
     responses((status = 200, description = "The limits that now apply", body = Object),
@@ -178,6 +179,7 @@ async fn get_global_limits(State(s): State<AppState>) -> Json<Limits> {
 
 /// Replaces the default limits (audited).
 #[utoipa::path(put, path = "/v1/limits/global", tag = "limits", request_body = LimitsBody,
+    security(("bearer" = ["risk_officer"])),
     responses((status = 200, description = "The defaults now", body = Object),
               (status = 400, description = "Bad limits or actor", body = common::error::ErrorBody)))]
 async fn set_global_limits(
@@ -231,6 +233,7 @@ pub(crate) struct KillBody {
 /// Engages or releases the kill switch of everything (`global/-`), an account or a strategy
 /// (audited, published). An engaged switch rejects every new order in its scope.
 #[utoipa::path(put, path = "/v1/kill-switches/{scope}/{key}", tag = "kill switches", request_body = KillBody,
+    security(("bearer" = ["risk_officer"])),
     params(("scope" = String, Path, description = "`global`, `account` or `strategy`"),
            ("key" = String, Path, description = "The account or strategy id; `-` for global")),
     responses((status = 200, description = "Engaged kill switches now", body = [KillDto]),

@@ -16,42 +16,16 @@ use common::error::{ApiError, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::{Claims, User};
 use crate::service::{OAuthError, Sso, TokenResponse, TotpEnrolment, UserPatch};
 
-/// The `bearer` security scheme every protected operation names.
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "An access token from POST /api/sso/v1/oauth/token (EdDSA JWT)",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(modifiers(&BearerScheme))]
-struct SecurityDoc;
-
 /// The service's routes.
 pub(crate) fn router(sso: Sso) -> OpenApiRouter {
-    OpenApiRouter::with_openapi(SecurityDoc::openapi())
+    OpenApiRouter::new()
         .routes(routes!(discovery))
         .routes(routes!(jwks))
         .routes(routes!(token))
@@ -174,7 +148,7 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// OpenID Connect discovery: the issuer, the JWKS, the token and revocation endpoints, the
 /// grants and algorithms supported.
-#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "discovery",
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "discovery", security(()),
     responses((status = 200, description = "The discovery document", body = Object)))]
 async fn discovery(State(sso): State<Sso>) -> Json<Value> {
     Json(sso.discovery())
@@ -182,7 +156,7 @@ async fn discovery(State(sso): State<Sso>) -> Json<Value> {
 
 /// The public keys that verify access tokens (Ed25519 `OKP` keys, `alg` EdDSA). Fetch it
 /// again when a token names an unknown `kid`: keys rotate.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "discovery",
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "discovery", security(()),
     responses((status = 200, description = "The JWKS", body = Object)))]
 async fn jwks(State(sso): State<Sso>) -> Response {
     let mut r = Json(sso.jwks()).into_response();
@@ -222,7 +196,7 @@ pub(crate) struct TokenForm {
 /// used one presented again revokes the whole login), `client_credentials` (a service: an
 /// access token with its roles). Too many failed logins lock the user; too many attempts a
 /// minute are refused before the password is checked.
-#[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
+#[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth", security(()),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "Tokens", body = TokenResponse),
               (status = 400, description = "invalid_request, invalid_grant, unsupported_grant_type", body = Object),
@@ -241,7 +215,7 @@ async fn token(State(sso): State<Sso>, headers: HeaderMap, body: String) -> Resp
 
 /// Revokes a refresh token and every token of its login (RFC 7009; logout). An unknown token
 /// is not an error.
-#[utoipa::path(post, path = "/v1/oauth/revoke", tag = "oauth",
+#[utoipa::path(post, path = "/v1/oauth/revoke", tag = "oauth", security(()),
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
         description = "token=<refresh token>"),
     responses((status = 200, description = "Revoked")))]
@@ -316,7 +290,7 @@ pub(crate) struct RegisterBody {
 
 /// Registers a trader (when `accounts.registration_open`); an administrator gives broker
 /// accounts.
-#[utoipa::path(post, path = "/v1/register", tag = "users", request_body = RegisterBody,
+#[utoipa::path(post, path = "/v1/register", tag = "users", security(()), request_body = RegisterBody,
     responses((status = 201, description = "Registered", body = UserDto),
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 403, description = "Registration is closed", body = common::error::ErrorBody),
@@ -464,7 +438,7 @@ pub(crate) struct ResetRequestBody {
 
 /// Sends a one-time password reset token to the user (on `notification.request.v1`, for the
 /// notification service to deliver). Answers the same whether or not the user exists.
-#[utoipa::path(post, path = "/v1/password-reset", tag = "users", request_body = ResetRequestBody,
+#[utoipa::path(post, path = "/v1/password-reset", tag = "users", security(()), request_body = ResetRequestBody,
     responses((status = 202, description = "Sent if the user exists"),
               (status = 429, description = "Too many resets in an hour", body = common::error::ErrorBody)))]
 async fn request_reset(
@@ -486,7 +460,7 @@ pub(crate) struct ResetBody {
 
 /// Sets a new password with a reset token (once, before it expires); every session of the
 /// user is revoked and a lockout cleared.
-#[utoipa::path(post, path = "/v1/password-reset/confirm", tag = "users", request_body = ResetBody,
+#[utoipa::path(post, path = "/v1/password-reset/confirm", tag = "users", security(()), request_body = ResetBody,
     responses((status = 204, description = "Set"),
               (status = 400, description = "The password breaks the policy", body = common::error::ErrorBody),
               (status = 403, description = "Unknown, used or expired token", body = common::error::ErrorBody)))]
@@ -509,7 +483,7 @@ pub(crate) struct ListQuery {
 }
 
 /// Every user, by name (administrators and risk officers).
-#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = ["risk_officer"])), params(ListQuery),
     responses((status = 200, description = "Users", body = [UserDto]),
               (status = 401, description = "No valid token", body = common::error::ErrorBody),
               (status = 403, description = "Not an administrator or risk officer", body = common::error::ErrorBody)))]
@@ -538,7 +512,7 @@ pub(crate) struct NewUserBody {
 }
 
 /// Creates a user (administrators).
-#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = [])), request_body = NewUserBody,
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("bearer" = ["admin"])), request_body = NewUserBody,
     responses((status = 201, description = "Created", body = UserDto),
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 401, description = "No valid token", body = common::error::ErrorBody),
@@ -599,7 +573,7 @@ pub(crate) struct UserPatchBody {
 
 /// Changes a user (administrators): e-mail, roles, broker accounts, disabled, lockout,
 /// password.
-#[utoipa::path(patch, path = "/v1/users/{username}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/users/{username}", tag = "users", security(("bearer" = ["admin"])),
     params(("username" = String, Path, description = "User name")), request_body = UserPatchBody,
     responses((status = 200, description = "The user after the change", body = UserDto),
               (status = 400, description = "Malformed or nothing to change", body = common::error::ErrorBody),
@@ -645,7 +619,7 @@ pub(crate) struct ClientSecretDto {
 
 /// Creates a service client or gives it a new secret (administrators); the secret is shown
 /// this once. Services obtain tokens with the `client_credentials` grant.
-#[utoipa::path(put, path = "/v1/clients/{client_id}", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/clients/{client_id}", tag = "clients", security(("bearer" = ["admin"])),
     params(("client_id" = String, Path, description = "Client id")), request_body = ClientBody,
     responses((status = 200, description = "The client and its secret", body = ClientSecretDto),
               (status = 401, description = "No valid token", body = common::error::ErrorBody),
@@ -670,7 +644,7 @@ async fn put_client(
 
 /// Replaces the signing key now (administrators); the old key stays published until its
 /// tokens have expired.
-#[utoipa::path(post, path = "/v1/keys/rotate", tag = "clients", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/keys/rotate", tag = "clients", security(("bearer" = ["admin"])),
     responses((status = 200, description = "The JWKS after the rotation", body = Object),
               (status = 401, description = "No valid token", body = common::error::ErrorBody),
               (status = 403, description = "Not an administrator", body = common::error::ErrorBody)))]
