@@ -202,7 +202,10 @@ fn a_misspelt_section_is_named_with_the_keys_that_exist() {
     let err = ServiceSettings::load_from(oms(), "", &env(&[("OMS__HTP__PORT", "1")])).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("htp"), "{text}");
-    assert!(text.contains("shared keys: admin, bus, cache"), "{text}");
+    assert!(
+        text.contains("shared keys: admin, auth, bus, cache"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -203,6 +203,49 @@ async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_t
         role_checked >= 8,
         "only {role_checked} operations checked for roles"
     );
+    // A trader reaches only their own accounts' orders and holdings.
+    let get = |path: &str, t: &str| {
+        client
+            .get(format!("{gateway}{path}"))
+            .bearer_auth(t.to_owned())
+            .send()
+    };
+    for path in [
+        "/api/oms/v1/orders?account=0001002",
+        "/api/oms/v1/fills?account=0001002",
+        "/api/oms/v1/accounts/0001002/portfolio",
+        "/api/oms/v1/conditionals?account=0001002",
+        "/api/oms/v1/algos?account=0001002",
+    ] {
+        let r = get(path, &trader).await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("not one of tina's accounts"),
+            "{path}: {e}"
+        );
+        let r = get(path, &admin).await.unwrap().text().await.unwrap();
+        assert!(
+            !r.contains("not one of admin's accounts"),
+            "{path}: the admin sees all: {r}"
+        );
+    }
+    let r = get("/api/oms/v1/orders", &trader).await.unwrap();
+    assert_eq!(r.status(), 200, "her only account is the filter");
+    let r = client
+        .post(format!("{gateway}/api/oms/v1/orders"))
+        .bearer_auth(&trader)
+        .json(
+            &json!({"client_id": "x-1", "account": "0001002", "symbol": "ACB", "side": "buy",
+            "order_type": "LO", "price": 10_000, "quantity": 100}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "an order for another account");
     let total: usize = walked.values().sum();
     eprintln!(
         "walked {total} protected operations of {} services",

@@ -2,10 +2,11 @@
 //! journal; the broker's positions, cash and max quantities. Every refusal is the
 //! `{"code","message"}` body.
 
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
+use common::auth::Principal;
 use common::error::{ApiError, Kind};
 use proto::oms::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,54 @@ fn rfc3339(t: Option<&prost_types::Timestamp>) -> String {
     t.and_then(common::bus::time_of)
         .and_then(|d| d.format(&Rfc3339).ok())
         .unwrap_or_default()
+}
+
+/// The caller, when tokens are checked (`auth.enabled`); `None` when they are not.
+type Caller = Option<Extension<Principal>>;
+
+/// Refuses a caller who may not trade or see `account` (a trader's token names their
+/// accounts; admins, risk officers, ops and services see all).
+fn owns(caller: &Caller, account: &str) -> Result<(), ApiError> {
+    match caller {
+        Some(Extension(p)) if !p.may_access(account) => Err(ApiError::new(
+            Kind::PermissionDenied,
+            format!(
+                "account {account:?} is not one of {}'s accounts",
+                p.username
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The account a list is of: the one asked for, if the caller may see it; a trader who asks
+/// for none gets their only account's (naming one when they have several).
+fn account_filter(caller: &Caller, asked: Option<&str>) -> Result<String, ApiError> {
+    let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+    match (caller, asked) {
+        (_, Some(a)) => {
+            owns(caller, a)?;
+            Ok(a.to_owned())
+        }
+        (Some(Extension(p)), None) if !p.sees_all_accounts() => match p.accounts.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ApiError::new(
+                Kind::PermissionDenied,
+                format!(
+                    "{} has no broker account: an administrator gives them",
+                    p.username
+                ),
+            )),
+            several => Err(ApiError::new(
+                Kind::InvalidArgument,
+                format!(
+                    "name one of your accounts: account={}",
+                    several.join(" or account=")
+                ),
+            )),
+        },
+        (_, None) => Ok(String::new()),
+    }
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -157,9 +206,11 @@ pub(crate) struct PlaceBody {
               (status = 503, description = "Not accepting orders yet (reconciling with the broker)", body = common::error::ErrorBody)))]
 async fn place_order(
     State(oms): State<Oms>,
+    caller: Caller,
     b: Result<Json<PlaceBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
     let b = body(b)?;
+    owns(&caller, &b.account)?;
     let order = NewOrder::parse(
         &b.client_id,
         &b.account,
@@ -194,11 +245,13 @@ pub(crate) struct ListQuery {
     responses((status = 200, description = "Orders", body = [OrderDto])))]
 async fn list_orders(
     State(oms): State<Oms>,
+    caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<OrderDto>>, ApiError> {
+    let account = account_filter(&caller, q.account.as_deref())?;
     let orders = oms
         .list(
-            q.account.as_deref().unwrap_or(""),
+            &account,
             &q.symbol.unwrap_or_default().to_ascii_uppercase(),
             q.open.unwrap_or(false),
             q.limit.unwrap_or(0),
@@ -214,9 +267,12 @@ async fn list_orders(
               (status = 404, description = "No such order", body = common::error::ErrorBody)))]
 async fn get_order(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDto>, ApiError> {
-    Ok(dto(&oms.current(&id).await?))
+    let order = oms.current(&id).await?;
+    owns(&caller, &order.account)?;
+    Ok(dto(&order))
 }
 
 /// An amendment: `price` or `quantity`, not both.
@@ -241,9 +297,11 @@ pub(crate) struct AmendBody {
               (status = 422, description = "Not allowed in the order's state", body = common::error::ErrorBody)))]
 async fn amend_order(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(id): Path<String>,
     b: Result<Json<AmendBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
+    owns(&caller, &oms.current(&id).await?.account)?;
     let b = body(b)?;
     let change = amendment(b.price, b.quantity).map_err(Error::from)?;
     Ok((StatusCode::ACCEPTED, dto(&oms.amend(&id, change).await?)))
@@ -257,8 +315,10 @@ async fn amend_order(
               (status = 422, description = "Not allowed in the order's state", body = common::error::ErrorBody)))]
 async fn cancel_order(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
+    owns(&caller, &oms.current(&id).await?.account)?;
     Ok((StatusCode::ACCEPTED, dto(&oms.cancel(&id).await?)))
 }
 
@@ -280,8 +340,10 @@ pub(crate) struct OrderEventDto {
               (status = 404, description = "No such order", body = common::error::ErrorBody)))]
 async fn order_events(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<OrderEventDto>>, ApiError> {
+    owns(&caller, &oms.current(&id).await?.account)?;
     let events = oms.events(&id).await?;
     Ok(Json(
         events
@@ -332,11 +394,13 @@ pub(crate) struct FillQuery {
     responses((status = 200, description = "Fills", body = [FillDto])))]
 async fn list_fills(
     State(oms): State<Oms>,
+    caller: Caller,
     Query(q): Query<FillQuery>,
 ) -> Result<Json<Vec<FillDto>>, ApiError> {
+    let account = account_filter(&caller, q.account.as_deref())?;
     let fills = oms
         .fills(
-            q.account.as_deref().unwrap_or(""),
+            &account,
             q.order_id.as_deref().unwrap_or(""),
             q.limit.unwrap_or(0),
         )
@@ -410,8 +474,10 @@ pub(crate) struct PositionDto {
               (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
 async fn positions(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(account): Path<String>,
 ) -> Result<Json<Vec<PositionDto>>, ApiError> {
+    owns(&caller, &account)?;
     let p = oms.positions(&account).await?;
     Ok(Json(
         p.into_iter()
@@ -443,8 +509,10 @@ pub(crate) struct BalanceDto {
               (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
 async fn balance(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(account): Path<String>,
 ) -> Result<Json<BalanceDto>, ApiError> {
+    owns(&caller, &account)?;
     let b = oms.balance(&account).await?;
     Ok(Json(BalanceDto {
         account: b.account,
@@ -478,9 +546,11 @@ pub(crate) struct MaxDto {
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody)))]
 async fn max_quantities(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(account): Path<String>,
     Query(q): Query<MaxQuery>,
 ) -> Result<Json<MaxDto>, ApiError> {
+    owns(&caller, &account)?;
     let symbol = market::Symbol::parse(q.symbol.trim())
         .map_err(|e| ApiError::new(Kind::InvalidArgument, format!("symbol {:?}: {e}", q.symbol)))?;
     let price = market::Price::new(q.price)
@@ -536,9 +606,11 @@ pub(crate) struct PortfolioQuery {
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody)))]
 async fn portfolio(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(account): Path<String>,
     Query(q): Query<PortfolioQuery>,
 ) -> Result<Json<Vec<HoldingDto>>, ApiError> {
+    owns(&caller, &account)?;
     let valued = oms.portfolio(&account, q.strategy.as_deref()).await?;
     Ok(Json(
         valued
@@ -743,9 +815,11 @@ pub(crate) struct ConditionalBody {
               (status = 422, description = "No broker is configured", body = common::error::ErrorBody)))]
 async fn place_conditional(
     State(oms): State<Oms>,
+    caller: Caller,
     b: Result<Json<ConditionalBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ConditionalDto>), ApiError> {
     let b = body(b)?;
+    owns(&caller, &b.account)?;
     let c = Conditional::parse(
         &ConditionalRequest {
             client_id: &b.client_id,
@@ -786,8 +860,10 @@ pub(crate) struct ConditionalQuery {
               (status = 400, description = "Unknown status", body = common::error::ErrorBody)))]
 async fn list_conditionals(
     State(oms): State<Oms>,
+    caller: Caller,
     Query(q): Query<ConditionalQuery>,
 ) -> Result<Json<Vec<ConditionalDto>>, ApiError> {
+    let account = account_filter(&caller, q.account.as_deref())?;
     let status = q.status.unwrap_or_default();
     if !status.is_empty() && crate::conditional::Status::parse(&status).is_none() {
         return Err(ApiError::new(
@@ -796,11 +872,7 @@ async fn list_conditionals(
         ));
     }
     let list = oms
-        .conditionals(
-            q.account.as_deref().unwrap_or(""),
-            &status,
-            q.limit.unwrap_or(0),
-        )
+        .conditionals(&account, &status, q.limit.unwrap_or(0))
         .await?;
     Ok(Json(list.iter().map(ConditionalDto::from).collect()))
 }
@@ -812,9 +884,12 @@ async fn list_conditionals(
               (status = 404, description = "No such conditional order", body = common::error::ErrorBody)))]
 async fn get_conditional(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Json<ConditionalDto>, ApiError> {
-    Ok(Json((&oms.conditional(&client_id).await?).into()))
+    let c = oms.conditional(&client_id).await?;
+    owns(&caller, &c.account)?;
+    Ok(Json((&c).into()))
 }
 
 /// Cancels an active conditional order and the rest of its OCO group.
@@ -825,8 +900,10 @@ async fn get_conditional(
               (status = 422, description = "It fired or was cancelled already", body = common::error::ErrorBody)))]
 async fn cancel_conditional(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Json<ConditionalDto>, ApiError> {
+    owns(&caller, &oms.conditional(&client_id).await?.account)?;
     Ok(Json((&oms.cancel_conditional(&client_id).await?).into()))
 }
 
@@ -960,9 +1037,11 @@ fn instant(what: &str, v: Option<&str>) -> Result<Option<time::OffsetDateTime>, 
               (status = 503, description = "VWAP: the historical service gave no volume profile", body = common::error::ErrorBody)))]
 async fn place_algo(
     State(oms): State<Oms>,
+    caller: Caller,
     b: Result<Json<AlgoBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AlgoDto>), ApiError> {
     let b = body(b)?;
+    owns(&caller, &b.account)?;
     let a = Algo::parse(
         &AlgoRequest {
             client_id: &b.client_id,
@@ -1003,8 +1082,10 @@ pub(crate) struct AlgoQuery {
               (status = 400, description = "Unknown status", body = common::error::ErrorBody)))]
 async fn list_algos(
     State(oms): State<Oms>,
+    caller: Caller,
     Query(q): Query<AlgoQuery>,
 ) -> Result<Json<Vec<AlgoDto>>, ApiError> {
+    let account = account_filter(&caller, q.account.as_deref())?;
     let status = q.status.unwrap_or_default();
     if !status.is_empty() && crate::algo::Status::parse(&status).is_none() {
         return Err(ApiError::new(
@@ -1012,13 +1093,7 @@ async fn list_algos(
             format!("status {status:?}: active, done or cancelled"),
         ));
     }
-    let list = oms
-        .algos(
-            q.account.as_deref().unwrap_or(""),
-            &status,
-            q.limit.unwrap_or(0),
-        )
-        .await?;
+    let list = oms.algos(&account, &status, q.limit.unwrap_or(0)).await?;
     Ok(Json(list.iter().map(AlgoDto::from).collect()))
 }
 
@@ -1029,9 +1104,12 @@ async fn list_algos(
               (status = 404, description = "No such parent order", body = common::error::ErrorBody)))]
 async fn get_algo(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Json<AlgoDto>, ApiError> {
-    Ok(Json((&oms.algo(&client_id).await?).into()))
+    let a = oms.algo(&client_id).await?;
+    owns(&caller, &a.account)?;
+    Ok(Json((&a).into()))
 }
 
 /// Stops slicing and cancels the slices that still work.
@@ -1042,7 +1120,9 @@ async fn get_algo(
               (status = 422, description = "Done or cancelled already", body = common::error::ErrorBody)))]
 async fn cancel_algo(
     State(oms): State<Oms>,
+    caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<Json<AlgoDto>, ApiError> {
+    owns(&caller, &oms.algo(&client_id).await?.account)?;
     Ok(Json((&oms.cancel_algo(&client_id).await?).into()))
 }

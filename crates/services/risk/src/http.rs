@@ -133,14 +133,21 @@ async fn get_limits(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LimitsBody {
-    /// Who asks (audited).
+    /// Who asks (audited; when tokens are checked, the token's user is audited instead).
     actor: String,
     /// The scope's own limits, replacing what it had; `null` clears them.
     #[schema(value_type = Object)]
     limits: Option<Limits>,
 }
 
-fn actor(a: &str) -> Result<&str, ApiError> {
+/// The caller, when tokens are checked (`auth.enabled`).
+type Caller = Option<axum::Extension<common::auth::Principal>>;
+
+/// Who asks, as audited: the token's user when tokens are checked, else the body's `actor`.
+fn actor<'a>(caller: &'a Caller, a: &'a str) -> Result<&'a str, ApiError> {
+    if let Some(axum::Extension(p)) = caller {
+        return Ok(p.username.as_str());
+    }
     let a = a.trim();
     if a.is_empty() || a.len() > 64 {
         return Err(ApiError::new(
@@ -160,13 +167,16 @@ fn actor(a: &str) -> Result<&str, ApiError> {
               (status = 400, description = "Bad scope, limits or actor", body = common::error::ErrorBody)))]
 async fn set_limits(
     State(s): State<AppState>,
+    caller: Caller,
     Path((sc, key)): Path<(String, String)>,
     b: Result<Json<LimitsBody>, JsonRejection>,
 ) -> Result<Json<Limits>, ApiError> {
     let b = body(b)?;
     let scope = scope(&sc, &key)?;
     Ok(Json(
-        s.risk.set_limits(scope, b.limits, actor(&b.actor)?).await?,
+        s.risk
+            .set_limits(scope, b.limits, actor(&caller, &b.actor)?)
+            .await?,
     ))
 }
 
@@ -184,12 +194,13 @@ async fn get_global_limits(State(s): State<AppState>) -> Json<Limits> {
               (status = 400, description = "Bad limits or actor", body = common::error::ErrorBody)))]
 async fn set_global_limits(
     State(s): State<AppState>,
+    caller: Caller,
     b: Result<Json<LimitsBody>, JsonRejection>,
 ) -> Result<Json<Limits>, ApiError> {
     let b = body(b)?;
     Ok(Json(
         s.risk
-            .set_limits(Scope::Global, b.limits, actor(&b.actor)?)
+            .set_limits(Scope::Global, b.limits, actor(&caller, &b.actor)?)
             .await?,
     ))
 }
@@ -223,6 +234,7 @@ async fn list_kill_switches(State(s): State<AppState>) -> Json<Vec<KillDto>> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KillBody {
+    /// Who asks (audited; when tokens are checked, the token's user is audited instead).
     actor: String,
     engaged: bool,
     /// Why (required to engage).
@@ -240,6 +252,7 @@ pub(crate) struct KillBody {
               (status = 400, description = "Bad scope, reason or actor", body = common::error::ErrorBody)))]
 async fn set_kill_switch(
     State(s): State<AppState>,
+    caller: Caller,
     Path((sc, key)): Path<(String, String)>,
     b: Result<Json<KillBody>, JsonRejection>,
 ) -> Result<Json<Vec<KillDto>>, ApiError> {
@@ -251,7 +264,7 @@ async fn set_kill_switch(
     };
     let scope = scope(&sc, key)?;
     s.risk
-        .set_kill(scope, b.engaged, &b.reason, actor(&b.actor)?)
+        .set_kill(scope, b.engaged, &b.reason, actor(&caller, &b.actor)?)
         .await?;
     Ok(list_kill_switches(State(s)).await)
 }

@@ -50,3 +50,25 @@ impl TestApp {
             .into_inner()
     }
 }
+
+/// Publishes master data's SSI (HOSE, band 23,250–26,750 on 2025-06-10) on `bus`.
+pub async fn publish_ssi(bus: &common::bus::SharedBus) {
+    let security = proto::market::v1::Security {
+        symbol: "SSI".into(),
+        exchange: "HOSE".into(),
+        kind: "stock".into(),
+        lot_size: 100,
+        trading_day: "2025-06-10".into(),
+        reference: 25_000,
+        ceiling: 26_750,
+        floor: 23_250,
+        status: "normal".into(),
+        ..Default::default()
+    };
+    bus.publish(
+        common::bus::topics::MASTERDATA_SECURITY.static_name(),
+        &common::bus::Envelope::new("test", "SSI", &security),
+    )
+    .await
+    .unwrap();
+}

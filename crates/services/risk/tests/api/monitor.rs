@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use common::bus::Envelope;
-use common::bus::topics::{MARKET_STATUS, MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, RISK_EVENT};
+use common::bus::topics::{MARKET_STATUS, MARKET_TRADE, OMS_FILL, RISK_EVENT};
 use proto::market::v1 as market_pb;
 use proto::oms::v1 as oms_pb;
 use proto::risk::v1 as pb;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{publish_ssi, spawn_app_with};
 
 fn at(secs: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -56,24 +56,7 @@ async fn drawdown_and_halts_are_watched_and_alerted_once() {
         .subscribe("test.alerts", &[RISK_EVENT.static_name()])
         .await
         .unwrap();
-    let security = market_pb::Security {
-        symbol: "SSI".into(),
-        exchange: "HOSE".into(),
-        kind: "stock".into(),
-        lot_size: 100,
-        trading_day: "2025-06-10".into(),
-        reference: 25_000,
-        ceiling: 26_750,
-        floor: 23_250,
-        status: "normal".into(),
-        ..Default::default()
-    };
-    bus.publish(
-        MASTERDATA_SECURITY.static_name(),
-        &Envelope::new("test", "SSI", &security),
-    )
-    .await
-    .unwrap();
+    publish_ssi(&bus).await;
     let fill = oms_pb::Fill {
         id: "n1".into(),
         order_id: "20250610-00000001".into(),

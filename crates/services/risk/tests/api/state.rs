@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use common::bus::Envelope;
-use common::bus::topics::{MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER};
+use common::bus::topics::{OMS_FILL, OMS_ORDER};
 use proto::oms::v1 as oms_pb;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{publish_ssi, spawn_app_with};
 
 async fn post(url: String, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
@@ -43,24 +43,7 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
     ])
     .await;
     let bus = app.app.bus.clone();
-    let security = proto::market::v1::Security {
-        symbol: "SSI".into(),
-        exchange: "HOSE".into(),
-        kind: "stock".into(),
-        lot_size: 100,
-        trading_day: "2025-06-10".into(),
-        reference: 25_000,
-        ceiling: 26_750,
-        floor: 23_250,
-        status: "normal".into(),
-        ..Default::default()
-    };
-    bus.publish(
-        MASTERDATA_SECURITY.static_name(),
-        &Envelope::new("test", "SSI", &security),
-    )
-    .await
-    .unwrap();
+    publish_ssi(&bus).await;
     let check = |id: &str| {
         json!({"client_id": id, "account": "0001001", "symbol": "SSI", "side": "buy",
                "price": 25_000, "quantity": 100})

@@ -350,23 +350,8 @@ async fn the_first_admin_manages_users_and_tokens_rotate_lock_and_revoke() {
 #[tokio::test]
 async fn a_password_reset_goes_out_on_the_notification_topic_and_works_once() {
     let sso = spawn().await;
-    let mut sub = sso
-        .app
-        .bus
-        .subscribe("test.notifications", &[NOTIFICATION_REQUEST.static_name()])
-        .await
-        .unwrap();
     let admin = sso.access("admin", ADMIN_PASSWORD).await;
     let (_, before) = sso.login("admin", ADMIN_PASSWORD).await;
-    let r = sso
-        .call(
-            reqwest::Method::POST,
-            "/v1/password-reset",
-            None,
-            Some(json!({"username_or_email": "admin@localhost.localdomain"})),
-        )
-        .await;
-    assert_eq!(r.0, 202);
     // Nobody by that name: the same answer, nothing sent.
     let r = sso
         .call(
@@ -377,16 +362,7 @@ async fn a_password_reset_goes_out_on_the_notification_topic_and_works_once() {
         )
         .await;
     assert_eq!(r.0, 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let request = loop {
-        assert!(tokio::time::Instant::now() < deadline, "no notification");
-        if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
-            break d
-                .envelope
-                .decode::<proto::notification::v1::NotificationRequest>()
-                .unwrap();
-        }
-    };
+    let request = reset(&sso, "test.notifications", "admin@localhost.localdomain").await;
     assert_eq!(
         (request.template.as_str(), request.username.as_str()),
         ("password_reset", "admin")
@@ -852,35 +828,7 @@ async fn on_postgresql_and_redis_logins_lock_rotate_reset_and_need_the_second_fa
     assert_eq!(second(&sso, "recovery_code", recovery).await.0, 200);
     assert_eq!(second(&sso, "recovery_code", recovery).await.0, 400);
     // A reset, once (UPDATE ... RETURNING on PostgreSQL).
-    let mut sub = sso
-        .app
-        .bus
-        .subscribe(
-            "test.pg.notifications",
-            &[NOTIFICATION_REQUEST.static_name()],
-        )
-        .await
-        .unwrap();
-    let r = sso
-        .call(
-            reqwest::Method::POST,
-            "/v1/password-reset",
-            None,
-            Some(json!({"username_or_email": "bob"})),
-        )
-        .await;
-    assert_eq!(r.0, 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let token = loop {
-        assert!(tokio::time::Instant::now() < deadline, "no notification");
-        if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
-            let n = d
-                .envelope
-                .decode::<proto::notification::v1::NotificationRequest>()
-                .unwrap();
-            break n.params["token"].clone();
-        }
-    };
+    let token = reset(&sso, "test.pg.notifications", "bob").await.params["token"].clone();
     let confirm = json!({"token": token, "new_password": "bob's new password"});
     assert_eq!(
         sso.call(
@@ -905,4 +853,34 @@ async fn on_postgresql_and_redis_logins_lock_rotate_reset_and_need_the_second_fa
         403
     );
     assert_eq!(sso.login("bob", "bob's new password").await.0, 200);
+}
+
+/// Asks for a password reset of `who` and answers the notification the SSO sent for it (read
+/// from the bus under the consumer group `group`).
+async fn reset(sso: &Sso, group: &str, who: &str) -> proto::notification::v1::NotificationRequest {
+    let mut sub = sso
+        .app
+        .bus
+        .subscribe(group, &[NOTIFICATION_REQUEST.static_name()])
+        .await
+        .unwrap();
+    let (status, _) = sso
+        .call(
+            reqwest::Method::POST,
+            "/v1/password-reset",
+            None,
+            Some(json!({"username_or_email": who})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "no notification");
+        if let Some(d) = sub.poll(Duration::from_millis(200)).await.unwrap() {
+            return d
+                .envelope
+                .decode::<proto::notification::v1::NotificationRequest>()
+                .unwrap();
+        }
+    }
 }
