@@ -100,6 +100,16 @@ async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_t
         .unwrap();
     assert_eq!(r.status(), 201);
     let trader = token(&client, &gateway, "tina", "tina's password").await;
+    let r = client
+        .post(format!("{gateway}/api/sso/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "rita", "email": "rita@example.vn",
+            "password": "rita's password", "roles": ["risk_officer"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let officer = token(&client, &gateway, "rita", "rita's password").await;
     let ring = fleet_keys(&data).await;
     let expired = ring.sign(&claims(-120, vec![Role::Admin])).unwrap();
     let stranger = KeyRing::new(vec![
@@ -179,10 +189,12 @@ async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_t
                         "{method} {url} refused the admin: {status} {body}"
                     );
                 }
-                if !roles.is_empty() && !roles.iter().any(|r| r == "trader") {
-                    let r = call(Some(&trader)).await.unwrap();
-                    assert_eq!(r.status(), 403, "{method} {url} needs {roles:?}: a trader");
-                    role_checked += 1;
+                for (who, t) in [("trader", &trader), ("risk_officer", &officer)] {
+                    if !roles.is_empty() && !roles.iter().any(|r| r == who) {
+                        let r = call(Some(t)).await.unwrap();
+                        assert_eq!(r.status(), 403, "{method} {url} needs {roles:?}: a {who}");
+                        role_checked += 1;
+                    }
                 }
                 *walked.entry(s.spec.name).or_default() += 1;
             }

@@ -67,7 +67,8 @@ pub(crate) struct SwitchBody {
 }
 
 /// Enables or disables a strategy (stored: a restart keeps it).
-#[utoipa::path(put, path = "/v1/strategies/{id}", tag = "strategies", request_body = SwitchBody,
+#[utoipa::path(put, path = "/v1/strategies/{id}", tag = "strategies",
+    security(("bearer" = ["trader", "risk_officer"])), request_body = SwitchBody,
     params(("id" = String, Path, description = "Strategy id")),
     responses((status = 200, description = "The strategy", body = StrategyDto),
               (status = 404, description = "No such strategy", body = common::error::ErrorBody)))]

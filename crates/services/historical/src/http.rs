@@ -374,7 +374,8 @@ impl From<JobRow> for BackfillJobDto {
 }
 
 /// Starts a backfill through the broker (needs the `[broker]` section).
-#[utoipa::path(post, path = "/v1/backfills", tag = "backfills", request_body = BackfillRequest,
+#[utoipa::path(post, path = "/v1/backfills", tag = "backfills",
+    security(("bearer" = ["ops"])), request_body = BackfillRequest,
     responses((status = 202, description = "Started", body = BackfillJobDto),
               (status = 400, description = "Bad request", body = common::error::ErrorBody),
               (status = 422, description = "No broker configured", body = common::error::ErrorBody)))]

@@ -263,6 +263,7 @@ pub(crate) fn edit_of(
 /// Edits name, sector or status by hand: audited, published to `masterdata.security.v1`, and
 /// kept by later syncs.
 #[utoipa::path(patch, path = "/v1/securities/{symbol}", tag = "securities",
+    security(("bearer" = ["ops"])),
     params(("symbol" = String, Path, description = "Ticker")), request_body = EditDto,
     responses((status = 200, description = "The security after the edit", body = SecurityDto)))]
 async fn edit_security(
@@ -497,7 +498,8 @@ impl From<SyncReport> for SyncReportDto {
 }
 
 /// Syncs from the broker now (`failed_precondition` without a configured broker).
-#[utoipa::path(post, path = "/v1/sync", tag = "sync", request_body = SyncDto,
+#[utoipa::path(post, path = "/v1/sync", tag = "sync",
+    security(("bearer" = ["ops"])), request_body = SyncDto,
     responses((status = 200, description = "What the sync did", body = SyncReportDto)))]
 async fn sync(
     State(md): State<AppState>,

@@ -198,7 +198,8 @@ pub(crate) struct PlaceBody {
 /// broker's answer: `pending_new` with a `broker_order_id` when the broker took it, `rejected`
 /// with the reason when it refused, `pending_new` without one when the answer is unknown (the
 /// OMS keeps asking).
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = PlaceBody,
+#[utoipa::path(post, path = "/v1/orders", tag = "orders",
+    security(("bearer" = ["trader", "service"])), request_body = PlaceBody,
     responses((status = 201, description = "The order", body = OrderDto),
               (status = 400, description = "Malformed order", body = common::error::ErrorBody),
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
@@ -289,7 +290,8 @@ pub(crate) struct AmendBody {
 
 /// Asks the broker to change the order's price or quantity. The order answers with
 /// `pending: "amend"`; the change shows once the broker confirms it.
-#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", request_body = AmendBody,
+#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders",
+    security(("bearer" = ["trader", "service"])), request_body = AmendBody,
     params(("id" = String, Path, description = "The OMS's order id")),
     responses((status = 202, description = "The amendment is with the broker", body = OrderDto),
               (status = 400, description = "Malformed amendment", body = common::error::ErrorBody),
@@ -309,6 +311,7 @@ async fn amend_order(
 
 /// Asks the broker to cancel the order. The order answers with `pending: "cancel"`.
 #[utoipa::path(delete, path = "/v1/orders/{id}", tag = "orders",
+    security(("bearer" = ["trader", "service"])),
     params(("id" = String, Path, description = "The OMS's order id")),
     responses((status = 202, description = "The cancellation is with the broker", body = OrderDto),
               (status = 404, description = "No such order", body = common::error::ErrorBody),
@@ -673,6 +676,7 @@ pub(crate) struct OtpDto {
 
 /// Asks SSI to send the OTP (SMS/e-mail) or push a Smart-OTP approval to the account owner.
 #[utoipa::path(post, path = "/v1/session/otp", tag = "session",
+    security(("bearer" = ["trader", "ops"])),
     responses((status = 200, description = "Sent", body = OtpDto),
               (status = 422, description = "No broker configured", body = common::error::ErrorBody),
               (status = 503, description = "The broker did not answer", body = common::error::ErrorBody)))]
@@ -693,7 +697,8 @@ pub(crate) struct LoginBody {
 }
 
 /// Opens the trading session with the OTP (never logged or stored).
-#[utoipa::path(post, path = "/v1/session/login", tag = "session", request_body = LoginBody,
+#[utoipa::path(post, path = "/v1/session/login", tag = "session",
+    security(("bearer" = ["trader", "ops"])), request_body = LoginBody,
     responses((status = 200, description = "The session", body = SessionDto),
               (status = 400, description = "Malformed code", body = common::error::ErrorBody),
               (status = 401, description = "SSI refused the code", body = common::error::ErrorBody)))]
@@ -807,7 +812,8 @@ pub(crate) struct ConditionalBody {
 /// Holds a conditional order until the market reaches it, then places its order (client id
 /// `<client_id>:fire`) through the risk check and the broker, once. The same `client_id`
 /// again answers the conditional stored with it.
-#[utoipa::path(post, path = "/v1/conditionals", tag = "conditional orders", request_body = ConditionalBody,
+#[utoipa::path(post, path = "/v1/conditionals", tag = "conditional orders",
+    security(("bearer" = ["trader", "service"])), request_body = ConditionalBody,
     responses((status = 201, description = "The conditional order, active", body = ConditionalDto),
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
@@ -894,6 +900,7 @@ async fn get_conditional(
 
 /// Cancels an active conditional order and the rest of its OCO group.
 #[utoipa::path(delete, path = "/v1/conditionals/{client_id}", tag = "conditional orders",
+    security(("bearer" = ["trader", "service"])),
     params(("client_id" = String, Path, description = "The conditional's client id")),
     responses((status = 200, description = "Cancelled", body = ConditionalDto),
               (status = 404, description = "No such conditional order", body = common::error::ErrorBody),
@@ -1028,7 +1035,8 @@ fn instant(what: &str, v: Option<&str>) -> Result<Option<time::OffsetDateTime>, 
 /// none for the window); `iceberg` shows
 /// `display` shares at a time, the next slice once the shown one has filled. Slice n has the
 /// client id `<client_id>:<n>`, so it is placed once.
-#[utoipa::path(post, path = "/v1/algos", tag = "algorithmic orders", request_body = AlgoBody,
+#[utoipa::path(post, path = "/v1/algos", tag = "algorithmic orders",
+    security(("bearer" = ["trader", "service"])), request_body = AlgoBody,
     responses((status = 201, description = "The parent order, active", body = AlgoDto),
               (status = 400, description = "Malformed", body = common::error::ErrorBody),
               (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
@@ -1114,6 +1122,7 @@ async fn get_algo(
 
 /// Stops slicing and cancels the slices that still work.
 #[utoipa::path(delete, path = "/v1/algos/{client_id}", tag = "algorithmic orders",
+    security(("bearer" = ["trader", "service"])),
     params(("client_id" = String, Path, description = "The parent's client id")),
     responses((status = 200, description = "Cancelled", body = AlgoDto),
               (status = 404, description = "No such parent order", body = common::error::ErrorBody),
