@@ -67,6 +67,22 @@ struct Claims {
     accounts: Vec<String>,
 }
 
+/// Refuses a caller who may not trade or see `account` (a trader's token names their
+/// accounts; admins, risk officers, ops and services see all). `None` (tokens not checked)
+/// passes.
+pub fn check_account(caller: Option<&Principal>, account: &str) -> Result<(), ApiError> {
+    match caller {
+        Some(p) if !p.may_access(account) => Err(ApiError::new(
+            Kind::PermissionDenied,
+            format!(
+                "account {account:?} is not one of {}'s accounts",
+                p.username
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {

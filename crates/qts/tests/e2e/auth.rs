@@ -228,6 +228,7 @@ async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_t
         "/api/oms/v1/accounts/0001002/portfolio",
         "/api/oms/v1/conditionals?account=0001002",
         "/api/oms/v1/algos?account=0001002",
+        "/api/risk/v1/exposure/0001002",
     ] {
         let r = get(path, &trader).await.unwrap();
         assert_eq!(r.status(), 403, "{path}");

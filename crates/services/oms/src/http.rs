@@ -52,19 +52,8 @@ fn rfc3339(t: Option<&prost_types::Timestamp>) -> String {
 /// The caller, when tokens are checked (`auth.enabled`); `None` when they are not.
 type Caller = Option<Extension<Principal>>;
 
-/// Refuses a caller who may not trade or see `account` (a trader's token names their
-/// accounts; admins, risk officers, ops and services see all).
 fn owns(caller: &Caller, account: &str) -> Result<(), ApiError> {
-    match caller {
-        Some(Extension(p)) if !p.may_access(account) => Err(ApiError::new(
-            Kind::PermissionDenied,
-            format!(
-                "account {account:?} is not one of {}'s accounts",
-                p.username
-            ),
-        )),
-        _ => Ok(()),
-    }
+    common::auth::check_account(caller.as_ref().map(|Extension(p)| p), account)
 }
 
 /// The account a list is of: the one asked for, if the caller may see it; a trader who asks

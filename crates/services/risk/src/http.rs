@@ -85,9 +85,11 @@ pub(crate) struct VerdictDto {
               (status = 503, description = "Still reading its state from the bus", body = common::error::ErrorBody)))]
 async fn check_order(
     State(s): State<AppState>,
+    caller: Caller,
     b: Result<Json<CheckBody>, JsonRejection>,
 ) -> Result<Json<VerdictDto>, ApiError> {
     let b = body(b)?;
+    common::auth::check_account(caller.as_ref().map(|axum::Extension(p)| p), &b.account)?;
     let c = s.risk.parse_check(
         &b.client_id,
         &b.account,
@@ -273,6 +275,7 @@ async fn set_kill_switch(
 /// to the last trade, its high and drawdown, initial margin, positions and how much of each
 /// limit is used; the symbol breakers, the market-wide breaker and the halted symbols.
 #[utoipa::path(get, path = "/v1/monitor", tag = "monitor",
+    security(("bearer" = ["risk_officer", "ops"])),
     responses((status = 200, description = "The monitor's state", body = Monitor)))]
 async fn monitor(State(s): State<AppState>) -> Json<Monitor> {
     Json(s.risk.monitor())
@@ -293,14 +296,19 @@ pub(crate) struct ExposureDto {
 #[utoipa::path(get, path = "/v1/exposure/{account}", tag = "checks",
     params(("account" = String, Path, description = "Broker sub-account")),
     responses((status = 200, description = "Exposure", body = ExposureDto)))]
-async fn exposure(State(s): State<AppState>, Path(account): Path<String>) -> Json<ExposureDto> {
+async fn exposure(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(account): Path<String>,
+) -> Result<Json<ExposureDto>, ApiError> {
+    common::auth::check_account(caller.as_ref().map(|axum::Extension(p)| p), &account)?;
     let (exposure, open_orders, realised_today) = s.risk.exposure(&account);
-    Json(ExposureDto {
+    Ok(Json(ExposureDto {
         account,
         exposure,
         open_orders,
         realised_today,
-    })
+    }))
 }
 
 /// How much of the audit trail.
@@ -326,6 +334,7 @@ pub(crate) struct AuditDto {
 
 /// The audit trail, newest first: limits and kill switches changed, orders rejected.
 #[utoipa::path(get, path = "/v1/audit", tag = "checks", params(AuditQuery),
+    security(("bearer" = ["risk_officer", "ops"])),
     responses((status = 200, description = "Audit rows", body = [AuditDto])))]
 async fn audit(
     State(s): State<AppState>,
