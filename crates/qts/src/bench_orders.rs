@@ -37,6 +37,16 @@ pub struct Report {
     pub filled: Vec<f64>,
 }
 
+/// The settings every benchmark's fleet runs with: `given`, then tokens off (a benchmark of
+/// the trading path, not of access control).
+pub(crate) fn fleet_overrides(given: &[(String, String)]) -> Vec<(String, String)> {
+    given
+        .iter()
+        .cloned()
+        .chain([("auth.enabled".to_owned(), "false".to_owned())])
+        .collect()
+}
+
 /// The `q` quantile of `sorted` (nearest rank); NaN when empty.
 pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -71,9 +81,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         market: Market::Simulator(Box::new(SimOptions { config })),
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
-        // The order path as the services run it, without token verification (a test of
-        // access control is not a benchmark).
-        overrides: vec![("auth.enabled".to_owned(), "false".to_owned())],
+        overrides: fleet_overrides(&[]),
         env: HashMap::new(),
     };
     let token = common::shutdown::CancellationToken::new();

@@ -56,12 +56,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         market: Market::None,
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
-        overrides: args
-            .overrides
-            .iter()
-            .cloned()
-            .chain([("auth.enabled".to_owned(), "false".to_owned())])
-            .collect(),
+        overrides: crate::bench_orders::fleet_overrides(&args.overrides),
         env: HashMap::new(),
     };
     let token = common::shutdown::CancellationToken::new();

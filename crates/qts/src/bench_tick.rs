@@ -111,12 +111,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         market: Market::Simulator(Box::new(SimOptions { config })),
         data_dir: Some(dir.join("data")),
         ephemeral_ports: true,
-        overrides: args
-            .overrides
-            .iter()
-            .cloned()
-            .chain([("auth.enabled".to_owned(), "false".to_owned())])
-            .collect(),
+        overrides: crate::bench_orders::fleet_overrides(&args.overrides),
         env,
     };
     let token = common::shutdown::CancellationToken::new();
