@@ -373,20 +373,38 @@ pub struct AuthSettings {
     pub issuer: String,
     /// The audience tokens must name.
     pub audience: String,
-    /// Where the SSO publishes its keys; empty: the SSO's Kubernetes Service,
-    /// `http://sso:<its HTTP port>/api/sso/.well-known/jwks.json`. `qts up` sets the address
-    /// its SSO bound.
-    pub jwks_url: String,
+    /// The SSO's API root as services reach it (its keys at
+    /// `<sso_url>/.well-known/jwks.json`, its token endpoint at `<sso_url>/v1/oauth/token`);
+    /// empty: the SSO's Kubernetes Service, `http://sso:<its HTTP port>/api/sso`. `qts up` sets
+    /// the address its SSO bound.
+    pub sso_url: String,
+    /// This service's client id at the SSO (its service account for calls to other
+    /// services); empty: the service's registry name.
+    pub client_id: String,
+    /// This service's client secret; empty: outgoing gRPC calls carry no token (they are
+    /// refused by services that check tokens).
+    pub client_secret: SecretString,
 }
 
 impl AuthSettings {
-    /// The JWKS URL: the configured one, else the SSO's Kubernetes Service.
-    pub fn jwks_url(&self) -> String {
-        if !self.jwks_url.trim().is_empty() {
-            return self.jwks_url.trim().to_owned();
+    /// The SSO's API root: the configured one, else the SSO's Kubernetes Service.
+    pub fn sso_url(&self) -> String {
+        let url = self.sso_url.trim().trim_end_matches('/');
+        if !url.is_empty() {
+            return url.to_owned();
         }
         let port = registry::find("sso").map_or(18110, |s| s.http_port);
-        format!("http://sso:{port}/api/sso/.well-known/jwks.json")
+        format!("http://sso:{port}/api/sso")
+    }
+
+    /// Where the SSO publishes its keys.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.sso_url())
+    }
+
+    /// The SSO's OAuth 2.0 token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/v1/oauth/token", self.sso_url())
     }
 }
 
@@ -477,9 +495,9 @@ impl ServiceSettings {
             if a.issuer.trim().is_empty() || a.audience.trim().is_empty() {
                 problems.push("auth.issuer and auth.audience must not be empty".to_owned());
             }
-            let url = a.jwks_url();
+            let url = a.sso_url();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push("auth.jwks_url must be an http:// or https:// URL".to_owned());
+                problems.push("auth.sso_url must be an http:// or https:// URL".to_owned());
             }
         }
         for (name, url) in &self.peers {

@@ -300,12 +300,9 @@ impl Host {
         // not on the documents below.
         let router = if settings.auth.enabled {
             let mut auth = settings.auth.clone();
-            if spec.name == "sso" && auth.jwks_url.trim().is_empty() {
+            if spec.name == "sso" && auth.sso_url.trim().is_empty() {
                 // The SSO checks its own tokens with the keys it publishes, where it listens.
-                auth.jwks_url = format!(
-                    "http://{}{prefix}/.well-known/jwks.json",
-                    http_l.local_addr()?
-                );
+                auth.sso_url = format!("http://{}{prefix}", http_l.local_addr()?);
             }
             let guard = crate::auth::Guard {
                 verifier: Arc::new(crate::auth::Verifier::new(&auth)),

@@ -299,7 +299,7 @@ impl Fleet {
                 if let Some((spec, addrs, _)) = started.iter().find(|(s, _, _)| s.name == "sso") {
                     let spec: &ServiceSpec = spec;
                     text.push_str(&format!(
-                        "[auth]\njwks_url = \"http://{}{}/.well-known/jwks.json\"\n",
+                        "[auth]\nsso_url = \"http://{}{}\"\n",
                         addrs.http,
                         spec.route_prefix()
                     ));
