@@ -83,6 +83,37 @@ pub fn check_account(caller: Option<&Principal>, account: &str) -> Result<(), Ap
     }
 }
 
+/// The account a list is of: the one asked for, if the caller may see it; a trader who asks
+/// for none gets their only account's (naming one when they have several); anyone else who
+/// asks for none gets every account's (an empty string).
+pub fn account_filter(caller: Option<&Principal>, asked: Option<&str>) -> Result<String, ApiError> {
+    let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+    match (caller, asked) {
+        (_, Some(a)) => {
+            check_account(caller, a)?;
+            Ok(a.to_owned())
+        }
+        (Some(p), None) if !p.sees_all_accounts() => match p.accounts.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ApiError::new(
+                Kind::PermissionDenied,
+                format!(
+                    "{} has no broker account: an administrator gives them",
+                    p.username
+                ),
+            )),
+            several => Err(ApiError::new(
+                Kind::InvalidArgument,
+                format!(
+                    "name one of your accounts: account={}",
+                    several.join(" or account=")
+                ),
+            )),
+        },
+        (_, None) => Ok(String::new()),
+    }
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -395,22 +426,27 @@ pub async fn middleware(State(guard): State<Guard>, mut request: Request, next: 
     if let Access::Roles(roles) = &access
         && !roles.iter().any(|r| principal.has_role(r))
     {
-        return refuse(&AuthError::Forbidden(format!(
-            "{} needs the role {} (the token has {})",
-            path,
-            roles.join(" or "),
-            if principal.roles.is_empty() {
-                "none".to_owned()
-            } else {
-                principal.roles.join(", ")
-            }
-        )));
+        return refuse(&forbidden(&path, roles, &principal));
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
 
-fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AuthError> {
+/// Why a caller without one of `roles` may not call `what`.
+pub(crate) fn forbidden(what: &str, roles: &[String], principal: &Principal) -> AuthError {
+    AuthError::Forbidden(format!(
+        "{what} needs the role {} (the token has {})",
+        roles.join(" or "),
+        if principal.roles.is_empty() {
+            "none".to_owned()
+        } else {
+            principal.roles.join(", ")
+        }
+    ))
+}
+
+/// The bearer token of a request's `Authorization` header (HTTP) or metadata (gRPC).
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<String, AuthError> {
     let missing = || {
         AuthError::Unauthenticated(
             "an Authorization: Bearer <access token> header is required (POST /api/sso/v1/oauth/token gives one)"

@@ -22,6 +22,7 @@ pub mod bus;
 pub mod cache;
 pub mod consumer;
 pub mod error;
+pub mod grpc;
 pub mod metrics;
 pub mod retry;
 pub mod server;

@@ -224,6 +224,8 @@ pub struct Host {
     grace: Duration,
     limits: crate::settings::LimitsSettings,
     tasks: Vec<TaskStarter>,
+    /// Checks gRPC calls' tokens (when `auth.enabled`), with the roles each method needs.
+    grpc_guard: Option<crate::grpc::GuardLayer>,
 }
 
 /// Builds the [`ServiceInfo`] of an instance of `spec` that is about to bind.
@@ -298,14 +300,17 @@ impl Host {
         let http_l = bind(settings.http.addr(), "http").await?;
         // Tokens on every route of the service (its OpenAPI security says what each needs);
         // not on the documents below.
+        let mut grpc_guard = None;
         let router = if settings.auth.enabled {
             let mut auth = settings.auth.clone();
             if spec.name == "sso" && auth.sso_url.trim().is_empty() {
                 // The SSO checks its own tokens with the keys it publishes, where it listens.
                 auth.sso_url = format!("http://{}{prefix}", http_l.local_addr()?);
             }
+            let verifier = Arc::new(crate::auth::Verifier::new(&auth));
+            grpc_guard = Some(crate::grpc::GuardLayer::new(verifier.clone()));
             let guard = crate::auth::Guard {
-                verifier: Arc::new(crate::auth::Verifier::new(&auth)),
+                verifier,
                 policy: Arc::new(crate::auth::Policy::from_openapi(&api)),
             };
             router.route_layer(axum::middleware::from_fn_with_state(
@@ -355,6 +360,7 @@ impl Host {
             grace: settings.shutdown.grace_period(),
             limits: settings.limits.clone(),
             tasks: vec![relay_task],
+            grpc_guard,
         })
     }
 
@@ -365,6 +371,17 @@ impl Host {
             grpc: self.grpc.0.local_addr()?,
             admin: self.admin.0.local_addr()?,
         })
+    }
+
+    /// The roles gRPC methods of this service need (`("PlaceOrder", &["trader", "service"])`:
+    /// one of them; an admin has all). Every other method but health and `GetInfo` needs a
+    /// valid token of any role.
+    pub fn grpc_roles(&mut self, methods: &[(&str, &[&str])]) {
+        if let Some(guard) = &mut self.grpc_guard {
+            for (method, needed) in methods {
+                guard.require(&format!("/{}/{method}", self.spec.grpc_service), needed);
+            }
+        }
     }
 
     /// Adds a background task (consumer, relay, timer) that runs beside the servers until the
@@ -402,11 +419,13 @@ impl Host {
         let t = token.clone();
         let metrics_layer = GrpcLayer::new(self.request_metrics.clone());
         let limits_layer = GrpcLimitsLayer::new(Limits::new(&self.limits));
+        let guard_layer = tower::util::option_layer(self.grpc_guard);
         set.spawn(async move {
-            // Layers run in the order added: metrics see what the limits answer.
+            // Layers run in the order added: metrics see what the limits and the guard answer.
             let r = tonic::transport::Server::builder()
                 .layer(metrics_layer)
                 .layer(limits_layer)
+                .layer(guard_layer)
                 .add_routes(routes)
                 .add_service(health_service)
                 .serve_with_incoming_shutdown(

@@ -251,9 +251,28 @@ impl Fleet {
         let clock = simulator
             .as_ref()
             .map(|s| common::settings::ClockSettings::simulated(s.started_at, s.anchor, s.speed));
+        // Every service calls its peers as its own service account, with a secret made for
+        // this start (the SSO is told them all).
+        let secrets: Vec<(&'static str, String)> = members
+            .iter()
+            .map(|m| {
+                let secret = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                (m.spec.name, secret)
+            })
+            .collect();
         let mut prepared = Vec::new();
         for member in members {
             let mut text = String::new();
+            if member.spec.name == "sso" {
+                text.push_str("[bootstrap.service_clients]\n");
+                for (name, secret) in &secrets {
+                    text.push_str(&format!("{name:?} = {secret:?}\n"));
+                }
+            }
             if let Some(c) = &clock {
                 text.push_str(&format!(
                     "[clock]\nstart = {:?}\nanchor = {:?}\nspeed = {:?}\n",
@@ -298,8 +317,13 @@ impl Fleet {
                 // Tokens are verified with the keys the fleet's SSO publishes.
                 if let Some((spec, addrs, _)) = started.iter().find(|(s, _, _)| s.name == "sso") {
                     let spec: &ServiceSpec = spec;
+                    let secret = secrets
+                        .iter()
+                        .find(|(n, _)| *n == member.spec.name)
+                        .map(|(_, s)| s.as_str())
+                        .unwrap_or_default();
                     text.push_str(&format!(
-                        "[auth]\nsso_url = \"http://{}{}\"\n",
+                        "[auth]\nsso_url = \"http://{}{}\"\nclient_secret = {secret:?}\n",
                         addrs.http,
                         spec.route_prefix()
                     ));

@@ -264,7 +264,125 @@ async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_t
         "walked {total} protected operations of {} services",
         walked.len()
     );
+
+    // gRPC: the same tokens as metadata, the same roles and accounts.
+    let grpc = |name: &str| {
+        let s = fleet.services.iter().find(|s| s.spec.name == name).unwrap();
+        tonic::transport::Channel::from_shared(format!("http://{}", s.addrs.grpc))
+            .unwrap()
+            .connect_lazy()
+    };
+    let mut oms = proto::oms::v1::oms_service_client::OmsServiceClient::new(grpc("oms"));
+    let list = |account: &str| proto::oms::v1::ListOrdersRequest {
+        account: account.into(),
+        ..Default::default()
+    };
+    for (t, why) in bad {
+        let e = oms.list_orders(with(t, list(""))).await.unwrap_err();
+        assert_eq!(
+            e.code(),
+            tonic::Code::Unauthenticated,
+            "gRPC with a {why} token"
+        );
+    }
+    // Health and GetInfo stay public.
+    oms.get_info(with(None, proto::common::v1::GetInfoRequest {}))
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(grpc("oms"));
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let e = oms
+        .list_orders(with(Some(&trader), list("0001002")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("not one of tina's accounts"), "{e:?}");
+    oms.list_orders(with(Some(&trader), list("")))
+        .await
+        .expect("her own account's orders");
+    let place = proto::oms::v1::PlaceOrderRequest {
+        client_id: "g-1".into(),
+        account: "0001002".into(),
+        symbol: "ACB".into(),
+        side: "buy".into(),
+        order_type: "LO".into(),
+        price: 10_000,
+        quantity: 100,
+        ..Default::default()
+    };
+    let e = oms
+        .place_order(with(Some(&trader), place.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    let e = oms
+        .place_order(with(Some(&officer), place))
+        .await
+        .unwrap_err();
+    assert!(
+        e.code() == tonic::Code::PermissionDenied && e.message().contains("needs the role"),
+        "a risk officer places no orders: {e:?}"
+    );
+    let mut risk = proto::risk::v1::risk_service_client::RiskServiceClient::new(grpc("risk"));
+    let kill = proto::risk::v1::SetKillSwitchRequest {
+        scope: Some(proto::risk::v1::ScopeRef {
+            scope: "global".into(),
+            key: String::new(),
+        }),
+        engaged: true,
+        reason: "test".into(),
+        ..Default::default()
+    };
+    let e = risk
+        .set_kill_switch(with(Some(&trader), kill))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+
+    // Services call each other as their own service accounts: the decision engine asks the
+    // OMS which accounts it trades (none here) over gRPC with the decision service's token.
+    let r = get("/api/decision/v1/strategies/ma-cross/performance", &admin)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "the OMS trades no account here");
+    let admin_of = |name: &str| {
+        let s = fleet.services.iter().find(|s| s.spec.name == name).unwrap();
+        format!("http://{}/metrics", s.addrs.admin)
+    };
+    let metrics = client
+        .get(admin_of("oms"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let served: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("qts_grpc_requests_total") && l.contains("GetStatus"))
+        .collect();
+    assert!(
+        served.iter().any(|l| l.contains("code=\"Ok\"")),
+        "the OMS served the decision service's GetStatus: {served:?}"
+    );
+    // A trader whose account the engine does not trade sees neither its decisions nor steers
+    // its strategies.
+    let r = get("/api/decision/v1/decisions", &trader).await.unwrap();
+    assert_ne!(r.status(), 200, "{}", r.text().await.unwrap());
     fleet.stop().await;
+}
+
+/// A gRPC request carrying `token` as its bearer metadata.
+fn with<T>(token: Option<&str>, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    if let Some(t) = token {
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    r
 }
 
 /// A path with every `{parameter}` filled in.

@@ -43,7 +43,10 @@ impl Service for App {
         let engine = Engine::new(
             strategies,
             backends.db.clone(),
-            Some(&oms_url),
+            Some((
+                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+                oms_url.as_str(),
+            )),
             &settings.own.decision,
             clock,
             metrics,
@@ -58,6 +61,8 @@ impl Service for App {
         let bus = backends.bus.clone();
         let group = format!("decision.state.{}", info.instance_id);
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        // The same roles as the HTTP operation that does this.
+        host.grpc_roles(&[("SetStrategyEnabled", &["trader", "risk_officer"])]);
         let (state, signals, state_bus) = (engine.clone(), engine, bus.clone());
         host.spawn("state", move |token| {
             state.follow_state(state_bus, group, token)

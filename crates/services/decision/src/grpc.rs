@@ -50,6 +50,14 @@ impl DecisionService for Api {
         &self,
         request: Request<pb::SetStrategyEnabledRequest>,
     ) -> Result<Response<pb::Strategy>, Status> {
+        let caller = request
+            .extensions()
+            .get::<common::auth::Principal>()
+            .cloned();
+        self.engine
+            .check_caller(caller.as_ref())
+            .await
+            .map_err(status)?;
         let r = request.into_inner();
         let s = self
             .engine
@@ -63,6 +71,14 @@ impl DecisionService for Api {
         &self,
         request: Request<pb::ListDecisionsRequest>,
     ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        let caller = request
+            .extensions()
+            .get::<common::auth::Principal>()
+            .cloned();
+        self.engine
+            .check_caller(caller.as_ref())
+            .await
+            .map_err(status)?;
         let r = request.into_inner();
         let decisions = self
             .engine

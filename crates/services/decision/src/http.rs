@@ -1,9 +1,9 @@
 //! HTTP adapter: the strategies (enable, disable) and the decisions with their reasons. Every
 //! refusal is the `{"code","message"}` body.
 
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use common::error::{ApiError, Kind};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -59,6 +59,9 @@ async fn list_strategies(State(e): State<Engine>) -> Json<Vec<StrategyDto>> {
     Json(e.strategies().into_iter().map(dto).collect())
 }
 
+/// The caller, when tokens are checked.
+type Caller = Option<Extension<common::auth::Principal>>;
+
 /// A strategy switched on or off.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,11 +77,14 @@ pub(crate) struct SwitchBody {
               (status = 404, description = "No such strategy", body = common::error::ErrorBody)))]
 async fn set_strategy(
     State(e): State<Engine>,
+    caller: Caller,
     Path(id): Path<String>,
     b: Result<Json<SwitchBody>, JsonRejection>,
 ) -> Result<Json<StrategyDto>, ApiError> {
     let Json(b) =
         b.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))?;
+    e.check_caller(caller.as_ref().map(|Extension(p)| p))
+        .await?;
     Ok(Json(dto(e.set_enabled(&id, b.enabled).await?)))
 }
 
@@ -117,8 +123,11 @@ pub(crate) struct DecisionDto {
     responses((status = 200, description = "Decisions", body = [DecisionDto])))]
 async fn list_decisions(
     State(e): State<Engine>,
+    caller: Caller,
     Query(q): Query<DecisionQuery>,
 ) -> Result<Json<Vec<DecisionDto>>, ApiError> {
+    e.check_caller(caller.as_ref().map(|Extension(p)| p))
+        .await?;
     let list = e
         .decisions(q.strategy.as_deref().unwrap_or(""), q.limit.unwrap_or(0))
         .await?;
@@ -190,8 +199,11 @@ pub(crate) struct PerformanceDto {
               (status = 503, description = "The OMS did not answer", body = common::error::ErrorBody)))]
 async fn performance(
     State(e): State<Engine>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PerformanceDto>, ApiError> {
+    e.check_caller(caller.as_ref().map(|Extension(p)| p))
+        .await?;
     let p = e.performance(&id).await?;
     Ok(Json(PerformanceDto {
         strategy: p.strategy,

@@ -20,7 +20,6 @@ use common::store::Db;
 use market::{Side, Symbol};
 use proto::decision::v1 as pb;
 use proto::oms::v1::oms_service_client::OmsServiceClient;
-use tonic::transport::Channel;
 
 use crate::domain::{Context, Positions, Signal, SignalFollower, Strategy, client_id};
 use crate::metrics::Metrics;
@@ -32,6 +31,9 @@ pub enum Error {
     /// No such strategy.
     #[error("no strategy {0:?}")]
     NotFound(String),
+    /// The caller may not see or steer this engine's account.
+    #[error("{0}")]
+    Forbidden(String),
     /// The OMS did not answer a query.
     #[error("the OMS: {0}")]
     Oms(String),
@@ -44,6 +46,7 @@ impl Classify for Error {
     fn kind(&self) -> Kind {
         match self {
             Error::NotFound(_) => Kind::NotFound,
+            Error::Forbidden(_) => Kind::PermissionDenied,
             Error::Oms(_) => Kind::Unavailable,
             Error::Store(e) => e.kind(),
         }
@@ -103,7 +106,7 @@ struct Inner {
     /// The value ids strategies read.
     wanted: Vec<String>,
     db: Db,
-    oms: Option<OmsServiceClient<Channel>>,
+    oms: Option<OmsServiceClient<common::grpc::Channel>>,
     /// The configured account; empty: asked from the OMS (and kept once known).
     account: RwLock<String>,
     timeout: Duration,
@@ -114,23 +117,20 @@ struct Inner {
 
 impl Engine {
     /// An engine with `strategies` (and whether each is enabled), sending orders for
-    /// `settings.account` to the OMS at `oms_url` (none: decisions are recorded, not sent).
+    /// `settings.account` to the OMS (its URL, called through the connector; none: decisions
+    /// are recorded, not sent).
     pub fn new(
         strategies: Vec<(SignalFollower, bool)>,
         db: Db,
-        oms_url: Option<&str>,
+        oms: Option<(&common::grpc::Connector, &str)>,
         settings: &crate::settings::DecisionSettings,
         clock: MarketClock,
         metrics: Metrics,
     ) -> anyhow::Result<Self> {
         let timeout = Duration::from_millis(settings.oms_timeout_ms);
-        let oms = match oms_url {
-            Some(url) => Some(OmsServiceClient::new(
-                Channel::from_shared(url.to_owned())
-                    .map_err(|e| anyhow::anyhow!("peers.oms {url:?}: {e}"))?
-                    .connect_timeout(timeout)
-                    .timeout(timeout)
-                    .connect_lazy(),
+        let oms = match oms {
+            Some((peers, url)) => Some(OmsServiceClient::new(
+                peers.channel("oms", url, timeout, timeout)?,
             )),
             None => None,
         };
@@ -209,6 +209,35 @@ impl Engine {
     }
 
     /// Switches a strategy on or off (stored).
+    /// Refuses a caller who sees only some accounts (a trader) unless the account this engine
+    /// trades is one of theirs: its strategies and decisions are that account's.
+    pub async fn check_caller(
+        &self,
+        caller: Option<&common::auth::Principal>,
+    ) -> Result<(), Error> {
+        let Some(p) = caller.filter(|p| !p.sees_all_accounts()) else {
+            return Ok(());
+        };
+        let account = match &self.inner.oms {
+            Some(oms) => self.account(oms).await.map_err(Error::Oms)?,
+            None => self
+                .inner
+                .account
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        };
+        if p.may_access(&account) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "the strategies trade account {account:?}, not one of {}'s accounts",
+                p.username
+            )))
+        }
+    }
+
+    /// Switches strategy `id` on or off (stored).
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<pb::Strategy, Error> {
         let known = self
             .inner
@@ -485,7 +514,10 @@ impl Engine {
     }
 
     /// The account to trade: the configured one, else the OMS's first cash account.
-    async fn account(&self, oms: &OmsServiceClient<Channel>) -> Result<String, String> {
+    async fn account(
+        &self,
+        oms: &OmsServiceClient<common::grpc::Channel>,
+    ) -> Result<String, String> {
         let known = self
             .inner
             .account

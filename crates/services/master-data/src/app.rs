@@ -68,6 +68,8 @@ impl Service for App {
         let (bus, db) = (backends.bus.clone(), backends.db.clone());
         let shared_cache = backends.cache.kind() == "redis";
         let mut host = Host::bind(crate::SPEC, &settings, info.clone(), backends, parts).await?;
+        // The same roles as the HTTP operations that do these.
+        host.grpc_roles(&[("UpdateSecurity", &["ops"]), ("Sync", &["ops"])]);
 
         let invalidating = md.clone();
         if shared_cache {

@@ -133,9 +133,15 @@ impl MasterDataService for Api {
         &self,
         request: Request<md_pb::UpdateSecurityRequest>,
     ) -> Result<Response<market_pb::Security>, Status> {
+        let caller = request
+            .extensions()
+            .get::<common::auth::Principal>()
+            .map(|p| p.username.clone());
         let r = request.into_inner();
+        // With tokens, the token's user is audited, not what the request says.
+        let actor = caller.unwrap_or(r.actor);
         let edit =
-            crate::http::edit_of(r.actor, r.name, r.sector, r.status, r.reason).map_err(status)?;
+            crate::http::edit_of(actor, r.name, r.sector, r.status, r.reason).map_err(status)?;
         let s = self.md.edit(&r.symbol, edit).await.map_err(status)?;
         Ok(Response::new(to_proto(&s)))
     }

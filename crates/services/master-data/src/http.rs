@@ -226,7 +226,8 @@ async fn get_security(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EditDto {
-    /// Who edits (required until identity lands).
+    /// Who edits, when tokens are not checked; with tokens, the token's user is audited.
+    #[serde(default)]
     pub actor: String,
     /// New name.
     pub name: Option<String>,
@@ -268,11 +269,13 @@ pub(crate) fn edit_of(
     responses((status = 200, description = "The security after the edit", body = SecurityDto)))]
 async fn edit_security(
     State(md): State<AppState>,
+    caller: Option<axum::Extension<common::auth::Principal>>,
     Path(symbol): Path<String>,
     body: Result<Json<EditDto>, JsonRejection>,
 ) -> Result<Json<SecurityDto>, ApiError> {
     let Json(b) = body.map_err(|e| invalid(e.body_text()))?;
-    let edit = edit_of(b.actor, b.name, b.sector, b.status, b.reason)?;
+    let actor = caller.map_or(b.actor, |axum::Extension(p)| p.username);
+    let edit = edit_of(actor, b.name, b.sector, b.status, b.reason)?;
     Ok(Json(md.edit(&symbol, edit).await?.into()))
 }
 

@@ -44,12 +44,14 @@ impl Service for App {
                 None
             }
         };
+        // Calls to the risk and historical services carry the OMS's service token.
+        let peers = common::grpc::Connector::new(&settings.auth, crate::SPEC.name);
         let risk = if settings.own.risk.enabled {
             let url = settings
                 .peer("risk")
                 .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
             let timeout = std::time::Duration::from_millis(settings.own.risk.timeout_ms);
-            Some(crate::service::RiskCheck::new(&url, timeout)?)
+            Some(crate::service::RiskCheck::new(&peers, &url, timeout)?)
         } else {
             tracing::warn!(
                 "risk.enabled = false: orders are sent without the risk service's checks"
@@ -61,6 +63,7 @@ impl Service for App {
         }
         let calendar = market::TradingCalendar::embedded().context("load the trading calendar")?;
         let history = crate::service::VolumeHistory::new(
+            &peers,
             &settings
                 .peer("historical")
                 .map_err(|e| anyhow::anyhow!("peers: {e}"))?,
@@ -85,6 +88,12 @@ impl Service for App {
         let bus = backends.bus.clone();
         let group = format!("oms.prices.{}", info.instance_id);
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        // The same roles as the HTTP operations that do these.
+        host.grpc_roles(&[
+            ("PlaceOrder", &["trader", "service"]),
+            ("AmendOrder", &["trader", "service"]),
+            ("CancelOrder", &["trader", "service"]),
+        ]);
         let prices = oms.clone();
         host.spawn("prices", move |token| {
             prices.follow_prices(bus, group, token)

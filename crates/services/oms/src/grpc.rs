@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use common::auth::Principal;
 use common::error::ApiError;
 use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
@@ -25,6 +26,20 @@ pub(crate) fn server(info: Arc<ServiceInfo>, oms: Oms) -> OmsServiceServer<impl 
 
 fn status(e: impl Into<ApiError>) -> Status {
     e.into().into()
+}
+
+/// The caller, when tokens are checked.
+fn caller<T>(request: &Request<T>) -> Option<Principal> {
+    request.extensions().get::<Principal>().cloned()
+}
+
+/// Refuses a caller who sees only some accounts when the order is not one of theirs.
+async fn check_owner(oms: &Oms, caller: Option<&Principal>, id: &str) -> Result<(), Status> {
+    if caller.is_some_and(|p| !p.sees_all_accounts()) {
+        let order = oms.current(id).await.map_err(status)?;
+        common::auth::check_account(caller, &order.account)?;
+    }
+    Ok(())
 }
 
 /// The status message of the OMS.
@@ -52,7 +67,9 @@ impl OmsService for Api {
         &self,
         request: Request<pb::PlaceOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        common::auth::check_account(caller.as_ref(), &r.account)?;
         let order = NewOrder::parse(
             &r.client_id,
             &r.account,
@@ -72,7 +89,9 @@ impl OmsService for Api {
         &self,
         request: Request<pb::AmendOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        check_owner(&self.oms, caller.as_ref(), &r.order_id).await?;
         let change = amendment(Some(r.price), Some(r.quantity))
             .map_err(|e| status(crate::service::Error::from(e)))?;
         let order = self.oms.amend(&r.order_id, change).await.map_err(status)?;
@@ -83,11 +102,10 @@ impl OmsService for Api {
         &self,
         request: Request<pb::CancelOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
-        let order = self
-            .oms
-            .cancel(&request.into_inner().order_id)
-            .await
-            .map_err(status)?;
+        let caller = caller(&request);
+        let id = request.into_inner().order_id;
+        check_owner(&self.oms, caller.as_ref(), &id).await?;
+        let order = self.oms.cancel(&id).await.map_err(status)?;
         Ok(Response::new(order_pb(&order)))
     }
 
@@ -95,6 +113,7 @@ impl OmsService for Api {
         &self,
         request: Request<pb::GetOrderRequest>,
     ) -> Result<Response<pb::Order>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let order = if r.order_id.is_empty() {
             self.oms.by_client_id(&r.client_id).await
@@ -102,6 +121,7 @@ impl OmsService for Api {
             self.oms.current(&r.order_id).await
         }
         .map_err(status)?;
+        common::auth::check_account(caller.as_ref(), &order.account)?;
         Ok(Response::new(order_pb(&order)))
     }
 
@@ -109,10 +129,12 @@ impl OmsService for Api {
         &self,
         request: Request<pb::ListOrdersRequest>,
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        let account = common::auth::account_filter(caller.as_ref(), Some(&r.account))?;
         let orders = self
             .oms
-            .list(&r.account, &r.symbol, r.open_only, r.limit)
+            .list(&account, &r.symbol, r.open_only, r.limit)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListOrdersResponse {
@@ -124,10 +146,12 @@ impl OmsService for Api {
         &self,
         request: Request<pb::ListFillsRequest>,
     ) -> Result<Response<pb::ListFillsResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        let account = common::auth::account_filter(caller.as_ref(), Some(&r.account))?;
         let fills = self
             .oms
-            .fills(&r.account, &r.order_id, r.limit)
+            .fills(&account, &r.order_id, r.limit)
             .await
             .map_err(status)?;
         Ok(Response::new(pb::ListFillsResponse { fills }))
@@ -137,6 +161,7 @@ impl OmsService for Api {
         &self,
         request: Request<pb::GetOrderRequest>,
     ) -> Result<Response<pb::ListOrderEventsResponse>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
         let id = if r.order_id.is_empty() {
             self.oms
@@ -147,6 +172,7 @@ impl OmsService for Api {
         } else {
             r.order_id
         };
+        check_owner(&self.oms, caller.as_ref(), &id).await?;
         let events = self.oms.events(&id).await.map_err(status)?;
         Ok(Response::new(pb::ListOrderEventsResponse { events }))
     }
@@ -155,7 +181,9 @@ impl OmsService for Api {
         &self,
         request: Request<pb::GetPortfolioRequest>,
     ) -> Result<Response<pb::Portfolio>, Status> {
+        let caller = caller(&request);
         let r = request.into_inner();
+        common::auth::check_account(caller.as_ref(), &r.account)?;
         let strategy = (!r.strategy.is_empty()).then_some(r.strategy.as_str());
         let valued = self
             .oms

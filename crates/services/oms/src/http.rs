@@ -64,34 +64,9 @@ fn restricted(caller: &Caller) -> bool {
         .is_some_and(|Extension(p)| !p.sees_all_accounts())
 }
 
-/// The account a list is of: the one asked for, if the caller may see it; a trader who asks
-/// for none gets their only account's (naming one when they have several).
+/// The account a list is of ([`common::auth::account_filter`]).
 fn account_filter(caller: &Caller, asked: Option<&str>) -> Result<String, ApiError> {
-    let asked = asked.map(str::trim).filter(|a| !a.is_empty());
-    match (caller, asked) {
-        (_, Some(a)) => {
-            owns(caller, a)?;
-            Ok(a.to_owned())
-        }
-        (Some(Extension(p)), None) if !p.sees_all_accounts() => match p.accounts.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(ApiError::new(
-                Kind::PermissionDenied,
-                format!(
-                    "{} has no broker account: an administrator gives them",
-                    p.username
-                ),
-            )),
-            several => Err(ApiError::new(
-                Kind::InvalidArgument,
-                format!(
-                    "name one of your accounts: account={}",
-                    several.join(" or account=")
-                ),
-            )),
-        },
-        (_, None) => Ok(String::new()),
-    }
+    common::auth::account_filter(caller.as_ref().map(|Extension(p)| p), asked)
 }
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

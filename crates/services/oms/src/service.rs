@@ -2007,7 +2007,7 @@ pub fn amendment(price: Option<i64>, quantity: Option<u64>) -> Result<Amendment,
 #[derive(Clone)]
 pub struct VolumeHistory {
     client: proto::historical::v1::historical_service_client::HistoricalServiceClient<
-        tonic::transport::Channel,
+        common::grpc::Channel,
     >,
     days: u32,
     timeout: Duration,
@@ -2016,12 +2016,13 @@ pub struct VolumeHistory {
 impl VolumeHistory {
     /// A client of the historical service at `url` (connected on first use), profiling `days`
     /// trading days.
-    pub fn new(url: &str, days: u32, timeout: Duration) -> anyhow::Result<Self> {
-        let channel = tonic::transport::Channel::from_shared(url.to_owned())
-            .map_err(|e| anyhow::anyhow!("peers.historical {url:?}: {e}"))?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_lazy();
+    pub fn new(
+        peers: &common::grpc::Connector,
+        url: &str,
+        days: u32,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let channel = peers.channel("historical", url, timeout, timeout)?;
         Ok(Self {
             client: proto::historical::v1::historical_service_client::HistoricalServiceClient::new(
                 channel,
@@ -2087,18 +2088,18 @@ impl VolumeHistory {
 /// The risk service's pre-trade check.
 #[derive(Clone)]
 pub struct RiskCheck {
-    client: proto::risk::v1::risk_service_client::RiskServiceClient<tonic::transport::Channel>,
+    client: proto::risk::v1::risk_service_client::RiskServiceClient<common::grpc::Channel>,
     timeout: Duration,
 }
 
 impl RiskCheck {
     /// A client of the risk service at `url` (connected on first use).
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
-        let channel = tonic::transport::Channel::from_shared(url.to_owned())
-            .map_err(|e| anyhow::anyhow!("peers.risk {url:?}: {e}"))?
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_lazy();
+    pub fn new(
+        peers: &common::grpc::Connector,
+        url: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let channel = peers.channel("risk", url, timeout, timeout)?;
         Ok(Self {
             client: proto::risk::v1::risk_service_client::RiskServiceClient::new(channel),
             timeout,

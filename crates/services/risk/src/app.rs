@@ -67,6 +67,11 @@ impl Service for App {
         let interval = Duration::from_millis(settings.own.monitor.interval_ms);
         let warn_percent = settings.own.monitor.warn_percent;
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        // The same roles as the HTTP operations that do these.
+        host.grpc_roles(&[
+            ("SetLimits", &["risk_officer"]),
+            ("SetKillSwitch", &["risk_officer"]),
+        ]);
         let watcher = risk.clone();
         host.spawn("state", move |token: CancellationToken| {
             risk.follow(bus, group, timeout, token)

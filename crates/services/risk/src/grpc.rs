@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use common::auth::Principal;
 use common::error::ApiError;
 use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
@@ -29,6 +30,16 @@ fn status(e: impl Into<ApiError>) -> Status {
 fn scope(s: Option<pb::ScopeRef>) -> Result<Scope, Status> {
     let s = s.unwrap_or_default();
     Scope::parse(&s.scope, &s.key).map_err(|e| status(Error::Invalid(e)))
+}
+
+/// Who asks, as audited: the token's user when tokens are checked, else the request's `actor`
+/// (or `grpc`).
+fn actor<'a>(caller: Option<&'a Principal>, given: &'a str) -> &'a str {
+    match caller {
+        Some(p) => &p.username,
+        None if given.is_empty() => "grpc",
+        None => given,
+    }
 }
 
 /// Limits as the proto carries them.
@@ -77,7 +88,9 @@ impl RiskService for Api {
         &self,
         request: Request<pb::CheckOrderRequest>,
     ) -> Result<Response<pb::CheckOrderResponse>, Status> {
+        let caller = request.extensions().get::<Principal>().cloned();
         let r = request.into_inner();
+        common::auth::check_account(caller.as_ref(), &r.account).map_err(Status::from)?;
         let check = self
             .risk
             .parse_check(
@@ -117,13 +130,10 @@ impl RiskService for Api {
         &self,
         request: Request<pb::SetLimitsRequest>,
     ) -> Result<Response<pb::Limits>, Status> {
+        let caller = request.extensions().get::<Principal>().cloned();
         let r = request.into_inner();
         let scope = scope(r.scope)?;
-        let actor = if r.actor.is_empty() {
-            "grpc"
-        } else {
-            r.actor.as_str()
-        };
+        let actor = actor(caller.as_ref(), &r.actor);
         let l = self
             .risk
             .set_limits(scope, r.limits.map(limits_of), actor)
@@ -136,13 +146,10 @@ impl RiskService for Api {
         &self,
         request: Request<pb::SetKillSwitchRequest>,
     ) -> Result<Response<pb::KillSwitch>, Status> {
+        let caller = request.extensions().get::<Principal>().cloned();
         let r = request.into_inner();
         let s = scope(r.scope.clone())?;
-        let actor = if r.actor.is_empty() {
-            "grpc"
-        } else {
-            r.actor.as_str()
-        };
+        let actor = actor(caller.as_ref(), &r.actor);
         self.risk
             .set_kill(s, r.engaged, &r.reason, actor)
             .await

@@ -46,6 +46,13 @@ impl Service for App {
         sso.bootstrap_admin()
             .await
             .context("create the first administrator")?;
+        let clients = sso
+            .bootstrap_clients()
+            .await
+            .context("set the configured service accounts")?;
+        if clients > 0 {
+            tracing::info!(clients, "service accounts set");
+        }
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(sso.clone())),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),

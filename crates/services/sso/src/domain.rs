@@ -117,6 +117,21 @@ pub fn check_username(u: &str) -> Result<String, String> {
     }
 }
 
+/// Normalises a service client id: 2 to 64 characters of `[a-z0-9._-]` (services such as
+/// `ta` are clients under their registry names).
+pub fn check_client_id(id: &str) -> Result<String, String> {
+    let id = id.trim().to_ascii_lowercase();
+    let ok = (2..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(id)
+    } else {
+        Err("client_id: 2 to 64 characters of [a-z0-9._-]".to_owned())
+    }
+}
+
 /// Checks a password against the policy: `min` to 128 characters, not the user name.
 pub fn check_password(password: &str, username: &str, min: usize) -> Result<(), String> {
     let n = password.chars().count();

@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 
 use crate::crypto::MasterKey;
 use crate::domain::{
-    Claims, Role, User, check_accounts, check_email, check_password, check_username,
+    Claims, Role, User, check_accounts, check_client_id, check_email, check_password,
+    check_username,
 };
 use crate::keys::{KeyRing, SigningKey, VerifyError, random_token, token_hash};
 use crate::settings::Sections;
@@ -334,6 +335,37 @@ impl Sso {
         }
         tracing::info!("created the first administrator, user `admin`");
         Ok(None)
+    }
+
+    /// Makes the configured service accounts (`bootstrap.service_clients`), or gives them the
+    /// configured secret, each with the `service` role; answers how many were set.
+    pub async fn bootstrap_clients(&self) -> Result<usize, Error> {
+        use secrecy::ExposeSecret;
+        let configured = &self.inner.settings.bootstrap.service_clients;
+        let jobs = configured.iter().map(|(id, secret)| async move {
+            let id = check_client_id(id)
+                .map_err(|e| Error::Invalid(format!("bootstrap.service_clients.{id}: {e}")))?;
+            let current = store::client(&self.inner.db, &id).await?;
+            if let Some(c) = &current
+                && !c.disabled
+                && c.roles == [Role::Service]
+                && self
+                    .password_matches(&c.secret_hash, secret.expose_secret())
+                    .await
+            {
+                return Ok(false);
+            }
+            let client = store::Client {
+                client_id: id,
+                secret_hash: self.hash(secret.expose_secret()).await?,
+                roles: vec![Role::Service],
+                disabled: false,
+            };
+            store::put_client(&self.inner.db, &client, "sso", now()).await?;
+            Ok::<_, Error>(true)
+        });
+        let set = futures::future::try_join_all(jobs).await?;
+        Ok(set.into_iter().filter(|changed| *changed).count())
     }
 
     async fn hash(&self, password: &str) -> Result<String, Error> {
@@ -1260,9 +1292,7 @@ impl Sso {
         actor: &Claims,
     ) -> Result<String, Error> {
         require(actor, Role::Admin)?;
-        let id = check_username(client_id).map_err(|_| {
-            Error::Invalid("client_id: 3 to 64 characters of [a-z0-9._-]".to_owned())
-        })?;
+        let id = check_client_id(client_id).map_err(Error::Invalid)?;
         let roles = parse_role_list(roles)?;
         let secret = random_token(32).map_err(Error::Internal)?;
         let client = store::Client {

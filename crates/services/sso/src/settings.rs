@@ -105,6 +105,11 @@ pub struct BootstrapSettings {
     /// With no user at all, the service creates user `admin` with this password; empty: the
     /// `QTS_ADMIN_PASSWORD` environment variable, else a generated one printed once.
     pub admin_password: String,
+    /// Service accounts made (or given this secret) at every start: client id → secret, each
+    /// with the `service` role. `qts up` makes one per service; in a cluster each comes from
+    /// the secret store, and the service gets the same one as `auth.client_secret`.
+    #[serde(default)]
+    pub service_clients: std::collections::BTreeMap<String, secrecy::SecretString>,
 }
 
 impl common::settings::Sections for Sections {
@@ -143,6 +148,14 @@ impl common::settings::Sections for Sections {
         }
         if !(1..=1_000).contains(&l.attempts_per_minute) {
             problems.push("lockout.attempts_per_minute must be between 1 and 1000".to_owned());
+        }
+        for (id, secret) in &self.bootstrap.service_clients {
+            use secrecy::ExposeSecret;
+            if secret.expose_secret().len() < 16 {
+                problems.push(format!(
+                    "bootstrap.service_clients.{id}: a secret of at least 16 characters"
+                ));
+            }
         }
         if !(60..=86_400).contains(&self.accounts.reset_ttl_secs) {
             problems.push("accounts.reset_ttl_secs must be between 60 and 86400".to_owned());

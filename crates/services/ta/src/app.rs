@@ -42,7 +42,10 @@ impl Service for App {
         let url = settings
             .peer("historical")
             .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
-        let history = History::new(&url)?;
+        let history = History::new(
+            &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+            &url,
+        )?;
         let analysis = Analysis::new(
             set,
             timeframes,

@@ -21,7 +21,6 @@ use proto::historical::v1::historical_service_client::HistoricalServiceClient;
 use proto::market::v1 as market_pb;
 use proto::ta::v1 as pb;
 use time::{Date, OffsetDateTime};
-use tonic::transport::Channel;
 
 use crate::domain::{Bar, Rollup, Signal, Studies, StudySet, Update};
 use crate::metrics::Metrics;
@@ -58,17 +57,18 @@ impl common::error::Classify for Error {
 /// Reads bars from the historical service.
 #[derive(Clone)]
 pub struct History {
-    client: HistoricalServiceClient<Channel>,
+    client: HistoricalServiceClient<common::grpc::Channel>,
 }
 
 impl History {
     /// A client of the historical service at `url` (connected on first use).
-    pub fn new(url: &str) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(url.to_owned())
-            .map_err(|e| anyhow::anyhow!("peers.historical {url:?}: {e}"))?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .connect_lazy();
+    pub fn new(peers: &common::grpc::Connector, url: &str) -> anyhow::Result<Self> {
+        let channel = peers.channel(
+            "historical",
+            url,
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+        )?;
         Ok(Self {
             client: HistoricalServiceClient::new(channel).max_decoding_message_size(256 << 20),
         })

@@ -884,3 +884,45 @@ async fn reset(sso: &Sso, group: &str, who: &str) -> proto::notification::v1::No
         }
     }
 }
+
+#[tokio::test]
+async fn configured_service_accounts_are_made_at_start_and_get_service_tokens() {
+    let sso = spawn_on(
+        "6",
+        &[(
+            "SSO__BOOTSTRAP__SERVICE_CLIENTS__TA",
+            "the ta service's secret",
+        )],
+    )
+    .await;
+    let (status, t) = sso
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "ta"),
+            ("client_secret", "the ta service's secret"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["scope"], "service");
+    let (status, _) = sso
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "ta"),
+            ("client_secret", "the ta service's secreT"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A secret too short to be one is a settings error, not a weak account.
+    let e = common::service::testing::spawn::<sso::App>(&[
+        ("SSO__KEYS__MASTER_KEY", MASTER_KEY),
+        ("SSO__BOOTSTRAP__SERVICE_CLIENTS__OMS", "short"),
+    ])
+    .await
+    .err()
+    .expect("refused");
+    assert!(
+        format!("{e:#}").contains("bootstrap.service_clients.oms: a secret of at least 16"),
+        "{e:#}"
+    );
+}
