@@ -8,9 +8,9 @@ use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
-use crate::crypto::{MasterKey, Source};
 use crate::service::Sso;
 use crate::settings::{Sections, Settings};
+use common::crypto::{MasterKey, Source};
 
 /// The bound sso service.
 pub struct App {
@@ -25,9 +25,12 @@ impl Service for App {
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
-        let (master, source) =
-            MasterKey::load(&settings.own.keys.master_key, &settings.shared.data_dir)
-                .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
+        let (master, source) = MasterKey::load(
+            &settings.own.keys.master_key,
+            &settings.shared.data_dir,
+            "sso-master.key",
+        )
+        .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
         match source {
             Source::File(path, true) => tracing::warn!(
                 file = %path.display(),

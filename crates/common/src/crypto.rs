@@ -2,9 +2,11 @@
 //! 96-bit nonce and the ciphertext with its tag; the associated data binds it to its row (a
 //! key id, a user id), so a sealed value copied to another row does not open.
 //!
-//! The master key comes from `keys.master_key` (base64 of 32 bytes), else `QTS_MASTER_KEY`,
-//! else a key file made once in the data directory (`sso-master.key`, mode 0600) — the
-//! embedded fleet's convenience; production sets it from a secret store.
+//! The master key comes from the service's settings (base64 of 32 bytes), else
+//! `QTS_MASTER_KEY`, else a key file made once in the data directory (`<service>-master.key`,
+//! mode 0600) — the embedded fleet's convenience; production sets it from a secret store.
+//! Shared by the services that keep secrets at rest (the SSO's signing keys and TOTP secrets,
+//! the config service's secrets).
 
 use std::path::Path;
 
@@ -51,9 +53,13 @@ impl MasterKey {
         Self::new(&bytes)
     }
 
-    /// The key from the settings, else `QTS_MASTER_KEY`, else the key file in `data_dir` (made
-    /// with a random key when missing).
-    pub fn load(configured: &str, data_dir: &Path) -> Result<(Self, Source), String> {
+    /// The key from the settings, else `QTS_MASTER_KEY`, else the key file `file_name` in
+    /// `data_dir` (made with a random key when missing).
+    pub fn load(
+        configured: &str,
+        data_dir: &Path,
+        file_name: &str,
+    ) -> Result<(Self, Source), String> {
         if !configured.trim().is_empty() {
             return Ok((Self::from_base64(configured)?, Source::Settings));
         }
@@ -62,7 +68,7 @@ impl MasterKey {
         {
             return Ok((Self::from_base64(&text)?, Source::Environment));
         }
-        let path = data_dir.join("sso-master.key");
+        let path = data_dir.join(file_name);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok((Self::from_base64(&text)?, Source::File(path, false))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -165,9 +171,9 @@ mod tests {
         assert!(MasterKey::new(&[1u8; 16]).is_err());
 
         let dir = tempfile::tempdir().unwrap();
-        let (made, source) = MasterKey::load("", dir.path()).unwrap();
+        let (made, source) = MasterKey::load("", dir.path(), "sso-master.key").unwrap();
         assert!(matches!(source, Source::File(_, true)));
-        let (again, source) = MasterKey::load("", dir.path()).unwrap();
+        let (again, source) = MasterKey::load("", dir.path(), "sso-master.key").unwrap();
         assert!(matches!(source, Source::File(_, false)));
         let s = made.seal(b"x", "a").unwrap();
         assert_eq!(again.open(&s, "a").unwrap(), b"x");
