@@ -2,10 +2,48 @@
 //! (`crates/common-settings/config/default.toml`) and its own [`Sections`], layered and validated
 //! together as `common::settings` describes.
 
-/// The config service's own settings sections: none yet. A section is a field of a
-/// `#[serde(deny_unknown_fields)]` struct here, implementing `common::settings::Sections`, with
-/// its defaults in `config/default.toml`.
-pub type Sections = common::settings::NoSections;
+use serde::Deserialize;
+
+/// The config service's own sections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sections {
+    /// The master key that seals secrets at rest.
+    pub keys: KeySettings,
+}
+
+/// The master key that seals secrets at rest (AES-256-GCM).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// Base64 of 32 bytes; empty: `QTS_MASTER_KEY`, else a key file made once in the data
+    /// directory (`config-master.key`, for the embedded fleet).
+    pub master_key: String,
+}
+
+impl std::fmt::Debug for KeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySettings")
+            .field(
+                "master_key",
+                &if self.master_key.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .finish()
+    }
+}
+
+impl common::settings::Sections for Sections {
+    fn check(&self, problems: &mut Vec<String>) {
+        let key = self.keys.master_key.trim();
+        if !key.is_empty() && common::crypto::MasterKey::from_base64(key).is_err() {
+            problems.push("keys.master_key must be the base64 of 32 bytes".to_owned());
+        }
+    }
+}
 
 /// The service's settings: the shared ones (`settings.http`, `settings.database`, ...) and its
 /// own (`settings.own`).
