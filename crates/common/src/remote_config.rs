@@ -336,7 +336,10 @@ impl Follower {
                 Ok(None) => continue,
                 Err(e) => {
                     tracing::warn!(error = %chain(&e), "polling config.changed.v1; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        () = token.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
                     continue;
                 }
             };
