@@ -212,7 +212,7 @@ impl Config {
 
     /// Saves `document` as the next version of `scope`, if `expected` is the current version
     /// (0: none yet); audited and published.
-    #[tracing::instrument(skip_all, fields(scope = %scope.key(), expected), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(scope = %scope.key(), expected = expected), err(level = "info"))]
     pub async fn change(
         &self,
         caller: Caller<'_>,
@@ -229,7 +229,7 @@ impl Config {
 
     /// Makes a new version of `scope` equal to version `to` (checked against `expected` when
     /// given); audited and published.
-    #[tracing::instrument(skip_all, fields(scope = %scope.key(), to), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(scope = %scope.key(), to = to), err(level = "info"))]
     pub async fn rollback(
         &self,
         caller: Caller<'_>,
@@ -322,7 +322,7 @@ impl Config {
     // ----- secrets ---------------------------------------------------------------------------
 
     /// Sets (or rotates) `service`'s secret `name`: a new version, sealed; audited.
-    #[tracing::instrument(skip_all, fields(service, name), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(service = %service, name = %name), err(level = "info"))]
     pub async fn set_secret(
         &self,
         caller: Caller<'_>,
@@ -381,7 +381,7 @@ impl Config {
     }
 
     /// Deletes `service`'s secret `name`; audited.
-    #[tracing::instrument(skip_all, fields(service, name), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(service = %service, name = %name), err(level = "info"))]
     pub async fn delete_secret(
         &self,
         caller: Caller<'_>,
@@ -421,7 +421,7 @@ impl Config {
 
     /// The plaintext of `service`'s secret `name`, only to that service's own token; every
     /// call, allowed or refused, is audited (`via`: `http` or `grpc`).
-    #[tracing::instrument(skip_all, fields(service, name, via), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(service = %service, name = %name, via = via), err(level = "info"))]
     pub async fn reveal_secret(
         &self,
         caller: Caller<'_>,
