@@ -130,6 +130,46 @@ impl MasterKey {
     }
 }
 
+/// The `[keys]` section of a service that seals secrets at rest: its master key.
+#[derive(Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// Base64 of 32 bytes; empty: `QTS_MASTER_KEY`, else a key file made once in the data
+    /// directory (`<service>-master.key`, for the embedded fleet).
+    pub master_key: String,
+}
+
+impl std::fmt::Debug for KeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySettings")
+            .field(
+                "master_key",
+                &if self.master_key.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .finish()
+    }
+}
+
+impl KeySettings {
+    /// The master key ([`MasterKey::load`] with the key file `file_name`), warning when the key
+    /// file was made now (fine for the embedded fleet, not for production).
+    pub fn load(&self, data_dir: &Path, file_name: &str) -> Result<MasterKey, String> {
+        let (master, source) = MasterKey::load(&self.master_key, data_dir, file_name)?;
+        match source {
+            Source::File(path, true) => tracing::warn!(
+                file = %path.display(),
+                "generated a master key for secrets at rest; in production set keys.master_key or QTS_MASTER_KEY"
+            ),
+            Source::File(..) | Source::Settings | Source::Environment => {}
+        }
+        Ok(master)
+    }
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write as _;
@@ -152,6 +192,20 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_settings_never_show_the_key() {
+        let set = KeySettings {
+            master_key: "c2VjcmV0LWtleQ==".to_owned(),
+        };
+        let shown = format!("{set:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("(set)"),
+            "{shown}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert!(set.load(dir.path(), "x.key").is_err(), "not 32 bytes");
+    }
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_row() {

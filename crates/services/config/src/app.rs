@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use common::crypto::{MasterKey, Source};
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
@@ -25,19 +24,11 @@ impl Service for App {
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
-        let (master, source) = MasterKey::load(
-            &settings.own.keys.master_key,
-            &settings.shared.data_dir,
-            "config-master.key",
-        )
-        .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
-        match source {
-            Source::File(path, true) => tracing::warn!(
-                file = %path.display(),
-                "generated a master key for secrets at rest; in production set keys.master_key or QTS_MASTER_KEY"
-            ),
-            Source::File(..) | Source::Settings | Source::Environment => {}
-        }
+        let master = settings
+            .own
+            .keys
+            .load(&settings.shared.data_dir, "config-master.key")
+            .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
         let config = Config::new(backends.db.clone(), master);
         // gRPC GetSecret checks the caller's token itself (the HTTP routes get it from the
         // host's middleware).

@@ -8,32 +8,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sections {
-    /// The master key that seals secrets at rest.
-    pub keys: KeySettings,
-}
-
-/// The master key that seals secrets at rest (AES-256-GCM).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeySettings {
-    /// Base64 of 32 bytes; empty: `QTS_MASTER_KEY`, else a key file made once in the data
-    /// directory (`config-master.key`, for the embedded fleet).
-    pub master_key: String,
-}
-
-impl std::fmt::Debug for KeySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySettings")
-            .field(
-                "master_key",
-                &if self.master_key.is_empty() {
-                    ""
-                } else {
-                    "(set)"
-                },
-            )
-            .finish()
-    }
+    /// The master key that seals secrets at rest (AES-256-GCM; `config-master.key` when
+    /// neither it nor `QTS_MASTER_KEY` is set).
+    pub keys: common::crypto::KeySettings,
 }
 
 impl common::settings::Sections for Sections {
