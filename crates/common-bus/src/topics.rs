@@ -243,6 +243,20 @@ pub const NOTIFICATION_REQUEST: TopicSpec = TopicSpec {
     description: Cow::Borrowed("Messages to people, for the notification service to deliver"),
 };
 
+/// `config.changed.v1`: every new version of a service's configuration (values and flags) in an
+/// environment, keyed `<service>/<environment>`; the latest event of a key is the current
+/// document, so the topic is compacted on Kafka (`cleanup.policy=compact`). Services follow it
+/// through `common::remote_config`.
+pub const CONFIG_CHANGED: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("config.changed.v1"),
+    key: Cow::Borrowed("<service>/<environment>"),
+    payload: Cow::Borrowed("qts.config.v1.ConfigChanged"),
+    partitions: 1,
+    description: Cow::Borrowed(
+        "Every new version of a service's configuration and flags (compacted: latest per key)",
+    ),
+};
+
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
     SYSTEM_LIFECYCLE,
@@ -264,6 +278,7 @@ pub const TOPICS: &[TopicSpec] = &[
     OMS_FILL,
     RISK_EVENT,
     NOTIFICATION_REQUEST,
+    CONFIG_CHANGED,
 ];
 
 /// The registered topic with this name.

@@ -173,7 +173,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18309,
         grpc_package: "qts.config.v1",
         grpc_service: "qts.config.v1.ConfigService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "sso",

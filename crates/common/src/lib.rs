@@ -3,7 +3,9 @@
 //! Owns: the service skeleton in [`server`], the Prometheus [`metrics`], graceful [`shutdown`],
 //! relational [`store`] (typed PostgreSQL and SQLite pools, outbox, inbox and the outbox relay),
 //! the [`consumer`] loop (inbox de-duplication, retries, dead letters), the [`cache`] (Redis and
-//! in-memory), the Kafka [`bus`] implementation and the edge of [`error`] handling (`ApiError`).
+//! in-memory), the Kafka [`bus`] implementation, secrets at rest ([`crypto`]: AES-256-GCM under
+//! a master key), the [`remote_config`] client (a service's configuration and flags from the
+//! config service, live) and the edge of [`error`] handling (`ApiError`).
 //! Does not own: any service's behaviour or any exchange rule (see the `market` crate).
 //!
 //! The light parts live in their own crates, re-exported here under their old names, so that a
@@ -21,9 +23,11 @@ pub mod auth;
 pub mod bus;
 pub mod cache;
 pub mod consumer;
+pub mod crypto;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
+pub mod remote_config;
 pub mod retry;
 pub mod server;
 pub mod service;

@@ -71,10 +71,12 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
 
 /// Every service, in start order: registry order, except that a service starts after the
 /// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms;
-/// the SSO first, so every other service verifies tokens with the keys it publishes.
+/// the SSO first, so every other service verifies tokens with the keys it publishes; the config
+/// service next, so the others fetch their configuration from it at start.
 pub fn members() -> Vec<Member> {
     vec![
         Member::of::<sso::App>(),
+        Member::of::<config_svc::App>(),
         Member::of::<ingestion::App>(),
         Member::of::<historical::App>(),
         Member::of::<ta::App>(),
@@ -84,7 +86,6 @@ pub fn members() -> Vec<Member> {
         Member::of::<decision::App>(),
         Member::of::<master_data::App>(),
         Member::of::<rule::App>(),
-        Member::of::<config_svc::App>(),
         Member::of::<sso_ui::App>(),
         Member::of::<notification::App>(),
         Member::of::<llm::App>(),

@@ -54,7 +54,7 @@ fn claims(exp_in: i64, roles: Vec<Role>) -> Claims {
 
 /// The fleet SSO's own signing keys, from its database and master key file.
 async fn fleet_keys(dir: &std::path::Path) -> KeyRing {
-    let (master, _) = sso::crypto::MasterKey::load("", dir).unwrap();
+    let (master, _) = sso::crypto::MasterKey::load("", dir, "sso-master.key").unwrap();
     let url = format!("sqlite://{}?mode=ro", dir.join("sso.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT kid, private_pkcs8 FROM sso_keys")

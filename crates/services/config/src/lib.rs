@@ -1,16 +1,41 @@
-//! The config service. Configuration, secrets, feature flags, SSI tokens.
+//! The config service. Configuration, secrets, feature flags (SSI tokens: not yet).
 //!
-//! State: skeleton. It serves the shared runtime (HTTP `/api/config/v1/info`, OpenAPI and Swagger
-//! UI, gRPC `qts.config.v1.ConfigService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
-//! lifecycle events); its own behaviour comes with the issue that builds it.
-//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
-//! API tests (`tests/api`) start.
+//! Owns, per service of the fleet and environment (`prod`, `paper`, ...), a configuration
+//! document — keys to JSON values, and feature flags (on/off, optionally for a deterministic
+//! share of subjects) — versioned: every change is a new version with who, when and why, with
+//! history, diffs between versions and rollback in one call, optimistic concurrency on the
+//! expected version. Each new version is published on `config.changed.v1` (compacted, keyed
+//! `<service>/<environment>`) through the outbox; services fetch theirs at start with gRPC
+//! `GetConfig` and follow the topic with `common::remote_config`.
+//!
+//! Also owns the fleet's secrets (SSI credentials, private keys, PINs, SMTP/Telegram
+//! credentials): sealed with AES-256-GCM under a master key (`common::crypto`), held as
+//! `secrecy::SecretString`, never logged, listed to admins and ops by metadata only, and given
+//! in plaintext only to the owning service's own token (HTTP and gRPC `GetSecret`). Every secret
+//! read (allowed or refused) and every change is in the audit trail.
+//!
+//! Does not own yet: SSI FastConnect access tokens for the fleet (obtaining, caching and
+//! handing them out); the services still fetch their own.
+//!
+//! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`], storage in
+//! [`store`].
 
 mod app;
+pub mod domain;
+mod events;
 mod grpc;
+mod http;
+pub mod service;
 pub mod settings;
+pub mod store;
 
 pub use app::App;
+
+/// The service's own migrations (versions from 1000).
+pub static MIGRATIONS: common::store::Migrations = common::store::Migrations {
+    postgres: sqlx::migrate!("./migrations/postgres"),
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+};
 
 /// This service's entry in the fleet registry.
 pub const SPEC: &common::registry::ServiceSpec = &common::registry::SERVICES[9];

@@ -2,10 +2,25 @@
 //! (`crates/common-settings/config/default.toml`) and its own [`Sections`], layered and validated
 //! together as `common::settings` describes.
 
-/// The config service's own settings sections: none yet. A section is a field of a
-/// `#[serde(deny_unknown_fields)]` struct here, implementing `common::settings::Sections`, with
-/// its defaults in `config/default.toml`.
-pub type Sections = common::settings::NoSections;
+use serde::Deserialize;
+
+/// The config service's own sections.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sections {
+    /// The master key that seals secrets at rest (AES-256-GCM; `config-master.key` when
+    /// neither it nor `QTS_MASTER_KEY` is set).
+    pub keys: common::crypto::KeySettings,
+}
+
+impl common::settings::Sections for Sections {
+    fn check(&self, problems: &mut Vec<String>) {
+        let key = self.keys.master_key.trim();
+        if !key.is_empty() && common::crypto::MasterKey::from_base64(key).is_err() {
+            problems.push("keys.master_key must be the base64 of 32 bytes".to_owned());
+        }
+    }
+}
 
 /// The service's settings: the shared ones (`settings.http`, `settings.database`, ...) and its
 /// own (`settings.own`).

@@ -51,6 +51,10 @@ pub enum Error {
     /// Not accepting orders yet (reconciling with the broker).
     #[error("not accepting orders yet: {0}")]
     NotAccepting(String),
+    /// New orders are paused by the operators (the flag [`ACCEPT_FLAG`] of the OMS's
+    /// configuration is off).
+    #[error("{0}")]
+    Paused(String),
     /// The broker answered a query with an error.
     #[error("broker: {0}")]
     Broker(#[from] broker::Error),
@@ -81,6 +85,7 @@ impl Classify for Error {
             Error::UnknownAccount(_) => Kind::PermissionDenied,
             Error::NoBroker => Kind::FailedPrecondition,
             Error::NotAccepting(_) => Kind::Unavailable,
+            Error::Paused(_) => Kind::FailedPrecondition,
             Error::Broker(e) => e.kind(),
             Error::BrokerTimeout(_) => Kind::Unavailable,
             Error::Store(store::Error::Conflict(_)) => Kind::Aborted,
@@ -171,7 +176,15 @@ struct Inner {
     algos_maybe_active: AtomicBool,
     /// Where VWAP orders read their volume profile (none: VWAP is refused).
     history: Option<VolumeHistory>,
+    /// The OMS's live configuration from the config service (flag [`ACCEPT_FLAG`]).
+    remote: common::remote_config::RemoteConfig,
 }
+
+/// The flag of the OMS's configuration (config service, `oms/<environment>`) that pauses new
+/// orders fleet-wide when off — an operator's switch for an incident at the broker or the
+/// exchange, taking effect at once on every instance without a restart. Cancels, amends of
+/// orders already sent, fills and reconciliation go on. Absent: orders are accepted.
+pub const ACCEPT_FLAG: &str = "orders.accept";
 
 /// What `GetStatus` answers.
 #[derive(Debug, Clone)]
@@ -243,8 +256,29 @@ impl Oms {
                 bands: std::sync::RwLock::default(),
                 algos_maybe_active: AtomicBool::new(true),
                 history: None,
+                remote: common::remote_config::RemoteConfig::fixed(Default::default()),
             }),
         }
+    }
+
+    /// This OMS following `remote` (the config service) for [`ACCEPT_FLAG`] (call before cloning
+    /// it).
+    pub fn with_remote_config(mut self, remote: common::remote_config::RemoteConfig) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.remote = remote;
+        }
+        self
+    }
+
+    /// Why new orders are paused by configuration, if they are.
+    fn paused_by_config(&self) -> Option<String> {
+        let config = self.inner.remote.current();
+        (!config.flag(ACCEPT_FLAG, true)).then(|| {
+            format!(
+                "new orders are paused by the operators (flag {ACCEPT_FLAG} is off in configuration version {})",
+                config.version
+            )
+        })
     }
 
     /// This OMS with VWAP orders weighed by `history` (call before cloning it).
@@ -315,7 +349,8 @@ impl Oms {
         let started = Instant::now();
         self.trading()?;
         self.check_account(&request.account)?;
-        if !self.accepting() {
+        let paused = self.paused_by_config();
+        if !self.accepting() || paused.is_some() {
             if let Some(existing) = store::by_client_id(&self.inner.db, &request.client_id).await? {
                 return self.existing(&request, existing);
             }
@@ -324,13 +359,16 @@ impl Oms {
                 .requests
                 .with_label_values(&["refused"])
                 .inc();
-            return Err(Error::NotAccepting(
-                self.inner
-                    .reason
-                    .lock()
-                    .map(|r| r.clone())
-                    .unwrap_or_default(),
-            ));
+            return Err(match paused {
+                Some(why) => Error::Paused(why),
+                None => Error::NotAccepting(
+                    self.inner
+                        .reason
+                        .lock()
+                        .map(|r| r.clone())
+                        .unwrap_or_default(),
+                ),
+            });
         }
         let order = {
             let mut book = self.inner.book.lock().await;
@@ -1818,7 +1856,10 @@ impl Oms {
         let order = match self.place(request).await {
             Ok(order) => order,
             // Not accepting, the store: the next pass places the same slice again.
-            Err(e @ (Error::NotAccepting(_) | Error::Store(_) | Error::Broker(_))) => {
+            Err(
+                e
+                @ (Error::NotAccepting(_) | Error::Paused(_) | Error::Store(_) | Error::Broker(_)),
+            ) => {
                 return Err(e);
             }
             Err(e) => {

@@ -8,7 +8,6 @@ use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
 
-use crate::crypto::{MasterKey, Source};
 use crate::service::Sso;
 use crate::settings::{Sections, Settings};
 
@@ -25,16 +24,11 @@ impl Service for App {
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
-        let (master, source) =
-            MasterKey::load(&settings.own.keys.master_key, &settings.shared.data_dir)
-                .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
-        match source {
-            Source::File(path, true) => tracing::warn!(
-                file = %path.display(),
-                "generated a master key for secrets at rest; in production set keys.master_key or QTS_MASTER_KEY"
-            ),
-            Source::File(..) | Source::Settings | Source::Environment => {}
-        }
+        let master = settings
+            .own
+            .keys
+            .load(&settings.shared.data_dir, "sso-master.key")
+            .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
         let sso = Sso::new(
             backends.db.clone(),
             backends.cache.clone(),

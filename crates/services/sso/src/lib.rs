@@ -12,7 +12,8 @@
 //! tokens in [`keys`].
 
 mod app;
-pub mod crypto;
+/// Secrets at rest: the fleet's one implementation, in `common`.
+pub use common::crypto;
 pub mod domain;
 mod grpc;
 mod http;

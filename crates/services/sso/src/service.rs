@@ -16,7 +16,6 @@ use common::store::{Db, Outbox, Timestamp};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::crypto::MasterKey;
 use crate::domain::{
     Claims, Role, User, check_accounts, check_client_id, check_email, check_password,
     check_username,
@@ -24,6 +23,7 @@ use crate::domain::{
 use crate::keys::{KeyRing, SigningKey, VerifyError, random_token, token_hash};
 use crate::settings::Sections;
 use crate::store;
+use common::crypto::MasterKey;
 
 /// What a call can fail with.
 #[derive(Debug, thiserror::Error)]

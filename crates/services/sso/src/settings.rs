@@ -18,32 +18,9 @@ pub struct Sections {
     pub accounts: AccountSettings,
     /// The first administrator.
     pub bootstrap: BootstrapSettings,
-    /// The master key that seals secrets at rest.
-    pub keys: KeySettings,
-}
-
-/// The master key that seals signing keys and TOTP secrets at rest (AES-256-GCM).
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeySettings {
-    /// Base64 of 32 bytes; empty: `QTS_MASTER_KEY`, else a key file made once in the data
-    /// directory (`sso-master.key`, for the embedded fleet).
-    pub master_key: String,
-}
-
-impl std::fmt::Debug for KeySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySettings")
-            .field(
-                "master_key",
-                &if self.master_key.is_empty() {
-                    ""
-                } else {
-                    "(set)"
-                },
-            )
-            .finish()
-    }
+    /// The master key that seals signing keys and TOTP secrets at rest (AES-256-GCM;
+    /// `sso-master.key` when neither it nor `QTS_MASTER_KEY` is set).
+    pub keys: common::crypto::KeySettings,
 }
 
 /// Access and refresh tokens, signing keys.

@@ -2,5 +2,8 @@
 //! start it) on port 0 with its data in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod configs;
 mod helpers;
 mod info;
+mod remote;
+mod secrets;

@@ -10,6 +10,7 @@
 
 mod algos;
 mod conditionals;
+mod config;
 mod crash;
 mod helpers;
 mod info;

@@ -2,9 +2,11 @@
 //! 96-bit nonce and the ciphertext with its tag; the associated data binds it to its row (a
 //! key id, a user id), so a sealed value copied to another row does not open.
 //!
-//! The master key comes from `keys.master_key` (base64 of 32 bytes), else `QTS_MASTER_KEY`,
-//! else a key file made once in the data directory (`sso-master.key`, mode 0600) — the
-//! embedded fleet's convenience; production sets it from a secret store.
+//! The master key comes from the service's settings (base64 of 32 bytes), else
+//! `QTS_MASTER_KEY`, else a key file made once in the data directory (`<service>-master.key`,
+//! mode 0600) — the embedded fleet's convenience; production sets it from a secret store.
+//! Shared by the services that keep secrets at rest (the SSO's signing keys and TOTP secrets,
+//! the config service's secrets).
 
 use std::path::Path;
 
@@ -51,9 +53,13 @@ impl MasterKey {
         Self::new(&bytes)
     }
 
-    /// The key from the settings, else `QTS_MASTER_KEY`, else the key file in `data_dir` (made
-    /// with a random key when missing).
-    pub fn load(configured: &str, data_dir: &Path) -> Result<(Self, Source), String> {
+    /// The key from the settings, else `QTS_MASTER_KEY`, else the key file `file_name` in
+    /// `data_dir` (made with a random key when missing).
+    pub fn load(
+        configured: &str,
+        data_dir: &Path,
+        file_name: &str,
+    ) -> Result<(Self, Source), String> {
         if !configured.trim().is_empty() {
             return Ok((Self::from_base64(configured)?, Source::Settings));
         }
@@ -62,7 +68,7 @@ impl MasterKey {
         {
             return Ok((Self::from_base64(&text)?, Source::Environment));
         }
-        let path = data_dir.join("sso-master.key");
+        let path = data_dir.join(file_name);
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok((Self::from_base64(&text)?, Source::File(path, false))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -124,6 +130,46 @@ impl MasterKey {
     }
 }
 
+/// The `[keys]` section of a service that seals secrets at rest: its master key.
+#[derive(Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// Base64 of 32 bytes; empty: `QTS_MASTER_KEY`, else a key file made once in the data
+    /// directory (`<service>-master.key`, for the embedded fleet).
+    pub master_key: String,
+}
+
+impl std::fmt::Debug for KeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySettings")
+            .field(
+                "master_key",
+                &if self.master_key.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .finish()
+    }
+}
+
+impl KeySettings {
+    /// The master key ([`MasterKey::load`] with the key file `file_name`), warning when the key
+    /// file was made now (fine for the embedded fleet, not for production).
+    pub fn load(&self, data_dir: &Path, file_name: &str) -> Result<MasterKey, String> {
+        let (master, source) = MasterKey::load(&self.master_key, data_dir, file_name)?;
+        match source {
+            Source::File(path, true) => tracing::warn!(
+                file = %path.display(),
+                "generated a master key for secrets at rest; in production set keys.master_key or QTS_MASTER_KEY"
+            ),
+            Source::File(..) | Source::Settings | Source::Environment => {}
+        }
+        Ok(master)
+    }
+}
+
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write as _;
@@ -148,6 +194,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn key_settings_never_show_the_key() {
+        let set = KeySettings {
+            master_key: "c2VjcmV0LWtleQ==".to_owned(),
+        };
+        let shown = format!("{set:?}");
+        assert!(
+            !shown.contains("c2VjcmV0") && shown.contains("(set)"),
+            "{shown}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        assert!(set.load(dir.path(), "x.key").is_err(), "not 32 bytes");
+    }
+
+    #[test]
     fn sealed_values_open_only_with_their_key_and_row() {
         let key = MasterKey::new(&[7u8; 32]).unwrap();
         let sealed = key.seal(b"private key", "kid-1").unwrap();
@@ -165,9 +225,9 @@ mod tests {
         assert!(MasterKey::new(&[1u8; 16]).is_err());
 
         let dir = tempfile::tempdir().unwrap();
-        let (made, source) = MasterKey::load("", dir.path()).unwrap();
+        let (made, source) = MasterKey::load("", dir.path(), "sso-master.key").unwrap();
         assert!(matches!(source, Source::File(_, true)));
-        let (again, source) = MasterKey::load("", dir.path()).unwrap();
+        let (again, source) = MasterKey::load("", dir.path(), "sso-master.key").unwrap();
         assert!(matches!(source, Source::File(_, false)));
         let s = made.seal(b"x", "a").unwrap();
         assert_eq!(again.open(&s, "a").unwrap(), b"x");
