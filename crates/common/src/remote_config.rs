@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::bus::SharedBus;
 use crate::bus::topics::CONFIG_CHANGED;
 use crate::error::chain;
+use crate::grpc::Connector;
 use crate::shutdown::CancellationToken;
 use proto::config::v1 as pb;
 
@@ -169,8 +170,8 @@ impl RemoteConfigSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The config service's address is not a URL.
-    #[error("the config service's address {0:?}")]
-    Address(String, #[source] tonic::transport::Error),
+    #[error("the config service's address {0:?}: {1}")]
+    Address(String, String),
     /// The fetch failed (unreachable, timed out, refused).
     #[error("fetching the configuration of {0} from the config service: {1}")]
     Fetch(String, String),
@@ -182,14 +183,16 @@ pub enum Error {
     Subscribe(#[source] crate::bus::Error),
 }
 
-/// The gRPC channel to the config service. The one place a channel is made, so authenticated
-/// channels (`common::grpc`) replace it here alone.
-pub fn channel(url: &str) -> Result<tonic::transport::Channel, Error> {
-    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
-        .map_err(|e| Error::Address(url.to_owned(), e))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .connect_lazy())
+/// The gRPC channel to the config service, carrying the service's token.
+fn channel(peers: &Connector, url: &str) -> Result<crate::grpc::Channel, Error> {
+    peers
+        .channel(
+            "config",
+            url,
+            Duration::from_secs(5),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| Error::Address(url.to_owned(), chain(e.as_ref()).to_string()))
 }
 
 /// A service's live configuration: the current [`Snapshot`], replaced on every change.
@@ -223,13 +226,14 @@ impl RemoteConfig {
     }
 
     /// Subscribes to the topic, fetches `service`'s current document from the config service
-    /// at `config_url` and returns the live configuration and the task that keeps it current.
-    /// With `settings.enabled` off: fixed defaults and no task.
+    /// at `config_url` (as `peers` call, with the service's token) and returns the live
+    /// configuration and the task that keeps it current. With `settings.enabled` off: fixed
+    /// defaults and no task.
     pub async fn start(
         service: &str,
         instance: &str,
         settings: &RemoteConfigSettings,
-        config_url: &str,
+        (peers, config_url): (&Connector, &str),
         bus: &SharedBus,
     ) -> Result<(Self, Option<Follower>), Error> {
         if !settings.enabled {
@@ -243,7 +247,7 @@ impl RemoteConfig {
             .subscribe(&group, &[CONFIG_CHANGED.static_name()])
             .await
             .map_err(Error::Subscribe)?;
-        let first = match fetch(service, settings, config_url).await {
+        let first = match fetch(service, settings, peers, config_url).await {
             Ok(s) => {
                 tracing::info!(
                     service,
@@ -292,9 +296,11 @@ impl RemoteConfig {
 async fn fetch(
     service: &str,
     settings: &RemoteConfigSettings,
+    peers: &Connector,
     config_url: &str,
 ) -> Result<Snapshot, Error> {
-    let mut client = pb::config_service_client::ConfigServiceClient::new(channel(config_url)?);
+    let mut client =
+        pb::config_service_client::ConfigServiceClient::new(channel(peers, config_url)?);
     let request = pb::GetConfigRequest {
         service: service.to_owned(),
         environment: settings.environment.clone(),

@@ -1,7 +1,5 @@
 //! Wiring: the master key, the store and routes into a bound host.
 
-use std::sync::Arc;
-
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
@@ -30,20 +28,19 @@ impl Service for App {
             .load(&settings.shared.data_dir, "config-master.key")
             .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
         let config = Config::new(backends.db.clone(), master);
-        // gRPC GetSecret checks the caller's token itself (the HTTP routes get it from the
-        // host's middleware).
-        let verifier = settings
-            .shared
-            .auth
-            .enabled
-            .then(|| Arc::new(common::auth::Verifier::new(&settings.shared.auth)));
         let parts = Parts {
             http: common::server::info_routes(info.clone())
                 .merge(crate::http::router(config.clone())),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), config, verifier)),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), config)),
             registry: prometheus::Registry::new(),
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        // A service reads its own configuration and secrets (checked in the handlers), ops all
+        // configuration; nobody else.
+        host.grpc_roles(&[
+            ("GetConfig", &["ops", "service"]),
+            ("GetSecret", &["service"]),
+        ]);
         Ok(Self { host })
     }
 

@@ -1,14 +1,11 @@
 //! gRPC adapter for `qts.config.v1.ConfigService`: `GetConfig` (what services fetch at start)
-//! and `GetSecret` (the owner's read, checked against the bearer token in the call's
-//! `authorization` metadata).
-//!
-//! `GetConfig` carries no token check yet: the fleet's gRPC calls are not authenticated
-//! (`common::grpc` adds tokens to them); configuration values are not secrets. `GetSecret`
-//! always verifies its token.
+//! and `GetSecret` (the owner's read). The host's guard has verified the caller's token
+//! (`common::grpc`) and the roles (`App::build`); the handlers check whose document or secret
+//! it is.
 
 use std::sync::Arc;
 
-use common::auth::{Principal, Verifier};
+use common::auth::Principal;
 use common::error::ApiError;
 use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
@@ -22,21 +19,14 @@ use crate::service::Config;
 struct Api {
     info: Arc<ServiceInfo>,
     config: Config,
-    /// `None` when tokens are not checked (then no caller is an owner).
-    verifier: Option<Arc<Verifier>>,
 }
 
 /// The tonic server for this service.
 pub(crate) fn server(
     info: Arc<ServiceInfo>,
     config: Config,
-    verifier: Option<Arc<Verifier>>,
 ) -> ConfigServiceServer<impl ConfigService> {
-    ConfigServiceServer::new(Api {
-        info,
-        config,
-        verifier,
-    })
+    ConfigServiceServer::new(Api { info, config })
 }
 
 fn status(e: impl Into<ApiError>) -> tonic::Status {
@@ -47,38 +37,10 @@ fn status(e: impl Into<ApiError>) -> tonic::Status {
     tonic::Status::new(e.kind().grpc_code(), e.public_message().to_owned())
 }
 
-impl Api {
-    /// The caller of a request's bearer token; `None` when tokens are not checked.
-    async fn caller<T>(
-        &self,
-        request: &tonic::Request<T>,
-    ) -> Result<Option<Principal>, tonic::Status> {
-        let Some(verifier) = &self.verifier else {
-            return Ok(None);
-        };
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| {
-                tonic::Status::unauthenticated(
-                    "authorization: Bearer <the service's access token> is required",
-                )
-            })?;
-        verifier
-            .verify(token.trim())
-            .await
-            .map(Some)
-            .map_err(|e| match e {
-                common::auth::AuthError::Unavailable(m) => tonic::Status::unavailable(m),
-                common::auth::AuthError::Unauthenticated(m) => tonic::Status::unauthenticated(m),
-                common::auth::AuthError::Forbidden(m) => tonic::Status::permission_denied(m),
-            })
-    }
+/// The caller, from the token the host's guard verified (`None` when tokens are not
+/// checked: then nobody is an owner).
+fn caller<T>(request: &tonic::Request<T>) -> Option<Principal> {
+    request.extensions().get::<Principal>().cloned()
 }
 
 #[tonic::async_trait]
@@ -94,10 +56,15 @@ impl ConfigService for Api {
         &self,
         request: tonic::Request<pb::GetConfigRequest>,
     ) -> Result<tonic::Response<pb::ConfigDocument>, tonic::Status> {
+        let caller = caller(&request);
         let r = request.get_ref();
         let scope = Scope::parse(&r.service, &r.environment)
             .map_err(|e| tonic::Status::invalid_argument(e.0))?;
-        let version = self.config.current(None, &scope).await.map_err(status)?;
+        let version = self
+            .config
+            .current(caller.as_ref(), &scope)
+            .await
+            .map_err(status)?;
         Ok(tonic::Response::new(crate::events::document(&version)))
     }
 
@@ -105,17 +72,8 @@ impl ConfigService for Api {
         &self,
         request: tonic::Request<pb::GetSecretRequest>,
     ) -> Result<tonic::Response<pb::SecretValue>, tonic::Status> {
+        let caller = caller(&request);
         let r = request.get_ref();
-        let caller = match self.caller(&request).await {
-            Ok(c) => c,
-            Err(s) => {
-                self.config
-                    .refused_read(&r.service, &r.name, "grpc", s.message())
-                    .await
-                    .map_err(status)?;
-                return Err(s);
-            }
-        };
         let (meta, value) = self
             .config
             .reveal_secret(caller.as_ref(), &r.service, &r.name, "grpc")

@@ -463,29 +463,6 @@ impl Config {
         Ok((meta, SecretString::from(value)))
     }
 
-    /// Audits a read refused before it reached [`Config::reveal_secret`] (no or a bad token).
-    pub async fn refused_read(
-        &self,
-        service: &str,
-        name: &str,
-        via: &str,
-        why: &str,
-    ) -> Result<(), Error> {
-        let entry = AuditEntry {
-            at: Timestamp::now().into(),
-            actor: "unauthenticated".to_owned(),
-            action: "secret.read".to_owned(),
-            service: service.chars().take(64).collect(),
-            target: name.chars().take(64).collect(),
-            allowed: false,
-            detail: format!(
-                "refused ({via}): {}",
-                why.chars().take(200).collect::<String>()
-            ),
-        };
-        Ok(store::audit(self.db(), &entry).await?)
-    }
-
     /// Up to `limit` audit entries, of one service or all, newest first.
     pub async fn audit(&self, service: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, Error> {
         if let Some(s) = service {

@@ -87,7 +87,7 @@ impl Service for App {
             crate::SPEC.name,
             &info.instance_id.to_string(),
             &settings.own.remote_config,
-            &config_url,
+            (&peers, &config_url),
             &backends.bus,
         )
         .await

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use common::grpc::Connector;
 use common::remote_config::{RemoteConfig, RemoteConfigSettings};
 use common::shutdown::CancellationToken;
 use serde_json::json;
@@ -40,7 +41,7 @@ async fn a_service_fetches_its_configuration_at_start_and_follows_changes_live()
         "oms",
         "i-1",
         &settings(true),
-        &app.app.grpc_url(),
+        (&Connector::anonymous(), &app.app.grpc_url()),
         &app.app.bus,
     )
     .await
@@ -100,16 +101,28 @@ async fn a_service_fetches_its_configuration_at_start_and_follows_changes_live()
 async fn without_the_config_service_a_service_runs_on_defaults_unless_required() {
     let app = spawn_app().await;
     let nowhere = "http://127.0.0.1:1";
-    let (remote, follower) =
-        RemoteConfig::start("oms", "i-2", &settings(false), nowhere, &app.app.bus)
-            .await
-            .unwrap();
+    let anonymous = Connector::anonymous();
+    let (remote, follower) = RemoteConfig::start(
+        "oms",
+        "i-2",
+        &settings(false),
+        (&anonymous, nowhere),
+        &app.app.bus,
+    )
+    .await
+    .unwrap();
     assert_eq!(remote.current().version, 0);
     assert!(remote.current().flag("orders.accept", true), "the default");
     assert!(follower.is_some(), "it still follows the topic");
-    let e = RemoteConfig::start("oms", "i-3", &settings(true), nowhere, &app.app.bus)
-        .await
-        .unwrap_err();
+    let e = RemoteConfig::start(
+        "oms",
+        "i-3",
+        &settings(true),
+        (&anonymous, nowhere),
+        &app.app.bus,
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string().contains("fetching the configuration of oms"),
         "{e}"
@@ -120,7 +133,7 @@ async fn without_the_config_service_a_service_runs_on_defaults_unless_required()
         "oms",
         "i-4",
         &settings(true),
-        &app.app.grpc_url(),
+        (&Connector::anonymous(), &app.app.grpc_url()),
         &app.app.bus,
     )
     .await
