@@ -123,6 +123,48 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn an_html_error_page_keeps_its_body_and_plain_text_gets_the_envelope() {
+        use axum::routing::get;
+        use tower::ServiceExt as _;
+
+        let app = axum::Router::new()
+            .route(
+                "/page",
+                get(|| async {
+                    (
+                        StatusCode::FORBIDDEN,
+                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        "<p role=\"alert\">refused</p>",
+                    )
+                }),
+            )
+            .route("/text", get(|| async { (StatusCode::BAD_REQUEST, "bad") }))
+            .layer(axum::middleware::from_fn(envelope));
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let r = app
+                    .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        assert_eq!(
+            call("/page").await,
+            (
+                StatusCode::FORBIDDEN,
+                "<p role=\"alert\">refused</p>".to_owned()
+            )
+        );
+        let (status, body) = call("/text").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("\"code\":\"invalid_argument\""), "{body}");
+    }
+
     #[test]
     fn framework_statuses_get_the_nearest_code() {
         assert_eq!(kind_of(StatusCode::METHOD_NOT_ALLOWED), Kind::Unimplemented);

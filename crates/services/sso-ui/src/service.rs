@@ -147,8 +147,9 @@ impl Ui {
     }
 
     /// The session of the cookie's refresh token: the SSO's next access token and the rotated
-    /// refresh token. Calls with the same token are serialised here, and the answer is kept
-    /// for `ui.dedup_secs` under the token's hash, so a duplicate (two portal tabs, a retried
+    /// refresh token. Calls with the same token are serialised (in this process by a lock,
+    /// across replicas by a lock key in the shared cache), and the answer is kept for
+    /// `ui.dedup_secs` under the token's hash, so a duplicate (two portal tabs, a retried
     /// request) gets the same answer instead of presenting a used refresh token to the SSO,
     /// which would revoke the whole login.
     pub(crate) async fn session(&self, refresh_token: &str) -> Result<Session, Error> {
@@ -177,13 +178,42 @@ impl Ui {
         result
     }
 
+    /// The answer kept for `key`, if its access token has not expired.
+    async fn kept(&self, key: &str) -> Result<Option<Session>, Error> {
+        Ok(self
+            .cache
+            .get(key)
+            .await?
+            .and_then(|bytes| serde_json::from_slice::<Session>(&bytes).ok())
+            .filter(|s| s.expires_in() > 0))
+    }
+
     async fn exchange(&self, key: &str, refresh_token: &str) -> Result<Session, Error> {
-        if let Some(bytes) = self.cache.get(key).await?
-            && let Ok(s) = serde_json::from_slice::<Session>(&bytes)
-            && s.expires_in() > 0
-        {
+        if let Some(s) = self.kept(key).await? {
             return Ok(s);
         }
+        // Across replicas sharing the cache (Redis): one refreshes, the others wait for its
+        // answer. A holder that died frees the lock when it expires.
+        let lock = format!("lock:{key}");
+        let hold = self.settings.sso_timeout() + Duration::from_secs(1);
+        let deadline = tokio::time::Instant::now() + hold;
+        while !self.cache.set_if_absent(&lock, b"1", Some(hold)).await? {
+            if tokio::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some(s) = self.kept(key).await? {
+                return Ok(s);
+            }
+        }
+        let result = self.refresh_and_keep(key, refresh_token).await;
+        if let Err(e) = self.cache.delete(&lock).await {
+            tracing::warn!(error = %common::error::chain(&e), "a session lock stays until it expires");
+        }
+        result
+    }
+
+    async fn refresh_and_keep(&self, key: &str, refresh_token: &str) -> Result<Session, Error> {
         let session = Session::of(self.sso.refresh(refresh_token).await?)?;
         let bytes = serde_json::to_vec(&session)
             .map_err(|_| Error::Internal("a session did not serialise"))?;
