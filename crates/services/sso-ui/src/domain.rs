@@ -63,16 +63,15 @@ impl Lang {
 pub const MAX_RETURN_TO: usize = 2_048;
 
 /// `return_to` when it is a same-origin absolute path: it starts with one `/` (not `//`, not
-/// `/\`, which browsers read as another host), has no backslash, whitespace or control
-/// character, and is at most [`MAX_RETURN_TO`] long. Anything else (`https://evil.com`,
-/// `//evil.com`, `javascript:...`) is `None`.
+/// `/\`, which browsers read as another host), is printable ASCII without a backslash (no
+/// whitespace or control character; browsers percent-encode the rest, and it must fit a
+/// `Location` header), and is at most [`MAX_RETURN_TO`] long. Anything else
+/// (`https://evil.com`, `//evil.com`, `javascript:...`) is `None`.
 pub fn safe_return_to(return_to: &str) -> Option<&str> {
     let ok = return_to.starts_with('/')
         && !return_to.starts_with("//")
         && return_to.len() <= MAX_RETURN_TO
-        && !return_to
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+        && return_to.chars().all(|c| c.is_ascii_graphic() && c != '\\');
     ok.then_some(return_to)
 }
 
@@ -117,6 +116,7 @@ mod tests {
             "/a\\b",
             "/a b",
             "/a\nb",
+            "/bảng-giá",
         ] {
             assert_eq!(safe_return_to(bad), None, "{bad}");
         }

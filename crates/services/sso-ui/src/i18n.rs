@@ -10,6 +10,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("lang_name", "English", "Tiếng Việt"),
     ("switch_to", "Tiếng Việt", "English"),
     ("switch_label", "Đọc bằng tiếng Việt", "Read in English"),
+    ("skip", "Skip to the content", "Chuyển đến nội dung chính"),
     ("login_title", "Sign in", "Đăng nhập"),
     ("username", "User name", "Tên đăng nhập"),
     ("password", "Password", "Mật khẩu"),
