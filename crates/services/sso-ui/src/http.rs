@@ -176,6 +176,11 @@ impl Page {
         self
     }
 
+    fn cookies(mut self, cookies: Vec<String>) -> Self {
+        self.cookies.extend(cookies);
+        self
+    }
+
     fn problems(mut self, r: &Req, problems: &[Problem]) -> Self {
         let mut list = Vec::new();
         let mut errors = Map::new();
@@ -315,6 +320,21 @@ fn refused(app: &AppState, r: &Req, submitted: Option<&str>) -> Option<Response>
     Some(message(r, StatusCode::FORBIDDEN, "forbidden_title", "csrf_failed").render(app, r))
 }
 
+/// A POSTed form with its request, once it passed the CSRF checks; else the 403 page.
+fn submitted(
+    app: &AppState,
+    headers: HeaderMap,
+    uri: &axum::http::Uri,
+    body: &str,
+) -> Result<(Req, HashMap<String, String>), Box<Response>> {
+    let r = Req::new(&app.ui, headers, uri);
+    let f = form(body);
+    match refused(app, &r, f.get("csrf").map(String::as_str)) {
+        Some(resp) => Err(Box::new(resp)),
+        None => Ok((r, f)),
+    }
+}
+
 /// Sets the session cookie to the session's refresh token.
 fn session_cookie(ui: &Ui, s: &Session) -> String {
     set_cookie(
@@ -445,11 +465,10 @@ async fn login_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let username = field(&f, "username").trim();
     let return_to = safe_return_to(field(&f, "return_to")).unwrap_or("");
     let again = |problems: &[Problem]| {
@@ -508,11 +527,10 @@ async fn second_factor_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let ticket = field(&f, "ticket");
     let to_login = |problem: Problem| {
         Page::new("login.html")
@@ -607,11 +625,10 @@ async fn register_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let username = field(&f, "username").trim();
     let email = field(&f, "email").trim();
     let return_to = safe_return_to(field(&f, "return_to")).unwrap_or("");
@@ -681,11 +698,10 @@ async fn reset_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let who = field(&f, "username_or_email").trim();
     let again = |problems: &[Problem]| {
         Page::new("reset.html")
@@ -739,11 +755,10 @@ async fn reset_confirm_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let token = field(&f, "token");
     let again = |problems: &[Problem]| {
         Page::new("reset_confirm.html")
@@ -794,12 +809,12 @@ async fn account(
             .render(app, r);
         }
     };
-    let mut page = Page::new("account.html")
+    Page::new("account.html")
         .with("user", user)
         .with("notice", notice)
-        .problems(r, problems);
-    page.cookies = cookies;
-    page.render(app, r)
+        .problems(r, problems)
+        .cookies(cookies)
+        .render(app, r)
 }
 
 /// The signed-in user's account: who they are and their roles; forms to change the password,
@@ -835,11 +850,10 @@ async fn change_password_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let (s, cookies) = match session_of(&app, &r).await {
         Ok(x) => x,
         Err(resp) => return *resp,
@@ -890,21 +904,18 @@ async fn enrol_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, _) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let (s, cookies) = match session_of(&app, &r).await {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
     match app.ui.sso.enrol_totp(&s.access_token).await {
-        Ok(e) => {
-            let mut page = enrol_page(&e.secret, &e.otpauth_url);
-            page.cookies = cookies;
-            page.render(&app, &r)
-        }
+        Ok(e) => enrol_page(&e.secret, &e.otpauth_url)
+            .cookies(cookies)
+            .render(&app, &r),
         Err(e) => {
             account(
                 &app,
@@ -944,11 +955,10 @@ async fn confirm_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let (s, cookies) = match session_of(&app, &r).await {
         Ok(x) => x,
         Err(resp) => return *resp,
@@ -956,19 +966,19 @@ async fn confirm_totp_submit(
     let secret: String = field(&f, "secret").chars().take(128).collect();
     let url: String = field(&f, "otpauth_url").chars().take(512).collect();
     let again = |problem: Problem, cookies: Vec<String>| {
-        let mut page = enrol_page(&secret, &url).problems(&r, &[problem]);
-        page.cookies = cookies;
-        page.render(&app, &r)
+        enrol_page(&secret, &url)
+            .problems(&r, &[problem])
+            .cookies(cookies)
+            .render(&app, &r)
     };
     let Some(code) = totp_code(field(&f, "code")) else {
         return again(Problem::at("code", "err_totp_format"), cookies);
     };
     match app.ui.sso.confirm_totp(&s.access_token, &code).await {
-        Ok(codes) => {
-            let mut page = Page::new("recovery.html").with("codes", codes);
-            page.cookies = cookies;
-            page.render(&app, &r)
-        }
+        Ok(codes) => Page::new("recovery.html")
+            .with("codes", codes)
+            .cookies(cookies)
+            .render(&app, &r),
         Err(e) => {
             let mut p = problem(&e.into(), "password");
             if p.key == "err_generic" || p.key == "err_totp_wrong" {
@@ -992,11 +1002,10 @@ async fn disable_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, f) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     let (s, cookies) = match session_of(&app, &r).await {
         Ok(x) => x,
         Err(resp) => return *resp,
@@ -1029,11 +1038,10 @@ async fn logout_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let r = Req::new(&app.ui, headers, &uri);
-    let f = form(&body);
-    if let Some(resp) = refused(&app, &r, f.get("csrf").map(String::as_str)) {
-        return resp;
-    }
+    let (r, _) = match submitted(&app, headers, &uri, &body) {
+        Ok(x) => x,
+        Err(resp) => return *resp,
+    };
     if let Some(refresh) = r.cookie(SESSION_COOKIE)
         && let Err(e) = app.ui.logout(refresh).await
     {
