@@ -193,7 +193,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18311,
         grpc_package: "qts.sso_ui.v1",
         grpc_service: "qts.sso_ui.v1.SsoUiService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "notification",

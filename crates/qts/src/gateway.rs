@@ -38,6 +38,8 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+const X_FORWARDED_HOST: header::HeaderName = header::HeaderName::from_static("x-forwarded-host");
+
 #[derive(Clone)]
 struct Gateway {
     /// Service name -> (http, admin) address.
@@ -149,6 +151,16 @@ async fn proxy(State(gw): State<Gateway>, mut req: Request) -> Response {
     let headers = req.headers_mut();
     for name in HOP_BY_HOP {
         headers.remove(name);
+    }
+    // The host the client asked for goes on as X-Forwarded-Host (replacing any the client
+    // sent), as nginx passes Host: the sso-ui checks a form's Origin against it.
+    match headers.get(header::HOST).cloned() {
+        Some(asked) => {
+            headers.insert(X_FORWARDED_HOST, asked);
+        }
+        None => {
+            headers.remove(X_FORWARDED_HOST);
+        }
     }
     if let Ok(host) = HeaderValue::from_str(&addr.to_string()) {
         headers.insert(header::HOST, host);

@@ -1,6 +1,7 @@
 //! Every HTTP error response carries the `{"code", "message"}` envelope the OpenAPI documents,
 //! including the ones our handlers never write: axum's 405 (empty), its extractor rejections
-//! (plain text: bad JSON, body too large, ...) and any other non-JSON error.
+//! (plain text: bad JSON, body too large, ...) and any other non-JSON error. An HTML page (the
+//! sso-ui's forms shown again with their problems, its 403 page) is for a person and stays.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -14,14 +15,17 @@ use crate::error::{ErrorBody, Kind};
 /// The most of a non-JSON error body kept as the message (rejection texts are short).
 const MAX_MESSAGE_BYTES: usize = 1024;
 
-/// axum middleware: rewrites an error response (4xx, 5xx) that is not JSON into the envelope,
-/// keeping its status and headers (`Allow`, `Retry-After`, ...).
+/// axum middleware: rewrites an error response (4xx, 5xx) that is neither JSON nor an HTML page
+/// into the envelope, keeping its status and headers (`Allow`, `Retry-After`, ...).
 pub(crate) async fn envelope(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(&response)
+        || is_html(&response)
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -55,6 +59,14 @@ fn is_json(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"))
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn message(status: StatusCode, method: &Method, path: &str, text: String) -> String {
@@ -109,6 +121,48 @@ mod tests {
         ] {
             assert_eq!(kind_of(kind.http_status()), kind, "{kind:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_html_error_page_keeps_its_body_and_plain_text_gets_the_envelope() {
+        use axum::routing::get;
+        use tower::ServiceExt as _;
+
+        let app = axum::Router::new()
+            .route(
+                "/page",
+                get(|| async {
+                    (
+                        StatusCode::FORBIDDEN,
+                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        "<p role=\"alert\">refused</p>",
+                    )
+                }),
+            )
+            .route("/text", get(|| async { (StatusCode::BAD_REQUEST, "bad") }))
+            .layer(axum::middleware::from_fn(envelope));
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let r = app
+                    .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = r.status();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        assert_eq!(
+            call("/page").await,
+            (
+                StatusCode::FORBIDDEN,
+                "<p role=\"alert\">refused</p>".to_owned()
+            )
+        );
+        let (status, body) = call("/text").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains("\"code\":\"invalid_argument\""), "{body}");
     }
 
     #[test]
