@@ -557,6 +557,23 @@ async fn publish_lifecycle(
         }),
     };
     let envelope = Envelope::new(&info.name, info.name.clone(), &event);
+    if state == proto::events::v1::service_lifecycle::State::Ready {
+        // READY goes through the outbox: a slow broker at start (a producer's first metadata
+        // round trip) delays it instead of losing it. STOPPING goes out directly: the relay is
+        // draining by then.
+        let stored = async {
+            let mut tx = backends.db.begin().await?;
+            crate::store::Outbox::enqueue(&mut tx, &topics::SYSTEM_LIFECYCLE.name, &envelope)
+                .await?;
+            tx.commit().await
+        };
+        match stored.await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(service = %info.name, error = %crate::error::chain(&err), "cannot store the lifecycle event; publishing it directly");
+            }
+        }
+    }
     let publish = backends
         .bus
         .publish(&topics::SYSTEM_LIFECYCLE.name, &envelope);

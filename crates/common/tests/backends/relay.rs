@@ -147,7 +147,8 @@ async fn a_commit_wakes_the_relay_under_host_which_is_metered_and_drained(databa
             .text()
             .await
             .unwrap();
-        if metrics.contains("qts_outbox_published_total{service=\"oms\"} 1") {
+        // Ours and the host's READY lifecycle event, which goes through the outbox too.
+        if metrics.contains("qts_outbox_published_total{service=\"oms\"} 2") {
             assert!(
                 metrics.contains("qts_outbox_pending{service=\"oms\"}"),
                 "{metrics}"
