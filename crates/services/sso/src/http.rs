@@ -306,14 +306,16 @@ async fn register(
 
 /// Who the token is for: the user (with roles and accounts), or a service client's claims.
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, description = "The caller", body = Object),
+    responses((status = 200, description = "The caller: a user as `GET /v1/users/{username}` shows one, plus `totp_enabled` (whether logins need a second factor); a service client's claims", body = Object),
               (status = 401, description = "No valid token", body = common::error::ErrorBody)))]
 async fn me(State(sso): State<Sso>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let claims = bearer(&sso, &headers)?;
     match sso.user(&claims.preferred_username, &claims).await {
-        Ok(u) if u.id == claims.sub => Ok(Json(
-            serde_json::to_value(UserDto::from(&u)).unwrap_or_default(),
-        )),
+        Ok(u) if u.id == claims.sub => {
+            let mut me = serde_json::to_value(UserDto::from(&u)).unwrap_or_default();
+            me["totp_enabled"] = json!(sso.totp_enabled(&u.id).await?);
+            Ok(Json(me))
+        }
         _ => Ok(Json(json!({
             "sub": claims.sub,
             "username": claims.preferred_username,

@@ -1014,6 +1014,13 @@ impl Sso {
         Ok(user)
     }
 
+    /// Whether user `user_id`'s logins need a second factor (a confirmed TOTP).
+    pub async fn totp_enabled(&self, user_id: &str) -> Result<bool, Error> {
+        Ok(store::totp(&self.inner.db, user_id)
+            .await?
+            .is_some_and(|t| t.enabled))
+    }
+
     /// One user: admins and risk officers see anyone, others themselves.
     pub async fn user(&self, username: &str, actor: &Claims) -> Result<User, Error> {
         let name = username.trim().to_ascii_lowercase();

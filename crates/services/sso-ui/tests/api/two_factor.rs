@@ -3,11 +3,22 @@
 
 use crate::helpers::{ADMIN_PASSWORD, BASE, now, spawn_pair, totp};
 
+/// The account page's form that turns 2FA on, and the one that turns it off.
+const ENROL: &str = "/account/totp?lang=";
+const DISABLE: &str = "/account/totp/disable?lang=";
+
 #[tokio::test]
 async fn a_totp_user_gets_the_second_step_and_completes_it() {
     let pair = spawn_pair().await;
     let mut b = pair.browser();
     assert_eq!(b.sign_in("admin", ADMIN_PASSWORD, "").await.status, 303);
+    // The account page offers what fits: turning 2FA on while it is off.
+    let account = b.get(&format!("{BASE}/account?lang=en")).await;
+    assert!(
+        account.body.contains(ENROL) && !account.body.contains(DISABLE),
+        "{}",
+        account.body
+    );
 
     let enrol = b.post(&format!("{BASE}/account/totp?lang=en"), &[]).await;
     assert_eq!(enrol.status, 200, "{}", enrol.body);
@@ -111,6 +122,12 @@ async fn a_totp_user_gets_the_second_step_and_completes_it() {
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
+    let account = v.get(&format!("{BASE}/account?lang=en")).await;
+    assert!(
+        account.body.contains(DISABLE) && !account.body.contains(ENROL),
+        "2FA is on: only turning it off is offered: {}",
+        account.body
+    );
 
     // Turned off with the password: the password alone signs in again.
     let off = v
@@ -121,6 +138,7 @@ async fn a_totp_user_gets_the_second_step_and_completes_it() {
         .await;
     assert_eq!(off.status, 200, "{}", off.body);
     assert!(off.body.contains("Two-factor authentication is off."));
+    assert!(off.body.contains(ENROL) && !off.body.contains(DISABLE));
     let mut again = pair.browser();
     assert_eq!(again.sign_in("admin", ADMIN_PASSWORD, "").await.status, 303);
 }
