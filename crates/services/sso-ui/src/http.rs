@@ -364,6 +364,19 @@ fn login_url(r: &Req, extra: &[(&str, &str)]) -> String {
     format!("{BASE}/login?{}", s.finish())
 }
 
+/// A POSTed form of a signed-in user, past the CSRF checks: the request, the form, the
+/// session and the cookies a refreshed session sets.
+async fn signed_in_form(
+    app: &AppState,
+    headers: HeaderMap,
+    uri: &axum::http::Uri,
+    body: &str,
+) -> Result<(Req, HashMap<String, String>, Session, Vec<String>), Box<Response>> {
+    let (r, f) = submitted(app, headers, uri, body)?;
+    let (s, cookies) = session_of(app, &r).await?;
+    Ok((r, f, s, cookies))
+}
+
 /// The session of the request's cookie (refreshed, the rotated cookie to set), or the answer
 /// to give instead: to the sign-in when there is none or it ended.
 async fn session_of(app: &AppState, r: &Req) -> Result<(Session, Vec<String>), Box<Response>> {
@@ -850,11 +863,7 @@ async fn change_password_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let (r, f) = match submitted(&app, headers, &uri, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
-    let (s, cookies) = match session_of(&app, &r).await {
+    let (r, f, s, cookies) = match signed_in_form(&app, headers, &uri, &body).await {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
@@ -904,11 +913,7 @@ async fn enrol_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let (r, _) = match submitted(&app, headers, &uri, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
-    let (s, cookies) = match session_of(&app, &r).await {
+    let (r, _, s, cookies) = match signed_in_form(&app, headers, &uri, &body).await {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
@@ -955,11 +960,7 @@ async fn confirm_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let (r, f) = match submitted(&app, headers, &uri, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
-    let (s, cookies) = match session_of(&app, &r).await {
+    let (r, f, s, cookies) = match signed_in_form(&app, headers, &uri, &body).await {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
@@ -1002,11 +1003,7 @@ async fn disable_totp_submit(
     OriginalUri(uri): OriginalUri,
     body: String,
 ) -> Response {
-    let (r, f) = match submitted(&app, headers, &uri, &body) {
-        Ok(x) => x,
-        Err(resp) => return *resp,
-    };
-    let (s, cookies) = match session_of(&app, &r).await {
+    let (r, f, s, cookies) = match signed_in_form(&app, headers, &uri, &body).await {
         Ok(x) => x,
         Err(resp) => return *resp,
     };
