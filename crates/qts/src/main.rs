@@ -855,6 +855,11 @@ async fn up(
          password from QTS_ADMIN_PASSWORD or printed once when the SSO made it)",
         sso::SPEC.route_prefix()
     )?;
+    writeln!(
+        out,
+        "sign in  http://{gateway_addr}{}/v1/login",
+        sso_ui::SPEC.route_prefix()
+    )?;
     match &fleet.simulator {
         Some(sim) => writeln!(
             out,
