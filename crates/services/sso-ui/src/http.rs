@@ -335,15 +335,20 @@ fn submitted(
     }
 }
 
-/// Sets the session cookie to the session's refresh token.
+/// Sets the session cookie to the session's refresh token, living until the login ends (as
+/// the SSO says; rotation does not extend it) or `ui.session_max_age_secs`, whichever is first.
 fn session_cookie(ui: &Ui, s: &Session) -> String {
+    let configured = ui.settings.session_max_age_secs;
+    let max_age = s.login_ends_at.map_or(configured, |ends| {
+        configured.min(ends.saturating_sub(crate::service::unix_now()))
+    });
     set_cookie(
         SESSION_COOKIE,
         &s.refresh_token,
         CookieFlags {
             secure: ui.settings.cookie_secure,
             strict: true,
-            max_age: Some(ui.settings.session_max_age_secs),
+            max_age: Some(max_age),
         },
     )
 }

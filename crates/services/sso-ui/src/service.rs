@@ -43,6 +43,9 @@ pub(crate) struct Session {
     pub(crate) username: String,
     /// The roles.
     pub(crate) roles: Vec<String>,
+    /// When the login ends, Unix seconds (when the SSO says).
+    #[serde(default)]
+    pub(crate) login_ends_at: Option<u64>,
 }
 
 impl Session {
@@ -56,6 +59,7 @@ impl Session {
             .refresh_token
             .ok_or(Error::Internal("the SSO gave no refresh token"))?;
         Ok(Self {
+            login_ends_at: tokens.refresh_expires_in.map(|s| unix_now() + s),
             username: username_of(&tokens.access_token).unwrap_or_default(),
             roles: tokens.scope.split_whitespace().map(str::to_owned).collect(),
             expires_at: unix_now() + tokens.expires_in,
@@ -89,7 +93,7 @@ pub(crate) struct Ui {
     random: Arc<SystemRandom>,
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -45,6 +45,9 @@ pub(crate) struct Tokens {
     pub(crate) expires_in: u64,
     #[serde(default)]
     pub(crate) refresh_token: Option<String>,
+    /// Seconds until the login ends (its refresh tokens stop working then).
+    #[serde(default)]
+    pub(crate) refresh_expires_in: Option<u64>,
     /// The roles, space-separated.
     #[serde(default)]
     pub(crate) scope: String,

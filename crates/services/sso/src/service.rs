@@ -139,6 +139,10 @@ pub struct TokenResponse {
     /// The next refresh token (password and refresh_token grants).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Seconds until the login ends: the refresh token's family expires then, however often it
+    /// is rotated (with `refresh_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<u64>,
     /// The roles granted, space-separated.
     pub scope: String,
 }
@@ -452,17 +456,27 @@ impl Sso {
         })
     }
 
+    /// The token endpoint's answer for `claims`, with the next refresh token and when its login
+    /// ends, if the grant gives one.
     fn respond(
         &self,
         claims: &Claims,
-        refresh_token: Option<String>,
+        refresh: Option<(String, OffsetDateTime)>,
     ) -> Result<TokenResponse, Error> {
         let access_token = self.keys().sign(claims).map_err(Error::Internal)?;
+        let (refresh_token, refresh_expires_in) = match refresh {
+            Some((token, ends)) => {
+                let left = (ends - now()).whole_seconds().max(0);
+                (Some(token), Some(u64::try_from(left).unwrap_or(0)))
+            }
+            None => (None, None),
+        };
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
             expires_in: self.inner.settings.tokens.access_ttl_secs,
             refresh_token,
+            refresh_expires_in,
             scope: claims.scope.clone(),
         })
     }
@@ -790,14 +804,15 @@ impl Sso {
             .ok_or_else(|| Error::Forbidden("a user's token is needed".to_owned()))
     }
 
-    /// Issues the first refresh token of a new family (a login), audited as `event`.
+    /// Issues the first refresh token of a new family (a login), audited as `event`; answers it
+    /// and when the family expires.
     async fn start_family(
         &self,
         user: &User,
         client: &str,
         event: &str,
         at: OffsetDateTime,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, OffsetDateTime), Error> {
         let token = random_token(32).map_err(Error::Internal)?;
         let ttl = time::Duration::seconds(
             i64::try_from(self.inner.settings.tokens.refresh_ttl_secs).unwrap_or(86_400),
@@ -827,7 +842,7 @@ impl Sso {
         )
         .await?;
         tx.commit().await?;
-        Ok(token)
+        Ok((token, at + ttl))
     }
 
     async fn refresh_grant(&self, token: &str) -> Result<TokenResponse, OAuthError> {
@@ -889,6 +904,7 @@ impl Sso {
             return Err(OAuthError::grant("the user is disabled"));
         };
         let next = random_token(32).map_err(Error::Internal)?;
+        let family_ends = OffsetDateTime::from(r.expires_at);
         store::insert_refresh(
             &mut tx,
             &store::Refresh {
@@ -913,7 +929,7 @@ impl Sso {
         .map_err(Error::from)?;
         tx.commit().await.map_err(Error::from)?;
         let claims = self.claims(&user.id, &user.username, &user.roles, &user.accounts)?;
-        Ok(self.respond(&claims, Some(next))?)
+        Ok(self.respond(&claims, Some((next, family_ends)))?)
     }
 
     async fn client_grant(&self, id: &str, secret: &str) -> Result<TokenResponse, OAuthError> {

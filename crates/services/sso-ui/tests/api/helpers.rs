@@ -78,6 +78,8 @@ pub async fn spawn_pair() -> Pair {
         ("SSO__KEYS__MASTER_KEY", MASTER_KEY),
         ("SSO__PASSWORDS__MEMORY_KIB", "4096"),
         ("SSO__LOCKOUT__ATTEMPTS_PER_MINUTE", "30"),
+        // A login of one day: the session cookie follows it, not the UI's 30-day cap.
+        ("SSO__TOKENS__REFRESH_TTL_SECS", "86400"),
     ])
     .await
     .expect("the SSO starts");

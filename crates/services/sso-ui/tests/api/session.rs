@@ -13,18 +13,32 @@ async fn the_admin_signs_in_and_the_session_gives_access_tokens_the_sso_accepts(
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     assert_eq!(signed_in.header("location"), "/portal/?tab=orders");
     let cookie = signed_in.set_cookie("qts_session").unwrap();
-    for attr in [
-        "HttpOnly",
-        "Secure",
-        "SameSite=Strict",
-        "Path=/api/sso-ui",
-        "Max-Age=2592000",
-    ] {
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/sso-ui"] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
+    let max_age = |cookie: &str| -> u64 {
+        cookie
+            .split("; ")
+            .find_map(|a| a.strip_prefix("Max-Age="))
+            .unwrap_or_else(|| panic!("{cookie} has no Max-Age"))
+            .parse()
+            .unwrap()
+    };
+    let first = max_age(&cookie);
+    assert!(
+        (86_300..=86_400).contains(&first),
+        "the cookie lives as long as the SSO's one-day login: {cookie}"
+    );
 
     let t = b.session_token().await;
     assert_eq!(t.status, 200, "{}", t.body);
+    let rotated = t
+        .set_cookie("qts_session")
+        .expect("the rotated session cookie");
+    assert!(
+        max_age(&rotated) <= first,
+        "a rotation does not extend the login: {rotated}"
+    );
     let t = t.json();
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["username"], "admin");

@@ -198,6 +198,15 @@ async fn the_first_admin_manages_users_and_tokens_rotate_lock_and_revoke() {
     assert_eq!(status, 200, "{t2}");
     let r2 = t2["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
+    // The login's end comes with each refresh token and does not move on rotation (30 days).
+    let (ends1, ends2) = (
+        t["refresh_expires_in"].as_u64().unwrap(),
+        t2["refresh_expires_in"].as_u64().unwrap(),
+    );
+    assert!(
+        ends2 <= ends1 && ends1 <= 2_592_000 && ends2 > 2_592_000 - 60,
+        "{ends1} then {ends2}"
+    );
     let (status, e) = sso
         .token(&[("grant_type", "refresh_token"), ("refresh_token", &r1)])
         .await;
