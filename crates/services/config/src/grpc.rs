@@ -29,12 +29,9 @@ pub(crate) fn server(
     ConfigServiceServer::new(Api { info, config })
 }
 
+/// The call's status (logged as every API error is).
 fn status(e: impl Into<ApiError>) -> tonic::Status {
-    let e: ApiError = e.into();
-    if !e.kind().is_public() {
-        tracing::error!(error = %e.chain(), "gRPC call failed");
-    }
-    tonic::Status::new(e.kind().grpc_code(), e.public_message().to_owned())
+    e.into().into()
 }
 
 /// The caller, from the token the host's guard verified (`None` when tokens are not

@@ -33,15 +33,6 @@ fn caller<T>(request: &Request<T>) -> Option<Principal> {
     request.extensions().get::<Principal>().cloned()
 }
 
-/// Refuses a caller who sees only some accounts when the order is not one of theirs.
-async fn check_owner(oms: &Oms, caller: Option<&Principal>, id: &str) -> Result<(), Status> {
-    if caller.is_some_and(|p| !p.sees_all_accounts()) {
-        let order = oms.current(id).await.map_err(status)?;
-        common::auth::check_account(caller, &order.account)?;
-    }
-    Ok(())
-}
-
 /// The status message of the OMS.
 pub(crate) fn status_pb(s: crate::service::Status) -> pb::OmsStatus {
     pb::OmsStatus {
@@ -91,7 +82,7 @@ impl OmsService for Api {
     ) -> Result<Response<pb::Order>, Status> {
         let caller = caller(&request);
         let r = request.into_inner();
-        check_owner(&self.oms, caller.as_ref(), &r.order_id).await?;
+        crate::http::check_order_owner(&self.oms, caller.as_ref(), &r.order_id).await?;
         let change = amendment(Some(r.price), Some(r.quantity))
             .map_err(|e| status(crate::service::Error::from(e)))?;
         let order = self.oms.amend(&r.order_id, change).await.map_err(status)?;
@@ -104,7 +95,7 @@ impl OmsService for Api {
     ) -> Result<Response<pb::Order>, Status> {
         let caller = caller(&request);
         let id = request.into_inner().order_id;
-        check_owner(&self.oms, caller.as_ref(), &id).await?;
+        crate::http::check_order_owner(&self.oms, caller.as_ref(), &id).await?;
         let order = self.oms.cancel(&id).await.map_err(status)?;
         Ok(Response::new(order_pb(&order)))
     }
@@ -172,7 +163,7 @@ impl OmsService for Api {
         } else {
             r.order_id
         };
-        check_owner(&self.oms, caller.as_ref(), &id).await?;
+        crate::http::check_order_owner(&self.oms, caller.as_ref(), &id).await?;
         let events = self.oms.events(&id).await.map_err(status)?;
         Ok(Response::new(pb::ListOrderEventsResponse { events }))
     }

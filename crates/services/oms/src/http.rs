@@ -56,8 +56,21 @@ fn owns(caller: &Caller, account: &str) -> Result<(), ApiError> {
     common::auth::check_account(caller.as_ref().map(|Extension(p)| p), account)
 }
 
-/// Whether the caller sees only some accounts: only then is a stored order read to check
-/// whose it is before acting on it.
+/// Refuses a caller who sees only some accounts when order `id` is not one of theirs; only
+/// for such a caller is the stored order read (HTTP and gRPC).
+pub(crate) async fn check_order_owner(
+    oms: &Oms,
+    caller: Option<&Principal>,
+    id: &str,
+) -> Result<(), ApiError> {
+    if caller.is_some_and(|p| !p.sees_all_accounts()) {
+        common::auth::check_account(caller, &oms.current(id).await?.account)?;
+    }
+    Ok(())
+}
+
+/// Whether the caller sees only some accounts: only then is a stored conditional or algo read
+/// to check whose it is before acting on it.
 fn restricted(caller: &Caller) -> bool {
     caller
         .as_ref()
@@ -275,9 +288,7 @@ async fn amend_order(
     Path(id): Path<String>,
     b: Result<Json<AmendBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
-    if restricted(&caller) {
-        owns(&caller, &oms.current(&id).await?.account)?;
-    }
+    check_order_owner(&oms, caller.as_ref().map(|Extension(p)| p), &id).await?;
     let b = body(b)?;
     let change = amendment(b.price, b.quantity).map_err(Error::from)?;
     Ok((StatusCode::ACCEPTED, dto(&oms.amend(&id, change).await?)))
@@ -295,9 +306,7 @@ async fn cancel_order(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<OrderDto>), ApiError> {
-    if restricted(&caller) {
-        owns(&caller, &oms.current(&id).await?.account)?;
-    }
+    check_order_owner(&oms, caller.as_ref().map(|Extension(p)| p), &id).await?;
     Ok((StatusCode::ACCEPTED, dto(&oms.cancel(&id).await?)))
 }
 
@@ -322,9 +331,7 @@ async fn order_events(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<OrderEventDto>>, ApiError> {
-    if restricted(&caller) {
-        owns(&caller, &oms.current(&id).await?.account)?;
-    }
+    check_order_owner(&oms, caller.as_ref().map(|Extension(p)| p), &id).await?;
     let events = oms.events(&id).await?;
     Ok(Json(
         events
