@@ -72,7 +72,8 @@ use market::{Exchange, Price, Symbol};
 use time::Date;
 
 pub use error::{Error, Generation, Result};
-pub use settings::{Settings, V2Settings, V3Settings};
+pub use fastconnect::provider::{IssuedToken, SharedTokenProvider, TokenKind};
+pub use settings::{Settings, Tokens, V2Settings, V3Settings};
 pub use types::*;
 
 /// A live stream of events; each item is an event or an error mapping one payload (the
@@ -216,15 +217,40 @@ impl std::fmt::Debug for Broker {
 }
 
 /// Builds the adapters `settings` choose. Nothing is sent yet: sessions open on first use.
+/// Settings with `tokens = "config"` need [`connect_with`].
 pub fn connect(settings: Settings) -> Result<Broker> {
+    connect_with(settings, None)
+}
+
+/// Like [`connect`], with the token provider (the config service's, in QTS) that settings
+/// with `tokens = "config"` use; `provider` is ignored with `tokens = "own"`.
+pub fn connect_with(settings: Settings, provider: Option<SharedTokenProvider>) -> Result<Broker> {
+    let provider = match (settings.tokens(), provider) {
+        (Tokens::Own, _) => None,
+        (Tokens::Config, Some(p)) => Some(p),
+        (Tokens::Config, None) => {
+            return Err(Error::Settings(
+                "broker.tokens = \"config\" but no token provider was given (is the config service among the peers?)"
+                    .to_owned(),
+            ));
+        }
+    };
     match settings {
         Settings::V2(s) => {
-            let data = fastconnect::DataClient::new(s.data)
-                .map_err(|e| Error::from_ssi(Generation::V2, e))?;
+            let data = match &provider {
+                Some(p) => fastconnect::DataClient::with_token_provider(s.data, p.clone()),
+                None => fastconnect::DataClient::new(s.data),
+            }
+            .map_err(|e| Error::from_ssi(Generation::V2, e))?;
             let trading = match s.trading {
                 Some(config) => {
-                    let client = fastconnect::TradingClient::new(config)
-                        .map_err(|e| Error::from_ssi(Generation::V2, e))?;
+                    let client = match &provider {
+                        Some(p) => {
+                            fastconnect::TradingClient::with_token_provider(config, p.clone())
+                        }
+                        None => fastconnect::TradingClient::new(config),
+                    }
+                    .map_err(|e| Error::from_ssi(Generation::V2, e))?;
                     Some(Arc::new(v2::V2Trading::new(client)) as Arc<dyn Trading>)
                 }
                 None => None,
@@ -238,8 +264,11 @@ pub fn connect(settings: Settings) -> Result<Broker> {
         }
         Settings::V3(s) => {
             let has_key = s.client.private_key.is_some();
-            let client = fastconnect::v3::Client::new(s.client)
-                .map_err(|e| Error::from_ssi(Generation::V3, e))?;
+            let client = match provider {
+                Some(p) => fastconnect::v3::Client::with_token_provider(s.client, p),
+                None => fastconnect::v3::Client::new(s.client),
+            }
+            .map_err(|e| Error::from_ssi(Generation::V3, e))?;
             let trading = if has_key {
                 Some(Arc::new(v3::V3Trading::new(&client)?) as Arc<dyn Trading>)
             } else {

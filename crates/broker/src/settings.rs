@@ -20,6 +20,17 @@
 //! ```
 //!
 //! Secrets are `secrecy::SecretString` in the fastconnect configurations: never printed.
+//!
+//! `tokens = "config"` (either generation) makes the service take its SSI access tokens from
+//! the config service instead of logging in itself; the credentials may then be left out
+//! (the v2 trading key and the v3 private key are still needed to sign orders):
+//!
+//! ```toml
+//! generation = "v2"
+//! tokens = "config"
+//! [data]
+//! url = "https://fc-data.ssi.com.vn"
+//! ```
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -34,10 +45,34 @@ pub enum Settings {
     V3(V3Settings),
 }
 
+impl Settings {
+    /// Where the access tokens come from.
+    pub fn tokens(&self) -> Tokens {
+        match self {
+            Settings::V2(s) => s.tokens,
+            Settings::V3(s) => s.tokens,
+        }
+    }
+}
+
+/// Where a broker's SSI access tokens come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tokens {
+    /// The clients log in with their own credentials.
+    #[default]
+    Own,
+    /// The config service gives them (`crate::connect_with` with its token provider).
+    Config,
+}
+
 /// FastConnect v2: two keys (FC Data and FC Trading), each with its own hosts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct V2Settings {
+    /// Where the access tokens come from.
+    #[serde(default)]
+    pub tokens: Tokens,
     /// FC Data.
     pub data: fastconnect::DataConfig,
     /// FC Trading; `None` for a data-only broker.
@@ -48,6 +83,9 @@ pub struct V2Settings {
 /// FastConnect v3: one API key for data and trading.
 #[derive(Debug, Clone, Deserialize)]
 pub struct V3Settings {
+    /// Where the access tokens come from.
+    #[serde(default)]
+    pub tokens: Tokens,
     /// The v3 client configuration; without `private_key` the broker is data-only.
     #[serde(flatten)]
     pub client: fastconnect::v3::Config,
@@ -72,15 +110,27 @@ pub fn optional_from_layers<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Se
         .ok_or_else(|| D::Error::custom("broker.generation is required (\"v2\" or \"v3\")"))?
         .into_string()
         .map_err(D::Error::custom)?;
+    let tokens = match table.remove("tokens") {
+        None => Tokens::Own,
+        Some(v) => match v.into_string().map_err(D::Error::custom)?.trim() {
+            "own" => Tokens::Own,
+            "config" => Tokens::Config,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "broker.tokens {other:?} is neither \"own\" nor \"config\""
+                )));
+            }
+        },
+    };
     let rest = config::Value::new(None, config::ValueKind::Table(table));
     let settings = match generation.trim().to_ascii_lowercase().as_str() {
         "v2" => rest
             .try_deserialize::<V2Settings>()
-            .map(Settings::V2)
+            .map(|s| Settings::V2(V2Settings { tokens, ..s }))
             .map_err(D::Error::custom),
         "v3" => rest
             .try_deserialize::<fastconnect::v3::Config>()
-            .map(|client| Settings::V3(V3Settings { client }))
+            .map(|client| Settings::V3(V3Settings { tokens, client }))
             .map_err(D::Error::custom),
         other => Err(D::Error::custom(format!(
             "broker.generation {other:?} is neither \"v2\" nor \"v3\""

@@ -82,6 +82,7 @@ fn connect_to(data_url: &str, trading_url: &str) -> broker::Broker {
     trading.http = http();
     trading.stream = stream();
     let b = broker::connect(Settings::V2(V2Settings {
+        tokens: broker::Tokens::Own,
         data,
         trading: Some(trading),
     }))

@@ -32,6 +32,7 @@ pub mod retry;
 pub mod server;
 pub mod service;
 pub mod shutdown;
+pub mod ssi_tokens;
 pub mod store;
 pub mod telemetry;
 

@@ -120,9 +120,12 @@ pub struct DataConfig {
     /// Streaming hub host. Default [`DEFAULT_DATA_HUB_URL`].
     #[serde(default = "default_data_hub_url")]
     pub hub_url: String,
-    /// ConsumerID of the FC Data key from iBoard ("API service").
+    /// ConsumerID of the FC Data key from iBoard ("API service"). Empty (the default) only
+    /// when the tokens come from a [`crate::TokenProvider`].
+    #[serde(default)]
     pub consumer_id: String,
-    /// ConsumerSecret of the FC Data key (shown once by iBoard).
+    /// ConsumerSecret of the FC Data key (shown once by iBoard); empty as `consumer_id`.
+    #[serde(default = "empty_secret")]
     pub consumer_secret: SecretString,
     /// REST behaviour.
     #[serde(default)]
@@ -175,9 +178,12 @@ pub struct TradingConfig {
     /// Streaming hub host. Default [`DEFAULT_TRADING_HUB_URL`].
     #[serde(default = "default_trading_hub_url")]
     pub hub_url: String,
-    /// ConsumerID of the FC Trading key from iBoard.
+    /// ConsumerID of the FC Trading key from iBoard. Empty (the default) only when the tokens
+    /// come from a [`crate::TokenProvider`] and nobody logs in here with an OTP.
+    #[serde(default)]
     pub consumer_id: String,
-    /// ConsumerSecret of the FC Trading key.
+    /// ConsumerSecret of the FC Trading key; empty as `consumer_id`.
+    #[serde(default = "empty_secret")]
     pub consumer_secret: SecretString,
     /// The PrivateKey from iBoard: base64 of a .NET `<RSAKeyValue>` XML key as issued, or a
     /// PEM (PKCS#1 or PKCS#8) private key.
@@ -234,6 +240,25 @@ impl TradingConfig {
             stream: trading_stream(),
         }
     }
+}
+
+pub(crate) fn empty_secret() -> SecretString {
+    SecretString::from(String::new())
+}
+
+/// Refuses a client that logs in itself without credentials.
+pub(crate) fn require_credentials(
+    what: &str,
+    id: &str,
+    secret: &SecretString,
+) -> crate::Result<()> {
+    use secrecy::ExposeSecret as _;
+    if id.trim().is_empty() || secret.expose_secret().is_empty() {
+        return Err(crate::Error::Config(format!(
+            "{what} are empty: set them, or give the client a token provider"
+        )));
+    }
+    Ok(())
 }
 
 fn default_data_url() -> String {

@@ -31,7 +31,8 @@ use crate::codes::Exchange;
 use crate::config::DataConfig;
 use crate::error::{Error, Result};
 use crate::http::{Rest, RestRequest, TokenSource};
-use crate::token::{Token, TokenCache};
+use crate::provider::{IssuedToken, SharedTokenProvider, TokenKind};
+use crate::token::{Rejected, Token, TokenCache};
 use crate::wire::format_date;
 
 pub use model::{
@@ -370,14 +371,23 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     rest: Rest,
     tokens: TokenCache,
+    /// Where tokens come from when not from this client's own login.
+    provider: Option<SharedTokenProvider>,
+    rejected: Rejected,
 }
 
 impl TokenSource for Inner {
     fn token(&self) -> impl std::future::Future<Output = Result<Token>> + Send {
-        self.tokens.get(|| self.fetch_token())
+        self.tokens.get(|| async {
+            match &self.provider {
+                Some(p) => Ok(p.token(TokenKind::Data, self.rejected.take()).await?.into()),
+                None => self.fetch_token().await,
+            }
+        })
     }
 
     fn invalidate(&self, stale: &Token) -> impl std::future::Future<Output = ()> + Send {
+        self.rejected.set(&stale.value);
         self.tokens.invalidate(stale)
     }
 }
@@ -420,6 +430,23 @@ impl Inner {
 impl DataClient {
     /// A client for `config`. Nothing is sent until the first call.
     pub fn new(config: DataConfig) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A client whose tokens come from `provider` instead of its own login (the credentials
+    /// in `config` are then not used, and may be empty).
+    pub fn with_token_provider(config: DataConfig, provider: SharedTokenProvider) -> Result<Self> {
+        Self::build(config, Some(provider))
+    }
+
+    fn build(config: DataConfig, provider: Option<SharedTokenProvider>) -> Result<Self> {
+        if provider.is_none() {
+            crate::config::require_credentials(
+                "data.consumer_id and data.consumer_secret",
+                &config.consumer_id,
+                &config.consumer_secret,
+            )?;
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.http.timeout_ms))
             .build()
@@ -432,8 +459,16 @@ impl DataClient {
                 http,
                 rest,
                 tokens,
+                provider,
+                rejected: Rejected::default(),
             }),
         })
+    }
+
+    /// Logs in with the configured credentials now, bypassing the cache: what a
+    /// [`crate::TokenProvider`] calls to obtain the token it hands out.
+    pub async fn issue_token(&self) -> Result<IssuedToken> {
+        Ok(self.inner.fetch_token().await?.into())
     }
 
     /// The configuration in use.

@@ -120,6 +120,15 @@ pub enum Error {
     /// by [`crate::v3::ApiErrorClass`].
     #[error("{0}")]
     Api(Box<crate::v3::ApiError>),
+    /// The [`crate::TokenProvider`] that obtains this client's tokens (in QTS: the config
+    /// service) gave none.
+    #[error("no SSI token from the token provider: {message}")]
+    TokenProvider {
+        /// Whether asking again later may help (the provider was unreachable or SSI was).
+        retryable: bool,
+        /// What the provider said.
+        message: String,
+    },
 }
 
 /// The coarse class of an [`Error`], for deciding what to do about it.
@@ -158,6 +167,12 @@ impl Error {
             | Error::Config(_)
             | Error::Signing(_) => ErrorKind::InvalidInput,
             Error::Api(api) => api.class.error_kind(),
+            Error::TokenProvider {
+                retryable: true, ..
+            } => ErrorKind::Transport,
+            Error::TokenProvider {
+                retryable: false, ..
+            } => ErrorKind::Auth,
         }
     }
 
@@ -191,6 +206,7 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::Config(_)
             | Error::Signing(_)
+            | Error::TokenProvider { .. }
             | Error::Closed => None,
         }
     }
@@ -214,6 +230,7 @@ impl Error {
             | Error::InvalidRequest(_)
             | Error::Config(_)
             | Error::Signing(_)
+            | Error::TokenProvider { .. }
             | Error::Closed => None,
         }
     }
@@ -251,6 +268,12 @@ impl common_error::Classify for Error {
             Error::PageLimit { .. } | Error::InvalidRequest(_) => Kind::InvalidArgument,
             Error::Config(_) | Error::Signing(_) => Kind::FailedPrecondition,
             Error::Api(api) => api.class.common_kind(),
+            Error::TokenProvider {
+                retryable: true, ..
+            } => Kind::Unavailable,
+            Error::TokenProvider {
+                retryable: false, ..
+            } => Kind::Unauthenticated,
         }
     }
 }

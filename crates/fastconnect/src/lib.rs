@@ -16,6 +16,7 @@ pub mod data;
 pub mod decimal;
 pub mod error;
 mod http;
+pub mod provider;
 pub mod rate_limit;
 mod signalr;
 mod token;
@@ -31,4 +32,5 @@ pub use config::{DataConfig, HttpConfig, RateRule, StreamConfig, TradingConfig, 
 pub use data::{Channel, ChannelKind, DataClient, MarketEvent, MarketEvents, MarketSubscription};
 pub use decimal::Decimal;
 pub use error::{Error, ErrorKind, Result};
+pub use provider::{IssuedToken, SharedTokenProvider, TokenKind, TokenProvider};
 pub use trading::{ResumeFrom, TradingClient, TradingEvent, TradingEvents, TradingSubscription};

@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::error::Result;
+use crate::provider::IssuedToken;
 
 /// A bearer token and when it stops being usable.
 #[derive(Clone)]
@@ -53,6 +54,44 @@ pub(crate) fn jwt_exp(jwt: &str) -> Option<u64> {
     let exp = claims.get("exp")?;
     exp.as_u64()
         .or_else(|| exp.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+}
+
+impl From<IssuedToken> for Token {
+    fn from(t: IssuedToken) -> Self {
+        Self {
+            value: t.value,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+impl From<Token> for IssuedToken {
+    fn from(t: Token) -> Self {
+        Self {
+            value: t.value,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
+/// The token SSI last refused, kept until the next renewal asks a provider for a new one.
+#[derive(Debug, Default)]
+pub(crate) struct Rejected(std::sync::Mutex<Option<SecretString>>);
+
+impl Rejected {
+    pub(crate) fn set(&self, stale: &SecretString) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stale.clone());
+    }
+
+    pub(crate) fn take(&self) -> Option<SecretString> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 /// Caches one token; concurrent callers share a single renewal.

@@ -36,7 +36,8 @@ use crate::config::{TradingConfig, TwoFactorType};
 use crate::decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::http::{NoAuth, Rest, RestRequest, TokenSource};
-use crate::token::{Token, TokenCache};
+use crate::provider::{IssuedToken, SharedTokenProvider, TokenKind};
+use crate::token::{Rejected, Token, TokenCache};
 use crate::wire::{VIETNAM_OFFSET, format_date};
 
 pub use model::{
@@ -60,6 +61,8 @@ enum Renewal {
     ReadOnly,
     /// A person must log in again with a fresh OTP.
     Manual,
+    /// Ask the client's [`crate::TokenProvider`].
+    Provider,
 }
 
 /// Assigns `requestID`s: 8 digits, unique per day and across restarts, because they start
@@ -104,6 +107,8 @@ pub(crate) struct Inner {
     signer: RequestSigner,
     renewal: Mutex<Renewal>,
     request_ids: RequestIds,
+    provider: Option<SharedTokenProvider>,
+    rejected: Rejected,
 }
 
 impl TokenSource for Inner {
@@ -123,11 +128,19 @@ impl TokenSource for Inner {
                 Renewal::Manual => Err(Error::LoginRequired(
                     "the OTP session expired; call request_otp and login again".to_owned(),
                 )),
+                Renewal::Provider => match &self.provider {
+                    Some(p) => Ok(p
+                        .token(TokenKind::Trading, self.rejected.take())
+                        .await?
+                        .into()),
+                    None => Err(Error::Config("no token provider".to_owned())),
+                },
             }
         })
     }
 
     fn invalidate(&self, stale: &Token) -> impl std::future::Future<Output = ()> + Send {
+        self.rejected.set(&stale.value);
         self.tokens.invalidate(stale)
     }
 }
@@ -247,6 +260,60 @@ struct AckData {
     request_data: serde_json::Value,
 }
 
+/// `AccessToken` with `config`'s consumer key and `code` (verified when `is_save`).
+async fn access_token(
+    rest: &Rest,
+    config: &TradingConfig,
+    two_factor: TwoFactorType,
+    code: &SecretString,
+    is_save: bool,
+) -> Result<Token> {
+    let body = serde_json::to_vec(&AccessTokenBody {
+        consumer_id: &config.consumer_id,
+        consumer_secret: config.consumer_secret.expose_secret(),
+        two_factor_type: two_factor.wire(),
+        code: code.expose_secret(),
+        is_save,
+    })
+    .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    let request = RestRequest::post(format!("{API_ROOT}/AccessToken"), body);
+    let data: AccessTokenData = match rest.call(None::<&NoAuth>, &request).await {
+        Ok(envelope) => envelope.parse()?,
+        // A wrong PIN/OTP or key is a 400 with a message: it is an auth failure.
+        Err(Error::Rejected {
+            endpoint, message, ..
+        }) => return Err(Error::Unauthorized { endpoint, message }),
+        Err(other) => return Err(other),
+    };
+    tracing::debug!(is_save, "FC Trading access token obtained");
+    Ok(Token::from_jwt(
+        SecretString::from(data.access_token),
+        Duration::from_secs(config.http.fallback_token_lifetime_secs),
+    ))
+}
+
+/// Logs in to FC Trading with `config`'s consumer key, without a client (no private key is
+/// needed): what a [`crate::TokenProvider`] calls to obtain the token it hands out. With
+/// `two_factor = "pin"` and a `pin` the token is verified (`isSave=true`: it can trade);
+/// otherwise it is a read token (`isSave=false`: queries and streaming; orders need a code).
+pub async fn issue_token(config: &TradingConfig) -> Result<IssuedToken> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.http.timeout_ms))
+        .build()
+        .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+    let rest = Rest::new(http, &config.url, &config.http)?;
+    let token = match (&config.pin, config.two_factor) {
+        (Some(pin), TwoFactorType::Pin) => {
+            access_token(&rest, config, TwoFactorType::Pin, pin, true).await?
+        }
+        (Some(_) | None, TwoFactorType::Pin | TwoFactorType::Otp) => {
+            let placeholder = SecretString::from("0".to_owned());
+            access_token(&rest, config, config.two_factor, &placeholder, false).await?
+        }
+    };
+    Ok(token.into())
+}
+
 impl Inner {
     async fn access_token(
         &self,
@@ -254,28 +321,7 @@ impl Inner {
         code: &SecretString,
         is_save: bool,
     ) -> Result<Token> {
-        let body = serde_json::to_vec(&AccessTokenBody {
-            consumer_id: &self.config.consumer_id,
-            consumer_secret: self.config.consumer_secret.expose_secret(),
-            two_factor_type: two_factor.wire(),
-            code: code.expose_secret(),
-            is_save,
-        })
-        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let request = RestRequest::post(format!("{API_ROOT}/AccessToken"), body);
-        let data: AccessTokenData = match self.rest.call(None::<&NoAuth>, &request).await {
-            Ok(envelope) => envelope.parse()?,
-            // A wrong PIN/OTP or key is a 400 with a message: it is an auth failure.
-            Err(Error::Rejected {
-                endpoint, message, ..
-            }) => return Err(Error::Unauthorized { endpoint, message }),
-            Err(other) => return Err(other),
-        };
-        tracing::debug!(is_save, "FC Trading access token obtained");
-        Ok(Token::from_jwt(
-            SecretString::from(data.access_token),
-            Duration::from_secs(self.config.http.fallback_token_lifetime_secs),
-        ))
+        access_token(&self.rest, &self.config, two_factor, code, is_save).await
     }
 
     async fn signed_post<B: Serialize>(&self, endpoint: &str, body: &B) -> Result<OrderAckRaw> {
@@ -364,6 +410,27 @@ impl TradingClient {
     /// configured PIN (`two_factor = "pin"`) it logs in by itself on first use; otherwise call
     /// [`login`](Self::login) or [`login_read_only`](Self::login_read_only) first.
     pub fn new(config: TradingConfig) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A client whose tokens come from `provider` (see [`crate::provider`]) whenever no
+    /// explicit [`login`](Self::login) token is current; the consumer key and PIN in `config`
+    /// are then used only for an explicit OTP login.
+    pub fn with_token_provider(
+        config: TradingConfig,
+        provider: SharedTokenProvider,
+    ) -> Result<Self> {
+        Self::build(config, Some(provider))
+    }
+
+    fn build(config: TradingConfig, provider: Option<SharedTokenProvider>) -> Result<Self> {
+        if provider.is_none() {
+            crate::config::require_credentials(
+                "trading.consumer_id and trading.consumer_secret",
+                &config.consumer_id,
+                &config.consumer_secret,
+            )?;
+        }
         let signer = RequestSigner::from_key(&config.private_key)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.http.timeout_ms))
@@ -372,6 +439,7 @@ impl TradingClient {
         let rest = Rest::new(http.clone(), &config.url, &config.http)?;
         let tokens = TokenCache::new(Duration::from_secs(config.http.token_refresh_margin_secs));
         let renewal = match (&config.pin, config.two_factor) {
+            _ if provider.is_some() => Renewal::Provider,
             (Some(pin), TwoFactorType::Pin) => Renewal::Pin(pin.clone()),
             (Some(_) | None, TwoFactorType::Pin | TwoFactorType::Otp) => Renewal::Manual,
         };
@@ -384,6 +452,8 @@ impl TradingClient {
                 signer,
                 renewal: Mutex::new(renewal),
                 request_ids: RequestIds::default(),
+                provider,
+                rejected: Rejected::default(),
             }),
         })
     }
@@ -424,6 +494,8 @@ impl TradingClient {
         let token = self.inner.access_token(two_factor, code, save).await?;
         self.inner.tokens.set(token).await;
         self.set_renewal(match two_factor {
+            // When this token runs out the provider's take over again.
+            _ if self.inner.provider.is_some() => Renewal::Provider,
             TwoFactorType::Pin if save => Renewal::Pin(code.clone()),
             TwoFactorType::Pin | TwoFactorType::Otp => Renewal::Manual,
         });
@@ -433,7 +505,9 @@ impl TradingClient {
     /// `AccessToken` with `isSave=false`: a token for queries and streaming (orders then need
     /// a `code`). Renewed automatically.
     pub async fn login_read_only(&self) -> Result<()> {
-        self.set_renewal(Renewal::ReadOnly);
+        if self.inner.provider.is_none() {
+            self.set_renewal(Renewal::ReadOnly);
+        }
         self.inner.token().await?;
         Ok(())
     }
@@ -443,8 +517,8 @@ impl TradingClient {
     /// or a person must log in again with an OTP.
     pub async fn session(&self) -> (Option<u64>, bool) {
         let renews = match self.inner.renewal.lock() {
-            Ok(r) => matches!(*r, Renewal::Pin(_)),
-            Err(p) => matches!(*p.into_inner(), Renewal::Pin(_)),
+            Ok(r) => matches!(*r, Renewal::Pin(_) | Renewal::Provider),
+            Err(p) => matches!(*p.into_inner(), Renewal::Pin(_) | Renewal::Provider),
         };
         (self.inner.tokens.expires_at().await, renews)
     }

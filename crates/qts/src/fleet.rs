@@ -222,8 +222,10 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Loads every service's settings, connects backends, binds every listener and starts
-    /// serving. Fails (starting nothing) if any service's settings or backends fail.
+    /// Loads and checks every service's settings, then starts the services one by one in
+    /// [`members`] order, each serving as soon as it is built (the later ones call it while
+    /// they start). Fails, starting nothing, if any settings are bad; if a service's backends
+    /// or build fail, what was started stops before the error is returned.
     pub async fn start(options: &Options, token: CancellationToken) -> anyhow::Result<Self> {
         Self::start_members(members(), options, token).await
     }
@@ -235,18 +237,27 @@ impl Fleet {
         token: CancellationToken,
     ) -> anyhow::Result<Self> {
         let mut tasks = JoinSet::new();
+        // Stops what this start began if a later service fails to start; `token` stops it all.
+        let fleet_token = token.child_token();
         // The market first: its clock and URLs go into the services' settings.
-        let (simulator, overlay, trading_overlay) = match &options.market {
-            Market::None => (None, None, None),
+        let (simulator, overlay, trading_overlay, via_config) = match &options.market {
+            Market::None => (None, None, None, None),
             Market::Broker(table) => {
                 let mut wrapped = toml::Table::new();
                 wrapped.insert("broker".to_owned(), toml::Value::Table(table.clone()));
                 let text = toml::to_string(&wrapped).context("broker settings")?;
-                (None, Some(text.clone()), Some(text))
+                (None, Some(text.clone()), Some(text), None)
             }
             Market::Simulator(sim) => {
-                let (running, overlays) = start_simulator(sim, &mut tasks, token.clone()).await?;
-                (Some(running), Some(overlays.data), Some(overlays.trading))
+                let (running, overlays) =
+                    start_simulator(sim, &mut tasks, fleet_token.clone()).await?;
+                let via = (overlays.via_config, overlays.config);
+                (
+                    Some(running),
+                    Some(overlays.data),
+                    Some(overlays.trading),
+                    Some(via),
+                )
             }
         };
         let clock = simulator
@@ -284,19 +295,57 @@ impl Fleet {
             if simulator.is_some() && member.spec.name == "decision" {
                 text.push_str("[decision]\nenable_all = true\n");
             }
+            if let Some((_, config)) = &via_config
+                && member.spec.name == "config"
+            {
+                text.push_str(config);
+            }
             let broker = if member.spec.name == TRADING_SERVICE {
                 &trading_overlay
             } else {
                 &overlay
             };
-            if let Some(broker) = broker
-                && BROKER_SERVICES.contains(&member.spec.name)
-            {
-                text.push_str(broker);
-            }
+            let own_tokens = match broker {
+                Some(broker) if BROKER_SERVICES.contains(&member.spec.name) => {
+                    format!("{text}{broker}")
+                }
+                Some(_) | None => text.clone(),
+            };
+            // With the simulator, a service that checks tokens takes its SSI tokens from the
+            // config service (which holds the keys); one that does not (auth.enabled off)
+            // cannot be given any, so it keeps the keys and logs in itself.
+            let via = via_config.as_ref().and_then(|((data, trading), _)| {
+                BROKER_SERVICES.contains(&member.spec.name).then(|| {
+                    let broker = if member.spec.name == TRADING_SERVICE {
+                        trading
+                    } else {
+                        data
+                    };
+                    format!("{text}{broker}")
+                })
+            });
             // Every service's settings are checked before any starts.
-            let loaded = (member.prepare)(&options.sources(member.spec, overlay_of(&text)))
-                .with_context(|| format!("settings of {}", member.spec.name))?;
+            let (loaded, text) = match via {
+                Some(via) => {
+                    let loaded = (member.prepare)(&options.sources(member.spec, overlay_of(&via)))
+                        .with_context(|| format!("settings of {}", member.spec.name))?;
+                    if loaded.shared.auth.enabled {
+                        (loaded, via)
+                    } else {
+                        let loaded = (member.prepare)(
+                            &options.sources(member.spec, overlay_of(&own_tokens)),
+                        )
+                        .with_context(|| format!("settings of {}", member.spec.name))?;
+                        (loaded, own_tokens)
+                    }
+                }
+                None => {
+                    let loaded =
+                        (member.prepare)(&options.sources(member.spec, overlay_of(&own_tokens)))
+                            .with_context(|| format!("settings of {}", member.spec.name))?;
+                    (loaded, own_tokens)
+                }
+            };
             prepared.push((member, loaded, text));
         }
         let data_dir = prepared
@@ -311,12 +360,12 @@ impl Fleet {
             // The services started so far are this one's peers at the addresses they bound.
             if !started.is_empty() {
                 text.push_str("[peers]\n");
-                for (spec, addrs, _) in &started {
+                for (spec, addrs) in &started {
                     let (spec, addrs): (&&ServiceSpec, &Addrs) = (spec, addrs);
                     text.push_str(&format!("{:?} = \"http://{}\"\n", spec.name, addrs.grpc));
                 }
                 // Tokens are verified with the keys the fleet's SSO publishes.
-                if let Some((spec, addrs, _)) = started.iter().find(|(s, _, _)| s.name == "sso") {
+                if let Some((spec, addrs)) = started.iter().find(|(s, _)| s.name == "sso") {
                     let spec: &ServiceSpec = spec;
                     let secret = secrets
                         .iter()
@@ -332,63 +381,78 @@ impl Fleet {
                 prepared = (member.prepare)(&options.sources(member.spec, overlay_of(&text)))
                     .with_context(|| format!("settings of {}", member.spec.name))?;
             }
-            let Prepared {
-                shared: settings,
-                migrations,
-                build,
-            } = prepared;
             let name = member.spec.name;
-            let bus: SharedBus = match settings.bus.kind {
-                BusKind::Embedded => match &shared_bus {
-                    Some(bus) => bus.clone(),
-                    None => {
-                        let bus: SharedBus = Arc::new(
-                            EmbeddedBus::open(&settings.bus.embedded, &settings.data_dir)
-                                .context("open embedded bus")?,
-                        );
-                        shared_bus = Some(bus.clone());
-                        bus
-                    }
-                },
-                BusKind::Kafka => Arc::new(
-                    common::bus::kafka::KafkaBus::connect(&settings.bus.kafka, name)
-                        .context("create kafka clients")?,
-                ),
-            };
-            let cache: SharedCache = match settings.cache.kind {
-                CacheKind::Memory => Arc::new(
-                    shared_cache.with_prefix(common::server::cache_prefix(member.spec, &settings)),
-                ),
-                CacheKind::Redis => {
-                    use secrecy::ExposeSecret;
-                    Arc::new(
-                        common::cache::RedisCache::connect(
-                            settings.cache.url.expose_secret(),
-                            common::server::cache_prefix(member.spec, &settings),
+            let built = async {
+                let Prepared {
+                    shared: settings,
+                    migrations,
+                    build,
+                } = prepared;
+                let bus: SharedBus = match settings.bus.kind {
+                    BusKind::Embedded => match &shared_bus {
+                        Some(bus) => bus.clone(),
+                        None => {
+                            let bus: SharedBus = Arc::new(
+                                EmbeddedBus::open(&settings.bus.embedded, &settings.data_dir)
+                                    .context("open embedded bus")?,
+                            );
+                            shared_bus = Some(bus.clone());
+                            bus
+                        }
+                    },
+                    BusKind::Kafka => Arc::new(
+                        common::bus::kafka::KafkaBus::connect(&settings.bus.kafka, name)
+                            .context("create kafka clients")?,
+                    ),
+                };
+                let cache: SharedCache = match settings.cache.kind {
+                    CacheKind::Memory => Arc::new(
+                        shared_cache
+                            .with_prefix(common::server::cache_prefix(member.spec, &settings)),
+                    ),
+                    CacheKind::Redis => {
+                        use secrecy::ExposeSecret;
+                        Arc::new(
+                            common::cache::RedisCache::connect(
+                                settings.cache.url.expose_secret(),
+                                common::server::cache_prefix(member.spec, &settings),
+                            )
+                            .await
+                            .with_context(|| format!("{name}: connect to redis"))?,
                         )
-                        .await
-                        .with_context(|| format!("{name}: connect to redis"))?,
-                    )
+                    }
+                };
+                let db = common::server::connect_db(member.spec, &settings, migrations)
+                    .await
+                    .with_context(|| format!("{name}: database"))?;
+                let backends = Backends::with(bus, cache, db)
+                    .await
+                    .with_context(|| format!("{name}: backends"))?;
+                build(backends)
+                    .await
+                    .with_context(|| format!("start {name}"))
+            }
+            .await;
+            let (addrs, run) = match built {
+                Ok(built) => built,
+                Err(e) => {
+                    // What already runs (the simulator, the services before this one) stops
+                    // before the error is returned.
+                    fleet_token.cancel();
+                    while tasks.join_next().await.is_some() {}
+                    return Err(e);
                 }
             };
-            let db = common::server::connect_db(member.spec, &settings, migrations)
-                .await
-                .with_context(|| format!("{name}: database"))?;
-            let backends = Backends::with(bus, cache, db)
-                .await
-                .with_context(|| format!("{name}: backends"))?;
-            let (addrs, run) = build(backends)
-                .await
-                .with_context(|| format!("start {name}"))?;
-            started.push((member.spec, addrs, run));
-        }
-
-        let mut services = Vec::new();
-        for (spec, addrs, run) in started {
-            let child = token.clone();
+            // It serves at once: the services after it call it while they start (they fetch
+            // their configuration and SSI tokens from the config service).
+            let (spec, child) = (member.spec, fleet_token.clone());
             tasks.spawn(async move { (spec.name, run(child).await) });
-            services.push(Running { spec, addrs });
+            started.push((spec, addrs));
         }
+        let services = started
+            .into_iter()
+            .map(|(spec, addrs)| Running { spec, addrs })
+            .collect();
         Ok(Self {
             simulator,
             services,
@@ -449,6 +513,11 @@ struct SimOverlays {
     data: String,
     /// `[broker]` with both sides, and `[orders]` with the demo key's accounts (the OMS).
     trading: String,
+    /// The same two with `tokens = "config"` and without the SSI credentials (the private key
+    /// stays: the OMS signs its orders), for services that check tokens.
+    via_config: (String, String),
+    /// The config service's `[ssi]`: it holds the demo credentials and hands out the tokens.
+    config: String,
 }
 
 /// Starts the simulator on its ports (or free ones) as a fleet task; answers where it runs and
@@ -509,6 +578,36 @@ async fn start_simulator(
             .context("simulator");
         ("simulator", result)
     });
+    // The config service holds the simulator's keys and gives the services their tokens.
+    let mut seed = toml::Table::new();
+    let mut ssi = toml::Table::new();
+    for (k, v) in [
+        ("data_consumer_id", consumer.0.as_str()),
+        ("data_consumer_secret", consumer.1.as_str()),
+    ] {
+        seed.insert(k.to_owned(), toml::Value::String(v.to_owned()));
+    }
+    if let Some((secret, pin, _)) = &demo_trading {
+        for (k, v) in [
+            ("trading_consumer_id", DEMO_TRADING_CONSUMER_ID),
+            ("trading_consumer_secret", secret.as_str()),
+            ("trading_pin", pin.as_str()),
+        ] {
+            seed.insert(k.to_owned(), toml::Value::String(v.to_owned()));
+        }
+    }
+    for (k, v) in [
+        ("enabled", toml::Value::Boolean(true)),
+        ("generation", toml::Value::String("v2".to_owned())),
+        ("data_url", toml::Value::String(data_url.clone())),
+        ("trading_url", toml::Value::String(trading_url.clone())),
+        ("seed", toml::Value::Table(seed)),
+    ] {
+        ssi.insert(k.to_owned(), v);
+    }
+    let mut root = toml::Table::new();
+    root.insert("ssi".to_owned(), toml::Value::Table(ssi));
+    let config_overlay = toml::to_string(&root).context("config service ssi settings")?;
     let mut data_section = toml::Table::new();
     for (k, v) in [
         ("url", data_url.as_str()),
@@ -563,6 +662,7 @@ async fn start_simulator(
             data_overlay.clone()
         }
     };
+    let via_config = (via_config(&data_overlay)?, via_config(&trading_overlay)?);
     Ok((
         RunningSim {
             data_url,
@@ -574,6 +674,28 @@ async fn start_simulator(
         SimOverlays {
             data: data_overlay,
             trading: trading_overlay,
+            via_config,
+            config: config_overlay,
         },
     ))
+}
+
+/// `overlay` with `broker.tokens = "config"` and without the SSI credentials the config
+/// service holds in their place.
+fn via_config(overlay: &str) -> anyhow::Result<String> {
+    let mut root: toml::Table = toml::from_str(overlay).context("broker overlay")?;
+    if let Some(toml::Value::Table(broker)) = root.get_mut("broker") {
+        broker.insert(
+            "tokens".to_owned(),
+            toml::Value::String("config".to_owned()),
+        );
+        for side in ["data", "trading"] {
+            if let Some(toml::Value::Table(t)) = broker.get_mut(side) {
+                for key in ["consumer_id", "consumer_secret", "pin"] {
+                    t.remove(key);
+                }
+            }
+        }
+    }
+    toml::to_string(&root).context("broker overlay")
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::provider::{IssuedToken, SharedTokenProvider};
 use crate::trading::sign::RequestSigner;
 use crate::v3::config::Config;
 use crate::v3::data::DataClient;
@@ -100,6 +101,24 @@ impl Client {
     /// A client for `config`. Reads the private key (if any) and the extra CA now; nothing
     /// is sent until the first call.
     pub fn new(config: Config) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A client whose data-scope tokens come from `provider` (see [`crate::provider`]) instead
+    /// of its own logins, so that the fleet shares the one session SSI keeps per API key. An
+    /// explicit OTP login on this client still makes its own (trading) session.
+    pub fn with_token_provider(config: Config, provider: SharedTokenProvider) -> Result<Self> {
+        Self::build(config, Some(provider))
+    }
+
+    fn build(config: Config, provider: Option<SharedTokenProvider>) -> Result<Self> {
+        if provider.is_none() {
+            crate::config::require_credentials(
+                "api_key and api_secret",
+                &config.api_key,
+                &config.api_secret,
+            )?;
+        }
         let signer = config
             .private_key
             .as_ref()
@@ -124,8 +143,9 @@ impl Client {
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         let rest = Rest::new(http, &config.api_url, &config.http)?;
-        let session = Session::new(&config);
-        {
+        let own_logins = provider.is_none();
+        let session = Session::new(&config, provider);
+        if own_logins {
             let id = key_id(&config);
             let mut live = LIVE_KEYS
                 .lock()
@@ -230,6 +250,20 @@ impl Client {
     /// A valid access token (renewed as needed); the stream uses it too.
     pub async fn access_token(&self) -> Result<SecretString> {
         self.core.session.token(&self.core.rest).await
+    }
+
+    /// The session's access token (renewed as needed) with its expiry: what a
+    /// [`crate::TokenProvider`] hands out to the clients that share this session.
+    pub async fn issue_token(&self) -> Result<IssuedToken> {
+        let value = self.access_token().await?;
+        let expires_at = self.session().await.map_or(0, |s| s.expires_at);
+        Ok(IssuedToken { value, expires_at })
+    }
+
+    /// SSI refused `stale`, a token of this session someone was given: the next
+    /// [`access_token`](Self::access_token) renews it.
+    pub async fn token_refused(&self, stale: &SecretString) {
+        self.core.session.invalidate(stale).await;
     }
 }
 

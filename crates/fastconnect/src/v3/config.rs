@@ -25,7 +25,9 @@ pub struct Config {
     pub stream_url: String,
     /// API key from the SSI developer portal.
     pub api_key: String,
-    /// API secret from the portal.
+    /// API secret from the portal. Empty (the default) only when the tokens come from a
+    /// [`crate::TokenProvider`] and nobody logs in here with an OTP.
+    #[serde(default = "crate::config::empty_secret")]
     pub api_secret: SecretString,
     /// Private key for `X-Signature` (base64 .NET XML as issued, or PEM). Needed only for
     /// trading ([`crate::v3::Client::trading`]).

@@ -18,7 +18,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::token::{jwt_exp, now_secs};
+use crate::provider::{SharedTokenProvider, TokenKind};
+use crate::token::{Rejected, jwt_exp, now_secs};
 use crate::v3::error::ApiErrorClass;
 use crate::v3::rest::{Reply, Request, Rest};
 
@@ -84,6 +85,9 @@ pub(crate) struct Session {
     auto_data_login: bool,
     poll_interval: Duration,
     poll_max_wait: Duration,
+    /// Where tokens come from when this client does not log in itself.
+    provider: Option<SharedTokenProvider>,
+    rejected: Rejected,
 }
 
 impl std::fmt::Debug for Session {
@@ -113,7 +117,7 @@ pub(crate) enum Login<'a> {
 }
 
 impl Session {
-    pub(crate) fn new(config: &crate::v3::Config) -> Self {
+    pub(crate) fn new(config: &crate::v3::Config, provider: Option<SharedTokenProvider>) -> Self {
         Self {
             api_key: config.api_key.clone(),
             api_secret: config.api_secret.clone(),
@@ -123,6 +127,8 @@ impl Session {
             auto_data_login: config.auto_data_login,
             poll_interval: config.otp_poll_interval(),
             poll_max_wait: config.otp_poll_max_wait(),
+            provider,
+            rejected: Rejected::default(),
         }
     }
 
@@ -181,6 +187,17 @@ impl Session {
                 ));
             }
         }
+        if let Some(provider) = &self.provider {
+            let given = provider.token(TokenKind::V3, self.rejected.take()).await?;
+            *state = Some(Tokens {
+                access: given.value.clone(),
+                refresh: None,
+                expires_at: given.expires_at,
+                refresh_expires_at: 0,
+                scope: Scope::Data,
+            });
+            return Ok(given.value);
+        }
         if !self.auto_data_login {
             return Err(Error::LoginRequired(
                 "no v3 session: call login_data_only / login_otp / login_smart_otp".to_owned(),
@@ -199,6 +216,7 @@ impl Session {
             && t.access.expose_secret() == stale.expose_secret()
         {
             t.expires_at = 0;
+            self.rejected.set(stale);
         }
     }
 

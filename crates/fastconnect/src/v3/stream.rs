@@ -723,6 +723,7 @@ impl Runner {
             | Error::PageLimit { .. }
             | Error::InvalidRequest(_)
             | Error::Signing(_)
+            | Error::TokenProvider { .. }
             | Error::Closed => false,
         };
         let text = common_error::chain(&e).to_string();

@@ -551,3 +551,72 @@ async fn the_client_side_limiter_spaces_requests() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_provider_gives_the_tokens_and_renews_the_one_ssi_refused() {
+    use std::sync::{Arc, Mutex};
+
+    let fake = FakeSsi::start().await;
+    // The provider logs in with the credentials the client does not have.
+    let issuer = data_client(&fake);
+    let asked: Arc<Mutex<Vec<(fastconnect::TokenKind, Option<String>)>>> = Arc::default();
+    let log = asked.clone();
+    let provider = fastconnect::provider::from_fn(move |kind, rejected| {
+        let (issuer, log) = (issuer.clone(), log.clone());
+        async move {
+            log.lock().unwrap().push((
+                kind,
+                rejected.map(|r: secrecy::SecretString| r.expose_secret().to_owned()),
+            ));
+            issuer.issue_token().await
+        }
+    });
+    let mut config = data_config(&fake);
+    config.consumer_id = String::new();
+    config.consumer_secret = String::new().into();
+    // Without a provider, empty credentials are refused up front.
+    let err = fastconnect::DataClient::new(config.clone()).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    let client = fastconnect::DataClient::with_token_provider(config, provider).unwrap();
+
+    let first = client.access_token().await.unwrap();
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        first.expose_secret()
+    );
+    assert_eq!(
+        asked.lock().unwrap().as_slice(),
+        &[(fastconnect::TokenKind::Data, None)]
+    );
+
+    // SSI refuses the token: the client asks again naming it, and retries with the new one.
+    fake.revoke_tokens();
+    fake.enqueue(
+        "/api/v2/Market/IndexList",
+        ok(
+            json!([{"IndexCode": "VN30", "IndexName": "VN30", "Exchange": "HOSE"}]),
+            1,
+        ),
+    );
+    let list = client
+        .all(&IndexListQuery {
+            exchange: Exchange::Hose,
+        })
+        .await
+        .unwrap();
+    assert_eq!(list[0].index_code, "VN30");
+    assert_eq!(
+        asked.lock().unwrap().last(),
+        Some(&(
+            fastconnect::TokenKind::Data,
+            Some(first.expose_secret().to_owned())
+        ))
+    );
+    // Only the provider logged in; the client never called AccessToken with its own key.
+    assert!(
+        fake.requests_to("/api/v2/Market/AccessToken")
+            .iter()
+            .all(|c| c.json()["consumerID"] == "data-consumer")
+    );
+    assert_eq!(fake.tokens_issued(), 2);
+}

@@ -8,6 +8,7 @@ use common::store::Migrations;
 
 use crate::service::Config;
 use crate::settings::{Sections, Settings};
+use crate::ssi::SsiTokens;
 
 /// The bound config service.
 pub struct App {
@@ -28,11 +29,21 @@ impl Service for App {
             .load(&settings.shared.data_dir, "config-master.key")
             .map_err(|e| anyhow::anyhow!("the master key: {e}"))?;
         let config = Config::new(backends.db.clone(), master);
+        let registry = prometheus::Registry::new();
+        let ssi = SsiTokens::new(settings.own.ssi.clone(), config.clone(), &registry)?;
+        ssi.seed()
+            .await
+            .map_err(|e| anyhow::anyhow!("sealing ssi.seed: {}", common::error::chain(&e)))?;
         let parts = Parts {
             http: common::server::info_routes(info.clone())
-                .merge(crate::http::router(config.clone())),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), config)),
-            registry: prometheus::Registry::new(),
+                .merge(crate::http::router(config.clone()))
+                .merge(crate::http::ssi_router(ssi.clone())),
+            grpc: tonic::service::Routes::new(crate::grpc::server(
+                info.clone(),
+                config,
+                ssi.clone(),
+            )),
+            registry,
         };
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
         // A service reads its own configuration and secrets (checked in the handlers), ops all
@@ -40,7 +51,11 @@ impl Service for App {
         host.grpc_roles(&[
             ("GetConfig", &["ops", "service"]),
             ("GetSecret", &["service"]),
+            ("GetSsiToken", &["service"]),
         ]);
+        if ssi.enabled() {
+            host.spawn("ssi-tokens", move |token| ssi.run(token));
+        }
         Ok(Self { host })
     }
 

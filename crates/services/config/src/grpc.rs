@@ -11,22 +11,25 @@ use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
 use proto::config::v1 as pb;
 use proto::config::v1::config_service_server::{ConfigService, ConfigServiceServer};
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::domain::Scope;
 use crate::service::Config;
+use crate::ssi::SsiTokens;
 
 struct Api {
     info: Arc<ServiceInfo>,
     config: Config,
+    ssi: SsiTokens,
 }
 
 /// The tonic server for this service.
 pub(crate) fn server(
     info: Arc<ServiceInfo>,
     config: Config,
+    ssi: SsiTokens,
 ) -> ConfigServiceServer<impl ConfigService> {
-    ConfigServiceServer::new(Api { info, config })
+    ConfigServiceServer::new(Api { info, config, ssi })
 }
 
 /// The call's status (logged as every API error is).
@@ -81,6 +84,25 @@ impl ConfigService for Api {
             name: meta.name,
             version: meta.version,
             value: value.expose_secret().to_owned(),
+        }))
+    }
+
+    async fn get_ssi_token(
+        &self,
+        request: tonic::Request<pb::GetSsiTokenRequest>,
+    ) -> Result<tonic::Response<pb::SsiToken>, tonic::Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let rejected = r.rejected.map(SecretString::from);
+        let token = self
+            .ssi
+            .token(caller.as_ref(), &r.kind, rejected.as_ref())
+            .await
+            .map_err(status)?;
+        Ok(tonic::Response::new(pb::SsiToken {
+            kind: r.kind,
+            access_token: token.value.expose_secret().to_owned(),
+            expires_at: token.expires_at,
         }))
     }
 }

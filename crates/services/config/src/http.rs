@@ -22,12 +22,29 @@ use utoipa_axum::routes;
 
 use crate::domain::{AuditEntry, Change, Document, Scope, SecretMeta, Version};
 use crate::service::Config;
+use crate::ssi::{SsiTokens, TokenStatus};
 
 /// The caller, when tokens are checked (`auth.enabled`).
 type Caller = Option<axum::Extension<common::auth::Principal>>;
 
 fn principal(c: &Caller) -> Option<&common::auth::Principal> {
     c.as_ref().map(|axum::Extension(p)| p)
+}
+
+/// The SSI token routes.
+pub(crate) fn ssi_router(ssi: SsiTokens) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(ssi_tokens))
+        .with_state(ssi)
+}
+
+/// The fleet's SSI tokens as the config service holds them — never the tokens themselves:
+/// whether each is held and until when, logins and failures since start, the last failure, and
+/// which credentials are held. Admins and ops.
+#[utoipa::path(get, path = "/v1/ssi/tokens", tag = "ssi", security(("bearer" = ["ops"])),
+    responses((status = 200, description = "One entry per token kind of the configured generation", body = [TokenStatus])))]
+async fn ssi_tokens(State(ssi): State<SsiTokens>) -> Result<Json<Vec<TokenStatus>>, ApiError> {
+    Ok(Json(ssi.status().await?))
 }
 
 /// The service's routes.
@@ -525,7 +542,8 @@ async fn secret_value(
 pub(crate) struct AuditDto {
     at: String,
     actor: String,
-    /// `config.change`, `config.rollback`, `secret.set`, `secret.delete`, `secret.read`.
+    /// `config.change`, `config.rollback`, `secret.set`, `secret.delete`, `secret.read`,
+    /// `ssi.token` (a new SSI token for the fleet, a failed SSI login, a refused request).
     action: String,
     service: String,
     /// The environment or the secret's name.

@@ -1,4 +1,4 @@
-//! The config service. Configuration, secrets, feature flags (SSI tokens: not yet).
+//! The config service. Configuration, secrets, feature flags, SSI tokens.
 //!
 //! Owns, per service of the fleet and environment (`prod`, `paper`, ...), a configuration
 //! document — keys to JSON values, and feature flags (on/off, optionally for a deterministic
@@ -14,8 +14,9 @@
 //! in plaintext only to the owning service's own token (HTTP and gRPC `GetSecret`). Every secret
 //! read (allowed or refused) and every change is in the audit trail.
 //!
-//! Does not own yet: SSI FastConnect access tokens for the fleet (obtaining, caching and
-//! handing them out); the services still fetch their own.
+//! And the fleet's SSI FastConnect access tokens ([`ssi`]): it logs in to SSI with the
+//! credentials it holds, keeps and renews the tokens, and hands them to the services that talk
+//! to SSI (gRPC `GetSsiToken`), which then hold no SSI credentials.
 //!
 //! Start at [`App`]; the rules are in [`domain`], the use cases in [`service`], storage in
 //! [`store`].
@@ -27,6 +28,7 @@ mod grpc;
 mod http;
 pub mod service;
 pub mod settings;
+pub mod ssi;
 pub mod store;
 
 pub use app::App;

@@ -139,8 +139,28 @@ impl Config {
         }
     }
 
-    fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// The config service's own secret `name` and its version, opened for the service's own
+    /// use (the SSI credentials it logs in with); `None` when not set. The caller audits the
+    /// use.
+    pub(crate) async fn own_secret(
+        &self,
+        name: &str,
+    ) -> Result<Option<(u64, SecretString)>, Error> {
+        let Some((meta, sealed)) = store::secret(self.db(), crate::SPEC.name, name).await? else {
+            return Ok(None);
+        };
+        let plain = self
+            .inner
+            .master
+            .open(&sealed, &secret_aad(crate::SPEC.name, name, meta.version))
+            .map_err(|e| Error::Seal(name.to_owned(), e))?;
+        let value = String::from_utf8(plain)
+            .map_err(|_| Error::Seal(name.to_owned(), "not UTF-8".to_owned()))?;
+        Ok(Some((meta.version, SecretString::from(value))))
     }
 
     // ----- configuration ---------------------------------------------------------------------

@@ -11,6 +11,8 @@ pub struct Sections {
     /// The master key that seals secrets at rest (AES-256-GCM; `config-master.key` when
     /// neither it nor `QTS_MASTER_KEY` is set).
     pub keys: common::crypto::KeySettings,
+    /// SSI FastConnect tokens for the fleet.
+    pub ssi: crate::ssi::SsiSettings,
 }
 
 impl common::settings::Sections for Sections {
@@ -19,6 +21,7 @@ impl common::settings::Sections for Sections {
         if !key.is_empty() && common::crypto::MasterKey::from_base64(key).is_err() {
             problems.push("keys.master_key must be the base64 of 32 bytes".to_owned());
         }
+        self.ssi.check(problems);
     }
 }
 

@@ -22,13 +22,16 @@ pub struct App {
     host: Host,
 }
 
-/// Connects the broker of `[broker]`, if configured.
+/// Connects the broker of `[broker]`, if configured, with the config service's tokens when
+/// it says `tokens = "config"` (`tokens`: the provider for that case).
 pub fn market_data(
     settings: Option<&broker::Settings>,
+    tokens: Option<broker::SharedTokenProvider>,
 ) -> anyhow::Result<Option<Arc<dyn broker::MarketData>>> {
     match settings {
         Some(s) => {
-            let b = broker::connect(s.clone()).context("connect the broker of [broker]")?;
+            let b = broker::connect_with(s.clone(), tokens)
+                .context("connect the broker of [broker]")?;
             Ok(Some(b.market_data))
         }
         None => Ok(None),
@@ -57,7 +60,18 @@ impl Service for App {
         let backfill_token = CancellationToken::new();
         let backfills = Backfills::new(
             store,
-            market_data(settings.own.broker.as_ref())?,
+            market_data(
+                settings.own.broker.as_ref(),
+                common::ssi_tokens::for_broker(
+                    &settings,
+                    crate::SPEC.name,
+                    settings
+                        .own
+                        .broker
+                        .as_ref()
+                        .is_some_and(|b| b.tokens() == broker::Tokens::Config),
+                )?,
+            )?,
             calendar,
             settings.own.backfill.clone(),
             metrics.clone(),

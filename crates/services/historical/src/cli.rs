@@ -155,7 +155,7 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     let token = CancellationToken::new();
     let backfills = Backfills::new(
         store,
-        crate::market_data(Some(&settings))?,
+        crate::market_data(Some(&settings), None)?,
         Arc::new(market::TradingCalendar::embedded().context("trading calendar")?),
         BackfillSettings {
             window_days: args.window_days.clamp(1, 366),

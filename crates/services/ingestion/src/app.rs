@@ -37,7 +37,14 @@ impl Service for App {
             .map_err(anyhow::Error::msg)
             .context("clock")?;
         let broker = match &settings.own.broker {
-            Some(b) => Some(broker::connect(b.clone()).context("broker settings")?),
+            Some(b) => {
+                let tokens = common::ssi_tokens::for_broker(
+                    &settings,
+                    crate::SPEC.name,
+                    b.tokens() == broker::Tokens::Config,
+                )?;
+                Some(broker::connect_with(b.clone(), tokens).context("broker settings")?)
+            }
             None => None,
         };
         let subscription = whole_market();

@@ -40,7 +40,18 @@ impl Service for App {
             .map_err(anyhow::Error::msg)
             .context("market clock")?;
         let broker = match settings.own.broker.clone() {
-            Some(b) => Some(broker::connect(b).context("broker settings")?.market_data),
+            Some(b) => {
+                let tokens = common::ssi_tokens::for_broker(
+                    &settings,
+                    crate::SPEC.name,
+                    b.tokens() == broker::Tokens::Config,
+                )?;
+                Some(
+                    broker::connect_with(b, tokens)
+                        .context("broker settings")?
+                        .market_data,
+                )
+            }
             None => {
                 tracing::info!("no [broker] configured: serving stored master data only");
                 None

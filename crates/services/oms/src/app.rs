@@ -33,7 +33,12 @@ impl Service for App {
             .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
         let trading = match settings.own.broker.clone() {
             Some(b) => {
-                let broker = broker::connect(b).context("broker settings")?;
+                let tokens = common::ssi_tokens::for_broker(
+                    &settings,
+                    crate::SPEC.name,
+                    b.tokens() == broker::Tokens::Config,
+                )?;
+                let broker = broker::connect_with(b, tokens).context("broker settings")?;
                 if broker.trading.is_none() {
                     tracing::warn!("[broker] has no trading credentials: orders are refused");
                 }

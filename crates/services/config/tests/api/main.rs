@@ -7,3 +7,4 @@ mod helpers;
 mod info;
 mod remote;
 mod secrets;
+mod ssi;

@@ -13,8 +13,9 @@ use crate::helpers::{Tokens, spawn_with_tokens};
 /// The secret's plaintext: it must appear in the owner's answers and nowhere else.
 const CANARY: &str = "ssi-SECRET-canary-5f1e9c";
 
+/// Log output, captured.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -26,7 +27,8 @@ impl Write for Captured {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())

@@ -224,7 +224,7 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
         fcsim::config::DEMO_DATA_CONSUMER_SECRET
     ))
     .unwrap();
-    let broker = historical::market_data(Some(&broker_settings)).unwrap();
+    let broker = historical::market_data(Some(&broker_settings), None).unwrap();
     let calendar = Arc::new(market::TradingCalendar::embedded().unwrap());
     let store = Store::new(app.app.db.clone());
     let req = BackfillRequest {
