@@ -559,7 +559,8 @@ async fn a_provider_gives_the_tokens_and_renews_the_one_ssi_refused() {
     let fake = FakeSsi::start().await;
     // The provider logs in with the credentials the client does not have.
     let issuer = data_client(&fake);
-    let asked: Arc<Mutex<Vec<(fastconnect::TokenKind, Option<String>)>>> = Arc::default();
+    type Asked = Arc<Mutex<Vec<(fastconnect::TokenKind, Option<String>)>>>;
+    let asked: Asked = Arc::default();
     let log = asked.clone();
     let provider = fastconnect::provider::from_fn(move |kind, rejected| {
         let (issuer, log) = (issuer.clone(), log.clone());

@@ -17,6 +17,9 @@ use tonic::metadata::MetadataValue;
 
 use crate::helpers::{TestApp, Tokens, spawn_with_tokens};
 
+/// What a provider was asked: the kind and the refused token.
+type Asked = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A small simulated market whose tokens live `token_lifetime_secs`.
 async fn simulator(token_lifetime_secs: i64) -> fcsim::Local {
     fcsim::Local::start(SimConfig {
@@ -50,7 +53,7 @@ async fn get(app: &TestApp, token: &str, kind: &str, rejected: Option<&str>) -> 
         .await
         .get_ssi_token(ask(token, kind, rejected))
         .await
-        .unwrap_or_else(|e| panic!("GetSsiToken {kind}: {e:?}"))
+        .expect("GetSsiToken answers")
         .into_inner()
 }
 
@@ -132,7 +135,7 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
 
     // It is SSI's: FC Data serves a client whose tokens come from the config service, and a
     // refused token makes the provider ask again naming it.
-    let asked: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let asked: Asked = Arc::default();
     let log = asked.clone();
     let grpc = app.grpc().await;
     let bearer = ingestion.clone();
