@@ -443,11 +443,52 @@ pub struct ServiceSettings {
     pub clock: ClockSettings,
     /// Access tokens on every endpoint.
     pub auth: AuthSettings,
+    /// The service's configuration and flags from the config service.
+    pub remote_config: RemoteConfigSettings,
     /// Where other services' gRPC endpoints are: `<service> = "http://host:port"`. A service
     /// not listed is at `http://<service>:<its registry gRPC port>` (its Kubernetes Service);
     /// `qts up` lists the addresses the fleet bound.
     #[serde(default)]
     pub peers: HashMap<String, String>,
+}
+
+/// How a service takes its configuration and feature flags from the config service
+/// (`[remote_config]`): fetched at start with gRPC `GetConfig` from `peers.config`, then
+/// followed on `config.changed.v1` (`common::remote_config`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfigSettings {
+    /// Fetch and follow the configuration; off: the service runs on its defaults only.
+    pub enabled: bool,
+    /// The environment whose document this instance follows (`prod`, `paper`, `dev`, ...).
+    pub environment: String,
+    /// Refuse to start when the document cannot be fetched (else: defaults, logged, and the
+    /// topic brings the next change).
+    pub required: bool,
+    /// How long the fetch at start may take, milliseconds.
+    pub fetch_timeout_ms: u64,
+}
+
+impl RemoteConfigSettings {
+    /// Adds what is wrong to `problems`.
+    pub fn check(&self, section: &str, problems: &mut Vec<String>) {
+        let env = self.environment.as_str();
+        if env.is_empty()
+            || env.len() > 32
+            || !env
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            problems.push(format!(
+                "{section}.environment must be 1 to 32 of a-z, 0-9, -"
+            ));
+        }
+        if !(100..=60_000).contains(&self.fetch_timeout_ms) {
+            problems.push(format!(
+                "{section}.fetch_timeout_ms must be between 100 and 60000"
+            ));
+        }
+    }
 }
 
 impl ServiceSettings {
@@ -490,6 +531,7 @@ impl ServiceSettings {
 
     /// Appends every broken rule to `problems`.
     fn check(&self, problems: &mut Vec<String>) {
+        self.remote_config.check("remote_config", problems);
         let a = &self.auth;
         if a.enabled {
             if a.issuer.trim().is_empty() || a.audience.trim().is_empty() {

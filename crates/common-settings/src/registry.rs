@@ -173,7 +173,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18309,
         grpc_package: "qts.config.v1",
         grpc_service: "qts.config.v1.ConfigService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "sso",
@@ -183,7 +183,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18310,
         grpc_package: "qts.sso.v1",
         grpc_service: "qts.sso.v1.SsoService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "sso-ui",
@@ -193,7 +193,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18311,
         grpc_package: "qts.sso_ui.v1",
         grpc_service: "qts.sso_ui.v1.SsoUiService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "notification",

@@ -128,43 +128,7 @@ impl Snapshot {
     }
 }
 
-/// How a service takes its configuration from the config service (a section of the service's
-/// own settings, `[remote_config]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoteConfigSettings {
-    /// Fetch and follow the configuration; off: the service runs on its defaults only.
-    pub enabled: bool,
-    /// The environment whose document this instance follows (`prod`, `paper`, `dev`, ...).
-    pub environment: String,
-    /// Refuse to start when the document cannot be fetched (else: defaults, logged, and the
-    /// topic brings the next change).
-    pub required: bool,
-    /// How long the fetch at start may take, milliseconds.
-    pub fetch_timeout_ms: u64,
-}
-
-impl RemoteConfigSettings {
-    /// Adds what is wrong to `problems`.
-    pub fn check(&self, section: &str, problems: &mut Vec<String>) {
-        let env = self.environment.as_str();
-        if env.is_empty()
-            || env.len() > 32
-            || !env
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            problems.push(format!(
-                "{section}.environment must be 1 to 32 of a-z, 0-9, -"
-            ));
-        }
-        if !(100..=60_000).contains(&self.fetch_timeout_ms) {
-            problems.push(format!(
-                "{section}.fetch_timeout_ms must be between 100 and 60000"
-            ));
-        }
-    }
-}
+pub use common_settings::RemoteConfigSettings;
 
 /// Why the configuration could not be had at start.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +172,7 @@ pub struct Follower {
     key: String,
     tx: watch::Sender<Arc<Snapshot>>,
     sub: Box<dyn crate::bus::Subscription>,
+    version: Option<prometheus::IntGauge>,
 }
 
 impl std::fmt::Debug for Follower {
@@ -276,6 +241,7 @@ impl RemoteConfig {
                 key: format!("{service}/{}", settings.environment),
                 tx,
                 sub,
+                version: None,
             }),
         ))
     }
@@ -329,6 +295,13 @@ async fn fetch(
 }
 
 impl Follower {
+    /// Shows the version the service runs on in `gauge` (0: none saved, its defaults).
+    pub fn observe(mut self, gauge: prometheus::IntGauge) -> Self {
+        gauge.set(i64::try_from(self.tx.borrow().version).unwrap_or(i64::MAX));
+        self.version = Some(gauge);
+        self
+    }
+
     /// Applies every newer version of the service's document until `token` is cancelled. A
     /// bad event is logged and skipped; the bus failing is retried.
     pub async fn run(mut self, token: CancellationToken) -> anyhow::Result<()> {
@@ -369,6 +342,9 @@ impl Follower {
                 let newer = s.version > self.tx.borrow().version;
                 if newer {
                     tracing::info!(service = %self.service, key = %self.key, version = s.version, "configuration changed");
+                    if let Some(g) = &self.version {
+                        g.set(i64::try_from(s.version).unwrap_or(i64::MAX));
+                    }
                     self.tx.send_replace(Arc::new(s));
                 }
             }

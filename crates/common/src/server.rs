@@ -45,6 +45,7 @@ use crate::bus::{Envelope, SharedBus, topics};
 use crate::cache::{MemoryCache, RedisCache, SharedCache};
 use crate::metrics::{GrpcLayer, RequestMetrics};
 use crate::registry::ServiceSpec;
+use crate::remote_config::{Follower, RemoteConfig};
 use crate::settings::{BusKind, CacheKind, ServiceSettings};
 use crate::store::{Db, Migrations};
 
@@ -54,7 +55,7 @@ pub mod listen;
 
 use self::limits::{GrpcLimitsLayer, Limits};
 
-/// The stores and brokers a service talks to.
+/// The stores and brokers a service talks to, and its live configuration.
 #[derive(Clone)]
 pub struct Backends {
     /// Event bus.
@@ -63,6 +64,11 @@ pub struct Backends {
     pub cache: SharedCache,
     /// Relational storage, migrated.
     pub db: Db,
+    /// The service's configuration and flags from the config service, kept current
+    /// ([`Backends::follow_config`]); fixed defaults when `remote_config.enabled` is off.
+    pub remote: RemoteConfig,
+    /// The task that keeps `remote` current; [`Host::bind`] runs it with the service.
+    follower: Arc<std::sync::Mutex<Option<Follower>>>,
 }
 
 impl Backends {
@@ -98,7 +104,41 @@ impl Backends {
             }
         };
         let db = connect_db(spec, settings, own).await?;
-        Self::with(bus, cache, db).await
+        Self::with(bus, cache, db)
+            .await?
+            .follow_config(spec, settings)
+            .await
+    }
+
+    /// With `remote_config.enabled` (and for every service but the config service itself):
+    /// fetches `spec`'s configuration from the config service (`peers.config`, with the
+    /// service's token) and sets up following its changes. A failed fetch leaves the defaults
+    /// unless `remote_config.required` is on.
+    pub async fn follow_config(
+        mut self,
+        spec: &ServiceSpec,
+        settings: &ServiceSettings,
+    ) -> anyhow::Result<Self> {
+        if !settings.remote_config.enabled || spec.name == "config" {
+            return Ok(self);
+        }
+        let url = settings
+            .peer("config")
+            .map_err(|e| anyhow::anyhow!("peers.config: {e}"))?;
+        let peers = crate::grpc::Connector::new(&settings.auth, spec.name);
+        let instance = Uuid::new_v4().to_string();
+        let (remote, follower) = RemoteConfig::start(
+            spec.name,
+            &instance,
+            &settings.remote_config,
+            (&peers, &url),
+            &self.bus,
+        )
+        .await
+        .context("the configuration from the config service (remote_config.required is on)")?;
+        self.remote = remote;
+        self.follower = Arc::new(std::sync::Mutex::new(follower));
+        Ok(self)
     }
 
     /// Uses the given bus and cache (shared by every service in `qts up`); creates topics.
@@ -106,7 +146,13 @@ impl Backends {
         bus.create_topics(topics::TOPICS)
             .await
             .context("create registered topics")?;
-        Ok(Self { bus, cache, db })
+        Ok(Self {
+            bus,
+            cache,
+            db,
+            remote: RemoteConfig::fixed(Default::default()),
+            follower: Arc::default(),
+        })
     }
 
     fn describe(&self) -> BTreeMap<String, String> {
@@ -337,6 +383,29 @@ impl Host {
             ),
         );
 
+        // The configuration from the config service, followed with the service.
+        let mut tasks = vec![relay_task];
+        let follower = backends
+            .follower
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(follower) = follower {
+            let version = prometheus::IntGauge::new(
+                "qts_config_version",
+                "The version of its configuration document (config service) the service runs on; 0: none saved, its own defaults",
+            )
+            .context("config version gauge")?;
+            parts
+                .registry
+                .register(Box::new(version.clone()))
+                .context("register the config version gauge")?;
+            let follower = follower.observe(version);
+            tasks.push((
+                "remote-config",
+                Box::new(move |token| Box::pin(follower.run(token))),
+            ));
+        }
         let admin = limits::bounded(
             admin_router(AdminState {
                 ready: ready.clone(),
@@ -359,7 +428,7 @@ impl Host {
             ready,
             grace: settings.shutdown.grace_period(),
             limits: settings.limits.clone(),
-            tasks: vec![relay_task],
+            tasks,
             grpc_guard,
         })
     }

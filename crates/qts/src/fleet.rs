@@ -291,6 +291,10 @@ impl Fleet {
                     c.start, c.anchor, c.speed
                 ));
             }
+            // Every service started after the config service takes its configuration from it.
+            if !matches!(member.spec.name, "sso" | "config") {
+                text.push_str("[remote_config]\nenabled = true\n");
+            }
             // Paper trading is what `qts up` does with its simulator: every strategy trades.
             if simulator.is_some() && member.spec.name == "decision" {
                 text.push_str("[decision]\nenable_all = true\n");
@@ -427,7 +431,10 @@ impl Fleet {
                     .with_context(|| format!("{name}: database"))?;
                 let backends = Backends::with(bus, cache, db)
                     .await
-                    .with_context(|| format!("{name}: backends"))?;
+                    .with_context(|| format!("{name}: backends"))?
+                    .follow_config(member.spec, &settings)
+                    .await
+                    .with_context(|| format!("{name}: configuration"))?;
                 build(backends)
                     .await
                     .with_context(|| format!("start {name}"))

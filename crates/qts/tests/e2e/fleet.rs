@@ -141,6 +141,73 @@ async fn every_service_is_ready_and_documented_directly_and_through_the_gateway(
     fleet.stop().await;
 }
 
+/// The version of its configuration a service reports in its metrics, if it follows one.
+async fn config_version(c: &reqwest::Client, admin: std::net::SocketAddr) -> Option<u64> {
+    let metrics = c
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("qts_config_version "))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_takes_its_configuration_from_the_config_service_live() {
+    let fleet = spawn_fleet().await;
+    let c = http();
+    // Fetched at start: every service after the config service runs on version 0 (none
+    // saved); the SSO starts before it and the config service is the source.
+    for s in &fleet.services {
+        let expected = (!matches!(s.spec.name, "sso" | "config")).then_some(0);
+        assert_eq!(
+            config_version(&c, s.addrs.admin).await,
+            expected,
+            "{}",
+            s.spec.name
+        );
+    }
+    // A change reaches each service it is for, live, and no other.
+    for (i, name) in ["ta", "risk", "monitoring"].iter().enumerate() {
+        let put = c
+            .put(format!(
+                "http://{}/api/config/v1/configs/{name}/prod",
+                fleet.gateway
+            ))
+            .json(&serde_json::json!({
+                "expected_version": 0,
+                "values": {"note": format!("change {i}")},
+                "comment": "e2e"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    }
+    for s in &fleet.services {
+        let want = match s.spec.name {
+            "ta" | "risk" | "monitoring" => Some(1),
+            "sso" | "config" => None,
+            _ => Some(0),
+        };
+        let mut got = config_version(&c, s.addrs.admin).await;
+        for _ in 0..100 {
+            if got == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            got = config_version(&c, s.addrs.admin).await;
+        }
+        assert_eq!(got, want, "{}", s.spec.name);
+    }
+    fleet.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_answers_grpc_get_info_and_health() {
     let fleet = spawn_fleet().await;

@@ -85,19 +85,8 @@ impl Service for App {
             metrics,
         )
         .with_history(history);
-        let config_url = settings
-            .peer("config")
-            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
-        let (remote, follower) = common::remote_config::RemoteConfig::start(
-            crate::SPEC.name,
-            &info.instance_id.to_string(),
-            &settings.own.remote_config,
-            (&peers, &config_url),
-            &backends.bus,
-        )
-        .await
-        .context("the OMS's configuration (remote_config.required is on)")?;
-        let oms = oms.with_remote_config(remote);
+        // Its flag `orders.accept` pauses new orders (`remote_config` in the settings).
+        let oms = oms.with_remote_config(backends.remote.clone());
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(oms.clone())),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), oms.clone())),
@@ -117,9 +106,6 @@ impl Service for App {
             prices.follow_prices(bus, group, token)
         });
         host.spawn("orders", move |token| oms.run(token));
-        if let Some(follower) = follower {
-            host.spawn("config", move |token| follower.run(token));
-        }
         Ok(Self { host })
     }
 

@@ -18,8 +18,6 @@ pub struct Sections {
     pub risk: RiskSettings,
     /// Where VWAP orders read their volume profile.
     pub vwap: VwapSettings,
-    /// The OMS's live configuration from the config service (`orders.accept` pauses new orders).
-    pub remote_config: common::remote_config::RemoteConfigSettings,
 }
 
 /// Where VWAP orders read their volume profile: the historical service (at `peers.historical`).
@@ -98,7 +96,6 @@ fn accounts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 impl common::settings::Sections for Sections {
     fn check(&self, problems: &mut Vec<String>) {
-        self.remote_config.check("remote_config", problems);
         if !(1..=250).contains(&self.vwap.days) {
             problems.push("vwap.days must be between 1 and 250".to_owned());
         }
