@@ -468,7 +468,7 @@ impl DataClient {
     /// Logs in with the configured credentials now, bypassing the cache: what a
     /// [`crate::TokenProvider`] calls to obtain the token it hands out.
     pub async fn issue_token(&self) -> Result<IssuedToken> {
-        Ok(self.inner.fetch_token().await?.into())
+        Ok(self.inner.fetch_token().await?.issued(false))
     }
 
     /// The configuration in use.

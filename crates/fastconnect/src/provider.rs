@@ -17,6 +17,7 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 
 use crate::error::Result;
+use crate::v3::OtpChallenge;
 
 /// Which token a client asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +65,8 @@ pub struct IssuedToken {
     pub value: SecretString,
     /// Unix seconds.
     pub expires_at: u64,
+    /// Whether it can trade: a v3 trading-scope session, a PIN-verified v2 trading token.
+    pub trading: bool,
 }
 
 impl std::fmt::Debug for IssuedToken {
@@ -71,12 +74,20 @@ impl std::fmt::Debug for IssuedToken {
         f.debug_struct("IssuedToken")
             .field("value", &"[REDACTED]")
             .field("expires_at", &self.expires_at)
+            .field("trading", &self.trading)
             .finish()
     }
 }
 
 /// Gives clients their tokens. `rejected` is the token SSI just refused, if that is why the
 /// client asks: the provider must not answer it again.
+///
+/// A provider that holds a v3 session also makes its OTP logins ([`request_otp`],
+/// [`login_otp`]): a v3 client with a provider delegates them, because a login of its own
+/// would log the provider's session, and so the whole fleet, out.
+///
+/// [`request_otp`]: TokenProvider::request_otp
+/// [`login_otp`]: TokenProvider::login_otp
 pub trait TokenProvider: Send + Sync {
     /// A token of `kind` that is not `rejected`.
     fn token(
@@ -84,6 +95,31 @@ pub trait TokenProvider: Send + Sync {
         kind: TokenKind,
         rejected: Option<SecretString>,
     ) -> BoxFuture<'static, Result<IssuedToken>>;
+
+    /// Asks SSI for an OTP for the session of `kind` (v3: SMS/e-mail code, or a Smart-OTP
+    /// transaction). By default the provider makes no OTP logins.
+    fn request_otp(&self, kind: TokenKind) -> BoxFuture<'static, Result<OtpChallenge>> {
+        let _ = kind;
+        Box::pin(std::future::ready(Err(no_otp())))
+    }
+
+    /// Logs the session of `kind` in with `code` (a six-digit OTP or a Smart-OTP transaction
+    /// id) and answers its new token, which can trade.
+    fn login_otp(
+        &self,
+        kind: TokenKind,
+        code: SecretString,
+    ) -> BoxFuture<'static, Result<IssuedToken>> {
+        let _ = (kind, code);
+        Box::pin(std::future::ready(Err(no_otp())))
+    }
+}
+
+fn no_otp() -> crate::Error {
+    crate::Error::TokenProvider {
+        retryable: false,
+        message: "this token provider makes no OTP logins".to_owned(),
+    }
 }
 
 impl std::fmt::Debug for dyn TokenProvider {

@@ -65,11 +65,13 @@ impl From<IssuedToken> for Token {
     }
 }
 
-impl From<Token> for IssuedToken {
-    fn from(t: Token) -> Self {
-        Self {
-            value: t.value,
-            expires_at: t.expires_at,
+impl Token {
+    /// As handed out, saying whether it can trade.
+    pub(crate) fn issued(self, trading: bool) -> IssuedToken {
+        IssuedToken {
+            value: self.value,
+            expires_at: self.expires_at,
+            trading,
         }
     }
 }

@@ -302,16 +302,21 @@ pub async fn issue_token(config: &TradingConfig) -> Result<IssuedToken> {
         .build()
         .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
     let rest = Rest::new(http, &config.url, &config.http)?;
-    let token = match (&config.pin, config.two_factor) {
+    match (&config.pin, config.two_factor) {
         (Some(pin), TwoFactorType::Pin) => {
-            access_token(&rest, config, TwoFactorType::Pin, pin, true).await?
+            Ok(access_token(&rest, config, TwoFactorType::Pin, pin, true)
+                .await?
+                .issued(true))
         }
         (Some(_) | None, TwoFactorType::Pin | TwoFactorType::Otp) => {
             let placeholder = SecretString::from("0".to_owned());
-            access_token(&rest, config, config.two_factor, &placeholder, false).await?
+            Ok(
+                access_token(&rest, config, config.two_factor, &placeholder, false)
+                    .await?
+                    .issued(false),
+            )
         }
-    };
-    Ok(token.into())
+    }
 }
 
 impl Inner {

@@ -256,8 +256,12 @@ impl Client {
     /// [`crate::TokenProvider`] hands out to the clients that share this session.
     pub async fn issue_token(&self) -> Result<IssuedToken> {
         let value = self.access_token().await?;
-        let expires_at = self.session().await.map_or(0, |s| s.expires_at);
-        Ok(IssuedToken { value, expires_at })
+        let session = self.session().await;
+        Ok(IssuedToken {
+            value,
+            expires_at: session.as_ref().map_or(0, |s| s.expires_at),
+            trading: session.is_some_and(|s| s.scope == crate::v3::Scope::Trading),
+        })
     }
 
     /// SSI refused `stale`, a token of this session someone was given: the next

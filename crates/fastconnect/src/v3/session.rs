@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::provider::{SharedTokenProvider, TokenKind};
+use crate::provider::{IssuedToken, SharedTokenProvider, TokenKind};
 use crate::token::{Rejected, jwt_exp, now_secs};
 use crate::v3::error::ApiErrorClass;
 use crate::v3::rest::{Reply, Request, Rest};
@@ -67,6 +67,21 @@ struct Tokens {
 }
 
 impl Tokens {
+    /// A provider's token: no refresh token here (the provider renews).
+    fn given(t: IssuedToken) -> Self {
+        Self {
+            access: t.value,
+            refresh: None,
+            expires_at: t.expires_at,
+            refresh_expires_at: 0,
+            scope: if t.trading {
+                Scope::Trading
+            } else {
+                Scope::Data
+            },
+        }
+    }
+
     fn info(&self) -> SessionInfo {
         SessionInfo {
             scope: self.scope,
@@ -160,6 +175,13 @@ impl Session {
         {
             return Ok(t.access.clone());
         }
+        if let Some(provider) = &self.provider {
+            // The provider's session, whatever its scope: it renews it.
+            let given = provider.token(TokenKind::V3, self.rejected.take()).await?;
+            let access = given.value.clone();
+            *state = Some(Tokens::given(given));
+            return Ok(access);
+        }
         if let Some(old) = state.take() {
             let refreshable = old.refresh.is_some() && old.refresh_expires_at > now;
             if refreshable {
@@ -187,17 +209,6 @@ impl Session {
                 ));
             }
         }
-        if let Some(provider) = &self.provider {
-            let given = provider.token(TokenKind::V3, self.rejected.take()).await?;
-            *state = Some(Tokens {
-                access: given.value.clone(),
-                refresh: None,
-                expires_at: given.expires_at,
-                refresh_expires_at: 0,
-                scope: Scope::Data,
-            });
-            return Ok(given.value);
-        }
         if !self.auto_data_login {
             return Err(Error::LoginRequired(
                 "no v3 session: call login_data_only / login_otp / login_smart_otp".to_owned(),
@@ -220,9 +231,25 @@ impl Session {
         }
     }
 
-    /// Logs in and replaces the session.
+    /// Logs in and replaces the session. With a provider the provider logs its session in
+    /// (one session per API key: a login here would log the provider's out).
     pub(crate) async fn login(&self, rest: &Rest, how: Login<'_>) -> Result<SessionInfo> {
         let mut state = self.state.lock().await;
+        if let Some(provider) = &self.provider {
+            let given = match how {
+                Login::DataOnly => provider.token(TokenKind::V3, None).await?,
+                Login::Otp(code) => provider.login_otp(TokenKind::V3, code.clone()).await?,
+                Login::SmartOtp(transaction_id) => {
+                    provider
+                        .login_otp(TokenKind::V3, SecretString::from(transaction_id.to_owned()))
+                        .await?
+                }
+            };
+            let fresh = Tokens::given(given);
+            let info = fresh.info();
+            *state = Some(fresh);
+            return Ok(info);
+        }
         let fresh = match how {
             Login::SmartOtp(transaction_id) => self.poll_smart_otp(rest, transaction_id).await?,
             Login::DataOnly | Login::Otp(_) => self.fetch(rest, &how).await?,
@@ -260,6 +287,9 @@ impl Session {
     }
 
     pub(crate) async fn request_otp(&self, rest: &Rest) -> Result<OtpChallenge> {
+        if let Some(provider) = &self.provider {
+            return provider.request_otp(TokenKind::V3).await;
+        }
         let body = serde_json::to_vec(&TokenBody {
             api_key: &self.api_key,
             api_secret: self.api_secret.expose_secret(),

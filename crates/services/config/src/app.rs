@@ -52,6 +52,8 @@ impl Service for App {
             ("GetConfig", &["ops", "service"]),
             ("GetSecret", &["service"]),
             ("GetSsiToken", &["service"]),
+            ("RequestSsiOtp", &["service"]),
+            ("LoginSsiOtp", &["service"]),
         ]);
         if ssi.enabled() {
             host.spawn("ssi-tokens", move |token| ssi.run(token));

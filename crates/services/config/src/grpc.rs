@@ -37,6 +37,15 @@ fn status(e: impl Into<ApiError>) -> tonic::Status {
     e.into().into()
 }
 
+fn ssi_token(kind: String, token: &fastconnect::IssuedToken) -> pb::SsiToken {
+    pb::SsiToken {
+        kind,
+        access_token: token.value.expose_secret().to_owned(),
+        expires_at: token.expires_at,
+        trading: token.trading,
+    }
+}
+
 /// The caller, from the token the host's guard verified (`None` when tokens are not
 /// checked: then nobody is an owner).
 fn caller<T>(request: &tonic::Request<T>) -> Option<Principal> {
@@ -99,10 +108,37 @@ impl ConfigService for Api {
             .token(caller.as_ref(), &r.kind, rejected.as_ref())
             .await
             .map_err(status)?;
-        Ok(tonic::Response::new(pb::SsiToken {
-            kind: r.kind,
-            access_token: token.value.expose_secret().to_owned(),
-            expires_at: token.expires_at,
+        Ok(tonic::Response::new(ssi_token(r.kind, &token)))
+    }
+
+    async fn request_ssi_otp(
+        &self,
+        request: tonic::Request<pb::RequestSsiOtpRequest>,
+    ) -> Result<tonic::Response<pb::SsiOtpChallenge>, tonic::Status> {
+        let caller = caller(&request);
+        let challenge = self
+            .ssi
+            .request_otp(caller.as_ref(), &request.get_ref().kind)
+            .await
+            .map_err(status)?;
+        Ok(tonic::Response::new(pb::SsiOtpChallenge {
+            transaction_id: challenge.transaction_id,
+            message: challenge.message,
         }))
+    }
+
+    async fn login_ssi_otp(
+        &self,
+        request: tonic::Request<pb::LoginSsiOtpRequest>,
+    ) -> Result<tonic::Response<pb::SsiToken>, tonic::Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        let code = SecretString::from(r.code);
+        let token = self
+            .ssi
+            .login_otp(caller.as_ref(), &r.kind, &code)
+            .await
+            .map_err(status)?;
+        Ok(tonic::Response::new(ssi_token(r.kind, &token)))
     }
 }

@@ -466,8 +466,22 @@ impl SsiTokens {
         why: &str,
     ) -> Result<IssuedToken, Error> {
         let result = self.login(slot, kind, &versions, rejected).await;
+        self.record(slot, kind, versions, &result, actor, why).await;
+        result
+    }
+
+    /// Keeps, counts, logs and audits the outcome of a login for `kind`.
+    async fn record(
+        &self,
+        slot: &mut Slot,
+        kind: TokenKind,
+        versions: Vec<u64>,
+        result: &Result<IssuedToken, Error>,
+        actor: &str,
+        why: &str,
+    ) {
         let label = kind.as_str();
-        match &result {
+        match result {
             Ok(t) => {
                 slot.token = Some(t.clone());
                 slot.obtained_at = Some(OffsetDateTime::now_utc());
@@ -487,14 +501,20 @@ impl SsiTokens {
                 tracing::info!(
                     kind = label,
                     expires_at = t.expires_at,
+                    trading = t.trading,
                     why,
                     "SSI token obtained for the fleet"
                 );
+                let scope = if t.trading {
+                    "can trade"
+                } else {
+                    "cannot trade"
+                };
                 self.audit(
                     actor,
                     label,
                     true,
-                    format!("new token ({why}), expires at {}", t.expires_at),
+                    format!("new token ({why}; {scope}), expires at {}", t.expires_at),
                 )
                 .await;
             }
@@ -512,7 +532,6 @@ impl SsiTokens {
                     .await;
             }
         }
-        result
     }
 
     /// The credentials of `kind`: required ones (an error naming the first missing one), then
@@ -579,31 +598,136 @@ impl SsiTokens {
                     .map_err(ssi)
             }
             TokenKind::V3 => {
-                // Keep the session while its credentials are unchanged: it renews with its
-                // refresh token instead of logging in (and out) again.
-                if slot.versions.as_slice() != versions {
-                    slot.v3 = None;
-                }
-                let client = match &slot.v3 {
-                    Some(c) => c.clone(),
-                    None => {
-                        let (have, _) = self.credentials(kind).await?;
-                        let [key, secret] = <[SecretString; 2]>::try_from(have)
-                            .map_err(|_| Error::Credentials("two v3 credentials".to_owned()))?;
-                        let mut config = fastconnect::v3::Config::new(key.expose_secret(), secret);
-                        config.api_url = settings.api_url.clone();
-                        config.http = settings.http();
-                        let c = fastconnect::v3::Client::new(config).map_err(ssi)?;
-                        slot.v3 = Some(c.clone());
-                        c
-                    }
-                };
+                let client = self.v3_client(slot, versions).await?;
                 if let Some(r) = rejected {
                     client.token_refused(r).await;
                 }
                 client.issue_token().await.map_err(ssi)
             }
         }
+    }
+
+    /// The v3 session's client, kept while the credentials are unchanged: it renews with its
+    /// refresh token instead of logging in (and so out) again.
+    async fn v3_client(
+        &self,
+        slot: &mut Slot,
+        versions: &[u64],
+    ) -> Result<fastconnect::v3::Client, Error> {
+        if slot.versions.as_slice() != versions {
+            slot.v3 = None;
+        }
+        if let Some(c) = &slot.v3 {
+            return Ok(c.clone());
+        }
+        let (have, _) = self.credentials(TokenKind::V3).await?;
+        let [key, secret] = <[SecretString; 2]>::try_from(have)
+            .map_err(|_| Error::Credentials("two v3 credentials".to_owned()))?;
+        let mut config = fastconnect::v3::Config::new(key.expose_secret(), secret);
+        config.api_url = self.inner.settings.api_url.clone();
+        config.http = self.inner.settings.http();
+        let c = fastconnect::v3::Client::new(config).map_err(|source| Error::Ssi {
+            kind: TokenKind::V3,
+            source,
+        })?;
+        slot.v3 = Some(c.clone());
+        Ok(c)
+    }
+
+    /// The v3 slot, for an OTP request or login by `caller` (checked and refusals audited).
+    async fn otp_slot(
+        &self,
+        caller: Option<&Principal>,
+        kind: &str,
+        what: &str,
+    ) -> Result<&Mutex<Slot>, Error> {
+        if !self.enabled() {
+            return Err(Error::Disabled);
+        }
+        let (kind, slot) = self.slot(kind)?;
+        if kind != TokenKind::V3 {
+            return Err(Error::Invalid(
+                "OTP logins through the config service are for the v3 session; a v2 trading OTP login is the OMS's own".to_owned(),
+            ));
+        }
+        let actor = caller.map_or("anonymous", |p| p.username.as_str());
+        if let Some(why) = self.refusal(caller) {
+            self.audit(
+                actor,
+                kind.as_str(),
+                false,
+                format!("{what} refused: {why}"),
+            )
+            .await;
+            return Err(Error::Forbidden(why));
+        }
+        Ok(slot)
+    }
+
+    /// Asks SSI for an OTP for the v3 session (SMS/e-mail, or a Smart-OTP transaction).
+    pub async fn request_otp(
+        &self,
+        caller: Option<&Principal>,
+        kind: &str,
+    ) -> Result<fastconnect::v3::OtpChallenge, Error> {
+        let slot = self.otp_slot(caller, kind, "OTP request").await?;
+        let mut slot = slot.lock().await;
+        let versions = self.versions(TokenKind::V3).await?;
+        let client = self.v3_client(&mut slot, &versions).await?;
+        let actor = caller.map_or("anonymous", |p| p.username.as_str());
+        let answer = client.request_otp().await;
+        let detail = match &answer {
+            Ok(c) if c.transaction_id.is_some() => {
+                "OTP requested: a Smart-OTP transaction".to_owned()
+            }
+            Ok(_) => "OTP requested: a code by SMS/e-mail".to_owned(),
+            Err(e) => format!("OTP request failed: {}", common::error::chain(e)),
+        };
+        self.audit(actor, "v3", true, detail).await;
+        answer.map_err(|source| Error::Ssi {
+            kind: TokenKind::V3,
+            source,
+        })
+    }
+
+    /// Logs the v3 session in with `code` (a six-digit OTP or an approved Smart-OTP
+    /// transaction id): from then on the fleet's v3 token can trade.
+    pub async fn login_otp(
+        &self,
+        caller: Option<&Principal>,
+        kind: &str,
+        code: &SecretString,
+    ) -> Result<IssuedToken, Error> {
+        let slot = self.otp_slot(caller, kind, "OTP login").await?;
+        let mut slot = slot.lock().await;
+        slot.wanted = true;
+        let versions = self.versions(TokenKind::V3).await?;
+        let client = self.v3_client(&mut slot, &versions).await?;
+        let text = code.expose_secret();
+        let login = if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+            client.login_otp(code).await
+        } else {
+            client.login_smart_otp(text).await
+        };
+        let result = match login {
+            Ok(_) => client.issue_token().await,
+            Err(e) => Err(e),
+        }
+        .map_err(|source| Error::Ssi {
+            kind: TokenKind::V3,
+            source,
+        });
+        let actor = caller.map_or("anonymous", |p| p.username.as_str());
+        self.record(
+            &mut slot,
+            TokenKind::V3,
+            versions,
+            &result,
+            actor,
+            "OTP login",
+        )
+        .await;
+        result
     }
 
     /// Renews every wanted token that is due (less than the margin left).

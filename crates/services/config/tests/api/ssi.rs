@@ -9,7 +9,9 @@ use fcsim::config::{
     DEMO_TRADING_CONSUMER_SECRET, DEMO_V3_API_KEY, DEMO_V3_API_SECRET,
 };
 use fcsim::{SimConfig, UniverseSize};
+use futures::future::BoxFuture;
 use proto::config::v1 as pb;
+use proto::config::v1::config_service_client::ConfigServiceClient;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 use tonic::Code;
@@ -36,16 +38,107 @@ async fn simulator(token_lifetime_secs: i64) -> fcsim::Local {
     .expect("the simulator starts")
 }
 
-fn ask(token: &str, kind: &str, rejected: Option<&str>) -> tonic::Request<pb::GetSsiTokenRequest> {
-    let mut r = tonic::Request::new(pb::GetSsiTokenRequest {
-        kind: kind.to_owned(),
-        rejected: rejected.map(str::to_owned),
-    });
+fn with_bearer<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
     r.metadata_mut().insert(
         "authorization",
         MetadataValue::try_from(format!("Bearer {token}")).unwrap(),
     );
     r
+}
+
+fn ask(token: &str, kind: &str, rejected: Option<&str>) -> tonic::Request<pb::GetSsiTokenRequest> {
+    with_bearer(
+        token,
+        pb::GetSsiTokenRequest {
+            kind: kind.to_owned(),
+            rejected: rejected.map(str::to_owned),
+        },
+    )
+}
+
+/// A service's provider: the config service's gRPC with the service's token (what
+/// `common::ssi_tokens` does with a token from the SSO).
+struct ViaConfig {
+    grpc: ConfigServiceClient<tonic::transport::Channel>,
+    bearer: String,
+}
+
+fn refused(e: tonic::Status) -> fastconnect::Error {
+    fastconnect::Error::TokenProvider {
+        retryable: false,
+        message: e.to_string(),
+    }
+}
+
+fn issued(t: pb::SsiToken) -> fastconnect::IssuedToken {
+    fastconnect::IssuedToken {
+        value: SecretString::from(t.access_token),
+        expires_at: t.expires_at,
+        trading: t.trading,
+    }
+}
+
+impl fastconnect::TokenProvider for ViaConfig {
+    fn token(
+        &self,
+        kind: fastconnect::TokenKind,
+        rejected: Option<SecretString>,
+    ) -> BoxFuture<'static, fastconnect::Result<fastconnect::IssuedToken>> {
+        let (mut grpc, bearer) = (self.grpc.clone(), self.bearer.clone());
+        Box::pin(async move {
+            let rejected = rejected.map(|r| r.expose_secret().to_owned());
+            let t = grpc
+                .get_ssi_token(ask(&bearer, kind.as_str(), rejected.as_deref()))
+                .await
+                .map_err(refused)?;
+            Ok(issued(t.into_inner()))
+        })
+    }
+
+    fn request_otp(
+        &self,
+        kind: fastconnect::TokenKind,
+    ) -> BoxFuture<'static, fastconnect::Result<fastconnect::v3::OtpChallenge>> {
+        let (mut grpc, bearer) = (self.grpc.clone(), self.bearer.clone());
+        Box::pin(async move {
+            let c = grpc
+                .request_ssi_otp(with_bearer(
+                    &bearer,
+                    pb::RequestSsiOtpRequest {
+                        kind: kind.as_str().to_owned(),
+                    },
+                ))
+                .await
+                .map_err(refused)?
+                .into_inner();
+            Ok(fastconnect::v3::OtpChallenge {
+                transaction_id: c.transaction_id,
+                message: c.message,
+            })
+        })
+    }
+
+    fn login_otp(
+        &self,
+        kind: fastconnect::TokenKind,
+        code: SecretString,
+    ) -> BoxFuture<'static, fastconnect::Result<fastconnect::IssuedToken>> {
+        let (mut grpc, bearer) = (self.grpc.clone(), self.bearer.clone());
+        Box::pin(async move {
+            let t = grpc
+                .login_ssi_otp(with_bearer(
+                    &bearer,
+                    pb::LoginSsiOtpRequest {
+                        kind: kind.as_str().to_owned(),
+                        code: code.expose_secret().to_owned(),
+                    },
+                ))
+                .await
+                .map_err(refused)?;
+            Ok(issued(t.into_inner()))
+        })
+    }
 }
 
 async fn get(app: &TestApp, token: &str, kind: &str, rejected: Option<&str>) -> pb::SsiToken {
@@ -149,15 +242,9 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
             let t = grpc
                 .get_ssi_token(ask(&bearer, kind.as_str(), rejected.as_deref()))
                 .await
-                .map_err(|e| fastconnect::Error::TokenProvider {
-                    retryable: false,
-                    message: e.to_string(),
-                })?
+                .map_err(refused)?
                 .into_inner();
-            Ok(fastconnect::IssuedToken {
-                value: SecretString::from(t.access_token),
-                expires_at: t.expires_at,
-            })
+            Ok(issued(t))
         }
     });
     let mut config = fastconnect::DataConfig::new("", SecretString::from(String::new()));
@@ -223,6 +310,8 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
         assert_eq!(a.status, 200, "{}", a.text);
     }
     let trading = get(&app, &oms, "trading", None).await;
+    assert!(trading.trading, "PIN-verified");
+    assert!(!first.trading);
     let sim_answer = reqwest::Client::new()
         .get(format!("{}/api/v2/Trading/cashAcctBal", sim.trading_url))
         .query(&[("account", fcsim::config::DEMO_CASH_ACCOUNT)])
@@ -310,16 +399,13 @@ async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing(
     // A refused token is renewed (with the session's refresh token, not a new login).
     let renewed = get(&app, &historical, "v3", Some(&first.access_token)).await;
     assert_ne!(renewed.access_token, first.access_token);
+    assert!(!renewed.trading, "no OTP login yet: data scope");
+
     // SSI's v3 accepts it: a v3 client given the config service's tokens reads market data.
-    let token = renewed.access_token.clone();
-    let provider = fastconnect::provider::from_fn(move |_, _| {
-        let token = token.clone();
-        async move {
-            Ok(fastconnect::IssuedToken {
-                value: SecretString::from(token),
-                expires_at: renewed.expires_at,
-            })
-        }
+    let oms = sso.token("oms", &["service"]);
+    let provider = Arc::new(ViaConfig {
+        grpc: app.grpc().await,
+        bearer: oms.clone(),
     });
     let mut config =
         fastconnect::v3::Config::new(DEMO_V3_API_KEY, SecretString::from(String::new()));
@@ -331,6 +417,63 @@ async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing(
         .await
         .expect("v3 answers with the config service's token");
     assert!(!indexes.is_empty());
+
+    // The client's OTP login is the config service's: the fleet's one session can trade.
+    let challenge = client.request_otp().await.unwrap();
+    assert!(
+        challenge.transaction_id.is_none(),
+        "the demo key gets SMS codes"
+    );
+    let code = sim
+        .sim
+        .pending_v3_otp(DEMO_V3_API_KEY)
+        .expect("an OTP was sent");
+    let session = client
+        .login_otp(&SecretString::from(code))
+        .await
+        .expect("the OTP login through the config service");
+    assert_eq!(session.scope, fastconnect::v3::Scope::Trading);
+    let shared = get(&app, &historical, "v3", None).await;
+    assert!(
+        shared.trading,
+        "every service now gets the trading session's token"
+    );
+    assert_eq!(
+        client.access_token().await.unwrap().expose_secret(),
+        shared.access_token
+    );
+    let ops = sso.token("olga", &["ops"]);
+    let audit = app
+        .call_as(Some(&ops), "GET", "/v1/audit?service=config&limit=50", None)
+        .await;
+    assert!(
+        audit
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "oms"
+                && e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("new token (OTP login; can trade)")),
+        "{}",
+        audit.text
+    );
+    // v2 has no such login here: the OMS makes its own.
+    let e = app
+        .grpc()
+        .await
+        .login_ssi_otp(with_bearer(
+            &oms,
+            pb::LoginSsiOtpRequest {
+                kind: "trading".to_owned(),
+                code: "123456".to_owned(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 
     // With ssi.enabled off nothing is handed out.
     let off = spawn_with_tokens(&sso, &[]).await;
