@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there:
 # PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
-# and the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin).
+# Chromium and ChromeDriver (the portal's browser tests), and the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin).
 # Idempotent and quiet when everything is present; scripts/test.sh runs it first.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 
 if [ ${#need_apt[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
     echo "setup: missing ${need_apt[*]} and no apt-get here: install them with your package manager;" >&2

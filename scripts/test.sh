@@ -99,6 +99,12 @@ if [ -z "${TEST_NGINX:-}" ]; then
     if [ -n "$nginx_bin" ]; then export TEST_NGINX="$nginx_bin"; fi
 fi
 
+# --- Chromium (the portal's browser tests drive it with ChromeDriver) ----------------------
+if [ -z "${TEST_CHROMEDRIVER:-}" ]; then
+    driver=$(command -v chromedriver || true)
+    if [ -n "$driver" ]; then export TEST_CHROMEDRIVER="$driver"; fi
+fi
+
 # The end-to-end tests run the real service binaries, which `cargo test` alone does not build.
 cargo build --workspace --bins
 

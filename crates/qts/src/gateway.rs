@@ -273,7 +273,8 @@ async fn index(State(gw): State<Gateway>) -> Html<String> {
     }
     Html(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>QTS</title></head><body>\
-         <h1>QTS</h1><p>Every service of the fleet, behind this gateway. <a href=\"/ready\">/ready</a></p>\
+         <h1>QTS</h1><p><a href=\"/api/portal/app\">Open the trader portal</a> (sign in as admin).</p>\
+         <p>Every service of the fleet, behind this gateway. <a href=\"/ready\">/ready</a></p>\
          <table border=\"1\" cellpadding=\"4\"><tr><th>service</th><th>owns</th><th colspan=\"3\">API</th></tr>\n{rows}</table></body></html>"
     ))
 }

@@ -857,8 +857,8 @@ async fn up(
     )?;
     writeln!(
         out,
-        "sign in  http://{gateway_addr}{}/v1/login",
-        sso_ui::SPEC.route_prefix()
+        "portal   http://{gateway_addr}{}/app (sign in as admin)",
+        portal::SPEC.route_prefix()
     )?;
     match &fleet.simulator {
         Some(sim) => writeln!(

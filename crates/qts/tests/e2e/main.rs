@@ -16,4 +16,5 @@ mod gateway;
 mod helpers;
 mod market;
 mod nginx;
+mod portal;
 mod sections;

@@ -1,13 +1,25 @@
 //! The portal service. Trader portal: backend and web app.
 //!
-//! State: skeleton. It serves the shared runtime (HTTP `/api/portal/v1/info`, OpenAPI and Swagger
-//! UI, gRPC `qts.portal.v1.PortalService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
-//! lifecycle events); its own behaviour comes with the issue that builds it.
-//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
-//! API tests (`tests/api`) start.
+//! Serves the web app traders open (`/api/portal/`: a page, a script and a stylesheet embedded
+//! in the binary, no framework, nothing from another origin) and the backend it talks to. The
+//! app signs in through the SSO-UI (its session cookie, traded for access tokens at
+//! `/api/sso-ui/v1/session/token`).
+//!
+//! Built so far: the price board ([`board`]) — every security with reference, ceiling and
+//! floor, three best bids and asks, the last trade and the day's totals, the foreign room —
+//! filled from master data and ingestion and kept live from the bus ([`feed`]); the page shows it
+//! by exchange and index with the board colours, a flash on every change, filter, sort, a watch
+//! list, Vietnamese and English, light and dark. Not yet: the symbol view, order entry, orders
+//! and portfolio, strategies, reports, notifications (issue 13).
+//!
+//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
+//! tests (`tests/api`) start.
 
 mod app;
+pub mod board;
+pub mod feed;
 mod grpc;
+mod http;
 pub mod settings;
 
 pub use app::App;

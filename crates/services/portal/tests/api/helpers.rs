@@ -12,8 +12,14 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// Starts the service with extra settings. Master data and ingestion are not there: the board
+/// fills from the bus alone.
+pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<portal::App>(&[]).await.expect("the service starts"),
+        app: spawn::<portal::App>(env).await.expect("the service starts"),
         http: reqwest::Client::new(),
     }
 }

@@ -2,5 +2,6 @@
 //! start it) on port 0 with its data in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod board;
 mod helpers;
 mod info;

@@ -107,6 +107,19 @@ async fn a_return_to_elsewhere_is_ignored() {
         .get(&format!("{BASE}/login?return_to=%2F%2Fevil.com"))
         .await;
     assert_eq!(page.input("return_to"), "");
+    // A same-origin one is, and the registration link carries it on.
+    let page = b
+        .get(&format!(
+            "{BASE}/login?lang=vi&return_to=%2Fapi%2Fportal%2Fapp"
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.input("return_to"), "/api/portal/app");
+    assert!(
+        page.body.contains("return_to=%2Fapi%2Fportal%2Fapp"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]

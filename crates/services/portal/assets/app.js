@@ -1,0 +1,348 @@
+// QTS portal: the price board. No framework and no build step: this file is served as is by
+// the portal service (embedded in its binary). The session comes from the SSO-UI (the
+// qts_session cookie, traded for access tokens); the board is a snapshot, then a stream of
+// changed rows (NDJSON over fetch, so the token travels in the Authorization header).
+
+const API = "/api/portal/v1";
+const SSO_UI = "/api/sso-ui/v1";
+
+const I18N = {
+  vi: {
+    filter: "Lọc mã", language: "Ngôn ngữ", theme: "Sáng/Tối", account: "Tài khoản",
+    symbol: "Mã", ref: "TC", ceil: "Trần", floor: "Sàn", bids: "Bên mua", asks: "Bên bán",
+    matched: "Khớp lệnh", volume: "Tổng KL", high: "Cao", low: "Thấp", room: "Room NN",
+    p1: "Giá 1", p2: "Giá 2", p3: "Giá 3", v1: "KL 1", v2: "KL 2", v3: "KL 3",
+    price: "Giá", vol: "KL", change: "+/-", pct: "%", watch: "Theo dõi", board: "Bảng giá",
+    legend: "Trần tím · Sàn xanh lơ · Tham chiếu vàng · Tăng xanh lá · Giảm đỏ",
+    star: "☆ thêm vào danh mục theo dõi", live: "Trực tuyến", connecting: "Đang kết nối…",
+    offline: "Mất kết nối, đang thử lại…", rows: "mã", star_label: "Theo dõi",
+  },
+  en: {
+    filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
+    symbol: "Symbol", ref: "Ref", ceil: "Ceil", floor: "Floor", bids: "Bids", asks: "Asks",
+    matched: "Matched", volume: "Volume", high: "High", low: "Low", room: "Foreign room",
+    p1: "Price 1", p2: "Price 2", p3: "Price 3", v1: "Vol 1", v2: "Vol 2", v3: "Vol 3",
+    price: "Price", vol: "Vol", change: "+/-", pct: "%", watch: "Watch list", board: "Price board",
+    legend: "Ceiling purple · Floor cyan · Reference yellow · Up green · Down red",
+    star: "☆ add to the watch list", live: "Live", connecting: "Connecting…",
+    offline: "Disconnected, retrying…", rows: "symbols", star_label: "Watch",
+  },
+};
+
+const TABS = ["HOSE", "HNX", "UPCOM", "VN30", "HNX30", "watch"];
+// The cells of a row, in column order: [key, class].
+const COLUMNS = [
+  ["ref", "ref"], ["ceil", "ceil"], ["floor", "floor"],
+  ["b3p", "depth"], ["b3v", "depth"], ["b2p", "depth"], ["b2v", "depth"], ["b1p", ""], ["b1v", ""],
+  ["last", "last"], ["last_vol", ""], ["change", ""], ["change_pct", ""],
+  ["a1p", ""], ["a1v", ""], ["a2p", "depth"], ["a2v", "depth"], ["a3p", "depth"], ["a3v", "depth"],
+  ["volume", ""], ["high", ""], ["low", ""], ["foreign_room", ""],
+];
+
+const store = (key, fallback) => {
+  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
+};
+const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
+
+const state = {
+  lang: store("qts.lang", "vi"),
+  theme: store("qts.theme", "dark"),
+  tab: store("qts.tab", "HOSE"),
+  watch: new Set(store("qts.watch", [])),
+  sort: store("qts.sort", { key: "symbol", dir: 1 }),
+  filter: "",
+  token: null,
+  rows: new Map(), // symbol -> row (the API's shape)
+  view: new Map(), // symbol -> { tr, cells: Map(key -> td) }
+  seq: 0,
+};
+
+const t = (key) => I18N[state.lang][key] ?? key;
+const $ = (id) => document.getElementById(id);
+
+// ---- formatting and colours ----------------------------------------------------------------
+
+const price = (p) => (p ? (p / 1000).toFixed(2) : "");
+const volume = (v) => (v ? v.toLocaleString("en-US") : "");
+
+/** The board's colour of a price against the day's reference, ceiling and floor. */
+function tone(row, p) {
+  if (!p || !row.ref) return "";
+  if (row.ceil && p >= row.ceil) return "ceil";
+  if (row.floor && p <= row.floor) return "floor";
+  if (p === row.ref) return "ref";
+  return p > row.ref ? "up" : "down";
+}
+
+/** Cell key -> [text, colour] for a row. */
+function cells(row) {
+  const lv = (side, i) => (row[side] && row[side][i]) || [0, 0];
+  const out = {
+    ref: [price(row.ref), "ref"], ceil: [price(row.ceil), "ceil"], floor: [price(row.floor), "floor"],
+    last: [price(row.last), tone(row, row.last)], last_vol: [volume(row.last_vol), tone(row, row.last)],
+    change: [row.last ? (row.change / 1000).toFixed(2) : "", tone(row, row.last)],
+    change_pct: [row.last ? row.change_pct.toFixed(2) : "", tone(row, row.last)],
+    volume: [volume(row.volume), ""], high: [price(row.high), tone(row, row.high)],
+    low: [price(row.low), tone(row, row.low)], foreign_room: [volume(row.foreign_room), ""],
+  };
+  for (const [side, k] of [["bids", "b"], ["asks", "a"]]) {
+    for (let i = 0; i < 3; i++) {
+      const [p, v] = lv(side, i);
+      out[`${k}${i + 1}p`] = [price(p), tone(row, p)];
+      out[`${k}${i + 1}v`] = [volume(v), tone(row, p)];
+    }
+  }
+  return out;
+}
+
+// ---- rendering --------------------------------------------------------------------------------
+
+function inTab(row) {
+  if (state.tab === "watch") return state.watch.has(row.symbol);
+  if (["HOSE", "HNX", "UPCOM"].includes(state.tab)) return row.exchange === state.tab;
+  return (row.indexes || []).includes(state.tab);
+}
+
+function visible(row) {
+  return inTab(row) && (!state.filter || row.symbol.startsWith(state.filter));
+}
+
+function makeRow(row) {
+  const tr = document.createElement("tr");
+  tr.dataset.symbol = row.symbol;
+  const sym = document.createElement("td");
+  sym.className = "sym";
+  const star = document.createElement("button");
+  star.type = "button";
+  star.textContent = state.watch.has(row.symbol) ? "★" : "☆";
+  star.setAttribute("aria-pressed", String(state.watch.has(row.symbol)));
+  star.setAttribute("aria-label", `${t("star_label")} ${row.symbol}`);
+  star.addEventListener("click", () => toggleWatch(row.symbol, star));
+  sym.append(star, document.createTextNode(row.symbol));
+  sym.title = row.name || "";
+  tr.append(sym);
+  const map = new Map();
+  const values = cells(row);
+  for (const [key, cls] of COLUMNS) {
+    const td = document.createElement("td");
+    const [text, colour] = values[key];
+    td.textContent = text;
+    td.className = [cls, colour].filter(Boolean).join(" ");
+    td.dataset.base = cls;
+    tr.append(td);
+    map.set(key, td);
+  }
+  state.view.set(row.symbol, { tr, cells: map });
+  return tr;
+}
+
+function sortValue(row, key) {
+  const v = row[key];
+  return v === undefined || v === null ? -Infinity : v;
+}
+
+/** Rebuilds the table body: tab, filter and sort. */
+function render() {
+  const rows = [...state.rows.values()].filter(visible);
+  const { key, dir } = state.sort;
+  rows.sort((a, b) => {
+    const x = sortValue(a, key), y = sortValue(b, key);
+    return (x < y ? -1 : x > y ? 1 : 0) * dir || a.symbol.localeCompare(b.symbol);
+  });
+  state.view.clear();
+  const body = $("rows");
+  body.replaceChildren(...rows.map(makeRow));
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    th.setAttribute("aria-sort", th.dataset.sort === key ? (dir > 0 ? "ascending" : "descending") : "none");
+  }
+  setStatus(`${rows.length} ${t("rows")} · ${t("live")}`);
+}
+
+/** Applies changed rows: only the cells whose text changed, each flashed. */
+function apply(changed) {
+  let rerender = false;
+  for (const row of changed) {
+    const known = state.rows.has(row.symbol);
+    state.rows.set(row.symbol, row);
+    const view = state.view.get(row.symbol);
+    if (!view) {
+      if (!known && visible(row)) rerender = true;
+      continue;
+    }
+    const values = cells(row);
+    for (const [key, td] of view.cells) {
+      const [text, colour] = values[key];
+      if (td.textContent !== text) {
+        td.textContent = text;
+        td.className = [td.dataset.base, colour, "flash"].filter(Boolean).join(" ");
+        setTimeout(() => td.classList.remove("flash"), 50);
+      }
+    }
+  }
+  if (rerender) render();
+}
+
+function toggleWatch(symbol, star) {
+  if (state.watch.has(symbol)) state.watch.delete(symbol);
+  else state.watch.add(symbol);
+  save("qts.watch", [...state.watch]);
+  star.textContent = state.watch.has(symbol) ? "★" : "☆";
+  star.setAttribute("aria-pressed", String(state.watch.has(symbol)));
+  if (state.tab === "watch") render();
+}
+
+function setStatus(text, bad = false) {
+  const s = $("status");
+  s.textContent = text;
+  s.classList.toggle("bad", bad);
+}
+
+function translate() {
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  $("tabs").setAttribute("aria-label", t("board"));
+  for (const b of $("tabs").children) b.textContent = b.dataset.tab === "watch" ? t("watch") : b.dataset.tab;
+  $("lang").value = state.lang;
+}
+
+function setupControls() {
+  document.documentElement.dataset.theme = state.theme;
+  const tabs = $("tabs");
+  for (const tab of TABS) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.setAttribute("role", "tab");
+    b.dataset.tab = tab;
+    b.setAttribute("aria-selected", String(tab === state.tab));
+    b.addEventListener("click", () => {
+      state.tab = tab;
+      save("qts.tab", tab);
+      for (const o of tabs.children) o.setAttribute("aria-selected", String(o === b));
+      render();
+    });
+    tabs.append(b);
+  }
+  $("filter").addEventListener("input", (e) => {
+    state.filter = e.target.value.trim().toUpperCase();
+    render();
+  });
+  $("lang").addEventListener("change", (e) => {
+    state.lang = e.target.value;
+    save("qts.lang", state.lang);
+    translate();
+    render();
+  });
+  $("theme").addEventListener("click", () => {
+    state.theme = state.theme === "dark" ? "light" : "dark";
+    save("qts.theme", state.theme);
+    document.documentElement.dataset.theme = state.theme;
+  });
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    th.tabIndex = 0;
+    const sort = () => {
+      const key = th.dataset.sort;
+      state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "symbol" ? 1 : -1 };
+      save("qts.sort", state.sort);
+      render();
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+  }
+  translate();
+}
+
+// ---- session and data --------------------------------------------------------------------------
+
+function signIn() {
+  location.href = `${SSO_UI}/login?lang=${state.lang}&return_to=${encodeURIComponent(location.pathname)}`;
+}
+
+/** An access token from the SSO-UI session; renewed before it expires. */
+async function session() {
+  const csrf = await (await fetch(`${SSO_UI}/session/csrf`, { credentials: "same-origin" })).json();
+  const r = await fetch(`${SSO_UI}/session/token`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": csrf.csrf_token },
+  });
+  if (r.status === 401) {
+    signIn();
+    throw new Error("signed out");
+  }
+  if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
+  const s = await r.json();
+  state.token = s.access_token;
+  $("user").textContent = s.username;
+  setTimeout(() => session().catch(() => signIn()), Math.max(5, s.expires_in * 0.8) * 1000);
+}
+
+async function api(path, init = {}) {
+  const r = await fetch(`${API}${path}`, {
+    ...init,
+    headers: { ...(init.headers || {}), Authorization: `Bearer ${state.token}` },
+  });
+  if (r.status === 401) {
+    await session();
+    return api(path, init);
+  }
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r;
+}
+
+async function snapshot() {
+  const board = await (await api("/board")).json();
+  state.rows = new Map(board.rows.map((row) => [row.symbol, row]));
+  state.seq = board.seq;
+  render();
+  document.documentElement.dataset.seq = String(state.seq);
+}
+
+/** Follows the board's changes; reconnects (from the last seen sequence) after a failure. */
+async function stream() {
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10000)) {
+    try {
+      const r = await api(`/board/stream?since=${state.seq}`);
+      setStatus(`${$("rows").children.length} ${t("rows")} · ${t("live")}`);
+      wait = 500;
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (!line) continue;
+          const msg = JSON.parse(line);
+          if (msg.reset) {
+            await snapshot();
+          } else if (msg.rows) {
+            state.seq = msg.seq;
+            apply(msg.rows);
+            // What the page is current to (browser tests and measurements read it).
+            document.documentElement.dataset.seq = String(state.seq);
+          }
+        }
+      }
+    } catch (e) {
+      console.warn("board stream", e);
+    }
+    setStatus(t("offline"), true);
+    await new Promise((done) => setTimeout(done, wait));
+  }
+}
+
+async function main() {
+  setupControls();
+  setStatus(t("connecting"));
+  await session();
+  await snapshot();
+  stream();
+}
+
+main().catch((e) => {
+  console.error(e);
+  setStatus(String(e.message || e), true);
+});
