@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sso::domain::{Claims, Role};
 use sso::keys::{KeyRing, SigningKey};
 
-use crate::helpers::{options, spawn_fleet_with};
+use crate::helpers::{spawn_fleet_with, with_admin};
 
 const ADMIN_PASSWORD: &str = "the fleet's admin password";
 const ISSUER: &str = "http://localhost:18080/api/sso";
@@ -135,14 +135,7 @@ async fn fleet_keys(dir: &std::path::Path) -> KeyRing {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protected_operation_of_every_service_refuses_bad_tokens_through_the_gateway() {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path());
-    opts.overrides.retain(|(k, _)| k != "auth.enabled");
-    opts.env.insert(
-        "SSO__BOOTSTRAP__ADMIN_PASSWORD".into(),
-        ADMIN_PASSWORD.into(),
-    );
-    opts.env
-        .insert("SSO__PASSWORDS__MEMORY_KIB".into(), "4096".into());
+    let opts = with_admin(dir.path(), ADMIN_PASSWORD);
     let data = dir.path().to_owned();
     let fleet = spawn_fleet_with(dir, &opts).await;
     let gateway = format!("http://{}", fleet.gateway);

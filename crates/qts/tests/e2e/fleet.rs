@@ -8,7 +8,7 @@ use common::bus::{Envelope, EventBus, topics};
 use proto::events::v1::ServiceLifecycle;
 use proto::events::v1::service_lifecycle::State;
 
-use crate::helpers::{grpc_get_info, http, spawn_fleet, spawn_fleet_in};
+use crate::helpers::{grpc_get_info, http, metrics, spawn_fleet, spawn_fleet_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_is_ready_and_documented_directly_and_through_the_gateway() {
@@ -76,14 +76,7 @@ async fn every_service_is_ready_and_documented_directly_and_through_the_gateway(
             swagger.text().await.unwrap().contains("swagger"),
             "{name} swagger ui is the real page"
         );
-        let metrics = c
-            .get(format!("http://{admin}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = metrics(admin).await;
         assert!(
             metrics.contains(&format!("qts_http_requests_total{{method=\"GET\",route=\"/api/{name}/v1/info\",service=\"{name}\",status=\"200\"}} 1")),
             "{name} counts its requests:\n{metrics}"
@@ -142,16 +135,9 @@ async fn every_service_is_ready_and_documented_directly_and_through_the_gateway(
 }
 
 /// The version of its configuration a service reports in its metrics, if it follows one.
-async fn config_version(c: &reqwest::Client, admin: std::net::SocketAddr) -> Option<u64> {
-    let metrics = c
-        .get(format!("http://{admin}/metrics"))
-        .send()
+async fn config_version(admin: std::net::SocketAddr) -> Option<u64> {
+    metrics(admin)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
         .lines()
         .find_map(|l| l.strip_prefix("qts_config_version "))
         .map(|v| v.trim().parse().unwrap())
@@ -166,7 +152,7 @@ async fn every_service_takes_its_configuration_from_the_config_service_live() {
     for s in &fleet.services {
         let expected = (!matches!(s.spec.name, "sso" | "config")).then_some(0);
         assert_eq!(
-            config_version(&c, s.addrs.admin).await,
+            config_version(s.addrs.admin).await,
             expected,
             "{}",
             s.spec.name
@@ -195,13 +181,13 @@ async fn every_service_takes_its_configuration_from_the_config_service_live() {
             "sso" | "config" => None,
             _ => Some(0),
         };
-        let mut got = config_version(&c, s.addrs.admin).await;
+        let mut got = config_version(s.addrs.admin).await;
         for _ in 0..100 {
             if got == want {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            got = config_version(&c, s.addrs.admin).await;
+            got = config_version(s.addrs.admin).await;
         }
         assert_eq!(got, want, "{}", s.spec.name);
     }

@@ -34,6 +34,48 @@ pub fn options(dir: &std::path::Path) -> Options {
     }
 }
 
+/// [`options`] with tokens checked and the first admin's password set (`admin`).
+pub fn with_admin(dir: &std::path::Path, password: &str) -> Options {
+    let mut opts = options(dir);
+    opts.overrides.retain(|(k, _)| k != "auth.enabled");
+    opts.env
+        .insert("SSO__BOOTSTRAP__ADMIN_PASSWORD".into(), password.into());
+    // Argon2 with little memory: the tests sign in often.
+    opts.env
+        .insert("SSO__PASSWORDS__MEMORY_KIB".into(), "4096".into());
+    opts
+}
+
+/// A small simulated market (50 securities) trading from 10:00 on a Tuesday, `speed` times
+/// faster than real time, on free ports.
+pub fn small_market(speed: f64) -> fcsim::SimConfig {
+    fcsim::SimConfig {
+        start: time::macros::datetime!(2025-06-10 10:00:00 +7),
+        speed,
+        universe: fcsim::UniverseSize {
+            hose: 30,
+            hnx: 10,
+            upcom: 10,
+        },
+        history_days: 30,
+        data_port: 0,
+        trading_port: 0,
+        ..fcsim::SimConfig::demo()
+    }
+}
+
+/// The Prometheus text of a service's admin port.
+pub async fn metrics(admin: SocketAddr) -> String {
+    http()
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub async fn spawn_fleet() -> TestFleet {
     spawn_fleet_in(tempfile::tempdir().unwrap()).await
 }

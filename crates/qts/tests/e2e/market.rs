@@ -7,27 +7,14 @@ use std::time::Duration;
 use common::bus::SharedBus;
 use proto::market::v1 as pb;
 use qts::fleet::{Market, SimOptions};
-use time::macros::datetime;
 
-use crate::helpers::{TestFleet, http, options, server, spawn_fleet_with};
+use crate::helpers::{TestFleet, http, options, server, small_market, spawn_fleet_with};
 
 const WAIT: Duration = Duration::from_secs(90);
 
 /// A small simulated market trading from 10:00, 120 times faster than real time.
 fn sim_config() -> fcsim::SimConfig {
-    fcsim::SimConfig {
-        start: datetime!(2025-06-10 10:00:00 +7),
-        speed: 120.0,
-        universe: fcsim::UniverseSize {
-            hose: 30,
-            hnx: 10,
-            upcom: 10,
-        },
-        history_days: 30,
-        data_port: 0,
-        trading_port: 0,
-        ..fcsim::SimConfig::demo()
-    }
+    small_market(120.0)
 }
 
 /// The ingestion service's status.

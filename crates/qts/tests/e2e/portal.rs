@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use time::macros::datetime;
 
-use crate::helpers::{options, server, spawn_fleet_with};
+use crate::helpers::{server, small_market, spawn_fleet_with, with_admin};
 
 const ADMIN_PASSWORD: &str = "the portal admin's password";
 
@@ -195,29 +194,9 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path());
-    opts.overrides.retain(|(k, _)| k != "auth.enabled");
-    opts.env.insert(
-        "SSO__BOOTSTRAP__ADMIN_PASSWORD".into(),
-        ADMIN_PASSWORD.into(),
-    );
-    opts.env
-        .insert("SSO__PASSWORDS__MEMORY_KIB".into(), "4096".into());
-    // A small market trading from 10:00, 60 times faster than real time.
+    let mut opts = with_admin(dir.path(), ADMIN_PASSWORD);
     opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
-        config: fcsim::SimConfig {
-            start: datetime!(2025-06-10 10:00:00 +7),
-            speed: 60.0,
-            universe: fcsim::UniverseSize {
-                hose: 30,
-                hnx: 10,
-                upcom: 10,
-            },
-            history_days: 30,
-            data_port: 0,
-            trading_port: 0,
-            ..fcsim::SimConfig::demo()
-        },
+        config: small_market(60.0),
     }));
     let fleet = spawn_fleet_with(dir, &opts).await;
     let gateway = format!("http://{}", fleet.gateway);
