@@ -4,6 +4,7 @@
 
 pub mod backtest_cli;
 pub mod bench_orders;
+pub mod bench_portal;
 pub mod bench_replay;
 pub mod bench_tick;
 pub mod feed;
@@ -12,3 +13,4 @@ pub mod gateway;
 pub mod nginx;
 pub mod openapi;
 pub mod soak;
+pub mod webdriver;

@@ -218,6 +218,9 @@ enum BenchCommand {
     /// From a closing bar on the bus to the order at the broker through the fleet (TA signal,
     /// decision, OMS, risk, simulator), p50/p99; `--set bus.kind=kafka ...` over Kafka.
     TickToOrder(qts::bench_tick::Args),
+    /// The trader portal's price board in headless Chromium over the whole simulated market:
+    /// first load (time, bytes), bus-to-screen update latency (p50/p99) and frame times.
+    Portal(qts::bench_portal::Args),
 }
 
 #[derive(Subcommand)]
@@ -389,6 +392,15 @@ fn main() -> ExitCode {
             command: BenchCommand::Soak(args),
         } => match tokio::runtime::Runtime::new() {
             Ok(rt) => rt.block_on(soak(&args)),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Bench {
+            command: BenchCommand::Portal(args),
+        } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                qts::bench_portal::run(&args, &mut std::io::stdout()).await?;
+                Ok(ExitCode::SUCCESS)
+            }),
             Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
         },
         Command::Bench {

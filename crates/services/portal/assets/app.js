@@ -30,6 +30,21 @@ const I18N = {
 };
 
 const TABS = ["HOSE", "HNX", "UPCOM", "VN30", "HNX30", "watch"];
+
+// `?measure` (qts bench portal): each update's latency from its publication on the bus to the
+// frame that shows it, and every frame's time. Off otherwise: nothing runs per frame.
+const MEASURE = new URLSearchParams(location.search).has("measure");
+const metrics = { latencies: [], frames: [], updates: 0, work: [] };
+if (MEASURE) {
+  window.qtsMetrics = metrics;
+  let last = performance.now();
+  const frame = (now) => {
+    metrics.frames.push(now - last);
+    last = now;
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+}
 // The cells of a row, in column order: [key, class].
 const COLUMNS = [
   ["ref", "ref"], ["ceil", "ceil"], ["floor", "floor"],
@@ -160,7 +175,12 @@ function render() {
 
 /** Applies changed rows: only the cells whose text changed, each flashed. */
 function apply(changed) {
+  const started = MEASURE ? performance.now() : 0;
   let rerender = false;
+  // Publication times of the rows shown (MEASURE): the next frame is the one that shows them.
+  const shown = [];
+  // The cells that changed flash for a moment (one timer for all of them).
+  const flashed = [];
   for (const row of changed) {
     const known = state.rows.has(row.symbol);
     state.rows.set(row.symbol, row);
@@ -169,17 +189,27 @@ function apply(changed) {
       if (!known && visible(row)) rerender = true;
       continue;
     }
+    if (MEASURE) shown.push(row.at);
     const values = cells(row);
     for (const [key, td] of view.cells) {
       const [text, colour] = values[key];
       if (td.textContent !== text) {
         td.textContent = text;
         td.className = [td.dataset.base, colour, "flash"].filter(Boolean).join(" ");
-        setTimeout(() => td.classList.remove("flash"), 50);
+        flashed.push(td);
       }
     }
   }
+  if (flashed.length) setTimeout(() => flashed.forEach((td) => td.classList.remove("flash")), 400);
   if (rerender) render();
+  if (MEASURE) metrics.work.push(performance.now() - started);
+  if (MEASURE && shown.length) {
+    metrics.updates += shown.length;
+    requestAnimationFrame(() => {
+      const now = Date.now();
+      for (const at of shown) metrics.latencies.push(now - at);
+    });
+  }
 }
 
 function toggleWatch(symbol, star) {
@@ -254,7 +284,8 @@ function setupControls() {
 // ---- session and data --------------------------------------------------------------------------
 
 function signIn() {
-  location.href = `${SSO_UI}/login?lang=${state.lang}&return_to=${encodeURIComponent(location.pathname)}`;
+  const back = encodeURIComponent(location.pathname + location.search);
+  location.href = `${SSO_UI}/login?lang=${state.lang}&return_to=${back}`;
 }
 
 /** An access token from the SSO-UI session; renewed before it expires. */
@@ -339,6 +370,7 @@ async function main() {
   setStatus(t("connecting"));
   await session();
   await snapshot();
+  performance.mark("qts-board-ready");
   stream();
 }
 

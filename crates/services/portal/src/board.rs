@@ -62,6 +62,9 @@ pub struct Row {
     pub status: String,
     /// The sequence number of the row's last change.
     pub seq: u64,
+    /// When the event behind the last change was published (Unix milliseconds, wall clock):
+    /// what a browser measures its update latency from.
+    pub at: i64,
     /// The trading day of the reference prices (YYYY-MM-DD).
     #[serde(skip)]
     trading_day: String,
@@ -143,6 +146,13 @@ impl Default for Board {
     }
 }
 
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Board {
     /// An empty board numbering from now.
     pub fn new() -> Self {
@@ -193,7 +203,7 @@ impl Board {
 
     /// Changes the row of `symbol` (made if new) with `f`; numbered and announced when `f`
     /// says it changed something.
-    fn update(&self, symbol: &str, f: impl FnOnce(&mut Row) -> bool) {
+    fn update(&self, symbol: &str, at: i64, f: impl FnOnce(&mut Row) -> bool) {
         if symbol.is_empty() {
             return;
         }
@@ -208,6 +218,7 @@ impl Board {
                 return;
             }
             row.seq = next;
+            row.at = at;
             inner.seq = next;
             next
         };
@@ -216,8 +227,8 @@ impl Board {
 
     /// Master data's view of a security: name, exchange, indexes, status and the day's prices.
     /// A new trading day clears the day's trading.
-    pub fn security(&self, s: &market_pb::Security) {
-        self.update(&s.symbol, |row| {
+    pub fn security(&self, s: &market_pb::Security, at: i64) {
+        self.update(&s.symbol, at, |row| {
             let before = row.clone();
             if !s.trading_day.is_empty() && s.trading_day != row.trading_day {
                 if !row.trading_day.is_empty() {
@@ -246,14 +257,14 @@ impl Board {
     }
 
     /// Ingestion's latest state of a symbol today (what a new instance starts from).
-    pub fn snapshot_of(&self, s: &ingestion_pb::Snapshot) {
+    pub fn snapshot_of(&self, s: &ingestion_pb::Snapshot, at: i64) {
         if let Some(q) = &s.quote {
-            self.quote(q);
+            self.quote(q, at);
         }
         if let Some(t) = &s.last_trade {
-            self.trade(t);
+            self.trade(t, at);
         }
-        self.update(&s.symbol, |row| {
+        self.update(&s.symbol, at, |row| {
             let before = row.clone();
             if s.volume > row.volume {
                 row.volume = s.volume;
@@ -276,13 +287,13 @@ impl Board {
     }
 
     /// A trade: last price and quantity, the day's volume, high and low.
-    pub fn trade(&self, t: &market_pb::Trade) {
-        let at = nanos(t.received_at.as_ref());
-        self.update(&t.symbol, |row| {
-            if at < row.trade_at {
+    pub fn trade(&self, t: &market_pb::Trade, at: i64) {
+        let sent = nanos(t.received_at.as_ref());
+        self.update(&t.symbol, at, |row| {
+            if sent < row.trade_at {
                 return false;
             }
-            row.trade_at = at;
+            row.trade_at = sent;
             row.security(t.security.as_ref());
             row.set_last(t.price);
             row.last_vol = t.quantity;
@@ -302,16 +313,16 @@ impl Board {
     }
 
     /// Best bids and asks of the main board (odd lots are not on the board).
-    pub fn quote(&self, q: &market_pb::Quote) {
+    pub fn quote(&self, q: &market_pb::Quote, at: i64) {
         if q.board != "main" && !q.board.is_empty() {
             return;
         }
-        let at = nanos(q.received_at.as_ref());
-        self.update(&q.symbol, |row| {
-            if at < row.quote_at {
+        let sent = nanos(q.received_at.as_ref());
+        self.update(&q.symbol, at, |row| {
+            if sent < row.quote_at {
                 return false;
             }
-            row.quote_at = at;
+            row.quote_at = sent;
             row.security(q.security.as_ref());
             let (bids, asks) = (levels(&q.bids), levels(&q.asks));
             let changed = bids != row.bids || asks != row.asks;
@@ -322,11 +333,11 @@ impl Board {
     }
 
     /// The foreign room left.
-    pub fn foreign_room(&self, f: &market_pb::ForeignRoom) {
+    pub fn foreign_room(&self, f: &market_pb::ForeignRoom, at: i64) {
         let Some(room) = f.current_room else {
             return;
         };
-        self.update(&f.symbol, |row| {
+        self.update(&f.symbol, at, |row| {
             row.security(f.security.as_ref());
             let changed = row.foreign_room != Some(room);
             row.foreign_room = Some(room);
@@ -385,13 +396,13 @@ mod tests {
     #[test]
     fn trades_and_quotes_make_the_row_and_only_changes_are_numbered() {
         let board = Board::new();
-        board.security(&security("SSI", "2025-06-10", 25_000));
+        board.security(&security("SSI", "2025-06-10", 25_000), 0);
         let (seq0, rows) = board.snapshot();
         assert!(seq0 > board.base());
         assert_eq!(rows[0].reference, 25_000);
 
-        board.trade(&trade("SSI", 25_500, 100, 1_000, 10));
-        board.trade(&trade("SSI", 24_900, 200, 1_200, 11));
+        board.trade(&trade("SSI", 25_500, 100, 1_000, 10), 0);
+        board.trade(&trade("SSI", 24_900, 200, 1_200, 11), 0);
         let (seq, changed) = board.since(seq0);
         assert_eq!(changed.len(), 1);
         let r = &changed[0];
@@ -402,7 +413,7 @@ mod tests {
 
         // An older trade (replayed after a snapshot) is not applied; an unchanged quote is
         // not a change.
-        board.trade(&trade("SSI", 26_000, 5, 900, 9));
+        board.trade(&trade("SSI", 26_000, 5, 900, 9), 0);
         assert_eq!(board.since(seq).1.len(), 0);
         let quote = market_pb::Quote {
             symbol: "SSI".to_owned(),
@@ -419,17 +430,17 @@ mod tests {
             }],
             ..Default::default()
         };
-        board.quote(&quote);
+        board.quote(&quote, 0);
         let (seq2, changed) = board.since(seq);
         assert_eq!(changed[0].bids.len(), 3, "three levels on the board");
         assert_eq!(changed[0].asks, vec![[25_000, 30]]);
-        board.quote(&quote);
+        board.quote(&quote, 0);
         assert!(board.since(seq2).1.is_empty());
         let odd = market_pb::Quote {
             board: "odd_lot".to_owned(),
             ..quote
         };
-        board.quote(&odd);
+        board.quote(&odd, 0);
         assert!(
             board.since(seq2).1.is_empty(),
             "odd lots are not on the board"
@@ -439,9 +450,9 @@ mod tests {
     #[test]
     fn a_new_trading_day_clears_the_days_trading() {
         let board = Board::new();
-        board.security(&security("FPT", "2025-06-10", 100_000));
-        board.trade(&trade("FPT", 101_000, 10, 10, 1));
-        board.security(&security("FPT", "2025-06-11", 101_000));
+        board.security(&security("FPT", "2025-06-10", 100_000), 0);
+        board.trade(&trade("FPT", 101_000, 10, 10, 1), 0);
+        board.security(&security("FPT", "2025-06-11", 101_000), 0);
         let (_, rows) = board.snapshot();
         assert_eq!(
             (rows[0].last, rows[0].volume, rows[0].reference),

@@ -16,7 +16,7 @@ use proto::market::v1 as market_pb;
 use proto::master_data::v1 as master_pb;
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
 
-use crate::board::Board;
+use crate::board::{Board, now_ms};
 
 /// The peers the board is filled from.
 #[derive(Clone)]
@@ -123,8 +123,9 @@ async fn load(board: Arc<Board>, mut sources: Sources, token: CancellationToken)
             }
         }
     };
+    let at = now_ms();
     for s in &listed {
-        board.security(s);
+        board.security(s, at);
     }
     let symbols: Vec<String> = listed.into_iter().map(|s| s.symbol).collect();
     let mut snapshots = 0;
@@ -137,8 +138,9 @@ async fn load(board: Arc<Board>, mut sources: Sources, token: CancellationToken)
             .await
         {
             Ok(r) => {
+                let at = now_ms();
                 for s in &r.get_ref().snapshots {
-                    board.snapshot_of(s);
+                    board.snapshot_of(s, at);
                     snapshots += 1;
                 }
             }
@@ -159,22 +161,24 @@ async fn load(board: Arc<Board>, mut sources: Sources, token: CancellationToken)
 /// stays on the bus for its owners).
 fn apply(board: &Board, d: &Delivery) {
     let topic = d.topic.as_str();
+    // When the event was published: browsers measure their latency from it.
+    let at = i64::try_from(d.envelope.time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let outcome = if topic == MARKET_TRADE.static_name() {
         d.envelope
             .decode::<market_pb::Trade>()
-            .map(|t| board.trade(&t))
+            .map(|t| board.trade(&t, at))
     } else if topic == MARKET_QUOTE.static_name() {
         d.envelope
             .decode::<market_pb::Quote>()
-            .map(|q| board.quote(&q))
+            .map(|q| board.quote(&q, at))
     } else if topic == MARKET_FOREIGN_ROOM.static_name() {
         d.envelope
             .decode::<market_pb::ForeignRoom>()
-            .map(|f| board.foreign_room(&f))
+            .map(|f| board.foreign_room(&f, at))
     } else if topic == MASTERDATA_SECURITY.static_name() {
         d.envelope
             .decode::<market_pb::Security>()
-            .map(|s| board.security(&s))
+            .map(|s| board.security(&s, at))
     } else {
         Ok(())
     };
