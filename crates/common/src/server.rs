@@ -135,7 +135,7 @@ impl Backends {
             &self.bus,
         )
         .await
-        .context("the configuration from the config service (remote_config.required is on)")?;
+        .context("following the configuration from the config service")?;
         self.remote = remote;
         self.follower = Arc::new(std::sync::Mutex::new(follower));
         Ok(self)

@@ -276,6 +276,8 @@ impl Fleet {
                 (m.spec.name, secret)
             })
             .collect();
+        // Configuration comes from the fleet's config service, when it has one.
+        let has_config = members.iter().any(|m| m.spec.name == "config");
         let mut prepared = Vec::new();
         for member in members {
             let mut text = String::new();
@@ -292,7 +294,7 @@ impl Fleet {
                 ));
             }
             // Every service started after the config service takes its configuration from it.
-            if !matches!(member.spec.name, "sso" | "config") {
+            if has_config && !matches!(member.spec.name, "sso" | "config") {
                 text.push_str("[remote_config]\nenabled = true\n");
             }
             // Paper trading is what `qts up` does with its simulator: every strategy trades.
