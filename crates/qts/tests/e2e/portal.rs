@@ -92,6 +92,43 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         .unwrap();
     screenshot(&browser, "portal-board-vi").await;
 
+    // A symbol opens its view: candles from the historical service, depth, time and sales.
+    browser.click("#rows tr td.sym a").await.unwrap();
+    browser
+        .until(
+            "the symbol view",
+            "!document.getElementById('symbolview').hidden && document.querySelector('#chart canvas')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser
+        .until(
+            "candles and trades",
+            "Number(document.getElementById('chart').dataset.bars) > 0 && document.querySelectorAll('#sales tbody tr').length > 0",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('#depth tbody tr').length")
+            .await
+            .unwrap(),
+        6,
+        "three asks and three bids"
+    );
+    screenshot(&browser, "portal-symbol-vi").await;
+    browser.click("#back").await.unwrap();
+    browser
+        .until(
+            "the board again",
+            "document.getElementById('symbolview').hidden && !document.getElementById('boardview').hidden",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+
     // Filter, the VN30 tab, and English.
     let symbol = browser
         .script("return document.querySelector('#rows tr').dataset.symbol")

@@ -16,6 +16,8 @@ const I18N = {
     legend: "Trần tím · Sàn xanh lơ · Tham chiếu vàng · Tăng xanh lá · Giảm đỏ",
     star: "☆ thêm vào danh mục theo dõi", live: "Trực tuyến", connecting: "Đang kết nối…",
     offline: "Mất kết nối, đang thử lại…", rows: "mã", star_label: "Theo dõi",
+    back: "← Bảng giá", depth: "Độ sâu", sales: "Khớp lệnh gần nhất", time: "Giờ",
+    chart: "Biểu đồ nến", timeframes: "Khung thời gian", no_bars: "Chưa có nến cho khung này",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -26,6 +28,8 @@ const I18N = {
     legend: "Ceiling purple · Floor cyan · Reference yellow · Up green · Down red",
     star: "☆ add to the watch list", live: "Live", connecting: "Connecting…",
     offline: "Disconnected, retrying…", rows: "symbols", star_label: "Watch",
+    back: "← Price board", depth: "Depth", sales: "Time and sales", time: "Time",
+    chart: "Candlestick chart", timeframes: "Timeframe", no_bars: "No candles for this timeframe yet",
   },
 };
 
@@ -133,7 +137,10 @@ function makeRow(row) {
   star.setAttribute("aria-pressed", String(state.watch.has(row.symbol)));
   star.setAttribute("aria-label", `${t("star_label")} ${row.symbol}`);
   star.addEventListener("click", () => toggleWatch(row.symbol, star));
-  sym.append(star, document.createTextNode(row.symbol));
+  const link = document.createElement("a");
+  link.href = `#/s/${row.symbol}`;
+  link.textContent = row.symbol;
+  sym.append(star, link);
   sym.title = row.name || "";
   tr.append(sym);
   const map = new Map();
@@ -201,6 +208,10 @@ function apply(changed) {
     }
   }
   if (flashed.length) setTimeout(() => flashed.forEach((td) => td.classList.remove("flash")), 400);
+  if (view.symbol) {
+    const mine = changed.find((row) => row.symbol === view.symbol);
+    if (mine) symbolChanged(mine);
+  }
   if (rerender) render();
   if (MEASURE) metrics.work.push(performance.now() - started);
   if (MEASURE && shown.length) {
@@ -231,6 +242,7 @@ function translate() {
   document.documentElement.lang = state.lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   $("tabs").setAttribute("aria-label", t("board"));
+  $("timeframes").setAttribute("aria-label", t("timeframes"));
   for (const b of $("tabs").children) b.textContent = b.dataset.tab === "watch" ? t("watch") : b.dataset.tab;
   $("lang").value = state.lang;
 }
@@ -279,6 +291,191 @@ function setupControls() {
     th.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
   }
   translate();
+}
+
+// ---- the symbol view ----------------------------------------------------------------------------
+
+// Timeframe -> [resolution, days of bars before the trading day, seconds per bar].
+const TIMEFRAMES = {
+  "1m": ["1m", 0, 60], "5m": ["5m", 2, 300], "15m": ["15m", 6, 900],
+  "1h": ["1h", 20, 3600], "1D": ["1D", 365, 86400],
+};
+// Charts show Vietnam time (UTC+7) on their axis.
+const VN = 7 * 3600;
+
+const view = {
+  symbol: null,
+  timeframe: store("qts.timeframe", "1m"),
+  chart: null, candles: null, volumes: null, last: null, refresh: 0,
+};
+
+function isoDay(day, minusDays) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - minusDays);
+  return d.toISOString().slice(0, 10);
+}
+
+function setText(id, text, cls) {
+  const el = $(id);
+  el.textContent = text;
+  if (cls !== undefined) el.className = cls;
+}
+
+function renderSymbol(row, trades) {
+  setText("sym-title", row.symbol);
+  setText("sym-name", `${row.name || ""} · ${row.exchange}`);
+  setText("sym-last", price(row.last), `big ${tone(row, row.last)}`);
+  setText("sym-change", row.last ? `${(row.change / 1000).toFixed(2)} (${row.change_pct.toFixed(2)}%)` : "", tone(row, row.last));
+  setText("sym-ref", price(row.ref));
+  setText("sym-ceil", price(row.ceil));
+  setText("sym-floor", price(row.floor));
+  setText("sym-volume", volume(row.volume));
+  const depth = $("depth").tBodies[0];
+  const lines = [];
+  for (let i = 2; i >= 0; i--) lines.push(["", row.asks?.[i], "ask"]);
+  for (let i = 0; i < 3; i++) lines.push(["bid", row.bids?.[i], ""]);
+  depth.replaceChildren(...lines.map(([side, level]) => {
+    const tr = document.createElement("tr");
+    const [p, v] = level || [0, 0];
+    const cells = side === "bid" ? [volume(v), price(p), ""] : ["", price(p), volume(v)];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      td.className = tone(row, p);
+      tr.append(td);
+    }
+    return tr;
+  }));
+  if (trades) {
+    const clock = (ms) => new Date(ms + VN * 1000).toISOString().slice(11, 19);
+    $("sales").tBodies[0].replaceChildren(...trades.slice(0, 20).map((t) => {
+      const tr = document.createElement("tr");
+      for (const [text, cls] of [[clock(t.time), ""], [price(t.price), tone(row, t.price)], [volume(t.quantity), ""]]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        td.className = cls;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+}
+
+async function loadBars(row) {
+  const [resolution, back, seconds] = TIMEFRAMES[view.timeframe];
+  const day = row.day;
+  if (!day || !view.candles) return;
+  const from = isoDay(day, back), to = day;
+  const bars = await (await api(`/symbols/${row.symbol}/bars?resolution=${resolution}&from=${from}&to=${to}`)).json();
+  const candles = bars.map((b) => ({ time: b.t + VN, open: b.o / 1000, high: b.h / 1000, low: b.l / 1000, close: b.c / 1000 }));
+  view.candles.setData(candles);
+  view.volumes.setData(bars.map((b) => ({ time: b.t + VN, value: b.v, color: b.c >= b.o ? "rgba(47,210,122,0.5)" : "rgba(255,91,91,0.5)" })));
+  view.last = candles.length ? { ...candles[candles.length - 1], seconds } : { seconds };
+  $("chart").dataset.bars = String(candles.length);
+  $("chart").setAttribute("aria-label", candles.length ? `${t("chart")} ${row.symbol} ${view.timeframe}` : t("no_bars"));
+  view.chart.timeScale().fitContent();
+}
+
+/** The last trade extends (or starts) the newest candle. */
+function extendCandle(trade) {
+  if (!view.candles || !view.last || !trade) return;
+  const seconds = view.last.seconds;
+  const at = Math.floor(trade.time / 1000) + VN;
+  const start = at - (at % seconds);
+  const p = trade.price / 1000;
+  if (view.last.time === start) {
+    view.last = { ...view.last, high: Math.max(view.last.high, p), low: Math.min(view.last.low, p), close: p };
+  } else if (!view.last.time || start > view.last.time) {
+    view.last = { time: start, open: p, high: p, low: p, close: p, seconds };
+  } else {
+    return;
+  }
+  view.candles.update(view.last);
+}
+
+/** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
+function symbolChanged(row) {
+  renderSymbol(row);
+  const now = Date.now();
+  if (now - view.refresh < 1000) return;
+  view.refresh = now;
+  api(`/symbols/${row.symbol}`).then((r) => r.json()).then((s) => {
+    if (s.row.symbol !== view.symbol) return;
+    renderSymbol(s.row, s.trades);
+    extendCandle(s.trades[0]);
+  }).catch((e) => console.warn("symbol", e));
+}
+
+async function makeChart() {
+  const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
+  const css = getComputedStyle(document.documentElement);
+  const colour = (name) => css.getPropertyValue(name).trim();
+  const chart = lwc.createChart($("chart"), {
+    autoSize: true,
+    layout: { background: { color: colour("--bg") }, textColor: colour("--fg") },
+    grid: { vertLines: { color: colour("--line") }, horzLines: { color: colour("--line") } },
+    timeScale: { timeVisible: true, secondsVisible: false },
+  });
+  view.candles = chart.addSeries(lwc.CandlestickSeries, {
+    upColor: colour("--up"), downColor: colour("--down"), borderVisible: false,
+    wickUpColor: colour("--up"), wickDownColor: colour("--down"),
+  });
+  view.volumes = chart.addSeries(lwc.HistogramSeries, { priceScaleId: "", priceFormat: { type: "volume" } });
+  view.volumes.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+  view.chart = chart;
+}
+
+async function openSymbol(symbol) {
+  view.symbol = symbol;
+  $("boardview").hidden = true;
+  $("symbolview").hidden = false;
+  document.title = `${symbol} · QTS`;
+  const s = await (await api(`/symbols/${symbol}`)).json();
+  renderSymbol(s.row, s.trades);
+  if (view.chart) view.chart.remove();
+  await makeChart();
+  await loadBars(s.row);
+  extendCandle(s.trades[0]);
+}
+
+function closeSymbol() {
+  view.symbol = null;
+  if (view.chart) view.chart.remove();
+  view.chart = view.candles = view.volumes = view.last = null;
+  $("symbolview").hidden = true;
+  $("boardview").hidden = false;
+  document.title = "QTS";
+}
+
+async function route() {
+  const m = location.hash.match(/^#\/s\/([A-Z0-9]{1,20})$/);
+  if (m) {
+    await openSymbol(m[1]).catch((e) => {
+      console.error(e);
+      setStatus(String(e.message || e), true);
+    });
+  } else {
+    closeSymbol();
+  }
+}
+
+function setupTimeframes() {
+  const box = $("timeframes");
+  for (const tf of Object.keys(TIMEFRAMES)) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = tf;
+    b.dataset.tf = tf;
+    b.setAttribute("aria-pressed", String(tf === view.timeframe));
+    b.addEventListener("click", () => {
+      view.timeframe = tf;
+      save("qts.timeframe", tf);
+      for (const o of box.children) o.setAttribute("aria-pressed", String(o === b));
+      const row = state.rows.get(view.symbol);
+      if (row) loadBars(row).catch((e) => console.warn("bars", e));
+    });
+    box.append(b);
+  }
 }
 
 // ---- session and data --------------------------------------------------------------------------
@@ -367,11 +564,14 @@ async function stream() {
 
 async function main() {
   setupControls();
+  setupTimeframes();
   setStatus(t("connecting"));
   await session();
   await snapshot();
   performance.mark("qts-board-ready");
   stream();
+  window.addEventListener("hashchange", route);
+  await route();
 }
 
 main().catch((e) => {

@@ -9,6 +9,7 @@ use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
 use common::shutdown::CancellationToken;
 use common::store::Migrations;
+use proto::historical::v1::historical_service_client::HistoricalServiceClient;
 use proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
 
@@ -46,6 +47,7 @@ impl Service for App {
         let stopping = CancellationToken::new();
         let api = Api {
             board: board.clone(),
+            historical: HistoricalServiceClient::new(channel("historical")?),
             settings: settings.own.board.clone(),
             streams: Arc::new(tokio::sync::Semaphore::new(settings.own.board.max_streams)),
             stopping: stopping.clone(),

@@ -6,7 +6,7 @@
 //! Numbers start at the process's start time in microseconds, so a browser that saw an earlier
 //! instance (a smaller number) is told to take a new snapshot instead of missing rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -65,8 +65,8 @@ pub struct Row {
     /// When the event behind the last change was published (Unix milliseconds, wall clock):
     /// what a browser measures its update latency from.
     pub at: i64,
-    /// The trading day of the reference prices (YYYY-MM-DD).
-    #[serde(skip)]
+    /// The trading day of the reference prices (YYYY-MM-DD); empty until master data says.
+    #[serde(rename = "day")]
     trading_day: String,
     /// When the feed sent the last quote and trade applied (Unix nanoseconds), so an older
     /// event (replayed from the bus after a snapshot) is not applied over a newer state.
@@ -122,8 +122,27 @@ fn nanos(t: Option<&prost_types::Timestamp>) -> i128 {
     })
 }
 
+/// Trades kept per symbol for the time and sales list.
+pub const TRADES_KEPT: usize = 50;
+
+/// One trade of the time and sales list.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Tick {
+    /// Price.
+    pub price: i64,
+    /// Quantity.
+    pub quantity: u64,
+    /// Exchange time (Unix milliseconds).
+    pub time: i64,
+    /// When ingestion received it (Unix nanoseconds): a replayed trade is not kept twice.
+    #[serde(skip)]
+    sent: i128,
+}
+
 struct Inner {
     rows: HashMap<String, Row>,
+    /// The latest trades per symbol, newest last.
+    trades: HashMap<String, VecDeque<Tick>>,
     seq: u64,
 }
 
@@ -163,6 +182,7 @@ impl Board {
         Self {
             inner: RwLock::new(Inner {
                 rows: HashMap::new(),
+                trades: HashMap::new(),
                 seq: base,
             }),
             base,
@@ -310,6 +330,26 @@ impl Board {
             };
             true
         });
+        if t.symbol.is_empty() {
+            return;
+        }
+        let time = i64::try_from(nanos(t.exchange_time.as_ref()) / 1_000_000).unwrap_or(0);
+        let tick = Tick {
+            price: t.price,
+            quantity: t.quantity,
+            time,
+            sent,
+        };
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let kept = inner.trades.entry(t.symbol.clone()).or_default();
+        // A replayed trade (received no later than the last kept) is not kept twice.
+        if kept.back().is_some_and(|last| last.sent >= sent) {
+            return;
+        }
+        kept.push_back(tick);
+        if kept.len() > TRADES_KEPT {
+            kept.pop_front();
+        }
     }
 
     /// Best bids and asks of the main board (odd lots are not on the board).
@@ -343,6 +383,18 @@ impl Board {
             row.foreign_room = Some(room);
             changed
         });
+    }
+
+    /// The row of `symbol` and its latest trades (newest first), if it is on the board.
+    pub fn symbol(&self, symbol: &str) -> Option<(Row, Vec<Tick>)> {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let row = inner.rows.get(symbol)?.clone();
+        let trades = inner
+            .trades
+            .get(symbol)
+            .map(|t| t.iter().rev().cloned().collect())
+            .unwrap_or_default();
+        Some((row, trades))
     }
 
     /// How many rows.
@@ -445,6 +497,24 @@ mod tests {
             board.since(seq2).1.is_empty(),
             "odd lots are not on the board"
         );
+    }
+
+    #[test]
+    fn time_and_sales_keeps_the_latest_trades_once() {
+        let board = Board::new();
+        for i in 0..(TRADES_KEPT as i64 + 5) {
+            board.trade(&trade("VNM", 60_000 + i * 100, 10, 0, 100 + i), 0);
+        }
+        // Replayed: not kept again.
+        board.trade(&trade("VNM", 1, 1, 0, 120), 0);
+        let (_, ticks) = board.symbol("VNM").unwrap();
+        assert_eq!(ticks.len(), TRADES_KEPT);
+        assert_eq!(
+            ticks[0].price,
+            60_000 + (TRADES_KEPT as i64 + 4) * 100,
+            "newest first"
+        );
+        assert!(board.symbol("NONE").is_none());
     }
 
     #[test]

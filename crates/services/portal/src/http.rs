@@ -18,13 +18,17 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::board::{Board, Row};
+use crate::board::{Board, Row, Tick};
 use crate::settings::BoardSettings;
+use proto::historical::v1 as historical_pb;
+use proto::historical::v1::historical_service_client::HistoricalServiceClient;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub(crate) struct Api {
     pub(crate) board: Arc<Board>,
+    /// Bars for the charts.
+    pub(crate) historical: HistoricalServiceClient<common::grpc::Channel>,
     pub(crate) settings: BoardSettings,
     pub(crate) streams: Arc<Semaphore>,
     /// Ends the streams when the service stops.
@@ -38,6 +42,8 @@ pub(crate) fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(asset))
         .routes(routes!(board))
         .routes(routes!(board_stream))
+        .routes(routes!(symbol))
+        .routes(routes!(bars))
         .with_state(api)
 }
 
@@ -63,6 +69,16 @@ fn find(name: &str) -> Option<Asset> {
         "app.css" => Some(Asset {
             body: include_str!("../assets/app.css"),
             content_type: "text/css; charset=utf-8",
+        }),
+        // TradingView Lightweight Charts 5.2.1, Apache-2.0 (assets/vendor/LICENSE-lightweight-charts),
+        // the published standalone ES module, unchanged.
+        "lightweight-charts.mjs" => Some(Asset {
+            body: include_str!("../assets/vendor/lightweight-charts.mjs"),
+            content_type: "text/javascript; charset=utf-8",
+        }),
+        "LICENSE-lightweight-charts" => Some(Asset {
+            body: include_str!("../assets/vendor/LICENSE-lightweight-charts"),
+            content_type: "text/plain; charset=utf-8",
         }),
         _ => None,
     }
@@ -255,4 +271,158 @@ impl StreamState {
             }
         }
     }
+}
+
+// ----- one symbol ------------------------------------------------------------------------------
+
+/// One symbol: its board row and its latest trades.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SymbolDto {
+    row: Row,
+    /// Time and sales, newest first (at most 50).
+    trades: Vec<Tick>,
+}
+
+fn check_symbol(symbol: &str) -> Result<(), ApiError> {
+    let ok = (1..=20).contains(&symbol.len())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!("symbol {symbol:?}: 1 to 20 of A-Z, 0-9"),
+        ))
+    }
+}
+
+/// A symbol's board row (prices, depth, totals) and its time and sales. Any signed-in user.
+#[utoipa::path(get, path = "/v1/symbols/{symbol}", tag = "board", security(("bearer" = [])),
+    params(("symbol" = String, Path, description = "e.g. SSI")),
+    responses((status = 200, description = "The symbol", body = SymbolDto),
+        (status = 404, description = "Not on the board")))]
+async fn symbol(
+    State(api): State<Api>,
+    Path(symbol): Path<String>,
+) -> Result<Json<SymbolDto>, ApiError> {
+    check_symbol(&symbol)?;
+    let (row, trades) = api
+        .board
+        .symbol(&symbol)
+        .ok_or_else(|| ApiError::new(Kind::NotFound, format!("{symbol} is not on the board")))?;
+    Ok(Json(SymbolDto { row, trades }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct BarsQuery {
+    /// `1m`, `5m`, `15m`, `30m`, `1h` or `1D`.
+    resolution: String,
+    /// RFC 3339 instant or YYYY-MM-DD (Vietnam time).
+    from: String,
+    /// RFC 3339 instant or YYYY-MM-DD (a day is included whole).
+    to: String,
+}
+
+/// One candle.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BarDto {
+    /// Start, Unix seconds.
+    t: i64,
+    o: i64,
+    h: i64,
+    l: i64,
+    c: i64,
+    v: u64,
+}
+
+/// A symbol's candles from the historical service, oldest first. Any signed-in user.
+#[utoipa::path(get, path = "/v1/symbols/{symbol}/bars", tag = "board", security(("bearer" = [])),
+    params(("symbol" = String, Path, description = "e.g. SSI"), BarsQuery),
+    responses((status = 200, description = "Oldest first", body = [BarDto])))]
+async fn bars(
+    State(mut api): State<Api>,
+    Path(symbol): Path<String>,
+    q: Result<Query<BarsQuery>, QueryRejection>,
+) -> Result<Json<Vec<BarDto>>, ApiError> {
+    check_symbol(&symbol)?;
+    let Query(q) =
+        q.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("query: {}", e.body_text())))?;
+    if !matches!(
+        q.resolution.as_str(),
+        "1m" | "5m" | "15m" | "30m" | "1h" | "1D"
+    ) {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!(
+                "resolution {:?}: one of 1m, 5m, 15m, 30m, 1h, 1D",
+                q.resolution
+            ),
+        ));
+    }
+    if q.from.len() > 40 || q.to.len() > 40 {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            "from and to: an RFC 3339 instant or a YYYY-MM-DD day",
+        ));
+    }
+    let answer = api
+        .historical
+        .get_bars(historical_pb::GetBarsRequest {
+            symbol,
+            resolution: q.resolution,
+            from: q.from,
+            to: q.to,
+        })
+        .await
+        .map_err(|status| from_historical(&status))?;
+    Ok(Json(
+        answer
+            .into_inner()
+            .bars
+            .into_iter()
+            .map(|b| BarDto {
+                t: b.start.map_or(0, |s| s.seconds),
+                o: b.open,
+                h: b.high,
+                l: b.low,
+                c: b.close,
+                v: b.volume,
+            })
+            .collect(),
+    ))
+}
+
+/// The historical service's refusal as this API's error: what the caller can fix passes on,
+/// the rest is the portal's upstream being unavailable.
+fn from_historical(status: &tonic::Status) -> ApiError {
+    let (kind, what) = match status.code() {
+        tonic::Code::InvalidArgument => (Kind::InvalidArgument, status.message().to_owned()),
+        tonic::Code::NotFound => (Kind::NotFound, status.message().to_owned()),
+        tonic::Code::ResourceExhausted => (Kind::ResourceExhausted, status.message().to_owned()),
+        tonic::Code::Ok
+        | tonic::Code::Cancelled
+        | tonic::Code::Unknown
+        | tonic::Code::DeadlineExceeded
+        | tonic::Code::AlreadyExists
+        | tonic::Code::PermissionDenied
+        | tonic::Code::FailedPrecondition
+        | tonic::Code::Aborted
+        | tonic::Code::OutOfRange
+        | tonic::Code::Unimplemented
+        | tonic::Code::Internal
+        | tonic::Code::Unavailable
+        | tonic::Code::DataLoss
+        | tonic::Code::Unauthenticated => (
+            Kind::Unavailable,
+            format!(
+                "the historical service: {:?} {}",
+                status.code(),
+                status.message()
+            ),
+        ),
+    };
+    ApiError::new(kind, what)
 }

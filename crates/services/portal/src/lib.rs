@@ -9,8 +9,10 @@
 //! floor, three best bids and asks, the last trade and the day's totals, the foreign room —
 //! filled from master data and ingestion and kept live from the bus ([`feed`]); the page shows it
 //! by exchange and index with the board colours, a flash on every change, filter, sort, a watch
-//! list, Vietnamese and English, light and dark. Not yet: the symbol view, order entry, orders
-//! and portfolio, strategies, reports, notifications (issue 13).
+//! list, Vietnamese and English, light and dark; and a symbol's view — candlesticks from the
+//! historical service (TradingView Lightweight Charts, vendored under `assets/vendor`), its
+//! depth and time and sales. Not yet: indicator overlays, order entry, orders and portfolio,
+//! strategies, reports, notifications (issue 13).
 //!
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
 //! tests (`tests/api`) start.

@@ -190,6 +190,29 @@ async fn the_board_follows_the_bus_and_streams_only_what_changed() {
     );
     drop(response);
 
+    // One symbol: its row and its time and sales.
+    let one: Value = app
+        .get("/api/portal/v1/symbols/SSI")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["row"]["symbol"], "SSI");
+    assert_eq!(one["trades"][0]["price"], 25_500);
+    assert_eq!(app.get("/api/portal/v1/symbols/NONE").await.status(), 404);
+    assert_eq!(
+        app.get("/api/portal/v1/symbols/bad%20one").await.status(),
+        400
+    );
+    let bars = app
+        .get("/api/portal/v1/symbols/SSI/bars?resolution=2m&from=2025-06-10&to=2025-06-10")
+        .await;
+    assert_eq!(
+        bars.status(),
+        400,
+        "an unknown resolution is refused before asking historical"
+    );
+
     // A browser that held an earlier instance's numbers is told to take a new snapshot.
     let mut stale = None;
     for _ in 0..50 {
