@@ -349,10 +349,28 @@ fn next_reference_on_upcom_is_the_continuous_vwap_on_tick_not_the_close() {
     );
 }
 
+#[test]
+fn a_reference_below_a_few_ticks_has_no_band() {
+    // 1 đồng, below HOSE's 10-đồng tick: no ceiling on tick exists; refused, not made up.
+    let l = LimitRules::default().price_limits(
+        &TickRules::default(),
+        Exchange::Hose,
+        InstrumentKind::Stock,
+        p(1),
+        LimitCase::Normal,
+    );
+    assert!(
+        matches!(l, Err(crate::limits::Error::NoPositivePrice(_))),
+        "{l:?}"
+    );
+}
+
 proptest! {
     #[test]
     fn prop_ceiling_ge_reference_ge_floor_and_on_tick(
-        reference in 1i64..500_000,
+        // From 1,000 đồng: near one tick the band can be narrower than a tick (1 đồng has
+        // none at all: `a_reference_below_a_few_ticks_has_no_band`).
+        reference in 1_000i64..500_000,
         ex in 0usize..4,
         case in 0usize..4,
     ) {
