@@ -244,6 +244,9 @@ impl StreamState {
     /// The next line; `None` ends the stream (the service stops).
     async fn next(&mut self) -> Option<Bytes> {
         if std::mem::take(&mut self.reset) {
+            // The caller takes a new snapshot; the changes go on from now, not from its
+            // number of an earlier instance (that would be every row again).
+            self.last = *self.changed.borrow_and_update();
             return Some(Bytes::from_static(b"{\"reset\":true}\n"));
         }
         let interval = Duration::from_millis(self.api.settings.stream_interval_ms);

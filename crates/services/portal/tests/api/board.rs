@@ -231,6 +231,28 @@ async fn the_board_follows_the_bus_and_streams_only_what_changed() {
         .unwrap()
         .unwrap();
     assert_eq!(&first[..], b"{\"reset\":true}\n");
+    // Then only what changes from now, not every row again.
+    trade(&app, "VNM", 60_000, 100, 100).await;
+    let mut line = Vec::new();
+    while !line.ends_with(b"\n") || line.len() <= 1 {
+        if line == b"\n" {
+            line.clear();
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(5), stale.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        line.extend_from_slice(&chunk);
+    }
+    let msg: Value = serde_json::from_slice(&line).unwrap();
+    let symbols: Vec<&str> = msg["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["VNM"]);
     assert_eq!(
         app.get("/api/portal/v1/board/stream?since=x")
             .await
