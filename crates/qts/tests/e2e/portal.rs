@@ -110,6 +110,15 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         )
         .await
         .unwrap();
+    // The default indicator (SMA 20) was computed by the TA service over the same bars.
+    browser
+        .until(
+            "the indicators computed",
+            "document.getElementById('chart').dataset.indicators !== undefined",
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         browser
             .script("return document.querySelectorAll('#depth tbody tr').length")

@@ -18,6 +18,7 @@ const I18N = {
     offline: "Mất kết nối, đang thử lại…", rows: "mã", star_label: "Theo dõi",
     back: "← Bảng giá", depth: "Độ sâu", sales: "Khớp lệnh gần nhất", time: "Giờ",
     chart: "Biểu đồ nến", timeframes: "Khung thời gian", no_bars: "Chưa có nến cho khung này",
+    indicators: "Chỉ báo",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -30,6 +31,7 @@ const I18N = {
     offline: "Disconnected, retrying…", rows: "symbols", star_label: "Watch",
     back: "← Price board", depth: "Depth", sales: "Time and sales", time: "Time",
     chart: "Candlestick chart", timeframes: "Timeframe", no_bars: "No candles for this timeframe yet",
+    indicators: "Indicators",
   },
 };
 
@@ -303,10 +305,22 @@ const TIMEFRAMES = {
 // Charts show Vietnam time (UTC+7) on their axis.
 const VN = 7 * 3600;
 
+// Indicators computed by the TA service (TA-Lib's functions and defaults): overlays on the
+// candles (pane 0) or panes of their own; prices come in đồng, shown in thousands.
+const INDICATORS = {
+  sma20: { label: "SMA 20", fn: "SMA", params: { timeperiod: 20 }, pane: 0, scale: 1000, colors: ["#f2c94c"] },
+  ema50: { label: "EMA 50", fn: "EMA", params: { timeperiod: 50 }, pane: 0, scale: 1000, colors: ["#5aa9ff"] },
+  bb20: { label: "Bollinger 20", fn: "BBANDS", params: { timeperiod: 20, nbdevup: 2, nbdevdn: 2 }, pane: 0, scale: 1000,
+    colors: ["#9b8cff", "#9b8cff", "#9b8cff"] },
+  rsi14: { label: "RSI 14", fn: "RSI", params: { timeperiod: 14 }, pane: 1, scale: 1, colors: ["#e36cf0"] },
+  macd: { label: "MACD", fn: "MACD", params: {}, pane: 2, scale: 1000, colors: ["#5aa9ff", "#ff9f43", "#8a949e"], histogram: 2 },
+};
+
 const view = {
   symbol: null,
   timeframe: store("qts.timeframe", "1m"),
-  chart: null, candles: null, volumes: null, last: null, refresh: 0,
+  indicators: new Set(store("qts.indicators", ["sma20"])),
+  chart: null, candles: null, volumes: null, last: null, refresh: 0, lwc: null, overlays: [],
 };
 
 function isoDay(day, minusDays) {
@@ -374,6 +388,38 @@ async function loadBars(row) {
   $("chart").dataset.bars = String(candles.length);
   $("chart").setAttribute("aria-label", candles.length ? `${t("chart")} ${row.symbol} ${view.timeframe}` : t("no_bars"));
   view.chart.timeScale().fitContent();
+  await loadIndicators(row.symbol, resolution, from, to);
+}
+
+/** The chosen indicators over the same bars, from the TA service. */
+async function loadIndicators(symbol, resolution, from, to) {
+  for (const series of view.overlays) view.chart.removeSeries(series);
+  view.overlays = [];
+  let points = 0;
+  for (const id of view.indicators) {
+    const ind = INDICATORS[id];
+    if (!ind) continue;
+    const r = await authed("/api/ta/v1/compute", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ symbol, resolution, from, to, function: ind.fn, params: ind.params }),
+    });
+    const c = await r.json();
+    c.outputs.forEach((_, k) => {
+      const kind = k === ind.histogram ? view.lwc.HistogramSeries : view.lwc.LineSeries;
+      const series = view.chart.addSeries(kind, {
+        color: ind.colors[k % ind.colors.length], lineWidth: 1,
+        priceLineVisible: false, lastValueVisible: false, title: k === 0 ? ind.label : "",
+      }, ind.pane);
+      const data = c.points
+        .filter((p) => p.values[k] !== null)
+        .map((p) => ({ time: Date.parse(p.time) / 1000 + VN, value: p.values[k] / ind.scale }));
+      series.setData(data);
+      points += data.length;
+      view.overlays.push(series);
+    });
+  }
+  $("chart").dataset.indicators = String(points);
 }
 
 /** The last trade extends (or starts) the newest candle. */
@@ -408,6 +454,7 @@ function symbolChanged(row) {
 
 async function makeChart() {
   const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
+  view.lwc = lwc;
   const css = getComputedStyle(document.documentElement);
   const colour = (name) => css.getPropertyValue(name).trim();
   const chart = lwc.createChart($("chart"), {
@@ -433,6 +480,7 @@ async function openSymbol(symbol) {
   const s = await (await api(`/symbols/${symbol}`)).json();
   renderSymbol(s.row, s.trades);
   if (view.chart) view.chart.remove();
+  view.overlays = [];
   await makeChart();
   await loadBars(s.row);
   extendCandle(s.trades[0]);
@@ -442,6 +490,7 @@ function closeSymbol() {
   view.symbol = null;
   if (view.chart) view.chart.remove();
   view.chart = view.candles = view.volumes = view.last = null;
+  view.overlays = [];
   $("symbolview").hidden = true;
   $("boardview").hidden = false;
   document.title = "QTS";
@@ -476,6 +525,23 @@ function setupTimeframes() {
     });
     box.append(b);
   }
+  const picks = $("indicators");
+  for (const [id, ind] of Object.entries(INDICATORS)) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.value = id;
+    box.checked = view.indicators.has(id);
+    box.addEventListener("change", () => {
+      if (box.checked) view.indicators.add(id);
+      else view.indicators.delete(id);
+      save("qts.indicators", [...view.indicators]);
+      const row = state.rows.get(view.symbol);
+      if (row) loadBars(row).catch((e) => console.warn("indicators", e));
+    });
+    label.append(box, document.createTextNode(` ${ind.label}`));
+    picks.append(label);
+  }
 }
 
 // ---- session and data --------------------------------------------------------------------------
@@ -504,18 +570,21 @@ async function session() {
   setTimeout(() => session().catch(() => signIn()), Math.max(5, s.expires_in * 0.8) * 1000);
 }
 
-async function api(path, init = {}) {
-  const r = await fetch(`${API}${path}`, {
+/** `url` with the session's token; a 401 renews the token once and tries again. */
+async function authed(url, init = {}, renewed = false) {
+  const r = await fetch(url, {
     ...init,
     headers: { ...(init.headers || {}), Authorization: `Bearer ${state.token}` },
   });
-  if (r.status === 401) {
+  if (r.status === 401 && !renewed) {
     await session();
-    return api(path, init);
+    return authed(url, init, true);
   }
-  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return r;
 }
+
+const api = (path, init) => authed(`${API}${path}`, init);
 
 async function snapshot() {
   const board = await (await api("/board")).json();

@@ -11,8 +11,9 @@
 //! by exchange and index with the board colours, a flash on every change, filter, sort, a watch
 //! list, Vietnamese and English, light and dark; and a symbol's view — candlesticks from the
 //! historical service (TradingView Lightweight Charts, vendored under `assets/vendor`), its
-//! depth and time and sales. Not yet: indicator overlays, order entry, orders and portfolio,
-//! strategies, reports, notifications (issue 13).
+//! depth and time and sales, with indicators the TA service computes (overlays and panes). Not
+//! yet: signal markers, order entry, orders and portfolio, strategies, reports, notifications
+//! (issue 13).
 //!
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
 //! tests (`tests/api`) start.
