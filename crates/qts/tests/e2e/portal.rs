@@ -110,6 +110,15 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         )
         .await
         .unwrap();
+    // The user's orders in the symbol, from the OMS (the admin's: every account).
+    browser
+        .until(
+            "the user's orders",
+            "document.getElementById('mine').dataset.loaded !== undefined",
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
     // The default indicator (SMA 20) was computed by the TA service over the same bars.
     browser
         .until(

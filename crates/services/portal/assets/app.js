@@ -18,7 +18,8 @@ const I18N = {
     offline: "Mất kết nối, đang thử lại…", rows: "mã", star_label: "Theo dõi",
     back: "← Bảng giá", depth: "Độ sâu", sales: "Khớp lệnh gần nhất", time: "Giờ",
     chart: "Biểu đồ nến", timeframes: "Khung thời gian", no_bars: "Chưa có nến cho khung này",
-    indicators: "Chỉ báo",
+    indicators: "Chỉ báo", mine: "Lệnh của tôi", side: "M/B", qty: "KL", filled: "Khớp",
+    status: "Trạng thái", buy: "Mua", sell: "Bán", no_orders: "Chưa có lệnh",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -31,7 +32,8 @@ const I18N = {
     offline: "Disconnected, retrying…", rows: "symbols", star_label: "Watch",
     back: "← Price board", depth: "Depth", sales: "Time and sales", time: "Time",
     chart: "Candlestick chart", timeframes: "Timeframe", no_bars: "No candles for this timeframe yet",
-    indicators: "Indicators",
+    indicators: "Indicators", mine: "My orders", side: "Side", qty: "Qty", filled: "Filled",
+    status: "Status", buy: "Buy", sell: "Sell", no_orders: "No orders yet",
   },
 };
 
@@ -321,6 +323,7 @@ const view = {
   timeframe: store("qts.timeframe", "1m"),
   indicators: new Set(store("qts.indicators", ["sma20"])),
   chart: null, candles: null, volumes: null, last: null, refresh: 0, lwc: null, overlays: [],
+  markers: null, mineAt: 0,
 };
 
 function isoDay(day, minusDays) {
@@ -439,6 +442,65 @@ function extendCandle(trade) {
   view.candles.update(view.last);
 }
 
+const OMS = "/api/oms/v1";
+const clockVN = (ms) => new Date(ms + VN * 1000).toISOString().slice(11, 19);
+
+/** The user's orders in the symbol (the OMS answers only their accounts) and their fills as
+ * markers on the candles. */
+async function loadMine(symbol) {
+  view.mineAt = Date.now();
+  const [orders, fills] = await Promise.all([
+    authed(`${OMS}/orders?symbol=${symbol}&limit=20`).then((r) => r.json()),
+    authed(`${OMS}/fills?limit=200`).then((r) => r.json()),
+  ]);
+  if (view.symbol !== symbol) return;
+  const body = $("mine").tBodies[0];
+  if (!orders.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.textContent = t("no_orders");
+    td.className = "muted";
+    tr.append(td);
+    body.replaceChildren(tr);
+  } else {
+    const row = state.rows.get(symbol) || {};
+    body.replaceChildren(...orders.map((o) => {
+      const tr = document.createElement("tr");
+      const buy = o.side === "buy";
+      const cells = [
+        [clockVN(Date.parse(o.created_at)), ""], [t(buy ? "buy" : "sell"), buy ? "up" : "down"],
+        [o.price ? price(o.price) : o.order_type, tone(row, o.price)], [volume(o.quantity), ""],
+        [volume(o.filled) || "0", ""], [o.status, ""],
+      ];
+      for (const [text, cls] of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        td.className = cls;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+  $("mine").dataset.loaded = String(orders.length);
+  if (!view.candles || !view.last) return;
+  const seconds = view.last.seconds;
+  const markers = fills
+    .filter((f) => f.symbol === symbol)
+    .map((f) => {
+      const at = Math.floor(Date.parse(f.time) / 1000) + VN;
+      const buy = f.side === "buy";
+      return {
+        time: at - (at % seconds), position: buy ? "belowBar" : "aboveBar",
+        color: buy ? "#2fd27a" : "#ff5b5b", shape: buy ? "arrowUp" : "arrowDown",
+        text: `${t(buy ? "buy" : "sell")} ${volume(f.quantity)} @ ${price(f.price)}`,
+      };
+    })
+    .sort((a, b) => a.time - b.time);
+  if (view.markers) view.markers.setMarkers(markers);
+  else view.markers = view.lwc.createSeriesMarkers(view.candles, markers);
+}
+
 /** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
 function symbolChanged(row) {
   renderSymbol(row);
@@ -450,6 +512,7 @@ function symbolChanged(row) {
     renderSymbol(s.row, s.trades);
     extendCandle(s.trades[0]);
   }).catch((e) => console.warn("symbol", e));
+  if (now - view.mineAt > 3000) loadMine(row.symbol).catch((e) => console.warn("orders", e));
 }
 
 async function makeChart() {
@@ -481,15 +544,17 @@ async function openSymbol(symbol) {
   renderSymbol(s.row, s.trades);
   if (view.chart) view.chart.remove();
   view.overlays = [];
+  view.markers = null;
   await makeChart();
   await loadBars(s.row);
   extendCandle(s.trades[0]);
+  await loadMine(symbol).catch((e) => console.warn("orders", e));
 }
 
 function closeSymbol() {
   view.symbol = null;
   if (view.chart) view.chart.remove();
-  view.chart = view.candles = view.volumes = view.last = null;
+  view.chart = view.candles = view.volumes = view.last = view.markers = null;
   view.overlays = [];
   $("symbolview").hidden = true;
   $("boardview").hidden = false;
