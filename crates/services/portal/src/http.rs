@@ -35,8 +35,14 @@ pub(crate) struct Api {
     pub(crate) stopping: CancellationToken,
 }
 
-/// The service's routes.
+/// The service's routes. Answers are gzipped when the browser accepts it (the board snapshot
+/// is ~500 KB of JSON), except the board's stream: a compressor holds lines back until it has
+/// enough to compress.
 pub(crate) fn router(api: Api) -> OpenApiRouter {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate as _};
+    let compress = tower_http::compression::CompressionLayer::new().compress_when(
+        DefaultPredicate::new().and(NotForContentType::const_new("application/x-ndjson")),
+    );
     OpenApiRouter::new()
         .routes(routes!(app))
         .routes(routes!(asset))
@@ -44,6 +50,7 @@ pub(crate) fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(board_stream))
         .routes(routes!(symbol))
         .routes(routes!(bars))
+        .layer(compress)
         .with_state(api)
 }
 

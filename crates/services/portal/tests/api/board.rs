@@ -114,6 +114,14 @@ async fn the_board_follows_the_bus_and_streams_only_what_changed() {
     assert_eq!(ssi["volume"], 1_000);
     assert_eq!(ssi["exchange"], "HOSE");
     let seq = board["seq"].as_u64().unwrap();
+    // Gzipped for a browser that accepts it; the stream never (lines must not wait).
+    let zipped = reqwest::Client::new()
+        .get(app.app.http_url("/api/portal/v1/board"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
 
     // A stream from the snapshot gets the rows that change, not the others.
     let mut response = reqwest::Client::new()
@@ -129,6 +137,7 @@ async fn the_board_follows_the_bus_and_streams_only_what_changed() {
         response.headers()["content-type"].to_str().unwrap(),
         "application/x-ndjson"
     );
+    assert!(response.headers().get("content-encoding").is_none());
     // One stream at a time here: the second is refused.
     let second = app
         .get(&format!("/api/portal/v1/board/stream?since={seq}"))
