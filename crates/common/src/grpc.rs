@@ -39,6 +39,12 @@ fn public(path: &str) -> bool {
         || path.ends_with("/GetInfo")
 }
 
+/// The caller of a gRPC method, as the host's [`GuardLayer`] verified its token; `None` when
+/// tokens are not checked (`auth.enabled` off).
+pub fn caller<T>(request: &tonic::Request<T>) -> Option<Principal> {
+    request.extensions().get::<Principal>().cloned()
+}
+
 /// tower layer for tonic servers: a valid access token on every call but the public ones, and
 /// the roles a method needs.
 #[derive(Debug, Clone)]

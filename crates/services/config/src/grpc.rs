@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use common::auth::Principal;
 use common::error::ApiError;
+use common::grpc::caller;
 use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
 use proto::config::v1 as pb;
@@ -44,12 +44,6 @@ fn ssi_token(kind: String, token: &fastconnect::IssuedToken) -> pb::SsiToken {
         expires_at: token.expires_at,
         trading: token.trading,
     }
-}
-
-/// The caller, from the token the host's guard verified (`None` when tokens are not
-/// checked: then nobody is an owner).
-fn caller<T>(request: &tonic::Request<T>) -> Option<Principal> {
-    request.extensions().get::<Principal>().cloned()
 }
 
 #[tonic::async_trait]

@@ -50,10 +50,7 @@ impl DecisionService for Api {
         &self,
         request: Request<pb::SetStrategyEnabledRequest>,
     ) -> Result<Response<pb::Strategy>, Status> {
-        let caller = request
-            .extensions()
-            .get::<common::auth::Principal>()
-            .cloned();
+        let caller = common::grpc::caller(&request);
         self.engine
             .check_caller(caller.as_ref())
             .await
@@ -71,10 +68,7 @@ impl DecisionService for Api {
         &self,
         request: Request<pb::ListDecisionsRequest>,
     ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
-        let caller = request
-            .extensions()
-            .get::<common::auth::Principal>()
-            .cloned();
+        let caller = common::grpc::caller(&request);
         self.engine
             .check_caller(caller.as_ref())
             .await

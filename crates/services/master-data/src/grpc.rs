@@ -133,10 +133,7 @@ impl MasterDataService for Api {
         &self,
         request: Request<md_pb::UpdateSecurityRequest>,
     ) -> Result<Response<market_pb::Security>, Status> {
-        let caller = request
-            .extensions()
-            .get::<common::auth::Principal>()
-            .map(|p| p.username.clone());
+        let caller = common::grpc::caller(&request).map(|p| p.username);
         let r = request.into_inner();
         // With tokens, the token's user is audited, not what the request says.
         let actor = caller.unwrap_or(r.actor);

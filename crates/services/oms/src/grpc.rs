@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use common::auth::Principal;
 use common::error::ApiError;
+use common::grpc::caller;
 use common::server::ServiceInfo;
 use proto::common::v1 as common_pb;
 use proto::oms::v1 as pb;
@@ -26,11 +26,6 @@ pub(crate) fn server(info: Arc<ServiceInfo>, oms: Oms) -> OmsServiceServer<impl 
 
 fn status(e: impl Into<ApiError>) -> Status {
     e.into().into()
-}
-
-/// The caller, when tokens are checked.
-fn caller<T>(request: &Request<T>) -> Option<Principal> {
-    request.extensions().get::<Principal>().cloned()
 }
 
 /// The status message of the OMS.

@@ -88,7 +88,7 @@ impl RiskService for Api {
         &self,
         request: Request<pb::CheckOrderRequest>,
     ) -> Result<Response<pb::CheckOrderResponse>, Status> {
-        let caller = request.extensions().get::<Principal>().cloned();
+        let caller = common::grpc::caller(&request);
         let r = request.into_inner();
         common::auth::check_account(caller.as_ref(), &r.account).map_err(Status::from)?;
         let check = self
@@ -130,7 +130,7 @@ impl RiskService for Api {
         &self,
         request: Request<pb::SetLimitsRequest>,
     ) -> Result<Response<pb::Limits>, Status> {
-        let caller = request.extensions().get::<Principal>().cloned();
+        let caller = common::grpc::caller(&request);
         let r = request.into_inner();
         let scope = scope(r.scope)?;
         let actor = actor(caller.as_ref(), &r.actor);
@@ -146,7 +146,7 @@ impl RiskService for Api {
         &self,
         request: Request<pb::SetKillSwitchRequest>,
     ) -> Result<Response<pb::KillSwitch>, Status> {
-        let caller = request.extensions().get::<Principal>().cloned();
+        let caller = common::grpc::caller(&request);
         let r = request.into_inner();
         let s = scope(r.scope.clone())?;
         let actor = actor(caller.as_ref(), &r.actor);
