@@ -502,6 +502,28 @@ impl Engine {
         if let Some(v) = self.decided.get(&c.client_id) {
             return v.clone();
         }
+        let (verdict, reservation) = self.verdict(c, now);
+        if let Some((value, margin, price)) = reservation {
+            self.reserve(c, value, margin, price, now);
+        }
+        self.decided.insert(c.client_id.clone(), verdict.clone());
+        verdict
+    }
+
+    /// What [`Engine::check`] would answer for `c` at `now`, reserving and remembering nothing
+    /// (an order ticket's preview): the order is neither counted nor its client id used.
+    pub fn preview(&mut self, c: &Check, now: OffsetDateTime) -> Verdict {
+        self.verdict(c, now).0
+    }
+
+    /// The verdict on `c`, and for an accepted order what to reserve (value, margin, price).
+    /// Changes nothing but dropping what has aged out of the rate and duplicate windows.
+    fn verdict(
+        &mut self,
+        c: &Check,
+        now: OffsetDateTime,
+    ) -> (Verdict, Option<(i64, i64, Option<Price>)>) {
+        let day = now.to_offset(market::calendar::VN_OFFSET).date();
         let mut out = Vec::new();
         self.check_kill(c, &mut out);
         let security = self.securities.get(&c.symbol).copied();
@@ -585,12 +607,11 @@ impl Engine {
             );
         }
         let verdict = Verdict { rejections: out };
-        if verdict.accepted() {
+        let reservation = verdict.accepted().then(|| {
             let value = if multiplier.is_some() { 0 } else { order_value };
-            self.reserve(c, value, margin, price, now);
-        }
-        self.decided.insert(c.client_id.clone(), verdict.clone());
-        verdict
+            (value, margin, price)
+        });
+        (verdict, reservation)
     }
 
     fn check_kill(&self, c: &Check, out: &mut Vec<Rejection>) {

@@ -104,7 +104,12 @@ impl RiskService for Api {
                 r.quantity,
             )
             .map_err(status)?;
-        let verdict = self.risk.check(&check).await.map_err(status)?;
+        let verdict = if r.dry_run {
+            self.risk.preview(&check)
+        } else {
+            self.risk.check(&check).await
+        }
+        .map_err(status)?;
         Ok(Response::new(pb::CheckOrderResponse {
             accepted: verdict.accepted(),
             rejections: verdict

@@ -59,6 +59,10 @@ pub(crate) struct CheckBody {
     #[serde(default)]
     price: Option<i64>,
     quantity: u64,
+    /// Only say what the verdict would be: nothing is reserved, audited or remembered (an
+    /// order ticket's preview).
+    #[serde(default)]
+    dry_run: bool,
 }
 
 /// One broken rule.
@@ -78,7 +82,8 @@ pub(crate) struct VerdictDto {
 }
 
 /// Checks an order against every rule (what the OMS does before it sends one). An accepted
-/// order counts towards open orders, rate and exposure until the OMS reports it ended.
+/// order counts towards open orders, rate and exposure until the OMS reports it ended; with
+/// `dry_run`, nothing counts.
 #[utoipa::path(post, path = "/v1/check", tag = "checks", request_body = CheckBody,
     responses((status = 200, description = "The verdict, naming every broken rule", body = VerdictDto),
               (status = 400, description = "Malformed order", body = common::error::ErrorBody),
@@ -100,7 +105,11 @@ async fn check_order(
         b.price.unwrap_or(0),
         b.quantity,
     )?;
-    let v = s.risk.check(&c).await?;
+    let v = if b.dry_run {
+        s.risk.preview(&c)?
+    } else {
+        s.risk.check(&c).await?
+    };
     Ok(Json(VerdictDto {
         accepted: v.accepted(),
         rejections: v

@@ -223,6 +223,20 @@ impl Risk {
         Ok(verdict)
     }
 
+    /// What [`Risk::check`] would answer now, without reserving, auditing or remembering
+    /// anything (an order ticket asks this as the trader types).
+    pub fn preview(&self, c: &Check) -> Result<Verdict, Error> {
+        if !self.caught_up() {
+            return Err(Error::CatchingUp);
+        }
+        self.inner
+            .metrics
+            .checks
+            .with_label_values(&["preview"])
+            .inc();
+        Ok(self.engine().preview(c, self.inner.clock.now()))
+    }
+
     /// The limits that apply to a scope.
     pub fn limits(&self, scope: &Scope) -> Limits {
         self.engine().limits(scope)

@@ -163,6 +163,34 @@ fn open_orders_rate_and_duplicates_count_what_was_accepted() {
 }
 
 #[test]
+fn a_preview_answers_the_verdict_and_counts_nothing() {
+    let mut e = engine(Limits {
+        max_open_orders: Some(1),
+        duplicate_window_secs: Some(5),
+        ..Limits::default()
+    });
+    // Off tick and over the open-order limit: named as a check would name them.
+    assert_eq!(
+        rules(&e.preview(&buy("p0", 25_010, 100), NOW)),
+        ["exchange"]
+    );
+    // As often as the ticket asks: nothing is reserved, no client id used, no duplicate.
+    for _ in 0..3 {
+        assert!(e.preview(&buy("p1", 25_000, 100), NOW).accepted());
+    }
+    assert_eq!(e.exposure("0001001"), (0, 0, 0));
+    assert!(e.check(&buy("p1", 25_000, 100), NOW).accepted());
+    assert_eq!(e.exposure("0001001").1, 1);
+    // After a real order, a preview sees its limits.
+    let v = e.preview(&buy("p2", 25_050, 100), NOW);
+    assert_eq!(rules(&v), ["max_open_orders"], "{v:?}");
+    assert_eq!(e.exposure("0001001").1, 1);
+    // And the client id it previewed is still free: a rejected preview is not remembered.
+    e.order_ended("p1");
+    assert!(e.check(&buy("p2", 25_050, 100), NOW).accepted());
+}
+
+#[test]
 fn exposure_follows_reservations_and_fills_and_loss_stops_buying() {
     let mut e = engine(Limits {
         max_symbol_exposure: Some(5_000_000),

@@ -61,6 +61,14 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(first["accepted"], true, "{first}");
+    // A dry run says what a check would (the open-order limit is reached) and counts nothing.
+    let mut dry = check("b");
+    dry["dry_run"] = json!(true);
+    let (_, preview) = post(url.clone(), dry).await;
+    assert_eq!(
+        preview["rejections"][0]["rule"], "max_open_orders",
+        "{preview}"
+    );
     let (_, second) = post(url.clone(), check("b")).await;
     assert_eq!(
         second["rejections"][0]["rule"], "max_open_orders",
@@ -108,6 +116,12 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
         }
         assert!(tokio::time::Instant::now() < deadline, "{e}");
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut dry = check("c");
+    dry["dry_run"] = json!(true);
+    for _ in 0..2 {
+        let (_, preview) = post(url.clone(), dry.clone()).await;
+        assert_eq!(preview["accepted"], true, "{preview}");
     }
     let (_, third) = post(url, check("c")).await;
     assert_eq!(third["accepted"], true, "{third}");
