@@ -10,8 +10,8 @@ use proto::oms::v1 as pb;
 use proto::oms::v1::oms_service_server::{OmsService, OmsServiceServer};
 use tonic::{Request, Response, Status};
 
-use crate::domain::NewOrder;
-use crate::service::{Oms, amendment};
+use crate::domain::{Invalid, NewOrder, parse_order_type, parse_side};
+use crate::service::{Oms, PreviewRequest, amendment};
 use crate::store::order_pb;
 
 struct Api {
@@ -193,8 +193,81 @@ impl OmsService for Api {
                     tax: v.holding.tax,
                     bought: v.holding.bought,
                     sold: v.holding.sold,
+                    settling_t0: v.settling[0],
+                    settling_t1: v.settling[1],
+                    settling_t2: v.settling[2],
                 })
                 .collect(),
+        }))
+    }
+
+    async fn preview_order(
+        &self,
+        request: Request<pb::PreviewOrderRequest>,
+    ) -> Result<Response<pb::OrderPreview>, Status> {
+        let caller = caller(&request);
+        let r = request.into_inner();
+        common::auth::check_account(caller.as_ref(), &r.account)?;
+        let invalid = |m: String| status(crate::service::Error::from(Invalid::Field(m)));
+        let symbol = market::Symbol::parse(r.symbol.trim())
+            .map_err(|e| invalid(format!("symbol {:?}: {e}", r.symbol)))?;
+        let side = parse_side(&r.side).map_err(invalid)?;
+        let order_type = if r.order_type.is_empty() {
+            market::OrderType::Lo
+        } else {
+            parse_order_type(&r.order_type).map_err(invalid)?
+        };
+        let price = match (order_type.carries_price(), r.price) {
+            (_, p) if p < 0 => return Err(invalid(format!("price {p}: not negative"))),
+            (true, 0) | (false, _) => None,
+            (true, p) => {
+                Some(market::Price::new(p).map_err(|e| invalid(format!("price {p}: {e}")))?)
+            }
+        };
+        let p = self
+            .oms
+            .preview(&PreviewRequest {
+                account: r.account,
+                symbol,
+                side,
+                price,
+                market_priced: !order_type.carries_price(),
+                quantity: r.quantity,
+            })
+            .await
+            .map_err(status)?;
+        let cost = p.cost.unwrap_or(market::fees::FillCost {
+            gross_value: market::Vnd::ZERO,
+            brokerage: market::Vnd::ZERO,
+            exchange_fee: market::Vnd::ZERO,
+            tax: market::Vnd::ZERO,
+            total_cost: market::Vnd::ZERO,
+            net_cash: market::Vnd::ZERO,
+        });
+        let (max_buy, max_sell, max_error) = match p.max {
+            Some(Ok(m)) => (
+                Some(m.max_buy.units()),
+                Some(m.max_sell.units()),
+                String::new(),
+            ),
+            Some(Err(e)) => (None, None, e),
+            None => (None, None, String::new()),
+        };
+        Ok(Response::new(pb::OrderPreview {
+            priced_at: p.priced_at.map_or(0, market::Price::units),
+            gross_value: cost.gross_value.amount(),
+            brokerage: cost.brokerage.amount(),
+            exchange_fee: cost.exchange_fee.amount(),
+            tax: cost.tax.amount(),
+            total_cost: cost.total_cost.amount(),
+            net_cash: cost.net_cash.amount(),
+            max_buy,
+            max_sell,
+            max_error,
+            session_open: p.session.as_ref().is_some_and(|s| s.open),
+            session_renews_itself: p.session.as_ref().is_some_and(|s| s.renews_itself),
+            accepting: p.accepting,
+            reason: p.reason,
         }))
     }
 

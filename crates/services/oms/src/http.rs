@@ -561,6 +561,12 @@ pub(crate) struct HoldingDto {
     quantity: u64,
     /// Sellable now: bought on or before T-2 (from 13:00 on T+2), less open sells.
     sellable: u64,
+    /// Bought today, not sellable yet (T+0).
+    settling_t0: u64,
+    /// Bought the trading day before (T+1).
+    settling_t1: u64,
+    /// Bought two trading days before, sellable from 13:00 today (T+2).
+    settling_t2: u64,
     /// Cost of what is held with the buy fees, VND.
     cost: i64,
     /// Average cost per share with the buy fees.
@@ -608,6 +614,9 @@ async fn portfolio(
                 strategy: v.strategy,
                 quantity: v.holding.quantity,
                 sellable: v.sellable,
+                settling_t0: v.settling[0],
+                settling_t1: v.settling[1],
+                settling_t2: v.settling[2],
                 cost: v.holding.cost,
                 avg_cost: v.avg_cost,
                 last: v.last,

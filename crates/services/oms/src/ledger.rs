@@ -74,6 +74,9 @@ pub struct Valued {
     pub last: Option<i64>,
     /// Unrealised P&L at `last` after the fee and tax a sale would pay, VND.
     pub unrealised: Option<i64>,
+    /// Bought and not sellable yet, by trade date: today (T+0), the trading day before (T+1),
+    /// two or more trading days before (T+2, sellable from its afternoon).
+    pub settling: [u64; 3],
 }
 
 /// The key of a holding.
@@ -200,6 +203,11 @@ pub fn value(
                         .is_sellable(calendar, p.trade_date, date, time)
                 });
             h.settled += ready.iter().map(|p| p.quantity.units()).sum::<u64>();
+            let mut settling = [0; 3];
+            for p in &waiting {
+                let age = calendar.trading_days_between(p.trade_date, date).min(2);
+                settling[age as usize] += p.quantity.units();
+            }
             h.pending = waiting;
             let sellable = h
                 .settled
@@ -233,6 +241,7 @@ pub fn value(
                 avg_cost,
                 last: last_price.map(Price::units),
                 unrealised,
+                settling,
                 holding: h,
             }
         })
@@ -285,6 +294,13 @@ mod tests {
         assert_eq!(sellable_at(datetime!(2025-06-12 14:00 +7)), 500);
         assert_eq!(sellable_at(datetime!(2025-06-13 12:59 +7)), 500);
         assert_eq!(sellable_at(datetime!(2025-06-13 13:00 +7)), 1_500);
+        // What is still settling, by trade date: T+0 today, T+1, T+2 (sellable that afternoon).
+        let settling_at =
+            |now| value(&rules, &calendar, book.clone(), now, last, |_, _| 0)[0].settling;
+        assert_eq!(settling_at(datetime!(2025-06-11 10:00 +7)), [1_000, 500, 0]);
+        assert_eq!(settling_at(datetime!(2025-06-12 12:00 +7)), [0, 1_000, 500]);
+        assert_eq!(settling_at(datetime!(2025-06-12 13:00 +7)), [0, 1_000, 0]);
+        assert_eq!(settling_at(datetime!(2025-06-13 13:00 +7)), [0, 0, 0]);
         let v = value(
             &rules,
             &calendar,

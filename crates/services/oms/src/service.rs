@@ -186,6 +186,40 @@ struct Inner {
 /// orders already sent, fills and reconciliation go on. Absent: orders are accepted.
 pub const ACCEPT_FLAG: &str = "orders.accept";
 
+/// An order to preview ([`Oms::preview`]).
+#[derive(Debug, Clone)]
+pub struct PreviewRequest {
+    /// Broker sub-account.
+    pub account: String,
+    /// Instrument.
+    pub symbol: market::Symbol,
+    /// Side.
+    pub side: market::Side,
+    /// Limit price; `None` for the market-priced types or when not known yet.
+    pub price: Option<Price>,
+    /// A market-priced type (reckoned at the band's edge).
+    pub market_priced: bool,
+    /// Shares or contracts; 0 for only the max quantities and the session.
+    pub quantity: u64,
+}
+
+/// What [`Oms::preview`] answers.
+#[derive(Debug, Default)]
+pub struct Preview {
+    /// The price the order is reckoned at: its limit, or the band's edge it may reach.
+    pub priced_at: Option<Price>,
+    /// Fees and tax of the whole order at the account's brokerage tier today.
+    pub cost: Option<market::fees::FillCost>,
+    /// The broker's max quantities at `priced_at`, or why it did not say.
+    pub max: Option<Result<broker::MaxQuantities, String>>,
+    /// The trading session, when a broker is configured.
+    pub session: Option<broker::TradingSession>,
+    /// Orders are accepted now.
+    pub accepting: bool,
+    /// Why not.
+    pub reason: String,
+}
+
 /// What `GetStatus` answers.
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -1980,6 +2014,71 @@ impl Oms {
         self.query(t.max_quantities(account, symbol, price)).await
     }
 
+    /// What an order would cost, the broker's max quantities at its price and whether orders
+    /// can go now (an order ticket's preview). Places and reserves nothing.
+    pub async fn preview(&self, r: &PreviewRequest) -> Result<Preview, Error> {
+        self.check_account(&r.account)?;
+        // A market-priced order is reckoned at the band's edge it may reach; a limit order
+        // without its price yet is not reckoned.
+        let priced_at = r.price.or_else(|| {
+            if !r.market_priced {
+                return None;
+            }
+            let bands = self.inner.bands.read().ok()?;
+            let (floor, ceiling) = *bands.get(&r.symbol)?;
+            let edge = if r.side == market::Side::Buy {
+                ceiling
+            } else {
+                floor
+            };
+            Price::new(edge).ok().filter(|p| p.units() > 0)
+        });
+        let mut preview = Preview {
+            priced_at,
+            ..Preview::default()
+        };
+        if let Some(price) = priced_at
+            && r.quantity > 0
+        {
+            // The brokerage tier of what the account traded today before this order.
+            let today = self.now().to_offset(market::calendar::VN_OFFSET).date();
+            let traded_today = store::account_fills(&self.inner.db, &r.account)
+                .await?
+                .iter()
+                .filter(|f| f.time.to_offset(market::calendar::VN_OFFSET).date() == today)
+                .map(|f| i128::from(f.price.units()) * i128::from(f.quantity.units()))
+                .sum::<i128>();
+            let cost = self.inner.rules.fees.fill_cost(
+                &self.inner.rules.settlement,
+                &market::fees::Fill {
+                    kind: crate::ledger::kind_of(r.symbol),
+                    side: r.side,
+                    price,
+                    quantity: market::Quantity::new(r.quantity),
+                },
+                &market::InvestorProfile::DOMESTIC_INDIVIDUAL,
+                market::Vnd::new(i64::try_from(traded_today).unwrap_or(i64::MAX)),
+            );
+            preview.cost = Some(cost.map_err(|e| {
+                Invalid::Field(format!("quantity {} at {}: {e}", r.quantity, price.units()))
+            })?);
+        }
+        let status = self.status().await;
+        preview.accepting = status.accepting;
+        preview.reason = status.reason;
+        if let Some(t) = self.inner.trading.clone() {
+            preview.session = Some(t.session().await);
+            if let Some(price) = priced_at {
+                preview.max = Some(
+                    self.query(t.max_quantities(&r.account, r.symbol, price))
+                        .await
+                        .map_err(|e| e.to_string()),
+                );
+            }
+        }
+        Ok(preview)
+    }
+
     async fn query<T>(
         &self,
         f: impl std::future::Future<Output = broker::Result<T>>,
@@ -2158,6 +2257,7 @@ impl RiskCheck {
             order_type: o.order_type.to_string(),
             price: o.price.map_or(0, Price::units),
             quantity: o.quantity.units(),
+            dry_run: false,
         };
         let answer =
             tokio::time::timeout(self.timeout, self.client.clone().check_order(request)).await;

@@ -129,6 +129,11 @@ async fn an_order_is_placed_once_filled_and_journaled() {
         "{book}"
     );
     assert_eq!(h["sellable"], 0, "{book}");
+    assert_eq!(
+        (&h["settling_t0"], &h["settling_t1"], &h["settling_t2"]),
+        (&json!(100), &json!(0), &json!(0)),
+        "bought today: T+0 {book}"
+    );
     let gross = avg * 100;
     let fee = h["cost"].as_i64().unwrap() - gross;
     assert!((fee - gross * 15 / 10_000).abs() <= 1, "0.15 % fee: {book}");
@@ -137,6 +142,70 @@ async fn an_order_is_placed_once_filled_and_journaled() {
         .get_json(&format!("/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/balance"))
         .await;
     assert!(balance["buying_power"].as_i64().unwrap() > 0, "{balance}");
+
+    // An order ticket's preview: the fee and tax of a sale at the fill price, the broker's max
+    // quantities, the session; nothing is placed.
+    let preview = |side: &str, order_type: &str, price: i64, quantity: u64| {
+        proto::oms::v1::PreviewOrderRequest {
+            account: DEMO_CASH_ACCOUNT.into(),
+            symbol: symbol.to_string(),
+            side: side.into(),
+            order_type: order_type.into(),
+            price,
+            quantity,
+        }
+    };
+    let mut grpc = app.grpc().await;
+    let p = grpc
+        .preview_order(preview("sell", "LO", avg, 100))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((p.priced_at, p.gross_value), (avg, gross), "{p:?}");
+    // 0.15 % brokerage and 0.1 % sale tax.
+    assert!((p.brokerage - gross * 15 / 10_000).abs() <= 1, "{p:?}");
+    assert!((p.tax - gross / 1_000).abs() <= 1, "{p:?}");
+    assert_eq!(p.net_cash, gross - p.total_cost, "{p:?}");
+    assert!(
+        p.max_buy.is_some_and(|q| q > 0) && p.max_sell.is_some(),
+        "{p:?}"
+    );
+    assert!(p.session_open && p.accepting, "{p:?}");
+    // A market buy is reckoned at the ceiling, once the band is known.
+    let p = grpc
+        .preview_order(preview("buy", "MTL", 0, 100))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        p.priced_at == 0 || p.priced_at == band.ceiling.units(),
+        "{p:?}"
+    );
+    // A limit order without its price yet is not costed; the max quantities still come.
+    let p = grpc
+        .preview_order(preview("buy", "LO", 0, 100))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (p.priced_at, p.gross_value, p.max_buy),
+        (0, 0, None),
+        "{p:?}"
+    );
+    let bad = grpc
+        .preview_order(preview("hold", "LO", avg, 100))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+    assert!(bad.message().contains("side"), "{bad:?}");
+    assert_eq!(
+        app.get_json("/api/oms/v1/orders")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     app.app.stop().await.unwrap();
 }
 
