@@ -171,6 +171,24 @@ impl Browser {
         .map(drop)
     }
 
+    /// Empties the input `css` selects.
+    pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
+        let id = self.element(css).await?;
+        self.call(
+            Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Empties the input `css` selects, then types `text` into it.
+    pub async fn retype(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        self.clear(css).await?;
+        self.type_into(css, text).await
+    }
+
     /// Clicks the element `css` selects.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let id = self.element(css).await?;

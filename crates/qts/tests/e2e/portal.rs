@@ -30,7 +30,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = with_admin(dir.path(), ADMIN_PASSWORD);
     opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
-        config: small_market(60.0),
+        config: small_market(30.0),
     }));
     let fleet = spawn_fleet_with(dir, &opts).await;
     let gateway = format!("http://{}", fleet.gateway);
@@ -186,6 +186,256 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         "en"
     );
     screenshot(&browser, "portal-board-en-vn30").await;
+    trade(&browser).await;
     browser.close().await.unwrap();
     fleet.stop().await;
+}
+
+/// The ticket's problems as the page shows them.
+async fn problems(browser: &Browser) -> String {
+    browser
+        .script("return [...document.querySelectorAll('#t-problems li')].map(li => li.textContent).join(' | ') + ' / ' + document.getElementById('t-result').textContent")
+        .await
+        .unwrap()
+        .to_string()
+}
+
+/// Waits until the ticket would send the order as typed (a screenshot then, when `shot` names
+/// one), then sends and confirms it; answers the OMS's id of the order.
+async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
+    if let Err(e) = browser
+        .until(
+            "the preview accepting the order",
+            "!document.getElementById('t-send').disabled",
+            Duration::from_secs(15),
+        )
+        .await
+    {
+        panic!("{e}; the ticket says: {}", problems(browser).await);
+    }
+    if let Some(name) = shot {
+        screenshot(browser, name).await;
+    }
+    browser.click("#t-send").await.unwrap();
+    browser
+        .until(
+            "the confirmation",
+            "document.getElementById('confirm').open",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    browser.click("#confirm-ok").await.unwrap();
+    let id = browser
+        .until(
+            "the order sent",
+            &format!("document.getElementById('t-result').dataset.order !== '{previous}' && document.getElementById('t-result').dataset.order"),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    id.as_str().unwrap().to_owned()
+}
+
+/// The order ticket, the orders and the portfolio: an off-tick price refused before sending, a
+/// buy that fills, a buy that rests and is amended then cancelled, and the holding at T+0.
+async fn trade(browser: &Browser) {
+    // A symbol with a best ask to buy at (the board's first, in the page's order).
+    let pick = browser
+        .script("const tr = [...document.querySelectorAll('#rows tr')].find(tr => tr.children[14].textContent); return tr && [tr.dataset.symbol, tr.children[1].textContent, tr.children[14].textContent]")
+        .await
+        .unwrap();
+    let pick: Vec<String> = serde_json::from_value(pick).expect("a symbol with asks");
+    let [symbol, reference, ask] = [&pick[0], &pick[1], &pick[2]];
+    browser
+        .script(&format!("location.hash = '#/s/{symbol}'; return 0"))
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the ticket's rules",
+            "document.getElementById('t-facts').textContent.includes('Lot 100')",
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+
+    // One đồng over the reference is off every tick: refused as typed, the button disabled.
+    browser
+        .retype("#t-price", &format!("{reference}1"))
+        .await
+        .unwrap();
+    browser.retype("#t-qty", "100").await.unwrap();
+    let refused = browser
+        .until(
+            "the off-tick price refused",
+            "[...document.querySelectorAll('#t-problems li')].map(li => li.textContent).find(t => t.includes('tick'))",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(
+        refused.as_str().unwrap().contains(&format!("{reference}1")),
+        "{refused}"
+    );
+    assert_eq!(
+        browser
+            .script("return document.getElementById('t-send').disabled")
+            .await
+            .unwrap(),
+        true
+    );
+
+    // At the best ask: the preview accepts it, shows its cost (at that price), and it fills.
+    browser.retype("#t-price", ask).await.unwrap();
+    let value: f64 = ask.parse::<f64>().unwrap() * 100_000.0;
+    let value = format!("{:.0}", value.round());
+    browser
+        .until(
+            "the order's cost",
+            &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let filled = send(browser, "", Some("portal-ticket-en")).await;
+    browser
+        .until(
+            "the fill in my orders",
+            "[...document.querySelectorAll('#mine tbody tr')].some(tr => tr.children[5].textContent === 'filled')",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Ten ticks under the best bid: it rests.
+    browser
+        .script("const tr = document.querySelector('#depth tbody tr:nth-child(4)'); document.getElementById('t-price').value = tr.children[1].textContent; return 0")
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        browser.click("#t-price-down").await.unwrap();
+    }
+    let resting = send(browser, &filled, None).await;
+
+    // A stop-limit buy at the ceiling, held by the OMS until the market gets there.
+    let ceiling = browser
+        .script("return document.getElementById('sym-ceil').textContent")
+        .await
+        .unwrap();
+    let ceiling = ceiling.as_str().unwrap().to_owned();
+    browser
+        .script("const m = document.getElementById('t-mode'); m.value = 'stop_limit'; m.dispatchEvent(new Event('change')); return 0")
+        .await
+        .unwrap();
+    browser.retype("#t-trigger", &ceiling).await.unwrap();
+    browser.retype("#t-price", &ceiling).await.unwrap();
+    let stop = send(browser, &resting, None).await;
+    browser
+        .script("const m = document.getElementById('t-mode'); m.value = 'normal'; m.dispatchEvent(new Event('change')); return 0")
+        .await
+        .unwrap();
+
+    // The keyboard: S turns the ticket to a sale.
+    let pressed = browser
+        .script("document.dispatchEvent(new KeyboardEvent('keydown', {key: 's'})); return document.getElementById('t-sell').getAttribute('aria-pressed')")
+        .await
+        .unwrap();
+    assert_eq!(pressed, "true");
+
+    // The orders page: the resting order working, the filled one with its fill.
+    browser.click("#pages a[data-page=orders]").await.unwrap();
+    let working = format!("#working tr[data-order-id='{resting}']");
+    browser
+        .until(
+            "the resting order working",
+            &format!("document.querySelector(\"{working}\")?.children[7].textContent === 'new'"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the filled order and its fill",
+            &format!("document.querySelector(\"#allorders tr[data-order-id='{filled}']\")?.dataset.status === 'filled' && document.querySelector(\"#fills tr[data-order-id='{filled}']\")"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the stop-limit held",
+            &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'active'"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    screenshot(browser, "portal-orders-en").await;
+    browser
+        .click(&format!("#held tr[data-held-id='{stop}'] button.cancel"))
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the stop-limit cancelled",
+            &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'cancelled'"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+
+    // Amend its quantity, then cancel it.
+    browser
+        .click(&format!("{working} button.amend"))
+        .await
+        .unwrap();
+    browser.retype(".amend-qty", "200").await.unwrap();
+    browser
+        .click(&format!("{working} button.save"))
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the amended quantity",
+            &format!("document.querySelector(\"{working}\")?.children[5].textContent === '200'"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    browser
+        .click(&format!("{working} button.cancel"))
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the order cancelled",
+            &format!("document.querySelector(\"#allorders tr[data-order-id='{resting}']\")?.dataset.status === 'cancelled'"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+
+    // The portfolio: the 100 bought, settling at T+0; cash and the net asset value.
+    browser
+        .click("#pages a[data-page=portfolio]")
+        .await
+        .unwrap();
+    let t0 = browser
+        .until(
+            "the holding",
+            &format!("document.querySelector(\"#holdings tr[data-symbol='{symbol}']\")?.children[3].textContent"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t0, "100");
+    browser
+        .until(
+            "cash and NAV",
+            "document.getElementById('p-summary').textContent.includes('Net asset value')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    screenshot(browser, "portal-portfolio-en").await;
 }

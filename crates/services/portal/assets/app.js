@@ -20,6 +20,38 @@ const I18N = {
     chart: "Biểu đồ nến", timeframes: "Khung thời gian", no_bars: "Chưa có nến cho khung này",
     indicators: "Chỉ báo", mine: "Lệnh của tôi", side: "M/B", qty: "KL", filled: "Khớp",
     status: "Trạng thái", buy: "Mua", sell: "Bán", no_orders: "Chưa có lệnh",
+    orders: "Sổ lệnh", portfolio: "Danh mục", ticket: "Đặt lệnh", buy_key: "Mua (B)", sell_key: "Bán (S)",
+    order_type: "Loại lệnh", price_k: "Giá (nghìn đ)", send_buy: "Đặt lệnh mua", send_sell: "Đặt lệnh bán",
+    otp_needed: "Phiên giao dịch đã hết: nhập mã OTP để đặt lệnh.", otp_send: "Gửi mã OTP", otp_code: "Mã OTP",
+    otp_login: "Xác thực", otp_sent: "Đã gửi OTP", working: "Lệnh chờ khớp", today_orders: "Lệnh trong ngày",
+    fills: "Lệnh khớp", actions: "Thao tác", avg: "Giá khớp TB", value: "Giá trị", holdings: "Chứng khoán nắm giữ",
+    sellable: "Khả dụng", avg_cost: "Giá vốn", market_value: "Giá trị", unrealised: "Lãi/lỗ tạm tính",
+    realised: "Lãi/lỗ đã thực hiện", fees: "Phí", tax: "Thuế", confirm_title: "Xác nhận lệnh", back_out: "Huỷ",
+    confirm: "Xác nhận (Enter)", cancel: "Huỷ lệnh", amend: "Sửa", save: "Lưu", cash: "Tiền mặt",
+    buying_power: "Sức mua", withdrawable: "Có thể rút", nav: "Tài sản ròng (NAV)", total_pnl: "Tổng lãi/lỗ",
+    max_buy: "Mua tối đa", max_sell: "Bán tối đa", gross: "Giá trị lệnh", fee: "Phí", total: "Tổng tiền",
+    proceeds: "Tiền về", lot: "Lô", tick: "Bước giá", phase: "Phiên", no_rows: "Không có dữ liệu",
+    sent: "Đã gửi lệnh", refused: "Bị từ chối", cancel_sent: "Đã gửi yêu cầu huỷ", amend_sent: "Đã gửi yêu cầu sửa",
+    one_change: "Sửa giá hoặc khối lượng, mỗi lần một thứ", no_account: "Chưa có tài khoản giao dịch",
+    p_untradable: (s) => `Mã không được giao dịch (trạng thái ${s})`,
+    p_type: (ty, ph) => `Sàn không nhận lệnh ${ty} lúc này (phiên ${ph})`,
+    p_price: "Nhập giá", p_qty: "Nhập khối lượng",
+    p_tick: (p, k, lo, hi) => `Giá ${p} không đúng bước giá ${k}: chọn ${lo} hoặc ${hi}`,
+    p_ceil: (p, c) => `Giá ${p} cao hơn giá trần ${c}`, p_floor: (p, f) => `Giá ${p} thấp hơn giá sàn ${f}`,
+    p_lot: (q, l) => `Khối lượng ${q} không là bội số của lô ${l} (lệnh lô lẻ: dưới ${l})`,
+    p_max_qty: (q, m) => `Khối lượng ${q} vượt mức tối đa ${m} mỗi lệnh`,
+    p_max_buy: (q, m) => `Khối lượng ${q} vượt sức mua (tối đa ${m})`,
+    p_max_sell: (q, m) => `Khối lượng ${q} vượt số chứng khoán khả dụng (${m})`,
+    p_closed: "Hệ thống chưa nhận lệnh", p_session: "Cần xác thực OTP trước khi đặt lệnh",
+    mode: "Kiểu lệnh", m_normal: "Thường", m_stop: "Dừng lỗ (stop)", m_stop_limit: "Dừng lỗ giới hạn",
+    m_take_profit: "Chốt lời", m_trailing_stop: "Dừng lỗ động", m_iceberg: "Lệnh tảng băng",
+    trigger_k: "Giá kích hoạt (nghìn đ)", trail_k: "Khoảng cách (nghìn đ)", slices: "Số lần chia",
+    minutes: "Trong (phút)", display: "KL hiển thị", held: "Lệnh điều kiện và thuật toán", kind: "Kiểu",
+    trigger: "Kích hoạt", progress: "Tiến độ",
+    p_trigger: "Nhập giá kích hoạt", p_trail: "Nhập khoảng cách dừng động",
+    p_whole: (q, l) => `Khối lượng ${q} phải là bội số của lô ${l}`,
+    p_slices: (n) => `Số lần chia từ 1 đến ${n}`, p_minutes: "Thời gian từ 1 đến 10080 phút",
+    p_display: (l) => `KL hiển thị là bội số của lô ${l}, không quá khối lượng lệnh`,
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -34,6 +66,38 @@ const I18N = {
     chart: "Candlestick chart", timeframes: "Timeframe", no_bars: "No candles for this timeframe yet",
     indicators: "Indicators", mine: "My orders", side: "Side", qty: "Qty", filled: "Filled",
     status: "Status", buy: "Buy", sell: "Sell", no_orders: "No orders yet",
+    orders: "Orders", portfolio: "Portfolio", ticket: "Order entry", buy_key: "Buy (B)", sell_key: "Sell (S)",
+    order_type: "Order type", price_k: "Price (thousand VND)", send_buy: "Place buy order", send_sell: "Place sell order",
+    otp_needed: "The trading session has ended: enter an OTP to place orders.", otp_send: "Send OTP", otp_code: "OTP code",
+    otp_login: "Verify", otp_sent: "OTP sent", working: "Working orders", today_orders: "Today's orders",
+    fills: "Fills", actions: "Actions", avg: "Avg fill", value: "Value", holdings: "Holdings",
+    sellable: "Sellable", avg_cost: "Avg cost", market_value: "Market value", unrealised: "Unrealised P&L",
+    realised: "Realised P&L", fees: "Fees", tax: "Tax", confirm_title: "Confirm the order", back_out: "Back",
+    confirm: "Confirm (Enter)", cancel: "Cancel", amend: "Amend", save: "Save", cash: "Cash",
+    buying_power: "Buying power", withdrawable: "Withdrawable", nav: "Net asset value", total_pnl: "Total P&L",
+    max_buy: "Max buy", max_sell: "Max sell", gross: "Order value", fee: "Fee", total: "Total",
+    proceeds: "Proceeds", lot: "Lot", tick: "Tick", phase: "Phase", no_rows: "Nothing here",
+    sent: "Order sent", refused: "Refused", cancel_sent: "Cancel sent", amend_sent: "Amendment sent",
+    one_change: "Change the price or the quantity, one at a time", no_account: "No trading account",
+    p_untradable: (s) => `Not tradable now (status ${s})`,
+    p_type: (ty, ph) => `The exchange takes no ${ty} order now (${ph})`,
+    p_price: "Enter a price", p_qty: "Enter a quantity",
+    p_tick: (p, k, lo, hi) => `Price ${p} is off the ${k} tick: ${lo} or ${hi}`,
+    p_ceil: (p, c) => `Price ${p} is above the ceiling ${c}`, p_floor: (p, f) => `Price ${p} is below the floor ${f}`,
+    p_lot: (q, l) => `Quantity ${q} is not a multiple of the ${l} lot (odd lots: under ${l})`,
+    p_max_qty: (q, m) => `Quantity ${q} is over the ${m} largest order`,
+    p_max_buy: (q, m) => `Quantity ${q} is over the buying power (max ${m})`,
+    p_max_sell: (q, m) => `Quantity ${q} is over what is sellable (${m})`,
+    p_closed: "Orders are not taken now", p_session: "Verify with an OTP before placing orders",
+    mode: "Order kind", m_normal: "Regular", m_stop: "Stop", m_stop_limit: "Stop-limit",
+    m_take_profit: "Take-profit", m_trailing_stop: "Trailing stop", m_iceberg: "Iceberg",
+    trigger_k: "Trigger (thousand VND)", trail_k: "Trail (thousand VND)", slices: "Slices",
+    minutes: "Over (minutes)", display: "Shown quantity", held: "Conditional and algorithmic orders", kind: "Kind",
+    trigger: "Trigger", progress: "Progress",
+    p_trigger: "Enter a trigger price", p_trail: "Enter the trailing distance",
+    p_whole: (q, l) => `Quantity ${q} must be whole lots of ${l}`,
+    p_slices: (n) => `Slices from 1 to ${n}`, p_minutes: "From 1 to 10080 minutes",
+    p_display: (l) => `The shown quantity is whole lots of ${l}, at most the order's`,
   },
 };
 
@@ -78,9 +142,14 @@ const state = {
   rows: new Map(), // symbol -> row (the API's shape)
   view: new Map(), // symbol -> { tr, cells: Map(key -> td) }
   seq: 0,
+  accounts: [], // the accounts the user trades (portal /v1/me)
+  amending: null, // the id of the working order being amended
 };
 
-const t = (key) => I18N[state.lang][key] ?? key;
+const t = (key, ...args) => {
+  const v = I18N[state.lang][key] ?? key;
+  return typeof v === "function" ? v(...args) : v;
+};
 const $ = (id) => document.getElementById(id);
 
 // ---- formatting and colours ----------------------------------------------------------------
@@ -249,6 +318,7 @@ function translate() {
   $("timeframes").setAttribute("aria-label", t("timeframes"));
   for (const b of $("tabs").children) b.textContent = b.dataset.tab === "watch" ? t("watch") : b.dataset.tab;
   $("lang").value = state.lang;
+  $("t-send").textContent = t(ticket.side === "buy" ? "send_buy" : "send_sell");
 }
 
 function setupControls() {
@@ -458,7 +528,7 @@ async function loadMine(symbol) {
   if (!orders.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 6;
+    td.colSpan = 7;
     td.textContent = t("no_orders");
     td.className = "muted";
     tr.append(td);
@@ -479,6 +549,18 @@ async function loadMine(symbol) {
         td.className = cls;
         tr.append(td);
       }
+      const actions = document.createElement("td");
+      if (WORKING.includes(o.status) && !o.pending) {
+        const cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.className = "cancel";
+        cancel.textContent = "✕";
+        cancel.title = t("cancel");
+        cancel.setAttribute("aria-label", `${t("cancel")} ${o.id}`);
+        cancel.addEventListener("click", () => cancelOrder(o.id));
+        actions.append(cancel);
+      }
+      tr.append(actions);
       return tr;
     }));
   }
@@ -537,11 +619,11 @@ async function makeChart() {
 
 async function openSymbol(symbol) {
   view.symbol = symbol;
-  $("boardview").hidden = true;
-  $("symbolview").hidden = false;
+  showPage("symbol");
   document.title = `${symbol} · QTS`;
   const s = await (await api(`/symbols/${symbol}`)).json();
   renderSymbol(s.row, s.trades);
+  openTicket(s.row);
   if (view.chart) view.chart.remove();
   view.overlays = [];
   view.markers = null;
@@ -556,20 +638,56 @@ function closeSymbol() {
   if (view.chart) view.chart.remove();
   view.chart = view.candles = view.volumes = view.last = view.markers = null;
   view.overlays = [];
-  $("symbolview").hidden = true;
-  $("boardview").hidden = false;
+  ticket.symbol = null;
   document.title = "QTS";
 }
 
+const PAGES = { board: "boardview", symbol: "symbolview", orders: "ordersview", portfolio: "portfolioview" };
+
+function showPage(name) {
+  for (const [page, id] of Object.entries(PAGES)) $(id).hidden = page !== name;
+  for (const a of $("pages").children) {
+    if (a.dataset.page === name) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  document.body.dataset.page = name;
+}
+
+// The orders and portfolio pages refresh while they are open.
+const pageTimer = { id: 0, generation: 0 };
+
+function keepLoading(load, every) {
+  const generation = ++pageTimer.generation;
+  const tick = async () => {
+    await load().catch((e) => console.warn("page", e));
+    if (generation === pageTimer.generation) pageTimer.id = setTimeout(tick, every);
+  };
+  tick();
+}
+
 async function route() {
-  const m = location.hash.match(/^#\/s\/([A-Z0-9]{1,20})$/);
+  clearTimeout(pageTimer.id);
+  pageTimer.generation++;
+  const hash = location.hash;
+  const m = hash.match(/^#\/s\/([A-Z0-9]{1,20})$/);
   if (m) {
     await openSymbol(m[1]).catch((e) => {
       console.error(e);
       setStatus(String(e.message || e), true);
     });
+    return;
+  }
+  closeSymbol();
+  if (hash === "#/orders") {
+    showPage("orders");
+    document.title = `${t("orders")} · QTS`;
+    keepLoading(loadOrders, 2000);
+  } else if (hash === "#/portfolio") {
+    showPage("portfolio");
+    document.title = `${t("portfolio")} · QTS`;
+    keepLoading(loadPortfolio, 5000);
   } else {
-    closeSymbol();
+    showPage("board");
   }
 }
 
@@ -609,6 +727,656 @@ function setupTimeframes() {
   }
 }
 
+// ---- trading: the order ticket, orders and portfolio ----------------------------------------------
+// The ticket enforces the security's rules as the trader types (tick, lot, band, the order types
+// the exchange takes now, max quantities) from the portal's preview, which also carries the risk
+// service's dry-run verdict, the fees and tax and the session. The order goes to the OMS, which
+// checks it again.
+
+const PORTAL_PREVIEW = "/orders/preview";
+const ORDER_TYPES = ["LO", "ATO", "ATC", "MTL", "MOK", "MAK", "PLO"];
+// A price in thousands with every digit it has (25.001 is not 25.00).
+const exact = (p) => (p / 1000).toFixed(p % 10 ? 3 : 2);
+const money = (v) => (v === null || v === undefined ? "" : Math.round(v).toLocaleString("en-US"));
+
+const ticket = {
+  side: "buy", symbol: null, rules: null, preview: null, asked: 0, answered: 0, timer: 0,
+  // What the last preview was asked for: the send button needs it to match the inputs.
+  askedFor: "",
+};
+
+/** `fetch` with the session's token, answering { ok, status, body } (the API's error body too). */
+async function call(url, init = {}) {
+  let r;
+  try {
+    r = await authed(url, init, false, true);
+  } catch (e) {
+    return { ok: false, status: 0, body: { message: String(e.message || e) } };
+  }
+  const body = await r.json().catch(() => ({}));
+  return { ok: r.ok, status: r.status, body };
+}
+
+function fillAccounts() {
+  const pick = store("qts.account", null);
+  const chosen = state.accounts.includes(pick) ? pick : state.accounts[0];
+  for (const id of ["t-account", "o-account", "p-account"]) {
+    const sel = $(id);
+    sel.replaceChildren(...state.accounts.map((a) => new Option(a, a, false, a === chosen)));
+    sel.addEventListener("change", () => {
+      save("qts.account", sel.value);
+      for (const other of ["t-account", "o-account", "p-account"]) $(other).value = sel.value;
+      if (id === "t-account") askPreview();
+      else route();
+    });
+  }
+}
+
+const account = () => $("t-account").value;
+
+async function loadMe() {
+  const r = await call(`${API}/me`);
+  state.accounts = r.ok ? r.body.accounts : [];
+  fillAccounts();
+}
+
+function tickAt(rules, p) {
+  let tick = 1;
+  for (const band of rules.ticks) if (p >= band.from) tick = band.tick;
+  return tick;
+}
+
+/** Thousands as typed ("25.35") to VND (25350); NaN when it is not a number. */
+function parsePrice(text) {
+  const s = text.trim().replace(",", ".");
+  if (!/^\d+(\.\d{0,3})?$/.test(s)) return NaN;
+  return Math.round(Number(s) * 1000);
+}
+
+// What each kind of order needs: a limit price (required or optional), a trigger, a trail, the
+// algorithm's slices and time or shown quantity. Conditionals and algorithms are held by the OMS.
+const MODES = {
+  normal: { price: "LO" },
+  stop: { trigger: true, conditional: true },
+  stop_limit: { trigger: true, price: "required", conditional: true },
+  take_profit: { trigger: true, price: "optional", conditional: true },
+  trailing_stop: { trail: true, conditional: true },
+  twap: { price: "required", slices: true, algo: true },
+  vwap: { price: "required", slices: true, algo: true },
+  iceberg: { price: "required", display: true, algo: true },
+};
+
+const count = (text) => {
+  const s = text.trim().replaceAll(",", "");
+  return /^\d{1,10}$/.test(s) ? Number(s) : s ? NaN : 0;
+};
+const typedPrice = (id) => ($(id).value.trim() ? parsePrice($(id).value) : 0);
+
+function readTicket() {
+  const mode = $("t-mode").value || "normal";
+  const m = MODES[mode];
+  const order_type = mode === "normal" ? $("t-type").value || "LO" : "LO";
+  const usesPrice = m.price === "LO" ? order_type === "LO" : Boolean(m.price);
+  return {
+    account: account(), symbol: ticket.symbol, side: ticket.side, mode, order_type,
+    price: usesPrice ? typedPrice("t-price") : null, quantity: count($("t-qty").value),
+    trigger: m.trigger ? typedPrice("t-trigger") : null, trail: m.trail ? typedPrice("t-trail") : null,
+    slices: m.slices ? count($("t-slices").value) : null, minutes: m.slices ? count($("t-minutes").value) : null,
+    display: m.display ? count($("t-display").value) : null,
+  };
+}
+
+/** Every rule the order as typed breaks, in the trader's language. */
+function localProblems(o, rules, preview) {
+  const out = [];
+  if (!rules) return out;
+  if (!rules.tradable) out.push(t("p_untradable", rules.status));
+  const m = MODES[o.mode];
+  const lot = rules.lot_size;
+  if (o.mode === "normal") {
+    const odd = o.quantity > 0 && o.quantity < lot;
+    const board = rules.boards.find((b) => b.board === (odd ? "odd_lot" : "main"));
+    if (board && !board.order_types.includes(o.order_type)) out.push(t("p_type", o.order_type, board.phase));
+  }
+  // A price on its tick and inside the band.
+  const checkPrice = (p, missing) => {
+    if (!p || Number.isNaN(p)) {
+      out.push(t(missing));
+      return;
+    }
+    const tick = tickAt(rules, p);
+    if (p % tick) {
+      const lo = p - (p % tick);
+      out.push(t("p_tick", exact(p), tick, price(lo), price(lo + tick)));
+    }
+    if (rules.ceiling && p > rules.ceiling) out.push(t("p_ceil", exact(p), price(rules.ceiling)));
+    if (rules.floor && p < rules.floor) out.push(t("p_floor", exact(p), price(rules.floor)));
+  };
+  if (o.price !== null && (m.price !== "optional" || o.price)) checkPrice(o.price, "p_price");
+  if (m.trigger) checkPrice(o.trigger, "p_trigger");
+  if (m.trail && (!o.trail || Number.isNaN(o.trail) || o.trail <= 0)) out.push(t("p_trail"));
+  if (!o.quantity || Number.isNaN(o.quantity)) {
+    out.push(t("p_qty"));
+  } else {
+    if (o.mode !== "normal" && o.quantity % lot) out.push(t("p_whole", volume(o.quantity), lot));
+    else if (o.quantity >= lot && o.quantity % lot) out.push(t("p_lot", volume(o.quantity), lot));
+    if (m.slices) {
+      const most = Math.max(1, Math.min(1000, Math.floor(o.quantity / lot)));
+      if (!o.slices || Number.isNaN(o.slices) || o.slices > most) out.push(t("p_slices", most));
+      if (!o.minutes || Number.isNaN(o.minutes) || o.minutes > 10080) out.push(t("p_minutes"));
+    }
+    if (m.display && (!o.display || Number.isNaN(o.display) || o.display % lot || o.display > o.quantity)) {
+      out.push(t("p_display", lot));
+    }
+    if (rules.max_order_quantity && o.quantity > rules.max_order_quantity) {
+      out.push(t("p_max_qty", volume(o.quantity), volume(rules.max_order_quantity)));
+    }
+    if (preview && o.side === "buy" && preview.max_buy !== null && preview.max_buy !== undefined && o.quantity > preview.max_buy) {
+      out.push(t("p_max_buy", volume(o.quantity), volume(preview.max_buy)));
+    }
+    if (preview && o.side === "sell" && preview.max_sell !== null && preview.max_sell !== undefined && o.quantity > preview.max_sell) {
+      out.push(t("p_max_sell", volume(o.quantity), volume(preview.max_sell)));
+    }
+  }
+  return out;
+}
+
+function setSide(side) {
+  ticket.side = side;
+  $("t-buy").setAttribute("aria-pressed", String(side === "buy"));
+  $("t-sell").setAttribute("aria-pressed", String(side === "sell"));
+  $("ticket").dataset.side = side;
+  $("t-send").textContent = t(side === "buy" ? "send_buy" : "send_sell");
+  askPreview();
+}
+
+/** A new symbol in the ticket: its price suggested from the book, its rules fetched. */
+function openTicket(row) {
+  const changed = ticket.symbol !== row.symbol;
+  ticket.symbol = row.symbol;
+  if (changed) {
+    ticket.rules = ticket.preview = null;
+    $("t-qty").value = "";
+    const best = ticket.side === "buy" ? row.asks?.[0]?.[0] : row.bids?.[0]?.[0];
+    const p = best || row.last || row.ref;
+    $("t-price").value = p ? (p / 1000).toFixed(2) : "";
+    $("t-result").textContent = "";
+  }
+  askPreview(0);
+}
+
+/** Asks for a preview of the order as typed, after `wait` ms without typing. */
+function askPreview(wait = 120) {
+  clearTimeout(ticket.timer);
+  renderTicket();
+  if (!ticket.symbol || !account()) return;
+  ticket.timer = setTimeout(async () => {
+    const o = readTicket();
+    // A conditional is costed at its limit, else its trigger.
+    const at = [o.price, o.trigger].find((p) => p && !Number.isNaN(p));
+    const body = {
+      account: o.account, symbol: o.symbol, side: o.side, order_type: o.order_type,
+      price: at, quantity: o.quantity && !Number.isNaN(o.quantity) ? o.quantity : undefined,
+    };
+    const asked = ++ticket.asked;
+    const key = JSON.stringify(body);
+    const r = await call(`${API}${PORTAL_PREVIEW}`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: key,
+    });
+    if (asked < ticket.answered || o.symbol !== ticket.symbol) return;
+    ticket.answered = asked;
+    if (r.ok) {
+      ticket.preview = r.body;
+      ticket.rules = r.body.rules;
+      ticket.askedFor = key;
+      fillTypes();
+    } else {
+      ticket.preview = null;
+      ticket.askedFor = "";
+      $("t-result").textContent = r.body.message || `HTTP ${r.status}`;
+    }
+    renderTicket();
+  }, wait);
+}
+
+/** The order types, those the exchange does not take now disabled. */
+function fillTypes() {
+  const sel = $("t-type");
+  const chosen = sel.value || "LO";
+  const main = ticket.rules?.boards.find((b) => b.board === "main");
+  sel.replaceChildren(...ORDER_TYPES.map((ty) => {
+    const o = new Option(ty, ty, false, ty === chosen);
+    if (main && !main.order_types.includes(ty)) o.disabled = true;
+    return o;
+  }));
+}
+
+function renderTicket() {
+  const o = readTicket();
+  const rules = ticket.rules;
+  const p = ticket.preview;
+  const m = MODES[o.mode];
+  $("t-price-box").hidden = o.price === null;
+  $("t-type-box").hidden = o.mode !== "normal";
+  $("t-trigger-box").hidden = !m.trigger;
+  $("t-trail-box").hidden = !m.trail;
+  $("t-slices-box").hidden = $("t-minutes-box").hidden = !m.slices;
+  $("t-display-box").hidden = !m.display;
+  if (rules) {
+    const tick = o.price && !Number.isNaN(o.price) ? tickAt(rules, o.price) : rules.tick_at_price;
+    const main = rules.boards.find((b) => b.board === "main");
+    $("t-facts").textContent = [
+      `${t("ceil")} ${price(rules.ceiling)}`, `${t("ref")} ${price(rules.reference)}`, `${t("floor")} ${price(rules.floor)}`,
+      `${t("tick")} ${tick || ""}`, `${t("lot")} ${rules.lot_size}`, `${t("phase")} ${main ? main.phase : ""}`,
+    ].join(" · ");
+  }
+  const costs = [];
+  if (p) {
+    costs.push([t("max_buy"), volume(p.max_buy) || "0"], [t("max_sell"), volume(p.max_sell) || "0"]);
+    if (p.cost) {
+      costs.push([t("gross"), money(p.cost.gross_value)], [t("fee"), money(p.cost.brokerage + p.cost.exchange_fee)],
+        [t("tax"), money(p.cost.tax)], [t(o.side === "buy" ? "total" : "proceeds"), money(Math.abs(p.cost.net_cash))]);
+    }
+  }
+  $("t-costs").replaceChildren(...costs.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    return [dt, dd];
+  }));
+  let problems = localProblems(o, rules, p);
+  const current = p && ticket.askedFor && JSON.parse(ticket.askedFor);
+  const at = [o.price, o.trigger].find((x) => x && !Number.isNaN(x));
+  const fresh = current && current.symbol === o.symbol && current.side === o.side && current.order_type === o.order_type
+    && current.price === at && current.quantity === o.quantity && current.account === o.account;
+  if (!problems.length && p) {
+    if (!p.accepting) problems.push(`${t("p_closed")}${p.reason ? `: ${p.reason}` : ""}`);
+    // A regular order is checked now; a conditional when it fires, an algorithm's slices each.
+    if (o.mode === "normal") {
+      if (p.verdict && !p.verdict.accepted) problems = p.verdict.rejections.map((r) => `${r.rule}: ${r.message}`);
+      if (p.risk_error) problems.push(p.risk_error);
+    }
+  }
+  if (!o.account) problems = [t("no_account")];
+  const needsOtp = p && !p.session_open && !p.session_renews_itself;
+  $("t-otp").hidden = !needsOtp;
+  if (needsOtp) problems.push(t("p_session"));
+  $("t-problems").replaceChildren(...problems.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+  $("ticket").dataset.problems = String(problems.length);
+  $("t-send").disabled = !(fresh && !problems.length && (o.mode !== "normal" || p.verdict?.accepted));
+}
+
+function stepPrice(dir) {
+  const rules = ticket.rules;
+  const o = readTicket();
+  if (!rules || o.price === null) return;
+  let p = o.price && !Number.isNaN(o.price) ? o.price : rules.reference || 0;
+  const tick = tickAt(rules, dir > 0 ? p : Math.max(0, p - 1));
+  p = dir > 0 ? Math.floor(p / tick) * tick + tick : Math.ceil(p / tick) * tick - tick;
+  if (rules.ceiling) p = Math.min(p, rules.ceiling);
+  if (rules.floor) p = Math.max(p, rules.floor);
+  $("t-price").value = (p / 1000).toFixed(2);
+  askPreview();
+}
+
+function stepQty(dir) {
+  const lot = ticket.rules?.lot_size || 100;
+  const q = readTicket().quantity || 0;
+  const next = dir > 0 ? Math.floor(q / lot) * lot + lot : Math.max(0, Math.ceil(q / lot) * lot - lot);
+  $("t-qty").value = next ? String(next) : "";
+  askPreview();
+}
+
+/** Asks the trader to confirm in a dialog: true when they do. */
+function confirmOrder(text) {
+  return new Promise((done) => {
+    const dialog = $("confirm");
+    $("confirm-text").textContent = text;
+    dialog.addEventListener("close", () => done(dialog.returnValue === "ok"), { once: true });
+    dialog.showModal();
+    $("confirm-ok").focus();
+  });
+}
+
+async function sendOrder(e) {
+  e.preventDefault();
+  renderTicket();
+  if ($("t-send").disabled) return;
+  const o = readTicket();
+  const p = ticket.preview;
+  const m = MODES[o.mode];
+  const kind = o.mode === "normal" ? (o.order_type === "LO" ? `@ ${price(o.price)}` : o.order_type)
+    : `${t(`m_${o.mode}`)}${o.trigger ? ` ${t("trigger")} ${price(o.trigger)}` : ""}${o.price ? ` @ ${price(o.price)}` : ""}`
+      + `${o.trail ? ` ±${price(o.trail)}` : ""}`;
+  const what = `${t(o.side)} ${volume(o.quantity)} ${o.symbol} ${kind}`
+    + (p.cost ? ` · ${t("gross")} ${money(p.cost.gross_value)} · ${t("fee")} ${money(p.cost.brokerage + p.cost.exchange_fee)}`
+      + ` · ${t("tax")} ${money(p.cost.tax)}` : "") + ` · ${o.account}`;
+  if (!(await confirmOrder(what))) return;
+  $("t-send").disabled = true;
+  const body = {
+    client_id: `web-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    account: o.account, symbol: o.symbol, side: o.side, quantity: o.quantity,
+  };
+  let path = "orders";
+  if (m.conditional) {
+    path = "conditionals";
+    Object.assign(body, { kind: o.mode, trigger_price: o.trigger || undefined, limit_price: o.price || undefined,
+      trail_amount: o.trail || undefined });
+  } else if (m.algo) {
+    path = "algos";
+    Object.assign(body, { kind: o.mode, price: o.price });
+    if (m.slices) {
+      // The algorithm's times are in the market's clock (the simulator's may run fast).
+      const start = Date.parse(ticket.rules?.at || "") || Date.now();
+      Object.assign(body, { slices: o.slices, end_at: new Date(start + o.minutes * 60000).toISOString() });
+    } else {
+      body.display = o.display;
+    }
+  } else {
+    body.order_type = o.order_type;
+    if (o.order_type === "LO") body.price = o.price;
+  }
+  const r = await call(`${OMS}/${path}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const result = $("t-result");
+  if (r.ok && r.body.status !== "rejected") {
+    result.textContent = `${t("sent")}: ${what} (${r.body.status})`;
+    result.className = "result ok";
+  } else {
+    result.textContent = `${t("refused")}: ${r.body.reject_reason || r.body.message || `HTTP ${r.status}`}`;
+    result.className = "result bad";
+  }
+  result.dataset.order = r.body.id || r.body.client_id || "";
+  askPreview(0);
+  loadMine(o.symbol).catch((err) => console.warn("orders", err));
+}
+
+async function otpSend() {
+  const r = await call(`${OMS}/session/otp`, { method: "POST" });
+  $("t-result").textContent = r.ok ? `${t("otp_sent")}: ${r.body.message || ""}` : r.body.message;
+}
+
+async function otpLogin() {
+  const code = $("t-otp-code").value.trim();
+  const r = await call(`${OMS}/session/login`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }),
+  });
+  $("t-otp-code").value = "";
+  $("t-result").textContent = r.ok ? "" : r.body.message;
+  askPreview(0);
+}
+
+function setupTicket() {
+  $("t-buy").addEventListener("click", () => setSide("buy"));
+  $("t-sell").addEventListener("click", () => setSide("sell"));
+  $("t-price-up").addEventListener("click", () => stepPrice(1));
+  $("t-price-down").addEventListener("click", () => stepPrice(-1));
+  $("t-qty-up").addEventListener("click", () => stepQty(1));
+  $("t-qty-down").addEventListener("click", () => stepQty(-1));
+  for (const id of ["t-price", "t-qty"]) {
+    $(id).addEventListener("input", () => askPreview());
+    $(id).addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+      e.preventDefault();
+      (id === "t-price" ? stepPrice : stepQty)(e.key === "ArrowUp" ? 1 : -1);
+    });
+  }
+  $("t-type").addEventListener("change", () => askPreview(0));
+  $("t-mode").addEventListener("change", () => askPreview(0));
+  for (const id of ["t-trigger", "t-trail", "t-slices", "t-minutes", "t-display"]) {
+    $(id).addEventListener("input", () => askPreview());
+  }
+  $("ticket").addEventListener("submit", sendOrder);
+  $("t-otp-send").addEventListener("click", otpSend);
+  $("t-otp-login").addEventListener("click", otpLogin);
+  fillTypes();
+}
+
+/** Keyboard: B / F1 buy, S / F2 sell (the ticket, price focused), Esc leaves the ticket, C or
+ * Delete cancels the focused working order, / goes to the board's filter. */
+function setupKeys() {
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || $("confirm").open) return;
+    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName);
+    const key = e.key;
+    if (key === "F1" || key === "F2" || (!typing && (key === "b" || key === "s"))) {
+      if (!ticket.symbol) return;
+      e.preventDefault();
+      setSide(key === "F1" || key === "b" ? "buy" : "sell");
+      $(readTicket().price !== null ? "t-price" : "t-qty").focus();
+    } else if (key === "Escape" && typing && $("ticket").contains(e.target)) {
+      e.target.blur();
+    } else if (!typing && (key === "c" || key === "Delete") && e.target.dataset?.orderId) {
+      e.preventDefault();
+      cancelOrder(e.target.dataset.orderId);
+    } else if (!typing && key === "/" && !$("boardview").hidden) {
+      e.preventDefault();
+      $("filter").focus();
+    }
+  });
+}
+
+// ---- orders ---------------------------------------------------------------------------------------
+
+function cell(text, cls = "") {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+function emptyRow(table, columns) {
+  const tr = document.createElement("tr");
+  const td = cell(t("no_rows"), "muted");
+  td.colSpan = columns;
+  tr.append(td);
+  return tr;
+}
+
+const sideCell = (side) => cell(t(side === "buy" ? "buy" : "sell"), side === "buy" ? "up" : "down");
+const WORKING = ["pending_new", "new", "partially_filled"];
+
+async function cancelOrder(id) {
+  const r = await call(`${OMS}/orders/${encodeURIComponent(id)}`, { method: "DELETE" });
+  setStatus(r.ok ? `${t("cancel_sent")}: ${id}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+  if (!$("ordersview").hidden) loadOrders().catch(() => {});
+  if (view.symbol) loadMine(view.symbol).catch(() => {});
+}
+
+function amendRow(tr, o) {
+  const priceInput = document.createElement("input");
+  priceInput.value = o.price ? (o.price / 1000).toFixed(2) : "";
+  priceInput.setAttribute("aria-label", t("price"));
+  priceInput.className = "amend-price";
+  const qtyInput = document.createElement("input");
+  qtyInput.value = String(o.quantity);
+  qtyInput.setAttribute("aria-label", t("qty"));
+  qtyInput.className = "amend-qty";
+  tr.cells[4].replaceChildren(priceInput);
+  tr.cells[5].replaceChildren(qtyInput);
+  const save = document.createElement("button");
+  save.type = "button";
+  save.textContent = t("save");
+  save.className = "save";
+  save.addEventListener("click", async () => {
+    const p = parsePrice(priceInput.value);
+    const q = Number(qtyInput.value.replaceAll(",", ""));
+    const change = {};
+    if (o.price && p !== o.price) change.price = p;
+    if (q !== o.quantity) change.quantity = q;
+    if (Object.keys(change).length !== 1) {
+      setStatus(t("one_change"), true);
+      return;
+    }
+    const r = await call(`${OMS}/orders/${encodeURIComponent(o.id)}`, {
+      method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(change),
+    });
+    setStatus(r.ok ? `${t("amend_sent")}: ${o.id}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+    state.amending = null;
+    loadOrders().catch(() => {});
+  });
+  tr.cells[8].replaceChildren(save);
+  priceInput.focus();
+}
+
+async function loadOrders() {
+  const a = $("o-account").value;
+  if (!a) return;
+  const q = `account=${encodeURIComponent(a)}&limit=100`;
+  const [open, all, fills, conditionals, algos] = await Promise.all([
+    call(`${OMS}/orders?${q}&open=true`), call(`${OMS}/orders?${q}`), call(`${OMS}/fills?${q}`),
+    call(`${OMS}/conditionals?${q}`), call(`${OMS}/algos?${q}`),
+  ]);
+  if ($("ordersview").hidden) return;
+  if (conditionals.ok && algos.ok) {
+    const held = [
+      ...conditionals.body.map((c) => ({
+        path: "conditionals", id: c.client_id, at: c.created_at, symbol: c.symbol, side: c.side, kind: c.kind,
+        trigger: c.trigger_price ? price(c.trigger_price) : c.trail_amount ? `±${price(c.trail_amount)}` : c.trail_bps ? `±${c.trail_bps / 100}%` : "",
+        price: c.limit_price ? price(c.limit_price) : "", quantity: c.quantity,
+        progress: c.fired_at_price ? `@ ${price(c.fired_at_price)}` : c.extreme ? `${price(c.extreme)}` : "",
+        status: c.status, live: c.status === "active",
+      })),
+      ...algos.body.map((a) => ({
+        path: "algos", id: a.client_id, at: a.created_at, symbol: a.symbol, side: a.side, kind: a.kind, trigger: "",
+        price: price(a.price), quantity: a.quantity,
+        progress: `${a.slices_placed}/${a.slice_quantities.length || a.slices || ""}`, status: a.status, live: a.status === "active",
+      })),
+    ].sort((x, y) => y.at.localeCompare(x.at));
+    $("held").tBodies[0].replaceChildren(...(held.length ? held.map((h) => {
+      const tr = document.createElement("tr");
+      tr.dataset.heldId = h.id;
+      tr.dataset.status = h.status;
+      tr.append(cell(clockVN(Date.parse(h.at))), cell(h.symbol), sideCell(h.side), cell(t(`m_${h.kind}`) === `m_${h.kind}` ? h.kind.toUpperCase() : t(`m_${h.kind}`)),
+        cell(h.trigger), cell(h.price), cell(volume(h.quantity)), cell(h.progress), cell(h.status));
+      const actions = document.createElement("td");
+      if (h.live) {
+        const cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.textContent = t("cancel");
+        cancel.className = "cancel";
+        cancel.addEventListener("click", async () => {
+          const r = await call(`${OMS}/${h.path}/${encodeURIComponent(h.id)}`, { method: "DELETE" });
+          setStatus(r.ok ? `${t("cancel_sent")}: ${h.id}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+          loadOrders().catch(() => {});
+        });
+        actions.append(cancel);
+      }
+      tr.append(actions);
+      return tr;
+    }) : [emptyRow("held", 10)]));
+    $("held").dataset.loaded = String(held.length);
+  }
+  // An amendment being typed is not overwritten by the refresh.
+  if (!state.amending && open.ok) {
+    const body = $("working").tBodies[0];
+    body.replaceChildren(...(open.body.length ? open.body.map((o) => {
+      const tr = document.createElement("tr");
+      tr.tabIndex = 0;
+      tr.dataset.orderId = o.id;
+      tr.append(cell(clockVN(Date.parse(o.created_at))), cell(o.symbol), sideCell(o.side), cell(o.order_type),
+        cell(o.price ? price(o.price) : ""), cell(volume(o.quantity)), cell(volume(o.filled) || "0"),
+        cell(o.pending ? `${o.status} (${o.pending})` : o.status));
+      const actions = document.createElement("td");
+      const amend = document.createElement("button");
+      amend.type = "button";
+      amend.textContent = t("amend");
+      amend.className = "amend";
+      amend.addEventListener("click", () => { state.amending = o.id; amendRow(tr, o); });
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.textContent = t("cancel");
+      cancel.className = "cancel";
+      cancel.addEventListener("click", () => cancelOrder(o.id));
+      actions.append(amend, " ", cancel);
+      tr.append(actions);
+      return tr;
+    }) : [emptyRow("working", 9)]));
+    $("working").dataset.loaded = String(open.body.length);
+  }
+  if (all.ok) {
+    $("allorders").tBodies[0].replaceChildren(...(all.body.length ? all.body.map((o) => {
+      const tr = document.createElement("tr");
+      tr.dataset.orderId = o.id;
+      tr.dataset.status = o.status;
+      tr.append(cell(clockVN(Date.parse(o.created_at))), cell(o.symbol), sideCell(o.side), cell(o.order_type),
+        cell(o.price ? price(o.price) : ""), cell(volume(o.quantity)), cell(volume(o.filled) || "0"),
+        cell(o.avg_price ? price(o.avg_price) : ""), cell(o.reject_reason ? `${o.status}: ${o.reject_reason}` : o.status));
+      return tr;
+    }) : [emptyRow("allorders", 9)]));
+    $("allorders").dataset.loaded = String(all.body.length);
+  }
+  if (fills.ok) {
+    $("fills").tBodies[0].replaceChildren(...(fills.body.length ? fills.body.map((f) => {
+      const tr = document.createElement("tr");
+      tr.dataset.orderId = f.order_id;
+      tr.append(cell(clockVN(Date.parse(f.time))), cell(f.symbol), sideCell(f.side), cell(price(f.price)),
+        cell(volume(f.quantity)), cell(money(f.price * f.quantity)));
+      return tr;
+    }) : [emptyRow("fills", 6)]));
+    $("fills").dataset.loaded = String(fills.body.length);
+  }
+}
+
+// ---- portfolio ------------------------------------------------------------------------------------
+
+const pnlClass = (v) => (v > 0 ? "up" : v < 0 ? "down" : "");
+
+async function loadPortfolio() {
+  const a = $("p-account").value;
+  if (!a) return;
+  const path = `${OMS}/accounts/${encodeURIComponent(a)}`;
+  const [book, cash] = await Promise.all([call(`${path}/portfolio`), call(`${path}/balance`)]);
+  if ($("portfolioview").hidden) return;
+  let marketValue = 0, unrealised = 0, realised = 0;
+  if (book.ok) {
+    const held = book.body.filter((h) => h.quantity > 0 || h.realised);
+    $("holdings").tBodies[0].replaceChildren(...(held.length ? held.map((h) => {
+      const value = (h.last || 0) * h.quantity;
+      marketValue += value;
+      unrealised += h.unrealised || 0;
+      realised += h.realised;
+      const tr = document.createElement("tr");
+      tr.dataset.symbol = h.symbol;
+      const link = document.createElement("a");
+      link.href = `#/s/${h.symbol}`;
+      link.textContent = h.strategy ? `${h.symbol} (${h.strategy})` : h.symbol;
+      const sym = cell("");
+      sym.append(link);
+      tr.append(sym, cell(volume(h.quantity) || "0"), cell(volume(h.sellable) || "0"), cell(volume(h.settling_t0) || "0"),
+        cell(volume(h.settling_t1) || "0"), cell(volume(h.settling_t2) || "0"), cell(h.avg_cost ? price(h.avg_cost) : ""),
+        cell(h.last ? price(h.last) : ""), cell(money(value)), cell(money(h.unrealised), pnlClass(h.unrealised)),
+        cell(money(h.realised), pnlClass(h.realised)), cell(money(h.fees)), cell(money(h.tax)));
+      return tr;
+    }) : [emptyRow("holdings", 13)]));
+    $("holdings").dataset.loaded = String(held.length);
+  }
+  const facts = [];
+  if (cash.ok) {
+    facts.push([t("cash"), money(cash.body.cash)], [t("buying_power"), money(cash.body.buying_power)],
+      [t("withdrawable"), money(cash.body.withdrawable)]);
+    if (cash.body.cash !== null && cash.body.cash !== undefined) facts.push([t("nav"), money(cash.body.cash + marketValue)]);
+  } else {
+    facts.push([t("cash"), cash.body.message || ""]);
+  }
+  facts.push([t("market_value"), money(marketValue)], [t("unrealised"), money(unrealised)], [t("realised"), money(realised)]);
+  $("p-summary").replaceChildren(...facts.map(([k, v]) => {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    div.append(dt, dd);
+    return div;
+  }));
+}
+
 // ---- session and data --------------------------------------------------------------------------
 
 function signIn() {
@@ -635,17 +1403,18 @@ async function session() {
   setTimeout(() => session().catch(() => signIn()), Math.max(5, s.expires_in * 0.8) * 1000);
 }
 
-/** `url` with the session's token; a 401 renews the token once and tries again. */
-async function authed(url, init = {}, renewed = false) {
+/** `url` with the session's token; a 401 renews the token once and tries again. Throws on an
+ * error status unless `answerErrors`. */
+async function authed(url, init = {}, renewed = false, answerErrors = false) {
   const r = await fetch(url, {
     ...init,
     headers: { ...(init.headers || {}), Authorization: `Bearer ${state.token}` },
   });
   if (r.status === 401 && !renewed) {
     await session();
-    return authed(url, init, true);
+    return authed(url, init, true, answerErrors);
   }
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  if (!r.ok && !answerErrors) throw new Error(`${url}: HTTP ${r.status}`);
   return r;
 }
 
@@ -699,8 +1468,11 @@ async function stream() {
 async function main() {
   setupControls();
   setupTimeframes();
+  setupTicket();
+  setupKeys();
   setStatus(t("connecting"));
   await session();
+  await loadMe();
   await snapshot();
   performance.mark("qts-board-ready");
   stream();

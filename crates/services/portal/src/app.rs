@@ -12,6 +12,8 @@ use common::store::Migrations;
 use proto::historical::v1::historical_service_client::HistoricalServiceClient;
 use proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
+use proto::oms::v1::oms_service_client::OmsServiceClient;
+use proto::risk::v1::risk_service_client::RiskServiceClient;
 
 use crate::board::Board;
 use crate::feed::Sources;
@@ -48,6 +50,9 @@ impl Service for App {
         let api = Api {
             board: board.clone(),
             historical: HistoricalServiceClient::new(channel("historical")?),
+            master_data: MasterDataServiceClient::new(channel("master-data")?),
+            risk: RiskServiceClient::new(channel("risk")?),
+            oms: OmsServiceClient::new(channel("oms")?),
             settings: settings.own.board.clone(),
             streams: Arc::new(tokio::sync::Semaphore::new(settings.own.board.max_streams)),
             stopping: stopping.clone(),

@@ -22,6 +22,9 @@ use crate::board::{Board, Row, Tick};
 use crate::settings::BoardSettings;
 use proto::historical::v1 as historical_pb;
 use proto::historical::v1::historical_service_client::HistoricalServiceClient;
+use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
+use proto::oms::v1::oms_service_client::OmsServiceClient;
+use proto::risk::v1::risk_service_client::RiskServiceClient;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -29,6 +32,12 @@ pub(crate) struct Api {
     pub(crate) board: Arc<Board>,
     /// Bars for the charts.
     pub(crate) historical: HistoricalServiceClient<common::grpc::Channel>,
+    /// Trading rules for the order ticket.
+    pub(crate) master_data: MasterDataServiceClient<common::grpc::Channel>,
+    /// The order ticket's dry-run verdicts.
+    pub(crate) risk: RiskServiceClient<common::grpc::Channel>,
+    /// The order ticket's costs, max quantities and session; the user's accounts.
+    pub(crate) oms: OmsServiceClient<common::grpc::Channel>,
     pub(crate) settings: BoardSettings,
     pub(crate) streams: Arc<Semaphore>,
     /// Ends the streams when the service stops.
@@ -50,6 +59,8 @@ pub(crate) fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(board_stream))
         .routes(routes!(symbol))
         .routes(routes!(bars))
+        .routes(routes!(crate::ticket::me))
+        .routes(routes!(crate::ticket::preview))
         .layer(compress)
         .with_state(api)
 }
@@ -293,7 +304,7 @@ pub(crate) struct SymbolDto {
     trades: Vec<Tick>,
 }
 
-fn check_symbol(symbol: &str) -> Result<(), ApiError> {
+pub(crate) fn check_symbol(symbol: &str) -> Result<(), ApiError> {
     let ok = (1..=20).contains(&symbol.len())
         && symbol
             .bytes()
@@ -387,7 +398,7 @@ async fn bars(
             to: q.to,
         })
         .await
-        .map_err(|status| from_historical(&status))?;
+        .map_err(|status| from_peer("the historical service", &status))?;
     Ok(Json(
         answer
             .into_inner()
@@ -405,20 +416,23 @@ async fn bars(
     ))
 }
 
-/// The historical service's refusal as this API's error: what the caller can fix passes on,
-/// the rest is the portal's upstream being unavailable.
-fn from_historical(status: &tonic::Status) -> ApiError {
+/// A peer's refusal as this API's error: what the caller can fix passes on, the rest is the
+/// portal's upstream (`peer`, e.g. "the OMS") being unavailable.
+pub(crate) fn from_peer(peer: &str, status: &tonic::Status) -> ApiError {
     let (kind, what) = match status.code() {
         tonic::Code::InvalidArgument => (Kind::InvalidArgument, status.message().to_owned()),
         tonic::Code::NotFound => (Kind::NotFound, status.message().to_owned()),
         tonic::Code::ResourceExhausted => (Kind::ResourceExhausted, status.message().to_owned()),
+        tonic::Code::PermissionDenied => (Kind::PermissionDenied, status.message().to_owned()),
+        tonic::Code::FailedPrecondition => (
+            Kind::FailedPrecondition,
+            format!("{peer}: {}", status.message()),
+        ),
         tonic::Code::Ok
         | tonic::Code::Cancelled
         | tonic::Code::Unknown
         | tonic::Code::DeadlineExceeded
         | tonic::Code::AlreadyExists
-        | tonic::Code::PermissionDenied
-        | tonic::Code::FailedPrecondition
         | tonic::Code::Aborted
         | tonic::Code::OutOfRange
         | tonic::Code::Unimplemented
@@ -427,11 +441,7 @@ fn from_historical(status: &tonic::Status) -> ApiError {
         | tonic::Code::DataLoss
         | tonic::Code::Unauthenticated => (
             Kind::Unavailable,
-            format!(
-                "the historical service: {:?} {}",
-                status.code(),
-                status.message()
-            ),
+            format!("{peer}: {:?} {}", status.code(), status.message()),
         ),
     };
     ApiError::new(kind, what)

@@ -11,8 +11,11 @@
 //! by exchange and index with the board colours, a flash on every change, filter, sort, a watch
 //! list, Vietnamese and English, light and dark; and a symbol's view — candlesticks from the
 //! historical service (TradingView Lightweight Charts, vendored under `assets/vendor`), its
-//! depth and time and sales, with indicators the TA service computes (overlays and panes). Not
-//! yet: signal markers, order entry, orders and portfolio, strategies, reports, notifications
+//! depth and time and sales, with indicators the TA service computes (overlays and panes);
+//! the order ticket ([`ticket`]: the rules, the risk service's dry-run verdict, fees and tax, max
+//! quantities and the session, as the trader types; the order itself goes to the OMS), the
+//! orders page (amend, cancel, fills) and the portfolio (T+0/T+1/T+2, P&L). Not yet: conditional
+//! and algorithmic orders from the ticket, signal markers, strategies, reports, notifications
 //! (issue 13).
 //!
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
@@ -24,6 +27,7 @@ pub mod feed;
 mod grpc;
 mod http;
 pub mod settings;
+mod ticket;
 
 pub use app::App;
 

@@ -5,3 +5,4 @@
 mod board;
 mod helpers;
 mod info;
+mod ticket;
