@@ -33,6 +33,7 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(balance))
         .routes(routes!(max_quantities))
         .routes(routes!(portfolio))
+        .routes(routes!(report))
         .routes(routes!(get_session))
         .routes(routes!(request_otp))
         .routes(routes!(login))
@@ -629,6 +630,151 @@ async fn portfolio(
             })
             .collect(),
     ))
+}
+
+/// Which days a report covers.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReportQuery {
+    /// First day, YYYY-MM-DD (Vietnam); default today.
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD; default `from`. At most 366 days after `from`.
+    to: Option<String>,
+    /// Only this strategy; `-` for a person's orders.
+    strategy: Option<String>,
+}
+
+/// One fill in a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TradeDto {
+    /// RFC 3339.
+    time: String,
+    symbol: String,
+    side: String,
+    price: i64,
+    quantity: u64,
+    /// price × quantity, VND.
+    value: i64,
+    /// Brokerage and exchange fee, VND.
+    fee: i64,
+    /// Sale tax, VND.
+    tax: i64,
+    /// A sale's realised P&L after fees and tax, VND.
+    realised: i64,
+    strategy: Option<String>,
+}
+
+/// One day of one strategy in a report.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DayDto {
+    /// YYYY-MM-DD.
+    date: String,
+    /// Absent: a person's orders.
+    strategy: Option<String>,
+    fills: u64,
+    bought: i64,
+    sold: i64,
+    fees: i64,
+    tax: i64,
+    /// Realised P&L after fees and tax, VND.
+    realised: i64,
+}
+
+/// Trade history and daily P&L of an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReportDto {
+    account: String,
+    from: String,
+    to: String,
+    /// Oldest first.
+    trades: Vec<TradeDto>,
+    /// By date, then strategy.
+    days: Vec<DayDto>,
+}
+
+fn day_param(what: &str, v: &str) -> Result<time::Date, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(v.trim(), &format).map_err(|e| {
+        ApiError::new(
+            Kind::InvalidArgument,
+            format!("{what} {v:?}: YYYY-MM-DD ({e})"),
+        )
+    })
+}
+
+/// The account's trade history (every fill with its fee, tax and realised P&L) and its daily
+/// P&L, fees and tax by strategy, from QTS's own fills (cash equities), for the days asked.
+#[utoipa::path(get, path = "/v1/accounts/{account}/report", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account"), ReportQuery),
+    responses((status = 200, description = "The report", body = ReportDto),
+              (status = 400, description = "Bad days", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody)))]
+async fn report(
+    State(oms): State<Oms>,
+    caller: Caller,
+    Path(account): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<ReportDto>, ApiError> {
+    owns(&caller, &account)?;
+    let today = oms
+        .market_now()
+        .to_offset(market::calendar::VN_OFFSET)
+        .date();
+    let from = q
+        .from
+        .as_deref()
+        .map_or(Ok(today), |v| day_param("from", v))?;
+    let to = q.to.as_deref().map_or(Ok(from), |v| day_param("to", v))?;
+    if to < from || (to - from).whole_days() > 366 {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!("from {from} to {to}: at most 366 days, to not before from"),
+        ));
+    }
+    let wanted = |s: &Option<String>| match q.strategy.as_deref() {
+        None => true,
+        Some("-") => s.is_none(),
+        Some(w) => s.as_deref() == Some(w),
+    };
+    let r = oms.report(&account, from, to).await?;
+    let rfc = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    Ok(Json(ReportDto {
+        account,
+        from: from.to_string(),
+        to: to.to_string(),
+        trades: r
+            .trades
+            .into_iter()
+            .filter(|(f, _, _)| wanted(&f.strategy))
+            .map(|(f, cost, realised)| TradeDto {
+                time: rfc(f.time),
+                symbol: f.symbol.to_string(),
+                side: f.side.name().to_owned(),
+                price: f.price.units(),
+                quantity: f.quantity.units(),
+                value: cost.gross_value.amount(),
+                fee: cost.brokerage.amount() + cost.exchange_fee.amount(),
+                tax: cost.tax.amount(),
+                realised,
+                strategy: f.strategy,
+            })
+            .collect(),
+        days: r
+            .days
+            .into_iter()
+            .filter(|((_, s), _)| wanted(s))
+            .map(|((date, strategy), d)| DayDto {
+                date: date.to_string(),
+                strategy,
+                fills: d.fills,
+                bought: d.bought,
+                sold: d.sold,
+                fees: d.fees,
+                tax: d.tax,
+                realised: d.realised,
+            })
+            .collect(),
+    }))
 }
 
 /// The broker's trading session.

@@ -94,8 +94,29 @@ pub fn kind_of(symbol: Symbol) -> InstrumentKind {
     }
 }
 
+/// One fill as the ledger costed it.
+#[derive(Debug, Clone, Copy)]
+pub struct Costed<'a> {
+    /// The fill.
+    pub fill: &'a LedgerFill,
+    /// Its fees and tax at the account's brokerage tier that day.
+    pub cost: market::fees::FillCost,
+    /// What a sale realised after fees and tax against the average cost (0 for a buy, or a
+    /// sale of holdings from before QTS).
+    pub realised: i64,
+}
+
 /// Replays `fills` (any order; sorted by time here) into holdings per strategy and symbol.
 pub fn replay(rules: &MarketRules, fills: &[LedgerFill]) -> BTreeMap<Key, Holding> {
+    replay_each(rules, fills, |_| {})
+}
+
+/// [`replay`], telling `each` every fill with its cost and what it realised, in time order.
+pub fn replay_each<'a>(
+    rules: &MarketRules,
+    fills: &'a [LedgerFill],
+    mut each: impl FnMut(Costed<'a>),
+) -> BTreeMap<Key, Holding> {
     let mut sorted: Vec<&LedgerFill> = fills.iter().collect();
     sorted.sort_by_key(|f| f.time);
     let investor = InvestorProfile::DOMESTIC_INDIVIDUAL;
@@ -140,12 +161,22 @@ pub fn replay(rules: &MarketRules, fills: &[LedgerFill]) -> BTreeMap<Key, Holdin
                     trade_date: day,
                     quantity: f.quantity,
                 });
+                each(Costed {
+                    fill: f,
+                    cost,
+                    realised: 0,
+                });
             }
             Side::Sell => {
                 // Only what QTS bought is in here: a sale beyond it sold older holdings.
                 let covered = q.min(h.quantity);
                 h.sold += q;
                 if covered == 0 {
+                    each(Costed {
+                        fill: f,
+                        cost,
+                        realised: 0,
+                    });
                     continue;
                 }
                 let share = |v: i64, part: u64, of: u64| {
@@ -154,6 +185,11 @@ pub fn replay(rules: &MarketRules, fills: &[LedgerFill]) -> BTreeMap<Key, Holdin
                 let basis = share(h.cost, covered, h.quantity);
                 let proceeds = share(cost.net_cash.amount(), covered, q);
                 h.realised += proceeds - basis;
+                each(Costed {
+                    fill: f,
+                    cost,
+                    realised: proceeds - basis,
+                });
                 h.cost -= basis;
                 h.quantity -= covered;
                 take_from_oldest(h, covered);
@@ -161,6 +197,57 @@ pub fn replay(rules: &MarketRules, fills: &[LedgerFill]) -> BTreeMap<Key, Holdin
         }
     }
     book
+}
+
+/// One trading day of one strategy (`None`: a person's orders) in a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayRow {
+    /// Fills.
+    pub fills: u64,
+    /// Value bought, VND.
+    pub bought: i64,
+    /// Value sold, VND.
+    pub sold: i64,
+    /// Brokerage and exchange fees, VND.
+    pub fees: i64,
+    /// Sale tax, VND.
+    pub tax: i64,
+    /// Realised P&L after fees and tax, VND.
+    pub realised: i64,
+}
+
+/// Each day's totals by (date, strategy).
+pub type Days = BTreeMap<(Date, Option<String>), DayRow>;
+
+/// What an account's fills did: every fill costed, and each trading day's totals by strategy,
+/// for the days from `from` to `to` (Vietnam dates, both included). The holdings are replayed
+/// from the first fill, so a sale's realised P&L is against its whole history.
+pub fn report<'a>(
+    rules: &MarketRules,
+    fills: &'a [LedgerFill],
+    from: Date,
+    to: Date,
+) -> (Vec<Costed<'a>>, Days) {
+    let mut trades = Vec::new();
+    let mut days = Days::new();
+    replay_each(rules, fills, |c| {
+        let day = c.fill.time.to_offset(market::calendar::VN_OFFSET).date();
+        if day < from || day > to {
+            return;
+        }
+        let row = days.entry((day, c.fill.strategy.clone())).or_default();
+        row.fills += 1;
+        let value = c.cost.gross_value.amount();
+        match c.fill.side {
+            Side::Buy => row.bought += value,
+            Side::Sell => row.sold += value,
+        }
+        row.fees += c.cost.brokerage.amount() + c.cost.exchange_fee.amount();
+        row.tax += c.cost.tax.amount();
+        row.realised += c.realised;
+        trades.push(c);
+    });
+    (trades, days)
 }
 
 /// A sale takes settled shares first, then the oldest pending buys (the broker refuses a sale
@@ -313,6 +400,35 @@ mod tests {
         let gross = 26_500 * 1_500;
         let after = gross - gross * 15 / 10_000 - gross / 1_000;
         assert_eq!(v[0].unrealised, Some(after - (cost - basis)));
+    }
+
+    #[test]
+    fn the_report_costs_every_fill_and_sums_each_day_by_strategy() {
+        let rules = MarketRules::default();
+        let fills = [
+            fill(Side::Buy, 25_000, 1_000, datetime!(2025-06-10 10:00 +7)),
+            fill(Side::Buy, 26_000, 1_000, datetime!(2025-06-11 10:00 +7)),
+            fill(Side::Sell, 27_000, 500, datetime!(2025-06-12 14:00 +7)),
+        ];
+        let book = replay(&rules, &fills);
+        let realised = book.values().map(|h| h.realised).sum::<i64>();
+        // The whole history, reported from the second day: the sale realises against both buys.
+        let (trades, days) = report(
+            &rules,
+            &fills,
+            time::macros::date!(2025 - 06 - 11),
+            time::macros::date!(2025 - 06 - 12),
+        );
+        assert_eq!(trades.len(), 2);
+        assert_eq!(trades[1].realised, realised);
+        let strategy = Some("ma".to_owned());
+        let wed = &days[&(time::macros::date!(2025 - 06 - 11), strategy.clone())];
+        assert_eq!((wed.fills, wed.bought, wed.sold), (1, 26_000_000, 0));
+        assert_eq!((wed.fees, wed.tax, wed.realised), (39_000, 0, 0));
+        let thu = &days[&(time::macros::date!(2025 - 06 - 12), strategy)];
+        assert_eq!((thu.sold, thu.fees, thu.tax), (13_500_000, 20_250, 13_500));
+        assert_eq!(thu.realised, realised);
+        assert_eq!(days.len(), 2, "Tuesday is before the report");
     }
 
     #[test]

@@ -220,6 +220,15 @@ pub struct Preview {
     pub reason: String,
 }
 
+/// What [`Oms::report`] answers.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Every fill of the days, oldest first, with its cost and what it realised.
+    pub trades: Vec<(crate::ledger::LedgerFill, market::fees::FillCost, i64)>,
+    /// Each day's totals by strategy (`None`: a person's orders), by date.
+    pub days: Vec<((time::Date, Option<String>), crate::ledger::DayRow)>,
+}
+
 /// What `GetStatus` answers.
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -1269,6 +1278,26 @@ impl Oms {
         store::by_client_id(&self.inner.db, client_id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("with client_id {client_id:?}")))
+    }
+
+    /// The account's fills costed, and each trading day's totals by strategy, from `from` to
+    /// `to` (Vietnam dates): trade history, daily P&L, fees and tax (`ledger::report`).
+    pub async fn report(
+        &self,
+        account: &str,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Report, Error> {
+        self.check_account(account)?;
+        let fills = store::account_fills(&self.inner.db, account).await?;
+        let (trades, days) = crate::ledger::report(&self.inner.rules, &fills, from, to);
+        Ok(Report {
+            trades: trades
+                .into_iter()
+                .map(|c| (c.fill.clone(), c.cost, c.realised))
+                .collect(),
+            days: days.into_iter().collect(),
+        })
     }
 
     /// Fills newest first.

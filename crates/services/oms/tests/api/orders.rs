@@ -143,6 +143,31 @@ async fn an_order_is_placed_once_filled_and_journaled() {
         .await;
     assert!(balance["buying_power"].as_i64().unwrap() > 0, "{balance}");
 
+    // The day's report: the fill with its fee, and the day's totals.
+    let report = app
+        .get_json(&format!("/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/report"))
+        .await;
+    assert_eq!(report["trades"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["trades"][0]["value"], gross, "{report}");
+    assert_eq!(report["trades"][0]["fee"], fee, "{report}");
+    let day = &report["days"][0];
+    assert_eq!(
+        (
+            &day["fills"],
+            &day["bought"],
+            &day["fees"],
+            &day["realised"]
+        ),
+        (&json!(1), &json!(gross), &json!(fee), &json!(0)),
+        "{report}"
+    );
+    let bad = app
+        .get(&format!(
+            "/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/report?from=2025-06-10&to=2024-01-01"
+        ))
+        .await;
+    assert_eq!(bad.status().as_u16(), 400);
+
     // An order ticket's preview: the fee and tax of a sale at the fill price, the broker's max
     // quantities, the session; nothing is placed.
     let preview = |side: &str, order_type: &str, price: i64, quantity: u64| {
