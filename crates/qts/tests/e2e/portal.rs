@@ -438,4 +438,79 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     screenshot(browser, "portal-portfolio-en").await;
+
+    // Reports: today's fill with its fee, the day's totals, both as CSV.
+    browser.click("#pages a[data-page=reports]").await.unwrap();
+    browser
+        .until(
+            "the trade history",
+            "Number(document.getElementById('r-trades').dataset.loaded) >= 1",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser.click("#r-trades-csv").await.unwrap();
+    let download = browser
+        .until(
+            "the CSV offered",
+            "document.documentElement.dataset.download",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    let download = download.as_str().unwrap();
+    assert!(
+        download.starts_with("qts-trades-0001001-") && download.ends_with(":1"),
+        "{download}"
+    );
+    screenshot(browser, "portal-reports-en").await;
+
+    // Strategies: the decision engine's, each with its state and performance.
+    browser
+        .click("#pages a[data-page=strategies]")
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the strategies",
+            "document.getElementById('strategylist').dataset.loaded !== undefined",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+
+    // The risk officer's view (the admin is one): the account's book, and the global kill
+    // switch engaged with a reason, then released.
+    browser.click("#risk-link").await.unwrap();
+    browser
+        .until(
+            "the books",
+            "document.querySelector('#books tr[data-book=\"account/0001001\"]')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser
+        .type_into("#kill-reason", "browser test")
+        .await
+        .unwrap();
+    browser.click("#kill-global").await.unwrap();
+    browser
+        .until(
+            "the kill switch engaged",
+            "document.getElementById('kill-global').dataset.engaged === 'true'",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    screenshot(browser, "portal-risk-en").await;
+    browser.click("#kill-global").await.unwrap();
+    browser
+        .until(
+            "the kill switch released",
+            "document.getElementById('kill-global').dataset.engaged === 'false'",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
 }

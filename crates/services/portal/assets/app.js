@@ -52,6 +52,17 @@ const I18N = {
     p_whole: (q, l) => `Khối lượng ${q} phải là bội số của lô ${l}`,
     p_slices: (n) => `Số lần chia từ 1 đến ${n}`, p_minutes: "Thời gian từ 1 đến 10080 phút",
     p_display: (l) => `KL hiển thị là bội số của lô ${l}, không quá khối lượng lệnh`,
+    company: "Công ty", sector: "Ngành", listed: "KL niêm yết", market_cap: "Vốn hoá", billion: "tỷ đ",
+    signals: "Tín hiệu kỹ thuật", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
+    rules: "Tín hiệu mua / bán", positions: "Vị thế", decided: "Quyết định (gửi/từ chối/lỗi)", state: "Trạng thái",
+    decisions: "Quyết định gần nhất", reason: "Lý do", enabled: "Đang chạy", disabled: "Đã tắt", enable: "Bật",
+    disable: "Tắt", kill_all: "Dừng toàn bộ giao dịch", books: "Tài khoản và chiến lược", scope: "Phạm vi",
+    key: "Mã", exposure: "Mức rủi ro", open_orders: "Lệnh mở", pnl_today: "Lãi/lỗ hôm nay", drawdown: "Sụt giảm",
+    margin: "Ký quỹ", kill: "Dừng khẩn cấp", halts: "Ngắt mạch và tạm ngừng", engage: "Dừng", release: "Cho chạy lại",
+    engaged: "Đang dừng", kill_reason: "Nhập lý do dừng khẩn cấp", none: "Không có",
+    reports: "Báo cáo", from: "Từ ngày", to: "Đến ngày", show: "Xem", daily: "Lãi/lỗ theo ngày", csv: "Xuất CSV",
+    date: "Ngày", bought: "Giá trị mua", sold: "Giá trị bán", history: "Lịch sử giao dịch", sum: "Tổng",
+    person: "(lệnh tay)",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -98,6 +109,17 @@ const I18N = {
     p_whole: (q, l) => `Quantity ${q} must be whole lots of ${l}`,
     p_slices: (n) => `Slices from 1 to ${n}`, p_minutes: "From 1 to 10080 minutes",
     p_display: (l) => `The shown quantity is whole lots of ${l}, at most the order's`,
+    company: "Company", sector: "Sector", listed: "Listed shares", market_cap: "Market cap", billion: "bn VND",
+    signals: "Technical signals", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
+    rules: "Buy / sell on", positions: "Positions", decided: "Decisions (sent/rejected/failed)", state: "State",
+    decisions: "Latest decisions", reason: "Reason", enabled: "Running", disabled: "Off", enable: "Enable",
+    disable: "Disable", kill_all: "Stop all trading", books: "Accounts and strategies", scope: "Scope",
+    key: "Id", exposure: "Exposure", open_orders: "Open orders", pnl_today: "P&L today", drawdown: "Drawdown",
+    margin: "Margin", kill: "Kill switch", halts: "Breakers and halts", engage: "Stop", release: "Release",
+    engaged: "Stopped", kill_reason: "Enter why it is stopped", none: "None",
+    reports: "Reports", from: "From", to: "To", show: "Show", daily: "Daily P&L", csv: "Export CSV",
+    date: "Date", bought: "Bought", sold: "Sold", history: "Trade history", sum: "Total",
+    person: "(manual)",
   },
 };
 
@@ -393,7 +415,7 @@ const view = {
   timeframe: store("qts.timeframe", "1m"),
   indicators: new Set(store("qts.indicators", ["sma20"])),
   chart: null, candles: null, volumes: null, last: null, refresh: 0, lwc: null, overlays: [],
-  markers: null, mineAt: 0,
+  markers: null, mineAt: 0, fills: [], signals: [],
 };
 
 function isoDay(day, minusDays) {
@@ -461,6 +483,7 @@ async function loadBars(row) {
   $("chart").dataset.bars = String(candles.length);
   $("chart").setAttribute("aria-label", candles.length ? `${t("chart")} ${row.symbol} ${view.timeframe}` : t("no_bars"));
   view.chart.timeScale().fitContent();
+  loadSignals(row.symbol, resolution).catch((e) => console.warn("signals", e));
   await loadIndicators(row.symbol, resolution, from, to);
 }
 
@@ -565,22 +588,70 @@ async function loadMine(symbol) {
     }));
   }
   $("mine").dataset.loaded = String(orders.length);
+  view.fills = fills.filter((f) => f.symbol === symbol);
+  showMarkers();
+}
+
+/** The user's fills and the TA service's signals as markers on the candles. */
+function showMarkers() {
   if (!view.candles || !view.last) return;
   const seconds = view.last.seconds;
-  const markers = fills
-    .filter((f) => f.symbol === symbol)
-    .map((f) => {
-      const at = Math.floor(Date.parse(f.time) / 1000) + VN;
-      const buy = f.side === "buy";
-      return {
-        time: at - (at % seconds), position: buy ? "belowBar" : "aboveBar",
-        color: buy ? "#2fd27a" : "#ff5b5b", shape: buy ? "arrowUp" : "arrowDown",
-        text: `${t(buy ? "buy" : "sell")} ${volume(f.quantity)} @ ${price(f.price)}`,
-      };
-    })
-    .sort((a, b) => a.time - b.time);
+  const bar = (ms) => {
+    const at = Math.floor(ms / 1000) + VN;
+    return at - (at % seconds);
+  };
+  const fills = view.fills.map((f) => {
+    const buy = f.side === "buy";
+    return {
+      time: bar(Date.parse(f.time)), position: buy ? "belowBar" : "aboveBar",
+      color: buy ? "#2fd27a" : "#ff5b5b", shape: buy ? "arrowUp" : "arrowDown",
+      text: `${t(buy ? "buy" : "sell")} ${volume(f.quantity)} @ ${price(f.price)}`,
+    };
+  });
+  const signals = view.signals.map((g) => ({
+    time: bar(Date.parse(g.bar_start)), position: g.direction > 0 ? "belowBar" : "aboveBar",
+    color: g.direction > 0 ? "#5aa9ff" : "#ff9f43", shape: "circle", text: g.name,
+  }));
+  const markers = [...fills, ...signals].sort((a, b) => a.time - b.time);
+  $("chart").dataset.markers = String(markers.length);
   if (view.markers) view.markers.setMarkers(markers);
   else view.markers = view.lwc.createSeriesMarkers(view.candles, markers);
+}
+
+/** The TA service's signals (crossovers, levels, band breaks, candlestick patterns) of the
+ * symbol at the chart's timeframe. */
+async function loadSignals(symbol, resolution) {
+  const r = await call(`/api/ta/v1/signals?symbol=${symbol}&limit=200`);
+  if (view.symbol !== symbol) return;
+  view.signals = r.ok ? r.body.filter((g) => g.timeframe === resolution) : [];
+  $("signals").replaceChildren(...view.signals.slice(0, 8).map((g) => {
+    const li = document.createElement("li");
+    li.className = g.direction > 0 ? "up" : "down";
+    li.textContent = `${clockVN(Date.parse(g.bar_start))} ${g.name}${g.detail ? ` — ${g.detail}` : ""}`;
+    return li;
+  }));
+  showMarkers();
+}
+
+/** What master data holds about the company. */
+async function loadCompany(symbol) {
+  const r = await call(`/api/master-data/v1/securities/${symbol}`);
+  if (view.symbol !== symbol || !r.ok) return;
+  const s = r.body;
+  const row = state.rows.get(symbol) || {};
+  const cap = s.listed_shares && (row.last || s.reference) ? s.listed_shares * (row.last || s.reference) : 0;
+  const facts = [
+    [t("company"), state.lang === "en" && s.name_en ? s.name_en : s.name], [t("sector"), s.sector],
+    [t("kind"), s.kind], [t("status"), s.status], [t("listed"), volume(s.listed_shares)],
+    [t("market_cap"), cap ? `${money(cap / 1e9)} ${t("billion")}` : ""], [t("room"), volume(s.foreign_room)],
+  ].filter(([, v]) => v);
+  $("company").replaceChildren(...facts.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    return [dt, dd];
+  }));
 }
 
 /** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
@@ -627,6 +698,8 @@ async function openSymbol(symbol) {
   if (view.chart) view.chart.remove();
   view.overlays = [];
   view.markers = null;
+  view.fills = view.signals = [];
+  loadCompany(symbol).catch((e) => console.warn("company", e));
   await makeChart();
   await loadBars(s.row);
   extendCandle(s.trades[0]);
@@ -642,7 +715,10 @@ function closeSymbol() {
   document.title = "QTS";
 }
 
-const PAGES = { board: "boardview", symbol: "symbolview", orders: "ordersview", portfolio: "portfolioview" };
+const PAGES = {
+  board: "boardview", symbol: "symbolview", orders: "ordersview", portfolio: "portfolioview",
+  strategies: "strategiesview", risk: "riskview", reports: "reportsview",
+};
 
 function showPage(name) {
   for (const [page, id] of Object.entries(PAGES)) $(id).hidden = page !== name;
@@ -686,6 +762,18 @@ async function route() {
     showPage("portfolio");
     document.title = `${t("portfolio")} · QTS`;
     keepLoading(loadPortfolio, 5000);
+  } else if (hash === "#/strategies") {
+    showPage("strategies");
+    document.title = `${t("strategies")} · QTS`;
+    keepLoading(loadStrategies, 5000);
+  } else if (hash === "#/reports") {
+    showPage("reports");
+    document.title = `${t("reports")} · QTS`;
+    loadReport().catch((e) => console.warn("report", e));
+  } else if (hash === "#/risk") {
+    showPage("risk");
+    document.title = `${t("risk")} · QTS`;
+    keepLoading(loadRisk, 3000);
   } else {
     showPage("board");
   }
@@ -760,12 +848,13 @@ async function call(url, init = {}) {
 function fillAccounts() {
   const pick = store("qts.account", null);
   const chosen = state.accounts.includes(pick) ? pick : state.accounts[0];
-  for (const id of ["t-account", "o-account", "p-account"]) {
+  const picks = ["t-account", "o-account", "p-account", "r-account"];
+  for (const id of picks) {
     const sel = $(id);
     sel.replaceChildren(...state.accounts.map((a) => new Option(a, a, false, a === chosen)));
     sel.addEventListener("change", () => {
       save("qts.account", sel.value);
-      for (const other of ["t-account", "o-account", "p-account"]) $(other).value = sel.value;
+      for (const other of picks) $(other).value = sel.value;
       if (id === "t-account") askPreview();
       else route();
     });
@@ -777,6 +866,9 @@ const account = () => $("t-account").value;
 async function loadMe() {
   const r = await call(`${API}/me`);
   state.accounts = r.ok ? r.body.accounts : [];
+  state.roles = r.ok ? r.body.roles : [];
+  // The risk officer's view: every account's exposure and the kill switches.
+  $("risk-link").hidden = !state.roles.some((role) => role === "risk_officer" || role === "admin");
   fillAccounts();
 }
 
@@ -1377,6 +1469,200 @@ async function loadPortfolio() {
   }));
 }
 
+// ---- strategies ------------------------------------------------------------------------------------
+
+const DECISION = "/api/decision/v1";
+
+function button(text, cls, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function loadStrategies() {
+  const [list, decisions] = await Promise.all([call(`${DECISION}/strategies`), call(`${DECISION}/decisions?limit=50`)]);
+  if ($("strategiesview").hidden) return;
+  if (list.ok) {
+    const perf = await Promise.all(list.body.map((st) => call(`${DECISION}/strategies/${encodeURIComponent(st.id)}/performance`)));
+    $("strategylist").tBodies[0].replaceChildren(...(list.body.length ? list.body.map((st, i) => {
+      const p = perf[i].ok ? perf[i].body : null;
+      const tr = document.createElement("tr");
+      tr.dataset.strategy = st.id;
+      tr.dataset.enabled = String(st.enabled);
+      tr.append(cell(st.id), cell(st.kind), cell(`${st.buy_on.join(", ")} / ${st.sell_on.join(", ")}`),
+        cell(String(st.open_positions)), cell(p ? money(p.realised) : "", pnlClass(p?.realised)),
+        cell(p ? money(p.unrealised) : "", pnlClass(p?.unrealised)), cell(p ? money(p.fees) : ""), cell(p ? money(p.tax) : ""),
+        cell(p ? `${p.decisions_sent}/${p.decisions_rejected}/${p.decisions_failed}` : ""));
+      const toggle = cell(`${t(st.enabled ? "enabled" : "disabled")} `);
+      toggle.append(button(t(st.enabled ? "disable" : "enable"), "amend", async () => {
+        const r = await call(`${DECISION}/strategies/${encodeURIComponent(st.id)}`, {
+          method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ enabled: !st.enabled }),
+        });
+        setStatus(r.ok ? `${st.id}: ${t(r.body.enabled ? "enabled" : "disabled")}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+        loadStrategies().catch(() => {});
+      }));
+      tr.append(toggle);
+      return tr;
+    }) : [emptyRow("strategylist", 10)]));
+    $("strategylist").dataset.loaded = String(list.body.length);
+  }
+  if (decisions.ok) {
+    $("decisions").tBodies[0].replaceChildren(...(decisions.body.length ? decisions.body.map((d) => {
+      const tr = document.createElement("tr");
+      tr.append(cell(clockVN(Date.parse(d.at))), cell(d.strategy), cell(d.symbol), sideCell(d.side),
+        cell(volume(d.quantity)), cell(price(d.price)), cell(d.reason),
+        cell(d.detail ? `${d.status}: ${d.detail}` : d.status));
+      return tr;
+    }) : [emptyRow("decisions", 8)]));
+  }
+}
+
+// ---- reports ---------------------------------------------------------------------------------------
+
+const report = { data: null };
+
+/** `rows` (arrays) as CSV text: fields with a comma, quote or line break quoted (RFC 4180). */
+function csv(rows) {
+  const field = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return rows.map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
+}
+
+/** Offers `text` as a file download. */
+function download(name, text) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  // What was offered last (browser tests read it).
+  document.documentElement.dataset.download = `${name}:${text.split("\r\n").length - 2}`;
+}
+
+async function loadReport() {
+  const a = $("r-account").value;
+  if (!a) return;
+  const q = new URLSearchParams();
+  if ($("r-from").value) q.set("from", $("r-from").value);
+  if ($("r-to").value) q.set("to", $("r-to").value);
+  if ($("r-strategy").value.trim()) q.set("strategy", $("r-strategy").value.trim());
+  const r = await call(`${OMS}/accounts/${encodeURIComponent(a)}/report?${q}`);
+  if (!r.ok) {
+    setStatus(`${t("reports")}: ${r.body.message || r.status}`, true);
+    return;
+  }
+  report.data = r.body;
+  const { days, trades } = r.body;
+  if (!$("r-from").value) $("r-from").value = r.body.from;
+  if (!$("r-to").value) $("r-to").value = r.body.to;
+  $("r-days").tBodies[0].replaceChildren(...(days.length ? days.map((d) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(d.date), cell(d.strategy || t("person")), cell(String(d.fills)), cell(money(d.bought)),
+      cell(money(d.sold)), cell(money(d.fees)), cell(money(d.tax)), cell(money(d.realised), pnlClass(d.realised)));
+    return tr;
+  }) : [emptyRow("r-days", 8)]));
+  const sum = (k) => days.reduce((n, d) => n + d[k], 0);
+  const foot = document.createElement("tr");
+  foot.append(cell(t("sum")), cell(""), cell(String(sum("fills"))), cell(money(sum("bought"))), cell(money(sum("sold"))),
+    cell(money(sum("fees"))), cell(money(sum("tax"))), cell(money(sum("realised")), pnlClass(sum("realised"))));
+  $("r-days").tFoot.replaceChildren(foot);
+  $("r-trades").tBodies[0].replaceChildren(...(trades.length ? trades.map((x) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(`${x.time.slice(0, 10)} ${clockVN(Date.parse(x.time))}`), cell(x.symbol), sideCell(x.side), cell(price(x.price)),
+      cell(volume(x.quantity)), cell(money(x.value)), cell(money(x.fee)), cell(money(x.tax)),
+      cell(money(x.realised), pnlClass(x.realised)), cell(x.strategy || t("person")));
+    return tr;
+  }) : [emptyRow("r-trades", 10)]));
+  $("r-trades").dataset.loaded = String(trades.length);
+}
+
+function setupReports() {
+  $("r-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadReport().catch((err) => console.warn("report", err));
+  });
+  const name = (what) => `qts-${what}-${report.data.account}-${report.data.from}-${report.data.to}.csv`;
+  $("r-days-csv").addEventListener("click", () => {
+    if (!report.data) return;
+    download(name("daily-pnl"), csv([
+      ["date", "strategy", "fills", "bought", "sold", "fees", "tax", "realised"],
+      ...report.data.days.map((d) => [d.date, d.strategy ?? "", d.fills, d.bought, d.sold, d.fees, d.tax, d.realised]),
+    ]));
+  });
+  $("r-trades-csv").addEventListener("click", () => {
+    if (!report.data) return;
+    download(name("trades"), csv([
+      ["time", "account", "symbol", "side", "price", "quantity", "value", "fee", "tax", "realised", "strategy"],
+      ...report.data.trades.map((x) => [x.time, report.data.account, x.symbol, x.side, x.price, x.quantity, x.value,
+        x.fee, x.tax, x.realised, x.strategy ?? ""]),
+    ]));
+  });
+}
+
+// ---- risk ----------------------------------------------------------------------------------------
+
+const RISK = "/api/risk/v1";
+
+async function setKill(scope, key, engaged) {
+  const reason = engaged ? $("kill-reason").value.trim() : "";
+  if (engaged && !reason) {
+    setStatus(t("kill_reason"), true);
+    $("kill-reason").focus();
+    return;
+  }
+  const r = await call(`${RISK}/kill-switches/${scope}/${encodeURIComponent(key)}`, {
+    method: "PUT", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ actor: $("user").textContent, engaged, reason }),
+  });
+  setStatus(r.ok ? `${t("kill")} ${scope} ${key}: ${t(engaged ? "engaged" : "release")}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+  loadRisk().catch(() => {});
+}
+
+async function loadRisk() {
+  const [monitor, kills] = await Promise.all([call(`${RISK}/monitor`), call(`${RISK}/kill-switches`)]);
+  if ($("riskview").hidden) return;
+  const engaged = new Map((kills.ok ? kills.body : []).map((k) => [`${k.scope}/${k.key}`, k.reason]));
+  const global = engaged.get("global/");
+  const g = $("kill-global");
+  g.textContent = global !== undefined ? `${t("engaged")}: ${global} — ${t("release")}` : t("engage");
+  g.onclick = () => setKill("global", "-", global === undefined);
+  g.dataset.engaged = String(global !== undefined);
+  if (!monitor.ok) {
+    setStatus(monitor.body.message || `HTTP ${monitor.status}`, true);
+    return;
+  }
+  const m = monitor.body;
+  $("books").tBodies[0].replaceChildren(...(m.books.length ? m.books.map((b) => {
+    const tr = document.createElement("tr");
+    tr.dataset.book = `${b.scope}/${b.key}`;
+    const reason = engaged.get(`${b.scope}/${b.key}`);
+    tr.append(cell(b.scope), cell(b.key), cell(money(b.exposure)), cell(String(b.open_orders)),
+      cell(money(b.pnl_today), pnlClass(b.pnl_today)), cell(money(b.drawdown)), cell(money(b.margin_used)));
+    const kill = cell(reason !== undefined ? `${t("engaged")}: ${reason} ` : "");
+    kill.append(button(t(reason !== undefined ? "release" : "engage"), reason !== undefined ? "amend" : "cancel",
+      () => setKill(b.scope, b.key, reason === undefined)));
+    tr.append(kill);
+    return tr;
+  }) : [emptyRow("books", 8)]));
+  const halts = [
+    ...(m.market_breaker ? [`${m.market_breaker.code}: ${m.market_breaker.reason}`] : []),
+    ...m.breakers.filter((b) => b.active).map((b) => `${b.code}: ${b.reason}`),
+    ...m.halted.map((h) => `${h.symbol}: ${h.status} (${h.since})`),
+  ];
+  $("halts").replaceChildren(...(halts.length ? halts : [t("none")]).map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+  $("books").dataset.loaded = String(m.books.length);
+}
+
 // ---- session and data --------------------------------------------------------------------------
 
 function signIn() {
@@ -1469,6 +1755,7 @@ async function main() {
   setupControls();
   setupTimeframes();
   setupTicket();
+  setupReports();
   setupKeys();
   setStatus(t("connecting"));
   await session();
