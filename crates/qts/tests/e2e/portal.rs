@@ -478,6 +478,39 @@ async fn trade(browser: &Browser) {
         )
         .await
         .unwrap();
+    // A backtest of the fleet's strategies over the symbol's daily bars (the defaults: the
+    // board's first symbols, the last 60 days).
+    browser.click("#bt-run").await.unwrap();
+    if let Err(e) = browser
+        .until(
+            "the backtest's report",
+            "Number(document.getElementById('bt-metrics').dataset.loaded) >= 1 && document.querySelector('#bt-chart canvas')",
+            Duration::from_secs(60),
+        )
+        .await
+    {
+        let state = browser
+            .script("return document.getElementById('bt-state').textContent")
+            .await
+            .unwrap();
+        panic!("{e}; the backtest says: {state}");
+    }
+    // The days were backfilled from the simulator first: more than one bar per symbol.
+    let state = browser
+        .script("return document.getElementById('bt-state').textContent")
+        .await
+        .unwrap();
+    let state = state.as_str().unwrap();
+    let bars: u64 = state
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or(0);
+    assert!(
+        state.contains("backfilled") && bars > 20,
+        "the backtest says: {state}"
+    );
+    screenshot(browser, "portal-strategies-en").await;
 
     // The risk officer's view (the admin is one): the account's book, and the global kill
     // switch engaged with a reason, then released.

@@ -100,8 +100,8 @@ impl Service for App {
         );
         let host_bus = backends.bus.clone();
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
-        // The same role as the HTTP operation that does this.
-        host.grpc_roles(&[("StartBackfill", &["ops"])]);
+        // The HTTP operation's role, and services (the portal backfills a backtest's days).
+        host.grpc_roles(&[("StartBackfill", &["ops", "service"])]);
         host.spawn("live-bars", move |token| live.run(token));
         let (bus, gap_backfills) = (host_bus, backfills.clone());
         host.spawn("feed-gaps", move |token| {

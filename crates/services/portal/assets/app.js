@@ -62,7 +62,13 @@ const I18N = {
     engaged: "Đang dừng", kill_reason: "Nhập lý do dừng khẩn cấp", none: "Không có",
     reports: "Báo cáo", from: "Từ ngày", to: "Đến ngày", show: "Xem", daily: "Lãi/lỗ theo ngày", csv: "Xuất CSV",
     date: "Ngày", bought: "Giá trị mua", sold: "Giá trị bán", history: "Lịch sử giao dịch", sum: "Tổng",
-    person: "(lệnh tay)",
+    person: "(lệnh tay)", backtest: "Kiểm thử lịch sử (backtest)", bt_symbols: "Mã (cách nhau dấu phẩy)", run: "Chạy",
+    running: "Đang chạy…", return: "Lợi nhuận", max_dd: "Sụt giảm tối đa", win_rate: "Tỷ lệ thắng",
+    end_equity: "Tài sản cuối kỳ", bt_done: (b, n, o) => `${b} nến, ${n} mã, ${o} lệnh`,
+    ph_closed: "Đóng cửa", ph_pre_open: "Trước giờ mở cửa", ph_opening_auction: "ATO", ph_continuous: "Khớp lệnh liên tục",
+    ph_break: "Nghỉ trưa", ph_closing_auction: "ATC", ph_plo_collection: "PLO (nhận lệnh)", ph_plo_matching: "PLO (khớp)",
+    ph_put_through: "Thoả thuận", ph_put_through_after_hours: "Thoả thuận sau giờ", ph_put_through_only: "Chỉ thoả thuận",
+    ph_halted: "Tạm ngừng",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -119,7 +125,13 @@ const I18N = {
     engaged: "Stopped", kill_reason: "Enter why it is stopped", none: "None",
     reports: "Reports", from: "From", to: "To", show: "Show", daily: "Daily P&L", csv: "Export CSV",
     date: "Date", bought: "Bought", sold: "Sold", history: "Trade history", sum: "Total",
-    person: "(manual)",
+    person: "(manual)", backtest: "Backtest", bt_symbols: "Symbols (comma-separated)", run: "Run",
+    running: "Running…", return: "Return", max_dd: "Max drawdown", win_rate: "Win rate",
+    end_equity: "End equity", bt_done: (b, n, o) => `${b} bars, ${n} symbols, ${o} orders`,
+    ph_closed: "Closed", ph_pre_open: "Pre-open", ph_opening_auction: "Opening auction (ATO)", ph_continuous: "Continuous",
+    ph_break: "Lunch break", ph_closing_auction: "Closing auction (ATC)", ph_plo_collection: "PLO collection",
+    ph_plo_matching: "PLO matching", ph_put_through: "Put-through", ph_put_through_after_hours: "Put-through after hours",
+    ph_put_through_only: "Put-through only", ph_halted: "Halted",
   },
 };
 
@@ -168,6 +180,8 @@ const state = {
   amending: null, // the id of the working order being amended
 };
 
+/** A market phase's name in the user's language (`periodic_auction_N` as is). */
+const phase = (name) => (I18N[state.lang][`ph_${name}`] ? t(`ph_${name}`) : name);
 const t = (key, ...args) => {
   const v = I18N[state.lang][key] ?? key;
   return typeof v === "function" ? v(...args) : v;
@@ -764,6 +778,7 @@ async function route() {
     keepLoading(loadPortfolio, 5000);
   } else if (hash === "#/strategies") {
     showPage("strategies");
+    backtestDefaults();
     document.title = `${t("strategies")} · QTS`;
     keepLoading(loadStrategies, 5000);
   } else if (hash === "#/reports") {
@@ -928,7 +943,7 @@ function localProblems(o, rules, preview) {
   if (o.mode === "normal") {
     const odd = o.quantity > 0 && o.quantity < lot;
     const board = rules.boards.find((b) => b.board === (odd ? "odd_lot" : "main"));
-    if (board && !board.order_types.includes(o.order_type)) out.push(t("p_type", o.order_type, board.phase));
+    if (board && !board.order_types.includes(o.order_type)) out.push(t("p_type", o.order_type, phase(board.phase)));
   }
   // A price on its tick and inside the band.
   const checkPrice = (p, missing) => {
@@ -1059,7 +1074,7 @@ function renderTicket() {
     const main = rules.boards.find((b) => b.board === "main");
     $("t-facts").textContent = [
       `${t("ceil")} ${price(rules.ceiling)}`, `${t("ref")} ${price(rules.reference)}`, `${t("floor")} ${price(rules.floor)}`,
-      `${t("tick")} ${tick || ""}`, `${t("lot")} ${rules.lot_size}`, `${t("phase")} ${main ? main.phase : ""}`,
+      `${t("tick")} ${tick || ""}`, `${t("lot")} ${rules.lot_size}`, `${t("phase")} ${main ? phase(main.phase) : ""}`,
     ].join(" · ");
   }
   const costs = [];
@@ -1605,6 +1620,69 @@ function setupReports() {
   });
 }
 
+// ---- backtests ------------------------------------------------------------------------------------
+
+const backtestView = { chart: null };
+const pct = (x) => `${(x * 100).toFixed(2)}%`;
+
+async function runBacktest(e) {
+  e.preventDefault();
+  const symbols = $("bt-symbols").value.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean);
+  const body = { symbols, resolution: $("bt-resolution").value, from: $("bt-from").value, to: $("bt-to").value };
+  $("bt-run").disabled = true;
+  $("bt-state").textContent = t("running");
+  const r = await call(`${API}/backtests`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  $("bt-run").disabled = false;
+  if (!r.ok) {
+    $("bt-state").textContent = `${t("refused")}: ${r.body.message || r.status}`;
+    return;
+  }
+  const b = r.body;
+  $("bt-state").textContent = `${t("bt_done", volume(b.bars), b.symbols, b.orders)} · ${b.backfill}`;
+  $("bt-metrics").tBodies[0].replaceChildren(...b.metrics.map((m) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(m.name), cell(pct(m.total_return), pnlClass(m.total_return)), cell(pct(m.cagr)),
+      cell(m.sharpe.toFixed(2)), cell(m.sortino.toFixed(2)), cell(pct(m.max_drawdown)), cell(String(m.trades)),
+      cell(pct(m.win_rate)), cell(money(m.fees)), cell(money(m.tax)), cell(money(m.end_equity)));
+    return tr;
+  }));
+  $("bt-metrics").dataset.loaded = String(b.metrics.length);
+  const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
+  if (backtestView.chart) backtestView.chart.remove();
+  const css = getComputedStyle(document.documentElement);
+  const chart = lwc.createChart($("bt-chart"), {
+    autoSize: true,
+    layout: { background: { color: css.getPropertyValue("--bg").trim() }, textColor: css.getPropertyValue("--fg").trim() },
+    grid: { vertLines: { visible: false }, horzLines: { color: css.getPropertyValue("--line").trim() } },
+  });
+  const line = chart.addSeries(lwc.LineSeries, { color: "#5aa9ff", lineWidth: 2 });
+  line.setData(b.equity.map((d) => ({ time: d.date, value: d.equity })));
+  chart.timeScale().fitContent();
+  backtestView.chart = chart;
+}
+
+function setupBacktests() {
+  $("bt-form").addEventListener("submit", (e) => runBacktest(e).catch((err) => {
+    $("bt-run").disabled = false;
+    $("bt-state").textContent = String(err.message || err);
+  }));
+}
+
+/** The backtest's defaults: the watch list (else the board's first symbols), the last 60 days. */
+function backtestDefaults() {
+  if ($("bt-symbols").value) return;
+  const rows = [...state.rows.values()];
+  const picks = state.watch.size ? [...state.watch] : rows.filter((r) => r.exchange === "HOSE").slice(0, 5).map((r) => r.symbol);
+  $("bt-symbols").value = picks.slice(0, 20).join(",");
+  const day = rows.find((r) => r.day)?.day;
+  if (day) {
+    $("bt-to").value = day;
+    $("bt-from").value = isoDay(day, 60);
+  }
+}
+
 // ---- risk ----------------------------------------------------------------------------------------
 
 const RISK = "/api/risk/v1";
@@ -1756,6 +1834,7 @@ async function main() {
   setupTimeframes();
   setupTicket();
   setupReports();
+  setupBacktests();
   setupKeys();
   setStatus(t("connecting"));
   await session();

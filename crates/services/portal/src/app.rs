@@ -53,6 +53,7 @@ impl Service for App {
             master_data: MasterDataServiceClient::new(channel("master-data")?),
             risk: RiskServiceClient::new(channel("risk")?),
             oms: OmsServiceClient::new(channel("oms")?),
+            backtests: Arc::new(tokio::sync::Semaphore::new(1)),
             settings: settings.own.board.clone(),
             streams: Arc::new(tokio::sync::Semaphore::new(settings.own.board.max_streams)),
             stopping: stopping.clone(),

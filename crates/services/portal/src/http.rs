@@ -38,6 +38,8 @@ pub(crate) struct Api {
     pub(crate) risk: RiskServiceClient<common::grpc::Channel>,
     /// The order ticket's costs, max quantities and session; the user's accounts.
     pub(crate) oms: OmsServiceClient<common::grpc::Channel>,
+    /// One backtest at a time.
+    pub(crate) backtests: Arc<Semaphore>,
     pub(crate) settings: BoardSettings,
     pub(crate) streams: Arc<Semaphore>,
     /// Ends the streams when the service stops.
@@ -61,6 +63,7 @@ pub(crate) fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(bars))
         .routes(routes!(crate::ticket::me))
         .routes(routes!(crate::ticket::preview))
+        .routes(routes!(crate::backtests::run))
         .layer(compress)
         .with_state(api)
 }

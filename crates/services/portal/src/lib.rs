@@ -22,6 +22,7 @@
 //! tests (`tests/api`) start.
 
 mod app;
+mod backtests;
 pub mod board;
 pub mod feed;
 mod grpc;
