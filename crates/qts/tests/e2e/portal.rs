@@ -431,8 +431,8 @@ async fn trade(browser: &Browser) {
     assert_eq!(t0, "100");
     browser
         .until(
-            "cash and NAV",
-            "document.getElementById('p-summary').textContent.includes('Net asset value')",
+            "cash, NAV and the NAV chart",
+            "document.getElementById('p-summary').textContent.includes('Net asset value') && Number(document.getElementById('p-nav').dataset.points) >= 1 && document.querySelector('#p-nav canvas')",
             Duration::from_secs(10),
         )
         .await

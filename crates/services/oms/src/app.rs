@@ -105,6 +105,8 @@ impl Service for App {
         host.spawn("prices", move |token| {
             prices.follow_prices(bus, group, token)
         });
+        let nav = oms.clone();
+        host.spawn("nav", move |token| nav.value_accounts(token));
         host.spawn("orders", move |token| oms.run(token));
         Ok(Self { host })
     }

@@ -34,6 +34,7 @@ pub(crate) fn router(oms: Oms) -> OpenApiRouter {
         .routes(routes!(max_quantities))
         .routes(routes!(portfolio))
         .routes(routes!(report))
+        .routes(routes!(nav))
         .routes(routes!(get_session))
         .routes(routes!(request_otp))
         .routes(routes!(login))
@@ -775,6 +776,81 @@ async fn report(
             })
             .collect(),
     }))
+}
+
+/// One day's net asset value.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NavDto {
+    /// YYYY-MM-DD.
+    day: String,
+    /// Cash as the broker reported it, VND.
+    cash: i64,
+    /// Cash-equity positions at the last trade price, VND.
+    holdings: i64,
+    nav: i64,
+    /// When it was valued (RFC 3339, market clock): a past day's is its close.
+    valued_at: String,
+}
+
+/// Which days of NAV.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct NavQuery {
+    /// First day, YYYY-MM-DD; default 365 days before `to`.
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD; default today.
+    to: Option<String>,
+    /// Value the account now first (today's point is then current).
+    #[serde(default)]
+    refresh: bool,
+}
+
+/// The account's net asset value by day (cash plus positions at the last trade price, valued
+/// every `orders.nav_interval_secs`; a day's last valuation stays), oldest first.
+#[utoipa::path(get, path = "/v1/accounts/{account}/nav", tag = "accounts",
+    params(("account" = String, Path, description = "Broker sub-account"), NavQuery),
+    responses((status = 200, description = "NAV by day", body = [NavDto]),
+              (status = 400, description = "Bad days", body = common::error::ErrorBody),
+              (status = 403, description = "An account this OMS does not trade", body = common::error::ErrorBody),
+              (status = 503, description = "The broker did not answer (refresh)", body = common::error::ErrorBody)))]
+async fn nav(
+    State(oms): State<Oms>,
+    caller: Caller,
+    Path(account): Path<String>,
+    Query(q): Query<NavQuery>,
+) -> Result<Json<Vec<NavDto>>, ApiError> {
+    owns(&caller, &account)?;
+    let today = oms
+        .market_now()
+        .to_offset(market::calendar::VN_OFFSET)
+        .date();
+    let to = q.to.as_deref().map_or(Ok(today), |v| day_param("to", v))?;
+    let from = q.from.as_deref().map_or_else(
+        || Ok(to - time::Duration::days(365)),
+        |v| day_param("from", v),
+    )?;
+    if to < from || (to - from).whole_days() > 3_660 {
+        return Err(ApiError::new(
+            Kind::InvalidArgument,
+            format!("from {from} to {to}: at most ten years, to not before from"),
+        ));
+    }
+    if q.refresh {
+        oms.value_account(&account).await?;
+    }
+    Ok(Json(
+        oms.nav(&account, from, to)
+            .await?
+            .into_iter()
+            .map(|r| NavDto {
+                day: r.day,
+                cash: r.cash,
+                holdings: r.holdings,
+                nav: r.nav,
+                valued_at: r.valued_at,
+            })
+            .collect(),
+    ))
 }
 
 /// The broker's trading session.

@@ -1300,6 +1300,81 @@ impl Oms {
         })
     }
 
+    /// Values `account` now (cash as the broker reports it, cash-equity positions at the last
+    /// trade price, else their average cost) and keeps it as the day's NAV.
+    pub async fn value_account(&self, account: &str) -> Result<store::NavRow, Error> {
+        let balance = self.balance(account).await?;
+        let positions = self.positions(account).await?;
+        let last = self
+            .inner
+            .last
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let holdings = positions
+            .iter()
+            // Futures margin is in the cash; their notional is not an asset.
+            .filter(|p| crate::ledger::kind_of(p.symbol) != market::InstrumentKind::IndexFuture)
+            .map(|p| {
+                let price = last.get(&p.symbol).copied().or(p.avg_price);
+                i128::from(price.map_or(0, Price::units)) * i128::from(p.quantity.units())
+            })
+            .sum::<i128>();
+        let holdings = i64::try_from(holdings).unwrap_or(i64::MAX);
+        let cash = balance.cash.map_or(0, market::Vnd::amount);
+        let now = self.now();
+        let row = store::NavRow {
+            account: account.to_owned(),
+            day: now
+                .to_offset(market::calendar::VN_OFFSET)
+                .date()
+                .to_string(),
+            cash,
+            holdings,
+            nav: cash.saturating_add(holdings),
+            valued_at: now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        };
+        store::save_nav(&self.inner.db, &row).await?;
+        Ok(row)
+    }
+
+    /// Values every account every `orders.nav_interval_secs` until `token` is cancelled (a
+    /// failed valuation is logged and tried again next time).
+    pub async fn value_accounts(self, token: CancellationToken) -> anyhow::Result<()> {
+        let every = self.inner.settings.nav_interval_secs;
+        if every == 0 || self.inner.trading.is_none() {
+            // Nothing to value; a host task that ended would stop the service.
+            token.cancelled().await;
+            return Ok(());
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            for account in &self.inner.settings.accounts {
+                if let Err(e) = self.value_account(account).await {
+                    tracing::warn!(account, error = %e, "valuing the account failed");
+                }
+            }
+        }
+    }
+
+    /// The account's NAV by day from `from` to `to`, oldest first.
+    pub async fn nav(
+        &self,
+        account: &str,
+        from: time::Date,
+        to: time::Date,
+    ) -> Result<Vec<store::NavRow>, Error> {
+        self.check_account(account)?;
+        Ok(store::nav(&self.inner.db, account, &from.to_string(), &to.to_string()).await?)
+    }
+
     /// Fills newest first.
     pub async fn fills(
         &self,

@@ -63,6 +63,8 @@ pub struct OrderSettings {
     pub reconnect_max_ms: u64,
     /// Most orders one list call answers.
     pub max_list: u32,
+    /// How often each account's NAV is valued and kept (seconds; 0: never).
+    pub nav_interval_secs: u64,
 }
 
 /// Reads `orders.accounts` from the loader's values, refusing an account the loader read as a
@@ -116,6 +118,9 @@ impl common::settings::Sections for Sections {
         }
         if !(10..=60_000).contains(&o.algo_interval_ms) {
             problems.push("orders.algo_interval_ms must be between 10 and 60000".to_owned());
+        }
+        if o.nav_interval_secs > 86_400 {
+            problems.push("orders.nav_interval_secs must be at most 86400".to_owned());
         }
         if o.resend_window_secs > 86_400 {
             problems.push("orders.resend_window_secs must be at most 86400".to_owned());

@@ -1076,3 +1076,54 @@ pub async fn algo_progress(
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+/// One day's net asset value of an account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NavRow {
+    /// Broker sub-account.
+    pub account: String,
+    /// YYYY-MM-DD, Vietnam.
+    pub day: String,
+    /// Cash, VND.
+    pub cash: i64,
+    /// Positions at the last trade price, VND.
+    pub holdings: i64,
+    /// cash + holdings.
+    pub nav: i64,
+    /// RFC 3339 of the valuation.
+    pub valued_at: String,
+}
+
+/// Keeps `row` as its day's NAV (a later valuation of the same day replaces it).
+pub async fn save_nav(db: &Db, row: &NavRow) -> Result<(), Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query(
+        "INSERT INTO oms_nav (account, day, cash, holdings, nav, valued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account, day) DO UPDATE SET \
+         cash = excluded.cash, holdings = excluded.holdings, nav = excluded.nav, \
+         valued_at = excluded.valued_at"
+    )
+    .bind(&row.account)
+    .bind(&row.day)
+    .bind(row.cash)
+    .bind(row.holdings)
+    .bind(row.nav)
+    .bind(&row.valued_at)
+    .execute(p)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// The account's NAV from `from` to `to` (YYYY-MM-DD, both included), oldest first.
+pub async fn nav(db: &Db, account: &str, from: &str, to: &str) -> Result<Vec<NavRow>, Error> {
+    let rows: Vec<NavRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT account, day, cash, holdings, nav, valued_at FROM oms_nav \
+         WHERE account = $1 AND day >= $2 AND day <= $3 ORDER BY day"
+    )
+    .bind(account)
+    .bind(from)
+    .bind(to)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows)
+}

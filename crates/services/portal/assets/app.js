@@ -24,8 +24,8 @@ const I18N = {
     order_type: "Loại lệnh", price_k: "Giá (nghìn đ)", send_buy: "Đặt lệnh mua", send_sell: "Đặt lệnh bán",
     otp_needed: "Phiên giao dịch đã hết: nhập mã OTP để đặt lệnh.", otp_send: "Gửi mã OTP", otp_code: "Mã OTP",
     otp_login: "Xác thực", otp_sent: "Đã gửi OTP", working: "Lệnh chờ khớp", today_orders: "Lệnh trong ngày",
-    fills: "Lệnh khớp", actions: "Thao tác", avg: "Giá khớp TB", value: "Giá trị", holdings: "Chứng khoán nắm giữ",
-    sellable: "Khả dụng", avg_cost: "Giá vốn", market_value: "Giá trị", unrealised: "Lãi/lỗ tạm tính",
+    fills: "Lệnh khớp", actions: "Thao tác", avg: "Giá khớp TB", value: "Giá trị", holdings: "Chứng khoán nắm giữ (lệnh qua QTS)",
+    sellable: "Khả dụng", broker_positions: "Vị thế tại công ty chứng khoán", avg_cost: "Giá vốn", market_value: "Giá trị", unrealised: "Lãi/lỗ tạm tính",
     realised: "Lãi/lỗ đã thực hiện", fees: "Phí", tax: "Thuế", confirm_title: "Xác nhận lệnh", back_out: "Huỷ",
     confirm: "Xác nhận (Enter)", cancel: "Huỷ lệnh", amend: "Sửa", save: "Lưu", cash: "Tiền mặt",
     buying_power: "Sức mua", withdrawable: "Có thể rút", nav: "Tài sản ròng (NAV)", total_pnl: "Tổng lãi/lỗ",
@@ -87,8 +87,8 @@ const I18N = {
     order_type: "Order type", price_k: "Price (thousand VND)", send_buy: "Place buy order", send_sell: "Place sell order",
     otp_needed: "The trading session has ended: enter an OTP to place orders.", otp_send: "Send OTP", otp_code: "OTP code",
     otp_login: "Verify", otp_sent: "OTP sent", working: "Working orders", today_orders: "Today's orders",
-    fills: "Fills", actions: "Actions", avg: "Avg fill", value: "Value", holdings: "Holdings",
-    sellable: "Sellable", avg_cost: "Avg cost", market_value: "Market value", unrealised: "Unrealised P&L",
+    fills: "Fills", actions: "Actions", avg: "Avg fill", value: "Value", holdings: "Holdings (QTS orders)",
+    sellable: "Sellable", broker_positions: "Positions at the broker", avg_cost: "Avg cost", market_value: "Market value", unrealised: "Unrealised P&L",
     realised: "Realised P&L", fees: "Fees", tax: "Tax", confirm_title: "Confirm the order", back_out: "Back",
     confirm: "Confirm (Enter)", cancel: "Cancel", amend: "Amend", save: "Save", cash: "Cash",
     buying_power: "Buying power", withdrawable: "Withdrawable", nav: "Net asset value", total_pnl: "Total P&L",
@@ -1435,12 +1435,53 @@ async function loadOrders() {
 
 const pnlClass = (v) => (v > 0 ? "up" : v < 0 ? "down" : "");
 
+const navView = { chart: null, series: null, account: null };
+
+/** The account's NAV by day (the OMS values it through the day and keeps each day's last). */
+async function loadNav(path, account) {
+  // Valued now the first time the page shows the account, then as the OMS values it.
+  const fresh = navView.account !== account;
+  const r = await call(`${path}/nav${fresh ? "?refresh=true" : ""}`);
+  if (!r.ok || $("portfolioview").hidden) return null;
+  if (fresh || !navView.chart) {
+    if (navView.chart) navView.chart.remove();
+    const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
+    const css = getComputedStyle(document.documentElement);
+    navView.chart = lwc.createChart($("p-nav"), {
+      autoSize: true,
+      layout: { background: { color: css.getPropertyValue("--bg").trim() }, textColor: css.getPropertyValue("--fg").trim() },
+      grid: { vertLines: { visible: false }, horzLines: { color: css.getPropertyValue("--line").trim() } },
+    });
+    navView.series = navView.chart.addSeries(lwc.AreaSeries, {
+      lineColor: "#5aa9ff", topColor: "rgba(90,169,255,0.35)", bottomColor: "rgba(90,169,255,0.02)", lineWidth: 2,
+    });
+    navView.account = account;
+  }
+  navView.series.setData(r.body.map((d) => ({ time: d.day, value: d.nav })));
+  navView.chart.timeScale().fitContent();
+  $("p-nav").dataset.points = String(r.body.length);
+  return r.body[r.body.length - 1];
+}
+
 async function loadPortfolio() {
   const a = $("p-account").value;
   if (!a) return;
   const path = `${OMS}/accounts/${encodeURIComponent(a)}`;
-  const [book, cash] = await Promise.all([call(`${path}/portfolio`), call(`${path}/balance`)]);
+  const [book, cash, positions, navNow] = await Promise.all([
+    call(`${path}/portfolio`), call(`${path}/balance`), call(`${path}/positions`),
+    loadNav(path, a).catch((e) => console.warn("nav", e)),
+  ]);
   if ($("portfolioview").hidden) return;
+  if (positions.ok) {
+    $("positions").tBodies[0].replaceChildren(...(positions.body.length ? positions.body.map((p) => {
+      const last = state.rows.get(p.symbol)?.last || p.avg_price || 0;
+      const tr = document.createElement("tr");
+      tr.dataset.symbol = p.symbol;
+      tr.append(cell(p.symbol), cell(volume(p.quantity) || "0"), cell(volume(p.sellable) || "0"),
+        cell(p.avg_price ? price(p.avg_price) : ""), cell(price(last)), cell(money(last * p.quantity)));
+      return tr;
+    }) : [emptyRow("positions", 6)]));
+  }
   let marketValue = 0, unrealised = 0, realised = 0;
   if (book.ok) {
     const held = book.body.filter((h) => h.quantity > 0 || h.realised);
@@ -1468,7 +1509,8 @@ async function loadPortfolio() {
   if (cash.ok) {
     facts.push([t("cash"), money(cash.body.cash)], [t("buying_power"), money(cash.body.buying_power)],
       [t("withdrawable"), money(cash.body.withdrawable)]);
-    if (cash.body.cash !== null && cash.body.cash !== undefined) facts.push([t("nav"), money(cash.body.cash + marketValue)]);
+    // Every position at the broker, as the OMS values the account (not only QTS's own).
+    if (navNow) facts.push([t("nav"), money(navNow.nav)]);
   } else {
     facts.push([t("cash"), cash.body.message || ""]);
   }

@@ -143,6 +143,24 @@ async fn an_order_is_placed_once_filled_and_journaled() {
         .await;
     assert!(balance["buying_power"].as_i64().unwrap() > 0, "{balance}");
 
+    // The account's NAV, valued now: cash plus the position at the last price, kept as today's.
+    let nav = app
+        .get_json(&format!(
+            "/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/nav?refresh=true"
+        ))
+        .await;
+    let today = &nav.as_array().unwrap()[0];
+    assert_eq!(
+        today["nav"].as_i64(),
+        Some(today["cash"].as_i64().unwrap() + today["holdings"].as_i64().unwrap()),
+        "{nav}"
+    );
+    assert!(
+        today["holdings"].as_i64().unwrap() >= band.floor.units() * 100,
+        "{nav}"
+    );
+    assert_eq!(today["day"], "2025-06-10", "{nav}");
+
     // The day's report: the fill with its fee, and the day's totals.
     let report = app
         .get_json(&format!("/api/oms/v1/accounts/{DEMO_CASH_ACCOUNT}/report"))
