@@ -12,11 +12,12 @@
 //! list, Vietnamese and English, light and dark; and a symbol's view — candlesticks from the
 //! historical service (TradingView Lightweight Charts, vendored under `assets/vendor`), its
 //! depth and time and sales, with indicators the TA service computes (overlays and panes);
-//! the order ticket ([`ticket`]: the rules, the risk service's dry-run verdict, fees and tax, max
-//! quantities and the session, as the trader types; the order itself goes to the OMS), the
-//! orders page (amend, cancel, fills) and the portfolio (T+0/T+1/T+2, P&L). Not yet: conditional
-//! and algorithmic orders from the ticket, signal markers, strategies, reports, notifications
-//! (issue 13).
+//! the order ticket (`ticket`: the rules, the risk service's dry-run verdict, fees and tax, max
+//! quantities and the session, as the trader types; the order itself, regular, conditional or
+//! algorithmic, goes to the OMS), signal markers and company data, the orders page (amend,
+//! cancel, fills), the portfolio (T+0/T+1/T+2, P&L, NAV chart), strategies with backtests
+//! (`backtests`), reports with CSV export and the risk officer's view. Not yet: strategy
+//! parameters, the notifications inbox, sentiment and prediction panels (issue 13).
 //!
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
 //! tests (`tests/api`) start.
