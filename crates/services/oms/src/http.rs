@@ -693,6 +693,13 @@ pub(crate) struct ReportDto {
     days: Vec<DayDto>,
 }
 
+/// Today in Vietnam, by the market clock.
+fn today(oms: &Oms) -> time::Date {
+    oms.market_now()
+        .to_offset(market::calendar::VN_OFFSET)
+        .date()
+}
+
 fn day_param(what: &str, v: &str) -> Result<time::Date, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(v.trim(), &format).map_err(|e| {
@@ -717,10 +724,7 @@ async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<ReportDto>, ApiError> {
     owns(&caller, &account)?;
-    let today = oms
-        .market_now()
-        .to_offset(market::calendar::VN_OFFSET)
-        .date();
+    let today = today(&oms);
     let from = q
         .from
         .as_deref()
@@ -820,10 +824,7 @@ async fn nav(
     Query(q): Query<NavQuery>,
 ) -> Result<Json<Vec<NavDto>>, ApiError> {
     owns(&caller, &account)?;
-    let today = oms
-        .market_now()
-        .to_offset(market::calendar::VN_OFFSET)
-        .date();
+    let today = today(&oms);
     let to = q.to.as_deref().map_or(Ok(today), |v| day_param("to", v))?;
     let from = q.from.as_deref().map_or_else(
         || Ok(to - time::Duration::days(365)),

@@ -1300,17 +1300,21 @@ impl Oms {
         })
     }
 
+    /// The last trade price of every symbol seen (`market.trade.v1`).
+    fn last_prices(&self) -> HashMap<market::Symbol, Price> {
+        self.inner
+            .last
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_default()
+    }
+
     /// Values `account` now (cash as the broker reports it, cash-equity positions at the last
     /// trade price, else their average cost) and keeps it as the day's NAV.
     pub async fn value_account(&self, account: &str) -> Result<store::NavRow, Error> {
         let balance = self.balance(account).await?;
         let positions = self.positions(account).await?;
-        let last = self
-            .inner
-            .last
-            .read()
-            .map(|l| l.clone())
-            .unwrap_or_default();
+        let last = self.last_prices();
         let holdings = positions
             .iter()
             // Futures margin is in the cash; their notional is not an asset.
@@ -1415,12 +1419,7 @@ impl Oms {
             }
             m
         };
-        let last = self
-            .inner
-            .last
-            .read()
-            .map(|l| l.clone())
-            .unwrap_or_default();
+        let last = self.last_prices();
         let mut valued = crate::ledger::value(
             &self.inner.rules,
             &self.inner.calendar,
