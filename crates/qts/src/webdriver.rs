@@ -189,16 +189,24 @@ impl Browser {
         self.type_into(css, text).await
     }
 
-    /// Clicks the element `css` selects.
+    /// Clicks the element `css` selects. A page that redrew it between finding and clicking
+    /// (a stale element) has it found again, a few times.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        let id = self.element(css).await?;
-        self.call(
-            Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await
-        .map(drop)
+        let mut tries = 0;
+        loop {
+            let id = self.element(css).await?;
+            let clicked = self
+                .call(
+                    Method::POST,
+                    &format!("/element/{id}/click"),
+                    Some(json!({})),
+                )
+                .await;
+            match clicked {
+                Err(e) if tries < 5 && e.to_string().contains("stale element") => tries += 1,
+                other => return other.map(drop),
+            }
+        }
     }
 
     /// The page as a PNG.

@@ -308,6 +308,16 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
+    // The OMS's events reached the page over the orders stream.
+    browser
+        .until(
+            "order events streamed",
+            "Number(document.documentElement.dataset.orderEvents) > 0",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+
     // Ten ticks under the best bid: it rests.
     browser
         .script("const tr = document.querySelector('#depth tbody tr:nth-child(4)'); document.getElementById('t-price').value = tr.children[1].textContent; return 0")
@@ -346,14 +356,20 @@ async fn trade(browser: &Browser) {
     // The orders page: the resting order working, the filled one with its fill.
     browser.click("#pages a[data-page=orders]").await.unwrap();
     let working = format!("#working tr[data-order-id='{resting}']");
-    browser
+    if let Err(e) = browser
         .until(
             "the resting order working",
             &format!("document.querySelector(\"{working}\")?.children[7].textContent === 'new'"),
             Duration::from_secs(20),
         )
         .await
-        .unwrap();
+    {
+        let tables = browser
+            .script("return document.getElementById('working').textContent + ' || ' + document.getElementById('allorders').textContent")
+            .await
+            .unwrap();
+        panic!("{e}; the orders page: {tables}");
+    }
     browser
         .until(
             "the filled order and its fill",

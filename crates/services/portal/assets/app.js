@@ -53,7 +53,7 @@ const I18N = {
     p_slices: (n) => `Số lần chia từ 1 đến ${n}`, p_minutes: "Thời gian từ 1 đến 10080 phút",
     p_display: (l) => `KL hiển thị là bội số của lô ${l}, không quá khối lượng lệnh`,
     company: "Công ty", sector: "Ngành", listed: "KL niêm yết", market_cap: "Vốn hoá", billion: "tỷ đ",
-    signals: "Tín hiệu kỹ thuật", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
+    signals: "Tín hiệu kỹ thuật", use_price: "Đặt giá này vào lệnh", use_max: "Đặt khối lượng tối đa", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
     rules: "Tín hiệu mua / bán", positions: "Vị thế", decided: "Quyết định (gửi/từ chối/lỗi)", state: "Trạng thái",
     decisions: "Quyết định gần nhất", reason: "Lý do", enabled: "Đang chạy", disabled: "Đã tắt", enable: "Bật",
     disable: "Tắt", kill_all: "Dừng toàn bộ giao dịch", books: "Tài khoản và chiến lược", scope: "Phạm vi",
@@ -116,7 +116,7 @@ const I18N = {
     p_slices: (n) => `Slices from 1 to ${n}`, p_minutes: "From 1 to 10080 minutes",
     p_display: (l) => `The shown quantity is whole lots of ${l}, at most the order's`,
     company: "Company", sector: "Sector", listed: "Listed shares", market_cap: "Market cap", billion: "bn VND",
-    signals: "Technical signals", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
+    signals: "Technical signals", use_price: "Use this price in the ticket", use_max: "Use the largest quantity", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
     rules: "Buy / sell on", positions: "Positions", decided: "Decisions (sent/rejected/failed)", state: "State",
     decisions: "Latest decisions", reason: "Reason", enabled: "Running", disabled: "Off", enable: "Enable",
     disable: "Disable", kill_all: "Stop all trading", books: "Accounts and strategies", scope: "Scope",
@@ -467,6 +467,15 @@ function renderSymbol(row, trades) {
       td.className = tone(row, p);
       tr.append(td);
     }
+    // A price of the book goes into the ticket.
+    if (p) {
+      tr.children[1].classList.add("pick");
+      tr.children[1].title = t("use_price");
+      tr.children[1].addEventListener("click", () => {
+        $("t-price").value = (p / 1000).toFixed(2);
+        askPreview();
+      });
+    }
     return tr;
   }));
   if (trades) {
@@ -679,7 +688,7 @@ function symbolChanged(row) {
     renderSymbol(s.row, s.trades);
     extendCandle(s.trades[0]);
   }).catch((e) => console.warn("symbol", e));
-  if (now - view.mineAt > 3000) loadMine(row.symbol).catch((e) => console.warn("orders", e));
+  if (now - view.mineAt > 10000) loadMine(row.symbol).catch((e) => console.warn("orders", e));
 }
 
 async function makeChart() {
@@ -771,11 +780,11 @@ async function route() {
   if (hash === "#/orders") {
     showPage("orders");
     document.title = `${t("orders")} · QTS`;
-    keepLoading(loadOrders, 2000);
+    keepLoading(loadOrders, 10000);
   } else if (hash === "#/portfolio") {
     showPage("portfolio");
     document.title = `${t("portfolio")} · QTS`;
-    keepLoading(loadPortfolio, 5000);
+    keepLoading(loadPortfolio, 10000);
   } else if (hash === "#/strategies") {
     showPage("strategies");
     backtestDefaults();
@@ -1092,6 +1101,22 @@ function renderTicket() {
     dd.textContent = v;
     return [dt, dd];
   }));
+  // The max quantities fill the quantity (whole lots) when clicked.
+  const lot = rules?.lot_size || 1;
+  for (const [i, most] of [[1, p?.max_buy], [3, p?.max_sell]]) {
+    const dd = $("t-costs").children[i];
+    if (!dd || !most) continue;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "linklike";
+    b.textContent = dd.textContent;
+    b.title = t("use_max");
+    b.addEventListener("click", () => {
+      $("t-qty").value = String(Math.floor(most / lot) * lot);
+      askPreview();
+    });
+    dd.replaceChildren(b);
+  }
   let problems = localProblems(o, rules, p);
   const current = p && ticket.askedFor && JSON.parse(ticket.askedFor);
   const at = [o.price, o.trigger].find((x) => x && !Number.isNaN(x));
@@ -1326,6 +1351,8 @@ function amendRow(tr, o) {
     });
     setStatus(r.ok ? `${t("amend_sent")}: ${o.id}` : `${t("refused")}: ${r.body.message}`, !r.ok);
     state.amending = null;
+    // The row shows inputs: drawn again whatever the answer.
+    $("working").dataset.json = "";
     loadOrders().catch(() => {});
   });
   tr.cells[8].replaceChildren(save);
@@ -1341,7 +1368,14 @@ async function loadOrders() {
     call(`${OMS}/conditionals?${q}`), call(`${OMS}/algos?${q}`),
   ]);
   if ($("ordersview").hidden) return;
-  if (conditionals.ok && algos.ok) {
+  // Rows that did not change are not drawn again (a button being clicked stays).
+  const same = (id, body) => {
+    const text = JSON.stringify(body);
+    if ($(id).dataset.json === text) return true;
+    $(id).dataset.json = text;
+    return false;
+  };
+  if (conditionals.ok && algos.ok && !same("held", [conditionals.body, algos.body])) {
     const held = [
       ...conditionals.body.map((c) => ({
         path: "conditionals", id: c.client_id, at: c.created_at, symbol: c.symbol, side: c.side, kind: c.kind,
@@ -1381,7 +1415,7 @@ async function loadOrders() {
     $("held").dataset.loaded = String(held.length);
   }
   // An amendment being typed is not overwritten by the refresh.
-  if (!state.amending && open.ok) {
+  if (!state.amending && open.ok && !same("working", open.body)) {
     const body = $("working").tBodies[0];
     body.replaceChildren(...(open.body.length ? open.body.map((o) => {
       const tr = document.createElement("tr");
@@ -1871,6 +1905,48 @@ async function stream() {
   }
 }
 
+/** Follows the user's order and fill events (`/v1/orders/stream`): the page showing orders
+ * reloads what changed at once (the pages also reload every few seconds, should a line be lost). */
+async function orderStream() {
+  let timer = 0;
+  const changed = new Set();
+  const refresh = () => {
+    timer = 0;
+    if (!$("ordersview").hidden) loadOrders().catch(() => {});
+    if (!$("portfolioview").hidden) loadPortfolio().catch(() => {});
+    if (view.symbol && changed.has(view.symbol)) loadMine(view.symbol).catch(() => {});
+    if (ticket.symbol && changed.has(ticket.symbol)) askPreview(0);
+    changed.clear();
+  };
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10000)) {
+    try {
+      const r = await api("/orders/stream");
+      wait = 500;
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (!line) continue;
+          const note = JSON.parse(line);
+          if (note.symbol) changed.add(note.symbol);
+          if (note.reset && view.symbol) changed.add(view.symbol);
+          document.documentElement.dataset.orderEvents = String(Number(document.documentElement.dataset.orderEvents || 0) + 1);
+          if (!timer) timer = setTimeout(refresh, 150);
+        }
+      }
+    } catch (e) {
+      console.warn("orders stream", e);
+    }
+    await new Promise((done) => setTimeout(done, wait));
+  }
+}
+
 async function main() {
   setupControls();
   setupTimeframes();
@@ -1884,6 +1960,7 @@ async function main() {
   await snapshot();
   performance.mark("qts-board-ready");
   stream();
+  orderStream();
   window.addEventListener("hashchange", route);
   await route();
 }

@@ -46,9 +46,11 @@ impl Service for App {
             ingestion: IngestionServiceClient::new(channel("ingestion")?),
         };
         let board = Arc::new(Board::new());
+        let activity = Arc::new(crate::activity::Activity::default());
         let stopping = CancellationToken::new();
         let api = Api {
             board: board.clone(),
+            activity: activity.clone(),
             historical: HistoricalServiceClient::new(channel("historical")?),
             master_data: MasterDataServiceClient::new(channel("master-data")?),
             risk: RiskServiceClient::new(channel("risk")?),
@@ -75,7 +77,7 @@ impl Service for App {
         let group = format!("portal.board.{}", info.instance_id);
         let bus = backends.bus.clone();
         host.spawn("board", move |token| {
-            crate::feed::run(board, sources, bus, group, token)
+            crate::feed::run(board, activity, sources, bus, group, token)
         });
         // The board's streams end when the service stops, so draining does not wait on them.
         host.spawn(

@@ -1,11 +1,14 @@
 //! What fills the board: master data's securities (reference, ceiling, floor, names, indexes),
 //! ingestion's snapshots of today (so a new instance starts current), then the bus — trades,
-//! quotes, foreign room and master-data changes — for as long as the service runs.
+//! quotes, foreign room and master-data changes — for as long as the service runs; and the OMS's
+//! order and fill events for the trading pages' streams.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::bus::topics::{MARKET_FOREIGN_ROOM, MARKET_QUOTE, MARKET_TRADE, MASTERDATA_SECURITY};
+use common::bus::topics::{
+    MARKET_FOREIGN_ROOM, MARKET_QUOTE, MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER,
+};
 use common::bus::{Delivery, SharedBus};
 use common::error::chain;
 use common::grpc::Channel;
@@ -15,7 +18,9 @@ use proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use proto::market::v1 as market_pb;
 use proto::master_data::v1 as master_pb;
 use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
+use proto::oms::v1 as oms_pb;
 
+use crate::activity::Activity;
 use crate::board::{Board, now_ms};
 
 /// The peers the board is filled from.
@@ -52,8 +57,10 @@ async fn securities(
 
 /// Follows the bus until `token` is cancelled; meanwhile loads master data (retrying until
 /// it answers) and ingestion's snapshots (once: without them the board fills from the bus).
+/// The OMS's order and fill events go to `activity`.
 pub async fn run(
     board: Arc<Board>,
+    activity: Arc<Activity>,
     sources: Sources,
     bus: SharedBus,
     group: String,
@@ -69,6 +76,8 @@ pub async fn run(
                 MARKET_QUOTE.static_name(),
                 MARKET_FOREIGN_ROOM.static_name(),
                 MASTERDATA_SECURITY.static_name(),
+                OMS_ORDER.static_name(),
+                OMS_FILL.static_name(),
             ],
         )
         .await?;
@@ -91,7 +100,7 @@ pub async fn run(
                 continue;
             }
         };
-        apply(&board, &delivery);
+        apply(&board, &activity, &delivery);
         if let Err(e) = sub.commit(&delivery).await {
             tracing::warn!(error = %chain(&e), "committing the board's position");
         }
@@ -159,7 +168,7 @@ async fn load(board: Arc<Board>, mut sources: Sources, token: CancellationToken)
 
 /// Applies one event; a malformed one is logged and skipped (the board is a view: the event
 /// stays on the bus for its owners).
-fn apply(board: &Board, d: &Delivery) {
+fn apply(board: &Board, activity: &Activity, d: &Delivery) {
     let topic = d.topic.as_str();
     // When the event was published: browsers measure their latency from it.
     let at = i64::try_from(d.envelope.time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
@@ -179,6 +188,14 @@ fn apply(board: &Board, d: &Delivery) {
         d.envelope
             .decode::<market_pb::Security>()
             .map(|s| board.security(&s, at))
+    } else if topic == OMS_ORDER.static_name() {
+        d.envelope
+            .decode::<oms_pb::OrderEvent>()
+            .map(|e| activity.order(&e))
+    } else if topic == OMS_FILL.static_name() {
+        d.envelope
+            .decode::<oms_pb::Fill>()
+            .map(|f| activity.fill(&f))
     } else {
         Ok(())
     };

@@ -30,6 +30,8 @@ use proto::risk::v1::risk_service_client::RiskServiceClient;
 #[derive(Clone)]
 pub(crate) struct Api {
     pub(crate) board: Arc<Board>,
+    /// The OMS's order and fill events, for the orders streams.
+    pub(crate) activity: Arc<crate::activity::Activity>,
     /// Bars for the charts.
     pub(crate) historical: HistoricalServiceClient<common::grpc::Channel>,
     /// Trading rules for the order ticket.
@@ -64,6 +66,7 @@ pub(crate) fn router(api: Api) -> OpenApiRouter {
         .routes(routes!(crate::ticket::me))
         .routes(routes!(crate::ticket::preview))
         .routes(routes!(crate::backtests::run))
+        .routes(routes!(orders_stream))
         .layer(compress)
         .with_state(api)
 }
@@ -249,6 +252,66 @@ async fn board_stream(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // Proxies (nginx) pass each line on at once.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(r)
+}
+
+/// The caller's order changes and fills as they happen, one JSON line each
+/// (`{"kind":"order"|"fill","account","order_id","symbol","status"}`), an empty line as a
+/// heartbeat, `{"reset":true}` when this stream fell behind (reload everything). Only the
+/// accounts the caller may see.
+#[utoipa::path(get, path = "/v1/orders/stream", tag = "trading", security(("bearer" = [])),
+    responses((status = 200, description = "NDJSON: order and fill events", content_type = "application/x-ndjson", body = String),
+              (status = 503, description = "Too many streams open", body = common::error::ErrorBody)))]
+async fn orders_stream(
+    State(api): State<Api>,
+    caller: Option<axum::Extension<common::auth::Principal>>,
+) -> Result<Response, ApiError> {
+    let permit = api.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            Kind::Unavailable,
+            format!(
+                "{} streams are open, the most this instance serves; retry later",
+                api.settings.max_streams
+            ),
+        )
+    })?;
+    let caller = caller.map(|axum::Extension(p)| p);
+    let heartbeat = Duration::from_secs(api.settings.heartbeat_secs);
+    let state = (api.activity.subscribe(), api.stopping.clone(), permit);
+    let body = futures::stream::unfold(state, move |(mut rx, stopping, permit)| {
+        let caller = caller.clone();
+        async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                let line = tokio::select! {
+                    () = stopping.cancelled() => return None,
+                    () = tokio::time::sleep(heartbeat) => Bytes::from_static(b"\n"),
+                    note = rx.recv() => match note {
+                        Ok(n) if caller.as_ref().is_none_or(|p| p.may_access(&n.account)) => {
+                            let mut line = serde_json::to_vec(&n).ok()?;
+                            line.push(b'\n');
+                            Bytes::from(line)
+                        }
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(_)) => Bytes::from_static(b"{\"reset\":true}\n"),
+                        Err(RecvError::Closed) => return None,
+                    },
+                };
+                return Some((
+                    Ok::<_, std::convert::Infallible>(line),
+                    (rx, stopping, permit),
+                ));
+            }
+        }
+    });
+    let mut r = Body::from_stream(body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(r)
 }

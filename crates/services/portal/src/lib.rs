@@ -22,6 +22,7 @@
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
 //! tests (`tests/api`) start.
 
+pub mod activity;
 mod app;
 mod backtests;
 pub mod board;

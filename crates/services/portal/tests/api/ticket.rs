@@ -61,3 +61,87 @@ async fn a_malformed_preview_is_refused_naming_the_field() {
     assert_eq!(e["code"], "unavailable", "{e}");
     app.app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_oms_order_events_stream_to_the_page() {
+    use common::bus::Envelope;
+    use common::bus::topics::{OMS_FILL, OMS_ORDER};
+    use proto::oms::v1 as oms_pb;
+
+    let app = spawn_with(DOWN).await;
+    let mut response = reqwest::Client::new()
+        .get(app.app.http_url("/api/portal/v1/orders/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/x-ndjson"
+    );
+    let order = oms_pb::OrderEvent {
+        kind: "accepted".into(),
+        order: Some(oms_pb::Order {
+            id: "20250610-00000001".into(),
+            account: "0001001".into(),
+            symbol: "SSI".into(),
+            status: "new".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let fill = oms_pb::Fill {
+        id: "n1".into(),
+        order_id: "20250610-00000001".into(),
+        account: "0001001".into(),
+        symbol: "SSI".into(),
+        ..Default::default()
+    };
+    // The feed may still be subscribing: publish until the first line comes.
+    let bus = app.app.bus.clone();
+    let mut lines = Vec::new();
+    let mut buffer = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while lines.len() < 2 {
+        if lines.is_empty() {
+            bus.publish(
+                OMS_ORDER.static_name(),
+                &Envelope::new("oms", "0001001", &order),
+            )
+            .await
+            .unwrap();
+            bus.publish(
+                OMS_FILL.static_name(),
+                &Envelope::new("oms", "0001001", &fill),
+            )
+            .await
+            .unwrap();
+        }
+        let Ok(chunk) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), response.chunk()).await
+        else {
+            assert!(tokio::time::Instant::now() < deadline, "no order events");
+            continue;
+        };
+        buffer.extend_from_slice(&chunk.unwrap().expect("the stream goes on"));
+        while let Some(nl) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=nl).collect();
+            if line.len() > 1 {
+                lines.push(serde_json::from_slice::<Value>(&line).unwrap());
+            }
+        }
+    }
+    // Two topics: in either order.
+    lines.sort_by_key(|l| l["kind"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        (&lines[0]["kind"], &lines[0]["order_id"]),
+        (&json!("fill"), &json!("20250610-00000001")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        (&lines[1]["kind"], &lines[1]["status"], &lines[1]["account"]),
+        (&json!("order"), &json!("new"), &json!("0001001")),
+        "{lines:?}"
+    );
+    app.app.stop().await.unwrap();
+}
