@@ -209,6 +209,17 @@ impl Browser {
         }
     }
 
+    /// Resizes the browser's window (e.g. to a phone's width).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The page as a PNG.
     pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
         let png = self.call(Method::GET, "/screenshot", None).await?;

@@ -187,6 +187,29 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     );
     screenshot(&browser, "portal-board-en-vn30").await;
     trade(&browser).await;
+
+    // On a phone's width the read-only views fit: the page itself never scrolls sideways (wide
+    // tables scroll inside their own box).
+    browser.resize(390, 844).await.unwrap();
+    for (page, hash) in [
+        ("board", "#/"),
+        ("portfolio", "#/portfolio"),
+        ("orders", "#/orders"),
+    ] {
+        browser
+            .script(&format!("location.hash = '{hash}'; return 0"))
+            .await
+            .unwrap();
+        browser
+            .until(
+                "the page within the phone's width",
+                &format!("document.body.dataset.page === '{page}' && document.documentElement.scrollWidth <= window.innerWidth + 1"),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        screenshot(&browser, &format!("portal-{page}-phone")).await;
+    }
     browser.close().await.unwrap();
     fleet.stop().await;
 }
