@@ -2,6 +2,8 @@
 //! tests and `qts bench portal` drive the web app with. A few JSON calls over HTTP, so no
 //! browser-automation crate is needed.
 
+#[cfg(unix)]
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,14 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // ChromeDriver leads a process group of its own with the browser it started: the whole
+        // group goes, so a test that panicked before `close` leaves no Chromium behind.
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -37,8 +47,11 @@ impl Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
+        let mut command = Command::new(chromedriver);
+        command.arg(format!("--port={port}"));
+        #[cfg(unix)]
+        command.process_group(0);
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
