@@ -2143,12 +2143,15 @@ impl Oms {
         if let Some(price) = priced_at
             && r.quantity > 0
         {
-            // The brokerage tier of what the account traded today before this order.
-            let today = self.now().to_offset(market::calendar::VN_OFFSET).date();
-            let traded_today = store::account_fills(&self.inner.db, &r.account)
+            // The brokerage tier of what the account traded today before this order (only
+            // today's fills are read: the ticket asks as the trader types).
+            let midnight = self
+                .now()
+                .to_offset(market::calendar::VN_OFFSET)
+                .replace_time(time::Time::MIDNIGHT);
+            let traded_today = store::account_fills_since(&self.inner.db, &r.account, midnight)
                 .await?
                 .iter()
-                .filter(|f| f.time.to_offset(market::calendar::VN_OFFSET).date() == today)
                 .map(|f| i128::from(f.price.units()) * i128::from(f.quantity.units()))
                 .sum::<i128>();
             let cost = self.inner.rules.fees.fill_cost(

@@ -622,11 +622,21 @@ pub async fn account_fills(
     db: &Db,
     account: &str,
 ) -> Result<Vec<crate::ledger::LedgerFill>, Error> {
+    account_fills_since(db, account, OffsetDateTime::UNIX_EPOCH).await
+}
+
+/// [`account_fills`] from `since` on.
+pub async fn account_fills_since(
+    db: &Db,
+    account: &str,
+    since: OffsetDateTime,
+) -> Result<Vec<crate::ledger::LedgerFill>, Error> {
     let rows: Vec<LedgerRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(
         "SELECT symbol, side, price, counted, strategy, time FROM oms_fills \
-         WHERE account = $1 AND counted > 0 ORDER BY time, order_id, id"
+         WHERE account = $1 AND counted > 0 AND time >= $2 ORDER BY time, order_id, id"
     )
     .bind(account)
+    .bind(Timestamp::from(since))
     .fetch_all(p)
     .await)?;
     rows.into_iter()
