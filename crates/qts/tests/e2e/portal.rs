@@ -517,6 +517,25 @@ async fn trade(browser: &Browser) {
         )
         .await
         .unwrap();
+    // A strategy's parameters, set from the page: the decision engine takes them at once.
+    browser
+        .click("#strategylist tr[data-strategy='ma-cross'] button.amend:last-child")
+        .await
+        .unwrap();
+    browser.retype(".p-timeframes", "1D").await.unwrap();
+    browser
+        .retype(".p-sizing", r#"{"kind": "fixed", "quantity": 300}"#)
+        .await
+        .unwrap();
+    browser.click("tr.params button.save").await.unwrap();
+    browser
+        .until(
+            "the parameters taken",
+            "document.querySelector(\"#strategylist tr[data-strategy='ma-cross']\")?.children[1].textContent.includes('· 1D ·')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
     // A backtest of the fleet's strategies over the symbol's daily bars (the defaults: the
     // board's first symbols, the last 60 days).
     browser.click("#bt-run").await.unwrap();

@@ -18,6 +18,7 @@ pub(crate) fn router(engine: Engine) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(list_strategies))
         .routes(routes!(set_strategy))
+        .routes(routes!(set_params))
         .routes(routes!(list_decisions))
         .routes(routes!(performance))
         .with_state(engine)
@@ -37,6 +38,11 @@ pub(crate) struct StrategyDto {
     open_positions: u64,
     /// Symbols with a buy order open.
     open_buys: u64,
+    /// Symbols it trades (empty: all).
+    symbols: Vec<String>,
+    /// How a buy is sized (`{"kind": "fixed", "quantity": 100}`, ...).
+    #[schema(value_type = Object)]
+    sizing: serde_json::Value,
 }
 
 fn dto(s: proto::decision::v1::Strategy) -> StrategyDto {
@@ -49,7 +55,32 @@ fn dto(s: proto::decision::v1::Strategy) -> StrategyDto {
         timeframes: s.timeframes,
         open_positions: s.open_positions,
         open_buys: s.open_buys,
+        symbols: s.symbols,
+        sizing: serde_json::from_str(&s.sizing_json).unwrap_or_default(),
     }
+}
+
+/// Sets a strategy's timeframes (`1m` … `1D`; empty: all), symbols (empty: all) and sizing
+/// (`{"kind": "fixed", "quantity": 100}`, `{"kind": "percent_of_capital", "capital": ...,
+/// "percent": ...}` or `{"kind": "volatility_target", ...}`, as in the settings), at once; kept
+/// over restarts, over the settings.
+#[utoipa::path(put, path = "/v1/strategies/{id}/params", tag = "strategies",
+    security(("bearer" = ["trader", "risk_officer"])), request_body = Object,
+    params(("id" = String, Path, description = "Strategy id")),
+    responses((status = 200, description = "The strategy", body = StrategyDto),
+              (status = 400, description = "Bad parameters, each problem named", body = common::error::ErrorBody),
+              (status = 404, description = "No such strategy", body = common::error::ErrorBody)))]
+async fn set_params(
+    State(e): State<Engine>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<crate::service::Params>, JsonRejection>,
+) -> Result<Json<StrategyDto>, ApiError> {
+    let Json(b) =
+        b.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))?;
+    e.check_caller(caller.as_ref().map(|Extension(p)| p))
+        .await?;
+    Ok(Json(dto(e.set_params(&id, b).await?)))
 }
 
 /// Every strategy.

@@ -31,6 +31,9 @@ pub enum Error {
     /// No such strategy.
     #[error("no strategy {0:?}")]
     NotFound(String),
+    /// Parameters that break a rule (every problem named).
+    #[error("{0}")]
+    Invalid(String),
     /// The caller may not see or steer this engine's account.
     #[error("{0}")]
     Forbidden(String),
@@ -46,6 +49,7 @@ impl Classify for Error {
     fn kind(&self) -> Kind {
         match self {
             Error::NotFound(_) => Kind::NotFound,
+            Error::Invalid(_) => Kind::InvalidArgument,
             Error::Forbidden(_) => Kind::PermissionDenied,
             Error::Oms(_) => Kind::Unavailable,
             Error::Store(e) => e.kind(),
@@ -56,6 +60,57 @@ impl Classify for Error {
 struct Entry {
     strategy: SignalFollower,
     enabled: bool,
+}
+
+/// What of a strategy can be set while it runs: which timeframes it listens to, which symbols
+/// it trades and how it sizes a buy.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Timeframes (`1m`, `5m`, `15m`, `30m`, `1h`, `1D`; empty: all).
+    pub timeframes: Vec<String>,
+    /// Tickers (empty: all).
+    pub symbols: Vec<String>,
+    /// How a buy is sized.
+    pub sizing: crate::domain::Sizing,
+}
+
+impl Params {
+    /// Every problem, named.
+    pub fn check(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        for t in &self.timeframes {
+            if !matches!(t.as_str(), "1m" | "5m" | "15m" | "30m" | "1h" | "1D") {
+                problems.push(format!("timeframe {t:?}: one of 1m, 5m, 15m, 30m, 1h, 1D"));
+            }
+        }
+        if self.symbols.len() > 2_000 {
+            problems.push("at most 2000 symbols".to_owned());
+        }
+        for s in &self.symbols {
+            if market::Symbol::parse(s).is_err() {
+                problems.push(format!("symbol {s:?}"));
+            }
+        }
+        if let Err(e) = self.sizing.check() {
+            problems.push(e.to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    fn apply(&self, s: &mut SignalFollower) {
+        s.timeframes.clone_from(&self.timeframes);
+        s.symbols = self
+            .symbols
+            .iter()
+            .filter_map(|x| market::Symbol::parse(x).ok())
+            .collect();
+        s.sizing = self.sizing.clone();
+    }
 }
 
 /// Tries of one signal whose decisions are left without an outcome (about 6 s in all).
@@ -166,6 +221,7 @@ impl Engine {
     /// Applies the switches stored through the API over the settings.
     pub async fn load(&self) -> Result<(), Error> {
         let switched = store::switched(&self.inner.db).await?;
+        let params = store::params(&self.inner.db).await?;
         let mut s = self
             .inner
             .strategies
@@ -176,7 +232,50 @@ impl Engine {
                 e.enabled = enabled;
             }
         }
+        for (id, json) in params {
+            let parsed = serde_json::from_str::<Params>(&json)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.check().map(|()| p));
+            match (parsed, s.iter_mut().find(|e| e.strategy.id == id)) {
+                (Ok(p), Some(e)) => p.apply(&mut e.strategy),
+                (Err(why), _) => {
+                    tracing::warn!(strategy = %id, error = %why, "stored parameters skipped: the settings' apply");
+                }
+                (Ok(_), None) => {}
+            }
+        }
         Ok(())
+    }
+
+    /// Sets a strategy's timeframes, symbols and sizing (stored; over the settings).
+    pub async fn set_params(&self, id: &str, params: Params) -> Result<pb::Strategy, Error> {
+        params.check().map_err(Error::Invalid)?;
+        let known = self
+            .inner
+            .strategies
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|e| e.strategy.id == id);
+        if !known {
+            return Err(Error::NotFound(id.to_owned()));
+        }
+        let json = serde_json::to_string(&params).map_err(|e| Error::Invalid(e.to_string()))?;
+        store::save_params(&self.inner.db, id, &json, self.inner.clock.now()).await?;
+        if let Some(e) = self
+            .inner
+            .strategies
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter_mut()
+            .find(|e| e.strategy.id == id)
+        {
+            params.apply(&mut e.strategy);
+        }
+        self.strategies()
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
     }
 
     /// Every strategy with its state.
@@ -201,6 +300,8 @@ impl Engine {
                     sell_on: s.sell_on.clone(),
                     timeframes: s.timeframes.clone(),
                     quantity: s.sizing.quantity(None, s.lot, None),
+                    symbols: s.symbols.iter().map(ToString::to_string).collect(),
+                    sizing_json: serde_json::to_string(&s.sizing).unwrap_or_default(),
                     open_positions: positions.open_positions(&s.id),
                     open_buys: positions.open_buys(&s.id),
                 }

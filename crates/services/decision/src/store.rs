@@ -100,6 +100,31 @@ pub async fn switched(db: &Db) -> Result<Vec<(String, bool)>, Error> {
     .map_err(Error::from)
 }
 
+/// Strategy parameters set through the API: id and JSON.
+pub async fn params(db: &Db) -> Result<Vec<(String, String)>, Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query_as(
+        "SELECT id, params FROM decision_strategy_params"
+    )
+    .fetch_all(p)
+    .await)
+    .map_err(Error::from)
+}
+
+/// Records a strategy's parameters (JSON).
+pub async fn save_params(db: &Db, id: &str, params: &str, at: OffsetDateTime) -> Result<(), Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query(
+        "INSERT INTO decision_strategy_params (id, params, at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET params = excluded.params, at = excluded.at"
+    )
+    .bind(id)
+    .bind(params)
+    .bind(Timestamp::from(at))
+    .execute(p)
+    .await
+    .map(drop))
+    .map_err(Error::from)
+}
+
 /// Records a strategy switched on or off.
 pub async fn switch(db: &Db, id: &str, enabled: bool, at: OffsetDateTime) -> Result<(), Error> {
     common::on_engine!(db.pool(), |p| sqlx::query(

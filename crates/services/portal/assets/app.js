@@ -53,6 +53,7 @@ const I18N = {
     p_slices: (n) => `Số lần chia từ 1 đến ${n}`, p_minutes: "Thời gian từ 1 đến 10080 phút",
     p_display: (l) => `KL hiển thị là bội số của lô ${l}, không quá khối lượng lệnh`,
     company: "Công ty", sector: "Ngành", listed: "KL niêm yết", market_cap: "Vốn hoá", billion: "tỷ đ",
+    params: "Tham số", sizing: "Khối lượng mỗi lệnh (JSON)", symbols_all: "Mã (trống: tất cả)", saved: "Đã lưu",
     signals: "Tín hiệu kỹ thuật", use_price: "Đặt giá này vào lệnh", use_max: "Đặt khối lượng tối đa", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
     rules: "Tín hiệu mua / bán", positions: "Vị thế", decided: "Quyết định (gửi/từ chối/lỗi)", state: "Trạng thái",
     decisions: "Quyết định gần nhất", reason: "Lý do", enabled: "Đang chạy", disabled: "Đã tắt", enable: "Bật",
@@ -116,6 +117,7 @@ const I18N = {
     p_slices: (n) => `Slices from 1 to ${n}`, p_minutes: "From 1 to 10080 minutes",
     p_display: (l) => `The shown quantity is whole lots of ${l}, at most the order's`,
     company: "Company", sector: "Sector", listed: "Listed shares", market_cap: "Market cap", billion: "bn VND",
+    params: "Parameters", sizing: "Sizing (JSON)", symbols_all: "Symbols (empty: all)", saved: "Saved",
     signals: "Technical signals", use_price: "Use this price in the ticket", use_max: "Use the largest quantity", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
     rules: "Buy / sell on", positions: "Positions", decided: "Decisions (sent/rejected/failed)", state: "State",
     decisions: "Latest decisions", reason: "Reason", enabled: "Running", disabled: "Off", enable: "Enable",
@@ -178,6 +180,7 @@ const state = {
   seq: 0,
   accounts: [], // the accounts the user trades (portal /v1/me)
   amending: null, // the id of the working order being amended
+  editingStrategy: null, // the strategy whose parameters are being edited
 };
 
 /** A market phase's name in the user's language (`periodic_auction_N` as is). */
@@ -1573,17 +1576,68 @@ function button(text, cls, onClick) {
   return b;
 }
 
+/** An editor of a strategy's timeframes, symbols and sizing (JSON, as in the settings) under
+ * its row; the decision engine checks them and names every problem. */
+function editParams(tr, st) {
+  state.editingStrategy = st.id;
+  if (tr.nextElementSibling?.classList.contains("params")) tr.nextElementSibling.remove();
+  const row = document.createElement("tr");
+  row.className = "params";
+  const td = document.createElement("td");
+  td.colSpan = 10;
+  const field = (label, value, cls) => {
+    const l = document.createElement("label");
+    const input = document.createElement(cls === "p-sizing" ? "textarea" : "input");
+    input.className = cls;
+    input.value = value;
+    l.append(`${label} `, input);
+    return l;
+  };
+  const form = document.createElement("div");
+  form.className = "filters";
+  form.append(field(t("timeframes"), st.timeframes.join(","), "p-timeframes"),
+    field(t("symbols_all"), st.symbols.join(","), "p-symbols"),
+    field(t("sizing"), JSON.stringify(st.sizing), "p-sizing"));
+  const list = (cls) => form.querySelector(cls).value.split(",").map((x) => x.trim()).filter(Boolean);
+  form.append(button(t("save"), "save", async () => {
+    let sizing;
+    try {
+      sizing = JSON.parse(form.querySelector(".p-sizing").value);
+    } catch (e) {
+      setStatus(`${t("sizing")}: ${e.message}`, true);
+      return;
+    }
+    const r = await call(`${DECISION}/strategies/${encodeURIComponent(st.id)}/params`, {
+      method: "PUT", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ timeframes: list(".p-timeframes"), symbols: list(".p-symbols").map((x) => x.toUpperCase()), sizing }),
+    });
+    setStatus(r.ok ? `${st.id}: ${t("saved")}` : `${t("refused")}: ${r.body.message}`, !r.ok);
+    if (r.ok) {
+      state.editingStrategy = null;
+      loadStrategies().catch(() => {});
+    }
+  }), button(t("back_out"), "amend", () => {
+    state.editingStrategy = null;
+    row.remove();
+  }));
+  td.append(form);
+  row.append(td);
+  tr.after(row);
+}
+
 async function loadStrategies() {
   const [list, decisions] = await Promise.all([call(`${DECISION}/strategies`), call(`${DECISION}/decisions?limit=50`)]);
   if ($("strategiesview").hidden) return;
-  if (list.ok) {
+  // A parameter editor open stays until saved or closed.
+  if (list.ok && !state.editingStrategy) {
     const perf = await Promise.all(list.body.map((st) => call(`${DECISION}/strategies/${encodeURIComponent(st.id)}/performance`)));
     $("strategylist").tBodies[0].replaceChildren(...(list.body.length ? list.body.map((st, i) => {
       const p = perf[i].ok ? perf[i].body : null;
       const tr = document.createElement("tr");
       tr.dataset.strategy = st.id;
       tr.dataset.enabled = String(st.enabled);
-      tr.append(cell(st.id), cell(st.kind), cell(`${st.buy_on.join(", ")} / ${st.sell_on.join(", ")}`),
+      tr.append(cell(st.id), cell(`${st.kind} · ${st.timeframes.join(",") || "*"} · ${st.symbols.length || "*"}`),
+        cell(`${st.buy_on.join(", ")} / ${st.sell_on.join(", ")}`),
         cell(String(st.open_positions)), cell(p ? money(p.realised) : "", pnlClass(p?.realised)),
         cell(p ? money(p.unrealised) : "", pnlClass(p?.unrealised)), cell(p ? money(p.fees) : ""), cell(p ? money(p.tax) : ""),
         cell(p ? `${p.decisions_sent}/${p.decisions_rejected}/${p.decisions_failed}` : ""));
@@ -1595,6 +1649,7 @@ async function loadStrategies() {
         setStatus(r.ok ? `${st.id}: ${t(r.body.enabled ? "enabled" : "disabled")}` : `${t("refused")}: ${r.body.message}`, !r.ok);
         loadStrategies().catch(() => {});
       }));
+      toggle.append(" ", button(t("params"), "amend", () => editParams(tr, st)));
       tr.append(toggle);
       return tr;
     }) : [emptyRow("strategylist", 10)]));

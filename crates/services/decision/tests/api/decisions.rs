@@ -371,4 +371,50 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // Its parameters, set while it runs: listed at once; every bad one named.
+    let params = decision.http_url("/api/decision/v1/strategies/ma-cross/params");
+    let r = reqwest::Client::new()
+        .put(&params)
+        .json(&json!({"timeframes": ["1D"], "symbols": ["SSI"],
+                      "sizing": {"kind": "fixed", "quantity": 200}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            &set["timeframes"],
+            &set["symbols"],
+            &set["sizing"]["quantity"]
+        ),
+        (&json!(["1D"]), &json!(["SSI"]), &json!(200)),
+        "{set}"
+    );
+    let r = reqwest::Client::new()
+        .put(&params)
+        .json(&json!({"timeframes": ["2h"], "symbols": ["ssi!"],
+                      "sizing": {"kind": "fixed", "quantity": 0}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("2h") && message.contains("ssi!") && message.contains("quantity"),
+        "{e}"
+    );
+    let strategies = get(decision.http_url("/api/decision/v1/strategies")).await;
+    let ma = strategies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "ma-cross")
+        .unwrap();
+    assert_eq!(
+        ma["sizing"]["quantity"], 200,
+        "the refused change left it: {ma}"
+    );
 }
