@@ -10,3 +10,4 @@
 mod decisions;
 mod helpers;
 mod info;
+mod params;
