@@ -250,6 +250,14 @@ impl Engine {
     /// Sets a strategy's timeframes, symbols and sizing (stored; over the settings).
     pub async fn set_params(&self, id: &str, params: Params) -> Result<pb::Strategy, Error> {
         params.check().map_err(Error::Invalid)?;
+        self.known(id)?;
+        let json = serde_json::to_string(&params).map_err(|e| Error::Invalid(e.to_string()))?;
+        store::save_params(&self.inner.db, id, &json, self.inner.clock.now()).await?;
+        self.change(id, |e| params.apply(&mut e.strategy))
+    }
+
+    /// Refuses an id no strategy has.
+    fn known(&self, id: &str) -> Result<(), Error> {
         let known = self
             .inner
             .strategies
@@ -257,11 +265,15 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .any(|e| e.strategy.id == id);
-        if !known {
-            return Err(Error::NotFound(id.to_owned()));
+        if known {
+            Ok(())
+        } else {
+            Err(Error::NotFound(id.to_owned()))
         }
-        let json = serde_json::to_string(&params).map_err(|e| Error::Invalid(e.to_string()))?;
-        store::save_params(&self.inner.db, id, &json, self.inner.clock.now()).await?;
+    }
+
+    /// Changes strategy `id` with `change`; answers it as listed.
+    fn change(&self, id: &str, change: impl FnOnce(&mut Entry)) -> Result<pb::Strategy, Error> {
         if let Some(e) = self
             .inner
             .strategies
@@ -270,7 +282,7 @@ impl Engine {
             .iter_mut()
             .find(|e| e.strategy.id == id)
         {
-            params.apply(&mut e.strategy);
+            change(e);
         }
         self.strategies()
             .into_iter()
@@ -340,46 +352,15 @@ impl Engine {
 
     /// Switches strategy `id` on or off (stored).
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<pb::Strategy, Error> {
-        let known = self
-            .inner
-            .strategies
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .any(|e| e.strategy.id == id);
-        if !known {
-            return Err(Error::NotFound(id.to_owned()));
-        }
+        self.known(id)?;
         store::switch(&self.inner.db, id, enabled, self.inner.clock.now()).await?;
-        if let Some(e) = self
-            .inner
-            .strategies
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter_mut()
-            .find(|e| e.strategy.id == id)
-        {
-            e.enabled = enabled;
-        }
-        self.strategies()
-            .into_iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| Error::NotFound(id.to_owned()))
+        self.change(id, |e| e.enabled = enabled)
     }
 
     /// A strategy's performance: what its fills hold and realised (from the OMS's portfolio of
     /// the account, attributed by strategy) and its decisions by outcome.
     pub async fn performance(&self, id: &str) -> Result<Performance, Error> {
-        let known = self
-            .inner
-            .strategies
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .any(|e| e.strategy.id == id);
-        if !known {
-            return Err(Error::NotFound(id.to_owned()));
-        }
+        self.known(id)?;
         let oms = self
             .inner
             .oms
