@@ -568,9 +568,11 @@ const clockVN = (ms) => new Date(ms + VN * 1000).toISOString().slice(11, 19);
  * markers on the candles. */
 async function loadMine(symbol) {
   view.mineAt = Date.now();
+  // The ticket's account (a trader with several must name one).
+  const of = account() ? `&account=${encodeURIComponent(account())}` : "";
   const [orders, fills] = await Promise.all([
-    authed(`${OMS}/orders?symbol=${symbol}&limit=20`).then((r) => r.json()),
-    authed(`${OMS}/fills?limit=200`).then((r) => r.json()),
+    authed(`${OMS}/orders?symbol=${symbol}&limit=20${of}`).then((r) => r.json()),
+    authed(`${OMS}/fills?limit=200${of}`).then((r) => r.json()),
   ]);
   if (view.symbol !== symbol) return;
   const body = $("mine").tBodies[0];
@@ -882,8 +884,12 @@ function fillAccounts() {
     sel.addEventListener("change", () => {
       save("qts.account", sel.value);
       for (const other of picks) $(other).value = sel.value;
-      if (id === "t-account") askPreview();
-      else route();
+      if (id === "t-account") {
+        askPreview();
+        if (view.symbol) loadMine(view.symbol).catch((e) => console.warn("orders", e));
+      } else {
+        route();
+      }
     });
   }
 }
