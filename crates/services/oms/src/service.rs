@@ -359,17 +359,21 @@ impl Oms {
             book.open.values().filter(|o| !o.confirmed).count() + book.unsent_actions.len();
         Status {
             accepting: self.inner.accepting.load(Ordering::Acquire),
-            reason: self
-                .inner
-                .reason
-                .lock()
-                .map(|r| r.clone())
-                .unwrap_or_default(),
+            reason: self.reason(),
             broker: self.inner.generation,
             accounts: self.inner.settings.accounts.clone(),
             open_orders: book.open.len() as u64,
             unconfirmed: unconfirmed as u64,
         }
+    }
+
+    /// Why orders are not accepted (empty when they are).
+    fn reason(&self) -> String {
+        self.inner
+            .reason
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// Whether orders are accepted now.
@@ -404,13 +408,7 @@ impl Oms {
                 .inc();
             return Err(match paused {
                 Some(why) => Error::Paused(why),
-                None => Error::NotAccepting(
-                    self.inner
-                        .reason
-                        .lock()
-                        .map(|r| r.clone())
-                        .unwrap_or_default(),
-                ),
+                None => Error::NotAccepting(self.reason()),
             });
         }
         let order = {
@@ -2169,9 +2167,9 @@ impl Oms {
                 Invalid::Field(format!("quantity {} at {}: {e}", r.quantity, price.units()))
             })?);
         }
-        let status = self.status().await;
-        preview.accepting = status.accepting;
-        preview.reason = status.reason;
+        // Not `status()`: that counts the whole book under its lock, on every keystroke here.
+        preview.accepting = self.accepting();
+        preview.reason = self.reason();
         if let Some(t) = self.inner.trading.clone() {
             preview.session = Some(t.session().await);
             if let Some(price) = priced_at {

@@ -441,6 +441,21 @@ function isoDay(day, minusDays) {
   return d.toISOString().slice(0, 10);
 }
 
+/** `pairs` ([term, value]) as the terms and values of the list `dl`; `grouped` wraps each pair
+ * in a div (a grid of pairs). */
+function showFacts(dl, pairs, grouped = false) {
+  dl.replaceChildren(...pairs.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    if (!grouped) return [dt, dd];
+    const div = document.createElement("div");
+    div.append(dt, dd);
+    return [div];
+  }));
+}
+
 function setText(id, text, cls) {
   const el = $(id);
   el.textContent = text;
@@ -673,13 +688,7 @@ async function loadCompany(symbol) {
     [t("kind"), s.kind], [t("status"), s.status], [t("listed"), volume(s.listed_shares)],
     [t("market_cap"), cap ? `${money(cap / 1e9)} ${t("billion")}` : ""], [t("room"), volume(s.foreign_room)],
   ].filter(([, v]) => v);
-  $("company").replaceChildren(...facts.flatMap(([k, v]) => {
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = v;
-    return [dt, dd];
-  }));
+  showFacts($("company"), facts);
 }
 
 /** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
@@ -1103,13 +1112,7 @@ function renderTicket() {
         [t("tax"), money(p.cost.tax)], [t(o.side === "buy" ? "total" : "proceeds"), money(Math.abs(p.cost.net_cash))]);
     }
   }
-  $("t-costs").replaceChildren(...costs.flatMap(([k, v]) => {
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = v;
-    return [dt, dd];
-  }));
+  showFacts($("t-costs"), costs);
   // The max quantities fill the quantity (whole lots) when clicked.
   const lot = rules?.lot_size || 1;
   for (const [i, most] of [[1, p?.max_buy], [3, p?.max_sell]]) {
@@ -1478,6 +1481,18 @@ async function loadOrders() {
 
 const pnlClass = (v) => (v > 0 ? "up" : v < 0 ? "down" : "");
 
+/** A chart of daily values in `el` (the NAV, a backtest's equity), in the page's colours. */
+async function dayChart(el) {
+  const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
+  const css = getComputedStyle(document.documentElement);
+  const chart = lwc.createChart(el, {
+    autoSize: true,
+    layout: { background: { color: css.getPropertyValue("--bg").trim() }, textColor: css.getPropertyValue("--fg").trim() },
+    grid: { vertLines: { visible: false }, horzLines: { color: css.getPropertyValue("--line").trim() } },
+  });
+  return { lwc, chart };
+}
+
 const navView = { chart: null, series: null, account: null };
 
 /** The account's NAV by day (the OMS values it through the day and keeps each day's last). */
@@ -1488,13 +1503,8 @@ async function loadNav(path, account) {
   if (!r.ok || $("portfolioview").hidden) return null;
   if (fresh || !navView.chart) {
     if (navView.chart) navView.chart.remove();
-    const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
-    const css = getComputedStyle(document.documentElement);
-    navView.chart = lwc.createChart($("p-nav"), {
-      autoSize: true,
-      layout: { background: { color: css.getPropertyValue("--bg").trim() }, textColor: css.getPropertyValue("--fg").trim() },
-      grid: { vertLines: { visible: false }, horzLines: { color: css.getPropertyValue("--line").trim() } },
-    });
+    const { lwc, chart } = await dayChart($("p-nav"));
+    navView.chart = chart;
     navView.series = navView.chart.addSeries(lwc.AreaSeries, {
       lineColor: "#5aa9ff", topColor: "rgba(90,169,255,0.35)", bottomColor: "rgba(90,169,255,0.02)", lineWidth: 2,
     });
@@ -1558,15 +1568,7 @@ async function loadPortfolio() {
     facts.push([t("cash"), cash.body.message || ""]);
   }
   facts.push([t("market_value"), money(marketValue)], [t("unrealised"), money(unrealised)], [t("realised"), money(realised)]);
-  $("p-summary").replaceChildren(...facts.map(([k, v]) => {
-    const div = document.createElement("div");
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = v;
-    div.append(dt, dd);
-    return div;
-  }));
+  showFacts($("p-summary"), facts, true);
 }
 
 // ---- strategies ------------------------------------------------------------------------------------
@@ -1786,14 +1788,8 @@ async function runBacktest(e) {
     return tr;
   }));
   $("bt-metrics").dataset.loaded = String(b.metrics.length);
-  const lwc = await import("/api/portal/assets/lightweight-charts.mjs");
   if (backtestView.chart) backtestView.chart.remove();
-  const css = getComputedStyle(document.documentElement);
-  const chart = lwc.createChart($("bt-chart"), {
-    autoSize: true,
-    layout: { background: { color: css.getPropertyValue("--bg").trim() }, textColor: css.getPropertyValue("--fg").trim() },
-    grid: { vertLines: { visible: false }, horzLines: { color: css.getPropertyValue("--line").trim() } },
-  });
+  const { lwc, chart } = await dayChart($("bt-chart"));
   const line = chart.addSeries(lwc.LineSeries, { color: "#5aa9ff", lineWidth: 2 });
   line.setData(b.equity.map((d) => ({ time: d.date, value: d.equity })));
   chart.timeScale().fitContent();
@@ -1929,12 +1925,15 @@ async function snapshot() {
   document.documentElement.dataset.seq = String(state.seq);
 }
 
-/** Follows the board's changes; reconnects (from the last seen sequence) after a failure. */
-async function stream() {
+/** Reads the NDJSON stream the portal serves at `path()`, handing each message to `onLine`
+ * (awaited, in order; empty heartbeat lines are skipped) and calling `opened` when it connects;
+ * after a failure or an end it calls `lost`, waits (500 ms, doubling up to 10 s) and opens it
+ * again. */
+async function follow(label, path, { opened = () => {}, onLine, lost = () => {} }) {
   for (let wait = 500; ; wait = Math.min(wait * 2, 10000)) {
     try {
-      const r = await api(`/board/stream?since=${state.seq}`);
-      setStatus(`${$("rows").children.length} ${t("rows")} · ${t("live")}`);
+      const r = await api(path());
+      opened();
       wait = 500;
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
@@ -1946,29 +1945,38 @@ async function stream() {
         while ((nl = buffer.indexOf("\n")) >= 0) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
-          if (!line) continue;
-          const msg = JSON.parse(line);
-          if (msg.reset) {
-            await snapshot();
-          } else if (msg.rows) {
-            state.seq = msg.seq;
-            apply(msg.rows);
-            // What the page is current to (browser tests and measurements read it).
-            document.documentElement.dataset.seq = String(state.seq);
-          }
+          if (line) await onLine(JSON.parse(line));
         }
       }
     } catch (e) {
-      console.warn("board stream", e);
+      console.warn(label, e);
     }
-    setStatus(t("offline"), true);
+    lost();
     await new Promise((done) => setTimeout(done, wait));
   }
 }
 
+/** Follows the board's changes; reconnects (from the last seen sequence) after a failure. */
+function stream() {
+  return follow("board stream", () => `/board/stream?since=${state.seq}`, {
+    opened: () => setStatus(`${$("rows").children.length} ${t("rows")} · ${t("live")}`),
+    onLine: async (msg) => {
+      if (msg.reset) {
+        await snapshot();
+      } else if (msg.rows) {
+        state.seq = msg.seq;
+        apply(msg.rows);
+        // What the page is current to (browser tests and measurements read it).
+        document.documentElement.dataset.seq = String(state.seq);
+      }
+    },
+    lost: () => setStatus(t("offline"), true),
+  });
+}
+
 /** Follows the user's order and fill events (`/v1/orders/stream`): the page showing orders
  * reloads what changed at once (the pages also reload every few seconds, should a line be lost). */
-async function orderStream() {
+function orderStream() {
   let timer = 0;
   const changed = new Set();
   const refresh = () => {
@@ -1979,33 +1987,14 @@ async function orderStream() {
     if (ticket.symbol && changed.has(ticket.symbol)) askPreview(0);
     changed.clear();
   };
-  for (let wait = 500; ; wait = Math.min(wait * 2, 10000)) {
-    try {
-      const r = await api("/orders/stream");
-      wait = 500;
-      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let nl;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          if (!line) continue;
-          const note = JSON.parse(line);
-          if (note.symbol) changed.add(note.symbol);
-          if (note.reset && view.symbol) changed.add(view.symbol);
-          document.documentElement.dataset.orderEvents = String(Number(document.documentElement.dataset.orderEvents || 0) + 1);
-          if (!timer) timer = setTimeout(refresh, 150);
-        }
-      }
-    } catch (e) {
-      console.warn("orders stream", e);
-    }
-    await new Promise((done) => setTimeout(done, wait));
-  }
+  return follow("orders stream", () => "/orders/stream", {
+    onLine: (note) => {
+      if (note.symbol) changed.add(note.symbol);
+      if (note.reset && view.symbol) changed.add(view.symbol);
+      document.documentElement.dataset.orderEvents = String(Number(document.documentElement.dataset.orderEvents || 0) + 1);
+      if (!timer) timer = setTimeout(refresh, 150);
+    },
+  });
 }
 
 async function main() {

@@ -223,15 +223,7 @@ async fn board_stream(
 ) -> Result<Response, ApiError> {
     let Query(q) =
         q.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("query: {}", e.body_text())))?;
-    let permit = api.streams.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            Kind::Unavailable,
-            format!(
-                "{} board streams are open, the most this instance serves; retry later",
-                api.settings.max_streams
-            ),
-        )
-    })?;
+    let permit = stream_permit(&api, "board")?;
     let reset = q.since < api.board.base();
     let state = StreamState {
         api: api.clone(),
@@ -244,16 +236,7 @@ async fn board_stream(
         let line = s.next().await?;
         Some((Ok::<_, std::convert::Infallible>(line), s))
     });
-    let mut r = Body::from_stream(body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // Proxies (nginx) pass each line on at once.
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(r)
+    Ok(ndjson(body))
 }
 
 /// The caller's order changes and fills as they happen, one JSON line each
@@ -267,15 +250,7 @@ async fn orders_stream(
     State(api): State<Api>,
     caller: Option<axum::Extension<common::auth::Principal>>,
 ) -> Result<Response, ApiError> {
-    let permit = api.streams.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            Kind::Unavailable,
-            format!(
-                "{} streams are open, the most this instance serves; retry later",
-                api.settings.max_streams
-            ),
-        )
-    })?;
+    let permit = stream_permit(&api, "board and orders")?;
     let caller = caller.map(|axum::Extension(p)| p);
     let heartbeat = Duration::from_secs(api.settings.heartbeat_secs);
     let state = (api.activity.subscribe(), api.stopping.clone(), permit);
@@ -305,7 +280,28 @@ async fn orders_stream(
             }
         }
     });
-    let mut r = Body::from_stream(body).into_response();
+    Ok(ndjson(body))
+}
+
+/// A slot of the instance's streams (`board.max_streams`, shared by the board and the orders
+/// streams); 503 when all are taken.
+fn stream_permit(api: &Api, what: &str) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    api.streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            Kind::Unavailable,
+            format!(
+                "{} {what} streams are open, the most this instance serves; retry later",
+                api.settings.max_streams
+            ),
+        )
+    })
+}
+
+/// A stream of JSON lines, never cached, passed on by proxies (nginx) line by line.
+fn ndjson(
+    lines: impl futures::Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static,
+) -> Response {
+    let mut r = Body::from_stream(lines).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -313,7 +309,7 @@ async fn orders_stream(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(r)
+    r
 }
 
 struct StreamState {
