@@ -258,10 +258,12 @@ async fn orders_stream(
         let caller = caller.clone();
         async move {
             use tokio::sync::broadcast::error::RecvError;
+            // From the last line sent: other accounts' events do not put the heartbeat off.
+            let quiet_until = tokio::time::Instant::now() + heartbeat;
             loop {
                 let line = tokio::select! {
                     () = stopping.cancelled() => return None,
-                    () = tokio::time::sleep(heartbeat) => Bytes::from_static(b"\n"),
+                    () = tokio::time::sleep_until(quiet_until) => Bytes::from_static(b"\n"),
                     note = rx.recv() => match note {
                         Ok(n) if caller.as_ref().is_none_or(|p| p.may_access(&n.account)) => {
                             let mut line = serde_json::to_vec(&n).ok()?;
