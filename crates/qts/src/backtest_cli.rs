@@ -17,9 +17,9 @@ use market::bars::Resolution;
 use market::{Exchange, Symbol};
 use time::Date;
 
-/// `qts backtest`.
+/// Where bars come from: `qts backtest`'s and `qts portfolio`'s sources, one of them.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct Source {
     /// Bars as CSV: a file or a directory of `*.csv` (repeatable). Columns: `open,high,low,
     /// close,volume`, `time` or `start`, and optionally `symbol` (else the file's name is the
     /// symbol), `seconds` and `exchange` — what `qts export` writes, or `qts ta`'s input.
@@ -41,22 +41,30 @@ pub struct Args {
     /// Trading days of the generated market.
     #[arg(long, default_value_t = 750)]
     pub days: usize,
-    /// Seed of the generated market and of random parameter draws.
+    /// Seed of the generated market (and of `qts backtest`'s random parameter draws).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Bar length of CSV files without a `seconds` column, and of --database reads: 1m, 5m,
     /// 15m, 30m, 1h or 1D.
     #[arg(long, default_value = "1D")]
     pub resolution: String,
-    /// Roll one-minute bars up into this timeframe first (the TA service's roll-up).
-    #[arg(long)]
-    pub timeframe: Option<String>,
     /// First day of the bars used, YYYY-MM-DD.
     #[arg(long)]
     pub from: Option<String>,
     /// Last day of the bars used, YYYY-MM-DD.
     #[arg(long)]
     pub to: Option<String>,
+}
+
+/// `qts backtest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where the bars come from.
+    #[command(flatten)]
+    pub source: Source,
+    /// Roll one-minute bars up into this timeframe first (the TA service's roll-up).
+    #[arg(long)]
+    pub timeframe: Option<String>,
     /// First day traded; earlier bars only warm the indicators up.
     #[arg(long)]
     pub trade_from: Option<String>,
@@ -109,14 +117,27 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
         None => Config::fleet()?,
     };
     let resolution: Resolution = args
+        .source
         .resolution
         .parse()
         .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
-    let (from, to) = (date(&args.from, "from")?, date(&args.to, "to")?);
+    let (from, to) = (
+        date(&args.source.from, "from")?,
+        date(&args.source.to, "to")?,
+    );
     let trade_from = date(&args.trade_from, "trade-from")?;
     let rules = market::MarketRules::default();
     let calendar = rules.calendar().context("trading calendar")?;
-    let (bars, source) = load(&args, &config, resolution, from, to, &rules, &calendar).await?;
+    let (bars, source) = load(
+        &args.source,
+        config.exchange()?,
+        resolution,
+        from,
+        to,
+        &rules,
+        &calendar,
+    )
+    .await?;
     let bars = match &args.timeframe {
         Some(t) => {
             let r: Resolution = t.parse().map_err(|e| anyhow::anyhow!("--timeframe: {e}"))?;
@@ -142,7 +163,7 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
                 .map(|p| Param::parse(p))
                 .collect::<Result<_, _>>()?,
             samples: args.samples,
-            seed: args.seed,
+            seed: args.source.seed,
         };
         let walk = match (args.train_days, args.test_days) {
             (Some(train_days), Some(test_days)) => Some(Walk {
@@ -272,10 +293,11 @@ fn print_search(
     Ok(())
 }
 
-/// The bars the arguments name, and a description of where they came from.
-async fn load(
-    args: &Args,
-    config: &Config,
+/// The bars the source names (`exchange`: of symbols whose source does not say), and a
+/// description of where they came from.
+pub async fn load(
+    args: &Source,
+    exchange: Exchange,
     resolution: Resolution,
     from: Option<Date>,
     to: Option<Date>,
@@ -290,7 +312,6 @@ async fn load(
         sources == 1,
         "name one source of bars: --csv, --database, --recording or --synthetic"
     );
-    let exchange = config.exchange()?;
     if let Some(n) = args.synthetic {
         let first = from.unwrap_or(time::macros::date!(2016 - 01 - 04));
         let bars = backtest::data::synthetic(n, args.days, first, args.seed, rules, calendar)?;
@@ -502,9 +523,17 @@ mod tests {
         .unwrap();
         std::fs::write(csv.join("notes.txt"), "not bars").unwrap();
         let a = args(&["--csv", &csv.display().to_string()]);
-        let (b, source) = load(&a, &config, Resolution::D1, None, None, &rules, &calendar)
-            .await
-            .unwrap();
+        let (b, source) = load(
+            &a.source,
+            config.exchange().unwrap(),
+            Resolution::D1,
+            None,
+            None,
+            &rules,
+            &calendar,
+        )
+        .await
+        .unwrap();
         assert_eq!((b.len(), source.as_str()), (1, "1 CSV file(s)"));
 
         // A recording: bars (an updated version of one of them too) and the master data.
@@ -530,17 +559,25 @@ mod tests {
         drop(w);
         let file = ingestion::record::day_path(&rec, "2025-06-09");
         let a = args(&["--recording", &file.display().to_string()]);
-        let (b, _) = load(&a, &config, Resolution::D1, None, None, &rules, &calendar)
-            .await
-            .unwrap();
+        let (b, _) = load(
+            &a.source,
+            config.exchange().unwrap(),
+            Resolution::D1,
+            None,
+            None,
+            &rules,
+            &calendar,
+        )
+        .await
+        .unwrap();
         assert_eq!(b.len(), 3, "the last version of each bar");
         assert!(b.rows().iter().all(|r| r.close == 20_100));
         assert_eq!(b.symbols()[0].exchange, Exchange::Hnx);
 
         let none = args(&[]);
         let e = load(
-            &none,
-            &config,
+            &none.source,
+            config.exchange().unwrap(),
             Resolution::D1,
             None,
             None,
@@ -552,9 +589,17 @@ mod tests {
         assert!(e.to_string().contains("one source"), "{e}");
         let two = args(&["--synthetic", "5", "--csv", "x"]);
         assert!(
-            load(&two, &config, Resolution::D1, None, None, &rules, &calendar)
-                .await
-                .is_err()
+            load(
+                &two.source,
+                config.exchange().unwrap(),
+                Resolution::D1,
+                None,
+                None,
+                &rules,
+                &calendar
+            )
+            .await
+            .is_err()
         );
     }
 }

@@ -12,5 +12,7 @@ pub mod fleet;
 pub mod gateway;
 pub mod nginx;
 pub mod openapi;
+pub mod portfolio_cli;
+pub mod qubo_cli;
 pub mod soak;
 pub mod webdriver;

@@ -193,6 +193,15 @@ enum Command {
     /// --train-days/--test-days walk-forward. Deterministic: the same input and seed give the
     /// same bytes.
     Backtest(Box<qts::backtest_cli::Args>),
+    /// Choose K securities from bars as a QUBO and compare every QUBO solver with the proven
+    /// best subset (branch and bound) and the continuous mean-variance optimum.
+    Portfolio(Box<qts::portfolio_cli::Args>),
+    /// Quantum-inspired optimisation: solve a QUBO given as JSON (sa, sqa, sb, dsb, pt, tabu,
+    /// exact) or write a benchmark instance.
+    Qubo {
+        #[command(subcommand)]
+        command: qts::qubo_cli::Command,
+    },
     /// Benchmarks of the whole program (see docs/performance.md).
     Bench {
         #[command(subcommand)]
@@ -450,6 +459,19 @@ fn main() -> ExitCode {
         Command::Bench {
             command: BenchCommand::Bars(args),
         } => historical_tool(historical::cli::bench(args)),
+        Command::Portfolio(args) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                let mut stdout = std::io::stdout().lock();
+                qts::portfolio_cli::main(*args, &mut stdout)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Qubo { command } => {
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            qts::qubo_cli::run(command, stdout).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
