@@ -7,8 +7,9 @@
 //! no time limit and no target, the same seed gives the same answer on any number of threads.
 //! A time limit or a target energy stops a solve early; with a time limit and no sweep count,
 //! the annealers stretch their schedule over the time given. [`portfolio`] builds the portfolio
-//! selection QUBO (K of N securities in whole lots) with the answers to hold a solver's against;
-//! [`instances`] makes the seeded benchmark models.
+//! selection QUBO (K of N securities in whole lots) with the answers to hold a solver's against,
+//! [`select`] the feature-selection QUBO (relevance minus redundancy), and [`instances`] the
+//! seeded benchmark models.
 
 mod exact;
 pub mod instances;
@@ -16,6 +17,7 @@ mod model;
 pub mod portfolio;
 mod sa;
 mod sb;
+pub mod select;
 mod solve;
 mod sqa;
 mod tabu;
