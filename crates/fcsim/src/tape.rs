@@ -439,6 +439,10 @@ impl Generator {
         let mut latent = ln_base;
         let mut garch = 1.0;
         let mut reference = inst.base_price;
+        // The previous close-to-close log return, for the planted reversal (off by default).
+        let planted = self.model.stock.planted_reversal;
+        let mut last_close: Option<i64> = None;
+        let mut last_return = 0.0;
         let mut out = Vec::with_capacity(self.days.len());
         for day in 0..self.days.len() {
             let mut rng = Rng::new(self.seed, i as u64, day as u64, 1);
@@ -446,13 +450,17 @@ impl Generator {
                 out.push(DayPrices::flat(reference));
                 continue;
             };
-            let (r, sigma) = match vn30 {
+            let (mut r, sigma) = match vn30 {
                 Some(index) => self.futures_return(day, latent, index, &mut rng),
                 None => self.stock_return(&loadings, day, latent - ln_base, &mut garch, &mut rng),
             };
+            if planted != 0.0 && vn30.is_none() {
+                r -= planted * last_return;
+            }
             let trades = self.trade_count(inst, sigma, r, &mut rng);
             if trades == 0 {
                 // Nothing trades: no price is revealed, the latent price moves on.
+                last_return = 0.0;
                 out.push(DayPrices {
                     sigma: sigma as f32,
                     ..DayPrices::flat(reference)
@@ -488,6 +496,8 @@ impl Generator {
                 trades,
             };
             out.push(prices);
+            last_return = last_close.map_or(0.0, |c| (close.max(1) as f64 / c.max(1) as f64).ln());
+            last_close = Some(close);
             // The close is what the market saw; the part of the move the band cut off is
             // gone (carrying it over would make returns predictable).
             latent = (close.max(1) as f64).ln();

@@ -114,6 +114,11 @@ pub struct StockShocks {
     /// Daily pull of the log price back to its starting level (keeps years of history in
     /// a plausible range; small enough to leave no measurable autocorrelation).
     pub mean_reversion: f64,
+    /// A planted, known signal for testing prediction, off (0) by default: each day's log
+    /// return gets `−planted_reversal ×` the stock's previous close-to-close log return, a
+    /// short-term reversal that the prediction service's pipeline must find (and, at 0, must
+    /// not imagine). In `0..=0.5`.
+    pub planted_reversal: f64,
 }
 
 impl Default for StockShocks {
@@ -125,6 +130,7 @@ impl Default for StockShocks {
             jump_prob: 0.006,
             jump_size: 3.0,
             mean_reversion: 0.002,
+            planted_reversal: 0.0,
         }
     }
 }
@@ -544,6 +550,11 @@ impl MarketModel {
             (0.0..1.0).contains(&s.mean_reversion),
             "stock.mean_reversion",
             "must be in 0..1",
+        )?;
+        check(
+            (0.0..=0.5).contains(&s.planted_reversal),
+            "stock.planted_reversal",
+            "must be in 0..=0.5",
         )?;
         let v = &self.volume;
         non_negative(v.activity_sd, "volume.activity_sd")?;

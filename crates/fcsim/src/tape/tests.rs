@@ -553,3 +553,56 @@ fn turbulent_regimes_bring_wilder_days_more_limit_days_and_more_co_movement() {
         "limit days {wild_limits} vs {calm_limits}"
     );
 }
+
+#[test]
+fn a_planted_reversal_shows_as_negative_lag_one_autocorrelation_and_is_off_by_default() {
+    let calendar = TradingCalendar::embedded().unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
+    let size = UniverseSize {
+        hose: 30,
+        hnx: 0,
+        upcom: 0,
+    };
+    // Pooled lag-one autocorrelation of the close-to-close log returns of every stock.
+    let autocorrelation = |planted: f64| {
+        let mut model = MarketModel::default();
+        model.stock.planted_reversal = planted;
+        let universe = Universe::generate_with(5, size, &calendar, today, &model);
+        let g = Generator::with_model(
+            5,
+            MarketRules::default(),
+            calendar.clone(),
+            universe,
+            today,
+            500,
+            0,
+            model,
+        )
+        .unwrap();
+        let (mut xy, mut xx) = (0.0, 0.0);
+        for i in 0..g.universe().instruments().len() {
+            let r: Vec<f64> = (1..g.days().len())
+                .map(|d| (g.close(i, d) as f64 / g.close(i, d - 1) as f64).ln())
+                .collect();
+            let mean = r.iter().sum::<f64>() / r.len() as f64;
+            for w in r.windows(2) {
+                xy += (w[0] - mean) * (w[1] - mean);
+                xx += (w[0] - mean).powi(2);
+            }
+        }
+        xy / xx
+    };
+    let off = autocorrelation(0.0);
+    let on = autocorrelation(0.3);
+    assert!(
+        off.abs() < 0.05,
+        "no planted signal, yet lag-one autocorrelation {off}"
+    );
+    assert!(
+        on < -0.15,
+        "planted reversal 0.3, lag-one autocorrelation {on}"
+    );
+    let mut bad = MarketModel::default();
+    bad.stock.planted_reversal = 0.7;
+    assert!(bad.validate().is_err());
+}
