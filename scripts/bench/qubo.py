@@ -111,9 +111,9 @@ def main():
             tabu = ours(a.qts, path, "tabu", ["--time-limit-ms", limit])
             for e in (p["energy"], same["energy"], one["energy"], tabu["energy"]):
                 best[name] = min(best.get(name, e), e)
-            mark = lambda e: f"**{e:.3f}**" if e <= p["energy"] + 1e-9 * max(1, abs(e)) else f"{e:.3f}"
+            mark = lambda e: f"**{e:.7g}**" if e <= p["energy"] + 1e-9 * max(1, abs(e)) else f"{e:.7g}"
             print(
-                f"| {name} | {peer_name} | {p['time_ms']:.0f} | {p['energy']:.3f} | {mark(same['energy'])} "
+                f"| {name} | {peer_name} | {p['time_ms']:.0f} | {p['energy']:.7g} | {mark(same['energy'])} "
                 f"| {mark(one['energy'])} | {mark(tabu['energy'])} |",
                 flush=True,
             )
@@ -132,7 +132,7 @@ def main():
             tabu = ours(a.qts, path, "tabu", cap)
             show = lambda r: f"{r['time_ms']:.0f}" if r["reached_target"] else "-"
             print(
-                f"| {name} | {target:.3f} | {peer_name} | {'-' if t_peer is None else f'{t_peer:.0f}'} "
+                f"| {name} | {target:.7g} | {peer_name} | {'-' if t_peer is None else f'{t_peer:.0f}'} "
                 f"| {show(same)} | {show(tabu)} |",
                 flush=True,
             )

@@ -14,6 +14,7 @@ const STEPS: usize = 1000;
 /// Agents per read.
 const AGENTS: usize = 16;
 const A0: f32 = 1.0;
+const DSB_C0: f32 = 1.0;
 /// Goto et al.'s time step, taken when it is stable (see [`time_step`]).
 const DT: f32 = 1.25;
 
@@ -184,12 +185,12 @@ pub(crate) fn bifurcate(
     discrete: bool,
 ) -> Result<(Sample, usize), Error> {
     let (matrix, size) = matrix(q);
-    let c0 = c0(&matrix, size);
+    let c0 = c0(&matrix, size) * if discrete { DSB_C0 } else { 1.0 };
     let dt = time_step(c0, spectral_radius(&matrix, size));
     let n = q.len();
     let m = AGENTS;
-    solve::reads(q, p, stop, true, |_, rng| {
-        let schedule = Schedule::new(p, STEPS, stop);
+    solve::reads(q, p, stop, false, |_, rng| {
+        let schedule = Schedule::capped(p, STEPS, stop);
         let mut x: Vec<f32> = (0..size * m)
             .map(|_| (rng.unit() as f32 - 0.5) * 0.2)
             .collect();

@@ -52,21 +52,21 @@ pub fn features(
     // As for portfolios: the penalty beats what one feature more or fewer can change.
     let mut reach: f64 = 0.0;
     let mut pairs = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, r) in relevance.iter().enumerate() {
         pairs.clear();
         pairs.extend((0..n).filter(|&j| j != i).map(|j| pair(i, j).abs()));
         let top = k.min(pairs.len());
         if top > 0 && top < pairs.len() {
             pairs.select_nth_unstable_by(top - 1, |x, y| y.total_cmp(x));
         }
-        reach = reach.max(relevance[i].abs() + pairs[..top].iter().sum::<f64>());
+        reach = reach.max(r.abs() + pairs[..top].iter().sum::<f64>());
     }
     let penalty = 1.5 * reach.max(1e-12);
     let kf = k as f64;
     let mut b = Builder::new(n).map_err(|e| SelectError::Shape(e.to_string()))?;
     b.offset(penalty * kf * kf);
-    for i in 0..n {
-        b.linear(i, -relevance[i] + penalty * (1.0 - 2.0 * kf));
+    for (i, r) in relevance.iter().enumerate() {
+        b.linear(i, -r + penalty * (1.0 - 2.0 * kf));
         for j in i + 1..n {
             b.quadratic(i, j, pair(i, j) + 2.0 * penalty);
         }

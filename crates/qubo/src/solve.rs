@@ -225,6 +225,8 @@ impl Stop {
 pub(crate) struct Schedule {
     sweeps: usize,
     budget: Option<(Instant, Duration)>,
+    /// Whether the read also ends at `sweeps` when the time budget is longer.
+    capped: bool,
 }
 
 impl Schedule {
@@ -244,18 +246,44 @@ impl Schedule {
             }
             _ => None,
         };
-        Self { sweeps, budget }
+        Self {
+            sweeps,
+            budget,
+            capped: false,
+        }
+    }
+
+    /// A read that ends at `default_sweeps` (or `p.sweeps`) or when the time left runs out,
+    /// whichever comes first, its progress the further of the two; reads repeat until the
+    /// time is up. For simulated bifurcation, whose runs gain little past a thousand steps
+    /// but much from more agents.
+    pub(crate) fn capped(p: &Params, default_sweeps: usize, stop: &Stop) -> Self {
+        let sweeps = p.sweeps.unwrap_or(default_sweeps).max(1);
+        let budget = p.time_limit.map(|limit| {
+            let left = limit.saturating_sub(stop.elapsed());
+            (Instant::now(), left * 19 / 20)
+        });
+        Self {
+            sweeps,
+            budget,
+            capped: true,
+        }
     }
 
     /// Progress in `[0, 1]` after `done` sweeps, or `None` when the read is over.
     #[inline]
     pub(crate) fn at(&self, done: usize) -> Option<f64> {
+        let by_sweeps = done as f64 / (self.sweeps - 1).max(1) as f64;
         match self.budget {
             Some((from, budget)) => {
                 let f = from.elapsed().as_secs_f64() / budget.as_secs_f64().max(1e-9);
-                (f < 1.0).then_some(f)
+                if self.capped {
+                    (f < 1.0 && done < self.sweeps).then_some(f.max(by_sweeps))
+                } else {
+                    (f < 1.0).then_some(f)
+                }
             }
-            None => (done < self.sweeps).then(|| done as f64 / (self.sweeps - 1).max(1) as f64),
+            None => (done < self.sweeps).then_some(by_sweeps),
         }
     }
 }
