@@ -9,9 +9,9 @@ runs once with a fixed budget; its own timing of the solver call is the time our
 then gets (`qts qubo solve --time-limit-ms`), on every core and on one. Energies are lower is
 better, and every peer's is re-evaluated on the model by qubo_peers.py. Time to target: the
 target is the lowest energy any run found on the instance; ours stops itself at the target
-(`--target`), a peer's budget is doubled from a small start until one run reaches it, and the
-time of that run alone is reported (earlier, failed runs are not counted, which favours the
-peers).
+(`--target`), a peer's budget is doubled from a small start (sweeps, tabu's timeout, SB's agents) until
+one run reaches it, and the time of that run alone is reported (earlier, failed runs are not
+counted, which favours the peers); '-' when eight doublings or the cap did not reach it.
 """
 
 import argparse
@@ -66,21 +66,24 @@ def ours(qts, path, solver, extra):
     return json.loads(out.stdout)
 
 
-def ladder(path, name, target, cap_ms):
-    """Doubles a peer's budget until a run reaches the target; that run's time, or None."""
+def ladder(path, name, target, cap_ms, rungs=8):
+    """Doubles a peer's budget until a run reaches the target; that run's time, or None once a
+    run takes longer than the cap or `rungs` doublings fail. Simulated bifurcation stops early
+    when its agents converge, so its ladder doubles the agents (at 1000 steps) instead."""
     if name in ("dwave-sa", "openjij-sqa"):
         key, value, rest = "--sweeps", 50, ["--reads", "1"]
     elif name == "dwave-tabu":
         key, value, rest = "--timeout-ms", 10, ["--reads", "1"]
     else:
-        key, value, rest = "--sweeps", 100, ["--reads", "32"]
-    while True:
+        key, value, rest = "--reads", 8, ["--sweeps", "1000"]
+    for _ in range(rungs):
         r = peer(path, name, [key, str(value)] + rest)
         if r["energy"] <= target + 1e-9 * max(1.0, abs(target)):
             return r["time_ms"]
         if r["time_ms"] > cap_ms:
             return None
         value *= 2
+    return None
 
 
 def main():
