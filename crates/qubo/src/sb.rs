@@ -14,7 +14,9 @@ const STEPS: usize = 1000;
 /// Agents per read.
 const AGENTS: usize = 16;
 const A0: f32 = 1.0;
-const DSB_C0: f32 = 1.0;
+/// Discrete SB's coupling as a share of ballistic's `c₀`: with sign inputs the forces are
+/// larger, and 0.7 found better cuts on Max-Cut graphs (n = 800 and 2,000) than Goto's 1.0.
+const DSB_C0: f32 = 0.7;
 /// Goto et al.'s time step, taken when it is stable (see [`time_step`]).
 const DT: f32 = 1.25;
 
