@@ -14,6 +14,7 @@ pub mod labels;
 pub mod leak;
 pub mod linear;
 mod panel;
+pub mod registry;
 pub mod validate;
 
 pub use panel::{Panel, PanelError};

@@ -56,23 +56,46 @@ impl WalkForward {
 }
 
 /// How well a signal predicted.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Scores {
     /// Dates scored (with at least three symbols having a prediction and a label).
     pub dates: usize,
     /// Mean daily IC.
+    #[serde(with = "nan_as_null")]
     pub ic: f64,
     /// Standard deviation of the daily IC.
+    #[serde(with = "nan_as_null")]
     pub ic_std: f64,
     /// `ic / ic_std`.
+    #[serde(with = "nan_as_null")]
     pub icir: f64,
     /// t-statistic of the mean IC over every `horizon`-th date (their labels do not overlap).
+    #[serde(with = "nan_as_null")]
     pub t_stat: f64,
     /// Mean daily rank IC.
+    #[serde(with = "nan_as_null")]
     pub rank_ic: f64,
     /// Share of (date, symbol) pairs where the prediction's side of the day's average is the
     /// realised return's side.
+    #[serde(with = "nan_as_null")]
     pub hit_rate: f64,
+}
+
+/// NaN (a score with too few dates) as JSON `null`, which JSON has and NaN is not.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// Scores `prediction` against `label` (both row-major dates × symbols) over `dates`.
