@@ -10,6 +10,7 @@ pub mod bench_tick;
 pub mod feed;
 pub mod fleet;
 pub mod gateway;
+pub mod ml_cli;
 pub mod nginx;
 pub mod openapi;
 pub mod portfolio_cli;

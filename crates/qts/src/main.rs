@@ -196,6 +196,12 @@ enum Command {
     /// Choose K securities from bars as a QUBO and compare every QUBO solver with the proven
     /// best subset (branch and bound) and the continuous mean-variance optimum.
     Portfolio(Box<qts::portfolio_cli::Args>),
+    /// The prediction pipeline: walk-forward evaluation of the baseline model over bars, and
+    /// the model registry (list, promote).
+    Ml {
+        #[command(subcommand)]
+        command: qts::ml_cli::Command,
+    },
     /// Quantum-inspired optimisation: solve a QUBO given as JSON (sa, sqa, sb, dsb, pt, tabu,
     /// exact) or write a benchmark instance.
     Qubo {
@@ -463,6 +469,15 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(async {
                 let mut stdout = std::io::stdout().lock();
                 qts::portfolio_cli::main(*args, &mut stdout)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Ml { command } => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                let mut stdout = std::io::stdout().lock();
+                qts::ml_cli::main(command, &mut stdout)
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }),

@@ -1,0 +1,270 @@
+//! `qts ml`: the prediction pipeline from the command line. `evaluate` runs the `ml` feature
+//! pipeline and a ridge model walk-forward (purged, embargoed) over bars from the sources of
+//! `qts backtest` and prints the out-of-sample scores; with `--registry DIR` it also trains on
+//! every date and saves the model with those scores. `list` and `promote` manage the registry.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use market::bars::Resolution;
+use ml::registry::{Artefact, Registry};
+use ml::validate::{WalkForward, walk_forward};
+use ml::{Panel, features, labels};
+
+use crate::backtest_cli::{self, Source};
+
+/// `qts ml ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Walk-forward evaluation of the ridge baseline; `--registry` saves the model.
+    Evaluate(Box<EvaluateArgs>),
+    /// The registry's versions with their training range and scores.
+    List {
+        /// The registry directory.
+        #[arg(long)]
+        registry: PathBuf,
+    },
+    /// Make a version the one serving uses.
+    Promote {
+        /// The registry directory.
+        #[arg(long)]
+        registry: PathBuf,
+        /// The version.
+        version: u32,
+    },
+}
+
+/// `qts ml evaluate`.
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// Where the bars come from (daily bars: one row per date).
+    #[command(flatten)]
+    pub source: Source,
+    /// Label horizon, in bars.
+    #[arg(long, default_value_t = 1)]
+    pub horizon: usize,
+    /// Ridge penalty on standardised features.
+    #[arg(long, default_value_t = 0.01)]
+    pub lambda: f64,
+    /// Dates of each test block.
+    #[arg(long, default_value_t = 50)]
+    pub test_dates: usize,
+    /// Dates before the first test block.
+    #[arg(long, default_value_t = 250)]
+    pub min_train_dates: usize,
+    /// Dates dropped after the purge, before each test block.
+    #[arg(long, default_value_t = 1)]
+    pub embargo: usize,
+    /// Train on every date too and save the model here (a new version, not promoted).
+    #[arg(long)]
+    pub registry: Option<PathBuf>,
+}
+
+/// Runs a `qts ml` command.
+pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
+    match command {
+        Command::Evaluate(args) => evaluate(*args, out).await,
+        Command::List { registry } => {
+            let r = Registry::open(&registry)?;
+            let current = r.current()?.map(|a| a.version);
+            for v in r.versions()? {
+                let a = r.load(v)?;
+                let scores = a.metrics.map_or_else(
+                    || "no scores".to_owned(),
+                    |s| {
+                        format!(
+                            "IC {:.4} (t {:.2}), rank IC {:.4}, hit {:.1}%",
+                            s.ic,
+                            s.t_stat,
+                            s.rank_ic,
+                            s.hit_rate * 100.0
+                        )
+                    },
+                );
+                writeln!(
+                    out,
+                    "{}{:>4}  horizon {}  trained on dates {}..{}  {}",
+                    if current == Some(v) { "*" } else { " " },
+                    v,
+                    a.horizon,
+                    a.trained_on.0,
+                    a.trained_on.1,
+                    scores
+                )?;
+            }
+            Ok(())
+        }
+        Command::Promote { registry, version } => {
+            Registry::open(&registry)?.promote(version)?;
+            writeln!(out, "version {version} promoted")?;
+            Ok(())
+        }
+    }
+}
+
+async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let rules = market::MarketRules::default();
+    let calendar = rules.calendar().context("trading calendar")?;
+    let resolution: Resolution = args
+        .source
+        .resolution
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
+    let (bars, source) = backtest_cli::load(
+        &args.source,
+        market::Exchange::Hose,
+        resolution,
+        None,
+        None,
+        &rules,
+        &calendar,
+    )
+    .await?;
+    let panel = panel(&bars)?;
+    let split = WalkForward {
+        train_dates: None,
+        test_dates: args.test_dates,
+        horizon: args.horizon,
+        embargo: args.embargo,
+        min_train_dates: args.min_train_dates,
+    };
+    anyhow::ensure!(
+        panel.dates().len() > args.min_train_dates + args.horizon + args.embargo,
+        "{} dates of bars; the walk-forward needs more than {} (--min-train-dates + --horizon + --embargo)",
+        panel.dates().len(),
+        args.min_train_dates + args.horizon + args.embargo
+    );
+    let f = features::batch(&panel);
+    let y = labels::forward_returns(&panel, args.horizon);
+    let (_, scores) = walk_forward(&f, &y, &split, args.lambda)?;
+    writeln!(
+        out,
+        "{source}: {} symbols, {} dates",
+        panel.symbols().len(),
+        panel.dates().len()
+    )?;
+    writeln!(
+        out,
+        "out of sample ({} dates): IC {:.4} (sd {:.4}, ICIR {:.3}, t {:.2}), rank IC {:.4}, hit rate {:.1}%",
+        scores.dates,
+        scores.ic,
+        scores.ic_std,
+        scores.icir,
+        scores.t_stat,
+        scores.rank_ic,
+        scores.hit_rate * 100.0
+    )?;
+    if let Some(dir) = args.registry {
+        // The model to keep: trained on every date whose label is known.
+        let last = panel.dates().len().saturating_sub(args.horizon);
+        let (rows, targets): (Vec<&[f64]>, Vec<f64>) = (0..last)
+            .flat_map(|d| (0..panel.symbols().len()).map(move |s| (d, s)))
+            .filter(|&(d, s)| {
+                y[d * panel.symbols().len() + s].is_finite()
+                    && f.row(d, s).iter().any(|v| v.is_finite())
+            })
+            .map(|(d, s)| (f.row(d, s), y[d * panel.symbols().len() + s]))
+            .unzip();
+        let model = ml::linear::Ridge::fit(&rows, &targets, args.lambda)?;
+        let dates = panel.dates();
+        let version = Registry::open(&dir)?.save(Artefact {
+            version: 0,
+            created: time::OffsetDateTime::now_utc().unix_timestamp(),
+            model,
+            features: f.names().to_vec(),
+            horizon: args.horizon,
+            trained_on: (dates[0], dates[last.max(1) - 1]),
+            metrics: Some(scores),
+        })?;
+        writeln!(out, "saved as version {version} in {}", dir.display())?;
+    }
+    Ok(())
+}
+
+/// Closes and volumes by date (bar start) and symbol; NaN where a symbol has no bar.
+pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
+    let n = bars.symbols().len();
+    let mut dates: Vec<i64> = bars.rows().iter().map(|r| r.start).collect();
+    dates.dedup();
+    let mut close = vec![f64::NAN; dates.len() * n];
+    let mut volume = vec![f64::NAN; dates.len() * n];
+    let mut d = 0;
+    for row in bars.rows() {
+        while dates[d] != row.start {
+            d += 1;
+        }
+        close[d * n + row.sym as usize] = row.close as f64;
+        volume[d * n + row.sym as usize] = row.volume as f64;
+    }
+    let symbols = bars
+        .symbols()
+        .iter()
+        .map(|l| l.symbol.to_string())
+        .collect();
+    Ok(Panel::new(symbols, dates, close, volume)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    async fn run(list: &[&str]) -> anyhow::Result<String> {
+        let cli = Cli::try_parse_from(std::iter::once("ml").chain(list.iter().copied()))?;
+        let mut out = Vec::new();
+        main(cli.command, &mut out).await?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn evaluate_saves_a_version_that_can_be_listed_and_promoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = dir.path().to_str().unwrap();
+        let text = run(&[
+            "evaluate",
+            "--synthetic",
+            "20",
+            "--days",
+            "200",
+            "--min-train-dates",
+            "100",
+            "--registry",
+            reg,
+        ])
+        .await
+        .unwrap();
+        assert!(text.contains("20 symbols, 200 dates"), "{text}");
+        assert!(
+            text.contains("out of sample (") && text.contains("saved as version 1"),
+            "{text}"
+        );
+        let listed = run(&["list", "--registry", reg]).await.unwrap();
+        assert!(listed.starts_with("    1  horizon 1"), "{listed}");
+        run(&["promote", "--registry", reg, "1"]).await.unwrap();
+        assert!(
+            run(&["list", "--registry", reg])
+                .await
+                .unwrap()
+                .starts_with("*   1")
+        );
+        let err = run(&["promote", "--registry", reg, "7"]).await.unwrap_err();
+        assert_eq!(err.to_string(), "no model version 7");
+        let err = run(&["evaluate", "--synthetic", "5", "--days", "100"])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("100 dates of bars; the walk-forward needs more than 252"),
+            "{err}"
+        );
+    }
+}
