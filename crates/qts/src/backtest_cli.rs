@@ -17,7 +17,7 @@ use market::bars::Resolution;
 use market::{Exchange, Symbol};
 use time::Date;
 
-/// Where bars come from: `qts backtest`'s and `qts portfolio`'s sources, one of them.
+/// Where bars come from: the sources of `qts backtest`, `qts portfolio` and `qts ml`, one of them.
 #[derive(Debug, clap::Args)]
 pub struct Source {
     /// Bars as CSV: a file or a directory of `*.csv` (repeatable). Columns: `open,high,low,
@@ -54,6 +54,41 @@ pub struct Source {
     /// Last day of the bars used, YYYY-MM-DD.
     #[arg(long)]
     pub to: Option<String>,
+}
+
+impl Source {
+    /// `--resolution`, parsed.
+    pub fn resolution(&self) -> anyhow::Result<Resolution> {
+        self.resolution
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--resolution: {e}"))
+    }
+
+    /// `--from` and `--to`, parsed.
+    pub fn range(&self) -> anyhow::Result<(Option<Date>, Option<Date>)> {
+        Ok((date(&self.from, "from")?, date(&self.to, "to")?))
+    }
+
+    /// The bars this source names, between `--from` and `--to` (`exchange`: of symbols whose
+    /// source does not say), and where they came from.
+    pub async fn bars(
+        &self,
+        exchange: Exchange,
+        rules: &market::MarketRules,
+        calendar: &market::TradingCalendar,
+    ) -> anyhow::Result<(Bars, String)> {
+        let (from, to) = self.range()?;
+        load(
+            self,
+            exchange,
+            self.resolution()?,
+            from,
+            to,
+            rules,
+            calendar,
+        )
+        .await
+    }
 }
 
 /// `qts backtest`.
@@ -116,15 +151,8 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
         }
         None => Config::fleet()?,
     };
-    let resolution: Resolution = args
-        .source
-        .resolution
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
-    let (from, to) = (
-        date(&args.source.from, "from")?,
-        date(&args.source.to, "to")?,
-    );
+    let resolution = args.source.resolution()?;
+    let (from, to) = args.source.range()?;
     let trade_from = date(&args.trade_from, "trade-from")?;
     let rules = market::MarketRules::default();
     let calendar = rules.calendar().context("trading calendar")?;

@@ -7,12 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use market::bars::Resolution;
 use ml::registry::{Artefact, Registry};
 use ml::validate::{WalkForward, walk_forward};
 use ml::{Panel, features, labels};
 
-use crate::backtest_cli::{self, Source};
+use crate::backtest_cli::Source;
 
 /// `qts ml ...`
 #[derive(Debug, clap::Subcommand)]
@@ -106,21 +105,10 @@ pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> 
 async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let rules = market::MarketRules::default();
     let calendar = rules.calendar().context("trading calendar")?;
-    let resolution: Resolution = args
+    let (bars, source) = args
         .source
-        .resolution
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
-    let (bars, source) = backtest_cli::load(
-        &args.source,
-        market::Exchange::Hose,
-        resolution,
-        None,
-        None,
-        &rules,
-        &calendar,
-    )
-    .await?;
+        .bars(market::Exchange::Hose, &rules, &calendar)
+        .await?;
     let panel = panel(&bars)?;
     let split = WalkForward {
         train_dates: None,

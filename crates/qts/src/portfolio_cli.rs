@@ -8,12 +8,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use market::bars::Resolution;
 use qubo::portfolio::{Model, Problem, Selection, Universe, continuous};
 use qubo::{Params, Solver};
 use serde::Serialize;
 
-use crate::backtest_cli::{self, Source};
+use crate::backtest_cli::Source;
 
 /// `qts portfolio`.
 #[derive(Debug, clap::Args)]
@@ -97,33 +96,10 @@ pub struct Report {
 pub async fn main(args: Args, out: &mut impl Write) -> anyhow::Result<()> {
     let rules = market::MarketRules::default();
     let calendar = rules.calendar().context("trading calendar")?;
-    let resolution: Resolution = args
+    let (bars, source) = args
         .source
-        .resolution
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--resolution: {e}"))?;
-    let date = |t: &Option<String>, what| {
-        t.as_deref()
-            .map(|t| {
-                time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
-                    .with_context(|| format!("--{what} {t:?}: YYYY-MM-DD"))
-            })
-            .transpose()
-    };
-    let (from, to) = (
-        date(&args.source.from, "from")?,
-        date(&args.source.to, "to")?,
-    );
-    let (bars, source) = backtest_cli::load(
-        &args.source,
-        market::Exchange::Hose,
-        resolution,
-        from,
-        to,
-        &rules,
-        &calendar,
-    )
-    .await?;
+        .bars(market::Exchange::Hose, &rules, &calendar)
+        .await?;
     let (universe, periods) = universe(&bars, args.lot)?;
     let report = compare(&universe, periods, &args, source)?;
     if args.json {
