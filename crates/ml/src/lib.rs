@@ -15,6 +15,7 @@ pub mod leak;
 pub mod linear;
 mod panel;
 pub mod registry;
+pub mod select;
 pub mod validate;
 
 pub use panel::{Panel, PanelError};

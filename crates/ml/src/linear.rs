@@ -14,6 +14,9 @@ pub enum FitError {
     /// The penalty is negative or not a number.
     #[error("the ridge penalty must be a finite number ≥ 0, not {0}")]
     Penalty(f64),
+    /// Feature selection failed.
+    #[error("feature selection: {0}")]
+    Select(String),
 }
 
 /// A fitted ridge regression.

@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::features::{Features, ranks};
 use crate::linear::{FitError, Ridge};
+use crate::select::{Selection, choose};
 
 /// How to split dates into training and test blocks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -187,13 +188,14 @@ fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
     (aa > 0.0 && bb > 0.0).then(|| ab / (aa * bb).sqrt())
 }
 
-/// Out-of-sample predictions of ridge models trained fold by fold, and their scores over the
-/// test dates.
+/// Out-of-sample predictions of ridge models trained fold by fold (on the features `select`
+/// keeps, chosen on each fold's training rows), and their scores over the test dates.
 pub fn walk_forward(
     features: &Features,
     label: &[f64],
     split: &WalkForward,
     lambda: f64,
+    select: Option<Selection>,
 ) -> Result<(Vec<f64>, Scores), FitError> {
     let (dates, symbols) = (features.dates(), features.symbols());
     let mut prediction = vec![f64::NAN; dates * symbols];
@@ -210,12 +212,19 @@ pub fn walk_forward(
                 }
             }
         }
-        let model = Ridge::fit(&rows, &y, lambda)?;
+        let columns: Vec<usize> = match select {
+            Some(selection) => choose(&rows, &y, selection).map_err(FitError::Select)?,
+            None => (0..features.names().len()).collect(),
+        };
+        let project = |row: &[f64]| columns.iter().map(|&c| row[c]).collect::<Vec<f64>>();
+        let kept: Vec<Vec<f64>> = rows.iter().map(|r| project(r)).collect();
+        let kept: Vec<&[f64]> = kept.iter().map(Vec::as_slice).collect();
+        let model = Ridge::fit(&kept, &y, lambda)?;
         for d in fold.test.clone() {
             for s in 0..symbols {
                 let row = features.row(d, s);
                 if row.iter().any(|v| v.is_finite()) {
-                    prediction[d * symbols + s] = model.predict(row);
+                    prediction[d * symbols + s] = model.predict(&project(row));
                 }
             }
         }

@@ -5,6 +5,7 @@
 use fcsim::tape::{Generator, MarketModel};
 use fcsim::universe::{Universe, UniverseSize};
 use market::{MarketRules, TradingCalendar};
+use ml::select::Selection;
 use ml::validate::{Scores, WalkForward, walk_forward};
 use ml::{Panel, features, labels};
 use time::Date;
@@ -54,7 +55,7 @@ fn market(planted_reversal: f64, mean_reversion: f64, seed: u64) -> Panel {
     .unwrap()
 }
 
-fn out_of_sample(p: &Panel) -> Scores {
+fn out_of_sample(p: &Panel, select: Option<Selection>) -> Scores {
     let f = features::batch(p);
     let y = labels::forward_returns(p, 1);
     let split = WalkForward {
@@ -64,22 +65,28 @@ fn out_of_sample(p: &Panel) -> Scores {
         embargo: 1,
         min_train_dates: 250,
     };
-    walk_forward(&f, &y, &split, 0.01).unwrap().1
+    walk_forward(&f, &y, &split, 0.01, select).unwrap().1
 }
 
 #[test]
 fn a_planted_reversal_is_found_out_of_sample() {
-    let s = out_of_sample(&market(0.2, 0.002, 11));
+    let planted = market(0.2, 0.002, 11);
+    let s = out_of_sample(&planted, None);
     eprintln!("planted reversal 0.2: {s:?}");
     assert!(s.dates > 400, "{s:?}");
     assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
     assert!(s.rank_ic > 0.04 && s.hit_rate > 0.52, "{s:?}");
+    // Four features chosen by the QUBO (relevance minus redundancy) on each training window
+    // still carry the signal.
+    let s = out_of_sample(&planted, Some(Selection { k: 4, alpha: 1.0 }));
+    eprintln!("planted reversal 0.2, 4 features chosen by QUBO: {s:?}");
+    assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
 }
 
 #[test]
 fn a_random_walk_gives_no_signal() {
     for seed in [11, 12] {
-        let s = out_of_sample(&market(0.0, 0.0, seed));
+        let s = out_of_sample(&market(0.0, 0.0, seed), None);
         eprintln!("random walk, seed {seed}: {s:?}");
         assert!(s.dates > 400, "{s:?}");
         assert!(

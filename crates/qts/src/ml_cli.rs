@@ -55,6 +55,13 @@ pub struct EvaluateArgs {
     /// Dates dropped after the purge, before each test block.
     #[arg(long, default_value_t = 1)]
     pub embargo: usize,
+    /// Keep this many features, chosen on each training window by the QUBO of relevance minus
+    /// redundancy (`ml::select`); all of them without it.
+    #[arg(long)]
+    pub select: Option<usize>,
+    /// Weight of redundancy against relevance in that choice.
+    #[arg(long, default_value_t = 1.0)]
+    pub select_alpha: f64,
     /// Train on every date too and save the model here (a new version, not promoted).
     #[arg(long)]
     pub registry: Option<PathBuf>,
@@ -125,7 +132,11 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
     );
     let f = features::batch(&panel);
     let y = labels::forward_returns(&panel, args.horizon);
-    let (_, scores) = walk_forward(&f, &y, &split, args.lambda)?;
+    let select = args.select.map(|k| ml::select::Selection {
+        k,
+        alpha: args.select_alpha,
+    });
+    let (_, scores) = walk_forward(&f, &y, &split, args.lambda, select)?;
     writeln!(
         out,
         "{source}: {} symbols, {} dates",
@@ -144,6 +155,10 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
         scores.hit_rate * 100.0
     )?;
     if let Some(dir) = args.registry {
+        anyhow::ensure!(
+            args.select.is_none(),
+            "--registry saves models on every feature; drop --select to save one"
+        );
         // The model to keep: trained on every date whose label is known.
         let last = panel.dates().len().saturating_sub(args.horizon);
         let (rows, targets): (Vec<&[f64]>, Vec<f64>) = (0..last)
