@@ -113,7 +113,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18303,
         grpc_package: "qts.prediction.v1",
         grpc_service: "qts.prediction.v1.PredictionService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "decision",

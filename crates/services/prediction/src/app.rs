@@ -22,7 +22,11 @@ impl Service for App {
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let parts = Parts {
-            http: common::server::info_routes(info.clone()),
+            http: common::server::info_routes(info.clone()).merge(crate::http::router(
+                crate::http::AppState {
+                    optimising: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+                },
+            )),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
             registry: prometheus::Registry::new(),
         };

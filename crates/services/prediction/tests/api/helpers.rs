@@ -30,6 +30,16 @@ impl TestApp {
             .expect("HTTP request")
     }
 
+    /// `POST /api/prediction/v1/portfolio`.
+    pub async fn post_portfolio(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.app.http_url("/api/prediction/v1/portfolio"))
+            .json(body)
+            .send()
+            .await
+            .expect("HTTP request")
+    }
+
     /// `GET /api/prediction/v1/info`.
     pub async fn get_info(&self) -> reqwest::Response {
         self.get("/api/prediction/v1/info").await
