@@ -21,13 +21,14 @@ impl Service for App {
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
+        let optimiser = crate::service::Optimiser::default();
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(
                 crate::http::AppState {
-                    optimising: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+                    optimiser: optimiser.clone(),
                 },
             )),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
+            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), optimiser)),
             registry: prometheus::Registry::new(),
         };
         let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;

@@ -1,26 +1,21 @@
 //! HTTP adapter: portfolio optimisation, documented with utoipa. Every refusal is the
 //! `{"code","message"}` body.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use common::error::{ApiError, Kind};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::service::{self, Error, MAX_TIME_LIMIT_MS, Request, Security};
+use crate::service::{Input, Optimiser, Security};
 
 /// The state of the routes.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    /// One optimisation at a time: each may use every core for its time limit.
-    pub(crate) optimising: Arc<Semaphore>,
+    pub(crate) optimiser: Optimiser,
 }
 
 /// The service's routes.
@@ -30,15 +25,6 @@ pub(crate) fn router(state: AppState) -> OpenApiRouter {
         // 500 securities × 1,000 returns as JSON fit; the default 2 MB does not.
         .layer(axum::extract::DefaultBodyLimit::max(16 << 20))
         .with_state(state)
-}
-
-impl From<Error> for ApiError {
-    fn from(e: Error) -> Self {
-        let kind = match &e {
-            Error::Invalid(_) | Error::Portfolio(_) | Error::Solver(_) => Kind::InvalidArgument,
-        };
-        ApiError::new(kind, e.to_string())
-    }
 }
 
 /// A candidate security.
@@ -124,51 +110,29 @@ async fn optimise_portfolio(
 ) -> Result<Json<PortfolioDto>, ApiError> {
     let Json(b) =
         body.map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))?;
-    let solver: qubo::Solver = b
-        .solver
-        .as_deref()
-        .unwrap_or("tabu")
-        .parse()
-        .map_err(|e: String| ApiError::new(Kind::InvalidArgument, e))?;
-    let time_limit_ms = b.time_limit_ms.unwrap_or(1000);
-    if !(1..=MAX_TIME_LIMIT_MS).contains(&time_limit_ms) {
-        return Err(ApiError::new(
-            Kind::InvalidArgument,
-            format!("time_limit_ms {time_limit_ms}: 1 to {MAX_TIME_LIMIT_MS}"),
-        ));
-    }
-    let request = Request {
-        securities: b
-            .securities
-            .into_iter()
-            .map(|s| Security {
-                symbol: s.symbol,
-                price: s.price,
-                lot: s.lot.unwrap_or(100),
-                returns: s.returns,
-            })
-            .collect(),
-        k: b.k,
-        budget: b.budget,
-        risk_aversion: b.risk_aversion.unwrap_or(5.0),
-        solver,
-        time_limit: Duration::from_millis(time_limit_ms),
-        seed: b.seed.unwrap_or(0),
-    };
-    let _permit = s.optimising.clone().try_acquire_owned().map_err(|_| {
-        ApiError::new(
-            Kind::ResourceExhausted,
-            "another portfolio optimisation is running; retry shortly",
-        )
-    })?;
-    let answer = tokio::task::spawn_blocking(move || service::optimise(&request))
-        .await
-        .map_err(|e| ApiError::new(Kind::Internal, format!("optimisation task: {e}")))??;
+    let answer = s
+        .optimiser
+        .optimise(Input {
+            securities: b
+                .securities
+                .into_iter()
+                .map(|s| Security {
+                    symbol: s.symbol,
+                    price: s.price,
+                    lot: s.lot.unwrap_or(100),
+                    returns: s.returns,
+                })
+                .collect(),
+            k: b.k,
+            budget: b.budget,
+            risk_aversion: b.risk_aversion,
+            solver: b.solver,
+            time_limit_ms: b.time_limit_ms,
+            seed: b.seed,
+        })
+        .await?;
     Ok(Json(PortfolioDto {
-        gap: answer
-            .objective
-            .zip(answer.best_objective)
-            .map(|(o, b)| (b - o) / b.abs().max(1e-300)),
+        gap: answer.gap,
         holdings: answer
             .holdings
             .into_iter()
@@ -184,7 +148,7 @@ async fn optimise_portfolio(
         best_objective: answer.best_objective,
         proven: answer.proven,
         bound: answer.bound,
-        solver: solver.name().to_owned(),
+        solver: answer.solver.name().to_owned(),
         solver_ms: answer.solver_ms,
     }))
 }

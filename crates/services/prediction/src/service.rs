@@ -1,10 +1,13 @@
 //! Use cases: portfolio optimisation (choose K securities in whole lots as a QUBO, with the
 //! proven best subset and the continuous bound to judge the answer by).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::error::{Classify, Kind};
 use qubo::portfolio::{Model, PortfolioError, Problem, Universe, continuous};
 use qubo::{Params, Solver};
+use tokio::sync::Semaphore;
 
 /// The most securities one optimisation takes.
 pub const MAX_SECURITIES: usize = 500;
@@ -25,6 +28,92 @@ pub enum Error {
     /// The solver refused.
     #[error(transparent)]
     Solver(#[from] qubo::Error),
+    /// Another optimisation is running.
+    #[error("another portfolio optimisation is running; retry shortly")]
+    Busy,
+    /// The optimisation's thread failed.
+    #[error("optimisation task: {0}")]
+    Task(String),
+}
+
+impl Classify for Error {
+    fn kind(&self) -> Kind {
+        match self {
+            Error::Invalid(_) | Error::Portfolio(_) | Error::Solver(_) => Kind::InvalidArgument,
+            Error::Busy => Kind::ResourceExhausted,
+            Error::Task(_) => Kind::Internal,
+        }
+    }
+}
+
+/// What a caller asks for, before defaults and checks.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The candidates.
+    pub securities: Vec<Security>,
+    /// How many to hold.
+    pub k: usize,
+    /// Money to invest (VND).
+    pub budget: f64,
+    /// Default 5.
+    pub risk_aversion: Option<f64>,
+    /// A solver's name; default `tabu`.
+    pub solver: Option<String>,
+    /// Default 1,000; at most [`MAX_TIME_LIMIT_MS`].
+    pub time_limit_ms: Option<u64>,
+    /// Default 0.
+    pub seed: Option<u64>,
+}
+
+/// Runs optimisations one at a time (each may use every core for its time limit), off the
+/// async threads.
+#[derive(Debug, Clone)]
+pub struct Optimiser {
+    running: Arc<Semaphore>,
+}
+
+impl Default for Optimiser {
+    fn default() -> Self {
+        Self {
+            running: Arc::new(Semaphore::new(1)),
+        }
+    }
+}
+
+impl Optimiser {
+    /// Checks `input`, then optimises; [`Error::Busy`] while another runs.
+    pub async fn optimise(&self, input: Input) -> Result<Answer, Error> {
+        let solver: Solver = input
+            .solver
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("tabu")
+            .parse()
+            .map_err(Error::Invalid)?;
+        let time_limit_ms = input.time_limit_ms.unwrap_or(1000);
+        if !(1..=MAX_TIME_LIMIT_MS).contains(&time_limit_ms) {
+            return Err(Error::Invalid(format!(
+                "time_limit_ms {time_limit_ms}: 1 to {MAX_TIME_LIMIT_MS}"
+            )));
+        }
+        let request = Request {
+            securities: input.securities,
+            k: input.k,
+            budget: input.budget,
+            risk_aversion: input.risk_aversion.unwrap_or(5.0),
+            solver,
+            time_limit: Duration::from_millis(time_limit_ms),
+            seed: input.seed.unwrap_or(0),
+        };
+        let _permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::Busy)?;
+        tokio::task::spawn_blocking(move || optimise(&request))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+    }
 }
 
 /// One security offered.
@@ -85,8 +174,12 @@ pub struct Answer {
     pub best_objective: Option<f64>,
     /// Whether the branch and bound finished in time.
     pub proven: bool,
+    /// Short of the best objective, as a share of it (0: the best).
+    pub gap: Option<f64>,
     /// The continuous mean-variance optimum: an upper bound.
     pub bound: f64,
+    /// The solver.
+    pub solver: Solver,
     /// The solver's wall time.
     pub solver_ms: f64,
 }
@@ -168,9 +261,14 @@ pub fn optimise(r: &Request) -> Result<Answer, Error> {
         objective: chosen.as_ref().map(|c| c.objective),
         expected_return: chosen.as_ref().map(|c| c.expected_return),
         stdev: chosen.as_ref().map(|c| c.variance.max(0.0).sqrt()),
+        gap: chosen
+            .as_ref()
+            .zip(best.as_ref())
+            .map(|(c, b)| (b.objective - c.objective) / b.objective.abs().max(1e-300)),
         best_objective: best.map(|b| b.objective),
         proven,
         bound,
+        solver: r.solver,
         solver_ms,
     })
 }

@@ -45,6 +45,20 @@ impl TestApp {
         self.get("/api/prediction/v1/info").await
     }
 
+    /// gRPC `PredictionService/OptimisePortfolio`.
+    pub async fn grpc_optimise(
+        &self,
+        request: proto::prediction::v1::OptimisePortfolioRequest,
+    ) -> Result<proto::prediction::v1::OptimisePortfolioResponse, tonic::Status> {
+        let mut client = PredictionServiceClient::connect(self.app.grpc_url())
+            .await
+            .expect("gRPC connect");
+        client
+            .optimise_portfolio(request)
+            .await
+            .map(|r| r.into_inner())
+    }
+
     /// gRPC `PredictionService/GetInfo`.
     pub async fn grpc_get_info(&self) -> proto::common::v1::ServiceInfo {
         let mut client = PredictionServiceClient::connect(self.app.grpc_url())

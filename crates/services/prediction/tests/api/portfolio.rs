@@ -116,3 +116,46 @@ async fn a_second_optimisation_while_one_runs_is_told_to_retry() {
     assert_eq!(second, 429);
     app.app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn grpc_optimises_the_same_way_and_refuses_the_same_way() {
+    use proto::prediction::v1::{Candidate, OptimisePortfolioRequest};
+    let app = spawn_app().await;
+    let candidates: Vec<Candidate> = securities(10, 60)
+        .into_iter()
+        .map(|s| Candidate {
+            symbol: s["symbol"].as_str().unwrap().to_owned(),
+            price: s["price"].as_f64().unwrap(),
+            lot: 0,
+            returns: s["returns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_f64().unwrap())
+                .collect(),
+        })
+        .collect();
+    let request = |solver: &str| OptimisePortfolioRequest {
+        securities: candidates.clone(),
+        k: 3,
+        budget: 1e9,
+        risk_aversion: None,
+        solver: solver.to_owned(),
+        time_limit_ms: 200,
+        seed: 1,
+    };
+    let answer = app.grpc_optimise(request("sa")).await.unwrap();
+    assert_eq!(answer.holdings.len(), 3);
+    assert_eq!(answer.solver, "sa");
+    assert!(answer.proven);
+    assert!(answer.gap.unwrap().abs() < 1e-12);
+    assert!(answer.holdings.iter().all(|h| h.shares % 100 == 0));
+    let refused = app.grpc_optimise(request("annealing")).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused.message().contains("unknown solver"),
+        "{}",
+        refused.message()
+    );
+    app.app.stop().await.unwrap();
+}
