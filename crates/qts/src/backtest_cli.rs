@@ -551,17 +551,11 @@ mod tests {
         .unwrap();
         std::fs::write(csv.join("notes.txt"), "not bars").unwrap();
         let a = args(&["--csv", &csv.display().to_string()]);
-        let (b, source) = load(
-            &a.source,
-            config.exchange().unwrap(),
-            Resolution::D1,
-            None,
-            None,
-            &rules,
-            &calendar,
-        )
-        .await
-        .unwrap();
+        let (b, source) = a
+            .source
+            .bars(config.exchange().unwrap(), &rules, &calendar)
+            .await
+            .unwrap();
         assert_eq!((b.len(), source.as_str()), (1, "1 CSV file(s)"));
 
         // A recording: bars (an updated version of one of them too) and the master data.
@@ -587,47 +581,28 @@ mod tests {
         drop(w);
         let file = ingestion::record::day_path(&rec, "2025-06-09");
         let a = args(&["--recording", &file.display().to_string()]);
-        let (b, _) = load(
-            &a.source,
-            config.exchange().unwrap(),
-            Resolution::D1,
-            None,
-            None,
-            &rules,
-            &calendar,
-        )
-        .await
-        .unwrap();
+        let (b, _) = a
+            .source
+            .bars(config.exchange().unwrap(), &rules, &calendar)
+            .await
+            .unwrap();
         assert_eq!(b.len(), 3, "the last version of each bar");
         assert!(b.rows().iter().all(|r| r.close == 20_100));
         assert_eq!(b.symbols()[0].exchange, Exchange::Hnx);
 
         let none = args(&[]);
-        let e = load(
-            &none.source,
-            config.exchange().unwrap(),
-            Resolution::D1,
-            None,
-            None,
-            &rules,
-            &calendar,
-        )
-        .await
-        .unwrap_err();
+        let e = none
+            .source
+            .bars(config.exchange().unwrap(), &rules, &calendar)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("one source"), "{e}");
         let two = args(&["--synthetic", "5", "--csv", "x"]);
         assert!(
-            load(
-                &two.source,
-                config.exchange().unwrap(),
-                Resolution::D1,
-                None,
-                None,
-                &rules,
-                &calendar
-            )
-            .await
-            .is_err()
+            two.source
+                .bars(config.exchange().unwrap(), &rules, &calendar)
+                .await
+                .is_err()
         );
     }
 }
