@@ -18,6 +18,9 @@ use crate::backtest_cli::Source;
 pub enum Command {
     /// Walk-forward evaluation of the ridge baseline; `--registry` saves the model.
     Evaluate(Box<EvaluateArgs>),
+    /// Scores a saved model on bars without retraining it (the promoted version unless
+    /// `--version`): its predictions' IC, rank IC, t and hit rate over every date with a label.
+    Score(Box<ScoreArgs>),
     /// The registry's versions with their training range and scores.
     List {
         /// The registry directory.
@@ -67,10 +70,25 @@ pub struct EvaluateArgs {
     pub registry: Option<PathBuf>,
 }
 
+/// `qts ml score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    /// Where the bars come from.
+    #[command(flatten)]
+    pub source: Source,
+    /// The registry directory.
+    #[arg(long)]
+    pub registry: PathBuf,
+    /// The version to score (default: the promoted one).
+    #[arg(long)]
+    pub model: Option<u32>,
+}
+
 /// Runs a `qts ml` command.
 pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
     match command {
         Command::Evaluate(args) => evaluate(*args, out).await,
+        Command::Score(args) => score(*args, out).await,
         Command::List { registry } => {
             let r = Registry::open(&registry)?;
             let current = r.current()?.map(|a| a.version);
@@ -185,6 +203,69 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
     Ok(())
 }
 
+async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let registry = Registry::open(&args.registry)?;
+    let artefact = match args.model {
+        Some(v) => registry.load(v)?,
+        None => registry
+            .current()?
+            .context("no version is promoted; name one with --model")?,
+    };
+    let rules = market::MarketRules::default();
+    let calendar = rules.calendar().context("trading calendar")?;
+    let (bars, source) = args
+        .source
+        .bars(market::Exchange::Hose, &rules, &calendar)
+        .await?;
+    let panel = panel(&bars)?;
+    let f = features::batch(&panel);
+    anyhow::ensure!(
+        f.names() == artefact.features.as_slice(),
+        "model {} was trained on features {:?}; this pipeline computes {:?}",
+        artefact.version,
+        artefact.features,
+        f.names()
+    );
+    let (dates, symbols) = (panel.dates().len(), panel.symbols().len());
+    let mut prediction = vec![f64::NAN; dates * symbols];
+    for d in 0..dates {
+        for s in 0..symbols {
+            let row = f.row(d, s);
+            if row.iter().any(|v| v.is_finite()) {
+                prediction[d * symbols + s] = artefact.model.predict(row);
+            }
+        }
+    }
+    let y = labels::forward_returns(&panel, artefact.horizon);
+    let scores = ml::validate::score(&prediction, &y, symbols, 0..dates, artefact.horizon);
+    let overlap = panel
+        .dates()
+        .iter()
+        .filter(|d| (artefact.trained_on.0..=artefact.trained_on.1).contains(d))
+        .count();
+    writeln!(
+        out,
+        "{source}: {symbols} symbols, {dates} dates; model version {}",
+        artefact.version
+    )?;
+    if overlap > 0 {
+        writeln!(
+            out,
+            "warning: {overlap} of these dates are inside the model's training range; their scores are in-sample"
+        )?;
+    }
+    writeln!(
+        out,
+        "scored {} dates: IC {:.4} (t {:.2}), rank IC {:.4}, hit rate {:.1}%",
+        scores.dates,
+        scores.ic,
+        scores.t_stat,
+        scores.rank_ic,
+        scores.hit_rate * 100.0
+    )?;
+    Ok(())
+}
+
 /// Closes and volumes by date (bar start) and symbol; NaN where a symbol has no bar.
 pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
     let n = bars.symbols().len();
@@ -259,6 +340,38 @@ mod tests {
                 .unwrap()
                 .starts_with("*   1")
         );
+        // The saved model scores other bars without retraining; on its own bars it warns.
+        let scored = run(&[
+            "score",
+            "--synthetic",
+            "20",
+            "--days",
+            "120",
+            "--seed",
+            "9",
+            "--registry",
+            reg,
+        ])
+        .await
+        .unwrap();
+        assert!(
+            scored.contains("model version 1") && scored.contains("scored "),
+            "{scored}"
+        );
+        let own = run(&[
+            "score",
+            "--synthetic",
+            "20",
+            "--days",
+            "200",
+            "--registry",
+            reg,
+            "--model",
+            "1",
+        ])
+        .await
+        .unwrap();
+        assert!(own.contains("inside the model's training range"), "{own}");
         let err = run(&["promote", "--registry", reg, "7"]).await.unwrap_err();
         assert_eq!(err.to_string(), "no model version 7");
         let err = run(&["evaluate", "--synthetic", "5", "--days", "100"])
