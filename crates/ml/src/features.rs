@@ -10,6 +10,7 @@ use indicators::Streaming;
 use indicators::momentum::Rsi;
 
 use crate::Panel;
+use crate::stats::{mean, stdev};
 
 /// The features, in column order.
 pub const NAMES: [&str; 15] = [
@@ -126,10 +127,10 @@ impl SymbolState {
             f64::NAN
         };
         out[4] = (rsi[0] - 50.0) / 50.0;
-        let last: Vec<f64> = self.closes.iter().rev().take(WINDOW).copied().collect();
-        if last.len() == WINDOW {
-            let mean = last.iter().sum::<f64>() / WINDOW as f64;
-            let sd = stdev(last.iter().copied());
+        if self.closes.len() >= WINDOW {
+            let last = self.closes.iter().rev().take(WINDOW).copied();
+            let mean = last.clone().sum::<f64>() / WINDOW as f64;
+            let sd = stdev(last);
             out[5] = close / mean - 1.0;
             out[6] = if sd > 0.0 { (close - mean) / sd } else { 0.0 };
         } else {
@@ -154,16 +155,6 @@ fn push_capped(q: &mut VecDeque<f64>, v: f64, cap: usize) {
         q.pop_front();
     }
     q.push_back(v);
-}
-
-/// Sample standard deviation.
-fn stdev(values: impl Iterator<Item = f64> + Clone) -> f64 {
-    let n = values.clone().count();
-    if n < 2 {
-        return f64::NAN;
-    }
-    let mean = values.clone().sum::<f64>() / n as f64;
-    (values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
 }
 
 /// The incremental pipeline: push each date's bars in order.
@@ -213,14 +204,6 @@ impl Pipeline {
         }
         out
     }
-}
-
-/// Mean of the finite values, NaN if none.
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values
-        .filter(|v| v.is_finite())
-        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
 /// Percentile ranks in [−0.5, 0.5] (ties share their average rank); none for fewer than two.

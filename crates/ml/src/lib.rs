@@ -16,6 +16,7 @@ pub mod linear;
 mod panel;
 pub mod registry;
 pub mod select;
+mod stats;
 pub mod validate;
 
 pub use panel::{Panel, PanelError};

@@ -4,6 +4,8 @@
 
 use qubo::{Params, Solver};
 
+use crate::stats::pearson;
+
 /// How many features to keep and what redundancy costs (0: by relevance alone).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Selection {
@@ -39,29 +41,14 @@ pub fn choose(rows: &[&[f64]], y: &[f64], selection: Selection) -> Result<Vec<us
 
 /// Pearson correlation over the pairs where both are finite; 0 when undefined.
 fn correlation(a: impl Iterator<Item = f64>, b: impl Iterator<Item = f64>) -> f64 {
-    let pairs: Vec<(f64, f64)> = a
+    let (x, y): (Vec<f64>, Vec<f64>) = a
         .zip(b)
         .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
-    if pairs.len() < 3 {
+        .unzip();
+    if x.len() < 3 {
         return 0.0;
     }
-    let n = pairs.len() as f64;
-    let (mx, my) = (
-        pairs.iter().map(|p| p.0).sum::<f64>() / n,
-        pairs.iter().map(|p| p.1).sum::<f64>() / n,
-    );
-    let (mut xy, mut xx, mut yy) = (0.0, 0.0, 0.0);
-    for (x, y) in &pairs {
-        xy += (x - mx) * (y - my);
-        xx += (x - mx).powi(2);
-        yy += (y - my).powi(2);
-    }
-    if xx > 0.0 && yy > 0.0 {
-        xy / (xx * yy).sqrt()
-    } else {
-        0.0
-    }
+    pearson(&x, &y).unwrap_or(0.0)
 }
 
 #[cfg(test)]

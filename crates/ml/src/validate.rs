@@ -8,6 +8,7 @@ use std::ops::Range;
 use crate::features::{Features, ranks};
 use crate::linear::{FitError, Ridge};
 use crate::select::{Selection, choose};
+use crate::stats::{mean, pearson, stdev};
 
 /// How to split dates into training and test blocks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,7 +131,7 @@ pub fn score(
             v.into_iter().map(|x| x.1).collect::<Vec<f64>>()
         };
         let rank_ic = pearson(&by_symbol(&rp), &by_symbol(&rl)).unwrap_or(0.0);
-        let (mp, ml) = (mean(&p), mean(&l));
+        let (mp, ml) = (mean(p.iter().copied()), mean(l.iter().copied()));
         for (a, b) in p.iter().zip(&l) {
             if *a != mp && *b != ml {
                 tries += 1;
@@ -141,51 +142,25 @@ pub fn score(
         rank_ics.push(rank_ic);
         kept_dates.push(d);
     }
-    let ic = mean(&ics);
-    let ic_std = stdev(&ics);
+    let ic = mean(ics.iter().copied());
+    let ic_std = stdev(ics.iter().copied());
     // Non-overlapping labels: every `horizon`-th scored date.
     let spaced: Vec<f64> = ics.iter().step_by(horizon.max(1)).copied().collect();
-    let t_stat = mean(&spaced) / (stdev(&spaced) / (spaced.len() as f64).sqrt());
+    let t_stat = mean(spaced.iter().copied())
+        / (stdev(spaced.iter().copied()) / (spaced.len() as f64).sqrt());
     Scores {
         dates: ics.len(),
         ic,
         ic_std,
         icir: ic / ic_std,
         t_stat,
-        rank_ic: mean(&rank_ics),
+        rank_ic: mean(rank_ics.iter().copied()),
         hit_rate: if tries == 0 {
             f64::NAN
         } else {
             hits as f64 / tries as f64
         },
     }
-}
-
-fn mean(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
-}
-
-fn stdev(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return f64::NAN;
-    }
-    let m = mean(v);
-    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-}
-
-fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
-    let (ma, mb) = (mean(a), mean(b));
-    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        ab += (x - ma) * (y - mb);
-        aa += (x - ma).powi(2);
-        bb += (y - mb).powi(2);
-    }
-    (aa > 0.0 && bb > 0.0).then(|| ab / (aa * bb).sqrt())
 }
 
 /// Out-of-sample predictions of ridge models trained fold by fold (on the features `select`
