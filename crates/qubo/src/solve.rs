@@ -201,15 +201,13 @@ impl Stop {
     /// Records an energy found; true when it reaches the target.
     #[inline]
     pub(crate) fn offer(&self, energy: f64) -> bool {
-        if self
-            .target
-            .is_some_and(|t| energy <= t + 1e-9 * t.abs().max(1.0))
-        {
+        if self.reached(energy) {
             self.reached.store(true, Ordering::Relaxed);
         }
         self.reached.load(Ordering::Relaxed)
     }
 
+    /// Whether `energy` is at the target (within a relative 1e-9).
     pub(crate) fn reached(&self, energy: f64) -> bool {
         self.target
             .is_some_and(|t| energy <= t + 1e-9 * t.abs().max(1.0))
