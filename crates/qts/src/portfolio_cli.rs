@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5.0)]
     pub risk_aversion: f64,
     /// QUBO solvers to compare (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "sa,sqa,sb,dsb,pt,tabu", value_parser = parse_solver)]
+    #[arg(long, value_delimiter = ',', default_value = "sa,sqa,sb,dsb,pt,tabu")]
     pub solvers: Vec<Solver>,
     /// Time each solver gets.
     #[arg(long, default_value_t = 1000)]
@@ -44,10 +44,6 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_solver(s: &str) -> Result<Solver, String> {
-    s.parse()
 }
 
 /// One method's answer.

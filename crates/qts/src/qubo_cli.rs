@@ -27,7 +27,7 @@ pub struct SolveArgs {
     /// The QUBO file; `-` reads standard input.
     pub file: PathBuf,
     /// sa | sqa | sb (ballistic; also bsb) | dsb | pt | tabu | exact (at most 32 variables).
-    #[arg(long, default_value = "sa", value_parser = parse_solver)]
+    #[arg(long, default_value = "sa")]
     pub solver: Solver,
     /// Stop after this long with the best found; without --sweeps or --target the annealers
     /// stretch their schedule over it.
@@ -80,10 +80,6 @@ pub struct GenArgs {
     /// Seed of the instance.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-}
-
-fn parse_solver(s: &str) -> Result<Solver, String> {
-    s.parse()
 }
 
 /// Runs a `qts qubo` command, writing its JSON to `out`.
