@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use qubo::portfolio::{Model, Problem, Selection, Universe, continuous};
+use qubo::portfolio::{Model, Problem, Selection, Universe};
 use qubo::{Params, Solver};
 use serde::Serialize;
 
@@ -168,9 +168,6 @@ pub fn compare(
         risk_aversion: args.risk_aversion,
     };
     let model = Model::new(u, &problem)?;
-    let started = Instant::now();
-    let (_, bound) = continuous(u, args.risk_aversion);
-    let continuous_ms = ms(started);
     let mut answers: Vec<(String, f64, Option<Selection>)> = Vec::new();
     for &solver in &args.solvers {
         if solver == Solver::Exact && model.qubo.len() > qubo::EXACT_MAX {
@@ -195,40 +192,38 @@ pub fn compare(
         .filter_map(|a| a.2.as_ref())
         .max_by(|a, b| a.objective.total_cmp(&b.objective))
         .cloned();
-    let started = Instant::now();
-    let (exact, proven) = model.branch_and_bound(
+    let judge = model.yardstick(
         u,
         incumbent.as_ref(),
         Duration::from_millis(args.exact_time_limit_ms),
     );
-    let exact_ms = ms(started);
-    let best = exact.clone().or(incumbent);
-    let best_objective = best.as_ref().map(|b| b.objective);
     let row = |method: &str, time_ms: f64, s: Option<&Selection>| Row {
         method: method.to_owned(),
         time_ms,
         objective: s.map(|s| s.objective),
         expected_return: s.map(|s| s.expected_return),
         stdev: s.map(|s| s.variance.max(0.0).sqrt()),
-        gap: s
-            .zip(best_objective)
-            .map(|(s, b)| (b - s.objective) / b.abs().max(1e-300)),
-        gap_to_continuous: s.map(|s| (bound - s.objective) / bound.abs().max(1e-300)),
+        gap: s.and_then(|s| judge.gap(s)),
+        gap_to_continuous: s.map(|s| judge.gap_to_bound(s)),
         chosen: s.map_or_else(Vec::new, |s| {
             s.chosen.iter().map(|&i| u.names[i].clone()).collect()
         }),
     };
     let mut rows = vec![Row {
         method: "continuous".into(),
-        time_ms: continuous_ms,
-        objective: Some(bound),
+        time_ms: judge.bound_time.as_secs_f64() * 1e3,
+        objective: Some(judge.bound),
         expected_return: None,
         stdev: None,
         gap: None,
         gap_to_continuous: Some(0.0),
         chosen: Vec::new(),
     }];
-    rows.push(row("branch-and-bound", exact_ms, exact.as_ref()));
+    rows.push(row(
+        "branch-and-bound",
+        judge.search_time.as_secs_f64() * 1e3,
+        judge.best.as_ref(),
+    ));
     for (method, time_ms, s) in &answers {
         rows.push(row(method, *time_ms, s.as_ref()));
     }
@@ -238,9 +233,9 @@ pub fn compare(
         affordable: model.index.len(),
         periods,
         k: args.k,
-        proven,
+        proven: judge.proven,
         rows,
-        best: best.map_or_else(Vec::new, |b| {
+        best: judge.best.as_ref().map_or_else(Vec::new, |b| {
             b.chosen
                 .iter()
                 .zip(&b.shares)

@@ -377,6 +377,61 @@ impl Model {
     }
 }
 
+/// What a selection is held against: the best `k`-subset the branch and bound found (proven
+/// optimal when it finished in time) and the continuous mean-variance optimum (an upper
+/// bound), with the time each took.
+#[derive(Debug, Clone)]
+pub struct Yardstick {
+    /// The best `k`-subset found.
+    pub best: Option<Selection>,
+    /// Whether the branch and bound finished, so `best` is optimal.
+    pub proven: bool,
+    /// The continuous optimum's objective.
+    pub bound: f64,
+    /// Time of the branch and bound.
+    pub search_time: Duration,
+    /// Time of the continuous optimum.
+    pub bound_time: Duration,
+}
+
+impl Yardstick {
+    /// How far `s` falls short of the best subset, as a share of it (0: the best).
+    pub fn gap(&self, s: &Selection) -> Option<f64> {
+        self.best
+            .as_ref()
+            .map(|b| (b.objective - s.objective) / b.objective.abs().max(1e-300))
+    }
+
+    /// How far `s` falls short of the continuous optimum, as a share of it.
+    pub fn gap_to_bound(&self, s: &Selection) -> f64 {
+        (self.bound - s.objective) / self.bound.abs().max(1e-300)
+    }
+}
+
+impl Model {
+    /// The yardstick of this problem: the branch and bound (seeded with `incumbent`, the best
+    /// answer at hand) for at most `time_limit`, and the continuous optimum.
+    pub fn yardstick(
+        &self,
+        u: &Universe,
+        incumbent: Option<&Selection>,
+        time_limit: Duration,
+    ) -> Yardstick {
+        let started = Instant::now();
+        let (best, proven) = self.branch_and_bound(u, incumbent, time_limit);
+        let search_time = started.elapsed();
+        let started = Instant::now();
+        let (_, bound) = continuous(u, self.problem.risk_aversion);
+        Yardstick {
+            best,
+            proven,
+            bound,
+            search_time,
+            bound_time: started.elapsed(),
+        }
+    }
+}
+
 /// Depth-first branch and bound over `k`-subsets (see [`Model::branch_and_bound`]).
 struct Search {
     /// Variables, most promising first.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::error::{Classify, Kind};
-use qubo::portfolio::{Model, PortfolioError, Problem, Universe, continuous};
+use qubo::portfolio::{Model, PortfolioError, Problem, Universe};
 use qubo::{Params, Solver};
 use tokio::sync::Semaphore;
 
@@ -243,8 +243,7 @@ pub fn optimise(r: &Request) -> Result<Answer, Error> {
     )?;
     let solver_ms = started.elapsed().as_secs_f64() * 1e3;
     let chosen = model.selection(&universe, &solved.x);
-    let (best, proven) = model.branch_and_bound(&universe, chosen.as_ref(), r.time_limit);
-    let (_, bound) = continuous(&universe, r.risk_aversion);
+    let judge = model.yardstick(&universe, chosen.as_ref(), r.time_limit);
     Ok(Answer {
         holdings: chosen.as_ref().map_or_else(Vec::new, |c| {
             c.chosen
@@ -261,13 +260,10 @@ pub fn optimise(r: &Request) -> Result<Answer, Error> {
         objective: chosen.as_ref().map(|c| c.objective),
         expected_return: chosen.as_ref().map(|c| c.expected_return),
         stdev: chosen.as_ref().map(|c| c.variance.max(0.0).sqrt()),
-        gap: chosen
-            .as_ref()
-            .zip(best.as_ref())
-            .map(|(c, b)| (b.objective - c.objective) / b.objective.abs().max(1e-300)),
-        best_objective: best.map(|b| b.objective),
-        proven,
-        bound,
+        gap: chosen.as_ref().and_then(|c| judge.gap(c)),
+        best_objective: judge.best.map(|b| b.objective),
+        proven: judge.proven,
+        bound: judge.bound,
         solver: r.solver,
         solver_ms,
     })
