@@ -64,10 +64,24 @@ impl Universe {
             )));
         }
         let t = returns[0].len();
-        if t < 2 || returns.iter().any(|r| r.len() != t) {
-            return Err(PortfolioError::Shape(
-                "every return series needs the same number of periods, at least two".into(),
-            ));
+        if t < 2 {
+            return Err(PortfolioError::Shape(format!(
+                "{} has {t} returns; at least two are needed",
+                names[0]
+            )));
+        }
+        if let Some(i) = (0..n).find(|&i| returns[i].len() != t) {
+            return Err(PortfolioError::Shape(format!(
+                "{} has {} returns, the first security {t}; the series must be aligned",
+                names[i],
+                returns[i].len()
+            )));
+        }
+        if let Some(i) = (0..n).find(|&i| returns[i].iter().any(|r| !r.is_finite())) {
+            return Err(PortfolioError::Shape(format!(
+                "{} has a return that is not a finite number",
+                names[i]
+            )));
         }
         if let Some(i) = (0..n).find(|&i| price[i].is_nan() || price[i] <= 0.0 || lot[i] == 0) {
             return Err(PortfolioError::Shape(format!(

@@ -129,6 +129,17 @@ fn sample_moments_come_from_the_return_series() {
     // Sample covariance (n − 1): (−0.01·0.02 + 0.01·−0.02) / 1.
     assert!((u.cov[1] + 0.0004).abs() < 1e-15 && (u.cov[2] + 0.0004).abs() < 1e-15);
     assert!(Universe::from_returns(vec!["A".into()], &[vec![0.1]], vec![1.0], vec![100]).is_err());
+    let err = Universe::from_returns(
+        vec!["A".into(), "B".into()],
+        &[vec![0.1, 0.2], vec![0.1, f64::NAN]],
+        vec![1.0; 2],
+        vec![100; 2],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "B has a return that is not a finite number"
+    );
     assert!(
         Universe::from_returns(vec!["A".into()], &[vec![0.1, 0.2]], vec![0.0], vec![100]).is_err()
     );

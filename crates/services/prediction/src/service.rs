@@ -199,23 +199,7 @@ pub fn optimise(r: &Request) -> Result<Answer, Error> {
             "{periods} returns per security; 3 to {MAX_PERIODS} are taken"
         )));
     }
-    if let Some(s) = r.securities.iter().find(|s| s.returns.len() != periods) {
-        return Err(Error::Invalid(format!(
-            "{} has {} returns, the first security {periods}; the series must be aligned",
-            s.symbol,
-            s.returns.len()
-        )));
-    }
-    if let Some(s) = r
-        .securities
-        .iter()
-        .find(|s| s.returns.iter().any(|x| !x.is_finite()))
-    {
-        return Err(Error::Invalid(format!(
-            "{} has a return that is not a finite number",
-            s.symbol
-        )));
-    }
+    // Alignment and finite returns are checked, naming the security, by `from_returns`.
     let universe = Universe::from_returns(
         r.securities.iter().map(|s| s.symbol.clone()).collect(),
         &r.securities
