@@ -89,6 +89,14 @@ impl Source {
         )
         .await
     }
+
+    /// [`Source::bars`] with the default market rules and calendar, HOSE for symbols whose
+    /// source does not say.
+    pub async fn read(&self) -> anyhow::Result<(Bars, String)> {
+        let rules = market::MarketRules::default();
+        let calendar = rules.calendar().context("trading calendar")?;
+        self.bars(Exchange::Hose, &rules, &calendar).await
+    }
 }
 
 /// `qts backtest`.

@@ -128,12 +128,7 @@ pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> 
 }
 
 async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let rules = market::MarketRules::default();
-    let calendar = rules.calendar().context("trading calendar")?;
-    let (bars, source) = args
-        .source
-        .bars(market::Exchange::Hose, &rules, &calendar)
-        .await?;
+    let (bars, source) = args.source.read().await?;
     let panel = panel(&bars)?;
     let split = WalkForward {
         train_dates: None,
@@ -211,12 +206,7 @@ async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .current()?
             .context("no version is promoted; name one with --model")?,
     };
-    let rules = market::MarketRules::default();
-    let calendar = rules.calendar().context("trading calendar")?;
-    let (bars, source) = args
-        .source
-        .bars(market::Exchange::Hose, &rules, &calendar)
-        .await?;
+    let (bars, source) = args.source.read().await?;
     let panel = panel(&bars)?;
     let f = features::batch(&panel);
     anyhow::ensure!(

@@ -3,11 +3,9 @@
 //! each answer against the proven best `K`-subset (branch and bound, when it finishes in time)
 //! and the continuous mean-variance optimum.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use qubo::portfolio::{Model, Problem, Selection, Universe};
 use qubo::{Params, Solver};
 use serde::Serialize;
@@ -90,12 +88,7 @@ pub struct Report {
 
 /// Runs `qts portfolio`.
 pub async fn main(args: Args, out: &mut impl Write) -> anyhow::Result<()> {
-    let rules = market::MarketRules::default();
-    let calendar = rules.calendar().context("trading calendar")?;
-    let (bars, source) = args
-        .source
-        .bars(market::Exchange::Hose, &rules, &calendar)
-        .await?;
+    let (bars, source) = args.source.read().await?;
     let (universe, periods) = universe(&bars, args.lot)?;
     let report = compare(&universe, periods, &args, source)?;
     if args.json {
@@ -115,18 +108,10 @@ pub fn universe(bars: &backtest::data::Bars, lot: u64) -> anyhow::Result<(Univer
         n >= 2,
         "the bars hold {n} symbol(s); a portfolio needs at least two"
     );
-    let mut closes: BTreeMap<i64, Vec<Option<i64>>> = BTreeMap::new();
-    for row in bars.rows() {
-        closes.entry(row.start).or_insert_with(|| vec![None; n])[row.sym as usize] =
-            Some(row.close);
-    }
-    let complete: Vec<Vec<f64>> = closes
-        .values()
-        .filter_map(|c| {
-            c.iter()
-                .map(|v| v.map(|v| v as f64))
-                .collect::<Option<Vec<f64>>>()
-        })
+    let panel = crate::ml_cli::panel(bars)?;
+    let complete: Vec<&[f64]> = (0..panel.dates().len())
+        .map(|d| panel.closes(d))
+        .filter(|c| c.iter().all(|v| v.is_finite()))
         .collect();
     anyhow::ensure!(
         complete.len() >= 3,
@@ -141,7 +126,7 @@ pub fn universe(bars: &backtest::data::Bars, lot: u64) -> anyhow::Result<(Univer
                 .collect()
         })
         .collect();
-    let last = &complete[complete.len() - 1];
+    let last = complete[complete.len() - 1];
     let periods = complete.len() - 1;
     let u = Universe::from_returns(
         bars.symbols()
@@ -149,7 +134,7 @@ pub fn universe(bars: &backtest::data::Bars, lot: u64) -> anyhow::Result<(Univer
             .map(|l| l.symbol.to_string())
             .collect(),
         &returns,
-        last.clone(),
+        last.to_vec(),
         vec![lot; n],
     )?;
     Ok((u, periods))
