@@ -53,30 +53,31 @@ def best_of(sampleset, n):
     return [1 if first[i] > 0 else 0 for i in range(n)]
 
 
-def run(model, peer, sweeps, reads, timeout_ms, seed):
-    n = model[0]
+def dimod_sampler(peer, sweeps, reads, timeout_ms, seed):
+    """The sampler of a dimod-based peer and its budget arguments, or None."""
     if peer == "dwave-sa":
         from dwave.samplers import SimulatedAnnealingSampler
 
-        bqm = bqm_of(model)
-        started = time.perf_counter()
-        out = SimulatedAnnealingSampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed)
-        took = time.perf_counter() - started
-        return best_of(out, n), took
+        return SimulatedAnnealingSampler(), dict(num_reads=reads, num_sweeps=sweeps, seed=seed)
     if peer == "dwave-tabu":
         from dwave.samplers import TabuSampler
 
-        bqm = bqm_of(model)
-        started = time.perf_counter()
-        out = TabuSampler().sample(bqm, num_reads=reads, timeout=timeout_ms, seed=seed)
-        took = time.perf_counter() - started
-        return best_of(out, n), took
+        return TabuSampler(), dict(num_reads=reads, timeout=timeout_ms, seed=seed)
     if peer == "openjij-sqa":
         import openjij as oj
 
+        return oj.SQASampler(), dict(num_reads=reads, num_sweeps=sweeps, seed=seed)
+    return None
+
+
+def run(model, peer, sweeps, reads, timeout_ms, seed):
+    n = model[0]
+    dimod_peer = dimod_sampler(peer, sweeps, reads, timeout_ms, seed)
+    if dimod_peer is not None:
+        sampler, budget = dimod_peer
         bqm = bqm_of(model)
         started = time.perf_counter()
-        out = oj.SQASampler().sample(bqm, num_reads=reads, num_sweeps=sweeps, seed=seed)
+        out = sampler.sample(bqm, **budget)
         took = time.perf_counter() - started
         return best_of(out, n), took
     if peer in ("sb-ballistic", "sb-discrete"):
