@@ -9,6 +9,8 @@ use common::bus::topics::{MARKET_TRADE, TA_INDICATOR, TA_SIGNAL};
 use common::service::testing::{Spawned, spawn};
 use market::{Exchange, InstrumentKind};
 use serde_json::{Value, json};
+
+use crate::helpers::put_json;
 use time::format_description::well_known::Rfc3339;
 
 /// The market clock of `sim` as `<PREFIX>__CLOCK__*` settings.
@@ -349,12 +351,11 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
     );
 
     // Switched off, the strategy decides nothing; the switch is listed.
-    let r = reqwest::Client::new()
-        .put(decision.http_url("/api/decision/v1/strategies/ma-cross"))
-        .json(&json!({"enabled": false}))
-        .send()
-        .await
-        .unwrap();
+    let r = put_json(
+        decision.http_url("/api/decision/v1/strategies/ma-cross"),
+        &json!({"enabled": false}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let strategies = get(decision.http_url("/api/decision/v1/strategies")).await;
     let ma = strategies
@@ -364,23 +365,21 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         .find(|s| s["id"] == "ma-cross")
         .unwrap();
     assert_eq!(ma["enabled"], false);
-    let r = reqwest::Client::new()
-        .put(decision.http_url("/api/decision/v1/strategies/nope"))
-        .json(&json!({"enabled": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = put_json(
+        decision.http_url("/api/decision/v1/strategies/nope"),
+        &json!({"enabled": true}),
+    )
+    .await;
     assert_eq!(r.status(), 404);
 
     // Its parameters, set while it runs: listed at once; every bad one named.
     let params = decision.http_url("/api/decision/v1/strategies/ma-cross/params");
-    let r = reqwest::Client::new()
-        .put(&params)
-        .json(&json!({"timeframes": ["1D"], "symbols": ["SSI"],
-                      "sizing": {"kind": "fixed", "quantity": 200}}))
-        .send()
-        .await
-        .unwrap();
+    let r = put_json(
+        &params,
+        &json!({"timeframes": ["1D"], "symbols": ["SSI"],
+                      "sizing": {"kind": "fixed", "quantity": 200}}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let set: Value = r.json().await.unwrap();
     assert_eq!(
@@ -392,13 +391,12 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         (&json!(["1D"]), &json!(["SSI"]), &json!(200)),
         "{set}"
     );
-    let r = reqwest::Client::new()
-        .put(&params)
-        .json(&json!({"timeframes": ["2h"], "symbols": ["ssi!"],
-                      "sizing": {"kind": "fixed", "quantity": 0}}))
-        .send()
-        .await
-        .unwrap();
+    let r = put_json(
+        &params,
+        &json!({"timeframes": ["2h"], "symbols": ["ssi!"],
+                      "sizing": {"kind": "fixed", "quantity": 0}}),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
     let message = e["message"].as_str().unwrap();

@@ -20,6 +20,16 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
+/// `PUT` a JSON body.
+pub async fn put_json(url: impl reqwest::IntoUrl, body: &serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .put(url)
+        .json(body)
+        .send()
+        .await
+        .expect("HTTP request")
+}
+
 impl TestApp {
     /// `GET` a path of the public HTTP API.
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -3,6 +3,8 @@
 use common::service::testing::spawn;
 use serde_json::{Value, json};
 
+use crate::helpers::put_json;
+
 async fn strategy(url: String, id: &str) -> Value {
     let all: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     all.as_array()
@@ -22,13 +24,8 @@ async fn parameters_set_over_the_api_survive_a_restart() {
     );
     let env = [("DECISION__DATABASE__URL", db.as_str())];
     let app = spawn::<decision::App>(&env).await.unwrap();
-    let r = reqwest::Client::new()
-        .put(app.http_url("/api/decision/v1/strategies/rsi-reversion/params"))
-        .json(&json!({"timeframes": ["1h"], "symbols": ["FPT", "SSI"],
-                      "sizing": {"kind": "percent_of_capital", "capital": 500000000, "percent": 2.5}}))
-        .send()
-        .await
-        .unwrap();
+    let r = put_json(app.http_url("/api/decision/v1/strategies/rsi-reversion/params"), &json!({"timeframes": ["1h"], "symbols": ["FPT", "SSI"],
+                      "sizing": {"kind": "percent_of_capital", "capital": 500000000, "percent": 2.5}})).await;
     assert_eq!(r.status(), 200);
     app.stop().await.unwrap();
 
