@@ -448,6 +448,36 @@ fn a_model_outside_its_domain_is_refused() {
     );
 }
 
+/// A market of `stocks` HOSE stocks only under `model`, `history` trading days before
+/// 2025-06-10 and `horizon` after.
+fn hose_market(
+    seed: u64,
+    stocks: usize,
+    history: u32,
+    horizon: u32,
+    model: MarketModel,
+) -> Generator {
+    let calendar = TradingCalendar::embedded().unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
+    let size = UniverseSize {
+        hose: stocks,
+        hnx: 0,
+        upcom: 0,
+    };
+    let universe = Universe::generate_with(seed, size, &calendar, today, &model);
+    Generator::with_model(
+        seed,
+        MarketRules::default(),
+        calendar,
+        universe,
+        today,
+        history,
+        horizon,
+        model,
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_model_changes_the_market_and_the_default_model_is_the_default_market() {
     let calendar = TradingCalendar::embedded().unwrap();
@@ -457,20 +487,7 @@ fn a_model_changes_the_market_and_the_default_model_is_the_default_market() {
         hnx: 0,
         upcom: 0,
     };
-    let build = |model: MarketModel| {
-        let universe = Universe::generate_with(3, size, &calendar, today, &model);
-        Generator::with_model(
-            3,
-            MarketRules::default(),
-            calendar.clone(),
-            universe,
-            today,
-            30,
-            1,
-            model,
-        )
-        .unwrap()
-    };
+    let build = |model: MarketModel| hose_market(3, 10, 30, 1, model);
     let plain = Generator::new(
         3,
         MarketRules::default(),
@@ -556,29 +573,11 @@ fn turbulent_regimes_bring_wilder_days_more_limit_days_and_more_co_movement() {
 
 #[test]
 fn a_planted_reversal_shows_as_negative_lag_one_autocorrelation_and_is_off_by_default() {
-    let calendar = TradingCalendar::embedded().unwrap();
-    let today = Date::from_calendar_date(2025, time::Month::June, 10).unwrap();
-    let size = UniverseSize {
-        hose: 30,
-        hnx: 0,
-        upcom: 0,
-    };
     // Pooled lag-one autocorrelation of the close-to-close log returns of every stock.
     let autocorrelation = |planted: f64| {
         let mut model = MarketModel::default();
         model.stock.planted_reversal = planted;
-        let universe = Universe::generate_with(5, size, &calendar, today, &model);
-        let g = Generator::with_model(
-            5,
-            MarketRules::default(),
-            calendar.clone(),
-            universe,
-            today,
-            500,
-            0,
-            model,
-        )
-        .unwrap();
+        let g = hose_market(5, 30, 500, 0, model);
         let (mut xy, mut xx) = (0.0, 0.0);
         for i in 0..g.universe().instruments().len() {
             let r: Vec<f64> = (1..g.days().len())
