@@ -72,6 +72,18 @@ impl Config {
                 table.insert(key.to_owned(), v.clone());
             }
         }
+        // The backtest replays technical signals only: a strategy following the prediction
+        // service's signals would never trade here (backtesting a saved model is not built).
+        if let Some(toml::Value::Array(strategies)) = table.get_mut("strategies") {
+            strategies.retain(|s| {
+                !s.get("buy_on")
+                    .and_then(toml::Value::as_array)
+                    .is_some_and(|on| {
+                        on.iter()
+                            .any(|n| n.as_str().is_some_and(|n| n.starts_with("prediction_")))
+                    })
+            });
+        }
         if let Some(v) = risk.get("default_limits") {
             table.insert("limits".to_owned(), v.clone());
         }

@@ -201,6 +201,16 @@ pub const TA_SIGNAL: TopicSpec = market(
     "Technical signals: crossovers, levels, band breaks, candlestick patterns",
 );
 
+/// `prediction.signal.v1`: the promoted model's prediction for each symbol of the universe and
+/// trading day (score, cross-sectional percentile, long/exit/hold), made from the last complete
+/// daily close; the decision engine's prediction strategies trade them.
+pub const PREDICTION_SIGNAL: TopicSpec = market(
+    "prediction.signal.v1",
+    "symbol",
+    "qts.prediction.v1.Signal",
+    "Model predictions per symbol and trading day: score, percentile, long/exit/hold",
+);
+
 /// Partitions of the trading topics (keyed by account: one account's events stay in order).
 pub const TRADING_PARTITIONS: i32 = 8;
 
@@ -274,6 +284,7 @@ pub const TOPICS: &[TopicSpec] = &[
     MASTERDATA_SECURITY,
     TA_INDICATOR,
     TA_SIGNAL,
+    PREDICTION_SIGNAL,
     OMS_ORDER,
     OMS_FILL,
     RISK_EVENT,

@@ -17,6 +17,7 @@ mod panel;
 pub mod registry;
 pub mod select;
 mod stats;
+pub mod train;
 pub mod validate;
 
 pub use panel::{Panel, PanelError};

@@ -56,6 +56,9 @@ pub struct Artefact {
     pub trained_on: (i64, i64),
     /// Out-of-sample scores of the walk-forward that chose it, if one ran.
     pub metrics: Option<Scores>,
+    /// How it was trained (absent from artefacts saved before recipes were recorded).
+    #[serde(default)]
+    pub recipe: Option<crate::train::Recipe>,
 }
 
 /// A directory of artefacts `model-000001.json`, ... and the pointer `current`.
@@ -183,6 +186,7 @@ mod tests {
             horizon: 1,
             trained_on: (100, 200),
             metrics: Some(crate::validate::score(&[1.0, 2.0], &[1.0, 2.0], 2, 0..1, 1)),
+            recipe: None,
         }
     }
 

@@ -70,21 +70,22 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
 }
 
 /// Every service, in start order: registry order, except that a service starts after the
-/// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms;
-/// the SSO first, so every other service verifies tokens with the keys it publishes; the config
-/// service next, so the others fetch their configuration from it at start.
+/// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms,
+/// prediction after historical and master-data; the SSO first, so every other service
+/// verifies tokens with the keys it publishes; the config service next, so the others fetch
+/// their configuration from it at start.
 pub fn members() -> Vec<Member> {
     vec![
         Member::of::<sso::App>(),
         Member::of::<config_svc::App>(),
         Member::of::<ingestion::App>(),
         Member::of::<historical::App>(),
+        Member::of::<master_data::App>(),
         Member::of::<ta::App>(),
         Member::of::<prediction::App>(),
         Member::of::<risk::App>(),
         Member::of::<oms::App>(),
         Member::of::<decision::App>(),
-        Member::of::<master_data::App>(),
         Member::of::<rule::App>(),
         Member::of::<sso_ui::App>(),
         Member::of::<notification::App>(),
@@ -300,6 +301,11 @@ impl Fleet {
             // Paper trading is what `qts up` does with its simulator: every strategy trades.
             if simulator.is_some() && member.spec.name == "decision" {
                 text.push_str("[decision]\nenable_all = true\n");
+            }
+            // The simulator's FC Data quota is 50 requests a second, 1,500 a minute: the
+            // prediction service's history (VN30, 400 days) backfills in seconds, not minutes.
+            if simulator.is_some() && member.spec.name == "historical" {
+                text.push_str("[backfill]\nrequests_per_second = 20.0\n");
             }
             if let Some((_, config)) = &via_config
                 && member.spec.name == "config"

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use ml::registry::{Artefact, Registry};
-use ml::validate::{WalkForward, walk_forward};
+use ml::registry::Registry;
+use ml::train::{self, Recipe};
+use ml::validate::walk_forward;
 use ml::{Panel, features, labels};
 
 use crate::backtest_cli::Source;
@@ -130,26 +131,44 @@ pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> 
 async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let (bars, source) = args.source.read().await?;
     let panel = panel(&bars)?;
-    let split = WalkForward {
-        train_dates: None,
-        test_dates: args.test_dates,
+    let recipe = Recipe {
         horizon: args.horizon,
-        embargo: args.embargo,
+        lambda: args.lambda,
+        test_dates: args.test_dates,
         min_train_dates: args.min_train_dates,
+        embargo: args.embargo,
     };
-    anyhow::ensure!(
-        panel.dates().len() > args.min_train_dates + args.horizon + args.embargo,
-        "{} dates of bars; the walk-forward needs more than {} (--min-train-dates + --horizon + --embargo)",
-        panel.dates().len(),
-        args.min_train_dates + args.horizon + args.embargo
-    );
-    let f = features::batch(&panel);
-    let y = labels::forward_returns(&panel, args.horizon);
-    let select = args.select.map(|k| ml::select::Selection {
-        k,
-        alpha: args.select_alpha,
-    });
-    let (_, scores) = walk_forward(&f, &y, &split, args.lambda, select)?;
+    // Saved models use every feature; a selection is scored, not saved.
+    let (scores, trained) = match (&args.registry, args.select) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("--registry saves models on every feature; drop --select to save one")
+        }
+        (Some(_), None) => {
+            let created = time::OffsetDateTime::now_utc().unix_timestamp();
+            let a = train::train(&panel, &recipe, created)?;
+            (a.metrics.context("a trained model has scores")?, Some(a))
+        }
+        (None, select) => {
+            recipe.check()?;
+            let needed = recipe.min_train_dates + recipe.horizon + recipe.embargo;
+            anyhow::ensure!(
+                panel.dates().len() > needed,
+                "{}",
+                train::TrainError::TooFewDates {
+                    dates: panel.dates().len(),
+                    needed
+                }
+            );
+            let f = features::batch(&panel);
+            let y = labels::forward_returns(&panel, args.horizon);
+            let select = select.map(|k| ml::select::Selection {
+                k,
+                alpha: args.select_alpha,
+            });
+            let (_, scores) = walk_forward(&f, &y, &recipe.split(), args.lambda, select)?;
+            (scores, None)
+        }
+    };
     writeln!(
         out,
         "{source}: {} symbols, {} dates",
@@ -167,32 +186,8 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
         scores.rank_ic,
         scores.hit_rate * 100.0
     )?;
-    if let Some(dir) = args.registry {
-        anyhow::ensure!(
-            args.select.is_none(),
-            "--registry saves models on every feature; drop --select to save one"
-        );
-        // The model to keep: trained on every date whose label is known.
-        let last = panel.dates().len().saturating_sub(args.horizon);
-        let (rows, targets): (Vec<&[f64]>, Vec<f64>) = (0..last)
-            .flat_map(|d| (0..panel.symbols().len()).map(move |s| (d, s)))
-            .filter(|&(d, s)| {
-                y[d * panel.symbols().len() + s].is_finite()
-                    && f.row(d, s).iter().any(|v| v.is_finite())
-            })
-            .map(|(d, s)| (f.row(d, s), y[d * panel.symbols().len() + s]))
-            .unzip();
-        let model = ml::linear::Ridge::fit(&rows, &targets, args.lambda)?;
-        let dates = panel.dates();
-        let version = Registry::open(&dir)?.save(Artefact {
-            version: 0,
-            created: time::OffsetDateTime::now_utc().unix_timestamp(),
-            model,
-            features: f.names().to_vec(),
-            horizon: args.horizon,
-            trained_on: (dates[0], dates[last.max(1) - 1]),
-            metrics: Some(scores),
-        })?;
+    if let (Some(dir), Some(artefact)) = (args.registry, trained) {
+        let version = Registry::open(&dir)?.save(artefact)?;
         writeln!(out, "saved as version {version} in {}", dir.display())?;
     }
     Ok(())
@@ -208,24 +203,8 @@ async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
     };
     let (bars, source) = args.source.read().await?;
     let panel = panel(&bars)?;
-    let f = features::batch(&panel);
-    anyhow::ensure!(
-        f.names() == artefact.features.as_slice(),
-        "model {} was trained on features {:?}; this pipeline computes {:?}",
-        artefact.version,
-        artefact.features,
-        f.names()
-    );
+    let prediction = train::predict(&artefact, &panel)?;
     let (dates, symbols) = (panel.dates().len(), panel.symbols().len());
-    let mut prediction = vec![f64::NAN; dates * symbols];
-    for d in 0..dates {
-        for s in 0..symbols {
-            let row = f.row(d, s);
-            if row.iter().any(|v| v.is_finite()) {
-                prediction[d * symbols + s] = artefact.model.predict(row);
-            }
-        }
-    }
     let y = labels::forward_returns(&panel, artefact.horizon);
     let scores = ml::validate::score(&prediction, &y, symbols, 0..dates, artefact.horizon);
     let overlap = panel

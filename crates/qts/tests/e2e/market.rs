@@ -172,8 +172,86 @@ async fn trade_through_the_oms(fleet: &TestFleet) {
     assert_eq!(filled, 100, "{fills}");
 }
 
+/// `qts up`'s prediction service backfills the simulated VN30's daily bars through the
+/// historical service, trains a model, and publishes its predictions during the session; the
+/// decision engine's `prediction` strategy buys what they rank on top, through the OMS.
+async fn a_strategy_trades_the_predictions(fleet: &TestFleet) {
+    let addr = |name: &str| {
+        fleet
+            .services
+            .iter()
+            .find(|s| s.spec.name == name)
+            .unwrap()
+            .addrs
+            .http
+    };
+    let (prediction, decision) = (addr("prediction"), addr("decision"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let latest = loop {
+        let r = http()
+            .get(format!("http://{prediction}/api/prediction/v1/predictions"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break r.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no predictions: {}",
+            r.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let predictions = latest["predictions"].as_array().unwrap();
+    assert_eq!(predictions.len(), 30, "the VN30: {latest}");
+    assert_eq!(latest["date"], "2025-06-09", "{latest}");
+    let sent = loop {
+        let decisions: serde_json::Value = http()
+            .get(format!(
+                "http://{decision}/api/decision/v1/decisions?strategy=prediction"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(d) = decisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["status"] == "sent")
+        {
+            break d.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no order from a prediction: {decisions}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(sent["side"], "buy", "{sent}");
+    let signal = sent["signal_id"].as_str().unwrap();
+    let long = predictions
+        .iter()
+        .find(|p| p["id"] == signal)
+        .unwrap_or_else(|| panic!("{signal} is not a prediction: {latest}"));
+    assert_eq!(long["name"], "prediction_long", "{long}");
+    assert_eq!(long["symbol"], sent["symbol"]);
+}
+
 fn simulated(dir: &std::path::Path) -> qts::fleet::Options {
     let mut o = options(dir);
+    // The small market's 30 days of history: a model trained on 12 dates, tested on 5-date
+    // blocks.
+    for (key, value) in [
+        ("PREDICTION__PREDICTION__HISTORY_DAYS", "60"),
+        ("PREDICTION__RECIPE__MIN_TRAIN_DATES", "12"),
+        ("PREDICTION__RECIPE__TEST_DATES", "5"),
+    ] {
+        o.env.insert(key.into(), value.into());
+    }
     o.market = Market::Simulator(Box::new(SimOptions {
         config: sim_config(),
     }));
@@ -198,6 +276,7 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     assert_eq!(s["state"], "connected", "{s}");
     assert_eq!(s["source"], "fastconnect-v2");
     trade_through_the_oms(&live).await;
+    a_strategy_trades_the_predictions(&live).await;
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;

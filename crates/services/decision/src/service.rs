@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use common::bus::SharedBus;
-use common::bus::topics::{MARKET_TRADE, OMS_FILL, OMS_ORDER, TA_INDICATOR, TA_SIGNAL};
+use common::bus::topics::{
+    MARKET_TRADE, OMS_FILL, OMS_ORDER, PREDICTION_SIGNAL, TA_INDICATOR, TA_SIGNAL,
+};
 use common::error::{Classify, Kind};
 use common::settings::MarketClock;
 use common::shutdown::CancellationToken;
@@ -634,14 +636,18 @@ impl Engine {
         Ok(account)
     }
 
-    /// Reads the signals under the committed group until `token` is cancelled.
+    /// Reads the signals (technical ones and the prediction service's) under the committed
+    /// group until `token` is cancelled.
     pub async fn follow_signals(
         self,
         bus: SharedBus,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
         let mut sub = bus
-            .subscribe("decision.signals", &[TA_SIGNAL.static_name()])
+            .subscribe(
+                "decision.signals",
+                &[TA_SIGNAL.static_name(), PREDICTION_SIGNAL.static_name()],
+            )
             .await
             .map_err(|e| anyhow::anyhow!("subscribe to signals: {}", common::error::chain(&e)))?;
         loop {
@@ -658,38 +664,28 @@ impl Engine {
                     continue;
                 }
             };
-            match d.envelope.decode::<proto::ta::v1::Signal>() {
-                Ok(s) => match Symbol::parse(&s.symbol) {
-                    Ok(symbol) => {
-                        let signal = Signal {
-                            id: s.id,
-                            symbol,
-                            timeframe: s.timeframe,
-                            name: s.name,
-                            direction: s.direction,
-                            value: s.value,
-                            detail: s.detail,
-                        };
-                        // Decisions without an outcome (the OMS down, no price yet, the store)
-                        // are tried again, in order, a few times before the stream moves on
-                        // (they stay listed as `failed`).
-                        for attempt in 1..=SIGNAL_ATTEMPTS {
-                            match self.on_signal(&signal).await {
-                                Ok(true) => break,
-                                Ok(false) => {}
-                                Err(e) => tracing::warn!("signal {} not decided: {e}", signal.id),
-                            }
-                            if attempt < SIGNAL_ATTEMPTS {
-                                tokio::select! {
-                                    () = token.cancelled() => return Ok(()),
-                                    () = tokio::time::sleep(Duration::from_millis(100 << attempt)) => {}
-                                }
+            match signal_of(&d.topic, &d.envelope) {
+                Ok(signal) => {
+                    // Decisions without an outcome (the OMS down, no price yet, the store) are
+                    // tried again, in order, a few times before the stream moves on (they stay
+                    // listed as `failed`).
+                    for attempt in 1..=SIGNAL_ATTEMPTS {
+                        match self.on_signal(&signal).await {
+                            Ok(true) => break,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!("signal {} not decided: {e}", signal.id),
+                        }
+                        if attempt < SIGNAL_ATTEMPTS {
+                            tokio::select! {
+                                () = token.cancelled() => return Ok(()),
+                                () = tokio::time::sleep(Duration::from_millis(100 << attempt)) => {}
                             }
                         }
                     }
-                    Err(e) => tracing::warn!("a signal of an unknown symbol: {e}"),
-                },
-                Err(e) => tracing::warn!(offset = d.offset, "ignoring a malformed signal: {e}"),
+                }
+                Err(e) => {
+                    tracing::warn!(offset = d.offset, topic = %d.topic, "ignoring a signal: {e}")
+                }
             }
             if let Err(e) = sub.commit(&d).await {
                 tracing::warn!(error = %common::error::chain(&e), "commit failed");
@@ -801,4 +797,38 @@ impl Engine {
             }
         }
     }
+}
+
+/// A signal as strategies read it, from a technical signal (`ta.signal.v1`) or a prediction
+/// (`prediction.signal.v1`: a daily signal named `prediction_long`, `prediction_exit` or
+/// `prediction_hold`, its value the predicted return).
+fn signal_of(topic: &str, envelope: &common::bus::Envelope) -> Result<Signal, String> {
+    if topic == PREDICTION_SIGNAL.name {
+        let p = envelope
+            .decode::<proto::prediction::v1::Signal>()
+            .map_err(|e| format!("malformed prediction: {e}"))?;
+        let symbol = Symbol::parse(&p.symbol).map_err(|e| format!("unknown symbol: {e}"))?;
+        return Ok(Signal {
+            id: p.id,
+            symbol,
+            timeframe: "1D".to_owned(),
+            name: p.name,
+            direction: p.direction,
+            value: p.score,
+            detail: p.detail,
+        });
+    }
+    let s = envelope
+        .decode::<proto::ta::v1::Signal>()
+        .map_err(|e| format!("malformed signal: {e}"))?;
+    let symbol = Symbol::parse(&s.symbol).map_err(|e| format!("unknown symbol: {e}"))?;
+    Ok(Signal {
+        id: s.id,
+        symbol,
+        timeframe: s.timeframe,
+        name: s.name,
+        direction: s.direction,
+        value: s.value,
+        detail: s.detail,
+    })
 }

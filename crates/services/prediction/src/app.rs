@@ -1,5 +1,9 @@
-//! Wiring: backends and routes into a bound host.
+//! Wiring: the optimiser, the predictor (its registry, clock, calendar and peers) and routes
+//! into a bound host, with the daily prediction loop as a background task.
 
+use std::sync::Arc;
+
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
@@ -22,16 +26,63 @@ impl Service for App {
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let optimiser = crate::service::Optimiser::default();
+        let own = &settings.own;
+        let registry_dir = if own.prediction.registry.is_empty() {
+            settings.data_dir.join("prediction-models")
+        } else {
+            own.prediction.registry.clone().into()
+        };
+        let registry = ml::registry::Registry::open(&registry_dir)
+            .with_context(|| format!("open the model registry {}", registry_dir.display()))?;
+        let clock = settings
+            .clock
+            .clock()
+            .map_err(|e| anyhow::anyhow!("clock settings: {e}"))?;
+        let calendar =
+            Arc::new(market::TradingCalendar::embedded().context("load the trading calendar")?);
+        let peer = |name: &str| {
+            settings
+                .peer(name)
+                .map_err(|e| anyhow::anyhow!("peers: {e}"))
+        };
+        let sources = crate::predictor::Sources::new(
+            &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+            &peer("master-data")?,
+            &peer("historical")?,
+        )?;
+        let predictor = crate::predictor::Predictor::new(
+            own.prediction.clone(),
+            own.recipe,
+            registry,
+            clock,
+            calendar,
+            Some(sources),
+            backends.bus.clone(),
+        );
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(
                 crate::http::AppState {
                     optimiser: optimiser.clone(),
+                    predictor: predictor.clone(),
                 },
             )),
-            grpc: tonic::service::Routes::new(crate::grpc::server(info.clone(), optimiser)),
+            grpc: tonic::service::Routes::new(crate::grpc::server(
+                info.clone(),
+                optimiser,
+                predictor.clone(),
+            )),
             registry: prometheus::Registry::new(),
         };
-        let host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        let enabled = own.prediction.enabled;
+        let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        // The same roles as the HTTP operations that do this.
+        host.grpc_roles(&[
+            ("TrainModel", &["ops", "service"]),
+            ("PromoteModel", &["ops", "service"]),
+        ]);
+        if enabled {
+            host.spawn("predictions", move |token| predictor.run(token));
+        }
         Ok(Self { host })
     }
 

@@ -10,19 +10,61 @@ use proto::prediction::v1::prediction_service_server::{
     PredictionService, PredictionServiceServer,
 };
 
+use crate::predictor::{ModelView, Predictor, TrainInput, date_of, ymd};
 use crate::service::{Input, Optimiser, Security};
 
 struct Api {
     info: Arc<ServiceInfo>,
     optimiser: Optimiser,
+    predictor: Predictor,
 }
 
 /// The tonic server for this service.
 pub(crate) fn server(
     info: Arc<ServiceInfo>,
     optimiser: Optimiser,
+    predictor: Predictor,
 ) -> PredictionServiceServer<impl PredictionService> {
-    PredictionServiceServer::new(Api { info, optimiser })
+    PredictionServiceServer::new(Api {
+        info,
+        optimiser,
+        predictor,
+    })
+}
+
+fn status(e: crate::predictor::Error) -> tonic::Status {
+    tonic::Status::from(ApiError::from(e))
+}
+
+/// A model as the API answers it.
+pub(crate) fn model(m: ModelView) -> pp::Model {
+    let a = m.artefact;
+    let finite = |v: f64| v.is_finite().then_some(v);
+    pp::Model {
+        version: a.version,
+        created: a.created,
+        features: a.features,
+        horizon: a.horizon as u32,
+        trained_from: ymd(date_of(a.trained_on.0)),
+        trained_to: ymd(date_of(a.trained_on.1)),
+        metrics: a.metrics.map(|s| pp::Scores {
+            dates: s.dates as u64,
+            ic: finite(s.ic),
+            ic_std: finite(s.ic_std),
+            icir: finite(s.icir),
+            t_stat: finite(s.t_stat),
+            rank_ic: finite(s.rank_ic),
+            hit_rate: finite(s.hit_rate),
+        }),
+        recipe: a.recipe.map(|r| pp::Recipe {
+            horizon: r.horizon as u32,
+            lambda: r.lambda,
+            test_dates: r.test_dates as u32,
+            min_train_dates: r.min_train_dates as u32,
+            embargo: r.embargo as u32,
+        }),
+        promoted: m.promoted,
+    }
 }
 
 #[tonic::async_trait]
@@ -82,5 +124,59 @@ impl PredictionService for Api {
             solver: a.solver.name().to_owned(),
             solver_ms: a.solver_ms,
         }))
+    }
+
+    async fn get_predictions(
+        &self,
+        request: tonic::Request<pp::GetPredictionsRequest>,
+    ) -> Result<tonic::Response<pp::GetPredictionsResponse>, tonic::Status> {
+        let latest = self
+            .predictor
+            .predictions(&request.into_inner().symbols)
+            .map_err(status)?;
+        Ok(tonic::Response::new(pp::GetPredictionsResponse {
+            date: ymd(latest.date),
+            model_version: latest.model_version,
+            predictions: latest.signals,
+        }))
+    }
+
+    async fn list_models(
+        &self,
+        _request: tonic::Request<pp::ListModelsRequest>,
+    ) -> Result<tonic::Response<pp::ListModelsResponse>, tonic::Status> {
+        let models = self.predictor.models().map_err(status)?;
+        Ok(tonic::Response::new(pp::ListModelsResponse {
+            models: models.into_iter().map(model).collect(),
+        }))
+    }
+
+    async fn train_model(
+        &self,
+        request: tonic::Request<pp::TrainModelRequest>,
+    ) -> Result<tonic::Response<pp::Model>, tonic::Status> {
+        let r = request.into_inner();
+        let input = TrainInput {
+            horizon: r.horizon.map(|v| v as usize),
+            lambda: r.lambda,
+            test_dates: r.test_dates.map(|v| v as usize),
+            min_train_dates: r.min_train_dates.map(|v| v as usize),
+            embargo: r.embargo.map(|v| v as usize),
+            promote: r.promote,
+            dry_run: r.dry_run,
+        };
+        let m = self.predictor.train(input).await.map_err(status)?;
+        Ok(tonic::Response::new(model(m)))
+    }
+
+    async fn promote_model(
+        &self,
+        request: tonic::Request<pp::PromoteModelRequest>,
+    ) -> Result<tonic::Response<pp::Model>, tonic::Status> {
+        let m = self
+            .predictor
+            .promote(request.into_inner().version)
+            .map_err(status)?;
+        Ok(tonic::Response::new(model(m)))
     }
 }

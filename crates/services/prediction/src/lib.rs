@@ -4,14 +4,20 @@
 //! Swagger UI, gRPC `qts.prediction.v1.PredictionService/GetInfo` and health, admin `/live`
 //! `/ready` `/metrics`, lifecycle events) it serves portfolio optimisation
 //! (`POST /v1/portfolio` and gRPC `OptimisePortfolio`: the `qubo` crate's solvers, judged by branch and bound and the
-//! continuous optimum). Predictions, training and the signal topic are not built yet (the
-//! models are in the `ml` crate).
+//! continuous optimum), and predictions ([`predictor`]): it backfills the universe's daily bars
+//! through the historical service, trains a ridge model on the `ml` features (scored
+//! walk-forward, saved in a crash-safe registry, retrained on schedule), predicts each symbol
+//! from the last complete close and publishes the predictions to `prediction.signal.v1` each
+//! trading day for the decision engine; `/v1/predictions` and `/v1/models` (train, evaluate,
+//! list, promote) over REST and gRPC. Gradient boosting, neural and reinforcement-learning
+//! models are not built yet.
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
 //! API tests (`tests/api`) start.
 
 mod app;
 mod grpc;
 mod http;
+pub mod predictor;
 pub mod service;
 pub mod settings;
 

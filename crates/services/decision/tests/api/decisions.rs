@@ -1,11 +1,11 @@
-//! Signals in, orders out: a strategy's decision on a TA signal goes through the real OMS to the
-//! simulator once, carries the strategy's id, and is recorded with its reason; a redelivered
+//! Signals in, orders out: a strategy's decision on a TA signal (or a prediction) goes through
+//! the real OMS to the simulator once, carries the strategy's id, and is recorded with its reason; a redelivered
 //! signal orders nothing more; a disabled strategy decides nothing.
 
 use std::time::Duration;
 
 use common::bus::Envelope;
-use common::bus::topics::{MARKET_TRADE, TA_INDICATOR, TA_SIGNAL};
+use common::bus::topics::{MARKET_TRADE, PREDICTION_SIGNAL, TA_INDICATOR, TA_SIGNAL};
 use common::service::testing::{Spawned, spawn};
 use market::{Exchange, InstrumentKind};
 use serde_json::{Value, json};
@@ -338,6 +338,60 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
     assert!(
         sized["reason"].as_str().unwrap().contains("atr14 400.00"),
         "{sized}"
+    );
+
+    // A prediction (prediction.signal.v1): the `prediction` strategy buys what the model ranks
+    // in its top share; a `prediction_hold` orders nothing.
+    let prediction = |name: &str, direction: i32| proto::prediction::v1::Signal {
+        id: format!("prediction-3-2025-06-09-{}-{name}", x.symbol),
+        symbol: x.symbol.clone(),
+        date: "2025-06-09".into(),
+        model_version: 3,
+        horizon: 1,
+        score: 0.004 * f64::from(direction),
+        percentile: if direction > 0 { 0.95 } else { 0.5 },
+        name: name.into(),
+        direction,
+        detail: "model 3 predicts +0.400% over 1 day(s)".into(),
+    };
+    for p in [
+        prediction("prediction_hold", 0),
+        prediction("prediction_long", 1),
+    ] {
+        bus.publish(
+            PREDICTION_SIGNAL.static_name(),
+            &Envelope::new("prediction", &x.symbol, &p),
+        )
+        .await
+        .unwrap();
+    }
+    let mut predicted = Value::Null;
+    wait_for("the prediction strategy's decision", async || {
+        let list = get(decision.http_url("/api/decision/v1/decisions?strategy=prediction")).await;
+        predicted = list.clone();
+        !list.as_array().unwrap().is_empty()
+    })
+    .await;
+    let list = predicted.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{predicted}");
+    assert_eq!(
+        (&list[0]["side"], &list[0]["status"], &list[0]["signal_id"]),
+        (
+            &json!("buy"),
+            &json!("sent"),
+            &json!(format!(
+                "prediction-3-2025-06-09-{}-prediction_long",
+                x.symbol
+            ))
+        ),
+        "{predicted}"
+    );
+    assert!(
+        list[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("prediction_long"),
+        "{predicted}"
     );
 
     // Its performance: one decision sent, nothing filled yet (the buy rests at the floor).

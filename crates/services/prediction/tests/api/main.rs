@@ -5,3 +5,4 @@
 mod helpers;
 mod info;
 mod portfolio;
+mod predictions;

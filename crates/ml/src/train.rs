@@ -1,0 +1,254 @@
+//! Training a model from a panel in one call, and predicting with a saved one: the steps `qts ml
+//! evaluate` and the prediction service share. [`train`] scores the recipe walk-forward (purged,
+//! embargoed) for honest out-of-sample metrics, then fits the model to keep on every date whose
+//! label is known; [`predict`] scores one date's cross-section with a saved model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::linear::{FitError, Ridge};
+use crate::registry::Artefact;
+use crate::validate::{WalkForward, walk_forward};
+use crate::{Panel, features, labels};
+
+/// How a model is trained: the label, the penalty and the walk-forward that scores it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Label horizon, in dates (forward return from one close to the close `horizon` later).
+    pub horizon: usize,
+    /// Ridge penalty on standardised features.
+    pub lambda: f64,
+    /// Dates of each walk-forward test block.
+    pub test_dates: usize,
+    /// Dates before the first test block.
+    pub min_train_dates: usize,
+    /// Dates dropped after the purge, before each test block.
+    pub embargo: usize,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Self {
+            horizon: 1,
+            lambda: 0.01,
+            test_dates: 50,
+            min_train_dates: 250,
+            embargo: 1,
+        }
+    }
+}
+
+/// Why a model could not be trained or used.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The recipe's numbers are out of range.
+    #[error("{0}")]
+    Recipe(String),
+    /// Too few dates for the walk-forward.
+    #[error(
+        "{dates} dates of bars; the walk-forward needs more than {needed} (min_train_dates + horizon + embargo)"
+    )]
+    TooFewDates {
+        /// Dates in the panel.
+        dates: usize,
+        /// What the recipe needs, exclusive.
+        needed: usize,
+    },
+    /// The model could not be fitted.
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    /// A saved model was trained on other features than the pipeline computes.
+    #[error("model {version} was trained on features {saved:?}; this pipeline computes {now:?}")]
+    Features {
+        /// The model's version.
+        version: u32,
+        /// Its features.
+        saved: Vec<String>,
+        /// The pipeline's.
+        now: Vec<String>,
+    },
+}
+
+impl Recipe {
+    /// The most dates a horizon may span.
+    pub const MAX_HORIZON: usize = 60;
+
+    /// Checks the numbers.
+    pub fn check(&self) -> Result<(), TrainError> {
+        let bad = |what: &str| Err(TrainError::Recipe(what.to_owned()));
+        if !(1..=Self::MAX_HORIZON).contains(&self.horizon) {
+            return bad("horizon must be 1 to 60 dates");
+        }
+        if !(self.lambda.is_finite() && self.lambda >= 0.0 && self.lambda <= 1e6) {
+            return bad("lambda must be a number from 0 to 1e6");
+        }
+        if !(1..=1000).contains(&self.test_dates) {
+            return bad("test_dates must be 1 to 1000");
+        }
+        if !(5..=5000).contains(&self.min_train_dates) {
+            return bad("min_train_dates must be 5 to 5000");
+        }
+        if self.embargo > 60 {
+            return bad("embargo must be at most 60 dates");
+        }
+        Ok(())
+    }
+
+    /// The walk-forward split of this recipe (expanding window).
+    pub fn split(&self) -> WalkForward {
+        WalkForward {
+            train_dates: None,
+            test_dates: self.test_dates,
+            horizon: self.horizon,
+            embargo: self.embargo,
+            min_train_dates: self.min_train_dates,
+        }
+    }
+}
+
+/// Scores `recipe` walk-forward on `panel`, then fits the model to keep on every date whose
+/// label is known: an unsaved artefact (version 0) created at `created` (Unix seconds) with the
+/// out-of-sample scores as its metrics.
+pub fn train(panel: &Panel, recipe: &Recipe, created: i64) -> Result<Artefact, TrainError> {
+    recipe.check()?;
+    let dates = panel.dates().len();
+    let needed = recipe.min_train_dates + recipe.horizon + recipe.embargo;
+    if dates <= needed {
+        return Err(TrainError::TooFewDates { dates, needed });
+    }
+    let f = features::batch(panel);
+    let y = labels::forward_returns(panel, recipe.horizon);
+    let (_, scores) = walk_forward(&f, &y, &recipe.split(), recipe.lambda, None)?;
+    let symbols = panel.symbols().len();
+    let last = dates - recipe.horizon;
+    let (rows, targets): (Vec<&[f64]>, Vec<f64>) = (0..last)
+        .flat_map(|d| (0..symbols).map(move |s| (d, s)))
+        .filter(|&(d, s)| {
+            y[d * symbols + s].is_finite() && f.row(d, s).iter().any(|v| v.is_finite())
+        })
+        .map(|(d, s)| (f.row(d, s), y[d * symbols + s]))
+        .unzip();
+    let model = Ridge::fit(&rows, &targets, recipe.lambda)?;
+    Ok(Artefact {
+        version: 0,
+        created,
+        model,
+        features: f.names().to_vec(),
+        horizon: recipe.horizon,
+        trained_on: (panel.dates()[0], panel.dates()[last - 1]),
+        metrics: Some(scores),
+        recipe: Some(*recipe),
+    })
+}
+
+/// The saved model's predictions for every date of `panel` (dates × symbols, NaN where a symbol
+/// has no features that date).
+pub fn predict(artefact: &Artefact, panel: &Panel) -> Result<Vec<f64>, TrainError> {
+    let f = features::batch(panel);
+    if f.names() != artefact.features.as_slice() {
+        return Err(TrainError::Features {
+            version: artefact.version,
+            saved: artefact.features.clone(),
+            now: f.names().to_vec(),
+        });
+    }
+    let (dates, symbols) = (panel.dates().len(), panel.symbols().len());
+    let mut out = vec![f64::NAN; dates * symbols];
+    for d in 0..dates {
+        for s in 0..symbols {
+            let row = f.row(d, s);
+            if row.iter().any(|v| v.is_finite()) {
+                out[d * symbols + s] = artefact.model.predict(row);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A panel whose next return is minus half of the last one, plus noise.
+    fn reverting(dates: usize, symbols: usize) -> Panel {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let mut closes = vec![10_000.0; symbols];
+        let mut last = vec![0.0; symbols];
+        for d in 1..dates {
+            for s in 0..symbols {
+                let r = -0.5 * last[s] + 0.02 * noise();
+                last[s] = r;
+                closes.push(closes[(d - 1) * symbols + s] * f64::exp(r));
+            }
+        }
+        let names = (0..symbols).map(|s| format!("S{s:02}")).collect();
+        let volumes = vec![1e5; dates * symbols];
+        Panel::new(names, (0..dates as i64).collect(), closes, volumes).unwrap()
+    }
+
+    #[test]
+    fn a_trained_model_scores_out_of_sample_and_predicts_what_it_learned() {
+        let panel = reverting(160, 20);
+        let recipe = Recipe {
+            min_train_dates: 60,
+            test_dates: 20,
+            ..Recipe::default()
+        };
+        let a = train(&panel, &recipe, 7).unwrap();
+        let scores = a.metrics.unwrap();
+        assert!(scores.ic > 0.3, "{scores:?}");
+        assert_eq!(a.trained_on, (0, 158));
+        assert_eq!(a.recipe, Some(recipe));
+        let p = predict(&a, &panel).unwrap();
+        // The last date: the biggest riser is predicted to fall most.
+        let last = &p[159 * 20..];
+        let rise = |s: usize| panel.closes(159)[s] / panel.closes(158)[s];
+        let (top, bottom) = (0..20).fold((0, 0), |(t, b), s| {
+            (
+                if rise(s) > rise(t) { s } else { t },
+                if rise(s) < rise(b) { s } else { b },
+            )
+        });
+        assert!(last[top] < last[bottom], "{last:?}");
+    }
+
+    #[test]
+    fn bad_recipes_and_short_panels_are_refused_by_name() {
+        let panel = reverting(40, 5);
+        let err = train(&panel, &Recipe::default(), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("40 dates of bars") && err.contains("252"),
+            "{err}"
+        );
+        let bad = Recipe {
+            horizon: 0,
+            ..Recipe::default()
+        };
+        assert!(
+            train(&panel, &bad, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("horizon")
+        );
+        let bad = Recipe {
+            lambda: f64::NAN,
+            ..Recipe::default()
+        };
+        assert!(
+            train(&panel, &bad, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("lambda")
+        );
+    }
+}

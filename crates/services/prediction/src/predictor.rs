@@ -1,0 +1,783 @@
+//! Predictions: the daily bars of the universe (backfilled through the historical service),
+//! the promoted model of the registry (trained when none is, retrained on schedule), one
+//! prediction per symbol from the last complete close, published each trading day to
+//! `prediction.signal.v1` for the decision engine, and the model calls of the API.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use common::bus::topics::PREDICTION_SIGNAL;
+use common::bus::{Envelope, SharedBus};
+use common::error::{Classify, Kind};
+use common::settings::MarketClock;
+use common::shutdown::CancellationToken;
+use market::calendar::{TradingCalendar, VN_OFFSET};
+use market::session::TimeOfDay;
+use ml::Panel;
+use ml::registry::{Artefact, Registry, RegistryError};
+use ml::train::{Recipe, TrainError};
+use proto::historical::v1 as hpb;
+use proto::historical::v1::historical_service_client::HistoricalServiceClient;
+use proto::master_data::v1::master_data_service_client::MasterDataServiceClient;
+use proto::prediction::v1 as pb;
+use time::{Date, OffsetDateTime, Time};
+use tokio::sync::Semaphore;
+
+use crate::settings::PredictionSettings;
+
+/// After this local time a trading day's close is final (the last auctions end at 15:00).
+const DAY_COMPLETE: TimeOfDay = TimeOfDay::hm(15, 0);
+/// Predictions of a day are published until this local time (the ATC auction ends at 14:45).
+const LAST_PUBLISH: TimeOfDay = TimeOfDay::hm(14, 45);
+/// The most symbols one predictions call names.
+pub const MAX_SYMBOLS: usize = 2000;
+
+/// Why a prediction call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such model version.
+    #[error("no model version {0}")]
+    NotFound(u32),
+    /// Nothing to answer from yet (no bars, no model).
+    #[error("{0}")]
+    NotReady(String),
+    /// Another training is running.
+    #[error("a model is being trained; retry shortly")]
+    Busy,
+    /// The model could not be trained or used.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The registry failed.
+    #[error(transparent)]
+    Registry(RegistryError),
+    /// A peer (master data, historical) failed.
+    #[error("{0}")]
+    Peer(String),
+    /// A worker thread failed.
+    #[error("training task: {0}")]
+    Task(String),
+}
+
+impl From<RegistryError> for Error {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::NotFound(v) => Error::NotFound(v),
+            e @ (RegistryError::Io { .. } | RegistryError::Corrupt { .. }) => Error::Registry(e),
+        }
+    }
+}
+
+impl Classify for Error {
+    fn kind(&self) -> Kind {
+        match self {
+            Error::Invalid(_) | Error::Train(_) => Kind::InvalidArgument,
+            Error::NotFound(_) => Kind::NotFound,
+            Error::NotReady(_) => Kind::FailedPrecondition,
+            Error::Peer(_) => Kind::Unavailable,
+            Error::Busy => Kind::ResourceExhausted,
+            Error::Registry(_) | Error::Task(_) => Kind::Internal,
+        }
+    }
+}
+
+/// The latest predictions: one per symbol with features on the last complete date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latest {
+    /// The close predicted from.
+    pub date: Date,
+    /// The model.
+    pub model_version: u32,
+    /// By symbol.
+    pub signals: Vec<pb::Signal>,
+}
+
+/// A saved model as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelView {
+    /// The artefact (version 0: evaluated, not saved).
+    pub artefact: Artefact,
+    /// Whether it is the one predicting.
+    pub promoted: bool,
+}
+
+/// A training request: unset numbers take the configured recipe.
+#[derive(Debug, Clone, Default)]
+pub struct TrainInput {
+    /// Label horizon.
+    pub horizon: Option<usize>,
+    /// Ridge penalty.
+    pub lambda: Option<f64>,
+    /// Walk-forward test block.
+    pub test_dates: Option<usize>,
+    /// Dates before the first test block.
+    pub min_train_dates: Option<usize>,
+    /// Dates dropped after the purge.
+    pub embargo: Option<usize>,
+    /// Promote the new version.
+    pub promote: bool,
+    /// Evaluate only.
+    pub dry_run: bool,
+}
+
+/// The day a panel date key stands for (keys are Julian day numbers).
+pub fn date_of(key: i64) -> Date {
+    i32::try_from(key)
+        .ok()
+        .and_then(|k| Date::from_julian_day(k).ok())
+        .unwrap_or(Date::MIN)
+}
+
+/// `YYYY-MM-DD`.
+pub fn ymd(date: Date) -> String {
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// A panel of daily closes and volumes from bars of many symbols (dates keyed by Julian day,
+/// NaN where a symbol has no bar), keeping only days up to `through`.
+pub fn panel(
+    symbols: &[String],
+    bars: &[Vec<proto::market::v1::Bar>],
+    through: Date,
+) -> Result<Panel, String> {
+    let day = |b: &proto::market::v1::Bar| {
+        let start = b.start.as_ref()?;
+        let at = OffsetDateTime::from_unix_timestamp(start.seconds).ok()?;
+        Some(at.to_offset(VN_OFFSET).date())
+    };
+    let mut dates: Vec<Date> = bars
+        .iter()
+        .flatten()
+        .filter_map(day)
+        .filter(|d| *d <= through)
+        .collect();
+    dates.sort_unstable();
+    dates.dedup();
+    let n = symbols.len();
+    let mut close = vec![f64::NAN; dates.len() * n];
+    let mut volume = vec![f64::NAN; dates.len() * n];
+    for (s, series) in bars.iter().enumerate() {
+        for b in series {
+            let Some(d) = day(b) else { continue };
+            if let Ok(i) = dates.binary_search(&d)
+                && b.close > 0
+            {
+                close[i * n + s] = b.close as f64;
+                volume[i * n + s] = b.volume as f64;
+            }
+        }
+    }
+    Panel::new(
+        symbols.to_vec(),
+        dates.iter().map(|d| i64::from(d.to_julian_day())).collect(),
+        close,
+        volume,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The predictions of `artefact` from the last date of `panel`: each symbol with features
+/// that day, ranked; the top `long` share is `prediction_long`, the bottom `exit` share
+/// `prediction_exit`, the rest `prediction_hold`.
+pub fn signals(
+    artefact: &Artefact,
+    panel: &Panel,
+    long: f64,
+    exit: f64,
+) -> Result<Vec<pb::Signal>, TrainError> {
+    let Some(&last) = panel.dates().last() else {
+        return Ok(Vec::new());
+    };
+    let n = panel.symbols().len();
+    let predicted = ml::train::predict(artefact, panel)?;
+    let day = &predicted[predicted.len() - n..];
+    let mut order: Vec<usize> = (0..n).filter(|&s| day[s].is_finite()).collect();
+    order.sort_by(|&a, &b| day[a].total_cmp(&day[b]).then(a.cmp(&b)));
+    let m = order.len();
+    let top = ((m as f64) * long).ceil() as usize;
+    let bottom = ((m as f64) * exit).ceil() as usize;
+    let date = ymd(date_of(last));
+    let mut out: Vec<pb::Signal> = order
+        .iter()
+        .enumerate()
+        .map(|(rank, &s)| {
+            let percentile = if m > 1 {
+                rank as f64 / (m - 1) as f64
+            } else {
+                0.5
+            };
+            let (name, direction) = if rank >= m - top.min(m) {
+                ("prediction_long", 1)
+            } else if rank < bottom {
+                ("prediction_exit", -1)
+            } else {
+                ("prediction_hold", 0)
+            };
+            let symbol = &panel.symbols()[s];
+            pb::Signal {
+                id: format!("prediction-{}-{date}-{symbol}", artefact.version),
+                symbol: symbol.clone(),
+                date: date.clone(),
+                model_version: artefact.version,
+                horizon: artefact.horizon as u32,
+                score: day[s],
+                percentile,
+                name: name.to_owned(),
+                direction,
+                detail: format!(
+                    "model {} predicts {:+.3}% over {} day(s) from the {date} close: rank {} of {m}",
+                    artefact.version,
+                    day[s] * 100.0,
+                    artefact.horizon,
+                    m - rank
+                ),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+    Ok(out)
+}
+
+/// Where the bars come from: master data (the universe) and the historical service.
+#[derive(Clone)]
+pub struct Sources {
+    master: MasterDataServiceClient<common::grpc::Channel>,
+    historical: HistoricalServiceClient<common::grpc::Channel>,
+}
+
+impl Sources {
+    /// Clients of master data and historical at their URLs (connected on first use).
+    pub fn new(
+        peers: &common::grpc::Connector,
+        master_data: &str,
+        historical: &str,
+    ) -> anyhow::Result<Self> {
+        let (connect, call) = (Duration::from_secs(5), Duration::from_secs(60));
+        Ok(Self {
+            master: MasterDataServiceClient::new(peers.channel(
+                "master-data",
+                master_data,
+                connect,
+                call,
+            )?),
+            historical: HistoricalServiceClient::new(peers.channel(
+                "historical",
+                historical,
+                connect,
+                call,
+            )?)
+            .max_decoding_message_size(64 << 20),
+        })
+    }
+
+    async fn universe(&self, settings: &PredictionSettings) -> Result<Vec<String>, String> {
+        if !settings.universe.is_empty() {
+            return Ok(settings.universe.clone());
+        }
+        let index = self
+            .master
+            .clone()
+            .get_index(proto::master_data::v1::GetIndexRequest {
+                code: settings.index.clone(),
+            })
+            .await
+            .map_err(|s| format!("master data, index {}: {}", settings.index, s.message()))?
+            .into_inner();
+        if index.members.len() < 3 {
+            return Err(format!(
+                "index {} has {} constituents; predictions need at least 3",
+                settings.index,
+                index.members.len()
+            ));
+        }
+        Ok(index.members)
+    }
+
+    /// Backfills daily bars of `symbols` from `from` to `to` and waits for the job.
+    async fn backfill(
+        &self,
+        symbols: &[String],
+        from: Date,
+        to: Date,
+        timeout: Duration,
+        token: &CancellationToken,
+    ) -> Result<(), String> {
+        let mut client = self.historical.clone();
+        let job = client
+            .start_backfill(hpb::StartBackfillRequest {
+                kinds: vec!["daily".to_owned()],
+                symbols: symbols.to_vec(),
+                indexes: Vec::new(),
+                from: ymd(from),
+                to: ymd(to),
+            })
+            .await
+            .map_err(|s| format!("historical, backfill: {}", s.message()))?
+            .into_inner();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut job = job;
+        while job.state == "running" {
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the backfill of daily bars ({}) took longer than {timeout:?}",
+                    job.id
+                ));
+            }
+            tokio::select! {
+                () = token.cancelled() => return Err("stopped".to_owned()),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            job = client
+                .get_backfill(hpb::GetBackfillRequest { id: job.id.clone() })
+                .await
+                .map_err(|s| format!("historical, backfill {}: {}", job.id, s.message()))?
+                .into_inner();
+        }
+        if job.state == "done" {
+            Ok(())
+        } else {
+            Err(format!("the backfill of daily bars failed: {}", job.error))
+        }
+    }
+
+    /// Daily bars of `symbols` from `from` to `to`.
+    async fn daily(
+        &self,
+        symbols: &[String],
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Vec<proto::market::v1::Bar>>, String> {
+        let mut out = Vec::with_capacity(symbols.len());
+        for symbol in symbols {
+            let bars = self
+                .historical
+                .clone()
+                .get_bars(hpb::GetBarsRequest {
+                    symbol: symbol.clone(),
+                    resolution: "1D".to_owned(),
+                    from: ymd(from),
+                    to: ymd(to),
+                })
+                .await
+                .map_err(|s| format!("historical, daily bars of {symbol}: {}", s.message()))?
+                .into_inner()
+                .bars;
+            out.push(bars);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    universe: Vec<String>,
+    panel: Option<Panel>,
+    latest: Option<Latest>,
+    published: Option<Date>,
+}
+
+struct Inner {
+    settings: PredictionSettings,
+    recipe: Recipe,
+    registry: Registry,
+    state: RwLock<State>,
+    training: Semaphore,
+    clock: MarketClock,
+    calendar: Arc<TradingCalendar>,
+    sources: Option<Sources>,
+    bus: SharedBus,
+}
+
+/// The predictions and models of the service.
+#[derive(Clone)]
+pub struct Predictor {
+    inner: Arc<Inner>,
+}
+
+impl Predictor {
+    /// A predictor reading bars through `sources` (none: only what [`Predictor::set_panel`]
+    /// gives it), keeping models in `registry`, publishing to `bus`.
+    pub fn new(
+        settings: PredictionSettings,
+        recipe: Recipe,
+        registry: Registry,
+        clock: MarketClock,
+        calendar: Arc<TradingCalendar>,
+        sources: Option<Sources>,
+        bus: SharedBus,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                recipe,
+                registry,
+                state: RwLock::default(),
+                training: Semaphore::new(1),
+                clock,
+                calendar,
+                sources,
+                bus,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn state_mut(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The latest predictions, of `symbols` (empty: all).
+    pub fn predictions(&self, symbols: &[String]) -> Result<Latest, Error> {
+        if symbols.len() > MAX_SYMBOLS {
+            return Err(Error::Invalid(format!(
+                "{} symbols asked; at most {MAX_SYMBOLS}",
+                symbols.len()
+            )));
+        }
+        for s in symbols {
+            market::Symbol::parse(s).map_err(|e| Error::Invalid(format!("symbol {s:?}: {e}")))?;
+        }
+        let state = self.state();
+        let mut latest = state.latest.clone().ok_or_else(|| {
+            Error::NotReady(
+                "no predictions yet: the history is loading or no model is promoted".to_owned(),
+            )
+        })?;
+        if !symbols.is_empty() {
+            latest.signals.retain(|s| symbols.contains(&s.symbol));
+        }
+        Ok(latest)
+    }
+
+    /// Every saved version, oldest first.
+    pub fn models(&self) -> Result<Vec<ModelView>, Error> {
+        let r = &self.inner.registry;
+        let current = r.current()?.map(|a| a.version);
+        r.versions()?
+            .into_iter()
+            .map(|v| {
+                Ok(ModelView {
+                    artefact: r.load(v)?,
+                    promoted: current == Some(v),
+                })
+            })
+            .collect()
+    }
+
+    /// Trains on the bars held (see [`TrainInput`]).
+    pub async fn train(&self, input: TrainInput) -> Result<ModelView, Error> {
+        let base = self.inner.recipe;
+        let recipe = Recipe {
+            horizon: input.horizon.unwrap_or(base.horizon),
+            lambda: input.lambda.unwrap_or(base.lambda),
+            test_dates: input.test_dates.unwrap_or(base.test_dates),
+            min_train_dates: input.min_train_dates.unwrap_or(base.min_train_dates),
+            embargo: input.embargo.unwrap_or(base.embargo),
+        };
+        recipe.check()?;
+        if input.promote && input.dry_run {
+            return Err(Error::Invalid(
+                "a dry run saves nothing to promote".to_owned(),
+            ));
+        }
+        let panel = self.state().panel.clone().ok_or_else(|| {
+            Error::NotReady("no daily bars held yet: the history is loading".to_owned())
+        })?;
+        let _permit = self.inner.training.try_acquire().map_err(|_| Error::Busy)?;
+        let mut artefact = fit(panel.clone(), recipe).await?;
+        if input.dry_run {
+            return Ok(ModelView {
+                artefact,
+                promoted: false,
+            });
+        }
+        artefact.version = self.inner.registry.save(artefact.clone())?;
+        tracing::info!(version = artefact.version, "model trained");
+        if input.promote {
+            self.inner.registry.promote(artefact.version)?;
+            self.predict(&panel)?;
+        }
+        Ok(ModelView {
+            artefact,
+            promoted: input.promote,
+        })
+    }
+
+    /// Makes `version` the one predicting and predicts with it from the bars held.
+    pub fn promote(&self, version: u32) -> Result<ModelView, Error> {
+        let artefact = self.inner.registry.load(version)?;
+        // Bound first: the state's lock is not held while predicting.
+        let panel = self.state().panel.clone();
+        if let Some(panel) = &panel {
+            // Refused before promotion when it cannot predict from this pipeline's features.
+            signals(&artefact, panel, 0.5, 0.5)?;
+        }
+        self.inner.registry.promote(version)?;
+        tracing::info!(version, "model promoted");
+        if let Some(panel) = &panel {
+            self.predict(panel)?;
+        }
+        Ok(ModelView {
+            artefact,
+            promoted: true,
+        })
+    }
+
+    /// Holds `panel` as the service's bars and predicts from it with the promoted model.
+    pub fn set_panel(&self, panel: Panel) -> Result<(), Error> {
+        self.state_mut().panel = Some(panel.clone());
+        self.predict(&panel)
+    }
+
+    /// Predicts from `panel` with the promoted model (none: no predictions).
+    fn predict(&self, panel: &Panel) -> Result<(), Error> {
+        let Some(artefact) = self.inner.registry.current()? else {
+            return Ok(());
+        };
+        let s = &self.inner.settings;
+        let signals = signals(&artefact, panel, s.long_fraction, s.exit_fraction)?;
+        let latest = panel.dates().last().map(|&d| Latest {
+            date: date_of(d),
+            model_version: artefact.version,
+            signals,
+        });
+        let mut state = self.state_mut();
+        if state.latest.as_ref().map(|l| (l.date, l.model_version))
+            != latest.as_ref().map(|l| (l.date, l.model_version))
+        {
+            // New predictions are published again, even on a day already published.
+            state.published = None;
+        }
+        state.latest = latest;
+        Ok(())
+    }
+
+    /// The last date whose close is final at `now`.
+    fn complete_through(&self, now: OffsetDateTime) -> Date {
+        let (today, time) = TradingCalendar::local(now);
+        if self.inner.calendar.is_trading_day(today) && time >= DAY_COMPLETE {
+            today
+        } else {
+            self.inner
+                .calendar
+                .previous_trading_day(today)
+                .unwrap_or_else(|| today.previous_day().unwrap_or(today))
+        }
+    }
+
+    /// Loads the bars through the last complete close when the held ones end earlier, trains
+    /// and promotes a model when none is or when one is due, and predicts.
+    pub async fn refresh(&self, token: &CancellationToken) -> Result<(), Error> {
+        let sources =
+            self.inner.sources.clone().ok_or_else(|| {
+                Error::NotReady("no historical service to read bars from".to_owned())
+            })?;
+        let through = self.complete_through(self.inner.clock.now());
+        let held_through = self
+            .state()
+            .panel
+            .as_ref()
+            .and_then(|p| p.dates().last().copied())
+            .map(date_of);
+        if held_through != Some(through) {
+            let s = &self.inner.settings;
+            let universe = if self.state().universe.is_empty() {
+                let u = sources.universe(s).await.map_err(Error::Peer)?;
+                self.state_mut().universe.clone_from(&u);
+                u
+            } else {
+                self.state().universe.clone()
+            };
+            let from = through - time::Duration::days(i64::from(s.history_days));
+            sources
+                .backfill(
+                    &universe,
+                    from,
+                    through,
+                    Duration::from_secs(s.backfill_timeout_s),
+                    token,
+                )
+                .await
+                .map_err(Error::Peer)?;
+            let bars = sources
+                .daily(&universe, from, through)
+                .await
+                .map_err(Error::Peer)?;
+            let panel = panel(&universe, &bars, through).map_err(Error::Peer)?;
+            tracing::info!(
+                symbols = universe.len(),
+                dates = panel.dates().len(),
+                through = %ymd(through),
+                "daily bars loaded"
+            );
+            self.state_mut().panel = Some(panel);
+        }
+        self.retrain_if_due().await?;
+        let panel = self.state().panel.clone();
+        if let Some(panel) = panel {
+            self.predict(&panel)?;
+        }
+        Ok(())
+    }
+
+    /// Trains when no model is promoted, or when the promoted one's data ends
+    /// `retrain_every_days` (plus the label horizon) dates before the held bars.
+    async fn retrain_if_due(&self) -> Result<(), Error> {
+        let Some(panel) = self.state().panel.clone() else {
+            return Ok(());
+        };
+        let current = self.inner.registry.current()?;
+        let s = &self.inner.settings;
+        let due = match &current {
+            None => true,
+            Some(a) => {
+                let newer = panel
+                    .dates()
+                    .iter()
+                    .filter(|&&d| d > a.trained_on.1)
+                    .count();
+                s.retrain_every_days > 0 && newer >= s.retrain_every_days as usize + a.horizon
+            }
+        };
+        if !due {
+            return Ok(());
+        }
+        let Ok(_permit) = self.inner.training.try_acquire() else {
+            return Ok(());
+        };
+        let mut artefact = fit(panel, self.inner.recipe).await?;
+        let ic = artefact.metrics.map_or(f64::NAN, |m| m.ic);
+        artefact.version = self.inner.registry.save(artefact.clone())?;
+        if current.is_none() || ic >= s.promote_min_ic {
+            self.inner.registry.promote(artefact.version)?;
+            tracing::info!(version = artefact.version, ic, "model trained and promoted");
+        } else {
+            tracing::warn!(
+                version = artefact.version,
+                ic,
+                min = s.promote_min_ic,
+                "retrained model not promoted: its out-of-sample IC is below prediction.promote_min_ic"
+            );
+        }
+        Ok(())
+    }
+
+    /// Publishes the latest predictions if they are for today's session and not yet published.
+    async fn publish_due(&self, token: &CancellationToken) -> Result<(), Error> {
+        let now = self.inner.clock.now();
+        let (today, time) = TradingCalendar::local(now);
+        let (h, m) = self.inner.settings.publish_at().map_err(Error::Invalid)?;
+        let window = TimeOfDay::hm(u32::from(h), u32::from(m))..LAST_PUBLISH;
+        if !self.inner.calendar.is_trading_day(today) || !window.contains(&time) {
+            return Ok(());
+        }
+        let latest = {
+            let state = self.state();
+            match &state.latest {
+                Some(l) if l.date < today && state.published != Some(today) => l.clone(),
+                _ => return Ok(()),
+            }
+        };
+        let batch: Vec<(&str, Envelope)> = latest
+            .signals
+            .iter()
+            .map(|s| {
+                (
+                    PREDICTION_SIGNAL.static_name(),
+                    Envelope::new(crate::SPEC.name, s.symbol.clone(), s),
+                )
+            })
+            .collect();
+        let stored = common::bus::publish_all(self.inner.bus.as_ref(), &batch, token)
+            .await
+            .map_err(|e| Error::Peer(format!("publish predictions: {}", e.error)))?;
+        if stored {
+            self.state_mut().published = Some(today);
+            tracing::info!(
+                date = %ymd(latest.date),
+                model = latest.model_version,
+                signals = batch.len(),
+                "predictions published"
+            );
+        }
+        Ok(())
+    }
+
+    /// The next market instant worth waking at: today's publish time if still ahead, else the
+    /// next trading day's.
+    fn next_wake(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let (h, m) = self.inner.settings.publish_at().unwrap_or((9, 20));
+        let at = |d: Date| {
+            d.with_time(Time::from_hms(h, m, 0).unwrap_or(Time::MIDNIGHT))
+                .assume_offset(VN_OFFSET)
+        };
+        let (today, _) = TradingCalendar::local(now);
+        if self.inner.calendar.is_trading_day(today) && at(today) > now {
+            return at(today);
+        }
+        let next = self
+            .inner
+            .calendar
+            .next_trading_day(today)
+            .unwrap_or_else(|| today.next_day().unwrap_or(today));
+        at(next)
+    }
+
+    /// The daily loop: refresh, publish when due, sleep until the next publish time; failures
+    /// are retried with backoff. Runs until `token` is cancelled.
+    pub async fn run(self, token: CancellationToken) -> anyhow::Result<()> {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let done = match self.refresh(&token).await {
+                Ok(()) => self.publish_due(&token).await,
+                Err(e) => Err(e),
+            };
+            let wait = match done {
+                Ok(()) => {
+                    backoff = Duration::from_secs(1);
+                    let next = self.next_wake(self.inner.clock.now());
+                    // At least a second of wall time; at most an hour between checks.
+                    self.inner
+                        .clock
+                        .wall_until(next)
+                        .clamp(Duration::from_secs(1), Duration::from_secs(3600))
+                }
+                Err(e) => {
+                    tracing::warn!("predictions: {e}; retrying in {backoff:?}");
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    wait
+                }
+            };
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+/// Trains off the async threads.
+async fn fit(panel: Panel, recipe: Recipe) -> Result<Artefact, Error> {
+    let created = OffsetDateTime::now_utc().unix_timestamp();
+    tokio::task::spawn_blocking(move || ml::train::train(&panel, &recipe, created))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::from)
+}
