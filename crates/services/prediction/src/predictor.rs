@@ -636,8 +636,9 @@ impl Predictor {
         Ok(())
     }
 
-    /// Trains when no model is promoted, or when the promoted one's data ends
-    /// `retrain_every_days` (plus the label horizon) dates before the held bars.
+    /// Trains when no model is promoted, or when the held bars have `retrain_every_days`
+    /// labelled dates beyond the promoted model's training data (the newest `horizon` dates
+    /// have no label yet).
     async fn retrain_if_due(&self) -> Result<(), Error> {
         let Some(panel) = self.state().panel.clone() else {
             return Ok(());
@@ -780,4 +781,204 @@ async fn fit(panel: Panel, recipe: Recipe) -> Result<Artefact, Error> {
         .await
         .map_err(|e| Error::Task(e.to_string()))?
         .map_err(Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A panel of `dates` trading days from 2025-01-02, each symbol's next return minus half its
+    /// last one (a reversal a ridge model finds) plus noise.
+    fn panel_of(dates: usize, symbols: usize) -> Panel {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let calendar = TradingCalendar::embedded().unwrap();
+        let mut days = vec![time::macros::date!(2025 - 01 - 02)];
+        while days.len() < dates {
+            days.push(calendar.next_trading_day(*days.last().unwrap()).unwrap());
+        }
+        let mut close = vec![20_000.0; symbols];
+        let mut last = vec![0.0; symbols];
+        for d in 1..dates {
+            for s in 0..symbols {
+                let r = -0.5 * last[s] + 0.02 * noise();
+                last[s] = r;
+                close.push(close[(d - 1) * symbols + s] * r.exp());
+            }
+        }
+        Panel::new(
+            (0..symbols).map(|s| format!("S{s:02}")).collect(),
+            days.iter().map(|d| i64::from(d.to_julian_day())).collect(),
+            close,
+            vec![1e5; dates * symbols],
+        )
+        .unwrap()
+    }
+
+    fn predictor(dir: &std::path::Path, retrain_every_days: u32, promote_min_ic: f64) -> Predictor {
+        let settings = PredictionSettings {
+            enabled: true,
+            universe: Vec::new(),
+            index: "VN30".into(),
+            history_days: 400,
+            publish_at: "09:20".into(),
+            long_fraction: 0.2,
+            exit_fraction: 0.1,
+            retrain_every_days,
+            promote_min_ic,
+            registry: String::new(),
+            backfill_timeout_s: 60,
+        };
+        let recipe = Recipe {
+            min_train_dates: 60,
+            test_dates: 20,
+            ..Recipe::default()
+        };
+        Predictor::new(
+            settings,
+            recipe,
+            Registry::open(dir).unwrap(),
+            MarketClock::wall(),
+            Arc::new(TradingCalendar::embedded().unwrap()),
+            None,
+            Arc::new(common::bus::embedded::EmbeddedBus::in_memory(1000)),
+        )
+    }
+
+    #[test]
+    fn predictions_rank_the_last_close_into_long_exit_and_hold() {
+        let panel = panel_of(120, 20);
+        let recipe = Recipe {
+            min_train_dates: 60,
+            test_dates: 20,
+            ..Recipe::default()
+        };
+        let mut a = ml::train::train(&panel, &recipe, 0).unwrap();
+        a.version = 4;
+        let s = signals(&a, &panel, 0.2, 0.1).unwrap();
+        assert_eq!(s.len(), 20);
+        let count = |n: &str| s.iter().filter(|x| x.name == n).count();
+        assert_eq!(
+            (
+                count("prediction_long"),
+                count("prediction_exit"),
+                count("prediction_hold")
+            ),
+            (4, 2, 14)
+        );
+        let last = ymd(date_of(*panel.dates().last().unwrap()));
+        for x in &s {
+            assert_eq!(x.id, format!("prediction-4-{last}-{}", x.symbol));
+            let (direction, percentiles) = match x.name.as_str() {
+                "prediction_long" => (1, 0.8..=1.0),
+                "prediction_exit" => (-1, 0.0..=0.1),
+                _ => (0, 0.1..=0.8),
+            };
+            assert_eq!(x.direction, direction, "{x:?}");
+            assert!(percentiles.contains(&x.percentile), "{x:?}");
+        }
+        // Percentiles follow the scores.
+        let mut by_score = s.clone();
+        by_score.sort_by(|a, b| a.score.total_cmp(&b.score));
+        assert!(
+            by_score
+                .windows(2)
+                .all(|w| w[0].percentile < w[1].percentile)
+        );
+        assert_eq!(
+            (by_score[0].percentile, by_score[19].percentile),
+            (0.0, 1.0)
+        );
+    }
+
+    #[test]
+    fn a_symbol_without_a_bar_on_the_last_day_gets_no_prediction() {
+        let full = panel_of(100, 5);
+        let mut close: Vec<f64> = (0..100).flat_map(|d| full.closes(d).to_vec()).collect();
+        close[99 * 5 + 2] = f64::NAN;
+        let mut volume = vec![1e5; 500];
+        volume[99 * 5 + 2] = f64::NAN;
+        let panel = Panel::new(
+            full.symbols().to_vec(),
+            full.dates().to_vec(),
+            close,
+            volume,
+        )
+        .unwrap();
+        let recipe = Recipe {
+            min_train_dates: 50,
+            test_dates: 20,
+            ..Recipe::default()
+        };
+        let a = ml::train::train(&panel, &recipe, 0).unwrap();
+        let s = signals(&a, &panel, 0.2, 0.2).unwrap();
+        assert_eq!(
+            s.iter().map(|x| x.symbol.as_str()).collect::<Vec<_>>(),
+            ["S00", "S01", "S03", "S04"]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_model_is_promoted_and_retraining_waits_for_enough_new_dates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = predictor(dir.path(), 5, 0.0);
+        assert!(matches!(p.predictions(&[]), Err(Error::NotReady(_))));
+        p.set_panel(panel_of(150, 20)).unwrap();
+        p.retrain_if_due().await.unwrap();
+        let models = p.models().unwrap();
+        assert_eq!(models.len(), 1);
+        assert!(models[0].promoted);
+        p.set_panel(panel_of(150, 20)).unwrap();
+        assert_eq!(p.predictions(&[]).unwrap().model_version, 1);
+        // The model was trained through the 149th date (the 150th had no label yet). Four more
+        // dates make four new labelled dates: not due.
+        p.set_panel(panel_of(154, 20)).unwrap();
+        p.retrain_if_due().await.unwrap();
+        assert_eq!(p.models().unwrap().len(), 1);
+        // Five: retrained, and promoted (its out-of-sample IC is positive).
+        p.set_panel(panel_of(155, 20)).unwrap();
+        p.retrain_if_due().await.unwrap();
+        let models = p.models().unwrap();
+        assert_eq!(
+            models
+                .iter()
+                .map(|m| (m.artefact.version, m.promoted))
+                .collect::<Vec<_>>(),
+            [(1, false), (2, true)]
+        );
+        assert!(models[1].artefact.trained_on.1 > models[0].artefact.trained_on.1);
+        p.set_panel(panel_of(155, 20)).unwrap();
+        let latest = p.predictions(&[]).unwrap();
+        assert_eq!((latest.model_version, latest.signals.len()), (2, 20));
+        assert!(matches!(
+            p.predictions(&["not one".into()]),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_retrain_below_the_promotion_floor_is_saved_but_not_promoted() {
+        let dir = tempfile::tempdir().unwrap();
+        // An IC of 0.99 out of sample is out of reach: only the first model is promoted.
+        let p = predictor(dir.path(), 1, 0.99);
+        p.set_panel(panel_of(150, 20)).unwrap();
+        p.retrain_if_due().await.unwrap();
+        p.set_panel(panel_of(160, 20)).unwrap();
+        p.retrain_if_due().await.unwrap();
+        let models = p.models().unwrap();
+        assert_eq!(
+            models
+                .iter()
+                .map(|m| (m.artefact.version, m.promoted))
+                .collect::<Vec<_>>(),
+            [(1, true), (2, false)]
+        );
+    }
 }

@@ -36,8 +36,8 @@ pub struct PredictionSettings {
     pub long_fraction: f64,
     /// Share of the universe, from the bottom, that is `prediction_exit`.
     pub exit_fraction: f64,
-    /// Retrain when the promoted model's training data ends this many trading days before the
-    /// data the service holds (0: never on schedule; `POST /v1/models` still trains).
+    /// Retrain once the bars held have this many labelled dates beyond the promoted model's
+    /// training data (0: never on schedule; `POST /v1/models` still trains).
     pub retrain_every_days: u32,
     /// A scheduled retrain is promoted when its out-of-sample IC is at least this (the first
     /// model is promoted whatever its score, so that something predicts).
