@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::linear::Ridge;
+use crate::model::Model;
 use crate::validate::Scores;
 
 /// Why the registry could not do what was asked.
@@ -47,7 +47,7 @@ pub struct Artefact {
     /// When it was saved (Unix seconds).
     pub created: i64,
     /// The model.
-    pub model: Ridge,
+    pub model: Model,
     /// Feature names, in the model's column order.
     pub features: Vec<String>,
     /// Label horizon (dates).
@@ -181,7 +181,9 @@ mod tests {
         Artefact {
             version: 0,
             created: 1_764_547_200,
-            model: Ridge::fit(&rows, &[0.1, 0.2, 0.35], lambda).unwrap(),
+            model: Model::Ridge(
+                crate::linear::Ridge::fit(&rows, &[0.1, 0.2, 0.35], lambda).unwrap(),
+            ),
             features: vec!["ret_1".into(), "ret_5".into()],
             horizon: 1,
             trained_on: (100, 200),

@@ -5,9 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::linear::{FitError, Ridge};
+use crate::linear::FitError;
+use crate::model::{Model, ModelKind, TreeParams};
 use crate::registry::Artefact;
-use crate::validate::{WalkForward, walk_forward};
+use crate::validate::{WalkForward, walk_forward_with};
 use crate::{Panel, features, labels};
 
 /// How a model is trained: the label, the penalty and the walk-forward that scores it.
@@ -24,6 +25,12 @@ pub struct Recipe {
     pub min_train_dates: usize,
     /// Dates dropped after the purge, before each test block.
     pub embargo: usize,
+    /// The model: `ridge` (default) or `gbt`.
+    #[serde(default)]
+    pub model: ModelKind,
+    /// How the gradient-boosted trees grow (`gbt` only).
+    #[serde(default)]
+    pub trees: TreeParams,
 }
 
 impl Default for Recipe {
@@ -34,6 +41,8 @@ impl Default for Recipe {
             test_dates: 50,
             min_train_dates: 250,
             embargo: 1,
+            model: ModelKind::Ridge,
+            trees: TreeParams::default(),
         }
     }
 }
@@ -91,7 +100,15 @@ impl Recipe {
         if self.embargo > 60 {
             return bad("embargo must be at most 60 dates");
         }
+        if let Err(e) = self.trees.check() {
+            return Err(TrainError::Recipe(format!("trees: {e}")));
+        }
         Ok(())
+    }
+
+    /// Fits this recipe's model to `rows` and `y`.
+    pub fn fit(&self, rows: &[&[f64]], y: &[f64]) -> Result<Model, FitError> {
+        Model::fit(self.model, rows, y, self.lambda, self.trees)
     }
 
     /// The walk-forward split of this recipe (expanding window).
@@ -118,7 +135,9 @@ pub fn train(panel: &Panel, recipe: &Recipe, created: i64) -> Result<Artefact, T
     }
     let f = features::batch(panel);
     let y = labels::forward_returns(panel, recipe.horizon);
-    let (_, scores) = walk_forward(&f, &y, &recipe.split(), recipe.lambda, None)?;
+    let (_, scores) = walk_forward_with(&f, &y, &recipe.split(), None, &|rows, y| {
+        recipe.fit(rows, y)
+    })?;
     let symbols = panel.symbols().len();
     let last = dates - recipe.horizon;
     let (rows, targets): (Vec<&[f64]>, Vec<f64>) = (0..last)
@@ -128,7 +147,7 @@ pub fn train(panel: &Panel, recipe: &Recipe, created: i64) -> Result<Artefact, T
         })
         .map(|(d, s)| (f.row(d, s), y[d * symbols + s]))
         .unzip();
-    let model = Ridge::fit(&rows, &targets, recipe.lambda)?;
+    let model = recipe.fit(&rows, &targets)?;
     Ok(Artefact {
         version: 0,
         created,
@@ -154,13 +173,12 @@ pub fn predict(artefact: &Artefact, panel: &Panel) -> Result<Vec<f64>, TrainErro
     }
     let (dates, symbols) = (panel.dates().len(), panel.symbols().len());
     let mut out = vec![f64::NAN; dates * symbols];
-    for d in 0..dates {
-        for s in 0..symbols {
-            let row = f.row(d, s);
-            if row.iter().any(|v| v.is_finite()) {
-                out[d * symbols + s] = artefact.model.predict(row);
-            }
-        }
+    let (at, rows): (Vec<usize>, Vec<&[f64]>) = (0..dates * symbols)
+        .map(|i| (i, f.row(i / symbols, i % symbols)))
+        .filter(|(_, row)| row.iter().any(|v| v.is_finite()))
+        .unzip();
+    for (i, p) in at.into_iter().zip(artefact.model.predict_rows(&rows)) {
+        out[i] = p;
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use crate::features::{Features, ranks};
 use crate::linear::{FitError, Ridge};
+use crate::model::Model;
 use crate::select::{Selection, choose};
 use crate::stats::{mean, pearson, stdev};
 
@@ -172,6 +173,22 @@ pub fn walk_forward(
     lambda: f64,
     select: Option<Selection>,
 ) -> Result<(Vec<f64>, Scores), FitError> {
+    walk_forward_with(features, label, split, select, &|rows, y| {
+        Ok(Model::Ridge(Ridge::fit(rows, y, lambda)?))
+    })
+}
+
+/// Trains a model on rows and their labels.
+pub type Fit<'a> = &'a dyn Fn(&[&[f64]], &[f64]) -> Result<Model, FitError>;
+
+/// [`walk_forward`] with any model: `fit` trains one on a fold's rows and labels.
+pub fn walk_forward_with(
+    features: &Features,
+    label: &[f64],
+    split: &WalkForward,
+    select: Option<Selection>,
+    fit: Fit<'_>,
+) -> Result<(Vec<f64>, Scores), FitError> {
     let (dates, symbols) = (features.dates(), features.symbols());
     let mut prediction = vec![f64::NAN; dates * symbols];
     let folds = split.folds(dates);
@@ -194,14 +211,21 @@ pub fn walk_forward(
         let project = |row: &[f64]| columns.iter().map(|&c| row[c]).collect::<Vec<f64>>();
         let kept: Vec<Vec<f64>> = rows.iter().map(|r| project(r)).collect();
         let kept: Vec<&[f64]> = kept.iter().map(Vec::as_slice).collect();
-        let model = Ridge::fit(&kept, &y, lambda)?;
+        let model = fit(&kept, &y)?;
+        let mut at = Vec::new();
+        let mut test: Vec<Vec<f64>> = Vec::new();
         for d in fold.test.clone() {
             for s in 0..symbols {
                 let row = features.row(d, s);
                 if row.iter().any(|v| v.is_finite()) {
-                    prediction[d * symbols + s] = model.predict(&project(row));
+                    at.push(d * symbols + s);
+                    test.push(project(row));
                 }
             }
+        }
+        let test: Vec<&[f64]> = test.iter().map(Vec::as_slice).collect();
+        for (i, p) in at.into_iter().zip(model.predict_rows(&test)) {
+            prediction[i] = p;
         }
     }
     let tested = folds.first().map_or(dates, |f| f.test.start)..dates;

@@ -5,8 +5,10 @@
 use fcsim::tape::{Generator, MarketModel};
 use fcsim::universe::{Universe, UniverseSize};
 use market::{MarketRules, TradingCalendar};
+use ml::model::ModelKind;
 use ml::select::Selection;
-use ml::validate::{Scores, WalkForward, walk_forward};
+use ml::train::Recipe;
+use ml::validate::{Scores, WalkForward, walk_forward, walk_forward_with};
 use ml::{Panel, features, labels};
 use time::Date;
 
@@ -68,6 +70,23 @@ fn out_of_sample(p: &Panel, select: Option<Selection>) -> Scores {
     walk_forward(&f, &y, &split, 0.01, select).unwrap().1
 }
 
+/// The same walk-forward with gradient-boosted trees (the recipe's default trees).
+fn out_of_sample_trees(p: &Panel) -> Scores {
+    let f = features::batch(p);
+    let y = labels::forward_returns(p, 1);
+    let recipe = Recipe {
+        model: ModelKind::Gbt,
+        test_dates: 50,
+        min_train_dates: 250,
+        ..Recipe::default()
+    };
+    walk_forward_with(&f, &y, &recipe.split(), None, &|rows, y| {
+        recipe.fit(rows, y)
+    })
+    .unwrap()
+    .1
+}
+
 #[test]
 fn a_planted_reversal_is_found_out_of_sample() {
     let planted = market(0.2, 0.002, 11);
@@ -81,17 +100,28 @@ fn a_planted_reversal_is_found_out_of_sample() {
     let s = out_of_sample(&planted, Some(Selection { k: 4, alpha: 1.0 }));
     eprintln!("planted reversal 0.2, 4 features chosen by QUBO: {s:?}");
     assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
+    // Gradient-boosted trees find it too.
+    let s = out_of_sample_trees(&planted);
+    eprintln!("planted reversal 0.2, gradient-boosted trees: {s:?}");
+    assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
 }
 
 #[test]
 fn a_random_walk_gives_no_signal() {
     for seed in [11, 12] {
-        let s = out_of_sample(&market(0.0, 0.0, seed), None);
+        let walk = market(0.0, 0.0, seed);
+        let s = out_of_sample(&walk, None);
         eprintln!("random walk, seed {seed}: {s:?}");
         assert!(s.dates > 400, "{s:?}");
         assert!(
             s.t_stat.abs() < 2.5 && s.ic.abs() < 0.02,
             "seed {seed}: {s:?}"
+        );
+        let s = out_of_sample_trees(&walk);
+        eprintln!("random walk, seed {seed}, gradient-boosted trees: {s:?}");
+        assert!(
+            s.t_stat.abs() < 2.5 && s.ic.abs() < 0.02,
+            "seed {seed}, trees: {s:?}"
         );
     }
 }

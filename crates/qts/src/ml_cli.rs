@@ -1,5 +1,5 @@
 //! `qts ml`: the prediction pipeline from the command line. `evaluate` runs the `ml` feature
-//! pipeline and a ridge model walk-forward (purged, embargoed) over bars from the sources of
+//! pipeline and a ridge model (or gradient-boosted trees, `--model gbt`) walk-forward (purged, embargoed) over bars from the sources of
 //! `qts backtest` and prints the out-of-sample scores; with `--registry DIR` it also trains on
 //! every date and saves the model with those scores. `list` and `promote` manage the registry.
 
@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use ml::model::{ModelKind, TreeParams};
 use ml::registry::Registry;
 use ml::train::{self, Recipe};
-use ml::validate::walk_forward;
+use ml::validate::walk_forward_with;
 use ml::{Panel, features, labels};
 
 use crate::backtest_cli::Source;
@@ -17,7 +18,8 @@ use crate::backtest_cli::Source;
 /// `qts ml ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Walk-forward evaluation of the ridge baseline; `--registry` saves the model.
+    /// Walk-forward evaluation of the ridge baseline or gradient-boosted trees; `--registry`
+    /// saves the model.
     Evaluate(Box<EvaluateArgs>),
     /// Scores a saved model on bars without retraining it (the promoted version unless
     /// `--version`): its predictions' IC, rank IC, t and hit rate over every date with a label.
@@ -47,9 +49,24 @@ pub struct EvaluateArgs {
     /// Label horizon, in bars.
     #[arg(long, default_value_t = 1)]
     pub horizon: usize,
+    /// The model: `ridge` (the baseline) or `gbt` (gradient-boosted trees).
+    #[arg(long, default_value = "ridge")]
+    pub model: ModelKind,
     /// Ridge penalty on standardised features.
     #[arg(long, default_value_t = 0.01)]
     pub lambda: f64,
+    /// Trees of `gbt` (boosting rounds).
+    #[arg(long, default_value_t = TreeParams::default().trees)]
+    pub trees: usize,
+    /// Shrinkage of each tree.
+    #[arg(long, default_value_t = TreeParams::default().learning_rate)]
+    pub learning_rate: f64,
+    /// Depth of each tree.
+    #[arg(long, default_value_t = TreeParams::default().depth)]
+    pub depth: usize,
+    /// Fewest rows in a leaf.
+    #[arg(long, default_value_t = TreeParams::default().min_leaf)]
+    pub min_leaf: f64,
     /// Dates of each test block.
     #[arg(long, default_value_t = 50)]
     pub test_dates: usize,
@@ -137,6 +154,13 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
         test_dates: args.test_dates,
         min_train_dates: args.min_train_dates,
         embargo: args.embargo,
+        model: args.model,
+        trees: TreeParams {
+            trees: args.trees,
+            learning_rate: args.learning_rate,
+            depth: args.depth,
+            min_leaf: args.min_leaf,
+        },
     };
     // Saved models use every feature; a selection is scored, not saved.
     let (scores, trained) = match (&args.registry, args.select) {
@@ -165,7 +189,9 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
                 k,
                 alpha: args.select_alpha,
             });
-            let (_, scores) = walk_forward(&f, &y, &recipe.split(), args.lambda, select)?;
+            let (_, scores) = walk_forward_with(&f, &y, &recipe.split(), select, &|rows, y| {
+                recipe.fit(rows, y)
+            })?;
             (scores, None)
         }
     };

@@ -62,6 +62,11 @@ pub(crate) fn model(m: ModelView) -> pp::Model {
             test_dates: r.test_dates as u32,
             min_train_dates: r.min_train_dates as u32,
             embargo: r.embargo as u32,
+            model: r.model.name().to_owned(),
+            trees: r.trees.trees as u32,
+            learning_rate: r.trees.learning_rate,
+            depth: r.trees.depth as u32,
+            min_leaf: r.trees.min_leaf,
         }),
         promoted: m.promoted,
     }
@@ -162,6 +167,7 @@ impl PredictionService for Api {
             test_dates: r.test_dates.map(|v| v as usize),
             min_train_dates: r.min_train_dates.map(|v| v as usize),
             embargo: r.embargo.map(|v| v as usize),
+            model: r.model,
             promote: r.promote,
             dry_run: r.dry_run,
         };

@@ -265,6 +265,13 @@ pub(crate) struct RecipeDto {
     test_dates: u32,
     min_train_dates: u32,
     embargo: u32,
+    /// `ridge` or `gbt`.
+    model: String,
+    /// Of `gbt`: trees, shrinkage, depth, fewest rows per leaf.
+    trees: u32,
+    learning_rate: f64,
+    depth: u32,
+    min_leaf: f64,
 }
 
 /// A model of the registry (version 0: evaluated by a dry run, not saved).
@@ -308,6 +315,11 @@ fn model_dto(m: crate::predictor::ModelView) -> ModelDto {
             test_dates: r.test_dates,
             min_train_dates: r.min_train_dates,
             embargo: r.embargo,
+            model: r.model,
+            trees: r.trees,
+            learning_rate: r.learning_rate,
+            depth: r.depth,
+            min_leaf: r.min_leaf,
         }),
         promoted: m.promoted,
     }
@@ -342,6 +354,9 @@ pub(crate) struct TrainBody {
     /// Dates dropped after the purge.
     #[serde(default)]
     embargo: Option<usize>,
+    /// `ridge` or `gbt` (gradient-boosted trees, grown as configured).
+    #[serde(default)]
+    model: Option<String>,
     /// Promote the new version at once.
     #[serde(default)]
     promote: bool,
@@ -372,6 +387,7 @@ async fn train_model(
             test_dates: b.test_dates,
             min_train_dates: b.min_train_dates,
             embargo: b.embargo,
+            model: b.model,
             promote: b.promote,
             dry_run: b.dry_run,
         })

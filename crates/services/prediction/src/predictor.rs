@@ -116,6 +116,8 @@ pub struct TrainInput {
     pub min_train_dates: Option<usize>,
     /// Dates dropped after the purge.
     pub embargo: Option<usize>,
+    /// `ridge` or `gbt`.
+    pub model: Option<String>,
     /// Promote the new version.
     pub promote: bool,
     /// Evaluate only.
@@ -489,6 +491,11 @@ impl Predictor {
             test_dates: input.test_dates.unwrap_or(base.test_dates),
             min_train_dates: input.min_train_dates.unwrap_or(base.min_train_dates),
             embargo: input.embargo.unwrap_or(base.embargo),
+            model: match &input.model {
+                Some(m) => m.parse().map_err(Error::Invalid)?,
+                None => base.model,
+            },
+            trees: base.trees,
         };
         recipe.check()?;
         if input.promote && input.dry_run {

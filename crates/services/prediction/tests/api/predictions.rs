@@ -175,6 +175,21 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
     )
     .await;
     assert_eq!((status, dry["version"].as_u64()), (200, Some(0)), "{dry}");
+    // Gradient-boosted trees, evaluated the same way.
+    let (status, trees) = json_of(
+        app.post(
+            "/api/prediction/v1/models",
+            &json!({"dry_run": true, "model": "gbt"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &trees["recipe"]["model"]),
+        (200, &json!("gbt")),
+        "{trees}"
+    );
+    assert!(trees["metrics"]["ic"].as_f64().unwrap() > 0.05, "{trees}");
     let (status, two) = json_of(
         app.post("/api/prediction/v1/models", &json!({"horizon": 2}))
             .await,
@@ -240,6 +255,7 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
         (json!({"min_train_dates": 400}), "dates of bars"),
         (json!({"dry_run": true, "promote": true}), "dry run"),
         (json!({"horizn": 2}), "horizn"),
+        (json!({"model": "forest"}), "forest"),
     ] {
         let (status, e) = json_of(app.post("/api/prediction/v1/models", &body).await).await;
         assert_eq!(status, 400, "{body}: {e}");
