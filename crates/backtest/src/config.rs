@@ -105,6 +105,31 @@ impl Config {
         Ok(config)
     }
 
+    /// Keeps only the strategies that follow predictions (`prediction_*` signals); when there
+    /// are none, takes the decision engine's (its `prediction` strategy): what a backtest of a
+    /// saved model trades.
+    pub fn follow_predictions(&mut self) -> Result<(), Error> {
+        let follows = |s: &StrategyConfig| s.buy_on.iter().any(|n| n.starts_with("prediction_"));
+        self.strategies.retain(follows);
+        if self.strategies.is_empty() {
+            let decision = parse_toml("decision defaults", decision::settings::DEFAULTS)?;
+            let all: Vec<StrategyConfig> = decision
+                .get("strategies")
+                .cloned()
+                .map(toml::Value::try_into)
+                .transpose()
+                .map_err(|e: toml::de::Error| Error::Config(format!("decision defaults: {e}")))?
+                .unwrap_or_default();
+            self.strategies = all.into_iter().filter(follows).collect();
+        }
+        if self.strategies.is_empty() {
+            return Err(Error::Config(
+                "no strategy follows predictions (buy_on prediction_long)".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the numbers and names, all problems at once.
     pub fn check(&self) -> Result<(), Error> {
         let mut problems = Vec::new();

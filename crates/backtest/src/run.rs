@@ -16,7 +16,7 @@
 //!   engine at the bar's low (high), so price-time priority, holds, fees, tax and settlement
 //!   are the engine's. What is left expires at the end of the day like any day order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use decision::domain::{Context, Intent, Positions, SignalFollower, Strategy};
 use market::bars::vn_midnight;
@@ -184,13 +184,29 @@ struct Ledger {
     held: BTreeMap<u32, (u64, i64)>,
 }
 
+/// Signals to read off bars besides the technical ones, by (bar start, symbol index): a saved
+/// model's predictions (`prediction_long`, ...), each made from that bar's close.
+pub type Predictions = HashMap<(i64, u32), Signal>;
+
 /// Runs `config`'s strategies over `bars`.
 pub fn run(config: &Config, bars: &Bars, window: Window) -> Result<Outcome, Error> {
+    run_with(config, bars, window, None)
+}
+
+/// [`run`], the strategies also reading `predictions` at each bar's close (traded from the
+/// next bar on, like every signal).
+pub fn run_with(
+    config: &Config,
+    bars: &Bars,
+    window: Window,
+    predictions: Option<&Predictions>,
+) -> Result<Outcome, Error> {
     let rules = MarketRules::default();
     let calendar = rules
         .calendar()
         .map_err(|e| Error::Config(format!("trading calendar: {e}")))?;
     let mut sim = Sim::new(config, bars, rules, calendar)?;
+    sim.predictions = predictions;
     let rows = bars.rows();
     let trade_from = window.trade_from.map(|d| vn_midnight(d).unix_timestamp());
     let mut i = 0;
@@ -243,6 +259,7 @@ struct Sim<'a> {
     queued: Vec<Queued>,
     working: BTreeMap<OrderId, Working>,
     signals: Vec<Signal>,
+    predictions: Option<&'a Predictions>,
     trading: bool,
     outcome: Outcome,
 }
@@ -341,6 +358,7 @@ impl<'a> Sim<'a> {
             queued: Vec::new(),
             working: BTreeMap::new(),
             signals: Vec::new(),
+            predictions: None,
             trading: false,
             outcome: Outcome {
                 strategies: strategies.iter().map(|s| s.id.clone()).collect(),
@@ -406,6 +424,9 @@ impl<'a> Sim<'a> {
             st.last_close = Some(row.close);
             self.signals.clear();
             st.studies.advance(&self.set, &st.bar, &mut self.signals);
+            if let Some(p) = self.predictions.and_then(|p| p.get(&(row.start, row.sym))) {
+                self.signals.push(p.clone());
+            }
             if self.trading && !self.signals.is_empty() {
                 self.decide(row)?;
             }

@@ -123,6 +123,85 @@ impl Recipe {
     }
 }
 
+/// What a prediction says once ranked in its day's cross-section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// In the top share: buy.
+    Long,
+    /// In the bottom share: leave.
+    Exit,
+    /// Neither.
+    Hold,
+}
+
+impl Call {
+    /// The signal name strategies follow: `prediction_long`, `prediction_exit`,
+    /// `prediction_hold`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Long => "prediction_long",
+            Call::Exit => "prediction_exit",
+            Call::Hold => "prediction_hold",
+        }
+    }
+
+    /// +1, -1 or 0.
+    pub fn direction(self) -> i32 {
+        match self {
+            Call::Long => 1,
+            Call::Exit => -1,
+            Call::Hold => 0,
+        }
+    }
+}
+
+/// One prediction ranked among its day's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranked {
+    /// 0 (lowest score) to 1 (highest).
+    pub percentile: f64,
+    /// 1 for the highest score.
+    pub rank: usize,
+    /// Predictions ranked that day.
+    pub of: usize,
+    /// Long, exit or hold.
+    pub call: Call,
+}
+
+/// Ranks one day's predictions (NaN: none for that symbol): the top `long` share (rounded up)
+/// is [`Call::Long`], the bottom `exit` share [`Call::Exit`], the rest [`Call::Hold`]; ties
+/// keep column order.
+pub fn rank_day(scores: &[f64], long: f64, exit: f64) -> Vec<Option<Ranked>> {
+    let mut order: Vec<usize> = (0..scores.len())
+        .filter(|&s| scores[s].is_finite())
+        .collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
+    let m = order.len();
+    let top = (((m as f64) * long).ceil() as usize).min(m);
+    let bottom = ((m as f64) * exit).ceil() as usize;
+    let mut out = vec![None; scores.len()];
+    for (i, &s) in order.iter().enumerate() {
+        let call = if i >= m - top {
+            Call::Long
+        } else if i < bottom {
+            Call::Exit
+        } else {
+            Call::Hold
+        };
+        out[s] = Some(Ranked {
+            percentile: if m > 1 {
+                i as f64 / (m - 1) as f64
+            } else {
+                0.5
+            },
+            rank: m - i,
+            of: m,
+            call,
+        });
+    }
+    out
+}
+
 /// Scores `recipe` walk-forward on `panel`, then fits the model to keep on every date whose
 /// label is known: an unsaved artefact (version 0) created at `created` (Unix seconds) with the
 /// out-of-sample scores as its metrics.

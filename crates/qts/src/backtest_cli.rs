@@ -1,7 +1,8 @@
 //! `qts backtest`: reads bars (CSV files, a historical database, feed recordings or a generated
 //! market), runs the fleet's strategies over them (`backtest::run`) and writes the report; with
 //! `--param`, searches parameters instead (`backtest::search`), walk-forward with
-//! `--train-days`/`--test-days`.
+//! `--train-days`/`--test-days`; with `--registry`, trades a saved model's predictions instead
+//! of the technical signals (`backtest::run::run_with`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 use backtest::Config;
 use backtest::data::{Bars, BarsBuilder};
 use backtest::report::{Input, Report};
-use backtest::run::{Window, run};
+use backtest::run::{Window, run_with};
 use backtest::search::{Objective, Param, Space, Walk, search};
 use market::bars::Resolution;
 use market::{Exchange, Symbol};
@@ -138,6 +139,93 @@ pub struct Args {
     /// Threads of a search (default: the cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Backtest a saved model without retraining it: its predictions from each daily close
+    /// (ranked: the top --long-fraction is `prediction_long`, the bottom --exit-fraction
+    /// `prediction_exit`) traded by the strategies that follow predictions (the decision
+    /// engine's `prediction` strategy unless --config names others). A registry of `qts ml
+    /// evaluate --registry` or of the prediction service.
+    #[arg(long, value_name = "DIR")]
+    pub registry: Option<PathBuf>,
+    /// The version to backtest (default: the promoted one).
+    #[arg(long, requires = "registry")]
+    pub model: Option<u32>,
+    /// Share of each day's predictions, from the top, that is `prediction_long`.
+    #[arg(long, default_value_t = 0.2)]
+    pub long_fraction: f64,
+    /// Share, from the bottom, that is `prediction_exit`.
+    #[arg(long, default_value_t = 0.2)]
+    pub exit_fraction: f64,
+}
+
+/// The predictions of a saved model over daily `bars`, as signals at each bar's close, with
+/// what to say about them.
+fn predictions(
+    bars: &Bars,
+    args: &Args,
+    dir: &Path,
+) -> anyhow::Result<(backtest::run::Predictions, String)> {
+    for (what, f) in [
+        ("--long-fraction", args.long_fraction),
+        ("--exit-fraction", args.exit_fraction),
+    ] {
+        anyhow::ensure!(f > 0.0 && f <= 0.5, "{what} must be in (0, 0.5]");
+    }
+    let registry = ml::registry::Registry::open(dir)?;
+    let artefact = match args.model {
+        Some(v) => registry.load(v)?,
+        None => registry
+            .current()?
+            .context("no version is promoted; name one with --model")?,
+    };
+    let panel = crate::ml_cli::panel(bars)?;
+    let predicted = ml::train::predict(&artefact, &panel)?;
+    let n = panel.symbols().len();
+    let mut starts: Vec<i64> = bars.rows().iter().map(|r| r.start).collect();
+    starts.dedup();
+    let mut out = backtest::run::Predictions::new();
+    for (d, &start) in starts.iter().enumerate() {
+        let day = &predicted[d * n..(d + 1) * n];
+        let ranked = ml::train::rank_day(day, args.long_fraction, args.exit_fraction);
+        for (s, r) in ranked.into_iter().enumerate() {
+            let Some(r) = r else { continue };
+            out.insert(
+                (start, s as u32),
+                ta::domain::Signal {
+                    kind: "prediction",
+                    name: r.call.name().to_owned(),
+                    direction: r.call.direction(),
+                    value: day[s],
+                    detail: format!(
+                        "model {} predicts {:+.3}% over {} day(s): rank {} of {}",
+                        artefact.version,
+                        day[s] * 100.0,
+                        artefact.horizon,
+                        r.rank,
+                        r.of
+                    ),
+                },
+            );
+        }
+    }
+    let (from, to) = artefact.trained_on;
+    let inside = panel
+        .dates()
+        .iter()
+        .filter(|d| (from..=to).contains(*d))
+        .count();
+    let mut note = format!(
+        "model {} ({}, horizon {}): {} predictions",
+        artefact.version,
+        artefact.model.kind().name(),
+        artefact.horizon,
+        out.len()
+    );
+    if inside > 0 {
+        note.push_str(&format!(
+            "\nwarning: {inside} of these dates are inside the model's training range; trading them is in-sample"
+        ));
+    }
+    Ok((out, note))
 }
 
 fn date(text: &Option<String>, what: &str) -> anyhow::Result<Option<Date>> {
@@ -151,7 +239,7 @@ fn date(text: &Option<String>, what: &str) -> anyhow::Result<Option<Date>> {
 
 /// Runs `qts backtest`.
 pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<()> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
@@ -182,6 +270,19 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
         None => bars,
     };
     anyhow::ensure!(!bars.is_empty(), "no bars in {source}");
+    let predictions = match &args.registry {
+        Some(dir) => {
+            anyhow::ensure!(
+                args.params.is_empty(),
+                "--param searches the technical strategies; drop it to backtest a model"
+            );
+            let (p, note) = predictions(&bars, &args, dir)?;
+            writeln!(out, "{note}")?;
+            config.follow_predictions()?;
+            Some(p)
+        }
+        None => None,
+    };
     let (first, last) = bars.span().unzip();
     let input = Input {
         source: source.clone(),
@@ -228,7 +329,10 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
     }
     let outcome = {
         let (config, bars) = (config.clone(), Arc::new(bars));
-        tokio::task::spawn_blocking(move || run(&config, &bars, Window { trade_from })).await??
+        tokio::task::spawn_blocking(move || {
+            run_with(&config, &bars, Window { trade_from }, predictions.as_ref())
+        })
+        .await??
     };
     let report = Report::new(input, &config, &outcome);
     report.write(&args.out)?;
@@ -542,6 +646,98 @@ mod tests {
                 trades: 1,
             })
             .collect()
+    }
+
+    async fn backtest(list: &[&str]) -> anyhow::Result<String> {
+        let mut out = Vec::new();
+        main(args(list), &mut out).await?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_saved_model_is_backtested_without_retraining() {
+        let dir = tempfile::tempdir().unwrap();
+        let (reg, report) = (dir.path().join("models"), dir.path().join("report"));
+        let (reg, report) = (reg.to_str().unwrap(), report.to_str().unwrap());
+        let mut out = Vec::new();
+        crate::ml_cli::main(
+            crate::ml_cli::Command::Evaluate(Box::new(crate::ml_cli::EvaluateArgs {
+                source: args(&["--synthetic", "20", "--days", "160"]).source,
+                horizon: 1,
+                model: ml::model::ModelKind::Ridge,
+                lambda: 0.01,
+                trees: 200,
+                learning_rate: 0.05,
+                depth: 3,
+                min_leaf: 200.0,
+                test_dates: 20,
+                min_train_dates: 80,
+                embargo: 1,
+                select: None,
+                select_alpha: 1.0,
+                registry: Some(reg.into()),
+            })),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        // Other bars (another seed) traded with version 1 (named: none is promoted).
+        let common = ["--synthetic", "20", "--days", "160", "--seed", "7"];
+        let text = backtest(
+            &[
+                &common[..],
+                &["--registry", reg, "--model", "1", "--out", report],
+            ]
+            .concat(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            text.contains("model 1 (ridge, horizon 1): ") && text.contains("in-sample"),
+            "{text}"
+        );
+        // Only the prediction strategy trades, and it does.
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            json["strategies"],
+            serde_json::json!(["prediction"]),
+            "{text}"
+        );
+        assert!(
+            json["summary"]["total"]["trades"].as_u64().unwrap() > 0,
+            "{text}"
+        );
+        for (extra, needle) in [
+            (&["--registry", reg][..], "no version is promoted"),
+            (
+                &["--registry", reg, "--model", "9"][..],
+                "no model version 9",
+            ),
+            (
+                &["--registry", reg, "--model", "1", "--long-fraction", "0.7"][..],
+                "--long-fraction",
+            ),
+            (
+                &[
+                    "--registry",
+                    reg,
+                    "--model",
+                    "1",
+                    "--param",
+                    "strategies.prediction.percent=1,2",
+                ][..],
+                "--param",
+            ),
+        ] {
+            let e = backtest(&[&common[..], extra].concat())
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{extra:?}: {e}");
+        }
     }
 
     #[tokio::test]

@@ -126,12 +126,13 @@ pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> 
                 );
                 writeln!(
                     out,
-                    "{}{:>4}  horizon {}  trained on dates {}..{}  {}",
+                    "{}{:>4}  {}  horizon {}  trained on {}..{}  {}",
                     if current == Some(v) { "*" } else { " " },
                     v,
+                    a.model.kind().name(),
                     a.horizon,
-                    a.trained_on.0,
-                    a.trained_on.1,
+                    day_name(a.trained_on.0),
+                    day_name(a.trained_on.1),
                     scores
                 )?;
             }
@@ -261,8 +262,15 @@ async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Closes and volumes by date (bar start) and symbol; NaN where a symbol has no bar.
+/// Closes and volumes of daily bars by date and symbol (NaN where a symbol has no bar), dates
+/// keyed by the Julian day of the bar's Vietnamese date, as the prediction service keys them.
 pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
+    anyhow::ensure!(
+        bars.is_empty() || bars.seconds() >= 86_400,
+        "the ml pipeline works on daily bars (one row per date); these are {}-second bars: \
+         read them with --resolution 1D",
+        bars.seconds()
+    );
     let n = bars.symbols().len();
     let mut dates: Vec<i64> = bars.rows().iter().map(|r| r.start).collect();
     dates.dedup();
@@ -281,7 +289,28 @@ pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
         .iter()
         .map(|l| l.symbol.to_string())
         .collect();
-    Ok(Panel::new(symbols, dates, close, volume)?)
+    let days = dates.iter().map(|&start| day_key(start)).collect();
+    Ok(Panel::new(symbols, days, close, volume)?)
+}
+
+/// The panel key of a daily bar starting at `start` (Unix seconds): the Julian day of its
+/// date in Vietnam.
+pub fn day_key(start: i64) -> i64 {
+    time::OffsetDateTime::from_unix_timestamp(start).map_or(0, |t| {
+        i64::from(
+            t.to_offset(market::calendar::VN_OFFSET)
+                .date()
+                .to_julian_day(),
+        )
+    })
+}
+
+/// A panel key as YYYY-MM-DD (a key that is no Julian day as itself).
+fn day_name(key: i64) -> String {
+    i32::try_from(key)
+        .ok()
+        .and_then(|k| time::Date::from_julian_day(k).ok())
+        .map_or_else(|| key.to_string(), |d| d.to_string())
 }
 
 #[cfg(test)]
@@ -327,7 +356,10 @@ mod tests {
             "{text}"
         );
         let listed = run(&["list", "--registry", reg]).await.unwrap();
-        assert!(listed.starts_with("    1  horizon 1"), "{listed}");
+        assert!(
+            listed.starts_with("    1  ridge  horizon 1  trained on 20"),
+            "{listed}"
+        );
         run(&["promote", "--registry", reg, "1"]).await.unwrap();
         assert!(
             run(&["list", "--registry", reg])

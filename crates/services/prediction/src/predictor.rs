@@ -200,28 +200,12 @@ pub fn signals(
     let n = panel.symbols().len();
     let predicted = ml::train::predict(artefact, panel)?;
     let day = &predicted[predicted.len() - n..];
-    let mut order: Vec<usize> = (0..n).filter(|&s| day[s].is_finite()).collect();
-    order.sort_by(|&a, &b| day[a].total_cmp(&day[b]).then(a.cmp(&b)));
-    let m = order.len();
-    let top = ((m as f64) * long).ceil() as usize;
-    let bottom = ((m as f64) * exit).ceil() as usize;
     let date = ymd(date_of(last));
-    let mut out: Vec<pb::Signal> = order
-        .iter()
+    let mut out: Vec<pb::Signal> = ml::train::rank_day(day, long, exit)
+        .into_iter()
         .enumerate()
-        .map(|(rank, &s)| {
-            let percentile = if m > 1 {
-                rank as f64 / (m - 1) as f64
-            } else {
-                0.5
-            };
-            let (name, direction) = if rank >= m - top.min(m) {
-                ("prediction_long", 1)
-            } else if rank < bottom {
-                ("prediction_exit", -1)
-            } else {
-                ("prediction_hold", 0)
-            };
+        .filter_map(|(s, r)| Some((s, r?)))
+        .map(|(s, r)| {
             let symbol = &panel.symbols()[s];
             pb::Signal {
                 id: format!("prediction-{}-{date}-{symbol}", artefact.version),
@@ -230,21 +214,27 @@ pub fn signals(
                 model_version: artefact.version,
                 horizon: artefact.horizon as u32,
                 score: day[s],
-                percentile,
-                name: name.to_owned(),
-                direction,
-                detail: format!(
-                    "model {} predicts {:+.3}% over {} day(s) from the {date} close: rank {} of {m}",
-                    artefact.version,
-                    day[s] * 100.0,
-                    artefact.horizon,
-                    m - rank
-                ),
+                percentile: r.percentile,
+                name: r.call.name().to_owned(),
+                direction: r.call.direction(),
+                detail: detail(artefact, day[s], &date, r),
             }
         })
         .collect();
     out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
     Ok(out)
+}
+
+/// A prediction in words.
+pub fn detail(artefact: &Artefact, score: f64, date: &str, r: ml::train::Ranked) -> String {
+    format!(
+        "model {} predicts {:+.3}% over {} day(s) from the {date} close: rank {} of {}",
+        artefact.version,
+        score * 100.0,
+        artefact.horizon,
+        r.rank,
+        r.of
+    )
 }
 
 /// Where the bars come from: master data (the universe) and the historical service.
