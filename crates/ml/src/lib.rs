@@ -19,6 +19,7 @@ mod panel;
 pub mod registry;
 pub mod select;
 mod stats;
+pub mod synthetic;
 pub mod train;
 pub mod validate;
 

@@ -239,13 +239,7 @@ mod tests {
 
     /// y = x0 · x1 (an interaction no line fits: uncorrelated with each feature), x2 noise.
     fn data(n: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let mut state = 0x1234_5678_9abc_def1_u64;
-        let mut u = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut u = crate::synthetic::noise(0x1234_5678_9abc_def1);
         let rows: Vec<Vec<f64>> = (0..n).map(|_| vec![u(), u(), u()]).collect();
         let y = rows.iter().map(|r| r[0] * r[1]).collect();
         (rows, y)

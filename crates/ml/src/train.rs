@@ -270,25 +270,12 @@ mod tests {
 
     /// A panel whose next return is minus half of the last one, plus noise.
     fn reverting(dates: usize, symbols: usize) -> Panel {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let mut closes = vec![10_000.0; symbols];
-        let mut last = vec![0.0; symbols];
-        for d in 1..dates {
-            for s in 0..symbols {
-                let r = -0.5 * last[s] + 0.02 * noise();
-                last[s] = r;
-                closes.push(closes[(d - 1) * symbols + s] * f64::exp(r));
-            }
-        }
-        let names = (0..symbols).map(|s| format!("S{s:02}")).collect();
-        let volumes = vec![1e5; dates * symbols];
-        Panel::new(names, (0..dates as i64).collect(), closes, volumes).unwrap()
+        crate::synthetic::reverting(
+            (0..dates as i64).collect(),
+            symbols,
+            0.5,
+            0x2545_f491_4f6c_dd1d,
+        )
     }
 
     #[test]

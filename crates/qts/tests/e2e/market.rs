@@ -83,18 +83,21 @@ async fn payloads(bus: &SharedBus, topic: &str) -> Vec<(i32, Vec<u8>)> {
     out
 }
 
+/// Where a service of the fleet serves HTTP.
+fn http_addr(fleet: &TestFleet, name: &str) -> std::net::SocketAddr {
+    fleet
+        .services
+        .iter()
+        .find(|s| s.spec.name == name)
+        .unwrap()
+        .addrs
+        .http
+}
+
 /// The fleet's OMS trades the simulator's demo account: a market-to-limit buy of a HOSE stock
 /// is placed, filled and its fill recorded.
 async fn trade_through_the_oms(fleet: &TestFleet) {
-    let addr = |name: &str| {
-        fleet
-            .services
-            .iter()
-            .find(|s| s.spec.name == name)
-            .unwrap()
-            .addrs
-            .http
-    };
+    let addr = |name: &str| http_addr(fleet, name);
     let (oms, md) = (addr("oms"), addr("master-data"));
     let get = |url: String| async move {
         http()
@@ -176,16 +179,7 @@ async fn trade_through_the_oms(fleet: &TestFleet) {
 /// historical service, trains a model, and publishes its predictions during the session; the
 /// decision engine's `prediction` strategy buys what they rank on top, through the OMS.
 async fn a_strategy_trades_the_predictions(fleet: &TestFleet) {
-    let addr = |name: &str| {
-        fleet
-            .services
-            .iter()
-            .find(|s| s.spec.name == name)
-            .unwrap()
-            .addrs
-            .http
-    };
-    let (prediction, decision) = (addr("prediction"), addr("decision"));
+    let (prediction, decision) = (http_addr(fleet, "prediction"), http_addr(fleet, "decision"));
     let deadline = tokio::time::Instant::now() + WAIT;
     let latest = loop {
         let r = http()

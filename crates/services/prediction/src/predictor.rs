@@ -786,37 +786,25 @@ mod tests {
 
     use super::*;
 
-    /// A panel of `dates` trading days from 2025-01-02, each symbol's next return minus half its
-    /// last one (a reversal a ridge model finds) plus noise.
+    /// A panel of `dates` trading days from 2025-01-02 (keyed by Julian day), each symbol's
+    /// next return minus half its last one (a reversal a ridge model finds) plus noise.
     fn panel_of(dates: usize, symbols: usize) -> Panel {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
         let calendar = TradingCalendar::embedded().unwrap();
         let mut days = vec![time::macros::date!(2025 - 01 - 02)];
         while days.len() < dates {
             days.push(calendar.next_trading_day(*days.last().unwrap()).unwrap());
         }
-        let mut close = vec![20_000.0; symbols];
-        let mut last = vec![0.0; symbols];
-        for d in 1..dates {
-            for s in 0..symbols {
-                let r = -0.5 * last[s] + 0.02 * noise();
-                last[s] = r;
-                close.push(close[(d - 1) * symbols + s] * r.exp());
-            }
-        }
-        Panel::new(
-            (0..symbols).map(|s| format!("S{s:02}")).collect(),
-            days.iter().map(|d| i64::from(d.to_julian_day())).collect(),
-            close,
-            vec![1e5; dates * symbols],
-        )
-        .unwrap()
+        let keys = days.iter().map(|d| i64::from(d.to_julian_day())).collect();
+        ml::synthetic::reverting(keys, symbols, 0.5, 0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// The registry's versions and whether each is promoted.
+    fn listed(p: &Predictor) -> Vec<(u32, bool)> {
+        p.models()
+            .unwrap()
+            .iter()
+            .map(|m| (m.artefact.version, m.promoted))
+            .collect()
     }
 
     fn predictor(dir: &std::path::Path, retrain_every_days: u32, promote_min_ic: f64) -> Predictor {
@@ -942,14 +930,8 @@ mod tests {
         // Five: retrained, and promoted (its out-of-sample IC is positive).
         p.set_panel(panel_of(155, 20)).unwrap();
         p.retrain_if_due().await.unwrap();
+        assert_eq!(listed(&p), [(1, false), (2, true)]);
         let models = p.models().unwrap();
-        assert_eq!(
-            models
-                .iter()
-                .map(|m| (m.artefact.version, m.promoted))
-                .collect::<Vec<_>>(),
-            [(1, false), (2, true)]
-        );
         assert!(models[1].artefact.trained_on.1 > models[0].artefact.trained_on.1);
         p.set_panel(panel_of(155, 20)).unwrap();
         let latest = p.predictions(&[]).unwrap();
@@ -969,13 +951,6 @@ mod tests {
         p.retrain_if_due().await.unwrap();
         p.set_panel(panel_of(160, 20)).unwrap();
         p.retrain_if_due().await.unwrap();
-        let models = p.models().unwrap();
-        assert_eq!(
-            models
-                .iter()
-                .map(|m| (m.artefact.version, m.promoted))
-                .collect::<Vec<_>>(),
-            [(1, true), (2, false)]
-        );
+        assert_eq!(listed(&p), [(1, true), (2, false)]);
     }
 }
