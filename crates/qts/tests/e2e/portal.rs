@@ -29,6 +29,11 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut opts = with_admin(dir.path(), ADMIN_PASSWORD);
+    // No predictions here: the `prediction` strategy would trade the admin's account within
+    // seconds of the start (the reports below count its exact rows). Predictions are tested
+    // in tests/e2e/market.rs.
+    opts.env
+        .insert("PREDICTION__PREDICTION__ENABLED".into(), "false".into());
     opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
         config: small_market(30.0),
     }));

@@ -570,6 +570,10 @@ function extendCandle(trade) {
     view.last = { ...view.last, high: Math.max(view.last.high, p), low: Math.min(view.last.low, p), close: p };
   } else if (!view.last.time || start > view.last.time) {
     view.last = { time: start, open: p, high: p, low: p, close: p, seconds };
+    // A new candle: counted like the loaded ones (a view opened before the first bar of the
+    // day closed starts empty and fills from the trades).
+    const chart = $("chart");
+    chart.dataset.bars = String(Number(chart.dataset.bars || 0) + 1);
   } else {
     return;
   }
@@ -1064,6 +1068,9 @@ function askPreview(wait = 120) {
       ticket.rules = r.body.rules;
       ticket.askedFor = key;
       fillTypes();
+      // The risk service did not answer (starting, catching up with the bus): ask again
+      // shortly, so the ticket recovers without the trader retyping.
+      if (r.body.risk_error) askPreview(2000);
     } else {
       ticket.preview = null;
       ticket.askedFor = "";
