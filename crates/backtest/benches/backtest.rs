@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
     let cal = rules.calendar().unwrap();
     let mut g = c.benchmark_group("whole_market_10y_daily");
     g.sample_size(10);
-    let bars = synthetic(1_600, 2_500, date!(2015 - 01 - 05), 42, &rules, &cal).unwrap();
+    let bars = synthetic(1_600, 2_500, date!(2015 - 01 - 05), 42, 0.0, &rules, &cal).unwrap();
     let config = Config::parse("simple", SIMPLE).unwrap();
     let out = run(&config, &bars, Window::default()).unwrap();
     eprintln!(
@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("fleet_studies_1y_daily");
     g.sample_size(10);
-    let bars = synthetic(1_600, 250, date!(2024 - 01 - 02), 42, &rules, &cal).unwrap();
+    let bars = synthetic(1_600, 250, date!(2024 - 01 - 02), 42, 0.0, &rules, &cal).unwrap();
     let config = Config::fleet().unwrap();
     g.throughput(Throughput::Elements(bars.len() as u64));
     g.bench_function("defaults", |b| {

@@ -513,15 +513,23 @@ impl Rng {
 /// A generated market for benchmarks and demos: `symbols` HOSE stocks (`AAA`, `AAB`, ...)
 /// over `days` trading days from `first` (the trading calendar's), each a seeded random walk
 /// (daily volatility 2%, slight drift) on the exchange's ticks within its ±7% band, with
-/// consistent OHLC and volume. The same arguments give the same bars.
+/// consistent OHLC and volume. With `reversal` > 0 a known signal is planted for testing the
+/// prediction pipeline: each day's return gets `−reversal ×` the symbol's previous
+/// close-to-close return (0: a pure random walk). The same arguments give the same bars.
 pub fn synthetic(
     symbols: usize,
     days: usize,
     first: Date,
     seed: u64,
+    reversal: f64,
     rules: &market::MarketRules,
     calendar: &market::TradingCalendar,
 ) -> Result<Bars, Error> {
+    if !(0.0..=0.5).contains(&reversal) {
+        return Err(Error::Data(format!(
+            "synthetic: the planted reversal must be 0 to 0.5, not {reversal}"
+        )));
+    }
     if symbols == 0 || symbols > 26 * 26 * 26 {
         return Err(Error::Data(format!(
             "synthetic: 1 to 17576 symbols, not {symbols}"
@@ -567,6 +575,7 @@ pub fn synthetic(
         .map(|_| round(5_000 + (rng.unit() * 95_000.0) as i64, false))
         .collect();
     let mut rows = Vec::with_capacity(symbols * days);
+    let mut last = vec![0.0; symbols];
     for day in &dates {
         let start = vn_midnight(*day).unix_timestamp();
         for (sym, c) in close.iter_mut().enumerate() {
@@ -575,7 +584,9 @@ pub fn synthetic(
             let ceiling = round(reference * 107 / 100, false);
             let clamp = |p: f64| round((p as i64).clamp(floor, ceiling), false).max(floor);
             let open = clamp(reference as f64 * (1.0 + 0.006 * rng.normal()));
-            let next = clamp(reference as f64 * (1.0 + 0.0004 + 0.02 * rng.normal()));
+            let drift = 0.0004 - reversal * last[sym];
+            let next = clamp(reference as f64 * (1.0 + drift + 0.02 * rng.normal()));
+            last[sym] = next as f64 / reference as f64 - 1.0;
             let high = round(
                 ((open.max(next) as f64) * (1.0 + 0.008 * rng.unit())) as i64,
                 false,
@@ -673,12 +684,42 @@ mod tests {
     }
 
     #[test]
+    fn a_planted_reversal_makes_returns_revert_and_is_bounded() {
+        let rules = market::MarketRules::default();
+        let cal = rules.calendar().unwrap();
+        let first = time::macros::date!(2024 - 01 - 02);
+        // The lag-1 correlation of daily returns, pooled over symbols.
+        let lag1 = |reversal: f64| {
+            let bars = synthetic(40, 400, first, 3, reversal, &rules, &cal).unwrap();
+            let mut closes: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+            for r in bars.rows() {
+                closes.entry(r.sym).or_default().push(r.close as f64);
+            }
+            let (mut xy, mut xx) = (0.0, 0.0);
+            for c in closes.values() {
+                let ret: Vec<f64> = c.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+                for w in ret.windows(2) {
+                    xy += w[0] * w[1];
+                    xx += w[0] * w[0];
+                }
+            }
+            xy / xx
+        };
+        let (walk, planted) = (lag1(0.0), lag1(0.3));
+        assert!(walk.abs() < 0.05, "random walk: {walk}");
+        assert!(planted < -0.2, "planted 0.3: {planted}");
+        for bad in [-0.1, 0.6, f64::NAN] {
+            assert!(synthetic(5, 10, first, 3, bad, &rules, &cal).is_err());
+        }
+    }
+
+    #[test]
     fn a_synthetic_market_is_reproducible_on_tick_and_in_band() {
         let rules = market::MarketRules::default();
         let cal = rules.calendar().unwrap();
         let first = time::macros::date!(2024 - 01 - 02);
-        let a = synthetic(30, 60, first, 7, &rules, &cal).unwrap();
-        let b = synthetic(30, 60, first, 7, &rules, &cal).unwrap();
+        let a = synthetic(30, 60, first, 7, 0.0, &rules, &cal).unwrap();
+        let b = synthetic(30, 60, first, 7, 0.0, &rules, &cal).unwrap();
         assert_eq!(a.rows(), b.rows());
         assert_eq!(a.len(), 30 * 60);
         let mut prev: BTreeMap<u32, i64> = BTreeMap::new();

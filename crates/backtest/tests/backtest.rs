@@ -149,7 +149,7 @@ fn risk_limits_and_thin_volume_stop_or_starve_orders() {
 fn the_same_input_gives_byte_identical_reports() {
     let rules = market::MarketRules::default();
     let cal = rules.calendar().unwrap();
-    let bars = synthetic(40, 420, date!(2023 - 01 - 03), 11, &rules, &cal).unwrap();
+    let bars = synthetic(40, 420, date!(2023 - 01 - 03), 11, 0.0, &rules, &cal).unwrap();
     let config = Config::fleet().unwrap();
     let files = || {
         let out = run(&config, &bars, Window::default()).unwrap();
@@ -202,7 +202,7 @@ fn the_same_input_gives_byte_identical_reports() {
 fn walk_forward_reports_each_fold_and_the_chained_out_of_sample_result() {
     let rules = market::MarketRules::default();
     let cal = rules.calendar().unwrap();
-    let bars = synthetic(20, 330, date!(2023 - 01 - 03), 5, &rules, &cal).unwrap();
+    let bars = synthetic(20, 330, date!(2023 - 01 - 03), 5, 0.0, &rules, &cal).unwrap();
     let config = Config::parse(
         "wf.toml",
         &FAST

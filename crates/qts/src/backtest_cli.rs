@@ -42,6 +42,10 @@ pub struct Source {
     /// Trading days of the generated market.
     #[arg(long, default_value_t = 750)]
     pub days: usize,
+    /// Plant a known signal in the generated market (testing the prediction pipeline): each
+    /// day's return gets minus this share of the previous day's (0 to 0.5; 0: a random walk).
+    #[arg(long, default_value_t = 0.0)]
+    pub planted_reversal: f64,
     /// Seed of the generated market (and of `qts backtest`'s random parameter draws).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -163,6 +167,7 @@ fn predictions(
     bars: &Bars,
     args: &Args,
     dir: &Path,
+    trade_from: Option<Date>,
 ) -> anyhow::Result<(backtest::run::Predictions, String)> {
     for (what, f) in [
         ("--long-fraction", args.long_fraction),
@@ -207,11 +212,13 @@ fn predictions(
             );
         }
     }
+    // Traded dates inside the training range (dates before --trade-from only warm up).
     let (from, to) = artefact.trained_on;
+    let first_traded = trade_from.map_or(i64::MIN, |d| i64::from(d.to_julian_day()));
     let inside = panel
         .dates()
         .iter()
-        .filter(|d| (from..=to).contains(*d))
+        .filter(|&&d| d >= first_traded && (from..=to).contains(&d))
         .count();
     let mut note = format!(
         "model {} ({}, horizon {}): {} predictions",
@@ -276,7 +283,7 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
                 args.params.is_empty(),
                 "--param searches the technical strategies; drop it to backtest a model"
             );
-            let (p, note) = predictions(&bars, &args, dir)?;
+            let (p, note) = predictions(&bars, &args, dir, trade_from)?;
             writeln!(out, "{note}")?;
             config.follow_predictions()?;
             Some(p)
@@ -454,13 +461,27 @@ pub async fn load(
     );
     if let Some(n) = args.synthetic {
         let first = from.unwrap_or(time::macros::date!(2016 - 01 - 04));
-        let bars = backtest::data::synthetic(n, args.days, first, args.seed, rules, calendar)?;
+        let bars = backtest::data::synthetic(
+            n,
+            args.days,
+            first,
+            args.seed,
+            args.planted_reversal,
+            rules,
+            calendar,
+        )?;
         let bars = bars.between(from, to);
         return Ok((
             bars,
             format!(
-                "generated market: {n} symbols, {} days, seed {}",
-                args.days, args.seed
+                "generated market: {n} symbols, {} days, seed {}{}",
+                args.days,
+                args.seed,
+                if args.planted_reversal > 0.0 {
+                    format!(", planted reversal {}", args.planted_reversal)
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
