@@ -191,6 +191,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         "en"
     );
     screenshot(&browser, "portal-board-en-vn30").await;
+    risk_checks_orders(&gateway).await;
     trade(&browser).await;
 
     // On a phone's width the read-only views fit: the page itself never scrolls sideways (wide
@@ -226,6 +227,50 @@ async fn problems(browser: &Browser) -> String {
         .await
         .unwrap()
         .to_string()
+}
+
+/// Waits until the risk service gives the ticket verdicts: it checks orders once it has caught
+/// up with the bus, which on a loaded 2-core machine can take most of a minute after the start.
+async fn risk_checks_orders(gateway: &str) {
+    let client = reqwest::Client::new();
+    let token: serde_json::Value = client
+        .post(format!("{gateway}/api/sso/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let preview: serde_json::Value = client
+            .post(format!("{gateway}/api/portal/v1/orders/preview"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({
+                "account": fcsim::config::DEMO_CASH_ACCOUNT, "symbol": "ACB", "side": "buy",
+                "order_type": "MTL", "quantity": 100,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if preview["verdict"].is_object() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the risk service gives no verdict: {preview}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Waits until the ticket would send the order as typed (a screenshot then, when `shot` names
