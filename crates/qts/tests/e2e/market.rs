@@ -127,6 +127,29 @@ async fn trade_through_the_oms(fleet: &TestFleet) {
     ))
     .await;
     let symbol = page["securities"][0]["symbol"].as_str().unwrap().to_owned();
+    // The OMS fails closed while the risk service is still catching up with the bus (on a
+    // loaded machine, up to a minute after the start): wait for its verdicts first.
+    loop {
+        let r = http()
+            .post(format!("http://{}/api/risk/v1/check", addr("risk")))
+            .json(&serde_json::json!({
+                "client_id": "e2e-probe", "account": fcsim::config::DEMO_CASH_ACCOUNT,
+                "symbol": symbol, "side": "buy", "order_type": "MTL", "quantity": 100,
+                "dry_run": true,
+            }))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "risk gives no verdict: {}",
+            r.text().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let placed: serde_json::Value = http()
         .post(format!("http://{oms}/api/oms/v1/orders"))
         .json(&serde_json::json!({
