@@ -50,6 +50,9 @@ impl Service for App {
             &peer("master-data")?,
             &peer("historical")?,
         )?;
+        let registry_metrics = prometheus::Registry::new();
+        let metrics = crate::metrics::Metrics::register(&registry_metrics)
+            .context("register prediction metrics")?;
         let predictor = crate::predictor::Predictor::new(
             own.prediction.clone(),
             own.recipe,
@@ -58,6 +61,7 @@ impl Service for App {
             calendar,
             Some(sources),
             backends.bus.clone(),
+            metrics,
         );
         let parts = Parts {
             http: common::server::info_routes(info.clone()).merge(crate::http::router(
@@ -71,7 +75,7 @@ impl Service for App {
                 optimiser,
                 predictor.clone(),
             )),
-            registry: prometheus::Registry::new(),
+            registry: registry_metrics,
         };
         let enabled = own.prediction.enabled;
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;

@@ -17,6 +17,7 @@
 mod app;
 mod grpc;
 mod http;
+pub mod metrics;
 pub mod predictor;
 pub mod service;
 pub mod settings;

@@ -23,6 +23,7 @@ use proto::prediction::v1 as pb;
 use time::{Date, OffsetDateTime, Time};
 use tokio::sync::Semaphore;
 
+use crate::metrics::Metrics;
 use crate::settings::PredictionSettings;
 
 /// After this local time a trading day's close is final (the last auctions end at 15:00).
@@ -385,6 +386,7 @@ struct Inner {
     calendar: Arc<TradingCalendar>,
     sources: Option<Sources>,
     bus: SharedBus,
+    metrics: Metrics,
 }
 
 /// The predictions and models of the service.
@@ -396,6 +398,7 @@ pub struct Predictor {
 impl Predictor {
     /// A predictor reading bars through `sources` (none: only what [`Predictor::set_panel`]
     /// gives it), keeping models in `registry`, publishing to `bus`.
+    #[expect(clippy::too_many_arguments, reason = "the service's parts, wired once")]
     pub fn new(
         settings: PredictionSettings,
         recipe: Recipe,
@@ -404,6 +407,7 @@ impl Predictor {
         calendar: Arc<TradingCalendar>,
         sources: Option<Sources>,
         bus: SharedBus,
+        metrics: Metrics,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -416,6 +420,7 @@ impl Predictor {
                 calendar,
                 sources,
                 bus,
+                metrics,
             }),
         }
     }
@@ -497,6 +502,27 @@ impl Predictor {
             Error::NotReady("no daily bars held yet: the history is loading".to_owned())
         })?;
         let _permit = self.inner.training.try_acquire().map_err(|_| Error::Busy)?;
+        let trained = self.train_on(panel, recipe, &input).await;
+        let outcome = match &trained {
+            Err(_) => "failed",
+            Ok(_) if input.dry_run => "evaluated",
+            Ok(_) if input.promote => "promoted",
+            Ok(_) => "saved",
+        };
+        self.inner
+            .metrics
+            .trainings
+            .with_label_values(&["api", outcome])
+            .inc();
+        trained
+    }
+
+    async fn train_on(
+        &self,
+        panel: Panel,
+        recipe: Recipe,
+        input: &TrainInput,
+    ) -> Result<ModelView, Error> {
         let mut artefact = fit(panel.clone(), recipe).await?;
         if input.dry_run {
             return Ok(ModelView {
@@ -547,6 +573,9 @@ impl Predictor {
         let Some(artefact) = self.inner.registry.current()? else {
             return Ok(());
         };
+        let m = &self.inner.metrics;
+        m.model_version.set(i64::from(artefact.version));
+        m.model_ic.set(artefact.metrics.map_or(f64::NAN, |s| s.ic));
         let s = &self.inner.settings;
         let signals = signals(&artefact, panel, s.long_fraction, s.exit_fraction)?;
         let latest = panel.dates().last().map(|&d| Latest {
@@ -659,10 +688,21 @@ impl Predictor {
         let Ok(_permit) = self.inner.training.try_acquire() else {
             return Ok(());
         };
-        let mut artefact = fit(panel, self.inner.recipe).await?;
+        let trainings = &self.inner.metrics.trainings;
+        let mut artefact = match fit(panel, self.inner.recipe).await {
+            Ok(a) => a,
+            Err(e) => {
+                trainings.with_label_values(&["scheduled", "failed"]).inc();
+                return Err(e);
+            }
+        };
         let ic = artefact.metrics.map_or(f64::NAN, |m| m.ic);
         artefact.version = self.inner.registry.save(artefact.clone())?;
-        if current.is_none() || ic >= s.promote_min_ic {
+        let promote = current.is_none() || ic >= s.promote_min_ic;
+        trainings
+            .with_label_values(&["scheduled", if promote { "promoted" } else { "saved" }])
+            .inc();
+        if promote {
             self.inner.registry.promote(artefact.version)?;
             tracing::info!(version = artefact.version, ic, "model trained and promoted");
         } else {
@@ -706,6 +746,7 @@ impl Predictor {
             .await
             .map_err(|e| Error::Peer(format!("publish predictions: {}", e.error)))?;
         if stored {
+            self.inner.metrics.published.inc_by(batch.len() as u64);
             self.state_mut().published = Some(today);
             tracing::info!(
                 date = %ymd(latest.date),
@@ -757,6 +798,7 @@ impl Predictor {
                         .clamp(Duration::from_secs(1), Duration::from_secs(3600))
                 }
                 Err(e) => {
+                    self.inner.metrics.refresh_failures.inc();
                     tracing::warn!("predictions: {e}; retrying in {backoff:?}");
                     let wait = backoff;
                     backoff = (backoff * 2).min(Duration::from_secs(60));
@@ -834,6 +876,7 @@ mod tests {
             Arc::new(TradingCalendar::embedded().unwrap()),
             None,
             Arc::new(common::bus::embedded::EmbeddedBus::in_memory(1000)),
+            Metrics::register(&prometheus::Registry::new()).unwrap(),
         )
     }
 

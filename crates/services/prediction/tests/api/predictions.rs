@@ -248,6 +248,23 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
         .into_inner();
     assert_eq!((got.model_version, got.predictions.len()), (2, 20));
 
+    // Its metrics: what was published, the promoted model, the trainings by outcome.
+    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "prediction_published_total 20",
+        "prediction_model_version 2",
+        "prediction_trainings_total{how=\"api\",outcome=\"evaluated\"} 2",
+        "prediction_trainings_total{how=\"api\",outcome=\"saved\"} 1",
+        "prediction_trainings_total{how=\"scheduled\",outcome=\"promoted\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+
     // Refusals, each naming its problem.
     for (body, needle) in [
         (json!({"horizon": 0}), "horizon"),
