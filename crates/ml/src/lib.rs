@@ -10,6 +10,7 @@
 //! and [`validate::walk_forward`]. Does not own: where bars come from (the historical service,
 //! `qts backtest`'s sources), serving predictions, or trading on them.
 
+pub mod days;
 pub mod features;
 pub mod labels;
 pub mod leak;

@@ -94,6 +94,33 @@ impl Panel {
         &self.volume[d * s..(d + 1) * s]
     }
 
+    /// A panel from one point per (date key, symbol index): its close and volume. Dates are
+    /// the keys seen, ascending; a symbol without a point on a date gets NaN; a later point for
+    /// the same date and symbol wins, except that a point with a NaN close (a bar without a
+    /// price) only makes its date a row.
+    pub fn pivot(
+        symbols: Vec<String>,
+        points: impl IntoIterator<Item = (i64, usize, f64, f64)>,
+    ) -> Result<Self, PanelError> {
+        let points: Vec<(i64, usize, f64, f64)> = points.into_iter().collect();
+        let mut dates: Vec<i64> = points.iter().map(|p| p.0).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let n = symbols.len();
+        let mut close = vec![f64::NAN; dates.len() * n];
+        let mut volume = vec![f64::NAN; dates.len() * n];
+        for (key, s, c, v) in points {
+            if c.is_nan() {
+                continue;
+            }
+            if let (Ok(d), true) = (dates.binary_search(&key), s < n) {
+                close[d * n + s] = c;
+                volume[d * n + s] = v;
+            }
+        }
+        Self::new(symbols, dates, close, volume)
+    }
+
     /// The first `dates` rows: what was known on date `dates − 1`.
     pub fn truncated(&self, dates: usize) -> Panel {
         let d = dates.min(self.dates.len());
@@ -124,6 +151,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.closes(1), &[2.0, 3.0]);
+        let q = Panel::pivot(
+            names(),
+            [
+                (2, 1, 3.0, 5.0),
+                (1, 0, 1.0, 4.0),
+                (2, 0, 2.0, 6.0),
+                (2, 0, f64::NAN, f64::NAN),
+                (3, 1, f64::NAN, f64::NAN),
+            ],
+        )
+        .unwrap();
+        assert_eq!(q.dates(), &[1, 2, 3]);
+        assert!(q.closes(2).iter().all(|c| c.is_nan()));
+        assert!(q.closes(0)[1].is_nan() && q.volumes(1) == [6.0, 5.0]);
+        assert_eq!(q.closes(1), p.closes(1));
         assert_eq!(p.truncated(1).dates(), &[1]);
         let err = Panel::new(names(), vec![1, 2], vec![1.0; 3], vec![0.0; 4]).unwrap_err();
         assert_eq!(

@@ -131,8 +131,8 @@ pub async fn main(command: Command, out: &mut impl Write) -> anyhow::Result<()> 
                     v,
                     a.model.kind().name(),
                     a.horizon,
-                    day_name(a.trained_on.0),
-                    day_name(a.trained_on.1),
+                    ml::days::name(a.trained_on.0),
+                    ml::days::name(a.trained_on.1),
                     scores
                 )?;
             }
@@ -263,7 +263,7 @@ async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 /// Closes and volumes of daily bars by date and symbol (NaN where a symbol has no bar), dates
-/// keyed by the Julian day of the bar's Vietnamese date, as the prediction service keys them.
+/// keyed by the trading day in Vietnam (`ml::days`), as the prediction service keys them.
 pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
     anyhow::ensure!(
         bars.is_empty() || bars.seconds() >= 86_400,
@@ -271,46 +271,27 @@ pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
          read them with --resolution 1D",
         bars.seconds()
     );
-    let n = bars.symbols().len();
-    let mut dates: Vec<i64> = bars.rows().iter().map(|r| r.start).collect();
-    dates.dedup();
-    let mut close = vec![f64::NAN; dates.len() * n];
-    let mut volume = vec![f64::NAN; dates.len() * n];
-    let mut d = 0;
-    for row in bars.rows() {
-        while dates[d] != row.start {
-            d += 1;
-        }
-        close[d * n + row.sym as usize] = row.close as f64;
-        volume[d * n + row.sym as usize] = row.volume as f64;
-    }
     let symbols = bars
         .symbols()
         .iter()
         .map(|l| l.symbol.to_string())
         .collect();
-    let days = dates.iter().map(|&start| day_key(start)).collect();
-    Ok(Panel::new(symbols, days, close, volume)?)
+    let points = bars.rows().iter().map(|r| {
+        (
+            day_key(r.start),
+            r.sym as usize,
+            r.close as f64,
+            r.volume as f64,
+        )
+    });
+    Ok(Panel::pivot(symbols, points)?)
 }
 
-/// The panel key of a daily bar starting at `start` (Unix seconds): the Julian day of its
-/// date in Vietnam.
+/// The panel key of a daily bar starting at `start` (Unix seconds): its day in Vietnam.
 pub fn day_key(start: i64) -> i64 {
     time::OffsetDateTime::from_unix_timestamp(start).map_or(0, |t| {
-        i64::from(
-            t.to_offset(market::calendar::VN_OFFSET)
-                .date()
-                .to_julian_day(),
-        )
+        ml::days::key(t.to_offset(market::calendar::VN_OFFSET).date())
     })
-}
-
-/// A panel key as YYYY-MM-DD (a key that is no Julian day as itself).
-fn day_name(key: i64) -> String {
-    i32::try_from(key)
-        .ok()
-        .and_then(|k| time::Date::from_julian_day(k).ok())
-        .map_or_else(|| key.to_string(), |d| d.to_string())
 }
 
 #[cfg(test)]

@@ -10,30 +10,10 @@ use serde_json::{Value, json};
 use sso::domain::{Claims, Role};
 use sso::keys::{KeyRing, SigningKey};
 
-use crate::helpers::{spawn_fleet_with, with_admin};
+use crate::helpers::{spawn_fleet_with, token, with_admin};
 
 const ADMIN_PASSWORD: &str = "the fleet's admin password";
 const ISSUER: &str = "http://localhost:18080/api/sso";
-
-async fn token(client: &reqwest::Client, gateway: &str, user: &str, password: &str) -> String {
-    let r: Value = client
-        .post(format!("{gateway}/api/sso/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{r}"))
-        .to_owned()
-}
 
 /// A `Set-Cookie` header's `name=value`.
 fn cookie_of(r: &reqwest::Response, name: &str) -> String {

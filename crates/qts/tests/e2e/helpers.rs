@@ -181,3 +181,24 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .map(|l| l.local_addr().unwrap().port())
         .collect()
 }
+
+/// An access token of `user` from the SSO (the password grant), through the gateway.
+pub async fn token(client: &reqwest::Client, gateway: &str, user: &str, password: &str) -> String {
+    let r: serde_json::Value = client
+        .post(format!("{gateway}/api/sso/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_owned()
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use qts::webdriver::Browser;
 
-use crate::helpers::{server, small_market, spawn_fleet_with, with_admin};
+use crate::helpers::{server, small_market, spawn_fleet_with, token, with_admin};
 
 const ADMIN_PASSWORD: &str = "the portal admin's password";
 
@@ -233,20 +233,7 @@ async fn problems(browser: &Browser) -> String {
 /// up with the bus, which on a loaded 2-core machine can take most of a minute after the start.
 async fn risk_checks_orders(gateway: &str) {
     let client = reqwest::Client::new();
-    let token: serde_json::Value = client
-        .post(format!("{gateway}/api/sso/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let token = token(&client, gateway, "admin", ADMIN_PASSWORD).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let preview: serde_json::Value = client

@@ -10,7 +10,7 @@ use proto::prediction::v1::prediction_service_server::{
     PredictionService, PredictionServiceServer,
 };
 
-use crate::predictor::{ModelView, Predictor, TrainInput, date_of, ymd};
+use crate::predictor::{ModelView, Predictor, TrainInput};
 use crate::service::{Input, Optimiser, Security};
 
 struct Api {
@@ -45,8 +45,8 @@ pub(crate) fn model(m: ModelView) -> pp::Model {
         created: a.created,
         features: a.features,
         horizon: a.horizon as u32,
-        trained_from: ymd(date_of(a.trained_on.0)),
-        trained_to: ymd(date_of(a.trained_on.1)),
+        trained_from: ml::days::name(a.trained_on.0),
+        trained_to: ml::days::name(a.trained_on.1),
         metrics: a.metrics.map(|s| pp::Scores {
             dates: s.dates as u64,
             ic: finite(s.ic),
@@ -140,7 +140,7 @@ impl PredictionService for Api {
             .predictions(&request.into_inner().symbols)
             .map_err(status)?;
         Ok(tonic::Response::new(pp::GetPredictionsResponse {
-            date: ymd(latest.date),
+            date: latest.date.to_string(),
             model_version: latest.model_version,
             predictions: latest.signals,
         }))

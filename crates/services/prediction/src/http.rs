@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::predictor::{Predictor, TrainInput, ymd};
+use crate::predictor::{Predictor, TrainInput};
 use crate::service::{Input, Optimiser, Security};
 
 /// The state of the routes.
@@ -221,7 +221,7 @@ async fn get_predictions(
         .collect();
     let latest = s.predictor.predictions(&symbols)?;
     Ok(Json(PredictionsDto {
-        date: ymd(latest.date),
+        date: latest.date.to_string(),
         model_version: latest.model_version,
         horizon: latest.signals.first().map_or(0, |p| p.horizon),
         predictions: latest

@@ -125,26 +125,13 @@ pub struct TrainInput {
     pub dry_run: bool,
 }
 
-/// The day a panel date key stands for (keys are Julian day numbers).
+/// The day a panel date key stands for (`ml::days`).
 pub fn date_of(key: i64) -> Date {
-    i32::try_from(key)
-        .ok()
-        .and_then(|k| Date::from_julian_day(k).ok())
-        .unwrap_or(Date::MIN)
+    ml::days::date(key).unwrap_or(Date::MIN)
 }
 
-/// `YYYY-MM-DD`.
-pub fn ymd(date: Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
-/// A panel of daily closes and volumes from bars of many symbols (dates keyed by Julian day,
-/// NaN where a symbol has no bar), keeping only days up to `through`.
+/// A panel of daily closes and volumes from bars of many symbols (dates keyed by day, NaN
+/// where a symbol has no bar), keeping only days up to `through`.
 pub fn panel(
     symbols: &[String],
     bars: &[Vec<proto::market::v1::Bar>],
@@ -155,35 +142,19 @@ pub fn panel(
         let at = OffsetDateTime::from_unix_timestamp(start.seconds).ok()?;
         Some(at.to_offset(VN_OFFSET).date())
     };
-    let mut dates: Vec<Date> = bars
-        .iter()
-        .flatten()
-        .filter_map(day)
-        .filter(|d| *d <= through)
-        .collect();
-    dates.sort_unstable();
-    dates.dedup();
-    let n = symbols.len();
-    let mut close = vec![f64::NAN; dates.len() * n];
-    let mut volume = vec![f64::NAN; dates.len() * n];
-    for (s, series) in bars.iter().enumerate() {
-        for b in series {
-            let Some(d) = day(b) else { continue };
-            if let Ok(i) = dates.binary_search(&d)
-                && b.close > 0
-            {
-                close[i * n + s] = b.close as f64;
-                volume[i * n + s] = b.volume as f64;
-            }
-        }
-    }
-    Panel::new(
-        symbols.to_vec(),
-        dates.iter().map(|d| i64::from(d.to_julian_day())).collect(),
-        close,
-        volume,
-    )
-    .map_err(|e| e.to_string())
+    let points = bars.iter().enumerate().flat_map(|(s, series)| {
+        series.iter().filter_map(move |b| {
+            let d = day(b).filter(|d| *d <= through)?;
+            // A bar without a price still makes its date a row.
+            let (close, volume) = if b.close > 0 {
+                (b.close as f64, b.volume as f64)
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            Some((ml::days::key(d), s, close, volume))
+        })
+    });
+    Panel::pivot(symbols.to_vec(), points).map_err(|e| e.to_string())
 }
 
 /// The predictions of `artefact` from the last date of `panel`: each symbol with features
@@ -201,7 +172,7 @@ pub fn signals(
     let n = panel.symbols().len();
     let predicted = ml::train::predict(artefact, panel)?;
     let day = &predicted[predicted.len() - n..];
-    let date = ymd(date_of(last));
+    let date = ml::days::name(last);
     let mut out: Vec<pb::Signal> = ml::train::rank_day(day, long, exit)
         .into_iter()
         .enumerate()
@@ -308,8 +279,8 @@ impl Sources {
                 kinds: vec!["daily".to_owned()],
                 symbols: symbols.to_vec(),
                 indexes: Vec::new(),
-                from: ymd(from),
-                to: ymd(to),
+                from: from.to_string(),
+                to: to.to_string(),
             })
             .await
             .map_err(|s| format!("historical, backfill: {}", s.message()))?
@@ -355,8 +326,8 @@ impl Sources {
                 .get_bars(hpb::GetBarsRequest {
                     symbol: symbol.clone(),
                     resolution: "1D".to_owned(),
-                    from: ymd(from),
-                    to: ymd(to),
+                    from: from.to_string(),
+                    to: to.to_string(),
                 })
                 .await
                 .map_err(|s| format!("historical, daily bars of {symbol}: {}", s.message()))?
@@ -523,14 +494,14 @@ impl Predictor {
         recipe: Recipe,
         input: &TrainInput,
     ) -> Result<ModelView, Error> {
-        let mut artefact = fit(panel.clone(), recipe).await?;
+        let saving = (!input.dry_run).then(|| self.inner.registry.clone());
+        let artefact = fit(panel.clone(), recipe, saving).await?;
         if input.dry_run {
             return Ok(ModelView {
                 artefact,
                 promoted: false,
             });
         }
-        artefact.version = self.inner.registry.save(artefact.clone())?;
         tracing::info!(version = artefact.version, "model trained");
         if input.promote {
             self.inner.registry.promote(artefact.version)?;
@@ -649,7 +620,7 @@ impl Predictor {
             tracing::info!(
                 symbols = universe.len(),
                 dates = panel.dates().len(),
-                through = %ymd(through),
+                through = %through,
                 "daily bars loaded"
             );
             self.state_mut().panel = Some(panel);
@@ -689,7 +660,8 @@ impl Predictor {
             return Ok(());
         };
         let trainings = &self.inner.metrics.trainings;
-        let mut artefact = match fit(panel, self.inner.recipe).await {
+        let artefact = match fit(panel, self.inner.recipe, Some(self.inner.registry.clone())).await
+        {
             Ok(a) => a,
             Err(e) => {
                 trainings.with_label_values(&["scheduled", "failed"]).inc();
@@ -697,7 +669,6 @@ impl Predictor {
             }
         };
         let ic = artefact.metrics.map_or(f64::NAN, |m| m.ic);
-        artefact.version = self.inner.registry.save(artefact.clone())?;
         let promote = current.is_none() || ic >= s.promote_min_ic;
         trainings
             .with_label_values(&["scheduled", if promote { "promoted" } else { "saved" }])
@@ -749,7 +720,7 @@ impl Predictor {
             self.inner.metrics.published.inc_by(batch.len() as u64);
             self.state_mut().published = Some(today);
             tracing::info!(
-                date = %ymd(latest.date),
+                date = %latest.date,
                 model = latest.model_version,
                 signals = batch.len(),
                 "predictions published"
@@ -813,13 +784,19 @@ impl Predictor {
     }
 }
 
-/// Trains off the async threads.
-async fn fit(panel: Panel, recipe: Recipe) -> Result<Artefact, Error> {
+/// Trains off the async threads; unless `dry_run`, saves the artefact there too (the registry
+/// writes and syncs files) and answers it with its version.
+async fn fit(panel: Panel, recipe: Recipe, registry: Option<Registry>) -> Result<Artefact, Error> {
     let created = OffsetDateTime::now_utc().unix_timestamp();
-    tokio::task::spawn_blocking(move || ml::train::train(&panel, &recipe, created))
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?
-        .map_err(Error::from)
+    tokio::task::spawn_blocking(move || {
+        let mut artefact = ml::train::train(&panel, &recipe, created)?;
+        if let Some(r) = registry {
+            artefact.version = r.save(artefact.clone())?;
+        }
+        Ok(artefact)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
 }
 
 #[cfg(test)]
@@ -901,7 +878,7 @@ mod tests {
             ),
             (4, 2, 14)
         );
-        let last = ymd(date_of(*panel.dates().last().unwrap()));
+        let last = ml::days::name(*panel.dates().last().unwrap());
         for x in &s {
             assert_eq!(x.id, format!("prediction-4-{last}-{}", x.symbol));
             let (direction, percentiles) = match x.name.as_str() {
