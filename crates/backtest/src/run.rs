@@ -188,25 +188,56 @@ struct Ledger {
 /// model's predictions (`prediction_long`, ...), each made from that bar's close.
 pub type Predictions = HashMap<(i64, u32), Signal>;
 
+/// What an [`Actor`] sees of a bar at its close.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'o> {
+    /// Symbol index into [`crate::data::Bars::symbols`].
+    pub sym: u32,
+    /// Its ticker.
+    pub symbol: &'o str,
+    /// The bar's start, Unix seconds.
+    pub start: i64,
+    /// Its close, VND.
+    pub close: i64,
+    /// Shares the strategies hold of it (bought and filled, settled or not).
+    pub held: u64,
+    /// Shares of their buy orders not filled yet.
+    pub pending_buy: u64,
+}
+
+/// Someone deciding at each bar's close besides the technical rules — a saved model's
+/// [`Predictions`], a learning agent: the signal it returns is read by the strategies like any
+/// other and traded from the next bar on.
+pub trait Actor {
+    /// The signal for this bar, if any.
+    fn act(&mut self, at: &Observation<'_>) -> Option<Signal>;
+}
+
+impl Actor for Predictions {
+    fn act(&mut self, at: &Observation<'_>) -> Option<Signal> {
+        self.get(&(at.start, at.sym)).cloned()
+    }
+}
+
 /// Runs `config`'s strategies over `bars`.
 pub fn run(config: &Config, bars: &Bars, window: Window) -> Result<Outcome, Error> {
     run_with(config, bars, window, None)
 }
 
-/// [`run`], the strategies also reading `predictions` at each bar's close (traded from the
-/// next bar on, like every signal).
+/// [`run`], the strategies also reading what `actor` signals at each bar's close (traded from
+/// the next bar on, like every signal).
 pub fn run_with(
     config: &Config,
     bars: &Bars,
     window: Window,
-    predictions: Option<&Predictions>,
+    actor: Option<&mut dyn Actor>,
 ) -> Result<Outcome, Error> {
     let rules = MarketRules::default();
     let calendar = rules
         .calendar()
         .map_err(|e| Error::Config(format!("trading calendar: {e}")))?;
     let mut sim = Sim::new(config, bars, rules, calendar)?;
-    sim.predictions = predictions;
+    sim.actor = actor;
     let rows = bars.rows();
     let trade_from = window.trade_from.map(|d| vn_midnight(d).unix_timestamp());
     let mut i = 0;
@@ -240,7 +271,7 @@ pub fn run_with(
     Ok(sim.outcome)
 }
 
-struct Sim<'a> {
+struct Sim<'a, 'x> {
     config: &'a Config,
     rules: MarketRules,
     set: StudySet,
@@ -259,7 +290,7 @@ struct Sim<'a> {
     queued: Vec<Queued>,
     working: BTreeMap<OrderId, Working>,
     signals: Vec<Signal>,
-    predictions: Option<&'a Predictions>,
+    actor: Option<&'x mut dyn Actor>,
     trading: bool,
     outcome: Outcome,
 }
@@ -268,7 +299,7 @@ fn side_name(side: Side) -> &'static str {
     side.name()
 }
 
-impl<'a> Sim<'a> {
+impl<'a, 'x> Sim<'a, 'x> {
     fn new(
         config: &'a Config,
         bars: &Bars,
@@ -358,7 +389,7 @@ impl<'a> Sim<'a> {
             queued: Vec::new(),
             working: BTreeMap::new(),
             signals: Vec::new(),
-            predictions: None,
+            actor: None,
             trading: false,
             outcome: Outcome {
                 strategies: strategies.iter().map(|s| s.id.clone()).collect(),
@@ -424,8 +455,23 @@ impl<'a> Sim<'a> {
             st.last_close = Some(row.close);
             self.signals.clear();
             st.studies.advance(&self.set, &st.bar, &mut self.signals);
-            if let Some(p) = self.predictions.and_then(|p| p.get(&(row.start, row.sym))) {
-                self.signals.push(p.clone());
+            if let Some(actor) = self.actor.as_deref_mut() {
+                let symbol = st.symbol;
+                let (held, pending_buy) = self.strategies.iter().fold((0, 0), |(h, p), s| {
+                    let (held, pending) = self.positions.of(&s.id, symbol);
+                    (h + held, p + pending)
+                });
+                let seen = Observation {
+                    sym: row.sym,
+                    symbol: symbol.as_str(),
+                    start: row.start,
+                    close: row.close,
+                    held,
+                    pending_buy,
+                };
+                if let Some(signal) = actor.act(&seen) {
+                    self.signals.push(signal);
+                }
             }
             if self.trading && !self.signals.is_empty() {
                 self.decide(row)?;

@@ -1,8 +1,8 @@
 //! The machine learning behind the prediction service: a feature pipeline over a panel of
 //! daily bars (many symbols, one row per date) that runs incrementally as each date's bars
 //! arrive and identically in batch (batch is the incremental pipeline replayed), labels as
-//! forward returns, a check that no feature uses data from after its date, models (ridge and
-//! gradient-boosted trees, [`model`]), training in one call ([`train`]), and walk-forward
+//! forward returns, a check that no feature uses data from after its date, models (ridge,
+//! gradient-boosted trees and a small neural network, [`model`]), training in one call ([`train`]), and walk-forward
 //! validation with purged, embargoed splits scored by IC, rank IC, ICIR and hit
 //! rate.
 //!
@@ -16,6 +16,7 @@ pub mod labels;
 pub mod leak;
 pub mod linear;
 pub mod model;
+pub mod net;
 mod panel;
 pub mod registry;
 pub mod select;

@@ -1,12 +1,14 @@
-//! The models a recipe can train: the ridge baseline ([`crate::linear::Ridge`]) and
-//! gradient-boosted trees ([`Boosted`], forust-ml's histogram GBM), behind one [`Model`] that
-//! predicts, serialises into the registry and reads artefacts saved before there was a choice.
+//! The models a recipe can train: the ridge baseline ([`crate::linear::Ridge`]),
+//! gradient-boosted trees ([`Boosted`], forust-ml's histogram GBM) and a small neural network
+//! ([`Net`], candle), behind one [`Model`] that predicts, serialises into the registry and reads
+//! artefacts saved before there was a choice.
 
 use forust_ml::objective::ObjectiveType;
 use forust_ml::{GradientBooster, Matrix};
 use serde::{Deserialize, Serialize};
 
 use crate::linear::{FitError, Ridge};
+use crate::net::{Net, NetParams};
 
 /// Which model a recipe trains.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,14 +19,17 @@ pub enum ModelKind {
     Ridge,
     /// Gradient-boosted regression trees.
     Gbt,
+    /// A small neural network (multilayer perceptron).
+    Mlp,
 }
 
 impl ModelKind {
-    /// `ridge` or `gbt`.
+    /// `ridge`, `gbt` or `mlp`.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Ridge => "ridge",
             ModelKind::Gbt => "gbt",
+            ModelKind::Mlp => "mlp",
         }
     }
 }
@@ -36,7 +41,10 @@ impl std::str::FromStr for ModelKind {
         match s {
             "ridge" => Ok(ModelKind::Ridge),
             "gbt" => Ok(ModelKind::Gbt),
-            other => Err(format!("unknown model {other:?} (expected ridge or gbt)")),
+            "mlp" => Ok(ModelKind::Mlp),
+            other => Err(format!(
+                "unknown model {other:?} (expected ridge, gbt or mlp)"
+            )),
         }
     }
 }
@@ -188,7 +196,7 @@ impl Boosted {
     }
 }
 
-/// A fitted model of either kind. Serialised as the model itself (no tag), so artefacts saved
+/// A fitted model of any kind. Serialised as the model itself (no tag), so artefacts saved
 /// when ridge was the only model still read as ridge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -197,20 +205,25 @@ pub enum Model {
     Ridge(Ridge),
     /// Gradient-boosted trees (boxed: the booster is large).
     Boosted(Box<Boosted>),
+    /// A neural network.
+    Net(Box<Net>),
 }
 
 impl Model {
-    /// Fits a model of `kind` (`lambda` is ridge's penalty, `trees` how trees grow).
+    /// Fits a model of `kind` (`lambda` is ridge's penalty, `trees` how trees grow, `net` how
+    /// the network is shaped and trained).
     pub fn fit(
         kind: ModelKind,
         rows: &[&[f64]],
         y: &[f64],
         lambda: f64,
         trees: TreeParams,
+        net: NetParams,
     ) -> Result<Self, FitError> {
         Ok(match kind {
             ModelKind::Ridge => Model::Ridge(Ridge::fit(rows, y, lambda)?),
             ModelKind::Gbt => Model::Boosted(Box::new(Boosted::fit(rows, y, trees)?)),
+            ModelKind::Mlp => Model::Net(Box::new(Net::fit(rows, y, net)?)),
         })
     }
 
@@ -219,6 +232,7 @@ impl Model {
         match self {
             Model::Ridge(_) => ModelKind::Ridge,
             Model::Boosted(_) => ModelKind::Gbt,
+            Model::Net(_) => ModelKind::Mlp,
         }
     }
 
@@ -227,6 +241,7 @@ impl Model {
         match self {
             Model::Ridge(r) => rows.iter().map(|row| r.predict(row)).collect(),
             Model::Boosted(b) => b.predict_rows(rows),
+            Model::Net(n) => n.predict_rows(rows),
         }
     }
 }
@@ -264,8 +279,9 @@ mod tests {
             depth: 4,
             ..TreeParams::default()
         };
-        let gbt = Model::fit(ModelKind::Gbt, train, &y[..3000], 0.0, trees).unwrap();
-        let ridge = Model::fit(ModelKind::Ridge, train, &y[..3000], 0.01, trees).unwrap();
+        let net = NetParams::default();
+        let gbt = Model::fit(ModelKind::Gbt, train, &y[..3000], 0.0, trees, net).unwrap();
+        let ridge = Model::fit(ModelKind::Ridge, train, &y[..3000], 0.01, trees, net).unwrap();
         let variance = y[3000..].iter().map(|y| y * y).sum::<f64>() / 1000.0;
         assert!(
             mse(&gbt) < 0.3 * variance,
@@ -280,6 +296,19 @@ mod tests {
         // A ridge model reads back as ridge, with or without a tag.
         let back: Model = serde_json::from_str(&serde_json::to_string(&ridge).unwrap()).unwrap();
         assert_eq!(back, ridge);
+        // So does a network.
+        let small = NetParams { epochs: 2, ..net };
+        let mlp = Model::fit(ModelKind::Mlp, train, &y[..3000], 0.0, trees, small).unwrap();
+        let back: Model = serde_json::from_str(&serde_json::to_string(&mlp).unwrap()).unwrap();
+        assert_eq!(back.kind(), ModelKind::Mlp);
+        assert_eq!(back.predict_rows(test), mlp.predict_rows(test));
+        assert_eq!("mlp".parse::<ModelKind>(), Ok(ModelKind::Mlp));
+        assert!(
+            "svm"
+                .parse::<ModelKind>()
+                .unwrap_err()
+                .contains("ridge, gbt or mlp")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::linear::FitError;
 use crate::model::{Model, ModelKind, TreeParams};
+use crate::net::NetParams;
 use crate::registry::Artefact;
 use crate::validate::{WalkForward, walk_forward_with};
 use crate::{Panel, features, labels};
@@ -25,12 +26,15 @@ pub struct Recipe {
     pub min_train_dates: usize,
     /// Dates dropped after the purge, before each test block.
     pub embargo: usize,
-    /// The model: `ridge` (default) or `gbt`.
+    /// The model: `ridge` (default), `gbt` or `mlp`.
     #[serde(default)]
     pub model: ModelKind,
     /// How the gradient-boosted trees grow (`gbt` only).
     #[serde(default)]
     pub trees: TreeParams,
+    /// How the neural network is shaped and trained (`mlp` only).
+    #[serde(default)]
+    pub net: NetParams,
 }
 
 impl Default for Recipe {
@@ -43,6 +47,7 @@ impl Default for Recipe {
             embargo: 1,
             model: ModelKind::Ridge,
             trees: TreeParams::default(),
+            net: NetParams::default(),
         }
     }
 }
@@ -103,12 +108,15 @@ impl Recipe {
         if let Err(e) = self.trees.check() {
             return Err(TrainError::Recipe(format!("trees: {e}")));
         }
+        if let Err(e) = self.net.check() {
+            return Err(TrainError::Recipe(format!("net: {e}")));
+        }
         Ok(())
     }
 
     /// Fits this recipe's model to `rows` and `y`.
     pub fn fit(&self, rows: &[&[f64]], y: &[f64]) -> Result<Model, FitError> {
-        Model::fit(self.model, rows, y, self.lambda, self.trees)
+        Model::fit(self.model, rows, y, self.lambda, self.trees, self.net)
     }
 
     /// The walk-forward split of this recipe (expanding window).

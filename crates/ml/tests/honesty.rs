@@ -70,12 +70,13 @@ fn out_of_sample(p: &Panel, select: Option<Selection>) -> Scores {
     walk_forward(&f, &y, &split, 0.01, select).unwrap().1
 }
 
-/// The same walk-forward with gradient-boosted trees (the recipe's default trees).
-fn out_of_sample_trees(p: &Panel) -> Scores {
+/// The same walk-forward with gradient-boosted trees or the neural network (the recipe's
+/// defaults).
+fn out_of_sample_of(p: &Panel, model: ModelKind) -> Scores {
     let f = features::batch(p);
     let y = labels::forward_returns(p, 1);
     let recipe = Recipe {
-        model: ModelKind::Gbt,
+        model,
         test_dates: 50,
         min_train_dates: 250,
         ..Recipe::default()
@@ -101,8 +102,12 @@ fn a_planted_reversal_is_found_out_of_sample() {
     eprintln!("planted reversal 0.2, 4 features chosen by QUBO: {s:?}");
     assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
     // Gradient-boosted trees find it too.
-    let s = out_of_sample_trees(&planted);
+    let s = out_of_sample_of(&planted, ModelKind::Gbt);
     eprintln!("planted reversal 0.2, gradient-boosted trees: {s:?}");
+    assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
+    // And the neural network.
+    let s = out_of_sample_of(&planted, ModelKind::Mlp);
+    eprintln!("planted reversal 0.2, neural network: {s:?}");
     assert!(s.ic > 0.1 && s.t_stat > 8.0, "{s:?}");
 }
 
@@ -117,11 +122,14 @@ fn a_random_walk_gives_no_signal() {
             s.t_stat.abs() < 2.5 && s.ic.abs() < 0.02,
             "seed {seed}: {s:?}"
         );
-        let s = out_of_sample_trees(&walk);
-        eprintln!("random walk, seed {seed}, gradient-boosted trees: {s:?}");
-        assert!(
-            s.t_stat.abs() < 2.5 && s.ic.abs() < 0.02,
-            "seed {seed}, trees: {s:?}"
-        );
+        for model in [ModelKind::Gbt, ModelKind::Mlp] {
+            let s = out_of_sample_of(&walk, model);
+            eprintln!("random walk, seed {seed}, {}: {s:?}", model.name());
+            assert!(
+                s.t_stat.abs() < 2.5 && s.ic.abs() < 0.02,
+                "seed {seed}, {}: {s:?}",
+                model.name()
+            );
+        }
     }
 }

@@ -235,7 +235,7 @@ fn predictions(
     Ok((out, note))
 }
 
-fn date(text: &Option<String>, what: &str) -> anyhow::Result<Option<Date>> {
+pub(crate) fn date(text: &Option<String>, what: &str) -> anyhow::Result<Option<Date>> {
     text.as_deref()
         .map(|t| {
             Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
@@ -337,7 +337,15 @@ pub async fn main(args: Args, out: &mut impl std::io::Write) -> anyhow::Result<(
     let outcome = {
         let (config, bars) = (config.clone(), Arc::new(bars));
         tokio::task::spawn_blocking(move || {
-            run_with(&config, &bars, Window { trade_from }, predictions.as_ref())
+            let mut predictions = predictions;
+            run_with(
+                &config,
+                &bars,
+                Window { trade_from },
+                predictions
+                    .as_mut()
+                    .map(|p| p as &mut dyn backtest::run::Actor),
+            )
         })
         .await??
     };
@@ -691,6 +699,12 @@ mod tests {
                 learning_rate: 0.05,
                 depth: 3,
                 min_leaf: 200.0,
+                width: 32,
+                layers: 2,
+                epochs: 20,
+                net_learning_rate: 0.003,
+                weight_decay: 0.0001,
+                batch: 1024,
                 test_dates: 20,
                 min_train_dates: 80,
                 embargo: 1,

@@ -15,5 +15,6 @@ pub mod nginx;
 pub mod openapi;
 pub mod portfolio_cli;
 pub mod qubo_cli;
+pub mod rl_cli;
 pub mod soak;
 pub mod webdriver;

@@ -202,6 +202,10 @@ enum Command {
         #[command(subcommand)]
         command: qts::ml_cli::Command,
     },
+    /// A reinforcement-learning agent: trained by the cross-entropy method on bars up to
+    /// --train-to, every episode through the backtest's matching engine, fees, tax and T+2;
+    /// judged on the dates after against random policies and holding the market.
+    Rl(Box<qts::rl_cli::Args>),
     /// Quantum-inspired optimisation: solve a QUBO given as JSON (sa, sqa, sb, dsb, pt, tabu,
     /// exact) or write a benchmark instance.
     Qubo {
@@ -478,6 +482,15 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(async {
                 let mut stdout = std::io::stdout().lock();
                 qts::ml_cli::main(command, &mut stdout)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }),
+            Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
+        },
+        Command::Rl(args) => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(async {
+                let mut stdout = std::io::stdout().lock();
+                qts::rl_cli::main(*args, &mut stdout)
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }),

@@ -1,5 +1,6 @@
 //! `qts ml`: the prediction pipeline from the command line. `evaluate` runs the `ml` feature
-//! pipeline and a ridge model (or gradient-boosted trees, `--model gbt`) walk-forward (purged, embargoed) over bars from the sources of
+//! pipeline and a ridge model (or gradient-boosted trees, `--model gbt`, or a small neural
+//! network, `--model mlp`) walk-forward (purged, embargoed) over bars from the sources of
 //! `qts backtest` and prints the out-of-sample scores; with `--registry DIR` it also trains on
 //! every date and saves the model with those scores. `list` and `promote` manage the registry.
 
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use ml::model::{ModelKind, TreeParams};
+use ml::net::NetParams;
 use ml::registry::Registry;
 use ml::train::{self, Recipe};
 use ml::validate::walk_forward_with;
@@ -49,7 +51,8 @@ pub struct EvaluateArgs {
     /// Label horizon, in bars.
     #[arg(long, default_value_t = 1)]
     pub horizon: usize,
-    /// The model: `ridge` (the baseline) or `gbt` (gradient-boosted trees).
+    /// The model: `ridge` (the baseline), `gbt` (gradient-boosted trees) or `mlp` (a small
+    /// neural network).
     #[arg(long, default_value = "ridge")]
     pub model: ModelKind,
     /// Ridge penalty on standardised features.
@@ -67,6 +70,24 @@ pub struct EvaluateArgs {
     /// Fewest rows in a leaf.
     #[arg(long, default_value_t = TreeParams::default().min_leaf)]
     pub min_leaf: f64,
+    /// Units per hidden layer of `mlp`.
+    #[arg(long, default_value_t = NetParams::default().width)]
+    pub width: usize,
+    /// Hidden layers of `mlp`.
+    #[arg(long, default_value_t = NetParams::default().layers)]
+    pub layers: usize,
+    /// Training passes of `mlp` (the best held-out one is kept).
+    #[arg(long, default_value_t = NetParams::default().epochs)]
+    pub epochs: usize,
+    /// AdamW's step size for `mlp`.
+    #[arg(long, default_value_t = NetParams::default().learning_rate)]
+    pub net_learning_rate: f64,
+    /// AdamW's weight decay for `mlp`.
+    #[arg(long, default_value_t = NetParams::default().weight_decay)]
+    pub weight_decay: f64,
+    /// Rows per gradient step of `mlp`.
+    #[arg(long, default_value_t = NetParams::default().batch)]
+    pub batch: usize,
     /// Dates of each test block.
     #[arg(long, default_value_t = 50)]
     pub test_dates: usize,
@@ -161,6 +182,15 @@ async fn evaluate(args: EvaluateArgs, out: &mut impl Write) -> anyhow::Result<()
             learning_rate: args.learning_rate,
             depth: args.depth,
             min_leaf: args.min_leaf,
+        },
+        net: NetParams {
+            width: args.width,
+            layers: args.layers,
+            epochs: args.epochs,
+            learning_rate: args.net_learning_rate,
+            weight_decay: args.weight_decay,
+            batch: args.batch,
+            seed: 0,
         },
     };
     // Saved models use every feature; a selection is scored, not saved.
@@ -265,33 +295,7 @@ async fn score(args: ScoreArgs, out: &mut impl Write) -> anyhow::Result<()> {
 /// Closes and volumes of daily bars by date and symbol (NaN where a symbol has no bar), dates
 /// keyed by the trading day in Vietnam (`ml::days`), as the prediction service keys them.
 pub fn panel(bars: &backtest::data::Bars) -> anyhow::Result<Panel> {
-    anyhow::ensure!(
-        bars.is_empty() || bars.seconds() >= 86_400,
-        "the ml pipeline works on daily bars (one row per date); these are {}-second bars: \
-         read them with --resolution 1D",
-        bars.seconds()
-    );
-    let symbols = bars
-        .symbols()
-        .iter()
-        .map(|l| l.symbol.to_string())
-        .collect();
-    let points = bars.rows().iter().map(|r| {
-        (
-            day_key(r.start),
-            r.sym as usize,
-            r.close as f64,
-            r.volume as f64,
-        )
-    });
-    Ok(Panel::pivot(symbols, points)?)
-}
-
-/// The panel key of a daily bar starting at `start` (Unix seconds): its day in Vietnam.
-pub fn day_key(start: i64) -> i64 {
-    time::OffsetDateTime::from_unix_timestamp(start).map_or(0, |t| {
-        ml::days::key(t.to_offset(market::calendar::VN_OFFSET).date())
-    })
+    Ok(rl::panel(bars)?)
 }
 
 #[cfg(test)]

@@ -67,6 +67,12 @@ pub(crate) fn model(m: ModelView) -> pp::Model {
             learning_rate: r.trees.learning_rate,
             depth: r.trees.depth as u32,
             min_leaf: r.trees.min_leaf,
+            width: r.net.width as u32,
+            layers: r.net.layers as u32,
+            epochs: r.net.epochs as u32,
+            net_learning_rate: r.net.learning_rate,
+            weight_decay: r.net.weight_decay,
+            batch: r.net.batch as u32,
         }),
         promoted: m.promoted,
     }

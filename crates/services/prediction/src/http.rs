@@ -265,13 +265,21 @@ pub(crate) struct RecipeDto {
     test_dates: u32,
     min_train_dates: u32,
     embargo: u32,
-    /// `ridge` or `gbt`.
+    /// `ridge`, `gbt` or `mlp`.
     model: String,
     /// Of `gbt`: trees, shrinkage, depth, fewest rows per leaf.
     trees: u32,
     learning_rate: f64,
     depth: u32,
     min_leaf: f64,
+    /// Of `mlp`: units per hidden layer, hidden layers, training passes, AdamW's step size and
+    /// weight decay, rows per step.
+    width: u32,
+    layers: u32,
+    epochs: u32,
+    net_learning_rate: f64,
+    weight_decay: f64,
+    batch: u32,
 }
 
 /// A model of the registry (version 0: evaluated by a dry run, not saved).
@@ -320,6 +328,12 @@ fn model_dto(m: crate::predictor::ModelView) -> ModelDto {
             learning_rate: r.learning_rate,
             depth: r.depth,
             min_leaf: r.min_leaf,
+            width: r.width,
+            layers: r.layers,
+            epochs: r.epochs,
+            net_learning_rate: r.net_learning_rate,
+            weight_decay: r.weight_decay,
+            batch: r.batch,
         }),
         promoted: m.promoted,
     }
@@ -354,7 +368,8 @@ pub(crate) struct TrainBody {
     /// Dates dropped after the purge.
     #[serde(default)]
     embargo: Option<usize>,
-    /// `ridge` or `gbt` (gradient-boosted trees, grown as configured).
+    /// `ridge`, `gbt` (gradient-boosted trees) or `mlp` (a small neural network), shaped as
+    /// configured.
     #[serde(default)]
     model: Option<String>,
     /// Promote the new version at once.

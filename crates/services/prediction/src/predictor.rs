@@ -462,6 +462,7 @@ impl Predictor {
                 None => base.model,
             },
             trees: base.trees,
+            net: base.net,
         };
         recipe.check()?;
         if input.promote && input.dry_run {

@@ -190,6 +190,21 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
         "{trees}"
     );
     assert!(trees["metrics"]["ic"].as_f64().unwrap() > 0.05, "{trees}");
+    // And the neural network, shaped as configured.
+    let (status, net) = json_of(
+        app.post(
+            "/api/prediction/v1/models",
+            &json!({"dry_run": true, "model": "mlp"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, &net["recipe"]["model"], &net["recipe"]["width"]),
+        (200, &json!("mlp"), &json!(32)),
+        "{net}"
+    );
+    assert!(net["metrics"]["ic"].as_f64().unwrap() > 0.05, "{net}");
     let (status, two) = json_of(
         app.post("/api/prediction/v1/models", &json!({"horizon": 2}))
             .await,
@@ -258,7 +273,7 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
     for line in [
         "prediction_published_total 20",
         "prediction_model_version 2",
-        "prediction_trainings_total{how=\"api\",outcome=\"evaluated\"} 2",
+        "prediction_trainings_total{how=\"api\",outcome=\"evaluated\"} 3",
         "prediction_trainings_total{how=\"api\",outcome=\"saved\"} 1",
         "prediction_trainings_total{how=\"scheduled\",outcome=\"promoted\"} 1",
     ] {
