@@ -141,7 +141,8 @@ pub(crate) struct DecisionDto {
     quantity: u64,
     price: i64,
     reason: String,
-    /// `sent`, `rejected`, `failed` (retried on the signal's next delivery).
+    /// `sending` (the OMS has not answered yet), `sent`, `rejected`, `failed` (`failed` and a
+    /// `sending` left by a crash are retried on the signal's next delivery).
     status: String,
     order_id: Option<String>,
     detail: String,

@@ -427,7 +427,9 @@ impl Engine {
         for strategy in &enabled {
             if let Some(d) = store::get(&self.inner.db, &client_id(strategy, &signal.id)).await? {
                 decided.insert(strategy.clone());
-                if d.status == "failed" {
+                // Failed, or never answered (a crash while sending): sent again (the OMS
+                // places a client id once).
+                if d.status == "failed" || d.status == "sending" {
                     todo.push(d);
                 } else {
                     self.inner
@@ -493,7 +495,8 @@ impl Engine {
                         quantity: intent.quantity,
                         price: last.unwrap_or(0),
                         reason: intent.reason,
-                        status: "failed".to_owned(),
+                        // Until the OMS answers.
+                        status: "sending".to_owned(),
                         order_id: String::new(),
                         detail: String::new(),
                         at: None,
@@ -504,7 +507,7 @@ impl Engine {
         let mut settled = true;
         for mut d in todo {
             let now = self.inner.clock.now();
-            // Recorded before it is sent: a crash in between leaves a `failed` decision that
+            // Recorded before it is sent: a crash in between leaves a `sending` decision that
             // is sent again (the OMS places a client id once).
             store::put(&self.inner.db, &d, now).await?;
             self.send(&mut d).await;

@@ -369,7 +369,11 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
     wait_for("the prediction strategy's decision", async || {
         let list = get(decision.http_url("/api/decision/v1/decisions?strategy=prediction")).await;
         predicted = list.clone();
-        !list.as_array().unwrap().is_empty()
+        // Recorded as `sending` before the OMS answers.
+        list.as_array()
+            .unwrap()
+            .first()
+            .is_some_and(|d| d["status"] != "sending")
     })
     .await;
     let list = predicted.as_array().unwrap();
