@@ -78,7 +78,7 @@ use tokio::sync::{Notify, oneshot};
 pub use disk::{DiskOptions, MAX_EVENT_BYTES};
 
 use super::{
-    BatchError, Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec,
+    BatchError, Delivery, Envelope, Error, EventBus, Offsets, Position, Subscription, TopicSpec,
     partition_for,
 };
 use writer::{Job, WriterHandle};
@@ -648,6 +648,25 @@ impl EventBus for EmbeddedBus {
             cursor: 0,
             notify,
         }))
+    }
+
+    async fn offsets(&self, topic: &str) -> Result<Vec<Offsets>, Error> {
+        let t = self
+            .lock()
+            .topics
+            .get(topic)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopic(topic.to_owned()))?;
+        Ok(t.partitions
+            .iter()
+            .map(|p| {
+                let mem = lock(&p.mem);
+                Offsets {
+                    first: mem.base.min(mem.visible),
+                    next: mem.visible,
+                }
+            })
+            .collect())
     }
 
     fn kind(&self) -> &'static str {

@@ -341,6 +341,19 @@ impl Delivery {
 /// A shared handle to a bus.
 pub type SharedBus = Arc<dyn EventBus>;
 
+/// Where a partition's log stands ([`EventBus::offsets`]). A reader from the start has seen
+/// everything the partition held at that moment once it was delivered offset `next - 1`, or
+/// at once when `first == next` (nothing held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    /// The oldest offset still held (Kafka's low watermark; for the embedded bus, the oldest in
+    /// its in-memory window — a persisted bus's segment files may hold older ones).
+    pub first: i64,
+    /// The offset the next event published gets (the high watermark): everything below it is
+    /// stored and readable.
+    pub next: i64,
+}
+
 /// An event bus: topics with partitions, consumer groups, committed offsets.
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
@@ -372,6 +385,9 @@ pub trait EventBus: Send + Sync + 'static {
     /// Joins `group` as a new member consuming `topics`.
     async fn subscribe(&self, group: &str, topics: &[&str])
     -> Result<Box<dyn Subscription>, Error>;
+    /// Where each partition of `topic` stands now, by partition: what a reader from the start
+    /// must read to have seen everything published so far.
+    async fn offsets(&self, topic: &str) -> Result<Vec<Offsets>, Error>;
     /// `"embedded"` or `"kafka"`.
     fn kind(&self) -> &'static str;
 }

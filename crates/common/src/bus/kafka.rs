@@ -21,7 +21,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer a
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::bus::{
-    BatchError, Delivery, Envelope, Error, EventBus, Position, Subscription, TopicSpec,
+    BatchError, Delivery, Envelope, Error, EventBus, Offsets, Position, Subscription, TopicSpec,
     check_group_name, partition_for, topics,
 };
 use crate::settings::KafkaSettings;
@@ -396,6 +396,26 @@ impl EventBus for KafkaBus {
             consumer: Arc::new(consumer),
             namespace: self.settings.namespace.clone(),
         }))
+    }
+
+    async fn offsets(&self, topic: &str) -> Result<Vec<Offsets>, Error> {
+        let partitions = self.spec(topic).await?.partitions;
+        let client = self.producer.clone();
+        let name = self.on_broker(topic);
+        let timeout = self.timeout();
+        tokio::task::spawn_blocking(move || {
+            (0..partitions)
+                .map(|p| {
+                    let (first, next) = client
+                        .client()
+                        .fetch_watermarks(&name, p, timeout)
+                        .map_err(kafka("fetch kafka watermarks"))?;
+                    Ok(Offsets { first, next })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
     }
 
     fn kind(&self) -> &'static str {

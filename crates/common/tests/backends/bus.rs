@@ -352,6 +352,42 @@ pub async fn bad_publishes_are_refused(bus: SharedBus) {
     assert!(bus.subscribe("", &[&t]).await.is_err(), "empty group name");
 }
 
+/// Every partition's offsets: nothing held on a new topic; after six events, a reader from the
+/// start is done with a partition at its `next - 1`.
+pub async fn offsets_say_where_a_reader_from_the_start_is_done(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 2).await;
+    let empty = bus.offsets(&t).await.unwrap();
+    assert_eq!(empty.len(), 2);
+    assert!(empty.iter().all(|o| o.first == o.next), "{empty:?}");
+    for n in 0..6 {
+        bus.publish(&t, &event(n, &format!("key-{n}")))
+            .await
+            .unwrap();
+    }
+    let now = bus.offsets(&t).await.unwrap();
+    assert_eq!(
+        now.iter().map(|o| o.next - o.first).sum::<i64>(),
+        6,
+        "{now:?}"
+    );
+    let mut sub = bus.subscribe(&unique("offsets"), &[&t]).await.unwrap();
+    let got = take(sub.as_mut(), 6, false).await;
+    assert_eq!(got.len(), 6);
+    for (p, o) in now.iter().enumerate() {
+        let last = got
+            .iter()
+            .filter(|d| d.partition == p as i32)
+            .map(|d| d.offset)
+            .max();
+        assert_eq!(
+            last,
+            (o.first < o.next).then_some(o.next - 1),
+            "partition {p}"
+        );
+    }
+    assert!(bus.offsets(&unique("absent")).await.is_err());
+}
+
 macro_rules! conformance {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -361,7 +397,8 @@ macro_rules! conformance {
                 a_batch_lands_in_order_and_a_bad_event_stops_it_where_it_is,
                 every_group_sees_every_event, members_of_a_group_share_its_partitions,
                 uncommitted_events_are_delivered_again, a_group_resumes_after_its_committed_offset,
-                a_late_group_gets_every_retained_event_in_order, bad_publishes_are_refused);
+                a_late_group_gets_every_retained_event_in_order, bad_publishes_are_refused,
+                offsets_say_where_a_reader_from_the_start_is_done);
         }
     };
     (@case $make:expr; $($case:ident),*) => {

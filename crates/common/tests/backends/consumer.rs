@@ -445,6 +445,9 @@ impl EventBus for Garbling {
             self.0.subscribe(group, topics).await?,
         )))
     }
+    async fn offsets(&self, topic: &str) -> Result<Vec<common::bus::Offsets>, common::bus::Error> {
+        self.0.offsets(topic).await
+    }
     fn kind(&self) -> &'static str {
         "embedded"
     }

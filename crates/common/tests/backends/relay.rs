@@ -232,6 +232,9 @@ impl EventBus for GatedBus {
     ) -> Result<Box<dyn Subscription>, common::bus::Error> {
         self.inner.subscribe(group, topics).await
     }
+    async fn offsets(&self, topic: &str) -> Result<Vec<common::bus::Offsets>, common::bus::Error> {
+        self.inner.offsets(topic).await
+    }
     fn kind(&self) -> &'static str {
         "gated"
     }

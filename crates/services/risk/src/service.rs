@@ -5,7 +5,11 @@
 //! last prices from `market.trade.v1`, open orders from `oms.order.v1` and fills from
 //! `oms.fill.v1`, read from the start of what the bus keeps under a group of this instance
 //! (never committed). Checks are refused until that first catch-up is done, so a restarted
-//! risk service never accepts an order against counters it has not rebuilt.
+//! risk service never accepts an order against counters it has not rebuilt. Caught up means:
+//! every event the bus held when it subscribed is read (each partition's offsets then, see
+//! `EventBus::offsets`) — or the bus went quiet for a poll, or `catch_up_timeout` passed (then
+//! with a warning). A steady feed never goes quiet, so the offsets are what ends a catch-up
+//! under load.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -345,6 +349,14 @@ impl Risk {
             .map_err(|e| anyhow::anyhow!("subscribe: {}", common::error::chain(&e)))?;
         let deadline = tokio::time::Instant::now() + catch_up_timeout;
         let mut seen_fills: HashSet<(String, String)> = HashSet::new();
+        // The last offset of each partition that held events when we subscribed; `None` when
+        // a topic's offsets could not be read (then only a quiet poll or the deadline ends the
+        // catch-up).
+        let mut behind = held_at_start(&bus, &topics).await;
+        if behind.as_ref().is_some_and(Vec::is_empty) {
+            tracing::info!("the bus held nothing: checking orders");
+            self.inner.caught_up.store(true, Ordering::Release);
+        }
         loop {
             let polled = tokio::select! {
                 () = token.cancelled() => return Ok(()),
@@ -359,6 +371,18 @@ impl Risk {
                             .with_label_values(&["malformed"])
                             .inc();
                         tracing::warn!(topic = %d.topic, offset = d.offset, "ignoring an event: {e}");
+                    }
+                    if let Some(left) = behind.as_mut().filter(|_| !self.caught_up()) {
+                        left.retain(|(t, p, last)| {
+                            !(*t == d.topic && *p == d.partition && d.offset >= *last)
+                        });
+                        if left.is_empty() {
+                            tracing::info!(
+                                securities = self.engine().securities(),
+                                "read everything the bus held at the start: checking orders"
+                            );
+                            self.inner.caught_up.store(true, Ordering::Release);
+                        }
                     }
                     if !self.caught_up() && tokio::time::Instant::now() > deadline {
                         tracing::warn!(
@@ -612,4 +636,27 @@ pub fn security_info(s: &market_pb::Security) -> Result<SecurityInfo, String> {
         },
         day,
     })
+}
+
+/// `(topic, partition, last offset)` of every partition of `topics` that holds events now;
+/// `None` when a topic's offsets cannot be read.
+async fn held_at_start(bus: &SharedBus, topics: &[&str]) -> Option<Vec<(String, i32, i64)>> {
+    let mut out = Vec::new();
+    for t in topics {
+        match bus.offsets(t).await {
+            Ok(parts) => out.extend(
+                parts
+                    .iter()
+                    .zip(0..)
+                    .filter(|(o, _)| o.first < o.next)
+                    .map(|(o, p)| ((*t).to_owned(), p, o.next - 1)),
+            ),
+            Err(e) => {
+                tracing::warn!(topic = t, error = %common::error::chain(&e),
+                    "no offsets: the catch-up ends on a quiet poll or its deadline");
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
