@@ -176,6 +176,20 @@ pub struct Ranked {
     pub call: Call,
 }
 
+impl Ranked {
+    /// The prediction in words, as the prediction service publishes it and `qts backtest
+    /// --registry` trades it: `model 3 predicts +0.400% over 1 day(s) from the 2025-06-09
+    /// close: rank 2 of 30`.
+    pub fn describe(&self, version: u32, horizon: usize, score: f64, date: &str) -> String {
+        format!(
+            "model {version} predicts {:+.3}% over {horizon} day(s) from the {date} close: rank {} of {}",
+            score * 100.0,
+            self.rank,
+            self.of
+        )
+    }
+}
+
 /// Ranks one day's predictions (NaN: none for that symbol): the top `long` share (rounded up)
 /// is [`Call::Long`], the bottom `exit` share [`Call::Exit`], the rest [`Call::Hold`]; ties
 /// keep column order.

@@ -191,6 +191,10 @@ fn predictions(
     for (d, &start) in starts.iter().enumerate() {
         let day = &predicted[d * n..(d + 1) * n];
         let ranked = ml::train::rank_day(day, args.long_fraction, args.exit_fraction);
+        let date = panel
+            .dates()
+            .get(d)
+            .map_or_else(String::new, |&k| ml::days::name(k));
         for (s, r) in ranked.into_iter().enumerate() {
             let Some(r) = r else { continue };
             out.insert(
@@ -200,14 +204,7 @@ fn predictions(
                     name: r.call.name().to_owned(),
                     direction: r.call.direction(),
                     value: day[s],
-                    detail: format!(
-                        "model {} predicts {:+.3}% over {} day(s): rank {} of {}",
-                        artefact.version,
-                        day[s] * 100.0,
-                        artefact.horizon,
-                        r.rank,
-                        r.of
-                    ),
+                    detail: r.describe(artefact.version, artefact.horizon, day[s], &date),
                 },
             );
         }

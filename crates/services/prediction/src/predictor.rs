@@ -189,24 +189,12 @@ pub fn signals(
                 percentile: r.percentile,
                 name: r.call.name().to_owned(),
                 direction: r.call.direction(),
-                detail: detail(artefact, day[s], &date, r),
+                detail: r.describe(artefact.version, artefact.horizon, day[s], &date),
             }
         })
         .collect();
     out.sort_by(|a, b| a.symbol.cmp(&b.symbol));
     Ok(out)
-}
-
-/// A prediction in words.
-pub fn detail(artefact: &Artefact, score: f64, date: &str, r: ml::train::Ranked) -> String {
-    format!(
-        "model {} predicts {:+.3}% over {} day(s) from the {date} close: rank {} of {}",
-        artefact.version,
-        score * 100.0,
-        artefact.horizon,
-        r.rank,
-        r.of
-    )
 }
 
 /// Where the bars come from: master data (the universe) and the historical service.

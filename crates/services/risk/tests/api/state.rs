@@ -171,9 +171,9 @@ async fn bad_requests_and_scopes_are_refused_with_reasons() {
 async fn a_steady_feed_does_not_hold_the_checks_back() {
     use std::sync::Arc;
 
+    use common::bus::SharedBus;
     use common::bus::embedded::EmbeddedBus;
     use common::bus::topics::{MARKET_INDEX, MARKET_STATUS, MARKET_TRADE, MASTERDATA_SECURITY};
-    use common::bus::SharedBus;
     use common::shutdown::CancellationToken;
 
     let bus: SharedBus = Arc::new(EmbeddedBus::in_memory(100_000));
