@@ -29,11 +29,18 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut opts = with_admin(dir.path(), ADMIN_PASSWORD);
-    // No predictions here: the `prediction` strategy would trade the admin's account within
-    // seconds of the start (the reports below count its exact rows). Predictions are tested
-    // in tests/e2e/market.rs.
-    opts.env
-        .insert("PREDICTION__PREDICTION__ENABLED".into(), "false".into());
+    // Predictions in shadow mode: made and shown in the symbol view, not published (the
+    // `prediction` strategy would trade the admin's account within seconds of the start, and the
+    // reports below count their exact rows; trading them is tested in tests/e2e/market.rs). The
+    // small market's 30 days of history: a model trained on 12 dates, tested on 5-date blocks.
+    for (key, value) in [
+        ("PREDICTION__PREDICTION__PUBLISH", "false"),
+        ("PREDICTION__PREDICTION__HISTORY_DAYS", "60"),
+        ("PREDICTION__RECIPE__MIN_TRAIN_DATES", "12"),
+        ("PREDICTION__RECIPE__TEST_DATES", "5"),
+    ] {
+        opts.env.insert(key.into(), value.into());
+    }
     opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
         config: small_market(30.0),
     }));
@@ -124,6 +131,19 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         )
         .await
         .unwrap();
+    // The prediction service's call on the symbol (a VN30 stock), once its model is trained.
+    let call = browser
+        .until(
+            "the prediction panel",
+            "!document.getElementById('predictionbox').hidden && document.getElementById('prediction').dataset.call",
+            Duration::from_secs(90),
+        )
+        .await
+        .unwrap();
+    assert!(
+        call.as_str().is_some_and(|c| c.starts_with("prediction_")),
+        "{call}"
+    );
     // The default indicator (SMA 20) was computed by the TA service over the same bars.
     browser
         .until(

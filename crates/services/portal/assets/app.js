@@ -53,6 +53,8 @@ const I18N = {
     p_slices: (n) => `Số lần chia từ 1 đến ${n}`, p_minutes: "Thời gian từ 1 đến 10080 phút",
     p_display: (l) => `KL hiển thị là bội số của lô ${l}, không quá khối lượng lệnh`,
     company: "Công ty", sector: "Ngành", listed: "KL niêm yết", market_cap: "Vốn hoá", billion: "tỷ đ",
+    prediction: "Dự báo", pred_call: "Khuyến nghị", pred_long: "Mua", pred_exit: "Bán", pred_hold: "Giữ",
+    pred_return: "Lợi suất dự báo", pred_days: "phiên", pred_rank: "Xếp hạng", pred_model: "Mô hình",
     params: "Tham số", sizing: "Khối lượng mỗi lệnh (JSON)", symbols_all: "Mã (trống: tất cả)", saved: "Đã lưu",
     signals: "Tín hiệu kỹ thuật", use_price: "Đặt giá này vào lệnh", use_max: "Đặt khối lượng tối đa", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
     rules: "Tín hiệu mua / bán", positions: "Vị thế", decided: "Quyết định (gửi/từ chối/lỗi)", state: "Trạng thái",
@@ -117,6 +119,8 @@ const I18N = {
     p_slices: (n) => `Slices from 1 to ${n}`, p_minutes: "From 1 to 10080 minutes",
     p_display: (l) => `The shown quantity is whole lots of ${l}, at most the order's`,
     company: "Company", sector: "Sector", listed: "Listed shares", market_cap: "Market cap", billion: "bn VND",
+    prediction: "Prediction", pred_call: "Call", pred_long: "Buy", pred_exit: "Sell", pred_hold: "Hold",
+    pred_return: "Predicted return", pred_days: "day(s)", pred_rank: "Rank", pred_model: "Model",
     params: "Parameters", sizing: "Sizing (JSON)", symbols_all: "Symbols (empty: all)", saved: "Saved",
     signals: "Technical signals", use_price: "Use this price in the ticket", use_max: "Use the largest quantity", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
     rules: "Buy / sell on", positions: "Positions", decided: "Decisions (sent/rejected/failed)", state: "State",
@@ -695,6 +699,30 @@ async function loadCompany(symbol) {
   showFacts($("company"), facts);
 }
 
+/**
+ * The prediction service's latest call on the symbol, when it predicts it: asked again every
+ * 10 s while its models are still training (422) and the symbol stays open.
+ */
+async function loadPrediction(symbol) {
+  const r = await call(`/api/prediction/v1/predictions?symbols=${symbol}`);
+  if (view.symbol !== symbol) return;
+  const p = r.ok ? (r.body.predictions || []).find((x) => x.symbol === symbol) : null;
+  $("predictionbox").hidden = !p;
+  if (!p) {
+    if (r.status === 422 || r.status === 0) setTimeout(() => loadPrediction(symbol).catch(() => {}), 10000);
+    return;
+  }
+  const calls = { prediction_long: t("pred_long"), prediction_exit: t("pred_exit"), prediction_hold: t("pred_hold") };
+  showFacts($("prediction"), [
+    [t("pred_call"), calls[p.name] || p.name],
+    [t("pred_return"), `${p.score >= 0 ? "+" : ""}${(p.score * 100).toFixed(2)}% / ${r.body.horizon} ${t("pred_days")}`],
+    [t("pred_rank"), `${Math.round(p.percentile * 100)}%`],
+    [t("pred_model"), `v${r.body.model_version} · ${r.body.date}`],
+  ]);
+  $("prediction").title = p.detail;
+  $("prediction").dataset.call = p.name;
+}
+
 /** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
 function symbolChanged(row) {
   renderSymbol(row);
@@ -741,6 +769,9 @@ async function openSymbol(symbol) {
   view.markers = null;
   view.fills = view.signals = [];
   loadCompany(symbol).catch((e) => console.warn("company", e));
+  $("predictionbox").hidden = true;
+  delete $("prediction").dataset.call;
+  loadPrediction(symbol).catch((e) => console.warn("prediction", e));
   await makeChart();
   await loadBars(s.row);
   extendCandle(s.trades[0]);

@@ -676,8 +676,12 @@ impl Predictor {
         Ok(())
     }
 
-    /// Publishes the latest predictions if they are for today's session and not yet published.
+    /// Publishes the latest predictions if they are for today's session and not yet published
+    /// (never in shadow mode: `prediction.publish = false`).
     async fn publish_due(&self, token: &CancellationToken) -> Result<(), Error> {
+        if !self.inner.settings.publish {
+            return Ok(());
+        }
         let now = self.inner.clock.now();
         let (today, time) = TradingCalendar::local(now);
         let (h, m) = self.inner.settings.publish_at().map_err(Error::Invalid)?;
@@ -818,6 +822,7 @@ mod tests {
     fn predictor(dir: &std::path::Path, retrain_every_days: u32, promote_min_ic: f64) -> Predictor {
         let settings = PredictionSettings {
             enabled: true,
+            publish: true,
             universe: Vec::new(),
             index: "VN30".into(),
             history_days: 400,

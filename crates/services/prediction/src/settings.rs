@@ -30,6 +30,9 @@ pub struct PredictionSettings {
     pub index: String,
     /// Calendar days of daily bars backfilled and trained on.
     pub history_days: u32,
+    /// Publish each day's predictions to `prediction.signal.v1` (off: shadow mode — they are
+    /// made and served over the API, but no strategy sees them).
+    pub publish: bool,
     /// Local market time (`HH:MM`) each trading day when that day's predictions are published.
     pub publish_at: String,
     /// Share of the universe, by predicted return, that is `prediction_long`.
