@@ -19,6 +19,43 @@ pub enum FitError {
     Select(String),
 }
 
+/// What a model fits on: the rows whose label is finite, their labels, in order, and the width.
+pub(crate) struct Labelled<'r> {
+    pub(crate) rows: Vec<&'r [f64]>,
+    pub(crate) labels: Vec<f64>,
+    pub(crate) width: usize,
+}
+
+/// [`Labelled`] rows of `rows` and `y`, after the checks every model's fit makes: as many labels
+/// as rows, rows of one length, something to fit.
+pub(crate) fn labelled<'r>(rows: &[&'r [f64]], y: &[f64]) -> Result<Labelled<'r>, FitError> {
+    if rows.len() != y.len() {
+        return Err(FitError::Shape(format!(
+            "{} rows but {} labels",
+            rows.len(),
+            y.len()
+        )));
+    }
+    let width = rows.first().map_or(0, |r| r.len());
+    if rows.iter().any(|r| r.len() != width) {
+        return Err(FitError::Shape("rows of different lengths".into()));
+    }
+    let (used, labels): (Vec<&[f64]>, Vec<f64>) = rows
+        .iter()
+        .zip(y)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(r, y)| (*r, *y))
+        .unzip();
+    if used.is_empty() || width == 0 {
+        return Err(FitError::Empty);
+    }
+    Ok(Labelled {
+        rows: used,
+        labels,
+        width,
+    })
+}
+
 /// A fitted ridge regression.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ridge {
@@ -41,24 +78,14 @@ impl Ridge {
         if !lambda.is_finite() || lambda < 0.0 {
             return Err(FitError::Penalty(lambda));
         }
-        if rows.len() != y.len() {
-            return Err(FitError::Shape(format!(
-                "{} rows but {} labels",
-                rows.len(),
-                y.len()
-            )));
-        }
-        let f = rows.first().map_or(0, |r| r.len());
-        if rows.iter().any(|r| r.len() != f) {
-            return Err(FitError::Shape("rows of different lengths".into()));
-        }
-        let used: Vec<usize> = (0..rows.len()).filter(|&i| y[i].is_finite()).collect();
-        if used.is_empty() || f == 0 {
-            return Err(FitError::Empty);
-        }
+        let Labelled {
+            rows: used,
+            labels,
+            width: f,
+        } = labelled(rows, y)?;
         let (mut mean, mut scale) = (vec![0.0; f], vec![0.0; f]);
         for j in 0..f {
-            let values = used.iter().map(|&i| rows[i][j]).filter(|v| v.is_finite());
+            let values = used.iter().map(|r| r[j]).filter(|v| v.is_finite());
             let (sum, n) = values
                 .clone()
                 .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
@@ -69,15 +96,15 @@ impl Ridge {
             let var = values.map(|v| (v - mean[j]).powi(2)).sum::<f64>() / (n - 1) as f64;
             scale[j] = var.sqrt();
         }
-        let intercept = used.iter().map(|&i| y[i]).sum::<f64>() / used.len() as f64;
+        let intercept = labels.iter().sum::<f64>() / used.len() as f64;
         let n = used.len() as f64;
         // Normal equations (XᵀX/n + λI) w = Xᵀy/n.
         let mut a = vec![0.0; f * f];
         let mut b = vec![0.0; f];
         let mut x = vec![0.0; f];
-        for &i in &used {
-            standardise(rows[i], &mean, &scale, &mut x);
-            let target = y[i] - intercept;
+        for (row, label) in used.iter().zip(&labels) {
+            standardise(row, &mean, &scale, &mut x);
+            let target = label - intercept;
             for p in 0..f {
                 b[p] += x[p] * target / n;
                 for q in p..f {

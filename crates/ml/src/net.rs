@@ -141,26 +141,11 @@ impl Net {
         params
             .check()
             .map_err(|e| FitError::Shape(format!("neural network: {e}")))?;
-        if rows.len() != y.len() {
-            return Err(FitError::Shape(format!(
-                "{} rows but {} labels",
-                rows.len(),
-                y.len()
-            )));
-        }
-        let width = rows.first().map_or(0, |r| r.len());
-        if rows.iter().any(|r| r.len() != width) {
-            return Err(FitError::Shape("rows of different lengths".into()));
-        }
-        let (used, labels): (Vec<&[f64]>, Vec<f64>) = rows
-            .iter()
-            .zip(y)
-            .filter(|(_, y)| y.is_finite())
-            .map(|(r, y)| (*r, *y))
-            .unzip();
-        if used.is_empty() || width == 0 {
-            return Err(FitError::Empty);
-        }
+        let crate::linear::Labelled {
+            rows: used,
+            labels,
+            width,
+        } = crate::linear::labelled(rows, y)?;
         let (mean, scale) = moments(&used, width);
         let n = labels.len() as f64;
         let label_mean = labels.iter().sum::<f64>() / n;

@@ -53,8 +53,13 @@ impl TestApp {
 
 /// Publishes master data's SSI (HOSE, band 23,250–26,750 on 2025-06-10) on `bus`.
 pub async fn publish_ssi(bus: &common::bus::SharedBus) {
+    publish_security(bus, "SSI").await;
+}
+
+/// A HOSE stock trading today between 23,250 and 26,750 (reference 25,000), from master data.
+pub async fn publish_security(bus: &common::bus::SharedBus, symbol: &str) {
     let security = proto::market::v1::Security {
-        symbol: "SSI".into(),
+        symbol: symbol.into(),
         exchange: "HOSE".into(),
         kind: "stock".into(),
         lot_size: 100,
@@ -67,7 +72,7 @@ pub async fn publish_ssi(bus: &common::bus::SharedBus) {
     };
     bus.publish(
         common::bus::topics::MASTERDATA_SECURITY.static_name(),
-        &common::bus::Envelope::new("test", "SSI", &security),
+        &common::bus::Envelope::new("test", symbol, &security),
     )
     .await
     .unwrap();

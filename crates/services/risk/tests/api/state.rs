@@ -188,25 +188,7 @@ async fn a_steady_feed_does_not_hold_the_checks_back() {
     .await
     .unwrap();
     for i in 0..300 {
-        let symbol = format!("S{i:03}");
-        let security = proto::market::v1::Security {
-            symbol: symbol.clone(),
-            exchange: "HOSE".into(),
-            kind: "stock".into(),
-            lot_size: 100,
-            trading_day: "2025-06-10".into(),
-            reference: 25_000,
-            ceiling: 26_750,
-            floor: 23_250,
-            status: "normal".into(),
-            ..Default::default()
-        };
-        bus.publish(
-            MASTERDATA_SECURITY.static_name(),
-            &Envelope::new("test", &symbol, &security),
-        )
-        .await
-        .unwrap();
+        crate::helpers::publish_security(&bus, &format!("S{i:03}")).await;
     }
     let feed = {
         let bus = bus.clone();
