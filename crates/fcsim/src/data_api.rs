@@ -30,6 +30,7 @@ use crate::universe::Instrument;
 pub(crate) fn router(core: Arc<Core>) -> Router {
     Router::new()
         .merge(crate::data_hub::router())
+        .merge(crate::news_api::router())
         .fallback(handle)
         .layer(DefaultBodyLimit::disable())
         .with_state(core)

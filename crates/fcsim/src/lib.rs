@@ -7,6 +7,8 @@
 //! and FastConnect v3 beside it over the same broker and accounts (`v3`: auth with OTP,
 //! Smart OTP and refresh tokens, data and trading REST, FCO, the `/ws/v3` stream, also over
 //! TLS). SSI's SDKs and our `fastconnect` client cannot tell it from the real service.
+//! Beside them, a simulated news site (`news`): Vietnamese and English headlines generated
+//! from the market's own moves, served as an RSS feed on the FC Data port.
 //!
 //! Does not own exchange rules (`market`) nor the wire client (`fastconnect`).
 //!
@@ -14,10 +16,11 @@
 //! credentials and what differs from SSI.
 //!
 //! Modules depend one way: market generation (`universe`, `tape`, `history`) → the live
-//! day (`live`) → the broker and its store (`broker`, `store`) → the trading desk that runs
-//! them on their own thread (`desk`) → the simulator (`sim`, with `auth` and `quota`) → the
-//! HTTP and hub modules (`rest`, `data_api`, `data_hub`, `trading_api`, `trading_hub`, over
-//! `http` and `signalr`; `v3` over the same desk and the FC Data rows) → the servers
+//! day (`live`) and the news of the generated moves (`news`) → the broker and its store
+//! (`broker`, `store`) → the trading desk that runs them on their own thread (`desk`) → the
+//! simulator (`sim`, with `auth` and `quota`) → the HTTP and hub modules (`rest`,
+//! `data_api`, `data_hub`, `trading_api`, `trading_hub`, over `http` and `signalr`; `v3`
+//! over the same desk and the FC Data rows; `news_api` on the FC Data port) → the servers
 //! (`server`).
 
 pub mod auth;
@@ -30,6 +33,8 @@ mod desk;
 mod history;
 mod http;
 mod live;
+pub mod news;
+mod news_api;
 mod quota;
 mod rest;
 mod rng;
@@ -46,6 +51,7 @@ mod v3;
 
 pub use broker::{MARKET_MAKER, Sizes};
 pub use config::{ConfigError, SimConfig};
+pub use news::{Lang, NewsItem, NewsKind, NewsQuery, Polarity};
 pub use server::{Local, serve, serve_all, serve_trading, serve_v3_tls};
 pub use sim::{Error, Simulator};
 pub use store::StoreError;

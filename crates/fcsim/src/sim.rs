@@ -411,6 +411,12 @@ impl Simulator {
         &self.core.generator
     }
 
+    /// The newest news items matching `query` published by the simulated now, newest first
+    /// (what `GET /news/rss` serves; `news` has the model).
+    pub fn news(&self, query: &crate::news::NewsQuery) -> Vec<crate::news::NewsItem> {
+        crate::news::latest(&self.core.generator, self.core.clock.now(), query)
+    }
+
     /// The verified public key of FC Trading consumer `consumer_id`.
     pub fn client_key(&self, consumer_id: &str) -> Option<&RsaPublicKey> {
         self.core

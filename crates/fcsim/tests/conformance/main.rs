@@ -7,6 +7,7 @@ mod data;
 mod fidelity;
 mod helpers;
 mod hostile;
+mod news;
 mod restart;
 mod sdk;
 mod stylized;
