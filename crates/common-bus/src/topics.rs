@@ -211,6 +211,32 @@ pub const PREDICTION_SIGNAL: TopicSpec = market(
     "Model predictions per symbol and trading day: score, percentile, long/exit/hold",
 );
 
+/// `news.item.v1`: every news article or post the emotion service collected (feeds, files,
+/// integrations), once, with its language and the tickers it mentions; keyed by its first
+/// ticker, or `market`.
+pub const NEWS_ITEM: TopicSpec = market(
+    "news.item.v1",
+    "first ticker mentioned, or \"market\"",
+    "qts.emotion.v1.NewsItem",
+    "News and posts collected, each once, with language and the tickers they mention",
+);
+/// `sentiment.item.v1`: the sentiment score of each collected item that is not a near
+/// duplicate.
+pub const SENTIMENT_ITEM: TopicSpec = market(
+    "sentiment.item.v1",
+    "first ticker mentioned, or \"market\"",
+    "qts.emotion.v1.ItemSentiment",
+    "Sentiment (compound, label, intensity) of each collected item",
+);
+/// `sentiment.series.v1`: the time-decayed sentiment of each ticker an item mentions and of the
+/// market (`MARKET`), after every scored item.
+pub const SENTIMENT_SERIES: TopicSpec = market(
+    "sentiment.series.v1",
+    "ticker, or \"MARKET\"",
+    "qts.emotion.v1.SentimentPoint",
+    "Time-decayed sentiment per ticker and of the whole market, after every item",
+);
+
 /// Partitions of the trading topics (keyed by account: one account's events stay in order).
 pub const TRADING_PARTITIONS: i32 = 8;
 
@@ -285,6 +311,9 @@ pub const TOPICS: &[TopicSpec] = &[
     TA_INDICATOR,
     TA_SIGNAL,
     PREDICTION_SIGNAL,
+    NEWS_ITEM,
+    SENTIMENT_ITEM,
+    SENTIMENT_SERIES,
     OMS_ORDER,
     OMS_FILL,
     RISK_EVENT,

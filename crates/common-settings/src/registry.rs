@@ -223,7 +223,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18314,
         grpc_package: "qts.emotion.v1",
         grpc_service: "qts.emotion.v1.EmotionService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "portal",

@@ -307,6 +307,14 @@ impl Fleet {
             if simulator.is_some() && member.spec.name == "historical" {
                 text.push_str("[backfill]\nrequests_per_second = 20.0\n");
             }
+            // The simulator's news feed (Vietnamese and English, tied to its price moves) is
+            // what the emotion service collects.
+            if let Some(sim) = &simulator
+                && member.spec.name == "emotion"
+            {
+                let feed = format!("{}news/rss?limit=200", sim.data_url);
+                text.push_str(&format!("[emotion]\nfeeds = [{feed:?}]\n"));
+            }
             if let Some((_, config)) = &via_config
                 && member.spec.name == "config"
             {

@@ -275,6 +275,78 @@ fn simulated(dir: &std::path::Path) -> qts::fleet::Options {
     o
 }
 
+/// The emotion service collects the simulator's news feed by itself (`qts up` points it there):
+/// every item is scored, and sentiment series of tickers and of the market are on the bus.
+async fn the_simulated_news_is_scored(fleet: &TestFleet) {
+    let emotion = fleet
+        .services
+        .iter()
+        .find(|s| s.spec.name == "emotion")
+        .unwrap();
+    let url = |path: &str| format!("http://{}/api/emotion/v1{path}", emotion.addrs.http);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let status = loop {
+        let s: serde_json::Value = http()
+            .get(url("/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["sources"][0]["new"].as_u64() > Some(0) {
+            break s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no news collected: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let source = &status["sources"][0];
+    assert!(
+        source["feed"]
+            .as_str()
+            .unwrap()
+            .ends_with("/news/rss?limit=200"),
+        "{status}"
+    );
+    assert_eq!(source["rejected"], 0, "{status}");
+    let items: serde_json::Value = http()
+        .get(url("/items?limit=500"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = items.as_array().unwrap();
+    assert!(!items.is_empty());
+    for item in items {
+        assert!(
+            ["negative", "neutral", "positive"]
+                .contains(&item["sentiment"]["label"].as_str().unwrap()),
+            "{item}"
+        );
+    }
+    let languages: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i["lang"].as_str().unwrap()).collect();
+    assert_eq!(languages.into_iter().collect::<Vec<_>>(), ["en", "vi"]);
+    let points = payloads(&fleet.bus, "sentiment.series.v1").await;
+    let subjects: std::collections::BTreeSet<String> = points
+        .iter()
+        .map(|(_, bytes)| {
+            <proto::emotion::v1::SentimentPoint as prost::Message>::decode(bytes.as_slice())
+                .unwrap()
+                .subject
+        })
+        .collect();
+    assert!(
+        subjects.contains("MARKET") && subjects.len() > 1,
+        "{subjects:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() {
     // 1. qts up with its simulator, recording the feed.
@@ -294,6 +366,7 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     assert_eq!(s["source"], "fastconnect-v2");
     trade_through_the_oms(&live).await;
     a_strategy_trades_the_predictions(&live).await;
+    the_simulated_news_is_scored(&live).await;
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;

@@ -104,6 +104,27 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         .unwrap();
     screenshot(&browser, "portal-board-vi").await;
 
+    // News about the first symbol, pushed as an integration would (the admin may): the emotion
+    // service scores it, and the symbol's view shows its sentiment and headline.
+    let symbol = browser
+        .script("return document.querySelector('#rows tr td.sym a').textContent")
+        .await
+        .unwrap();
+    let symbol = symbol.as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let admin = token(&client, &gateway, "admin", ADMIN_PASSWORD).await;
+    let pushed: serde_json::Value = client
+        .post(format!("{gateway}/api/emotion/v1/items"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"source": "e2e", "items": [
+            {"id": "1", "title": format!("Cổ phiếu {symbol} tăng trần, khối ngoại mua ròng mạnh")}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushed[0]["status"], "new", "{pushed}");
     // A symbol opens its view: candles from the historical service, depth, time and sales.
     browser.click("#rows tr td.sym a").await.unwrap();
     browser
@@ -131,6 +152,16 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         )
         .await
         .unwrap();
+    // The emotion service's sentiment on the symbol, with the headline pushed above.
+    let mood = browser
+        .until(
+            "the sentiment panel",
+            "!document.getElementById('sentimentbox').hidden && document.querySelectorAll('#news li').length > 0 && document.getElementById('sentiment').dataset.mood",
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mood, "positive");
     // The prediction service's call on the symbol (a VN30 stock), once its model is trained.
     let call = browser
         .until(

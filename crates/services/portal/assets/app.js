@@ -55,6 +55,8 @@ const I18N = {
     company: "Công ty", sector: "Ngành", listed: "KL niêm yết", market_cap: "Vốn hoá", billion: "tỷ đ",
     prediction: "Dự báo", pred_call: "Khuyến nghị", pred_long: "Mua", pred_exit: "Bán", pred_hold: "Giữ",
     pred_return: "Lợi suất dự báo", pred_days: "phiên", pred_rank: "Xếp hạng", pred_model: "Mô hình",
+    sentiment: "Tâm lý tin tức", sent_value: "Điểm tâm lý", sent_items: "Tin 24 giờ", sent_positive: "Tích cực",
+    sent_negative: "Tiêu cực", sent_neutral: "Trung lập",
     params: "Tham số", sizing: "Khối lượng mỗi lệnh (JSON)", symbols_all: "Mã (trống: tất cả)", saved: "Đã lưu",
     signals: "Tín hiệu kỹ thuật", use_price: "Đặt giá này vào lệnh", use_max: "Đặt khối lượng tối đa", strategies: "Chiến lược", risk: "Rủi ro", strategy: "Chiến lược",
     rules: "Tín hiệu mua / bán", positions: "Vị thế", decided: "Quyết định (gửi/từ chối/lỗi)", state: "Trạng thái",
@@ -121,6 +123,8 @@ const I18N = {
     company: "Company", sector: "Sector", listed: "Listed shares", market_cap: "Market cap", billion: "bn VND",
     prediction: "Prediction", pred_call: "Call", pred_long: "Buy", pred_exit: "Sell", pred_hold: "Hold",
     pred_return: "Predicted return", pred_days: "day(s)", pred_rank: "Rank", pred_model: "Model",
+    sentiment: "News sentiment", sent_value: "Sentiment", sent_items: "News, 24 h", sent_positive: "Positive",
+    sent_negative: "Negative", sent_neutral: "Neutral",
     params: "Parameters", sizing: "Sizing (JSON)", symbols_all: "Symbols (empty: all)", saved: "Saved",
     signals: "Technical signals", use_price: "Use this price in the ticket", use_max: "Use the largest quantity", strategies: "Strategies", risk: "Risk", strategy: "Strategy",
     rules: "Buy / sell on", positions: "Positions", decided: "Decisions (sent/rejected/failed)", state: "State",
@@ -723,6 +727,42 @@ async function loadPrediction(symbol) {
   $("prediction").dataset.call = p.name;
 }
 
+/**
+ * The emotion service's time-decayed sentiment of the symbol and its latest news, when any item
+ * has mentioned it (404 otherwise: the panel stays hidden).
+ */
+async function loadSentiment(symbol) {
+  const [p, items] = await Promise.all([
+    call(`/api/emotion/v1/sentiment/${symbol}`),
+    call(`/api/emotion/v1/items?symbol=${symbol}&limit=5`),
+  ]);
+  if (view.symbol !== symbol) return;
+  $("sentimentbox").hidden = !p.ok;
+  if (!p.ok) return;
+  const s = p.body;
+  const mood = s.value > 0.05 ? "positive" : s.value < -0.05 ? "negative" : "neutral";
+  showFacts($("sentiment"), [
+    [t("sent_value"), `${s.value >= 0 ? "+" : ""}${s.value.toFixed(2)} · ${t(`sent_${mood}`)}`],
+    [t("sent_items"), String(s.items_24h)],
+  ]);
+  $("sentiment").dataset.mood = mood;
+  const list = items.ok ? items.body : [];
+  $("news").replaceChildren(...list.map((n) => {
+    const li = document.createElement("li");
+    li.dataset.label = n.sentiment.label;
+    const when = document.createElement("time");
+    when.dateTime = n.published;
+    when.textContent = new Date(n.published).toLocaleString(state.lang === "en" ? "en-GB" : "vi-VN",
+      { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit" });
+    const title = document.createElement(n.url ? "a" : "span");
+    if (n.url) { title.href = n.url; title.target = "_blank"; title.rel = "noopener noreferrer"; }
+    title.textContent = n.title || n.body.slice(0, 120);
+    title.title = `${t(`sent_${n.sentiment.label}`)} ${n.sentiment.compound.toFixed(2)} · ${n.source}`;
+    li.append(when, " ", title);
+    return li;
+  }));
+}
+
 /** The row of the open symbol changed: its header and depth now, its trades at most once a second. */
 function symbolChanged(row) {
   renderSymbol(row);
@@ -772,6 +812,8 @@ async function openSymbol(symbol) {
   $("predictionbox").hidden = true;
   delete $("prediction").dataset.call;
   loadPrediction(symbol).catch((e) => console.warn("prediction", e));
+  $("sentimentbox").hidden = true;
+  loadSentiment(symbol).catch((e) => console.warn("sentiment", e));
   await makeChart();
   await loadBars(s.row);
   extendCandle(s.trades[0]);
