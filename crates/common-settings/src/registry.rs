@@ -213,7 +213,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18313,
         grpc_package: "qts.llm.v1",
         grpc_service: "qts.llm.v1.LlmService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "emotion",

@@ -21,8 +21,12 @@ impl Service for App {
 
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
+        let paths = crate::models::search_paths(&settings.own.llm.models_dir, &settings.data_dir);
+        let llm = crate::service::Llm::new(settings.own.llm.clone(), paths);
+        let models: Vec<String> = llm.models().into_iter().map(|m| m.id).collect();
+        tracing::info!(?models, "offline models installed");
         let parts = Parts {
-            http: common::server::info_routes(info.clone()),
+            http: common::server::info_routes(info.clone()).merge(crate::http::router(llm)),
             grpc: tonic::service::Routes::new(crate::grpc::server(info.clone())),
             registry: prometheus::Registry::new(),
         };

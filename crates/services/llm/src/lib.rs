@@ -1,13 +1,18 @@
 //! The llm service. Memory LLM: assistant with long-term memory.
 //!
-//! State: skeleton. It serves the shared runtime (HTTP `/api/llm/v1/info`, OpenAPI and Swagger
-//! UI, gRPC `qts.llm.v1.LlmService/GetInfo` and health, admin `/live` `/ready` `/metrics`,
-//! lifecycle events); its own behaviour comes with the issue that builds it.
-//! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the
-//! API tests (`tests/api`) start.
+//! Serves the OpenAI API (`/api/llm/v1/models`, `/embeddings`, `/chat/completions` with
+//! streaming) from offline models loaded from installed packages ([`models`]: MiniLM-L6
+//! sentence embeddings and SmolLM2-135M-Instruct, on the CPU with candle), so that any OpenAI
+//! client works against it with no network. Not yet (issue 15): forwarding to a configured
+//! OpenAI-compatible server, the long-term memory and the tasks (summaries, questions over
+//! news and portfolio, explaining decisions). Start at [`App`].
 
 mod app;
 mod grpc;
+mod http;
+pub mod models;
+pub mod openai;
+pub mod service;
 pub mod settings;
 
 pub use app::App;

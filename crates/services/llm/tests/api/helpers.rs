@@ -12,8 +12,13 @@ pub struct TestApp {
 
 /// Starts the service on port 0 with throw-away backends and waits until it is ready.
 pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// Starts the service with extra settings.
+pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
     TestApp {
-        app: spawn::<llm::App>(&[]).await.expect("the service starts"),
+        app: spawn::<llm::App>(env).await.expect("the service starts"),
         http: reqwest::Client::new(),
     }
 }
