@@ -16,6 +16,7 @@ use common::settings::{ServiceSettings, Sources};
 use common::shutdown::CancellationToken;
 use futures::StreamExt;
 use proto::common::v1 as pb;
+use proto::emotion::v1 as emotion_pb;
 use proto::emotion::v1::emotion_service_server::{EmotionService, EmotionServiceServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
@@ -52,6 +53,35 @@ impl EmotionService for TestEmotion {
             name: "emotion".into(),
             ..Default::default()
         }))
+    }
+
+    // The limits are tested on GetInfo; the service's own calls are not needed here.
+    async fn score_text(
+        &self,
+        _: tonic::Request<emotion_pb::ScoreTextRequest>,
+    ) -> Result<tonic::Response<emotion_pb::Sentiment>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    async fn list_items(
+        &self,
+        _: tonic::Request<emotion_pb::ListItemsRequest>,
+    ) -> Result<tonic::Response<emotion_pb::ListItemsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    async fn get_sentiment(
+        &self,
+        _: tonic::Request<emotion_pb::GetSentimentRequest>,
+    ) -> Result<tonic::Response<emotion_pb::SentimentPoint>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
+    }
+
+    async fn submit_items(
+        &self,
+        _: tonic::Request<emotion_pb::SubmitItemsRequest>,
+    ) -> Result<tonic::Response<emotion_pb::SubmitItemsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not in this test"))
     }
 }
 
