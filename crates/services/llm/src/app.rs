@@ -1,5 +1,6 @@
 //! Wiring: backends and routes into a bound host.
 
+use anyhow::Context;
 use common::registry::ServiceSpec;
 use common::server::{Addrs, Backends, Host, Parts};
 use common::service::Service;
@@ -22,7 +23,8 @@ impl Service for App {
     async fn build(settings: Settings, backends: Backends) -> anyhow::Result<Self> {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let paths = crate::models::search_paths(&settings.own.llm.models_dir, &settings.data_dir);
-        let llm = crate::service::Llm::new(settings.own.llm.clone(), paths);
+        let llm = crate::service::Llm::new(settings.own.llm.clone(), paths)
+            .context("the remote model server")?;
         let models: Vec<String> = llm.models().into_iter().map(|m| m.id).collect();
         tracing::info!(?models, "offline models installed");
         let parts = Parts {

@@ -6,8 +6,8 @@
 use std::convert::Infallible;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use common::error::{ApiError, Kind};
@@ -26,9 +26,19 @@ pub(crate) fn router(llm: Llm) -> OpenApiRouter {
         .with_state(llm)
 }
 
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(b)| b)
+/// A JSON request body as `T`.
+fn parse<T: serde::de::DeserializeOwned>(b: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(b)
         .map_err(|e| ApiError::new(Kind::InvalidArgument, format!("request body: {e}")))
+}
+
+/// The `model` a JSON request body names.
+fn model_of(b: &Bytes) -> Result<String, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        model: String,
+    }
+    parse::<Named>(b).map(|n| n.model)
 }
 
 /// The models served.
@@ -48,11 +58,11 @@ async fn list_models(State(llm): State<Llm>) -> Json<openai::ModelList> {
               (status = 400, description = "A bad input", body = common::error::ErrorBody),
               (status = 404, description = "No such model", body = common::error::ErrorBody),
               (status = 422, description = "The model is not installed here", body = common::error::ErrorBody)))]
-async fn embeddings(
-    State(llm): State<Llm>,
-    b: Result<Json<openai::EmbeddingRequest>, JsonRejection>,
-) -> Result<Json<openai::EmbeddingResponse>, ApiError> {
-    Ok(Json(llm.embeddings(body(b)?).await?))
+async fn embeddings(State(llm): State<Llm>, b: Bytes) -> Result<Response, ApiError> {
+    if let Some(remote) = llm.remote_for(&model_of(&b)?, false) {
+        return remote.forward("/embeddings", b).await;
+    }
+    Ok(Json(llm.embeddings(parse(&b)?).await?).into_response())
 }
 
 /// A chat completion (OpenAI's `POST /v1/chat/completions`); with `"stream": true`, server-sent
@@ -63,11 +73,11 @@ async fn embeddings(
               (status = 400, description = "A bad request", body = common::error::ErrorBody),
               (status = 404, description = "No such model", body = common::error::ErrorBody),
               (status = 422, description = "The model is not installed here", body = common::error::ErrorBody)))]
-async fn chat_completions(
-    State(llm): State<Llm>,
-    b: Result<Json<openai::ChatRequest>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let request = body(b)?;
+async fn chat_completions(State(llm): State<Llm>, b: Bytes) -> Result<Response, ApiError> {
+    if let Some(remote) = llm.remote_for(&model_of(&b)?, true) {
+        return remote.forward("/chat/completions", b).await;
+    }
+    let request: openai::ChatRequest = parse(&b)?;
     let stream = request.stream.unwrap_or(false);
     let include_usage = request
         .stream_options

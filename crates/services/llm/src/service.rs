@@ -86,14 +86,18 @@ struct Local {
 #[derive(Clone)]
 pub struct Llm {
     local: Arc<Local>,
+    remote: Option<Arc<crate::remote::Remote>>,
     settings: Arc<LlmSettings>,
     started: i64,
 }
 
 impl Llm {
-    /// The service with the offline models found under `paths`.
-    pub fn new(settings: LlmSettings, paths: Vec<PathBuf>) -> Llm {
-        Llm {
+    /// The service with the offline models found under `paths`, and the remote server of the
+    /// settings if one is configured.
+    pub fn new(settings: LlmSettings, paths: Vec<PathBuf>) -> anyhow::Result<Llm> {
+        let remote = crate::remote::Remote::new(&settings.remote)?.map(Arc::new);
+        Ok(Llm {
+            remote,
             local: Arc::new(Local {
                 paths,
                 embedder: OnceCell::new(),
@@ -101,7 +105,18 @@ impl Llm {
             }),
             settings: Arc::new(settings),
             started: time::OffsetDateTime::now_utc().unix_timestamp(),
-        }
+        })
+    }
+
+    /// The remote server that serves `model` as a chat (`chat`) or embedding model, if any.
+    pub fn remote_for(&self, model: &str, chat: bool) -> Option<&crate::remote::Remote> {
+        let remote = self.remote.as_deref()?;
+        let models = if chat {
+            remote.chat_models()
+        } else {
+            remote.embedding_models()
+        };
+        models.iter().any(|m| m == model).then_some(remote)
     }
 
     /// The settings.
@@ -127,14 +142,27 @@ impl Llm {
         if self.chat_file().is_some() {
             out.push(models::CHAT_MODEL);
         }
-        out.into_iter()
+        let mut list: Vec<openai::Model> = out
+            .into_iter()
             .map(|id| openai::Model {
                 id: id.to_owned(),
                 object: "model".to_owned(),
                 created: self.started,
                 owned_by: "qts".to_owned(),
             })
-            .collect()
+            .collect();
+        if let Some(remote) = &self.remote {
+            for id in remote.chat_models().iter().chain(remote.embedding_models()) {
+                list.retain(|m| m.id != *id);
+                list.push(openai::Model {
+                    id: id.clone(),
+                    object: "model".to_owned(),
+                    created: self.started,
+                    owned_by: "remote".to_owned(),
+                });
+            }
+        }
+        list
     }
 
     async fn embedder(&self) -> Result<Arc<Embedder>, Error> {

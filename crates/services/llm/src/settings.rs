@@ -26,6 +26,26 @@ pub struct LlmSettings {
     pub max_tokens_limit: u32,
     /// Longest input of one request, in characters.
     pub max_input_chars: usize,
+    /// An OpenAI-compatible server the models it names are served through.
+    pub remote: RemoteSettings,
+}
+
+/// An OpenAI-compatible server (a hosted API, vLLM, llama.cpp's server, Ollama).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSettings {
+    /// Its base URL, the part before `/chat/completions` (`http://vllm:8000/v1`); empty: none.
+    pub base_url: String,
+    /// Its API key, sent as a bearer token; empty: none.
+    pub api_key: secrecy::SecretString,
+    /// Chat model ids served through it (a list, or one string of comma-separated ids).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub chat_models: Vec<String>,
+    /// Embedding model ids served through it.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub embedding_models: Vec<String>,
+    /// Longest wait for a piece of its answer, milliseconds.
+    pub timeout_ms: u64,
 }
 
 /// A list of strings, or one string of comma-separated items.
@@ -58,6 +78,27 @@ impl common::settings::Sections for Sections {
         }
         if !(100..=1_000_000).contains(&l.max_input_chars) {
             problems.push("llm.max_input_chars must be 100 to 1000000".to_owned());
+        }
+        let r = &l.remote;
+        let base = r.base_url.trim();
+        if base.is_empty() {
+            if !r.chat_models.is_empty() || !r.embedding_models.is_empty() {
+                problems.push("llm.remote: models are named but no base_url".to_owned());
+            }
+        } else {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                problems.push(format!(
+                    "llm.remote.base_url {base:?} is not an http(s) URL"
+                ));
+            }
+            if r.chat_models.is_empty() && r.embedding_models.is_empty() {
+                problems.push(
+                    "llm.remote: name the chat_models or embedding_models it serves".to_owned(),
+                );
+            }
+        }
+        if !(100..=3_600_000).contains(&r.timeout_ms) {
+            problems.push("llm.remote.timeout_ms must be 100 to 3600000".to_owned());
         }
     }
 }

@@ -325,3 +325,101 @@ async fn the_async_openai_crate_works_unchanged() {
     assert!(chunks > 1);
     assert_eq!(streamed, text, "streaming gives the same greedy answer");
 }
+
+/// A second instance of this service, with the models, is the "remote" OpenAI-compatible server
+/// (a real peer that speaks the API, as the clients above show) of a first one without them.
+#[tokio::test]
+async fn models_a_remote_server_serves_are_passed_through_streamed_or_not() {
+    let Some(dir) = common::service::testing::server("TEST_LLM_MODELS") else {
+        return;
+    };
+    let upstream = crate::helpers::spawn_with(&[("LLM__LLM__MODELS_DIR", dir.as_str())]).await;
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().display().to_string();
+    let base = upstream.app.http_url("/api/llm/v1");
+    let front = crate::helpers::spawn_with(&[
+        ("LLM__LLM__MODELS_DIR", empty.as_str()),
+        ("LLM__LLM__REMOTE__BASE_URL", base.as_str()),
+        ("LLM__LLM__REMOTE__API_KEY", "sk-test"),
+        ("LLM__LLM__REMOTE__CHAT_MODELS", "smollm2-135m-instruct"),
+        ("LLM__LLM__REMOTE__EMBEDDING_MODELS", "all-minilm-l6-v2"),
+    ])
+    .await;
+    let models: Value = front.get("/api/llm/v1/models").await.json().await.unwrap();
+    let owners: Vec<(&str, &str)> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m["owned_by"].as_str().unwrap()))
+        .collect();
+    assert!(
+        owners.contains(&("smollm2-135m-instruct", "remote")),
+        "{models}"
+    );
+    let ask = json!({"model": "smollm2-135m-instruct", "temperature": 0, "max_tokens": 12,
+        "messages": [{"role": "system", "content": "Answer in one short sentence."},
+                     {"role": "user", "content": "What is the capital of France?"}]});
+    let (status, direct) = post(&upstream, "/v1/chat/completions", ask.clone()).await;
+    assert_eq!(status, 200);
+    let (status, through) = post(&front, "/v1/chat/completions", ask.clone()).await;
+    assert_eq!(status, 200, "{through}");
+    assert_eq!(
+        through["choices"][0]["message"],
+        direct["choices"][0]["message"]
+    );
+    let (_, e1) = post(
+        &upstream,
+        "/v1/embeddings",
+        json!({"model": "all-minilm-l6-v2", "input": "x y"}),
+    )
+    .await;
+    let (_, e2) = post(
+        &front,
+        "/v1/embeddings",
+        json!({"model": "all-minilm-l6-v2", "input": "x y"}),
+    )
+    .await;
+    assert_eq!(e1["data"], e2["data"]);
+    // streamed: the events come through as server-sent events
+    let mut streamed = ask;
+    streamed["stream"] = json!(true);
+    let r = reqwest::Client::new()
+        .post(front.app.http_url("/api/llm/v1/chat/completions"))
+        .json(&streamed)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = r.text().await.unwrap();
+    assert!(text.matches("data: ").count() > 3, "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    // the upstream's refusals come back as they are; a model it does not name stays local
+    let (status, _) = post(
+        &front,
+        "/v1/chat/completions",
+        json!({"model": "smollm2-135m-instruct", "messages": []}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        &front,
+        "/v1/chat/completions",
+        json!({"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // the upstream gone: 503
+    upstream.app.stop().await.unwrap();
+    let (status, body) = post(
+        &front,
+        "/v1/embeddings",
+        json!({"model": "all-minilm-l6-v2", "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+}
