@@ -799,6 +799,27 @@ fn own_problem(
     }
 }
 
+/// A list of strings from settings given as a list or as one string of comma-separated items
+/// (what an environment variable holds: `PREDICTION__PREDICTION__UNIVERSE=FPT,HPG,VNM`); items
+/// trimmed, empty ones dropped. For `#[serde(deserialize_with = "common::settings::list_or_commas")]`.
+pub fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Items {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match <Items as serde::Deserialize>::deserialize(d)? {
+        Items::List(items) => items,
+        Items::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
 /// Builds the layered configuration; services with extra sections deserialize their own
 /// struct from it.
 pub fn layered(

@@ -309,3 +309,24 @@ fn an_overlay_lies_over_the_defaults_and_under_the_environment() {
     let err = ServiceSettings::load_from(oms(), "", &sources).unwrap_err();
     assert!(err.to_string().contains("clock.start"), "{err}");
 }
+
+#[test]
+fn a_list_setting_takes_a_list_or_one_string_of_commas() {
+    #[derive(Deserialize)]
+    struct Listed {
+        #[serde(deserialize_with = "list_or_commas")]
+        items: Vec<String>,
+    }
+    let read = |text: &str| -> Vec<String> {
+        config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize::<Listed>()
+            .unwrap()
+            .items
+    };
+    assert_eq!(read("items = [\" FPT\", \"\", \"HPG \"]"), ["FPT", "HPG"]);
+    assert_eq!(read("items = \"FPT, HPG,,VNM\""), ["FPT", "HPG", "VNM"]);
+    assert!(read("items = \"\"").is_empty());
+}

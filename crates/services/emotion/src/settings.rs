@@ -18,7 +18,7 @@ pub struct Sections {
 pub struct EmotionSettings {
     /// Feeds to collect: `http(s)://` URLs, `file://` URLs or paths. A list, or one string of
     /// comma-separated feeds (what an environment variable holds).
-    #[serde(deserialize_with = "list_or_commas")]
+    #[serde(deserialize_with = "common::settings::list_or_commas")]
     pub feeds: Vec<String>,
     /// Seconds between two reads of a feed.
     pub poll_secs: u64,
@@ -34,25 +34,6 @@ pub struct EmotionSettings {
     pub max_submit_items: usize,
     /// Longest wait at start for master data's securities, seconds.
     pub securities_wait_secs: u64,
-}
-
-/// A list of strings, or one string of comma-separated items.
-fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Items {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Items::deserialize(d)? {
-        Items::List(items) => items,
-        Items::Text(text) => text.split(',').map(str::to_owned).collect(),
-    };
-    Ok(items
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect())
 }
 
 impl common::settings::Sections for Sections {

@@ -18,7 +18,7 @@ pub struct Sections {
 pub struct LlmSettings {
     /// Extra directories holding the offline model packages. A list, or one string of
     /// comma-separated paths (what an environment variable holds).
-    #[serde(deserialize_with = "list_or_commas")]
+    #[serde(deserialize_with = "common::settings::list_or_commas")]
     pub models_dir: Vec<String>,
     /// New tokens of a reply when the request does not say.
     pub max_tokens: u32,
@@ -39,32 +39,13 @@ pub struct RemoteSettings {
     /// Its API key, sent as a bearer token; empty: none.
     pub api_key: secrecy::SecretString,
     /// Chat model ids served through it (a list, or one string of comma-separated ids).
-    #[serde(deserialize_with = "list_or_commas")]
+    #[serde(deserialize_with = "common::settings::list_or_commas")]
     pub chat_models: Vec<String>,
     /// Embedding model ids served through it.
-    #[serde(deserialize_with = "list_or_commas")]
+    #[serde(deserialize_with = "common::settings::list_or_commas")]
     pub embedding_models: Vec<String>,
     /// Longest wait for a piece of its answer, milliseconds.
     pub timeout_ms: u64,
-}
-
-/// A list of strings, or one string of comma-separated items.
-fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Items {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Items::deserialize(d)? {
-        Items::List(items) => items,
-        Items::Text(text) => text.split(',').map(str::to_owned).collect(),
-    };
-    Ok(items
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect())
 }
 
 impl common::settings::Sections for Sections {

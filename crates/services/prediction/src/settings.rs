@@ -24,7 +24,7 @@ pub struct PredictionSettings {
     /// The symbols predicted; empty: the constituents of `index` from master data. A list, or
     /// one string with commas (what an environment variable holds:
     /// `PREDICTION__PREDICTION__UNIVERSE=FPT,HPG,VNM`).
-    #[serde(deserialize_with = "list_or_commas")]
+    #[serde(deserialize_with = "common::settings::list_or_commas")]
     pub universe: Vec<String>,
     /// The index whose constituents are the universe when `universe` is empty.
     pub index: String,
@@ -49,25 +49,6 @@ pub struct PredictionSettings {
     pub registry: String,
     /// Longest wait for a backfill of the history, seconds.
     pub backfill_timeout_s: u64,
-}
-
-/// A list of strings, or one string of comma-separated items.
-fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Items {
-        List(Vec<String>),
-        Text(String),
-    }
-    let items = match Items::deserialize(d)? {
-        Items::List(items) => items,
-        Items::Text(text) => text.split(',').map(str::to_owned).collect(),
-    };
-    Ok(items
-        .into_iter()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect())
 }
 
 impl PredictionSettings {
