@@ -373,10 +373,10 @@ impl Emotion {
         let mut series = None;
         let mut events = Vec::new();
         if original {
-            let key = scored.item.symbols.first().map_or("market", String::as_str);
+            let partition = scored.item.symbols.first().map_or("market", String::as_str);
             events.push((
                 NEWS_ITEM.static_name(),
-                Envelope::new("emotion", key, &scored.item),
+                Envelope::new("emotion", partition, &scored.item),
             ));
             let item_sentiment = pb::ItemSentiment {
                 item_id: id.clone(),
@@ -388,7 +388,7 @@ impl Emotion {
             };
             events.push((
                 SENTIMENT_ITEM.static_name(),
-                Envelope::new("emotion", key, &item_sentiment),
+                Envelope::new("emotion", partition, &item_sentiment),
             ));
             let mut next = state.series.clone();
             for subject in subjects(&scored.item) {
