@@ -81,4 +81,21 @@ impl DecisionService for Api {
             .map_err(status)?;
         Ok(Response::new(pb::ListDecisionsResponse { decisions }))
     }
+
+    async fn get_decision(
+        &self,
+        request: Request<pb::GetDecisionRequest>,
+    ) -> Result<Response<pb::Decision>, Status> {
+        let caller = common::grpc::caller(&request);
+        self.engine
+            .check_caller(caller.as_ref())
+            .await
+            .map_err(status)?;
+        let d = self
+            .engine
+            .decision(&request.into_inner().id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(d))
+    }
 }

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::service::Engine;
+use proto::decision::v1 as pb;
 
 /// The service's routes.
 pub(crate) fn router(engine: Engine) -> OpenApiRouter {
@@ -20,6 +21,7 @@ pub(crate) fn router(engine: Engine) -> OpenApiRouter {
         .routes(routes!(set_strategy))
         .routes(routes!(set_params))
         .routes(routes!(list_decisions))
+        .routes(routes!(get_decision))
         .routes(routes!(performance))
         .with_state(engine)
 }
@@ -163,29 +165,46 @@ async fn list_decisions(
     let list = e
         .decisions(q.strategy.as_deref().unwrap_or(""), q.limit.unwrap_or(0))
         .await?;
-    Ok(Json(
-        list.into_iter()
-            .map(|d| DecisionDto {
-                at: d
-                    .at
-                    .as_ref()
-                    .and_then(common::bus::time_of)
-                    .and_then(|t| t.format(&Rfc3339).ok())
-                    .unwrap_or_default(),
-                id: d.id,
-                strategy: d.strategy,
-                symbol: d.symbol,
-                signal_id: d.signal_id,
-                side: d.side,
-                quantity: d.quantity,
-                price: d.price,
-                reason: d.reason,
-                status: d.status,
-                order_id: (!d.order_id.is_empty()).then_some(d.order_id),
-                detail: d.detail,
-            })
-            .collect(),
-    ))
+    Ok(Json(list.into_iter().map(DecisionDto::from).collect()))
+}
+
+impl From<pb::Decision> for DecisionDto {
+    fn from(d: pb::Decision) -> Self {
+        DecisionDto {
+            at: d
+                .at
+                .as_ref()
+                .and_then(common::bus::time_of)
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_default(),
+            id: d.id,
+            strategy: d.strategy,
+            symbol: d.symbol,
+            signal_id: d.signal_id,
+            side: d.side,
+            quantity: d.quantity,
+            price: d.price,
+            reason: d.reason,
+            status: d.status,
+            order_id: (!d.order_id.is_empty()).then_some(d.order_id),
+            detail: d.detail,
+        }
+    }
+}
+
+/// One decision by id.
+#[utoipa::path(get, path = "/v1/decisions/{id}", tag = "decisions",
+    params(("id" = String, Path, description = "The decision's id: `<strategy>:<signal id>`")),
+    responses((status = 200, description = "The decision", body = DecisionDto),
+              (status = 404, description = "No such decision", body = common::error::ErrorBody)))]
+async fn get_decision(
+    State(e): State<Engine>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DecisionDto>, ApiError> {
+    e.check_caller(caller.as_ref().map(|Extension(p)| p))
+        .await?;
+    Ok(Json(e.decision(&id).await?.into()))
 }
 
 /// One symbol a strategy holds or traded.

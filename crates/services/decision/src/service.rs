@@ -42,6 +42,9 @@ pub enum Error {
     /// The OMS did not answer a query.
     #[error("the OMS: {0}")]
     Oms(String),
+    /// No such decision.
+    #[error("no decision {0:?}")]
+    NoDecision(String),
     /// The store.
     #[error(transparent)]
     Store(#[from] common::store::Error),
@@ -50,7 +53,7 @@ pub enum Error {
 impl Classify for Error {
     fn kind(&self) -> Kind {
         match self {
-            Error::NotFound(_) => Kind::NotFound,
+            Error::NotFound(_) | Error::NoDecision(_) => Kind::NotFound,
             Error::Invalid(_) => Kind::InvalidArgument,
             Error::Forbidden(_) => Kind::PermissionDenied,
             Error::Oms(_) => Kind::Unavailable,
@@ -404,6 +407,18 @@ impl Engine {
     pub async fn decisions(&self, strategy: &str, limit: u32) -> Result<Vec<pb::Decision>, Error> {
         let limit = if limit == 0 { 100 } else { limit }.min(self.inner.max_list);
         Ok(store::list(&self.inner.db, strategy, limit).await?)
+    }
+
+    /// The decision with this id.
+    pub async fn decision(&self, id: &str) -> Result<pb::Decision, Error> {
+        if id.is_empty() || id.len() > 200 {
+            return Err(Error::Invalid(
+                "decision id: 1 to 200 characters".to_owned(),
+            ));
+        }
+        store::get(&self.inner.db, id)
+            .await?
+            .ok_or_else(|| Error::NoDecision(id.to_owned()))
     }
 
     /// Lets every enabled strategy decide on `signal`; records and sends what they decide.
