@@ -213,7 +213,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18313,
         grpc_package: "qts.llm.v1",
         grpc_service: "qts.llm.v1.LlmService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "emotion",
@@ -223,7 +223,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18314,
         grpc_package: "qts.emotion.v1",
         grpc_service: "qts.emotion.v1.EmotionService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "portal",

@@ -71,7 +71,8 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
 
 /// Every service, in start order: registry order, except that a service starts after the
 /// peers it calls (their bound addresses go into its `[peers]`): decision after risk and oms,
-/// prediction after historical and master-data; the SSO first, so every other service
+/// prediction after historical and master-data, llm after the services its tasks read
+/// (emotion, ingestion, master-data, oms, decision); the SSO first, so every other service
 /// verifies tokens with the keys it publishes; the config service next, so the others fetch
 /// their configuration from it at start.
 pub fn members() -> Vec<Member> {
@@ -89,8 +90,8 @@ pub fn members() -> Vec<Member> {
         Member::of::<rule::App>(),
         Member::of::<sso_ui::App>(),
         Member::of::<notification::App>(),
-        Member::of::<llm::App>(),
         Member::of::<emotion::App>(),
+        Member::of::<llm::App>(),
         Member::of::<portal::App>(),
         Member::of::<monitoring::App>(),
     ]

@@ -347,6 +347,71 @@ async fn the_simulated_news_is_scored(fleet: &TestFleet) {
     );
 }
 
+/// A trader asks the llm service about a symbol in the news and gets an answer citing the
+/// news it read and the market data — offline, with no model installed.
+async fn the_llm_answers_about_a_symbol_with_sources(fleet: &TestFleet) {
+    let find = |name: &str| fleet.services.iter().find(|s| s.spec.name == name).unwrap();
+    let (emotion, llm) = (find("emotion"), find("llm"));
+    let items: serde_json::Value = http()
+        .get(format!(
+            "http://{}/api/emotion/v1/items?limit=50",
+            emotion.addrs.http
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let symbol = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i["symbols"][0].as_str())
+        .expect("an item about a symbol")
+        .to_owned();
+    let r = http()
+        .post(format!("http://{}/api/llm/v1/tasks/ask", llm.addrs.http))
+        .json(&serde_json::json!({"question": format!("What is happening with {symbol}?")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(answer["symbols"], serde_json::json!([symbol]), "{answer}");
+    let kinds: Vec<&str> = answer["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"market") && kinds.contains(&"news"),
+        "{answer}"
+    );
+    let text = answer["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("{symbol} (")) && text.contains("[1]"),
+        "{text}"
+    );
+    assert!(!text.contains("Not available now"), "{text}");
+    // a company named in Vietnamese is linked to its ticker through master data
+    let r = http()
+        .post(format!("http://{}/api/llm/v1/tasks/ask", llm.addrs.http))
+        .json(&serde_json::json!({"question": "Cổ phiếu Hòa Phát hôm nay thế nào?"}))
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(answer["symbols"], serde_json::json!(["HPG"]), "{answer}");
+    assert_eq!(answer["lang"], "vi");
+    let text = answer["text"].as_str().unwrap();
+    assert!(
+        text.contains("HPG (Công ty Cổ phần Tập đoàn Hòa Phát, HOSE): giá khớp"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() {
     // 1. qts up with its simulator, recording the feed.
@@ -367,6 +432,7 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     trade_through_the_oms(&live).await;
     a_strategy_trades_the_predictions(&live).await;
     the_simulated_news_is_scored(&live).await;
+    the_llm_answers_about_a_symbol_with_sources(&live).await;
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;

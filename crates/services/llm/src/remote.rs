@@ -50,6 +50,34 @@ impl Remote {
         &self.embedding
     }
 
+    /// Posts `body` to `<base><path>` and reads the JSON answer (for the service's own calls:
+    /// the memory's embeddings, the tasks' answers).
+    pub async fn call(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        let key = self.key.expose_secret();
+        if !key.is_empty() {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("the remote model server did not answer: {e}"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("the remote model server's answer: {e}"))?;
+        if !status.is_success() {
+            let head: String = text.chars().take(300).collect();
+            return Err(format!("the remote model server answered {status}: {head}"));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("the remote model server's answer: {e}"))
+    }
+
     /// Passes a request body on to `<base><path>` and its answer back, streamed.
     pub async fn forward(&self, path: &str, body: Bytes) -> Result<Response, ApiError> {
         let mut request = self

@@ -32,6 +32,15 @@ pub enum Error {
     /// Running the model failed.
     #[error("{0}")]
     Model(String),
+    /// The caller may not see this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Another service did not answer.
+    #[error("{0}")]
+    Peer(String),
+    /// The store.
+    #[error(transparent)]
+    Store(#[from] common::store::Error),
 }
 
 impl Classify for Error {
@@ -41,6 +50,9 @@ impl Classify for Error {
             Error::NotFound(_) => Kind::NotFound,
             Error::NotInstalled(_) => Kind::FailedPrecondition,
             Error::Model(_) => Kind::Internal,
+            Error::Forbidden(_) => Kind::PermissionDenied,
+            Error::Peer(_) => Kind::Unavailable,
+            Error::Store(e) => e.kind(),
         }
     }
 }
@@ -203,6 +215,118 @@ impl Llm {
             })
             .await
             .cloned()
+    }
+
+    /// Embeddings of `texts` by `model` (the offline one or a remote one), unit length.
+    pub async fn embed(&self, model: &str, texts: Vec<String>) -> Result<Vec<Vec<f32>>, Error> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(remote) = self.remote_for(model, false) {
+            let answer = remote
+                .call(
+                    "/embeddings",
+                    &serde_json::json!({"model": model, "input": texts}),
+                )
+                .await
+                .map_err(Error::Model)?;
+            let mut data: Vec<(u64, Vec<f32>)> = answer["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    let v: Vec<f32> = d["embedding"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| x.as_f64().map(|x| x as f32))
+                        .collect();
+                    (d["index"].as_u64().unwrap_or(0), unit(v))
+                })
+                .collect();
+            data.sort_by_key(|(i, _)| *i);
+            if data.len() != texts.len() {
+                return Err(Error::Model(format!(
+                    "the remote model server gave {} embeddings for {} texts",
+                    data.len(),
+                    texts.len()
+                )));
+            }
+            return Ok(data.into_iter().map(|(_, v)| v).collect());
+        }
+        if model != models::EMBEDDING_MODEL {
+            return Err(Error::NotFound(format!("no embedding model {model:?}")));
+        }
+        let embedder = self.embedder().await?;
+        let (vectors, _) = tokio::task::spawn_blocking(move || embedder.embed(&texts))
+            .await
+            .map_err(|e| Error::Model(e.to_string()))??;
+        Ok(vectors)
+    }
+
+    /// Whether `model` can embed here now (installed, or served remotely).
+    pub fn can_embed(&self, model: &str) -> bool {
+        self.remote_for(model, false).is_some()
+            || (model == models::EMBEDDING_MODEL && self.embedding_dir().is_some())
+    }
+
+    /// Whether `model` can chat here now (installed, or served remotely).
+    pub fn can_chat(&self, model: &str) -> bool {
+        self.remote_for(model, true).is_some()
+            || (model == models::CHAT_MODEL && self.chat_file().is_some())
+    }
+
+    /// The reply of chat `model` (the offline one or a remote one) to `turns`, greedy.
+    pub async fn complete(
+        &self,
+        model: &str,
+        turns: Vec<Turn>,
+        max_tokens: u32,
+    ) -> Result<String, Error> {
+        if let Some(remote) = self.remote_for(model, true) {
+            let messages: Vec<serde_json::Value> = turns
+                .iter()
+                .map(|t| serde_json::json!({"role": t.role, "content": t.content}))
+                .collect();
+            let answer = remote
+                .call(
+                    "/chat/completions",
+                    &serde_json::json!({"model": model, "messages": messages,
+                        "max_tokens": max_tokens, "temperature": 0}),
+                )
+                .await
+                .map_err(Error::Model)?;
+            return answer["choices"][0]["message"]["content"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    Error::Model("the remote model server's answer has no message".to_owned())
+                });
+        }
+        if model != models::CHAT_MODEL {
+            return Err(Error::NotFound(format!("no chat model {model:?}")));
+        }
+        let job = ChatJob {
+            model: model.to_owned(),
+            turns,
+            sampling: Sampling {
+                max_tokens: max_tokens as usize,
+                temperature: 0.0,
+                top_p: 1.0,
+                seed: 299_792_458,
+                stop: Vec::new(),
+            },
+        };
+        let mut pieces = self.chat(job).await?;
+        let mut text = String::new();
+        loop {
+            match pieces.recv().await {
+                Some(Piece::Text(t)) => text.push_str(&t),
+                Some(Piece::Done(..)) => return Ok(text),
+                Some(Piece::Failed(e)) => return Err(Error::Model(e)),
+                None => return Err(Error::Model("the model stopped".to_owned())),
+            }
+        }
     }
 
     /// Embeds the request's texts.
@@ -385,6 +509,17 @@ impl Llm {
         });
         Ok(rx)
     }
+}
+
+/// `v` scaled to unit length (as it is when it is zero).
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for x in &mut v {
+            *x /= norm;
+        }
+    }
+    v
 }
 
 /// `stop` or `length`.

@@ -28,6 +28,36 @@ pub struct LlmSettings {
     pub max_input_chars: usize,
     /// An OpenAI-compatible server the models it names are served through.
     pub remote: RemoteSettings,
+    /// The long-term memory.
+    pub memory: MemorySettings,
+    /// The tasks (answers, summaries, explanations).
+    pub tasks: TaskSettings,
+}
+
+/// The long-term memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySettings {
+    /// Learn the securities' facts from the news on the bus (`news.item.v1`).
+    pub learn_from_news: bool,
+    /// The embedding model memories are found by: the offline one or one of
+    /// `llm.remote.embedding_models`.
+    pub embedding_model: String,
+    /// Most memories one user or security keeps; past it the least recently confirmed goes.
+    pub max_per_subject: u32,
+}
+
+/// The tasks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSettings {
+    /// The chat model that writes answers from their sources when a request names none; empty:
+    /// answers are composed from the sources without a model.
+    pub model: String,
+    /// Longest wait for another service's answer, milliseconds.
+    pub peer_timeout_ms: u64,
+    /// New tokens of a written answer.
+    pub max_tokens: u32,
 }
 
 /// An OpenAI-compatible server (a hosted API, vLLM, llama.cpp's server, Ollama).
@@ -80,6 +110,37 @@ impl common::settings::Sections for Sections {
         }
         if !(100..=3_600_000).contains(&r.timeout_ms) {
             problems.push("llm.remote.timeout_ms must be 100 to 3600000".to_owned());
+        }
+        let m = &l.memory;
+        if m.embedding_model != crate::models::EMBEDDING_MODEL
+            && !r.embedding_models.contains(&m.embedding_model)
+        {
+            problems.push(format!(
+                "llm.memory.embedding_model {:?} is neither {} nor one of \
+                 llm.remote.embedding_models",
+                m.embedding_model,
+                crate::models::EMBEDDING_MODEL
+            ));
+        }
+        if !(10..=100_000).contains(&m.max_per_subject) {
+            problems.push("llm.memory.max_per_subject must be 10 to 100000".to_owned());
+        }
+        let t = &l.tasks;
+        if !t.model.is_empty()
+            && t.model != crate::models::CHAT_MODEL
+            && !r.chat_models.contains(&t.model)
+        {
+            problems.push(format!(
+                "llm.tasks.model {:?} is neither {} nor one of llm.remote.chat_models",
+                t.model,
+                crate::models::CHAT_MODEL
+            ));
+        }
+        if !(100..=600_000).contains(&t.peer_timeout_ms) {
+            problems.push("llm.tasks.peer_timeout_ms must be 100 to 600000".to_owned());
+        }
+        if t.max_tokens == 0 || t.max_tokens > l.max_tokens_limit {
+            problems.push("llm.tasks.max_tokens must be 1 to llm.max_tokens_limit".to_owned());
         }
     }
 }

@@ -9,4 +9,7 @@
 
 mod helpers;
 mod info;
+mod memory;
 mod openai;
+mod sentiment;
+mod tasks;
