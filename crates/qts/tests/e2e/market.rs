@@ -256,6 +256,41 @@ async fn a_strategy_trades_the_predictions(fleet: &TestFleet) {
         .unwrap_or_else(|| panic!("{signal} is not a prediction: {latest}"));
     assert_eq!(long["name"], "prediction_long", "{long}");
     assert_eq!(long["symbol"], sent["symbol"]);
+    // the llm service explains it from what the engine recorded and the order it placed
+    let r = http()
+        .post(format!(
+            "http://{}/api/llm/v1/tasks/explain",
+            http_addr(fleet, "llm")
+        ))
+        .json(&serde_json::json!({"decision_id": sent["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let why: serde_json::Value = r.json().await.unwrap();
+    let sources: Vec<(&str, &str)> = why["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap(), s["id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        sources[0],
+        ("decision", sent["id"].as_str().unwrap()),
+        "{why}"
+    );
+    assert_eq!(
+        sources[1],
+        ("order", sent["order_id"].as_str().unwrap()),
+        "{why}"
+    );
+    let text = why["text"].as_str().unwrap();
+    assert!(
+        text.contains("strategy prediction decided to buy"),
+        "{text}"
+    );
+    assert!(text.contains(sent["reason"].as_str().unwrap()), "{text}");
+    assert!(text.contains("It was sent to the OMS"), "{text}");
 }
 
 fn simulated(dir: &std::path::Path) -> qts::fleet::Options {

@@ -164,6 +164,28 @@ async fn a_signal_becomes_one_order_through_the_oms_with_its_reason() {
         sent["reason"].as_str().unwrap().contains("golden_cross"),
         "{sent}"
     );
+    // one decision by id, over HTTP and gRPC; an unknown one is not found
+    let id = sent["id"].as_str().unwrap();
+    let one = get(decision.http_url(&format!("/api/decision/v1/decisions/{id}"))).await;
+    assert_eq!(one, sent);
+    let mut grpc = proto::decision::v1::decision_service_client::DecisionServiceClient::connect(
+        decision.grpc_url(),
+    )
+    .await
+    .unwrap();
+    let d = grpc
+        .get_decision(proto::decision::v1::GetDecisionRequest { id: id.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(d.order_id, sent["order_id"].as_str().unwrap());
+    let missing = grpc
+        .get_decision(proto::decision::v1::GetDecisionRequest {
+            id: "none:x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
     let order_id = sent["order_id"].as_str().unwrap();
     let order = get(oms.http_url(&format!("/api/oms/v1/orders/{order_id}"))).await;
     assert_eq!(order["strategy"], "ma-cross", "{order}");
