@@ -50,9 +50,55 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
+    for widen in [false, true] {
+        let t = Instant::now();
+        let chat = Chat::load_with(&dir.join(llm::models::CHAT_FILE), widen)?;
+        let weights = if widen {
+            "f32 (widened)"
+        } else {
+            "4-bit (as stored)"
+        };
+        println!("chat model, {weights} weights, loaded in {:.0} ms", ms(t));
+        chat_runs(&chat, &headlines)?;
+    }
+
+    // memory: vectors of real headlines, repeated to the sizes measured
+    let (vectors, _) = embedder.embed(&headlines)?;
+    let texts: Vec<&str> = headlines.iter().map(String::as_str).collect();
+    let known: Vec<Known<'_>> = (0..1000)
+        .map(|i| Known {
+            id: "m",
+            text: texts[i % texts.len()],
+            vector: &vectors[i % vectors.len()],
+        })
+        .collect();
     let t = Instant::now();
-    let chat = Chat::load(&dir.join(llm::models::CHAT_FILE))?;
-    println!("chat model loaded in {:.0} ms", ms(t));
+    let rounds = 1000;
+    for i in 0..rounds {
+        std::hint::black_box(memory::decide(texts[i % 7], &vectors[i % 7], &known));
+    }
+    println!(
+        "memory decide against 1,000 memories: {:.1} µs",
+        t.elapsed().as_secs_f64() * 1e6 / rounds as f64
+    );
+    let many: Vec<&[f32]> = (0..10_000)
+        .map(|i| vectors[i % vectors.len()].as_slice())
+        .collect();
+    let t = Instant::now();
+    for q in vectors.iter().take(100) {
+        let mut scores: Vec<f32> = many.iter().map(|v| memory::cosine(q, v)).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        std::hint::black_box(scores.first());
+    }
+    println!(
+        "memory search over 10,000 memories (cosine and sort): {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3 / 100.0
+    );
+    Ok(())
+}
+
+/// Three measured answers of `chat` to a ~800-token prompt, after a warm-up.
+fn chat_runs(chat: &Chat, headlines: &[String]) -> anyhow::Result<()> {
     let context: String = headlines[..24].join("\n");
     let turns = vec![
         Turn {
@@ -99,38 +145,6 @@ fn main() -> anyhow::Result<()> {
         );
     }
 
-    // memory: vectors of real headlines, repeated to the sizes measured
-    let (vectors, _) = embedder.embed(&headlines)?;
-    let texts: Vec<&str> = headlines.iter().map(String::as_str).collect();
-    let known: Vec<Known<'_>> = (0..1000)
-        .map(|i| Known {
-            id: "m",
-            text: texts[i % texts.len()],
-            vector: &vectors[i % vectors.len()],
-        })
-        .collect();
-    let t = Instant::now();
-    let rounds = 1000;
-    for i in 0..rounds {
-        std::hint::black_box(memory::decide(texts[i % 7], &vectors[i % 7], &known));
-    }
-    println!(
-        "memory decide against 1,000 memories: {:.1} µs",
-        t.elapsed().as_secs_f64() * 1e6 / rounds as f64
-    );
-    let many: Vec<&[f32]> = (0..10_000)
-        .map(|i| vectors[i % vectors.len()].as_slice())
-        .collect();
-    let t = Instant::now();
-    for q in vectors.iter().take(100) {
-        let mut scores: Vec<f32> = many.iter().map(|v| memory::cosine(q, v)).collect();
-        scores.sort_by(|a, b| b.total_cmp(a));
-        std::hint::black_box(scores.first());
-    }
-    println!(
-        "memory search over 10,000 memories (cosine and sort): {:.2} ms",
-        t.elapsed().as_secs_f64() * 1e3 / 100.0
-    );
     Ok(())
 }
 

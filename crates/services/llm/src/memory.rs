@@ -10,7 +10,8 @@
 //! - the same fact again (nearly the same meaning, the same numbers, tickers and direction):
 //!   **keep** the memory, adding the new source to its citations;
 //! - the same subject matter with other numbers or the other direction ("profit rose 12%" after
-//!   "profit rose 9%"): **update** the memory to the newer statement;
+//!   "profit rose 9%", "profit fell" after "profit rose" — the direction is the sentiment
+//!   lexicons' label): **update** the memory to the newer statement;
 //! - a retraction ("I no longer hold FPT", "tôi đã bán hết FPT") of a related memory, naming
 //!   the securities it names if it names any: **delete** that memory;
 //! - anything else: **add** a memory.
@@ -19,7 +20,9 @@
 //! thresholds were measured with MiniLM-L6 on the pairs of `tests/api/memory.rs`.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
+use text::{Label, Lang, Lexicon};
 use time::OffsetDateTime;
 
 /// Cosine from which two statements are the same fact (kept, or updated when their numbers,
@@ -226,80 +229,23 @@ pub fn numbers(text: &str) -> BTreeSet<String> {
     out
 }
 
-const UP: &[&str] = &[
-    "rise",
-    "rises",
-    "rose",
-    "risen",
-    "gain",
-    "gains",
-    "gained",
-    "up",
-    "increase",
-    "increases",
-    "increased",
-    "higher",
-    "jump",
-    "jumps",
-    "jumped",
-    "surge",
-    "surges",
-    "surged",
-    "climb",
-    "climbs",
-    "climbed",
-    "beat",
-    "beats",
-    "buy",
-    "bought",
-    "tăng",
-    "vượt",
-    "mua",
-    "lãi",
-];
-const DOWN: &[&str] = &[
-    "fall",
-    "falls",
-    "fell",
-    "fallen",
-    "drop",
-    "drops",
-    "dropped",
-    "down",
-    "decrease",
-    "decreases",
-    "decreased",
-    "lower",
-    "slump",
-    "slumps",
-    "slumped",
-    "plunge",
-    "plunges",
-    "plunged",
-    "decline",
-    "declines",
-    "declined",
-    "miss",
-    "misses",
-    "missed",
-    "sell",
-    "sold",
-    "giảm",
-    "lỗ",
-    "bán",
-    "mất",
-];
-
-/// +1 when a statement speaks of a rise, −1 of a fall, 0 of neither or both.
-pub fn direction(text: &str) -> i8 {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let up = words.iter().any(|w| UP.contains(w));
-    let down = words.iter().any(|w| DOWN.contains(w));
-    i8::from(up) - i8::from(down)
+/// +1 when a statement reads as good news or a rise, −1 as bad news or a fall, 0 neither: the
+/// label the emotion service's lexicons give it (`text::sentiment`, both languages, negation
+/// and burdens handled).
+pub fn direction(statement: &str) -> i8 {
+    static LEXICON: OnceLock<Option<Lexicon>> = OnceLock::new();
+    let Some(lexicon) = LEXICON.get_or_init(|| Lexicon::embedded().ok()).as_ref() else {
+        return 0;
+    };
+    let lang = match text::lang::detect(statement) {
+        Lang::Vi => Lang::Vi,
+        Lang::En | Lang::Other => Lang::En,
+    };
+    match lexicon.score(statement, lang).label {
+        Label::Positive => 1,
+        Label::Negative => -1,
+        Label::Neutral => 0,
+    }
 }
 
 const RETRACTIONS: &[&str] = &[

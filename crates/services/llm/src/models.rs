@@ -219,12 +219,54 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Loads the model and builds its tokenizer from the GGUF's metadata.
+    /// Loads the model and builds its tokenizer from the GGUF's metadata, its weights widened
+    /// to f32 (see [`Chat::load_with`]).
     pub fn load(path: &Path) -> Result<Chat, Error> {
+        Chat::load_with(path, true)
+    }
+
+    /// Loads the model; with `widen`, its 4-bit weights are dequantised to f32 once at load.
+    /// candle's quantised kernels use SIMD only when the program is built for AVX (our builds
+    /// target baseline x86-64, so they run scalar), while f32 products go through `gemm`, which
+    /// picks the CPU's SIMD at run time: widened, SmolLM2-135M takes about 540 MB instead of
+    /// 80 MB and answers several times faster (docs/performance.md). The numbers it computes
+    /// from are the same 4-bit values.
+    pub fn load_with(path: &Path, widen: bool) -> Result<Chat, Error> {
+        use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
         let mut file = std::fs::File::open(path).map_err(model)?;
-        let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(model)?;
+        let content = gguf_file::Content::read(&mut file).map_err(model)?;
         let tokenizer = gguf_tokenizer(&content)?;
-        let weights = ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map_err(model)?;
+        let weights = if widen {
+            let mut tensors = Vec::with_capacity(content.tensor_infos.len());
+            for name in content.tensor_infos.keys() {
+                let q = content
+                    .tensor(&mut file, name, &Device::Cpu)
+                    .map_err(model)?;
+                let wide = if matches!(q.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16)
+                {
+                    q
+                } else {
+                    let f32s = q.dequantize(&Device::Cpu).map_err(model)?;
+                    QTensor::quantize(&f32s, GgmlDType::F32).map_err(model)?
+                };
+                tensors.push((name.clone(), wide));
+            }
+            let metadata: Vec<(&str, &gguf_file::Value)> = content
+                .metadata
+                .iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .collect();
+            let refs: Vec<(&str, &QTensor)> =
+                tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+            let mut wide = std::io::Cursor::new(Vec::new());
+            gguf_file::write(&mut wide, &metadata, &refs).map_err(model)?;
+            drop(tensors);
+            wide.set_position(0);
+            let content = gguf_file::Content::read(&mut wide).map_err(model)?;
+            ModelWeights::from_gguf(content, &mut wide, &Device::Cpu).map_err(model)?
+        } else {
+            ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map_err(model)?
+        };
         let end_of_turn = tokenizer
             .token_to_id("<|im_end|>")
             .ok_or_else(|| Error::Model("the tokenizer has no <|im_end|>".to_owned()))?;
