@@ -96,7 +96,8 @@ fn http_addr(fleet: &TestFleet, name: &str) -> std::net::SocketAddr {
 
 /// The fleet's OMS trades the simulator's demo account: a market-to-limit buy of a HOSE stock
 /// is placed, filled and its fill recorded.
-async fn trade_through_the_oms(fleet: &TestFleet) {
+/// Buys 100 of a security and sees it filled; the security.
+async fn trade_through_the_oms(fleet: &TestFleet) -> String {
     let addr = |name: &str| http_addr(fleet, name);
     let (oms, md) = (addr("oms"), addr("master-data"));
     let get = |url: String| async move {
@@ -196,6 +197,7 @@ async fn trade_through_the_oms(fleet: &TestFleet) {
         .map(|f| f["quantity"].as_u64().unwrap())
         .sum();
     assert_eq!(filled, 100, "{fills}");
+    symbol
 }
 
 /// `qts up`'s prediction service backfills the simulated VN30's daily bars through the
@@ -384,7 +386,7 @@ async fn the_simulated_news_is_scored(fleet: &TestFleet) {
 
 /// A trader asks the llm service about a symbol in the news and gets an answer citing the
 /// news it read and the market data — offline, with no model installed.
-async fn the_llm_answers_about_a_symbol_with_sources(fleet: &TestFleet) {
+async fn the_llm_answers_about_a_symbol_with_sources(fleet: &TestFleet, bought: &str) {
     let find = |name: &str| fleet.services.iter().find(|s| s.spec.name == name).unwrap();
     let (emotion, llm) = (find("emotion"), find("llm"));
     let items: serde_json::Value = http()
@@ -430,6 +432,26 @@ async fn the_llm_answers_about_a_symbol_with_sources(fleet: &TestFleet) {
         "{text}"
     );
     assert!(!text.contains("Not available now"), "{text}");
+    // the asker's own holding, read from the OMS
+    let r = http()
+        .post(format!("http://{}/api/llm/v1/tasks/ask", llm.addrs.http))
+        .json(&serde_json::json!({
+            "question": format!("How many {bought} shares do I hold?"),
+            "account": fcsim::config::DEMO_CASH_ACCOUNT,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = r.json().await.unwrap();
+    let portfolio = answer["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "portfolio")
+        .unwrap_or_else(|| panic!("no portfolio source: {answer}"));
+    assert_eq!(portfolio["id"], fcsim::config::DEMO_CASH_ACCOUNT);
+    let text = answer["text"].as_str().unwrap();
+    assert!(text.contains(&format!("You hold 100 {bought} (")), "{text}");
     // a company named in Vietnamese is linked to its ticker through master data
     let r = http()
         .post(format!("http://{}/api/llm/v1/tasks/ask", llm.addrs.http))
@@ -464,10 +486,10 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     let s = await_trades(&live, 300).await;
     assert_eq!(s["state"], "connected", "{s}");
     assert_eq!(s["source"], "fastconnect-v2");
-    trade_through_the_oms(&live).await;
+    let bought = trade_through_the_oms(&live).await;
     a_strategy_trades_the_predictions(&live).await;
     the_simulated_news_is_scored(&live).await;
-    the_llm_answers_about_a_symbol_with_sources(&live).await;
+    the_llm_answers_about_a_symbol_with_sources(&live, &bought).await;
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;
