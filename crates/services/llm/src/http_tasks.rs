@@ -73,7 +73,7 @@ fn subject_of(symbol: &str) -> Result<String, Error> {
     if s == "MARKET" {
         return Ok(String::new());
     }
-    if !(2..=20).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if !crate::tasks::valid_symbol(&s) {
         return Err(Error::Invalid(format!("symbol {symbol:?}")));
     }
     Ok(s)

@@ -48,6 +48,14 @@ struct Row {
 const COLUMNS: &str =
     "id, scope, subject, text, model, vector, sources, created, updated, revision";
 
+/// A subject's memories, most recently changed first: `$1` scope, `$2` subject, `$3` limit.
+fn of_subject_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM memories WHERE scope = $1 AND subject = $2 \
+         ORDER BY updated DESC, id LIMIT $3"
+    )
+}
+
 fn to_stored(r: Row) -> Stored {
     Stored {
         id: r.id,
@@ -118,29 +126,23 @@ pub async fn of_subject(
     subject: &str,
     limit: u32,
 ) -> Result<Vec<Stored>, Error> {
-    let rows: Vec<Row> = common::on_engine!(tx.conn(), |c| sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM memories WHERE scope = $1 AND subject = $2 \
-         ORDER BY updated DESC, id LIMIT $3"
-    ))
-    .bind(scope)
-    .bind(subject)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *c)
-    .await)?;
+    let rows: Vec<Row> = common::on_engine!(tx.conn(), |c| sqlx::query_as(&of_subject_sql())
+        .bind(scope)
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await)?;
     Ok(rows.into_iter().map(to_stored).collect())
 }
 
 /// The same, outside a transaction.
 pub async fn list(db: &Db, scope: &str, subject: &str, limit: u32) -> Result<Vec<Stored>, Error> {
-    let rows: Vec<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM memories WHERE scope = $1 AND subject = $2 \
-         ORDER BY updated DESC, id LIMIT $3"
-    ))
-    .bind(scope)
-    .bind(subject)
-    .bind(i64::from(limit))
-    .fetch_all(p)
-    .await)?;
+    let rows: Vec<Row> = common::on_engine!(db.pool(), |p| sqlx::query_as(&of_subject_sql())
+        .bind(scope)
+        .bind(subject)
+        .bind(i64::from(limit))
+        .fetch_all(p)
+        .await)?;
     Ok(rows.into_iter().map(to_stored).collect())
 }
 
@@ -280,20 +282,6 @@ pub async fn history(db: &Db, memory_id: &str) -> Result<Vec<Audit>, Error> {
          FROM memory_audit WHERE memory_id = $1 ORDER BY seq LIMIT 1000"
     )
     .bind(memory_id)
-    .fetch_all(p)
-    .await)?;
-    Ok(rows.into_iter().map(to_audit).collect())
-}
-
-/// The latest changes to a subject's memories, newest first.
-pub async fn changes(db: &Db, scope: &str, subject: &str, limit: u32) -> Result<Vec<Audit>, Error> {
-    let rows: Vec<AuditRow> = common::on_engine!(db.pool(), |p| sqlx::query_as(
-        "SELECT memory_id, scope, subject, action, before, after, source, actor, at \
-         FROM memory_audit WHERE scope = $1 AND subject = $2 ORDER BY seq DESC LIMIT $3"
-    )
-    .bind(scope)
-    .bind(subject)
-    .bind(i64::from(limit))
     .fetch_all(p)
     .await)?;
     Ok(rows.into_iter().map(to_audit).collect())

@@ -118,6 +118,11 @@ pub fn group(n: i64, lang: Lang) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// A count (shares, volume) grouped as [`group`] does.
+fn count(n: u64, lang: Lang) -> String {
+    group(i64::try_from(n).unwrap_or(i64::MAX), lang)
+}
+
 fn signed(n: i64, lang: Lang) -> String {
     if n > 0 {
         format!("+{}", group(n, lang))
@@ -165,7 +170,8 @@ fn lang_of(asked: &str, text: &str) -> Result<Lang, Error> {
     }
 }
 
-fn valid_symbol(s: &str) -> bool {
+/// Whether `s` (upper-cased) can be a ticker: 2 to 20 letters and digits.
+pub(crate) fn valid_symbol(s: &str) -> bool {
     (2..=20).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
@@ -530,7 +536,7 @@ impl Tasks {
                         say(lang, "low", "thấp nhất"),
                         group(s.low, lang),
                         say(lang, "volume", "khối lượng"),
-                        group(i64::try_from(s.volume).unwrap_or(i64::MAX), lang)
+                        count(s.volume, lang)
                     ));
                     let at = s
                         .last_trade
@@ -962,7 +968,7 @@ impl Tasks {
             say(lang, "strategy", "chiến lược"),
             d.strategy,
             say(lang, "decided to", "quyết định"),
-            group(i64::try_from(d.quantity).unwrap_or(i64::MAX), lang),
+            count(d.quantity, lang),
             d.symbol,
             say(lang, "at", "giá"),
             if d.price > 0 {
@@ -1003,8 +1009,8 @@ impl Tasks {
                 o.id,
                 o.account,
                 o.status,
-                group(i64::try_from(o.filled).unwrap_or(i64::MAX), lang),
-                group(i64::try_from(o.quantity).unwrap_or(i64::MAX), lang)
+                count(o.filled, lang),
+                count(o.quantity, lang)
             );
             if o.avg_price > 0 {
                 line.push_str(&format!(
@@ -1057,13 +1063,12 @@ impl Tasks {
 }
 
 fn holding_line(h: &proto::oms::v1::Holding, lang: Lang, mark: &str) -> String {
-    let qty = |q: u64| group(i64::try_from(q).unwrap_or(i64::MAX), lang);
     let mut line = format!(
         "{} {} {} ({} {}), {} {} VND",
         say(lang, "You hold", "Bạn nắm giữ"),
-        qty(h.quantity),
+        count(h.quantity, lang),
         h.symbol,
-        qty(h.sellable),
+        count(h.sellable, lang),
         say(lang, "sellable", "có thể bán"),
         say(lang, "cost", "giá vốn"),
         group(h.cost, lang)
