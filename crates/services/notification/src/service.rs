@@ -323,7 +323,11 @@ impl Notifier {
                 .collect::<Vec<_>>()
         };
         Ok(match audience {
-            Audience::Account(a) => with_targets(store::followers(tx, a).await?, &|_| true),
+            // Staff follow every account, but get its orders only when they chose the kind
+            // themselves: the defaults are for the account's own traders.
+            Audience::Account(a) => with_targets(store::followers(tx, a).await?, &|p| {
+                p.accounts.iter().any(|x| x == a) || p.events.contains_key(&kind)
+            }),
             Audience::Staff => with_targets(store::all_prefs(tx).await?, &|p| p.all_accounts),
             Audience::Ops => {
                 let mut out = with_targets(store::all_prefs(tx).await?, &|p| p.all_accounts);
@@ -352,7 +356,11 @@ impl Notifier {
                     q.events.insert(kind, channels.clone());
                     q.targets_for(kind)
                 };
-                vec![(p, targets)]
+                if targets.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![(p, targets)]
+                }
             }
             Audience::Address {
                 user_id,
@@ -871,7 +879,7 @@ impl Notifier {
         self.wake();
         let id = id.ok_or_else(|| {
             Error::Invalid(format!(
-                "user {user_id} has no channel for {} messages",
+                "channels: user {user_id} has no reachable channel for {} messages",
                 kind.as_str()
             ))
         })?;

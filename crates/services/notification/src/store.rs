@@ -96,15 +96,14 @@ pub async fn prefs(tx: &mut Tx, user_id: &str) -> Result<Option<(PrefsRow, Vec<S
 }
 
 async fn follows(tx: &mut Tx, user_id: &str) -> Result<Vec<String>, Error> {
-    let accounts: Vec<String> =
-        common::on_engine!(tx.conn(), |c| {
-            sqlx::query_scalar(
+    let accounts: Vec<String> = common::on_engine!(tx.conn(), |c| {
+        sqlx::query_scalar(
         "SELECT account FROM notif_follows WHERE user_id = $1 AND account <> '*' ORDER BY account"
     )
     .bind(user_id)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     Ok(accounts)
 }
 

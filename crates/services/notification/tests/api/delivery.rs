@@ -47,6 +47,17 @@ async fn a_filled_order_reaches_each_follower_once_by_email_and_webhook_in_their
     let lan = tokens.token("lan", &["trader"], &["0001001"]);
     let john = tokens.token("john", &["trader"], &["0001001"]);
     let stranger = tokens.token("kim", &["trader"], &["0009999"]);
+    // An admin sees every account but did not choose order messages: none for her.
+    let boss = tokens.token("boss", &["admin"], &[]);
+    let a = app
+        .call_as(
+            Some(&boss),
+            "PUT",
+            "/v1/preferences",
+            Some(json!({"email": "boss@example.com"})),
+        )
+        .await;
+    assert_eq!(a.body["all_accounts"], true);
     for (t, lang, email) in [
         (&lan, "vi", "lan@example.com"),
         (&john, "en", "john@example.com"),
@@ -572,4 +583,120 @@ async fn the_ssos_password_reset_is_mailed_in_its_locale() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages_to("lan@example.com").len(), 1);
     smtp.stop().await;
+}
+
+#[tokio::test]
+async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
+    let hook = Peer::start().await;
+    let app = spawn_with(&[]).await;
+    local_prefs(
+        &app,
+        json!({"language": "en", "symbols": ["acb"],
+               "webhooks": [{"name": "w", "url": format!("{}/w", hook.url), "kind": "slack"}],
+               "events": {"prediction": ["webhook"], "sentiment": ["webhook"]}}),
+    )
+    .await;
+    let signal = |symbol: &str, direction: i32| proto::prediction::v1::Signal {
+        id: format!("prediction-3-2026-03-02-{symbol}"),
+        symbol: symbol.into(),
+        date: "2026-03-02".into(),
+        model_version: 3,
+        horizon: 5,
+        score: 0.0123,
+        percentile: 0.95,
+        name: "prediction_long".into(),
+        direction,
+        detail: "top 10%".into(),
+    };
+    app.publish("prediction.signal.v1", "ACB", &signal("ACB", 1))
+        .await;
+    app.publish("prediction.signal.v1", "ACB", &signal("ACB", 1))
+        .await;
+    app.publish("prediction.signal.v1", "HPG", &signal("HPG", 1))
+        .await; // not watched
+    app.publish(
+        "prediction.signal.v1",
+        "ACB",
+        &proto::prediction::v1::Signal {
+            id: "hold".into(),
+            ..signal("ACB", 0)
+        },
+    )
+    .await; // a hold says nothing
+    let point = |value: f64| proto::emotion::v1::SentimentPoint {
+        subject: "ACB".into(),
+        at: Some(common::bus::proto_time(time::OffsetDateTime::now_utc())),
+        value,
+        weight: 2.0,
+        items_24h: 4,
+        half_life_hours: 6.0,
+        last_item_id: "n1".into(),
+    };
+    app.publish("sentiment.series.v1", "ACB", &point(0.2)).await; // too weak
+    app.publish("sentiment.series.v1", "ACB", &point(-0.8))
+        .await;
+    app.publish("sentiment.series.v1", "ACB", &point(-0.9))
+        .await; // same day and direction
+    let seen = hook.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        hook.seen().len(),
+        2,
+        "{:?}",
+        hook.seen()
+            .iter()
+            .map(|r| r.body.clone())
+            .collect::<Vec<_>>()
+    );
+    let firsts: Vec<String> = seen
+        .iter()
+        .map(|r| {
+            r.body["text"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        firsts.contains(&"Prediction: ACB long for 2026-03-02".to_owned()),
+        "{firsts:?}"
+    );
+    assert!(
+        firsts.contains(&"News sentiment on ACB is strongly negative".to_owned()),
+        "{firsts:?}"
+    );
+
+    // gRPC SendNotification, once per idempotency key.
+    let send = proto::notification::v1::SendNotificationRequest {
+        user_id: "local".into(),
+        kind: "prediction".into(),
+        subject: "by gRPC".into(),
+        idempotency_key: "g1".into(),
+        ..Default::default()
+    };
+    let mut grpc = app.grpc().await;
+    let first = grpc
+        .send_notification(send.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.created);
+    let again = grpc.send_notification(send).await.unwrap().into_inner();
+    assert!(!again.created);
+    assert_eq!(again.notification_id, first.notification_id);
+    let bad = grpc
+        .send_notification(proto::notification::v1::SendNotificationRequest {
+            user_id: "local".into(),
+            subject: "x".into(),
+            channels: vec!["pigeon".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert!(bad.message().contains("channels"), "{}", bad.message());
+    hook.wait_for(3).await;
 }
