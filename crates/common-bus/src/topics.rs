@@ -293,6 +293,29 @@ pub const CONFIG_CHANGED: TopicSpec = TopicSpec {
     ),
 };
 
+/// `rule.set.v1`: which version of each rule set is active, keyed by the set's name; the latest
+/// event of a key is the set's state, so the topic is compacted on Kafka
+/// (`cleanup.policy=compact`). The risk service and the decision engine follow it through
+/// `rules::Rules`.
+pub const RULE_SET: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("rule.set.v1"),
+    key: Cow::Borrowed("rule set name"),
+    payload: Cow::Borrowed("qts.rule.v1.RuleSetChanged"),
+    partitions: 1,
+    description: Cow::Borrowed("The active version of every rule set (compacted: latest per set)"),
+};
+/// `rule.evaluation.v1`: every evaluation of the active rule sets on an order or a decision,
+/// with its findings and inputs, from the service that evaluated it (written with its own
+/// state, through the outbox); the rule service keeps them as the audit trail and the record
+/// a what-if replays.
+pub const RULE_EVALUATION: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("rule.evaluation.v1"),
+    key: Cow::Borrowed("account or strategy"),
+    payload: Cow::Borrowed("qts.rule.v1.RuleEvaluation"),
+    partitions: 4,
+    description: Cow::Borrowed("Rule evaluations of orders and decisions, with their findings"),
+};
+
 /// Every registered topic.
 pub const TOPICS: &[TopicSpec] = &[
     SYSTEM_LIFECYCLE,
@@ -319,7 +342,15 @@ pub const TOPICS: &[TopicSpec] = &[
     RISK_EVENT,
     NOTIFICATION_REQUEST,
     CONFIG_CHANGED,
+    RULE_SET,
+    RULE_EVALUATION,
 ];
+
+/// Whether a topic keeps only the latest event of each key (`cleanup.policy=compact` on Kafka):
+/// topics whose events are states, not happenings.
+pub fn compacted(name: &str) -> bool {
+    [CONFIG_CHANGED.static_name(), RULE_SET.static_name()].contains(&name)
+}
 
 /// The registered topic with this name.
 pub fn find(name: &str) -> Option<&'static TopicSpec> {

@@ -169,6 +169,68 @@ pub mod testing {
         Ok(spawned)
     }
 
+    /// A stand-in SSO for the tests of who may do what: a fresh Ed25519 key's JWKS served on
+    /// port 0, and access tokens signed with it (what the real SSO issues).
+    pub struct Tokens {
+        /// Its API root (`auth.sso_url`).
+        pub url: String,
+        encoding: jsonwebtoken::EncodingKey,
+    }
+
+    const ISSUER: &str = "http://localhost:18080/api/sso";
+
+    impl Tokens {
+        /// Serves a fresh key's JWKS.
+        pub async fn start() -> anyhow::Result<Self> {
+            use base64::Engine as _;
+            use ring::signature::KeyPair as _;
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| anyhow::anyhow!("generate a key"))?;
+            let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                .map_err(|_| anyhow::anyhow!("read the key"))?;
+            let jwks = serde_json::json!({"keys": [{
+                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": "test-key",
+                "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            }]});
+            let router = axum::Router::new().route(
+                "/.well-known/jwks.json",
+                axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let url = format!("http://{}", listener.local_addr()?);
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            Ok(Self {
+                url,
+                encoding: jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
+            })
+        }
+
+        /// An access token of `username` with `roles` and broker `accounts`, valid 10 minutes.
+        pub fn token(&self, username: &str, roles: &[&str], accounts: &[&str]) -> String {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let claims = serde_json::json!({
+                "iss": ISSUER, "aud": "qts", "sub": format!("id-{username}"), "iat": now,
+                "exp": now + 600, "preferred_username": username, "roles": roles,
+                "accounts": accounts,
+            });
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+            header.kid = Some("test-key".to_owned());
+            jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap_or_default()
+        }
+
+        /// The settings that make the service with env prefix `prefix` (`RULE`) check these
+        /// tokens.
+        pub fn env(&self, prefix: &str) -> Vec<(String, String)> {
+            vec![
+                (format!("{prefix}__AUTH__ENABLED"), "true".to_owned()),
+                (format!("{prefix}__AUTH__SSO_URL"), self.url.clone()),
+                (format!("{prefix}__AUTH__ISSUER"), ISSUER.to_owned()),
+                (format!("{prefix}__AUTH__AUDIENCE"), "qts".to_owned()),
+            ]
+        }
+    }
+
     /// The address of a test server in the environment variable `var` (set by
     /// `scripts/test.sh`: `TEST_DATABASE_URL`, `TEST_REDIS_URL`, `TEST_KAFKA_BROKERS`), or
     /// `None` with a loud warning so the test skips; under `CI=true` a missing server fails the

@@ -259,11 +259,16 @@ impl EventBus for KafkaBus {
             .iter()
             .zip(&names)
             .map(|(t, name)| {
-                NewTopic::new(
+                let topic = NewTopic::new(
                     name,
                     t.partitions,
                     TopicReplication::Fixed(self.settings.replication_factor),
-                )
+                );
+                if crate::bus::topics::compacted(&t.name) {
+                    topic.set("cleanup.policy", "compact")
+                } else {
+                    topic
+                }
             })
             .collect();
         let opts = AdminOptions::new().operation_timeout(Some(self.timeout()));

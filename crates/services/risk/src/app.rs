@@ -41,8 +41,23 @@ impl Service for App {
             settings.own.default_limits.effective(),
         );
         engine.set_breakers(settings.own.breakers.clone());
+        let rule_url = settings
+            .peer("rule")
+            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let (rules, follower) = rules::Rules::start(
+            crate::SPEC.name,
+            &info.instance_id.to_string(),
+            &settings.own.rules,
+            (
+                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+                &rule_url,
+            ),
+            &backends.bus,
+        )
+        .await
+        .context("the rule sets")?;
         let risk = Risk::new(
-            engine,
+            (engine, rules),
             backends.db.clone(),
             clock,
             metrics,
@@ -72,6 +87,9 @@ impl Service for App {
             ("SetLimits", &["risk_officer"]),
             ("SetKillSwitch", &["risk_officer"]),
         ]);
+        if let Some(follower) = follower {
+            host.spawn("rules", move |token: CancellationToken| follower.run(token));
+        }
         let watcher = risk.clone();
         host.spawn("state", move |token: CancellationToken| {
             risk.follow(bus, group, timeout, token)

@@ -203,6 +203,37 @@ impl Verdict {
     }
 }
 
+/// What the engine knows of an order's account, security and market when it checks it: what
+/// the rule sets of the rule service read (crates/rules, target `order`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Facts {
+    /// The security, if master data knows it.
+    pub security: Option<Security>,
+    /// The price the order commits at (its limit, or a market order's ceiling or floor), VND.
+    pub price: i64,
+    /// What it commits, VND.
+    pub value: i64,
+    /// The account's exposure before it, VND.
+    pub exposure: i64,
+    /// The account's exposure in the symbol, VND.
+    pub symbol_exposure: i64,
+    /// Shares (contracts) the account holds in the symbol.
+    pub position: i64,
+    /// The account's open orders.
+    pub open_orders: u32,
+    /// The account's realised P&L today, VND.
+    pub realised_today: i64,
+    /// The account's P&L today, VND.
+    pub pnl_today: i64,
+    /// The largest fall of the account's P&L from today's high, VND.
+    pub drawdown: i64,
+    /// The last trade price of the symbol, if any.
+    pub last: Option<i64>,
+}
+
+/// What judges an order beyond the engine's own rules (the active rule sets), given its facts.
+pub type Judge<'a> = &'a mut dyn FnMut(&Facts) -> Vec<Rejection>;
+
 /// A security as the checks need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecurityInfo {
@@ -494,6 +525,12 @@ impl Engine {
     /// [`Engine::order_ended`]; a second check of the same client id answers the first
     /// verdict and reserves nothing more.
     pub fn check(&mut self, c: &Check, now: OffsetDateTime) -> Verdict {
+        self.check_with(c, now, &mut |_| Vec::new())
+    }
+
+    /// [`Engine::check`], with `judge` adding its rejections (the rule sets) to the engine's
+    /// before the order is reserved.
+    pub fn check_with(&mut self, c: &Check, now: OffsetDateTime, judge: Judge<'_>) -> Verdict {
         let day = now.to_offset(market::calendar::VN_OFFSET).date();
         if self.decided_day != Some(day) {
             self.decided_day = Some(day);
@@ -502,7 +539,7 @@ impl Engine {
         if let Some(v) = self.decided.get(&c.client_id) {
             return v.clone();
         }
-        let (verdict, reservation) = self.verdict(c, now);
+        let (verdict, reservation) = self.verdict(c, now, judge);
         if let Some((value, margin, price)) = reservation {
             self.reserve(c, value, margin, price, now);
         }
@@ -512,8 +549,8 @@ impl Engine {
 
     /// What [`Engine::check`] would answer for `c` at `now`, reserving and remembering nothing
     /// (an order ticket's preview): the order is neither counted nor its client id used.
-    pub fn preview(&mut self, c: &Check, now: OffsetDateTime) -> Verdict {
-        self.verdict(c, now).0
+    pub fn preview(&mut self, c: &Check, now: OffsetDateTime, judge: Judge<'_>) -> Verdict {
+        self.verdict(c, now, judge).0
     }
 
     /// The verdict on `c`, and for an accepted order what to reserve (value, margin, price).
@@ -522,6 +559,7 @@ impl Engine {
         &mut self,
         c: &Check,
         now: OffsetDateTime,
+        judge: Judge<'_>,
     ) -> (Verdict, Option<(i64, i64, Option<Price>)>) {
         let day = now.to_offset(market::calendar::VN_OFFSET).date();
         let mut out = Vec::new();
@@ -606,12 +644,42 @@ impl Engine {
                 &mut out,
             );
         }
+        let facts = self.facts(c, security.map(|s| s.security), price, order_value, day);
+        out.extend(judge(&facts));
         let verdict = Verdict { rejections: out };
         let reservation = verdict.accepted().then(|| {
             let value = if multiplier.is_some() { 0 } else { order_value };
             (value, margin, price)
         });
         (verdict, reservation)
+    }
+
+    fn facts(
+        &self,
+        c: &Check,
+        security: Option<Security>,
+        price: Option<Price>,
+        value: i64,
+        day: Date,
+    ) -> Facts {
+        let book = self.accounts.get(&c.account);
+        // A book not rolled to today yet has nothing of today.
+        let today = book.filter(|b| b.day == Some(day));
+        Facts {
+            security,
+            price: price.map_or(0, Price::units),
+            value,
+            exposure: book.map_or(0, |b| b.exposure),
+            symbol_exposure: book.map_or(0, |b| b.symbol_exposure(c.symbol)),
+            position: book
+                .and_then(|b| b.positions.get(&c.symbol))
+                .map_or(0, |p| p.quantity),
+            open_orders: book.map_or(0, |b| b.open_orders),
+            realised_today: today.map_or(0, |b| b.realised),
+            pnl_today: today.map_or(0, Book::pnl_today),
+            drawdown: today.map_or(0, |b| b.worst_drawdown),
+            last: self.last.get(&c.symbol).map(|p| p.units()),
+        }
     }
 
     fn check_kill(&self, c: &Check, out: &mut Vec<Rejection>) {

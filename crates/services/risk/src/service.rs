@@ -32,7 +32,9 @@ use proto::market::v1 as market_pb;
 use proto::oms::v1 as oms_pb;
 
 use crate::domain::monitor::Monitor;
-use crate::domain::{Check, Engine, FillEvent, Limits, Scope, SecurityInfo, Verdict};
+use crate::domain::{
+    Check, Engine, Facts, FillEvent, Limits, Rejection, Scope, SecurityInfo, Verdict,
+};
 use crate::metrics::Metrics;
 use crate::store;
 
@@ -68,11 +70,127 @@ pub struct Risk {
 
 struct Inner {
     engine: Mutex<Engine>,
+    /// The active rule sets of the rule service (target `order`), live.
+    rules: rules::Rules,
     db: Db,
     clock: MarketClock,
     metrics: Metrics,
     caught_up: AtomicBool,
     max_text: usize,
+}
+
+/// The rule sets' rejections of `c` (target `order`), keeping the inputs and outcome in
+/// `judged` for the evaluation's record. No active set: nothing, at no cost.
+fn judge(
+    rules: &rules::Rules,
+    c: &Check,
+    f: &Facts,
+    now: time::OffsetDateTime,
+    judged: &mut Option<(rules::Inputs, rules::Outcome)>,
+) -> Vec<Rejection> {
+    if !rules.any(rules::Target::Order) {
+        return Vec::new();
+    }
+    let inputs = match order_inputs(c, f, now) {
+        Ok(i) => i,
+        Err(e) => {
+            // A bug here, not the order's fault: refuse (fail closed) and say so.
+            tracing::error!(error = %e, "building the rule sets' inputs");
+            return vec![Rejection {
+                rule: "rule_set",
+                message: format!("the rule sets could not be given the order: {e}"),
+            }];
+        }
+    };
+    let outcome = rules.evaluate(&inputs);
+    let out = outcome
+        .rejections
+        .iter()
+        .map(|r| Rejection {
+            rule: "rule_set",
+            message: format!("{}/{}: {}", r.set, r.rule, r.message),
+        })
+        .collect();
+    *judged = Some((inputs, outcome));
+    out
+}
+
+/// The `order` target's inputs of an order and what the engine knows around it.
+pub fn order_inputs(
+    c: &Check,
+    f: &Facts,
+    now: time::OffsetDateTime,
+) -> Result<rules::Inputs, rules::inputs::InputError> {
+    use market::InstrumentKind;
+    use rules::fields;
+    let s = f.security;
+    let limits = s.and_then(|s| s.limits);
+    let band = |p: Option<market::Price>| p.map_or(0, market::Price::units);
+    let kind = s.map_or("", |s| match s.kind {
+        InstrumentKind::Stock => "stock",
+        InstrumentKind::FundCertificate => "fund",
+        InstrumentKind::Etf => "etf",
+        InstrumentKind::CoveredWarrant => "cw",
+        InstrumentKind::IndexFuture => "index_future",
+        InstrumentKind::Bond => "bond",
+    });
+    let reference = band(limits.map(|l| l.reference));
+    let change_pct = match f.last {
+        Some(last) if reference > 0 => (last - reference) as f64 * 100.0 / reference as f64,
+        _ => 0.0,
+    };
+    rules::Inputs::new(
+        rules::Target::Order,
+        [
+            (
+                "order",
+                fields([
+                    ("id", c.client_id.as_str().into()),
+                    ("account", c.account.as_str().into()),
+                    ("strategy", c.strategy.as_deref().unwrap_or("").into()),
+                    ("symbol", c.symbol.as_str().into()),
+                    ("side", c.side.name().into()),
+                    ("type", c.order_type.code().into()),
+                    ("price", f.price.into()),
+                    ("quantity", c.quantity.units().into()),
+                    ("value", f.value.into()),
+                ]),
+            ),
+            (
+                "security",
+                fields([
+                    ("symbol", c.symbol.as_str().into()),
+                    ("exchange", s.map_or("", |s| s.exchange.ssi_code()).into()),
+                    ("kind", kind.into()),
+                    ("status", s.map_or("", |s| s.status.name()).into()),
+                    ("reference", reference.into()),
+                    ("ceiling", band(limits.map(|l| l.ceiling)).into()),
+                    ("floor", band(limits.map(|l| l.floor)).into()),
+                ]),
+            ),
+            (
+                "account",
+                fields([
+                    ("id", c.account.as_str().into()),
+                    ("exposure", f.exposure.into()),
+                    ("symbol_exposure", f.symbol_exposure.into()),
+                    ("position", f.position.into()),
+                    ("open_orders", f.open_orders.into()),
+                    ("realised_today", f.realised_today.into()),
+                    ("pnl_today", f.pnl_today.into()),
+                    ("drawdown", f.drawdown.into()),
+                ]),
+            ),
+            (
+                "market",
+                fields([
+                    ("last", f.last.unwrap_or(0).into()),
+                    ("change_pct", change_pct.into()),
+                ]),
+            ),
+            ("now", rules::now_fields(now)),
+        ],
+    )
 }
 
 /// Reads `buy`/`sell`.
@@ -83,7 +201,7 @@ pub fn parse_side(s: &str) -> Result<Side, String> {
 impl Risk {
     /// A risk service over `engine`.
     pub fn new(
-        engine: Engine,
+        (engine, rules): (Engine, rules::Rules),
         db: Db,
         clock: MarketClock,
         metrics: Metrics,
@@ -92,6 +210,7 @@ impl Risk {
         Self {
             inner: Arc::new(Inner {
                 engine: Mutex::new(engine),
+                rules,
                 db,
                 clock,
                 metrics,
@@ -176,7 +295,11 @@ impl Risk {
             return Err(Error::CatchingUp);
         }
         let started = std::time::Instant::now();
-        let verdict = self.engine().check(c, self.inner.clock.now());
+        let now = self.inner.clock.now();
+        let mut judged = None;
+        let verdict = self.engine().check_with(c, now, &mut |facts| {
+            judge(&self.inner.rules, c, facts, now, &mut judged)
+        });
         self.inner
             .metrics
             .check_seconds
@@ -224,6 +347,20 @@ impl Risk {
             )
             .await?;
         }
+        if let Some((inputs, outcome)) = judged {
+            let event = outcome.event(("risk", &c.client_id, &c.account), &inputs, now);
+            if verdict.accepted() {
+                // A record for what-ifs only: written beside the order path, not on it.
+                let db = self.inner.db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store::evaluation(&db, &event).await {
+                        tracing::warn!(error = %common::error::chain(&e), "recording a rule evaluation");
+                    }
+                });
+            } else {
+                store::evaluation(&self.inner.db, &event).await?;
+            }
+        }
         Ok(verdict)
     }
 
@@ -238,7 +375,11 @@ impl Risk {
             .checks
             .with_label_values(&["preview"])
             .inc();
-        Ok(self.engine().preview(c, self.inner.clock.now()))
+        let now = self.inner.clock.now();
+        let rules = &self.inner.rules;
+        Ok(self
+            .engine()
+            .preview(c, now, &mut |facts| judge(rules, c, facts, now, &mut None)))
     }
 
     /// The limits that apply to a scope.

@@ -19,6 +19,8 @@ pub struct Sections {
     pub breakers: Breakers,
     /// How the monitor reports.
     pub monitor: MonitorSettings,
+    /// The rule service's rule sets (target `order`), evaluated in every check.
+    pub rules: rules::RulesSettings,
 }
 
 /// How the monitor reports.
@@ -44,6 +46,7 @@ pub struct CheckSettings {
 
 impl common::settings::Sections for Sections {
     fn check(&self, problems: &mut Vec<String>) {
+        self.rules.check("rules", problems);
         if let Err(e) = self.default_limits.check() {
             problems.push(format!("default_limits: {e}"));
         }

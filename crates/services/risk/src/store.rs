@@ -54,6 +54,19 @@ async fn audit_in(
     .await
 }
 
+/// Writes a rule evaluation's `rule.evaluation.v1` event (through the outbox): the rule
+/// service keeps it.
+pub async fn evaluation(db: &Db, event: &proto::rule::v1::RuleEvaluation) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    Outbox::enqueue(
+        &mut tx,
+        common::bus::topics::RULE_EVALUATION.static_name(),
+        &Envelope::new("risk", &event.owner, event),
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// Records `action` on `scope` by `actor` (audit row and event).
 pub async fn audit(
     db: &Db,

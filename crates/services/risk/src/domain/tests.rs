@@ -171,18 +171,21 @@ fn a_preview_answers_the_verdict_and_counts_nothing() {
     });
     // Off tick and over the open-order limit: named as a check would name them.
     assert_eq!(
-        rules(&e.preview(&buy("p0", 25_010, 100), NOW)),
+        rules(&e.preview(&buy("p0", 25_010, 100), NOW, &mut |_| Vec::new())),
         ["exchange"]
     );
     // As often as the ticket asks: nothing is reserved, no client id used, no duplicate.
     for _ in 0..3 {
-        assert!(e.preview(&buy("p1", 25_000, 100), NOW).accepted());
+        assert!(
+            e.preview(&buy("p1", 25_000, 100), NOW, &mut |_| Vec::new())
+                .accepted()
+        );
     }
     assert_eq!(e.exposure("0001001"), (0, 0, 0));
     assert!(e.check(&buy("p1", 25_000, 100), NOW).accepted());
     assert_eq!(e.exposure("0001001").1, 1);
     // After a real order, a preview sees its limits.
-    let v = e.preview(&buy("p2", 25_050, 100), NOW);
+    let v = e.preview(&buy("p2", 25_050, 100), NOW, &mut |_| Vec::new());
     assert_eq!(rules(&v), ["max_open_orders"], "{v:?}");
     assert_eq!(e.exposure("0001001").1, 1);
     // And the client id it previewed is still free: a rejected preview is not remembered.

@@ -222,7 +222,7 @@ async fn a_steady_feed_does_not_hold_the_checks_back() {
         risk::domain::Limits::default(),
     );
     let risk = risk::service::Risk::new(
-        engine,
+        (engine, rules::Rules::fixed([])),
         db,
         common::settings::MarketClock::wall(),
         risk::metrics::Metrics::register(&registry).unwrap(),

@@ -2,5 +2,8 @@
 //! start it) on port 0 with its data in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod evaluations;
 mod helpers;
 mod info;
+mod live;
+mod sets;
