@@ -625,6 +625,13 @@ impl Notifier {
             .with_label_values(&[&d.channel])
             .observe(started.elapsed().as_secs_f64());
         let ts = Timestamp::from(at);
+        let finished = match &result {
+            Ok(()) => true,
+            Err(e) => matches!(e, SendError::Permanent(_)) || attempts >= i64::from(s.max_attempts),
+        };
+        if finished && let Err(e) = self.scrub(&d.notification_id).await {
+            tracing::warn!(notification = %d.notification_id, error = %common::error::chain(&e), "dropping a message's secrets failed");
+        }
         match result {
             Ok(()) => {
                 store::finish(db, &d.id, "sent", attempts, ts, "", Timestamp::now()).await?;
@@ -677,6 +684,27 @@ impl Notifier {
                     tracing::info!(delivery = %d.id, channel = %d.channel, attempts, retry_in_ms = delay.as_millis() as u64, error = %why, "delivery failed; will retry");
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Drops what an account message carried for its one send (a reset token): once its
+    /// delivery is over, nobody — ops reading receipts included — can read it back.
+    async fn scrub(&self, notification_id: &str) -> Result<(), Error> {
+        let db = &self.inner.db;
+        let Some(n) = store::notification(db, notification_id).await? else {
+            return Ok(());
+        };
+        if n.template != "account" {
+            return Ok(());
+        }
+        let mut data: Value = serde_json::from_str(&n.data).unwrap_or(Value::Null);
+        if let Some(o) = data.as_object_mut()
+            && o.get("params")
+                .is_some_and(|p| p.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            o.insert("params".to_owned(), serde_json::json!({}));
+            store::scrub(db, notification_id, &data.to_string()).await?;
         }
         Ok(())
     }
@@ -951,8 +979,14 @@ impl Notifier {
         })
     }
 
+    /// Renders a notification to show it (receipts, inbox): an account message's secrets never.
     fn render(&self, n: &NotificationRow) -> Rendered {
-        let data: Value = serde_json::from_str(&n.data).unwrap_or(Value::Null);
+        let mut data: Value = serde_json::from_str(&n.data).unwrap_or(Value::Null);
+        if n.template == "account"
+            && let Some(o) = data.as_object_mut()
+        {
+            o.insert("params".to_owned(), serde_json::json!({}));
+        }
         let lang = Lang::parse(&n.lang).unwrap_or(Lang::Vi);
         self.inner
             .templates

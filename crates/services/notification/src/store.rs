@@ -533,3 +533,16 @@ pub async fn queue_depth(db: &Db) -> Result<Vec<(String, i64)>, Error> {
     .await)?;
     Ok(rows)
 }
+
+/// Drops the secrets (`params`) of a notification's data once it no longer needs them.
+pub async fn scrub(db: &Db, id: &str, data: &str) -> Result<(), Error> {
+    common::on_engine!(db.pool(), |p| sqlx::query(
+        "UPDATE notif_notifications SET data = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(data)
+    .execute(p)
+    .await
+    .map(drop))?;
+    Ok(())
+}

@@ -305,7 +305,7 @@ async fn a_pending_retry_survives_a_restart_and_is_delivered_once() {
             .unwrap()
             .lines()
             .next(),
-        Some("Lệnh MUA ACB đã khớp: 400 giá 25.000")
+        Some("Khớp lệnh MUA ACB: 400 giá 25.000")
     );
     assert!(r[0]["attempts"].as_i64().unwrap() >= 2);
     assert_eq!(r[0]["last_error"], "");
@@ -582,6 +582,31 @@ async fn the_ssos_password_reset_is_mailed_in_its_locale() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages_to("lan@example.com").len(), 1);
+    // Its receipt is there; the token is not, for anyone reading it back.
+    let r = app
+        .until(None, "/v1/receipts?user_id=u-1", |b| {
+            b[0]["status"] == "sent"
+        })
+        .await;
+    let nid = r[0]["notification_id"].as_str().unwrap();
+    let n = app
+        .call("GET", &format!("/v1/notifications/{nid}"), None)
+        .await;
+    assert_eq!(n.body["subject"], "Đặt lại mật khẩu QTS");
+    assert!(
+        !n.body.to_string().contains("RESET-TOKEN-123"),
+        "{}",
+        n.body
+    );
+    let stored: String = sqlx::query_scalar("SELECT data FROM notif_notifications WHERE id = $1")
+        .bind(nid)
+        .fetch_one(app.app.db.sqlite().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains("RESET-TOKEN-123"),
+        "scrubbed once sent: {stored}"
+    );
     smtp.stop().await;
 }
 
