@@ -536,7 +536,20 @@ impl Notifier {
     /// Sends due deliveries until `token` is cancelled: every `poll_ms` and whenever woken.
     pub async fn deliver(self, token: CancellationToken) -> anyhow::Result<()> {
         let poll = Duration::from_millis(self.inner.settings.delivery.poll_ms);
+        let mut next_purge = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_purge {
+                next_purge += Duration::from_secs(3600);
+                let days = i64::from(self.inner.settings.delivery.retention_days);
+                let before = Timestamp::from(now() - time::Duration::days(days));
+                match store::purge(&self.inner.db, before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(notifications = n, days, "old notifications purged"),
+                    Err(e) => {
+                        tracing::warn!(error = %common::error::chain(&e), "purging old notifications failed")
+                    }
+                }
+            }
             if let Err(e) = self.pass(&token).await {
                 tracing::warn!(error = %common::error::chain(&e), "delivery pass failed; will retry");
             }

@@ -115,6 +115,9 @@ pub struct DeliverySettings {
     pub batch: u32,
     /// How long a delivery being sent is claimed; a crash mid-send retries it after this.
     pub lease_secs: u64,
+    /// Days a finished notification (every delivery sent or dead) is kept, with its receipts
+    /// and inbox message.
+    pub retention_days: u32,
 }
 
 /// Alertmanager's webhook receiver (`POST /api/notification/v1/alertmanager`).
@@ -207,6 +210,9 @@ impl common::settings::Sections for Sections {
         }
         if !(1..=3600).contains(&d.lease_secs) {
             problems.push("delivery.lease_secs must be 1 to 3600".to_owned());
+        }
+        if !(1..=3650).contains(&d.retention_days) {
+            problems.push("delivery.retention_days must be 1 to 3650".to_owned());
         }
         let a = &self.alertmanager;
         if !a.ops_email.is_empty() && crate::domain::Email::parse(&a.ops_email).is_err() {

@@ -546,3 +546,27 @@ pub async fn scrub(db: &Db, id: &str, data: &str) -> Result<(), Error> {
     .map(drop))?;
     Ok(())
 }
+
+/// Deletes notifications made before `before` whose deliveries are all over (sent or dead),
+/// with their deliveries and keys; how many notifications went.
+pub async fn purge(db: &Db, before: Timestamp) -> Result<u64, Error> {
+    const OLD: &str = "SELECT n.id FROM notif_notifications n WHERE n.created_at < $1 AND NOT EXISTS \
+        (SELECT 1 FROM notif_deliveries d WHERE d.notification_id = n.id AND d.status IN ('pending', 'held'))";
+    let mut tx = db.begin().await?;
+    for table in ["notif_keys", "notif_deliveries"] {
+        let q = format!("DELETE FROM {table} WHERE notification_id IN ({OLD})");
+        common::on_engine!(tx.conn(), |c| sqlx::query(&q)
+            .bind(before)
+            .execute(c)
+            .await
+            .map(drop))?;
+    }
+    let q = format!("DELETE FROM notif_notifications WHERE id IN ({OLD})");
+    let n = common::on_engine!(tx.conn(), |c| sqlx::query(&q)
+        .bind(before)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n)
+}

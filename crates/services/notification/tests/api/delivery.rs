@@ -725,3 +725,52 @@ async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
     assert!(bad.message().contains("channels"), "{}", bad.message());
     hook.wait_for(3).await;
 }
+
+#[tokio::test]
+async fn finished_notifications_past_their_retention_are_purged() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let env = [("NOTIFICATION__DATA_DIR", dir.as_str())];
+    let app = spawn_with(&env).await;
+    local_prefs(&app, json!({"events": {"account": ["inbox"]}})).await;
+    let send = |key: &str| json!({"user_id": "local", "subject": key, "idempotency_key": key});
+    let old = app
+        .call("POST", "/v1/notifications", Some(send("old")))
+        .await;
+    let new = app
+        .call("POST", "/v1/notifications", Some(send("new")))
+        .await;
+    let old_id = old.body["notification_id"].as_str().unwrap().to_owned();
+    let new_id = new.body["notification_id"].as_str().unwrap().to_owned();
+    // The first one was made 91 days ago.
+    let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(91);
+    sqlx::query("UPDATE notif_notifications SET created_at = $1 WHERE id = $2")
+        .bind(common::store::Timestamp::from(long_ago))
+        .bind(&old_id)
+        .execute(app.app.db.sqlite().unwrap())
+        .await
+        .unwrap();
+    app.app.stop().await.unwrap();
+    let app = spawn_with(&env).await;
+    for _ in 0..100 {
+        if app
+            .call("GET", &format!("/v1/notifications/{old_id}"), None)
+            .await
+            .status
+            == 404
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let gone = app
+        .call("GET", &format!("/v1/notifications/{old_id}"), None)
+        .await;
+    assert_eq!(gone.status, 404, "purged after 90 days");
+    let kept = app
+        .call("GET", &format!("/v1/notifications/{new_id}"), None)
+        .await;
+    assert_eq!(kept.status, 200);
+    let inbox = app.call("GET", "/v1/inbox", None).await;
+    assert_eq!(inbox.body.as_array().unwrap().len(), 1);
+}
