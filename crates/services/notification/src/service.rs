@@ -265,6 +265,9 @@ pub struct Notifier {
     inner: Arc<Inner>,
 }
 
+/// How long past its window a grouped message is sent.
+const GROUP_GRACE: time::Duration = time::Duration::milliseconds(500);
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -475,9 +478,12 @@ impl Notifier {
             for (channel, target) in targets {
                 let (status, next_at, sent_at) = match (channel, quiet_end) {
                     (Channel::Inbox, _) => ("sent", at, Some(ts)),
-                    (_, Some(end)) => ("held", end.max(open_until), None),
+                    (_, Some(end)) => ("held", end.max(open_until + GROUP_GRACE), None),
                     (_, None) if critical => ("pending", at, None),
-                    (_, None) => ("pending", open_until, None),
+                    // A grouped message waits a moment past its window, so an event merged
+                    // just before the window closed has committed when it is rendered.
+                    (_, None) if grouped => ("pending", open_until + GROUP_GRACE, None),
+                    (_, None) => ("pending", at, None),
                 };
                 store::insert_delivery(
                     tx,
