@@ -40,8 +40,23 @@ impl Service for App {
         let oms_url = settings
             .peer("oms")
             .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let rule_url = settings
+            .peer("rule")
+            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let (rules, follower) = rules::Rules::start(
+            crate::SPEC.name,
+            &info.instance_id.to_string(),
+            &settings.own.rules,
+            (
+                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+                &rule_url,
+            ),
+            &backends.bus,
+        )
+        .await
+        .context("the rule sets")?;
         let engine = Engine::new(
-            strategies,
+            (strategies, rules),
             backends.db.clone(),
             Some((
                 &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
@@ -68,6 +83,9 @@ impl Service for App {
             state.follow_state(state_bus, group, token)
         });
         host.spawn("signals", move |token| signals.follow_signals(bus, token));
+        if let Some(follower) = follower {
+            host.spawn("rules", move |token| follower.run(token));
+        }
         Ok(Self { host })
     }
 

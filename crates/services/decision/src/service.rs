@@ -150,6 +150,9 @@ pub struct Performance {
     pub holdings: Vec<proto::oms::v1::Holding>,
 }
 
+/// The TA values of one symbol and timeframe: (id, value).
+type TaValues = Vec<(String, f64)>;
+
 /// The decision engine: clone freely.
 #[derive(Clone)]
 pub struct Engine {
@@ -160,11 +163,11 @@ struct Inner {
     strategies: RwLock<Vec<Entry>>,
     positions: Mutex<Positions>,
     last: RwLock<HashMap<Symbol, i64>>,
-    /// The latest value of each TA value id a strategy reads ([`Strategy::input`]), by symbol
-    /// and timeframe, from `ta.indicator.v1`.
-    inputs: RwLock<HashMap<(Symbol, String, String), f64>>,
-    /// The value ids strategies read.
-    wanted: Vec<String>,
+    /// The latest TA values (id, value) by symbol and timeframe, from `ta.indicator.v1`: what
+    /// strategies read ([`Strategy::input`]) and the decision rule sets' `ind`.
+    inputs: RwLock<HashMap<(Symbol, String), TaValues>>,
+    /// The active rule sets of the rule service (target `decision`), live.
+    rules: rules::Rules,
     db: Db,
     oms: Option<OmsServiceClient<common::grpc::Channel>>,
     /// The configured account; empty: asked from the OMS (and kept once known).
@@ -180,7 +183,7 @@ impl Engine {
     /// `settings.account` to the OMS (its URL, called through the connector; none: decisions
     /// are recorded, not sent).
     pub fn new(
-        strategies: Vec<(SignalFollower, bool)>,
+        (strategies, rules): (Vec<(SignalFollower, bool)>, rules::Rules),
         db: Db,
         oms: Option<(&common::grpc::Connector, &str)>,
         settings: &crate::settings::DecisionSettings,
@@ -194,15 +197,9 @@ impl Engine {
             )),
             None => None,
         };
-        let mut wanted: Vec<String> = strategies
-            .iter()
-            .filter_map(|(s, _)| s.input().map(str::to_owned))
-            .collect();
-        wanted.sort();
-        wanted.dedup();
         Ok(Self {
             inner: Arc::new(Inner {
-                wanted,
+                rules,
                 inputs: RwLock::default(),
                 strategies: RwLock::new(
                     strategies
@@ -456,6 +453,7 @@ impl Engine {
             }
         }
         let mut waiting_input = false;
+        let mut judged = Vec::new();
         let last = self
             .inner
             .last
@@ -484,8 +482,9 @@ impl Engine {
                         .inputs
                         .read()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .get(&(signal.symbol, signal.timeframe.clone(), id.to_owned()))
-                        .copied()
+                        .get(&(signal.symbol, signal.timeframe.clone()))
+                        .and_then(|values| values.iter().find(|(v, _)| v == id))
+                        .map(|(_, v)| *v)
                 });
                 // A buy that cannot be sized until its input (an ATR on another topic) has
                 // arrived: the signal is decided again, like a decision waiting for a price.
@@ -501,7 +500,7 @@ impl Engine {
                     input,
                 };
                 if let Some(intent) = e.strategy.decide(signal, &ctx) {
-                    todo.push(pb::Decision {
+                    let mut d = pb::Decision {
                         id: client_id(&e.strategy.id, &signal.id),
                         strategy: e.strategy.id.clone(),
                         symbol: signal.symbol.to_string(),
@@ -515,9 +514,16 @@ impl Engine {
                         order_id: String::new(),
                         detail: String::new(),
                         at: None,
-                    });
+                    };
+                    if let Some(event) = self.judge(&mut d, signal, &ctx, e.strategy.lot) {
+                        judged.push(event);
+                    }
+                    todo.push(d);
                 }
             }
+        }
+        for event in &judged {
+            store::evaluation(&self.inner.db, event).await?;
         }
         let mut settled = true;
         for mut d in todo {
@@ -525,6 +531,15 @@ impl Engine {
             // Recorded before it is sent: a crash in between leaves a `sending` decision that
             // is sent again (the OMS places a client id once).
             store::put(&self.inner.db, &d, now).await?;
+            if d.status == "refused" {
+                // A rule set refused it: recorded with why, never sent.
+                self.inner
+                    .metrics
+                    .decisions
+                    .with_label_values(&["refused"])
+                    .inc();
+                continue;
+            }
             self.send(&mut d).await;
             self.inner
                 .metrics
@@ -535,6 +550,114 @@ impl Engine {
             settled &= d.status != "failed";
         }
         Ok(settled && !waiting_input)
+    }
+
+    /// Lets the active decision rule sets judge `d`: a refusal makes it `refused` with the
+    /// findings as its detail; a `quantity_factor` they set scales a buy (whole lots of `lot`).
+    /// The evaluation's record, when any set is active.
+    fn judge(
+        &self,
+        d: &mut pb::Decision,
+        signal: &Signal,
+        ctx: &Context,
+        lot: u64,
+    ) -> Option<proto::rule::v1::RuleEvaluation> {
+        let rules = &self.inner.rules;
+        if !rules.any(rules::Target::Decision) {
+            return None;
+        }
+        let now = self.inner.clock.now();
+        let ind = self
+            .inner
+            .inputs
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(signal.symbol, signal.timeframe.clone()))
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|(id, v)| (id.clone(), rules::FieldValue::Double(*v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let quantity = i64::try_from(d.quantity).unwrap_or(i64::MAX);
+        let inputs = rules::Inputs::new(
+            rules::Target::Decision,
+            [
+                (
+                    "decision",
+                    rules::fields([
+                        ("strategy", d.strategy.as_str().into()),
+                        ("symbol", d.symbol.as_str().into()),
+                        ("side", d.side.as_str().into()),
+                        ("quantity", quantity.into()),
+                        ("price", d.price.into()),
+                        ("value", d.price.saturating_mul(quantity).into()),
+                        ("reason", d.reason.as_str().into()),
+                    ]),
+                ),
+                (
+                    "signal",
+                    rules::fields([
+                        ("name", signal.name.as_str().into()),
+                        ("timeframe", signal.timeframe.as_str().into()),
+                        ("direction", i64::from(signal.direction).into()),
+                        ("value", signal.value.into()),
+                    ]),
+                ),
+                (
+                    "position",
+                    rules::fields([
+                        ("quantity", ctx.position.into()),
+                        ("pending_buy", ctx.pending_buy.into()),
+                    ]),
+                ),
+                ("ind", ind),
+                ("now", rules::now_fields(now)),
+            ],
+        );
+        let inputs = match inputs {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error = %e, "building the decision rule sets' inputs");
+                d.status = "refused".to_owned();
+                d.detail = format!("the rule sets could not be given the decision: {e}");
+                return None;
+            }
+        };
+        let outcome = rules.evaluate(&inputs);
+        if !outcome.allowed() {
+            d.status = "refused".to_owned();
+            d.detail = outcome
+                .rejections
+                .iter()
+                .map(|f| format!("rule {}/{}: {}", f.set, f.rule, f.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+        } else if let Some(factor) = outcome.number("quantity_factor")
+            && d.side == "buy"
+        {
+            let lot = lot.max(1);
+            let scaled = if factor.is_finite() && factor > 0.0 {
+                ((d.quantity as f64 * factor) as u64) / lot * lot
+            } else {
+                0
+            };
+            if scaled == 0 {
+                d.status = "refused".to_owned();
+                d.detail = format!(
+                    "rule sets set quantity_factor {factor}: {} shares leave no whole lot",
+                    d.quantity
+                );
+            } else {
+                d.reason = format!(
+                    "{} (quantity × {factor} by the rule sets: {} → {scaled})",
+                    d.reason, d.quantity
+                );
+                d.quantity = scaled;
+            }
+        }
+        Some(outcome.event(("decision", &d.id, &d.strategy), &inputs, now))
     }
 
     async fn send(&self, d: &mut pb::Decision) {
@@ -719,14 +842,14 @@ impl Engine {
         group: String,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
-        let mut topics = vec![
+        // The indicators: strategies' inputs and the decision rule sets' `ind` (a set may be
+        // activated at any time, so they are always followed).
+        let topics = vec![
             OMS_ORDER.static_name(),
             OMS_FILL.static_name(),
             MARKET_TRADE.static_name(),
+            TA_INDICATOR.static_name(),
         ];
-        if !self.inner.wanted.is_empty() {
-            topics.push(TA_INDICATOR.static_name());
-        }
         let mut sub = bus
             .subscribe(&group, &topics)
             .await
@@ -752,18 +875,17 @@ impl Engine {
             if let Ok(snap) = envelope.decode::<proto::ta::v1::IndicatorSnapshot>()
                 && let Ok(symbol) = Symbol::parse(&snap.symbol)
             {
-                let mut inputs = self
-                    .inner
-                    .inputs
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                for v in snap
+                let values = snap
                     .values
                     .iter()
-                    .filter(|v| self.inner.wanted.contains(&v.id))
-                {
-                    inputs.insert((symbol, snap.timeframe.clone(), v.id.clone()), v.value);
-                }
+                    .take(usize::try_from(rules::check::MAX_IND).unwrap_or(64))
+                    .map(|v| (v.id.clone(), v.value))
+                    .collect();
+                self.inner
+                    .inputs
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert((symbol, snap.timeframe.clone()), values);
             }
             return;
         }

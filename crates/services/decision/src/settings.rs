@@ -14,6 +14,8 @@ pub struct Sections {
     pub decision: DecisionSettings,
     /// The strategies.
     pub strategies: Vec<StrategyConfig>,
+    /// The rule service's rule sets (target `decision`), evaluated on every decision.
+    pub rules: rules::RulesSettings,
 }
 
 /// Where orders go.
@@ -76,6 +78,7 @@ impl StrategyConfig {
 
 impl common::settings::Sections for Sections {
     fn check(&self, problems: &mut Vec<String>) {
+        self.rules.check("rules", problems);
         if !(100..=300_000).contains(&self.decision.oms_timeout_ms) {
             problems.push("decision.oms_timeout_ms must be between 100 and 300000".to_owned());
         }

@@ -52,6 +52,19 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<pb::Decision>, Error> {
     Ok(row.map(to_pb))
 }
 
+/// Writes a rule evaluation's `rule.evaluation.v1` event (through the outbox): the rule
+/// service keeps it.
+pub async fn evaluation(db: &Db, event: &proto::rule::v1::RuleEvaluation) -> Result<(), Error> {
+    let mut tx = db.begin().await?;
+    common::store::Outbox::enqueue(
+        &mut tx,
+        common::bus::topics::RULE_EVALUATION.static_name(),
+        &common::bus::Envelope::new("decision", &event.owner, event),
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// Stores a decision, or its new outcome.
 pub async fn put(db: &Db, d: &pb::Decision, at: OffsetDateTime) -> Result<(), Error> {
     common::on_engine!(db.pool(), |p| sqlx::query(&format!(

@@ -11,3 +11,4 @@ mod decisions;
 mod helpers;
 mod info;
 mod params;
+mod rules;
