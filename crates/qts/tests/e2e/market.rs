@@ -200,6 +200,136 @@ async fn trade_through_the_oms(fleet: &TestFleet) -> String {
     symbol
 }
 
+/// A risk officer activates a rule through the rule service's API: the next order is judged by
+/// it, through the OMS, with no restart, and the refusal is in the rule service's audit;
+/// retired, the rule lets the same order through again.
+async fn a_rule_change_judges_the_next_order(fleet: &TestFleet, symbol: &str) {
+    let (rule, risk, oms) = (
+        http_addr(fleet, "rule"),
+        http_addr(fleet, "risk"),
+        http_addr(fleet, "oms"),
+    );
+    let post = |url: String, body: serde_json::Value| async move {
+        let r = http().post(url).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+        )
+    };
+    let doc = serde_json::json!({
+        "name": "e2e-compliance", "target": "order", "description": "house size limit",
+        "rules": [{
+            "id": "max_quantity",
+            "condition": format!("order.symbol == '{symbol}' && order.quantity > 200"),
+            "message": "at most 200 {{order.symbol}} per order, not {{order.quantity}}"
+        }]
+    });
+    let (status, created) = post(format!("http://{rule}/api/rule/v1/sets"), doc).await;
+    assert_eq!(status, 201, "{created}");
+    for step in ["submit", "approve"] {
+        let (status, v) = post(
+            format!("http://{rule}/api/rule/v1/sets/e2e-compliance/versions/1/{step}"),
+            serde_json::json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{step}: {v}");
+    }
+    let check = |quantity: u64| {
+        post(
+            format!("http://{risk}/api/risk/v1/check"),
+            serde_json::json!({
+                "client_id": "e2e-rule-probe", "account": fcsim::config::DEMO_CASH_ACCOUNT,
+                "symbol": symbol, "side": "buy", "order_type": "MTL", "quantity": quantity,
+                "dry_run": true,
+            }),
+        )
+    };
+    // The risk service follows rule.set.v1: the change applies within moments.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, v) = check(300).await;
+        if v["accepted"] == false {
+            assert_eq!(v["rejections"][0]["rule"], "rule_set", "{v}");
+            assert_eq!(
+                v["rejections"][0]["message"],
+                format!("e2e-compliance/max_quantity: at most 200 {symbol} per order, not 300")
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rule never applied: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(check(100).await.1["accepted"], true);
+    // The next order through the OMS is refused by it, and the refusal is audited.
+    let (status, placed) = post(
+        format!("http://{oms}/api/oms/v1/orders"),
+        serde_json::json!({
+            "client_id": "e2e-rule-1", "account": fcsim::config::DEMO_CASH_ACCOUNT,
+            "symbol": symbol, "side": "buy", "order_type": "MTL", "quantity": 300,
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{placed}");
+    assert_eq!(placed["status"], "rejected", "{placed}");
+    assert!(
+        placed["reject_reason"]
+            .as_str()
+            .unwrap()
+            .contains("e2e-compliance/max_quantity"),
+        "{placed}"
+    );
+    loop {
+        let audit: serde_json::Value = http()
+            .get(format!(
+                "http://{rule}/api/rule/v1/evaluations?set=e2e-compliance"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(e) = audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["subject"] == "e2e-rule-1")
+        {
+            assert_eq!(e["service"], "risk", "{e}");
+            assert_eq!(e["owner"], fcsim::config::DEMO_CASH_ACCOUNT, "{e}");
+            assert_eq!(e["inputs"]["order"]["quantity"], 300, "{e}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not audited: {audit}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Retired: the same order passes again.
+    let (status, _) = post(
+        format!("http://{rule}/api/rule/v1/sets/e2e-compliance/retire"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    loop {
+        if check(300).await.1["accepted"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still refused after retirement"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// `qts up`'s prediction service backfills the simulated VN30's daily bars through the
 /// historical service, trains a model, and publishes its predictions during the session; the
 /// decision engine's `prediction` strategy buys what they rank on top, through the OMS.
@@ -487,6 +617,7 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     assert_eq!(s["state"], "connected", "{s}");
     assert_eq!(s["source"], "fastconnect-v2");
     let bought = trade_through_the_oms(&live).await;
+    a_rule_change_judges_the_next_order(&live, &bought).await;
     a_strategy_trades_the_predictions(&live).await;
     the_simulated_news_is_scored(&live).await;
     the_llm_answers_about_a_symbol_with_sources(&live, &bought).await;
