@@ -243,7 +243,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     );
     screenshot(&browser, "portal-board-en-vn30").await;
     risk_checks_orders(&gateway).await;
-    trade(&browser).await;
+    trade(&browser, &gateway).await;
 
     // On a phone's width the read-only views fit: the page itself never scrolls sideways (wide
     // tables scroll inside their own box).
@@ -350,10 +350,12 @@ async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
 
 /// The order ticket, the orders and the portfolio: an off-tick price refused before sending, a
 /// buy that fills, a buy that rests and is amended then cancelled, and the holding at T+0.
-async fn trade(browser: &Browser) {
-    // A symbol with a best ask to buy at (the board's first, in the page's order).
+async fn trade(browser: &Browser, gateway: &str) {
+    // A symbol with asks to buy from (the board's first, in the page's order), at the deepest
+    // ask shown: the market moves 30 times faster than the clock, and a buy at the best ask
+    // alone may find it gone and rest.
     let pick = browser
-        .script("const tr = [...document.querySelectorAll('#rows tr')].find(tr => tr.children[14].textContent); return tr && [tr.dataset.symbol, tr.children[1].textContent, tr.children[14].textContent]")
+        .script("const tr = [...document.querySelectorAll('#rows tr')].find(tr => tr.children[14].textContent); return tr && [tr.dataset.symbol, tr.children[1].textContent, tr.children[18].textContent || tr.children[16].textContent || tr.children[14].textContent]")
         .await
         .unwrap();
     let pick: Vec<String> = serde_json::from_value(pick).expect("a symbol with asks");
@@ -397,7 +399,7 @@ async fn trade(browser: &Browser) {
         true
     );
 
-    // At the best ask: the preview accepts it, shows its cost (at that price), and it fills.
+    // At the deepest ask: the preview accepts it, shows its cost (at that price), and it fills.
     browser.retype("#t-price", ask).await.unwrap();
     let value: f64 = ask.parse::<f64>().unwrap() * 100_000.0;
     let value = format!("{:.0}", value.round());
@@ -658,9 +660,42 @@ async fn trade(browser: &Browser) {
     );
     screenshot(browser, "portal-strategies-en").await;
 
-    // The risk officer's view (the admin is one): the account's book, and the global kill
-    // switch engaged with a reason, then released.
+    // The risk officer's view (the admin is one): the account's book, the rule sets in force,
+    // and the global kill switch engaged with a reason, then released.
+    let client = reqwest::Client::new();
+    let admin = token(&client, gateway, "admin", ADMIN_PASSWORD).await;
+    let doc = serde_json::json!({"name": "house-limits", "target": "order",
+        "description": "At most 2 billion VND per order",
+        "rules": [{"id": "max_value", "condition": "order.value > 2000000000",
+                   "message": "order value {{order.value}} above 2,000,000,000 VND"}]});
+    let r = client
+        .post(format!("{gateway}/api/rule/v1/sets"))
+        .bearer_auth(&admin)
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    for step in ["submit", "approve"] {
+        let r = client
+            .post(format!(
+                "{gateway}/api/rule/v1/sets/house-limits/versions/1/{step}"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{step}: {}", r.text().await.unwrap());
+    }
     browser.click("#risk-link").await.unwrap();
+    browser
+        .until(
+            "the rule set in force",
+            "document.querySelector('#rulesets tr[data-set=\"house-limits\"][data-active=\"1\"]')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
     browser
         .until(
             "the books",

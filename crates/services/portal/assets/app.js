@@ -65,6 +65,10 @@ const I18N = {
     key: "Mã", exposure: "Mức rủi ro", open_orders: "Lệnh mở", pnl_today: "Lãi/lỗ hôm nay", drawdown: "Sụt giảm",
     margin: "Ký quỹ", kill: "Dừng khẩn cấp", halts: "Ngắt mạch và tạm ngừng", engage: "Dừng", release: "Cho chạy lại",
     engaged: "Đang dừng", kill_reason: "Nhập lý do dừng khẩn cấp", none: "Không có",
+    rule_sets: "Bộ quy tắc đang áp dụng", rule_set: "Bộ quy tắc", rule_target: "Áp dụng cho", rule_active: "Phiên bản hiệu lực",
+    rule_latest: "Phiên bản mới nhất", rule_desc: "Mô tả", rule_updated: "Thay đổi lúc", rule_rollback: "Quay lại phiên bản trước",
+    rule_refusals: "Bị quy tắc từ chối gần đây", rule_subject: "Lệnh / quyết định", rule_rule: "Quy tắc",
+    target_order: "Lệnh", target_decision: "Quyết định chiến lược", rolled_back: "Đã quay lại",
     reports: "Báo cáo", from: "Từ ngày", to: "Đến ngày", show: "Xem", daily: "Lãi/lỗ theo ngày", csv: "Xuất CSV",
     date: "Ngày", bought: "Giá trị mua", sold: "Giá trị bán", history: "Lịch sử giao dịch", sum: "Tổng",
     person: "(lệnh tay)", backtest: "Kiểm thử lịch sử (backtest)", bt_symbols: "Mã (cách nhau dấu phẩy)", run: "Chạy",
@@ -133,6 +137,10 @@ const I18N = {
     key: "Id", exposure: "Exposure", open_orders: "Open orders", pnl_today: "P&L today", drawdown: "Drawdown",
     margin: "Margin", kill: "Kill switch", halts: "Breakers and halts", engage: "Stop", release: "Release",
     engaged: "Stopped", kill_reason: "Enter why it is stopped", none: "None",
+    rule_sets: "Rule sets in force", rule_set: "Rule set", rule_target: "Judges", rule_active: "Active version",
+    rule_latest: "Latest version", rule_desc: "Description", rule_updated: "Changed", rule_rollback: "Roll back",
+    rule_refusals: "Recently refused by a rule", rule_subject: "Order / decision", rule_rule: "Rule",
+    target_order: "Orders", target_decision: "Strategy decisions", rolled_back: "Rolled back",
     reports: "Reports", from: "From", to: "To", show: "Show", daily: "Daily P&L", csv: "Export CSV",
     date: "Date", bought: "Bought", sold: "Sold", history: "Trade history", sum: "Total",
     person: "(manual)", backtest: "Backtest", bt_symbols: "Symbols (comma-separated)", run: "Run",
@@ -1952,6 +1960,42 @@ async function loadRisk() {
     return li;
   }));
   $("books").dataset.loaded = String(m.books.length);
+  loadRules().catch((e) => setStatus(String(e.message || e), true));
+}
+
+const RULE = "/api/rule/v1";
+
+/** The rule sets in force and the latest refusals (the rule service's audit). */
+async function loadRules() {
+  const [sets, refused] = await Promise.all([call(`${RULE}/sets`), call(`${RULE}/evaluations?limit=20`)]);
+  if ($("riskview").hidden) return;
+  const rows = sets.ok ? sets.body : [];
+  $("rulesets").tBodies[0].replaceChildren(...(rows.length ? rows.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.set = r.name;
+    tr.dataset.active = String(r.active_version);
+    tr.append(cell(r.name), cell(t(`target_${r.target}`)), cell(r.active_version ? `v${r.active_version}` : t("none")),
+      cell(`v${r.latest_version} (${r.latest_status})`), cell(r.description), cell(r.updated_at.replace("T", " ").slice(0, 19)));
+    const back = cell("");
+    if (r.active_version > 1) {
+      back.append(button(t("rule_rollback"), "amend", async () => {
+        const a = await call(`${RULE}/sets/${encodeURIComponent(r.name)}/rollback`, { method: "POST" });
+        setStatus(a.ok ? `${r.name}: ${t("rolled_back")} → v${a.body.version}` : `${t("refused")}: ${a.body.message}`, !a.ok);
+        loadRules().catch(() => {});
+      }));
+    }
+    tr.append(back);
+    return tr;
+  }) : [emptyRow("rulesets", 7)]));
+  $("rulesets").dataset.loaded = String(rows.length);
+  const list = refused.ok ? refused.body : [];
+  $("rulerefusals").tBodies[0].replaceChildren(...(list.length ? list.map((e) => {
+    const tr = document.createElement("tr");
+    const f = e.rejections[0] || { set: "", rule: "", message: "" };
+    tr.append(cell(e.at.replace("T", " ").slice(0, 19)), cell(e.subject), cell(e.owner),
+      cell(`${f.set}/${f.rule}`), cell(f.message));
+    return tr;
+  }) : [emptyRow("rulerefusals", 5)]));
 }
 
 // ---- session and data --------------------------------------------------------------------------
