@@ -157,13 +157,13 @@ pub const SERVICES: [ServiceSpec; 17] = [
     },
     ServiceSpec {
         name: "rule",
-        description: "Dynamic business rules",
+        description: "Dynamic business rules: CEL rule sets and decision tables",
         http_port: 18108,
         grpc_port: 18208,
         admin_port: 18308,
         grpc_package: "qts.rule.v1",
         grpc_service: "qts.rule.v1.RuleService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Partial,
     },
     ServiceSpec {
         name: "config",
@@ -197,13 +197,13 @@ pub const SERVICES: [ServiceSpec; 17] = [
     },
     ServiceSpec {
         name: "notification",
-        description: "Notifications: e-mail, chat, push",
+        description: "Notifications: e-mail, chat, webhooks, SMS, inbox",
         http_port: 18112,
         grpc_port: 18212,
         admin_port: 18312,
         grpc_package: "qts.notification.v1",
         grpc_service: "qts.notification.v1.NotificationService",
-        maturity: Maturity::Skeleton,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "llm",
