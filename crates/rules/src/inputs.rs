@@ -3,13 +3,13 @@
 //! fills them with ([`Inputs`]). A variable is an object of scalar fields (or, for `ind`, a map
 //! of indicator values); every field is always present, so a rule never meets a missing key.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cel::Value;
+use cel::common::types::{CelBool, CelDouble, CelInt, CelMap, CelMapKey, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::context::VariableResolver;
-use cel::objects::Key;
 use serde::{Deserialize, Serialize};
 
 /// What a rule set judges: who evaluates it, and with which variables.
@@ -356,12 +356,12 @@ impl FieldValue {
         }
     }
 
-    fn value(self) -> Value {
+    fn val(&self) -> Box<dyn Val> {
         match self {
-            FieldValue::Int(v) => Value::Int(v),
-            FieldValue::Double(v) => Value::Float(v),
-            FieldValue::Str(v) => Value::String(v),
-            FieldValue::Bool(v) => Value::Bool(v),
+            FieldValue::Int(v) => Box::new(CelInt::from(*v)),
+            FieldValue::Double(v) => Box::new(CelDouble::from(*v)),
+            FieldValue::Str(v) => Box::new(CelString::from(v.clone())),
+            FieldValue::Bool(v) => Box::new(CelBool::from(*v)),
         }
     }
 
@@ -407,6 +407,10 @@ pub enum InputError {
     },
 }
 
+/// A variable's fields as given: `(field, value)`; a field name is borrowed when it is a
+/// declared one (no allocation on the order path), owned for a map variable's keys.
+pub type Fields = Vec<(Cow<'static, str>, FieldValue)>;
+
 /// The values of a target's variables for one evaluation, checked against their declarations:
 /// every declared field of every declared variable is set, with its declared type. Built once
 /// per evaluation and lent to every rule set's programs (a [`VariableResolver`]: no copies).
@@ -414,7 +418,8 @@ pub enum InputError {
 pub struct Inputs {
     target: Target,
     values: Vec<(&'static str, Box<dyn Val>)>,
-    json: serde_json::Map<String, serde_json::Value>,
+    /// As given, for [`Inputs::json`] (built only when asked: audit rows, what-ifs).
+    given: Vec<(&'static str, Fields)>,
 }
 
 impl VariableResolver for Inputs {
@@ -431,10 +436,10 @@ impl Inputs {
     /// matter; an object variable needs every field, a map variable any keys).
     pub fn new(
         target: Target,
-        variables: impl IntoIterator<Item = (&'static str, Vec<(String, FieldValue)>)>,
+        variables: impl IntoIterator<Item = (&'static str, Fields)>,
     ) -> Result<Inputs, InputError> {
         let mut values = Vec::new();
-        let mut json = serde_json::Map::new();
+        let mut given = Vec::new();
         for (name, fields) in variables {
             let var = target
                 .variable(name)
@@ -442,34 +447,35 @@ impl Inputs {
                     target: target.name(),
                     variable: name.to_owned(),
                 })?;
-            let mut map = HashMap::with_capacity(fields.len());
-            let mut obj = serde_json::Map::new();
-            for (field, value) in fields {
-                let want = match var.map_of {
-                    Some(t) => t,
+            let mut map: HashMap<CelMapKey<'static>, Box<dyn Val>> =
+                HashMap::with_capacity(fields.len());
+            for (field, value) in &fields {
+                let (key, want) = match var.map_of {
+                    Some(t) => (CelMapKey::from(field.to_string()), t),
                     None => {
-                        var.field(&field)
-                            .ok_or_else(|| InputError::Field {
-                                variable: var.name,
-                                field: field.clone(),
-                                why: "no such field".to_owned(),
-                            })?
-                            .ty
+                        let declared = var.field(field).ok_or_else(|| InputError::Field {
+                            variable: var.name,
+                            field: field.to_string(),
+                            why: "no such field".to_owned(),
+                        })?;
+                        (CelMapKey::from(declared.name), declared.ty)
                     }
                 };
                 if value.scalar() != want {
                     return Err(InputError::Field {
                         variable: var.name,
-                        field,
+                        field: field.to_string(),
                         why: format!("is {:?}, declared {want:?}", value.scalar()),
                     });
                 }
-                obj.insert(field.clone(), value.to_json());
-                map.insert(Key::String(Arc::new(field)), value.value());
+                map.insert(key, value.val());
             }
             // Every key is a declared field: fewer keys than fields means one is missing.
             if map.len() < var.fields.len()
-                && let Some(missing) = var.fields.iter().find(|f| !obj.contains_key(f.name))
+                && let Some(missing) = var
+                    .fields
+                    .iter()
+                    .find(|f| !fields.iter().any(|(k, _)| k == f.name))
             {
                 return Err(InputError::Field {
                     variable: var.name,
@@ -477,11 +483,8 @@ impl Inputs {
                     why: "not given".to_owned(),
                 });
             }
-            json.insert(name.to_owned(), obj.into());
-            let value: Box<dyn Val> = Value::from(map)
-                .try_into()
-                .unwrap_or_else(|e| unreachable!("a map of scalars converts: {e}"));
-            values.push((var.name, value));
+            values.push((var.name, Box::new(CelMap::from(map)) as Box<dyn Val>));
+            given.push((var.name, fields));
         }
         if let Some(missing) = target
             .variables()
@@ -496,7 +499,7 @@ impl Inputs {
         Ok(Inputs {
             target,
             values,
-            json,
+            given,
         })
     }
 
@@ -543,7 +546,7 @@ impl Inputs {
                     (Some(Scalar::Bool), serde_json::Value::Bool(b)) => FieldValue::Bool(*b),
                     (Some(t), _) => return Err(bad(&format!("is not of type {t:?}"))),
                 };
-                out.push((field.clone(), value));
+                out.push((Cow::Owned(field.clone()), value));
             }
             vars.push((var.name, out));
         }
@@ -557,7 +560,17 @@ impl Inputs {
 
     /// The inputs as JSON (`{"order": {...}, ...}`), for audit rows and what-if reports.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.json.clone())
+        self.given
+            .iter()
+            .map(|(name, fields)| {
+                let obj: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect();
+                ((*name).to_owned(), serde_json::Value::Object(obj))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     }
 
     /// Inputs with every field zero or empty: what the checker evaluates each rule against once
@@ -575,7 +588,7 @@ impl Inputs {
                         Str => FieldValue::from(""),
                         Scalar::Bool => FieldValue::Bool(false),
                     };
-                    (f.name.to_owned(), value)
+                    (Cow::Borrowed(f.name), value)
                 })
                 .collect();
             (v.name, fields)
@@ -585,12 +598,12 @@ impl Inputs {
 }
 
 /// The `now` variable's fields for an instant: Vietnam date, time, minute of day and weekday.
-pub fn now_fields(at: time::OffsetDateTime) -> Vec<(String, FieldValue)> {
+pub fn now_fields(at: time::OffsetDateTime) -> Fields {
     let vn = at.to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap_or(time::UtcOffset::UTC));
     let (h, m) = (vn.hour(), vn.minute());
     vec![
         (
-            "date".to_owned(),
+            Cow::Borrowed("date"),
             FieldValue::from(format!(
                 "{:04}-{:02}-{:02}",
                 vn.year(),
@@ -599,21 +612,24 @@ pub fn now_fields(at: time::OffsetDateTime) -> Vec<(String, FieldValue)> {
             )),
         ),
         (
-            "time".to_owned(),
+            Cow::Borrowed("time"),
             FieldValue::from(format!("{h:02}:{m:02}")),
         ),
         (
-            "minute".to_owned(),
+            Cow::Borrowed("minute"),
             FieldValue::Int(i64::from(h) * 60 + i64::from(m)),
         ),
         (
-            "weekday".to_owned(),
+            Cow::Borrowed("weekday"),
             FieldValue::Int(i64::from(vn.weekday().number_from_monday())),
         ),
     ]
 }
 
 /// `[(field, value)]` from `(name, value)` pairs, for building an [`Inputs`] variable.
-pub fn fields<const N: usize>(pairs: [(&str, FieldValue); N]) -> Vec<(String, FieldValue)> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+pub fn fields<const N: usize>(pairs: [(&'static str, FieldValue); N]) -> Fields {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (Cow::Borrowed(k), v))
+        .collect()
 }

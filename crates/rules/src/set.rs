@@ -630,17 +630,19 @@ impl CompiledSet {
         self.cost
     }
 
-    fn run(&self, program: &Program, inputs: &Inputs) -> Result<Value, ExecutionError> {
+    /// A context reading `inputs`, for every program of this set.
+    fn context<'a>(&self, inputs: &'a Inputs) -> Context<'a, 'a> {
         let mut ctx = Context::with_env(self.env.clone());
         ctx.set_variable_resolver(inputs);
-        program.execute(&ctx)
+        ctx
     }
 
     fn probe(&self) -> Vec<Problem> {
         let zero = Inputs::zero(self.doc.target);
+        let ctx = self.context(&zero);
         let mut problems = Vec::new();
         let mut probe = |rule: &str, what: &str, p: &Program| {
-            if let Err(e) = self.run(p, &zero)
+            if let Err(e) = p.execute(&ctx)
                 && is_type_error(&e)
             {
                 problems.push(Problem {
@@ -696,12 +698,12 @@ impl CompiledSet {
         }
     }
 
-    fn fire(&self, fires: &Fires, inputs: &Inputs, out: &mut Outcome) {
+    fn fire(&self, fires: &Fires, ctx: &Context<'_, '_>, out: &mut Outcome) {
         let mut message = String::new();
         for part in &fires.message.parts {
             match part {
                 Part::Text(t) => message.push_str(t),
-                Part::Expr(p) => match self.run(p, inputs) {
+                Part::Expr(p) => match p.execute(ctx) {
                     Ok(v) => message.push_str(&text(&v)),
                     Err(e) => message.push_str(&format!("<{e}>")),
                 },
@@ -716,7 +718,7 @@ impl CompiledSet {
                 .push(self.finding(fires, Action::Warn, message)),
             Action::Set => {
                 for (name, p) in &fires.values {
-                    match self.run(p, inputs) {
+                    match p.execute(ctx) {
                         Ok(v) => {
                             out.values.insert(name.clone(), json(&v));
                         }
@@ -732,10 +734,11 @@ impl CompiledSet {
     /// to `out`.
     pub fn evaluate(&self, inputs: &Inputs, out: &mut Outcome) {
         out.sets.push(format!("{}@{}", self.doc.name, self.version));
+        let ctx = self.context(inputs);
         for item in &self.items {
             match item {
-                Item::Rule { condition, fires } => match self.run(condition, inputs) {
-                    Ok(Value::Bool(true)) => self.fire(fires, inputs, out),
+                Item::Rule { condition, fires } => match condition.execute(&ctx) {
+                    Ok(Value::Bool(true)) => self.fire(fires, &ctx, out),
                     Ok(_) => {}
                     Err(e) => self.failed(fires, &e, out),
                 },
@@ -743,7 +746,7 @@ impl CompiledSet {
                     for (condition, fires) in rows {
                         let hit = match condition {
                             None => true,
-                            Some(c) => match self.run(c, inputs) {
+                            Some(c) => match c.execute(&ctx) {
                                 Ok(v) => v == Value::Bool(true),
                                 Err(e) => {
                                     self.failed(fires, &e, out);
@@ -752,7 +755,7 @@ impl CompiledSet {
                             },
                         };
                         if hit {
-                            self.fire(fires, inputs, out);
+                            self.fire(fires, &ctx, out);
                             break;
                         }
                     }

@@ -353,7 +353,7 @@ fn decision_rules_set_parameters_and_filter_signals() {
                 (
                     "ind",
                     ind.iter()
-                        .map(|(k, v)| ((*k).to_owned(), FieldValue::Double(*v)))
+                        .map(|(k, v)| ((*k).to_owned().into(), FieldValue::Double(*v)))
                         .collect(),
                 ),
                 ("now", now_fields(time::OffsetDateTime::UNIX_EPOCH)),

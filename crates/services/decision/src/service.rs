@@ -576,7 +576,7 @@ impl Engine {
             .map(|values| {
                 values
                     .iter()
-                    .map(|(id, v)| (id.clone(), rules::FieldValue::Double(*v)))
+                    .map(|(id, v)| (id.clone().into(), rules::FieldValue::Double(*v)))
                     .collect()
             })
             .unwrap_or_default();
