@@ -555,13 +555,14 @@ impl RuleSetDoc {
 }
 
 /// Whether an evaluation error says the expression does not fit its inputs (as opposed to
-/// a value-dependent failure such as a division by zero, which zero inputs would cause).
+/// a value-dependent failure such as a division by zero, which zero inputs would cause, or a
+/// key missing from a map variable: `ind["atr14"]` on zero inputs, whose empty `ind` has no
+/// key; an object's unknown field is refused by the checker before this runs).
 fn is_type_error(e: &ExecutionError) -> bool {
     matches!(
         e,
         ExecutionError::NoSuchOverload(_)
             | ExecutionError::UndeclaredReference(_)
-            | ExecutionError::NoSuchKey(_)
             | ExecutionError::UnexpectedType { .. }
             | ExecutionError::UnsupportedTargetType { .. }
             | ExecutionError::NotSupportedAsMethod { .. }

@@ -311,7 +311,9 @@ fn decision_rules_set_parameters_and_filter_signals() {
             {"id": "weak_rsi", "condition": "signal.name.startsWith('rsi') && signal.value < 25.0",
              "message": "RSI {{signal.value}} too weak a signal"},
             {"id": "atr_known", "condition": "decision.side == 'buy' && !('atr14' in ind)",
-             "action": "warn", "message": "no ATR yet"}
+             "action": "warn", "message": "no ATR yet"},
+            {"id": "too_wild", "condition": "'atr14' in ind && ind['atr14'] > 1000.0",
+             "message": "ATR {{ind['atr14']}} too wild"}
         ],
         "tables": [{"id": "size", "inputs": ["decision.strategy", "decision.value"], "rows": [
             {"when": ["'ma-cross'", "> 100000000"], "action": "set",
@@ -377,6 +379,15 @@ fn decision_rules_set_parameters_and_filter_signals() {
     assert_eq!(out.rejections[0].action, Action::Reject);
     assert_eq!(out.number("quantity_factor"), Some(1.0));
     assert!(out.warnings.is_empty());
+    // An indicator value read by key (absent on the zero inputs the set was probed with).
+    let out = rules.evaluate(&decision(
+        "ma-cross",
+        1_000_000,
+        "golden_cross",
+        1.0,
+        &[("atr14", 1500.0)],
+    ));
+    assert_eq!(out.rejections[0].message, "ATR 1500 too wild");
     // Order inputs meet no decision set.
     assert!(rules.evaluate(&order("HPG", "buy", 1, 1, "HOSE")).allowed());
     assert!(rules.any(Target::Decision) && !rules.any(Target::Order));
