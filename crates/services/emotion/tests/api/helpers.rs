@@ -18,10 +18,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(&[]).await
 }
 
-/// Starts the service with extra settings.
+/// The service's clock in the tests: the day the test items are published (their sentiment
+/// counts what the last 24 hours brought, so on the wall clock the tests would expire).
+pub const NOON: &str = "2026-12-01T12:00:00+07:00";
+
+/// Starts the service with extra settings (its clock at [`NOON`] unless they set it).
 pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+    let mut all = vec![("EMOTION__CLOCK__START", NOON)];
+    all.extend_from_slice(env);
     TestApp {
-        app: spawn::<emotion::App>(env)
+        app: spawn::<emotion::App>(&all)
             .await
             .expect("the service starts"),
         http: reqwest::Client::new(),
