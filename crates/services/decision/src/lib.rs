@@ -6,6 +6,8 @@
 //! and the last trade (`market.trade.v1`), and send limit orders carrying their id through the
 //! OMS (whose risk check applies). Every decision is stored with its reason before it is sent;
 //! its OMS client id comes from the signal id, so a redelivered signal never orders twice.
+//! The rule service's active rule sets of target `decision` judge each decision before it is
+//! sent: a refusal is recorded as `refused` with the rule, a `quantity_factor` scales a buy.
 //! REST `/api/decision/v1/...` and gRPC list and switch strategies and list decisions.
 //! Start at [`App`].
 

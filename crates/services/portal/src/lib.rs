@@ -16,9 +16,11 @@
 //! quantities and the session, as the trader types; the order itself, regular, conditional or
 //! algorithmic, goes to the OMS), signal markers and company data, the orders page (amend,
 //! cancel, fills), the portfolio (T+0/T+1/T+2, P&L, NAV chart), strategies with backtests
-//! (`backtests`), reports with CSV export and the risk officer's view. The symbol view
-//! also shows the prediction service's call on the symbol and the emotion service's news
-//! sentiment with the latest headlines. Not yet: the notifications inbox (issue 13).
+//! (`backtests`), reports with CSV export and the risk officer's view (with the rule sets in
+//! force and the latest refusals, from the rule service). The symbol view also shows the
+//! prediction service's call on the symbol and the emotion service's news sentiment with the
+//! latest headlines. Not yet: the notifications inbox page (the notification service serves
+//! its API).
 //!
 //! Start at [`App`]: its `common::service::Service` impl is what `main`, `qts up` and the API
 //! tests (`tests/api`) start.

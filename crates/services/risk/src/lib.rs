@@ -7,7 +7,9 @@
 //! minute, duplicates, exposure per symbol and in total, daily realised loss) and the kill
 //! switches (global, account, strategy); every rejection names the rule and the numbers.
 //! Limits and kill switches are set through the API, stored and audited, and published on
-//! `risk.event.v1` with every rejected order. The counters are rebuilt from the bus on start
+//! `risk.event.v1` with every rejected order. The rule service's active rule sets of target
+//! `order` (crates/rules, followed live from `rule.set.v1`) judge every check and preview too;
+//! each evaluation is reported on `rule.evaluation.v1`. The counters are rebuilt from the bus on start
 //! (`oms.order.v1`, `oms.fill.v1`, `masterdata.security.v1`, `market.trade.v1`,
 //! `market.index.v1`, `market.status.v1`) before the first check is answered.
 //!
