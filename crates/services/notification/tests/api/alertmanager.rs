@@ -109,7 +109,7 @@ async fn an_alertmanager_alert_reaches_ops_by_email_firing_then_resolved() {
     let Some(smtp) = Smtp::start().await else {
         return;
     };
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let env = env_of(&[
         &smtp.env(),
         &[

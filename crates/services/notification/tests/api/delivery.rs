@@ -42,7 +42,7 @@ async fn a_filled_order_reaches_each_follower_once_by_email_and_webhook_in_their
         return;
     };
     let hook = Peer::start().await;
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(&tokens, &pairs(&smtp.env())).await;
     let lan = tokens.token("lan", &["trader"], &["0001001"]);
     let john = tokens.token("john", &["trader"], &["0001001"]);

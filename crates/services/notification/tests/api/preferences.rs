@@ -54,7 +54,7 @@ async fn bad_preferences_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn preferences_follow_the_accounts_of_the_token_and_ops_may_set_anyones() {
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(&tokens, &[]).await;
     let lan = tokens.token("lan", &["trader"], &["0001001", "0001002"]);
     let other = tokens.token("minh", &["trader"], &["0002001"]);
