@@ -1,12 +1,9 @@
 //! [`spawn_app`] and the [`TestApp`] with one method per endpoint; [`Tokens`], a stand-in SSO
 //! (a JWKS on port 0 and access tokens signed with its key) for the tests of who may do what.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::service::testing::{Spawned, spawn};
 use proto::config::v1::config_service_client::ConfigServiceClient;
-use ring::signature::KeyPair as _;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A master key for the tests (base64 of 32 bytes).
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -36,68 +33,13 @@ pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
     }
 }
 
-/// A stand-in SSO: its JWKS served on port 0, and tokens signed with its key.
-pub struct Tokens {
-    /// Its API root (`auth.sso_url`).
-    pub url: String,
-    encoding: jsonwebtoken::EncodingKey,
-}
-
-const ISSUER: &str = "http://localhost:18080/api/sso";
-
-impl Tokens {
-    /// Serves a fresh key's JWKS.
-    pub async fn start() -> Self {
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
-        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        let jwks = json!({"keys": [{
-            "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": "test-key",
-            "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-        }]});
-        let router = axum::Router::new().route(
-            "/.well-known/jwks.json",
-            axum::routing::get(move || std::future::ready(axum::Json(jwks.clone()))),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Self {
-            url,
-            encoding: jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
-        }
-    }
-
-    /// An access token of `username` with `roles`.
-    pub fn token(&self, username: &str, roles: &[&str]) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let claims = json!({
-            "iss": ISSUER, "aud": "qts", "sub": format!("id-{username}"), "iat": now,
-            "exp": now + 600, "preferred_username": username, "roles": roles,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-        header.kid = Some("test-key".to_owned());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
-    }
-
-    /// The settings that make the service check these tokens.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CONFIG__AUTH__ENABLED", "true".to_owned()),
-            ("CONFIG__AUTH__SSO_URL", self.url.clone()),
-            ("CONFIG__AUTH__ISSUER", ISSUER.to_owned()),
-            ("CONFIG__AUTH__AUDIENCE", "qts".to_owned()),
-        ]
-    }
-}
+/// The shared stand-in SSO (a JWKS on port 0 and tokens signed with its key).
+pub use common::service::testing::Tokens;
 
 /// Starts the service checking tokens of `tokens`, with extra settings.
 pub async fn spawn_with_tokens(tokens: &Tokens, extra: &[(&str, &str)]) -> TestApp {
-    let env = tokens.env();
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env = tokens.env("CONFIG");
+    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.extend_from_slice(extra);
     spawn_with(&all).await
 }

@@ -59,15 +59,15 @@ async fn a_secret_is_sealed_given_only_to_its_owner_audited_and_never_logged() {
         .try_init()
         .unwrap();
 
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().display().to_string();
     let app = spawn_with_tokens(&tokens, &[("CONFIG__DATA_DIR", &dir)]).await;
-    let admin = tokens.token("alice", &["admin"]);
-    let ops = tokens.token("olga", &["ops"]);
-    let owner = tokens.token("ingestion", &["service"]);
-    let other = tokens.token("oms", &["service"]);
-    let trader = tokens.token("tom", &["trader"]);
+    let admin = tokens.token("alice", &["admin"], &[]);
+    let ops = tokens.token("olga", &["ops"], &[]);
+    let owner = tokens.token("ingestion", &["service"], &[]);
+    let other = tokens.token("oms", &["service"], &[]);
+    let trader = tokens.token("tom", &["trader"], &[]);
     let mut answers = Vec::new();
 
     // Set by an admin only; the answer is metadata.
@@ -218,9 +218,9 @@ async fn a_secret_is_sealed_given_only_to_its_owner_audited_and_never_logged() {
 
 #[tokio::test]
 async fn secrets_refuse_bad_names_values_and_services() {
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(&tokens, &[]).await;
-    let admin = tokens.token("alice", &["admin"]);
+    let admin = tokens.token("alice", &["admin"], &[]);
     for (path, body, status) in [
         ("/v1/secrets/ingestion/Bad Name", json!({"value": "x"}), 400),
         ("/v1/secrets/nosuch/pin", json!({"value": "x"}), 400),
@@ -247,7 +247,7 @@ async fn secrets_refuse_bad_names_values_and_services() {
         .call_as(Some(&admin), "DELETE", "/v1/secrets/oms/pin", None)
         .await;
     assert_eq!(a.status, 404);
-    let owner = tokens.token("oms", &["service"]);
+    let owner = tokens.token("oms", &["service"], &[]);
     let a = app
         .call_as(Some(&owner), "GET", "/v1/secrets/oms/pin/value", None)
         .await;
@@ -271,15 +271,15 @@ async fn secrets_refuse_bad_names_values_and_services() {
 
 #[tokio::test]
 async fn only_ops_and_admins_change_configuration_and_a_service_reads_only_its_own() {
-    let tokens = Tokens::start().await;
+    let tokens = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(&tokens, &[]).await;
-    let ops = tokens.token("olga", &["ops"]);
+    let ops = tokens.token("olga", &["ops"], &[]);
     let body = json!({"expected_version": 0, "values": {"a": 1}});
     for (token, status) in [
         (None, 401),
-        (Some(tokens.token("tom", &["trader"])), 403),
-        (Some(tokens.token("oms", &["service"])), 403),
-        (Some(tokens.token("rita", &["risk_officer"])), 403),
+        (Some(tokens.token("tom", &["trader"], &[])), 403),
+        (Some(tokens.token("oms", &["service"], &[])), 403),
+        (Some(tokens.token("rita", &["risk_officer"], &[])), 403),
     ] {
         let a = app
             .call_as(
@@ -297,8 +297,8 @@ async fn only_ops_and_admins_change_configuration_and_a_service_reads_only_its_o
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.body["changed_by"], "olga");
 
-    let oms = tokens.token("oms", &["service"]);
-    let risk = tokens.token("risk", &["service"]);
+    let oms = tokens.token("oms", &["service"], &[]);
+    let risk = tokens.token("risk", &["service"], &[]);
     assert_eq!(
         app.call_as(Some(&oms), "GET", "/v1/configs/oms/prod", None)
             .await
@@ -315,7 +315,7 @@ async fn only_ops_and_admins_change_configuration_and_a_service_reads_only_its_o
             .status,
         200
     );
-    let trader = tokens.token("tom", &["trader"]);
+    let trader = tokens.token("tom", &["trader"], &[]);
     assert_eq!(
         app.call_as(Some(&trader), "GET", "/v1/configs/oms/prod", None)
             .await

@@ -173,7 +173,7 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
         .unwrap();
     // Tokens that are due (less than the 60 s margin left) two seconds after issue.
     let sim = simulator(62).await;
-    let sso = Tokens::start().await;
+    let sso = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(
         &sso,
         &[
@@ -191,17 +191,17 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
         ],
     )
     .await;
-    let ingestion = sso.token("ingestion", &["service"]);
-    let oms = sso.token("oms", &["service"]);
-    let ops = sso.token("olga", &["ops"]);
-    let admin = sso.token("alice", &["admin"]);
+    let ingestion = sso.token("ingestion", &["service"], &[]);
+    let oms = sso.token("oms", &["service"], &[]);
+    let ops = sso.token("olga", &["ops"], &[]);
+    let admin = sso.token("alice", &["admin"], &[]);
 
     // Only the services of ssi.clients, with their own token: not another service, not a
     // person (an admin included); each refusal audited.
     for (who, token) in [
-        ("risk", sso.token("risk", &["service"])),
+        ("risk", sso.token("risk", &["service"], &[])),
         ("alice", admin.clone()),
-        ("tom", sso.token("tom", &["trader"])),
+        ("tom", sso.token("tom", &["trader"], &[])),
     ] {
         let e = app
             .grpc()
@@ -377,7 +377,7 @@ async fn v2_tokens_are_obtained_kept_renewed_and_given_only_to_the_clients() {
 #[tokio::test]
 async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing() {
     let sim = simulator(3_600).await;
-    let sso = Tokens::start().await;
+    let sso = Tokens::start().await.unwrap();
     let app = spawn_with_tokens(
         &sso,
         &[
@@ -390,7 +390,7 @@ async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing(
         ],
     )
     .await;
-    let historical = sso.token("historical", &["service"]);
+    let historical = sso.token("historical", &["service"], &[]);
     let first = get(&app, &historical, "v3", None).await;
     assert_eq!(
         get(&app, &historical, "v3", None).await.access_token,
@@ -402,7 +402,7 @@ async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing(
     assert!(!renewed.trading, "no OTP login yet: data scope");
 
     // SSI's v3 accepts it: a v3 client given the config service's tokens reads market data.
-    let oms = sso.token("oms", &["service"]);
+    let oms = sso.token("oms", &["service"], &[]);
     let provider = Arc::new(ViaConfig {
         grpc: app.grpc().await,
         bearer: oms.clone(),
@@ -442,7 +442,7 @@ async fn the_v3_session_is_the_config_services_and_tokens_off_hands_out_nothing(
         client.access_token().await.unwrap().expose_secret(),
         shared.access_token
     );
-    let ops = sso.token("olga", &["ops"]);
+    let ops = sso.token("olga", &["ops"], &[]);
     let audit = app
         .call_as(Some(&ops), "GET", "/v1/audit?service=config&limit=50", None)
         .await;
