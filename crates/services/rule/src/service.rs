@@ -520,10 +520,15 @@ impl RuleBook {
         Ok(store::active(&self.inner.db).await?)
     }
 
-    /// A version compiled, from the cache when it is not a draft.
-    fn compiled(&self, v: &Version) -> Result<Arc<CompiledSet>, Error> {
-        let key = (v.name.clone(), v.version);
-        if v.status != "draft"
+    /// Version `version` of `name` compiled from `doc` (read only when not cached), from the
+    /// cache when it is not a draft (a version's document never changes once it left draft).
+    fn compiled_doc(
+        &self,
+        (name, version, draft): (&str, i64, bool),
+        doc: impl FnOnce() -> Result<RuleSetDoc, Error>,
+    ) -> Result<Arc<CompiledSet>, Error> {
+        let key = (name.to_owned(), version);
+        if !draft
             && let Some(c) = self
                 .inner
                 .compiled
@@ -534,10 +539,10 @@ impl RuleBook {
             return Ok(c.clone());
         }
         let c = Arc::new(Self::validate(
-            &v.document,
-            u64::try_from(v.version).unwrap_or(0),
+            &doc()?,
+            u64::try_from(version).unwrap_or(0),
         )?);
-        if v.status != "draft" {
+        if !draft {
             self.inner
                 .compiled
                 .lock()
@@ -545,6 +550,13 @@ impl RuleBook {
                 .insert(key, c.clone());
         }
         Ok(c)
+    }
+
+    /// A version compiled, from the cache when it is not a draft.
+    fn compiled(&self, v: &Version) -> Result<Arc<CompiledSet>, Error> {
+        self.compiled_doc((&v.name, v.version, v.status == "draft"), || {
+            Ok(v.document.clone())
+        })
     }
 
     /// Evaluates the active sets of `target` on `inputs` (JSON).
@@ -556,14 +568,22 @@ impl RuleBook {
         let inputs =
             Inputs::from_json(target, inputs).map_err(|e| Error::BadRequest(e.to_string()))?;
         let mut out = Outcome::default();
+        // The active sets come with their documents: no second read of each version.
         for a in self.active().await? {
             if a.target != target.name() {
                 continue;
             }
-            let v = self
-                .version(&a.name, i64::try_from(a.version).unwrap_or(0))
-                .await?;
-            self.compiled(&v)?.evaluate(&inputs, &mut out);
+            let version = i64::try_from(a.version).unwrap_or(0);
+            let doc = || {
+                rules::set::parse(&a.document_json).map_err(|p| {
+                    Error::BadRequest(format!(
+                        "stored document of {} v{} does not read: {p}",
+                        a.name, a.version
+                    ))
+                })
+            };
+            self.compiled_doc((&a.name, version, false), doc)?
+                .evaluate(&inputs, &mut out);
         }
         Ok(out)
     }
