@@ -470,6 +470,19 @@ fn every_deployment_is_probed_limited_labelled_hardened_and_on_the_registry_port
                     "{at}: no resources.{kind}.{q}"
                 );
             }
+            // A volume claim exists, and only one pod holds it at a time.
+            for vol in pod["volumes"].as_array().unwrap() {
+                if let Some(claim) = vol["persistentVolumeClaim"]["claimName"].as_str() {
+                    assert!(
+                        r.of_kind(file, "PersistentVolumeClaim").contains_key(claim),
+                        "{at}: no PVC {claim}"
+                    );
+                    assert_eq!(
+                        d["spec"]["strategy"]["type"], "Recreate",
+                        "{at}: a ReadWriteOnce claim rolls with Recreate"
+                    );
+                }
+            }
             let probe_port = if name == "gateway" { "http" } else { "admin" };
             for (probe, path) in [
                 ("livenessProbe", "/live"),
@@ -554,7 +567,7 @@ fn every_service_has_its_objects_and_accepts_only_its_callers() {
         let pdbs = r.of_kind(file, "PodDisruptionBudget");
         let policies = r.of_kind(file, "NetworkPolicy");
         let accounts = r.of_kind(file, "ServiceAccount");
-        let pdb_on = !(values["defaults"]["pdb"]["enabled"] == false);
+        let pdb_on = values["defaults"]["pdb"]["enabled"] != false;
         for spec in &SERVICES {
             let at = format!("{file}: {}", spec.name);
             assert!(deployments.contains_key(spec.name), "{at}: no Deployment");
