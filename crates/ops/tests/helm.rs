@@ -766,6 +766,14 @@ fn the_prometheus_operator_objects_scrape_the_admin_ports_and_carry_the_rules() 
         .expect("production has a ServiceMonitor");
     assert_eq!(monitor["spec"]["endpoints"][0]["port"], "admin");
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    // The rules select job="qts", as deploy/prometheus/prometheus.yml names the fleet's job.
+    assert!(
+        monitor["spec"]["endpoints"][0]["relabelings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["targetLabel"] == "job" && r["replacement"] == "qts")
+    );
     assert_eq!(
         monitor["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
         "service"
