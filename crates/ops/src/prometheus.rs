@@ -268,7 +268,10 @@ pub fn rule_files() -> Vec<RuleFile> {
             path: rule_path("red"),
             about: "Per-service RED (rate, errors, duration) of HTTP and gRPC, and latency alerts."
                 .into(),
-            groups: vec![red_group("http"), red_group("grpc"), latency_alerts()],
+            groups: vec![
+                merged("qts-red-http", red_group("http"), latency_alerts()),
+                red_group("grpc"),
+            ],
         },
         RuleFile {
             path: rule_path("slo"),
@@ -277,7 +280,7 @@ pub fn rule_files() -> Vec<RuleFile> {
                  windows and multi-window multi-burn-rate alerts.",
                 AVAILABILITY_SLO * 100.0
             ),
-            groups: vec![slo_records(), slo_alerts()],
+            groups: vec![merged("qts-slo", slo_records(), slo_alerts())],
         },
         RuleFile {
             path: rule_path("fleet"),
@@ -289,16 +292,30 @@ pub fn rule_files() -> Vec<RuleFile> {
         RuleFile {
             path: rule_path("saturation"),
             about: "Saturation: outbox backlog, bus consumers (failures, lag).".into(),
-            groups: vec![saturation_records(), saturation_alerts()],
+            groups: vec![merged(
+                "qts-saturation",
+                saturation_records(),
+                saturation_alerts(),
+            )],
         },
         RuleFile {
             path: rule_path("trading"),
             about: "Trading and market data: the trading session, rejects, latency, kill \
                     switches, feed health."
                 .into(),
-            groups: vec![trading_records(), trading_alerts()],
+            groups: vec![merged("qts-trading", trading_records(), trading_alerts())],
         },
     ]
+}
+
+/// One group of `records` then `alerts`: Prometheus evaluates a group's rules in order, so the
+/// alerts see this evaluation's records (groups run independently, and an alert reading another
+/// group's record would see it one evaluation late).
+fn merged(name: &str, records: RuleGroup, alerts: RuleGroup) -> RuleGroup {
+    RuleGroup {
+        name: name.to_owned(),
+        rules: records.rules.into_iter().chain(alerts.rules).collect(),
+    }
 }
 
 fn rule_path(name: &str) -> String {

@@ -383,3 +383,129 @@ fn every_registry_service_has_a_red_dashboard_and_the_dashboards_are_well_formed
             .any(|f| f.path == "deploy/grafana/provisioning/datasources/prometheus.yaml")
     );
 }
+
+/// Serves `body` as /metrics (any path) on loopback until the test ends.
+fn metrics_server(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0_u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// GET `path` on 127.0.0.1:`port`; the body when the status is 200.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200")
+        .then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))?
+}
+
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_real_prometheus_with_the_local_config_labels_series_by_service_and_loads_the_rules() {
+    let Some(binary) = ops::require("prometheus") else {
+        return;
+    };
+    // A service's own `service` label (fleet-wide metrics) and a metric without one.
+    let target = metrics_server(
+        "qts_http_requests_total{service=\"oms\",method=\"GET\",route=\"/v1/orders\",status=\"200\"} 3\n\
+         oms_open_orders 2\n",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let base = write_tree(tmp.path());
+    let rules: Vec<String> = prometheus::rule_files()
+        .iter()
+        .map(|f| {
+            let rel = f.path.strip_prefix("deploy/prometheus/").unwrap();
+            base.join(rel).to_string_lossy().into_owned()
+        })
+        .collect();
+    let config = prometheus::local_config(
+        &[("oms".to_owned(), format!("127.0.0.1:{target}"))],
+        &rules,
+        None,
+        1,
+    );
+    std::fs::write(tmp.path().join("local.yml"), config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(binary)
+        .arg(format!(
+            "--config.file={}",
+            tmp.path().join("local.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            tmp.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Killed(child);
+    let query = |q: &str| -> Vec<serde_json::Value> {
+        get(port, &format!("/api/v1/query?query={}", encode(q)))
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["data"]["result"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let wanted = [
+        "up{job=\"qts\",service=\"oms\"} == 1",
+        "oms_open_orders{job=\"qts\",service=\"oms\"}",
+        "qts_http_requests_total{service=\"oms\",exported_service=\"\"}",
+        "qts:vn_market_open",
+        "service:qts_requests:rate5m{service=\"oms\"}",
+    ];
+    for q in wanted {
+        loop {
+            if !query(q).is_empty() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no data for {q}");
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+    assert!(query("ALERTS{alertname=\"ServiceMissing\",service=\"oms\"}").is_empty());
+}
