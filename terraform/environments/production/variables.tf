@@ -1,0 +1,63 @@
+variable "region" {
+  type        = string
+  description = "The AWS region (ap-southeast-1, Singapore, is the closest to SSI's servers in Vietnam)."
+  default     = "ap-southeast-1"
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region is an AWS region name such as ap-southeast-1."
+  }
+}
+
+variable "availability_zones" {
+  type        = list(string)
+  description = "The availability zones of the region to use (at least two)."
+  default     = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
+  validation {
+    condition     = length(var.availability_zones) >= 2
+    error_message = "Give at least two availability zones."
+  }
+}
+
+variable "vpc_cidr" {
+  type        = string
+  description = "The VPC's CIDR block."
+  default     = "10.30.0.0/16"
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr))
+    error_message = "vpc_cidr is an IPv4 CIDR block."
+  }
+}
+
+variable "api_access_cidrs" {
+  type        = list(string)
+  description = "Who may reach the Kubernetes API from the internet (operators, the deploy runners); empty: private endpoint only."
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.api_access_cidrs : can(cidrnetmask(c))])
+    error_message = "api_access_cidrs are IPv4 CIDR blocks."
+  }
+}
+
+variable "admin_role_arns" {
+  type        = list(string)
+  description = "IAM roles with cluster-admin access: the deploy workflow's role (its AWS_DEPLOY_ROLE_ARN) and the operators'."
+  default     = []
+}
+
+variable "image_repository" {
+  type        = string
+  description = "The fleet's image on ghcr.io (release.yml pushes it), owner/name in lower case."
+  default     = "qts-vn/qts"
+}
+
+variable "install_chart" {
+  type        = bool
+  description = "Install the chart from terraform too. Leave false: the deploy workflow owns the release and reads the ConfigMap qts-infra-values; true only for a cluster nothing else deploys to."
+  default     = false
+}
+
+variable "image_tag" {
+  type        = string
+  description = "The release to install when install_chart is true (X.Y.Z or sha-<commit>); empty: the chart's appVersion."
+  default     = ""
+}
