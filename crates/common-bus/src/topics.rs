@@ -193,12 +193,13 @@ pub const TA_INDICATOR: TopicSpec = market(
     "qts.ta.v1.IndicatorSnapshot",
     "Indicator values of a symbol and timeframe after each closed bar",
 );
-/// `ta.signal.v1`: crossovers, levels left, band breaks and candlestick patterns.
+/// `ta.signal.v1`: crossovers, levels left, band breaks, candlestick patterns and the alert
+/// rules (rule sets of target `alert`) that became true.
 pub const TA_SIGNAL: TopicSpec = market(
     "ta.signal.v1",
     "symbol",
     "qts.ta.v1.Signal",
-    "Technical signals: crossovers, levels, band breaks, candlestick patterns",
+    "Technical signals: crossovers, levels, band breaks, candlestick patterns, rule-set alerts",
 );
 
 /// `prediction.signal.v1`: the promoted model's prediction for each symbol of the universe and

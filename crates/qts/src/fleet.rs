@@ -70,8 +70,8 @@ fn prepare<S: Service>(sources: &Sources) -> Result<Prepared, common::settings::
 }
 
 /// Every service, in start order: registry order, except that a service starts after the
-/// peers it calls (their bound addresses go into its `[peers]`): the rule service before risk
-/// and decision (they load its active rule sets at start), decision after risk and oms,
+/// peers it calls (their bound addresses go into its `[peers]`): the rule service before ta,
+/// risk and decision (they load its active rule sets at start), decision after risk and oms,
 /// prediction after historical and master-data, llm after the services its tasks read
 /// (emotion, ingestion, master-data, oms, decision); the SSO first, so every other service
 /// verifies tokens with the keys it publishes; the config service next, so the others fetch
@@ -83,9 +83,9 @@ pub fn members() -> Vec<Member> {
         Member::of::<ingestion::App>(),
         Member::of::<historical::App>(),
         Member::of::<master_data::App>(),
+        Member::of::<rule::App>(),
         Member::of::<ta::App>(),
         Member::of::<prediction::App>(),
-        Member::of::<rule::App>(),
         Member::of::<risk::App>(),
         Member::of::<oms::App>(),
         Member::of::<decision::App>(),

@@ -34,17 +34,22 @@ pub enum Target {
     /// Every decision of a strategy before it is sent, in the decision engine (`decision`,
     /// `signal`, `position`, `ind`, `now`): strategy filters and parameters.
     Decision,
+    /// Every closed bar of every symbol and timeframe, in the TA service (`bar`, `ind`, `now`):
+    /// alert conditions. A rule raises its alert (action `warn`) on the bar where its condition
+    /// becomes true, not again while it stays true.
+    Alert,
 }
 
 impl Target {
     /// Every target.
-    pub const ALL: [Target; 2] = [Target::Order, Target::Decision];
+    pub const ALL: [Target; 3] = [Target::Order, Target::Decision, Target::Alert];
 
     /// Its name in documents and on the wire.
     pub fn name(self) -> &'static str {
         match self {
             Target::Order => "order",
             Target::Decision => "decision",
+            Target::Alert => "alert",
         }
     }
 
@@ -58,6 +63,7 @@ impl Target {
         match self {
             Target::Order => &[ORDER, SECURITY, ACCOUNT, MARKET, NOW],
             Target::Decision => &[DECISION, SIGNAL, POSITION, IND, NOW],
+            Target::Alert => &[BAR, IND, NOW],
         }
     }
 
@@ -291,11 +297,42 @@ pub const POSITION: Variable = object(
 /// `ind`: indicator values of the symbol.
 pub const IND: Variable = Variable {
     name: "ind",
-    doc: "The latest indicator values the decision engine holds for the symbol and timeframe, \
-          by id (ind[\"atr14\"]); test with `\"atr14\" in ind` first",
+    doc: "The latest indicator values of the symbol and timeframe (the signal's for a \
+          decision, the bar's for an alert), by id (ind[\"atr14\"]); test with \
+          `\"atr14\" in ind` first: a value still warming up is absent",
     fields: &[],
     map_of: Some(Double),
 };
+
+/// `bar`: the bar that just closed.
+pub const BAR: Variable = object(
+    "bar",
+    "The bar that just closed",
+    &[
+        f("symbol", Str, "Ticker"),
+        f("timeframe", Str, "1m, 5m, 15m, 30m, 1h, 1D"),
+        f("time", Str, "Its start, HH:MM Vietnam time"),
+        f(
+            "open",
+            Int,
+            "Open, VND (futures: index points × 10, as the feed)",
+        ),
+        f("high", Int, "High, VND"),
+        f("low", Int, "Low, VND"),
+        f("close", Int, "Close, VND"),
+        f("volume", Int, "Shares traded"),
+        f(
+            "prev_close",
+            Int,
+            "The previous bar's close, VND; 0 for the first bar",
+        ),
+        f(
+            "change_pct",
+            Double,
+            "Close against the previous bar's close, percent; 0 for the first bar",
+        ),
+    ],
+);
 
 /// A value of one field.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,8 +3,9 @@
 //!
 //! A rule set ([`RuleSetDoc`]) holds rules — CEL expressions (the Common Expression Language:
 //! safe, side-effect free, not Turing-complete; parsed and interpreted by the `cel` crate) —
-//! and decision tables for one [`Target`]: `order` (the risk service's pre-trade check) or
-//! `decision` (the decision engine, before a strategy's order is sent). Its inputs are typed
+//! and decision tables for one [`Target`]: `order` (the risk service's pre-trade check),
+//! `decision` (the decision engine, before a strategy's order is sent) or `alert` (the TA
+//! service, on every closed bar). Its inputs are typed
 //! ([`inputs`]): the checker ([`check`]) refuses an unknown variable or field, a wrong operand
 //! type or an expression that could cost too much before a set can be activated, so the
 //! order path never meets a rule that cannot run. [`Rules`] holds the active sets in a

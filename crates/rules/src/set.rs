@@ -8,6 +8,8 @@
 //! `reject` (the order or decision is refused), `warn` (it passes, and the finding is kept),
 //! `set` (its `values` are returned: parameters for whoever evaluates, e.g. the decision
 //! engine's `quantity_factor`) or, for a table row, `allow` (nothing; later rows are skipped).
+//! A set of target `alert` raises alerts: its rules `warn` (the message is the alert) and a
+//! rule that cannot be evaluated stays quiet.
 //! Messages may quote values: `"order value {{order.value}} above the limit"`.
 
 use std::collections::{BTreeMap, HashSet};
@@ -362,6 +364,12 @@ impl Compiler {
         } else {
             self.template(&format!("{at}.message"), message)
         };
+        if self.target == Target::Alert && matches!(action, Action::Reject | Action::Set) {
+            self.problem(
+                &format!("{at}.action"),
+                "an alert rule raises an alert with warn (or, in a table row, stops with allow)",
+            );
+        }
         match (action, values.is_empty()) {
             (Action::Set, true) => self.problem(&format!("{at}.values"), "set needs values"),
             (Action::Reject | Action::Warn | Action::Allow, false) => {
@@ -688,6 +696,10 @@ impl CompiledSet {
     }
 
     fn failed(&self, fires: &Fires, e: &ExecutionError, out: &mut Outcome) {
+        // An alert that cannot be evaluated stays quiet: an alert is not a refusal.
+        if self.doc.target == Target::Alert {
+            return;
+        }
         let message = format!("rule {} could not be evaluated: {e}", fires.rule);
         match self.doc.on_error {
             OnError::Reject => out

@@ -423,6 +423,90 @@ fn inputs_must_fit_their_declarations() {
             .split(" at line")
             .next()
             .unwrap(),
-        "unknown variant `orders`, expected `order` or `decision`"
+        "unknown variant `orders`, expected one of `order`, `decision`, `alert`"
     );
+}
+
+fn closed_bar(close: i64, prev_close: i64, ind: &[(&'static str, f64)]) -> Inputs {
+    let change = (close - prev_close) as f64 * 100.0 / prev_close as f64;
+    Inputs::new(
+        Target::Alert,
+        [
+            (
+                "bar",
+                fields([
+                    ("symbol", "FPT".into()),
+                    ("timeframe", "5m".into()),
+                    ("time", "10:05".into()),
+                    ("open", prev_close.into()),
+                    ("high", close.max(prev_close).into()),
+                    ("low", close.min(prev_close).into()),
+                    ("close", close.into()),
+                    ("volume", 12_000i64.into()),
+                    ("prev_close", prev_close.into()),
+                    ("change_pct", change.into()),
+                ]),
+            ),
+            (
+                "ind",
+                ind.iter()
+                    .map(|(k, v)| ((*k).into(), FieldValue::Double(*v)))
+                    .collect(),
+            ),
+            ("now", now_fields(time::macros::datetime!(2026-12-01 03:10 UTC))),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn alert_rules_read_the_bar_and_its_indicators_and_only_warn() {
+    // An alert refuses nothing and sets nothing: those actions are refused with where.
+    let refused = problems(json!({"name": "a", "target": "alert", "rules": [
+        {"id": "r", "condition": "bar.close > 0"},
+        {"id": "s", "condition": "bar.close > 0", "action": "set", "values": {"x": "1"}}]}));
+    let at: Vec<&str> = refused.iter().map(|p| p.at.as_str()).collect();
+    assert_eq!(at, ["rules[0].action", "rules[1].action"], "{refused:?}");
+    // Order variables are not an alert's.
+    let unknown = problems(json!({"name": "a", "target": "alert", "rules": [
+        {"id": "r", "action": "warn", "condition": "order.value > 0"}]}));
+    assert!(unknown[0].message.contains("order"), "{unknown:?}");
+
+    let doc: RuleSetDoc = serde_json::from_value(json!({
+        "name": "alerts", "target": "alert",
+        "rules": [
+            {"id": "jump", "action": "warn", "condition": "bar.change_pct >= 3.0",
+             "message": "{{bar.symbol}} up {{bar.change_pct}}% on the {{bar.timeframe}} bar at {{bar.time}}"},
+            {"id": "oversold", "action": "warn",
+             "condition": "'rsi14' in ind && ind['rsi14'] < 30.0",
+             "message": "RSI {{ind['rsi14']}}"},
+            {"id": "broken", "action": "warn", "condition": "bar.close / (bar.volume - 12000) > 1"}
+        ],
+        "tables": [{"id": "volume", "inputs": ["bar.volume"], "rows": [
+            {"when": ["< 1000"], "action": "allow"},
+            {"when": [">= 10000"], "action": "warn", "message": "heavy volume {{bar.volume}}"}]}]
+    }))
+    .unwrap();
+    let set = doc.compile(1).unwrap();
+    let rules = Rules::fixed([set]);
+    assert!(rules.any(Target::Alert) && !rules.any(Target::Order));
+    let out = rules.evaluate(&closed_bar(103_000, 100_000, &[("rsi14", 25.5)]));
+    let said: Vec<(&str, &str)> = out
+        .warnings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.message.as_str()))
+        .collect();
+    // The division by zero stays quiet: an alert that cannot be evaluated is not raised.
+    assert_eq!(
+        said,
+        [
+            ("jump", "FPT up 3% on the 5m bar at 10:05"),
+            ("oversold", "RSI 25.5"),
+            ("volume#2", "heavy volume 12000")
+        ]
+    );
+    assert!(out.rejections.is_empty() && out.allowed());
+    // Warming up (no rsi14 yet) and a flat bar: only the volume row.
+    let out = rules.evaluate(&closed_bar(100_000, 100_000, &[]));
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
 }

@@ -118,19 +118,23 @@ pub enum EventKind {
     Prediction,
     /// Strong news sentiment on watched symbols.
     Sentiment,
+    /// Alert rules (the rule service's sets of target `alert`) that became true on a bar of a
+    /// watched symbol.
+    Alert,
     /// The user's account (password reset, locked account: from the SSO) and direct messages.
     Account,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Order,
         EventKind::Risk,
         EventKind::System,
         EventKind::Ops,
         EventKind::Prediction,
         EventKind::Sentiment,
+        EventKind::Alert,
         EventKind::Account,
     ];
 
@@ -143,6 +147,7 @@ impl EventKind {
             EventKind::Ops => "ops",
             EventKind::Prediction => "prediction",
             EventKind::Sentiment => "sentiment",
+            EventKind::Alert => "alert",
             EventKind::Account => "account",
         }
     }
@@ -156,7 +161,7 @@ impl EventKind {
                 invalid(
                     field,
                     format!(
-                        "{s:?} is not an event kind (order, risk, system, ops, prediction, sentiment, account)"
+                        "{s:?} is not an event kind (order, risk, system, ops, prediction, sentiment, alert, account)"
                     ),
                 )
             })
@@ -168,6 +173,8 @@ impl EventKind {
             EventKind::Order | EventKind::Risk | EventKind::Account => {
                 vec![Channel::Email, Channel::Inbox]
             }
+            // Asked for by watching the symbol: the inbox shows them, other channels on request.
+            EventKind::Alert => vec![Channel::Inbox],
             EventKind::System | EventKind::Ops | EventKind::Prediction | EventKind::Sentiment => {
                 Vec::new()
             }

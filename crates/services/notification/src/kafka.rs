@@ -6,7 +6,7 @@
 use common::bus::SharedBus;
 use common::bus::topics::{
     NOTIFICATION_REQUEST, OMS_FILL, OMS_ORDER, PREDICTION_SIGNAL, RISK_EVENT, SENTIMENT_SERIES,
-    SYSTEM_DEADLETTER,
+    SYSTEM_DEADLETTER, TA_SIGNAL,
 };
 use common::consumer::{Consumer, HandleError, handler_fn};
 use common::settings::ConsumerSettings;
@@ -218,6 +218,30 @@ fn prediction_event(s: &proto::prediction::v1::Signal) -> Option<(Audience, Even
     ))
 }
 
+/// An alert rule that became true (a TA signal of kind `alert`); other TA signals are for
+/// strategies and charts, not people.
+fn alert_event(s: &proto::ta::v1::Signal) -> Option<(Audience, Event)> {
+    if s.kind != "alert" {
+        return None;
+    }
+    let (set, rule) = s.name.split_once('/').unwrap_or((s.name.as_str(), ""));
+    Some((
+        Audience::Symbol(s.symbol.clone()),
+        Event {
+            kind: EventKind::Alert,
+            template: "alert".to_owned(),
+            severity: Severity::Warning,
+            key: format!("alert:{}", s.id),
+            group: None,
+            merge: Merge::None,
+            data: json!({
+                "symbol": s.symbol, "timeframe": s.timeframe, "set": set, "rule": rule,
+                "message": s.detail, "close": s.value.round() as i64, "at": vn_time(s.bar_start.as_ref()),
+            }),
+        },
+    ))
+}
+
 fn sentiment_event(
     p: &proto::emotion::v1::SentimentPoint,
     threshold: f64,
@@ -278,6 +302,9 @@ async fn handle(
     } else if topic == PREDICTION_SIGNAL.name {
         let s: proto::prediction::v1::Signal = envelope.decode().map_err(HandleError::reject)?;
         prediction_event(&s)
+    } else if topic == TA_SIGNAL.name {
+        let s: proto::ta::v1::Signal = envelope.decode().map_err(HandleError::reject)?;
+        alert_event(&s)
     } else if topic == SENTIMENT_SERIES.name {
         let p: proto::emotion::v1::SentimentPoint =
             envelope.decode().map_err(HandleError::reject)?;
@@ -314,6 +341,7 @@ pub async fn run(
             SYSTEM_DEADLETTER.static_name(),
             PREDICTION_SIGNAL.static_name(),
             SENTIMENT_SERIES.static_name(),
+            TA_SIGNAL.static_name(),
         ],
         handler_fn(move |delivery, tx| {
             let n = n.clone();

@@ -40,6 +40,11 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         include_str!("../templates/en/sentiment.txt"),
     ),
     (
+        "alert",
+        include_str!("../templates/vi/alert.txt"),
+        include_str!("../templates/en/alert.txt"),
+    ),
+    (
         "account",
         include_str!("../templates/vi/account.txt"),
         include_str!("../templates/en/account.txt"),

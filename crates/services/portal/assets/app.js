@@ -671,9 +671,11 @@ function showMarkers() {
       text: `${t(buy ? "buy" : "sell")} ${volume(f.quantity)} @ ${price(f.price)}`,
     };
   });
+  // An alert (a rule set's condition that became true) has no direction: a yellow square.
   const signals = view.signals.map((g) => ({
     time: bar(Date.parse(g.bar_start)), position: g.direction > 0 ? "belowBar" : "aboveBar",
-    color: g.direction > 0 ? "#5aa9ff" : "#ff9f43", shape: "circle", text: g.name,
+    color: g.kind === "alert" ? "#f5c542" : g.direction > 0 ? "#5aa9ff" : "#ff9f43",
+    shape: g.kind === "alert" ? "square" : "circle", text: g.name,
   }));
   const markers = [...fills, ...signals].sort((a, b) => a.time - b.time);
   $("chart").dataset.markers = String(markers.length);
@@ -681,15 +683,15 @@ function showMarkers() {
   else view.markers = view.lwc.createSeriesMarkers(view.candles, markers);
 }
 
-/** The TA service's signals (crossovers, levels, band breaks, candlestick patterns) of the
- * symbol at the chart's timeframe. */
+/** The TA service's signals (crossovers, levels, band breaks, candlestick patterns, rule-set
+ * alerts) of the symbol at the chart's timeframe. */
 async function loadSignals(symbol, resolution) {
   const r = await call(`/api/ta/v1/signals?symbol=${symbol}&limit=200`);
   if (view.symbol !== symbol) return;
   view.signals = r.ok ? r.body.filter((g) => g.timeframe === resolution) : [];
   $("signals").replaceChildren(...view.signals.slice(0, 8).map((g) => {
     const li = document.createElement("li");
-    li.className = g.direction > 0 ? "up" : "down";
+    li.className = g.kind === "alert" ? "alert" : g.direction > 0 ? "up" : "down";
     li.textContent = `${clockVN(Date.parse(g.bar_start))} ${g.name}${g.detail ? ` — ${g.detail}` : ""}`;
     return li;
   }));

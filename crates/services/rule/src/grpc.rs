@@ -52,7 +52,7 @@ impl RuleService for Api {
     ) -> Result<Response<pb::EvaluateResponse>, Status> {
         let r = request.into_inner();
         let target = Target::parse(&r.target).ok_or_else(|| {
-            Status::invalid_argument(format!("target {:?}: order or decision", r.target))
+            Status::invalid_argument(format!("target {:?}: order, decision or alert", r.target))
         })?;
         if r.inputs_json.len() > 64 * 1024 {
             return Err(Status::invalid_argument("inputs_json above 64 KiB"));

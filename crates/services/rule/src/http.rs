@@ -430,7 +430,7 @@ async fn evaluations(
     if !target.is_empty() && Target::parse(&target).is_none() {
         return Err(ApiError::new(
             Kind::InvalidArgument,
-            format!("target {target:?}: order or decision"),
+            format!("target {target:?}: order, decision or alert"),
         ));
     }
     let set = q.set.unwrap_or_default();

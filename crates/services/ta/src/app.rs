@@ -46,8 +46,23 @@ impl Service for App {
             &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
             &url,
         )?;
+        let rule_url = settings
+            .peer("rule")
+            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let (rules, follower) = rules::Rules::start(
+            crate::SPEC.name,
+            &info.instance_id.to_string(),
+            &settings.own.rule_sets,
+            (
+                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
+                &rule_url,
+            ),
+            &backends.bus,
+        )
+        .await
+        .context("the alert rule sets")?;
         let analysis = Analysis::new(
-            set,
+            (set, rules),
             timeframes,
             settings.own.analysis.clone(),
             calendar,
@@ -75,6 +90,9 @@ impl Service for App {
         };
         let bus = backends.bus.clone();
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
+        if let Some(follower) = follower {
+            host.spawn("rules", move |token: CancellationToken| follower.run(token));
+        }
         host.spawn("analysis", move |token| {
             crate::service::run(analysis, bus, db, clock, token)
         });

@@ -127,11 +127,11 @@ pub enum Rule {
 /// A signal read off a bar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
-    /// `crossover`, `level`, `band` or `pattern`.
+    /// `crossover`, `level`, `band`, `pattern` or `alert`.
     pub kind: &'static str,
     /// e.g. `golden_cross`, `rsi14_left_overbought`, `CDLENGULFING`.
     pub name: String,
-    /// +1 bullish, -1 bearish.
+    /// +1 bullish, -1 bearish; 0 for an alert.
     pub direction: i32,
     /// The value behind it.
     pub value: f64,

@@ -255,10 +255,10 @@ async fn list_signals(
     Query(p): Query<SignalsParams>,
 ) -> Result<Json<Vec<SignalDto>>, ApiError> {
     let kind = p.kind.unwrap_or_default();
-    if !["", "crossover", "level", "band", "pattern"].contains(&kind.as_str()) {
+    if !["", "crossover", "level", "band", "pattern", "alert"].contains(&kind.as_str()) {
         return Err(ApiError::new(
             Kind::InvalidArgument,
-            format!("unknown kind {kind:?} (expected crossover, level, band or pattern)"),
+            format!("unknown kind {kind:?} (expected crossover, level, band, pattern or alert)"),
         ));
     }
     let n = limit(p.limit.unwrap_or(0), s.compute.max_signals())?;

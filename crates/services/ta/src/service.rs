@@ -3,8 +3,15 @@
 //! service when it is first seen), publishes a snapshot to `ta.indicator.v1` after every closed
 //! bar and stores and publishes signals (`ta.signal.v1`, through the outbox); [`Compute`] runs
 //! any function over stored bars.
+//!
+//! Active rule sets of target `alert` (from the rule service, followed live) are evaluated on
+//! every closed bar with its indicator values: a rule whose condition becomes true on a bar
+//! raises an alert, stored and published as a signal of kind `alert` named `<set>/<rule>`
+//! (the notification service tells the symbol's watchers). It fires on the edge, not on every
+//! bar while the condition holds; a warmed-up symbol seeds the state from its last history bar,
+//! so a restart does not raise again what was already true.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -152,6 +159,22 @@ struct Frame {
     studies: Studies,
     /// For timeframes above one minute.
     rollup: Option<Rollup>,
+    /// Which alert rules held at the last bars.
+    alerts: Alerts,
+}
+
+/// The alert rules (`<set>/<rule>`) true at the last bar and at the one before it, so a
+/// correction of the last bar compares with the same predecessor.
+#[derive(Debug, Default)]
+struct Alerts {
+    /// The last bar's start and close.
+    last: Option<(OffsetDateTime, i64)>,
+    /// The close of the bar before it.
+    prev_close: Option<i64>,
+    /// True before the last bar.
+    before: BTreeSet<String>,
+    /// True at the last bar.
+    now: BTreeSet<String>,
 }
 
 /// What a batch of bars produced.
@@ -184,13 +207,15 @@ struct Closer {
     set: StudySet,
     latest: Latest,
     metrics: Metrics,
+    /// The active rule sets (those of target `alert` are read).
+    rules: rules::Rules,
 }
 
 impl Analysis {
     /// An analysis of `set` over `timeframes`; `history` warms symbols up (none: they start
-    /// cold).
+    /// cold); the alert rule sets of `rules` are evaluated on every closed bar.
     pub fn new(
-        set: StudySet,
+        (set, rules): (StudySet, rules::Rules),
         timeframes: Vec<Resolution>,
         settings: AnalysisSettings,
         calendar: Arc<TradingCalendar>,
@@ -210,6 +235,7 @@ impl Analysis {
                 set,
                 latest: Arc::default(),
                 metrics,
+                rules,
             },
         }
     }
@@ -229,6 +255,7 @@ impl Analysis {
                     studies: self.closer.set.start(),
                     rollup: (resolution != Resolution::M1)
                         .then(|| Rollup::new(resolution, self.shape.clone())),
+                    alerts: Alerts::default(),
                 })
                 .collect(),
         }
@@ -272,7 +299,9 @@ impl Analysis {
                 Ok(w) => {
                     self.closer.metrics.warmups.with_label_values(&["ok"]).inc();
                     for (frame, bars) in state.frames.iter_mut().zip(&w.series) {
-                        warm_frame(frame, &self.closer.set, bars, &w.today, first_start, warmup);
+                        let closed =
+                            warm_frame(frame, &self.closer.set, bars, &w.today, first_start, warmup);
+                        self.closer.seed_alerts(frame, closed);
                     }
                 }
                 Err(err) => {
@@ -351,6 +380,7 @@ impl Closer {
         };
         let timeframe = frame.resolution.as_str();
         self.metrics.bars.with_label_values(&[timeframe]).inc();
+        self.alert(frame, bar, &values, out);
         let snapshot = pb::IndicatorSnapshot {
             symbol: bar.symbol.clone(),
             timeframe: timeframe.to_owned(),
@@ -373,6 +403,125 @@ impl Closer {
             self.metrics.signals.with_label_values(&[s.kind]).inc();
             out.signals.push(signal(bar, timeframe, s));
         }
+    }
+}
+
+impl Closer {
+    /// The alert rules true on `bar` of `timeframe` with `values`, its predecessor closing at
+    /// `prev_close` (empty when no alert set is active).
+    fn holding(
+        &self,
+        (bar, timeframe): (&Bar, &str),
+        prev_close: Option<i64>,
+        values: &[(String, f64)],
+    ) -> Vec<rules::Finding> {
+        if !self.rules.any(rules::Target::Alert) {
+            return Vec::new();
+        }
+        let start = bar.start.to_offset(market::calendar::VN_OFFSET);
+        let change_pct = match prev_close {
+            Some(p) if p != 0 => (bar.close - p) as f64 * 100.0 / p as f64,
+            _ => 0.0,
+        };
+        let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let inputs = rules::Inputs::new(
+            rules::Target::Alert,
+            [
+                (
+                    "bar",
+                    rules::fields([
+                        ("symbol", bar.symbol.as_str().into()),
+                        ("timeframe", timeframe.into()),
+                        (
+                            "time",
+                            format!("{:02}:{:02}", start.hour(), start.minute()).into(),
+                        ),
+                        ("open", bar.open.into()),
+                        ("high", bar.high.into()),
+                        ("low", bar.low.into()),
+                        ("close", bar.close.into()),
+                        ("volume", int(bar.volume).into()),
+                        ("prev_close", prev_close.unwrap_or(0).into()),
+                        ("change_pct", change_pct.into()),
+                    ]),
+                ),
+                (
+                    "ind",
+                    values
+                        .iter()
+                        .map(|(id, v)| (id.clone().into(), rules::FieldValue::Double(*v)))
+                        .collect(),
+                ),
+                ("now", rules::now_fields(bar.end())),
+            ],
+        );
+        match inputs {
+            Ok(inputs) => self.rules.evaluate(&inputs).warnings,
+            Err(e) => {
+                tracing::error!(error = %e, "building the alert rule sets' inputs");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Raises the alerts that became true on `bar` (a new bar, or a correction of the last).
+    fn alert(&self, frame: &mut Frame, bar: &Bar, values: &[(String, f64)], out: &mut Output) {
+        let a = &mut frame.alerts;
+        match a.last {
+            Some((start, _)) if start == bar.start => {}
+            last => {
+                a.prev_close = last.map(|(_, close)| close);
+                a.before = std::mem::take(&mut a.now);
+            }
+        }
+        a.last = Some((bar.start, bar.close));
+        let timeframe = frame.resolution.as_str();
+        let holding = self.holding((bar, timeframe), a.prev_close, values);
+        a.now = holding
+            .iter()
+            .map(|f| format!("{}/{}", f.set, f.rule))
+            .collect();
+        for f in holding {
+            let name = format!("{}/{}", f.set, f.rule);
+            if a.before.contains(&name) {
+                continue;
+            }
+            self.metrics.signals.with_label_values(&["alert"]).inc();
+            out.signals.push(signal(
+                bar,
+                timeframe,
+                Signal {
+                    kind: "alert",
+                    name,
+                    direction: 0,
+                    value: bar.close as f64,
+                    detail: f.message,
+                },
+            ));
+        }
+    }
+
+    /// Seeds `frame`'s alert state from the last of the history bars it was warmed with, so
+    /// the first live bar raises only what became true on it.
+    fn seed_alerts(&self, frame: &mut Frame, closed: &[Bar]) {
+        let Some(last) = closed.last() else {
+            return;
+        };
+        let prev_close = closed.len().checked_sub(2).map(|i| closed[i].close);
+        let values: Vec<(String, f64)> = frame
+            .studies
+            .values(&self.set)
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let timeframe = frame.resolution.as_str();
+        let a = &mut frame.alerts;
+        a.last = Some((last.start, last.close));
+        a.prev_close = prev_close;
+        a.now = self
+            .holding((last, timeframe), prev_close, &values)
+            .iter()
+            .map(|f| format!("{}/{}", f.set, f.rule))
+            .collect();
     }
 }
 
@@ -442,23 +591,20 @@ async fn fetch_history(
 /// Applies one timeframe's history before `first` (the symbol's first live bar): its last
 /// `warmup` closed bars into the studies, and for a larger timeframe the minutes of the bucket
 /// `first` falls in into the roll-up (the bucket is still open).
-fn warm_frame(
+fn warm_frame<'a>(
     frame: &mut Frame,
     set: &StudySet,
-    series: &[Bar],
+    series: &'a [Bar],
     today: &[Bar],
     first: OffsetDateTime,
     warmup: usize,
-) {
+) -> &'a [Bar] {
     let bucket = frame
         .rollup
         .as_ref()
         .map_or(first, |r| r.bucket_start(first));
-    let closed: Vec<Bar> = series
-        .iter()
-        .filter(|b| b.start < bucket)
-        .cloned()
-        .collect();
+    // The historical service answers in time order.
+    let closed = &series[..series.partition_point(|b| b.start < bucket)];
     frame
         .studies
         .warm(set, &closed[closed.len().saturating_sub(warmup)..]);
@@ -470,6 +616,7 @@ fn warm_frame(
             let _ = rollup.push(m);
         }
     }
+    closed
 }
 
 /// Consumes `market.bar.v1` into `analysis` until `token` is cancelled: a batch of bars is

@@ -21,6 +21,9 @@ pub struct Sections {
     pub rules: Rules,
     /// On-demand computations.
     pub compute: ComputeSettings,
+    /// The rule service's alert rule sets, evaluated on every closed bar.
+    #[serde(default)]
+    pub rule_sets: rules::RulesSettings,
 }
 
 /// What is kept for every symbol and how.
@@ -239,6 +242,7 @@ impl common::settings::Sections for Sections {
         if let Err(e) = self.study_set() {
             problems.push(format!("studies: {e}"));
         }
+        self.rule_sets.check("rule_sets", problems);
     }
 }
 

@@ -611,14 +611,14 @@ async fn the_ssos_password_reset_is_mailed_in_its_locale() {
 }
 
 #[tokio::test]
-async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
+async fn predictions_strong_sentiment_and_alerts_reach_the_watchers_of_a_symbol() {
     let hook = Peer::start().await;
     let app = spawn_with(&[]).await;
     local_prefs(
         &app,
         json!({"language": "en", "symbols": ["acb"],
                "webhooks": [{"name": "w", "url": format!("{}/w", hook.url), "kind": "slack"}],
-               "events": {"prediction": ["webhook"], "sentiment": ["webhook"]}}),
+               "events": {"prediction": ["webhook"], "sentiment": ["webhook"], "alert": ["webhook"]}}),
     )
     .await;
     let signal = |symbol: &str, direction: i32| proto::prediction::v1::Signal {
@@ -662,11 +662,31 @@ async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
         .await;
     app.publish("sentiment.series.v1", "ACB", &point(-0.9))
         .await; // same day and direction
-    let seen = hook.wait_for(2).await;
+    // An alert rule that became true (TA signal of kind `alert`), delivered twice: one
+    // notification. Other TA signals are for strategies, not people.
+    let ta_signal = |kind: &str, name: &str| proto::ta::v1::Signal {
+        id: format!("ACB-1m-1772420400-{name}"),
+        symbol: "ACB".into(),
+        timeframe: "1m".into(),
+        bar_start: Some(common::bus::proto_time(
+            time::macros::datetime!(2026-03-02 03:00 UTC),
+        )),
+        kind: kind.into(),
+        name: name.into(),
+        direction: 0,
+        value: 25_300.0,
+        detail: "ACB RSI 71.3 above 70".into(),
+    };
+    let alert = ta_signal("alert", "house-alerts/rsi_overbought");
+    app.publish("ta.signal.v1", "ACB", &alert).await;
+    app.publish("ta.signal.v1", "ACB", &alert).await;
+    app.publish("ta.signal.v1", "ACB", &ta_signal("crossover", "golden_cross"))
+        .await;
+    let seen = hook.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
         hook.seen().len(),
-        2,
+        3,
         "{:?}",
         hook.seen()
             .iter()
@@ -693,6 +713,13 @@ async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
         firsts.contains(&"News sentiment on ACB is strongly negative".to_owned()),
         "{firsts:?}"
     );
+    let alerted = seen
+        .iter()
+        .map(|r| r.body["text"].as_str().unwrap())
+        .find(|t| t.starts_with("Alert ACB (1m): ACB RSI 71.3 above 70"))
+        .unwrap_or_else(|| panic!("no alert in {firsts:?}"));
+    assert!(alerted.contains("ACB closed at 25,300 on the 1m bar of 10:00:00 02/03/2026"), "{alerted}");
+    assert!(alerted.contains("Rule rsi_overbought of the rule set house-alerts."), "{alerted}");
 
     // gRPC SendNotification, once per idempotency key.
     let send = proto::notification::v1::SendNotificationRequest {
@@ -723,7 +750,7 @@ async fn predictions_and_strong_sentiment_reach_the_watchers_of_a_symbol() {
         .unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     assert!(bad.message().contains("channels"), "{}", bad.message());
-    hook.wait_for(3).await;
+    hook.wait_for(4).await;
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! start it) on port 0 with its data in a temporary directory.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod alerts;
 mod analysis;
 mod helpers;
 mod info;
