@@ -163,7 +163,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18308,
         grpc_package: "qts.rule.v1",
         grpc_service: "qts.rule.v1.RuleService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "config",
