@@ -65,7 +65,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,8 +78,8 @@ use tokio::sync::{Notify, oneshot};
 pub use disk::{DiskOptions, MAX_EVENT_BYTES};
 
 use super::{
-    BatchError, Delivery, Envelope, Error, EventBus, Offsets, Position, Subscription, TopicSpec,
-    partition_for,
+    BatchError, Delivery, Envelope, Error, EventBus, GroupOffsets, Offsets, Position, Subscription,
+    TopicSpec, partition_for,
 };
 use writer::{Job, WriterHandle};
 
@@ -667,6 +667,34 @@ impl EventBus for EmbeddedBus {
                 }
             })
             .collect())
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupOffsets>, Error> {
+        let state = self.lock();
+        let mut out = Vec::new();
+        for (name, g) in &state.groups {
+            let mut topics: BTreeSet<&str> = g
+                .members
+                .values()
+                .flat_map(|m| m.topics.iter().map(String::as_str))
+                .collect();
+            topics.extend(g.committed.keys().map(|(t, _)| t.as_str()));
+            let mut committed = Vec::new();
+            for topic in topics {
+                let partitions = state.topics.get(topic).map_or(0, |t| t.partitions.len());
+                for p in 0..i32::try_from(partitions).unwrap_or(i32::MAX) {
+                    let at = g.committed.get(&(topic.to_owned(), p)).copied();
+                    committed.push((topic.to_owned(), p, at));
+                }
+            }
+            out.push(GroupOffsets {
+                group: name.clone(),
+                members: u32::try_from(g.members.len()).unwrap_or(u32::MAX),
+                committed,
+            });
+        }
+        out.sort_by(|a, b| a.group.cmp(&b.group));
+        Ok(out)
     }
 
     fn kind(&self) -> &'static str {

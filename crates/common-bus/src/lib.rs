@@ -354,6 +354,19 @@ pub struct Offsets {
     pub next: i64,
 }
 
+/// What one consumer group has read ([`EventBus::groups`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOffsets {
+    /// The group's name (without the broker namespace).
+    pub group: String,
+    /// Members connected now (0: nobody reads for it).
+    pub members: u32,
+    /// `(topic, partition, committed)`: the offset the group reads next on each partition of
+    /// the topics it consumes or committed on; `None` when it committed nothing there yet (it
+    /// starts from the oldest event held).
+    pub committed: Vec<(String, i32, Option<i64>)>,
+}
+
 /// An event bus: topics with partitions, consumer groups, committed offsets.
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
@@ -388,6 +401,9 @@ pub trait EventBus: Send + Sync + 'static {
     /// Where each partition of `topic` stands now, by partition: what a reader from the start
     /// must read to have seen everything published so far.
     async fn offsets(&self, topic: &str) -> Result<Vec<Offsets>, Error>;
+    /// Every consumer group the bus knows, with its members and committed offsets (with
+    /// [`EventBus::offsets`], how far behind each group is).
+    async fn groups(&self) -> Result<Vec<GroupOffsets>, Error>;
     /// `"embedded"` or `"kafka"`.
     fn kind(&self) -> &'static str;
 }

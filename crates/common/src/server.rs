@@ -453,6 +453,15 @@ impl Host {
         }
     }
 
+    /// Adds routes to the admin listener, beside `/live`, `/ready` and `/metrics`, under the
+    /// same limits: for what only the cluster's own tools read (the gateway never routes the
+    /// admin port), such as the monitoring service's Prometheus service discovery.
+    pub fn admin_routes(&mut self, routes: Router) {
+        let limited = limits::bounded(routes, &Limits::new(&self.limits));
+        let admin = std::mem::replace(&mut self.admin.1, Router::new());
+        self.admin.1 = admin.merge(limited);
+    }
+
     /// Adds a background task (consumer, relay, timer) that runs beside the servers until the
     /// token is cancelled. If it returns early, the whole service stops.
     pub fn spawn<F, Fut>(&mut self, name: &'static str, task: F)

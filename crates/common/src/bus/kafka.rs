@@ -21,8 +21,8 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer a
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::bus::{
-    BatchError, Delivery, Envelope, Error, EventBus, Offsets, Position, Subscription, TopicSpec,
-    check_group_name, partition_for, topics,
+    BatchError, Delivery, Envelope, Error, EventBus, GroupOffsets, Offsets, Position, Subscription,
+    TopicSpec, check_group_name, partition_for, topics,
 };
 use crate::settings::KafkaSettings;
 
@@ -418,6 +418,100 @@ impl EventBus for KafkaBus {
                     Ok(Offsets { first, next })
                 })
                 .collect()
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupOffsets>, Error> {
+        // Every topic this process knows (the registry's and those made here), by its name on
+        // the broker, with its partitions.
+        let mut topics: Vec<(String, i32)> = topics::TOPICS
+            .iter()
+            .map(|t| (t.name.to_string(), t.partitions))
+            .collect();
+        for (name, spec) in self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            if !topics.iter().any(|(n, _)| n == name) {
+                topics.push((name.clone(), spec.partitions));
+            }
+        }
+        let client = self.producer.clone();
+        let (brokers, namespace) = (
+            self.settings.brokers.clone(),
+            self.settings.namespace.clone(),
+        );
+        let timeout = self.timeout();
+        tokio::task::spawn_blocking(move || {
+            let list = client
+                .client()
+                .fetch_group_list(None, timeout)
+                .map_err(kafka("list kafka groups"))?;
+            let mut out = Vec::new();
+            for g in list.groups() {
+                let group = match namespace.as_str() {
+                    "" => g.name().to_owned(),
+                    ns => match g.name().strip_prefix(&format!("{ns}.")) {
+                        Some(rest) => rest.to_owned(),
+                        None => continue,
+                    },
+                };
+                if g.protocol_type() != "consumer" && !g.protocol_type().is_empty() {
+                    continue;
+                }
+                let reader: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+                    .set("bootstrap.servers", &brokers)
+                    .set("group.id", g.name())
+                    .set("enable.auto.commit", "false")
+                    .create()
+                    .map_err(kafka("create kafka group reader"))?;
+                let mut tpl = TopicPartitionList::new();
+                for (topic, partitions) in &topics {
+                    for p in 0..*partitions {
+                        tpl.add_partition(&namespaced(&namespace, topic), p);
+                    }
+                }
+                let committed = reader
+                    .committed_offsets(tpl, timeout)
+                    .map_err(kafka("read kafka committed offsets"))?;
+                let mut by_topic: Vec<(String, i32, Option<i64>)> = Vec::new();
+                let mut read: std::collections::BTreeSet<String> = Default::default();
+                for e in committed.elements() {
+                    if let Offset::Offset(n) = e.offset() {
+                        read.insert(e.topic().to_owned());
+                        by_topic.push((e.topic().to_owned(), e.partition(), Some(n)));
+                    }
+                }
+                // The partitions of a topic it read where it committed nothing yet.
+                for e in committed.elements() {
+                    if read.contains(e.topic()) && !matches!(e.offset(), Offset::Offset(_)) {
+                        by_topic.push((e.topic().to_owned(), e.partition(), None));
+                    }
+                }
+                let strip = |t: String| match namespace.as_str() {
+                    "" => t,
+                    ns => t
+                        .strip_prefix(&format!("{ns}."))
+                        .map(str::to_owned)
+                        .unwrap_or(t),
+                };
+                let mut committed: Vec<(String, i32, Option<i64>)> = by_topic
+                    .into_iter()
+                    .map(|(t, p, o)| (strip(t), p, o))
+                    .collect();
+                committed.sort();
+                out.push(GroupOffsets {
+                    group,
+                    members: u32::try_from(g.members().len()).unwrap_or(u32::MAX),
+                    committed,
+                });
+            }
+            out.sort_by(|a, b| a.group.cmp(&b.group));
+            Ok(out)
         })
         .await
         .map_err(|e| Error::Task(e.to_string()))?

@@ -304,6 +304,50 @@ pub async fn a_group_resumes_after_its_committed_offset(bus: SharedBus) {
     );
 }
 
+/// The bus lists its groups with their members and committed offsets: with the topic's
+/// offsets, how far behind a group is.
+pub async fn groups_report_members_and_committed_offsets(bus: SharedBus) {
+    let t = topic(bus.as_ref(), 2).await;
+    for n in 0..10 {
+        bus.publish(&t, &event(n, &format!("k{n}"))).await.unwrap();
+    }
+    let group = unique("g");
+    let mut sub = bus.subscribe(&group, &[&t]).await.unwrap();
+    assert_eq!(take(sub.as_mut(), 10, true).await.len(), 10);
+    for n in 10..13 {
+        bus.publish(&t, &event(n, &format!("k{n}"))).await.unwrap();
+    }
+    let lag = |groups: &[common::bus::GroupOffsets], offsets: &[common::bus::Offsets]| {
+        let g = groups
+            .iter()
+            .find(|g| g.group == group)
+            .expect("the group is listed");
+        let mut lag = 0;
+        for (topic, p, at) in &g.committed {
+            if *topic == t {
+                let o = offsets[usize::try_from(*p).unwrap()];
+                lag += o.next - at.unwrap_or(o.first);
+            }
+        }
+        (g.members, lag)
+    };
+    // Kafka's group listing follows the coordinator: ask until the member shows.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let groups = bus.groups().await.unwrap();
+        let offsets = bus.offsets(&t).await.unwrap();
+        let (members, behind) = lag(&groups, &offsets);
+        if members == 1 && behind == 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "members {members}, lag {behind}: {groups:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A group that joins after hundreds of events gets every one of them, in order per partition
 /// (the embedded bus with a small window reads the older ones from its segment files).
 pub async fn a_late_group_gets_every_retained_event_in_order(bus: SharedBus) {
@@ -398,7 +442,8 @@ macro_rules! conformance {
                 every_group_sees_every_event, members_of_a_group_share_its_partitions,
                 uncommitted_events_are_delivered_again, a_group_resumes_after_its_committed_offset,
                 a_late_group_gets_every_retained_event_in_order, bad_publishes_are_refused,
-                offsets_say_where_a_reader_from_the_start_is_done);
+                offsets_say_where_a_reader_from_the_start_is_done,
+                groups_report_members_and_committed_offsets);
         }
     };
     (@case $make:expr; $($case:ident),*) => {

@@ -448,6 +448,9 @@ impl EventBus for Garbling {
     async fn offsets(&self, topic: &str) -> Result<Vec<common::bus::Offsets>, common::bus::Error> {
         self.0.offsets(topic).await
     }
+    async fn groups(&self) -> Result<Vec<common::bus::GroupOffsets>, common::bus::Error> {
+        self.0.groups().await
+    }
     fn kind(&self) -> &'static str {
         "embedded"
     }

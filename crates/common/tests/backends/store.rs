@@ -380,6 +380,9 @@ impl EventBus for FlakyBus {
     async fn offsets(&self, topic: &str) -> Result<Vec<common::bus::Offsets>, common::bus::Error> {
         self.inner.offsets(topic).await
     }
+    async fn groups(&self) -> Result<Vec<common::bus::GroupOffsets>, common::bus::Error> {
+        self.inner.groups().await
+    }
     fn kind(&self) -> &'static str {
         "flaky"
     }
