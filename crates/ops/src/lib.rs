@@ -66,9 +66,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     }
     dirs.push(PathBuf::from("/usr/bin"));
     dirs.push(PathBuf::from("/usr/sbin"));
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// The tool `name` for a test: `Some(path)`, or `None` after saying why the test skips. Under

@@ -453,7 +453,10 @@ fn closed_bar(close: i64, prev_close: i64, ind: &[(&'static str, f64)]) -> Input
                     .map(|(k, v)| ((*k).into(), FieldValue::Double(*v)))
                     .collect(),
             ),
-            ("now", now_fields(time::macros::datetime!(2026-12-01 03:10 UTC))),
+            (
+                "now",
+                now_fields(time::macros::datetime!(2026-12-01 03:10 UTC)),
+            ),
         ],
     )
     .unwrap()

@@ -299,8 +299,14 @@ impl Analysis {
                 Ok(w) => {
                     self.closer.metrics.warmups.with_label_values(&["ok"]).inc();
                     for (frame, bars) in state.frames.iter_mut().zip(&w.series) {
-                        let closed =
-                            warm_frame(frame, &self.closer.set, bars, &w.today, first_start, warmup);
+                        let closed = warm_frame(
+                            frame,
+                            &self.closer.set,
+                            bars,
+                            &w.today,
+                            first_start,
+                            warmup,
+                        );
                         self.closer.seed_alerts(frame, closed);
                     }
                 }

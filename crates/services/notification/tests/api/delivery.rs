@@ -680,8 +680,12 @@ async fn predictions_strong_sentiment_and_alerts_reach_the_watchers_of_a_symbol(
     let alert = ta_signal("alert", "house-alerts/rsi_overbought");
     app.publish("ta.signal.v1", "ACB", &alert).await;
     app.publish("ta.signal.v1", "ACB", &alert).await;
-    app.publish("ta.signal.v1", "ACB", &ta_signal("crossover", "golden_cross"))
-        .await;
+    app.publish(
+        "ta.signal.v1",
+        "ACB",
+        &ta_signal("crossover", "golden_cross"),
+    )
+    .await;
     let seen = hook.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
@@ -718,8 +722,14 @@ async fn predictions_strong_sentiment_and_alerts_reach_the_watchers_of_a_symbol(
         .map(|r| r.body["text"].as_str().unwrap())
         .find(|t| t.starts_with("Alert ACB (1m): ACB RSI 71.3 above 70"))
         .unwrap_or_else(|| panic!("no alert in {firsts:?}"));
-    assert!(alerted.contains("ACB closed at 25,300 on the 1m bar of 10:00:00 02/03/2026"), "{alerted}");
-    assert!(alerted.contains("Rule rsi_overbought of the rule set house-alerts."), "{alerted}");
+    assert!(
+        alerted.contains("ACB closed at 25,300 on the 1m bar of 10:00:00 02/03/2026"),
+        "{alerted}"
+    );
+    assert!(
+        alerted.contains("Rule rsi_overbought of the rule set house-alerts."),
+        "{alerted}"
+    );
 
     // gRPC SendNotification, once per idempotency key.
     let send = proto::notification::v1::SendNotificationRequest {

@@ -69,7 +69,10 @@ async fn an_alert_rule_fires_on_the_bar_its_condition_becomes_true_and_not_while
     let status = r.status();
     let body = r.text().await.unwrap();
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("an alert rule raises an alert with warn"), "{body}");
+    assert!(
+        body.contains("an alert rule raises an alert with warn"),
+        "{body}"
+    );
     post(
         base,
         json!({"name": "house-alerts", "target": "alert",
@@ -95,7 +98,11 @@ async fn an_alert_rule_fires_on_the_bar_its_condition_becomes_true_and_not_while
     // there for several bars on each rise.
     let mut batch = Vec::new();
     for i in 0..120 {
-        let swing = if (i / 20) % 2 == 0 { i % 20 } else { 20 - i % 20 };
+        let swing = if (i / 20) % 2 == 0 {
+            i % 20
+        } else {
+            20 - i % 20
+        };
         batch.push((
             "market.bar.v1",
             Envelope::new("historical", "FPT", &bar(i, 100_000 + swing * 500)),
@@ -121,7 +128,10 @@ async fn an_alert_rule_fires_on_the_bar_its_condition_becomes_true_and_not_while
         if done && !alerts.as_array().unwrap().is_empty() {
             break (alerts, levels);
         }
-        assert!(tokio::time::Instant::now() < deadline, "no alerts: {latest}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no alerts: {latest}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let starts = |v: &Value, name: &str| -> Vec<String> {
@@ -169,7 +179,9 @@ async fn an_alert_rule_fires_on_the_bar_its_condition_becomes_true_and_not_while
         .collect();
     assert_eq!(ids.len(), alerts.as_array().unwrap().len());
     assert!(
-        ta.metrics().await.contains("ta_signals_total{kind=\"alert\"}"),
+        ta.metrics()
+            .await
+            .contains("ta_signals_total{kind=\"alert\"}"),
         "alerts are counted"
     );
 }
