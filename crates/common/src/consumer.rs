@@ -311,6 +311,27 @@ impl<H: Handler> Consumer<H> {
                     source,
                 })?;
         tracing::info!(consumer = %self.name, topics = ?self.topics, "consuming");
+        // Every series of this consumer exists from the start, at 0: a dashboard shows "none
+        // yet" rather than nothing, and rates start from a known value.
+        if let Some(m) = &self.metrics {
+            for topic in &self.topics {
+                for outcome in [Outcome::Handled, Outcome::Duplicate, Outcome::DeadLettered] {
+                    let _ = m.messages.with_label_values(&[
+                        &m.service,
+                        &self.name,
+                        topic,
+                        outcome.as_str(),
+                    ]);
+                }
+                let _ = m
+                    .failures
+                    .with_label_values(&[&m.service, &self.name, topic]);
+                let _ = m
+                    .duration
+                    .with_label_values(&[&m.service, &self.name, topic]);
+            }
+            let _ = m.poll_errors.with_label_values(&[&m.service, &self.name]);
+        }
         let mut poll_failures = 0u32;
         loop {
             let polled = tokio::select! {

@@ -69,6 +69,10 @@ impl Service for App {
             settings.own.llm.tasks.clone(),
             clock,
         );
+        let registry = prometheus::Registry::new();
+        let consumer_metrics =
+            common::consumer::ConsumerMetrics::register(crate::SPEC.name, &registry)
+                .map_err(|e| anyhow::anyhow!("register consumer metrics: {e}"))?;
         let parts = Parts {
             http: common::server::info_routes(info.clone())
                 .merge(crate::http::router(llm))
@@ -78,13 +82,13 @@ impl Service for App {
                 memories.clone(),
                 tasks,
             )),
-            registry: prometheus::Registry::new(),
+            registry,
         };
         let (bus, db) = (backends.bus.clone(), backends.db.clone());
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
         if settings.own.llm.memory.learn_from_news {
             host.spawn("memory-news", move |token| {
-                memories.follow_news(bus, db, token)
+                memories.follow_news(bus, db, consumer_metrics, token)
             });
         }
         Ok(Self { host })

@@ -448,6 +448,7 @@ impl Memories {
         self,
         bus: SharedBus,
         db: Db,
+        metrics: common::consumer::ConsumerMetrics,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
         if !self.ready() {
@@ -491,6 +492,7 @@ impl Memories {
         );
         consumer
             .with_settings(&self.inner.consumer)
+            .with_metrics(metrics)
             .run(bus, db, token)
             .await
             .map_err(|e| anyhow::anyhow!("news for memory: {}", common::error::chain(&e)))

@@ -59,6 +59,9 @@ impl Service for App {
         };
         let registry = prometheus::Registry::new();
         let metrics = crate::metrics::Metrics::register(&registry).context("register metrics")?;
+        let consumer_metrics =
+            common::consumer::ConsumerMetrics::register(crate::SPEC.name, &registry)
+                .context("register consumer metrics")?;
         let md = Arc::new(
             MasterData::new(
                 backends.db.clone(),
@@ -99,7 +102,8 @@ impl Service for App {
                     })
                 }),
             )
-            .with_settings(&settings.consumer);
+            .with_settings(&settings.consumer)
+            .with_metrics(consumer_metrics);
             host.spawn("cache-invalidation", move |token| async move {
                 consumer
                     .run(bus, db, token)

@@ -72,6 +72,10 @@ impl Metrics {
         registry.register(Box::new(m.published.clone()))?;
         registry.register(Box::new(m.derived.clone()))?;
         registry.register(Box::new(m.synced_day.clone()))?;
+        // Both results exist from the start, at 0.
+        for result in ["hit", "miss"] {
+            let _ = m.lookups.with_label_values(&[result]);
+        }
         registry.register(Box::new(m.lookups.clone()))?;
         registry.register(Box::new(m.invalidations.clone()))?;
         Ok(m)

@@ -27,6 +27,9 @@ impl Service for App {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry).context("register notification metrics")?;
+        let consumer_metrics =
+            common::consumer::ConsumerMetrics::register(crate::SPEC.name, &registry)
+                .context("register consumer metrics")?;
         let notifier = Notifier::new(backends.db.clone(), settings.own.clone(), metrics)?;
         let parts = Parts {
             http: common::server::info_routes(info.clone())
@@ -42,7 +45,13 @@ impl Service for App {
         host.grpc_roles(&[("SendNotification", &["service", "ops", "admin"])]);
         let consumer = notifier.clone();
         host.spawn("events", move |token| {
-            crate::kafka::run(consumer, bus, db, consumer_settings, token)
+            crate::kafka::run(
+                consumer,
+                bus,
+                db,
+                (consumer_settings, consumer_metrics),
+                token,
+            )
         });
         let worker = notifier.clone();
         host.spawn("delivery", move |token| worker.deliver(token));

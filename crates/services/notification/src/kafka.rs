@@ -327,7 +327,7 @@ pub async fn run(
     notifier: Notifier,
     bus: SharedBus,
     db: Db,
-    settings: ConsumerSettings,
+    (settings, metrics): (ConsumerSettings, common::consumer::ConsumerMetrics),
     token: CancellationToken,
 ) -> anyhow::Result<()> {
     let n = notifier.clone();
@@ -355,6 +355,7 @@ pub async fn run(
     );
     consumer
         .with_settings(&settings)
+        .with_metrics(metrics)
         .run(bus, db, token)
         .await
         .map_err(|e| anyhow::anyhow!("notification events: {}", common::error::chain(&e)))

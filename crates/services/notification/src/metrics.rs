@@ -52,6 +52,12 @@ impl Metrics {
                 &["channel"],
             )?,
         };
+        // Every channel's results exist from the start, at 0.
+        for channel in ["email", "telegram", "webhook", "sms", "inbox"] {
+            for result in ["sent", "retry", "dead", "rate_limited"] {
+                let _ = m.deliveries.with_label_values(&[channel, result]);
+            }
+        }
         registry.register(Box::new(m.deliveries.clone()))?;
         registry.register(Box::new(m.queue.clone()))?;
         registry.register(Box::new(m.events.clone()))?;

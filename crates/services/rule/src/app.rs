@@ -27,6 +27,9 @@ impl Service for App {
         let info = common::server::service_info(crate::SPEC, env!("CARGO_PKG_VERSION"), &backends);
         let registry = prometheus::Registry::new();
         let metrics = Metrics::register(&registry).context("register rule metrics")?;
+        let consumer_metrics =
+            common::consumer::ConsumerMetrics::register(crate::SPEC.name, &registry)
+                .context("register consumer metrics")?;
         let clock = settings
             .clock
             .clock()
@@ -46,7 +49,7 @@ impl Service for App {
         let bus = backends.bus.clone();
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
         host.spawn("evaluations", move |token| {
-            book.follow_evaluations(bus, token)
+            book.follow_evaluations(bus, consumer_metrics, token)
         });
         Ok(Self { host })
     }

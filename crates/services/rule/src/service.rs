@@ -726,6 +726,7 @@ impl RuleBook {
     pub async fn follow_evaluations(
         self,
         bus: SharedBus,
+        metrics: common::consumer::ConsumerMetrics,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
         let book = self.clone();
@@ -752,6 +753,7 @@ impl RuleBook {
             }),
         );
         consumer
+            .with_metrics(metrics)
             .run(bus, self.inner.db.clone(), token)
             .await
             .map_err(anyhow::Error::from)
