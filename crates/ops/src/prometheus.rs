@@ -414,6 +414,45 @@ pub fn local_config(
     alertmanager: Option<&str>,
     scrape_interval_secs: u32,
 ) -> String {
+    local(
+        Targets::Static(targets),
+        rule_files,
+        alertmanager,
+        scrape_interval_secs,
+    )
+}
+
+/// [`local_config`], finding the targets through HTTP service discovery at `sd_url` (the
+/// monitoring service's admin `/sd`, which lists every service's admin endpoint with its
+/// `service` label), refreshed every scrape interval. What `qts up --observability` runs.
+pub fn local_config_http_sd(
+    sd_url: &str,
+    rule_files: &[String],
+    alertmanager: Option<&str>,
+    scrape_interval_secs: u32,
+) -> String {
+    local(
+        Targets::HttpSd(sd_url),
+        rule_files,
+        alertmanager,
+        scrape_interval_secs,
+    )
+}
+
+/// Where a local Prometheus finds the fleet.
+enum Targets<'a> {
+    /// `(service, "host:port")`.
+    Static(&'a [(String, String)]),
+    /// An HTTP service discovery URL.
+    HttpSd(&'a str),
+}
+
+fn local(
+    targets: Targets<'_>,
+    rule_files: &[String],
+    alertmanager: Option<&str>,
+    scrape_interval_secs: u32,
+) -> String {
     let interval = scrape_interval_secs.max(1);
     let mut y = String::new();
     y.push_str(
@@ -443,6 +482,17 @@ pub fn local_config(
         "\nscrape_configs:\n  - job_name: {}\n    honor_labels: true\n    metrics_path: /metrics\n",
         q(JOB)
     );
+    let targets = match targets {
+        Targets::Static(targets) => targets,
+        Targets::HttpSd(url) => {
+            let _ = write!(
+                y,
+                "    http_sd_configs:\n      - url: {}\n        refresh_interval: {interval}s\n",
+                q(url)
+            );
+            return y;
+        }
+    };
     if targets.is_empty() {
         y.push_str("    static_configs: []\n");
     } else {

@@ -185,6 +185,13 @@ fn the_local_config_passes_promtool_check_config() {
     std::fs::write(&path, prometheus::local_config(&[], &[], None, 15)).unwrap();
     let (ok, out) = promtool(&tool, tmp.path(), &["check", "config", "local.yml"]);
     assert!(ok, "{out}");
+
+    // Targets from the monitoring service's HTTP service discovery (`qts up --observability`).
+    let config = prometheus::local_config_http_sd("http://127.0.0.1:18316/sd", &rules, None, 5);
+    assert!(config.contains("http_sd_configs:\n      - url: \"http://127.0.0.1:18316/sd\""));
+    std::fs::write(&path, &config).unwrap();
+    let (ok, out) = promtool(&tool, tmp.path(), &["check", "config", "local.yml"]);
+    assert!(ok, "{out}\n{config}");
 }
 
 #[test]

@@ -386,6 +386,14 @@ impl Fleet {
                     let (spec, addrs): (&&ServiceSpec, &Addrs) = (spec, addrs);
                     text.push_str(&format!("{:?} = \"http://{}\"\n", spec.name, addrs.grpc));
                 }
+                // The monitoring service probes every service at the admin address it bound.
+                if member.spec.name == "monitoring" {
+                    text.push_str("[fleet.targets]\n");
+                    for (spec, addrs) in &started {
+                        let (spec, addrs): (&&ServiceSpec, &Addrs) = (spec, addrs);
+                        text.push_str(&format!("{:?} = \"http://{}\"\n", spec.name, addrs.admin));
+                    }
+                }
                 // Tokens are verified with the keys the fleet's SSO publishes.
                 if let Some((spec, addrs)) = started.iter().find(|(s, _)| s.name == "sso") {
                     let spec: &ServiceSpec = spec;

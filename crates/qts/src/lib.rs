@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod gateway;
 pub mod ml_cli;
 pub mod nginx;
+pub mod observability;
 pub mod openapi;
 pub mod portfolio_cli;
 pub mod qubo_cli;

@@ -65,6 +65,11 @@ enum Command {
         /// Replay this many times faster than recorded (0 = as fast as possible).
         #[arg(long, default_value_t = 1.0)]
         replay_speed: f64,
+        /// Also start a local Prometheus (scraping every service, with the rules of
+        /// deploy/prometheus) and Alertmanager (routing to the notification service), when
+        /// installed, and print their URLs. Their files go under <data-dir>/observability.
+        #[arg(long)]
+        observability: bool,
     },
     /// Record the raw market-data feed to compressed, append-only day files
     /// (`<DIR>/<YYYY-MM-DD>.qfeed.gz`).
@@ -172,6 +177,12 @@ enum Command {
         #[command(subcommand)]
         command: GatewayCommand,
     },
+    /// Ops as code: the Prometheus, Alertmanager, Grafana, Helm and compose files generated
+    /// from the service registry.
+    Ops {
+        #[command(subcommand)]
+        command: OpsCommand,
+    },
     /// Backfill bars, index values and daily prices through the broker into a historical
     /// database, without the fleet (resumable: Ctrl-C, then `--resume JOB_ID`).
     Backfill(historical::cli::BackfillArgs),
@@ -278,6 +289,19 @@ enum StatsFormat {
 }
 
 #[derive(Subcommand)]
+enum OpsCommand {
+    /// Write every generated file (paths from the repository root) under --root.
+    Render {
+        /// The repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Do not write; exit with status 1 if a file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum GatewayCommand {
     /// Write the Nginx config generated from the service registry.
     Nginx {
@@ -314,6 +338,7 @@ fn main() -> ExitCode {
             record,
             replay,
             replay_speed,
+            observability,
         } => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -331,6 +356,7 @@ fn main() -> ExitCode {
                 record,
                 replay,
                 replay_speed,
+                observability,
             };
             runtime.block_on(up(
                 data_dir,
@@ -369,6 +395,9 @@ fn main() -> ExitCode {
         Command::Gateway {
             command: GatewayCommand::Nginx { output, check },
         } => gateway_nginx(&output, check),
+        Command::Ops {
+            command: OpsCommand::Render { root, check },
+        } => ops_render(&root, check),
         Command::Sim {
             command:
                 Some(SimCommand::Stats {
@@ -760,6 +789,8 @@ struct FeedOptions {
     record: Option<PathBuf>,
     replay: Vec<PathBuf>,
     replay_speed: f64,
+    /// Start a local Prometheus and Alertmanager too.
+    observability: bool,
 }
 
 /// `Some(speed)`, or `None` for as fast as possible (0); refuses negative and non-finite.
@@ -883,6 +914,19 @@ async fn up(
         .entry("SSO__TOKENS__ISSUER".to_owned())
         .or_insert(issuer)
         .clone();
+    // A local Prometheus and Alertmanager: their ports now, so the fleet's settings name them.
+    let observability = if feed.observability {
+        Some(qts::observability::Plan::new(
+            &data_dir.join("observability"),
+            5,
+        )?)
+    } else {
+        None
+    };
+    for (key, value) in observability.iter().flat_map(|p| p.env()) {
+        env.entry(key).or_insert(value);
+    }
+    let alertmanager_secret = env.get("NOTIFICATION__ALERTMANAGER__SECRET").cloned();
     // Every service checks the tokens of this SSO (a --set auth.issuer given first wins).
     let mut overrides = overrides;
     overrides.push(("auth.issuer".to_owned(), issuer));
@@ -902,6 +946,13 @@ async fn up(
         token.clone(),
     ));
     gateway::wait_ready(routes, ready_timeout).await?;
+    let stack = match observability {
+        Some(plan) => Some(
+            plan.start(&fleet.services, alertmanager_secret.as_deref())
+                .await?,
+        ),
+        None => None,
+    };
 
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -945,6 +996,28 @@ async fn up(
             format!("http://{}/ready", s.addrs.admin),
         )?;
     }
+    if let Some(stack) = &stack {
+        if let Some(url) = &stack.prometheus {
+            writeln!(
+                out,
+                "prometheus {url}/ (targets from the monitoring service's /sd)"
+            )?;
+        }
+        if let Some(url) = &stack.alertmanager {
+            writeln!(
+                out,
+                "alertmanager {url}/ (routes to the notification service)"
+            )?;
+        }
+        for missing in &stack.missing {
+            writeln!(out, "observability: {missing}")?;
+        }
+    }
+    writeln!(
+        out,
+        "fleet status http://{gateway_addr}{}/v1/status",
+        monitoring::SPEC.route_prefix()
+    )?;
     writeln!(
         out,
         "ready in {:.1}s; Ctrl-C stops",
@@ -999,6 +1072,9 @@ async fn up(
         }
     }
     gateway_task.await.context("gateway task")??;
+    if let Some(stack) = stack {
+        stack.stop().await;
+    }
     result?;
     writeln!(std::io::stdout(), "stopped")?;
     Ok(ExitCode::SUCCESS)
@@ -1096,6 +1172,44 @@ fn services(format: Format) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ops_render(root: &std::path::Path, check: bool) -> anyhow::Result<ExitCode> {
+    let mut stale = Vec::new();
+    let files = ops::generated();
+    for f in &files {
+        let path = root.join(&f.path);
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() == Some(f.content.as_str()) {
+            continue;
+        }
+        if check {
+            stale.push(f.path.clone());
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        std::fs::write(&path, &f.content).with_context(|| format!("write {}", path.display()))?;
+        writeln!(std::io::stdout(), "wrote {}", f.path)?;
+    }
+    if !stale.is_empty() {
+        for path in &stale {
+            writeln!(std::io::stderr(), "{path} is stale: run `qts ops render`")?;
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    writeln!(
+        std::io::stdout(),
+        "{} generated files {}",
+        files.len(),
+        if check {
+            "are current"
+        } else {
+            "written or current"
+        }
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

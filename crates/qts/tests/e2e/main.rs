@@ -16,5 +16,6 @@ mod gateway;
 mod helpers;
 mod market;
 mod nginx;
+mod observability;
 mod portal;
 mod sections;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::bus::SharedBus;
 use proto::market::v1 as pb;
 use qts::fleet::{Market, SimOptions};
+use qts::observability::Plan;
 
 use crate::helpers::{TestFleet, http, options, server, small_market, spawn_fleet_with};
 
@@ -604,8 +605,21 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     // 1. qts up with its simulator, recording the feed.
     let dir = tempfile::tempdir().unwrap();
     let recording = tempfile::tempdir().unwrap();
-    let live_options = simulated(dir.path());
+    let mut live_options = simulated(dir.path());
+    // `qts up --observability`: a real Prometheus and Alertmanager on the live fleet.
+    let plan = crate::observability::plan(dir.path());
+    for (key, value) in plan.iter().flat_map(Plan::env) {
+        live_options.env.insert(key, value);
+    }
+    let secret = live_options
+        .env
+        .get("NOTIFICATION__ALERTMANAGER__SECRET")
+        .cloned();
     let live = spawn_fleet_with(dir, &live_options).await;
+    let stack = match plan {
+        Some(plan) => Some(plan.start(&live.services, secret.as_deref()).await.unwrap()),
+        None => None,
+    };
     let stop_recording = common::shutdown::CancellationToken::new();
     let recorder = tokio::spawn(ingestion::record::record_bus(
         live.bus.clone(),
@@ -621,6 +635,12 @@ async fn a_recorded_simulated_day_replays_into_fresh_fleets_to_the_same_bytes() 
     a_strategy_trades_the_predictions(&live).await;
     the_simulated_news_is_scored(&live).await;
     the_llm_answers_about_a_symbol_with_sources(&live, &bought).await;
+    if let Some(stack) = &stack {
+        crate::observability::every_dashboard_panel_shows_data(&live, stack).await;
+    }
+    if let Some(stack) = stack {
+        stack.stop().await;
+    }
     stop_recording.cancel();
     recorder.await.unwrap().unwrap();
     live.stop().await;
