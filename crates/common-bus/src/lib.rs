@@ -332,6 +332,7 @@ impl Delivery {
             offset = self.offset,
             event_type = %self.envelope.event_type,
             event_id = %self.envelope.id,
+            trace_id = tracing::field::Empty,
         );
         common_telemetry::set_parent(&span, &self.envelope.trace_context);
         span

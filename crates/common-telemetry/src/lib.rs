@@ -4,6 +4,10 @@
 //! An OpenTelemetry tracer is always installed (exporting only when `otlp_endpoint` is set), so
 //! every span has a trace id that travels to the next service even when nothing is exported.
 //!
+//! The request, gRPC and bus-consumer spans carry their trace id as a `trace_id` field
+//! ([`record_trace_id`]), and JSON logs list every enclosing span's fields, so each log line of
+//! a request names its trace.
+//!
 //! Exporting over OTLP needs the `otlp` feature (it links tonic); without it, a configured
 //! `otlp_endpoint` is refused at start. Propagation alone (what the bus and the HTTP/gRPC
 //! middleware use) needs neither.
@@ -80,7 +84,7 @@ pub fn init(service: &str, settings: &TelemetrySettings) -> Result<Guard, Error>
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
     };
@@ -144,19 +148,34 @@ pub fn current_context() -> HashMap<String, String> {
     carrier
 }
 
-/// Makes `span` a child of the remote context in `carrier` (if it holds a valid one).
+/// Makes `span` a child of the remote context in `carrier` (if it holds a valid one) and
+/// records its trace id ([`record_trace_id`]).
 pub fn set_parent(span: &tracing::Span, carrier: &HashMap<String, String>) {
     let cx = TraceContextPropagator::new().extract(&MapExtractor(carrier));
     if let Err(err) = span.set_parent(cx) {
         tracing::debug!(error = %common_error::chain(&err), "cannot set remote parent");
     }
+    record_trace_id(span);
 }
 
-/// Makes `span` a child of the remote context in HTTP (or gRPC metadata) headers.
+/// Makes `span` a child of the remote context in HTTP (or gRPC metadata) headers and records
+/// its trace id ([`record_trace_id`]).
 pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
     let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     if let Err(err) = span.set_parent(cx) {
         tracing::debug!(error = %common_error::chain(&err), "cannot set remote parent");
+    }
+    record_trace_id(span);
+}
+
+/// Sets `span`'s `trace_id` field (declared `trace_id = tracing::field::Empty`) to its W3C
+/// trace id, so its log lines name the trace the collector shows.
+pub fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    let cx = span.context();
+    let trace = cx.span().span_context().trace_id();
+    if trace != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace));
     }
 }
 
@@ -238,6 +257,68 @@ mod tests {
             let (trace2, consumer_span) = ids(&consumer.in_scope(current_context)["traceparent"]);
             assert_eq!(trace2, trace, "same trace");
             assert_ne!(consumer_span, producer_span, "a new span in it");
+        });
+    }
+
+    #[test]
+    fn json_logs_name_the_trace_of_the_request_they_belong_to() {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(true)
+                    .with_writer(move || writer.clone()),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+            let carrier = HashMap::from([(
+                "traceparent".to_owned(),
+                format!("00-{trace}-00f067aa0ba902b7-01"),
+            )]);
+            let request = tracing::info_span!("http", trace_id = tracing::field::Empty);
+            set_parent(&request, &carrier);
+            request.in_scope(|| {
+                let inner = tracing::info_span!("place");
+                inner.in_scope(|| tracing::info!("order placed"));
+            });
+            let text = String::from_utf8(
+                buffer
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            )
+            .unwrap_or_default();
+            let line = text
+                .lines()
+                .find(|l| l.contains("order placed"))
+                .unwrap_or_default();
+            assert!(
+                line.contains(&format!("\"trace_id\":\"{trace}\"")),
+                "{line}"
+            );
         });
     }
 

@@ -336,7 +336,8 @@ fn form_encode(s: &str) -> String {
     out
 }
 
-/// A gRPC channel whose every call carries the service's access token.
+/// A gRPC channel whose every call carries the service's access token and the caller's trace
+/// context.
 #[derive(Clone, Debug)]
 pub struct Authed<S> {
     inner: S,
@@ -364,6 +365,8 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
+        // The callee continues the caller's trace (W3C `traceparent`).
+        crate::telemetry::inject_headers(req.headers_mut());
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let token = self.token.clone();

@@ -117,7 +117,7 @@ pub async fn http_middleware(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| OTHER.to_owned(), |p| p.as_str().to_owned());
-    let span = tracing::info_span!("http", service = metrics.service, %method, %route, status = tracing::field::Empty);
+    let span = tracing::info_span!("http", service = metrics.service, %method, %route, status = tracing::field::Empty, trace_id = tracing::field::Empty);
     crate::telemetry::set_parent_from_headers(&span, req.headers());
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -206,7 +206,8 @@ where
             "grpc",
             service = self.metrics.service,
             method = tracing::field::Empty,
-            code = tracing::field::Empty
+            code = tracing::field::Empty,
+            trace_id = tracing::field::Empty
         );
         crate::telemetry::set_parent_from_headers(&span, req.headers());
         let read = Arc::new(AtomicBool::new(false));
