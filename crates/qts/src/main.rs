@@ -884,11 +884,27 @@ async fn up(
 ) -> anyhow::Result<ExitCode> {
     let replay_pace = replay_pace(feed.replay_speed)?;
     let started = Instant::now();
-    let telemetry = TelemetrySettings {
+    // One process, one telemetry pipeline: `--set telemetry.*` applies to it (JSON logs, an
+    // OTLP collector for the whole fleet's spans).
+    let mut telemetry = TelemetrySettings {
         log_format: LogFormat::Pretty,
         log_level: "info,sqlx=warn".into(),
         otlp_endpoint: String::new(),
     };
+    for (key, value) in &overrides {
+        match key.as_str() {
+            "telemetry.otlp_endpoint" => telemetry.otlp_endpoint.clone_from(value),
+            "telemetry.log_level" => telemetry.log_level.clone_from(value),
+            "telemetry.log_format" => {
+                telemetry.log_format = match value.as_str() {
+                    "json" => LogFormat::Json,
+                    "pretty" => LogFormat::Pretty,
+                    other => anyhow::bail!("telemetry.log_format: {other:?} is not json or pretty"),
+                }
+            }
+            _ => {}
+        }
+    }
     let _telemetry = common::telemetry::init("qts", &telemetry).context("start telemetry")?;
     let token = common::shutdown::on_signal();
     // The gateway takes the same `--set limits.*` as every service behind it.

@@ -195,3 +195,180 @@ pub async fn every_dashboard_panel_shows_data(fleet: &TestFleet, stack: &Stack) 
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// The rotel OTLP collector (PyPI `rotel`, in the ops venv `.ci/setup.sh` makes), or `None`
+/// where it is missing outside CI.
+fn rotel() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("HOME")
+        .map(|h| {
+            std::path::PathBuf::from(h)
+                .join(".cache/qts/ops-venv/lib/python3.11/site-packages/rotel/rotel-agent")
+        })
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the rotel collector is missing: run .ci/setup.sh"
+        );
+        eprintln!("skipped: the rotel OTLP collector is not installed");
+    }
+    found
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `(trace id, span name, service attribute)` of every span rotel printed.
+fn spans(log: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for block in log.split("\nSpan #").skip(1) {
+        let field = |label: &str| {
+            block
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix(label))
+                .map(|v| v.trim_start_matches([' ', ':']).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let service = block
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("-> service: Str("))
+            .map(|v| v.trim_end_matches(')').to_owned())
+            .unwrap_or_default();
+        out.push((field("Trace ID"), field("Name"), service));
+    }
+    out
+}
+
+/// A request through the gateway carrying a W3C `traceparent` is one trace in a real OTLP
+/// collector: the OMS's HTTP span, the risk service's gRPC span for the pre-trade check it
+/// calls, and the spans of the services that consume the order's event from the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_spans_the_gateway_request_a_grpc_call_and_a_bus_hop() {
+    let Some(rotel) = rotel() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (grpc_port, http_port) = (free_port(), free_port());
+    let log_path = tmp.path().join("rotel.log");
+    let _collector = Killed(
+        std::process::Command::new(rotel)
+            .args(["start", "--exporter", "blackhole", "--debug-log", "traces"])
+            .args(["--debug-log-verbosity", "detailed"])
+            .arg(format!("--otlp-grpc-endpoint=127.0.0.1:{grpc_port}"))
+            .arg(format!("--otlp-http-endpoint=127.0.0.1:{http_port}"))
+            .stdout(std::fs::File::create(&log_path).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", grpc_port)).is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "rotel did not listen"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The fleet's spans go to the collector (what `qts up --set telemetry.otlp_endpoint=...`
+    // does for the process).
+    let telemetry = common::settings::TelemetrySettings {
+        log_format: common::settings::LogFormat::Pretty,
+        // The filter applies to spans too: info keeps the request, gRPC and consumer spans.
+        log_level: "info,sqlx=warn".into(),
+        otlp_endpoint: format!("http://127.0.0.1:{grpc_port}"),
+    };
+    let _telemetry = common::telemetry::init("qts", &telemetry).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = crate::helpers::options(dir.path());
+    options.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
+        config: crate::helpers::small_market(1.0),
+    }));
+    let fleet = crate::helpers::spawn_fleet_with(dir, &options).await;
+    let gateway = format!("http://{}", fleet.gateway);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let status: serde_json::Value = http()
+            .get(format!("{gateway}/api/oms/v1/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["accepting"] == true {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page: serde_json::Value = http()
+        .get(format!(
+            "{gateway}/api/master-data/v1/securities?exchange=HOSE&kind=stock&limit=1"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let symbol = page["securities"][0]["symbol"].as_str().unwrap().to_owned();
+    let trace = uuid::Uuid::new_v4().simple().to_string();
+    let placed = http()
+        .post(format!("{gateway}/api/oms/v1/orders"))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({
+            "client_id": "otel-1", "account": fcsim::config::DEMO_CASH_ACCOUNT,
+            "symbol": symbol, "side": "buy", "order_type": "MTL", "quantity": 100,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = placed.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        placed.text().await.unwrap()
+    );
+
+    // The batch exporter sends every few seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let mine: Vec<(String, String)> = spans(&log)
+            .into_iter()
+            .filter(|(t, _, _)| *t == trace)
+            .map(|(_, name, service)| (name, service))
+            .collect();
+        let has = |name: &str, service: &str| {
+            mine.iter()
+                .any(|(n, s)| n == name && (service.is_empty() || s == service))
+        };
+        if has("http", "oms") && has("grpc", "risk") && has("consume", "") {
+            let consumers: std::collections::BTreeSet<&str> = mine
+                .iter()
+                .filter(|(n, _)| n == "consume")
+                .map(|(_, s)| s.as_str())
+                .collect();
+            assert!(!consumers.is_empty(), "{mine:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "trace {trace} has {mine:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    fleet.stop().await;
+}
