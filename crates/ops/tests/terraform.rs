@@ -5,7 +5,10 @@
 //! variable has a type and a description, every output a description, every module call's
 //! source exists and passes exactly the module's variables (all the required ones, no unknown
 //! one), every `var.`, `local.` and `module.<name>.<output>` reference resolves, every
-//! directory pins Terraform and its providers, and secrets are sensitive.
+//! directory pins Terraform and its providers (the same constraint everywhere; a root pins those
+//! it configures, `modules/platform` those of the modules it calls), and secrets are sensitive.
+//! The layout: the modules, `modules/platform` wiring them into one environment, and two thin
+//! roots that call it with their sizes and configure the providers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,10 +86,19 @@ impl Dir {
         out
     }
 
-    /// `prefix.<identifier>` references in the text, comments left out.
+    /// `prefix.<identifier>` references in the text, comments and `moved` blocks (addresses in
+    /// the state, not expressions; [`moved_blocks_lead_to_called_modules`] checks them) left out.
     fn references(&self, prefix: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
+        let mut in_moved = false;
         for line in self.text.lines() {
+            if line.starts_with("moved {") {
+                in_moved = true;
+            }
+            if in_moved {
+                in_moved = line != "}";
+                continue;
+            }
             let code = line.split('#').next().unwrap_or_default();
             let mut rest = code;
             while let Some(i) = rest.find(prefix) {
@@ -147,7 +159,7 @@ fn parse() -> Option<BTreeMap<String, Dir>> {
 }
 
 #[test]
-fn the_layout_is_modules_and_two_environments() {
+fn the_layout_is_modules_a_platform_and_two_environments() {
     let Some(dirs) = parse() else { return };
     let names: BTreeSet<&str> = dirs.keys().map(String::as_str).collect();
     let expected: BTreeSet<&str> = [
@@ -156,6 +168,7 @@ fn the_layout_is_modules_and_two_environments() {
         "modules/eks",
         "modules/kafka",
         "modules/network",
+        "modules/platform",
         "modules/postgres",
         "modules/qts",
         "modules/redis",
@@ -205,6 +218,9 @@ fn every_variable_has_a_type_and_description_and_every_output_a_description() {
 #[test]
 fn every_directory_pins_terraform_and_its_providers() {
     let Some(dirs) = parse() else { return };
+    // Provider name -> version constraint, the same in every directory that pins it.
+    let mut pins: BTreeMap<String, String> = BTreeMap::new();
+    let mut declared_in: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (dir, d) in &dirs {
         let terraform: Vec<&Value> = d
             .files
@@ -228,6 +244,13 @@ fn every_directory_pins_terraform_and_its_providers() {
                 "{dir}: provider {name} has an upper bound: {version}"
             );
             declared.insert(name.clone());
+            let pin = pins
+                .entry(name.clone())
+                .or_insert_with(|| version.to_owned());
+            assert_eq!(
+                pin, version,
+                "{dir}: provider {name} pinned differently elsewhere"
+            );
         }
         // Every provider a resource or data source uses is declared (aws_..., helm_...).
         for kind in ["resource", "data"] {
@@ -243,14 +266,45 @@ fn every_directory_pins_terraform_and_its_providers() {
                 }
             }
         }
+        // Every provider configured here is declared here; only the roots configure any (a
+        // module with provider blocks cannot be removed, counted or iterated).
+        let configured = d.names("provider");
+        for name in &configured {
+            assert!(
+                declared.contains(name),
+                "{dir}: provider {name} is not pinned"
+            );
+        }
         if dir.starts_with("environments/") {
             // The roots keep state in S3, encrypted.
             assert!(
                 t["backend"][0]["\"s3\""]["encrypt"] == true,
                 "{dir}: backend"
             );
+        } else {
+            assert!(
+                configured.is_empty(),
+                "{dir}: a module configures providers"
+            );
+            assert!(t["backend"].is_null(), "{dir}: a module has a backend");
+        }
+        declared_in.insert(dir.clone(), declared);
+    }
+    // A module that calls others pins every provider they need, so its requirements show the
+    // whole tree; a root pins at least the providers it configures (checked above).
+    for (dir, d) in dirs.iter().filter(|(dir, _)| dir.starts_with("modules/")) {
+        for (name, body) in d.blocks("module") {
+            let source = unq(body["source"].as_str().unwrap());
+            let target = normalise(&Path::new(dir).join(source));
+            for provider in &declared_in[&target] {
+                assert!(
+                    declared_in[dir].contains(provider),
+                    "{dir}: module {name} needs provider {provider}, not pinned here"
+                );
+            }
         }
     }
+    assert!(pins.len() >= 5, "pinned providers: {pins:?}");
 }
 
 #[test]
@@ -326,6 +380,56 @@ fn modules_are_wired_with_exactly_their_variables() {
     }
 }
 
+/// `moved` blocks: each moves a module call that is no longer made here to one that is (the
+/// module call here, then one the called module makes).
+#[test]
+fn moved_blocks_lead_to_called_modules() {
+    let Some(dirs) = parse() else { return };
+    let called_by = |dir: &str, name: &str| -> BTreeSet<String> {
+        let (_, body) = dirs[dir]
+            .blocks("module")
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{dir}: module.{name} is not called"));
+        let source = unq(body["source"].as_str().unwrap());
+        dirs[&normalise(&Path::new(dir).join(source))].names("module")
+    };
+    let address = |v: &Value| -> Vec<String> {
+        let s = v.as_str().unwrap();
+        let s = s
+            .strip_prefix("${")
+            .and_then(|s| s.strip_suffix('}'))
+            .unwrap();
+        let parts: Vec<String> = s.split('.').map(str::to_owned).collect();
+        assert!(
+            parts.len().is_multiple_of(2) && parts.iter().step_by(2).all(|p| p == "module"),
+            "a module address: {s}"
+        );
+        parts.into_iter().skip(1).step_by(2).collect()
+    };
+    for (dir, d) in &dirs {
+        let here = d.names("module");
+        for f in &d.files {
+            for m in f["moved"].as_array().into_iter().flatten() {
+                let from = address(&m["from"]);
+                let to = address(&m["to"]);
+                assert!(
+                    !here.contains(&from[0]),
+                    "{dir}: moved from module.{} that is still called",
+                    from[0]
+                );
+                assert_eq!(to.len(), 2, "{dir}: moved to {to:?}");
+                assert!(
+                    called_by(dir, &to[0]).contains(&to[1]),
+                    "{dir}: module.{} calls no module.{}",
+                    to[0],
+                    to[1]
+                );
+            }
+        }
+    }
+}
+
 /// `a/b/../../c` as `c`.
 fn normalise(path: &Path) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -345,23 +449,56 @@ fn normalise(path: &Path) -> String {
 fn the_environments_install_the_chart_with_their_values_and_keep_secrets_sensitive() {
     let Some(dirs) = parse() else { return };
     let repo = ops::repo_root();
+    // The platform wires every module once, names them after the environment and installs
+    // the chart of this repository.
+    let platform = &dirs["modules/platform"];
+    let expected: BTreeSet<String> = [
+        "network", "eks", "kafka", "postgres", "redis", "secrets", "qts",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    assert_eq!(platform.names("module"), expected, "modules/platform");
+    assert!(platform.text.contains("name = \"qts-${var.environment}\""));
+    assert!(
+        platform
+            .text
+            .contains("chart_path = \"${path.module}/../../../deploy/k8s/qts\""),
+        "modules/platform: the chart of this repository"
+    );
+    assert!(repo.join("deploy/k8s/qts/Chart.yaml").is_file());
     for env in ["staging", "production"] {
         let d = &dirs[&format!("environments/{env}")];
-        let modules = d.names("module");
-        let expected: BTreeSet<String> = [
-            "network", "eks", "kafka", "postgres", "redis", "secrets", "qts",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        assert_eq!(modules, expected, "{env}");
-        assert!(d.text.contains(&format!("name        = \"qts-{env}\"")));
+        // A root holds no wiring of its own: one call of the platform, no resource.
+        let modules: Vec<String> = d.names("module").into_iter().collect();
+        assert_eq!(modules, ["platform"], "{env}");
+        for kind in ["resource", "data"] {
+            assert!(
+                d.files.iter().all(|f| f[kind].is_null()),
+                "environments/{env}: {kind} blocks belong in a module"
+            );
+        }
+        let (_, call) = d.blocks("module").into_iter().next().unwrap();
+        assert_eq!(unq(call["environment"].as_str().unwrap()), env, "{env}");
+        // The state of the roots from before modules/platform moves with it, module by module.
+        let moved: BTreeSet<String> = d
+            .files
+            .iter()
+            .filter_map(|f| f["moved"].as_array())
+            .flatten()
+            .map(|m| {
+                let from = unq(m["from"].as_str().unwrap());
+                from.trim_start_matches("${module.")
+                    .trim_end_matches('}')
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(moved, expected, "environments/{env}: moved blocks");
         assert!(
             d.text
-                .contains("chart_path = \"${path.root}/../../../deploy/k8s/qts\""),
-            "{env}: the chart of this repository"
+                .contains(&format!("key          = \"qts/{env}/terraform.tfstate\"")),
+            "{env}: its own state"
         );
-        assert!(repo.join("deploy/k8s/qts/Chart.yaml").is_file());
         assert!(
             repo.join(format!("deploy/k8s/qts/values-{env}.yaml"))
                 .is_file(),
@@ -369,9 +506,20 @@ fn the_environments_install_the_chart_with_their_values_and_keep_secrets_sensiti
         );
     }
     // Production keeps its database and has a standby; staging may be torn down.
-    let prod = &dirs["environments/production"].text;
-    assert!(prod.contains("deletion_protection       = true"));
-    assert!(prod.contains("multi_az                  = true"));
+    let call = |env: &str| {
+        let (_, body) = dirs[&format!("environments/{env}")]
+            .blocks("module")
+            .into_iter()
+            .next()
+            .unwrap();
+        body.clone()
+    };
+    let (prod, staging) = (call("production"), call("staging"));
+    assert_eq!(prod["postgres_deletion_protection"], true);
+    assert_eq!(prod["postgres_multi_az"], true);
+    assert_eq!(prod["single_nat_gateway"], false);
+    assert_eq!(staging["postgres_deletion_protection"], false);
+    assert_ne!(prod["vpc_cidr"], staging["vpc_cidr"], "distinct VPC ranges");
     // The module installs the chart from the chart's own generated service list.
     let qts = &dirs["modules/qts"];
     assert!(qts.text.contains("resource \"helm_release\" \"qts\""));

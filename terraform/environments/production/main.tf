@@ -1,96 +1,41 @@
 # Production: a NAT gateway and a standby database per zone, larger machines, deletion
-# protection. The deploy workflow installs each release tag here after approval.
+# protection. The deploy workflow installs each release tag here after approval. The wiring
+# is modules/platform; this root holds what differs.
 
 locals {
-  name        = "qts-production"
+  region = "ap-southeast-1"
+}
+
+module "platform" {
+  source      = "../../modules/platform"
   environment = "production"
-  tags = {
-    Project     = "qts"
-    Environment = local.environment
-    ManagedBy   = "terraform"
-  }
-  chart_path = "${path.root}/../../../deploy/k8s/qts"
-}
+  region      = local.region
 
-module "network" {
-  source             = "../../modules/network"
-  name               = local.name
-  cidr               = var.vpc_cidr
-  availability_zones = var.availability_zones
+  availability_zones = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
+  vpc_cidr           = "10.30.0.0/16"
   single_nat_gateway = false
-  tags               = local.tags
-}
 
-module "eks" {
-  source              = "../../modules/eks"
-  name                = local.name
-  subnet_ids          = module.network.private_subnet_ids
-  public_access_cidrs = var.api_access_cidrs
-  admin_role_arns     = var.admin_role_arns
   node_instance_types = ["m6i.xlarge"]
   node_count          = { min = 3, desired = 4, max = 9 }
-  tags                = local.tags
-}
 
-module "kafka" {
-  source                    = "../../modules/kafka"
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.private_subnet_ids
-  client_security_group_ids = [module.eks.cluster_security_group_id]
-  broker_instance_type      = "kafka.m7g.large"
-  broker_count              = length(var.availability_zones)
-  volume_gib                = 500
-  replication_factor        = 3
-  tags                      = local.tags
-}
+  kafka_broker_instance_type = "kafka.m7g.large"
+  kafka_volume_gib           = 500
 
-module "postgres" {
-  source                    = "../../modules/postgres"
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.private_subnet_ids
-  client_security_group_ids = [module.eks.cluster_security_group_id]
-  instance_class            = "db.m7g.large"
-  allocated_storage_gib     = 200
-  max_allocated_storage_gib = 1000
-  multi_az                  = true
-  backup_retention_days     = 14
-  deletion_protection       = true
-  tags                      = local.tags
-}
+  postgres_instance_class            = "db.m7g.large"
+  postgres_allocated_storage_gib     = 200
+  postgres_max_allocated_storage_gib = 1000
+  postgres_multi_az                  = true
+  postgres_backup_retention_days     = 14
+  postgres_deletion_protection       = true
 
-module "redis" {
-  source                    = "../../modules/redis"
-  name                      = local.name
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.private_subnet_ids
-  client_security_group_ids = [module.eks.cluster_security_group_id]
-  node_type                 = "cache.m7g.large"
-  nodes                     = 2
-  tags                      = local.tags
-}
+  redis_node_type = "cache.m7g.large"
+  redis_nodes     = 2
 
-module "secrets" {
-  source               = "../../modules/secrets"
-  name                 = local.name
-  recovery_window_days = 30
-  tags                 = local.tags
-}
+  secrets_recovery_window_days = 30
 
-module "qts" {
-  source                   = "../../modules/qts"
-  environment              = local.environment
-  chart_path               = local.chart_path
-  install_chart            = var.install_chart
-  image_repository         = var.image_repository
-  image_tag                = var.image_tag
-  kafka_brokers            = module.kafka.bootstrap_brokers
-  kafka_replication_factor = 3
-  database_url             = module.postgres.database_url
-  database_admin_url       = module.postgres.admin_url
-  redis_url                = module.redis.url
-  ssi_secret_arn           = module.secrets.ssi_secret_arn
-  env_secrets              = module.secrets.env
-  backend_cidrs            = module.network.private_subnet_cidrs
+  api_access_cidrs = var.api_access_cidrs
+  admin_role_arns  = var.admin_role_arns
+  image_repository = var.image_repository
+  install_chart    = var.install_chart
+  image_tag        = var.image_tag
 }

@@ -1,32 +1,4 @@
-variable "region" {
-  type        = string
-  description = "The AWS region (ap-southeast-1, Singapore, is the closest to SSI's servers in Vietnam)."
-  default     = "ap-southeast-1"
-  validation {
-    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
-    error_message = "region is an AWS region name such as ap-southeast-1."
-  }
-}
-
-variable "availability_zones" {
-  type        = list(string)
-  description = "The availability zones of the region to use (at least two)."
-  default     = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
-  validation {
-    condition     = length(var.availability_zones) >= 2
-    error_message = "Give at least two availability zones."
-  }
-}
-
-variable "vpc_cidr" {
-  type        = string
-  description = "The VPC's CIDR block."
-  default     = "10.30.0.0/16"
-  validation {
-    condition     = can(cidrnetmask(var.vpc_cidr))
-    error_message = "vpc_cidr is an IPv4 CIDR block."
-  }
-}
+# What an operator passes at apply time (-var); the environment's sizes are in main.tf.
 
 variable "api_access_cidrs" {
   type        = list(string)

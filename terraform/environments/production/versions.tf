@@ -1,6 +1,7 @@
 terraform {
   required_version = ">= 1.6.0"
 
+  # The providers this root configures; modules/platform and the modules under it pin the rest.
   required_providers {
     aws = {
       source  = "hashicorp/aws"
@@ -13,14 +14,6 @@ terraform {
     helm = {
       source  = "hashicorp/helm"
       version = "~> 2.17"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
     }
   }
 

@@ -1,29 +1,29 @@
 provider "aws" {
-  region = var.region
+  region = local.region
   default_tags {
-    tags = local.tags
+    tags = module.platform.tags
   }
 }
 
 # The cluster this root makes; tokens from the AWS CLI, as kubectl gets them.
 provider "kubernetes" {
-  host                   = module.eks.cluster_endpoint
-  cluster_ca_certificate = base64decode(module.eks.cluster_certificate_authority)
+  host                   = module.platform.kubernetes.host
+  cluster_ca_certificate = module.platform.kubernetes.cluster_ca_certificate
   exec {
     api_version = "client.authentication.k8s.io/v1beta1"
     command     = "aws"
-    args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
+    args        = module.platform.kubernetes.exec_args
   }
 }
 
 provider "helm" {
   kubernetes {
-    host                   = module.eks.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.eks.cluster_certificate_authority)
+    host                   = module.platform.kubernetes.host
+    cluster_ca_certificate = module.platform.kubernetes.cluster_ca_certificate
     exec {
       api_version = "client.authentication.k8s.io/v1beta1"
       command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
+      args        = module.platform.kubernetes.exec_args
     }
   }
 }
