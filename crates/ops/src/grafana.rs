@@ -537,9 +537,9 @@ fn trading() -> Dashboard {
             stat("Breakers active", "none", "max(risk_breakers_active)"),
             stat("Halted symbols", "none", "max(risk_halted_symbols)"),
             stat(
-                "Kill switches engaged (24h)",
+                "Kill switches engaged",
                 "none",
-                "sum(increase(risk_kill_switch_changes_total{change=\"engaged\"}[1d])) or vector(0)",
+                "sum(risk_kill_switches_engaged)",
             ),
             row("Books (VND)"),
             book("P&L today", "risk_pnl_today_vnd"),
@@ -562,6 +562,14 @@ fn trading() -> Dashboard {
                     (&p("oms_place_seconds", "0.5"), "p50"),
                     (&p("oms_place_seconds", "0.95"), "p95"),
                     (&p("oms_place_seconds", "0.99"), "p99"),
+                ],
+            ),
+            ts(
+                "Fill latency (exchange to OMS)",
+                "s",
+                &[
+                    (&p("oms_fill_seconds", "0.5"), "p50"),
+                    (&p("oms_fill_seconds", "0.99"), "p99"),
                 ],
             ),
             ts(

@@ -992,6 +992,10 @@ fn trading_records() -> RuleGroup {
                 "histogram_quantile(0.99, sum by (service, le) (rate(oms_place_seconds_bucket[5m])))",
             ),
             record(
+                "service:oms_fill_seconds:p99_rate5m",
+                "histogram_quantile(0.99, sum by (service, le) (rate(oms_fill_seconds_bucket[5m])))",
+            ),
+            record(
                 "service:ingestion_lag_seconds:p99_rate5m",
                 "histogram_quantile(0.99, sum by (service, le) (rate(ingestion_lag_seconds_bucket[5m])))",
             ),
@@ -1034,6 +1038,19 @@ fn trading_alerts() -> RuleGroup {
             )
             .build(),
             alert(
+                "FillLatencyHigh",
+                Severity::Warning,
+                "service:oms_fill_seconds:p99_rate5m > 5",
+            )
+            .for_("5m")
+            .summary("Fills reach the OMS {{ $value | humanizeDuration }} after the exchange (p99)")
+            .description(
+                "The 99th percentile of the time from a fill at the exchange to the OMS storing \
+                 it has been above 5s for 5 minutes: the broker's account stream is late, or \
+                 the OMS is slow to apply it (positions and buying power lag behind).",
+            )
+            .build(),
+            alert(
                 "BrokerCallsFailing",
                 Severity::Critical,
                 "sum by (service, call) (rate(oms_broker_calls_total{result=\"unknown\"}[5m])) > 0",
@@ -1061,12 +1078,12 @@ fn trading_alerts() -> RuleGroup {
             alert(
                 "KillSwitchEngaged",
                 Severity::Critical,
-                "sum by (service) (increase(risk_kill_switch_changes_total{change=\"engaged\"}[15m])) > 0",
+                "sum by (service, scope) (risk_kill_switches_engaged) > 0",
             )
-            .summary("A kill switch was engaged")
+            .summary("{{ $value }} {{ $labels.scope }} kill switch(es) engaged")
             .description(
-                "A kill switch was engaged in the last 15 minutes: orders in its scope are \
-                 refused until someone releases it.",
+                "Kill switches of scope {{ $labels.scope }} are engaged: orders in their scope \
+                 are refused until someone releases them.",
             )
             .build(),
             alert(

@@ -21,6 +21,9 @@ pub struct Metrics {
     pub open_orders: IntGauge,
     /// Wall time from an order request to the broker's answer to the placement.
     pub place_seconds: Histogram,
+    /// From a fill at the exchange (the broker's time of it) to the OMS storing it, on the
+    /// service clock (market time under a simulated clock).
+    pub fill_seconds: Histogram,
 }
 
 impl Metrics {
@@ -69,6 +72,15 @@ impl Metrics {
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
                 ]),
             )?,
+            fill_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "oms_fill_seconds",
+                    "From a fill at the exchange (the broker's time) to the OMS storing it",
+                )
+                .buckets(vec![
+                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                ]),
+            )?,
         };
         for c in [
             &m.requests,
@@ -81,6 +93,7 @@ impl Metrics {
         }
         registry.register(Box::new(m.open_orders.clone()))?;
         registry.register(Box::new(m.place_seconds.clone()))?;
+        registry.register(Box::new(m.fill_seconds.clone()))?;
         Ok(m)
     }
 }

@@ -916,6 +916,11 @@ impl Oms {
             if let Some(c) = &change {
                 self.count_change(c.kind);
             }
+            // Fills found by a reconciliation are old news, not the stream's latency.
+            if !fill.reconciled {
+                let late = (self.now() - fill.time).as_seconds_f64().max(0.0);
+                self.inner.metrics.fill_seconds.observe(late);
+            }
             book.put(order);
             self.inner.metrics.open_orders.set(book.open.len() as i64);
         }

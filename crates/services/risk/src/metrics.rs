@@ -11,6 +11,8 @@ pub struct Metrics {
     pub rejections: IntCounterVec,
     /// Kill switches engaged and released.
     pub kill_switches: IntCounterVec,
+    /// Kill switches engaged now, by scope (`global`, `account`, `strategy`).
+    pub kills_engaged: IntGaugeVec,
     /// Bus events applied, by kind (`security`, `fill`, `order_ended`, `duplicate_fill`,
     /// `malformed`).
     pub events: IntCounterVec,
@@ -62,6 +64,13 @@ impl Metrics {
                 ),
                 &["change"],
             )?,
+            kills_engaged: IntGaugeVec::new(
+                Opts::new(
+                    "risk_kill_switches_engaged",
+                    "Kill switches engaged now, by scope (global, account, strategy)",
+                ),
+                &["scope"],
+            )?,
             events: IntCounterVec::new(
                 Opts::new(
                     "risk_events_total",
@@ -105,6 +114,10 @@ impl Metrics {
         for g in [&m.pnl_today, &m.drawdown, &m.exposure, &m.margin_used] {
             registry.register(Box::new(g.clone()))?;
         }
+        for scope in ["global", "account", "strategy"] {
+            m.kills_engaged.with_label_values(&[scope]).set(0);
+        }
+        registry.register(Box::new(m.kills_engaged.clone()))?;
         registry.register(Box::new(m.breakers_active.clone()))?;
         registry.register(Box::new(m.halted.clone()))?;
         registry.register(Box::new(m.check_seconds.clone()))?;

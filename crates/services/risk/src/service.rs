@@ -441,7 +441,42 @@ impl Risk {
             .with_label_values(&[if engaged { "engaged" } else { "released" }])
             .inc();
         self.engine().set_kill(&scope, reason);
+        self.count_kills();
         Ok(())
+    }
+
+    /// Sets `risk_kill_switches_engaged` from the engine.
+    fn count_kills(&self) {
+        let kills = self.engine().kills();
+        for (name, of_kind) in [
+            (
+                "global",
+                kills
+                    .iter()
+                    .filter(|(s, _)| matches!(s, Scope::Global))
+                    .count(),
+            ),
+            (
+                "account",
+                kills
+                    .iter()
+                    .filter(|(s, _)| matches!(s, Scope::Account(_)))
+                    .count(),
+            ),
+            (
+                "strategy",
+                kills
+                    .iter()
+                    .filter(|(s, _)| matches!(s, Scope::Strategy(_)))
+                    .count(),
+            ),
+        ] {
+            self.inner
+                .metrics
+                .kills_engaged
+                .with_label_values(&[name])
+                .set(i64::try_from(of_kind).unwrap_or(i64::MAX));
+        }
     }
 
     /// Every engaged kill switch.
@@ -465,6 +500,8 @@ impl Risk {
         for (scope, reason) in kills {
             engine.set_kill(&scope, Some(reason));
         }
+        drop(engine);
+        self.count_kills();
         Ok(())
     }
 
