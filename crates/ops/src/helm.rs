@@ -6,13 +6,12 @@
 //!   calls (by protocol), and the gateway's ports.
 //! - `files/nginx.conf`: the gateway's configuration, a copy of `deploy/nginx/nginx.conf`
 //!   (`qts gateway nginx` generates that one; a chart cannot read files outside its directory).
-//! - `files/prometheus-rules/*.yml`: copies of the Prometheus rule files under
-//!   `deploy/prometheus/rules` (when there are any), for the chart's optional PrometheusRule.
+//! - `files/prometheus-rules/*.yml`: copies of the Prometheus rule files generated for
+//!   `deploy/prometheus/rules` ([`crate::prometheus::files`]), for the chart's optional
+//!   PrometheusRule.
 //!
-//! The copies are read from the committed files when generating, so `ops` needs no `qts`
-//! dependency; the `generated` test fails when a copy differs from its source.
-
-use std::path::Path;
+//! The gateway config is read from the committed file when generating, so `ops` needs no
+//! `qts` dependency; the `generated` test fails when the copy differs from its source.
 
 use common_settings::registry::{GATEWAY_GRPC_PORT, GATEWAY_HTTP_PORT, SERVICES};
 use serde_json::{Value, json};
@@ -38,7 +37,7 @@ pub fn files() -> Vec<File> {
             std::fs::read_to_string(root.join(NGINX_SOURCE)).unwrap_or_default(),
         ),
     ];
-    files.extend(rule_files(&root.join(RULES_SOURCE)));
+    files.extend(rule_files());
     files
 }
 
@@ -79,26 +78,20 @@ pub fn services_json() -> String {
     text
 }
 
-/// Copies of the Prometheus rule files in `dir` (`*.yml`, `*.yaml`; not promtool's test files),
-/// sorted by name; none when the directory does not exist.
-fn rule_files(dir: &Path) -> Vec<File> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| (n.ends_with(".yml") || n.ends_with(".yaml")) && !n.contains("test"))
-        .collect();
-    names.sort();
-    names
+/// Copies of the Prometheus rule files `deploy/prometheus/rules/*.yml`, as generated (so one
+/// `qts ops render` writes the rules and their copies alike), sorted by name.
+fn rule_files() -> Vec<File> {
+    let prefix = format!("{RULES_SOURCE}/");
+    let mut copies: Vec<File> = crate::prometheus::files()
         .into_iter()
-        .map(|n| {
-            File::new(
-                format!("{CHART_DIR}/files/prometheus-rules/{n}"),
-                std::fs::read_to_string(dir.join(&n)).unwrap_or_default(),
-            )
+        .filter_map(|f| {
+            let name = f.path.strip_prefix(&prefix)?.to_owned();
+            Some(File::new(
+                format!("{CHART_DIR}/files/prometheus-rules/{name}"),
+                f.content,
+            ))
         })
-        .collect()
+        .collect();
+    copies.sort_by(|a, b| a.path.cmp(&b.path));
+    copies
 }
