@@ -86,19 +86,10 @@ impl Dir {
         out
     }
 
-    /// `prefix.<identifier>` references in the text, comments and `moved` blocks (addresses in
-    /// the state, not expressions; [`moved_blocks_lead_to_called_modules`] checks them) left out.
+    /// `prefix.<identifier>` references in the text, comments left out.
     fn references(&self, prefix: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let mut in_moved = false;
         for line in self.text.lines() {
-            if line.starts_with("moved {") {
-                in_moved = true;
-            }
-            if in_moved {
-                in_moved = line != "}";
-                continue;
-            }
             let code = line.split('#').next().unwrap_or_default();
             let mut rest = code;
             while let Some(i) = rest.find(prefix) {
@@ -380,56 +371,6 @@ fn modules_are_wired_with_exactly_their_variables() {
     }
 }
 
-/// `moved` blocks: each moves a module call that is no longer made here to one that is (the
-/// module call here, then one the called module makes).
-#[test]
-fn moved_blocks_lead_to_called_modules() {
-    let Some(dirs) = parse() else { return };
-    let called_by = |dir: &str, name: &str| -> BTreeSet<String> {
-        let (_, body) = dirs[dir]
-            .blocks("module")
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("{dir}: module.{name} is not called"));
-        let source = unq(body["source"].as_str().unwrap());
-        dirs[&normalise(&Path::new(dir).join(source))].names("module")
-    };
-    let address = |v: &Value| -> Vec<String> {
-        let s = v.as_str().unwrap();
-        let s = s
-            .strip_prefix("${")
-            .and_then(|s| s.strip_suffix('}'))
-            .unwrap();
-        let parts: Vec<String> = s.split('.').map(str::to_owned).collect();
-        assert!(
-            parts.len().is_multiple_of(2) && parts.iter().step_by(2).all(|p| p == "module"),
-            "a module address: {s}"
-        );
-        parts.into_iter().skip(1).step_by(2).collect()
-    };
-    for (dir, d) in &dirs {
-        let here = d.names("module");
-        for f in &d.files {
-            for m in f["moved"].as_array().into_iter().flatten() {
-                let from = address(&m["from"]);
-                let to = address(&m["to"]);
-                assert!(
-                    !here.contains(&from[0]),
-                    "{dir}: moved from module.{} that is still called",
-                    from[0]
-                );
-                assert_eq!(to.len(), 2, "{dir}: moved to {to:?}");
-                assert!(
-                    called_by(dir, &to[0]).contains(&to[1]),
-                    "{dir}: module.{} calls no module.{}",
-                    to[0],
-                    to[1]
-                );
-            }
-        }
-    }
-}
-
 /// `a/b/../../c` as `c`.
 fn normalise(path: &Path) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -480,20 +421,6 @@ fn the_environments_install_the_chart_with_their_values_and_keep_secrets_sensiti
         }
         let (_, call) = d.blocks("module").into_iter().next().unwrap();
         assert_eq!(unq(call["environment"].as_str().unwrap()), env, "{env}");
-        // The state of the roots from before modules/platform moves with it, module by module.
-        let moved: BTreeSet<String> = d
-            .files
-            .iter()
-            .filter_map(|f| f["moved"].as_array())
-            .flatten()
-            .map(|m| {
-                let from = unq(m["from"].as_str().unwrap());
-                from.trim_start_matches("${module.")
-                    .trim_end_matches('}')
-                    .to_owned()
-            })
-            .collect();
-        assert_eq!(moved, expected, "environments/{env}: moved blocks");
         assert!(
             d.text
                 .contains(&format!("key          = \"qts/{env}/terraform.tfstate\"")),
