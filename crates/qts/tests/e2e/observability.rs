@@ -25,6 +25,16 @@ pub fn plan(dir: &std::path::Path) -> Option<Plan> {
     Some(plan)
 }
 
+/// The fleet's running `name`.
+fn service<'a>(fleet: &'a TestFleet, name: &str) -> &'a qts::fleet::Running {
+    fleet.services.iter().find(|s| s.spec.name == name).unwrap()
+}
+
+/// `GET url` as JSON.
+async fn get(url: String) -> serde_json::Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn query(prometheus: &str, expr: &str) -> serde_json::Value {
     http()
         .get(format!("{prometheus}/api/v1/query"))
@@ -40,25 +50,14 @@ async fn query(prometheus: &str, expr: &str) -> serde_json::Value {
 /// Every request kind the RED panels count: each service's HTTP API and gRPC `GetInfo`; and a
 /// security read twice through master data's cache (a miss, then a hit).
 async fn touch_every_service(fleet: &TestFleet) {
-    let md = fleet
-        .services
-        .iter()
-        .find(|s| s.spec.name == "master-data")
-        .unwrap();
-    let list: serde_json::Value = http()
-        .get(format!(
-            "http://{}/api/master-data/v1/securities?limit=1",
-            md.addrs.http
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let md = service(fleet, "master-data");
+    let list = get(format!(
+        "http://{}/api/master-data/v1/securities?limit=1",
+        md.addrs.http
+    ))
+    .await;
     let symbol = list["securities"][0]["symbol"]
         .as_str()
-        .or_else(|| list[0]["symbol"].as_str())
         .unwrap_or_else(|| panic!("a security: {list}"))
         .to_owned();
     for _ in 0..2 {
@@ -120,22 +119,12 @@ pub async fn every_dashboard_panel_shows_data(fleet: &TestFleet, stack: &Stack) 
     );
 
     // The monitoring service reads SLO status from this Prometheus.
-    let monitoring = fleet
-        .services
-        .iter()
-        .find(|s| s.spec.name == "monitoring")
-        .unwrap();
-    let fleet_view: serde_json::Value = http()
-        .get(format!(
-            "http://{}/api/monitoring/v1/fleet",
-            monitoring.addrs.http
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let monitoring = service(fleet, "monitoring");
+    let fleet_view = get(format!(
+        "http://{}/api/monitoring/v1/fleet",
+        monitoring.addrs.http
+    ))
+    .await;
     assert_eq!(fleet_view["status"], "ok", "{fleet_view:#}");
     let oms = fleet_view["services"]
         .as_array()
@@ -160,24 +149,14 @@ pub async fn every_dashboard_panel_shows_data(fleet: &TestFleet, stack: &Stack) 
         .await
         .unwrap();
     assert!(posted.status().is_success());
-    let notification = fleet
-        .services
-        .iter()
-        .find(|s| s.spec.name == "notification")
-        .unwrap();
+    let notification = service(fleet, "notification");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let alerts: serde_json::Value = http()
-            .get(format!(
-                "http://{}/api/monitoring/v1/alerts",
-                monitoring.addrs.http
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let alerts = get(format!(
+            "http://{}/api/monitoring/v1/alerts",
+            monitoring.addrs.http
+        ))
+        .await;
         let listed = alerts["alerts"]
             .as_array()
             .is_some_and(|a| a.iter().any(|a| a["name"] == "QtsObservabilityRoundTrip"));
@@ -299,30 +278,17 @@ async fn one_trace_spans_the_gateway_request_a_grpc_call_and_a_bus_hop() {
     let gateway = format!("http://{}", fleet.gateway);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
-        let status: serde_json::Value = http()
-            .get(format!("{gateway}/api/oms/v1/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = get(format!("{gateway}/api/oms/v1/status")).await;
         if status["accepting"] == true {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let page: serde_json::Value = http()
-        .get(format!(
-            "{gateway}/api/master-data/v1/securities?exchange=HOSE&kind=stock&limit=1"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get(format!(
+        "{gateway}/api/master-data/v1/securities?exchange=HOSE&kind=stock&limit=1"
+    ))
+    .await;
     let symbol = page["securities"][0]["symbol"].as_str().unwrap().to_owned();
     let trace = uuid::Uuid::new_v4().simple().to_string();
     let placed = http()
