@@ -53,10 +53,20 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
         as_pg "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres --no-sync >"$work/initdb.log" 2>&1 \
             || { cat "$work/initdb.log" >&2; exit 1; }
         pg_ctl_cmd=(as_pg "$pg_bin/pg_ctl" -D "$work/pg")
-        "${pg_ctl_cmd[@]}" -o "-p $port -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \
+        # TLS too (a throw-away self-signed certificate), as managed PostgreSQL requires it.
+        tls_opts=""
+        if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+            -subj "/CN=127.0.0.1" -keyout "$work/pg/server.key" -out "$work/pg/server.crt" \
+            >"$work/openssl.log" 2>&1; then
+            chmod 600 "$work/pg/server.key"
+            [ "$(id -u)" = 0 ] && chown postgres "$work/pg/server.key" "$work/pg/server.crt"
+            tls_opts="-c ssl=on -c ssl_cert_file=$work/pg/server.crt -c ssl_key_file=$work/pg/server.key"
+            export TEST_DATABASE_TLS=1
+        fi
+        "${pg_ctl_cmd[@]}" -o "-p $port -k $work/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 $tls_opts" \
             -l "$work/pg/server.log" -w start >/dev/null
         export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
-        echo "test.sh: PostgreSQL on $port"
+        echo "test.sh: PostgreSQL on $port${TEST_DATABASE_TLS:+ (TLS too)}"
     else
         echo "test.sh: WARNING: no PostgreSQL server binaries; PostgreSQL tests will skip (or fail under CI)" >&2
     fi
@@ -66,11 +76,26 @@ fi
 if [ -z "${TEST_REDIS_URL:-}" ]; then
     if command -v redis-server >/dev/null; then
         port=$(free_port)
-        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+        # A TLS port too (self-signed: the test URL says #insecure), as managed Redis requires.
+        tls_args=()
+        tls_port=""
+        if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+            -subj "/CN=127.0.0.1" -keyout "$work/redis.key" -out "$work/redis.crt" \
+            >"$work/openssl-redis.log" 2>&1; then
+            tls_port=$(free_port)
+            tls_args=(--tls-port "$tls_port" --tls-cert-file "$work/redis.crt"
+                --tls-key-file "$work/redis.key" --tls-auth-clients no)
+        fi
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+            "${tls_args[@]}" >"$work/redis.log" 2>&1 &
         pids+=($!)
         wait_port redis "$port"
         export TEST_REDIS_URL="redis://127.0.0.1:$port"
-        echo "test.sh: Redis on $port"
+        if [ ${#tls_args[@]} -gt 0 ]; then
+            wait_port redis-tls "$tls_port"
+            export TEST_REDIS_TLS_URL="rediss://127.0.0.1:$tls_port/#insecure"
+        fi
+        echo "test.sh: Redis on $port${tls_port:+ (TLS on $tls_port)}"
     else
         echo "test.sh: WARNING: no redis-server; Redis tests will skip (or fail under CI)" >&2
     fi

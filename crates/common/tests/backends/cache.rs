@@ -29,6 +29,17 @@ async fn redis() -> Option<Box<dyn Cache>> {
     ))
 }
 
+/// The same Redis over TLS (`rediss://`; scripts/test.sh serves a TLS port with a
+/// self-signed certificate, so the URL says `#insecure`), as managed Redis requires.
+async fn redis_tls() -> Option<Box<dyn Cache>> {
+    let url = server("TEST_REDIS_TLS_URL")?;
+    Some(Box::new(
+        RedisCache::connect(&url, format!("{}:", unique("t")))
+            .await
+            .unwrap(),
+    ))
+}
+
 async fn set_get_delete(c: Box<dyn Cache>) {
     assert_eq!(c.get("a").await.unwrap(), None);
     c.set("a", b"1", None).await.unwrap();
@@ -91,6 +102,7 @@ macro_rules! on_both {
     ($($case:ident),*) => {
         mod memory { $( #[tokio::test(start_paused = true)] async fn $case() { super::$case(super::memory().await.unwrap()).await } )* }
         mod redis { $( #[tokio::test] async fn $case() { let Some(c) = super::redis().await else { return }; super::$case(c).await } )* }
+        mod redis_tls { $( #[tokio::test] async fn $case() { let Some(c) = super::redis_tls().await else { return }; super::$case(c).await } )* }
     };
 }
 

@@ -792,3 +792,27 @@ async fn bulk_enqueue_timing() {
         );
     }
 }
+
+/// `sslmode=require` in the URL: the connection is TLS (rustls), as managed PostgreSQL
+/// (RDS with `rds.force_ssl`) requires. scripts/test.sh starts its server with a self-signed
+/// certificate and says so in `TEST_DATABASE_TLS`.
+#[tokio::test]
+async fn a_postgres_url_with_sslmode_require_connects_over_tls() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    if server("TEST_DATABASE_TLS").is_none() {
+        return;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = Db::connect(&format!("{url}{sep}sslmode=require"), 2, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let (tls, version): (bool, Option<String>) =
+        sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(db.postgres().unwrap())
+            .await
+            .unwrap();
+    assert!(tls, "not TLS");
+    assert!(version.is_some_and(|v| v.starts_with("TLSv1.")), "a TLS version");
+}
