@@ -1,10 +1,9 @@
 # Amazon RDS for PostgreSQL: one instance, one database per service (qts_<service>, created by
 # the qts module's job), user qts with a generated password.
 #
-# The services' sqlx is built without TLS (no `tls-rustls` feature in the workspace), so
-# rds.force_ssl is off: connections stay inside the VPC, admitted only from the cluster's
-# security group; storage is encrypted. Requiring TLS means enabling the feature first
-# (docs/ops/delivery.md).
+# rds.force_ssl is on: the services connect with `sslmode=require` (sqlx over rustls; the
+# certificate is not checked against the RDS CA, which the webpki roots do not hold), only from
+# the cluster's security group; storage is encrypted.
 
 resource "random_password" "master" {
   length  = 32
@@ -40,7 +39,7 @@ resource "aws_db_parameter_group" "this" {
 
   parameter {
     name  = "rds.force_ssl"
-    value = "0"
+    value = "1"
   }
 
   parameter {

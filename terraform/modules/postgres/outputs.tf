@@ -10,13 +10,13 @@ output "port" {
 
 output "admin_url" {
   description = "URL of the initial database qts as user qts (creates the services' databases)."
-  value       = "postgres://qts:${random_password.master.result}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/qts"
+  value       = "postgres://qts:${random_password.master.result}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/qts?sslmode=require"
   sensitive   = true
 }
 
 output "database_url" {
   description = "The services' database.url: {service} becomes each service's name in snake case (qts_oms)."
-  value       = "postgres://qts:${random_password.master.result}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/qts_{service}"
+  value       = "postgres://qts:${random_password.master.result}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/qts_{service}?sslmode=require"
   sensitive   = true
 }
 

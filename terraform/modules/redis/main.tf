@@ -1,8 +1,8 @@
 # Amazon ElastiCache (Redis OSS) for the services' cache.
 #
-# The services' redis client is built without TLS (no TLS feature of the `redis` crate in the
-# workspace), and ElastiCache only takes an AUTH token over TLS: the cache is reachable only from
-# the cluster's security group inside the VPC, encrypted at rest. docs/ops/delivery.md.
+# In-transit encryption is on: the services connect with `rediss://` (the redis client over
+# rustls, checked against the webpki roots), only from the cluster's security group inside the
+# VPC; encrypted at rest too. docs/ops/delivery.md.
 
 resource "aws_elasticache_subnet_group" "this" {
   name       = var.name
@@ -40,7 +40,7 @@ resource "aws_elasticache_replication_group" "this" {
   subnet_group_name          = aws_elasticache_subnet_group.this.name
   security_group_ids         = [aws_security_group.this.id]
   at_rest_encryption_enabled = true
-  transit_encryption_enabled = false
+  transit_encryption_enabled = true
   snapshot_retention_limit   = 1
   apply_immediately          = false
   tags                       = var.tags

@@ -1,6 +1,6 @@
 output "url" {
   description = "The services' cache.url (the primary endpoint)."
-  value       = "redis://${aws_elasticache_replication_group.this.primary_endpoint_address}:6379"
+  value       = "rediss://${aws_elasticache_replication_group.this.primary_endpoint_address}:6379"
   sensitive   = true
 }
 
