@@ -805,14 +805,21 @@ async fn a_postgres_url_with_sslmode_require_connects_over_tls() {
         return;
     }
     let sep = if url.contains('?') { '&' } else { '?' };
-    let db = Db::connect(&format!("{url}{sep}sslmode=require"), 2, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let db = Db::connect(
+        &format!("{url}{sep}sslmode=require"),
+        2,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     let (tls, version): (bool, Option<String>) =
         sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
             .fetch_one(db.postgres().unwrap())
             .await
             .unwrap();
     assert!(tls, "not TLS");
-    assert!(version.is_some_and(|v| v.starts_with("TLSv1.")), "a TLS version");
+    assert!(
+        version.is_some_and(|v| v.starts_with("TLSv1.")),
+        "a TLS version"
+    );
 }
