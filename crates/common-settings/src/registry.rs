@@ -243,7 +243,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18316,
         grpc_package: "qts.monitoring.v1",
         grpc_service: "qts.monitoring.v1.MonitoringService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
 ];
 
