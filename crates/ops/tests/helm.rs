@@ -148,8 +148,8 @@ const STANDARD_LABELS: [&str; 6] = [
 // ---------------------------------------------------------------------------------------------
 // The call graph
 
-/// Every `peer("<name>")` and `channel("<name>")` with a service's name in the `.rs` files
-/// under `dir`.
+/// Every `peer("<name>")` and `channel("<name>")` with a service's name (and the rule service for
+/// `Rules::start_for`) in the `.rs` files under `dir`.
 fn peer_calls(dir: &Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -160,6 +160,10 @@ fn peer_calls(dir: &Path) -> BTreeSet<String> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
+                // `rules::Rules::start_for` calls the rule service (`peers.rule`) for them.
+                if text.contains("Rules::start_for(") {
+                    found.insert("rule".to_owned());
+                }
                 for needle in ["peer(\"", "channel(\""] {
                     for (i, _) in text.match_indices(needle) {
                         let rest = &text[i + needle.len()..];

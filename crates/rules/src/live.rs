@@ -230,6 +230,24 @@ impl Rules {
         ))
     }
 
+    /// [`Rules::start`] as service `service` (instance `instance`) with its shared settings:
+    /// the rule service at `peers.rule`, called with the service's own token.
+    pub async fn start_for(
+        service: &str,
+        instance: &str,
+        rules: &RulesSettings,
+        settings: &common::settings::ServiceSettings,
+        bus: &SharedBus,
+    ) -> anyhow::Result<(Self, Option<Follower>)> {
+        let url = settings
+            .peer("rule")
+            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
+        let peers = Connector::new(&settings.auth, service);
+        Self::start(service, instance, rules, (&peers, &url), bus)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context("the rule sets"))
+    }
+
     /// Evaluates every active set of the inputs' target on them, in the sets' name order.
     pub fn evaluate(&self, inputs: &Inputs) -> Outcome {
         let active = self.rx.borrow().clone();

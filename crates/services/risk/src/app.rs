@@ -41,21 +41,14 @@ impl Service for App {
             settings.own.default_limits.effective(),
         );
         engine.set_breakers(settings.own.breakers.clone());
-        let rule_url = settings
-            .peer("rule")
-            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
-        let (rules, follower) = rules::Rules::start(
+        let (rules, follower) = rules::Rules::start_for(
             crate::SPEC.name,
             &info.instance_id.to_string(),
             &settings.own.rules,
-            (
-                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
-                &rule_url,
-            ),
+            &settings,
             &backends.bus,
         )
-        .await
-        .context("the rule sets")?;
+        .await?;
         let risk = Risk::new(
             (engine, rules),
             backends.db.clone(),

@@ -46,21 +46,14 @@ impl Service for App {
             &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
             &url,
         )?;
-        let rule_url = settings
-            .peer("rule")
-            .map_err(|e| anyhow::anyhow!("peers: {e}"))?;
-        let (rules, follower) = rules::Rules::start(
+        let (rules, follower) = rules::Rules::start_for(
             crate::SPEC.name,
             &info.instance_id.to_string(),
             &settings.own.rule_sets,
-            (
-                &common::grpc::Connector::new(&settings.auth, crate::SPEC.name),
-                &rule_url,
-            ),
+            &settings,
             &backends.bus,
         )
-        .await
-        .context("the alert rule sets")?;
+        .await?;
         let analysis = Analysis::new(
             (set, rules),
             timeframes,
