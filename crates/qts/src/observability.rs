@@ -46,19 +46,6 @@ pub struct Stack {
     children: Vec<tokio::process::Child>,
 }
 
-/// The first of `names` on `PATH`, `/usr/bin` or `/usr/sbin`.
-fn find(names: &[&str]) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push(PathBuf::from("/usr/bin"));
-    dirs.push(PathBuf::from("/usr/sbin"));
-    names
-        .iter()
-        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
-        .find(|p| p.is_file())
-}
-
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -70,7 +57,8 @@ impl Plan {
     /// evaluations happen every `scrape_interval_secs`.
     pub fn new(dir: &Path, scrape_interval_secs: u32) -> anyhow::Result<Self> {
         let program = |names: &[&str]| -> anyhow::Result<Option<Program>> {
-            Ok(match find(names) {
+            // Where the ops tests look too: PATH, the ops venv, /usr/bin, /usr/sbin.
+            Ok(match names.iter().find_map(|n| ops::tool(n)) {
                 Some(binary) => Some(Program {
                     binary,
                     port: free_port()?,

@@ -281,24 +281,11 @@ impl Drop for Killed {
     }
 }
 
-fn alertmanager_binary() -> Option<std::path::PathBuf> {
-    let found = ["/usr/bin/prometheus-alertmanager", "/usr/bin/alertmanager"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "Alertmanager is missing: run .ci/setup.sh"
-        );
-        eprintln!("skipped: Alertmanager is not installed (.ci/setup.sh installs it)");
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_alerts_firing_come_from_a_real_alertmanager() {
-    let Some(binary) = alertmanager_binary() else {
+    let Some(binary) =
+        ops::tool("alertmanager").or_else(|| ops::require("prometheus-alertmanager"))
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
