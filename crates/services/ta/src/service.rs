@@ -414,13 +414,13 @@ impl Closer {
 
 impl Closer {
     /// The alert rules true on `bar` of `timeframe` with `values`, its predecessor closing at
-    /// `prev_close` (empty when no alert set is active).
+    /// `prev_close`, as `(<set>/<rule>, message)` (none when no alert set is active).
     fn holding(
         &self,
         (bar, timeframe): (&Bar, &str),
         prev_close: Option<i64>,
         values: &[(String, f64)],
-    ) -> Vec<rules::Finding> {
+    ) -> Vec<(String, String)> {
         if !self.rules.any(rules::Target::Alert) {
             return Vec::new();
         }
@@ -462,7 +462,13 @@ impl Closer {
             ],
         );
         match inputs {
-            Ok(inputs) => self.rules.evaluate(&inputs).warnings,
+            Ok(inputs) => self
+                .rules
+                .evaluate(&inputs)
+                .warnings
+                .into_iter()
+                .map(|f| (format!("{}/{}", f.set, f.rule), f.message))
+                .collect(),
             Err(e) => {
                 tracing::error!(error = %e, "building the alert rule sets' inputs");
                 Vec::new()
@@ -483,12 +489,8 @@ impl Closer {
         a.last = Some((bar.start, bar.close));
         let timeframe = frame.resolution.as_str();
         let holding = self.holding((bar, timeframe), a.prev_close, values);
-        a.now = holding
-            .iter()
-            .map(|f| format!("{}/{}", f.set, f.rule))
-            .collect();
-        for f in holding {
-            let name = format!("{}/{}", f.set, f.rule);
+        a.now = holding.iter().map(|(name, _)| name.clone()).collect();
+        for (name, message) in holding {
             if a.before.contains(&name) {
                 continue;
             }
@@ -501,7 +503,7 @@ impl Closer {
                     name,
                     direction: 0,
                     value: bar.close as f64,
-                    detail: f.message,
+                    detail: message,
                 },
             ));
         }
@@ -525,8 +527,8 @@ impl Closer {
         a.prev_close = prev_close;
         a.now = self
             .holding((last, timeframe), prev_close, &values)
-            .iter()
-            .map(|f| format!("{}/{}", f.set, f.rule))
+            .into_iter()
+            .map(|(name, _)| name)
             .collect();
     }
 }
