@@ -59,14 +59,18 @@ def series(n):
     """Bars as dict of numpy arrays: open, high, low, close, volume, periods, session.
 
     A random walk of ±2% per bar with trending regimes of 60 bars, opening gaps, a doji
-    every 17th bar, a flat bar (O=H=L=C) every 53rd, zero volume every 71st.
+    every 17th bar, a flat bar (O=H=L=C) every 53rd, zero volume every 71st. Below 10.00
+    the drift is up whatever the regime: without that floor the walk sinks to 0.21 by bar
+    ~40,000, where a ±2% move is less than half a tick, and stays flat for good (a long
+    benchmark series would be 96% constant). The first 400 bars (the golden data) never
+    go below 42, so the floor does not change them.
     """
     rng = SplitMix64(20250101)
     cols = {k: np.empty(n) for k in ("open", "high", "low", "close", "volume", "periods", "session")}
     prev = 50.0
     for i in range(n):
         u = [rng.uniform() for _ in range(6)]
-        drift = 0.003 if (i // 60) % 2 == 0 else -0.003
+        drift = 0.003 if (i // 60) % 2 == 0 or prev < 10.0 else -0.003
         close = round2(prev * (1.0 + (u[0] - 0.5) * 0.04 + drift))
         open_ = round2(prev * (1.0 + (u[1] - 0.5) * 0.01))
         if i % 17 == 16:

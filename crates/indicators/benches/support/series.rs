@@ -44,7 +44,12 @@ pub(crate) fn bars(n: usize) -> Bars {
     let mut prev = 50.0;
     for i in 0..n {
         let u: [f64; 6] = std::array::from_fn(|_| rng.uniform());
-        let drift = if (i / 60) % 2 == 0 { 0.003 } else { -0.003 };
+        // The floor at 10.00: see golden/generate.py's `series`.
+        let drift = if (i / 60) % 2 == 0 || prev < 10.0 {
+            0.003
+        } else {
+            -0.003
+        };
         let close = round2(prev * (1.0 + (u[0] - 0.5) * 0.04 + drift));
         let mut open = round2(prev * (1.0 + (u[1] - 0.5) * 0.01));
         if i % 17 == 16 {
