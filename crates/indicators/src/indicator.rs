@@ -50,6 +50,10 @@ pub trait Streaming:
     /// with a tighter loop, provided it calls the same arithmetic (the step functions
     /// `update` uses), so the values are bit for bit `update`'s, and leaves `self` in
     /// exactly the state `update` over the same bars would (streaming may continue).
+    /// The one exception: EMA, RSI, ATR and MACD/MACDFIX run their EMA and Wilder
+    /// recurrences four bars per step (`util::Decay4`), the same recurrence rounded
+    /// differently, so their values and state agree with `update`'s to ~1e-14 relative
+    /// (tested to 1e-12), not bit for bit.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         drive_updates(self, inputs, outputs);
     }

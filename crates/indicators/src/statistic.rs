@@ -33,46 +33,40 @@ impl VarCore {
     pub(crate) fn next(&mut self, x: f64) -> f64 {
         let shift = *self.shift.get_or_insert(x);
         self.window.push(x);
-        var_add(&mut self.sum1, &mut self.sum2, x - shift);
         if !self.window.is_full() {
+            self.sum1 += x - shift;
+            self.sum2 += (x - shift) * (x - shift);
             return f64::NAN;
         }
         let inv = 1.0 / self.period as f64;
-        var_full(
-            &mut self.sum1,
-            &mut self.sum2,
-            self.window.oldest() - shift,
-            inv,
-        )
+        let t = self.window.oldest() - shift;
+        var_step(&mut self.sum1, &mut self.sum2, x - shift, t, inv)
     }
 }
 
-/// Adds a shifted value `d` to the running sums.
+/// One bar of a full window: the variance of the window whose newest shifted value is
+/// `d` (`inv` = 1 / period), with `sum1`, `sum2` the sums of the other `period − 1`
+/// shifted values and their squares; then the shifted oldest value `t` leaves the sums.
+/// TA-Lib adds `d`, takes the variance, then subtracts `t`; here each sum moves by
+/// `d − t` (`d² − t²`) in one add computed off the chain from bar to bar (one add of
+/// latency per bar instead of two). The variance of the bar is the same; the sums differ
+/// by rounding only.
 #[inline(always)]
-pub(crate) fn var_add(sum1: &mut f64, sum2: &mut f64, d: f64) {
-    *sum1 += d;
-    *sum2 += d * d;
+pub(crate) fn var_step(sum1: &mut f64, sum2: &mut f64, d: f64, t: f64, inv: f64) -> f64 {
+    let (full1, full2) = (*sum1 + d, *sum2 + d * d);
+    *sum1 += d - t;
+    *sum2 += d * d - t * t;
+    let mean1 = full1 * inv;
+    full2 * inv - mean1 * mean1
 }
 
-/// The variance of a full window (`inv` = 1 / period), then drops its shifted oldest
-/// value `t` from the sums.
-#[inline(always)]
-pub(crate) fn var_full(sum1: &mut f64, sum2: &mut f64, t: f64, inv: f64) -> f64 {
-    let mean1 = *sum1 * inv;
-    let var = *sum2 * inv - mean1 * mean1;
-    *sum1 -= t;
-    *sum2 -= t * t;
-    var
-}
-
-/// Standard deviation from a variance: 0 where TA-Lib's `TA_IS_ZERO_OR_NEG` holds.
+/// Standard deviation from a variance: 0 where TA-Lib's `TA_IS_ZERO_OR_NEG` holds. The
+/// root is taken either way (NaN for a negative variance, then dropped): a select, not
+/// a branch, so a batch loop vectorises it.
 #[inline]
 pub(crate) fn stddev(var: f64) -> f64 {
-    if var < 0.000_000_000_000_01 {
-        0.0
-    } else {
-        var.sqrt()
-    }
+    let sd = var.sqrt();
+    if var < 0.000_000_000_000_01 { 0.0 } else { sd }
 }
 
 /// VAR: population variance over `period` bars (`nbdev` is accepted and, as in TA-Lib,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::util::is_zero;
+use crate::util::{BLOCK, Decay4, block, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// True range of a bar against the previous close, in TA-Lib's order of comparisons.
@@ -118,7 +118,8 @@ impl Atr {
     }
 
     /// Batch over high, low, close, appending to `out`: `next` through the seed, then
-    /// [`true_range`] and [`wilder`] with the previous close read from the slice.
+    /// [`true_range`] with the previous close read from the slice and [`wilder`]'s
+    /// recurrence four bars per step ([`Decay4`]; equal to streaming up to rounding).
     fn batch_series<'a>(
         &mut self,
         high: &'a [f64],
@@ -146,15 +147,30 @@ impl Atr {
         }
         let p = self.period as f64;
         let (keep, take) = ((p - 1.0) / p, 1.0 / p);
+        let decay = Decay4::new(keep);
         let mut value = self.value;
         // Bar i's previous close is close[i - 1]; the head already consumed bar 0.
         let tail = |s: &'a [f64], from: usize| s.get(from..).unwrap_or_default();
-        out.reserve(len - head);
-        for ((&h, &l), &pc) in tail(high, head)
-            .iter()
-            .zip(tail(low, head))
-            .zip(tail(close, head - 1))
-        {
+        let (high, low, prev_close) = (tail(high, head), tail(low, head), tail(close, head - 1));
+        let n = high.len().min(low.len()).min(prev_close.len());
+        let whole = n - n % 4;
+        let (h4, h1) = high.split_at(whole);
+        let (l4, l1) = low.split_at(whole);
+        let (c4, c1) = prev_close.split_at(whole);
+        out.reserve(n);
+        // A block at a time: the scaled true ranges (a vectorised loop), then `wilder`'s
+        // recurrence four bars per step (`Decay4`: the same recurrence, rounded
+        // differently).
+        let (mut u, mut atr) = (block(), block());
+        for ((h, l), pc) in h4.chunks(BLOCK).zip(l4.chunks(BLOCK)).zip(c4.chunks(BLOCK)) {
+            for (((u, &h), &l), &pc) in u.as_flattened_mut().iter_mut().zip(h).zip(l).zip(pc) {
+                *u = true_range(h, l, pc) * take;
+            }
+            let atr = atr.get_mut(..h.len() / 4).unwrap_or_default();
+            value = decay.run(value, &u, atr);
+            out.extend_from_slice(atr.as_flattened());
+        }
+        for ((&h, &l), &pc) in h1.iter().zip(l1).zip(c1) {
             // `wilder` with its weights computed once.
             value = value * keep + true_range(h, l, pc) * take;
             out.push(value);

@@ -1,10 +1,12 @@
 //! Wilder's directional movement: PLUS_DM, MINUS_DM, PLUS_DI, MINUS_DI, DX, ADX, ADXR.
-//! All share [`DmCore`], TA-Lib's exact op order (smoothing `x - x / n + today`).
+//! All share [`DmCore`]. TA-Lib smooths `x − x / n + today`; here `x · (n − 1)/n + today`:
+//! the same up to rounding (last-ulp level, like `wilder`), without a division on the
+//! dependency chain from bar to bar.
 
 use serde::{Deserialize, Serialize};
 
 use crate::util::{Ring, is_zero};
-use crate::volatility::true_range;
+use crate::volatility::{true_range, wilder};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 const PERIOD: [ParamSpec; 1] = [ParamSpec::int("timeperiod", 14, 2, 100_000)];
@@ -58,21 +60,22 @@ impl DmCore {
         self.prev_close = close;
         let smoothing = self.seen >= self.period;
         if smoothing {
-            self.minus_dm -= self.minus_dm / n;
-            self.plus_dm -= self.plus_dm / n;
+            let keep = (n - 1.0) / n;
+            self.minus_dm *= keep;
+            self.plus_dm *= keep;
+            self.tr *= keep;
         } else {
             self.seen += 1;
         }
-        if diff_m > 0.0 && diff_p < diff_m {
-            self.minus_dm += diff_m;
-        } else if diff_p > 0.0 && diff_p > diff_m {
-            self.plus_dm += diff_p;
-        }
-        if smoothing {
-            self.tr = self.tr - self.tr / n + tr;
-        } else {
-            self.tr += tr;
-        }
+        // At most one of the two moves counts. Both are added, the other times 0.0, which
+        // the compiler cannot turn back into a branch (a move is up or down about half
+        // the time, so a branch mispredicts often). The sums are ≥ +0, so adding ±0.0
+        // leaves them bit for bit unchanged: the same values as TA-Lib's `if`s.
+        let minus = (diff_m > 0.0) & (diff_p < diff_m);
+        let plus = !minus & (diff_p > 0.0) & (diff_p > diff_m);
+        self.minus_dm += diff_m * f64::from(u8::from(minus));
+        self.plus_dm += diff_p * f64::from(u8::from(plus));
+        self.tr += tr;
         smoothing
     }
 
@@ -275,7 +278,9 @@ impl Adx {
             return self.value;
         }
         if let Some(dx) = dx {
-            self.value = (self.value * (n - 1) as f64 + dx) / n as f64;
+            // TA-Lib: `(value · (n − 1) + dx) / n`; `wilder` keeps the division off the
+            // chain from bar to bar (the same up to rounding).
+            self.value = wilder(self.value, dx, n as f64);
         }
         self.value
     }
@@ -305,16 +310,15 @@ impl Streaming for Adx {
     }
 
     /// `next` over the three slices on a local copy of the state (which the optimiser
-    /// keeps in registers), written back at the end.
+    /// keeps in registers: a plain loop, everything inlined), written back at the end.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         if let ([high, low, close], [out]) = (inputs, outputs) {
             let mut adx = self.clone();
-            out.extend(
-                high.iter()
-                    .zip(*low)
-                    .zip(*close)
-                    .map(|((&h, &l), &c)| adx.next(h, l, c)),
-            );
+            let n = close.len().min(high.len()).min(low.len());
+            out.reserve(n);
+            for ((&h, &l), &c) in high.iter().zip(*low).zip(*close) {
+                out.push(adx.next(h, l, c));
+            }
             *self = adx;
         }
     }

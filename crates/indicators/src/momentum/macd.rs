@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::overlap::{AnyMa, Delayed, Ema, MaType, ema_step};
-use crate::util::is_zero;
+use crate::util::{BLOCK, Decay4, block, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// MACD line, signal and histogram from a fast and a slow average and a signal average.
@@ -59,7 +59,9 @@ impl MacdCore {
     }
 
     /// Batch over one series into the three outputs: `next` until the three EMAs are
-    /// seeded, then the same [`ema_step`]s in one pass on local copies of the averages.
+    /// seeded, then their recurrences four bars per step ([`Decay4`]; equal to
+    /// streaming up to rounding), signal included, in one pass on local copies of the
+    /// averages.
     /// Other average types stay on `next` throughout.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let ([input], [o_macd, o_signal, o_hist]) = (inputs, outputs) else {
@@ -83,7 +85,58 @@ impl MacdCore {
         };
         let ((kf, mut f), (ks, mut s), (kg, mut g)) =
             (fast.steady(), slow.steady(), signal.steady());
-        for &x in rest {
+        // The three EMAs four bars per step (`Decay4`: `ema_step`'s recurrence, rounded
+        // differently); the signal's inputs are the four MACD values just computed.
+        let (df, ds, dg) = (
+            Decay4::new(1.0 - kf),
+            Decay4::new(1.0 - ks),
+            Decay4::new(1.0 - kg),
+        );
+        let (body, tail) = rest.split_at(rest.len() - rest.len() % 4);
+        o_macd.reserve(rest.len());
+        o_signal.reserve(rest.len());
+        o_hist.reserve(rest.len());
+        // A block at a time: scaled inputs, the fast and slow recurrences, the MACD line
+        // and its scaled values, the signal's recurrence, the histogram.
+        let (mut uf, mut us, mut fs, mut ss) = (block(), block(), block(), block());
+        let (mut macd, mut ug, mut gs) = (block(), block(), block());
+        let mut hist = [0.0; BLOCK];
+        for xs in body.chunks(BLOCK) {
+            let (m, q) = (xs.len(), xs.len() / 4);
+            for ((uf, us), &x) in uf
+                .as_flattened_mut()
+                .iter_mut()
+                .zip(us.as_flattened_mut())
+                .zip(xs)
+            {
+                (*uf, *us) = (kf * x, ks * x);
+            }
+            let quads = fs.iter_mut().zip(&mut ss).take(q);
+            for ((fo, so), (uf, us)) in quads.zip(uf.iter().zip(&us)) {
+                *fo = df.step(f, *uf);
+                *so = ds.step(s, *us);
+                (f, s) = (fo[3], so[3]);
+            }
+            let lines = macd
+                .as_flattened_mut()
+                .iter_mut()
+                .zip(ug.as_flattened_mut());
+            for ((m, u), (&f, &s)) in lines.zip(fs.as_flattened().iter().zip(ss.as_flattened())) {
+                *m = f - s;
+                *u = kg * *m;
+            }
+            g = dg.run(g, &ug, gs.get_mut(..q).unwrap_or_default());
+            let diffs = hist
+                .iter_mut()
+                .zip(macd.as_flattened().iter().zip(gs.as_flattened()));
+            for (h, (&m, &g)) in diffs {
+                *h = m - g;
+            }
+            o_macd.extend_from_slice(macd.as_flattened().get(..m).unwrap_or_default());
+            o_signal.extend_from_slice(gs.as_flattened().get(..m).unwrap_or_default());
+            o_hist.extend_from_slice(hist.get(..m).unwrap_or_default());
+        }
+        for &x in tail {
             f = ema_step(f, x, kf);
             s = ema_step(s, x, ks);
             let macd = f - s;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::util::is_zero;
+use crate::util::{BLOCK, Decay4, block, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// RSI: 100 · avg gain / (avg gain + avg loss), Wilder-smoothed, seeded with the plain
@@ -63,24 +63,62 @@ impl Rsi {
         value(self.gain, self.loss)
     }
 
-    /// Batch over one series, appending to `out`: `next` through the seed, then the
-    /// same [`smooth`] and [`value`] on local copies of the state.
+    /// Batch over one series, appending to `out`: `next` through the seed, then
+    /// [`smooth`]'s two recurrences four bars per step ([`Decay4`]; equal to streaming
+    /// up to rounding) and [`value`], a block of [`BLOCK`] bars at a time, on local
+    /// copies of the state.
     fn batch_series(&mut self, input: &[f64], out: &mut Vec<f64>) {
-        let head = input.len().min((self.period + 1).saturating_sub(self.seen));
+        // At least one bar through `next`, so every later bar's previous value is in the
+        // slice.
+        let head = input
+            .len()
+            .min((self.period + 1).saturating_sub(self.seen).max(1));
         let (first, rest) = input.split_at(head);
         out.extend(first.iter().map(|&x| self.next(x)));
         if rest.is_empty() {
             return;
         }
-        let (mut prev, mut gain, mut loss) = (self.prev, self.gain, self.loss);
+        let (mut gain, mut loss) = (self.gain, self.loss);
         let (keep, take) = weights(self.period as f64);
-        out.reserve(rest.len());
-        for &x in rest {
-            let diff = x - prev;
-            prev = x;
-            step(&mut gain, &mut loss, diff, keep, take);
+        let decay = Decay4::new(keep);
+        // Bar i's move is input[i] − input[i − 1].
+        let prevs = input.get(head.saturating_sub(1)..).unwrap_or_default();
+        let n = rest.len().min(prevs.len());
+        let (x4, x1) = rest.split_at(n - n % 4);
+        let (p4, p1) = prevs.split_at(n - n % 4);
+        out.reserve(n);
+        // A block at a time: the scaled moves (a vectorised loop), the two recurrences
+        // side by side, then the RSI values (vectorised divisions).
+        let (mut ups, mut downs, mut gains, mut losses) = (block(), block(), block(), block());
+        let mut rsi = [0.0; BLOCK];
+        for (xs, ps) in x4.chunks(BLOCK).zip(p4.chunks(BLOCK)) {
+            let moves = ups
+                .as_flattened_mut()
+                .iter_mut()
+                .zip(downs.as_flattened_mut());
+            for ((up, down), (&x, &p)) in moves.zip(xs.iter().zip(ps)) {
+                let (u, d) = split(x - p);
+                (*up, *down) = (u * take, d * take);
+            }
+            let quads = gains.iter_mut().zip(&mut losses).take(xs.len() / 4);
+            for ((g, l), (u, d)) in quads.zip(ups.iter().zip(&downs)) {
+                *g = decay.step(gain, *u);
+                *l = decay.step(loss, *d);
+                (gain, loss) = (g[3], l[3]);
+            }
+            let values = rsi
+                .iter_mut()
+                .zip(gains.as_flattened().iter().zip(losses.as_flattened()));
+            for (r, (&g, &l)) in values {
+                *r = value(g, l);
+            }
+            out.extend_from_slice(rsi.get(..xs.len()).unwrap_or_default());
+        }
+        for (&x, &prev) in x1.iter().zip(p1) {
+            step(&mut gain, &mut loss, x - prev, keep, take);
             out.push(value(gain, loss));
         }
+        let prev = input.last().copied().unwrap_or(self.prev);
         (self.prev, self.gain, self.loss) = (prev, gain, loss);
     }
 }
@@ -104,25 +142,30 @@ fn weights(p: f64) -> (f64, f64) {
 /// [`smooth`] with the weights computed once (the batch loop hoists them).
 #[inline(always)]
 fn step(gain: &mut f64, loss: &mut f64, diff: f64, keep: f64, take: f64) {
-    // Branch-free: a price move is up or down about half the time.
-    let (up, down) = if diff < 0.0 {
+    let (up, down) = split(diff);
+    *loss = *loss * keep + down * take;
+    *gain = *gain * keep + up * take;
+}
+
+/// A price move as (gain, loss), both ≥ 0. Branch-free: a price move is up or down
+/// about half the time.
+#[inline(always)]
+fn split(diff: f64) -> (f64, f64) {
+    if diff < 0.0 {
         (0.0, -diff)
     } else {
         (diff, 0.0)
-    };
-    *loss = *loss * keep + down * take;
-    *gain = *gain * keep + up * take;
+    }
 }
 
 /// RSI from the average gain and loss; 0 when nothing moved.
 #[inline(always)]
 fn value(gain: f64, loss: f64) -> f64 {
     let total = gain + loss;
-    if is_zero(total) {
-        0.0
-    } else {
-        100.0 * (gain / total)
-    }
+    // Divided whatever the total (0/0 is a NaN that is then dropped): a select instead
+    // of a branch, which lets a batch loop pair the divisions.
+    let rsi = 100.0 * (gain / total);
+    if is_zero(total) { 0.0 } else { rsi }
 }
 
 impl Streaming for Rsi {

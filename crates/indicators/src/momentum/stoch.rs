@@ -62,17 +62,115 @@ impl FastK {
     #[inline]
     fn next(&mut self, high: f64, low: f64, close: f64) -> f64 {
         match self.window.next(high, low) {
-            Some((highest, lowest)) => {
-                let diff = (highest - lowest) / 100.0;
-                if diff != 0.0 {
-                    (close - lowest) / diff
-                } else {
-                    0.0
-                }
-            }
+            Some((highest, lowest)) => fast_k(highest, lowest, close),
             None => f64::NAN,
         }
     }
+}
+
+/// Fast %K of a close against its window's extremes, in TA-Lib's operations.
+#[inline(always)]
+fn fast_k(highest: f64, lowest: f64, close: f64) -> f64 {
+    let diff = (highest - lowest) / 100.0;
+    if diff != 0.0 {
+        (close - lowest) / diff
+    } else {
+        0.0
+    }
+}
+
+/// The steady state of a STOCH batch over three slices from bar `from` on (the window
+/// of every bar lies in the slices: `from ≥ period − 1`): the window extremes, %K, then
+/// the two averages (`slowk`, `slowd`: the same `next` calls as `update`, monomorphised
+/// for the SMA). The caller's rings are caught up at the end.
+///
+/// The extremes: `update` keeps TA-Lib's trackers ([`Extreme`]: the index of the
+/// extreme, a rescan of the window when it falls out), whose branches a random walk
+/// mispredicts often. Only their *values* reach %K, and the value of a window's maximum
+/// does not depend on which of equal values is remembered (equal doubles are the same
+/// number; only +0 and −0 compare equal with different bits, and prices are not −0). So
+/// for short windows (up to [`SCAN`] bars) the batch takes the extremes by a plain,
+/// branch-free scan of the window, then leaves the trackers exactly as `update` would by
+/// replaying them over the last `period + 1` bars from a forgotten state: a replay that
+/// starts with a rescan at bar `s` holds the same index as the uninterrupted tracker by
+/// bar `s + period` at the latest. (Both hold an index of the window's maximum, the
+/// replay's never newer; a new bar that takes over sets both to it; when the replay's
+/// index falls out it rescans to the oldest maximum, still no newer than the other's;
+/// when the other's falls out, the replay's has too, and both rescan the same window.
+/// The other's index at `s` falls out by `s + period`.) Longer windows run the trackers
+/// on every bar, reading the window from the slices.
+#[inline(always)]
+fn stoch_steady(
+    window: &mut HighLow,
+    [high, low, close]: [&[f64]; 3],
+    from: usize,
+    mut slowk: impl FnMut(f64) -> f64,
+    mut slowd: impl FnMut(f64) -> f64,
+    o_k: &mut Vec<f64>,
+    o_d: &mut Vec<f64>,
+) {
+    let w = window.highs.capacity();
+    let n = close.len().min(high.len()).min(low.len());
+    let today = window.today;
+    let scan = w <= SCAN && n >= from + 2 * w;
+    // Local copies of the trackers, so their state stays in registers.
+    let (mut hi, mut lo) = (window.hi.clone(), window.lo.clone());
+    for (i, &c) in close.iter().enumerate().take(n).skip(from) {
+        let (highest, lowest) = if scan {
+            let first = i + 1 - w;
+            let (hs, ls) = (high.get(first..=i), low.get(first..=i));
+            (
+                extreme::<true>(hs.unwrap_or_default()),
+                extreme::<false>(ls.unwrap_or_default()),
+            )
+        } else {
+            let t = today + (i - from);
+            let get = |s: &[f64], back: usize| s.get(i.wrapping_sub(back)).copied().unwrap_or(0.0);
+            let (lowest, _) = lo.update_with(w, t, |back| get(low, back));
+            let (highest, _) = hi.update_with(w, t, |back| get(high, back));
+            (highest, lowest)
+        };
+        let (mut k, mut d) = (f64::NAN, f64::NAN);
+        let sk = slowk(fast_k(highest, lowest, c));
+        if !sk.is_nan() {
+            let sd = slowd(sk);
+            if !sd.is_nan() {
+                (k, d) = (sk, sd);
+            }
+        }
+        o_k.push(k);
+        o_d.push(d);
+    }
+    if scan {
+        // The replay over the last `w + 1` bars (n ≥ from + 2w, so their windows lie in
+        // the slices).
+        hi.forget();
+        lo.forget();
+        for i in n - w - 1..n {
+            let t = today + (i - from);
+            let get = |s: &[f64], back: usize| s.get(i.wrapping_sub(back)).copied().unwrap_or(0.0);
+            lo.update_with(w, t, |back| get(low, back));
+            hi.update_with(w, t, |back| get(high, back));
+        }
+    }
+    (window.today, window.hi, window.lo) = (today + n.saturating_sub(from), hi, lo);
+    let (highs, lows) = (high.get(from..n), low.get(from..n));
+    window.highs.push_all(highs.unwrap_or_default());
+    window.lows.push_all(lows.unwrap_or_default());
+}
+
+/// The longest window whose extremes a STOCH batch takes by scanning it.
+const SCAN: usize = 16;
+
+/// The maximum (`MAX`) or minimum of a window, scanned from the oldest value with `>`
+/// (`<`), as `Extreme`'s rescan does; branch-free (`maxsd`/`minsd`).
+#[inline(always)]
+fn extreme<const MAX: bool>(window: &[f64]) -> f64 {
+    let (&first, rest) = window.split_first().unwrap_or((&0.0, &[]));
+    rest.iter().fold(first, |best, &v| {
+        let better = if MAX { v > best } else { v < best };
+        if better { v } else { best }
+    })
 }
 
 /// STOCH: slow stochastic, %K smoothed by `slowk_matype`, %D smoothing that.
@@ -136,20 +234,35 @@ impl Streaming for Stoch {
         }
     }
 
-    /// `update` over the three slices on a local copy of the state, written back at the
-    /// end: no per-bar copies into stack buffers.
+    /// `update` for the first `fastk_period` bars, then [`stoch_steady`] with the
+    /// window read from the slices (bit for bit `update`'s values and state).
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let ([high, low, close], [o_k, o_d]) = (inputs, outputs) else {
             return;
         };
-        let mut st = self.clone();
+        let n = close.len().min(high.len()).min(low.len());
+        let head = n.min(self.fastk.window.highs.capacity());
         let mut out = [f64::NAN; 2];
-        for ((&h, &l), &c) in high.iter().zip(*low).zip(*close) {
-            st.update(&[h, l, c], &mut out);
+        for ((&h, &l), &c) in high.iter().zip(*low).zip(*close).take(head) {
+            self.update(&[h, l, c], &mut out);
             o_k.push(out[0]);
             o_d.push(out[1]);
         }
-        *self = st;
+        if head == n {
+            return;
+        }
+        o_k.reserve(n - head);
+        o_d.reserve(n - head);
+        let slices = [*high, *low, *close];
+        let window = &mut self.fastk.window;
+        match (&mut self.slowk, &mut self.slowd) {
+            (AnyMa::Sma(k), AnyMa::Sma(d)) => {
+                let (ik, id) = (1.0 / k.period as f64, 1.0 / d.period as f64);
+                let (k, d) = (|x| k.next_with(x, ik), |x| d.next_with(x, id));
+                stoch_steady(window, slices, head, k, d, o_k, o_d);
+            }
+            (k, d) => stoch_steady(window, slices, head, |x| k.next(x), |x| d.next(x), o_k, o_d),
+        }
     }
 }
 

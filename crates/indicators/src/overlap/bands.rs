@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::AnyMa;
 use crate::drive_updates;
 use crate::momentum::HighLow;
-use crate::statistic::{VarCore, stddev, var_add, var_full};
+use crate::statistic::{VarCore, stddev, var_step};
+use crate::util::BLOCK;
 
 use super::sma_step;
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
@@ -77,8 +78,9 @@ impl Streaming for Bbands {
     }
 
     /// With the default SMA: `update` until both windows are full of this series, then
-    /// `sma_step`, `var_add`/`var_full` and the bands in one pass, the trailing
-    /// value read from the slice. Other averages take the per-bar loop.
+    /// `sma_step`, `var_step` and the bands, the trailing value read from the slice, a
+    /// block of [`BLOCK`] bars at a time (bit for bit `update`'s values and state). Other
+    /// averages take the per-bar loop.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let period = self.var.period;
         let plain = matches!(&self.ma, AnyMa::Sma(m) if m.period == period) && self.skip == 0;
@@ -100,17 +102,30 @@ impl Streaming for Bbands {
         if rest.is_empty() {
             return;
         }
-        let (n, inv) = (sma.period as f64, 1.0 / period as f64);
+        let inv = 1.0 / period as f64;
         let (mut sum, mut sum1, mut sum2) = (sma.sum, self.var.sum1, self.var.sum2);
+        let (up, down) = (self.up, self.down);
         // Bar i's trailing value (the oldest after pushing it) is input[i + 1 - period].
         let trailing = input.get(1..).unwrap_or_default();
-        for (&x, &old) in rest.iter().zip(trailing) {
-            let mid = sma_step(&mut sum, x, old, n);
-            var_add(&mut sum1, &mut sum2, x - shift);
-            let sd = stddev(var_full(&mut sum1, &mut sum2, old - shift, inv));
-            o_up.push(mid + sd * self.up);
-            o_mid.push(mid);
-            o_down.push(mid - sd * self.down);
+        // A block at a time: the running sums (serial), then the deviations and bands
+        // (independent per bar: vectorised roots), each output appended once per block.
+        let (mut mid, mut var) = ([0.0; BLOCK], [0.0; BLOCK]);
+        let (mut upper, mut lower) = ([0.0; BLOCK], [0.0; BLOCK]);
+        for (xs, olds) in rest.chunks(BLOCK).zip(trailing.chunks(BLOCK)) {
+            let sums = mid.iter_mut().zip(var.iter_mut());
+            for ((mid, var), (&x, &old)) in sums.zip(xs.iter().zip(olds)) {
+                *mid = sma_step(&mut sum, x, old, inv);
+                *var = var_step(&mut sum1, &mut sum2, x - shift, old - shift, inv);
+            }
+            let bands = upper.iter_mut().zip(lower.iter_mut());
+            for ((u, l), (&mid, &var)) in bands.zip(mid.iter().zip(&var)) {
+                let sd = stddev(var);
+                (*u, *l) = (mid + sd * up, mid - sd * down);
+            }
+            let m = xs.len();
+            o_up.extend_from_slice(upper.get(..m).unwrap_or_default());
+            o_mid.extend_from_slice(mid.get(..m).unwrap_or_default());
+            o_down.extend_from_slice(lower.get(..m).unwrap_or_default());
         }
         (sma.sum, self.var.sum1, self.var.sum2) = (sum, sum1, sum2);
         sma.window.push_all(rest);

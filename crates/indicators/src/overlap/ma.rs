@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cycle::Mama;
-use crate::util::{Ring, is_zero};
+use crate::util::{BLOCK, Decay4, Ring, block, is_zero};
 use crate::{Error, Group, Input, ParamSpec, Params, Spec, Streaming};
 
 /// TA-Lib's MAType, the `matype` parameter of MA, MAVP, BBANDS, MACDEXT, STOCH, APO, ...
@@ -196,7 +196,7 @@ const fn period_spec(default: i64) -> [ParamSpec; 1] {
 /// SMA: simple moving average. Lookback `period - 1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sma {
-    pub(super) period: usize,
+    pub(crate) period: usize,
     pub(super) window: Ring,
     pub(super) sum: f64,
 }
@@ -219,9 +219,16 @@ impl Sma {
     /// Consumes one value.
     #[inline]
     pub fn next(&mut self, x: f64) -> f64 {
+        self.next_with(x, 1.0 / self.period as f64)
+    }
+
+    /// [`Sma::next`] with `inv` = 1 / period computed by the caller (a batch loop hoists
+    /// the division out).
+    #[inline(always)]
+    pub(crate) fn next_with(&mut self, x: f64, inv: f64) -> f64 {
         self.window.push(x);
         if self.window.is_full() {
-            sma_step(&mut self.sum, x, self.window.oldest(), self.period as f64)
+            sma_step(&mut self.sum, x, self.window.oldest(), inv)
         } else {
             self.sum += x;
             f64::NAN
@@ -238,26 +245,33 @@ impl Sma {
             return;
         }
         // Bar i's trailing value (the oldest after pushing it) is input[i + 1 - period].
-        let (mut sum, n) = (self.sum, self.period as f64);
+        let (mut sum, inv) = (self.sum, 1.0 / self.period as f64);
         let trailing = input.get(1..).unwrap_or_default();
         out.extend(
             rest.iter()
                 .zip(trailing)
-                .map(|(&x, &old)| sma_step(&mut sum, x, old, n)),
+                .map(|(&x, &old)| sma_step(&mut sum, x, old, inv)),
         );
         self.sum = sum;
         self.window.push_all(rest);
     }
 }
 
-/// One SMA bar on a full window, in TA-Lib's order: add the new value, divide, then drop
-/// the trailing one (`old`, the oldest value of the window that includes `x`).
+/// One SMA bar on a full window: the new value `x` joins the running sum of the other
+/// `period − 1` values, the mean is taken (`inv` = 1 / period), then the trailing value
+/// `old` (the oldest of the window that includes `x`) leaves.
+///
+/// TA-Lib adds `x`, divides by the period, then subtracts `old`: two adds on the
+/// dependency chain from bar to bar, and a division whose throughput (one per ~4 cycles)
+/// bounds a batch loop as much as the chain. Here the sum moves by `x − old` in one add
+/// (the difference is computed off the chain), and the mean is a multiply by the
+/// reciprocal: the same numbers up to rounding (≤ 1 ulp for the product, ~1e-16 relative
+/// per bar for the sum), about twice as fast in batch.
 #[inline(always)]
-pub(crate) fn sma_step(sum: &mut f64, x: f64, old: f64, period: f64) -> f64 {
-    *sum += x;
-    let out = *sum / period;
-    *sum -= old;
-    out
+pub(crate) fn sma_step(sum: &mut f64, x: f64, old: f64, inv: f64) -> f64 {
+    let total = *sum + x;
+    *sum += x - old;
+    total * inv
 }
 
 impl Streaming for Sma {
@@ -364,8 +378,10 @@ impl Ema {
         self.value = value;
     }
 
-    /// Batch over one series, appending to `out`: `next` through the seed, then
-    /// [`ema_step`] on a local copy of the average.
+    /// Batch over one series, appending to `out`: `next` through the seed, then the
+    /// recurrence `value = (1 − k) · value + k · x` four bars per step ([`Decay4`]: the
+    /// same values as [`ema_step`] up to rounding, a quarter of its latency per bar), a
+    /// block of [`BLOCK`] bars at a time (`k · x` for the block, then the recurrence).
     fn batch_series(&mut self, input: &[f64], out: &mut Vec<f64>) {
         let head = input.len().min(self.period.saturating_sub(self.seen));
         let (first, rest) = input.split_at(head);
@@ -374,10 +390,22 @@ impl Ema {
             return;
         }
         let (k, mut value) = self.steady();
-        out.extend(rest.iter().map(|&x| {
+        let decay = Decay4::new(1.0 - k);
+        let (body, tail) = rest.split_at(rest.len() - rest.len() % 4);
+        let (mut u, mut y) = (block(), block());
+        out.reserve(rest.len());
+        for xs in body.chunks(BLOCK) {
+            for (u, &x) in u.as_flattened_mut().iter_mut().zip(xs) {
+                *u = k * x;
+            }
+            let (u, y) = (&u, y.get_mut(..xs.len() / 4).unwrap_or_default());
+            value = decay.run(value, u, y);
+            out.extend_from_slice(y.as_flattened());
+        }
+        for &x in tail {
             value = ema_step(value, x, k);
-            value
-        }));
+            out.push(value);
+        }
         self.value = value;
     }
 }
