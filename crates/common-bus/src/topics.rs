@@ -259,6 +259,17 @@ pub const OMS_FILL: TopicSpec = TopicSpec {
     description: Cow::Borrowed("Fills of the OMS's orders, each once"),
 };
 
+/// `oms.account.v1`: the broker's cash, buying power and positions of each sub-account the OMS
+/// trades, after its fills and order changes and at an interval; keyed by account, only the
+/// latest matters (compacted).
+pub const OMS_ACCOUNT: TopicSpec = TopicSpec {
+    name: Cow::Borrowed("oms.account.v1"),
+    key: Cow::Borrowed("account"),
+    payload: Cow::Borrowed("qts.oms.v1.AccountSnapshot"),
+    partitions: TRADING_PARTITIONS,
+    description: Cow::Borrowed("The broker's cash, buying power and positions of each account"),
+};
+
 /// `risk.event.v1`: orders the risk checks rejected, kill switches and limits changed, and the
 /// monitor's alerts (drawdown, margin, daily loss, halted holdings, breakers).
 pub const RISK_EVENT: TopicSpec = TopicSpec {
@@ -340,6 +351,7 @@ pub const TOPICS: &[TopicSpec] = &[
     SENTIMENT_SERIES,
     OMS_ORDER,
     OMS_FILL,
+    OMS_ACCOUNT,
     RISK_EVENT,
     NOTIFICATION_REQUEST,
     CONFIG_CHANGED,
@@ -350,7 +362,12 @@ pub const TOPICS: &[TopicSpec] = &[
 /// Whether a topic keeps only the latest event of each key (`cleanup.policy=compact` on Kafka):
 /// topics whose events are states, not happenings.
 pub fn compacted(name: &str) -> bool {
-    [CONFIG_CHANGED.static_name(), RULE_SET.static_name()].contains(&name)
+    [
+        CONFIG_CHANGED.static_name(),
+        RULE_SET.static_name(),
+        OMS_ACCOUNT.static_name(),
+    ]
+    .contains(&name)
 }
 
 /// The registered topic with this name.

@@ -588,6 +588,14 @@ fn trading() -> Dashboard {
                     "{{kind}}",
                 )],
             ),
+            ts(
+                "Account snapshots/s (oms.account.v1) by result",
+                "ops",
+                &[(
+                    "sum by (result) (rate(oms_account_snapshots_total[5m]))",
+                    "{{result}}",
+                )],
+            ),
             row("Risk"),
             ts(
                 "Pre-trade checks/s by result",

@@ -196,6 +196,7 @@ impl OmsService for Api {
                     settling_t0: v.settling[0],
                     settling_t1: v.settling[1],
                     settling_t2: v.settling[2],
+                    net: v.holding.net,
                 })
                 .collect(),
         }))

@@ -583,6 +583,10 @@ pub(crate) struct HoldingDto {
     tax: i64,
     bought: u64,
     sold: u64,
+    /// Index futures: contracts held, below zero when short (`quantity` is its size); 0 for
+    /// stocks. A futures `cost` is the entry value of the contracts held, its `realised` is
+    /// after every fee and the derivatives tax, and nothing settles (T+0).
+    net: i64,
 }
 
 /// Which strategy.
@@ -594,8 +598,8 @@ pub(crate) struct PortfolioQuery {
 }
 
 /// What QTS's own fills hold in the account, per symbol and strategy, with realised and
-/// unrealised P&L after fees and the sale tax and T+2 sellable quantities (cash equities;
-/// futures and holdings from before QTS are in the broker's positions).
+/// unrealised P&L after fees and the sale tax and T+2 sellable quantities; index futures as
+/// signed net positions (holdings from before QTS are in the broker's positions).
 #[utoipa::path(get, path = "/v1/accounts/{account}/portfolio", tag = "accounts",
     params(("account" = String, Path, description = "Broker sub-account"), PortfolioQuery),
     responses((status = 200, description = "Holdings", body = [HoldingDto]),
@@ -628,6 +632,7 @@ async fn portfolio(
                 tax: v.holding.tax,
                 bought: v.holding.bought,
                 sold: v.holding.sold,
+                net: v.holding.net,
             })
             .collect(),
     ))

@@ -2,8 +2,10 @@
 //! cost with the buy fees, realised P&L after fees and the sale tax, what is sellable now
 //! (T+2 afternoon, reference §7.1), and unrealised P&L at a last price after the fee and tax a
 //! sale would pay. Fees come from `market`'s schedule, with the daily brokerage tier of the
-//! account's traded value so far that day. Cash equities only: index futures settle daily with
-//! a multiplier and shorts, and are read from the broker's positions.
+//! account's traded value so far that day. Index futures are a signed net position (short
+//! too) at its entry value, with realised P&L on the contracts each fill closes (less the
+//! per-contract fees and the derivatives tax) and unrealised P&L at the last price; they
+//! settle daily in cash at the broker, which this book does not model (the P&L is the same).
 //!
 //! Holdings from before QTS traded the account are not in here: the broker's positions
 //! (`/v1/accounts/{account}/positions`) are the account's full holdings; this is the part QTS's
@@ -55,6 +57,8 @@ pub struct Holding {
     pending: Vec<PendingBuy>,
     /// Settled (sellable) part of `quantity` before the pending buys.
     settled: u64,
+    /// Index futures: contracts held, below zero when short (`quantity` is its size).
+    pub net: i64,
 }
 
 /// A holding valued now.
@@ -125,6 +129,7 @@ pub fn replay_each<'a>(
     for f in sorted {
         let kind = kind_of(f.symbol);
         if kind == InstrumentKind::IndexFuture {
+            futures_fill(rules, &investor, &mut book, f, &mut each);
             continue;
         }
         let day = f.time.to_offset(market::calendar::VN_OFFSET).date();
@@ -197,6 +202,83 @@ pub fn replay_each<'a>(
         }
     }
     book
+}
+
+/// `v × part / of`, in 128 bits.
+fn share(v: i64, part: i64, of: i64) -> i64 {
+    if of == 0 {
+        return 0;
+    }
+    i64::try_from(i128::from(v) * i128::from(part) / i128::from(of)).unwrap_or(v)
+}
+
+/// An index futures fill: it first closes contracts of the opposite side (realising the
+/// difference between their entry value and this fill's, less this fill's fees and tax), then
+/// opens the rest at this fill's value.
+fn futures_fill<'a>(
+    rules: &MarketRules,
+    investor: &InvestorProfile,
+    book: &mut BTreeMap<Key, Holding>,
+    f: &'a LedgerFill,
+    each: &mut impl FnMut(Costed<'a>),
+) {
+    let Ok(cost) = rules.fees.fill_cost(
+        &rules.settlement,
+        &market::fees::Fill {
+            kind: InstrumentKind::IndexFuture,
+            side: f.side,
+            price: f.price,
+            quantity: f.quantity,
+        },
+        investor,
+        Vnd::ZERO,
+    ) else {
+        return;
+    };
+    let h = book.entry((f.strategy.clone(), f.symbol)).or_default();
+    let fees = cost.brokerage.amount() + cost.exchange_fee.amount();
+    h.fees += fees;
+    h.tax += cost.tax.amount();
+    let total = i64::try_from(f.quantity.units()).unwrap_or(i64::MAX);
+    let direction = match f.side {
+        Side::Buy => {
+            h.bought += f.quantity.units();
+            1
+        }
+        Side::Sell => {
+            h.sold += f.quantity.units();
+            -1
+        }
+    };
+    let value = cost.gross_value.amount();
+    let mut left = total;
+    let mut closed = 0;
+    if h.net != 0 && h.net.signum() != direction {
+        let held = h.net.abs();
+        let q = left.min(held);
+        let basis = share(h.cost, q, held);
+        let exit = share(value, q, total);
+        closed = if h.net > 0 {
+            exit - basis
+        } else {
+            basis - exit
+        };
+        h.cost -= basis;
+        h.net += direction * q;
+        left -= q;
+    }
+    if left > 0 {
+        h.net += direction * left;
+        h.cost += share(value, left, total);
+    }
+    h.quantity = h.net.unsigned_abs();
+    let realised = closed - fees - cost.tax.amount();
+    h.realised += realised;
+    each(Costed {
+        fill: f,
+        cost,
+        realised,
+    });
 }
 
 /// One trading day of one strategy (`None`: a person's orders) in a report.
@@ -282,6 +364,9 @@ pub fn value(
     let investor = InvestorProfile::DOMESTIC_INDIVIDUAL;
     book.into_iter()
         .map(|((strategy, symbol), mut h)| {
+            if kind_of(symbol) == InstrumentKind::IndexFuture {
+                return value_futures(rules, strategy, symbol, h, last(symbol));
+            }
             // Pending buys that reached their T+2 afternoon are settled now.
             let (ready, waiting): (Vec<PendingBuy>, Vec<PendingBuy>) =
                 h.pending.iter().partition(|p| {
@@ -333,6 +418,36 @@ pub fn value(
             }
         })
         .collect()
+}
+
+/// A futures position valued at `last`: what closing it there would make, before the fees
+/// of closing (nothing settles: contracts trade T+0).
+fn value_futures(
+    rules: &MarketRules,
+    strategy: Option<String>,
+    symbol: Symbol,
+    h: Holding,
+    last: Option<Price>,
+) -> Valued {
+    let size = h.net.abs();
+    let unrealised = last.and_then(|p| {
+        let mark = rules.settlement.futures_value(p, size).ok()?.amount();
+        Some(if h.net > 0 {
+            mark - h.cost
+        } else {
+            h.cost - mark
+        })
+    });
+    Valued {
+        symbol,
+        strategy,
+        sellable: 0,
+        avg_cost: (size > 0).then(|| h.cost / size),
+        last: last.map(Price::units),
+        unrealised: if size > 0 { unrealised } else { None },
+        settling: [0; 3],
+        holding: h,
+    }
 }
 
 #[cfg(test)]
@@ -432,14 +547,56 @@ mod tests {
     }
 
     #[test]
-    fn futures_are_left_to_the_broker_and_older_holdings_sold_realise_nothing() {
+    fn older_holdings_sold_realise_nothing() {
         let rules = MarketRules::default();
         let t = datetime!(2025-06-10 10:00 +7);
-        let mut f = fill(Side::Buy, 13_000, 1, t);
-        f.symbol = Symbol::parse("VN30F2506").unwrap();
-        assert!(replay(&rules, &[f]).is_empty());
         let book = replay(&rules, &[fill(Side::Sell, 25_000, 100, t)]);
         let h = book.values().next().unwrap();
         assert_eq!((h.quantity, h.realised, h.sold), (0, 0, 100));
+    }
+
+    #[test]
+    fn futures_are_a_signed_position_realised_on_the_contracts_each_fill_closes() {
+        let rules = MarketRules::default();
+        let calendar = TradingCalendar::embedded().unwrap();
+        let t = datetime!(2025-06-10 10:00 +7);
+        let future = |side, price, qty| LedgerFill {
+            symbol: Symbol::parse("VN30F2506").unwrap(),
+            ..fill(side, price, qty, t)
+        };
+        // Short 2 at 1,300.0 points: 2 × 1,300 × 100,000 = 260,000,000. Fees 6,700 a contract;
+        // tax 0.1 % of the margin (17 % of the value) halved: 22,100.
+        let short = [future(Side::Sell, 13_000, 2)];
+        let book = replay(&rules, &short);
+        let h = book.values().next().unwrap();
+        assert_eq!((h.net, h.quantity, h.cost), (-2, 2, 260_000_000));
+        assert_eq!((h.fees, h.tax, h.realised), (13_400, 22_100, -35_500));
+        let at = |p| move |_| Price::new(p).ok();
+        let v = value(&rules, &calendar, book, t, at(12_900), |_, _| 0);
+        assert_eq!(
+            v[0].unrealised,
+            Some(2_000_000),
+            "the short gains as the price falls"
+        );
+        assert_eq!((v[0].sellable, v[0].settling), (0, [0; 3]));
+
+        // Buy 3 at 1,290.0: closes the 2 (+2,000,000 before costs) and opens 1 long.
+        let both = [short[0].clone(), future(Side::Buy, 12_900, 3)];
+        let book = replay(&rules, &both);
+        let h = book.values().next().unwrap();
+        assert_eq!((h.net, h.quantity, h.cost), (1, 1, 129_000_000));
+        let costs = 20_100 + 32_895;
+        assert_eq!(h.realised, -35_500 + 2_000_000 - costs);
+        assert_eq!((h.fees, h.tax), (33_500, 22_100 + 32_895));
+        assert_eq!((h.bought, h.sold), (3, 2));
+        let v = value(&rules, &calendar, book, t, at(13_100), |_, _| 0);
+        assert_eq!(v[0].unrealised, Some(2_000_000));
+        assert_eq!(v[0].avg_cost, Some(129_000_000));
+        // The report carries the same realised amounts.
+        let (trades, _) = report(&rules, &both, t.date(), t.date());
+        assert_eq!(
+            trades.iter().map(|c| c.realised).sum::<i64>(),
+            -35_500 + 2_000_000 - costs
+        );
     }
 }

@@ -24,6 +24,8 @@ pub struct Metrics {
     /// From a fill at the exchange (the broker's time of it) to the OMS storing it, on the
     /// service clock (market time under a simulated clock).
     pub fill_seconds: Histogram,
+    /// Account snapshots for `oms.account.v1`, by result (`published`, `failed`).
+    pub account_snapshots: IntCounterVec,
 }
 
 impl Metrics {
@@ -81,13 +83,25 @@ impl Metrics {
                     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                 ]),
             )?,
+            account_snapshots: IntCounterVec::new(
+                Opts::new(
+                    "oms_account_snapshots_total",
+                    "Account snapshots published on oms.account.v1, by result",
+                ),
+                &["result"],
+            )?,
         };
+        // Every result shows from the start (a dashboard reads the failures).
+        for result in ["published", "failed"] {
+            m.account_snapshots.with_label_values(&[result]);
+        }
         for c in [
             &m.requests,
             &m.broker_calls,
             &m.changes,
             &m.stream,
             &m.reconciliations,
+            &m.account_snapshots,
         ] {
             registry.register(Box::new(c.clone()))?;
         }

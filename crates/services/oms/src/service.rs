@@ -7,7 +7,7 @@
 //! timeout, a lost answer or a crash never places twice. One mutex orders every change of the
 //! book; the broker is called outside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -178,7 +178,15 @@ struct Inner {
     history: Option<VolumeHistory>,
     /// The OMS's live configuration from the config service (flag [`ACCEPT_FLAG`]).
     remote: common::remote_config::RemoteConfig,
+    /// Accounts whose orders or fills changed since their last `oms.account.v1` snapshot.
+    changed_accounts: std::sync::Mutex<HashSet<String>>,
+    /// Wakes the snapshot publisher when `changed_accounts` gains one.
+    account_changed: tokio::sync::Notify,
 }
+
+/// How long the account publisher lets changes settle before it asks the broker: a burst of
+/// fills becomes one snapshot.
+const ACCOUNT_SETTLE: Duration = Duration::from_millis(500);
 
 /// The flag of the OMS's configuration (config service, `oms/<environment>`) that pauses new
 /// orders fleet-wide when off — an operator's switch for an incident at the broker or the
@@ -300,6 +308,8 @@ impl Oms {
                 algos_maybe_active: AtomicBool::new(true),
                 history: None,
                 remote: common::remote_config::RemoteConfig::fixed(Default::default()),
+                changed_accounts: std::sync::Mutex::default(),
+                account_changed: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -684,6 +694,7 @@ impl Oms {
         store::save(&self.inner.db, &order, previous, change.as_ref()).await?;
         if let Some(c) = &change {
             self.count_change(c.kind);
+            self.account_touched(&order.account);
         }
         book.put(order.clone());
         self.inner.metrics.open_orders.set(book.open.len() as i64);
@@ -916,6 +927,7 @@ impl Oms {
             if let Some(c) = &change {
                 self.count_change(c.kind);
             }
+            self.account_touched(&order.account);
             // Fills found by a reconciliation are old news, not the stream's latency.
             if !fill.reconciled {
                 let late = (self.now() - fill.time).as_seconds_f64().max(0.0);
@@ -1369,6 +1381,103 @@ impl Oms {
                 }
             }
         }
+    }
+
+    /// Marks `account` for a new `oms.account.v1` snapshot (its orders or fills changed).
+    fn account_touched(&self, account: &str) {
+        if let Ok(mut changed) = self.inner.changed_accounts.lock() {
+            changed.insert(account.to_owned());
+        }
+        self.inner.account_changed.notify_one();
+    }
+
+    /// Publishes the broker's view of each account on `oms.account.v1`: all of them every
+    /// `orders.account_interval_secs`, and an account whose orders or fills changed about a
+    /// second after (a burst of changes is one snapshot), until `token` is cancelled. A failed
+    /// snapshot is logged and counted; the next one supersedes it.
+    pub async fn publish_accounts(
+        self,
+        bus: common::bus::SharedBus,
+        token: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let every = self.inner.settings.account_interval_secs;
+        if every == 0 || self.inner.trading.is_none() {
+            // Nothing to publish; a host task that ended would stop the service.
+            token.cancelled().await;
+            return Ok(());
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let accounts: Vec<String> = tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                _ = tick.tick() => self.inner.settings.accounts.clone(),
+                () = self.inner.account_changed.notified() => {
+                    tokio::select! {
+                        () = token.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(ACCOUNT_SETTLE) => {}
+                    }
+                    self.inner
+                        .changed_accounts
+                        .lock()
+                        .map(|mut c| c.drain().collect())
+                        .unwrap_or_default()
+                }
+            };
+            for account in accounts {
+                let outcome = match self.account_snapshot(&account).await {
+                    Ok(snapshot) => bus
+                        .publish(
+                            common::bus::topics::OMS_ACCOUNT.static_name(),
+                            &common::bus::Envelope::new("oms", &account, &snapshot),
+                        )
+                        .await
+                        .map(drop)
+                        .map_err(anyhow::Error::from),
+                    Err(e) => Err(e.into()),
+                };
+                let result = if let Err(e) = &outcome {
+                    tracing::warn!(%account, error = %e, "publishing the account's snapshot failed");
+                    "failed"
+                } else {
+                    "published"
+                };
+                self.inner
+                    .metrics
+                    .account_snapshots
+                    .with_label_values(&[result])
+                    .inc();
+            }
+        }
+    }
+
+    /// The broker's cash, buying power and positions of `account` now.
+    pub async fn account_snapshot(
+        &self,
+        account: &str,
+    ) -> Result<proto::oms::v1::AccountSnapshot, Error> {
+        self.check_account(account)?;
+        let at = self.now();
+        let t = self.trading()?.clone();
+        let (balance, positions) = tokio::try_join!(
+            self.query(t.balance(account)),
+            self.query(t.positions(account))
+        )?;
+        Ok(proto::oms::v1::AccountSnapshot {
+            account: account.to_owned(),
+            at: Some(common::bus::proto_time(at)),
+            cash: balance.cash.map(market::Vnd::amount),
+            buying_power: balance.buying_power.map(market::Vnd::amount),
+            positions: positions
+                .into_iter()
+                .map(|p| proto::oms::v1::BrokerPosition {
+                    symbol: p.symbol.to_string(),
+                    quantity: p.quantity.units(),
+                    sellable: p.sellable.units(),
+                    short: p.short.units(),
+                })
+                .collect(),
+        })
     }
 
     /// The account's NAV by day from `from` to `to`, oldest first.

@@ -65,6 +65,9 @@ pub struct OrderSettings {
     pub max_list: u32,
     /// How often each account's NAV is valued and kept (seconds; 0: never).
     pub nav_interval_secs: u64,
+    /// How often the broker's view of each account is published on `oms.account.v1` (seconds;
+    /// 0: never). An account whose orders or fills changed is published within a second too.
+    pub account_interval_secs: u64,
 }
 
 /// Reads `orders.accounts` from the loader's values, refusing an account the loader read as a
@@ -121,6 +124,9 @@ impl common::settings::Sections for Sections {
         }
         if o.nav_interval_secs > 86_400 {
             problems.push("orders.nav_interval_secs must be at most 86400".to_owned());
+        }
+        if o.account_interval_secs > 3_600 {
+            problems.push("orders.account_interval_secs must be at most 3600".to_owned());
         }
         if o.resend_window_secs > 86_400 {
             problems.push("orders.resend_window_secs must be at most 86400".to_owned());

@@ -283,6 +283,102 @@ struct Book {
     worst_drawdown: i64,
     /// Initial margin held for open futures orders.
     open_margin: i64,
+    /// The broker's latest view of the account (`oms.account.v1`; account books only).
+    broker: Option<BrokerView>,
+    /// Stock orders accepted lately (account books only): what the broker's view cannot have
+    /// counted when it was taken after them.
+    since: Accepted,
+}
+
+/// The broker's view of an account at `at`: what buying power and sellable quantities are
+/// checked against.
+#[derive(Debug, Clone)]
+struct BrokerView {
+    at: OffsetDateTime,
+    buying_power: Option<i64>,
+    sellable: HashMap<Symbol, i64>,
+}
+
+/// Stock orders accepted since the broker's view was taken (less [`SNAPSHOT_GRACE`]), in the
+/// order they came: buys with the value they commit, sales with their quantity, and their
+/// running totals (a check reads the totals, not the lists).
+#[derive(Debug, Default)]
+struct Accepted {
+    buys: VecDeque<(OffsetDateTime, i64)>,
+    bought: i64,
+    sells: VecDeque<(OffsetDateTime, Symbol, i64)>,
+    sold: HashMap<Symbol, i64>,
+}
+
+/// How long before a broker snapshot an accepted order may still be missing from it (on its
+/// way to the broker). Counting an order twice for a moment only makes the check stricter until
+/// the next snapshot, which the OMS publishes about a second after every order change.
+const SNAPSHOT_GRACE: time::Duration = time::Duration::seconds(2);
+
+/// Most accepted orders remembered per account between snapshots (the oldest go first): bounds
+/// memory when no snapshot comes.
+const MAX_ACCEPTED: usize = 10_000;
+
+impl Accepted {
+    /// Drops what a snapshot taken at `cutoff` + [`SNAPSHOT_GRACE`] has counted. An order
+    /// recorded out of time order (replayed from the bus) may stay counted until it reaches the
+    /// front: stricter, never looser.
+    fn forget_before(&mut self, cutoff: OffsetDateTime) {
+        while let Some(&(t, v)) = self.buys.front()
+            && t < cutoff
+        {
+            self.buys.pop_front();
+            self.bought -= v;
+        }
+        while let Some(&(t, s, q)) = self.sells.front()
+            && t < cutoff
+        {
+            self.sells.pop_front();
+            self.unsell(s, q);
+        }
+    }
+
+    fn unsell(&mut self, symbol: Symbol, quantity: i64) {
+        if let Some(n) = self.sold.get_mut(&symbol) {
+            *n -= quantity;
+            if *n <= 0 {
+                self.sold.remove(&symbol);
+            }
+        }
+    }
+
+    fn buy(&mut self, at: OffsetDateTime, value: i64) {
+        if self.buys.len() == MAX_ACCEPTED
+            && let Some((_, v)) = self.buys.pop_front()
+        {
+            self.bought -= v;
+        }
+        self.buys.push_back((at, value));
+        self.bought += value;
+    }
+
+    fn sell(&mut self, at: OffsetDateTime, symbol: Symbol, quantity: i64) {
+        if self.sells.len() == MAX_ACCEPTED
+            && let Some((_, s, q)) = self.sells.pop_front()
+        {
+            self.unsell(s, q);
+        }
+        self.sells.push_back((at, symbol, quantity));
+        *self.sold.entry(symbol).or_default() += quantity;
+    }
+}
+
+/// The broker's cash side of an account at a moment (`oms.account.v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSnapshot {
+    /// Broker sub-account.
+    pub account: String,
+    /// When the broker was asked.
+    pub at: OffsetDateTime,
+    /// Buying power, VND, when the broker said.
+    pub buying_power: Option<i64>,
+    /// Sellable quantity by symbol (stocks; settled and not blocked).
+    pub sellable: Vec<(Symbol, i64)>,
 }
 
 type OrderKey = (Symbol, Side, OrderType, Option<Price>, Quantity);
@@ -625,6 +721,9 @@ impl Engine {
             (now, day),
             &mut out,
         );
+        if multiplier.is_none() {
+            check_broker_view(self.accounts.get(&c.account), c, order_value, &mut out);
+        }
         if let Some(s) = &c.strategy {
             let limits = self.effective(&self.strategy_limits, s);
             self.check_order_limits(c, &limits, price, order_value, reference_price, &mut out);
@@ -963,6 +1062,19 @@ impl Engine {
         account.roll_day(day);
         account.open_margin += margin;
         Self::reserve_in(account, c.symbol, buy_value, now, key);
+        // Stocks only (futures trade on margin, which the engine checks itself), and only what
+        // the broker's view cannot have counted yet.
+        let counted = account
+            .broker
+            .as_ref()
+            .is_some_and(|v| now < v.at - SNAPSHOT_GRACE);
+        if margin == 0 && !counted {
+            let quantity = i64::try_from(c.quantity.units()).unwrap_or(i64::MAX);
+            match c.side {
+                Side::Buy => account.since.buy(now, buy_value),
+                Side::Sell => account.since.sell(now, c.symbol, quantity),
+            }
+        }
         if let Some(s) = &c.strategy {
             let book = match self.strategies.get_mut(s.as_str()) {
                 Some(b) => b,
@@ -1014,6 +1126,25 @@ impl Engine {
             out.push(b);
         }
         out
+    }
+
+    /// The broker's view of an account (`oms.account.v1`): buying power and sellable
+    /// quantities are checked against it, less the orders accepted since. An older snapshot
+    /// than the one held changes nothing.
+    pub fn account_snapshot(&mut self, s: AccountSnapshot) {
+        let book = match self.accounts.get_mut(s.account.as_str()) {
+            Some(b) => b,
+            None => self.accounts.entry(s.account.clone()).or_default(),
+        };
+        if book.broker.as_ref().is_some_and(|b| b.at > s.at) {
+            return;
+        }
+        book.since.forget_before(s.at - SNAPSHOT_GRACE);
+        book.broker = Some(BrokerView {
+            at: s.at,
+            buying_power: s.buying_power,
+            sellable: s.sellable.into_iter().collect(),
+        });
     }
 
     /// An order ended (filled, cancelled, rejected, expired): its reservation is released.
@@ -1309,6 +1440,60 @@ fn check_exposure(
                 exposure + order_value
             ),
         });
+    }
+}
+
+/// Buying power and sellable quantity: a stock order of an account whose broker view is known
+/// must fit in what the broker reported, less the orders accepted since (an account without a
+/// view is left to the broker, which refuses what it cannot cover).
+fn check_broker_view(book: Option<&Book>, c: &Check, order_value: i64, out: &mut Vec<Rejection>) {
+    let Some((book, view)) = book.and_then(|b| b.broker.as_ref().map(|v| (b, v))) else {
+        return;
+    };
+    // Formatted only for a refusal: the accepted path stays allocation-free.
+    let at = || {
+        view.at
+            .to_offset(market::calendar::VN_OFFSET)
+            .format(&time::macros::format_description!(
+                "[hour]:[minute]:[second]"
+            ))
+            .unwrap_or_default()
+    };
+    match c.side {
+        Side::Buy => {
+            let Some(power) = view.buying_power else {
+                return;
+            };
+            let committed = book.since.bought;
+            let left = power - committed;
+            if order_value > left {
+                out.push(Rejection {
+                    rule: "buying_power",
+                    message: format!(
+                        "account {} has {left} VND of buying power left (the broker's {power} at {} less {committed} of buys since), below the order's {order_value}",
+                        c.account,
+                        at()
+                    ),
+                });
+            }
+        }
+        Side::Sell => {
+            let held = view.sellable.get(&c.symbol).copied().unwrap_or(0);
+            let sold = book.since.sold.get(&c.symbol).copied().unwrap_or(0);
+            let left = held - sold;
+            let quantity = i64::try_from(c.quantity.units()).unwrap_or(i64::MAX);
+            if quantity > left {
+                out.push(Rejection {
+                    rule: "sellable",
+                    message: format!(
+                        "account {} can sell {left} {} (the broker's {held} sellable at {} less {sold} sold since), fewer than the order's {quantity}",
+                        c.account,
+                        c.symbol,
+                        at()
+                    ),
+                });
+            }
+        }
     }
 }
 

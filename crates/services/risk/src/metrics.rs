@@ -14,7 +14,7 @@ pub struct Metrics {
     /// Kill switches engaged now, by scope (`global`, `account`, `strategy`).
     pub kills_engaged: IntGaugeVec,
     /// Bus events applied, by kind (`security`, `fill`, `order_ended`, `duplicate_fill`,
-    /// `malformed`).
+    /// `account`, `malformed`).
     pub events: IntCounterVec,
     /// Time one check takes inside the engine.
     pub check_seconds: Histogram,

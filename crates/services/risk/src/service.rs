@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use common::bus::SharedBus;
 use common::bus::topics::{
-    MARKET_INDEX, MARKET_STATUS, MARKET_TRADE, MASTERDATA_SECURITY, OMS_FILL, OMS_ORDER,
+    MARKET_INDEX, MARKET_STATUS, MARKET_TRADE, MASTERDATA_SECURITY, OMS_ACCOUNT, OMS_FILL,
+    OMS_ORDER,
 };
 use common::error::{Classify, Kind};
 use common::settings::MarketClock;
@@ -33,7 +34,8 @@ use proto::oms::v1 as oms_pb;
 
 use crate::domain::monitor::Monitor;
 use crate::domain::{
-    Check, Engine, Facts, FillEvent, Limits, Rejection, Scope, SecurityInfo, Verdict,
+    AccountSnapshot, Check, Engine, Facts, FillEvent, Limits, Rejection, Scope, SecurityInfo,
+    Verdict,
 };
 use crate::metrics::Metrics;
 use crate::store;
@@ -520,6 +522,7 @@ impl Risk {
             MARKET_STATUS.static_name(),
             OMS_ORDER.static_name(),
             OMS_FILL.static_name(),
+            OMS_ACCOUNT.static_name(),
         ];
         let mut sub = bus
             .subscribe(&group, &topics)
@@ -726,7 +729,9 @@ impl Risk {
             let order = ev.order.ok_or("an order event without its order")?;
             if ev.kind == "created" {
                 match self.check_of(&order) {
-                    Ok(c) => self.engine().adopt(&c, self.inner.clock.now()),
+                    // At the order's own time: what it counts in (the order rate's minute, the
+                    // orders a broker snapshot cannot have seen) is where it was placed.
+                    Ok(c) => self.engine().adopt(&c, self.time_of(ev.at.as_ref())),
                     Err(e) => return Err(e.to_string()),
                 }
             }
@@ -766,6 +771,25 @@ impl Risk {
                 at,
             });
             self.inner.metrics.events.with_label_values(&["fill"]).inc();
+        } else if topic == OMS_ACCOUNT.name {
+            let a = envelope.decode::<oms_pb::AccountSnapshot>().map_err(e)?;
+            let mut sellable = Vec::with_capacity(a.positions.len());
+            for p in &a.positions {
+                let symbol = Symbol::parse(&p.symbol).map_err(|e| format!("{}: {e}", p.symbol))?;
+                sellable.push((symbol, i64::try_from(p.sellable).unwrap_or(i64::MAX)));
+            }
+            let at = self.time_of(a.at.as_ref());
+            self.engine().account_snapshot(AccountSnapshot {
+                account: a.account,
+                at,
+                buying_power: a.buying_power,
+                sellable,
+            });
+            self.inner
+                .metrics
+                .events
+                .with_label_values(&["account"])
+                .inc();
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod accounts;
 mod algos;
 mod conditionals;
 mod config;

@@ -580,3 +580,87 @@ fn a_halted_symbol_takes_no_order_and_its_holders_are_alerted() {
     e.status(sym("SSI"), "LO", NOW);
     assert!(e.check(&sell("g3"), NOW).accepted());
 }
+
+#[test]
+fn buying_power_and_sellable_quantity_come_from_the_brokers_view_less_orders_since() {
+    let mut e = engine(Limits::default());
+    let sell = |id: &str, qty| Check {
+        side: Side::Sell,
+        ..buy(id, 25_000, qty)
+    };
+    // No view of the account yet: left to the broker.
+    assert!(e.check(&sell("s0", 100), NOW).accepted());
+    let snapshot = |at, power| AccountSnapshot {
+        account: "0001001".to_owned(),
+        at,
+        buying_power: Some(power),
+        sellable: vec![(sym("SSI"), 500)],
+    };
+    let later = NOW + time::Duration::seconds(10);
+    e.account_snapshot(snapshot(later, 10_000_000));
+    // 400 × 25,000 = 10,000,000: exactly the buying power; 1 lot more is refused, with numbers.
+    assert!(
+        e.preview(&buy("b0", 25_000, 400), later, &mut |_| Vec::new())
+            .accepted()
+    );
+    let v = e.check(&buy("b1", 25_000, 500), later);
+    assert_eq!(rules(&v), ["buying_power"], "{v:?}");
+    assert!(
+        v.rejections[0]
+            .message
+            .contains("10000000 VND of buying power left")
+            && v.rejections[0].message.contains("12500000"),
+        "{v:?}"
+    );
+    // A buy accepted after the snapshot counts until the next one.
+    assert!(e.check(&buy("b2", 25_000, 300), later).accepted());
+    let v = e.check(&buy("b3", 25_000, 200), later);
+    assert_eq!(rules(&v), ["buying_power"], "{v:?}");
+    assert!(
+        v.rejections[0]
+            .message
+            .contains("less 7500000 of buys since"),
+        "{v:?}"
+    );
+    // Sellable: 500 at the broker; the order at NOW (before the snapshot) is in it already.
+    assert!(e.check(&sell("s1", 500), later).accepted());
+    let v = e.check(&sell("s2", 100), later);
+    assert_eq!(rules(&v), ["sellable"], "{v:?}");
+    assert!(v.rejections[0].message.contains("can sell 0 SSI"), "{v:?}");
+    // The next snapshot counts what was accepted before it (less the grace), not after.
+    let next = later + time::Duration::seconds(30);
+    e.account_snapshot(snapshot(next, 2_500_000));
+    assert!(e.check(&buy("b4", 25_000, 100), next).accepted());
+    assert_eq!(
+        rules(&e.check(&buy("b5", 25_000, 100), next)),
+        ["buying_power"]
+    );
+    // A late, older snapshot changes nothing.
+    e.account_snapshot(snapshot(later, 100_000_000));
+    assert_eq!(
+        rules(&e.check(&buy("b6", 25_000, 100), next)),
+        ["buying_power"]
+    );
+    // Another account, and futures (margin, checked by the engine), are not judged by it.
+    assert!(
+        e.check(
+            &Check {
+                account: "0001002".to_owned(),
+                ..buy("o1", 25_000, 1_000)
+            },
+            next
+        )
+        .accepted()
+    );
+    let f = future(&mut e);
+    assert!(
+        e.check(
+            &Check {
+                symbol: f,
+                ..buy("f1", 13_000, 1)
+            },
+            next
+        )
+        .accepted()
+    );
+}

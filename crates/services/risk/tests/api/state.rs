@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use common::bus::Envelope;
-use common::bus::topics::{OMS_FILL, OMS_ORDER};
+use common::bus::topics::{OMS_ACCOUNT, OMS_FILL, OMS_ORDER};
 use proto::oms::v1 as oms_pb;
 use serde_json::{Value, json};
 
@@ -131,6 +131,69 @@ async fn checks_count_open_orders_and_fills_from_the_bus() {
     assert_eq!(third["accepted"], true, "{third}");
 }
 
+/// The broker's view of the account from the OMS (`oms.account.v1`): buying power and sellable
+/// quantities, less what was accepted since, refuse what the broker would.
+#[tokio::test]
+async fn buying_power_and_sellable_quantities_follow_the_brokers_view() {
+    let app = spawn_app_with(&[
+        ("RISK__CLOCK__START", "2025-06-10T10:00:00+07:00"),
+        ("RISK__CLOCK__SPEED", "1"),
+    ])
+    .await;
+    let bus = app.app.bus.clone();
+    publish_ssi(&bus).await;
+    let url = app.app.http_url("/api/risk/v1/check");
+    let check = |id: &str, side: &str, quantity: u64| {
+        json!({"client_id": id, "account": "0001001", "symbol": "SSI", "side": side,
+               "price": 25_000, "quantity": quantity, "dry_run": true})
+    };
+    let snapshot = oms_pb::AccountSnapshot {
+        account: "0001001".into(),
+        at: Some(common::bus::proto_time(
+            time::macros::datetime!(2025-06-10 10:00:00 +7),
+        )),
+        cash: Some(9_000_000),
+        buying_power: Some(5_000_000),
+        positions: vec![oms_pb::BrokerPosition {
+            symbol: "SSI".into(),
+            quantity: 300,
+            sellable: 200,
+            short: 0,
+        }],
+    };
+    bus.publish(
+        OMS_ACCOUNT.static_name(),
+        &Envelope::new("oms", "0001001", &snapshot),
+    )
+    .await
+    .unwrap();
+    // Once read: 300 × 25,000 is above 5,000,000; 300 shares above the 200 sellable.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let (code, v) = post(url.clone(), check("b", "buy", 300)).await;
+        if code == 200 && v["accepted"] == false {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{code} {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        refused["rejections"][0]["rule"], "buying_power",
+        "{refused}"
+    );
+    let message = refused["rejections"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("5000000 VND of buying power left") && message.contains("7500000"),
+        "{message}"
+    );
+    let (_, fits) = post(url.clone(), check("b2", "buy", 200)).await;
+    assert_eq!(fits["accepted"], true, "{fits}");
+    let (_, sale) = post(url.clone(), check("s", "sell", 300)).await;
+    assert_eq!(sale["rejections"][0]["rule"], "sellable", "{sale}");
+    let (_, sale) = post(url, check("s2", "sell", 200)).await;
+    assert_eq!(sale["accepted"], true, "{sale}");
+}
+
 #[tokio::test]
 async fn bad_requests_and_scopes_are_refused_with_reasons() {
     let app = spawn_app_with(&[]).await;
@@ -184,6 +247,7 @@ async fn a_steady_feed_does_not_hold_the_checks_back() {
         MARKET_STATUS,
         OMS_ORDER,
         OMS_FILL,
+        OMS_ACCOUNT,
     ])
     .await
     .unwrap();
