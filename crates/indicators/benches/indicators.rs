@@ -4,8 +4,7 @@
 //! bars, so both run in one go:
 //!
 //! ```text
-//! cargo bench -p indicators --bench indicators
-//! /work/venv-talib/bin/python crates/indicators/golden/bench_talib.py
+//! bash scripts/bench/talib.sh
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 

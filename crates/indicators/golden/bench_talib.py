@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Times TA-Lib on the same 1,000,000 deterministic bars as benches/indicators.rs.
 
-    /work/venv-talib/bin/python crates/indicators/golden/bench_talib.py
+    bash scripts/bench/talib.sh          (with the Rust side, in one run)
+    ~/.cache/qts/talib-venv/bin/python crates/indicators/golden/bench_talib.py
 
-Prints ms per batch call and ns per bar, best of 5, for the eight headline functions
-with default parameters.
+Prints ms per batch call (best and median of 20 calls, after one warm-up call) and ns per
+bar, for the eight headline functions with default parameters.
 """
 
 import os
@@ -34,15 +35,17 @@ def main():
         ("ADX", lambda: talib.ADX(h, l, c)),
         ("STOCH", lambda: talib.STOCH(h, l, c)),
     ]
-    print("function  ms/1M-bars  ns/bar   (TA-Lib %s, C %s)" % (talib.__version__, talib.__ta_version__.decode()))
+    print("function   best ms  median ms  ns/bar (best)   (TA-Lib %s, C %s)" % (talib.__version__, talib.__ta_version__.decode()))
     for name, call in calls:
-        best = float("inf")
-        for _ in range(5):
+        call()
+        times = []
+        for _ in range(20):
             t = time.perf_counter()
             call()
-            best = min(best, time.perf_counter() - t)
-        print("%-9s %10.2f %7.2f" % (name, best * 1e3, best * 1e9 / BARS))
-
+            times.append(time.perf_counter() - t)
+        times.sort()
+        best, median = times[0], (times[9] + times[10]) / 2
+        print("%-9s %8.3f %10.3f %8.2f" % (name, best * 1e3, median * 1e3, best * 1e9 / BARS))
 
 if __name__ == "__main__":
     main()
