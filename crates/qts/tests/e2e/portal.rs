@@ -192,6 +192,45 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         6,
         "three asks and three bids"
     );
+    // Any function of the TA service: ADX over 2 bars (the small market has a few one-minute
+    // bars yet) in a pane of its own, kept as a chip.
+    browser.click("#anyind summary").await.unwrap();
+    browser
+        .until(
+            "the function list",
+            "document.querySelector('#ind-fn option[value=ADX]')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser
+        .script("const s = document.getElementById('ind-fn'); s.value = 'ADX'; s.dispatchEvent(new Event('change')); return 0")
+        .await
+        .unwrap();
+    browser
+        .retype("#ind-params input[name=timeperiod]", "2")
+        .await
+        .unwrap();
+    let before = browser
+        .script("return Number(document.getElementById('chart').dataset.indicators)")
+        .await
+        .unwrap();
+    browser.click("#ind-add").await.unwrap();
+    browser
+        .until(
+            "ADX on the chart",
+            &format!("document.querySelector('#ind-custom .chip[data-fn=ADX]') && document.getElementById('chart').dataset.studies === 'SMA,ADX' && Number(document.getElementById('chart').dataset.indicators) > {before}"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .script("return document.querySelector('#ind-custom .chip').firstChild.textContent")
+            .await
+            .unwrap(),
+        "ADX(2)"
+    );
     screenshot(&browser, "portal-symbol-vi").await;
     browser.click("#back").await.unwrap();
     browser
@@ -242,8 +281,10 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         "en"
     );
     screenshot(&browser, "portal-board-en-vn30").await;
+    notification_settings(&browser).await;
     risk_checks_orders(&gateway).await;
-    trade(&browser, &gateway).await;
+    trade(&browser).await;
+    inbox(&browser).await;
 
     // On a phone's width the read-only views fit: the page itself never scrolls sideways (wide
     // tables scroll inside their own box).
@@ -252,6 +293,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         ("board", "#/"),
         ("portfolio", "#/portfolio"),
         ("orders", "#/orders"),
+        ("inbox", "#/inbox"),
     ] {
         browser
             .script(&format!("location.hash = '{hash}'; return 0"))
@@ -269,6 +311,131 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     }
     browser.close().await.unwrap();
     fleet.stop().await;
+}
+
+/// The notification settings: a bad phone number refused naming the field, then saved (the
+/// admin's order events now reach their inbox, in English).
+async fn notification_settings(browser: &Browser) {
+    browser
+        .script("location.hash = '#/inbox'; return 0")
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the settings",
+            "document.getElementById('n-form').dataset.loaded === 'true' && document.querySelectorAll('#n-events tbody tr').length === 8",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    // Without a phone the SMS boxes cannot be ticked; the inbox ones can.
+    let sms = browser
+        .script("return document.querySelector('#n-events tr[data-kind=order] input[data-channel=sms]').disabled")
+        .await
+        .unwrap();
+    assert_eq!(sms, true);
+    let inbox = browser
+        .script("return document.querySelector('#n-events tr[data-kind=order] input[data-channel=inbox]').checked")
+        .await
+        .unwrap();
+    assert_eq!(inbox, true, "order events go to the inbox by default");
+    browser
+        .script("const s = document.getElementById('n-language'); s.value = 'en'; return 0")
+        .await
+        .unwrap();
+    browser.type_into("#n-phone", "12345").await.unwrap();
+    browser.click("#n-form button[type=submit]").await.unwrap();
+    browser
+        .until(
+            "the phone refused",
+            "document.getElementById('n-problem').textContent.includes('phone')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser.clear("#n-phone").await.unwrap();
+    browser.type_into("#n-symbols", "FPT, vnm").await.unwrap();
+    browser.click("#n-form button[type=submit]").await.unwrap();
+    browser
+        .until(
+            "the settings saved",
+            "document.getElementById('n-form').dataset.saved === '1' && document.getElementById('n-problem').textContent === ''",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .script("return document.getElementById('n-symbols').value")
+            .await
+            .unwrap(),
+        "FPT, VNM"
+    );
+    screenshot(browser, "portal-notifications-en").await;
+}
+
+/// The fill reached the inbox: the menu's unread count, the message, read one, then all.
+async fn inbox(browser: &Browser) {
+    browser
+        .until(
+            "unread messages on the menu",
+            "Number(document.getElementById('inbox-link').dataset.unread) > 0",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    browser.click("#inbox-link").await.unwrap();
+    browser
+        .until(
+            "the fill's message",
+            "[...document.querySelectorAll('#n-items tr.unread')].some(tr => tr.dataset.kind === 'order' && tr.children[3].textContent.includes('filled'))",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    // The strategies may trade the admin's account meanwhile: new messages can arrive, so the
+    // checks name the messages that were there.
+    let first = browser
+        .script("return document.querySelector('#n-items tr.unread').dataset.id")
+        .await
+        .unwrap();
+    let first = first.as_str().unwrap().to_owned();
+    browser
+        .click(&format!("#n-items tr[data-id='{first}'] button.amend"))
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the message read",
+            &format!("document.querySelector(\"#n-items tr[data-id='{first}']:not(.unread)\")"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let unread = browser
+        .script(
+            "return [...document.querySelectorAll('#n-items tr.unread')].map(tr => tr.dataset.id)",
+        )
+        .await
+        .unwrap();
+    browser.click("#n-read-all").await.unwrap();
+    browser
+        .until(
+            "every message read",
+            &format!("{unread}.every(id => document.querySelector(`#n-items tr[data-id='${{id}}']:not(.unread)`))"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser
+        .until(
+            "no unread badge",
+            "document.getElementById('unread-badge').hidden === (Number(document.getElementById('inbox-link').dataset.unread) === 0) && getComputedStyle(document.getElementById('unread-badge')).display === (document.getElementById('unread-badge').hidden ? 'none' : 'inline-block')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    screenshot(browser, "portal-inbox-en").await;
 }
 
 /// The ticket's problems as the page shows them.
@@ -350,7 +517,7 @@ async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
 
 /// The order ticket, the orders and the portfolio: an off-tick price refused before sending, a
 /// buy that fills, a buy that rests and is amended then cancelled, and the holding at T+0.
-async fn trade(browser: &Browser, gateway: &str) {
+async fn trade(browser: &Browser) {
     // A symbol with asks to buy from (the board's first, in the page's order), at the deepest
     // ask shown: the market moves 30 times faster than the clock, and a buy at the best ask
     // alone may find it gone and rest.
@@ -660,34 +827,69 @@ async fn trade(browser: &Browser, gateway: &str) {
     );
     screenshot(browser, "portal-strategies-en").await;
 
-    // The risk officer's view (the admin is one): the account's book, the rule sets in force,
-    // and the global kill switch engaged with a reason, then released.
-    let client = reqwest::Client::new();
-    let admin = token(&client, gateway, "admin", ADMIN_PASSWORD).await;
-    let doc = serde_json::json!({"name": "house-limits", "target": "order",
-        "description": "At most 2 billion VND per order",
-        "rules": [{"id": "max_value", "condition": "order.value > 2000000000",
-                   "message": "order value {{order.value}} above 2,000,000,000 VND"}]});
-    let r = client
-        .post(format!("{gateway}/api/rule/v1/sets"))
-        .bearer_auth(&admin)
-        .json(&doc)
-        .send()
+    // The risk officer's view (the admin is one): a rule set written in the editor (a mistake
+    // named by where it is, then saved, submitted and approved), the account's book, and the
+    // global kill switch engaged with a reason, then released.
+    browser.click("#risk-link").await.unwrap();
+    browser
+        .script("const s = document.getElementById('re-target'); s.value = 'order'; return 0")
         .await
         .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    for step in ["submit", "approve"] {
-        let r = client
-            .post(format!(
-                "{gateway}/api/rule/v1/sets/house-limits/versions/1/{step}"
-            ))
-            .bearer_auth(&admin)
-            .send()
+    browser.click("#re-new").await.unwrap();
+    browser
+        .until(
+            "the template checked",
+            "document.getElementById('re-problems').dataset.valid === 'true'",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    browser
+        .script("const d = document.getElementById('re-doc'); d.value = d.value.replace('order.value', 'order.valu'); d.dispatchEvent(new Event('input')); return 0")
+        .await
+        .unwrap();
+    browser
+        .until(
+            "the mistake named",
+            "document.getElementById('re-problems').textContent.includes('rules[0].condition')",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .script("return document.getElementById('re-save').disabled")
             .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{step}: {}", r.text().await.unwrap());
+            .unwrap(),
+        true
+    );
+    browser
+        .script("const d = document.getElementById('re-doc'); d.value = d.value.replace('order.valu', 'order.value'); d.dispatchEvent(new Event('input')); return 0")
+        .await
+        .unwrap();
+    for (button, status) in [
+        ("#re-save", "draft"),
+        ("#re-submit", "review"),
+        ("#re-approve", "active"),
+    ] {
+        browser
+            .until(
+                "the next step allowed",
+                &format!("!document.querySelector('{button}').disabled"),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{button}: {e}"));
+        browser.click(button).await.unwrap();
+        browser
+            .until(
+                "the step taken",
+                &format!("document.getElementById('re-doc').dataset.status === '{status}'"),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
     }
-    browser.click("#risk-link").await.unwrap();
     browser
         .until(
             "the rule set in force",

@@ -69,6 +69,10 @@ const I18N = {
     rule_latest: "Phiên bản mới nhất", rule_desc: "Mô tả", rule_updated: "Thay đổi lúc", rule_rollback: "Quay lại phiên bản trước",
     rule_refusals: "Bị quy tắc từ chối gần đây", rule_subject: "Lệnh / quyết định", rule_rule: "Quy tắc",
     target_order: "Lệnh", target_decision: "Quyết định chiến lược", rolled_back: "Đã quay lại",
+    target_alert: "Cảnh báo", rule_editor: "Soạn bộ quy tắc", rule_new: "Bộ quy tắc mới", rule_doc: "Tài liệu bộ quy tắc (JSON)",
+    rule_save: "Lưu bản nháp", rule_submit: "Gửi duyệt", rule_approve: "Duyệt và áp dụng", rule_edit: "Sửa",
+    rule_variables: "Biến dùng được", rule_valid: (c) => `Hợp lệ · chi phí ước tính ${c} bước`, rule_json: "JSON không hợp lệ",
+    rule_editing: (n, v, st) => `${n} v${v} (${st})`, rule_unsaved: "chưa lưu",
     reports: "Báo cáo", from: "Từ ngày", to: "Đến ngày", show: "Xem", daily: "Lãi/lỗ theo ngày", csv: "Xuất CSV",
     date: "Ngày", bought: "Giá trị mua", sold: "Giá trị bán", history: "Lịch sử giao dịch", sum: "Tổng",
     person: "(lệnh tay)", backtest: "Kiểm thử lịch sử (backtest)", bt_symbols: "Mã (cách nhau dấu phẩy)", run: "Chạy",
@@ -78,6 +82,19 @@ const I18N = {
     ph_break: "Nghỉ trưa", ph_closing_auction: "ATC", ph_plo_collection: "PLO (nhận lệnh)", ph_plo_matching: "PLO (khớp)",
     ph_put_through: "Thoả thuận", ph_put_through_after_hours: "Thoả thuận sau giờ", ph_put_through_only: "Chỉ thoả thuận",
     ph_halted: "Tạm ngừng",
+    ind_any: "Chỉ báo khác", ind_fn: "Hàm", ind_add: "Thêm vào biểu đồ", ind_remove: (n) => `Bỏ ${n}`,
+    notifications: "Thông báo", unread: (n) => `${n} chưa đọc`, read_all: "Đánh dấu đã đọc tất cả",
+    unread_only: "Chỉ thông báo chưa đọc", mark_read: "Đã đọc", n_kind: "Loại", n_severity: "Mức độ",
+    n_subject: "Tiêu đề", n_body: "Nội dung", n_settings: "Cài đặt thông báo", n_contacts: "Liên hệ",
+    n_language: "Ngôn ngữ thông báo", email: "E-mail", telegram: "Telegram (chat id)", phone: "Điện thoại (SMS, +84…)",
+    n_events: "Gửi thông báo qua", n_symbols: "Mã theo dõi (dự báo, tâm lý tin tức, cảnh báo; cách nhau dấu phẩy)",
+    n_quiet: "Giờ yên lặng (chỉ thông báo khẩn)", n_quiet_on: "Bật", n_from: "Từ", n_to: "Đến",
+    webhooks: "Webhook", wh_name: "Tên", wh_url: "URL", wh_kind: "Kiểu", wh_secret: "Khoá ký (generic, để trống: giữ nguyên)",
+    wh_add: "Thêm webhook", remove: "Xoá", n_from_watch: "Lấy từ danh mục theo dõi", n_saved: "Đã lưu cài đặt thông báo",
+    ch_email: "E-mail", ch_telegram: "Telegram", ch_webhook: "Webhook", ch_sms: "SMS", ch_inbox: "Hộp thư",
+    ev_order: "Lệnh và khớp lệnh", ev_risk: "Rủi ro", ev_system: "Hệ thống", ev_ops: "Vận hành", ev_prediction: "Dự báo",
+    ev_sentiment: "Tâm lý tin tức", ev_alert: "Cảnh báo kỹ thuật", ev_account: "Tài khoản",
+    sev_info: "Thông tin", sev_warning: "Cảnh báo", sev_critical: "Khẩn",
   },
   en: {
     filter: "Filter", language: "Language", theme: "Light/Dark", account: "Account",
@@ -141,6 +158,10 @@ const I18N = {
     rule_latest: "Latest version", rule_desc: "Description", rule_updated: "Changed", rule_rollback: "Roll back",
     rule_refusals: "Recently refused by a rule", rule_subject: "Order / decision", rule_rule: "Rule",
     target_order: "Orders", target_decision: "Strategy decisions", rolled_back: "Rolled back",
+    target_alert: "Alerts", rule_editor: "Edit a rule set", rule_new: "New rule set", rule_doc: "Rule set document (JSON)",
+    rule_save: "Save draft", rule_submit: "Submit for review", rule_approve: "Approve and activate", rule_edit: "Edit",
+    rule_variables: "Variables", rule_valid: (c) => `Valid · estimated cost ${c} steps`, rule_json: "Not valid JSON",
+    rule_editing: (n, v, st) => `${n} v${v} (${st})`, rule_unsaved: "not saved",
     reports: "Reports", from: "From", to: "To", show: "Show", daily: "Daily P&L", csv: "Export CSV",
     date: "Date", bought: "Bought", sold: "Sold", history: "Trade history", sum: "Total",
     person: "(manual)", backtest: "Backtest", bt_symbols: "Symbols (comma-separated)", run: "Run",
@@ -150,6 +171,19 @@ const I18N = {
     ph_break: "Lunch break", ph_closing_auction: "Closing auction (ATC)", ph_plo_collection: "PLO collection",
     ph_plo_matching: "PLO matching", ph_put_through: "Put-through", ph_put_through_after_hours: "Put-through after hours",
     ph_put_through_only: "Put-through only", ph_halted: "Halted",
+    ind_any: "More indicators", ind_fn: "Function", ind_add: "Add to the chart", ind_remove: (n) => `Remove ${n}`,
+    notifications: "Notifications", unread: (n) => `${n} unread`, read_all: "Mark all read",
+    unread_only: "Unread only", mark_read: "Read", n_kind: "Kind", n_severity: "Severity",
+    n_subject: "Subject", n_body: "Message", n_settings: "Notification settings", n_contacts: "Contacts",
+    n_language: "Language of messages", email: "E-mail", telegram: "Telegram (chat id)", phone: "Phone (SMS, +84…)",
+    n_events: "Send notifications by", n_symbols: "Symbols I follow (predictions, news sentiment, alerts; comma-separated)",
+    n_quiet: "Quiet hours (critical messages only)", n_quiet_on: "On", n_from: "From", n_to: "To",
+    webhooks: "Webhooks", wh_name: "Name", wh_url: "URL", wh_kind: "Kind", wh_secret: "Signing secret (generic; empty: unchanged)",
+    wh_add: "Add a webhook", remove: "Remove", n_from_watch: "Use my watch list", n_saved: "Notification settings saved",
+    ch_email: "E-mail", ch_telegram: "Telegram", ch_webhook: "Webhook", ch_sms: "SMS", ch_inbox: "Inbox",
+    ev_order: "Orders and fills", ev_risk: "Risk", ev_system: "System", ev_ops: "Operations", ev_prediction: "Predictions",
+    ev_sentiment: "News sentiment", ev_alert: "Technical alerts", ev_account: "Account",
+    sev_info: "Info", sev_warning: "Warning", sev_critical: "Critical",
   },
 };
 
@@ -374,6 +408,8 @@ function translate() {
   for (const b of $("tabs").children) b.textContent = b.dataset.tab === "watch" ? t("watch") : b.dataset.tab;
   $("lang").value = state.lang;
   $("t-send").textContent = t(ticket.side === "buy" ? "send_buy" : "send_sell");
+  labelPreferences();
+  if (!$("inboxview").hidden) loadInbox().catch(() => {});
 }
 
 function setupControls() {
@@ -544,26 +580,57 @@ async function loadBars(row) {
   await loadIndicators(row.symbol, resolution, from, to);
 }
 
-/** The chosen indicators over the same bars, from the TA service. */
+/** Indicators the user added from the TA service's whole function list: `{fn, group, params}`. */
+const custom = { list: store("qts.custom", []), functions: null };
+const CUSTOM_COLORS = ["#2fd27a", "#ff9f43", "#3fd2f2", "#e36cf0", "#f2c94c", "#9b8cff"];
+// Groups drawn over the candles (price units); the rest get a pane of their own.
+const ON_PRICE = ["Overlap Studies", "Price Transform"];
+
+const customLabel = (c) => `${c.fn}(${Object.values(c.params).join(", ")})`;
+
+/** A custom indicator as the chart draws it. */
+function customSpec(c, i) {
+  const onPrice = ON_PRICE.includes(c.group);
+  return {
+    label: customLabel(c), fn: c.fn, params: c.params, pane: onPrice ? 0 : `custom${i}`,
+    scale: onPrice ? 1000 : 1, colors: [CUSTOM_COLORS[i % CUSTOM_COLORS.length], ...CUSTOM_COLORS],
+    histogram: c.group === "Pattern Recognition" ? 0 : undefined,
+  };
+}
+
+/** The chosen indicators over the same bars, from the TA service. Each pane below the candles
+ * is numbered in the order the indicators come (no empty panes). */
 async function loadIndicators(symbol, resolution, from, to) {
   for (const series of view.overlays) view.chart.removeSeries(series);
   view.overlays = [];
   let points = 0;
-  for (const id of view.indicators) {
-    const ind = INDICATORS[id];
-    if (!ind) continue;
+  const specs = [
+    ...[...view.indicators].map((id) => INDICATORS[id]).filter(Boolean),
+    ...custom.list.map(customSpec),
+  ];
+  const panes = new Map();
+  const drawn = [];
+  for (const ind of specs) {
+    if (ind.pane !== 0 && !panes.has(ind.pane)) panes.set(ind.pane, panes.size + 1);
+  }
+  for (const ind of specs) {
     const r = await authed("/api/ta/v1/compute", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ symbol, resolution, from, to, function: ind.fn, params: ind.params }),
     });
     const c = await r.json();
+    if (!r.ok) {
+      console.warn("indicator", ind.label, c.message);
+      continue;
+    }
+    drawn.push(ind.fn);
     c.outputs.forEach((_, k) => {
       const kind = k === ind.histogram ? view.lwc.HistogramSeries : view.lwc.LineSeries;
       const series = view.chart.addSeries(kind, {
         color: ind.colors[k % ind.colors.length], lineWidth: 1,
         priceLineVisible: false, lastValueVisible: false, title: k === 0 ? ind.label : "",
-      }, ind.pane);
+      }, ind.pane === 0 ? 0 : panes.get(ind.pane));
       const data = c.points
         .filter((p) => p.values[k] !== null)
         .map((p) => ({ time: Date.parse(p.time) / 1000 + VN, value: p.values[k] / ind.scale }));
@@ -573,6 +640,99 @@ async function loadIndicators(symbol, resolution, from, to) {
     });
   }
   $("chart").dataset.indicators = String(points);
+  // What was computed, in order (browser tests read it).
+  $("chart").dataset.studies = drawn.join(",");
+}
+
+/** The function list (asked once) as grouped options. */
+async function loadFunctions() {
+  if (custom.functions) return;
+  const r = await call("/api/ta/v1/functions");
+  if (!r.ok) {
+    $("ind-problem").textContent = r.body.message || `HTTP ${r.status}`;
+    return;
+  }
+  custom.functions = new Map(r.body.map((f) => [f.name, f]));
+  const groups = new Map();
+  for (const f of r.body) {
+    if (!groups.has(f.group)) groups.set(f.group, []);
+    groups.get(f.group).push(f);
+  }
+  $("ind-fn").replaceChildren(...[...groups].map(([group, fns]) => {
+    const og = document.createElement("optgroup");
+    og.label = group;
+    og.append(...fns.map((f) => new Option(`${f.name} — ${f.description}`, f.name)));
+    return og;
+  }));
+  showParams();
+}
+
+/** The chosen function's parameters, at their defaults, within their bounds. */
+function showParams() {
+  const f = custom.functions && custom.functions.get($("ind-fn").value);
+  $("ind-params").replaceChildren(...(f ? f.params : []).map((p) => {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "number";
+    input.name = p.name;
+    input.value = String(p.default);
+    input.min = String(p.min);
+    input.max = String(p.max);
+    input.step = p.kind === "real" ? "any" : "1";
+    input.className = "param";
+    label.append(document.createTextNode(`${p.name} `), input);
+    return label;
+  }));
+}
+
+function showCustom() {
+  $("ind-custom").replaceChildren(...custom.list.map((c, i) => {
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.dataset.fn = c.fn;
+    chip.append(document.createTextNode(customLabel(c)), " ");
+    const x = button("×", "amend", () => {
+      custom.list.splice(i, 1);
+      save("qts.custom", custom.list);
+      showCustom();
+      reloadChart();
+    });
+    x.setAttribute("aria-label", t("ind_remove", customLabel(c)));
+    chip.append(x);
+    return chip;
+  }));
+}
+
+function reloadChart() {
+  const row = state.rows.get(view.symbol);
+  if (row) loadBars(row).catch((e) => console.warn("indicators", e));
+}
+
+function setupAnyIndicator() {
+  $("anyind").addEventListener("toggle", () => { if ($("anyind").open) loadFunctions().catch((e) => console.warn("functions", e)); });
+  $("ind-fn").addEventListener("change", showParams);
+  $("ind-add").addEventListener("click", () => {
+    const f = custom.functions && custom.functions.get($("ind-fn").value);
+    if (!f) return;
+    const params = {};
+    for (const input of $("ind-params").querySelectorAll("input")) {
+      const v = Number(input.value);
+      const p = f.params.find((q) => q.name === input.name);
+      if (input.value === "" || !Number.isFinite(v) || v < p.min || v > p.max || (p.kind !== "real" && !Number.isInteger(v))) {
+        $("ind-problem").textContent = `${input.name}: ${p.min} … ${p.max}`;
+        input.focus();
+        return;
+      }
+      params[input.name] = v;
+    }
+    $("ind-problem").textContent = "";
+    custom.list.push({ fn: f.name, group: f.group, params });
+    if (custom.list.length > 8) custom.list.shift();
+    save("qts.custom", custom.list);
+    showCustom();
+    reloadChart();
+  });
+  showCustom();
 }
 
 /** The last trade extends (or starts) the newest candle. */
@@ -841,7 +1001,7 @@ function closeSymbol() {
 
 const PAGES = {
   board: "boardview", symbol: "symbolview", orders: "ordersview", portfolio: "portfolioview",
-  strategies: "strategiesview", risk: "riskview", reports: "reportsview",
+  strategies: "strategiesview", risk: "riskview", reports: "reportsview", inbox: "inboxview",
 };
 
 function showPage(name) {
@@ -895,6 +1055,11 @@ async function route() {
     showPage("reports");
     document.title = `${t("reports")} · QTS`;
     loadReport().catch((e) => console.warn("report", e));
+  } else if (hash === "#/inbox") {
+    showPage("inbox");
+    document.title = `${t("notifications")} · QTS`;
+    loadPreferences().catch((e) => console.warn("preferences", e));
+    keepLoading(() => Promise.all([loadInbox(), loadUnread()]), 10000);
   } else if (hash === "#/risk") {
     showPage("risk");
     document.title = `${t("risk")} · QTS`;
@@ -1640,7 +1805,9 @@ async function loadPortfolio() {
       link.textContent = h.strategy ? `${h.symbol} (${h.strategy})` : h.symbol;
       const sym = cell("");
       sym.append(link);
-      tr.append(sym, cell(volume(h.quantity) || "0"), cell(volume(h.sellable) || "0"), cell(volume(h.settling_t0) || "0"),
+      // Index futures: the signed net position (a short is below zero).
+      const held = h.net ? h.net.toLocaleString("en-US") : volume(h.quantity) || "0";
+      tr.append(sym, cell(held, h.net < 0 ? "down" : ""), cell(volume(h.sellable) || "0"), cell(volume(h.settling_t0) || "0"),
         cell(volume(h.settling_t1) || "0"), cell(volume(h.settling_t2) || "0"), cell(h.avg_cost ? price(h.avg_cost) : ""),
         cell(h.last ? price(h.last) : ""), cell(money(value)), cell(money(h.unrealised), pnlClass(h.unrealised)),
         cell(money(h.realised), pnlClass(h.realised)), cell(money(h.fees)), cell(money(h.tax)));
@@ -1659,6 +1826,225 @@ async function loadPortfolio() {
   }
   facts.push([t("market_value"), money(marketValue)], [t("unrealised"), money(unrealised)], [t("realised"), money(realised)]);
   showFacts($("p-summary"), facts, true);
+}
+
+// ---- notifications: the inbox and the settings -------------------------------------------------------
+// The notification service's API with the user's token: the inbox (newest first; read one by one or
+// all at once) and the preferences that decide which events reach the user and by which channels.
+// The service checks every field again and names the one at fault.
+
+const NOTIFY = "/api/notification/v1";
+const EVENT_KINDS = ["order", "risk", "account", "alert", "prediction", "sentiment", "system", "ops"];
+const CHANNELS = ["inbox", "email", "telegram", "webhook", "sms"];
+const notes = { webhooks: [], timer: 0 };
+
+/** A time in the market's clock (Vietnam), as the trader reads it. */
+const vnTime = (iso) => new Date(iso).toLocaleString(state.lang === "en" ? "en-GB" : "vi-VN",
+  { timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** The unread count on the menu; asked again every 20 s and soon after each order event. */
+async function loadUnread() {
+  const r = await call(`${NOTIFY}/inbox/unread`);
+  const badge = $("unread-badge");
+  const n = r.ok ? r.body.count : 0;
+  badge.hidden = n === 0;
+  badge.textContent = n > 99 ? "99+" : String(n);
+  badge.setAttribute("aria-label", t("unread", n));
+  $("inbox-link").dataset.unread = String(n);
+}
+
+/** Asks for the unread count in `ms`, then every 20 s; a newer call replaces the pending one. */
+function scheduleUnread(ms) {
+  clearTimeout(notes.timer);
+  notes.timer = setTimeout(async () => {
+    notes.timer = 0;
+    await loadUnread().catch(() => {});
+    // Unless a newer call scheduled the next one while this one was asking.
+    if (!notes.timer) scheduleUnread(20000);
+  }, ms);
+}
+
+const followUnread = () => scheduleUnread(0);
+/** A fill becomes a message within about a second: ask again soon after an order event. */
+const unreadSoon = () => scheduleUnread(1500);
+
+async function loadInbox() {
+  const unreadOnly = $("n-unread").checked;
+  const r = await call(`${NOTIFY}/inbox?limit=100${unreadOnly ? "&unread=true" : ""}`);
+  if ($("inboxview").hidden) return;
+  if (!r.ok) {
+    setStatus(r.body.message || `HTTP ${r.status}`, true);
+    return;
+  }
+  const items = r.body;
+  $("n-items").tBodies[0].replaceChildren(...(items.length ? items.map((m) => {
+    const tr = document.createElement("tr");
+    tr.dataset.id = m.id;
+    tr.dataset.kind = m.kind;
+    tr.classList.toggle("unread", !m.read_at);
+    const body = cell(m.body, "text");
+    tr.append(cell(vnTime(m.created_at)), cell(t(`ev_${m.kind}`)), cell(t(`sev_${m.severity}`), `sev-${m.severity}`),
+      cell(m.subject, "text"), body);
+    const actions = cell("");
+    if (!m.read_at) {
+      actions.append(button(t("mark_read"), "amend", async () => {
+        const a = await call(`${NOTIFY}/inbox/${encodeURIComponent(m.id)}/read`, { method: "POST" });
+        if (!a.ok) setStatus(`${t("refused")}: ${a.body.message}`, true);
+        await Promise.all([loadInbox(), loadUnread()]).catch(() => {});
+      }));
+    }
+    tr.append(actions);
+    return tr;
+  }) : [emptyRow("n-items", 6)]));
+  $("n-items").dataset.loaded = String(items.length);
+  const unread = items.filter((m) => !m.read_at).length;
+  $("n-count").textContent = t("unread", unread);
+}
+
+/** A row of the webhook table: name, URL, kind and a secret that is only ever typed, never shown. */
+function webhookRow(w) {
+  const tr = document.createElement("tr");
+  const input = (value, label, attrs = {}) => {
+    const td = document.createElement("td");
+    const el = document.createElement("input");
+    el.value = value;
+    el.setAttribute("aria-label", label);
+    Object.assign(el, attrs);
+    td.append(el);
+    return td;
+  };
+  const kind = document.createElement("select");
+  kind.setAttribute("aria-label", t("wh_kind"));
+  kind.replaceChildren(...["generic", "discord", "slack"].map((k) => new Option(k, k, false, k === w.kind)));
+  const kindCell = document.createElement("td");
+  kindCell.append(kind);
+  const secret = input("", t("wh_secret"), { type: "password", autocomplete: "new-password", maxLength: 256,
+    placeholder: w.secret_set ? "••••••••" : "" });
+  tr.append(input(w.name, t("wh_name"), { maxLength: 40, className: "name" }),
+    input(w.url, t("wh_url"), { type: "url", maxLength: 2000, className: "url" }), kindCell, secret);
+  const actions = cell("");
+  actions.append(button(t("remove"), "cancel", () => { tr.remove(); reachable(); }));
+  tr.append(actions);
+  return tr;
+}
+
+/** Greys out the channels whose contact is not filled in: the service refuses them. */
+function reachable() {
+  const has = {
+    inbox: true, email: $("n-email").value.trim() !== "", telegram: $("n-telegram").value.trim() !== "",
+    sms: $("n-phone").value.trim() !== "", webhook: $("n-webhooks").tBodies[0].children.length > 0,
+  };
+  for (const box of $("n-events").querySelectorAll("input[data-channel]")) {
+    box.disabled = !has[box.dataset.channel];
+    if (box.disabled) box.checked = false;
+  }
+}
+
+function showPreferences(p) {
+  $("n-language").value = p.language;
+  $("n-email").value = p.email || "";
+  $("n-telegram").value = p.telegram_chat_id || "";
+  $("n-phone").value = p.phone || "";
+  $("n-symbols").value = p.symbols.join(", ");
+  $("n-quiet").checked = Boolean(p.quiet_hours);
+  if (p.quiet_hours) {
+    $("n-quiet-start").value = p.quiet_hours.start;
+    $("n-quiet-end").value = p.quiet_hours.end;
+  }
+  const head = $("n-events").tHead.rows[0];
+  head.replaceChildren(head.cells[0], ...CHANNELS.map((c) => {
+    const th = document.createElement("th");
+    th.dataset.channel = c;
+    return th;
+  }));
+  $("n-events").tBodies[0].replaceChildren(...EVENT_KINDS.map((kind) => {
+    const tr = document.createElement("tr");
+    tr.dataset.kind = kind;
+    tr.append(cell("", "text"));
+    for (const c of CHANNELS) {
+      const td = document.createElement("td");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.dataset.channel = c;
+      box.checked = (p.events[kind] || []).includes(c);
+      td.append(box);
+      tr.append(td);
+    }
+    return tr;
+  }));
+  $("n-webhooks").tBodies[0].replaceChildren(...p.webhooks.map(webhookRow));
+  labelPreferences();
+  reachable();
+}
+
+/** The settings' generated labels in the page's language (again after a switch). */
+function labelPreferences() {
+  for (const th of $("n-events").tHead.querySelectorAll("th[data-channel]")) th.textContent = t(`ch_${th.dataset.channel}`);
+  for (const tr of $("n-events").tBodies[0].rows) {
+    tr.cells[0].textContent = t(`ev_${tr.dataset.kind}`);
+    for (const box of tr.querySelectorAll("input[data-channel]")) {
+      box.setAttribute("aria-label", `${t(`ev_${tr.dataset.kind}`)}: ${t(`ch_${box.dataset.channel}`)}`);
+    }
+  }
+}
+
+async function loadPreferences() {
+  const r = await call(`${NOTIFY}/preferences`);
+  if (!r.ok) {
+    $("n-problem").textContent = r.body.message || `HTTP ${r.status}`;
+    return;
+  }
+  $("n-problem").textContent = "";
+  showPreferences(r.body);
+  $("n-form").dataset.loaded = "true";
+}
+
+/** The form as the service's preferences body. */
+function preferencesBody() {
+  const events = {};
+  for (const tr of $("n-events").tBodies[0].rows) {
+    events[tr.dataset.kind] = [...tr.querySelectorAll("input[data-channel]:checked")].map((b) => b.dataset.channel);
+  }
+  const webhooks = [...$("n-webhooks").tBodies[0].rows].map((tr) => {
+    const [name, url, secret] = [...tr.querySelectorAll("input")].map((i) => i.value.trim());
+    return { name, url, kind: tr.querySelector("select").value, ...(secret ? { secret } : {}) };
+  });
+  const symbols = $("n-symbols").value.split(/[\s,;]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
+  return {
+    language: $("n-language").value, email: $("n-email").value.trim(),
+    telegram_chat_id: $("n-telegram").value.trim(), phone: $("n-phone").value.trim(),
+    webhooks, events, symbols,
+    quiet_hours: $("n-quiet").checked ? { start: $("n-quiet-start").value, end: $("n-quiet-end").value } : null,
+  };
+}
+
+async function savePreferences(e) {
+  e.preventDefault();
+  const r = await call(`${NOTIFY}/preferences`, {
+    method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(preferencesBody()),
+  });
+  $("n-problem").textContent = r.ok ? "" : r.body.message || `HTTP ${r.status}`;
+  if (r.ok) {
+    showPreferences(r.body);
+    setStatus(t("n_saved"));
+    $("n-form").dataset.saved = String(Number($("n-form").dataset.saved || 0) + 1);
+  }
+}
+
+function setupNotifications() {
+  $("n-unread").addEventListener("change", () => loadInbox().catch((e) => console.warn("inbox", e)));
+  $("n-read-all").addEventListener("click", async () => {
+    const r = await call(`${NOTIFY}/inbox/read`, { method: "POST" });
+    if (!r.ok) setStatus(`${t("refused")}: ${r.body.message}`, true);
+    await Promise.all([loadInbox(), loadUnread()]).catch(() => {});
+  });
+  $("n-form").addEventListener("submit", savePreferences);
+  $("n-webhook-add").addEventListener("click", () => {
+    $("n-webhooks").tBodies[0].append(webhookRow({ name: "", url: "https://", kind: "generic", secret_set: false }));
+    reachable();
+  });
+  $("n-symbols-watch").addEventListener("click", () => { $("n-symbols").value = [...state.watch].join(", "); });
+  for (const id of ["n-email", "n-telegram", "n-phone"]) $(id).addEventListener("input", reachable);
 }
 
 // ---- strategies ------------------------------------------------------------------------------------
@@ -1986,6 +2372,7 @@ async function loadRules() {
         loadRules().catch(() => {});
       }));
     }
+    back.append(button(t("rule_edit"), "amend", () => editRuleSet(r.name, r.latest_version).catch((e) => setStatus(String(e.message || e), true))));
     tr.append(back);
     return tr;
   }) : [emptyRow("rulesets", 7)]));
@@ -1998,6 +2385,152 @@ async function loadRules() {
       cell(`${f.set}/${f.rule}`), cell(f.message));
     return tr;
   }) : [emptyRow("rulerefusals", 5)]));
+}
+
+// The rule-set editor (risk officers): a set's document as JSON, checked by the rule service as
+// it is typed (every problem named by where it is), saved as a draft, submitted and approved. The
+// rule service keeps the lifecycle (four eyes when configured) and refuses what does not compile.
+
+const RULE_TEMPLATES = {
+  order: {
+    name: "house-limits", target: "order", description: "Per-order limits",
+    rules: [{ id: "max_value", condition: "order.value > 2000000000", action: "reject",
+      message: "order value {{order.value}} above 2,000,000,000 VND" }],
+  },
+  decision: {
+    name: "strategy-filters", target: "decision", description: "What strategies may not do",
+    rules: [{ id: "max_buy_quantity", condition: "decision.side == 'buy' && decision.quantity > 10000",
+      action: "reject", message: "{{decision.quantity}} {{decision.symbol}} on {{signal.name}}: above 10,000 shares" }],
+  },
+  alert: {
+    name: "my-alerts", target: "alert", description: "Alerts on closed bars",
+    rules: [{ id: "rsi_overbought", action: "warn",
+      condition: "bar.timeframe == '15m' && 'rsi14' in ind && ind['rsi14'] > 70.0",
+      message: "{{bar.symbol}} RSI above 70 (close {{bar.close}})" }],
+  },
+};
+
+const editor = { name: "", version: 0, status: "", timer: 0, asked: 0, valid: false, schema: null };
+
+function showEditorState() {
+  $("re-state").textContent = editor.version
+    ? t("rule_editing", editor.name, editor.version, editor.status) : t("rule_unsaved");
+  $("re-submit").disabled = editor.status !== "draft";
+  $("re-approve").disabled = editor.status !== "review";
+  $("re-save").disabled = !editor.valid;
+  $("re-doc").dataset.status = editor.status;
+}
+
+function editorDoc(doc, version) {
+  editor.name = version ? version.name : "";
+  editor.version = version ? version.version : 0;
+  editor.status = version ? version.status : "";
+  $("re-doc").value = JSON.stringify(doc, null, 2);
+  $("re-target").value = doc.target;
+  showVariables(doc.target).catch(() => {});
+  checkRuleDoc(0);
+}
+
+async function editRuleSet(name, version) {
+  const r = await call(`${RULE}/sets/${encodeURIComponent(name)}/versions/${version}`);
+  if (!r.ok) throw new Error(r.body.message || `HTTP ${r.status}`);
+  editorDoc(r.body.document, r.body);
+  $("re-doc").focus();
+}
+
+/** The variables a target's rules read, from the rule service's schema. */
+async function showVariables(target) {
+  if (!editor.schema) {
+    const r = await call(`${RULE}/schema`);
+    if (!r.ok) return;
+    editor.schema = r.body;
+  }
+  const schema = editor.schema.find((s) => s.target === target);
+  $("re-vars").replaceChildren(...(schema ? schema.variables : []).map((v) => {
+    const li = document.createElement("li");
+    const fields = v.fields.map((f) => `${v.name}.${f.name}: ${f.type}`).join(", ");
+    li.textContent = `${v.name}${v.map_of ? `[…]: ${v.map_of}` : ""} — ${v.doc}${fields ? ` (${fields})` : ""}`;
+    return li;
+  }));
+}
+
+function showProblems(items) {
+  $("re-problems").replaceChildren(...items.map((text) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    return li;
+  }));
+}
+
+/** Asks the rule service what it thinks of the document as typed (the newest answer wins). */
+function checkRuleDoc(wait = 300) {
+  clearTimeout(editor.timer);
+  editor.valid = false;
+  showEditorState();
+  editor.timer = setTimeout(async () => {
+    let doc;
+    try {
+      doc = JSON.parse($("re-doc").value);
+    } catch (e) {
+      showProblems([`${t("rule_json")}: ${e.message}`]);
+      return;
+    }
+    const asked = ++editor.asked;
+    const r = await call(`${RULE}/validate`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(doc),
+    });
+    if (asked !== editor.asked) return;
+    if (!r.ok) {
+      showProblems([r.body.message || `HTTP ${r.status}`]);
+    } else if (r.body.valid) {
+      editor.valid = true;
+      showProblems([]);
+      $("re-state").dataset.cost = String(r.body.cost);
+      $("re-problems").dataset.valid = "true";
+    } else {
+      showProblems(r.body.problems.map((p) => `${p.at}: ${p.message}`));
+    }
+    $("re-problems").dataset.valid = String(editor.valid);
+    showEditorState();
+    if (editor.valid) $("re-state").textContent += ` · ${t("rule_valid", r.body.cost)}`;
+  }, wait);
+}
+
+/** A draft of the same set is saved in place; anything else becomes the set's next draft. */
+async function saveRuleDoc() {
+  const doc = JSON.parse($("re-doc").value);
+  const inPlace = editor.status === "draft" && editor.name === doc.name;
+  const r = await call(inPlace ? `${RULE}/sets/${encodeURIComponent(doc.name)}/versions/${editor.version}` : `${RULE}/sets`, {
+    method: inPlace ? "PUT" : "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(doc),
+  });
+  if (!r.ok) {
+    showProblems([r.body.message || `HTTP ${r.status}`]);
+    return;
+  }
+  editorDoc(r.body.document, r.body);
+  setStatus(`${t("saved")}: ${t("rule_editing", r.body.name, r.body.version, r.body.status)}`);
+  loadRules().catch(() => {});
+}
+
+async function ruleStep(step) {
+  const r = await call(`${RULE}/sets/${encodeURIComponent(editor.name)}/versions/${editor.version}/${step}`, { method: "POST" });
+  if (!r.ok) {
+    showProblems([`${t("refused")}: ${r.body.message || `HTTP ${r.status}`}`]);
+    return;
+  }
+  editor.status = r.body.status;
+  showEditorState();
+  setStatus(t("rule_editing", r.body.name, r.body.version, r.body.status));
+  loadRules().catch(() => {});
+}
+
+function setupRuleEditor() {
+  $("re-new").addEventListener("click", () => editorDoc(RULE_TEMPLATES[$("re-target").value], null));
+  $("re-target").addEventListener("change", () => showVariables($("re-target").value).catch(() => {}));
+  $("re-doc").addEventListener("input", () => checkRuleDoc());
+  $("re-save").addEventListener("click", () => saveRuleDoc().catch((e) => showProblems([String(e.message || e)])));
+  $("re-submit").addEventListener("click", () => ruleStep("submit").catch((e) => showProblems([String(e.message || e)])));
+  $("re-approve").addEventListener("click", () => ruleStep("approve").catch((e) => showProblems([String(e.message || e)])));
 }
 
 // ---- session and data --------------------------------------------------------------------------
@@ -2118,6 +2651,7 @@ function orderStream() {
       if (note.symbol) changed.add(note.symbol);
       if (note.reset && view.symbol) changed.add(view.symbol);
       document.documentElement.dataset.orderEvents = String(Number(document.documentElement.dataset.orderEvents || 0) + 1);
+      unreadSoon();
       if (!timer) timer = setTimeout(refresh, 150);
     },
   });
@@ -2126,9 +2660,12 @@ function orderStream() {
 async function main() {
   setupControls();
   setupTimeframes();
+  setupAnyIndicator();
   setupTicket();
   setupReports();
   setupBacktests();
+  setupNotifications();
+  setupRuleEditor();
   setupKeys();
   setStatus(t("connecting"));
   await session();
@@ -2137,6 +2674,7 @@ async function main() {
   performance.mark("qts-board-ready");
   stream();
   orderStream();
+  followUnread();
   window.addEventListener("hashchange", route);
   await route();
 }
