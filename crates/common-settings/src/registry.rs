@@ -233,7 +233,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18315,
         grpc_package: "qts.portal.v1",
         grpc_service: "qts.portal.v1.PortalService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "monitoring",
