@@ -78,7 +78,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
         ..fcsim::SimConfig::demo()
     };
     let options = Options {
-        market: Market::Simulator(Box::new(SimOptions { config })),
+        market: Market::Simulator(Box::new(SimOptions::new(config))),
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
         overrides: fleet_overrides(&[]),

@@ -75,7 +75,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     };
     let password = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let options = Options {
-        market: Market::Simulator(Box::new(SimOptions { config })),
+        market: Market::Simulator(Box::new(SimOptions::new(config))),
         data_dir: Some(dir.clone()),
         ephemeral_ports: true,
         overrides: Vec::new(),

@@ -108,7 +108,7 @@ pub async fn run(args: &Args, out: &mut impl Write) -> anyhow::Result<Report> {
     env.insert("TA_CONFIG".into(), ta.display().to_string());
     env.insert("DECISION_CONFIG".into(), decision.display().to_string());
     let options = Options {
-        market: Market::Simulator(Box::new(SimOptions { config })),
+        market: Market::Simulator(Box::new(SimOptions::new(config))),
         data_dir: Some(dir.join("data")),
         ephemeral_ports: true,
         overrides: crate::bench_orders::fleet_overrides(&args.overrides),

@@ -115,6 +115,21 @@ pub enum Market {
 pub struct SimOptions {
     /// The simulator's configuration (seed, start, speed, ports, state directory).
     pub config: fcsim::SimConfig,
+    /// The OMS trades the simulator's FastConnect v3 demo key instead of the v2 one: its
+    /// trading session then waits for a person to enter an OTP (the simulator's "SMS" goes to
+    /// its log and to `config.otp_outbox`), as SSI's v3 keys do. The OMS logs in with its own
+    /// key (the config service keeps handing the market-data services their v2 tokens).
+    pub trading_v3: bool,
+}
+
+impl SimOptions {
+    /// The simulator with `config`, the OMS on its v2 demo key (a session that renews itself).
+    pub fn new(config: fcsim::SimConfig) -> Self {
+        Self {
+            config,
+            trading_v3: false,
+        }
+    }
 }
 
 /// The services that talk to the broker and take a `[broker]` section.
@@ -663,6 +678,8 @@ async fn start_simulator(
     let mut root = toml::Table::new();
     root.insert("broker".to_owned(), toml::Value::Table(broker.clone()));
     let data_overlay = toml::to_string(&root).context("simulator broker settings")?;
+    // The demo key's accounts, for the OMS on the v3 key (`SimOptions::trading_v3`).
+    let demo_accounts = demo_trading.as_ref().map(|(_, _, a)| a.clone());
     let trading_overlay = match demo_trading {
         Some((secret, pin, accounts)) => {
             let mut trading = toml::Table::new();
@@ -695,7 +712,17 @@ async fn start_simulator(
             data_overlay.clone()
         }
     };
-    let via_config = (via_config(&data_overlay)?, via_config(&trading_overlay)?);
+    let mut via_config = (via_config(&data_overlay)?, via_config(&trading_overlay)?);
+    let trading_overlay = match (demo_accounts, options.trading_v3) {
+        (Some(accounts), true) => {
+            // The v3 key logs itself in (after an OTP): the same overlay with or without tokens
+            // from the config service.
+            let overlay = v3_trading_overlay(&trading_url, &accounts)?;
+            via_config.1 = overlay.clone();
+            overlay
+        }
+        (Some(_), false) | (None, _) => trading_overlay,
+    };
     Ok((
         RunningSim {
             data_url,
@@ -711,6 +738,34 @@ async fn start_simulator(
             config: config_overlay,
         },
     ))
+}
+
+/// `[broker]` on the simulator's FastConnect v3 demo key (REST and stream on its trading port)
+/// and `[orders]` with `accounts`: the OMS's settings when its session needs an OTP.
+fn v3_trading_overlay(trading_url: &str, accounts: &[String]) -> anyhow::Result<String> {
+    use fcsim::config::{DEMO_PRIVATE_KEY_XML_B64, DEMO_V3_API_KEY, DEMO_V3_API_SECRET};
+    let base = trading_url.trim_end_matches('/');
+    let stream = format!("{}/ws/v3", base.replacen("http://", "ws://", 1));
+    let mut broker = toml::Table::new();
+    for (k, v) in [
+        ("generation", "v3"),
+        ("api_key", DEMO_V3_API_KEY),
+        ("api_secret", DEMO_V3_API_SECRET),
+        ("api_url", base),
+        ("stream_url", stream.as_str()),
+        ("private_key", DEMO_PRIVATE_KEY_XML_B64),
+    ] {
+        broker.insert(k.to_owned(), toml::Value::String(v.to_owned()));
+    }
+    let mut orders = toml::Table::new();
+    orders.insert(
+        "accounts".to_owned(),
+        toml::Value::Array(accounts.iter().cloned().map(toml::Value::String).collect()),
+    );
+    let mut root = toml::Table::new();
+    root.insert("broker".to_owned(), toml::Value::Table(broker));
+    root.insert("orders".to_owned(), toml::Value::Table(orders));
+    toml::to_string(&root).context("simulator v3 trading settings")
 }
 
 /// `overlay` with `broker.tokens = "config"` and without the SSI credentials the config

@@ -55,6 +55,11 @@ enum Command {
         /// 360 plays a trading day in about a minute). Only without --broker.
         #[arg(long, default_value_t = 1.0)]
         sim_speed: f64,
+        /// The OMS trades the simulator's FastConnect v3 key, whose trading session waits for
+        /// an OTP as SSI's v3 keys do: the portal's order ticket asks for it, the simulator
+        /// "sends" it to its log and to `<data-dir>/sim/otp.txt`. Only without --broker.
+        #[arg(long, conflicts_with = "broker")]
+        sim_otp: bool,
         /// Also write the raw feed (and master data) to day files in DIR, as `qts record`.
         #[arg(long, value_name = "DIR")]
         record: Option<PathBuf>,
@@ -335,6 +340,7 @@ fn main() -> ExitCode {
             ready_timeout_secs,
             broker,
             sim_speed,
+            sim_otp,
             record,
             replay,
             replay_speed,
@@ -345,7 +351,11 @@ fn main() -> ExitCode {
                 Err(err) => return fail(&anyhow::Error::new(err).context("start runtime")),
             };
             let market = if replay.is_empty() {
-                match market_source(broker.as_deref(), sim_speed, &data_dir, ephemeral_ports) {
+                let sim = UpSim {
+                    speed: sim_speed,
+                    otp: sim_otp,
+                };
+                match market_source(broker.as_deref(), sim, &data_dir, ephemeral_ports) {
                     Ok(m) => m,
                     Err(err) => return fail(&err),
                 }
@@ -757,7 +767,7 @@ async fn sim_stats(
 /// keeping its trading state under `<data_dir>/sim`.
 fn market_source(
     broker: Option<&std::path::Path>,
-    speed: f64,
+    sim: UpSim,
     data_dir: &std::path::Path,
     ephemeral_ports: bool,
 ) -> anyhow::Result<fleet::Market> {
@@ -771,17 +781,28 @@ fn market_source(
             .with_context(|| format!("the broker settings {} are invalid", path.display()))?;
         return Ok(fleet::Market::Broker(table));
     }
-    fcsim::clock::check_speed(speed).context("--sim-speed")?;
+    fcsim::clock::check_speed(sim.speed).context("--sim-speed")?;
     let mut config = fcsim::SimConfig::demo();
-    config.speed = speed;
+    config.speed = sim.speed;
     config.data_dir = Some(data_dir.join("sim"));
+    if sim.otp {
+        config.otp_outbox = Some(data_dir.join("sim").join("otp.txt"));
+    }
     if ephemeral_ports {
         config.data_port = 0;
         config.trading_port = 0;
     }
     Ok(fleet::Market::Simulator(Box::new(fleet::SimOptions {
         config,
+        trading_v3: sim.otp,
     })))
+}
+
+/// `qts up --sim-speed/--sim-otp`.
+#[derive(Debug, Clone, Copy)]
+struct UpSim {
+    speed: f64,
+    otp: bool,
 }
 
 /// `qts up --record/--replay`.
@@ -884,6 +905,11 @@ async fn up(
 ) -> anyhow::Result<ExitCode> {
     let replay_pace = replay_pace(feed.replay_speed)?;
     let started = Instant::now();
+    // Where the simulator "sends" the OTPs of the OMS's v3 session (`--sim-otp`).
+    let otp_outbox = match &market {
+        fleet::Market::Simulator(sim) if sim.trading_v3 => sim.config.otp_outbox.clone(),
+        fleet::Market::Simulator(_) | fleet::Market::Broker(_) | fleet::Market::None => None,
+    };
     // One process, one telemetry pipeline: `--set telemetry.*` applies to it (JSON logs, an
     // OTLP collector for the whole fleet's spans).
     let mut telemetry = TelemetrySettings {
@@ -996,6 +1022,13 @@ async fn up(
             sim.data_url, sim.trading_url, sim.started_at, sim.speed
         )?,
         None => writeln!(out, "market   the broker in the --broker settings")?,
+    }
+    if let Some(file) = &otp_outbox {
+        writeln!(
+            out,
+            "otp      the trading session waits for an OTP: the order ticket asks for it; the simulator writes each code to {}",
+            file.display()
+        )?;
     }
     writeln!(
         out,

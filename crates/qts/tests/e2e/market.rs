@@ -437,9 +437,7 @@ fn simulated(dir: &std::path::Path) -> qts::fleet::Options {
     ] {
         o.env.insert(key.into(), value.into());
     }
-    o.market = Market::Simulator(Box::new(SimOptions {
-        config: sim_config(),
-    }));
+    o.market = Market::Simulator(Box::new(SimOptions::new(sim_config())));
     o
 }
 

@@ -271,9 +271,9 @@ async fn one_trace_spans_the_gateway_request_a_grpc_call_and_a_bus_hop() {
     let _telemetry = common::telemetry::init("qts", &telemetry).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut options = crate::helpers::options(dir.path());
-    options.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
-        config: crate::helpers::small_market(1.0),
-    }));
+    options.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions::new(
+        crate::helpers::small_market(1.0),
+    )));
     let fleet = crate::helpers::spawn_fleet_with(dir, &options).await;
     let gateway = format!("http://{}", fleet.gateway);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);

@@ -41,9 +41,8 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     ] {
         opts.env.insert(key.into(), value.into());
     }
-    opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
-        config: small_market(30.0),
-    }));
+    opts.market =
+        qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions::new(small_market(30.0))));
     let fleet = spawn_fleet_with(dir, &opts).await;
     let gateway = format!("http://{}", fleet.gateway);
     let browser = Browser::start(&chromedriver, 1500, 900).await.unwrap();
@@ -309,6 +308,96 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
             .unwrap_or_else(|e| panic!("{page}: {e}"));
         screenshot(&browser, &format!("portal-{page}-phone")).await;
     }
+    browser.close().await.unwrap();
+    fleet.stop().await;
+}
+
+/// `qts up --sim-otp`: the OMS trades the simulator's FastConnect v3 key, whose trading session
+/// waits for a person. The order ticket says so and asks for the OTP; the simulator's "SMS"
+/// (its OTP file) gives the code; once verified, an order goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ticket_asks_for_the_otp_when_the_trading_session_needs_one() {
+    let Some(chromedriver) = server("TEST_CHROMEDRIVER") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("otp.txt");
+    let mut opts = with_admin(dir.path(), ADMIN_PASSWORD);
+    opts.env
+        .insert("PREDICTION__PREDICTION__PUBLISH".into(), "false".into());
+    let mut config = small_market(30.0);
+    config.otp_outbox = Some(outbox.clone());
+    opts.market = qts::fleet::Market::Simulator(Box::new(qts::fleet::SimOptions {
+        config,
+        trading_v3: true,
+    }));
+    let fleet = spawn_fleet_with(dir, &opts).await;
+    let gateway = format!("http://{}", fleet.gateway);
+    let browser = Browser::start(&chromedriver, 1500, 900).await.unwrap();
+    browser
+        .sign_in_to_portal(&gateway, "", "admin", ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    risk_checks_orders(&gateway).await;
+    let symbol = browser
+        .script("const tr = [...document.querySelectorAll('#rows tr')].find(tr => tr.children[14].textContent); return tr && tr.dataset.symbol")
+        .await
+        .unwrap();
+    let symbol = symbol.as_str().expect("a symbol with asks").to_owned();
+    browser
+        .script(&format!("location.hash = '#/s/{symbol}'; return 0"))
+        .await
+        .unwrap();
+    if let Err(e) = browser
+        .until(
+            "the ticket asking for the OTP",
+            "!document.getElementById('t-otp').hidden",
+            Duration::from_secs(30),
+        )
+        .await
+    {
+        panic!("{e}; the ticket says: {}", problems(&browser).await);
+    }
+    screenshot(&browser, "portal-otp-vi").await;
+    browser.click("#t-otp-send").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let code = loop {
+        let text = std::fs::read_to_string(&outbox).unwrap_or_default();
+        if let Some(code) = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix(&format!("{} ", fcsim::config::DEMO_V3_API_KEY)))
+        {
+            break code.trim().to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no OTP in {}: {text:?}",
+            outbox.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    browser.type_into("#t-otp-code", &code).await.unwrap();
+    browser.click("#t-otp-login").await.unwrap();
+    browser
+        .until(
+            "the session open",
+            "document.getElementById('t-otp').hidden",
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    // An order goes now: 100 at the deepest ask shown.
+    let ask = browser
+        .script("const rows = [...document.querySelectorAll('#depth tbody tr')].filter(tr => tr.children[2].textContent); return rows.length ? rows[0].children[1].textContent : ''")
+        .await
+        .unwrap();
+    let ask = ask.as_str().unwrap().to_owned();
+    assert!(!ask.is_empty(), "asks in the depth");
+    browser.retype("#t-price", &ask).await.unwrap();
+    browser.retype("#t-qty", "100").await.unwrap();
+    let id = send(&browser, "", None).await;
+    assert!(!id.is_empty());
     browser.close().await.unwrap();
     fleet.stop().await;
 }
