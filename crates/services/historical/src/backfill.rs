@@ -305,6 +305,13 @@ impl Backfills {
         let req: BackfillRequest = serde_json::from_str(&job.request)
             .map_err(|e| Error::Invalid(format!("stored request of job {id}: {e}")))?;
         let units = plan(&req, self.settings.window_days)?;
+        // The days whose minute bars the job writes (to vacuum their partitions at the end).
+        let minute_days = units
+            .iter()
+            .filter(|u| u.kind == BackfillKind::Intraday || u.kind == BackfillKind::Repair)
+            .fold(None, |acc: Option<(Date, Date)>, u| {
+                Some(acc.map_or((u.from, u.to), |(a, b)| (a.min(u.from), b.max(u.to))))
+            });
         let done = self.store.done_units(id).await?;
         let total = units.len() as u64;
         let mut finished = done.len() as u64;
@@ -330,6 +337,17 @@ impl Backfills {
                     self.store.finish_job(id, "failed", Some(&text)).await?;
                     tracing::warn!(job = %id, error = %text, "backfill failed");
                     return self.job(id).await;
+                }
+            }
+        }
+        if let Some((from, to)) = minute_days {
+            // Before "done": a caller that waits for the job then reads index-only scans.
+            let (from, to) = (vn_midnight(from), vn_midnight(to) + time::Duration::days(1));
+            match self.store.vacuum_minute_bars(from, to).await {
+                Ok(parts) => tracing::debug!(job = %id, ?parts, "vacuumed the minute bars written"),
+                // Maintenance only: the bars are stored; autovacuum gets to them later.
+                Err(err) => {
+                    tracing::warn!(job = %id, error = %chain(&err), "vacuum of the minute bars failed");
                 }
             }
         }

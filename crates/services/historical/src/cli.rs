@@ -408,6 +408,20 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         writers,
         db.engine().as_str()
     )?;
+    // What a backfill does when its job ends: vacuum and analyze the months it wrote.
+    let store = Store::new(db.clone());
+    let (first_start, last_start) = (
+        minutes.first().copied().unwrap_or(vn_midnight(first)),
+        minutes.last().copied().unwrap_or(vn_midnight(first)),
+    );
+    let started = Instant::now();
+    let parts = store.vacuum_minute_bars(first_start, last_start).await?;
+    writeln!(
+        out,
+        "vacuum (analyze) of the {} partition(s) written, as a backfill ends: {:.2} s",
+        parts.len(),
+        started.elapsed().as_secs_f64()
+    )?;
 
     // One year of one symbol: every continuous minute of 250 trading days.
     let year = session_minutes(&calendar, first, 250);
@@ -421,8 +435,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         upsert_minute_bars(&mut tx, chunk, OnConflict::Update).await?;
         tx.commit().await?;
     }
+    if let (Some(a), Some(b)) = (year.first(), year.last()) {
+        store.vacuum_minute_bars(*a, *b).await?;
+    }
     let queries = Queries::new(
-        Store::new(db.clone()),
+        store,
         calendar,
         QuerySettings {
             max_intraday_days: 400,

@@ -370,3 +370,96 @@ async fn new_bars_racing_a_writer_of_the_same_bars_fall_back_to_the_upsert_on_po
         "the racing write's values won"
     );
 }
+
+/// Writes `bars` in one transaction; returns the rows written and whether they went through
+/// the staging table (not when the batch was copied straight into `hist_bars_1m`).
+async fn write_counting_staged(db: &common::store::Db, bars: &[Bar]) -> (u64, bool) {
+    let mut tx = db.begin().await.unwrap();
+    let n = upsert_minute_bars(&mut tx, bars, OnConflict::Update)
+        .await
+        .unwrap();
+    let common::store::PerEngine::Postgres(c) = tx.conn() else {
+        panic!("a PostgreSQL test");
+    };
+    // Scans of the staging table by this transaction (its row counts are reset by the
+    // TRUNCATE that empties it).
+    let staged: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(seq_scan), 0)::bigint FROM pg_stat_xact_user_tables \
+         WHERE relname = 'hist_stage_1m'",
+    )
+    .fetch_one(&mut *c)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (n, staged > 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_new_bars_go_straight_in_and_a_range_is_read_from_the_covering_key() {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let app = spawn_with(&[("HISTORICAL__DATABASE__URL", &url)]).await;
+    let db = &app.app.db;
+    let bars = day();
+    // The first part of SSI's day, then the rest of it with VNM's bars of the same minutes:
+    // both batches are new rows (checked per symbol and its own minutes), copied straight in.
+    assert_eq!(write_counting_staged(db, &bars[..100]).await, (100, false));
+    let mut second: Vec<Bar> = bars[100..].to_vec();
+    second.extend(bars[..100].iter().map(|b| Bar {
+        symbol: "VNM".into(),
+        ..b.clone()
+    }));
+    assert_eq!(write_counting_staged(db, &second).await, (240, false));
+    // A stored bar again (changed) with a new one: the staged upsert, which updates it.
+    let again = vec![
+        Bar {
+            close: 7,
+            ..bars[150].clone()
+        },
+        Bar {
+            symbol: "FPT".into(),
+            ..bars[0].clone()
+        },
+    ];
+    assert_eq!(write_counting_staged(db, &again).await, (2, true));
+
+    // The primary key is (symbol, start) and carries every other column.
+    let pool = db.postgres().unwrap();
+    let (keys, all): (i16, i16) = sqlx::query_as(
+        "SELECT i.indnkeyatts, i.indnatts FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'hist_bars_1m_y2025m06_pkey'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((keys, all), (2, 8));
+
+    // A backfill's vacuum: the months of the range that have a partition.
+    let store = historical::store::Store::new(db.clone());
+    let done = store
+        .vacuum_minute_bars(
+            datetime!(2025-05-01 00:00 UTC),
+            datetime!(2025-08-31 00:00 UTC),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, ["hist_bars_1m_y2025m06"]);
+
+    // Read back through the binary COPY: every bar, in order, the update included; a limit.
+    let (from, to) = (minute(0, 0), minute(23, 0));
+    let read = store.minute_bars("SSI", from, to, i64::MAX).await.unwrap();
+    let mut expected = bars.clone();
+    expected[150].close = 7;
+    assert_eq!(read, expected);
+    let first = store.minute_bars("VNM", from, to, 10).await.unwrap();
+    assert_eq!(first.len(), 10);
+    assert_eq!(first[0].start, bars[0].start);
+    assert!(
+        store
+            .minute_bars("NONE", from, to, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
