@@ -2466,6 +2466,7 @@ function showProblems(items) {
 function checkRuleDoc(wait = 300) {
   clearTimeout(editor.timer);
   editor.valid = false;
+  $("re-problems").dataset.valid = "false";
   showEditorState();
   editor.timer = setTimeout(async () => {
     let doc;
@@ -2485,8 +2486,6 @@ function checkRuleDoc(wait = 300) {
     } else if (r.body.valid) {
       editor.valid = true;
       showProblems([]);
-      $("re-state").dataset.cost = String(r.body.cost);
-      $("re-problems").dataset.valid = "true";
     } else {
       showProblems(r.body.problems.map((p) => `${p.at}: ${p.message}`));
     }
