@@ -234,7 +234,7 @@ impl Streaming for Stoch {
         }
     }
 
-    /// `update` for the first `fastk_period` bars, then [`stoch_steady`] with the
+    /// `update` for the first `fastk_period` bars, then `stoch_steady` with the
     /// window read from the slices (bit for bit `update`'s values and state).
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let ([high, low, close], [o_k, o_d]) = (inputs, outputs) else {

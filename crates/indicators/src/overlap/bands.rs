@@ -79,7 +79,7 @@ impl Streaming for Bbands {
 
     /// With the default SMA: `update` until both windows are full of this series, then
     /// `sma_step`, `var_step` and the bands, the trailing value read from the slice, a
-    /// block of [`BLOCK`] bars at a time (bit for bit `update`'s values and state). Other
+    /// block of `BLOCK` bars at a time (bit for bit `update`'s values and state). Other
     /// averages take the per-bar loop.
     fn batch_into(&mut self, inputs: &[&[f64]], outputs: &mut [Vec<f64>]) {
         let period = self.var.period;
