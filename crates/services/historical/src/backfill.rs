@@ -7,7 +7,7 @@
 //! Requests are spaced to `requests_per_second`; rate limits and outages are retried with
 //! backoff, `max_attempts` times per request.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -211,6 +211,35 @@ pub struct Backfills {
     pace: Arc<Pace>,
     metrics: Metrics,
     token: CancellationToken,
+    /// Jobs a runner of this process is running. A job is run by one runner at a time: the
+    /// service resumes every `running` job as it starts, and a job started at that moment is
+    /// one of them (two runners recorded the same unit twice and failed the job).
+    active: Arc<std::sync::Mutex<HashSet<Uuid>>>,
+}
+
+/// A runner's hold on a job; the job is free again when it is dropped.
+struct Claim {
+    active: Arc<std::sync::Mutex<HashSet<Uuid>>>,
+    id: Uuid,
+}
+
+impl Claim {
+    /// The hold on `id`, unless another runner of this process has it.
+    fn take(active: &Arc<std::sync::Mutex<HashSet<Uuid>>>, id: Uuid) -> Option<Self> {
+        let mut held = active.lock().ok()?;
+        held.insert(id).then(|| Self {
+            active: active.clone(),
+            id,
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.active.lock() {
+            held.remove(&self.id);
+        }
+    }
 }
 
 /// A unit failed for good.
@@ -243,6 +272,7 @@ impl Backfills {
             pace,
             metrics,
             token,
+            active: Arc::default(),
         }
     }
 
@@ -301,6 +331,11 @@ impl Backfills {
     /// `running` to resume), skipping units already done. Returns the final row.
     pub async fn run(&self, id: Uuid, progress: Option<Progress>) -> Result<JobRow, Error> {
         let broker = self.broker.clone().ok_or(Error::NoBroker)?;
+        let Some(_claim) = Claim::take(&self.active, id) else {
+            // Another runner of this process has it (a job started as the service resumed
+            // its running jobs): it carries on, this one answers where it stands.
+            return self.job(id).await;
+        };
         let job = self.job(id).await?;
         let req: BackfillRequest = serde_json::from_str(&job.request)
             .map_err(|e| Error::Invalid(format!("stored request of job {id}: {e}")))?;
@@ -538,6 +573,26 @@ fn bar_of(b: &broker::Bar, seconds: u32) -> Bar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_is_held_by_one_runner_at_a_time() {
+        let active = Arc::default();
+        let id = Uuid::now_v7();
+        let first = Claim::take(&active, id).unwrap();
+        assert!(
+            Claim::take(&active, id).is_none(),
+            "a second runner stands back"
+        );
+        assert!(
+            Claim::take(&active, Uuid::now_v7()).is_some(),
+            "other jobs are free"
+        );
+        drop(first);
+        assert!(
+            Claim::take(&active, id).is_some(),
+            "free again once the runner ends"
+        );
+    }
 
     #[test]
     fn a_request_is_split_into_windows_per_kind_and_symbol() {
