@@ -11,6 +11,15 @@ use crate::helpers::{server, small_market, spawn_fleet_with, token, with_admin};
 
 const ADMIN_PASSWORD: &str = "the portal admin's password";
 
+/// Waits until `expr` (JavaScript) is truthy in the page, at most `secs` seconds; answers its
+/// value. A wait that runs out fails the test with what was awaited and where the page was.
+async fn wait(browser: &Browser, what: &str, expr: &str, secs: u64) -> serde_json::Value {
+    browser
+        .until(what, expr, Duration::from_secs(secs))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Writes a screenshot under the test output directory.
 async fn screenshot(browser: &Browser, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
@@ -76,31 +85,28 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     assert_ne!(ceil, floor);
 
     // Live: the page's sequence number moves as the market trades, without a reload.
-    let first = browser
-        .until(
-            "a sequence number",
-            "document.documentElement.dataset.seq",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    let first = wait(
+        &browser,
+        "a sequence number",
+        "document.documentElement.dataset.seq",
+        10,
+    )
+    .await;
     let first: u64 = first.as_str().unwrap().parse().unwrap();
-    browser
-        .until(
-            "a live update",
-            &format!("Number(document.documentElement.dataset.seq) > {first}"),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-    browser
-        .until(
-            "a traded price on the board",
-            "[...document.querySelectorAll('#rows td.last')].some(td => td.textContent !== '')",
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "a live update",
+        &format!("Number(document.documentElement.dataset.seq) > {first}"),
+        30,
+    )
+    .await;
+    wait(
+        &browser,
+        "a traded price on the board",
+        "[...document.querySelectorAll('#rows td.last')].some(td => td.textContent !== '')",
+        30,
+    )
+    .await;
     screenshot(&browser, "portal-board-vi").await;
 
     // News about the first symbol, pushed as an integration would (the admin may): the emotion
@@ -126,63 +132,39 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     assert_eq!(pushed[0]["status"], "new", "{pushed}");
     // A symbol opens its view: candles from the historical service, depth, time and sales.
     browser.click("#rows tr td.sym a").await.unwrap();
-    browser
-        .until(
-            "the symbol view",
-            "!document.getElementById('symbolview').hidden && document.querySelector('#chart canvas')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    browser
-        .until(
-            "candles and trades",
-            "Number(document.getElementById('chart').dataset.bars) > 0 && document.querySelectorAll('#sales tbody tr').length > 0",
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the symbol view",
+        "!document.getElementById('symbolview').hidden && document.querySelector('#chart canvas')",
+        10,
+    )
+    .await;
+    wait(&browser, "candles and trades", "Number(document.getElementById('chart').dataset.bars) > 0 && document.querySelectorAll('#sales tbody tr').length > 0", 30).await;
     // The user's orders in the symbol, from the OMS (the admin's: every account).
-    browser
-        .until(
-            "the user's orders",
-            "document.getElementById('mine').dataset.loaded !== undefined",
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the user's orders",
+        "document.getElementById('mine').dataset.loaded !== undefined",
+        20,
+    )
+    .await;
     // The emotion service's sentiment on the symbol, with the headline pushed above.
-    let mood = browser
-        .until(
-            "the sentiment panel",
-            "!document.getElementById('sentimentbox').hidden && document.querySelectorAll('#news li').length > 0 && document.getElementById('sentiment').dataset.mood",
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    let mood = wait(&browser, "the sentiment panel", "!document.getElementById('sentimentbox').hidden && document.querySelectorAll('#news li').length > 0 && document.getElementById('sentiment').dataset.mood", 20).await;
     assert_eq!(mood, "positive");
     // The prediction service's call on the symbol (a VN30 stock), once its model is trained.
-    let call = browser
-        .until(
-            "the prediction panel",
-            "!document.getElementById('predictionbox').hidden && document.getElementById('prediction').dataset.call",
-            Duration::from_secs(90),
-        )
-        .await
-        .unwrap();
+    let call = wait(&browser, "the prediction panel", "!document.getElementById('predictionbox').hidden && document.getElementById('prediction').dataset.call", 90).await;
     assert!(
         call.as_str().is_some_and(|c| c.starts_with("prediction_")),
         "{call}"
     );
     // The default indicator (SMA 20) was computed by the TA service over the same bars.
-    browser
-        .until(
-            "the indicators computed",
-            "document.getElementById('chart').dataset.indicators !== undefined",
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the indicators computed",
+        "document.getElementById('chart').dataset.indicators !== undefined",
+        20,
+    )
+    .await;
     assert_eq!(
         browser
             .script("return document.querySelectorAll('#depth tbody tr').length")
@@ -194,14 +176,13 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     // Any function of the TA service: ADX over 2 bars (the small market has a few one-minute
     // bars yet) in a pane of its own, kept as a chip.
     browser.click("#anyind summary").await.unwrap();
-    browser
-        .until(
-            "the function list",
-            "document.querySelector('#ind-fn option[value=ADX]')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the function list",
+        "document.querySelector('#ind-fn option[value=ADX]')",
+        10,
+    )
+    .await;
     browser
         .script("const s = document.getElementById('ind-fn'); s.value = 'ADX'; s.dispatchEvent(new Event('change')); return 0")
         .await
@@ -215,14 +196,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         .await
         .unwrap();
     browser.click("#ind-add").await.unwrap();
-    browser
-        .until(
-            "ADX on the chart",
-            &format!("document.querySelector('#ind-custom .chip[data-fn=ADX]') && document.getElementById('chart').dataset.studies === 'SMA,ADX' && Number(document.getElementById('chart').dataset.indicators) > {before}"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "ADX on the chart", &format!("document.querySelector('#ind-custom .chip[data-fn=ADX]') && document.getElementById('chart').dataset.studies === 'SMA,ADX' && Number(document.getElementById('chart').dataset.indicators) > {before}"), 20).await;
     assert_eq!(
         browser
             .script("return document.querySelector('#ind-custom .chip').firstChild.textContent")
@@ -232,14 +206,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
     );
     screenshot(&browser, "portal-symbol-vi").await;
     browser.click("#back").await.unwrap();
-    browser
-        .until(
-            "the board again",
-            "document.getElementById('symbolview').hidden && !document.getElementById('boardview').hidden",
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the board again", "document.getElementById('symbolview').hidden && !document.getElementById('boardview').hidden", 5).await;
 
     // Filter, the VN30 tab, and English.
     let symbol = browser
@@ -248,14 +215,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
         .unwrap();
     let symbol = symbol.as_str().unwrap().to_owned();
     browser.type_into("#filter", &symbol).await.unwrap();
-    browser
-        .until(
-            "the filtered board",
-            &format!("[...document.querySelectorAll('#rows tr')].every(tr => tr.dataset.symbol.startsWith('{symbol}'))"),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the filtered board", &format!("[...document.querySelectorAll('#rows tr')].every(tr => tr.dataset.symbol.startsWith('{symbol}'))"), 5).await;
     browser
         .script("const s = document.getElementById('filter'); s.value = ''; s.dispatchEvent(new Event('input')); return 0")
         .await
@@ -379,14 +339,13 @@ async fn the_ticket_asks_for_the_otp_when_the_trading_session_needs_one() {
     };
     browser.type_into("#t-otp-code", &code).await.unwrap();
     browser.click("#t-otp-login").await.unwrap();
-    browser
-        .until(
-            "the session open",
-            "document.getElementById('t-otp').hidden",
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the session open",
+        "document.getElementById('t-otp').hidden",
+        30,
+    )
+    .await;
     // An order goes now: 100 at the deepest ask shown.
     let ask = browser
         .script("const rows = [...document.querySelectorAll('#depth tbody tr')].filter(tr => tr.children[2].textContent); return rows.length ? rows[0].children[1].textContent : ''")
@@ -409,14 +368,7 @@ async fn notification_settings(browser: &Browser) {
         .script("location.hash = '#/inbox'; return 0")
         .await
         .unwrap();
-    browser
-        .until(
-            "the settings",
-            "document.getElementById('n-form').dataset.loaded === 'true' && document.querySelectorAll('#n-events tbody tr').length === 8",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the settings", "document.getElementById('n-form').dataset.loaded === 'true' && document.querySelectorAll('#n-events tbody tr').length === 8", 10).await;
     // Without a phone the SMS boxes cannot be ticked; the inbox ones can.
     let sms = browser
         .script("return document.querySelector('#n-events tr[data-kind=order] input[data-channel=sms]').disabled")
@@ -434,25 +386,17 @@ async fn notification_settings(browser: &Browser) {
         .unwrap();
     browser.type_into("#n-phone", "12345").await.unwrap();
     browser.click("#n-form button[type=submit]").await.unwrap();
-    browser
-        .until(
-            "the phone refused",
-            "document.getElementById('n-problem').textContent.includes('phone')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the phone refused",
+        "document.getElementById('n-problem').textContent.includes('phone')",
+        10,
+    )
+    .await;
     browser.clear("#n-phone").await.unwrap();
     browser.type_into("#n-symbols", "FPT, vnm").await.unwrap();
     browser.click("#n-form button[type=submit]").await.unwrap();
-    browser
-        .until(
-            "the settings saved",
-            "document.getElementById('n-form').dataset.saved === '1' && document.getElementById('n-problem').textContent === ''",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the settings saved", "document.getElementById('n-form').dataset.saved === '1' && document.getElementById('n-problem').textContent === ''", 10).await;
     assert_eq!(
         browser
             .script("return document.getElementById('n-symbols').value")
@@ -465,23 +409,15 @@ async fn notification_settings(browser: &Browser) {
 
 /// The fill reached the inbox: the menu's unread count, the message, read one, then all.
 async fn inbox(browser: &Browser) {
-    browser
-        .until(
-            "unread messages on the menu",
-            "Number(document.getElementById('inbox-link').dataset.unread) > 0",
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "unread messages on the menu",
+        "Number(document.getElementById('inbox-link').dataset.unread) > 0",
+        30,
+    )
+    .await;
     browser.click("#inbox-link").await.unwrap();
-    browser
-        .until(
-            "the fill's message",
-            "[...document.querySelectorAll('#n-items tr.unread')].some(tr => tr.dataset.kind === 'order' && tr.children[3].textContent.includes('filled'))",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the fill's message", "[...document.querySelectorAll('#n-items tr.unread')].some(tr => tr.dataset.kind === 'order' && tr.children[3].textContent.includes('filled'))", 10).await;
     // The strategies may trade the admin's account meanwhile: new messages can arrive, so the
     // checks name the messages that were there.
     let first = browser
@@ -493,14 +429,13 @@ async fn inbox(browser: &Browser) {
         .click(&format!("#n-items tr[data-id='{first}'] button.amend"))
         .await
         .unwrap();
-    browser
-        .until(
-            "the message read",
-            &format!("document.querySelector(\"#n-items tr[data-id='{first}']:not(.unread)\")"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the message read",
+        &format!("document.querySelector(\"#n-items tr[data-id='{first}']:not(.unread)\")"),
+        10,
+    )
+    .await;
     let unread = browser
         .script(
             "return [...document.querySelectorAll('#n-items tr.unread')].map(tr => tr.dataset.id)",
@@ -508,22 +443,8 @@ async fn inbox(browser: &Browser) {
         .await
         .unwrap();
     browser.click("#n-read-all").await.unwrap();
-    browser
-        .until(
-            "every message read",
-            &format!("{unread}.every(id => document.querySelector(`#n-items tr[data-id='${{id}}']:not(.unread)`))"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    browser
-        .until(
-            "no unread badge",
-            "document.getElementById('unread-badge').hidden === (Number(document.getElementById('inbox-link').dataset.unread) === 0) && getComputedStyle(document.getElementById('unread-badge')).display === (document.getElementById('unread-badge').hidden ? 'none' : 'inline-block')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "every message read", &format!("{unread}.every(id => document.querySelector(`#n-items tr[data-id='${{id}}']:not(.unread)`))"), 10).await;
+    wait(&browser, "no unread badge", "document.getElementById('unread-badge').hidden === (Number(document.getElementById('inbox-link').dataset.unread) === 0) && getComputedStyle(document.getElementById('unread-badge')).display === (document.getElementById('unread-badge').hidden ? 'none' : 'inline-block')", 10).await;
     screenshot(browser, "portal-inbox-en").await;
 }
 
@@ -584,14 +505,13 @@ async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
         screenshot(browser, name).await;
     }
     browser.click("#t-send").await.unwrap();
-    browser
-        .until(
-            "the confirmation",
-            "document.getElementById('confirm').open",
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the confirmation",
+        "document.getElementById('confirm').open",
+        5,
+    )
+    .await;
     browser.click("#confirm-ok").await.unwrap();
     let id = browser
         .until(
@@ -620,14 +540,13 @@ async fn trade(browser: &Browser) {
         .script(&format!("location.hash = '#/s/{symbol}'; return 0"))
         .await
         .unwrap();
-    browser
-        .until(
-            "the ticket's rules",
-            "document.getElementById('t-facts').textContent.includes('Lot 100')",
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the ticket's rules",
+        "document.getElementById('t-facts').textContent.includes('Lot 100')",
+        20,
+    )
+    .await;
 
     // One đồng over the reference is off every tick: refused as typed, the button disabled.
     browser
@@ -635,14 +554,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     browser.retype("#t-qty", "100").await.unwrap();
-    let refused = browser
-        .until(
-            "the off-tick price refused",
-            "[...document.querySelectorAll('#t-problems li')].map(li => li.textContent).find(t => t.includes('tick'))",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    let refused = wait(&browser, "the off-tick price refused", "[...document.querySelectorAll('#t-problems li')].map(li => li.textContent).find(t => t.includes('tick'))", 10).await;
     assert!(
         refused.as_str().unwrap().contains(&format!("{reference}1")),
         "{refused}"
@@ -659,14 +571,7 @@ async fn trade(browser: &Browser) {
     browser.retype("#t-price", ask).await.unwrap();
     let value: f64 = ask.parse::<f64>().unwrap() * 100_000.0;
     let value = format!("{:.0}", value.round());
-    browser
-        .until(
-            "the order's cost",
-            &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the order's cost", &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"), 10).await;
     let filled = send(browser, "", Some("portal-ticket-en")).await;
     browser
         .until(
@@ -678,14 +583,13 @@ async fn trade(browser: &Browser) {
         .unwrap_or_else(|e| panic!("{e}"));
 
     // The OMS's events reached the page over the orders stream.
-    browser
-        .until(
-            "order events streamed",
-            "Number(document.documentElement.dataset.orderEvents) > 0",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "order events streamed",
+        "Number(document.documentElement.dataset.orderEvents) > 0",
+        10,
+    )
+    .await;
 
     // Ten ticks under the best bid: it rests.
     browser
@@ -739,35 +643,14 @@ async fn trade(browser: &Browser) {
             .unwrap();
         panic!("{e}; the orders page: {tables}");
     }
-    browser
-        .until(
-            "the filled order and its fill",
-            &format!("document.querySelector(\"#allorders tr[data-order-id='{filled}']\")?.dataset.status === 'filled' && document.querySelector(\"#fills tr[data-order-id='{filled}']\")"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
-    browser
-        .until(
-            "the stop-limit held",
-            &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'active'"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the filled order and its fill", &format!("document.querySelector(\"#allorders tr[data-order-id='{filled}']\")?.dataset.status === 'filled' && document.querySelector(\"#fills tr[data-order-id='{filled}']\")"), 20).await;
+    wait(&browser, "the stop-limit held", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'active'"), 20).await;
     screenshot(browser, "portal-orders-en").await;
     browser
         .click(&format!("#held tr[data-held-id='{stop}'] button.cancel"))
         .await
         .unwrap();
-    browser
-        .until(
-            "the stop-limit cancelled",
-            &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'cancelled'"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the stop-limit cancelled", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'cancelled'"), 20).await;
 
     // Amend its quantity, then cancel it.
     browser
@@ -779,70 +662,46 @@ async fn trade(browser: &Browser) {
         .click(&format!("{working} button.save"))
         .await
         .unwrap();
-    browser
-        .until(
-            "the amended quantity",
-            &format!("document.querySelector(\"{working}\")?.children[5].textContent === '200'"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the amended quantity",
+        &format!("document.querySelector(\"{working}\")?.children[5].textContent === '200'"),
+        20,
+    )
+    .await;
     browser
         .click(&format!("{working} button.cancel"))
         .await
         .unwrap();
-    browser
-        .until(
-            "the order cancelled",
-            &format!("document.querySelector(\"#allorders tr[data-order-id='{resting}']\")?.dataset.status === 'cancelled'"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the order cancelled", &format!("document.querySelector(\"#allorders tr[data-order-id='{resting}']\")?.dataset.status === 'cancelled'"), 20).await;
 
     // The portfolio: the 100 bought, settling at T+0; cash and the net asset value.
     browser
         .click("#pages a[data-page=portfolio]")
         .await
         .unwrap();
-    let t0 = browser
-        .until(
-            "the holding",
-            &format!("document.querySelector(\"#holdings tr[data-symbol='{symbol}']\")?.children[3].textContent"),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap();
+    let t0 = wait(&browser, "the holding", &format!("document.querySelector(\"#holdings tr[data-symbol='{symbol}']\")?.children[3].textContent"), 20).await;
     assert_eq!(t0, "100");
-    browser
-        .until(
-            "cash, NAV and the NAV chart",
-            "document.getElementById('p-summary').textContent.includes('Net asset value') && Number(document.getElementById('p-nav').dataset.points) >= 1 && document.querySelector('#p-nav canvas')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "cash, NAV and the NAV chart", "document.getElementById('p-summary').textContent.includes('Net asset value') && Number(document.getElementById('p-nav').dataset.points) >= 1 && document.querySelector('#p-nav canvas')", 10).await;
     screenshot(browser, "portal-portfolio-en").await;
 
     // Reports: today's fill with its fee, the day's totals, both as CSV.
     browser.click("#pages a[data-page=reports]").await.unwrap();
-    browser
-        .until(
-            "the trade history",
-            "Number(document.getElementById('r-trades').dataset.loaded) >= 1",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the trade history",
+        "Number(document.getElementById('r-trades').dataset.loaded) >= 1",
+        10,
+    )
+    .await;
     browser.click("#r-trades-csv").await.unwrap();
-    let download = browser
-        .until(
-            "the CSV offered",
-            "document.documentElement.dataset.download",
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let download = wait(
+        &browser,
+        "the CSV offered",
+        "document.documentElement.dataset.download",
+        5,
+    )
+    .await;
     let download = download.as_str().unwrap();
     assert!(
         download.starts_with("qts-trades-0001001-") && download.ends_with(":1"),
@@ -855,14 +714,13 @@ async fn trade(browser: &Browser) {
         .click("#pages a[data-page=strategies]")
         .await
         .unwrap();
-    browser
-        .until(
-            "the strategies",
-            "document.getElementById('strategylist').dataset.loaded !== undefined",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the strategies",
+        "document.getElementById('strategylist').dataset.loaded !== undefined",
+        10,
+    )
+    .await;
     // A strategy's parameters, set from the page: the decision engine takes them at once.
     browser
         .click("#strategylist tr[data-strategy='ma-cross'] button.amend:last-child")
@@ -874,14 +732,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     browser.click("tr.params button.save").await.unwrap();
-    browser
-        .until(
-            "the parameters taken",
-            "document.querySelector(\"#strategylist tr[data-strategy='ma-cross']\")?.children[1].textContent.includes('· 1D ·')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(&browser, "the parameters taken", "document.querySelector(\"#strategylist tr[data-strategy='ma-cross']\")?.children[1].textContent.includes('· 1D ·')", 10).await;
     // A backtest of the fleet's strategies over the symbol's daily bars (the defaults: the
     // board's first symbols, the last 60 days).
     browser.click("#bt-run").await.unwrap();
@@ -925,26 +776,24 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     browser.click("#re-new").await.unwrap();
-    browser
-        .until(
-            "the template checked",
-            "document.getElementById('re-problems').dataset.valid === 'true'",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the template checked",
+        "document.getElementById('re-problems').dataset.valid === 'true'",
+        10,
+    )
+    .await;
     browser
         .script("const d = document.getElementById('re-doc'); d.value = d.value.replace('order.value', 'order.valu'); d.dispatchEvent(new Event('input')); return 0")
         .await
         .unwrap();
-    browser
-        .until(
-            "the mistake named",
-            "document.getElementById('re-problems').textContent.includes('rules[0].condition')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the mistake named",
+        "document.getElementById('re-problems').textContent.includes('rules[0].condition')",
+        10,
+    )
+    .await;
     assert_eq!(
         browser
             .script("return document.getElementById('re-save').disabled")
@@ -979,43 +828,39 @@ async fn trade(browser: &Browser) {
             .await
             .unwrap_or_else(|e| panic!("{status}: {e}"));
     }
-    browser
-        .until(
-            "the rule set in force",
-            "document.querySelector('#rulesets tr[data-set=\"house-limits\"][data-active=\"1\"]')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    browser
-        .until(
-            "the books",
-            "document.querySelector('#books tr[data-book=\"account/0001001\"]')",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the rule set in force",
+        "document.querySelector('#rulesets tr[data-set=\"house-limits\"][data-active=\"1\"]')",
+        10,
+    )
+    .await;
+    wait(
+        &browser,
+        "the books",
+        "document.querySelector('#books tr[data-book=\"account/0001001\"]')",
+        10,
+    )
+    .await;
     browser
         .type_into("#kill-reason", "browser test")
         .await
         .unwrap();
     browser.click("#kill-global").await.unwrap();
-    browser
-        .until(
-            "the kill switch engaged",
-            "document.getElementById('kill-global').dataset.engaged === 'true'",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the kill switch engaged",
+        "document.getElementById('kill-global').dataset.engaged === 'true'",
+        10,
+    )
+    .await;
     screenshot(browser, "portal-risk-en").await;
     browser.click("#kill-global").await.unwrap();
-    browser
-        .until(
-            "the kill switch released",
-            "document.getElementById('kill-global').dataset.engaged === 'false'",
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
+    wait(
+        &browser,
+        "the kill switch released",
+        "document.getElementById('kill-global').dataset.engaged === 'false'",
+        10,
+    )
+    .await;
 }
