@@ -368,7 +368,7 @@ async fn notification_settings(browser: &Browser) {
         .script("location.hash = '#/inbox'; return 0")
         .await
         .unwrap();
-    wait(&browser, "the settings", "document.getElementById('n-form').dataset.loaded === 'true' && document.querySelectorAll('#n-events tbody tr').length === 8", 10).await;
+    wait(browser, "the settings", "document.getElementById('n-form').dataset.loaded === 'true' && document.querySelectorAll('#n-events tbody tr').length === 8", 10).await;
     // Without a phone the SMS boxes cannot be ticked; the inbox ones can.
     let sms = browser
         .script("return document.querySelector('#n-events tr[data-kind=order] input[data-channel=sms]').disabled")
@@ -387,7 +387,7 @@ async fn notification_settings(browser: &Browser) {
     browser.type_into("#n-phone", "12345").await.unwrap();
     browser.click("#n-form button[type=submit]").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the phone refused",
         "document.getElementById('n-problem').textContent.includes('phone')",
         10,
@@ -396,7 +396,7 @@ async fn notification_settings(browser: &Browser) {
     browser.clear("#n-phone").await.unwrap();
     browser.type_into("#n-symbols", "FPT, vnm").await.unwrap();
     browser.click("#n-form button[type=submit]").await.unwrap();
-    wait(&browser, "the settings saved", "document.getElementById('n-form').dataset.saved === '1' && document.getElementById('n-problem').textContent === ''", 10).await;
+    wait(browser, "the settings saved", "document.getElementById('n-form').dataset.saved === '1' && document.getElementById('n-problem').textContent === ''", 10).await;
     assert_eq!(
         browser
             .script("return document.getElementById('n-symbols').value")
@@ -410,14 +410,14 @@ async fn notification_settings(browser: &Browser) {
 /// The fill reached the inbox: the menu's unread count, the message, read one, then all.
 async fn inbox(browser: &Browser) {
     wait(
-        &browser,
+        browser,
         "unread messages on the menu",
         "Number(document.getElementById('inbox-link').dataset.unread) > 0",
         30,
     )
     .await;
     browser.click("#inbox-link").await.unwrap();
-    wait(&browser, "the fill's message", "[...document.querySelectorAll('#n-items tr.unread')].some(tr => tr.dataset.kind === 'order' && tr.children[3].textContent.includes('filled'))", 10).await;
+    wait(browser, "the fill's message", "[...document.querySelectorAll('#n-items tr.unread')].some(tr => tr.dataset.kind === 'order' && tr.children[3].textContent.includes('filled'))", 10).await;
     // The strategies may trade the admin's account meanwhile: new messages can arrive, so the
     // checks name the messages that were there.
     let first = browser
@@ -430,7 +430,7 @@ async fn inbox(browser: &Browser) {
         .await
         .unwrap();
     wait(
-        &browser,
+        browser,
         "the message read",
         &format!("document.querySelector(\"#n-items tr[data-id='{first}']:not(.unread)\")"),
         10,
@@ -443,8 +443,8 @@ async fn inbox(browser: &Browser) {
         .await
         .unwrap();
     browser.click("#n-read-all").await.unwrap();
-    wait(&browser, "every message read", &format!("{unread}.every(id => document.querySelector(`#n-items tr[data-id='${{id}}']:not(.unread)`))"), 10).await;
-    wait(&browser, "no unread badge", "document.getElementById('unread-badge').hidden === (Number(document.getElementById('inbox-link').dataset.unread) === 0) && getComputedStyle(document.getElementById('unread-badge')).display === (document.getElementById('unread-badge').hidden ? 'none' : 'inline-block')", 10).await;
+    wait(browser, "every message read", &format!("{unread}.every(id => document.querySelector(`#n-items tr[data-id='${{id}}']:not(.unread)`))"), 10).await;
+    wait(browser, "no unread badge", "document.getElementById('unread-badge').hidden === (Number(document.getElementById('inbox-link').dataset.unread) === 0) && getComputedStyle(document.getElementById('unread-badge')).display === (document.getElementById('unread-badge').hidden ? 'none' : 'inline-block')", 10).await;
     screenshot(browser, "portal-inbox-en").await;
 }
 
@@ -506,7 +506,7 @@ async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
     }
     browser.click("#t-send").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the confirmation",
         "document.getElementById('confirm').open",
         5,
@@ -541,7 +541,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     wait(
-        &browser,
+        browser,
         "the ticket's rules",
         "document.getElementById('t-facts').textContent.includes('Lot 100')",
         20,
@@ -554,7 +554,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     browser.retype("#t-qty", "100").await.unwrap();
-    let refused = wait(&browser, "the off-tick price refused", "[...document.querySelectorAll('#t-problems li')].map(li => li.textContent).find(t => t.includes('tick'))", 10).await;
+    let refused = wait(browser, "the off-tick price refused", "[...document.querySelectorAll('#t-problems li')].map(li => li.textContent).find(t => t.includes('tick'))", 10).await;
     assert!(
         refused.as_str().unwrap().contains(&format!("{reference}1")),
         "{refused}"
@@ -571,7 +571,7 @@ async fn trade(browser: &Browser) {
     browser.retype("#t-price", ask).await.unwrap();
     let value: f64 = ask.parse::<f64>().unwrap() * 100_000.0;
     let value = format!("{:.0}", value.round());
-    wait(&browser, "the order's cost", &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"), 10).await;
+    wait(browser, "the order's cost", &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"), 10).await;
     let filled = send(browser, "", Some("portal-ticket-en")).await;
     browser
         .until(
@@ -584,7 +584,7 @@ async fn trade(browser: &Browser) {
 
     // The OMS's events reached the page over the orders stream.
     wait(
-        &browser,
+        browser,
         "order events streamed",
         "Number(document.documentElement.dataset.orderEvents) > 0",
         10,
@@ -643,14 +643,14 @@ async fn trade(browser: &Browser) {
             .unwrap();
         panic!("{e}; the orders page: {tables}");
     }
-    wait(&browser, "the filled order and its fill", &format!("document.querySelector(\"#allorders tr[data-order-id='{filled}']\")?.dataset.status === 'filled' && document.querySelector(\"#fills tr[data-order-id='{filled}']\")"), 20).await;
-    wait(&browser, "the stop-limit held", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'active'"), 20).await;
+    wait(browser, "the filled order and its fill", &format!("document.querySelector(\"#allorders tr[data-order-id='{filled}']\")?.dataset.status === 'filled' && document.querySelector(\"#fills tr[data-order-id='{filled}']\")"), 20).await;
+    wait(browser, "the stop-limit held", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'active'"), 20).await;
     screenshot(browser, "portal-orders-en").await;
     browser
         .click(&format!("#held tr[data-held-id='{stop}'] button.cancel"))
         .await
         .unwrap();
-    wait(&browser, "the stop-limit cancelled", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'cancelled'"), 20).await;
+    wait(browser, "the stop-limit cancelled", &format!("document.querySelector(\"#held tr[data-held-id='{stop}']\")?.dataset.status === 'cancelled'"), 20).await;
 
     // Amend its quantity, then cancel it.
     browser
@@ -663,7 +663,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     wait(
-        &browser,
+        browser,
         "the amended quantity",
         &format!("document.querySelector(\"{working}\")?.children[5].textContent === '200'"),
         20,
@@ -673,22 +673,22 @@ async fn trade(browser: &Browser) {
         .click(&format!("{working} button.cancel"))
         .await
         .unwrap();
-    wait(&browser, "the order cancelled", &format!("document.querySelector(\"#allorders tr[data-order-id='{resting}']\")?.dataset.status === 'cancelled'"), 20).await;
+    wait(browser, "the order cancelled", &format!("document.querySelector(\"#allorders tr[data-order-id='{resting}']\")?.dataset.status === 'cancelled'"), 20).await;
 
     // The portfolio: the 100 bought, settling at T+0; cash and the net asset value.
     browser
         .click("#pages a[data-page=portfolio]")
         .await
         .unwrap();
-    let t0 = wait(&browser, "the holding", &format!("document.querySelector(\"#holdings tr[data-symbol='{symbol}']\")?.children[3].textContent"), 20).await;
+    let t0 = wait(browser, "the holding", &format!("document.querySelector(\"#holdings tr[data-symbol='{symbol}']\")?.children[3].textContent"), 20).await;
     assert_eq!(t0, "100");
-    wait(&browser, "cash, NAV and the NAV chart", "document.getElementById('p-summary').textContent.includes('Net asset value') && Number(document.getElementById('p-nav').dataset.points) >= 1 && document.querySelector('#p-nav canvas')", 10).await;
+    wait(browser, "cash, NAV and the NAV chart", "document.getElementById('p-summary').textContent.includes('Net asset value') && Number(document.getElementById('p-nav').dataset.points) >= 1 && document.querySelector('#p-nav canvas')", 10).await;
     screenshot(browser, "portal-portfolio-en").await;
 
     // Reports: today's fill with its fee, the day's totals, both as CSV.
     browser.click("#pages a[data-page=reports]").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the trade history",
         "Number(document.getElementById('r-trades').dataset.loaded) >= 1",
         10,
@@ -696,7 +696,7 @@ async fn trade(browser: &Browser) {
     .await;
     browser.click("#r-trades-csv").await.unwrap();
     let download = wait(
-        &browser,
+        browser,
         "the CSV offered",
         "document.documentElement.dataset.download",
         5,
@@ -715,7 +715,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     wait(
-        &browser,
+        browser,
         "the strategies",
         "document.getElementById('strategylist').dataset.loaded !== undefined",
         10,
@@ -732,7 +732,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     browser.click("tr.params button.save").await.unwrap();
-    wait(&browser, "the parameters taken", "document.querySelector(\"#strategylist tr[data-strategy='ma-cross']\")?.children[1].textContent.includes('· 1D ·')", 10).await;
+    wait(browser, "the parameters taken", "document.querySelector(\"#strategylist tr[data-strategy='ma-cross']\")?.children[1].textContent.includes('· 1D ·')", 10).await;
     // A backtest of the fleet's strategies over the symbol's daily bars (the defaults: the
     // board's first symbols, the last 60 days).
     browser.click("#bt-run").await.unwrap();
@@ -777,7 +777,7 @@ async fn trade(browser: &Browser) {
         .unwrap();
     browser.click("#re-new").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the template checked",
         "document.getElementById('re-problems').dataset.valid === 'true'",
         10,
@@ -788,7 +788,7 @@ async fn trade(browser: &Browser) {
         .await
         .unwrap();
     wait(
-        &browser,
+        browser,
         "the mistake named",
         "document.getElementById('re-problems').textContent.includes('rules[0].condition')",
         10,
@@ -829,14 +829,14 @@ async fn trade(browser: &Browser) {
             .unwrap_or_else(|e| panic!("{status}: {e}"));
     }
     wait(
-        &browser,
+        browser,
         "the rule set in force",
         "document.querySelector('#rulesets tr[data-set=\"house-limits\"][data-active=\"1\"]')",
         10,
     )
     .await;
     wait(
-        &browser,
+        browser,
         "the books",
         "document.querySelector('#books tr[data-book=\"account/0001001\"]')",
         10,
@@ -848,7 +848,7 @@ async fn trade(browser: &Browser) {
         .unwrap();
     browser.click("#kill-global").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the kill switch engaged",
         "document.getElementById('kill-global').dataset.engaged === 'true'",
         10,
@@ -857,7 +857,7 @@ async fn trade(browser: &Browser) {
     screenshot(browser, "portal-risk-en").await;
     browser.click("#kill-global").await.unwrap();
     wait(
-        &browser,
+        browser,
         "the kill switch released",
         "document.getElementById('kill-global').dataset.engaged === 'false'",
         10,
