@@ -463,3 +463,179 @@ async fn on_postgres_new_bars_go_straight_in_and_a_range_is_read_from_the_coveri
             .is_empty()
     );
 }
+
+/// LONG and OTHER (same minutes, other prices): ten minutes from 09:00 Vietnam time on the
+/// 1st, 15th and 28th of every month from January 2025 to February 2026, plus LONG bars at
+/// the edges of each month in UTC (23:59 on its last day, 00:00 on its first).
+fn months_of_bars() -> Vec<Bar> {
+    let mut out = Vec::new();
+    let mut push = |symbol: &str, start: OffsetDateTime, i: i64| {
+        out.push(Bar {
+            symbol: symbol.into(),
+            start,
+            seconds: 60,
+            open: 10_000 + i,
+            high: 10_050 + i,
+            low: 9_950 + i,
+            close: 10_010 + i,
+            volume: 100 + i,
+            trades: 1 + i % 7,
+        });
+    };
+    let mut i = 0;
+    for (y, m) in (1..=12u8)
+        .map(|m| (2025, m))
+        .chain([(2026, 1u8), (2026, 2u8)])
+    {
+        let month = time::Month::try_from(m).unwrap();
+        let first = time::Date::from_calendar_date(y, month, 1).unwrap();
+        let midnight = first.midnight().assume_utc();
+        push("LONG", midnight, i);
+        push("LONG", midnight - time::Duration::minutes(1), i + 1);
+        for day in [1u8, 15, 28] {
+            let at = datetime!(2025-01-01 09:00 +7)
+                .replace_date(first.replace_day(day).unwrap())
+                .to_offset(time::UtcOffset::UTC);
+            for k in 0..10 {
+                i += 3;
+                push("LONG", at + time::Duration::minutes(k), i);
+                push("OTHER", at + time::Duration::minutes(k), i + 1);
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.symbol, a.start).cmp(&(&b.symbol, b.start)));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_long_range_read_over_several_connections_is_every_bar_in_order_within_limits()
+ {
+    let Some(url) = postgres_url().await else {
+        return;
+    };
+    let app = spawn_with(&[("HISTORICAL__DATABASE__URL", &url)]).await;
+    let bars = months_of_bars();
+    let mut tx = app.app.db.begin().await.unwrap();
+    upsert_minute_bars(&mut tx, &bars, OnConflict::Update)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let long: Vec<Bar> = bars
+        .iter()
+        .filter(|b| b.symbol == "LONG")
+        .cloned()
+        .collect();
+    let between = |from: OffsetDateTime, to: OffsetDateTime| -> Vec<Bar> {
+        long.iter()
+            .filter(|b| b.start >= from && b.start < to)
+            .cloned()
+            .collect()
+    };
+    // The service's pool, and a pool of one connection (the parts then wait their turn).
+    let one = common::store::Db::connect(&url, 1, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    for db in [app.app.db.clone(), one] {
+        let store = historical::store::Store::new(db);
+        let ranges = [
+            // Every month, bounds on month starts.
+            (
+                datetime!(2024-12-01 00:00 UTC),
+                datetime!(2026-03-01 00:00 UTC),
+            ),
+            // Mid-month bounds in Vietnam time, ending inside a day's bars.
+            (
+                datetime!(2025-01-15 09:05 +7),
+                datetime!(2026-02-15 09:03 +7),
+            ),
+            // A bound in a negative offset whose local month is not its UTC month.
+            (
+                datetime!(2025-02-28 22:00 -5),
+                datetime!(2025-06-01 00:00 UTC),
+            ),
+            // Within one month; across one month start.
+            (
+                datetime!(2025-03-02 00:00 UTC),
+                datetime!(2025-03-30 00:00 UTC),
+            ),
+            (
+                datetime!(2025-03-31 23:59 UTC),
+                datetime!(2025-04-01 00:01 UTC),
+            ),
+        ];
+        for (from, to) in ranges {
+            let expected = between(from, to);
+            assert!(!expected.is_empty());
+            let read = store.minute_bars("LONG", from, to, i64::MAX).await.unwrap();
+            assert_eq!(read, expected, "{from} .. {to}");
+            // Limits inside the first month, across the parts' boundaries, at and past the end.
+            let n = expected.len();
+            for limit in [1, 2, 5, 31, 32, 33, n / 3, n / 2 + 1, n - 1, n, n + 10] {
+                let read = store
+                    .minute_bars("LONG", from, to, limit as i64)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    read,
+                    expected[..limit.min(n)],
+                    "{from} .. {to} limit {limit}"
+                );
+            }
+        }
+        assert!(
+            store
+                .minute_bars(
+                    "LONG",
+                    datetime!(2027-01-01 00:00 UTC),
+                    datetime!(2028-01-01 00:00 UTC),
+                    i64::MAX
+                )
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .minute_bars(
+                    "NONE",
+                    datetime!(2025-01-01 00:00 UTC),
+                    datetime!(2026-01-01 00:00 UTC),
+                    i64::MAX
+                )
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // The resampled resolutions of the service, from the same minutes.
+        let calendar = std::sync::Arc::new(market::TradingCalendar::embedded().unwrap());
+        let queries = historical::service::Queries::new(
+            store.clone(),
+            calendar.clone(),
+            historical::settings::QuerySettings {
+                max_intraday_days: 500,
+                max_daily_days: 500,
+                max_symbols: 1,
+            },
+        );
+        let (from, to) = (
+            datetime!(2025-01-01 00:00 +7),
+            datetime!(2026-03-01 00:00 +7),
+        );
+        let minutes = between(from, to);
+        let shape =
+            historical::domain::DayShape::hose(&calendar, historical::domain::vn_date(from));
+        for resolution in ["1m", "5m", "15m", "30m", "1h", "1D"] {
+            let q = historical::service::BarsQuery {
+                symbol: "LONG".into(),
+                resolution: resolution.parse().unwrap(),
+                from,
+                to,
+            };
+            let got = queries.bars(&q).await.unwrap();
+            let want = historical::domain::resample(&minutes, q.resolution, &shape);
+            assert!(!got.is_empty());
+            assert_eq!(got, want, "{resolution}");
+        }
+    }
+}
