@@ -813,72 +813,119 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Reads binary `COPY` output of the minute-bar query: rows of start (`timestamptz`), open,
-/// high, low, close, volume (`bigint`) and trades (`integer`), big-endian.
+/// Reads binary `COPY` output of the minute-bar query: the header, then rows of start
+/// (`timestamptz`), open, high, low, close, volume (`bigint`) and trades (`integer`),
+/// big-endian, then the trailer. Rows are parsed in place from the bytes received, without a
+/// row object or a copy of each message.
 struct BinaryBars<'a> {
     symbol: &'a str,
+    header: bool,
+    ended: bool,
     out: Vec<Bar>,
 }
 
-impl BinaryBars<'_> {
-    /// Parses the rows complete in `data` (after the header); returns the bytes used and
-    /// whether the trailer was read.
-    fn rows(&mut self, data: &[u8]) -> Result<(usize, bool), Error> {
-        const ROW: usize = 2 + 7 * 4 + 6 * 8 + 4;
+/// Bytes of one row: the field count, then each field's length and value.
+const COPY_ROW: usize = 2 + 7 * 4 + 6 * 8 + 4;
+
+/// The big-endian integer of `N` bytes at `at` (the caller checked the length).
+fn be<const N: usize>(data: &[u8], at: usize) -> [u8; N] {
+    let mut v = [0u8; N];
+    v.copy_from_slice(&data[at..at + N]);
+    v
+}
+
+impl<'a> BinaryBars<'a> {
+    fn new(symbol: &'a str, capacity: usize) -> Self {
+        Self {
+            symbol,
+            header: false,
+            ended: false,
+            out: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Parses what is complete in `data` (the header, rows, the trailer); returns the bytes
+    /// used. Bytes after the trailer are ignored.
+    fn feed(&mut self, data: &[u8]) -> Result<usize, Error> {
+        /// Signature, flags, header extension length.
+        const HEADER: usize = 11 + 4 + 4;
         let mut at = 0;
-        loop {
-            let Some(count) = data.get(at..at + 2) else {
-                return Ok((at, false));
-            };
+        if self.ended {
+            return Ok(data.len());
+        }
+        if !self.header {
+            if data.len() < HEADER {
+                return Ok(0);
+            }
+            if !data.starts_with(b"PGCOPY\n\xff\r\n\0") {
+                return Err(Error::Corrupt("not a binary COPY stream".into()));
+            }
+            let ext = usize::try_from(u32::from_be_bytes(be(data, 15))).unwrap_or(usize::MAX);
+            let skip = HEADER.saturating_add(ext);
+            if data.len() < skip {
+                return Ok(0);
+            }
+            at = skip;
+            self.header = true;
+        }
+        while let Some(count) = data.get(at..at + 2) {
             if count == (-1i16).to_be_bytes() {
-                return Ok((at + 2, true));
+                self.ended = true;
+                return Ok(data.len());
             }
             if count != 7i16.to_be_bytes() {
                 return Err(Error::Corrupt(format!("COPY row of {count:?} fields")));
             }
-            let Some(row) = data.get(at..at + ROW) else {
-                return Ok((at, false));
+            let Some(row) = data.get(at..at + COPY_ROW) else {
+                break;
             };
-            let mut fields = row[2..].chunks(12).take(6).map(|f| {
-                let (len, value) = f.split_at(4);
-                if len != 8i32.to_be_bytes() {
-                    return Err(Error::Corrupt(format!("COPY field of length {len:?}")));
-                }
-                let mut v = [0u8; 8];
-                v.copy_from_slice(value);
-                Ok(i64::from_be_bytes(v))
-            });
-            let mut next = || {
-                fields
-                    .next()
-                    .unwrap_or_else(|| Err(Error::Corrupt("short COPY row".into())))
-            };
-            let micros = next()?;
-            let (open, high, low, close, volume) = (next()?, next()?, next()?, next()?, next()?);
-            let tail = &row[2 + 6 * 12..];
-            if tail[..4] != 4i32.to_be_bytes() {
+            self.row(row)?;
+            at += COPY_ROW;
+        }
+        Ok(at)
+    }
+
+    /// One row of [`COPY_ROW`] bytes.
+    fn row(&mut self, row: &[u8]) -> Result<(), Error> {
+        let mut v = [0i64; 6];
+        for (i, v) in v.iter_mut().enumerate() {
+            let at = 2 + i * 12;
+            if be::<4>(row, at) != 8i32.to_be_bytes() {
                 return Err(Error::Corrupt(format!(
                     "COPY field of length {:?}",
-                    &tail[..4]
+                    &row[at..at + 4]
                 )));
             }
-            let mut t = [0u8; 4];
-            t.copy_from_slice(&tail[4..]);
-            let start = Timestamp::from_unix_micros(micros + PG_EPOCH_UNIX_MICROS)
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
-            self.out.push(Bar {
-                symbol: self.symbol.to_owned(),
-                start: start.get(),
-                seconds: 60,
-                open,
-                high,
-                low,
-                close,
-                volume,
-                trades: i64::from(i32::from_be_bytes(t)),
-            });
-            at += ROW;
+            *v = i64::from_be_bytes(be(row, at + 4));
         }
+        let at = 2 + 6 * 12;
+        if be::<4>(row, at) != 4i32.to_be_bytes() {
+            return Err(Error::Corrupt(format!(
+                "COPY field of length {:?}",
+                &row[at..at + 4]
+            )));
+        }
+        let trades = i32::from_be_bytes(be(row, at + 4));
+        // Whole seconds and the rest in i64 (no 128-bit division per row).
+        let micros = v[0]
+            .checked_add(PG_EPOCH_UNIX_MICROS)
+            .ok_or_else(|| Error::Corrupt(format!("bar start {}", v[0])))?;
+        let (secs, sub) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+        let start = OffsetDateTime::from_unix_timestamp(secs)
+            .map_err(|e| Error::Corrupt(e.to_string()))?
+            + time::Duration::microseconds(sub);
+        self.out.push(Bar {
+            symbol: self.symbol.to_owned(),
+            start,
+            seconds: 60,
+            open: v[1],
+            high: v[2],
+            low: v[3],
+            close: v[4],
+            volume: v[5],
+            trades: i64::from(trades),
+        });
+        Ok(())
     }
 }
 
@@ -927,6 +974,14 @@ fn month_ranges(
     out
 }
 
+/// About how many minute bars `from..to` can hold, to size the answer: 225 continuous
+/// minutes a trading day, 5 trading days a week, at most `limit` (a guess, not a bound).
+fn expected_bars(from: OffsetDateTime, to: OffsetDateTime, limit: i64) -> usize {
+    let days = (to - from).whole_days().max(1);
+    let guess = days.saturating_mul(225 * 5) / 7 + 225;
+    usize::try_from(guess.min(limit).clamp(0, 1 << 20)).unwrap_or(0)
+}
+
 /// A range of one symbol's minute bars on PostgreSQL: one [`minute_bars_copy`] per month range
 /// of [`month_ranges`], each its own task on its own pooled connection, concatenated in time
 /// order and cut to `limit` (every range is read with the whole limit: the first `limit` bars
@@ -946,18 +1001,26 @@ async fn minute_bars_pg(
         return Ok(Vec::new());
     }
     let ranges = month_ranges(from, to, READ_PARTS);
+    // The first range's answer is sized for the whole: the others are appended to it.
+    let whole = expected_bars(from, to, limit);
     if ranges.len() == 1 {
-        return minute_bars_copy(pool, symbol, from, to, limit).await;
+        return minute_bars_copy(pool, symbol, (from, to), limit, whole).await;
     }
     // Tasks take no connection from this one: with a pool smaller than the parts they wait
     // their turn instead of blocking each other. A task left running by an error here reads
     // its stream to the end and gives its connection back.
     let tasks: Vec<_> = ranges
         .into_iter()
-        .map(|(a, b)| {
+        .enumerate()
+        .map(|(i, (a, b))| {
             let (pool, symbol) = (pool.clone(), symbol.to_owned());
+            let capacity = if i == 0 {
+                whole
+            } else {
+                expected_bars(a, b, limit)
+            };
             tokio::spawn(
-                async move { minute_bars_copy(&pool, &symbol, a, b, limit).await }
+                async move { minute_bars_copy(&pool, &symbol, (a, b), limit, capacity).await }
                     .in_current_span(),
             )
         })
@@ -989,15 +1052,13 @@ async fn minute_bars_pg(
 async fn minute_bars_copy(
     pool: &sqlx::PgPool,
     symbol: &str,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
+    (from, to): (OffsetDateTime, OffsetDateTime),
     limit: i64,
+    capacity: usize,
 ) -> Result<Vec<Bar>, Error> {
     use futures::StreamExt;
     use time::format_description::well_known::Rfc3339;
 
-    /// Signature, flags, header extension length.
-    const HEADER: usize = 11 + 4 + 4;
     let bound = |t: OffsetDateTime| {
         t.format(&Rfc3339)
             .map_err(|e| Error::Corrupt(e.to_string()))
@@ -1013,40 +1074,34 @@ async fn minute_bars_copy(
     );
     let mut conn = pool.acquire().await?;
     let mut stream = conn.copy_out_raw(&sql).await?;
-    let mut parser = BinaryBars {
-        symbol,
-        out: Vec::new(),
-    };
+    let mut parser = BinaryBars::new(symbol, capacity);
+    // Bytes of a row split between messages (the server sends a row per message: rarely used).
     let mut pending: Vec<u8> = Vec::new();
-    let mut header = false;
-    let mut ended = false;
+    let mut failed = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        if ended {
+        if failed.is_some() {
+            // Read to the end: the connection goes back to the pool ready for its next query.
             continue;
         }
-        pending.extend_from_slice(&chunk);
-        if !header {
-            if pending.len() < HEADER {
-                continue;
-            }
-            if !pending.starts_with(b"PGCOPY\n\xff\r\n\0") {
-                return Err(Error::Corrupt("not a binary COPY stream".into()));
-            }
-            let mut ext = [0u8; 4];
-            ext.copy_from_slice(&pending[15..19]);
-            let skip = HEADER + usize::try_from(u32::from_be_bytes(ext)).unwrap_or(usize::MAX);
-            if pending.len() < skip {
-                continue;
-            }
-            pending.drain(..skip);
-            header = true;
+        let fed = if pending.is_empty() {
+            parser
+                .feed(&chunk)
+                .map(|used| pending.extend_from_slice(&chunk[used..]))
+        } else {
+            pending.extend_from_slice(&chunk);
+            parser
+                .feed(&pending)
+                .map(|used| drop(pending.drain(..used)))
+        };
+        if let Err(err) = fed {
+            failed = Some(err);
         }
-        let (used, end) = parser.rows(&pending)?;
-        pending.drain(..used);
-        ended = end;
     }
-    if !ended {
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    if !parser.ended {
         return Err(Error::Corrupt(
             "binary COPY stream without its trailer".into(),
         ));
@@ -1269,5 +1324,58 @@ mod tests {
                 (datetime!(2025-04-01 00:00 UTC), to)
             ]
         );
+    }
+
+    #[test]
+    fn binary_copy_rows_are_parsed_across_any_split_of_the_stream() {
+        let bar = |i: i64| Bar {
+            symbol: "SSI".into(),
+            start: datetime!(2025-06-10 02:00 UTC) + time::Duration::minutes(i),
+            seconds: 60,
+            open: 1 + i,
+            high: 2 + i,
+            low: -3 - i,
+            close: 4 + i,
+            volume: 5 + i,
+            trades: 6 + i,
+        };
+        let bars: Vec<Bar> = (0..5).map(bar).collect();
+        // The COPY stream of these rows, as the query's columns (no symbol).
+        let mut stream = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\x04abcd".to_vec();
+        for b in &bars {
+            stream.extend_from_slice(&7i16.to_be_bytes());
+            let start = ts(b.start).unix_micros() - PG_EPOCH_UNIX_MICROS;
+            for v in [start, b.open, b.high, b.low, b.close, b.volume] {
+                stream.extend_from_slice(&8i32.to_be_bytes());
+                stream.extend_from_slice(&v.to_be_bytes());
+            }
+            stream.extend_from_slice(&4i32.to_be_bytes());
+            stream.extend_from_slice(&(b.trades as i32).to_be_bytes());
+        }
+        stream.extend_from_slice(&(-1i16).to_be_bytes());
+        // Fed whole, and in pieces of every size (as minute_bars_copy feeds it).
+        for size in 1..=stream.len() {
+            let mut parser = BinaryBars::new("SSI", 0);
+            let mut pending: Vec<u8> = Vec::new();
+            for chunk in stream.chunks(size) {
+                if pending.is_empty() {
+                    let used = parser.feed(chunk).unwrap();
+                    pending.extend_from_slice(&chunk[used..]);
+                } else {
+                    pending.extend_from_slice(chunk);
+                    let used = parser.feed(&pending).unwrap();
+                    pending.drain(..used);
+                }
+            }
+            assert!(parser.ended, "pieces of {size}");
+            assert_eq!(parser.out, bars, "pieces of {size}");
+        }
+        // A row of another shape is refused.
+        let mut bad = stream.clone();
+        bad[24] = 6;
+        assert!(matches!(
+            BinaryBars::new("SSI", 0).feed(&bad),
+            Err(Error::Corrupt(_))
+        ));
     }
 }
