@@ -83,7 +83,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18300,
         grpc_package: "qts.ingestion.v1",
         grpc_service: "qts.ingestion.v1.IngestionService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "historical",
@@ -93,7 +93,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18301,
         grpc_package: "qts.historical.v1",
         grpc_service: "qts.historical.v1.HistoricalService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "ta",
@@ -103,7 +103,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18302,
         grpc_package: "qts.ta.v1",
         grpc_service: "qts.ta.v1.TaService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "prediction",
@@ -113,7 +113,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18303,
         grpc_package: "qts.prediction.v1",
         grpc_service: "qts.prediction.v1.PredictionService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "decision",
@@ -123,7 +123,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18304,
         grpc_package: "qts.decision.v1",
         grpc_service: "qts.decision.v1.DecisionService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "risk",
@@ -133,7 +133,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18305,
         grpc_package: "qts.risk.v1",
         grpc_service: "qts.risk.v1.RiskService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "oms",
@@ -143,7 +143,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18306,
         grpc_package: "qts.oms.v1",
         grpc_service: "qts.oms.v1.OmsService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "master-data",
@@ -153,7 +153,7 @@ pub const SERVICES: [ServiceSpec; 17] = [
         admin_port: 18307,
         grpc_package: "qts.master_data.v1",
         grpc_service: "qts.master_data.v1.MasterDataService",
-        maturity: Maturity::Partial,
+        maturity: Maturity::Complete,
     },
     ServiceSpec {
         name: "rule",
