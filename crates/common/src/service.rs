@@ -104,6 +104,17 @@ pub mod testing {
             format!("http://{}", self.addrs.grpc)
         }
 
+        /// The service's Prometheus metrics, as its admin port serves them.
+        pub async fn metrics(&self) -> anyhow::Result<String> {
+            reqwest::get(format!("http://{}/metrics", self.addrs.admin))
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .context("GET /metrics")?
+                .text()
+                .await
+                .context("the metrics' text")
+        }
+
         /// Asks the service to stop and waits until it has drained; its result.
         pub async fn stop(mut self) -> anyhow::Result<()> {
             self.token.cancel();

@@ -93,12 +93,7 @@ async fn the_whole_market_flows_validated_and_enriched_and_an_unlisted_symbol_is
     assert_eq!(status["reference_day"], "2025-06-10");
     assert!(app.count("published", "trade").await >= 200);
     assert!(app.count("rejected", "unknown_symbol").await >= 1);
-    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.app.metrics().await.unwrap();
     assert!(metrics.contains("ingestion_feed_messages_total{channel=\"trade\"}"));
     assert!(metrics.contains("ingestion_lag_seconds_bucket"));
 

@@ -174,15 +174,7 @@ impl TestApp {
 
     /// The sum of every series of a counter or gauge on the admin `/metrics` (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .http
-            .get(format!("http://{}/metrics", self.app.addrs.admin))
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics text");
+        let text = self.app.metrics().await.expect("the metrics");
         text.lines()
             .filter_map(|l| {
                 let rest = l.strip_prefix(name)?;

@@ -105,12 +105,7 @@ async fn a_sync_before_the_open_stores_serves_and_publishes_every_security_with_
     assert_eq!(app.published(0).await.len(), universe.len());
 
     // Metered on the admin port.
-    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.app.metrics().await.unwrap();
     assert!(
         metrics.contains("master_data_syncs_total{result=\"ok\"} 2"),
         "{metrics}"

@@ -375,12 +375,7 @@ async fn a_peer_that_keeps_failing_ends_in_the_dead_letter_with_why() {
         Some("Rủi ro: daily loss warning (account 0001001)")
     );
     // Metrics say so.
-    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.app.metrics().await.unwrap();
     assert!(
         metrics.contains("notification_deliveries_total{channel=\"webhook\",result=\"dead\"} 2"),
         "{metrics}"

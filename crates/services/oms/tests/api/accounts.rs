@@ -79,12 +79,7 @@ async fn the_accounts_snapshot_follows_its_fills() {
         after.buying_power.unwrap() < first.buying_power.unwrap(),
         "{first:?} -> {after:?}"
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.app.metrics().await.unwrap();
     assert!(
         metrics
             .lines()

@@ -264,12 +264,7 @@ async fn the_service_trains_predicts_and_publishes_from_the_historical_service()
     assert_eq!((got.model_version, got.predictions.len()), (2, 20));
 
     // Its metrics: what was published, the promoted model, the trainings by outcome.
-    let metrics = reqwest::get(format!("http://{}/metrics", app.app.addrs.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.app.metrics().await.unwrap();
     for line in [
         "prediction_published_total 20",
         "prediction_model_version 2",

@@ -53,14 +53,7 @@ impl TestApp {
 
     /// The admin `/metrics` text.
     pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("http://{}/metrics", self.app.addrs.admin))
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics text")
+        self.app.metrics().await.expect("the metrics")
     }
 
     /// `GET` a path of the public HTTP API.
