@@ -712,17 +712,20 @@ async fn start_simulator(
             data_overlay.clone()
         }
     };
-    let mut via_config = (via_config(&data_overlay)?, via_config(&trading_overlay)?);
-    let trading_overlay = match (demo_accounts, options.trading_v3) {
-        (Some(accounts), true) => {
-            // The v3 key logs itself in (after an OTP): the same overlay with or without tokens
-            // from the config service.
-            let overlay = v3_trading_overlay(&trading_url, &accounts)?;
-            via_config.1 = overlay.clone();
-            overlay
-        }
-        (Some(_), false) | (None, _) => trading_overlay,
+    let v3 = match (demo_accounts, options.trading_v3) {
+        (Some(accounts), true) => Some(v3_trading_overlay(&trading_url, &accounts)?),
+        (Some(_), false) | (None, _) => None,
     };
+    // The v3 key logs itself in (after an OTP): the same overlay with or without tokens from
+    // the config service.
+    let via_config = (
+        via_config(&data_overlay)?,
+        match &v3 {
+            Some(overlay) => overlay.clone(),
+            None => via_config(&trading_overlay)?,
+        },
+    );
+    let trading_overlay = v3.unwrap_or(trading_overlay);
     Ok((
         RunningSim {
             data_url,

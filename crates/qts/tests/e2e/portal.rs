@@ -258,14 +258,7 @@ async fn the_admin_signs_in_and_watches_the_board_update_live() {
             .script(&format!("location.hash = '{hash}'; return 0"))
             .await
             .unwrap();
-        browser
-            .until(
-                "the page within the phone's width",
-                &format!("document.body.dataset.page === '{page}' && document.documentElement.scrollWidth <= window.innerWidth + 1"),
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{page}: {e}"));
+        wait(&browser, &format!("the page within the phone's width ({page})"), &format!("document.body.dataset.page === '{page}' && document.documentElement.scrollWidth <= window.innerWidth + 1"), 5).await;
         screenshot(&browser, &format!("portal-{page}-phone")).await;
     }
     browser.close().await.unwrap();
@@ -513,14 +506,7 @@ async fn send(browser: &Browser, previous: &str, shot: Option<&str>) -> String {
     )
     .await;
     browser.click("#confirm-ok").await.unwrap();
-    let id = browser
-        .until(
-            "the order sent",
-            &format!("document.getElementById('t-result').dataset.order !== '{previous}' && document.getElementById('t-result').dataset.order"),
-            Duration::from_secs(15),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let id = wait(browser, "the order sent", &format!("document.getElementById('t-result').dataset.order !== '{previous}' && document.getElementById('t-result').dataset.order"), 15).await;
     id.as_str().unwrap().to_owned()
 }
 
@@ -573,14 +559,7 @@ async fn trade(browser: &Browser) {
     let value = format!("{:.0}", value.round());
     wait(browser, "the order's cost", &format!("document.getElementById('t-costs').textContent.replaceAll(',', '').includes('Order value{value}')"), 10).await;
     let filled = send(browser, "", Some("portal-ticket-en")).await;
-    browser
-        .until(
-            "the fill in my orders",
-            "[...document.querySelectorAll('#mine tbody tr')].some(tr => tr.children[5].textContent === 'filled')",
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    wait(browser, "the fill in my orders", "[...document.querySelectorAll('#mine tbody tr')].some(tr => tr.children[5].textContent === 'filled')", 30).await;
 
     // The OMS's events reached the page over the orders stream.
     wait(
@@ -810,23 +789,21 @@ async fn trade(browser: &Browser) {
         ("#re-submit", "review"),
         ("#re-approve", "active"),
     ] {
-        browser
-            .until(
-                "the next step allowed",
-                &format!("!document.querySelector('{button}').disabled"),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{button}: {e}"));
+        wait(
+            browser,
+            &format!("the next step allowed ({button})"),
+            &format!("!document.querySelector('{button}').disabled"),
+            10,
+        )
+        .await;
         browser.click(button).await.unwrap();
-        browser
-            .until(
-                "the step taken",
-                &format!("document.getElementById('re-doc').dataset.status === '{status}'"),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{status}: {e}"));
+        wait(
+            browser,
+            &format!("the step taken ({status})"),
+            &format!("document.getElementById('re-doc').dataset.status === '{status}'"),
+            10,
+        )
+        .await;
     }
     wait(
         browser,

@@ -93,7 +93,7 @@ impl Service for App {
             registry,
         };
         let bus = backends.bus.clone();
-        let backends_bus = backends.bus.clone();
+        let account_bus = backends.bus.clone();
         let group = format!("oms.prices.{}", info.instance_id);
         let mut host = Host::bind(crate::SPEC, &settings, info, backends, parts).await?;
         // The same roles as the HTTP operations that do these.
@@ -109,7 +109,6 @@ impl Service for App {
         let nav = oms.clone();
         host.spawn("nav", move |token| nav.value_accounts(token));
         let accounts = oms.clone();
-        let account_bus = backends_bus;
         host.spawn("accounts", move |token| {
             accounts.publish_accounts(account_bus, token)
         });

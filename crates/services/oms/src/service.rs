@@ -1359,17 +1359,25 @@ impl Oms {
         Ok(row)
     }
 
+    /// The beat of a task that asks the broker about the accounts every `secs` seconds (missed
+    /// beats delayed, not bunched); `None` when it is off (0) or there is no broker to ask.
+    fn beat(&self, secs: u64) -> Option<tokio::time::Interval> {
+        if secs == 0 || self.inner.trading.is_none() {
+            return None;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Some(tick)
+    }
+
     /// Values every account every `orders.nav_interval_secs` until `token` is cancelled (a
     /// failed valuation is logged and tried again next time).
     pub async fn value_accounts(self, token: CancellationToken) -> anyhow::Result<()> {
-        let every = self.inner.settings.nav_interval_secs;
-        if every == 0 || self.inner.trading.is_none() {
+        let Some(mut tick) = self.beat(self.inner.settings.nav_interval_secs) else {
             // Nothing to value; a host task that ended would stop the service.
             token.cancelled().await;
             return Ok(());
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(every));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        };
         loop {
             tokio::select! {
                 () = token.cancelled() => return Ok(()),
@@ -1400,14 +1408,11 @@ impl Oms {
         bus: common::bus::SharedBus,
         token: CancellationToken,
     ) -> anyhow::Result<()> {
-        let every = self.inner.settings.account_interval_secs;
-        if every == 0 || self.inner.trading.is_none() {
+        let Some(mut tick) = self.beat(self.inner.settings.account_interval_secs) else {
             // Nothing to publish; a host task that ended would stop the service.
             token.cancelled().await;
             return Ok(());
-        }
-        let mut tick = tokio::time::interval(Duration::from_secs(every));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        };
         loop {
             let accounts: Vec<String> = tokio::select! {
                 () = token.cancelled() => return Ok(()),
